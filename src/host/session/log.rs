@@ -1,0 +1,163 @@
+//! The in-memory window of a session's event history, kept as the exact
+//! frames that were broadcast so replays cost no re-serialisation.
+
+use std::collections::VecDeque;
+
+use bytes::Bytes;
+
+/// The JSON text of one `event` message, exactly as sent on the wire.
+pub type Frame = Bytes;
+
+#[derive(Debug)]
+pub struct EventLog {
+    frames: VecDeque<Frame>,
+    /// Seq of `frames[0]`; `last_seq + 1` when the window is empty.
+    first_seq: u64,
+    last_seq: u64,
+    retain: usize,
+}
+
+/// Which events a replay must send, and where they come from.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReplayPlan {
+    /// Events with `from_journal.0 < seq < from_journal.1` are no longer in
+    /// memory and must be read from the journal first.
+    pub from_journal: Option<(u64, u64)>,
+    /// The retained frames to send after the journal part, in seq order.
+    pub frames: Vec<Frame>,
+    /// Seq of the first frame in `frames`.
+    pub first_frame_seq: u64,
+    /// The `caught_up` seq to send at the end.
+    pub caught_up: u64,
+    /// Set when older events were requested but are gone (no journal):
+    /// the oldest seq that will be sent.
+    pub gap_oldest: Option<u64>,
+}
+
+impl EventLog {
+    pub fn new(retain: usize) -> Self {
+        EventLog {
+            frames: VecDeque::new(),
+            first_seq: 1,
+            last_seq: 0,
+            retain: retain.max(1),
+        }
+    }
+
+    pub fn last_seq(&self) -> u64 {
+        self.last_seq
+    }
+
+    pub fn next_seq(&self) -> u64 {
+        self.last_seq + 1
+    }
+
+    /// Oldest seq still held in memory (`last_seq + 1` when none is).
+    pub fn first_retained(&self) -> u64 {
+        self.first_seq
+    }
+
+    pub fn len(&self) -> usize {
+        self.frames.len()
+    }
+
+    /// Starts the numbering after `last_seq` (a history restored from a
+    /// journal whose frames are not all kept in memory).
+    pub fn continue_after(&mut self, last_seq: u64) {
+        debug_assert!(self.frames.is_empty());
+        self.last_seq = last_seq;
+        self.first_seq = last_seq + 1;
+    }
+
+    pub fn push(&mut self, seq: u64, frame: Frame) {
+        assert_eq!(seq, self.last_seq + 1, "event seqs must be contiguous");
+        self.frames.push_back(frame);
+        self.last_seq = seq;
+        if self.frames.len() > self.retain {
+            self.frames.pop_front();
+            self.first_seq += 1;
+        }
+    }
+
+    /// Plans a replay of every event with `seq > since`. `journal` says
+    /// whether events that fell out of memory can be read from disk.
+    pub fn plan_replay(&self, since: u64, journal: bool) -> ReplayPlan {
+        let caught_up = self.last_seq;
+        if since >= self.last_seq {
+            return ReplayPlan {
+                caught_up,
+                first_frame_seq: self.last_seq + 1,
+                ..ReplayPlan::default()
+            };
+        }
+        let wanted_from = since + 1;
+        let (from_journal, gap_oldest, skip) = if wanted_from >= self.first_seq {
+            (None, None, (wanted_from - self.first_seq) as usize)
+        } else if journal {
+            (Some((since, self.first_seq)), None, 0)
+        } else {
+            (None, Some(self.first_seq), 0)
+        };
+        ReplayPlan {
+            from_journal,
+            frames: self.frames.iter().skip(skip).cloned().collect(),
+            first_frame_seq: self.first_seq + skip as u64,
+            caught_up,
+            gap_oldest,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn log_with(retain: usize, n: u64) -> EventLog {
+        let mut log = EventLog::new(retain);
+        for seq in 1..=n {
+            log.push(seq, Bytes::from(seq.to_string()));
+        }
+        log
+    }
+
+    fn seqs(plan: &ReplayPlan) -> Vec<String> {
+        plan.frames
+            .iter()
+            .map(|f| String::from_utf8(f.to_vec()).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn replays_exactly_what_follows_since() {
+        let log = log_with(10, 5);
+        let plan = log.plan_replay(2, false);
+        assert_eq!(seqs(&plan), ["3", "4", "5"]);
+        assert_eq!(plan.first_frame_seq, 3);
+        assert_eq!(plan.caught_up, 5);
+        assert_eq!(plan.from_journal, None);
+        assert!(log.plan_replay(5, false).frames.is_empty());
+        assert!(log.plan_replay(99, false).frames.is_empty());
+        assert_eq!(seqs(&log.plan_replay(0, false)).len(), 5);
+    }
+
+    #[test]
+    fn old_events_come_from_the_journal_or_report_a_gap() {
+        let log = log_with(3, 10);
+        assert_eq!(log.first_retained(), 8);
+        let plan = log.plan_replay(2, true);
+        assert_eq!(plan.from_journal, Some((2, 8)));
+        assert_eq!(seqs(&plan), ["8", "9", "10"]);
+        let plan = log.plan_replay(2, false);
+        assert_eq!(plan.gap_oldest, Some(8));
+        assert_eq!(seqs(&plan), ["8", "9", "10"]);
+        // Asking from just before the window needs nothing from disk.
+        assert_eq!(log.plan_replay(7, true).from_journal, None);
+    }
+
+    #[test]
+    #[should_panic(expected = "contiguous")]
+    fn refuses_a_gap_in_numbering() {
+        let mut log = log_with(3, 2);
+        log.push(4, Bytes::new());
+    }
+}

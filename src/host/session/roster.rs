@@ -1,0 +1,408 @@
+//! Who is connected and who owns the session (PROTOCOL.md section 3).
+//!
+//! Pure: time comes in as an argument, nothing is sent from here. Every
+//! operation returns the role changes it made so the caller can notify.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use crate::protocol::{ErrorCode, Grant, Mode, ParticipantInfo, Role};
+
+/// A connection's participant id; `p<n>` on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ParticipantId(pub u64);
+
+impl fmt::Display for ParticipantId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "p{}", self.0)
+    }
+}
+
+impl ParticipantId {
+    pub fn parse(text: &str) -> Option<Self> {
+        text.strip_prefix('p')?.parse().ok().map(ParticipantId)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Participant {
+    pub identity: String,
+    pub grants: Vec<Grant>,
+    pub mode: Mode,
+    pub client: Option<String>,
+    pub connected_at: String,
+}
+
+impl Participant {
+    /// May own: a `control` grant and not connected with `mode=view`.
+    pub fn eligible(&self) -> bool {
+        self.mode == Mode::Control && self.grants.contains(&Grant::Control)
+    }
+}
+
+/// The owner slot held for a disconnected owner's identity.
+#[derive(Debug, Clone)]
+struct Reservation {
+    identity: String,
+    until: Instant,
+}
+
+/// One participant whose role changed, and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoleChange {
+    pub who: ParticipantId,
+    pub role: Role,
+    pub reason: String,
+}
+
+/// A refused role operation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Refusal {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+fn refuse(code: ErrorCode, message: impl Into<String>) -> Refusal {
+    Refusal {
+        code,
+        message: message.into(),
+    }
+}
+
+#[derive(Debug)]
+pub struct Roster {
+    participants: BTreeMap<ParticipantId, Participant>,
+    owner: Option<ParticipantId>,
+    reservation: Option<Reservation>,
+    grace: Duration,
+    next_id: u64,
+}
+
+impl Roster {
+    pub fn new(grace: Duration) -> Self {
+        Roster {
+            participants: BTreeMap::new(),
+            owner: None,
+            reservation: None,
+            grace,
+            next_id: 1,
+        }
+    }
+
+    pub fn owner(&self) -> Option<ParticipantId> {
+        self.owner
+    }
+
+    pub fn get(&self, id: ParticipantId) -> Option<&Participant> {
+        self.participants.get(&id)
+    }
+
+    pub fn len(&self) -> usize {
+        self.participants.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.participants.is_empty()
+    }
+
+    pub fn ids(&self) -> impl Iterator<Item = ParticipantId> + '_ {
+        self.participants.keys().copied()
+    }
+
+    pub fn role_of(&self, id: ParticipantId) -> Role {
+        if self.owner == Some(id) {
+            Role::Owner
+        } else {
+            Role::Follower
+        }
+    }
+
+    /// The identity the owner slot is held for, if it still is at `now`.
+    pub fn reserved_for(&self, now: Instant) -> Option<&str> {
+        self.reservation
+            .as_ref()
+            .filter(|r| now < r.until)
+            .map(|r| r.identity.as_str())
+    }
+
+    /// Adds a connection; it owns when eligible and the slot is free or
+    /// reserved for its identity. Returns its id and its initial role.
+    pub fn join(&mut self, participant: Participant, now: Instant) -> (ParticipantId, RoleChange) {
+        let id = ParticipantId(self.next_id);
+        self.next_id += 1;
+        let (role, reason) = if !participant.eligible() {
+            let why = if participant.mode == Mode::View {
+                "connected with mode=view"
+            } else {
+                "token has no control grant"
+            };
+            (Role::Follower, why.to_owned())
+        } else if let Some(owner) = self.owner {
+            let name = &self.participants[&owner].identity;
+            (Role::Follower, format!("{name} owns the session"))
+        } else {
+            match self.reserved_for(now) {
+                Some(held) if held != participant.identity => (
+                    Role::Follower,
+                    format!("owner slot held for {held} to reconnect"),
+                ),
+                Some(_) => (Role::Owner, "reconnected within the owner grace".into()),
+                None => (Role::Owner, "first eligible connection".into()),
+            }
+        };
+        if role == Role::Owner {
+            self.owner = Some(id);
+            self.reservation = None;
+        }
+        self.participants.insert(id, participant);
+        (
+            id,
+            RoleChange {
+                who: id,
+                role,
+                reason,
+            },
+        )
+    }
+
+    /// Removes a connection. An owner leaving reserves the slot for its
+    /// identity for the grace period. Returns whether it was the owner.
+    pub fn leave(&mut self, id: ParticipantId, now: Instant) -> bool {
+        let Some(gone) = self.participants.remove(&id) else {
+            return false;
+        };
+        if self.owner != Some(id) {
+            return false;
+        }
+        self.owner = None;
+        self.reservation = (!self.grace.is_zero()).then(|| Reservation {
+            identity: gone.identity,
+            until: now + self.grace,
+        });
+        true
+    }
+
+    pub fn claim(&mut self, id: ParticipantId, now: Instant) -> Result<Vec<RoleChange>, Refusal> {
+        let Some(claimant) = self.participants.get(&id) else {
+            return Err(refuse(ErrorCode::NotEligible, "unknown participant"));
+        };
+        if self.owner == Some(id) {
+            return Ok(Vec::new());
+        }
+        if !claimant.eligible() {
+            return Err(refuse(
+                ErrorCode::NotEligible,
+                "this connection may not own the session (view grant or mode=view)",
+            ));
+        }
+        if let Some(owner) = self.owner {
+            let name = &self.participants[&owner].identity;
+            return Err(refuse(
+                ErrorCode::OwnerPresent,
+                format!("{name} owns the session"),
+            ));
+        }
+        if let Some(held) = self.reserved_for(now)
+            && held != claimant.identity
+        {
+            return Err(refuse(
+                ErrorCode::OwnerPresent,
+                format!("the owner slot is held for {held} to reconnect"),
+            ));
+        }
+        self.owner = Some(id);
+        self.reservation = None;
+        Ok(vec![RoleChange {
+            who: id,
+            role: Role::Owner,
+            reason: "claimed".into(),
+        }])
+    }
+
+    pub fn release(&mut self, id: ParticipantId) -> Result<Vec<RoleChange>, Refusal> {
+        self.require_owner(id, "release")?;
+        self.owner = None;
+        self.reservation = None;
+        Ok(vec![RoleChange {
+            who: id,
+            role: Role::Follower,
+            reason: "released".into(),
+        }])
+    }
+
+    pub fn transfer(&mut self, id: ParticipantId, to: &str) -> Result<Vec<RoleChange>, Refusal> {
+        self.require_owner(id, "transfer")?;
+        let target = ParticipantId::parse(to)
+            .filter(|t| *t != id)
+            .and_then(|t| self.participants.get(&t).map(|p| (t, p)));
+        let Some((target, who)) = target else {
+            return Err(refuse(
+                ErrorCode::NotEligible,
+                format!("no other participant `{to}`"),
+            ));
+        };
+        if !who.eligible() {
+            return Err(refuse(
+                ErrorCode::NotEligible,
+                format!("{} ({target}) may not own the session", who.identity),
+            ));
+        }
+        let from = self.participants[&id].identity.clone();
+        self.owner = Some(target);
+        Ok(vec![
+            RoleChange {
+                who: id,
+                role: Role::Follower,
+                reason: format!("transferred to {}", who.identity),
+            },
+            RoleChange {
+                who: target,
+                role: Role::Owner,
+                reason: format!("transferred by {from}"),
+            },
+        ])
+    }
+
+    fn require_owner(&self, id: ParticipantId, action: &str) -> Result<(), Refusal> {
+        if self.owner == Some(id) {
+            Ok(())
+        } else {
+            Err(refuse(
+                ErrorCode::NotOwner,
+                format!("read-only follower: only the owner may {action}"),
+            ))
+        }
+    }
+
+    pub fn infos(&self) -> Vec<ParticipantInfo> {
+        self.participants
+            .iter()
+            .map(|(id, p)| ParticipantInfo {
+                id: id.to_string(),
+                identity: p.identity.clone(),
+                role: self.role_of(*id),
+                grants: p.grants.clone(),
+                mode: p.mode,
+                client: p.client.clone(),
+                connected_at: p.connected_at.clone(),
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn person(identity: &str, grant: Grant, mode: Mode) -> Participant {
+        Participant {
+            identity: identity.into(),
+            grants: vec![grant],
+            mode,
+            client: None,
+            connected_at: String::new(),
+        }
+    }
+
+    fn alice() -> Participant {
+        person("alice", Grant::Control, Mode::Control)
+    }
+
+    fn bob() -> Participant {
+        person("bob", Grant::Control, Mode::Control)
+    }
+
+    const GRACE: Duration = Duration::from_secs(10);
+
+    #[test]
+    fn first_eligible_owns_and_views_never_do() {
+        let t = Instant::now();
+        let mut r = Roster::new(GRACE);
+        let (v, role) = r.join(person("v", Grant::View, Mode::Control), t);
+        assert_eq!(role.role, Role::Follower);
+        let (w, role) = r.join(person("alice", Grant::Control, Mode::View), t);
+        assert_eq!(role.role, Role::Follower);
+        let (a, role) = r.join(alice(), t);
+        assert_eq!(role.role, Role::Owner);
+        let (_, role) = r.join(bob(), t);
+        assert_eq!(role.role, Role::Follower);
+        assert_eq!(r.owner(), Some(a));
+        assert_eq!(r.claim(v, t).unwrap_err().code, ErrorCode::NotEligible);
+        assert_eq!(r.claim(w, t).unwrap_err().code, ErrorCode::NotEligible);
+    }
+
+    #[test]
+    fn grace_reserves_the_slot_for_the_same_identity() {
+        let t = Instant::now();
+        let mut r = Roster::new(GRACE);
+        let (a, _) = r.join(alice(), t);
+        let (b, _) = r.join(bob(), t);
+        assert!(r.leave(a, t));
+        // No auto-promotion, and bob cannot claim while the slot is held.
+        assert_eq!(r.owner(), None);
+        assert_eq!(r.claim(b, t).unwrap_err().code, ErrorCode::OwnerPresent);
+        let (_, role) = r.join(bob(), t + Duration::from_secs(1));
+        assert_eq!(role.role, Role::Follower);
+        let (a2, role) = r.join(alice(), t + Duration::from_secs(9));
+        assert_eq!(role.role, Role::Owner);
+        assert_eq!(r.owner(), Some(a2));
+    }
+
+    #[test]
+    fn after_grace_the_next_new_connection_owns() {
+        let t = Instant::now();
+        let mut r = Roster::new(GRACE);
+        let (a, _) = r.join(alice(), t);
+        let (b, _) = r.join(bob(), t);
+        r.leave(a, t);
+        let later = t + GRACE;
+        assert_eq!(r.role_of(b), Role::Follower, "existing followers stay");
+        let (c, role) = r.join(person("carol", Grant::Control, Mode::Control), later);
+        assert_eq!(role.role, Role::Owner);
+        assert_eq!(r.owner(), Some(c));
+    }
+
+    #[test]
+    fn claim_release_transfer() {
+        let t = Instant::now();
+        let mut r = Roster::new(Duration::ZERO);
+        let (a, _) = r.join(alice(), t);
+        let (b, _) = r.join(bob(), t);
+        let (v, _) = r.join(person("v", Grant::View, Mode::Control), t);
+        assert_eq!(r.claim(b, t).unwrap_err().code, ErrorCode::OwnerPresent);
+        assert_eq!(r.release(b).unwrap_err().code, ErrorCode::NotOwner);
+        assert_eq!(
+            r.transfer(a, &v.to_string()).unwrap_err().code,
+            ErrorCode::NotEligible
+        );
+        assert_eq!(
+            r.transfer(a, "p99").unwrap_err().code,
+            ErrorCode::NotEligible
+        );
+        assert_eq!(
+            r.transfer(a, "garbage").unwrap_err().code,
+            ErrorCode::NotEligible
+        );
+        let changes = r.transfer(a, &b.to_string()).unwrap();
+        assert_eq!(changes.len(), 2);
+        assert_eq!(r.owner(), Some(b));
+        r.release(b).unwrap();
+        assert_eq!(r.owner(), None);
+        assert_eq!(r.claim(a, t).unwrap()[0].role, Role::Owner);
+        assert!(
+            r.claim(a, t).unwrap().is_empty(),
+            "claiming twice is a no-op"
+        );
+    }
+
+    #[test]
+    fn zero_grace_frees_the_slot_at_once() {
+        let t = Instant::now();
+        let mut r = Roster::new(Duration::ZERO);
+        let (a, _) = r.join(alice(), t);
+        let (b, _) = r.join(bob(), t);
+        r.leave(a, t);
+        assert_eq!(r.claim(b, t).unwrap()[0].role, Role::Owner);
+    }
+}

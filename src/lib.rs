@@ -1,0 +1,8 @@
+//! tether: supervise AI agents that run somewhere else.
+//!
+//! `protocol` holds the wire types both halves share; `host` runs an agent
+//! and serves it over WebSocket. Neither end imports the other: the binary
+//! wires them together.
+
+pub mod host;
+pub mod protocol;

@@ -1,0 +1,44 @@
+//! Wire types of protocol v1, shared by the host and every client.
+//!
+//! Nothing here does I/O: these are serde types plus the strict decoder the
+//! host uses for client messages (`decode_client_message`), so that bad input
+//! always maps to a precise error code.
+
+mod client;
+mod events;
+mod server;
+
+pub use client::{ClientMessage, DecodeError, decode_client_message};
+pub use events::{
+    AgentState, Decision, EventKind, EventRecord, NoticeLevel, OutputStream, TurnOutcome,
+};
+pub use server::{
+    ErrorCode, Grant, Mode, ParticipantInfo, Role, ServerMessage, SessionDescription,
+    SessionSummary, You,
+};
+
+/// The protocol version this build speaks (`ready.protocol`).
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// Largest WebSocket frame the host accepts; larger ones close with 1009.
+pub const MAX_FRAME_BYTES: usize = 1024 * 1024;
+
+/// Largest `user_message.text` the host accepts (`too_large` beyond).
+pub const MAX_USER_TEXT_BYTES: usize = 256 * 1024;
+
+/// Close codes used by the host.
+pub mod close_code {
+    /// The host is shutting down.
+    pub const GOING_AWAY: u16 = 1001;
+    /// Policy violation: the connection's outgoing queue overflowed.
+    pub const POLICY: u16 = 1008;
+    /// A frame larger than [`super::MAX_FRAME_BYTES`].
+    pub const TOO_BIG: u16 = 1009;
+    /// The connection's token was revoked.
+    pub const REVOKED: u16 = 4003;
+}
+
+/// Formats a wall-clock time as RFC 3339 with millisecond precision (UTC).
+pub fn rfc3339(at: std::time::SystemTime) -> String {
+    humantime::format_rfc3339_millis(at).to_string()
+}

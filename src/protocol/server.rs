@@ -1,0 +1,162 @@
+//! Messages from host to client.
+
+use serde::{Deserialize, Serialize};
+
+use super::events::{AgentState, EventRecord};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Grant {
+    View,
+    Control,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    #[default]
+    Control,
+    View,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Owner,
+    Follower,
+}
+
+/// Error codes of `error` messages. Clients map codes they do not know to
+/// `Other`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    BadRequest,
+    UnknownType,
+    NotOwner,
+    OwnerPresent,
+    NotEligible,
+    UnknownRequest,
+    AlreadyResolved,
+    Busy,
+    AgentExited,
+    TooLarge,
+    Gap,
+    RateLimited,
+    #[serde(other)]
+    Other,
+}
+
+/// The session as described in `ready`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionDescription {
+    pub id: String,
+    pub epoch: String,
+    pub title: String,
+    pub agent: String,
+    pub cwd: String,
+    pub started_at: String,
+}
+
+/// Who the connection is (`ready.you`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct You {
+    pub participant: String,
+    pub identity: String,
+    pub grants: Vec<Grant>,
+    pub mode: Mode,
+}
+
+/// One entry of a `participants` message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ParticipantInfo {
+    pub id: String,
+    pub identity: String,
+    pub role: Role,
+    pub grants: Vec<Grant>,
+    pub mode: Mode,
+    #[serde(default)]
+    pub client: Option<String>,
+    pub connected_at: String,
+}
+
+/// One entry of `GET /v1/sessions`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionSummary {
+    pub id: String,
+    pub title: String,
+    pub agent: String,
+    pub state: AgentState,
+    pub participants: usize,
+    pub last_seq: u64,
+    pub pending_permissions: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerMessage {
+    Ready {
+        protocol: u32,
+        session: SessionDescription,
+        you: You,
+        last_seq: u64,
+        state: AgentState,
+        pending: Vec<EventRecord>,
+    },
+    Role {
+        role: Role,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
+    Participants {
+        participants: Vec<ParticipantInfo>,
+    },
+    Event(EventRecord),
+    CaughtUp {
+        seq: u64,
+    },
+    Ack {
+        id: String,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        duplicate: bool,
+    },
+    Error {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
+        code: ErrorCode,
+        message: String,
+        /// With `gap`: the oldest seq still retained.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        oldest: Option<u64>,
+    },
+    Pong {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
+    },
+    /// A message type this build does not know; clients ignore it.
+    #[serde(other)]
+    Unknown,
+}
+
+impl ServerMessage {
+    pub fn error(id: Option<String>, code: ErrorCode, message: impl Into<String>) -> Self {
+        ServerMessage::Error {
+            id,
+            code,
+            message: message.into(),
+            oldest: None,
+        }
+    }
+
+    pub fn ack(id: String) -> Self {
+        ServerMessage::Ack {
+            id,
+            duplicate: false,
+        }
+    }
+
+    /// Serialises to the JSON text of one frame.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("server messages always serialise")
+    }
+}
