@@ -1,3 +1,298 @@
 //! The session host: runs one agent and serves it over WebSocket.
+//!
+//! `session` is the pure state machine; `runtime` drives it from one task;
+//! `server` and `connection` are the network edge; `agent` the process edge;
+//! `journal` and `auth` the file edge.
 
+pub mod agent;
+pub mod auth;
+mod connection;
+pub mod journal;
+mod runtime;
+mod server;
 pub mod session;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, SystemTime};
+
+use color_eyre::eyre::{Context, Result, bail};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
+use tokio::task::JoinHandle;
+
+use crate::protocol::{EventKind, Grant, NoticeLevel, SessionDescription, close_code, rfc3339};
+use agent::AgentSpec;
+use auth::AuthFile;
+use journal::{Journal, JournalHeader};
+use runtime::{Request, Runtime};
+use session::{At, Session, SessionConfig};
+
+/// Everything `tether serve` can be told.
+#[derive(Debug, Clone)]
+pub struct HostConfig {
+    pub listen: SocketAddr,
+    pub session_id: String,
+    pub auth_path: PathBuf,
+    pub owner_grace: Duration,
+    /// Where journals live; `None` keeps history in memory only.
+    pub journal_dir: Option<PathBuf>,
+    pub cwd: PathBuf,
+    pub agent: AgentSpec,
+    /// Events kept in memory for replays.
+    pub retain: usize,
+    /// Interval of WebSocket pings.
+    pub keepalive: Duration,
+    /// Frames a connection may fall behind the broadcast before it is
+    /// closed with 1008.
+    pub queue_frames: usize,
+}
+
+impl HostConfig {
+    pub fn new(agent: AgentSpec) -> Self {
+        HostConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 7878)),
+            session_id: "main".into(),
+            auth_path: auth::default_auth_path(),
+            owner_grace: Duration::from_secs(10),
+            journal_dir: None,
+            cwd: PathBuf::from("."),
+            agent,
+            retain: 100_000,
+            keepalive: Duration::from_secs(15),
+            queue_frames: 8192,
+        }
+    }
+}
+
+/// A running host.
+pub struct Host {
+    addr: SocketAddr,
+    session_id: String,
+    auth_path: PathBuf,
+    auth_created: bool,
+    auth: Arc<RwLock<AuthFile>>,
+    journal_path: Option<PathBuf>,
+    requests: mpsc::Sender<Request>,
+    server: JoinHandle<()>,
+    runtime: JoinHandle<()>,
+    stop_accepting: Option<oneshot::Sender<()>>,
+}
+
+impl Host {
+    /// Starts a host: loads (or creates) the auth file, opens the journal,
+    /// starts the agent and listens. Returns once it accepts connections.
+    pub async fn start(config: HostConfig) -> Result<Host> {
+        if config.session_id.is_empty()
+            || !config
+                .session_id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        {
+            bail!(
+                "session id `{}` must be letters, digits, `-`, `_` or `.`",
+                config.session_id
+            );
+        }
+        let (auth, auth_created) = auth::load_or_create(&config.auth_path)?;
+        let cwd = std::fs::canonicalize(&config.cwd)
+            .with_context(|| format!("working directory {}", config.cwd.display()))?;
+        let now = At::now();
+        let mut header = JournalHeader {
+            journal: 1,
+            session: config.session_id.clone(),
+            epoch: fresh_epoch(),
+            started_at: rfc3339(now.wall),
+        };
+        let mut notices = Vec::new();
+        let mut restored = Vec::new();
+        let journal = match &config.journal_dir {
+            Some(dir) => {
+                let (journal, loaded) = Journal::open(dir, &config.session_id, &header)?;
+                if let Some(existing) = loaded.header {
+                    header = existing;
+                    notices.push(format!(
+                        "the host restarted; history continues from the journal ({} events)",
+                        loaded.events.len()
+                    ));
+                }
+                notices.extend(loaded.notices);
+                restored = loaded.events;
+                Some(journal)
+            }
+            None => None,
+        };
+        let description = SessionDescription {
+            id: config.session_id.clone(),
+            epoch: header.epoch.clone(),
+            title: config.agent.default_title(),
+            agent: config.agent.kind().into(),
+            cwd: cwd.display().to_string(),
+            started_at: header.started_at.clone(),
+        };
+        let mut session = Session::new(SessionConfig {
+            description,
+            owner_grace: config.owner_grace,
+            retain: config.retain,
+            journal: journal.is_some(),
+            agent: config.agent.traits(),
+        });
+        for (record, frame) in restored {
+            session.restore(&record, frame);
+        }
+        let mut startup = session.finish_restore(now);
+        for text in notices {
+            startup.extend(session.host_event(EventKind::notice(NoticeLevel::Info, text), now));
+        }
+
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.listen))?;
+        let addr = listener.local_addr()?;
+
+        let (agent_tx, agent_events) = mpsc::channel(1024);
+        let agent = agent::spawn(&config.agent, cwd, agent_tx)?;
+        let (requests_tx, requests) = mpsc::channel(4096);
+        let (broadcast, _) = broadcast::channel(config.queue_frames.max(16));
+        let (closing, closing_rx) = watch::channel(false);
+        let auth = Arc::new(RwLock::new(auth));
+        let journal_path = journal.as_ref().map(|j| j.path().to_owned());
+        let mut runtime = Runtime {
+            session,
+            journal,
+            agent,
+            agent_events,
+            requests,
+            broadcast,
+            closing,
+        };
+        // Nobody is connected yet: this only journals the start-up events.
+        runtime.journal_events(&startup);
+        let runtime = tokio::spawn(runtime.run());
+
+        let state = server::AppState {
+            session_id: config.session_id.clone().into(),
+            auth: auth.clone(),
+            requests: requests_tx.clone(),
+            closing: closing_rx,
+            keepalive: config.keepalive,
+        };
+        let (stop_accepting, stop) = oneshot::channel::<()>();
+        let app = server::router(state);
+        let server = tokio::spawn(async move {
+            let serve = axum::serve(listener, app).with_graceful_shutdown(async {
+                let _ = stop.await;
+            });
+            if let Err(e) = serve.await {
+                tracing::error!("server failed: {e}");
+            }
+        });
+        Ok(Host {
+            addr,
+            session_id: config.session_id,
+            auth_path: config.auth_path,
+            auth_created,
+            auth,
+            journal_path,
+            requests: requests_tx,
+            server,
+            runtime,
+            stop_accepting: Some(stop_accepting),
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `ws://ADDR/v1/sessions/ID`
+    pub fn url(&self) -> String {
+        format!("ws://{}/v1/sessions/{}", self.addr, self.session_id)
+    }
+
+    pub fn auth_path(&self) -> &std::path::Path {
+        &self.auth_path
+    }
+
+    /// Whether `start` created the auth file.
+    pub fn auth_created(&self) -> bool {
+        self.auth_created
+    }
+
+    pub fn journal_path(&self) -> Option<&std::path::Path> {
+        self.journal_path.as_deref()
+    }
+
+    fn token_with(&self, grant: Grant) -> Option<String> {
+        let auth = self.auth.read().unwrap_or_else(|e| e.into_inner());
+        auth.first_with(grant).map(|t| t.token.clone())
+    }
+
+    /// A token that may own the session.
+    pub fn control_token(&self) -> Option<String> {
+        self.token_with(Grant::Control)
+    }
+
+    /// A token that may only watch.
+    pub fn view_token(&self) -> Option<String> {
+        self.token_with(Grant::View)
+    }
+
+    /// Re-reads the auth file (on SIGHUP). Connections whose identity no
+    /// longer has a token are closed with 4003. On error the old tokens
+    /// stay in force.
+    pub async fn reload_auth(&self) -> Result<()> {
+        let fresh = auth::load(&self.auth_path)?;
+        let revoked: Vec<String> = {
+            let mut current = self.auth.write().unwrap_or_else(|e| e.into_inner());
+            let gone = current
+                .tokens
+                .iter()
+                .filter(|old| !fresh.tokens.iter().any(|t| t.name == old.name))
+                .map(|old| old.name.clone())
+                .collect();
+            *current = fresh;
+            gone
+        };
+        for identity in revoked {
+            let _ = self
+                .requests
+                .send(Request::Disconnect {
+                    identity,
+                    code: close_code::REVOKED,
+                    reason: "token revoked".into(),
+                })
+                .await;
+        }
+        Ok(())
+    }
+
+    /// Stops accepting, stops the agent, flushes the journal and closes
+    /// every connection with 1001.
+    pub async fn shutdown(mut self) -> Result<()> {
+        if let Some(stop) = self.stop_accepting.take() {
+            let _ = stop.send(());
+        }
+        let (done, finished) = oneshot::channel();
+        if self.requests.send(Request::Shutdown { done }).await.is_ok() {
+            let _ = finished.await;
+        }
+        let _ = (&mut self.runtime).await;
+        let _ = tokio::time::timeout(Duration::from_secs(2), &mut self.server).await;
+        self.server.abort();
+        Ok(())
+    }
+}
+
+/// A random id naming one history.
+fn fresh_epoch() -> String {
+    let nanos = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_nanos() as u64;
+    format!(
+        "{:016x}{:08x}",
+        rand::random::<u64>() ^ nanos,
+        rand::random::<u32>()
+    )
+}

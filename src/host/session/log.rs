@@ -57,10 +57,6 @@ impl EventLog {
         self.first_seq
     }
 
-    pub fn len(&self) -> usize {
-        self.frames.len()
-    }
-
     /// Starts the numbering after `last_seq` (a history restored from a
     /// journal whose frames are not all kept in memory).
     pub fn continue_after(&mut self, last_seq: u64) {

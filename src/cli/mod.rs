@@ -1,0 +1,50 @@
+//! Command-line interface: `tether`, `tether serve`, `tether attach`.
+
+mod serve;
+mod trace_agent;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "tether",
+    version,
+    about = "Supervise AI agents that run somewhere else",
+    long_about = "tether runs an agent in a session host (`tether serve`) and lets you watch \
+                  and steer it from a terminal UI (`tether attach`). With no subcommand it \
+                  starts a local host with the shell agent and attaches to it."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run an agent and serve it over WebSocket.
+    Serve(serve::ServeArgs),
+    /// Play a recorded Claude Code stream-json trace as a fake agent
+    /// process (for tests and demos).
+    #[command(hide = true)]
+    TraceAgent(trace_agent::TraceAgentArgs),
+}
+
+pub fn run(cli: Cli) -> ExitCode {
+    match cli.command {
+        Some(Command::Serve(args)) => serve::run(args),
+        Some(Command::TraceAgent(args)) => trace_agent::run(args),
+        None => {
+            use clap::CommandFactory;
+            let _ = Cli::command().print_help();
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Prints a one-line error (with its causes) and returns exit code `code`.
+pub fn fail(error: &color_eyre::eyre::Report, code: u8) -> ExitCode {
+    eprintln!("tether: {error:#}");
+    ExitCode::from(code)
+}

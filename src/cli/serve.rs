@@ -1,0 +1,173 @@
+//! `tether serve`
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+use color_eyre::eyre::{Result, bail};
+use tokio::signal::unix::{SignalKind, signal};
+
+use tether::host::agent::AgentSpec;
+use tether::host::{Host, HostConfig, auth};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum AgentKind {
+    Shell,
+    StreamJson,
+    Replay,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on; port 0 picks a free one.
+    #[arg(long, default_value = "127.0.0.1:7878")]
+    listen: SocketAddr,
+    /// Session id served at /v1/sessions/ID.
+    #[arg(long, default_value = "main")]
+    session: String,
+    /// Auth file [default: the user's config dir, tether/auth.json].
+    #[arg(long)]
+    auth: Option<PathBuf>,
+    /// Seconds the owner slot is held for a disconnected owner.
+    #[arg(long, default_value_t = 10)]
+    owner_grace: u64,
+    /// Journal directory [default: the user's state dir, tether/sessions].
+    #[arg(long, conflicts_with = "no_journal")]
+    journal: Option<PathBuf>,
+    /// Keep history in memory only.
+    #[arg(long)]
+    no_journal: bool,
+    /// The agent's working directory.
+    #[arg(long, default_value = ".")]
+    cwd: PathBuf,
+    /// Which agent to run.
+    #[arg(long, value_enum, default_value_t = AgentKind::Shell)]
+    agent: AgentKind,
+    /// The recorded event file for the replay agent.
+    #[arg(long)]
+    replay: Option<PathBuf>,
+    /// Replay speed factor; 0 plays as fast as possible.
+    #[arg(long, default_value_t = 1.0)]
+    speed: f64,
+    /// The stream-json agent's command line.
+    #[arg(last = true, value_name = "COMMAND")]
+    command: Vec<String>,
+}
+
+/// The default journal directory: `<state dir>/tether/sessions`.
+pub fn default_journal_dir() -> PathBuf {
+    dirs::state_dir()
+        .or_else(dirs::data_local_dir)
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join("tether")
+        .join("sessions")
+}
+
+impl ServeArgs {
+    fn config(self) -> Result<HostConfig> {
+        let agent = match self.agent {
+            AgentKind::Shell => AgentSpec::Shell,
+            AgentKind::StreamJson => {
+                if self.command.is_empty() {
+                    bail!("--agent stream-json needs the agent's command line after `--`");
+                }
+                AgentSpec::StreamJson {
+                    command: self.command.clone(),
+                }
+            }
+            AgentKind::Replay => {
+                let Some(file) = self.replay.clone() else {
+                    bail!("--agent replay needs --replay FILE");
+                };
+                AgentSpec::Replay {
+                    file,
+                    speed: self.speed,
+                }
+            }
+        };
+        if !self.command.is_empty() && self.agent != AgentKind::StreamJson {
+            bail!("a command after `--` is only for --agent stream-json");
+        }
+        if !(self.speed.is_finite() && self.speed >= 0.0) {
+            bail!("--speed must be 0 or a positive number");
+        }
+        let mut config = HostConfig::new(agent);
+        config.listen = self.listen;
+        config.session_id = self.session;
+        config.auth_path = self.auth.unwrap_or_else(auth::default_auth_path);
+        config.owner_grace = Duration::from_secs(self.owner_grace);
+        config.journal_dir = if self.no_journal {
+            None
+        } else {
+            Some(self.journal.unwrap_or_else(default_journal_dir))
+        };
+        config.cwd = self.cwd;
+        Ok(config)
+    }
+}
+
+pub fn run(args: ServeArgs) -> ExitCode {
+    init_logging();
+    let config = match args.config() {
+        Ok(config) => config,
+        Err(e) => return super::fail(&e, 2),
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => return super::fail(&e.into(), 1),
+    };
+    match runtime.block_on(serve(config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => super::fail(&e, 1),
+    }
+}
+
+async fn serve(config: HostConfig) -> Result<()> {
+    let listen = config.listen;
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    let mut hangup = signal(SignalKind::hangup())?;
+    let host = Host::start(config).await?;
+    println!("listening on {}", host.url());
+    if host.auth_created() {
+        println!(
+            "auth file: {} (created with a control and a view token)",
+            host.auth_path().display()
+        );
+    } else {
+        println!("auth file: {}", host.auth_path().display());
+    }
+    if let Some(journal) = host.journal_path() {
+        println!("journal: {}", journal.display());
+    }
+    if !listen.ip().is_loopback() {
+        eprintln!(
+            "warning: listening on {listen}, beyond this machine: traffic (tokens included) is \
+             unencrypted unless a TLS-terminating proxy is in front"
+        );
+    }
+    loop {
+        tokio::select! {
+            _ = interrupt.recv() => break,
+            _ = terminate.recv() => break,
+            _ = hangup.recv() => match host.reload_auth().await {
+                Ok(()) => tracing::info!("auth file reloaded"),
+                Err(e) => eprintln!("tether: auth file not reloaded, the old tokens stay: {e:#}"),
+            },
+        }
+    }
+    host.shutdown().await
+}
+
+/// Logs go to stderr for the host (it has no screen to protect);
+/// `RUST_LOG` tunes them.
+fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}

@@ -1,0 +1,105 @@
+//! Agents: what a session runs. Each kind is a task that takes
+//! [`AgentInput`]s and reports [`EventKind`]s; the session never sees a
+//! process or a file.
+
+mod process;
+pub mod replay;
+pub mod shell;
+pub mod stream_json;
+
+use std::path::PathBuf;
+
+use color_eyre::eyre::Result;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use super::session::{AgentCommand, AgentTraits};
+use crate::protocol::EventKind;
+
+pub use process::Utf8Chunker;
+
+/// Which agent a session runs.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AgentSpec {
+    /// The built-in approval-gated shell: every message is a command line.
+    Shell,
+    /// A child speaking the Claude Agent SDK stream-json protocol.
+    StreamJson { command: Vec<String> },
+    /// A recorded event file played back.
+    Replay { file: PathBuf, speed: f64 },
+}
+
+impl AgentSpec {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            AgentSpec::Shell => "shell",
+            AgentSpec::StreamJson { .. } => "stream-json",
+            AgentSpec::Replay { .. } => "replay",
+        }
+    }
+
+    pub fn traits(&self) -> AgentTraits {
+        match self {
+            AgentSpec::Shell => AgentTraits {
+                takes_input: true,
+                queues_input: false,
+            },
+            AgentSpec::StreamJson { .. } => AgentTraits {
+                takes_input: true,
+                queues_input: true,
+            },
+            AgentSpec::Replay { .. } => AgentTraits {
+                takes_input: false,
+                queues_input: false,
+            },
+        }
+    }
+
+    /// A title for a session that has not been given one.
+    pub fn default_title(&self) -> String {
+        match self {
+            AgentSpec::Shell => "shell".into(),
+            AgentSpec::StreamJson { command } => command
+                .first()
+                .map(|c| c.rsplit('/').next().unwrap_or(c).to_owned())
+                .unwrap_or_else(|| "stream-json".into()),
+            AgentSpec::Replay { file, .. } => format!("replay of {}", file.display()),
+        }
+    }
+}
+
+/// What the session sends an agent.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AgentInput {
+    Command(AgentCommand),
+    /// Stop now: end the process (if any) and report `exited`.
+    Shutdown,
+}
+
+/// A running agent.
+pub struct AgentHandle {
+    pub input: mpsc::UnboundedSender<AgentInput>,
+    pub task: JoinHandle<()>,
+}
+
+/// Where an agent reports its events (bounded: a fast agent waits for the
+/// session instead of filling memory).
+pub type EventSink = mpsc::Sender<EventKind>;
+
+/// Starts an agent. Fails early on what can be checked before it runs (a
+/// replay file that cannot be read, an empty command line).
+pub fn spawn(spec: &AgentSpec, cwd: PathBuf, events: EventSink) -> Result<AgentHandle> {
+    let (input, inbox) = mpsc::unbounded_channel();
+    let task = match spec {
+        AgentSpec::Shell => tokio::spawn(shell::run(cwd, inbox, events)),
+        AgentSpec::StreamJson { command } => {
+            let agent = stream_json::StreamJsonAgent::new(command.clone(), cwd)?;
+            tokio::spawn(agent.run(inbox, events))
+        }
+        AgentSpec::Replay { file, speed } => {
+            let recording = replay::Recording::load(file)?;
+            tokio::spawn(replay::run(recording, *speed, inbox, events))
+        }
+    };
+    Ok(AgentHandle { input, task })
+}

@@ -1,0 +1,86 @@
+//! Child-process helpers shared by the agents.
+
+use std::time::Duration;
+
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+
+/// How long a process group gets between SIGINT/SIGTERM and SIGKILL.
+pub const KILL_GRACE: Duration = Duration::from_secs(2);
+
+/// Sends `signal` to the process group led by `pid` (ignoring a group that
+/// is already gone).
+pub fn signal_group(pid: u32, signal: Signal) {
+    if let Ok(pid) = i32::try_from(pid) {
+        let _ = killpg(Pid::from_raw(pid), signal);
+    }
+}
+
+/// Decodes a byte stream as UTF-8 chunk by chunk, never splitting a
+/// character across chunks; invalid bytes become U+FFFD.
+#[derive(Debug, Default)]
+pub struct Utf8Chunker {
+    carry: Vec<u8>,
+}
+
+impl Utf8Chunker {
+    pub fn push(&mut self, bytes: &[u8]) -> String {
+        self.carry.extend_from_slice(bytes);
+        let keep = incomplete_tail(&self.carry);
+        let split = self.carry.len() - keep;
+        let text = String::from_utf8_lossy(&self.carry[..split]).into_owned();
+        self.carry.drain(..split);
+        text
+    }
+
+    /// What is left at end of stream.
+    pub fn finish(&mut self) -> String {
+        let text = String::from_utf8_lossy(&self.carry).into_owned();
+        self.carry.clear();
+        text
+    }
+}
+
+/// Length of a trailing, possibly incomplete UTF-8 sequence (0 to 3 bytes).
+fn incomplete_tail(bytes: &[u8]) -> usize {
+    for back in 1..=bytes.len().min(3) {
+        let b = bytes[bytes.len() - back];
+        if b & 0b1100_0000 == 0b1000_0000 {
+            continue; // continuation byte: look further back
+        }
+        let needed = match b {
+            0xC0..=0xDF => 2,
+            0xE0..=0xEF => 3,
+            0xF0..=0xF7 => 4,
+            _ => return 0,
+        };
+        return if needed > back { back } else { 0 };
+    }
+    0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn never_splits_a_character() {
+        let text = "héllo → 🌍!";
+        let bytes = text.as_bytes();
+        for cut in 0..bytes.len() {
+            let mut c = Utf8Chunker::default();
+            let mut out = c.push(&bytes[..cut]);
+            out += &c.push(&bytes[cut..]);
+            out += &c.finish();
+            assert_eq!(out, text, "cut at {cut}");
+        }
+    }
+
+    #[test]
+    fn invalid_bytes_become_replacement_characters() {
+        let mut c = Utf8Chunker::default();
+        let mut out = c.push(b"a\xffb\xe2");
+        out += &c.finish();
+        assert_eq!(out, "a\u{fffd}b\u{fffd}");
+    }
+}

@@ -1,0 +1,302 @@
+//! The built-in shell agent: each user message is a command line that runs
+//! only after the owner allows it.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Instant;
+
+use nix::sys::signal::Signal;
+use serde_json::json;
+use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::process::Command;
+use tokio::sync::mpsc;
+
+use super::process::{KILL_GRACE, Utf8Chunker, signal_group};
+use super::{AgentInput, EventSink};
+use crate::host::session::AgentCommand;
+use crate::protocol::{AgentState, Decision, EventKind, OutputStream, TurnOutcome};
+
+/// How long output is still collected after the shell exits, for a
+/// background job that keeps its pipes open.
+const DRAIN_AFTER_EXIT: std::time::Duration = std::time::Duration::from_millis(200);
+
+async fn sleep_until_some(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Why a turn ended before its command finished normally.
+enum Stop {
+    Interrupted,
+    Shutdown,
+}
+
+pub async fn run(cwd: PathBuf, mut inbox: mpsc::UnboundedReceiver<AgentInput>, events: EventSink) {
+    let cwd_text = cwd.display().to_string();
+    let _ = events
+        .send(EventKind::Metadata {
+            title: None,
+            model: None,
+            cwd: Some(cwd_text.clone()),
+            tools: Some(vec!["shell".into()]),
+            agent_session_id: None,
+        })
+        .await;
+    let _ = events.send(EventKind::status(AgentState::Idle)).await;
+    let mut turn = 0u64;
+    while let Some(input) = inbox.recv().await {
+        let text = match input {
+            AgentInput::Shutdown => break,
+            AgentInput::Command(AgentCommand::UserMessage { text }) => text,
+            // Decisions and interrupts outside a turn have nothing to act on.
+            AgentInput::Command(_) => continue,
+        };
+        turn += 1;
+        let request_id = format!("sh-{turn}-{:08x}", rand::random::<u32>());
+        let stop = run_turn(&cwd, &cwd_text, &request_id, text, &mut inbox, &events).await;
+        if matches!(stop, Some(Stop::Shutdown)) {
+            break;
+        }
+        let _ = events.send(EventKind::status(AgentState::Idle)).await;
+    }
+    let _ = events
+        .send(EventKind::Status {
+            state: AgentState::Exited,
+            detail: Some("shell agent stopped".into()),
+            exit_code: None,
+        })
+        .await;
+}
+
+/// Asks for permission, then runs the command. Returns why it stopped early.
+async fn run_turn(
+    cwd: &PathBuf,
+    cwd_text: &str,
+    request_id: &str,
+    command: String,
+    inbox: &mut mpsc::UnboundedReceiver<AgentInput>,
+    events: &EventSink,
+) -> Option<Stop> {
+    let started = Instant::now();
+    let input = json!({ "command": command, "cwd": cwd_text });
+    let _ = events
+        .send(EventKind::PermissionRequest {
+            request_id: request_id.to_owned(),
+            tool: "shell".into(),
+            input: input.clone(),
+            tool_use_id: Some(request_id.to_owned()),
+            title: Some("Run a shell command".into()),
+            description: Some(command.clone()),
+        })
+        .await;
+    let _ = events
+        .send(EventKind::status(AgentState::AwaitingPermission))
+        .await;
+    let command = loop {
+        match inbox.recv().await {
+            None | Some(AgentInput::Shutdown) => return Some(Stop::Shutdown),
+            Some(AgentInput::Command(AgentCommand::Interrupt)) => {
+                let _ = events
+                    .send(EventKind::PermissionCancelled {
+                        request_id: request_id.to_owned(),
+                        reason: Some("interrupted".into()),
+                    })
+                    .await;
+                end_turn(events, TurnOutcome::Interrupted, started).await;
+                return Some(Stop::Interrupted);
+            }
+            Some(AgentInput::Command(AgentCommand::Decision {
+                request_id: answered,
+                decision,
+                updated_input,
+                ..
+            })) if answered == request_id => {
+                if decision == Decision::Deny {
+                    end_turn(events, TurnOutcome::Denied, started).await;
+                    return None;
+                }
+                // The owner may have edited the command before allowing it.
+                let edited = updated_input
+                    .as_ref()
+                    .and_then(|v| v.get("command"))
+                    .and_then(|c| c.as_str())
+                    .map(str::to_owned);
+                break edited.unwrap_or(command);
+            }
+            Some(AgentInput::Command(_)) => continue,
+        }
+    };
+    let _ = events
+        .send(EventKind::ToolUse {
+            tool_use_id: request_id.to_owned(),
+            name: "shell".into(),
+            input: json!({ "command": command, "cwd": cwd_text }),
+        })
+        .await;
+    let _ = events.send(EventKind::status(AgentState::Running)).await;
+    execute(cwd, request_id, &command, inbox, events, started).await
+}
+
+async fn execute(
+    cwd: &PathBuf,
+    request_id: &str,
+    command: &str,
+    inbox: &mut mpsc::UnboundedReceiver<AgentInput>,
+    events: &EventSink,
+    started: Instant,
+) -> Option<Stop> {
+    let spawned = Command::new("sh")
+        .arg("-c")
+        .arg(command)
+        .current_dir(cwd)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(true)
+        .spawn();
+    let mut child = match spawned {
+        Ok(child) => child,
+        Err(e) => {
+            let _ = events
+                .send(EventKind::ToolResult {
+                    tool_use_id: request_id.to_owned(),
+                    content: format!("could not start the command: {e}"),
+                    is_error: true,
+                })
+                .await;
+            end_turn(events, TurnOutcome::Error, started).await;
+            return None;
+        }
+    };
+    let pid = child.id().unwrap_or(0);
+    let (chunks_tx, mut chunks) = mpsc::channel(64);
+    let readers = [
+        tokio::spawn(pump(
+            child.stdout.take(),
+            OutputStream::Stdout,
+            chunks_tx.clone(),
+        )),
+        tokio::spawn(pump(child.stderr.take(), OutputStream::Stderr, chunks_tx)),
+    ];
+    let mut stop = None;
+    let mut kill_at: Option<tokio::time::Instant> = None;
+    let mut status = None;
+    let mut streams_open = true;
+    let mut drain_until: Option<tokio::time::Instant> = None;
+    // Runs until the shell has exited and its pipes are closed. A stray
+    // background job that keeps a pipe open is not waited for.
+    loop {
+        tokio::select! {
+            chunk = chunks.recv(), if streams_open => match chunk {
+                Some((stream, text)) => {
+                    let _ = events.send(EventKind::Output { stream, text }).await;
+                }
+                None => streams_open = false,
+            },
+            exit = child.wait(), if status.is_none() => {
+                status = Some(exit);
+                drain_until = Some(tokio::time::Instant::now() + DRAIN_AFTER_EXIT);
+            },
+            input = inbox.recv(), if stop.is_none() => match input {
+                Some(AgentInput::Command(AgentCommand::Interrupt)) => {
+                    signal_group(pid, Signal::SIGINT);
+                    kill_at = Some(tokio::time::Instant::now() + KILL_GRACE);
+                    stop = Some(Stop::Interrupted);
+                }
+                None | Some(AgentInput::Shutdown) => {
+                    signal_group(pid, Signal::SIGKILL);
+                    stop = Some(Stop::Shutdown);
+                }
+                Some(AgentInput::Command(_)) => {}
+            },
+            () = sleep_until_some(kill_at) => {
+                signal_group(pid, Signal::SIGKILL);
+                kill_at = None;
+            }
+            () = sleep_until_some(drain_until) => break,
+        }
+        if status.is_some() && !streams_open {
+            break;
+        }
+    }
+    for reader in readers {
+        reader.abort();
+    }
+    while let Ok((stream, text)) = chunks.try_recv() {
+        let _ = events.send(EventKind::Output { stream, text }).await;
+    }
+    let (content, code) = match status {
+        Some(Ok(status)) => describe_exit(status),
+        Some(Err(e)) => (format!("could not wait for the command: {e}"), None),
+        None => ("the command did not report its exit".into(), None),
+    };
+    let outcome = match (&stop, code) {
+        (Some(_), _) => TurnOutcome::Interrupted,
+        (None, Some(0)) => TurnOutcome::Success,
+        _ => TurnOutcome::Error,
+    };
+    let _ = events
+        .send(EventKind::ToolResult {
+            tool_use_id: request_id.to_owned(),
+            content,
+            is_error: code != Some(0),
+        })
+        .await;
+    end_turn(events, outcome, started).await;
+    stop
+}
+
+fn describe_exit(status: std::process::ExitStatus) -> (String, Option<i32>) {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(code), _) => (format!("exit code {code}"), Some(code)),
+        (None, Some(signal)) => {
+            let name = Signal::try_from(signal)
+                .map(|s| s.as_str().to_owned())
+                .unwrap_or_else(|_| signal.to_string());
+            (format!("killed by {name}"), None)
+        }
+        (None, None) => ("exited".into(), None),
+    }
+}
+
+/// Forwards what a pipe yields, decoded, as it arrives.
+async fn pump(
+    pipe: Option<impl AsyncRead + Unpin>,
+    stream: OutputStream,
+    out: mpsc::Sender<(OutputStream, String)>,
+) {
+    let Some(mut pipe) = pipe else { return };
+    let mut decoder = Utf8Chunker::default();
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        match pipe.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                let text = decoder.push(&buf[..n]);
+                if !text.is_empty() && out.send((stream, text)).await.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+    let rest = decoder.finish();
+    if !rest.is_empty() {
+        let _ = out.send((stream, rest)).await;
+    }
+}
+
+async fn end_turn(events: &EventSink, outcome: TurnOutcome, started: Instant) {
+    let _ = events
+        .send(EventKind::TurnEnd {
+            outcome,
+            duration_ms: Some(started.elapsed().as_millis() as u64),
+            cost_usd: None,
+            num_turns: None,
+            usage: None,
+        })
+        .await;
+}

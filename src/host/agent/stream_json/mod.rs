@@ -1,0 +1,244 @@
+//! The stream-json agent: a child process speaking the Claude Agent SDK
+//! stream-json protocol on stdin/stdout (for Claude Code:
+//! `claude -p --input-format stream-json --output-format stream-json
+//! --verbose --permission-prompt-tool stdio`).
+//!
+//! This module only moves bytes; [`map::Mapper`] decides what they mean.
+
+pub mod lines;
+pub mod map;
+
+use std::path::PathBuf;
+use std::process::Stdio;
+
+use color_eyre::eyre::{Result, bail};
+use nix::sys::signal::Signal;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::process::{ChildStdin, Command};
+use tokio::sync::mpsc;
+
+use super::process::{KILL_GRACE, Utf8Chunker, signal_group};
+use super::{AgentInput, EventSink};
+use crate::host::session::AgentCommand;
+use crate::protocol::{AgentState, EventKind, NoticeLevel, OutputStream};
+use lines::{Line, LineSplitter};
+use map::{Action, Mapper};
+
+/// Longest stdout line kept; longer ones are dropped with a notice.
+pub const MAX_LINE_BYTES: usize = 8 * 1024 * 1024;
+
+pub struct StreamJsonAgent {
+    command: Vec<String>,
+    cwd: PathBuf,
+}
+
+/// What the reader tasks report.
+enum FromChild {
+    Line(Line),
+    Stderr(String),
+}
+
+impl StreamJsonAgent {
+    pub fn new(command: Vec<String>, cwd: PathBuf) -> Result<Self> {
+        if command.is_empty() {
+            bail!("the stream-json agent needs a command line after `--`");
+        }
+        Ok(StreamJsonAgent { command, cwd })
+    }
+
+    pub async fn run(self, mut inbox: mpsc::UnboundedReceiver<AgentInput>, events: EventSink) {
+        let _ = events.send(EventKind::status(AgentState::Starting)).await;
+        let spawned = Command::new(&self.command[0])
+            .args(&self.command[1..])
+            .current_dir(&self.cwd)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .kill_on_drop(true)
+            .spawn();
+        let mut child = match spawned {
+            Ok(child) => child,
+            Err(e) => {
+                let text = format!("could not start `{}`: {e}", self.command[0]);
+                let _ = events
+                    .send(EventKind::notice(NoticeLevel::Error, text.clone()))
+                    .await;
+                let _ = events
+                    .send(EventKind::Status {
+                        state: AgentState::Exited,
+                        detail: Some(text),
+                        exit_code: None,
+                    })
+                    .await;
+                return;
+            }
+        };
+        let pid = child.id().unwrap_or(0);
+        let mut stdin = child.stdin.take();
+        let (tx, mut from_child) = mpsc::channel(256);
+        tokio::spawn(read_stdout(child.stdout.take(), tx.clone()));
+        tokio::spawn(read_stderr(child.stderr.take(), tx));
+        // It prints nothing before its first input, so it is ready now.
+        let _ = events.send(EventKind::status(AgentState::Idle)).await;
+
+        let mut mapper = Mapper::default();
+        let mut exit = None;
+        let mut reading = true;
+        let mut shutting_down = false;
+        let mut kill_at: Option<tokio::time::Instant> = None;
+        while exit.is_none() || reading {
+            let kill_timer = async {
+                match kill_at {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            };
+            let actions = tokio::select! {
+                got = from_child.recv(), if reading => match got {
+                    Some(FromChild::Line(Line::Text(line))) => mapper.from_agent(&line),
+                    Some(FromChild::Line(Line::Oversized(n))) => vec![Action::Emit(EventKind::notice(
+                        NoticeLevel::Warn,
+                        format!("dropped an agent output line of {n} bytes (limit {MAX_LINE_BYTES})"),
+                    ))],
+                    Some(FromChild::Stderr(text)) => vec![Action::Emit(EventKind::Output {
+                        stream: OutputStream::Stderr,
+                        text,
+                    })],
+                    None => {
+                        reading = false;
+                        Vec::new()
+                    }
+                },
+                status = child.wait(), if exit.is_none() => {
+                    exit = Some(status);
+                    Vec::new()
+                }
+                input = inbox.recv(), if !shutting_down => match input {
+                    Some(AgentInput::Command(command)) => match command {
+                        AgentCommand::UserMessage { text } => mapper.user_message(&text),
+                        AgentCommand::Decision { request_id, decision, message, updated_input } => {
+                            mapper.decision(&request_id, decision, message, updated_input)
+                        }
+                        AgentCommand::Interrupt => mapper.interrupt(),
+                    },
+                    None | Some(AgentInput::Shutdown) => {
+                        shutting_down = true;
+                        // Closing stdin asks it to finish; a group signal makes sure.
+                        stdin = None;
+                        signal_group(pid, Signal::SIGTERM);
+                        kill_at = Some(tokio::time::Instant::now() + KILL_GRACE);
+                        Vec::new()
+                    }
+                },
+                () = kill_timer => {
+                    signal_group(pid, Signal::SIGKILL);
+                    kill_at = None;
+                    Vec::new()
+                }
+            };
+            for action in actions {
+                match action {
+                    Action::Emit(event) => {
+                        let _ = events.send(event).await;
+                    }
+                    Action::Write(value) => {
+                        if let Err(e) = write_line(&mut stdin, &value).await {
+                            let _ = events
+                                .send(EventKind::notice(
+                                    NoticeLevel::Warn,
+                                    format!("could not write to the agent: {e}"),
+                                ))
+                                .await;
+                            stdin = None;
+                        }
+                    }
+                }
+            }
+        }
+        let (code, detail) = match exit {
+            Some(Ok(status)) => {
+                use std::os::unix::process::ExitStatusExt;
+                match (status.code(), status.signal()) {
+                    (Some(code), _) => (Some(code), format!("exited with code {code}")),
+                    (None, Some(sig)) => (None, format!("killed by signal {sig}")),
+                    _ => (None, "exited".to_owned()),
+                }
+            }
+            Some(Err(e)) => (None, format!("could not wait for the agent: {e}")),
+            None => (None, "exited".to_owned()),
+        };
+        if !shutting_down && code != Some(0) {
+            let _ = events
+                .send(EventKind::notice(
+                    NoticeLevel::Error,
+                    format!("the agent {detail}"),
+                ))
+                .await;
+        }
+        let _ = events
+            .send(EventKind::Status {
+                state: AgentState::Exited,
+                detail: Some(detail),
+                exit_code: code,
+            })
+            .await;
+    }
+}
+
+/// Writes one whole JSON line: the agent exits on anything that is not.
+async fn write_line(
+    stdin: &mut Option<ChildStdin>,
+    value: &serde_json::Value,
+) -> std::io::Result<()> {
+    let Some(pipe) = stdin.as_mut() else {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::BrokenPipe,
+            "stdin is closed",
+        ));
+    };
+    let mut line = serde_json::to_vec(value).expect("JSON values serialise");
+    line.push(b'\n');
+    pipe.write_all(&line).await?;
+    pipe.flush().await
+}
+
+async fn read_stdout(pipe: Option<impl AsyncRead + Unpin>, out: mpsc::Sender<FromChild>) {
+    let Some(mut pipe) = pipe else { return };
+    let mut splitter = LineSplitter::new(MAX_LINE_BYTES);
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut lines = Vec::new();
+    loop {
+        let n = match pipe.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        splitter.push(&buf[..n], &mut lines);
+        for line in lines.drain(..) {
+            if out.send(FromChild::Line(line)).await.is_err() {
+                return;
+            }
+        }
+    }
+    splitter.finish(&mut lines);
+    for line in lines {
+        let _ = out.send(FromChild::Line(line)).await;
+    }
+}
+
+async fn read_stderr(pipe: Option<impl AsyncRead + Unpin>, out: mpsc::Sender<FromChild>) {
+    let Some(mut pipe) = pipe else { return };
+    let mut decoder = Utf8Chunker::default();
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        match pipe.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                let text = decoder.push(&buf[..n]);
+                if !text.is_empty() && out.send(FromChild::Stderr(text)).await.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}

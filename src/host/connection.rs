@@ -1,0 +1,277 @@
+//! One task per WebSocket connection: writes what the session task sends
+//! it, reads and decodes what the client sends, and keeps the line alive.
+
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
+use futures_util::SinkExt;
+use tokio::sync::{broadcast, mpsc, watch};
+
+use super::runtime::{Direct, Joined, ReplayJob, Request};
+use super::session::ParticipantId;
+use crate::protocol::{ClientMessage, ErrorCode, ServerMessage, close_code, decode_client_message};
+
+/// How many queued frames are written before one flush.
+const WRITE_BATCH: usize = 64;
+/// A peer that takes longer than this to accept one batch is not reading.
+const SEND_TIMEOUT: Duration = Duration::from_secs(20);
+
+pub struct ConnectionConfig {
+    pub keepalive: Duration,
+}
+
+enum End {
+    /// Send this close frame, then stop.
+    Close(u16, String),
+    /// The peer is gone or broken: just stop.
+    Gone,
+}
+
+pub async fn run(
+    mut socket: WebSocket,
+    joined: Joined,
+    requests: mpsc::Sender<Request>,
+    mut closing: watch::Receiver<bool>,
+    config: ConnectionConfig,
+) {
+    let Joined {
+        id,
+        greeting,
+        replay,
+        mut direct,
+        mut broadcast,
+    } = joined;
+    let end = match greet(&mut socket, greeting, replay).await {
+        Err(end) => end,
+        Ok(()) => {
+            serve(
+                &mut socket,
+                id,
+                &mut direct,
+                &mut broadcast,
+                &requests,
+                &mut closing,
+                &config,
+            )
+            .await
+        }
+    };
+    if let End::Close(code, reason) = end {
+        let close = Message::Close(Some(CloseFrame {
+            code,
+            reason: Utf8Bytes::from(reason),
+        }));
+        let _ = tokio::time::timeout(Duration::from_secs(1), socket.send(close)).await;
+    }
+    let _ = requests.send(Request::Leave { id }).await;
+}
+
+async fn greet(
+    socket: &mut WebSocket,
+    greeting: Vec<Utf8Bytes>,
+    replay: ReplayJob,
+) -> Result<(), End> {
+    for frame in greeting {
+        socket
+            .feed(Message::Text(frame))
+            .await
+            .map_err(|_| End::Gone)?;
+    }
+    run_replay(socket, replay).await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn serve(
+    socket: &mut WebSocket,
+    id: ParticipantId,
+    direct: &mut mpsc::Receiver<Direct>,
+    broadcast: &mut broadcast::Receiver<Utf8Bytes>,
+    requests: &mpsc::Sender<Request>,
+    closing: &mut watch::Receiver<bool>,
+    config: &ConnectionConfig,
+) -> End {
+    let mut keepalive = tokio::time::interval(config.keepalive);
+    keepalive.tick().await;
+    loop {
+        if *closing.borrow() {
+            return End::Close(close_code::GOING_AWAY, "host shutting down".into());
+        }
+        tokio::select! {
+            biased;
+            _ = closing.changed() => {
+                return End::Close(close_code::GOING_AWAY, "host shutting down".into());
+            }
+            item = direct.recv() => match item {
+                Some(Direct::Frame(frame)) => {
+                    if let Err(end) = send_now(socket, Message::Text(frame)).await { return end; }
+                }
+                Some(Direct::Replay(job)) => {
+                    if let Err(end) = run_replay(socket, job).await { return end; }
+                }
+                Some(Direct::Close { code, reason }) => return End::Close(code, reason),
+                None => return End::Close(close_code::POLICY, "outgoing queue overflowed; reconnect and resume".into()),
+            },
+            item = broadcast.recv() => match item {
+                Ok(frame) => {
+                    if let Err(end) = write_batch(socket, frame, broadcast).await { return end; }
+                }
+                Err(broadcast::error::RecvError::Lagged(_)) => {
+                    return End::Close(close_code::POLICY, "too slow: outgoing queue overflowed; reconnect and resume".into());
+                }
+                Err(broadcast::error::RecvError::Closed) => {
+                    return End::Close(close_code::GOING_AWAY, "session ended".into());
+                }
+            },
+            incoming = socket.recv() => match incoming {
+                None => return End::Gone,
+                Some(Err(error)) => return read_failure(error),
+                Some(Ok(Message::Text(text))) => {
+                    match decode_client_message(text.as_str()) {
+                        Ok(message) => {
+                            if let Err(end) = forward(requests, id, message).await { return end; }
+                        }
+                        Err(error) => {
+                            let reply = Utf8Bytes::from(error.into_message().to_json());
+                            if let Err(end) = send_now(socket, Message::Text(reply)).await { return end; }
+                        }
+                    }
+                }
+                Some(Ok(Message::Binary(_))) => {
+                    let reply = ServerMessage::error(None, ErrorCode::BadRequest, "binary frames are not part of the protocol; send JSON text frames");
+                    if let Err(end) = send_now(socket, Message::Text(Utf8Bytes::from(reply.to_json()))).await { return end; }
+                }
+                Some(Ok(Message::Close(_))) => return End::Gone,
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+            },
+            _ = keepalive.tick() => {
+                if let Err(end) = send_now(socket, Message::Ping(Default::default())).await { return end; }
+            }
+        }
+    }
+}
+
+async fn forward(
+    requests: &mpsc::Sender<Request>,
+    id: ParticipantId,
+    message: ClientMessage,
+) -> Result<(), End> {
+    requests
+        .send(Request::Message { id, message })
+        .await
+        .map_err(|_| End::Close(close_code::GOING_AWAY, "session ended".into()))
+}
+
+/// A read error: an oversized frame closes with 1009, anything else means
+/// the peer is gone.
+fn read_failure(error: axum::Error) -> End {
+    use tokio_tungstenite::tungstenite::error::{CapacityError, Error};
+    let inner = error.into_inner();
+    match inner.downcast_ref::<Error>() {
+        Some(Error::Capacity(CapacityError::MessageTooLong { size, max_size })) => End::Close(
+            close_code::TOO_BIG,
+            format!("frame of {size} bytes exceeds the {max_size}-byte limit"),
+        ),
+        Some(Error::Capacity(_)) => End::Close(close_code::TOO_BIG, "frame too large".into()),
+        _ => End::Gone,
+    }
+}
+
+async fn send_now(socket: &mut WebSocket, message: Message) -> Result<(), End> {
+    match tokio::time::timeout(SEND_TIMEOUT, socket.send(message)).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(_)) => Err(End::Gone),
+        Err(_) => Err(End::Close(close_code::POLICY, "not reading".into())),
+    }
+}
+
+/// Writes `first` and whatever else is already queued, then flushes once.
+async fn write_batch(
+    socket: &mut WebSocket,
+    first: Utf8Bytes,
+    broadcast: &mut broadcast::Receiver<Utf8Bytes>,
+) -> Result<(), End> {
+    let work = async {
+        socket.feed(Message::Text(first)).await?;
+        for _ in 1..WRITE_BATCH {
+            match broadcast.try_recv() {
+                Ok(frame) => socket.feed(Message::Text(frame)).await?,
+                Err(broadcast::error::TryRecvError::Lagged(_)) => return Ok(Some(())),
+                Err(_) => break,
+            }
+        }
+        socket.flush().await.map(|()| None)
+    };
+    match tokio::time::timeout(SEND_TIMEOUT, work).await {
+        Ok(Ok(None)) => Ok(()),
+        Ok(Ok(Some(()))) => Err(End::Close(
+            close_code::POLICY,
+            "too slow: outgoing queue overflowed; reconnect and resume".into(),
+        )),
+        Ok(Err(_)) => Err(End::Gone),
+        Err(_) => Err(End::Close(close_code::POLICY, "not reading".into())),
+    }
+}
+
+/// Sends a replay: a `gap` error when history is gone, the journal part,
+/// the retained frames, then `caught_up`.
+async fn run_replay(socket: &mut WebSocket, job: ReplayJob) -> Result<(), End> {
+    if let Some(oldest) = job.gap_oldest {
+        let gap = ServerMessage::Error {
+            id: None,
+            code: ErrorCode::Gap,
+            message: format!("events before {oldest} are no longer retained"),
+            oldest: Some(oldest),
+        };
+        feed(socket, Utf8Bytes::from(gap.to_json())).await?;
+    }
+    if let Some((cursor, after, before)) = job.journal {
+        let (tx, mut rx) = mpsc::channel::<Vec<Utf8Bytes>>(4);
+        let reader = tokio::task::spawn_blocking(move || {
+            let mut batch = Vec::with_capacity(256);
+            let result = cursor.read_range(after, before, |_, line| {
+                match Utf8Bytes::try_from(line) {
+                    Ok(frame) => batch.push(frame),
+                    Err(_) => return true,
+                }
+                if batch.len() == 256 {
+                    let full = std::mem::replace(&mut batch, Vec::with_capacity(256));
+                    return tx.blocking_send(full).is_ok();
+                }
+                true
+            });
+            if !batch.is_empty() {
+                let _ = tx.blocking_send(batch);
+            }
+            result
+        });
+        while let Some(batch) = rx.recv().await {
+            for frame in batch {
+                feed(socket, frame).await?;
+            }
+        }
+        match reader.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!("journal replay failed: {e:#}"),
+            Err(e) => tracing::error!("journal replay task failed: {e}"),
+        }
+    }
+    for frame in job.frames {
+        let frame = Utf8Bytes::try_from(frame).map_err(|_| End::Gone)?;
+        feed(socket, frame).await?;
+    }
+    let caught_up = ServerMessage::CaughtUp { seq: job.caught_up };
+    feed(socket, Utf8Bytes::from(caught_up.to_json())).await?;
+    match tokio::time::timeout(SEND_TIMEOUT, socket.flush()).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(_)) => Err(End::Gone),
+        Err(_) => Err(End::Close(close_code::POLICY, "not reading".into())),
+    }
+}
+
+async fn feed(socket: &mut WebSocket, frame: Utf8Bytes) -> Result<(), End> {
+    match tokio::time::timeout(SEND_TIMEOUT, socket.feed(Message::Text(frame))).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(_)) => Err(End::Gone),
+        Err(_) => Err(End::Close(close_code::POLICY, "not reading".into())),
+    }
+}

@@ -1,0 +1,353 @@
+//! The on-disk journal: one file per session, JSON Lines.
+//!
+//! Line 1 is a header naming the history (`epoch`); every further line is
+//! the exact `event` frame that was broadcast, appended and flushed before
+//! the broadcast. A torn last line (the host died mid-write) is dropped with
+//! a notice; damage anywhere else stops the start-up with a clear error
+//! rather than silently losing history.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{BufRead, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use bytes::Bytes;
+use color_eyre::eyre::{Context, Result, bail};
+use serde::{Deserialize, Serialize};
+
+use crate::protocol::{EventRecord, ServerMessage};
+
+/// Every how many events the journal remembers a byte offset.
+const INDEX_STRIDE: u64 = 256;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JournalHeader {
+    pub journal: u32,
+    pub session: String,
+    pub epoch: String,
+    pub started_at: String,
+}
+
+/// What a journal held when it was opened.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    pub header: Option<JournalHeader>,
+    pub events: Vec<(EventRecord, Bytes)>,
+    /// Things worth telling the participants (a torn line was dropped).
+    pub notices: Vec<String>,
+}
+
+#[derive(Debug)]
+pub struct Journal {
+    path: PathBuf,
+    out: BufWriter<File>,
+    /// Byte offset of the line of seq `1 + k * INDEX_STRIDE`, at index k.
+    index: Vec<u64>,
+    len: u64,
+    last_seq: u64,
+}
+
+/// Where a journal replay starts reading.
+#[derive(Debug, Clone)]
+pub struct JournalCursor {
+    pub path: PathBuf,
+    pub offset: u64,
+    /// Bytes known to be complete (flushed) when the cursor was made.
+    pub end: u64,
+}
+
+pub fn journal_path(dir: &Path, session: &str) -> PathBuf {
+    dir.join(format!("{session}.jsonl"))
+}
+
+/// The seq of an event frame, read from its fixed prefix when possible.
+pub fn frame_seq(line: &[u8]) -> Option<u64> {
+    const PREFIX: &[u8] = br#"{"type":"event","seq":"#;
+    if let Some(rest) = line.strip_prefix(PREFIX) {
+        let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+        if digits > 0 && rest.get(digits) == Some(&b',') {
+            return std::str::from_utf8(&rest[..digits]).ok()?.parse().ok();
+        }
+    }
+    match serde_json::from_slice(line).ok()? {
+        ServerMessage::Event(record) => Some(record.seq),
+        _ => None,
+    }
+}
+
+impl Journal {
+    /// Opens (or creates) the journal of `session` in `dir`, loading what it
+    /// holds. A new file gets `header` as its first line.
+    pub fn open(dir: &Path, session: &str, header: &JournalHeader) -> Result<(Journal, Loaded)> {
+        fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        let path = journal_path(dir, session);
+        let mut loaded = Loaded::default();
+        let mut index = Vec::new();
+        let mut good_len = 0u64;
+        let mut last_seq = 0u64;
+        if path.exists() {
+            let mut bytes = Vec::new();
+            File::open(&path)
+                .and_then(|mut f| f.read_to_end(&mut bytes))
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            let mut offset = 0usize;
+            let mut line_no = 0usize;
+            while offset < bytes.len() {
+                line_no += 1;
+                let (line, next, complete) = match bytes[offset..].iter().position(|b| *b == b'\n')
+                {
+                    Some(n) => (&bytes[offset..offset + n], offset + n + 1, true),
+                    None => (&bytes[offset..], bytes.len(), false),
+                };
+                let is_last = next >= bytes.len();
+                let parsed = if line_no == 1 {
+                    serde_json::from_slice::<JournalHeader>(line)
+                        .map(|h| loaded.header = Some(h))
+                        .is_ok()
+                } else {
+                    match serde_json::from_slice::<ServerMessage>(line) {
+                        Ok(ServerMessage::Event(record)) if complete || !is_last => {
+                            if record.seq != last_seq + 1 {
+                                bail!(
+                                    "{} line {line_no}: event seq {} follows {last_seq}; the journal is damaged",
+                                    path.display(),
+                                    record.seq
+                                );
+                            }
+                            if (record.seq - 1).is_multiple_of(INDEX_STRIDE) {
+                                index.push(offset as u64);
+                            }
+                            last_seq = record.seq;
+                            loaded.events.push((record, Bytes::copy_from_slice(line)));
+                            true
+                        }
+                        _ => false,
+                    }
+                };
+                if !parsed {
+                    if is_last {
+                        loaded.notices.push(format!(
+                            "the journal's last line was torn ({} bytes, the host stopped mid-write); it was dropped",
+                            line.len()
+                        ));
+                        break;
+                    }
+                    bail!(
+                        "{} line {line_no} is not a journal record; the journal is damaged (move it away to start a new history)",
+                        path.display()
+                    );
+                }
+                good_len = next as u64;
+                offset = next;
+            }
+            if loaded.header.is_none() {
+                good_len = 0;
+                loaded.events.clear();
+            }
+        }
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .read(true)
+            .write(true)
+            .open(&path)
+            .with_context(|| format!("cannot open {}", path.display()))?;
+        file.set_len(good_len)
+            .with_context(|| format!("cannot trim {}", path.display()))?;
+        let mut out = BufWriter::with_capacity(64 * 1024, file);
+        out.seek(SeekFrom::Start(good_len))?;
+        let mut journal = Journal {
+            path,
+            out,
+            index,
+            len: good_len,
+            last_seq,
+        };
+        if loaded.header.is_none() {
+            let mut line = serde_json::to_vec(header)?;
+            line.push(b'\n');
+            journal.write_line(&line)?;
+            journal.flush()?;
+        }
+        Ok((journal, loaded))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn last_seq(&self) -> u64 {
+        self.last_seq
+    }
+
+    /// Buffers one event frame; [`Journal::flush`] makes it durable against
+    /// a crash of this process.
+    pub fn append(&mut self, seq: u64, frame: &[u8]) -> Result<()> {
+        if seq != self.last_seq + 1 {
+            bail!("journal append out of order: {seq} after {}", self.last_seq);
+        }
+        if (seq - 1).is_multiple_of(INDEX_STRIDE) {
+            self.index.push(self.len);
+        }
+        self.write_line(frame)?;
+        self.write_line(b"\n")?;
+        self.last_seq = seq;
+        Ok(())
+    }
+
+    fn write_line(&mut self, bytes: &[u8]) -> Result<()> {
+        self.out.write_all(bytes)?;
+        self.len += bytes.len() as u64;
+        Ok(())
+    }
+
+    pub fn flush(&mut self) -> Result<()> {
+        self.out
+            .flush()
+            .with_context(|| format!("cannot write {}", self.path.display()))
+    }
+
+    /// A cursor for reading events with `seq > after` (call after a flush).
+    pub fn cursor(&self, after: u64) -> JournalCursor {
+        let slot = (after / INDEX_STRIDE) as usize;
+        let offset = self
+            .index
+            .get(slot.min(self.index.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or(self.len);
+        JournalCursor {
+            path: self.path.clone(),
+            offset,
+            end: self.len,
+        }
+    }
+}
+
+impl JournalCursor {
+    /// Reads the frames with `after < seq < before`, in order, calling
+    /// `each` for every one. Blocking: run it off the async threads.
+    pub fn read_range(
+        &self,
+        after: u64,
+        before: u64,
+        mut each: impl FnMut(u64, Vec<u8>) -> bool,
+    ) -> Result<()> {
+        let mut file = File::open(&self.path)
+            .with_context(|| format!("cannot read {}", self.path.display()))?;
+        file.seek(SeekFrom::Start(self.offset))?;
+        let mut reader = BufReader::with_capacity(256 * 1024, file.take(self.end - self.offset));
+        let mut line = Vec::new();
+        loop {
+            line.clear();
+            if reader.read_until(b'\n', &mut line)? == 0 {
+                return Ok(());
+            }
+            if line.last() == Some(&b'\n') {
+                line.pop();
+            }
+            let Some(seq) = frame_seq(&line) else {
+                continue;
+            };
+            if seq >= before {
+                return Ok(());
+            }
+            if seq > after && !each(seq, std::mem::take(&mut line)) {
+                return Ok(());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::{EventKind, NoticeLevel};
+
+    fn header() -> JournalHeader {
+        JournalHeader {
+            journal: 1,
+            session: "main".into(),
+            epoch: "e".into(),
+            started_at: "t".into(),
+        }
+    }
+
+    fn frame(seq: u64) -> Vec<u8> {
+        ServerMessage::Event(EventRecord {
+            seq,
+            ts: "t".into(),
+            event: EventKind::notice(NoticeLevel::Info, format!("n{seq}")),
+        })
+        .to_json()
+        .into_bytes()
+    }
+
+    fn write_events(dir: &Path, n: u64) {
+        let (mut j, _) = Journal::open(dir, "main", &header()).unwrap();
+        for seq in 1..=n {
+            j.append(seq, &frame(seq)).unwrap();
+        }
+        j.flush().unwrap();
+    }
+
+    #[test]
+    fn reopening_continues_the_same_history() {
+        let dir = tempfile::tempdir().unwrap();
+        write_events(dir.path(), 600);
+        let (j, loaded) = Journal::open(dir.path(), "main", &header()).unwrap();
+        assert_eq!(loaded.events.len(), 600);
+        assert_eq!(loaded.header.unwrap().epoch, "e");
+        assert_eq!(j.last_seq(), 600);
+        let mut seen = Vec::new();
+        j.cursor(300)
+            .read_range(300, 520, |seq, _| {
+                seen.push(seq);
+                true
+            })
+            .unwrap();
+        assert_eq!(seen, (301..520).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_torn_last_line_is_dropped_with_a_notice() {
+        let dir = tempfile::tempdir().unwrap();
+        write_events(dir.path(), 3);
+        let path = journal_path(dir.path(), "main");
+        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+        f.write_all(&frame(4)[..20]).unwrap();
+        drop(f);
+        let (mut j, loaded) = Journal::open(dir.path(), "main", &header()).unwrap();
+        assert_eq!(loaded.events.len(), 3);
+        assert_eq!(loaded.notices.len(), 1);
+        j.append(4, &frame(4)).unwrap();
+        j.flush().unwrap();
+        let (_, loaded) = Journal::open(dir.path(), "main", &header()).unwrap();
+        assert_eq!(loaded.events.len(), 4);
+        assert!(loaded.notices.is_empty());
+    }
+
+    #[test]
+    fn damage_in_the_middle_is_an_error_not_a_loss() {
+        let dir = tempfile::tempdir().unwrap();
+        write_events(dir.path(), 3);
+        let path = journal_path(dir.path(), "main");
+        let text = fs::read_to_string(&path)
+            .unwrap()
+            .replacen("n2", "n2\"garbage", 1);
+        fs::write(&path, &text).unwrap();
+        let err = Journal::open(dir.path(), "main", &header()).unwrap_err();
+        assert!(err.to_string().contains("damaged"), "{err}");
+        assert_eq!(fs::read_to_string(&path).unwrap(), text, "nothing was cut");
+    }
+
+    #[test]
+    fn frame_seq_reads_the_prefix() {
+        assert_eq!(frame_seq(&frame(42)), Some(42));
+        assert_eq!(
+            frame_seq(
+                br#"{"seq":7,"type":"event","ts":"t","event":{"kind":"interrupt","by":"a"}}"#
+            ),
+            Some(7)
+        );
+        assert_eq!(frame_seq(b"garbage"), None);
+    }
+}

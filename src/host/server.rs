@@ -1,0 +1,149 @@
+//! HTTP routes: `/healthz`, `/v1/sessions`, and the WebSocket endpoint
+//! `/v1/sessions/{id}`. Authentication happens here, before any upgrade.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use axum::Json;
+use axum::Router;
+use axum::extract::ws::{WebSocketUpgrade, rejection::WebSocketUpgradeRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde_json::json;
+use tokio::sync::{mpsc, oneshot, watch};
+
+use super::auth::{AuthFile, TokenEntry};
+use super::connection::{self, ConnectionConfig};
+use super::runtime::Request;
+use super::session::{Join, Since};
+use crate::protocol::{MAX_FRAME_BYTES, Mode};
+
+#[derive(Clone)]
+pub struct AppState {
+    pub session_id: Arc<str>,
+    pub auth: Arc<RwLock<AuthFile>>,
+    pub requests: mpsc::Sender<Request>,
+    pub closing: watch::Receiver<bool>,
+    pub keepalive: Duration,
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/v1/sessions", get(list_sessions))
+        .route("/v1/sessions/{id}", get(connect))
+        .with_state(state)
+}
+
+fn plain(status: StatusCode, text: &'static str) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        text,
+    )
+        .into_response()
+}
+
+/// The 401 answer, which says nothing more.
+fn unauthorized() -> Response {
+    let mut response = plain(StatusCode::UNAUTHORIZED, "unauthorized\n");
+    response.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        "Bearer".parse().expect("static header"),
+    );
+    response
+}
+
+/// The entry of the bearer token the request carries, if it is known.
+fn authenticate(state: &AppState, headers: &HeaderMap) -> Option<TokenEntry> {
+    let presented = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    let auth = state.auth.read().unwrap_or_else(|e| e.into_inner());
+    presented
+        .and_then(|token| auth.authenticate(token))
+        .cloned()
+}
+
+async fn list_sessions(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if authenticate(&state, &headers).is_none() {
+        return unauthorized();
+    }
+    let (reply, summary) = oneshot::channel();
+    if state
+        .requests
+        .send(Request::Summary { reply })
+        .await
+        .is_err()
+    {
+        return plain(StatusCode::SERVICE_UNAVAILABLE, "shutting down\n");
+    }
+    match summary.await {
+        Ok(summary) => Json(json!({ "sessions": [summary] })).into_response(),
+        Err(_) => plain(StatusCode::SERVICE_UNAVAILABLE, "shutting down\n"),
+    }
+}
+
+async fn connect(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(params): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
+    let Some(entry) = authenticate(&state, &headers) else {
+        return unauthorized();
+    };
+    if id != *state.session_id {
+        return plain(StatusCode::NOT_FOUND, "no such session\n");
+    }
+    let upgrade = match upgrade {
+        Ok(upgrade) => upgrade,
+        Err(rejection) => return rejection.into_response(),
+    };
+    let mode = match params.get("mode").map(String::as_str) {
+        None | Some("control") => Mode::Control,
+        Some("view") => Mode::View,
+        Some(_) => return plain(StatusCode::BAD_REQUEST, "mode must be control or view\n"),
+    };
+    let since = match params.get("since").map(String::as_str) {
+        None => Since::Seq(0),
+        Some("live") => Since::Live,
+        Some(n) => match n.parse() {
+            Ok(n) => Since::Seq(n),
+            Err(_) => return plain(StatusCode::BAD_REQUEST, "since must be a number or live\n"),
+        },
+    };
+    let client = params
+        .get("client")
+        .map(|c| c.chars().take(64).collect::<String>());
+    let join = Join {
+        identity: entry.name.clone(),
+        grants: entry.effective_grants(),
+        mode,
+        client,
+        since,
+    };
+    let requests = state.requests.clone();
+    let closing = state.closing.clone();
+    let config = ConnectionConfig {
+        keepalive: state.keepalive,
+    };
+    upgrade
+        .max_message_size(MAX_FRAME_BYTES)
+        .max_frame_size(MAX_FRAME_BYTES)
+        .on_upgrade(move |socket| async move {
+            let (reply, joined) = oneshot::channel();
+            if requests.send(Request::Join { join, reply }).await.is_err() {
+                return;
+            }
+            if let Ok(joined) = joined.await {
+                connection::run(socket, joined, requests, closing, config).await;
+            }
+        })
+}

@@ -1,0 +1,101 @@
+use std::os::unix::fs::PermissionsExt;
+
+use tether::host::agent::AgentSpec;
+use tokio_tungstenite::tungstenite;
+
+use crate::support::*;
+
+fn http_status(error: tungstenite::Error) -> u16 {
+    match error {
+        tungstenite::Error::Http(response) => response.status().as_u16(),
+        other => panic!("expected an HTTP refusal, got {other}"),
+    }
+}
+
+#[tokio::test]
+async fn tokens_are_checked_before_the_upgrade() {
+    let host = TestHost::start(AgentSpec::Shell).await;
+    let missing = try_connect(&host.url, None, "").await.unwrap_err();
+    assert_eq!(http_status(missing), 401);
+    let unknown = try_connect(&host.url, Some("tt_not_a_real_token_at_all"), "")
+        .await
+        .unwrap_err();
+    assert_eq!(http_status(unknown), 401);
+    let elsewhere = host.url.replace("/main", "/other");
+    let wrong_session = try_connect(&elsewhere, Some(&host.control), "")
+        .await
+        .unwrap_err();
+    assert_eq!(http_status(wrong_session), 404);
+    // An unknown session with a bad token reveals nothing: 401, not 404.
+    let both = try_connect(&elsewhere, Some("nope-nope-nope-nope"), "")
+        .await
+        .unwrap_err();
+    assert_eq!(http_status(both), 401);
+    assert!(try_connect(&host.url, Some(&host.view), "").await.is_ok());
+    host.stop().await;
+}
+
+#[tokio::test]
+async fn healthz_is_open_and_the_session_list_is_not() {
+    let host = TestHost::start(AgentSpec::Shell).await;
+    let addr = host_addr(&host.url);
+    assert_eq!(http_get(&addr, "/healthz", None).await, (200, "ok".into()));
+    let (status, body) = http_get(&addr, "/v1/sessions", None).await;
+    assert_eq!(status, 401);
+    assert!(!body.contains("main"), "a 401 reveals nothing: {body}");
+    let (status, body) = http_get(&addr, "/v1/sessions", Some(&host.view)).await;
+    assert_eq!(status, 200);
+    let list: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let session = &list["sessions"][0];
+    assert_eq!(session["id"], "main");
+    assert_eq!(session["agent"], "shell");
+    for key in [
+        "title",
+        "state",
+        "participants",
+        "last_seq",
+        "pending_permissions",
+    ] {
+        assert!(session.get(key).is_some(), "missing {key} in {session}");
+    }
+    host.stop().await;
+}
+
+#[tokio::test]
+async fn the_auth_file_is_created_private_with_two_tokens() {
+    let host = TestHost::start(AgentSpec::Shell).await;
+    let path = host.path().join("auth.json");
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    let file: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let grants: Vec<String> = file["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["grants"][0].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(grants, ["control", "view"]);
+    assert_ne!(host.control, host.view);
+    assert!(host.control.len() >= 3 + 32, "at least 128 random bits");
+    host.stop().await;
+}
+
+#[tokio::test]
+async fn a_host_refuses_an_auth_file_others_can_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("auth.json");
+    tether::host::auth::load_or_create(&path).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let mut config = tether::host::HostConfig::new(AgentSpec::Shell);
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    config.auth_path = path;
+    let error = tether::host::Host::start(config)
+        .await
+        .err()
+        .expect("refused");
+    assert!(
+        error.to_string().contains("readable by group or others"),
+        "{error}"
+    );
+}

@@ -1,0 +1,9 @@
+//! Host tests: a real host on loopback, real WebSocket clients.
+
+mod agents;
+mod auth;
+mod events;
+mod protocol;
+mod roles;
+mod serve_binary;
+mod support;

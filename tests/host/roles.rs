@@ -1,0 +1,164 @@
+use std::time::Duration;
+
+use tether::host::agent::AgentSpec;
+use tether::protocol::{ClientMessage, ErrorCode, Role, ServerMessage};
+
+use crate::support::*;
+
+fn participants_roles(message: &ServerMessage) -> Option<Vec<(String, Role)>> {
+    match message {
+        ServerMessage::Participants { participants } => Some(
+            participants
+                .iter()
+                .map(|p| (p.id.clone(), p.role))
+                .collect(),
+        ),
+        _ => None,
+    }
+}
+
+#[tokio::test]
+async fn first_eligible_owns_views_never_do() {
+    let host = TestHost::start(AgentSpec::Shell).await;
+    let mut viewer = host.viewer().await;
+    assert_eq!(viewer.role, Some(Role::Follower));
+    let mut view_mode = Client::connect(&host.url, &host.control, "mode=view").await;
+    view_mode.greeting().await;
+    assert_eq!(view_mode.role, Some(Role::Follower));
+    let owner = host.owner().await;
+    let mut second = host.follower().await;
+    // Neither the view grant nor mode=view may claim, even with no owner.
+    drop(owner);
+    let answer = viewer.request(|id| ClientMessage::Claim { id }).await;
+    assert_eq!(code_of(&answer), Some(ErrorCode::NotEligible));
+    let answer = view_mode.request(|id| ClientMessage::Claim { id }).await;
+    assert_eq!(code_of(&answer), Some(ErrorCode::NotEligible));
+    // The grace period holds the slot for the owner's identity, which the
+    // second connection shares, so it may claim it.
+    let answer = second.request(|id| ClientMessage::Claim { id }).await;
+    assert_eq!(
+        code_of(&answer),
+        None,
+        "same identity may take its reserved slot"
+    );
+    host.stop().await;
+}
+
+#[tokio::test]
+async fn owner_gets_the_slot_back_within_grace_and_followers_are_not_promoted() {
+    let host = TestHost::start_with(AgentSpec::Shell, |c| {
+        c.owner_grace = Duration::from_secs(30)
+    })
+    .await;
+    let owner = host.owner().await;
+    let mut watcher = host.viewer().await;
+    drop(owner);
+    // The watcher sees the owner leave, and nobody is promoted.
+    let roles = watcher
+        .wait_for(|m| participants_roles(m).filter(|r| r.len() == 1))
+        .await;
+    assert_eq!(roles[0].1, Role::Follower);
+    let back = host.owner().await;
+    assert_eq!(back.role, Some(Role::Owner));
+    host.stop().await;
+}
+
+#[tokio::test]
+async fn after_grace_the_next_new_eligible_connection_owns() {
+    let host = TestHost::start_with(AgentSpec::Shell, |c| {
+        c.owner_grace = Duration::from_millis(200)
+    })
+    .await;
+    let owner = host.owner().await;
+    let follower = host.follower().await;
+    drop(owner);
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(follower.role, Some(Role::Follower));
+    let newcomer = host.owner().await;
+    assert_eq!(newcomer.role, Some(Role::Owner));
+    host.stop().await;
+}
+
+#[tokio::test]
+async fn claim_release_transfer_send_role_and_participants() {
+    let host = TestHost::start_with(AgentSpec::Shell, |c| c.owner_grace = Duration::ZERO).await;
+    let mut alice = host.owner().await;
+    let mut bob = host.follower().await;
+    let mut viewer = host.viewer().await;
+
+    let answer = bob.request(|id| ClientMessage::Claim { id }).await;
+    assert_eq!(code_of(&answer), Some(ErrorCode::OwnerPresent));
+
+    let to = viewer.participant.clone();
+    let answer = alice.request(|id| ClientMessage::Transfer { id, to }).await;
+    assert_eq!(code_of(&answer), Some(ErrorCode::NotEligible));
+
+    let to = bob.participant.clone();
+    let answer = alice.request(|id| ClientMessage::Transfer { id, to }).await;
+    assert_eq!(code_of(&answer), None);
+    let bob_role = bob
+        .wait_for(|m| match m {
+            ServerMessage::Role { role, .. } => Some(*role),
+            _ => None,
+        })
+        .await;
+    assert_eq!(bob_role, Role::Owner);
+    let bob_id = bob.participant.clone();
+    let roles = viewer
+        .wait_for(|m| {
+            participants_roles(m).filter(|r| {
+                r.iter()
+                    .any(|(id, role)| *id == bob_id && *role == Role::Owner)
+            })
+        })
+        .await;
+    assert_eq!(roles.iter().filter(|(_, r)| *r == Role::Owner).count(), 1);
+
+    let answer = bob.request(|id| ClientMessage::Release { id }).await;
+    assert_eq!(code_of(&answer), None);
+    let answer = alice.request(|id| ClientMessage::Claim { id }).await;
+    assert_eq!(code_of(&answer), None);
+    host.stop().await;
+}
+
+#[tokio::test]
+async fn follower_actions_are_refused_and_have_no_effect() {
+    let host = TestHost::start(AgentSpec::Shell).await;
+    let mut owner = host.owner().await;
+    let mut follower = host.follower().await;
+    let mut viewer = host.viewer().await;
+    for client in [&mut follower, &mut viewer] {
+        for build in [
+            (|id| user(id, "touch should-not-exist")) as fn(String) -> ClientMessage,
+            |id| ClientMessage::Interrupt { id },
+            |id| ClientMessage::Release { id },
+            |id| ClientMessage::Transfer {
+                id,
+                to: "p1".into(),
+            },
+            |id| ClientMessage::PermissionDecision {
+                id,
+                request_id: "sh-1".into(),
+                decision: tether::protocol::Decision::Allow,
+                message: None,
+                updated_input: None,
+            },
+        ] {
+            let answer = client.request(build).await;
+            match answer {
+                ServerMessage::Error {
+                    code: ErrorCode::NotOwner,
+                    message,
+                    ..
+                } => {
+                    assert!(message.starts_with("read-only follower"), "{message}")
+                }
+                other => panic!("expected not_owner, got {other:?}"),
+            }
+        }
+    }
+    // No event came of any of it.
+    owner.assert_no_events(Duration::from_millis(300)).await;
+    assert!(!host.path().join("should-not-exist").exists());
+    host.stop().await;
+}

@@ -1,0 +1,156 @@
+//! The real `tether serve` process: its output, signals and exit code.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use tether::protocol::EventKind;
+
+use crate::support::*;
+
+struct Served {
+    child: Child,
+    url: String,
+    lines: Vec<String>,
+}
+
+fn serve(dir: &std::path::Path, extra: &[&str]) -> Served {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tether"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--auth"])
+        .arg(dir.join("auth.json"))
+        .arg("--journal")
+        .arg(dir.join("journal"))
+        .arg("--cwd")
+        .arg(dir)
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut reader = BufReader::new(child.stdout.take().unwrap());
+    let mut lines = Vec::new();
+    let mut url = String::new();
+    while url.is_empty() || lines.len() < 3 {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap() == 0 {
+            break;
+        }
+        if let Some(rest) = line.trim().strip_prefix("listening on ") {
+            url = rest.to_owned();
+        }
+        lines.push(line.trim().to_owned());
+    }
+    Served { child, url, lines }
+}
+
+fn token(dir: &std::path::Path, grant: &str) -> String {
+    let file: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("auth.json")).unwrap()).unwrap();
+    file["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["grants"][0] == grant)
+        .unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+fn wait_exit(child: &mut Child) -> std::process::ExitStatus {
+    for _ in 0..200 {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.kill().unwrap();
+    panic!("tether serve did not exit");
+}
+
+#[tokio::test]
+async fn serve_prints_where_it_listens_and_stops_cleanly_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut served = serve(dir.path(), &[]);
+    assert!(
+        served.url.starts_with("ws://127.0.0.1:") && served.url.ends_with("/v1/sessions/main"),
+        "{:?}",
+        served.lines
+    );
+    assert!(!served.url.contains(":0/"), "the real port is printed");
+    assert!(
+        served
+            .lines
+            .iter()
+            .any(|l| l.starts_with("auth file: ") && l.contains("auth.json"))
+    );
+    let mut owner = Client::connect(&served.url, &token(dir.path(), "control"), "").await;
+    owner.greeting().await;
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(served.child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let close = owner.expect_close().await.expect("close frame");
+    assert_eq!(u16::from(close.code), 1001);
+    let status = tokio::task::spawn_blocking(move || wait_exit(&mut served.child))
+        .await
+        .unwrap();
+    assert!(status.success(), "{status:?}");
+    // The journal holds the agent's exit, flushed at shutdown.
+    let journal = std::fs::read_to_string(dir.path().join("journal/main.jsonl")).unwrap();
+    assert!(journal.lines().last().unwrap().contains("\"exited\""));
+}
+
+#[tokio::test]
+async fn serve_survives_sigkill_with_every_delivered_event_in_the_journal() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut served = serve(dir.path(), &[]);
+    let mut owner = Client::connect(&served.url, &token(dir.path(), "control"), "").await;
+    owner.greeting().await;
+    owner.request(|id| user(id, "echo kept")).await;
+    owner
+        .wait_event(|e| matches!(e, EventKind::PermissionRequest { .. }))
+        .await;
+    let last = owner.events.last().unwrap().seq;
+    served.child.kill().unwrap();
+    served.child.wait().unwrap();
+
+    let mut again = serve(dir.path(), &[]);
+    let mut client = Client::connect(&again.url, &token(dir.path(), "view"), "").await;
+    client.greeting().await;
+    let seqs: Vec<u64> = client.events.iter().map(|r| r.seq).collect();
+    assert!(seqs.len() as u64 > last);
+    assert_eq!(seqs, (1..=seqs.len() as u64).collect::<Vec<_>>());
+    assert_eq!(&client.events[..owner.events.len()], &owner.events[..]);
+    // The request of the killed host's agent cannot be answered any more.
+    assert!(client.events.iter().any(|r| matches!(&r.event, EventKind::PermissionCancelled { reason: Some(r), .. } if r.contains("restarted"))));
+    again.child.kill().unwrap();
+    again.child.wait().unwrap();
+}
+
+#[test]
+fn serve_refuses_bad_arguments_with_a_clear_message() {
+    let output = Command::new(env!("CARGO_BIN_EXE_tether"))
+        .args([
+            "serve",
+            "--agent",
+            "stream-json",
+            "--no-journal",
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("needs the agent's command line"),
+        "{stderr}"
+    );
+    assert_eq!(
+        stderr.lines().count(),
+        1,
+        "one line, no backtrace: {stderr}"
+    );
+}

@@ -1,0 +1,372 @@
+//! Test support: a real host on loopback and a real WebSocket client.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use tempfile::TempDir;
+use tether::host::agent::AgentSpec;
+use tether::host::{Host, HostConfig};
+use tether::protocol::{ClientMessage, EventKind, EventRecord, Role, ServerMessage};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::{self, Message};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+pub const WAIT: Duration = Duration::from_secs(10);
+
+pub struct TestHost {
+    pub host: Option<Host>,
+    pub dir: TempDir,
+    pub url: String,
+    pub control: String,
+    pub view: String,
+}
+
+impl TestHost {
+    pub async fn start(agent: AgentSpec) -> TestHost {
+        Self::start_with(agent, |_| {}).await
+    }
+
+    pub async fn start_with(agent: AgentSpec, tweak: impl FnOnce(&mut HostConfig)) -> TestHost {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = HostConfig::new(agent);
+        config.listen = "127.0.0.1:0".parse().unwrap();
+        config.auth_path = dir.path().join("auth.json");
+        config.cwd = dir.path().to_owned();
+        config.journal_dir = None;
+        tweak(&mut config);
+        Self::start_config(config, dir).await
+    }
+
+    pub async fn start_config(config: HostConfig, dir: TempDir) -> TestHost {
+        let host = Host::start(config).await.expect("host starts");
+        TestHost {
+            url: host.url(),
+            control: host.control_token().unwrap(),
+            view: host.view_token().unwrap(),
+            host: Some(host),
+            dir,
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub async fn owner(&self) -> Client {
+        let mut c = Client::connect(&self.url, &self.control, "").await;
+        c.greeting().await;
+        assert_eq!(c.role, Some(Role::Owner), "expected to own");
+        c
+    }
+
+    pub async fn follower(&self) -> Client {
+        let mut c = Client::connect(&self.url, &self.control, "").await;
+        c.greeting().await;
+        assert_eq!(c.role, Some(Role::Follower));
+        c
+    }
+
+    pub async fn viewer(&self) -> Client {
+        let mut c = Client::connect(&self.url, &self.view, "").await;
+        c.greeting().await;
+        c
+    }
+
+    pub async fn stop(mut self) -> TempDir {
+        if let Some(host) = self.host.take() {
+            host.shutdown().await.unwrap();
+        }
+        self.dir
+    }
+}
+
+pub type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+pub struct Client {
+    pub ws: Socket,
+    pub role: Option<Role>,
+    pub participant: String,
+    pub ready: Option<ServerMessage>,
+    pub events: Vec<EventRecord>,
+    next_id: u64,
+}
+
+pub async fn try_connect(
+    url: &str,
+    token: Option<&str>,
+    query: &str,
+) -> Result<Socket, tungstenite::Error> {
+    let full = if query.is_empty() {
+        url.to_owned()
+    } else {
+        format!("{url}?{query}")
+    };
+    let mut request = full.into_client_request().unwrap();
+    if let Some(token) = token {
+        request.headers_mut().insert(
+            "Authorization",
+            HeaderValue::from_str(&format!("Bearer {token}")).unwrap(),
+        );
+    }
+    let (ws, _) = tokio_tungstenite::connect_async(request).await?;
+    Ok(ws)
+}
+
+impl Client {
+    pub async fn connect(url: &str, token: &str, query: &str) -> Client {
+        let ws = try_connect(url, Some(token), query)
+            .await
+            .expect("connects");
+        Client {
+            ws,
+            role: None,
+            participant: String::new(),
+            ready: None,
+            events: Vec::new(),
+            next_id: 0,
+        }
+    }
+
+    /// Reads `ready`, `role` and `participants` (asserting that order),
+    /// then the replay up to `caught_up`.
+    pub async fn greeting(&mut self) {
+        let ready = self.recv().await;
+        let ServerMessage::Ready { ref you, .. } = ready else {
+            panic!("first message must be ready, got {ready:?}");
+        };
+        self.participant = you.participant.clone();
+        self.ready = Some(ready);
+        let ServerMessage::Role { role, .. } = self.recv().await else {
+            panic!("second message must be role");
+        };
+        self.role = Some(role);
+        let third = self.recv().await;
+        assert!(
+            matches!(third, ServerMessage::Participants { .. }),
+            "third must be participants: {third:?}"
+        );
+        self.until_caught_up().await;
+    }
+
+    /// Reads events until `caught_up`; returns its seq.
+    pub async fn until_caught_up(&mut self) -> u64 {
+        loop {
+            match self.recv().await {
+                ServerMessage::CaughtUp { seq } => return seq,
+                ServerMessage::Event(record) => self.events.push(record),
+                _ => {}
+            }
+        }
+    }
+
+    pub fn id(&mut self) -> String {
+        self.next_id += 1;
+        format!("m{}", self.next_id)
+    }
+
+    pub async fn send(&mut self, message: &ClientMessage) {
+        self.ws
+            .send(Message::text(message.to_json()))
+            .await
+            .unwrap();
+    }
+
+    pub async fn send_raw(&mut self, message: Message) {
+        self.ws.send(message).await.unwrap();
+    }
+
+    /// The next protocol message (pings are skipped); panics on timeout.
+    pub async fn recv(&mut self) -> ServerMessage {
+        match self.recv_within(WAIT).await {
+            Some(m) => m,
+            None => panic!("no message within {WAIT:?}"),
+        }
+    }
+
+    pub async fn recv_within(&mut self, limit: Duration) -> Option<ServerMessage> {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let next = tokio::time::timeout_at(deadline, self.ws.next())
+                .await
+                .ok()?;
+            match next {
+                Some(Ok(Message::Text(text))) => {
+                    return Some(
+                        serde_json::from_str(text.as_str()).expect("host sends protocol JSON"),
+                    );
+                }
+                Some(Ok(Message::Close(frame))) => panic!("closed by host: {frame:?}"),
+                Some(Ok(_)) => continue,
+                Some(Err(e)) => panic!("socket error: {e}"),
+                None => panic!("socket ended"),
+            }
+        }
+    }
+
+    /// Reads until the host closes; returns the close frame.
+    pub async fn expect_close(&mut self) -> Option<CloseFrame> {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            match tokio::time::timeout_at(deadline, self.ws.next()).await {
+                Err(_) => panic!("not closed within {WAIT:?}"),
+                Ok(Some(Ok(Message::Close(frame)))) => return frame,
+                Ok(Some(Ok(_))) => continue,
+                Ok(Some(Err(_)) | None) => return None,
+            }
+        }
+    }
+
+    /// Reads messages until `pick` returns something; records events.
+    pub async fn wait_for<T>(&mut self, mut pick: impl FnMut(&ServerMessage) -> Option<T>) -> T {
+        loop {
+            let message = self.recv().await;
+            if let ServerMessage::Event(record) = &message {
+                self.events.push(record.clone());
+            }
+            if let Some(found) = pick(&message) {
+                return found;
+            }
+        }
+    }
+
+    /// Waits for an event whose kind matches; returns the record.
+    pub async fn wait_event(&mut self, mut pred: impl FnMut(&EventKind) -> bool) -> EventRecord {
+        self.wait_for(|m| match m {
+            ServerMessage::Event(r) if pred(&r.event) => Some(r.clone()),
+            _ => None,
+        })
+        .await
+    }
+
+    /// Like `wait_event`, but first looks at the events already received.
+    pub async fn saw_or_wait(&mut self, mut pred: impl FnMut(&EventKind) -> bool) -> EventRecord {
+        if let Some(found) = self.events.iter().find(|r| pred(&r.event)) {
+            return found.clone();
+        }
+        self.wait_event(pred).await
+    }
+
+    /// Asserts no ack, error or pong arrives for `limit`.
+    pub async fn assert_no_replies(&mut self, limit: Duration) {
+        let deadline = tokio::time::Instant::now() + limit;
+        while let Some(m) = self
+            .recv_within(deadline - tokio::time::Instant::now())
+            .await
+        {
+            assert!(
+                !matches!(
+                    m,
+                    ServerMessage::Ack { .. }
+                        | ServerMessage::Error { .. }
+                        | ServerMessage::Pong { .. }
+                ),
+                "unexpected reply {m:?}"
+            );
+        }
+    }
+
+    /// Waits for the answer (`ack` or `error`) to message `id`.
+    pub async fn answer(&mut self, id: &str) -> ServerMessage {
+        self.wait_for(|m| match m {
+            ServerMessage::Ack { id: got, .. } if got == id => Some(m.clone()),
+            ServerMessage::Error { id: Some(got), .. } if got == id => Some(m.clone()),
+            _ => None,
+        })
+        .await
+    }
+
+    /// Sends a message with a fresh id and returns the answer.
+    pub async fn request(&mut self, build: impl FnOnce(String) -> ClientMessage) -> ServerMessage {
+        let id = self.id();
+        self.send(&build(id.clone())).await;
+        self.answer(&id).await
+    }
+
+    /// Sends a ping and waits for its pong.
+    pub async fn ping(&mut self) {
+        let id = self.id();
+        self.send(&ClientMessage::Ping {
+            id: Some(id.clone()),
+        })
+        .await;
+        self.wait_for(|m| match m {
+            ServerMessage::Pong { id: Some(got) } if *got == id => Some(()),
+            ServerMessage::Ack { .. } | ServerMessage::Error { id: Some(_), .. } => {
+                panic!("a ping is answered with pong, got {m:?}")
+            }
+            _ => None,
+        })
+        .await;
+    }
+
+    /// Asserts no event arrives for `limit` (other messages are fine).
+    pub async fn assert_no_events(&mut self, limit: Duration) {
+        let deadline = tokio::time::Instant::now() + limit;
+        while let Some(m) = self
+            .recv_within(deadline - tokio::time::Instant::now())
+            .await
+        {
+            assert!(
+                !matches!(m, ServerMessage::Event(_)),
+                "unexpected event {m:?}"
+            );
+        }
+    }
+}
+
+/// Error code of an answer, or None for an ack.
+pub fn code_of(answer: &ServerMessage) -> Option<tether::protocol::ErrorCode> {
+    match answer {
+        ServerMessage::Error { code, .. } => Some(*code),
+        ServerMessage::Ack { .. } => None,
+        other => panic!("not an answer: {other:?}"),
+    }
+}
+
+/// A plain HTTP/1.1 GET; returns (status, body).
+pub async fn http_get(addr: &str, path: &str, token: Option<&str>) -> (u16, String) {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let auth = token
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Connection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    tokio::time::timeout(WAIT, stream.read_to_end(&mut response))
+        .await
+        .unwrap()
+        .unwrap();
+    let text = String::from_utf8_lossy(&response).into_owned();
+    let status = text.split(' ').nth(1).unwrap().parse().unwrap();
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+pub fn host_addr(url: &str) -> String {
+    url.trim_start_matches("ws://")
+        .split('/')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+pub fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/claude-code-stream-json")
+        .join(name)
+}
+
+pub fn user(id: String, text: &str) -> ClientMessage {
+    ClientMessage::UserMessage {
+        id,
+        text: text.to_owned(),
+    }
+}
