@@ -4,5 +4,7 @@
 //! and serves it over WebSocket. Neither end imports the other: the binary
 //! wires them together.
 
+pub mod client;
 pub mod host;
 pub mod protocol;
+pub mod tui;

@@ -1,5 +1,8 @@
 //! Command-line interface: `tether`, `tether serve`, `tether attach`.
 
+mod attach;
+mod headless;
+mod logging;
 mod serve;
 mod trace_agent;
 
@@ -25,6 +28,8 @@ pub struct Cli {
 enum Command {
     /// Run an agent and serve it over WebSocket.
     Serve(serve::ServeArgs),
+    /// Attach to a session: the full-screen UI, or headless with --prompt/--plain.
+    Attach(attach::AttachArgs),
     /// Play a recorded Claude Code stream-json trace as a fake agent
     /// process (for tests and demos).
     #[command(hide = true)]
@@ -34,12 +39,9 @@ enum Command {
 pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Some(Command::Serve(args)) => serve::run(args),
+        Some(Command::Attach(args)) => attach::run(args),
         Some(Command::TraceAgent(args)) => trace_agent::run(args),
-        None => {
-            use clap::CommandFactory;
-            let _ = Cli::command().print_help();
-            ExitCode::from(2)
-        }
+        None => attach::embedded(),
     }
 }
 

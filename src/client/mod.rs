@@ -1,0 +1,436 @@
+//! The client side of the wire: connect, keep alive, reconnect, resume.
+//!
+//! [`spawn`] runs one task per session that owns the socket. It reports
+//! [`ConnEvent`]s and sends what it is given; what the messages mean is the
+//! application's business. On loss it reconnects with exponential backoff
+//! and jitter, asking for `since=<last applied seq>` (read from a shared
+//! counter the application advances as it applies events).
+
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::{self, Message};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use url::Url;
+
+use crate::protocol::{ClientMessage, ServerMessage};
+
+/// No frame at all for this long means the connection is dead.
+pub const HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(45);
+/// How often the round-trip time is measured with a `ping`.
+pub const RTT_INTERVAL: Duration = Duration::from_secs(5);
+const BACKOFF_START: Duration = Duration::from_millis(500);
+const BACKOFF_MAX: Duration = Duration::from_secs(10);
+
+pub type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// Where to connect and as whom.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// The session URL, `ws://HOST:PORT/v1/sessions/ID`.
+    pub url: Url,
+    pub token: String,
+    /// Connect with `mode=view`: never own.
+    pub view: bool,
+}
+
+/// Why a connection attempt failed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ConnectError {
+    BadUrl(String),
+    Unauthorized,
+    NotFound,
+    Http(u16),
+    /// Network trouble: refused, reset, unreachable.
+    Network(String),
+}
+
+impl ConnectError {
+    /// Errors that retrying will not fix.
+    pub fn is_fatal(&self) -> bool {
+        !matches!(self, ConnectError::Network(_))
+    }
+}
+
+impl fmt::Display for ConnectError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConnectError::BadUrl(why) => write!(f, "bad URL: {why}"),
+            ConnectError::Unauthorized => {
+                write!(f, "unauthorized (401): the token was not accepted")
+            }
+            ConnectError::NotFound => write!(f, "no such session (404)"),
+            ConnectError::Http(code) => write!(f, "the host answered HTTP {code}"),
+            ConnectError::Network(why) => write!(f, "{why}"),
+        }
+    }
+}
+
+/// Parses what a user typed: `ws://`/`wss://` (or `http://`/`https://`),
+/// with `/v1/sessions/main` assumed when no path is given.
+pub fn parse_url(text: &str) -> Result<Url, ConnectError> {
+    let mut url = Url::parse(text).map_err(|e| ConnectError::BadUrl(format!("`{text}`: {e}")))?;
+    let scheme = match url.scheme() {
+        "ws" | "http" => "ws",
+        "wss" | "https" => "wss",
+        other => {
+            return Err(ConnectError::BadUrl(format!(
+                "`{text}`: the scheme must be ws:// or wss://, not {other}://"
+            )));
+        }
+    };
+    url.set_scheme(scheme)
+        .expect("ws and wss are valid schemes");
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(ConnectError::BadUrl(format!("`{text}` has no host")));
+    }
+    if url.path() == "/" || url.path().is_empty() {
+        url.set_path("/v1/sessions/main");
+    }
+    Ok(url)
+}
+
+fn request_url(target: &Target, since: u64) -> Url {
+    let mut url = target.url.clone();
+    let keep: Vec<(String, String)> = url
+        .query_pairs()
+        .filter(|(k, _)| !matches!(k.as_ref(), "since" | "mode" | "client"))
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    {
+        let mut query = url.query_pairs_mut();
+        query.clear();
+        for (k, v) in &keep {
+            query.append_pair(k, v);
+        }
+        query.append_pair("since", &since.to_string());
+        if target.view {
+            query.append_pair("mode", "view");
+        }
+        query.append_pair("client", concat!("tether/", env!("CARGO_PKG_VERSION")));
+    }
+    url
+}
+
+/// One connection attempt.
+pub async fn connect_once(target: &Target, since: u64) -> Result<Socket, ConnectError> {
+    if target.url.scheme() == "wss" {
+        return Err(ConnectError::BadUrl(
+            "wss:// is not supported by this build; use ws:// or a local proxy".into(),
+        ));
+    }
+    let url = request_url(target, since);
+    let mut request = url
+        .as_str()
+        .into_client_request()
+        .map_err(|e| ConnectError::BadUrl(e.to_string()))?;
+    let bearer = HeaderValue::from_str(&format!("Bearer {}", target.token)).map_err(|_| {
+        ConnectError::BadUrl("the token has characters a header cannot carry".into())
+    })?;
+    request.headers_mut().insert("Authorization", bearer);
+    let host = target.url.host_str().unwrap_or("?").to_owned();
+    let port = target.url.port_or_known_default().unwrap_or(0);
+    let attempt = tokio::time::timeout(
+        Duration::from_secs(10),
+        tokio_tungstenite::connect_async(request),
+    )
+    .await
+    .map_err(|_| ConnectError::Network(format!("{host}:{port}: timed out connecting")))?;
+    match attempt {
+        Ok((socket, _)) => Ok(socket),
+        Err(tungstenite::Error::Http(response)) => Err(match response.status().as_u16() {
+            401 => ConnectError::Unauthorized,
+            404 => ConnectError::NotFound,
+            code => ConnectError::Http(code),
+        }),
+        Err(tungstenite::Error::Io(e)) => Err(ConnectError::Network(format!(
+            "cannot connect to {host}:{port}: {}",
+            io_reason(&e)
+        ))),
+        Err(e) => Err(ConnectError::Network(format!("{host}:{port}: {e}"))),
+    }
+}
+
+fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::ConnectionRefused => "connection refused".into(),
+        _ => e.to_string(),
+    }
+}
+
+/// What the connection task reports.
+// Moved through channels a few at a time; boxing the large variant would
+// cost an allocation per server message instead.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq)]
+pub enum ConnEvent {
+    Connecting {
+        attempt: u32,
+    },
+    Connected,
+    Message(ServerMessage),
+    Rtt(Duration),
+    /// The connection is gone; a new attempt follows after `retry_in`.
+    Lost {
+        reason: String,
+        retry_in: Duration,
+    },
+    /// Retrying cannot help (401, 404): the task has stopped.
+    Failed(ConnectError),
+}
+
+/// What the application tells the connection task.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ConnCommand {
+    Send(ClientMessage),
+    /// Drop the socket and connect again at once (with the current since).
+    Reconnect,
+}
+
+pub struct Connection {
+    pub events: mpsc::Receiver<ConnEvent>,
+    pub commands: mpsc::UnboundedSender<ConnCommand>,
+}
+
+/// The delay before attempt `n` (0-based): 0.5 s doubling to 10 s, with
+/// ±25 % jitter so many clients do not return in lockstep.
+pub fn backoff(n: u32) -> Duration {
+    let base = BACKOFF_START
+        .saturating_mul(1u32 << n.min(6))
+        .min(BACKOFF_MAX);
+    base.mul_f64(0.75 + rand::random::<f64>() * 0.5)
+}
+
+/// Starts the connection task. `first` is an already open socket (the
+/// first attempt, made before the UI started so errors show plainly).
+pub fn spawn(target: Target, first: Option<Socket>, last_applied: Arc<AtomicU64>) -> Connection {
+    let (events_tx, events) = mpsc::channel(1024);
+    let (commands, commands_rx) = mpsc::unbounded_channel();
+    tokio::spawn(run(target, first, last_applied, events_tx, commands_rx));
+    Connection { events, commands }
+}
+
+async fn run(
+    target: Target,
+    mut first: Option<Socket>,
+    last_applied: Arc<AtomicU64>,
+    events: mpsc::Sender<ConnEvent>,
+    mut commands: mpsc::UnboundedReceiver<ConnCommand>,
+) {
+    let mut failures = 0u32;
+    loop {
+        let socket = match first.take() {
+            Some(socket) => socket,
+            None => {
+                if events
+                    .send(ConnEvent::Connecting {
+                        attempt: failures + 1,
+                    })
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+                match connect_once(&target, last_applied.load(Ordering::Acquire)).await {
+                    Ok(socket) => socket,
+                    Err(e) if e.is_fatal() => {
+                        let _ = events.send(ConnEvent::Failed(e)).await;
+                        return;
+                    }
+                    Err(e) => {
+                        let retry_in = backoff(failures);
+                        failures += 1;
+                        let lost = ConnEvent::Lost {
+                            reason: e.to_string(),
+                            retry_in,
+                        };
+                        if events.send(lost).await.is_err() || wait(retry_in, &mut commands).await {
+                            return;
+                        }
+                        continue;
+                    }
+                }
+            }
+        };
+        if events.send(ConnEvent::Connected).await.is_err() {
+            return;
+        }
+        let reason = match session(socket, &events, &mut commands).await {
+            Some(reason) => reason,
+            None => return,
+        };
+        let retry_in = if reason.is_empty() {
+            Duration::ZERO
+        } else {
+            backoff(0)
+        };
+        let reason = if reason.is_empty() {
+            "reconnecting".to_owned()
+        } else {
+            reason
+        };
+        failures = 1;
+        if events
+            .send(ConnEvent::Lost { reason, retry_in })
+            .await
+            .is_err()
+            || wait(retry_in, &mut commands).await
+        {
+            return;
+        }
+    }
+}
+
+/// Sleeps, dropping sends meanwhile (the application resends what was not
+/// acknowledged). Returns true when the application has gone.
+async fn wait(delay: Duration, commands: &mut mpsc::UnboundedReceiver<ConnCommand>) -> bool {
+    let sleep = tokio::time::sleep(delay);
+    tokio::pin!(sleep);
+    loop {
+        tokio::select! {
+            () = &mut sleep => return false,
+            command = commands.recv() => match command {
+                None => return true,
+                Some(ConnCommand::Reconnect) => return false,
+                Some(ConnCommand::Send(_)) => {}
+            }
+        }
+    }
+}
+
+/// Runs one connected session. Returns why it ended (empty for a requested
+/// reconnect), or None when the application has gone.
+async fn session(
+    mut socket: Socket,
+    events: &mpsc::Sender<ConnEvent>,
+    commands: &mut mpsc::UnboundedReceiver<ConnCommand>,
+) -> Option<String> {
+    let mut heard = tokio::time::Instant::now();
+    let mut rtt_timer = tokio::time::interval(RTT_INTERVAL);
+    let mut rtt_probe: Option<(String, Instant)> = None;
+    let mut probes = 0u64;
+    loop {
+        let dead_at = heard + HEARTBEAT_TIMEOUT;
+        tokio::select! {
+            frame = socket.next() => {
+                heard = tokio::time::Instant::now();
+                match frame {
+                    Some(Ok(Message::Text(text))) => {
+                        let message: ServerMessage = match serde_json::from_str(text.as_str()) {
+                            Ok(m) => m,
+                            Err(e) => {
+                                tracing::warn!("ignoring an undecodable frame: {e}");
+                                continue;
+                            }
+                        };
+                        if let ServerMessage::Pong { id: Some(id) } = &message
+                            && let Some((probe, sent)) = &rtt_probe
+                            && probe == id
+                        {
+                            let rtt = sent.elapsed();
+                            rtt_probe = None;
+                            events.send(ConnEvent::Rtt(rtt)).await.ok()?;
+                            continue;
+                        }
+                        events.send(ConnEvent::Message(message)).await.ok()?;
+                    }
+                    Some(Ok(Message::Close(frame))) => {
+                        return Some(match frame {
+                            Some(f) => format!("closed by the host ({}: {})", u16::from(f.code), f.reason),
+                            None => "closed by the host".into(),
+                        });
+                    }
+                    Some(Ok(_)) => {}
+                    Some(Err(e)) => return Some(format!("connection lost: {e}")),
+                    None => return Some("connection lost".into()),
+                }
+            }
+            command = commands.recv() => match command {
+                None => {
+                    let _ = socket.close(None).await;
+                    return None;
+                }
+                Some(ConnCommand::Reconnect) => {
+                    let _ = socket.close(None).await;
+                    return Some(String::new());
+                }
+                Some(ConnCommand::Send(message)) => {
+                    if let Err(e) = socket.send(Message::text(message.to_json())).await {
+                        return Some(format!("connection lost: {e}"));
+                    }
+                }
+            },
+            _ = rtt_timer.tick() => {
+                probes += 1;
+                let id = format!("rtt-{probes}");
+                let ping = ClientMessage::Ping { id: Some(id.clone()) };
+                if socket.send(Message::text(ping.to_json())).await.is_err() {
+                    return Some("connection lost".into());
+                }
+                rtt_probe = Some((id, Instant::now()));
+            }
+            () = tokio::time::sleep_until(dead_at) => {
+                return Some(format!("no frame for {} s", HEARTBEAT_TIMEOUT.as_secs()));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_normalised_and_bad_ones_explained() {
+        assert_eq!(
+            parse_url("ws://127.0.0.1:7878").unwrap().as_str(),
+            "ws://127.0.0.1:7878/v1/sessions/main"
+        );
+        assert_eq!(
+            parse_url("http://h:1/v1/sessions/x").unwrap().as_str(),
+            "ws://h:1/v1/sessions/x"
+        );
+        assert!(matches!(
+            parse_url("ftp://h/"),
+            Err(ConnectError::BadUrl(_))
+        ));
+        assert!(matches!(
+            parse_url("not a url"),
+            Err(ConnectError::BadUrl(_))
+        ));
+    }
+
+    #[test]
+    fn request_urls_carry_since_mode_and_client() {
+        let target = Target {
+            url: parse_url("ws://h:1/v1/sessions/main?since=9&x=1").unwrap(),
+            token: "t".into(),
+            view: true,
+        };
+        let url = request_url(&target, 42);
+        let query = url.query().unwrap();
+        assert!(
+            query.starts_with("x=1&since=42&mode=view&client=tether%2F"),
+            "{query}"
+        );
+    }
+
+    #[test]
+    fn backoff_doubles_to_ten_seconds_with_jitter() {
+        for n in 0..12 {
+            let d = backoff(n).as_secs_f64();
+            let base = (0.5 * 2f64.powi(n.min(6) as i32)).min(10.0);
+            assert!(
+                d >= base * 0.75 - 1e-9 && d <= base * 1.25 + 1e-9,
+                "{n}: {d}"
+            );
+        }
+    }
+}

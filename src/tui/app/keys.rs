@@ -1,0 +1,273 @@
+//! Keys: looked up in the keymap for the focused pane, then acted on.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind};
+use ratatui_textarea::TextArea;
+
+use super::{App, Effect, Focus, Level, Overlay};
+use crate::protocol::{ClientMessage, Decision};
+use crate::tui::keymap::{Action, Context, lookup};
+
+impl App {
+    fn context(&self) -> Context {
+        match self.focus {
+            Focus::Input => Context::Input,
+            Focus::Permissions => Context::Permissions,
+            Focus::Transcript => Context::Transcript,
+            Focus::Participants => Context::Participants,
+        }
+    }
+
+    pub(super) fn on_key(&mut self, key: KeyEvent) -> Vec<Effect> {
+        if key.kind == KeyEventKind::Release {
+            return Vec::new();
+        }
+        if let Some(effects) = self.on_overlay_key(key) {
+            return effects;
+        }
+        match lookup(&key, self.context()) {
+            Some(action) => self.act(action),
+            None => {
+                if self.focus == Focus::Input && self.is_owner() && !self.sending() {
+                    self.input.input(key);
+                } else if self.focus == Focus::Input && !self.is_owner() && is_typing(&key) {
+                    self.say("read-only: only the owner can send messages", Level::Info);
+                }
+                Vec::new()
+            }
+        }
+    }
+
+    /// Keys for the innermost overlay; None when there is none.
+    fn on_overlay_key(&mut self, key: KeyEvent) -> Option<Vec<Effect>> {
+        let overlay = self.overlays.last_mut()?;
+        let quit = lookup(&key, Context::Global) == Some(Action::Quit);
+        if quit {
+            return Some(vec![Effect::Quit]);
+        }
+        match overlay {
+            Overlay::Help => {
+                if matches!(
+                    key.code,
+                    KeyCode::Esc
+                        | KeyCode::Char('q')
+                        | KeyCode::Char('?')
+                        | KeyCode::F(1)
+                        | KeyCode::Enter
+                ) {
+                    self.overlays.pop();
+                }
+                Some(Vec::new())
+            }
+            Overlay::DenyReason { request_id, reason } => match key.code {
+                KeyCode::Enter | KeyCode::Esc => {
+                    let request_id = request_id.clone();
+                    let text = reason.lines().join(" ").trim().to_owned();
+                    let message = (key.code == KeyCode::Enter && !text.is_empty()).then_some(text);
+                    self.overlays.pop();
+                    Some(self.decide(request_id, Decision::Deny, message))
+                }
+                _ => {
+                    reason.input(key);
+                    Some(Vec::new())
+                }
+            },
+            Overlay::Search { query } => match key.code {
+                KeyCode::Enter => {
+                    let text = query.lines().join(" ");
+                    self.overlays.pop();
+                    let found = self.transcript.search(&text);
+                    if found == 0 {
+                        self.say(format!("no match for {text:?}"), Level::Info);
+                    }
+                    Some(Vec::new())
+                }
+                KeyCode::Esc => {
+                    self.overlays.pop();
+                    Some(Vec::new())
+                }
+                _ => {
+                    query.input(key);
+                    Some(Vec::new())
+                }
+            },
+        }
+    }
+
+    fn act(&mut self, action: Action) -> Vec<Effect> {
+        match action {
+            Action::FocusNext => self.focus = self.focus.next(),
+            Action::FocusPrev => self.focus = self.focus.prev(),
+            Action::Send => return self.submit(),
+            Action::Newline => {
+                if self.is_owner() && !self.sending() {
+                    self.input.insert_newline();
+                }
+            }
+            Action::Allow | Action::Deny => return self.answer_selected(action == Action::Allow),
+            Action::SelectUp => match self.focus {
+                Focus::Permissions => {
+                    self.selected_request = self.selected_request.saturating_sub(1)
+                }
+                Focus::Participants => {
+                    self.selected_participant = self.selected_participant.saturating_sub(1)
+                }
+                _ => {}
+            },
+            Action::SelectDown => match self.focus {
+                Focus::Permissions => {
+                    self.selected_request =
+                        (self.selected_request + 1).min(self.pending.len().saturating_sub(1));
+                }
+                Focus::Participants => {
+                    self.selected_participant = (self.selected_participant + 1)
+                        .min(self.participants.len().saturating_sub(1));
+                }
+                _ => {}
+            },
+            Action::Escape => return self.interrupt(),
+            Action::CtrlC => return self.ctrl_c(),
+            Action::Quit => return vec![Effect::Quit],
+            Action::Help => self.overlays.push(Overlay::Help),
+            Action::PageUp => self.transcript.page_up(),
+            Action::PageDown => self.transcript.page_down(),
+            Action::Top => self.transcript.scroll_to_top(),
+            Action::Bottom => self.transcript.scroll_to_bottom(),
+            Action::LineUp => self.transcript.scroll_up(1),
+            Action::LineDown => self.transcript.scroll_down(1),
+            Action::Search => {
+                let mut query = TextArea::default();
+                query.set_cursor_line_style(ratatui::style::Style::default());
+                self.overlays.push(Overlay::Search { query });
+            }
+            Action::NextMatch => self.transcript.step_match(true),
+            Action::PrevMatch => self.transcript.step_match(false),
+            Action::ToggleThinking => {
+                self.transcript.show_thinking = !self.transcript.show_thinking
+            }
+            Action::Claim => {
+                if self.view_mode {
+                    self.say("view mode never owns", Level::Info);
+                } else {
+                    return self.send_tracked(|id| ClientMessage::Claim { id }, None);
+                }
+            }
+            Action::Release => {
+                if self.is_owner() {
+                    return self.send_tracked(|id| ClientMessage::Release { id }, None);
+                }
+                self.say("only the owner can release", Level::Info);
+            }
+            Action::Transfer => {
+                if !self.is_owner() {
+                    self.say("only the owner can transfer", Level::Info);
+                } else if let Some(to) = self
+                    .participants
+                    .get(self.selected_participant)
+                    .map(|p| p.id.clone())
+                {
+                    return self.send_tracked(|id| ClientMessage::Transfer { id, to }, None);
+                }
+            }
+        }
+        Vec::new()
+    }
+
+    fn submit(&mut self) -> Vec<Effect> {
+        if !self.is_owner() {
+            self.say("read-only: only the owner can send messages", Level::Info);
+            return Vec::new();
+        }
+        if self.sending() {
+            return Vec::new();
+        }
+        let text = self.input.lines().join("\n");
+        if text.trim().is_empty() {
+            return Vec::new();
+        }
+        // The text stays in the box (locked) until the host acknowledges it.
+        self.send_tracked(
+            |id| ClientMessage::UserMessage {
+                id,
+                text: text.clone(),
+            },
+            Some(text.clone()),
+        )
+    }
+
+    fn answer_selected(&mut self, allow: bool) -> Vec<Effect> {
+        if !self.is_owner() {
+            self.say("read-only: only the owner can answer requests", Level::Info);
+            return Vec::new();
+        }
+        let Some(request) = self.pending.get(self.selected_request) else {
+            return Vec::new();
+        };
+        let request_id = request.request_id.clone();
+        if allow {
+            self.decide(request_id, Decision::Allow, None)
+        } else {
+            let mut reason = TextArea::default();
+            reason.set_placeholder_text("reason (optional): Enter sends, Esc sends without one");
+            reason.set_cursor_line_style(ratatui::style::Style::default());
+            self.overlays
+                .push(Overlay::DenyReason { request_id, reason });
+            Vec::new()
+        }
+    }
+
+    fn decide(
+        &mut self,
+        request_id: String,
+        decision: Decision,
+        message: Option<String>,
+    ) -> Vec<Effect> {
+        if !self.pending.iter().any(|p| p.request_id == request_id) {
+            self.say("that request was already settled", Level::Info);
+            return Vec::new();
+        }
+        self.send_tracked(
+            |id| ClientMessage::PermissionDecision {
+                id,
+                request_id,
+                decision,
+                message,
+                updated_input: None,
+            },
+            None,
+        )
+    }
+
+    fn interrupt(&mut self) -> Vec<Effect> {
+        if !self.is_owner() {
+            return Vec::new();
+        }
+        self.send_tracked(|id| ClientMessage::Interrupt { id }, None)
+    }
+
+    fn ctrl_c(&mut self) -> Vec<Effect> {
+        if !self.is_owner() {
+            return vec![Effect::Quit];
+        }
+        if self.agent_busy() {
+            return self.interrupt();
+        }
+        let empty = self.input.lines().iter().all(|l| l.is_empty());
+        if !empty && !self.sending() {
+            self.input = super::new_input("Type a message; Enter sends");
+            return Vec::new();
+        }
+        if self.last_ctrl_c.is_some() {
+            return vec![Effect::Quit];
+        }
+        self.last_ctrl_c = Some(self.now);
+        self.say("press Ctrl+C again to quit", Level::Info);
+        Vec::new()
+    }
+}
+
+fn is_typing(key: &KeyEvent) -> bool {
+    matches!(
+        key.code,
+        KeyCode::Char(_) | KeyCode::Enter | KeyCode::Backspace
+    )
+}

@@ -1,0 +1,394 @@
+//! The application state and its pure `update` function.
+//!
+//! Everything that happens — a server message, a connection change, a key,
+//! a paste, a resize, the clock — arrives as a [`Msg`]; `update` changes the
+//! state and returns [`Effect`]s for the event loop to carry out (send a
+//! message, reconnect, quit). Rendering reads the state only.
+
+pub mod apply;
+mod keys;
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime};
+
+use crossterm::event::{KeyEvent, MouseEvent};
+use ratatui_textarea::TextArea;
+use serde_json::Value;
+
+use super::transcript::Transcript;
+use crate::client::ConnEvent;
+use crate::protocol::{AgentState, ClientMessage, ParticipantInfo, Role, SessionDescription, You};
+
+/// Everything `update` reacts to.
+// Moved through channels a few at a time; boxing the large variant would
+// cost an allocation per server message instead.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone)]
+pub enum Msg {
+    Conn(ConnEvent),
+    Key(KeyEvent),
+    Paste(String),
+    Mouse(MouseEvent),
+    /// Time passed (for countdowns and waiting times).
+    Tick,
+}
+
+/// What the event loop must do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    Send(ClientMessage),
+    /// Drop the connection and connect again (after a new epoch).
+    Reconnect,
+    Quit,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Focus {
+    Input,
+    Permissions,
+    Transcript,
+    Participants,
+}
+
+impl Focus {
+    pub fn next(self) -> Self {
+        match self {
+            Focus::Input => Focus::Permissions,
+            Focus::Permissions => Focus::Transcript,
+            Focus::Transcript => Focus::Participants,
+            Focus::Participants => Focus::Input,
+        }
+    }
+
+    pub fn prev(self) -> Self {
+        match self {
+            Focus::Input => Focus::Participants,
+            Focus::Permissions => Focus::Input,
+            Focus::Transcript => Focus::Permissions,
+            Focus::Participants => Focus::Transcript,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ConnState {
+    Connecting,
+    Connected { rtt: Option<Duration> },
+    Reconnecting { at: Instant, reason: String },
+    Disconnected { reason: String },
+}
+
+/// A permission request waiting for the owner.
+#[derive(Debug, Clone)]
+pub struct Pending {
+    pub request_id: String,
+    pub tool: String,
+    pub summary: String,
+    pub input: Value,
+    /// When it was raised (from the event's timestamp).
+    pub raised: Option<SystemTime>,
+}
+
+/// Open overlays, innermost last.
+#[derive(Debug)]
+pub enum Overlay {
+    Help,
+    /// Typing the reason for denying `request_id`.
+    DenyReason {
+        request_id: String,
+        reason: TextArea<'static>,
+    },
+    /// Typing a transcript search.
+    Search {
+        query: TextArea<'static>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Info,
+    Error,
+}
+
+/// A message sent but not yet acknowledged; resent with the same id after
+/// a reconnect so it is never lost nor applied twice.
+#[derive(Debug, Clone)]
+pub struct InFlight {
+    pub message: ClientMessage,
+    /// The input text it came from, restored if the host refuses it.
+    pub text: Option<String>,
+}
+
+/// Static facts the UI shows (how to watch an embedded session).
+#[derive(Debug, Clone, Default)]
+pub struct Hints {
+    pub watch_command: Option<String>,
+}
+
+pub struct App {
+    pub conn: ConnState,
+    pub view_mode: bool,
+    pub session: Option<SessionDescription>,
+    pub me: Option<You>,
+    pub role: Role,
+    pub agent_state: AgentState,
+    pub model: Option<String>,
+    pub transcript: Transcript,
+    pub pending: Vec<Pending>,
+    pub selected_request: usize,
+    pub participants: Vec<ParticipantInfo>,
+    pub selected_participant: usize,
+    pub input: TextArea<'static>,
+    pub focus: Focus,
+    pub overlays: Vec<Overlay>,
+    pub status: Option<(String, Level, Instant)>,
+    pub hints: Hints,
+    /// The highest event seq applied; shared with the connection task,
+    /// which asks for `since=` this on reconnect.
+    last_applied: Arc<AtomicU64>,
+    /// A `resume` is under way; events are applied as they come again.
+    resuming: bool,
+    /// After a new epoch: ignore everything until the next `ready`.
+    awaiting_ready: bool,
+    /// The next `role` is the greeting's, not a change worth announcing.
+    greeting_role: bool,
+    in_flight: VecDeque<(String, InFlight)>,
+    next_id: u64,
+    id_prefix: String,
+    last_ctrl_c: Option<Instant>,
+    pub now: Instant,
+    pub wall: SystemTime,
+    quit: bool,
+}
+
+fn new_input(placeholder: &str) -> TextArea<'static> {
+    let mut input = TextArea::default();
+    input.set_placeholder_text(placeholder.to_owned());
+    input.set_cursor_line_style(ratatui::style::Style::default());
+    input
+}
+
+/// How long a status message stays.
+const STATUS_TTL: Duration = Duration::from_secs(6);
+/// Two Ctrl+C within this quit.
+const DOUBLE_CTRL_C: Duration = Duration::from_secs(1);
+
+impl App {
+    pub fn new(view_mode: bool, last_applied: Arc<AtomicU64>) -> Self {
+        App {
+            conn: ConnState::Connecting,
+            view_mode,
+            session: None,
+            me: None,
+            role: Role::Follower,
+            agent_state: AgentState::Starting,
+            model: None,
+            transcript: Transcript::new(),
+            pending: Vec::new(),
+            selected_request: 0,
+            participants: Vec::new(),
+            selected_participant: 0,
+            input: new_input("Type a message; Enter sends"),
+            focus: Focus::Input,
+            overlays: Vec::new(),
+            status: None,
+            hints: Hints::default(),
+            last_applied,
+            resuming: false,
+            awaiting_ready: false,
+            greeting_role: true,
+            in_flight: VecDeque::new(),
+            next_id: 0,
+            id_prefix: format!("{:06x}", rand::random::<u32>() & 0xff_ffff),
+            last_ctrl_c: None,
+            now: Instant::now(),
+            wall: SystemTime::now(),
+            quit: false,
+        }
+    }
+
+    pub fn last_applied(&self) -> u64 {
+        self.last_applied.load(Ordering::Acquire)
+    }
+
+    fn set_last_applied(&self, seq: u64) {
+        self.last_applied.store(seq, Ordering::Release);
+    }
+
+    pub fn is_owner(&self) -> bool {
+        self.role == Role::Owner && !self.view_mode
+    }
+
+    /// The role shown: `viewer` in --view mode.
+    pub fn role_label(&self) -> &'static str {
+        match (self.view_mode, self.role) {
+            (true, _) => "viewer",
+            (false, Role::Owner) => "owner",
+            (false, Role::Follower) => "follower",
+        }
+    }
+
+    pub fn agent_busy(&self) -> bool {
+        matches!(
+            self.agent_state,
+            AgentState::Running | AgentState::AwaitingPermission
+        )
+    }
+
+    pub fn should_quit(&self) -> bool {
+        self.quit
+    }
+
+    /// Whether something on screen changes with time alone (so the loop
+    /// needs a clock tick): countdowns, waiting times, status expiry.
+    pub fn needs_tick(&self) -> bool {
+        !self.pending.is_empty()
+            || matches!(self.conn, ConnState::Reconnecting { .. })
+            || self.status.is_some()
+            || self.last_ctrl_c.is_some()
+    }
+
+    /// Ids of messages sent and not yet answered.
+    pub fn in_flight_ids(&self) -> impl Iterator<Item = &str> {
+        self.in_flight.iter().map(|(id, _)| id.as_str())
+    }
+
+    pub fn sending(&self) -> bool {
+        self.in_flight
+            .iter()
+            .any(|(_, f)| matches!(f.message, ClientMessage::UserMessage { .. }))
+    }
+
+    fn fresh_id(&mut self) -> String {
+        self.next_id += 1;
+        format!("{}-{}", self.id_prefix, self.next_id)
+    }
+
+    fn say(&mut self, text: impl Into<String>, level: Level) {
+        self.status = Some((text.into(), level, self.now));
+    }
+
+    /// Sends an owner action, remembering it until it is answered.
+    fn send_tracked(
+        &mut self,
+        build: impl FnOnce(String) -> ClientMessage,
+        text: Option<String>,
+    ) -> Vec<Effect> {
+        let id = self.fresh_id();
+        let message = build(id.clone());
+        self.in_flight.push_back((
+            id,
+            InFlight {
+                message: message.clone(),
+                text,
+            },
+        ));
+        if matches!(self.conn, ConnState::Connected { .. }) {
+            vec![Effect::Send(message)]
+        } else {
+            self.say("not connected: will send on reconnect", Level::Info);
+            Vec::new()
+        }
+    }
+
+    pub fn update(&mut self, msg: Msg, now: Instant, wall: SystemTime) -> Vec<Effect> {
+        self.now = now;
+        self.wall = wall;
+        if let Some((_, _, since)) = &self.status
+            && now.duration_since(*since) > STATUS_TTL
+        {
+            self.status = None;
+        }
+        if self
+            .last_ctrl_c
+            .is_some_and(|at| now.duration_since(at) > DOUBLE_CTRL_C)
+        {
+            self.last_ctrl_c = None;
+        }
+        let effects = match msg {
+            Msg::Conn(event) => self.on_conn(event),
+            Msg::Key(key) => self.on_key(key),
+            Msg::Paste(text) => self.on_paste(text),
+            Msg::Mouse(mouse) => self.on_mouse(mouse),
+            Msg::Tick => Vec::new(),
+        };
+        if effects.contains(&Effect::Quit) {
+            self.quit = true;
+        }
+        effects
+    }
+
+    fn on_conn(&mut self, event: ConnEvent) -> Vec<Effect> {
+        match event {
+            ConnEvent::Connecting { .. } => {
+                if !matches!(self.conn, ConnState::Reconnecting { .. }) {
+                    self.conn = ConnState::Connecting;
+                }
+                Vec::new()
+            }
+            ConnEvent::Connected => {
+                self.conn = ConnState::Connected { rtt: None };
+                // Everything unanswered goes again, with its original id.
+                self.in_flight
+                    .iter()
+                    .map(|(_, f)| Effect::Send(f.message.clone()))
+                    .collect()
+            }
+            ConnEvent::Rtt(rtt) => {
+                if let ConnState::Connected { rtt: r } = &mut self.conn {
+                    *r = Some(rtt);
+                }
+                Vec::new()
+            }
+            ConnEvent::Lost { reason, retry_in } => {
+                self.conn = ConnState::Reconnecting {
+                    at: self.now + retry_in,
+                    reason,
+                };
+                self.resuming = false;
+                Vec::new()
+            }
+            ConnEvent::Failed(error) => {
+                self.conn = ConnState::Disconnected {
+                    reason: error.to_string(),
+                };
+                Vec::new()
+            }
+            ConnEvent::Message(message) => self.on_server(message),
+        }
+    }
+
+    fn on_paste(&mut self, text: String) -> Vec<Effect> {
+        let can_type = self.focus == Focus::Input && self.is_owner() && !self.sending();
+        match self.overlays.last_mut() {
+            Some(Overlay::DenyReason { reason, .. }) => {
+                reason.insert_str(text.replace(['\r', '\n'], " "));
+            }
+            Some(Overlay::Search { query }) => {
+                query.insert_str(text.replace(['\r', '\n'], " "));
+            }
+            Some(Overlay::Help) => {}
+            None if can_type => {
+                self.input
+                    .insert_str(text.replace("\r\n", "\n").replace('\r', "\n"));
+            }
+            None => {}
+        }
+        Vec::new()
+    }
+
+    fn on_mouse(&mut self, mouse: MouseEvent) -> Vec<Effect> {
+        use crossterm::event::MouseEventKind;
+        match mouse.kind {
+            MouseEventKind::ScrollUp => self.transcript.scroll_up(3),
+            MouseEventKind::ScrollDown => self.transcript.scroll_down(3),
+            _ => {}
+        }
+        Vec::new()
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests;

@@ -1,0 +1,84 @@
+//! The one event loop: terminal events, connection events and redraws in
+//! a single `tokio::select!`. No fixed tick: it draws only after something
+//! changed (at most 60 frames a second; a key press draws at once) and
+//! wakes for the clock only while something on screen counts time.
+
+use std::time::{Duration, Instant, SystemTime};
+
+use crossterm::event::{Event, EventStream};
+use futures_util::StreamExt;
+use tokio::signal::unix::{SignalKind, signal};
+
+use super::app::{App, Effect, Msg};
+use super::terminal::Tui;
+use super::ui;
+use crate::client::{ConnCommand, Connection};
+
+/// Minimum time between frames drawn for server traffic.
+const FRAME: Duration = Duration::from_millis(16);
+
+pub async fn run(
+    terminal: &mut Tui,
+    app: &mut App,
+    mut connection: Connection,
+) -> std::io::Result<()> {
+    let mut terminal_events = EventStream::new();
+    let mut terminate = signal(SignalKind::terminate())?;
+    let mut hangup = signal(SignalKind::hangup())?;
+    let mut dirty = true;
+    let mut draw_now = true;
+    let mut last_draw = Instant::now() - FRAME;
+    let mut connected = true;
+    loop {
+        if dirty && (draw_now || last_draw.elapsed() >= FRAME) {
+            draw(terminal, app)?;
+            last_draw = Instant::now();
+            dirty = false;
+            draw_now = false;
+        }
+        if app.should_quit() {
+            return Ok(());
+        }
+        let frame_due = tokio::time::Instant::from_std(last_draw + FRAME);
+        let tick_due = tokio::time::Instant::now() + Duration::from_secs(1);
+        let msg = tokio::select! {
+            event = terminal_events.next() => match event {
+                Some(Ok(Event::Key(key))) => { draw_now = true; Msg::Key(key) }
+                Some(Ok(Event::Paste(text))) => { draw_now = true; Msg::Paste(text) }
+                Some(Ok(Event::Mouse(mouse))) => { draw_now = true; Msg::Mouse(mouse) }
+                Some(Ok(Event::Resize(_, _))) => { terminal.autoresize()?; draw_now = true; Msg::Tick }
+                Some(Ok(_)) => continue,
+                Some(Err(e)) => return Err(e),
+                None => return Ok(()),
+            },
+            event = connection.events.recv(), if connected => match event {
+                Some(event) => Msg::Conn(event),
+                None => { connected = false; Msg::Tick }
+            },
+            () = tokio::time::sleep_until(frame_due), if dirty => continue,
+            () = tokio::time::sleep_until(tick_due), if app.needs_tick() => Msg::Tick,
+            _ = terminate.recv() => return Ok(()),
+            _ = hangup.recv() => return Ok(()),
+        };
+        dirty = true;
+        for effect in app.update(msg, Instant::now(), SystemTime::now()) {
+            match effect {
+                Effect::Send(message) => {
+                    let _ = connection.commands.send(ConnCommand::Send(message));
+                }
+                Effect::Reconnect => {
+                    let _ = connection.commands.send(ConnCommand::Reconnect);
+                }
+                Effect::Quit => {}
+            }
+        }
+    }
+}
+
+fn draw(terminal: &mut Tui, app: &mut App) -> std::io::Result<()> {
+    use crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
+    crossterm::queue!(terminal.backend_mut(), BeginSynchronizedUpdate)?;
+    terminal.draw(|frame| ui::draw(app, frame))?;
+    crossterm::execute!(terminal.backend_mut(), EndSynchronizedUpdate)?;
+    Ok(())
+}

@@ -1,0 +1,483 @@
+//! Untrusted agent text to safe styled text.
+//!
+//! Only SGR (colours and text attributes) is interpreted. Every other escape
+//! sequence, control character and bidi override is rendered visibly in
+//! `theme::ESCAPED`, so nothing the agent writes can reach the terminal raw.
+//!
+//! `vte` does the parsing. Text between escape sequences is fed to it in one
+//! chunk (fast path); from an ESC on, bytes are fed one at a time so we know
+//! exactly which input bytes form the sequence and can show them verbatim
+//! (capped), including sequences vte drops silently (aborted CSI, SOS/PM/APC,
+//! unterminated strings at the end of the input).
+
+use ratatui::style::{Color, Modifier, Style};
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+use vte::{Params, Parser, Perform};
+
+use super::text::StyledText;
+use super::theme;
+
+/// Longest visible form of one escape sequence, in chars (then `…`).
+const MAX_VISIBLE: usize = 64;
+const ESC: u8 = 0x1b;
+
+/// Sanitises untrusted text; SGR styles are applied relative to `base`.
+pub fn sanitize(input: &str, base: Style) -> StyledText {
+    let bytes = input.as_bytes();
+    let mut sink = Sink::new(bytes, base);
+    let mut parser = Parser::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if sink.seq.is_none() && bytes[i] != ESC {
+            let rest = &bytes[i..];
+            let n = rest.iter().position(|&b| b == ESC).unwrap_or(rest.len());
+            parser.advance(&mut sink, &rest[..n]);
+            i += n;
+            continue;
+        }
+        sink.pos = i;
+        parser.advance(&mut sink, &bytes[i..=i]);
+        sink.after_byte(bytes[i]);
+        i += 1;
+    }
+    sink.finish()
+}
+
+/// Same text as [`sanitize`], without styles (for headless output).
+pub fn sanitize_plain(input: &str) -> String {
+    sanitize(input, Style::default()).text
+}
+
+/// Characters that reorder text visually; shown as markers instead.
+pub(crate) fn is_bidi_or_separator(c: char) -> bool {
+    matches!(c as u32, 0x61C | 0x200E | 0x200F | 0x2028..=0x202E | 0x2066..=0x2069)
+}
+
+fn marker(c: char) -> String {
+    format!("⟨U+{:04X}⟩", c as u32)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// Just after ESC, or ESC + intermediates.
+    Esc,
+    Csi,
+    /// OSC, DCS, SOS/PM/APC: strings that `ESC \` terminates.
+    Str,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Seq {
+    start: usize,
+    kind: Kind,
+    shown: bool,
+}
+
+#[derive(Default)]
+struct Sink<'a> {
+    input: &'a [u8],
+    /// Index of the byte being fed while inside a sequence.
+    pos: usize,
+    seq: Option<Seq>,
+    /// The previous string was ended by ESC: a following `\` is its ST.
+    st_pending: bool,
+    base: Style,
+    style: Style,
+    out: StyledText,
+    /// Style of the last thing pushed to `out` (lets `print` skip `push`).
+    out_style: Style,
+    /// Display column since the last newline, for tab stops.
+    col: usize,
+    pending_cr: bool,
+}
+
+impl<'a> Sink<'a> {
+    fn new(input: &'a [u8], base: Style) -> Self {
+        let out = StyledText::plain(String::with_capacity(input.len()), Style::default());
+        let style = base;
+        Sink {
+            input,
+            base,
+            style,
+            out,
+            ..Default::default()
+        }
+    }
+
+    fn flush_cr(&mut self) {
+        if self.pending_cr {
+            self.pending_cr = false;
+            self.emit("␍", self.base.patch(theme::ESCAPED));
+        }
+    }
+
+    /// Appends safe text and advances the column.
+    fn emit(&mut self, s: &str, style: Style) {
+        self.flush_cr();
+        self.col += s.width();
+        self.out.push(s, style);
+        self.out_style = style;
+    }
+
+    fn emit_char(&mut self, c: char) {
+        self.flush_cr();
+        self.col += c.width().unwrap_or(0);
+        if self.style == self.out_style {
+            self.out.text.push(c);
+        } else {
+            self.out.push(c.encode_utf8(&mut [0; 4]), self.style);
+            self.out_style = self.style;
+        }
+    }
+
+    fn escaped(&mut self, s: &str) {
+        self.emit(s, self.base.patch(theme::ESCAPED));
+    }
+
+    /// Shows `input[start..end]` visibly as the current sequence.
+    fn show_raw(&mut self, end: usize) {
+        let Some(seq) = self.seq.as_mut() else { return };
+        if seq.shown {
+            return;
+        }
+        seq.shown = true;
+        let start = seq.start;
+        let visible = visible_form(&self.input[start..end.min(self.input.len())]);
+        self.escaped(&visible);
+    }
+
+    /// Tracks which kind of sequence the byte just fed leads into.
+    fn after_byte(&mut self, b: u8) {
+        if b == ESC {
+            // vte is now in the escape state: any previous sequence is over.
+            self.show_raw(self.pos);
+            self.st_pending = self.seq.is_some_and(|s| s.kind == Kind::Str);
+            self.seq = Some(Seq {
+                start: self.pos,
+                kind: Kind::Esc,
+                shown: false,
+            });
+            return;
+        }
+        let Some(seq) = self.seq.as_mut() else { return };
+        match seq.kind {
+            Kind::Esc => match b {
+                b'[' => seq.kind = Kind::Csi,
+                b']' | b'P' | b'X' | b'^' | b'_' => seq.kind = Kind::Str,
+                _ => {}
+            },
+            // A final byte ends any CSI; vte dispatches nothing when it was
+            // malformed (its "CSI ignore" state), so show it ourselves.
+            Kind::Csi if (0x40..=0x7e).contains(&b) => {
+                self.show_raw(self.pos + 1);
+                self.seq = None;
+            }
+            _ => {}
+        }
+    }
+
+    fn finish(mut self) -> StyledText {
+        self.show_raw(self.input.len());
+        self.flush_cr();
+        self.out
+    }
+
+    fn set_mod(&mut self, m: Modifier, on: bool) {
+        // "Off" means back to what the base says.
+        let base = self.base;
+        self.style
+            .add_modifier
+            .set(m, on || base.add_modifier.contains(m));
+        self.style
+            .sub_modifier
+            .set(m, !on && base.sub_modifier.contains(m));
+    }
+
+    fn sgr(&mut self, params: &Params) {
+        let mut it = params.iter();
+        while let Some(p) = it.next() {
+            let code = p[0];
+            match code {
+                0 => self.style = self.base,
+                // n sets an attribute, 20 + n clears it (22 clears bold and dim).
+                1..=29 => {
+                    let m = match code % 20 {
+                        1 => Modifier::BOLD,
+                        2 => Modifier::DIM,
+                        3 => Modifier::ITALIC,
+                        4 => Modifier::UNDERLINED,
+                        7 => Modifier::REVERSED,
+                        9 => Modifier::CROSSED_OUT,
+                        // Blink, hidden (never hide text), fonts: ignored.
+                        _ => continue,
+                    };
+                    // `4:0` is "no underline".
+                    self.set_mod(m, code < 20 && p.get(1) != Some(&0));
+                    if code == 22 {
+                        self.set_mod(Modifier::BOLD, false);
+                    }
+                }
+                30..=37 | 90..=97 => self.style.fg = Some(ansi_color(code)),
+                40..=47 | 100..=107 => self.style.bg = Some(ansi_color(code)),
+                39 => self.style.fg = self.base.fg,
+                49 => self.style.bg = self.base.bg,
+                // 58 is the underline colour: parsed so that its arguments
+                // are not taken for codes, then ignored.
+                38 | 48 | 58 => {
+                    let color = match p.len() {
+                        1 => extended_color(it.by_ref().map(|p| p[0]), false),
+                        n => extended_color(p[1..].iter().copied(), n >= 6),
+                    };
+                    match (code, color) {
+                        (38, Some(c)) => self.style.fg = Some(c),
+                        (48, Some(c)) => self.style.bg = Some(c),
+                        _ => {}
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+#[rustfmt::skip]
+fn ansi_color(code: u16) -> Color {
+    use Color::*;
+    const COLORS: [Color; 16] = [
+        Black, Red, Green, Yellow, Blue, Magenta, Cyan, Gray,
+        DarkGray, LightRed, LightGreen, LightYellow, LightBlue, LightMagenta, LightCyan, White,
+    ];
+    // 30-37 / 40-47 normal, 90-97 / 100-107 bright.
+    COLORS[usize::from(code % 10 + if code >= 90 { 8 } else { 0 }) & 15]
+}
+
+/// The arguments of 38/48/58: `5;n` or `2;r;g;b` (each argument a
+/// parameter), or `5:n`, `2:r:g:b`, `2:cs:r:g:b` (sub-parameters).
+fn extended_color(mut args: impl Iterator<Item = u16>, colorspace: bool) -> Option<Color> {
+    let mut next = || args.next().map(|v| u8::try_from(v).ok());
+    match next()?? {
+        5 => Some(Color::Indexed(next()??)),
+        2 => {
+            if colorspace {
+                next();
+            }
+            Some(Color::Rgb(next()??, next()??, next()??))
+        }
+        _ => None,
+    }
+}
+
+/// Readable, safe, capped form of the raw bytes of an escape sequence.
+fn visible_form(raw: &[u8]) -> String {
+    let mut limit = raw.len().min(MAX_VISIBLE * 4 + 16);
+    // Cut at a char boundary so the cut does not show up as U+FFFD.
+    while limit < raw.len() && limit > 0 && (raw[limit] & 0xc0) == 0x80 {
+        limit -= 1;
+    }
+    let mut out = String::new();
+    let mut n = 0;
+    for c in String::from_utf8_lossy(&raw[..limit]).chars() {
+        if n == MAX_VISIBLE {
+            limit = 0;
+            break;
+        }
+        match c {
+            '\x1b' => out.push('␛'),
+            // C0 inside a sequence is executed (shown on its own) or ignored
+            // by the terminal; leave it out of the picture.
+            '\0'..='\x1f' | '\x7f' => continue,
+            c if c.is_control() || is_bidi_or_separator(c) => out.push_str(&marker(c)),
+            c => out.push(c),
+        }
+        n += 1;
+    }
+    if limit < raw.len() {
+        out.push('…');
+    }
+    out
+}
+
+impl Perform for Sink<'_> {
+    fn print(&mut self, c: char) {
+        match c {
+            '\x7f' => self.escaped("␡"),
+            c if c.is_control() || is_bidi_or_separator(c) => self.escaped(&marker(c)),
+            c => self.emit_char(c),
+        }
+    }
+
+    fn execute(&mut self, byte: u8) {
+        match byte {
+            b'\n' => {
+                // CR LF is a plain newline.
+                self.pending_cr = false;
+                self.out.push("\n", self.out_style);
+                self.col = 0;
+            }
+            b'\r' => {
+                self.flush_cr();
+                self.pending_cr = true;
+            }
+            b'\t' => {
+                self.flush_cr();
+                let n = 8 - self.col % 8;
+                self.emit(&"        "[..n], self.style);
+            }
+            0x00..=0x1f => {
+                if matches!(byte, 0x18 | 0x1a) && self.seq.is_some() {
+                    // CAN / SUB abort the sequence being parsed.
+                    self.show_raw(self.pos);
+                    self.seq = None;
+                }
+                let picture = char::from_u32(0x2400 + u32::from(byte)).unwrap_or('?');
+                self.escaped(picture.encode_utf8(&mut [0; 4]));
+            }
+            0x7f => self.escaped("␡"),
+            _ => self.escaped(&marker(char::from(byte))),
+        }
+    }
+
+    fn csi_dispatch(&mut self, params: &Params, intermediates: &[u8], _ignore: bool, c: char) {
+        if c == 'm' && intermediates.is_empty() {
+            self.sgr(params);
+        } else {
+            self.show_raw(self.pos + 1);
+        }
+        self.seq = None;
+    }
+
+    fn esc_dispatch(&mut self, intermediates: &[u8], _ignore: bool, byte: u8) {
+        let is_st = byte == b'\\' && intermediates.is_empty() && self.st_pending;
+        if !is_st {
+            self.show_raw(self.pos + 1);
+        }
+        self.st_pending = false;
+        self.seq = None;
+    }
+
+    fn osc_dispatch(&mut self, _params: &[&[u8]], bell_terminated: bool) {
+        // Called on the terminator (BEL, ESC, CAN or SUB), which is not shown.
+        self.show_raw(self.pos);
+        self.seq = self.seq.filter(|_| !bell_terminated);
+    }
+
+    fn unhook(&mut self) {
+        // Called on the terminator (ESC, CAN, SUB or a raw 0x9C byte).
+        self.show_raw(self.pos);
+        self.seq = self.seq.filter(|_| self.input.get(self.pos) != Some(&0x9c));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pieces(t: &StyledText) -> Vec<(&str, Style)> {
+        t.pieces().collect()
+    }
+
+    fn assert_safe(s: &str) {
+        for c in s.chars() {
+            assert!(c == '\n' || !c.is_control(), "control {c:?} in {s:?}");
+            assert!(!is_bidi_or_separator(c), "bidi {c:?} in {s:?}");
+        }
+    }
+
+    #[test]
+    fn sgr_becomes_runs() {
+        let d = Style::default();
+        let t = sanitize("a\x1b[31mred\x1b[0mb\x1b[1;38;5;200mx\x1b[m", d);
+        let x = d.add_modifier(Modifier::BOLD).fg(Color::Indexed(200));
+        let expected = [("a", d), ("red", d.fg(Color::Red)), ("b", d), ("x", x)];
+        assert_eq!(pieces(&t), expected);
+        let s = |i: &str| sanitize(i, d).runs[0].style;
+        assert_eq!(s("\x1b[38;2;1;2;3mx").fg, Some(Color::Rgb(1, 2, 3)));
+        assert_eq!(s("\x1b[48:2::4:5:6mx").bg, Some(Color::Rgb(4, 5, 6)));
+        assert_eq!(s("\x1b[38:2:7:8:9mx").fg, Some(Color::Rgb(7, 8, 9)));
+        assert_eq!(s("\x1b[48:5:17mx").bg, Some(Color::Indexed(17)));
+        let bright = d.fg(Color::LightBlue).bg(Color::LightRed);
+        assert_eq!(s("\x1b[94;101mx"), bright);
+        // Underline colour arguments are not read as codes (4 = underline).
+        assert_eq!(s("\x1b[58;5;4;3mx"), d.add_modifier(Modifier::ITALIC));
+        // Hidden is ignored (text stays visible), unknown codes too.
+        assert_eq!(sanitize("\x1b[8;73mx", d).runs, []);
+        // Relative to the base style.
+        let base = d.fg(Color::Green);
+        let t = sanitize("\x1b[31ma\x1b[39mb\x1b[1;0mc", base);
+        assert_eq!(pieces(&t), [("a", base.fg(Color::Red)), ("bc", base)]);
+    }
+
+    #[test]
+    fn osc_is_visible_and_capped() {
+        let t = sanitize("x\x1b]0;evil title\x07y\x1b]2;t2\x1b\\z", Style::default());
+        assert_eq!(t.text, "x␛]0;evil titley␛]2;t2z");
+        assert_eq!(pieces(&t)[1], ("␛]0;evil title", theme::ESCAPED));
+        let payload = "A".repeat(100_000);
+        let out = sanitize_plain(&format!("\x1b]52;c;{payload}\x07after"));
+        assert!(out.starts_with("␛]52;c;AAA") && out.ends_with("…after"));
+        assert!(out.chars().count() < MAX_VISIBLE + 10);
+    }
+
+    #[test]
+    fn everything_else_is_visible() {
+        // "input ⇒ expected"; '|' just separates sub-cases.
+        let cases = [
+            "\x1b]52;c;aGVsbG8=\x07|\x1b]0;t ⇒ ␛]52;c;aGVsbG8=|␛]0;t",
+            "\x1b[2Ja\x1b[10;20Hb\x1b[?1049h\x1b[?25l ⇒ ␛[2Ja␛[10;20Hb␛[?1049h␛[?25l",
+            "\x1b7x\x1b8\x1b(B\x1bc|\x1b[>4;1m|\x1b ⇒ ␛7x␛8␛(B␛c|␛[>4;1m|␛",
+            // Malformed CSI that vte drops silently, one cut by ESC, one by CAN.
+            "\x1b[1?hx|\x1b[12\x1b[3Jx|\x1b[31\x18x ⇒ ␛[1?hx|␛[12␛[3Jx|␛[31␘x",
+            "\x1bPq#0;2\x1b\\x|\x1b_hidden\x1b\\x|\x1bXsos ⇒ ␛Pq#0;2x|␛_hiddenx|␛Xsos",
+            "a\u{9b}31mb\u{85}\u{9d}0;t ⇒ a⟨U+009B⟩31mb⟨U+0085⟩⟨U+009D⟩0;t",
+            "\u{202e}abc\u{2066}|a\x07b\x7fc\x00 ⇒ ⟨U+202E⟩abc⟨U+2066⟩|a␇b␡c␀",
+            "a\tb\n\tb\n中\tb ⇒ a       b\n        b\n中      b",
+            "12345678\tb\nx\ty ⇒ 12345678        b\nx       y",
+            "a\r\nb\r\n|a\rb|a\r\r\nb\r ⇒ a\nb\n|a␍b|a␍\nb␍",
+        ];
+        for case in cases {
+            let (input, expected) = case.split_once(" ⇒ ").unwrap();
+            assert_eq!(sanitize_plain(input), expected, "{input:?}");
+        }
+    }
+
+    #[test]
+    fn nasty_inputs_are_always_safe() {
+        let nasty = [
+            "\x1b]0;x\x07\x1b]52;c;Zm9v\x1b\\\x1b[2J\x1b[H\x1bP+q\x1b\\",
+            "\u{9b}2J\u{9d}0;t\u{9c}\u{90}q\u{9c}\x1b\x1b\x1b[\x1b]\x1bP\x1b",
+            "\x1b[31\n2m\x1b]0;\na\x07\x1bPq\u{41C}rest\x1b[0m\x1b[38;2;999;1;1m",
+            "\u{202e}\u{2067}\u{200f}\u{61c}\r",
+        ];
+        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let alphabet = b"\x1b[];?0123456789mPX_^\\\x07\x18\x1a\r\n\t\x7fa :";
+        let random = (0..2000).map(|_| {
+            let len = (next() % 64) as usize;
+            let bytes: Vec<u8> = (0..len)
+                .map(|_| match next() % 3 {
+                    0 => next() as u8,
+                    _ => alphabet[(next() % alphabet.len() as u64) as usize],
+                })
+                .collect();
+            String::from_utf8_lossy(&bytes).into_owned()
+        });
+        for input in nasty.map(String::from).into_iter().chain(random) {
+            let out = sanitize(&input, Style::default());
+            assert_safe(&out.text);
+            assert!(out.runs.windows(2).all(|w| w[0].start < w[1].start));
+        }
+    }
+
+    #[test]
+    fn big_input_is_fine() {
+        let chunk = "plain text \x1b[1mbold\x1b[0m 中文 \x1b]0;t\x07\ttab\r\n";
+        let out = sanitize(&chunk.repeat(50_000), Style::default());
+        assert_eq!(out.line_count(), 50_001);
+        assert_safe(&out.text);
+    }
+}

@@ -1,0 +1,104 @@
+//! Compact styled text: what the transcript stores per entry.
+//!
+//! One `String` holds the display text (lines separated by `\n`, already
+//! sanitised: no control characters but `\n`, tabs expanded) and a short
+//! list of style runs by byte offset. This costs a few bytes per style
+//! change instead of a `Line`/`Span` per line, which matters for
+//! transcripts of a million lines.
+
+use ratatui::style::Style;
+
+/// `style` applies from byte `start` up to the next run's start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StyleRun {
+    pub start: u32,
+    pub style: Style,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StyledText {
+    pub text: String,
+    /// Sorted by `start`; the text before the first run has the default style.
+    pub runs: Vec<StyleRun>,
+}
+
+impl StyledText {
+    pub fn plain(text: impl Into<String>, style: Style) -> Self {
+        let text = text.into();
+        let runs = if style == Style::default() {
+            Vec::new()
+        } else {
+            vec![StyleRun { start: 0, style }]
+        };
+        StyledText { text, runs }
+    }
+
+    /// Appends `text` in `style` (the text must already be safe).
+    pub fn push(&mut self, text: &str, style: Style) {
+        if text.is_empty() {
+            return;
+        }
+        let start = self.text.len() as u32;
+        let current = self.runs.last().map(|r| r.style).unwrap_or_default();
+        if current != style {
+            match self.runs.last_mut() {
+                Some(last) if last.start == start => last.style = style,
+                _ => self.runs.push(StyleRun { start, style }),
+            }
+        }
+        self.text.push_str(text);
+    }
+
+    /// Appends another styled text.
+    pub fn append(&mut self, other: &StyledText) {
+        for (piece, style) in other.pieces() {
+            self.push(piece, style);
+        }
+    }
+
+    /// The text cut into maximal pieces of one style, in order.
+    pub fn pieces(&self) -> impl Iterator<Item = (&str, Style)> + '_ {
+        let mut bounds: Vec<(usize, Style)> = Vec::with_capacity(self.runs.len() + 1);
+        if self.runs.first().is_none_or(|r| r.start > 0) {
+            bounds.push((0, Style::default()));
+        }
+        bounds.extend(self.runs.iter().map(|r| (r.start as usize, r.style)));
+        let len = self.text.len();
+        (0..bounds.len()).filter_map(move |i| {
+            let (start, style) = bounds[i];
+            let end = bounds.get(i + 1).map_or(len, |b| b.0);
+            (end > start).then(|| (&self.text[start..end], style))
+        })
+    }
+
+    pub fn line_count(&self) -> usize {
+        if self.text.is_empty() {
+            0
+        } else {
+            self.text.split('\n').count()
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.text.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ratatui::style::{Color, Modifier};
+
+    #[test]
+    fn pushes_merge_runs_of_one_style() {
+        let mut t = StyledText::default();
+        let red = Style::default().fg(Color::Red);
+        t.push("a", Style::default());
+        t.push("b", red);
+        t.push("c", red);
+        t.push("d", Style::default().add_modifier(Modifier::BOLD));
+        let pieces: Vec<_> = t.pieces().map(|(s, _)| s.to_owned()).collect();
+        assert_eq!(pieces, ["a", "bc", "d"]);
+        assert_eq!(t.runs.len(), 2);
+    }
+}

@@ -1,0 +1,538 @@
+//! The transcript: blocks of styled text and a view onto them.
+//!
+//! Long sessions stay fast because nothing is wrapped ahead of time: the
+//! view is anchored at a (block, line, row) position and only the lines on
+//! screen are wrapped when a frame is drawn. Resizing costs nothing until
+//! the next draw, and the draw touches only what is visible.
+
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+
+use super::text::StyledText;
+use super::theme;
+use super::wrap::{line_height, wrap_line};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlockKind {
+    User,
+    Assistant,
+    /// Assistant text still streaming in (deltas).
+    Streaming,
+    Thinking,
+    ToolUse,
+    ToolResult,
+    Stdout,
+    Stderr,
+    Permission,
+    Notice,
+    TurnEnd,
+}
+
+#[derive(Debug, Clone)]
+pub struct Block {
+    pub kind: BlockKind,
+    pub seq: u64,
+    text: StyledText,
+    /// Byte offset where each line starts.
+    starts: Vec<u32>,
+    /// What a collapsed thinking block shows instead.
+    summary: Option<StyledText>,
+}
+
+fn line_starts(text: &str) -> Vec<u32> {
+    if text.is_empty() {
+        return Vec::new();
+    }
+    std::iter::once(0)
+        .chain(text.match_indices('\n').map(|(i, _)| i as u32 + 1))
+        .collect()
+}
+
+impl Block {
+    pub fn new(kind: BlockKind, seq: u64, text: StyledText) -> Self {
+        let summary = (kind == BlockKind::Thinking).then(|| {
+            let lines = text.line_count();
+            StyledText::plain(
+                format!("✻ thinking ({lines} lines, press t in the transcript to expand)"),
+                theme::DIM,
+            )
+        });
+        Block {
+            kind,
+            seq,
+            starts: line_starts(&text.text),
+            text,
+            summary,
+        }
+    }
+
+    pub fn text(&self) -> &StyledText {
+        &self.text
+    }
+
+    /// Appends text (continued output); keeps the line index current.
+    pub fn extend(&mut self, more: &StyledText) {
+        let base = self.text.text.len() as u32;
+        if self.starts.is_empty() && !more.is_empty() {
+            self.starts.push(0);
+        }
+        self.starts.extend(
+            more.text
+                .match_indices('\n')
+                .map(|(i, _)| base + i as u32 + 1),
+        );
+        self.text.append(more);
+    }
+
+    /// The text shown and its line starts. A final newline does not make
+    /// an empty last line (output chunks usually end with one).
+    fn shown(&self, show_thinking: bool) -> (&StyledText, &[u32]) {
+        match &self.summary {
+            Some(summary) if !show_thinking => (summary, &[0]),
+            _ => {
+                let starts = match self.starts.split_last() {
+                    Some((last, rest))
+                        if *last as usize == self.text.text.len() && !rest.is_empty() =>
+                    {
+                        rest
+                    }
+                    _ => &self.starts,
+                };
+                (&self.text, starts)
+            }
+        }
+    }
+}
+
+/// A position in the transcript: a row of a wrapped line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Pos {
+    pub block: usize,
+    pub line: usize,
+    pub row: usize,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Search {
+    pub query: String,
+    /// (block, line) of every matching line, in order.
+    pub matches: Vec<(usize, usize)>,
+    pub current: usize,
+}
+
+#[derive(Debug, Default)]
+pub struct Transcript {
+    blocks: Vec<Block>,
+    /// Raw text of the assistant reply streaming in, and its block.
+    streaming: Option<(usize, String)>,
+    /// Following the tail (new output scrolls into view).
+    follow: bool,
+    /// Top of the view when not following.
+    top: Pos,
+    pub show_thinking: bool,
+    pub search: Option<Search>,
+    /// Size of the last drawn view.
+    width: u16,
+    height: u16,
+}
+
+impl Transcript {
+    pub fn new() -> Self {
+        Transcript {
+            follow: true,
+            ..Default::default()
+        }
+    }
+
+    pub fn blocks(&self) -> &[Block] {
+        &self.blocks
+    }
+
+    pub fn len(&self) -> usize {
+        self.blocks.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.blocks.is_empty()
+    }
+
+    pub fn following(&self) -> bool {
+        self.follow
+    }
+
+    pub fn clear(&mut self) {
+        *self = Transcript {
+            show_thinking: self.show_thinking,
+            ..Transcript::new()
+        };
+    }
+
+    pub fn push(&mut self, block: Block) {
+        self.blocks.push(block);
+    }
+
+    /// Appends to the last block when it is of `kind` (continued output),
+    /// otherwise starts a new block.
+    pub fn push_or_extend(&mut self, kind: BlockKind, seq: u64, text: StyledText) {
+        match self.blocks.last_mut() {
+            Some(last) if last.kind == kind && self.streaming.is_none() => last.extend(&text),
+            _ => self.push(Block::new(kind, seq, text)),
+        }
+    }
+
+    /// A streaming fragment: accumulates and re-renders the reply so far.
+    pub fn stream_delta(&mut self, seq: u64, fragment: &str, render: impl Fn(&str) -> StyledText) {
+        let (index, raw) = match self.streaming.take() {
+            Some((index, mut raw)) => {
+                raw.push_str(fragment);
+                (index, raw)
+            }
+            None => {
+                self.blocks
+                    .push(Block::new(BlockKind::Streaming, seq, StyledText::default()));
+                (self.blocks.len() - 1, fragment.to_owned())
+            }
+        };
+        self.blocks[index] = Block::new(BlockKind::Streaming, seq, render(&raw));
+        self.streaming = Some((index, raw));
+    }
+
+    /// A complete reply: replaces what streamed in since the last one.
+    pub fn finish_stream(&mut self, block: Block) {
+        match self.streaming.take() {
+            Some((index, _)) if index < self.blocks.len() => self.blocks[index] = block,
+            _ => self.blocks.push(block),
+        }
+    }
+
+    // ---- the view --------------------------------------------------------
+
+    fn line_count(&self, block: usize) -> usize {
+        self.blocks[block].shown(self.show_thinking).1.len()
+    }
+
+    fn line_range(&self, block: usize, line: usize) -> (&StyledText, usize, usize) {
+        let (text, starts) = self.blocks[block].shown(self.show_thinking);
+        let start = starts[line] as usize;
+        let end = match starts.get(line + 1) {
+            Some(next) => *next as usize - 1,
+            None => text.text.len() - usize::from(text.text.ends_with('\n')),
+        };
+        (text, start, end.max(start))
+    }
+
+    fn height_of(&self, block: usize, line: usize, width: u16) -> usize {
+        let (text, start, end) = self.line_range(block, line);
+        line_height(text, start, end, width)
+    }
+
+    /// The last line of the transcript, as a position of its last row.
+    fn end(&self, width: u16) -> Option<Pos> {
+        let block = (0..self.blocks.len())
+            .rev()
+            .find(|b| self.line_count(*b) > 0)?;
+        let line = self.line_count(block) - 1;
+        let row = self.height_of(block, line, width).saturating_sub(1);
+        Some(Pos { block, line, row })
+    }
+
+    /// The line before (block, line), skipping empty blocks.
+    fn prev_line(&self, block: usize, line: usize) -> Option<(usize, usize)> {
+        if line > 0 {
+            return Some((block, line - 1));
+        }
+        let block = (0..block).rev().find(|b| self.line_count(*b) > 0)?;
+        Some((block, self.line_count(block) - 1))
+    }
+
+    fn next_line(&self, block: usize, line: usize) -> Option<(usize, usize)> {
+        if line + 1 < self.line_count(block) {
+            return Some((block, line + 1));
+        }
+        let block = (block + 1..self.blocks.len()).find(|b| self.line_count(*b) > 0)?;
+        Some((block, 0))
+    }
+
+    /// Moves `pos` back by `n` rows (stopping at the start).
+    fn back(&self, mut pos: Pos, mut n: usize, width: u16) -> Pos {
+        while n > 0 {
+            if pos.row >= n {
+                pos.row -= n;
+                break;
+            }
+            n -= pos.row + 1;
+            match self.prev_line(pos.block, pos.line) {
+                Some((block, line)) => {
+                    let rows = self.height_of(block, line, width);
+                    pos = Pos {
+                        block,
+                        line,
+                        row: rows - 1,
+                    };
+                }
+                None => {
+                    pos.row = 0;
+                    break;
+                }
+            }
+        }
+        pos
+    }
+
+    /// Moves `pos` forward by `n` rows; None when that passes the end.
+    fn forward(&self, mut pos: Pos, mut n: usize, width: u16) -> Option<Pos> {
+        while n > 0 {
+            let rows = self.height_of(pos.block, pos.line, width);
+            if pos.row + n < rows {
+                pos.row += n;
+                return Some(pos);
+            }
+            n -= rows - pos.row;
+            let (block, line) = self.next_line(pos.block, pos.line)?;
+            pos = Pos {
+                block,
+                line,
+                row: 0,
+            };
+        }
+        Some(pos)
+    }
+
+    /// The top row of the view for a view of `height` rows.
+    fn top_for(&self, width: u16, height: u16) -> Pos {
+        if self.follow {
+            match self.end(width) {
+                Some(end) => self.back(end, height.saturating_sub(1) as usize, width),
+                None => Pos::default(),
+            }
+        } else {
+            self.top
+        }
+    }
+
+    pub fn scroll_up(&mut self, rows: usize) {
+        let (width, height) = (self.width.max(1), self.height.max(1));
+        if self.blocks.is_empty() {
+            return;
+        }
+        let top = self.top_for(width, height);
+        self.top = self.back(top, rows, width);
+        self.follow = false;
+    }
+
+    pub fn scroll_down(&mut self, rows: usize) {
+        if self.follow {
+            return;
+        }
+        let (width, height) = (self.width.max(1), self.height.max(1));
+        match self.forward(self.top, rows, width) {
+            Some(pos) => {
+                self.top = pos;
+                self.refollow_if_at_end(width, height);
+            }
+            None => self.follow = true,
+        }
+    }
+
+    /// Resumes following when the view already shows the last row.
+    fn refollow_if_at_end(&mut self, width: u16, height: u16) {
+        if self.forward(self.top, height as usize, width).is_none() {
+            self.follow = true;
+        }
+    }
+
+    pub fn page_up(&mut self) {
+        self.scroll_up(self.height.saturating_sub(1).max(1) as usize);
+    }
+
+    pub fn page_down(&mut self) {
+        self.scroll_down(self.height.saturating_sub(1).max(1) as usize);
+    }
+
+    pub fn scroll_to_top(&mut self) {
+        if let Some(block) = (0..self.blocks.len()).find(|b| self.line_count(*b) > 0) {
+            self.top = Pos {
+                block,
+                line: 0,
+                row: 0,
+            };
+            self.follow = false;
+            self.refollow_if_at_end(self.width.max(1), self.height.max(1));
+        }
+    }
+
+    pub fn scroll_to_bottom(&mut self) {
+        self.follow = true;
+    }
+
+    /// Draws the visible rows for a view of `width` x `height`.
+    pub fn visible_lines(&mut self, width: u16, height: u16) -> Vec<Line<'static>> {
+        self.width = width;
+        self.height = height;
+        let mut out = Vec::with_capacity(height as usize);
+        if self.blocks.is_empty() || width == 0 || height == 0 {
+            return out;
+        }
+        let top = self.top_for(width, height);
+        let mut at = Some((top.block, top.line));
+        let mut skip = top.row;
+        while let Some((block, line)) = at {
+            if out.len() >= height as usize {
+                break;
+            }
+            let (text, start, end) = self.line_range(block, line);
+            let rows = wrap_line(text, start, end, width);
+            for row in rows.into_iter().skip(skip) {
+                if out.len() >= height as usize {
+                    break;
+                }
+                out.push(self.highlight(block, line, row));
+            }
+            skip = 0;
+            at = self.next_line(block, line);
+        }
+        out
+    }
+
+    fn highlight(&self, block: usize, line: usize, row: Line<'static>) -> Line<'static> {
+        let Some(search) = &self.search else {
+            return row;
+        };
+        if search.query.is_empty() || !search.matches.contains(&(block, line)) {
+            return row;
+        }
+        highlight_matches(row, &search.query)
+    }
+
+    // ---- search ----------------------------------------------------------
+
+    /// Finds every line containing `query` (ignoring ASCII case) and jumps
+    /// to the newest match.
+    pub fn search(&mut self, query: &str) -> usize {
+        let needle = query.to_ascii_lowercase();
+        let mut matches = Vec::new();
+        if !needle.is_empty() {
+            for block in 0..self.blocks.len() {
+                for line in 0..self.line_count(block) {
+                    let (text, start, end) = self.line_range(block, line);
+                    if contains_ignore_ascii_case(&text.text[start..end], &needle) {
+                        matches.push((block, line));
+                    }
+                }
+            }
+        }
+        let count = matches.len();
+        self.search = Some(Search {
+            query: query.to_owned(),
+            current: count.saturating_sub(1),
+            matches,
+        });
+        self.jump_to_match();
+        count
+    }
+
+    /// Moves to the next (newer) or previous (older) match.
+    pub fn step_match(&mut self, newer: bool) {
+        let Some(search) = &mut self.search else {
+            return;
+        };
+        let n = search.matches.len();
+        if n == 0 {
+            return;
+        }
+        search.current = if newer {
+            (search.current + 1) % n
+        } else {
+            (search.current + n - 1) % n
+        };
+        self.jump_to_match();
+    }
+
+    fn jump_to_match(&mut self) {
+        let Some(search) = &self.search else { return };
+        let Some(&(block, line)) = search.matches.get(search.current) else {
+            return;
+        };
+        // Show the match a few rows below the top for context.
+        let width = self.width.max(1);
+        let at = Pos {
+            block,
+            line,
+            row: 0,
+        };
+        self.top = self.back(at, (self.height / 3) as usize, width);
+        self.follow = false;
+    }
+
+    /// "3/17" for the status line.
+    pub fn match_status(&self) -> Option<String> {
+        let search = self.search.as_ref()?;
+        if search.matches.is_empty() {
+            Some(format!("/{}: no match", search.query))
+        } else {
+            Some(format!(
+                "/{}: {}/{}",
+                search.query,
+                search.current + 1,
+                search.matches.len()
+            ))
+        }
+    }
+}
+
+fn contains_ignore_ascii_case(haystack: &str, lower_needle: &str) -> bool {
+    if lower_needle.len() > haystack.len() {
+        return false;
+    }
+    haystack
+        .as_bytes()
+        .windows(lower_needle.len())
+        .any(|w| w.eq_ignore_ascii_case(lower_needle.as_bytes()))
+}
+
+/// Re-styles the occurrences of `query` in one drawn row.
+fn highlight_matches(row: Line<'static>, query: &str) -> Line<'static> {
+    let content: String = row.spans.iter().map(|s| s.content.as_ref()).collect();
+    let lower = content.to_ascii_lowercase();
+    let needle = query.to_ascii_lowercase();
+    let mut hits: Vec<(usize, usize)> = Vec::new();
+    let mut from = 0;
+    while let Some(at) = lower[from..].find(&needle) {
+        hits.push((from + at, from + at + needle.len()));
+        from += at + needle.len().max(1);
+    }
+    if hits.is_empty() {
+        return row;
+    }
+    let mut spans = Vec::new();
+    let mut offset = 0;
+    for span in row.spans {
+        let text = span.content.as_ref();
+        let (start, end) = (offset, offset + text.len());
+        let mut cut = start;
+        for &(a, b) in &hits {
+            let (a, b) = (a.max(start), b.min(end));
+            if a >= b {
+                continue;
+            }
+            if a > cut {
+                spans.push(Span::styled(content[cut..a].to_owned(), span.style));
+            }
+            spans.push(Span::styled(
+                content[a..b].to_owned(),
+                span.style.patch(theme::MATCH),
+            ));
+            cut = b;
+        }
+        if cut < end {
+            spans.push(Span::styled(content[cut..end].to_owned(), span.style));
+        }
+        offset = end;
+    }
+    Line::from(spans).style(row.style)
+}
+
+/// A one-line text in a style (a convenience for building blocks).
+pub fn styled(text: impl Into<String>, style: Style) -> StyledText {
+    StyledText::plain(text, style)
+}

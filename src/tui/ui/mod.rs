@@ -1,0 +1,220 @@
+//! Rendering: a pure function of the application state.
+
+mod overlays;
+mod panes;
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Direction, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph};
+
+use super::app::{App, ConnState, Focus, Level, Overlay};
+use super::keymap::{self, Context};
+use super::theme;
+
+/// Terminals narrower than this get one column (no side panes).
+const WIDE: u16 = 80;
+
+pub fn draw(app: &mut App, frame: &mut Frame) {
+    let area = frame.area();
+    let input_height = (app.input.lines().len() as u16 + 2).clamp(3, 8);
+    let [status, main, input, hints] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(3),
+        Constraint::Length(input_height),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    draw_status(app, frame, status);
+    if area.width >= WIDE {
+        let side = (area.width * 35 / 100).clamp(30, 60);
+        let [left, right] =
+            Layout::horizontal([Constraint::Min(20), Constraint::Length(side)]).areas(main);
+        panes::transcript(app, frame, left);
+        let perm_height =
+            (app.pending.len() as u16 + 2).clamp(4, right.height.saturating_sub(5).max(4));
+        let [top, bottom] =
+            Layout::vertical([Constraint::Length(perm_height), Constraint::Min(3)]).areas(right);
+        panes::permissions(app, frame, top);
+        panes::participants(app, frame, bottom);
+    } else {
+        // Narrow: the transcript takes the width; pending requests show
+        // above the input only when there are any (or the pane has focus).
+        let show_perms = !app.pending.is_empty() || app.focus == Focus::Permissions;
+        let perm_height = if show_perms {
+            (app.pending.len() as u16 + 2).clamp(3, 6)
+        } else {
+            0
+        };
+        let show_people = app.focus == Focus::Participants;
+        let people_height = if show_people {
+            (app.participants.len() as u16 + 2).clamp(3, 6)
+        } else {
+            0
+        };
+        let [left, perms, people] = Layout::default()
+            .direction(Direction::Vertical)
+            .constraints([
+                Constraint::Min(3),
+                Constraint::Length(perm_height),
+                Constraint::Length(people_height),
+            ])
+            .areas(main);
+        panes::transcript(app, frame, left);
+        if show_perms {
+            panes::permissions(app, frame, perms);
+        }
+        if show_people {
+            panes::participants(app, frame, people);
+        }
+    }
+    draw_input(app, frame, input);
+    draw_hints(app, frame, hints);
+    overlays::draw(app, frame, main, input);
+}
+
+fn pane_block(title: impl Into<Line<'static>>, focused: bool) -> Block<'static> {
+    Block::default()
+        .borders(Borders::ALL)
+        .border_style(if focused {
+            theme::FOCUS_BORDER
+        } else {
+            theme::BORDER
+        })
+        .title(title)
+}
+
+fn connection_label(app: &App) -> (String, Style) {
+    match &app.conn {
+        ConnState::Connecting => ("connecting".into(), theme::WARN),
+        ConnState::Connected { rtt: Some(rtt) } => {
+            (format!("connected {} ms", rtt.as_millis()), theme::OK)
+        }
+        ConnState::Connected { rtt: None } => ("connected".into(), theme::OK),
+        ConnState::Reconnecting { at, .. } => {
+            let secs = at.saturating_duration_since(app.now).as_secs_f64().ceil() as u64;
+            (format!("reconnecting in {secs}s"), theme::WARN)
+        }
+        ConnState::Disconnected { reason } => (format!("disconnected: {reason}"), theme::ERROR),
+    }
+}
+
+fn draw_status(app: &App, frame: &mut Frame, area: Rect) {
+    let sep = || Span::styled(" │ ", theme::STATUS_BAR);
+    let bar = theme::STATUS_BAR;
+    let (session, agent) = match &app.session {
+        Some(s) => (s.id.clone(), s.agent.clone()),
+        None => ("…".into(), "…".into()),
+    };
+    let (conn, conn_style) = connection_label(app);
+    let identity = app
+        .me
+        .as_ref()
+        .map(|m| m.identity.clone())
+        .unwrap_or_else(|| "?".into());
+    let mut spans = vec![
+        Span::styled(" tether ", bar.patch(theme::BOLD)),
+        sep(),
+        Span::styled(
+            format!("{session} · {agent} · {}", app.agent_state.as_str()),
+            bar,
+        ),
+        sep(),
+        Span::styled(conn, bar.patch(conn_style)),
+        sep(),
+        Span::styled(format!("{identity} ({})", app.role_label()), bar),
+    ];
+    if !app.pending.is_empty() {
+        spans.push(sep());
+        spans.push(Span::styled(
+            format!("⚠ {} pending", app.pending.len()),
+            bar.patch(theme::WARN),
+        ));
+    }
+    if let Some(watch) = &app.hints.watch_command {
+        spans.push(sep());
+        spans.push(Span::styled(format!("watch: {watch}"), bar));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)).style(bar), area);
+}
+
+fn draw_input(app: &mut App, frame: &mut Frame, area: Rect) {
+    let focused = app.focus == Focus::Input && app.overlays.is_empty();
+    let (title, style) = if !app.is_owner() {
+        (" read-only ".to_owned(), theme::DIM)
+    } else if app.sending() {
+        (" sending… ".to_owned(), theme::DIM)
+    } else {
+        (" Message ".to_owned(), Style::default())
+    };
+    let block = pane_block(Line::from(title), focused);
+    if !app.is_owner() {
+        let why = if app.view_mode {
+            "read-only: viewer (watching only)"
+        } else {
+            "read-only: you are a follower (F2 claims the session when nobody owns it)"
+        };
+        let text = Paragraph::new(Line::styled(why, theme::DIM)).block(block);
+        frame.render_widget(text, area);
+        return;
+    }
+    app.input.set_block(block);
+    app.input.set_style(style);
+    let cursor = if focused {
+        theme::SELECTED
+    } else {
+        Style::default()
+    };
+    app.input.set_cursor_style(cursor);
+    frame.render_widget(&app.input, area);
+}
+
+fn draw_hints(app: &App, frame: &mut Frame, area: Rect) {
+    if let Some((text, level, _)) = &app.status {
+        let style = match level {
+            Level::Error => theme::ERROR,
+            Level::Info => theme::INFO,
+        };
+        frame.render_widget(
+            Paragraph::new(Line::styled(format!(" {text}"), style)),
+            area,
+        );
+        return;
+    }
+    let context = match app.focus {
+        Focus::Input => Context::Input,
+        Focus::Permissions => Context::Permissions,
+        Focus::Transcript => Context::Transcript,
+        Focus::Participants => Context::Participants,
+    };
+    let mut spans = vec![Span::raw(" ")];
+    for (keys, action) in keymap::hints(context) {
+        if context == Context::Input && !app.is_owner() && matches!(action, "send" | "newline") {
+            continue;
+        }
+        spans.push(Span::styled(keys, theme::BOLD));
+        spans.push(Span::styled(format!(" {action}  "), theme::DIM));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// A rectangle of `width` x `height` centred in `area`.
+fn centered(area: Rect, width: u16, height: u16) -> Rect {
+    let width = width.min(area.width);
+    let height = height.min(area.height);
+    Rect {
+        x: area.x + (area.width - width) / 2,
+        y: area.y + (area.height - height) / 2,
+        width,
+        height,
+    }
+}
+
+/// Whether an overlay of this kind is open.
+fn has_overlay(app: &App, pick: impl Fn(&Overlay) -> bool) -> bool {
+    app.overlays.iter().any(pick)
+}
+
+#[cfg(test)]
+mod tests;

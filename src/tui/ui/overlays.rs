@@ -1,0 +1,144 @@
+//! Overlays: help, the deny reason prompt, the search prompt.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+
+use super::centered;
+use crate::tui::app::{App, Overlay};
+use crate::tui::keymap;
+use crate::tui::theme;
+
+pub fn draw(app: &mut App, frame: &mut Frame, main: Rect, input: Rect) {
+    let watch = app.hints.watch_command.clone();
+    let pending: Vec<(String, String)> = app
+        .pending
+        .iter()
+        .map(|p| (p.request_id.clone(), format!("{} {}", p.tool, p.summary)))
+        .collect();
+    for overlay in &mut app.overlays {
+        match overlay {
+            Overlay::Help => help(frame, main, watch.as_deref()),
+            Overlay::DenyReason { request_id, reason } => {
+                let what = pending
+                    .iter()
+                    .find(|(id, _)| id == request_id)
+                    .map(|(_, s)| s.clone())
+                    .unwrap_or_default();
+                let area = Rect {
+                    x: input.x,
+                    y: input.y.saturating_sub(1),
+                    width: input.width,
+                    height: input.height.max(3) + 1,
+                };
+                frame.render_widget(Clear, area);
+                let title: String = format!(" Deny {what} — reason (Enter sends, Esc: no reason) ")
+                    .chars()
+                    .take(area.width.saturating_sub(2) as usize)
+                    .collect();
+                let block = Block::default()
+                    .borders(Borders::ALL)
+                    .border_style(theme::WARN)
+                    .title(title);
+                reason.set_block(block);
+                frame.render_widget(&*reason, area);
+            }
+            Overlay::Search { query } => {
+                let area = Rect {
+                    x: main.x + 1,
+                    y: main.y + main.height.saturating_sub(2),
+                    width: main.width.saturating_sub(2),
+                    height: 1,
+                };
+                frame.render_widget(Clear, area);
+                let prompt = Rect { width: 1, ..area };
+                frame.render_widget(Paragraph::new(Span::styled("/", theme::INFO)), prompt);
+                query.set_block(Block::default());
+                frame.render_widget(
+                    &*query,
+                    Rect {
+                        x: area.x + 1,
+                        width: area.width.saturating_sub(1),
+                        ..area
+                    },
+                );
+            }
+        }
+    }
+}
+
+fn help(frame: &mut Frame, area: Rect, watch: Option<&str>) {
+    let section_lines = |sections: &[(&'static str, Vec<(&'static str, &'static str)>)]| {
+        let mut lines = Vec::new();
+        for (heading, rows) in sections {
+            lines.push(Line::styled(*heading, theme::HEADING));
+            for (keys, help) in rows {
+                lines.push(Line::from(vec![
+                    Span::styled(format!("  {keys:<11}"), theme::BOLD),
+                    Span::raw(*help),
+                ]));
+            }
+        }
+        lines
+    };
+    let sections = keymap::help_sections();
+    let mut footer = vec![
+        Line::raw(""),
+        Line::styled("Mouse wheel scrolls the transcript.", theme::DIM),
+    ];
+    if let Some(watch) = watch {
+        footer.push(Line::styled(
+            "Let someone on this machine watch:",
+            theme::HEADING,
+        ));
+        footer.push(Line::raw(format!("  {watch}")));
+    }
+    footer.push(Line::styled("Esc, ? or F1 closes this help.", theme::DIM));
+    // Two columns when there is room, so it fits a 24-row terminal.
+    let two_columns = area.width >= 100;
+    let (left, right) = if two_columns {
+        (section_lines(&sections[..1]), section_lines(&sections[1..]))
+    } else {
+        (section_lines(&sections), Vec::new())
+    };
+    let body = left.len().max(right.len()) as u16;
+    let width = if two_columns { area.width.min(130) } else { 76 };
+    let popup = centered(area, width, body + footer.len() as u16 + 2);
+    frame.render_widget(Clear, popup);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme::FOCUS_BORDER)
+        .title(" Help ");
+    let inner = block.inner(popup);
+    frame.render_widget(block, popup);
+    let columns = Rect {
+        height: body.min(inner.height),
+        ..inner
+    };
+    if two_columns {
+        let half = Rect {
+            width: inner.width / 2,
+            ..columns
+        };
+        frame.render_widget(Paragraph::new(left), half);
+        frame.render_widget(
+            Paragraph::new(right),
+            Rect {
+                x: inner.x + inner.width / 2,
+                ..half
+            },
+        );
+    } else {
+        frame.render_widget(Paragraph::new(left), columns);
+    }
+    let rest = Rect {
+        y: inner.y + columns.height,
+        height: inner.height.saturating_sub(columns.height),
+        ..inner
+    };
+    frame.render_widget(
+        Paragraph::new(footer).wrap(ratatui::widgets::Wrap { trim: false }),
+        rest,
+    );
+}

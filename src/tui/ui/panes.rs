@@ -1,0 +1,130 @@
+//! The transcript, permissions and participants panes.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use super::{has_overlay, pane_block};
+use crate::protocol::Role;
+use crate::tui::app::apply::waited;
+use crate::tui::app::{App, Focus, Overlay};
+use crate::tui::theme;
+
+pub fn transcript(app: &mut App, frame: &mut Frame, area: Rect) {
+    let mut title = vec![Span::raw(" Transcript ")];
+    if !app.transcript.following() {
+        title.push(Span::styled("(scrolled: End follows) ", theme::WARN));
+    }
+    if let Some(status) = app.transcript.match_status() {
+        title.push(Span::styled(format!("{status} "), theme::INFO));
+    }
+    let block = pane_block(Line::from(title), app.focus == Focus::Transcript);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let searching = has_overlay(app, |o| matches!(o, Overlay::Search { .. }));
+    let height = inner.height.saturating_sub(u16::from(searching));
+    let lines = app.transcript.visible_lines(inner.width, height);
+    if lines.is_empty() && app.transcript.is_empty() {
+        frame.render_widget(
+            Paragraph::new(Line::styled("(nothing yet)", theme::DIM)),
+            inner,
+        );
+        return;
+    }
+    frame.render_widget(Paragraph::new(lines), Rect { height, ..inner });
+}
+
+pub fn permissions(app: &App, frame: &mut Frame, area: Rect) {
+    let focused = app.focus == Focus::Permissions;
+    let title = format!(" Permissions ({}) ", app.pending.len());
+    let block = pane_block(Line::from(title), focused);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    if app.pending.is_empty() {
+        frame.render_widget(
+            Paragraph::new(Line::styled("no pending requests", theme::DIM)),
+            inner,
+        );
+        return;
+    }
+    let width = inner.width as usize;
+    let lines: Vec<Line> = app
+        .pending
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let wait = waited(app.wall, p.raised);
+            let marker = if i == app.selected_request {
+                "▸ "
+            } else {
+                "  "
+            };
+            let room = width.saturating_sub(marker.len() + p.tool.chars().count() + wait.len() + 3);
+            let summary: String = p.summary.chars().take(room).collect();
+            let style = if focused && i == app.selected_request {
+                theme::SELECTED
+            } else {
+                ratatui::style::Style::default()
+            };
+            Line::from(vec![
+                Span::styled(marker, style),
+                Span::styled(p.tool.clone(), style.patch(theme::TOOL)),
+                Span::styled(format!(" {summary} "), style),
+                Span::styled(wait, style.patch(theme::DIM)),
+            ])
+        })
+        .collect();
+    let scroll = (app.selected_request as u16).saturating_sub(inner.height.saturating_sub(1));
+    frame.render_widget(Paragraph::new(lines).scroll((scroll, 0)), inner);
+}
+
+pub fn participants(app: &App, frame: &mut Frame, area: Rect) {
+    let focused = app.focus == Focus::Participants;
+    let title = format!(" Participants ({}) ", app.participants.len());
+    let block = pane_block(Line::from(title), focused);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let me = app.me.as_ref().map(|m| m.participant.as_str());
+    let lines: Vec<Line> = app
+        .participants
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let style = if focused && i == app.selected_participant {
+                theme::SELECTED
+            } else {
+                ratatui::style::Style::default()
+            };
+            let (role, role_style) = match p.role {
+                Role::Owner => ("owner", theme::OK),
+                Role::Follower => ("follower", theme::DIM),
+            };
+            let access = if p.mode == crate::protocol::Mode::View
+                || !p.grants.contains(&crate::protocol::Grant::Control)
+            {
+                "view"
+            } else {
+                "control"
+            };
+            let identity = crate::tui::sanitize::sanitize_plain(&p.identity);
+            let client = p
+                .client
+                .as_deref()
+                .map(crate::tui::sanitize::sanitize_plain)
+                .unwrap_or_default();
+            let mut spans = vec![
+                Span::styled(format!("{identity} "), style.patch(theme::BOLD)),
+                Span::styled(format!("{role} "), style.patch(role_style)),
+                Span::styled(format!("{access} "), style),
+                Span::styled(client, style.patch(theme::DIM)),
+            ];
+            if Some(p.id.as_str()) == me {
+                spans.push(Span::styled(" (you)", style.patch(theme::INFO)));
+            }
+            Line::from(spans)
+        })
+        .collect();
+    let scroll = (app.selected_participant as u16).saturating_sub(inner.height.saturating_sub(1));
+    frame.render_widget(Paragraph::new(lines).scroll((scroll, 0)), inner);
+}

@@ -1,0 +1,134 @@
+//! Snapshots of the rendered screen (TestBackend), driven through the
+//! same `update` the event loop uses.
+
+use std::time::Duration;
+
+use crossterm::event::KeyCode;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+use crate::client::ConnEvent;
+use crate::protocol::{
+    EventKind, Grant, Mode, OutputStream, ParticipantInfo, Role, ServerMessage, TurnOutcome,
+};
+use crate::tui::app::tests::{Rig, record, request};
+
+fn render(rig: &mut Rig, width: u16, height: u16) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal
+        .draw(|frame| super::draw(&mut rig.app, frame))
+        .unwrap();
+    terminal.backend().to_string()
+}
+
+fn with_transcript(rig: &mut Rig) {
+    rig.server(ServerMessage::Participants {
+        participants: vec![
+            participant("p1", "alice", Role::Owner, Mode::Control),
+            participant("p2", "bob", Role::Follower, Mode::Control),
+            participant("p3", "viewer", Role::Follower, Mode::View),
+        ],
+    });
+    rig.event(record(
+        1,
+        EventKind::UserMessage {
+            text: "ls -la".into(),
+            by: "alice".into(),
+        },
+    ));
+    rig.event(record(
+        2,
+        EventKind::Assistant {
+            text: "# Plan\nI will:\n- list files\n- run `make`\n```\nmake all\n```".into(),
+        },
+    ));
+    rig.event(record(
+        3,
+        EventKind::Output {
+            stream: OutputStream::Stdout,
+            text: "total 8\n\u{1b}[32mgreen.txt\u{1b}[0m\n".into(),
+        },
+    ));
+    rig.event(record(
+        4,
+        EventKind::Output {
+            stream: OutputStream::Stderr,
+            text: "warning: \u{1b}]0;pwned\u{7}title\n".into(),
+        },
+    ));
+    rig.event(record(
+        5,
+        EventKind::TurnEnd {
+            outcome: TurnOutcome::Success,
+            duration_ms: Some(1234),
+            cost_usd: None,
+            num_turns: None,
+            usage: None,
+        },
+    ));
+    rig.event(request(6, "r1", "rm -rf build"));
+    rig.event(request(7, "r2", "make install"));
+}
+
+fn participant(id: &str, identity: &str, role: Role, mode: Mode) -> ParticipantInfo {
+    ParticipantInfo {
+        id: id.into(),
+        identity: identity.into(),
+        role,
+        grants: if identity == "viewer" {
+            vec![Grant::View]
+        } else {
+            vec![Grant::View, Grant::Control]
+        },
+        mode,
+        client: Some("tether/0.1.0".into()),
+        connected_at: "2026-01-01T00:00:00Z".into(),
+    }
+}
+
+#[test]
+fn owner_with_transcript_and_two_pending_requests() {
+    let mut rig = Rig::new(Role::Owner, false);
+    with_transcript(&mut rig);
+    insta::assert_snapshot!(render(&mut rig, 110, 28));
+}
+
+#[test]
+fn follower_sees_a_read_only_input() {
+    let mut rig = Rig::new(Role::Follower, false);
+    with_transcript(&mut rig);
+    insta::assert_snapshot!(render(&mut rig, 110, 28));
+}
+
+#[test]
+fn viewer_dashboard() {
+    let mut rig = Rig::new(Role::Follower, true);
+    with_transcript(&mut rig);
+    insta::assert_snapshot!(render(&mut rig, 110, 28));
+}
+
+#[test]
+fn reconnecting() {
+    let mut rig = Rig::new(Role::Owner, false);
+    with_transcript(&mut rig);
+    rig.conn(ConnEvent::Lost {
+        reason: "connection lost".into(),
+        retry_in: Duration::from_secs(3),
+    });
+    insta::assert_snapshot!(render(&mut rig, 110, 28));
+}
+
+#[test]
+fn help_overlay() {
+    let mut rig = Rig::new(Role::Owner, false);
+    rig.app.hints.watch_command = Some("tether attach ws://127.0.0.1:7878/v1/sessions/main --view (view token in ~/.config/tether/auth.json)".into());
+    rig.key(KeyCode::F(1));
+    insta::assert_snapshot!(render(&mut rig, 110, 40));
+}
+
+#[test]
+fn narrow_terminal() {
+    let mut rig = Rig::new(Role::Owner, false);
+    with_transcript(&mut rig);
+    insta::assert_snapshot!(render(&mut rig, 60, 20));
+}

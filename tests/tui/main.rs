@@ -1,0 +1,231 @@
+//! End-to-end: the real binary in a pseudo-terminal against a real host.
+
+mod pty;
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use pty::Pty;
+use tether::host::agent::AgentSpec;
+use tether::host::{Host, HostConfig};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+async fn start_host(dir: &Path) -> Host {
+    let mut config = HostConfig::new(AgentSpec::Shell);
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    config.auth_path = dir.join("auth.json");
+    config.cwd = dir.to_owned();
+    Host::start(config).await.unwrap()
+}
+
+fn attach(url: &str, token: &str, dir: &Path, extra: &[&str]) -> Pty {
+    let mut args = vec!["attach", url, "--token", token];
+    args.extend_from_slice(extra);
+    let log = dir.join("tui.log");
+    Pty::spawn(
+        &args,
+        &[
+            ("TETHER_LOG", log.to_str().unwrap()),
+            ("HOME", dir.to_str().unwrap()),
+        ],
+        40,
+        120,
+    )
+}
+
+/// Rows of the transcript pane (the leftmost bordered column) that read
+/// exactly `needle`.
+fn line_count(screen: &str, needle: &str) -> usize {
+    screen
+        .lines()
+        .filter_map(|l| l.strip_prefix('│'))
+        .filter(|rest| rest.split('│').next().unwrap_or("").trim_end() == needle)
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn approve_a_command_and_see_its_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let host = start_host(dir.path()).await;
+    let url = host.url();
+    let token = host.control_token().unwrap();
+    let path = dir.path().to_owned();
+    tokio::task::spawn_blocking(move || {
+        let mut tui = attach(&url, &token, &path, &[]);
+        tui.wait_text("(owner)");
+        // The command also tries to retitle the terminal: that must not
+        // reach it.
+        tui.send(b"printf '\\033]0;pwned\\007\\n'; echo hello-from-e2e\r");
+        tui.wait_text("asks permission");
+        // Tab to the permissions pane, then y.
+        tui.send(b"\t");
+        tui.send(b"y");
+        tui.wait_for("the command's output", |s| {
+            line_count(s, "hello-from-e2e") == 1
+        });
+        tui.wait_text("── done");
+        let raw = tui.raw.lock().unwrap().clone();
+        assert!(
+            !raw.windows(5).any(|w| w == b"\x1b]0;p"),
+            "an agent escape reached the terminal"
+        );
+        tui.send(b"\x11"); // Ctrl+Q
+        let status = tui.wait_exit();
+        assert!(status.success());
+        tui.with_screen(|s| assert!(!s.alternate_screen(), "left the alternate screen"));
+    })
+    .await
+    .unwrap();
+    host.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_follower_cannot_send() {
+    let dir = tempfile::tempdir().unwrap();
+    let host = start_host(dir.path()).await;
+    let token = host.control_token().unwrap();
+    // Someone else owns the session first.
+    let mut request = host.url().into_client_request().unwrap();
+    request
+        .headers_mut()
+        .insert("Authorization", format!("Bearer {token}").parse().unwrap());
+    let (mut owner, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    let url = host.url();
+    let path = dir.path().to_owned();
+    let tui = tokio::task::spawn_blocking(move || {
+        let mut tui = attach(&url, &token, &path, &[]);
+        tui.wait_text("(follower)");
+        tui.wait_text("read-only");
+        tui.send(b"echo should-not-run\r");
+        tui.send(b"\x1b"); // Esc: no interrupt from a follower
+        std::thread::sleep(Duration::from_millis(500));
+        let screen = tui.screen();
+        assert!(!screen.contains("should-not-run"), "{screen}");
+        tui
+    })
+    .await
+    .unwrap();
+    // The owner saw no event at all from the follower's keys.
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(300);
+    while let Ok(Some(Ok(frame))) = tokio::time::timeout_at(deadline, owner.next()).await {
+        if let Message::Text(text) = frame {
+            assert!(
+                !text.contains("should-not-run") && !text.contains("\"interrupt\""),
+                "{text}"
+            );
+        }
+    }
+    let _ = owner.send(Message::Close(None)).await;
+    drop(tui);
+    host.shutdown().await.unwrap();
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn serve(dir: &Path, port: u16) -> Child {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tether"))
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--auth"])
+        .arg(dir.join("auth.json"))
+        .arg("--journal")
+        .arg(dir.join("journal"))
+        .arg("--cwd")
+        .arg(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    for _ in 0..200 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return child;
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("tether serve did not listen on {port}");
+}
+
+fn control_token(dir: &Path) -> String {
+    let file: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("auth.json")).unwrap()).unwrap();
+    file["tokens"][0]["token"].as_str().unwrap().to_owned()
+}
+
+fn run_approved(tui: &mut Pty, command: &str, output: &str) {
+    tui.send(format!("{command}\r").as_bytes());
+    tui.wait_text("Permissions (1)");
+    tui.send(b"\t");
+    tui.send(b"y");
+    tui.send(b"\x1b[Z"); // Shift+Tab back to the input
+    tui.wait_for(output, |s| line_count(s, output) == 1);
+}
+
+#[test]
+fn the_tui_reconnects_to_a_restarted_host_and_catches_up_without_duplicates() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut host = serve(dir.path(), port);
+    let url = format!("ws://127.0.0.1:{port}/v1/sessions/main");
+    let mut tui = attach(&url, &control_token(dir.path()), dir.path(), &[]);
+    tui.wait_text("(owner)");
+    run_approved(&mut tui, "echo before-restart", "before-restart");
+
+    host.kill().unwrap();
+    host.wait().unwrap();
+    tui.wait_text("reconnecting in");
+    let mut host = serve(dir.path(), port);
+    tui.wait_text("connected");
+    tui.wait_text("the host restarted");
+    // The owner gets its role back and carries on.
+    tui.wait_text("(owner)");
+    run_approved(&mut tui, "echo after-restart", "after-restart");
+    let screen = tui.screen();
+    assert_eq!(
+        line_count(&screen, "before-restart"),
+        1,
+        "no duplicates after the replay:\n{screen}"
+    );
+    assert_eq!(
+        screen.matches("▶ ").count(),
+        2,
+        "two user messages, once each:\n{screen}"
+    );
+    tui.send(b"\x11");
+    assert!(tui.wait_exit().success());
+    host.kill().unwrap();
+    host.wait().unwrap();
+}
+
+#[test]
+fn attach_errors_are_one_clear_line_and_exit_code_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let cases: [(&str, &str); 2] = [
+        ("not-a-url", "bad URL"),
+        (
+            &format!("ws://127.0.0.1:{port}/v1/sessions/main"),
+            "connection refused",
+        ),
+    ];
+    for (url, expected) in cases {
+        let output = Command::new(env!("CARGO_BIN_EXE_tether"))
+            .args(["attach", url, "--token", "tt_0123456789abcdef"])
+            .env("TETHER_LOG", dir.path().join("log"))
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2));
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(expected), "{stderr}");
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    }
+}
