@@ -8,6 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
+
 use pty::Pty;
 use tether::host::agent::AgentSpec;
 use tether::host::{Host, HostConfig};
@@ -228,4 +229,165 @@ fn attach_errors_are_one_clear_line_and_exit_code_2() {
         assert!(stderr.contains(expected), "{stderr}");
         assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn attach_refusals_by_the_host_are_one_line_and_exit_code_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let host = start_host(dir.path()).await;
+    let url = host.url();
+    let token = host.control_token().unwrap();
+    let log = dir.path().join("log");
+    let cases = [
+        (
+            url.clone(),
+            "tt_wrong_token_0000000".to_owned(),
+            "unauthorized (401)",
+        ),
+        (
+            url.replace("/main", "/nope"),
+            token,
+            "no such session (404)",
+        ),
+    ];
+    for (url, token, expected) in cases {
+        let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_tether"))
+            .args(["attach", &url, "--token", &token])
+            .env("TETHER_LOG", &log)
+            .output()
+            .await
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2));
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(expected), "{stderr}");
+        assert!(
+            !stderr.contains(&token),
+            "errors never echo a token: {stderr}"
+        );
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    }
+    host.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn headless_prompt_runs_one_turn_and_reports_by_exit_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let host = start_host(dir.path()).await;
+    let url = host.url();
+    let token = host.control_token().unwrap();
+    let run = |extra: &'static [&'static str], text: &'static str| {
+        let (url, token, log) = (url.clone(), token.clone(), dir.path().join("log"));
+        async move {
+            let mut args = vec![
+                "attach".to_owned(),
+                url,
+                "--token".into(),
+                token,
+                "--prompt".into(),
+                text.into(),
+            ];
+            args.extend(extra.iter().map(|s| s.to_string()));
+            tokio::process::Command::new(env!("CARGO_BIN_EXE_tether"))
+                .args(args)
+                .env("TETHER_LOG", log)
+                .stdin(Stdio::null())
+                .output()
+                .await
+                .unwrap()
+        }
+    };
+    let ok = run(&["--allow-all"], "echo headless-ok").await;
+    let stdout = String::from_utf8_lossy(&ok.stdout);
+    assert_eq!(ok.status.code(), Some(0), "{stdout}");
+    assert!(stdout.lines().any(|l| l == "headless-ok"), "{stdout}");
+    assert!(stdout.contains("[turn succeeded]"));
+
+    // No terminal to ask on and no --allow-all: denied, and said so.
+    let denied = run(&[], "touch never-made").await;
+    assert_eq!(denied.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&denied.stderr).contains("no terminal"));
+    assert!(!dir.path().join("never-made").exists());
+
+    let failed = run(&["--allow-all"], "exit 4").await;
+    assert_eq!(failed.status.code(), Some(1));
+    host.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn headless_plain_prints_history_then_live_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let host = start_host(dir.path()).await;
+    let mut watcher = tokio::process::Command::new(env!("CARGO_BIN_EXE_tether"))
+        .args([
+            "attach",
+            &host.url(),
+            "--token",
+            &host.view_token().unwrap(),
+            "--plain",
+        ])
+        .env("TETHER_LOG", dir.path().join("log"))
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_tether"))
+        .args([
+            "attach",
+            &host.url(),
+            "--token",
+            &host.control_token().unwrap(),
+            "--prompt",
+            "echo watched-line",
+            "--allow-all",
+        ])
+        .env("TETHER_LOG", dir.path().join("log"))
+        .output()
+        .await
+        .unwrap();
+    assert!(output.status.success());
+    let mut lines = tokio::io::BufReader::new(watcher.stdout.take().unwrap());
+    let mut seen = String::new();
+    let found = tokio::time::timeout(Duration::from_secs(10), async {
+        use tokio::io::AsyncBufReadExt;
+        loop {
+            let mut line = String::new();
+            if lines.read_line(&mut line).await.unwrap() == 0 {
+                return false;
+            }
+            seen.push_str(&line);
+            if line.trim() == "watched-line" {
+                return true;
+            }
+        }
+    })
+    .await
+    .unwrap_or(false);
+    assert!(found, "{seen}");
+    let _ = watcher.kill().await;
+    host.shutdown().await.unwrap();
+}
+
+#[test]
+fn plain_tether_hosts_a_shell_session_and_says_how_to_watch() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().to_str().unwrap();
+    let config = dir.path().join("config");
+    let mut tui = Pty::spawn(
+        &[],
+        &[
+            ("HOME", home),
+            ("XDG_CONFIG_HOME", config.to_str().unwrap()),
+            ("TETHER_LOG", dir.path().join("log").to_str().unwrap()),
+        ],
+        30,
+        160,
+    );
+    tui.wait_text("(owner)");
+    tui.wait_text("watch: tether attach ws://127.0.0.1:");
+    assert!(
+        config.join("tether/auth.json").exists(),
+        "the view token lives in the default auth file"
+    );
+    tui.send(b"\x11");
+    assert!(tui.wait_exit().success());
 }
