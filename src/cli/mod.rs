@@ -1,6 +1,7 @@
 //! Command-line interface: `tether`, `tether serve`, `tether attach`.
 
 mod attach;
+mod bench;
 mod headless;
 mod logging;
 mod serve;
@@ -30,6 +31,8 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Attach to a session: the full-screen UI, or headless with --prompt/--plain.
     Attach(attach::AttachArgs),
+    /// Load generators that print their figures as JSON.
+    Bench(bench::BenchArgs),
     /// Play a recorded Claude Code stream-json trace as a fake agent
     /// process (for tests and demos).
     #[command(hide = true)]
@@ -40,6 +43,7 @@ pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Some(Command::Serve(args)) => serve::run(args),
         Some(Command::Attach(args)) => attach::run(args),
+        Some(Command::Bench(args)) => bench::run(args),
         Some(Command::TraceAgent(args)) => trace_agent::run(args),
         None => attach::embedded(),
     }

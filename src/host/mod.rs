@@ -74,6 +74,7 @@ pub struct Host {
     auth: Arc<RwLock<AuthFile>>,
     journal_path: Option<PathBuf>,
     requests: mpsc::Sender<Request>,
+    broadcast: broadcast::Sender<axum::extract::ws::Utf8Bytes>,
     server: JoinHandle<()>,
     runtime: JoinHandle<()>,
     stop_accepting: Option<oneshot::Sender<()>>,
@@ -163,8 +164,9 @@ impl Host {
             agent,
             agent_events,
             requests,
-            broadcast,
+            broadcast: broadcast.clone(),
             closing,
+            participants_due: None,
         };
         // Nobody is connected yet: this only journals the start-up events.
         runtime.journal_events(&startup);
@@ -180,6 +182,11 @@ impl Host {
         let (stop_accepting, stop) = oneshot::channel::<()>();
         let app = server::router(state);
         let server = tokio::spawn(async move {
+            use axum::serve::ListenerExt;
+            // Frames are small and latency matters: no Nagle delay.
+            let listener = listener.tap_io(|tcp| {
+                let _ = tcp.set_nodelay(true);
+            });
             let serve = axum::serve(listener, app).with_graceful_shutdown(async {
                 let _ = stop.await;
             });
@@ -195,6 +202,7 @@ impl Host {
             auth,
             journal_path,
             requests: requests_tx,
+            broadcast,
             server,
             runtime,
             stop_accepting: Some(stop_accepting),
@@ -236,6 +244,34 @@ impl Host {
     /// A token that may only watch.
     pub fn view_token(&self) -> Option<String> {
         self.token_with(Grant::View)
+    }
+
+    /// The session's summary, as `GET /v1/sessions` lists it.
+    pub async fn summary(&self) -> Result<crate::protocol::SessionSummary> {
+        let (reply, answer) = oneshot::channel();
+        self.requests
+            .send(Request::Summary { reply })
+            .await
+            .map_err(|_| color_eyre::eyre::eyre!("the host has stopped"))?;
+        answer
+            .await
+            .map_err(|_| color_eyre::eyre::eyre!("the host has stopped"))
+    }
+
+    /// Broadcast frames not yet taken by every connection: how far the
+    /// slowest follower is behind (load generators pace themselves by it).
+    pub fn backlog(&self) -> usize {
+        self.broadcast.len()
+    }
+
+    /// Adds an event to the session as if the host raised it: journaled,
+    /// numbered and broadcast like any other. Waits while the session's
+    /// queue is full, so a fast caller goes at the session's pace.
+    pub async fn inject(&self, event: EventKind) -> Result<()> {
+        self.requests
+            .send(Request::Inject { event })
+            .await
+            .map_err(|_| color_eyre::eyre::eyre!("the host has stopped"))
     }
 
     /// Re-reads the auth file (on SIGHUP). Connections whose identity no

@@ -23,6 +23,10 @@ const AGENT_STOP_TIMEOUT: Duration = Duration::from_secs(4);
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
 /// Targeted messages (acks, errors, roles) queued per connection.
 const DIRECT_QUEUE: usize = 256;
+/// A burst of joins or leaves within this window makes one `participants`
+/// message, not one per change: with N followers joining, per-change
+/// messages would cost O(N^2) frames of O(N) bytes.
+const PARTICIPANTS_COALESCE: Duration = Duration::from_millis(50);
 
 /// A request from a connection (or the host) to the session task.
 pub enum Request {
@@ -39,6 +43,10 @@ pub enum Request {
     },
     Summary {
         reply: oneshot::Sender<SessionSummary>,
+    },
+    /// An event raised by the embedding program (benchmarks, tools).
+    Inject {
+        event: EventKind,
     },
     /// Close every connection of this identity with `code` (a revoked token).
     Disconnect {
@@ -90,6 +98,15 @@ pub struct Runtime {
     pub broadcast: broadcast::Sender<Utf8Bytes>,
     /// Flipped to true when the host shuts down: connections close with 1001.
     pub closing: watch::Sender<bool>,
+    /// When the coalesced `participants` message is due.
+    pub participants_due: Option<tokio::time::Instant>,
+}
+
+async fn sleep_until_some(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
 }
 
 fn frame(message: &ServerMessage) -> Utf8Bytes {
@@ -105,7 +122,12 @@ impl Runtime {
         let mut links: HashMap<ParticipantId, Link> = HashMap::new();
         let mut agent_done = false;
         let shutdown_reply = loop {
+            let participants_due = self.participants_due;
             tokio::select! {
+                () = sleep_until_some(participants_due) => {
+                    self.participants_due = None;
+                    let _ = self.broadcast.send(frame(&self.session.participants()));
+                }
                 event = self.agent_events.recv(), if !agent_done => match event {
                     Some(event) => {
                         let out = self.session.agent_event(event, At::now());
@@ -194,6 +216,10 @@ impl Runtime {
             Request::Summary { reply } => {
                 let _ = reply.send(self.session.summary());
             }
+            Request::Inject { event } => {
+                let out = self.session.host_event(event, At::now());
+                self.dispatch(out, links, None);
+            }
             Request::Disconnect {
                 identity,
                 code,
@@ -225,8 +251,11 @@ impl Runtime {
                 Output::Send { to, message } => {
                     self.send_direct(links, to, Direct::Frame(frame(&message)))
                 }
-                Output::Broadcast(message) => {
-                    let _ = self.broadcast.send(frame(&message));
+                Output::ParticipantsChanged => {
+                    if self.participants_due.is_none() {
+                        self.participants_due =
+                            Some(tokio::time::Instant::now() + PARTICIPANTS_COALESCE);
+                    }
                 }
                 Output::Event { frame, .. } => {
                     let _ = self.broadcast.send(event_frame(frame));

@@ -135,6 +135,10 @@ async fn connect(
         keepalive: state.keepalive,
     };
     upgrade
+        // Small initial buffers: thousands of mostly idle followers must
+        // stay cheap (they grow when a large frame needs it).
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(8 * 1024)
         .max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
         .on_upgrade(move |socket| async move {

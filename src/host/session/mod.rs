@@ -104,16 +104,17 @@ pub enum Output {
         to: ParticipantId,
         message: ServerMessage,
     },
-    /// Send to every connection (not an event: `participants`).
-    Broadcast(ServerMessage),
+    /// The participant list changed: everyone gets a fresh `participants`
+    /// message. The edge may coalesce a burst of changes (a join storm)
+    /// into one message built from [`Session::participants`].
+    ParticipantsChanged,
     /// A new event: append it to the journal, then broadcast the frame.
     Event {
         seq: u64,
         frame: Frame,
     },
     /// Greet a new connection: these messages first, then the replay.
-    /// The connection joins the broadcast only after this output, so it
-    /// must not receive the `Broadcast` outputs that precede it.
+    /// The connection joins the broadcast only after this output.
     Welcome {
         to: ParticipantId,
         messages: Vec<ServerMessage>,
@@ -252,7 +253,7 @@ impl Session {
             ],
             replay,
         };
-        (id, vec![Output::Broadcast(participants), welcome])
+        (id, vec![Output::ParticipantsChanged, welcome])
     }
 
     pub fn leave(&mut self, id: ParticipantId, at: At) -> Vec<Output> {
@@ -483,9 +484,14 @@ impl Session {
     }
 
     fn participants_message(&self) -> Output {
-        Output::Broadcast(ServerMessage::Participants {
+        Output::ParticipantsChanged
+    }
+
+    /// The current `participants` message.
+    pub fn participants(&self) -> ServerMessage {
+        ServerMessage::Participants {
             participants: self.roster.infos(),
-        })
+        }
     }
 
     fn pending_by_seq(&self) -> Vec<EventRecord> {

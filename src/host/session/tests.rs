@@ -155,12 +155,11 @@ fn join_greets_in_protocol_order_and_tells_the_others() {
     let mut h = Harness::new(SHELL);
     let (first, _) = h.join_as("alice", Grant::Control, Mode::Control);
     let (second, out) = h.join_as("bob", Grant::View, Mode::Control);
-    let [
-        Output::Broadcast(ServerMessage::Participants { participants }),
-        welcome,
-    ] = &out[..]
-    else {
+    let [Output::ParticipantsChanged, welcome] = &out[..] else {
         panic!("unexpected outputs {out:?}");
+    };
+    let ServerMessage::Participants { participants } = h.session.participants() else {
+        panic!("participants() builds a participants message");
     };
     assert_eq!(participants.len(), 2);
     let Output::Welcome {
@@ -428,10 +427,7 @@ fn role_operations_notify_the_changed_and_everyone() {
         })
         .collect();
     assert_eq!(roles, [(alice, Role::Follower), (bob, Role::Owner)]);
-    assert!(
-        out.iter()
-            .any(|o| matches!(o, Output::Broadcast(ServerMessage::Participants { .. })))
-    );
+    assert!(out.iter().any(|o| matches!(o, Output::ParticipantsChanged)));
     assert_eq!(
         only_error(
             &h.send(alice, ClientMessage::Claim { id: "c".into() }),

@@ -1,0 +1,278 @@
+//! `tether bench fanout`: N real WebSocket followers (in a child process,
+//! so the host's memory is measured alone) receive M events of B bytes
+//! driven through a real host as fast as they go; then the same load goes
+//! through a bare tokio-tungstenite broadcast loop, our floor.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use axum::extract::ws::Utf8Bytes;
+use clap::Args;
+use color_eyre::eyre::{Result, bail, eyre};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::json;
+use tokio::sync::broadcast;
+use tokio_tungstenite::tungstenite::Message;
+
+use super::followers::FollowerReport;
+use super::{mono_ns, payload, rss};
+use tether::host::agent::AgentSpec;
+use tether::host::{Host, HostConfig};
+use tether::protocol::{EventKind, OutputStream};
+
+#[derive(Debug, Args)]
+pub struct FanoutArgs {
+    /// WebSocket followers.
+    #[arg(long, default_value_t = 100)]
+    followers: usize,
+    /// Events driven through the session.
+    #[arg(long, default_value_t = 5000)]
+    events: u64,
+    /// Bytes of text per event.
+    #[arg(long, default_value_t = 200)]
+    bytes: usize,
+    /// Keep a journal (every event written and flushed before broadcast).
+    #[arg(long)]
+    journal: bool,
+    /// Closed loop: the driver waits while the slowest follower has not yet
+    /// received all but this many of the events sent (0 = open loop).
+    #[arg(long, default_value_t = 16)]
+    window: u64,
+}
+
+/// Closed loop: waits until the slowest follower has received all but
+/// `window` of the `sent` events (`window` 0: never waits).
+async fn pace(window: u64, sent: u64, progress: &AtomicU64) {
+    while window > 0 && sent.saturating_sub(progress.load(Ordering::Acquire)) >= window {
+        tokio::time::sleep(Duration::from_micros(200)).await;
+    }
+}
+
+struct Followers {
+    child: Child,
+    /// The slowest follower's event count, from the child's progress lines.
+    progress: Arc<AtomicU64>,
+    report: std::thread::JoinHandle<Option<String>>,
+}
+
+fn spawn_followers(
+    url: &str,
+    token: Option<&str>,
+    args: &FanoutArgs,
+    base: u64,
+) -> Result<Followers> {
+    let mut command = Command::new(std::env::current_exe()?);
+    command
+        .args(["bench", "followers", "--url", url, "--count"])
+        .arg(args.followers.to_string())
+        .arg("--events")
+        .arg(args.events.to_string())
+        .arg("--base")
+        .arg(base.to_string())
+        .stdout(Stdio::piped());
+    if let Some(token) = token {
+        command.args(["--token", token]);
+    }
+    let mut child = command.spawn()?;
+    let mut lines = BufReader::new(child.stdout.take().expect("piped"));
+    let mut line = String::new();
+    lines.read_line(&mut line)?;
+    if line.trim() != "ready" {
+        let _ = child.kill();
+        bail!("the followers did not connect: {line:?}");
+    }
+    let progress = Arc::new(AtomicU64::new(0));
+    let seen = progress.clone();
+    let report = std::thread::spawn(move || {
+        for line in lines.lines() {
+            let line = line.ok()?;
+            match line.strip_prefix("progress ") {
+                Some(n) => seen.store(n.parse().unwrap_or(0), Ordering::Release),
+                None => return Some(line),
+            }
+        }
+        None
+    });
+    Ok(Followers {
+        child,
+        progress,
+        report,
+    })
+}
+
+impl Followers {
+    fn report(mut self) -> Result<FollowerReport> {
+        let line = self.report.join().ok().flatten().unwrap_or_default();
+        let status = self.child.wait()?;
+        if !status.success() {
+            bail!("the follower process failed: {status}");
+        }
+        serde_json::from_str(&line).map_err(|e| eyre!("bad follower report {line:?}: {e}"))
+    }
+}
+
+pub fn run(args: FanoutArgs) -> Result<()> {
+    if args.followers == 0 || args.events == 0 {
+        bail!("--followers and --events must be at least 1");
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let (tether, per_conn) = runtime.block_on(run_tether(&args))?;
+    let (_, peak) = rss();
+    let bare = runtime.block_on(run_bare(&args))?;
+    let seconds = |r: &(FollowerReport, u64)| (r.0.last_ns.saturating_sub(r.1)) as f64 / 1e9;
+    let deliveries = (args.events * args.followers as u64) as f64;
+    let tether_s = seconds(&tether);
+    let bare_s = seconds(&bare);
+    let deliveries_per_s = deliveries / tether_s;
+    let bare_per_s = deliveries / bare_s;
+    let report = &tether.0;
+    let line = json!({
+        "followers": args.followers,
+        "events": args.events,
+        "bytes": args.bytes,
+        "journal": args.journal,
+        "window": args.window,
+        "cores": std::thread::available_parallelism().map_or(1, |n| n.get()),
+        "events_per_s": (args.events as f64 / tether_s).round(),
+        "deliveries_per_s": deliveries_per_s.round(),
+        "p50_ms": report.p50_us as f64 / 1000.0,
+        "p99_ms": report.p99_us as f64 / 1000.0,
+        "max_ms": report.max_us as f64 / 1000.0,
+        "rss_peak_bytes": peak,
+        "rss_per_conn_bytes": per_conn,
+        "missing": report.missing,
+        "duplicated": report.duplicated,
+        "closed_early": report.closed_early,
+        "bare_deliveries_per_s": bare_per_s.round(),
+        "bare_p99_ms": bare.0.p99_us as f64 / 1000.0,
+        "bare_missing": bare.0.missing,
+        "ratio_vs_bare": ((deliveries_per_s / bare_per_s) * 1000.0).round() / 1000.0,
+    });
+    println!("{line}");
+    Ok(())
+}
+
+/// The real host. Returns the followers' report with the start time, and
+/// the host's resident memory per connection.
+async fn run_tether(args: &FanoutArgs) -> Result<((FollowerReport, u64), u64)> {
+    let dir = tempfile_dir()?;
+    let mut config = HostConfig::new(AgentSpec::Shell);
+    config.listen = "127.0.0.1:0".parse()?;
+    config.auth_path = dir.join("auth.json");
+    config.cwd = dir.clone();
+    config.journal_dir = args.journal.then(|| dir.join("journal"));
+    let host = Host::start(config).await?;
+    // Let the agent's start-up events land before numbering ours.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let base = host.summary().await?.last_seq;
+    let url = format!("{}?mode=view&since=live", host.url());
+    let token = host.view_token().ok_or_else(|| eyre!("no view token"))?;
+    let (before, _) = rss();
+    let followers = {
+        let (url, token) = (url.clone(), token.clone());
+        let args = FanoutArgs {
+            journal: args.journal,
+            ..*args
+        };
+        tokio::task::spawn_blocking(move || spawn_followers(&url, Some(&token), &args, base))
+            .await??
+    };
+    // Every follower has joined once the host lists them all.
+    while host.summary().await?.participants < args.followers {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (after, _) = rss();
+    let per_conn = after.saturating_sub(before) / args.followers as u64;
+    let start = mono_ns();
+    for sent in 0..args.events {
+        pace(args.window, sent, &followers.progress).await;
+        let text = payload(args.bytes);
+        host.inject(EventKind::Output {
+            stream: OutputStream::Stdout,
+            text,
+        })
+        .await?;
+    }
+    let report = tokio::task::spawn_blocking(move || followers.report()).await??;
+    host.shutdown().await?;
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(((report, start), per_conn))
+}
+
+/// The floor: pre-serialised frames through a tokio broadcast to plain
+/// tokio-tungstenite server connections, no protocol logic at all.
+async fn run_bare(args: &FanoutArgs) -> Result<(FollowerReport, u64)> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let (tx, _) = broadcast::channel::<Utf8Bytes>(8192);
+    let subscribed = Arc::new(AtomicUsize::new(0));
+    let accept = {
+        let (tx, subscribed) = (tx.clone(), subscribed.clone());
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let mut rx = tx.subscribe();
+                subscribed.fetch_add(1, Ordering::SeqCst);
+                tokio::spawn(async move {
+                    let Ok(mut ws) = tokio_tungstenite::accept_async(stream).await else {
+                        return;
+                    };
+                    while let Ok(frame) = rx.recv().await {
+                        if ws.feed(Message::Text(frame.as_str().into())).await.is_err() {
+                            return;
+                        }
+                        while let Ok(more) = rx.try_recv() {
+                            if ws.feed(Message::Text(more.as_str().into())).await.is_err() {
+                                return;
+                            }
+                        }
+                        if ws.flush().await.is_err() {
+                            return;
+                        }
+                    }
+                    let _ = ws.next().await;
+                });
+            }
+        })
+    };
+    let url = format!("ws://{addr}/");
+    let followers = {
+        let args = FanoutArgs {
+            journal: false,
+            ..*args
+        };
+        tokio::task::spawn_blocking(move || spawn_followers(&url, None, &args, 0)).await??
+    };
+    while subscribed.load(Ordering::SeqCst) < args.followers {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let start = mono_ns();
+    for seq in 1..=args.events {
+        pace(args.window, seq - 1, &followers.progress).await;
+        let frame = format!(
+            r#"{{"type":"event","seq":{seq},"ts":"2026-01-01T00:00:00.000Z","event":{{"kind":"output","stream":"stdout","text":"{}"}}}}"#,
+            payload(args.bytes)
+        );
+        let _ = tx.send(Utf8Bytes::from(frame));
+        if args.window == 0 && seq % 64 == 0 {
+            tokio::task::yield_now().await;
+        }
+    }
+    let report = tokio::task::spawn_blocking(move || followers.report()).await??;
+    accept.abort();
+    Ok((report, start))
+}
+
+fn tempfile_dir() -> Result<std::path::PathBuf> {
+    let dir = std::env::temp_dir().join(format!(
+        "tether-bench-{}-{:08x}",
+        std::process::id(),
+        rand::random::<u32>()
+    ));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}

@@ -1,0 +1,173 @@
+//! The follower side of the fan-out benchmark: N WebSocket clients in one
+//! process that count, check and time every event they receive.
+
+use std::io::Write;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use clap::Args;
+use color_eyre::eyre::{Result, eyre};
+use futures_util::StreamExt;
+use serde::{Deserialize, Serialize};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+use super::{mono_ns, scan_frame};
+
+#[derive(Debug, Args)]
+pub struct FollowersArgs {
+    #[arg(long)]
+    url: String,
+    #[arg(long)]
+    token: Option<String>,
+    #[arg(long)]
+    count: usize,
+    #[arg(long)]
+    events: u64,
+    /// Seqs expected are base+1 ..= base+events.
+    #[arg(long, default_value_t = 0)]
+    base: u64,
+    #[arg(long, default_value_t = 120)]
+    timeout_secs: u64,
+}
+
+/// What the follower process reports on its last stdout line.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct FollowerReport {
+    pub received: u64,
+    pub missing: u64,
+    pub duplicated: u64,
+    pub closed_early: u64,
+    pub p50_us: u64,
+    pub p99_us: u64,
+    pub max_us: u64,
+    /// Monotonic time of the last event received by anyone.
+    pub last_ns: u64,
+}
+
+struct One {
+    seen: Vec<bool>,
+    received: u64,
+    duplicated: u64,
+    latencies_us: Vec<u32>,
+    last_ns: u64,
+    closed_early: bool,
+}
+
+pub fn run(args: FollowersArgs) -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let mut sockets = Vec::with_capacity(args.count);
+        for _ in 0..args.count {
+            let mut request = args.url.as_str().into_client_request()?;
+            if let Some(token) = &args.token {
+                request
+                    .headers_mut()
+                    .insert("Authorization", format!("Bearer {token}").parse()?);
+            }
+            let (socket, _) = tokio_tungstenite::connect_async(request).await?;
+            sockets.push(socket);
+        }
+        println!("ready");
+        std::io::stdout().flush()?;
+        // How many events each follower has; the slowest one's count goes
+        // to the driver as "progress N" lines so it can close the loop.
+        let counts: Arc<Vec<AtomicU64>> =
+            Arc::new((0..args.count).map(|_| AtomicU64::new(0)).collect());
+        let reporter = {
+            let counts = counts.clone();
+            tokio::spawn(async move {
+                let mut last = u64::MAX;
+                loop {
+                    tokio::time::sleep(Duration::from_millis(2)).await;
+                    let slowest = counts
+                        .iter()
+                        .map(|c| c.load(Ordering::Relaxed))
+                        .min()
+                        .unwrap_or(0);
+                    if slowest != last {
+                        last = slowest;
+                        let mut out = std::io::stdout().lock();
+                        let _ = writeln!(out, "progress {slowest}");
+                        let _ = out.flush();
+                    }
+                }
+            })
+        };
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(args.timeout_secs);
+        let tasks: Vec<_> = sockets
+            .into_iter()
+            .enumerate()
+            .map(|(index, mut socket)| {
+                let (events, base) = (args.events, args.base);
+                let counts = counts.clone();
+                tokio::spawn(async move {
+                    let mut one = One {
+                        seen: vec![false; events as usize],
+                        received: 0,
+                        duplicated: 0,
+                        latencies_us: Vec::with_capacity(events as usize),
+                        last_ns: 0,
+                        closed_early: false,
+                    };
+                    let mut distinct = 0u64;
+                    while distinct < events {
+                        let frame = match tokio::time::timeout_at(deadline, socket.next()).await {
+                            Ok(Some(Ok(Message::Text(text)))) => text,
+                            Ok(Some(Ok(Message::Close(_)) | Err(_)) | None) | Err(_) => {
+                                one.closed_early = true;
+                                break;
+                            }
+                            Ok(Some(Ok(_))) => continue,
+                        };
+                        let Some((seq, sent)) = scan_frame(frame.as_str()) else {
+                            continue;
+                        };
+                        let now = mono_ns();
+                        let Some(slot) = seq.checked_sub(base + 1).filter(|i| *i < events) else {
+                            continue;
+                        };
+                        one.received += 1;
+                        if std::mem::replace(&mut one.seen[slot as usize], true) {
+                            one.duplicated += 1;
+                        } else {
+                            distinct += 1;
+                            counts[index].store(distinct, Ordering::Relaxed);
+                        }
+                        one.latencies_us
+                            .push(((now.saturating_sub(sent)) / 1000) as u32);
+                        one.last_ns = now;
+                    }
+                    one
+                })
+            })
+            .collect();
+        let mut report = FollowerReport::default();
+        let mut latencies = Vec::new();
+        for task in tasks {
+            let one = task.await.map_err(|e| eyre!("follower task failed: {e}"))?;
+            report.received += one.received;
+            report.duplicated += one.duplicated;
+            report.missing += one.seen.iter().filter(|s| !**s).count() as u64;
+            report.closed_early += u64::from(one.closed_early);
+            report.last_ns = report.last_ns.max(one.last_ns);
+            latencies.extend(one.latencies_us);
+        }
+        reporter.abort();
+        latencies.sort_unstable();
+        let pick = |q: f64| {
+            latencies
+                .get(((latencies.len() as f64 - 1.0) * q) as usize)
+                .copied()
+                .unwrap_or(0) as u64
+        };
+        report.p50_us = pick(0.50);
+        report.p99_us = pick(0.99);
+        report.max_us = latencies.last().copied().unwrap_or(0) as u64;
+        println!("{}", serde_json::to_string(&report)?);
+        Ok(())
+    })
+}

@@ -1,0 +1,101 @@
+//! `tether bench`: load generators that print their figures as JSON.
+
+mod fanout;
+mod followers;
+mod resume;
+
+use std::process::ExitCode;
+
+use clap::{Args, Subcommand};
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    #[command(subcommand)]
+    which: Which,
+}
+
+#[derive(Debug, Subcommand)]
+enum Which {
+    /// Many followers on one session: throughput, latency, memory, and the
+    /// same load through a bare tokio-tungstenite broadcast for comparison.
+    Fanout(fanout::FanoutArgs),
+    /// Time from connecting with since=0 to caught_up, from memory and
+    /// from the journal.
+    Resume(resume::ResumeArgs),
+    /// The follower side of `fanout`, run as a child process.
+    #[command(hide = true)]
+    Followers(followers::FollowersArgs),
+}
+
+pub fn run(args: BenchArgs) -> ExitCode {
+    let result = match args.which {
+        Which::Fanout(args) => fanout::run(args),
+        Which::Resume(args) => resume::run(args),
+        Which::Followers(args) => followers::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => super::fail(&e, 1),
+    }
+}
+
+/// Nanoseconds on the system-wide monotonic clock (comparable between
+/// processes on one machine, unlike `Instant`).
+pub fn mono_ns() -> u64 {
+    use nix::time::{ClockId, clock_gettime};
+    let t = clock_gettime(ClockId::CLOCK_MONOTONIC).expect("the monotonic clock exists");
+    t.tv_sec() as u64 * 1_000_000_000 + t.tv_nsec() as u64
+}
+
+/// Resident set size and its peak, from /proc/self/status.
+pub fn rss() -> (u64, u64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
+            .map_or(0, |kib| kib * 1024)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+/// The text of bench event number `n`: a send timestamp, padded to `bytes`.
+pub fn payload(bytes: usize) -> String {
+    let mut text = format!("t={:020};", mono_ns());
+    while text.len() < bytes {
+        text.push('x');
+    }
+    text
+}
+
+/// Reads `"seq":N` and the `t=` timestamp from an event frame without a
+/// full JSON parse (the followers must not be the bottleneck).
+pub fn scan_frame(frame: &str) -> Option<(u64, u64)> {
+    let seq_at = frame.find("\"seq\":")? + 6;
+    let digits = frame[seq_at..]
+        .bytes()
+        .take_while(u8::is_ascii_digit)
+        .count();
+    let seq = frame[seq_at..seq_at + digits].parse().ok()?;
+    let t_at = frame.find("t=")? + 2;
+    let sent = frame.get(t_at..t_at + 20)?.parse().ok()?;
+    Some((seq, sent))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_are_scanned_for_seq_and_send_time() {
+        let text = payload(200);
+        assert_eq!(text.len(), 200);
+        let frame = format!(
+            r#"{{"type":"event","seq":42,"ts":"x","event":{{"kind":"output","stream":"stdout","text":"{text}"}}}}"#
+        );
+        let (seq, sent) = scan_frame(&frame).unwrap();
+        assert_eq!(seq, 42);
+        assert!(sent > 0 && sent <= mono_ns());
+    }
+}

@@ -1,0 +1,107 @@
+//! `tether bench resume`: how long a client connecting with `since=0`
+//! waits for `caught_up` over a long history, served from memory and from
+//! the journal.
+
+use std::time::{Duration, Instant};
+
+use clap::Args;
+use color_eyre::eyre::{Result, bail, eyre};
+use futures_util::StreamExt;
+use serde_json::json;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+use super::payload;
+use tether::host::agent::AgentSpec;
+use tether::host::{Host, HostConfig};
+use tether::protocol::{EventKind, OutputStream};
+
+#[derive(Debug, Args)]
+pub struct ResumeArgs {
+    /// Events in the history.
+    #[arg(long, default_value_t = 100_000)]
+    events: u64,
+    /// Bytes of text per event.
+    #[arg(long, default_value_t = 200)]
+    bytes: usize,
+}
+
+pub fn run(args: ResumeArgs) -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let (memory_ms, received_memory) = runtime.block_on(measure(&args, false))?;
+    let (journal_ms, received_journal) = runtime.block_on(measure(&args, true))?;
+    let line = json!({
+        "events": args.events,
+        "bytes": args.bytes,
+        "cores": std::thread::available_parallelism().map_or(1, |n| n.get()),
+        "memory_ms": memory_ms,
+        "journal_ms": journal_ms,
+        "replayed_memory": received_memory,
+        "replayed_journal": received_journal,
+    });
+    println!("{line}");
+    Ok(())
+}
+
+/// Fills a host with the history, then times one full replay.
+async fn measure(args: &ResumeArgs, from_journal: bool) -> Result<(f64, u64)> {
+    let dir = std::env::temp_dir().join(format!(
+        "tether-resume-{}-{:08x}",
+        std::process::id(),
+        rand::random::<u32>()
+    ));
+    std::fs::create_dir_all(&dir)?;
+    let mut config = HostConfig::new(AgentSpec::Shell);
+    config.listen = "127.0.0.1:0".parse()?;
+    config.auth_path = dir.join("auth.json");
+    config.cwd = dir.clone();
+    if from_journal {
+        // Keep almost nothing in memory: the replay must come from disk.
+        config.journal_dir = Some(dir.join("journal"));
+        config.retain = 1000;
+    } else {
+        config.retain = (args.events as usize + 1000).max(100_000);
+    }
+    let host = Host::start(config).await?;
+    for _ in 0..args.events {
+        let text = payload(args.bytes);
+        host.inject(EventKind::Output {
+            stream: OutputStream::Stdout,
+            text,
+        })
+        .await?;
+    }
+    let last = host.summary().await?.last_seq;
+    let mut request = format!("{}?since=0&mode=view", host.url()).into_client_request()?;
+    let token = host.view_token().ok_or_else(|| eyre!("no view token"))?;
+    request
+        .headers_mut()
+        .insert("Authorization", format!("Bearer {token}").parse()?);
+    let started = Instant::now();
+    let (mut socket, _) = tokio_tungstenite::connect_async(request).await?;
+    let mut events = 0u64;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        match tokio::time::timeout_at(deadline, socket.next()).await {
+            Ok(Some(Ok(Message::Text(text)))) => {
+                if text.starts_with(r#"{"type":"event""#) {
+                    events += 1;
+                } else if text.starts_with(r#"{"type":"caught_up""#) {
+                    break;
+                }
+            }
+            Ok(Some(Ok(_))) => {}
+            other => bail!("the replay did not finish: {other:?}"),
+        }
+    }
+    let elapsed = started.elapsed().as_secs_f64() * 1000.0;
+    if events != last {
+        bail!("replayed {events} events of {last}");
+    }
+    drop(socket);
+    host.shutdown().await?;
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(((elapsed * 10.0).round() / 10.0, events))
+}
