@@ -38,9 +38,25 @@ pub fn render_markdown(input: &str, base: Style) -> StyledText {
             continue;
         }
         newline(&mut out, &mut first);
-        render_line(&mut out, line, base, true);
+        if is_plain(line) {
+            out.push(line, base);
+        } else {
+            render_line(&mut out, line, base, true);
+        }
     }
     out
+}
+
+/// A line with nothing for markdown or the sanitiser to do: printable
+/// ASCII, no inline markers, not starting like a block construct. Most
+/// prose is; it is copied as is.
+fn is_plain(line: &str) -> bool {
+    let bytes = line.as_bytes();
+    let first = bytes.iter().find(|b| **b != b' ');
+    first.is_some_and(|b| b.is_ascii_alphabetic())
+        && bytes
+            .iter()
+            .all(|b| (0x20..0x7f).contains(b) && !matches!(b, b'*' | b'_' | b'`'))
 }
 
 fn newline(out: &mut StyledText, first: &mut bool) {

@@ -31,7 +31,7 @@ pub fn sanitize(input: &str, base: Style) -> StyledText {
         if sink.seq.is_none() && bytes[i] != ESC {
             let rest = &bytes[i..];
             let n = rest.iter().position(|&b| b == ESC).unwrap_or(rest.len());
-            parser.advance(&mut sink, &rest[..n]);
+            feed_plain(&mut parser, &mut sink, &rest[..n]);
             i += n;
             continue;
         }
@@ -41,6 +41,33 @@ pub fn sanitize(input: &str, base: Style) -> StyledText {
         i += 1;
     }
     sink.finish()
+}
+
+/// Feeds text that holds no ESC. Runs of printable ASCII (most output)
+/// cannot change the parser's state, so they skip it and are appended
+/// whole; everything else goes through vte.
+fn feed_plain(parser: &mut Parser, sink: &mut Sink, text: &[u8]) {
+    let printable = |b: &u8| (0x20..0x7f).contains(b);
+    let mut at = 0;
+    while at < text.len() {
+        let end = text[at..]
+            .iter()
+            .position(|b| !printable(b))
+            .map_or(text.len(), |n| at + n);
+        if end > at {
+            let run = std::str::from_utf8(&text[at..end]).expect("ASCII is UTF-8");
+            sink.emit_ascii(run);
+            at = end;
+        }
+        if at < text.len() {
+            let end = text[at..]
+                .iter()
+                .position(printable)
+                .map_or(text.len(), |n| at + n);
+            parser.advance(sink, &text[at..end]);
+            at = end;
+        }
+    }
 }
 
 /// Same text as [`sanitize`], without styles (for headless output).
@@ -117,6 +144,18 @@ impl<'a> Sink<'a> {
         self.col += s.width();
         self.out.push(s, style);
         self.out_style = style;
+    }
+
+    /// Printable ASCII: one column a byte, nothing to escape.
+    fn emit_ascii(&mut self, run: &str) {
+        self.flush_cr();
+        self.col += run.len();
+        if self.style == self.out_style {
+            self.out.text.push_str(run);
+        } else {
+            self.out.push(run, self.style);
+            self.out_style = self.style;
+        }
     }
 
     fn emit_char(&mut self, c: char) {

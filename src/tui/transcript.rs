@@ -361,6 +361,18 @@ impl Transcript {
         }
     }
 
+    /// Puts the start of block `block` at the top of the view.
+    pub fn jump_to_block(&mut self, block: usize) {
+        if block < self.blocks.len() {
+            self.top = Pos {
+                block,
+                line: 0,
+                row: 0,
+            };
+            self.follow = false;
+        }
+    }
+
     pub fn scroll_to_bottom(&mut self) {
         self.follow = true;
     }

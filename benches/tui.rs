@@ -1,0 +1,176 @@
+//! TUI benchmarks: drawing a frame over a million-line transcript (at the
+//! tail, scrolled, after a resize) and ingesting event frames as they come
+//! off the socket. Also prints the memory the app state holds for that
+//! transcript, measured by a counting allocator.
+//!
+//! Run: `cargo bench --bench tui`
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::hint::black_box;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::time::{Instant, SystemTime};
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::layout::Rect;
+use tether::client::ConnEvent;
+use tether::protocol::{EventKind, EventRecord, OutputStream, ServerMessage};
+use tether::tui::app::{App, Msg};
+use tether::tui::ui;
+
+/// Counts live heap bytes so the app state's size can be reported.
+struct Counting;
+
+static LIVE: AtomicI64 = AtomicI64::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        LIVE.fetch_add(layout.size() as i64, Ordering::Relaxed);
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size() as i64, Ordering::Relaxed);
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        LIVE.fetch_add(new_size as i64 - layout.size() as i64, Ordering::Relaxed);
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+const EVENTS: u64 = 100_000;
+const LINES_PER_EVENT: usize = 10;
+
+/// Event `seq`: ten lines, alternating assistant text and command output
+/// (with a colour), as JSON text the way it comes off the socket.
+fn frame(seq: u64) -> String {
+    let mut text = String::new();
+    for line in 0..LINES_PER_EVENT {
+        if seq.is_multiple_of(2) {
+            text.push_str(&format!(
+                "line {line} of event {seq}: the agent explains what it does next, in words\n"
+            ));
+        } else {
+            text.push_str(&format!("\u{1b}[32mok\u{1b}[0m src/module_{line}.rs compiled in {seq} ms, 0 warnings, 0 errors\n"));
+        }
+    }
+    let event = if seq.is_multiple_of(2) {
+        EventKind::Assistant {
+            text: text.trim_end().to_owned(),
+        }
+    } else {
+        EventKind::Output {
+            stream: OutputStream::Stdout,
+            text,
+        }
+    };
+    ServerMessage::Event(EventRecord {
+        seq,
+        ts: "2026-01-01T00:00:00.000Z".into(),
+        event,
+    })
+    .to_json()
+}
+
+fn frames() -> Vec<String> {
+    (1..=EVENTS).map(frame).collect()
+}
+
+fn ingest(app: &mut App, frames: &[String]) {
+    let (now, wall) = (Instant::now(), SystemTime::now());
+    for text in frames {
+        let message: ServerMessage = serde_json::from_str(text).expect("valid frame");
+        app.update(Msg::Conn(ConnEvent::Message(message)), now, wall);
+    }
+}
+
+fn loaded_app(frames: &[String]) -> App {
+    let mut app = App::new(false, Arc::new(AtomicU64::new(0)));
+    ingest(&mut app, frames);
+    app
+}
+
+fn report_memory(frames: &[String]) {
+    let raw: usize = (1..=EVENTS)
+        .map(
+            |seq| match serde_json::from_str::<ServerMessage>(&frames[seq as usize - 1]) {
+                Ok(ServerMessage::Event(EventRecord {
+                    event: EventKind::Assistant { text },
+                    ..
+                }))
+                | Ok(ServerMessage::Event(EventRecord {
+                    event: EventKind::Output { text, .. },
+                    ..
+                })) => text.len(),
+                _ => 0,
+            },
+        )
+        .sum();
+    let before = LIVE.load(Ordering::Relaxed);
+    let app = loaded_app(frames);
+    let held = LIVE.load(Ordering::Relaxed) - before;
+    let limit = 2.5 * raw as f64 + 50e6;
+    eprintln!(
+        "memory: app state {:.1} MB for {} lines, {:.1} MB of raw text; limit 2.5 x raw + 50 MB = {:.1} MB ({})",
+        held as f64 / 1e6,
+        EVENTS as usize * LINES_PER_EVENT,
+        raw as f64 / 1e6,
+        limit / 1e6,
+        if (held as f64) < limit {
+            "within"
+        } else {
+            "OVER"
+        }
+    );
+    drop(app);
+}
+
+fn terminal(width: u16, height: u16) -> Terminal<TestBackend> {
+    Terminal::new(TestBackend::new(width, height)).expect("test backend")
+}
+
+fn benches(c: &mut Criterion) {
+    let frames = frames();
+    report_memory(&frames);
+    let mut app = loaded_app(&frames);
+
+    let mut render = c.benchmark_group("render");
+    let mut term = terminal(200, 50);
+    render.bench_function("tail_1m_lines", |b| {
+        b.iter(|| term.draw(|f| ui::draw(black_box(&mut app), f)).map(|_| ()))
+    });
+    app.transcript.jump_to_block(app.transcript.len() / 2);
+    render.bench_function("scrolled_1m_lines", |b| {
+        b.iter(|| term.draw(|f| ui::draw(black_box(&mut app), f)).map(|_| ()))
+    });
+    app.transcript.scroll_to_bottom();
+    let mut width = 200;
+    render.bench_function("resize_1m_lines", |b| {
+        b.iter(|| {
+            width = if width == 200 { 170 } else { 200 };
+            term.resize(Rect::new(0, 0, width, 50)).expect("resize");
+            term.draw(|f| ui::draw(black_box(&mut app), f)).map(|_| ())
+        })
+    });
+    render.finish();
+
+    let mut group = c.benchmark_group("ingest");
+    group.throughput(Throughput::Elements(EVENTS));
+    group.sample_size(10);
+    group.bench_function("100k_events", |b| {
+        b.iter_with_large_drop(|| {
+            let mut app = App::new(false, Arc::new(AtomicU64::new(0)));
+            ingest(&mut app, black_box(&frames));
+            app
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(tui, benches);
+criterion_main!(tui);
