@@ -12,7 +12,7 @@ use axum::extract::ws::Utf8Bytes;
 use bytes::Bytes;
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
-use super::agent::{AgentHandle, AgentInput};
+use super::agent::{AgentHandle, AgentInput, sleep_until_some};
 use super::journal::{Journal, JournalCursor};
 use super::session::{At, Join, Output, ParticipantId, ReplayPlan, Session};
 use crate::protocol::{ClientMessage, EventKind, NoticeLevel, ServerMessage, SessionSummary};
@@ -100,13 +100,6 @@ pub struct Runtime {
     pub closing: watch::Sender<bool>,
     /// When the coalesced `participants` message is due.
     pub participants_due: Option<tokio::time::Instant>,
-}
-
-async fn sleep_until_some(deadline: Option<tokio::time::Instant>) {
-    match deadline {
-        Some(at) => tokio::time::sleep_until(at).await,
-        None => std::future::pending().await,
-    }
 }
 
 fn frame(message: &ServerMessage) -> Utf8Bytes {

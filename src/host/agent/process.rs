@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
+use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::sync::mpsc;
 
 /// How long a process group gets between SIGINT/SIGTERM and SIGKILL.
 pub const KILL_GRACE: Duration = Duration::from_secs(2);
@@ -13,6 +15,42 @@ pub const KILL_GRACE: Duration = Duration::from_secs(2);
 pub fn signal_group(pid: u32, signal: Signal) {
     if let Ok(pid) = i32::try_from(pid) {
         let _ = killpg(Pid::from_raw(pid), signal);
+    }
+}
+
+/// Forwards what a pipe yields, decoded as UTF-8, as it arrives; `wrap`
+/// turns each piece of text into the receiver's message type.
+pub async fn forward_text<T>(
+    pipe: Option<impl AsyncRead + Unpin>,
+    out: mpsc::Sender<T>,
+    wrap: impl Fn(String) -> T,
+) {
+    let Some(mut pipe) = pipe else { return };
+    let mut decoder = Utf8Chunker::default();
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        match pipe.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                let text = decoder.push(&buf[..n]);
+                if !text.is_empty() && out.send(wrap(text)).await.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+    let rest = decoder.finish();
+    if !rest.is_empty() {
+        let _ = out.send(wrap(rest)).await;
+    }
+}
+
+/// Sleeps until `deadline`, or forever when there is none (a disabled
+/// branch of a `select!`).
+pub async fn sleep_until_some(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
     }
 }
 

@@ -7,11 +7,10 @@ use std::time::Instant;
 
 use nix::sys::signal::Signal;
 use serde_json::json;
-use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::process::Command;
 use tokio::sync::mpsc;
 
-use super::process::{KILL_GRACE, Utf8Chunker, signal_group};
+use super::process::{KILL_GRACE, forward_text, signal_group, sleep_until_some};
 use super::{AgentInput, EventSink};
 use crate::host::session::AgentCommand;
 use crate::protocol::{AgentState, Decision, EventKind, OutputStream, TurnOutcome};
@@ -19,13 +18,6 @@ use crate::protocol::{AgentState, Decision, EventKind, OutputStream, TurnOutcome
 /// How long output is still collected after the shell exits, for a
 /// background job that keeps its pipes open.
 const DRAIN_AFTER_EXIT: std::time::Duration = std::time::Duration::from_millis(200);
-
-async fn sleep_until_some(deadline: Option<tokio::time::Instant>) {
-    match deadline {
-        Some(at) => tokio::time::sleep_until(at).await,
-        None => std::future::pending().await,
-    }
-}
 
 /// Why a turn ended before its command finished normally.
 enum Stop {
@@ -174,12 +166,14 @@ async fn execute(
     let pid = child.id().unwrap_or(0);
     let (chunks_tx, mut chunks) = mpsc::channel(64);
     let readers = [
-        tokio::spawn(pump(
+        tokio::spawn(forward_text(
             child.stdout.take(),
-            OutputStream::Stdout,
             chunks_tx.clone(),
+            |text| (OutputStream::Stdout, text),
         )),
-        tokio::spawn(pump(child.stderr.take(), OutputStream::Stderr, chunks_tx)),
+        tokio::spawn(forward_text(child.stderr.take(), chunks_tx, |text| {
+            (OutputStream::Stderr, text)
+        })),
     ];
     let mut stop = None;
     let mut kill_at: Option<tokio::time::Instant> = None;
@@ -260,32 +254,6 @@ fn describe_exit(status: std::process::ExitStatus) -> (String, Option<i32>) {
             (format!("killed by {name}"), None)
         }
         (None, None) => ("exited".into(), None),
-    }
-}
-
-/// Forwards what a pipe yields, decoded, as it arrives.
-async fn pump(
-    pipe: Option<impl AsyncRead + Unpin>,
-    stream: OutputStream,
-    out: mpsc::Sender<(OutputStream, String)>,
-) {
-    let Some(mut pipe) = pipe else { return };
-    let mut decoder = Utf8Chunker::default();
-    let mut buf = vec![0u8; 16 * 1024];
-    loop {
-        match pipe.read(&mut buf).await {
-            Ok(0) | Err(_) => break,
-            Ok(n) => {
-                let text = decoder.push(&buf[..n]);
-                if !text.is_empty() && out.send((stream, text)).await.is_err() {
-                    return;
-                }
-            }
-        }
-    }
-    let rest = decoder.finish();
-    if !rest.is_empty() {
-        let _ = out.send((stream, rest)).await;
     }
 }
 

@@ -17,7 +17,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::process::{ChildStdin, Command};
 use tokio::sync::mpsc;
 
-use super::process::{KILL_GRACE, Utf8Chunker, signal_group};
+use super::process::{KILL_GRACE, forward_text, signal_group, sleep_until_some};
 use super::{AgentInput, EventSink};
 use crate::host::session::AgentCommand;
 use crate::protocol::{AgentState, EventKind, NoticeLevel, OutputStream};
@@ -78,7 +78,7 @@ impl StreamJsonAgent {
         let mut stdin = child.stdin.take();
         let (tx, mut from_child) = mpsc::channel(256);
         tokio::spawn(read_stdout(child.stdout.take(), tx.clone()));
-        tokio::spawn(read_stderr(child.stderr.take(), tx));
+        tokio::spawn(forward_text(child.stderr.take(), tx, FromChild::Stderr));
         // It prints nothing before its first input, so it is ready now.
         let _ = events.send(EventKind::status(AgentState::Idle)).await;
 
@@ -88,12 +88,6 @@ impl StreamJsonAgent {
         let mut shutting_down = false;
         let mut kill_at: Option<tokio::time::Instant> = None;
         while exit.is_none() || reading {
-            let kill_timer = async {
-                match kill_at {
-                    Some(at) => tokio::time::sleep_until(at).await,
-                    None => std::future::pending().await,
-                }
-            };
             let actions = tokio::select! {
                 got = from_child.recv(), if reading => match got {
                     Some(FromChild::Line(Line::Text(line))) => mapper.from_agent(&line),
@@ -131,7 +125,7 @@ impl StreamJsonAgent {
                         Vec::new()
                     }
                 },
-                () = kill_timer => {
+                () = sleep_until_some(kill_at) => {
                     signal_group(pid, Signal::SIGKILL);
                     kill_at = None;
                     Vec::new()
@@ -223,22 +217,5 @@ async fn read_stdout(pipe: Option<impl AsyncRead + Unpin>, out: mpsc::Sender<Fro
     splitter.finish(&mut lines);
     for line in lines {
         let _ = out.send(FromChild::Line(line)).await;
-    }
-}
-
-async fn read_stderr(pipe: Option<impl AsyncRead + Unpin>, out: mpsc::Sender<FromChild>) {
-    let Some(mut pipe) = pipe else { return };
-    let mut decoder = Utf8Chunker::default();
-    let mut buf = vec![0u8; 16 * 1024];
-    loop {
-        match pipe.read(&mut buf).await {
-            Ok(0) | Err(_) => break,
-            Ok(n) => {
-                let text = decoder.push(&buf[..n]);
-                if !text.is_empty() && out.send(FromChild::Stderr(text)).await.is_err() {
-                    return;
-                }
-            }
-        }
     }
 }
