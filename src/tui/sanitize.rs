@@ -23,8 +23,16 @@ const ESC: u8 = 0x1b;
 
 /// Sanitises untrusted text; SGR styles are applied relative to `base`.
 pub fn sanitize(input: &str, base: Style) -> StyledText {
+    sanitize_from(input, base, base).0
+}
+
+/// Like [`sanitize`], for a stream that arrives in chunks: starts in the
+/// SGR style `current` left by the previous chunk and returns the style it
+/// leaves for the next one.
+pub fn sanitize_from(input: &str, base: Style, current: Style) -> (StyledText, Style) {
     let bytes = input.as_bytes();
     let mut sink = Sink::new(bytes, base);
+    sink.style = current;
     let mut parser = Parser::new();
     let mut i = 0;
     while i < bytes.len() {
@@ -40,7 +48,32 @@ pub fn sanitize(input: &str, base: Style) -> StyledText {
         sink.after_byte(bytes[i]);
         i += 1;
     }
-    sink.finish()
+    let style = sink.style;
+    (sink.finish(), style)
+}
+
+/// How many bytes at the end of a chunk may be the start of an escape
+/// sequence that continues in the next chunk (0 when none): a stream
+/// sanitiser holds them back so a split sequence is not shown as text.
+pub fn unfinished_escape(chunk: &str) -> usize {
+    /// Longer tails are not held: a real sequence is shorter, and an
+    /// unterminated string must not hold output back for ever.
+    const MAX_HELD: usize = 256;
+    let bytes = chunk.as_bytes();
+    let Some(at) = bytes.iter().rposition(|b| *b == ESC) else {
+        return 0;
+    };
+    let tail = &bytes[at..];
+    if tail.len() > MAX_HELD {
+        return 0;
+    }
+    let finished = match tail.get(1) {
+        None => false,
+        Some(b'[') => tail[2..].iter().any(|b| (0x40..=0x7e).contains(b)),
+        Some(b']' | b'P' | b'X' | b'^' | b'_') => tail.contains(&0x07),
+        Some(b) => (0x30..=0x7e).contains(b) || tail[1..].iter().any(|b| (0x30..=0x7e).contains(b)),
+    };
+    if finished { 0 } else { tail.len() }
 }
 
 /// Feeds text that holds no ESC. Runs of printable ASCII (most output)
@@ -420,6 +453,19 @@ mod tests {
             assert!(c == '\n' || !c.is_control(), "control {c:?} in {s:?}");
             assert!(!is_bidi_or_separator(c), "bidi {c:?} in {s:?}");
         }
+    }
+
+    #[test]
+    fn styles_and_split_sequences_continue_across_chunks() {
+        let base = Style::default();
+        let (first, style) = sanitize_from("\u{1b}[31mred ", base, base);
+        assert_eq!(first.text, "red ");
+        let (second, _) = sanitize_from("still red\u{1b}[0m plain", base, style);
+        assert_eq!(second.runs[0].style.fg, Some(ratatui::style::Color::Red));
+        assert_eq!(unfinished_escape("text \u{1b}[3"), 3);
+        assert_eq!(unfinished_escape("text \u{1b}]0;tit"), 7);
+        assert_eq!(unfinished_escape("text \u{1b}[31m done"), 0);
+        assert_eq!(unfinished_escape("no escape"), 0);
     }
 
     #[test]

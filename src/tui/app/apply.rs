@@ -10,7 +10,7 @@ use crate::protocol::{
     ServerMessage, TurnOutcome,
 };
 use crate::tui::markdown::render_markdown;
-use crate::tui::sanitize::sanitize;
+use crate::tui::sanitize::{sanitize, sanitize_from, unfinished_escape};
 use crate::tui::text::StyledText;
 use crate::tui::theme;
 use crate::tui::transcript::{Block, BlockKind, styled};
@@ -215,8 +215,28 @@ impl App {
             .push(Block::new(BlockKind::Notice, seq, block));
     }
 
+    /// A command's output is over: show any held tail and forget styles.
+    fn end_streams(&mut self, seq: u64) {
+        for (index, kind, base) in [
+            (0, BlockKind::Stdout, ratatui::style::Style::default()),
+            (1, BlockKind::Stderr, theme::STDERR),
+        ] {
+            let (held, current) = std::mem::take(&mut self.streams[index]);
+            if !held.is_empty() {
+                let (styled, _) = sanitize_from(&held, base, current);
+                self.transcript.push_or_extend(kind, seq, styled);
+            }
+        }
+    }
+
     fn apply_event(&mut self, record: EventRecord) {
         let seq = record.seq;
+        if !matches!(
+            record.event,
+            EventKind::Output { .. } | EventKind::Status { .. } | EventKind::Metadata { .. }
+        ) {
+            self.end_streams(seq);
+        }
         let push = |app: &mut App, kind, text| app.transcript.push(Block::new(kind, seq, text));
         match &record.event {
             EventKind::UserMessage { text, by } => {
@@ -256,13 +276,22 @@ impl App {
                 push(self, BlockKind::ToolResult, block);
             }
             EventKind::Output { stream, text } => {
-                let (kind, style) = match stream {
-                    OutputStream::Stdout => (BlockKind::Stdout, ratatui::style::Style::default()),
-                    OutputStream::Stderr => (BlockKind::Stderr, theme::STDERR),
+                let (kind, base, index) = match stream {
+                    OutputStream::Stdout => {
+                        (BlockKind::Stdout, ratatui::style::Style::default(), 0)
+                    }
+                    OutputStream::Stderr => (BlockKind::Stderr, theme::STDERR, 1),
                 };
-                // Chunks continue the block of the same stream.
-                self.transcript
-                    .push_or_extend(kind, seq, sanitize(text, style));
+                // Chunks continue the block of the same stream, and its
+                // colours; a sequence cut in two waits for its other half.
+                let (held, current) = &mut self.streams[index];
+                let mut input = std::mem::take(held);
+                input.push_str(text);
+                let cut = input.len() - unfinished_escape(&input);
+                *held = input.split_off(cut);
+                let (styled, left) = sanitize_from(&input, base, *current);
+                *current = left;
+                self.transcript.push_or_extend(kind, seq, styled);
             }
             EventKind::PermissionRequest { tool, input, .. } => {
                 self.track_pending(&record);

@@ -155,6 +155,9 @@ pub struct App {
     /// The next `role` is the greeting's, not a change worth announcing.
     greeting_role: bool,
     in_flight: VecDeque<(String, InFlight)>,
+    /// Per output stream (stdout, stderr): the tail of an escape sequence
+    /// split across chunks, and the SGR style the last chunk left.
+    streams: [(String, ratatui::style::Style); 2],
     next_id: u64,
     id_prefix: String,
     last_ctrl_c: Option<Instant>,
@@ -200,6 +203,7 @@ impl App {
             awaiting_ready: false,
             greeting_role: true,
             in_flight: VecDeque::new(),
+            streams: Default::default(),
             next_id: 0,
             id_prefix: format!("{:06x}", rand::random::<u32>() & 0xff_ffff),
             last_ctrl_c: None,

@@ -419,3 +419,34 @@ fn pending_requests_from_ready_are_answerable() {
         matches!(&sent(&rig.key(KeyCode::Char('y')))[..], [ClientMessage::PermissionDecision { request_id, .. }] if request_id == "early")
     );
 }
+
+#[test]
+fn output_colours_and_split_escapes_continue_across_chunks() {
+    let mut rig = Rig::new(Role::Owner, false);
+    let out = |seq, text: &str| {
+        record(
+            seq,
+            EventKind::Output {
+                stream: crate::protocol::OutputStream::Stdout,
+                text: text.into(),
+            },
+        )
+    };
+    rig.event(out(1, "\u{1b}[3"));
+    rig.event(out(2, "1mred\n"));
+    rig.event(out(3, "still red\u{1b}[0m\n"));
+    let block = &rig.app.transcript.blocks()[0];
+    assert_eq!(
+        block.text().text,
+        "red\nstill red\n",
+        "the split sequence was not shown as text"
+    );
+    let red = ratatui::style::Color::Red;
+    assert!(
+        block
+            .text()
+            .runs
+            .iter()
+            .all(|r| r.style.fg == Some(red) || r.start as usize >= "red\nstill red".len())
+    );
+}
