@@ -3,14 +3,21 @@
 
 use std::time::Duration;
 
-use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
-use futures_util::SinkExt;
+use futures_util::{SinkExt, StreamExt};
 use tokio::sync::{broadcast, mpsc, watch};
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::Frame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::{CloseCode, Data, OpCode};
+use tokio_tungstenite::tungstenite::{self, Message, Utf8Bytes};
 
 use super::runtime::{Direct, Joined, ReplayJob, Request};
 use super::session::ParticipantId;
+use super::upgrade::Socket as WebSocket;
 use crate::protocol::{ClientMessage, ErrorCode, ServerMessage, close_code, decode_client_message};
 
+/// Messages longer than this are sent as fragments of this size, so no
+/// connection's write buffer grows to the size of its largest message.
+const FRAGMENT: usize = 4 * 1024;
 /// How many queued frames are written before one flush.
 const WRITE_BATCH: usize = 64;
 /// A peer that takes longer than this to accept one batch is not reading.
@@ -58,7 +65,7 @@ pub async fn run(
     };
     if let End::Close(code, reason) = end {
         let close = Message::Close(Some(CloseFrame {
-            code,
+            code: CloseCode::from(code),
             reason: Utf8Bytes::from(reason),
         }));
         let _ = tokio::time::timeout(Duration::from_secs(1), socket.send(close)).await;
@@ -103,10 +110,10 @@ async fn serve(
             }
             item = direct.recv() => match item {
                 Some(Direct::Frame(frame)) => {
-                    if let Err(end) = send_now(socket, Message::Text(frame)).await { return end; }
+                    if let Err(end) = send_now(socket, frame).await { return end; }
                 }
                 Some(Direct::Replay(job)) => {
-                    if let Err(end) = run_replay(socket, job).await { return end; }
+                    if let Err(end) = run_replay(socket, *job).await { return end; }
                 }
                 Some(Direct::Close { code, reason }) => return End::Close(code, reason),
                 None => return End::Close(close_code::POLICY, "outgoing queue overflowed; reconnect and resume".into()),
@@ -122,7 +129,7 @@ async fn serve(
                     return End::Close(close_code::GOING_AWAY, "session ended".into());
                 }
             },
-            incoming = socket.recv() => match incoming {
+            incoming = socket.next() => match incoming {
                 None => return End::Gone,
                 Some(Err(error)) => return read_failure(error),
                 Some(Ok(Message::Text(text))) => {
@@ -132,19 +139,24 @@ async fn serve(
                         }
                         Err(error) => {
                             let reply = Utf8Bytes::from(error.into_message().to_json());
-                            if let Err(end) = send_now(socket, Message::Text(reply)).await { return end; }
+                            if let Err(end) = send_now(socket, reply).await { return end; }
                         }
                     }
                 }
                 Some(Ok(Message::Binary(_))) => {
                     let reply = ServerMessage::error(None, ErrorCode::BadRequest, "binary frames are not part of the protocol; send JSON text frames");
-                    if let Err(end) = send_now(socket, Message::Text(Utf8Bytes::from(reply.to_json()))).await { return end; }
+                    if let Err(end) = send_now(socket, Utf8Bytes::from(reply.to_json())).await { return end; }
                 }
                 Some(Ok(Message::Close(_))) => return End::Gone,
-                Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => {}
             },
             _ = keepalive.tick() => {
-                if let Err(end) = send_now(socket, Message::Ping(Default::default())).await { return end; }
+                let ping = tokio::time::timeout(SEND_TIMEOUT, socket.send(Message::Ping(Default::default())));
+                match ping.await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(_)) => return End::Gone,
+                    Err(_) => return End::Close(close_code::POLICY, "not reading".into()),
+                }
             }
         }
     }
@@ -163,21 +175,37 @@ async fn forward(
 
 /// A read error: an oversized frame closes with 1009, anything else means
 /// the peer is gone.
-fn read_failure(error: axum::Error) -> End {
-    use tokio_tungstenite::tungstenite::error::{CapacityError, Error};
-    let inner = error.into_inner();
-    match inner.downcast_ref::<Error>() {
-        Some(Error::Capacity(CapacityError::MessageTooLong { size, max_size })) => End::Close(
+fn read_failure(error: tungstenite::Error) -> End {
+    use tungstenite::error::{CapacityError, Error};
+    match error {
+        Error::Capacity(CapacityError::MessageTooLong { size, max_size }) => End::Close(
             close_code::TOO_BIG,
             format!("frame of {size} bytes exceeds the {max_size}-byte limit"),
         ),
-        Some(Error::Capacity(_)) => End::Close(close_code::TOO_BIG, "frame too large".into()),
+        Error::Capacity(_) => End::Close(close_code::TOO_BIG, "frame too large".into()),
         _ => End::Gone,
     }
 }
 
-async fn send_now(socket: &mut WebSocket, message: Message) -> Result<(), End> {
-    match tokio::time::timeout(SEND_TIMEOUT, socket.send(message)).await {
+/// The frames that carry one text message: itself, or fragments.
+fn parts(text: Utf8Bytes) -> Vec<Message> {
+    if text.len() <= FRAGMENT {
+        return vec![Message::Text(text)];
+    }
+    let bytes = bytes::Bytes::from(text);
+    let count = bytes.len().div_ceil(FRAGMENT);
+    (0..count)
+        .map(|i| {
+            let chunk = bytes.slice(i * FRAGMENT..((i + 1) * FRAGMENT).min(bytes.len()));
+            let opcode = OpCode::Data(if i == 0 { Data::Text } else { Data::Continue });
+            Message::Frame(Frame::message(chunk, opcode, i + 1 == count))
+        })
+        .collect()
+}
+
+async fn send_now(socket: &mut WebSocket, text: Utf8Bytes) -> Result<(), End> {
+    feed(socket, text).await?;
+    match tokio::time::timeout(SEND_TIMEOUT, socket.flush()).await {
         Ok(Ok(())) => Ok(()),
         Ok(Err(_)) => Err(End::Gone),
         Err(_) => Err(End::Close(close_code::POLICY, "not reading".into())),
@@ -191,10 +219,16 @@ async fn write_batch(
     broadcast: &mut broadcast::Receiver<Utf8Bytes>,
 ) -> Result<(), End> {
     let work = async {
-        socket.feed(Message::Text(first)).await?;
+        for part in parts(first) {
+            socket.feed(part).await?;
+        }
         for _ in 1..WRITE_BATCH {
             match broadcast.try_recv() {
-                Ok(frame) => socket.feed(Message::Text(frame)).await?,
+                Ok(frame) => {
+                    for part in parts(frame) {
+                        socket.feed(part).await?;
+                    }
+                }
                 Err(broadcast::error::TryRecvError::Lagged(_)) => return Ok(Some(())),
                 Err(_) => break,
             }
@@ -268,10 +302,13 @@ async fn run_replay(socket: &mut WebSocket, job: ReplayJob) -> Result<(), End> {
     }
 }
 
-async fn feed(socket: &mut WebSocket, frame: Utf8Bytes) -> Result<(), End> {
-    match tokio::time::timeout(SEND_TIMEOUT, socket.feed(Message::Text(frame))).await {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(_)) => Err(End::Gone),
-        Err(_) => Err(End::Close(close_code::POLICY, "not reading".into())),
+async fn feed(socket: &mut WebSocket, text: Utf8Bytes) -> Result<(), End> {
+    for part in parts(text) {
+        match tokio::time::timeout(SEND_TIMEOUT, socket.feed(part)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) => return Err(End::Gone),
+            Err(_) => return Err(End::Close(close_code::POLICY, "not reading".into())),
+        }
     }
+    Ok(())
 }

@@ -11,6 +11,7 @@ pub mod journal;
 mod runtime;
 mod server;
 pub mod session;
+mod upgrade;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -20,6 +21,7 @@ use std::time::{Duration, SystemTime};
 use color_eyre::eyre::{Context, Result, bail};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use crate::protocol::{EventKind, Grant, NoticeLevel, SessionDescription, close_code, rfc3339};
 use agent::AgentSpec;
@@ -74,7 +76,7 @@ pub struct Host {
     auth: Arc<RwLock<AuthFile>>,
     journal_path: Option<PathBuf>,
     requests: mpsc::Sender<Request>,
-    broadcast: broadcast::Sender<axum::extract::ws::Utf8Bytes>,
+    broadcast: broadcast::Sender<Utf8Bytes>,
     server: JoinHandle<()>,
     runtime: JoinHandle<()>,
     stop_accepting: Option<oneshot::Sender<()>>,

@@ -8,9 +8,9 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use axum::extract::ws::Utf8Bytes;
 use bytes::Bytes;
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
+use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use super::agent::{AgentHandle, AgentInput, sleep_until_some};
 use super::journal::{Journal, JournalCursor};
@@ -62,7 +62,7 @@ pub enum Request {
 /// What a connection receives apart from the broadcast.
 pub enum Direct {
     Frame(Utf8Bytes),
-    Replay(ReplayJob),
+    Replay(Box<ReplayJob>),
     Close { code: u16, reason: String },
 }
 
@@ -103,7 +103,15 @@ pub struct Runtime {
 }
 
 fn frame(message: &ServerMessage) -> Utf8Bytes {
-    Utf8Bytes::from(message.to_json())
+    // A participant list can be large; one allocation of about the right
+    // size leaves less garbage than growing a buffer by doubling.
+    let estimate = match message {
+        ServerMessage::Participants { participants } => 64 + participants.len() * 200,
+        _ => 256,
+    };
+    let mut text = Vec::with_capacity(estimate);
+    serde_json::to_writer(&mut text, message).expect("server messages always serialise");
+    Utf8Bytes::try_from(bytes::Bytes::from(text)).expect("serde_json writes UTF-8")
 }
 
 fn event_frame(bytes: Bytes) -> Utf8Bytes {
@@ -255,7 +263,7 @@ impl Runtime {
                 }
                 Output::Replay { to, replay } => {
                     let job = self.replay_job(replay);
-                    self.send_direct(links, to, Direct::Replay(job));
+                    self.send_direct(links, to, Direct::Replay(Box::new(job)));
                 }
                 Output::Welcome {
                     to,

@@ -7,8 +7,7 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::Router;
-use axum::extract::ws::{WebSocketUpgrade, rejection::WebSocketUpgradeRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -17,15 +16,17 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use super::auth::{AuthFile, TokenEntry};
 use super::connection::{self, ConnectionConfig};
-use super::runtime::Request;
+use super::runtime::Request as SessionRequest;
 use super::session::{Join, Since};
+use super::upgrade::Upgrade;
 use crate::protocol::{MAX_FRAME_BYTES, Mode};
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 #[derive(Clone)]
 pub struct AppState {
     pub session_id: Arc<str>,
     pub auth: Arc<RwLock<AuthFile>>,
-    pub requests: mpsc::Sender<Request>,
+    pub requests: mpsc::Sender<SessionRequest>,
     pub closing: watch::Receiver<bool>,
     pub keepalive: Duration,
 }
@@ -77,7 +78,7 @@ async fn list_sessions(State(state): State<AppState>, headers: HeaderMap) -> Res
     let (reply, summary) = oneshot::channel();
     if state
         .requests
-        .send(Request::Summary { reply })
+        .send(SessionRequest::Summary { reply })
         .await
         .is_err()
     {
@@ -93,18 +94,18 @@ async fn connect(
     State(state): State<AppState>,
     Path(id): Path<String>,
     Query(params): Query<HashMap<String, String>>,
-    headers: HeaderMap,
-    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+    mut request: Request,
 ) -> Response {
+    let headers = request.headers().clone();
     let Some(entry) = authenticate(&state, &headers) else {
         return unauthorized();
     };
     if id != *state.session_id {
         return plain(StatusCode::NOT_FOUND, "no such session\n");
     }
-    let upgrade = match upgrade {
+    let upgrade = match Upgrade::from_request(&mut request) {
         Ok(upgrade) => upgrade,
-        Err(rejection) => return rejection.into_response(),
+        Err(refusal) => return *refusal,
     };
     let mode = match params.get("mode").map(String::as_str) {
         None | Some("control") => Mode::Control,
@@ -134,20 +135,25 @@ async fn connect(
     let config = ConnectionConfig {
         keepalive: state.keepalive,
     };
-    upgrade
-        // Small initial buffers: thousands of mostly idle followers must
-        // stay cheap (they grow when a large frame needs it).
-        .read_buffer_size(4 * 1024)
-        .write_buffer_size(8 * 1024)
-        .max_message_size(MAX_FRAME_BYTES)
-        .max_frame_size(MAX_FRAME_BYTES)
-        .on_upgrade(move |socket| async move {
-            let (reply, joined) = oneshot::channel();
-            if requests.send(Request::Join { join, reply }).await.is_err() {
-                return;
-            }
-            if let Ok(joined) = joined.await {
-                connection::run(socket, joined, requests, closing, config).await;
-            }
-        })
+    // Small initial buffers: thousands of mostly idle followers must stay
+    // cheap (they grow when a frame needs it, and large messages are sent
+    // in fragments so they never need to grow much).
+    let mut ws_config = WebSocketConfig::default();
+    ws_config.read_buffer_size = 4 * 1024;
+    ws_config.write_buffer_size = 4 * 1024;
+    ws_config.max_message_size = Some(MAX_FRAME_BYTES);
+    ws_config.max_frame_size = Some(MAX_FRAME_BYTES);
+    upgrade.respond(ws_config, move |socket| async move {
+        let (reply, joined) = oneshot::channel();
+        if requests
+            .send(SessionRequest::Join { join, reply })
+            .await
+            .is_err()
+        {
+            return;
+        }
+        if let Ok(joined) = joined.await {
+            connection::run(socket, joined, requests, closing, config).await;
+        }
+    })
 }

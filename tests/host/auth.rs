@@ -99,3 +99,14 @@ async fn a_host_refuses_an_auth_file_others_can_read() {
         "{error}"
     );
 }
+
+#[tokio::test]
+async fn a_plain_request_to_the_session_endpoint_is_told_to_upgrade() {
+    let host = TestHost::start(AgentSpec::Shell).await;
+    let addr = host_addr(&host.url);
+    let (status, body) = http_get(&addr, "/v1/sessions/main", Some(&host.view)).await;
+    assert_eq!(status, 426, "{body}");
+    // Without a token it is still a 401 first.
+    assert_eq!(http_get(&addr, "/v1/sessions/main", None).await.0, 401);
+    host.stop().await;
+}

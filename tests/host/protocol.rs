@@ -181,3 +181,24 @@ async fn the_host_pings_to_keep_the_line_alive() {
     assert!(ping);
     host.stop().await;
 }
+
+#[tokio::test]
+async fn a_large_participant_list_arrives_whole() {
+    // 60 participants make a `participants` message larger than one
+    // fragment: clients must still read it as one message.
+    let host = TestHost::start(AgentSpec::Shell).await;
+    let mut clients = Vec::new();
+    for _ in 0..60 {
+        clients.push(host.viewer().await);
+    }
+    let mut last = Client::connect(&host.url, &host.view, "").await;
+    let ServerMessage::Ready { .. } = last.recv().await else { panic!() };
+    let _role = last.recv().await;
+    let ServerMessage::Participants { participants } = last.recv().await else {
+        panic!("participants expected")
+    };
+    assert_eq!(participants.len(), 61);
+    let size = serde_json::to_string(&participants).unwrap().len();
+    assert!(size > 4096, "the list ({size} bytes) spans several fragments");
+    host.stop().await;
+}
