@@ -192,13 +192,18 @@ async fn a_large_participant_list_arrives_whole() {
         clients.push(host.viewer().await);
     }
     let mut last = Client::connect(&host.url, &host.view, "").await;
-    let ServerMessage::Ready { .. } = last.recv().await else { panic!() };
+    let ServerMessage::Ready { .. } = last.recv().await else {
+        panic!()
+    };
     let _role = last.recv().await;
     let ServerMessage::Participants { participants } = last.recv().await else {
         panic!("participants expected")
     };
     assert_eq!(participants.len(), 61);
     let size = serde_json::to_string(&participants).unwrap().len();
-    assert!(size > 4096, "the list ({size} bytes) spans several fragments");
+    assert!(
+        size > 4096,
+        "the list ({size} bytes) spans several fragments"
+    );
     host.stop().await;
 }

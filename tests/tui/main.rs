@@ -1,5 +1,6 @@
 //! End-to-end: the real binary in a pseudo-terminal against a real host.
 
+mod feel;
 mod pty;
 
 use std::net::TcpListener;
@@ -15,7 +16,7 @@ use tether::host::{Host, HostConfig};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
-async fn start_host(dir: &Path) -> Host {
+pub async fn start_host(dir: &Path) -> Host {
     let mut config = HostConfig::new(AgentSpec::Shell);
     config.listen = "127.0.0.1:0".parse().unwrap();
     config.auth_path = dir.join("auth.json");

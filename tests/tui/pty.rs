@@ -2,7 +2,7 @@
 //! vt100 screen.
 
 use std::io::{Read, Write};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use portable_pty::{CommandBuilder, NativePtySystem, PtySize, PtySystem};
@@ -13,6 +13,8 @@ pub struct Pty {
     parser: Arc<Mutex<vt100::Parser>>,
     /// Every byte the program wrote, for checks on raw output.
     pub raw: Arc<Mutex<Vec<u8>>>,
+    /// Bumped after every chunk of output is parsed.
+    changed: Arc<(Mutex<u64>, Condvar)>,
     _master: Box<dyn portable_pty::MasterPty + Send>,
 }
 
@@ -39,7 +41,8 @@ impl Pty {
         let writer = pair.master.take_writer().unwrap();
         let parser = Arc::new(Mutex::new(vt100::Parser::new(rows, cols, 0)));
         let raw = Arc::new(Mutex::new(Vec::new()));
-        let (p, r) = (parser.clone(), raw.clone());
+        let changed = Arc::new((Mutex::new(0u64), Condvar::new()));
+        let (p, r, c) = (parser.clone(), raw.clone(), changed.clone());
         std::thread::spawn(move || {
             let mut buf = [0u8; 8192];
             while let Ok(n) = reader.read(&mut buf) {
@@ -48,6 +51,8 @@ impl Pty {
                 }
                 p.lock().unwrap().process(&buf[..n]);
                 r.lock().unwrap().extend_from_slice(&buf[..n]);
+                *c.0.lock().unwrap() += 1;
+                c.1.notify_all();
             }
         });
         Pty {
@@ -55,6 +60,7 @@ impl Pty {
             writer,
             parser,
             raw,
+            changed,
             _master: pair.master,
         }
     }
@@ -89,6 +95,32 @@ impl Pty {
 
     pub fn wait_text(&self, text: &str) {
         self.wait_for(text, |s| s.contains(text));
+    }
+
+    /// Waits, without polling, until the screen satisfies `pred` after a
+    /// chunk of output; returns false on timeout.
+    pub fn wait_screen(&self, timeout: Duration, pred: impl Fn(&vt100::Screen) -> bool) -> bool {
+        let deadline = Instant::now() + timeout;
+        let (lock, signal) = &*self.changed;
+        let mut seen = *lock.lock().unwrap();
+        loop {
+            if self.with_screen(&pred) {
+                return true;
+            }
+            let mut generation = lock.lock().unwrap();
+            while *generation == seen {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    return false;
+                }
+                generation = signal.wait_timeout(generation, left).unwrap().0;
+            }
+            seen = *generation;
+        }
+    }
+
+    pub fn pid(&self) -> Option<u32> {
+        self.child.process_id()
     }
 
     pub fn wait_exit(&mut self) -> portable_pty::ExitStatus {
