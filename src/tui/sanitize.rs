@@ -43,6 +43,16 @@ pub fn sanitize_from(input: &str, base: Style, current: Style) -> (StyledText, S
             i += n;
             continue;
         }
+        if sink.seq.is_none()
+            && let Some(len) = plain_sgr_len(&bytes[i..])
+        {
+            // A complete colour sequence, the common case: vte takes it in
+            // one go (it is applied, never shown, so no bookkeeping).
+            sink.pos = i + len - 1;
+            parser.advance(&mut sink, &bytes[i..i + len]);
+            i += len;
+            continue;
+        }
         sink.pos = i;
         parser.advance(&mut sink, &bytes[i..=i]);
         sink.after_byte(bytes[i]);
@@ -74,6 +84,16 @@ pub fn unfinished_escape(chunk: &str) -> usize {
         Some(b) => (0x30..=0x7e).contains(b) || tail[1..].iter().any(|b| (0x30..=0x7e).contains(b)),
     };
     if finished { 0 } else { tail.len() }
+}
+
+/// Length of a complete `ESC [ digits/semicolons m` at the start of
+/// `bytes` (at most 32 parameter bytes), if there is one.
+fn plain_sgr_len(bytes: &[u8]) -> Option<usize> {
+    if bytes.len() < 3 || bytes[0] != ESC || bytes[1] != b'[' {
+        return None;
+    }
+    let params = bytes[2..].iter().take(33).take_while(|b| b.is_ascii_digit() || **b == b';').count();
+    (params <= 32 && bytes.get(2 + params) == Some(&b'm')).then_some(3 + params)
 }
 
 /// Feeds text that holds no ESC. Runs of printable ASCII (most output)
