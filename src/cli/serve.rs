@@ -33,6 +33,9 @@ pub struct ServeArgs {
     /// Seconds the owner slot is held for a disconnected owner.
     #[arg(long, default_value_t = 10)]
     owner_grace: u64,
+    /// WebSocket connections served at once; more are refused with 503.
+    #[arg(long, default_value_t = 1024)]
+    max_connections: usize,
     /// Journal directory [default: the user's state dir, tether/sessions].
     #[arg(long, conflicts_with = "no_journal")]
     journal: Option<PathBuf>,
@@ -98,6 +101,7 @@ impl ServeArgs {
         config.session_id = self.session;
         config.auth_path = self.auth.unwrap_or_else(auth::default_auth_path);
         config.owner_grace = Duration::from_secs(self.owner_grace);
+        config.max_connections = self.max_connections;
         config.journal_dir = if self.no_journal {
             None
         } else {

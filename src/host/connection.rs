@@ -10,6 +10,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::Frame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::{CloseCode, Data, OpCode};
 use tokio_tungstenite::tungstenite::{self, Message, Utf8Bytes};
 
+use super::rate::{self, Bucket};
 use super::runtime::{Direct, Joined, ReplayJob, Request};
 use super::session::ParticipantId;
 use super::upgrade::Socket as WebSocket;
@@ -99,6 +100,7 @@ async fn serve(
 ) -> End {
     let mut keepalive = tokio::time::interval(config.keepalive);
     keepalive.tick().await;
+    let mut bucket = Bucket::new(rate::BURST, rate::PER_SECOND, std::time::Instant::now());
     loop {
         if *closing.borrow() {
             return End::Close(close_code::GOING_AWAY, "host shutting down".into());
@@ -133,6 +135,13 @@ async fn serve(
                 None => return End::Gone,
                 Some(Err(error)) => return read_failure(error),
                 Some(Ok(Message::Text(text))) => {
+                    if !bucket.take(std::time::Instant::now()) {
+                        let id = decode_client_message(text.as_str()).ok().and_then(|m| m.id().map(str::to_owned));
+                        let wait = bucket.retry_after().as_millis();
+                        let reply = ServerMessage::error(id, ErrorCode::RateLimited, format!("too many messages: at most {} a second; retry in {wait} ms", rate::PER_SECOND));
+                        if let Err(end) = send_now(socket, Utf8Bytes::from(reply.to_json())).await { return end; }
+                        continue;
+                    }
                     match decode_client_message(text.as_str()) {
                         Ok(message) => {
                             if let Err(end) = forward(requests, id, message).await { return end; }

@@ -8,6 +8,7 @@ pub mod agent;
 pub mod auth;
 mod connection;
 pub mod journal;
+mod rate;
 mod runtime;
 mod server;
 pub mod session;
@@ -48,6 +49,8 @@ pub struct HostConfig {
     /// Frames a connection may fall behind the broadcast before it is
     /// closed with 1008.
     pub queue_frames: usize,
+    /// WebSocket connections served at once; more get HTTP 503.
+    pub max_connections: usize,
 }
 
 impl HostConfig {
@@ -63,6 +66,7 @@ impl HostConfig {
             retain: 100_000,
             keepalive: Duration::from_secs(15),
             queue_frames: 8192,
+            max_connections: 1024,
         }
     }
 }
@@ -180,6 +184,8 @@ impl Host {
             requests: requests_tx.clone(),
             closing: closing_rx,
             keepalive: config.keepalive,
+            max_connections: config.max_connections,
+            connections: Default::default(),
         };
         let (stop_accepting, stop) = oneshot::channel::<()>();
         let app = server::router(state);
@@ -276,9 +282,9 @@ impl Host {
             .map_err(|_| color_eyre::eyre::eyre!("the host has stopped"))
     }
 
-    /// Re-reads the auth file (on SIGHUP). Connections whose identity no
-    /// longer has a token are closed with 4003. On error the old tokens
-    /// stay in force.
+    /// Re-reads the auth file (on SIGHUP). Connections made with a token
+    /// that is no longer in it are closed with 4003. On error the old
+    /// tokens stay in force.
     pub async fn reload_auth(&self) -> Result<()> {
         let fresh = auth::load(&self.auth_path)?;
         let revoked: Vec<String> = {
@@ -286,17 +292,17 @@ impl Host {
             let gone = current
                 .tokens
                 .iter()
-                .filter(|old| !fresh.tokens.iter().any(|t| t.name == old.name))
-                .map(|old| old.name.clone())
+                .filter(|old| !fresh.tokens.iter().any(|t| t.token == old.token))
+                .map(|old| old.token.clone())
                 .collect();
             *current = fresh;
             gone
         };
-        for identity in revoked {
+        for token in revoked {
             let _ = self
                 .requests
                 .send(Request::Disconnect {
-                    identity,
+                    token,
                     code: close_code::REVOKED,
                     reason: "token revoked".into(),
                 })

@@ -32,6 +32,8 @@ const PARTICIPANTS_COALESCE: Duration = Duration::from_millis(50);
 pub enum Request {
     Join {
         join: Join,
+        /// The bearer token it authenticated with (to close it on revocation).
+        token: String,
         reply: oneshot::Sender<Joined>,
     },
     Leave {
@@ -48,9 +50,9 @@ pub enum Request {
     Inject {
         event: EventKind,
     },
-    /// Close every connection of this identity with `code` (a revoked token).
+    /// Close every connection that authenticated with `token` (revoked).
     Disconnect {
-        identity: String,
+        token: String,
         code: u16,
         reason: String,
     },
@@ -85,7 +87,7 @@ pub struct Joined {
 }
 
 struct Link {
-    identity: String,
+    token: String,
     direct: mpsc::Sender<Direct>,
 }
 
@@ -188,11 +190,10 @@ impl Runtime {
 
     fn handle(&mut self, request: Request, links: &mut HashMap<ParticipantId, Link>) {
         match request {
-            Request::Join { join, reply } => {
-                let identity = join.identity.clone();
+            Request::Join { join, token, reply } => {
                 let (id, out) = self.session.join(join, At::now());
                 let mut joined = None;
-                self.dispatch(out, links, Some((&mut joined, identity)));
+                self.dispatch(out, links, Some((&mut joined, token)));
                 match joined {
                     Some(joined) => {
                         if reply.send(joined).is_err() {
@@ -222,11 +223,11 @@ impl Runtime {
                 self.dispatch(out, links, None);
             }
             Request::Disconnect {
-                identity,
+                token,
                 code,
                 reason,
             } => {
-                for link in links.values().filter(|l| l.identity == identity) {
+                for link in links.values().filter(|l| l.token == token) {
                     let close = Direct::Close {
                         code,
                         reason: reason.clone(),
@@ -270,11 +271,11 @@ impl Runtime {
                     messages,
                     replay,
                 } => {
-                    let Some((slot, identity)) = welcome.take() else {
+                    let Some((slot, token)) = welcome.take() else {
                         continue;
                     };
                     let (direct, direct_rx) = mpsc::channel(DIRECT_QUEUE);
-                    links.insert(to, Link { identity, direct });
+                    links.insert(to, Link { token, direct });
                     *slot = Some(Joined {
                         id: to,
                         greeting: messages.iter().map(frame).collect(),

@@ -2,6 +2,7 @@
 //! `/v1/sessions/{id}`. Authentication happens here, before any upgrade.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -29,6 +30,18 @@ pub struct AppState {
     pub requests: mpsc::Sender<SessionRequest>,
     pub closing: watch::Receiver<bool>,
     pub keepalive: Duration,
+    pub max_connections: usize,
+    /// WebSocket connections open now.
+    pub connections: Arc<AtomicUsize>,
+}
+
+/// Counts one open connection for as long as it lives.
+struct Counted(Arc<AtomicUsize>);
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 pub fn router(state: AppState) -> Router {
@@ -103,6 +116,12 @@ async fn connect(
     if id != *state.session_id {
         return plain(StatusCode::NOT_FOUND, "no such session\n");
     }
+    // Counted from here, so a burst of handshakes cannot overshoot.
+    let previous = state.connections.fetch_add(1, Ordering::AcqRel);
+    let counted = Counted(state.connections.clone());
+    if previous >= state.max_connections {
+        return plain(StatusCode::SERVICE_UNAVAILABLE, "too many connections\n");
+    }
     let upgrade = match Upgrade::from_request(&mut request) {
         Ok(upgrade) => upgrade,
         Err(refusal) => return *refusal,
@@ -144,9 +163,14 @@ async fn connect(
     ws_config.max_message_size = Some(MAX_FRAME_BYTES);
     ws_config.max_frame_size = Some(MAX_FRAME_BYTES);
     upgrade.respond(ws_config, move |socket| async move {
+        let _counted = counted;
         let (reply, joined) = oneshot::channel();
         if requests
-            .send(SessionRequest::Join { join, reply })
+            .send(SessionRequest::Join {
+                join,
+                token: entry.token,
+                reply,
+            })
             .await
             .is_err()
         {

@@ -92,7 +92,11 @@ fn plain_sgr_len(bytes: &[u8]) -> Option<usize> {
     if bytes.len() < 3 || bytes[0] != ESC || bytes[1] != b'[' {
         return None;
     }
-    let params = bytes[2..].iter().take(33).take_while(|b| b.is_ascii_digit() || **b == b';').count();
+    let params = bytes[2..]
+        .iter()
+        .take(33)
+        .take_while(|b| b.is_ascii_digit() || **b == b';')
+        .count();
     (params <= 32 && bytes.get(2 + params) == Some(&b'm')).then_some(3 + params)
 }
 

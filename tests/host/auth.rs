@@ -110,3 +110,41 @@ async fn a_plain_request_to_the_session_endpoint_is_told_to_upgrade() {
     assert_eq!(http_get(&addr, "/v1/sessions/main", None).await.0, 401);
     host.stop().await;
 }
+
+#[tokio::test]
+async fn a_revoked_token_stops_working_after_a_reload() {
+    let host = TestHost::start(AgentSpec::Shell).await;
+    let mut owner = host.owner().await;
+    let mut viewer = host.viewer().await;
+    // Remove the view token from the file and reload, as SIGHUP does.
+    let path = host.path().join("auth.json");
+    let mut file: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    file["tokens"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|t| t["token"] != host.view.as_str());
+    std::fs::write(&path, serde_json::to_string(&file).unwrap()).unwrap();
+    host.host.as_ref().unwrap().reload_auth().await.unwrap();
+    let close = viewer.expect_close().await.expect("a close frame");
+    assert_eq!(u16::from(close.code), 4003);
+    assert!(
+        !close.reason.contains(&host.view),
+        "the reason never echoes a token"
+    );
+    let refused = try_connect(&host.url, Some(&host.view), "")
+        .await
+        .unwrap_err();
+    assert_eq!(http_status(refused), 401);
+    // Others are untouched.
+    owner.ping().await;
+    // A reload of a broken file keeps the old tokens.
+    std::fs::write(&path, "{ not json").unwrap();
+    assert!(host.host.as_ref().unwrap().reload_auth().await.is_err());
+    assert!(
+        try_connect(&host.url, Some(&host.control), "")
+            .await
+            .is_ok()
+    );
+    host.stop().await;
+}

@@ -207,3 +207,68 @@ async fn a_large_participant_list_arrives_whole() {
     );
     host.stop().await;
 }
+
+#[tokio::test]
+async fn connections_beyond_the_limit_get_503() {
+    let host = TestHost::start_with(AgentSpec::Shell, |c| c.max_connections = 2).await;
+    let a = host.viewer().await;
+    let _b = host.viewer().await;
+    match try_connect(&host.url, Some(&host.view), "").await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status().as_u16(), 503)
+        }
+        other => panic!("expected 503, got {other:?}"),
+    }
+    // A slot frees when a connection leaves.
+    drop(a);
+    let mut again = None;
+    for _ in 0..50 {
+        if let Ok(ws) = try_connect(&host.url, Some(&host.view), "").await {
+            again = Some(ws);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(again.is_some());
+    host.stop().await;
+}
+
+#[tokio::test]
+async fn a_flood_of_messages_is_rate_limited_without_disconnecting() {
+    let host = TestHost::start(AgentSpec::Shell).await;
+    let mut client = host.viewer().await;
+    for n in 0..150 {
+        client
+            .send(&ClientMessage::Ping {
+                id: Some(format!("f{n}")),
+            })
+            .await;
+    }
+    let (mut pongs, mut limited) = (0, 0);
+    while pongs + limited < 150 {
+        match client.recv().await {
+            ServerMessage::Pong { .. } => pongs += 1,
+            ServerMessage::Error {
+                code: ErrorCode::RateLimited,
+                id,
+                ..
+            } => {
+                assert!(
+                    id.is_some_and(|id| id.starts_with('f')),
+                    "the refusal echoes the id"
+                );
+                limited += 1;
+            }
+            _ => {}
+        }
+    }
+    assert!(
+        (100..=110).contains(&pongs),
+        "a burst of 100 (plus refill): {pongs}"
+    );
+    assert!(limited >= 40);
+    // Still connected: after a pause, messages go through again.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    client.ping().await;
+    host.stop().await;
+}
