@@ -563,3 +563,6 @@ fn duplicate_ack(id: String) -> ServerMessage {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod proptests;

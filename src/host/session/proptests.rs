@@ -1,0 +1,311 @@
+//! Property tests: random sequences of joins, leaves, role changes,
+//! decisions, messages and agent events keep the session's invariants.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant, SystemTime};
+
+use proptest::prelude::*;
+
+use super::*;
+use crate::protocol::{ErrorCode, Role};
+
+#[derive(Debug, Clone)]
+enum Op {
+    Join {
+        who: u8,
+        control: bool,
+        view_mode: bool,
+    },
+    Leave {
+        slot: u8,
+    },
+    Claim {
+        slot: u8,
+    },
+    Release {
+        slot: u8,
+    },
+    Transfer {
+        slot: u8,
+        to: u8,
+    },
+    Message {
+        slot: u8,
+        id: u8,
+    },
+    Decide {
+        slot: u8,
+        request: u8,
+        allow: bool,
+        id: u8,
+    },
+    Interrupt {
+        slot: u8,
+    },
+    AgentAsks {
+        request: u8,
+    },
+    AgentWithdraws {
+        request: u8,
+    },
+    AgentEndsTurn,
+    AgentExits,
+    Wait {
+        secs: u8,
+    },
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        3 => (0..3u8, any::<bool>(), any::<bool>()).prop_map(|(who, control, view_mode)| Op::Join { who, control, view_mode }),
+        2 => (0..8u8).prop_map(|slot| Op::Leave { slot }),
+        2 => (0..8u8).prop_map(|slot| Op::Claim { slot }),
+        1 => (0..8u8).prop_map(|slot| Op::Release { slot }),
+        2 => (0..8u8, 0..8u8).prop_map(|(slot, to)| Op::Transfer { slot, to }),
+        3 => (0..8u8, 0..6u8).prop_map(|(slot, id)| Op::Message { slot, id }),
+        3 => (0..8u8, 0..4u8, any::<bool>(), 0..6u8).prop_map(|(slot, request, allow, id)| Op::Decide { slot, request, allow, id }),
+        1 => (0..8u8).prop_map(|slot| Op::Interrupt { slot }),
+        3 => (0..4u8).prop_map(|request| Op::AgentAsks { request }),
+        1 => (0..4u8).prop_map(|request| Op::AgentWithdraws { request }),
+        1 => Just(Op::AgentEndsTurn),
+        1 => Just(Op::AgentExits),
+        1 => (0..15u8).prop_map(|secs| Op::Wait { secs }),
+    ]
+}
+
+struct World {
+    session: Session,
+    /// Connected participants, in join order.
+    slots: Vec<ParticipantId>,
+    clock: Instant,
+    last_seq: u64,
+    settled: HashMap<String, usize>,
+    asked: Vec<String>,
+}
+
+impl World {
+    fn at(&self) -> At {
+        At {
+            mono: self.clock,
+            wall: SystemTime::UNIX_EPOCH,
+        }
+    }
+
+    fn pick(&self, slot: u8) -> Option<ParticipantId> {
+        (!self.slots.is_empty()).then(|| self.slots[slot as usize % self.slots.len()])
+    }
+
+    /// Checks what the outputs say: contiguous seqs, settle-once.
+    fn observe(&mut self, out: &[Output]) -> Result<(), TestCaseError> {
+        for o in out {
+            if let Output::Event { seq, frame } = o {
+                prop_assert_eq!(*seq, self.last_seq + 1, "seqs are contiguous");
+                self.last_seq = *seq;
+                let ServerMessage::Event(record) = serde_json::from_slice(frame).unwrap() else {
+                    panic!("an event frame");
+                };
+                if let EventKind::PermissionResolved { request_id, .. }
+                | EventKind::PermissionCancelled { request_id, .. } = record.event
+                {
+                    let n = self.settled.entry(request_id).or_default();
+                    *n += 1;
+                    prop_assert!(*n <= 1, "a request is settled at most once");
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn check_roster(&self) -> Result<(), TestCaseError> {
+        let roster = self.session.roster();
+        let owners: Vec<_> = roster
+            .ids()
+            .filter(|id| roster.role_of(*id) == Role::Owner)
+            .collect();
+        prop_assert!(owners.len() <= 1, "at most one owner");
+        if let Some(owner) = roster.owner() {
+            let who = roster.get(owner);
+            prop_assert!(who.is_some(), "the owner is connected");
+            prop_assert!(who.unwrap().eligible(), "only eligible connections own");
+        }
+        Ok(())
+    }
+}
+
+/// An owner-only action from a non-owner: one error, nothing else.
+fn refused_without_effect(
+    out: &[Output],
+    before: u64,
+    session: &Session,
+) -> Result<(), TestCaseError> {
+    prop_assert_eq!(out.len(), 1, "a refusal is one message: {:?}", out);
+    let refused = matches!(
+        &out[0],
+        Output::Send {
+            message: ServerMessage::Error {
+                code: ErrorCode::NotOwner,
+                ..
+            },
+            ..
+        }
+    );
+    prop_assert!(refused, "refused with not_owner: {:?}", out);
+    prop_assert_eq!(session.last_seq(), before);
+    Ok(())
+}
+
+fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
+    let mut world = World {
+        session: Session::new(SessionConfig {
+            description: SessionDescription {
+                id: "main".into(),
+                epoch: "e".into(),
+                title: "t".into(),
+                agent: "shell".into(),
+                cwd: "/".into(),
+                started_at: "t".into(),
+            },
+            owner_grace: Duration::from_secs(10),
+            retain: 64,
+            journal: false,
+            agent: AgentTraits {
+                takes_input: true,
+                queues_input: false,
+            },
+        }),
+        slots: Vec::new(),
+        clock: Instant::now(),
+        last_seq: 0,
+        settled: HashMap::new(),
+        asked: Vec::new(),
+    };
+    let names = ["ann", "bob", "cat"];
+    for op in ops {
+        let at = world.at();
+        let before = world.session.last_seq();
+        let owner = world.session.roster().owner();
+        let out = match op {
+            Op::Join {
+                who,
+                control,
+                view_mode,
+            } => {
+                let join = Join {
+                    identity: names[who as usize].into(),
+                    grants: if control {
+                        vec![Grant::View, Grant::Control]
+                    } else {
+                        vec![Grant::View]
+                    },
+                    mode: if view_mode { Mode::View } else { Mode::Control },
+                    client: None,
+                    since: Since::Live,
+                };
+                let (id, out) = world.session.join(join, at);
+                world.slots.push(id);
+                out
+            }
+            Op::Leave { slot } => match world.pick(slot) {
+                Some(id) => {
+                    world.slots.retain(|s| *s != id);
+                    world.session.leave(id, at)
+                }
+                None => continue,
+            },
+            Op::Claim { slot }
+            | Op::Release { slot }
+            | Op::Transfer { slot, .. }
+            | Op::Message { slot, .. }
+            | Op::Decide { slot, .. }
+            | Op::Interrupt { slot } => {
+                let Some(from) = world.pick(slot) else {
+                    continue;
+                };
+                let message = match op {
+                    Op::Claim { .. } => ClientMessage::Claim { id: "c".into() },
+                    Op::Release { .. } => ClientMessage::Release { id: "r".into() },
+                    Op::Transfer { to, .. } => ClientMessage::Transfer {
+                        id: "t".into(),
+                        to: world.pick(to).map(|p| p.to_string()).unwrap_or_default(),
+                    },
+                    Op::Message { id, .. } => ClientMessage::UserMessage {
+                        id: format!("m{id}"),
+                        text: "ls".into(),
+                    },
+                    Op::Decide {
+                        request, allow, id, ..
+                    } => ClientMessage::PermissionDecision {
+                        id: format!("d{id}"),
+                        request_id: format!("r{request}"),
+                        decision: if allow {
+                            Decision::Allow
+                        } else {
+                            Decision::Deny
+                        },
+                        message: None,
+                        updated_input: None,
+                    },
+                    _ => ClientMessage::Interrupt { id: "i".into() },
+                };
+                let owner_only = !matches!(message, ClientMessage::Claim { .. });
+                let out = world.session.handle(from, message, at);
+                if owner_only && owner != Some(from) {
+                    refused_without_effect(&out, before, &world.session)?;
+                }
+                out
+            }
+            Op::AgentAsks { request } => {
+                let request_id = format!("r{request}");
+                if world.asked.contains(&request_id) {
+                    continue; // an agent never reuses a request id
+                }
+                world.asked.push(request_id.clone());
+                world.session.agent_event(
+                    EventKind::PermissionRequest {
+                        request_id,
+                        tool: "shell".into(),
+                        input: serde_json::json!({}),
+                        tool_use_id: None,
+                        title: None,
+                        description: None,
+                    },
+                    at,
+                )
+            }
+            Op::AgentWithdraws { request } => world.session.agent_event(
+                EventKind::PermissionCancelled {
+                    request_id: format!("r{request}"),
+                    reason: None,
+                },
+                at,
+            ),
+            Op::AgentEndsTurn => world.session.agent_event(
+                EventKind::turn_end(crate::protocol::TurnOutcome::Success),
+                at,
+            ),
+            Op::AgentExits => world
+                .session
+                .agent_event(EventKind::status(AgentState::Exited), at),
+            Op::Wait { secs } => {
+                world.clock += Duration::from_secs(secs.into());
+                continue;
+            }
+        };
+        world.observe(&out)?;
+        world.check_roster()?;
+        // No agent command ever comes from anyone but the owner at the time.
+        if out.iter().any(|o| matches!(o, Output::Agent(_))) {
+            prop_assert!(owner.is_some(), "agent commands need an owner");
+        }
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+
+    #[test]
+    fn invariants_hold_for_any_sequence(ops in proptest::collection::vec(op(), 1..80)) {
+        run(ops)?;
+    }
+}
