@@ -2,6 +2,7 @@
 
 mod agents;
 mod auth;
+mod chaos;
 mod events;
 mod protocol;
 mod roles;
