@@ -29,12 +29,17 @@ pub async fn run(
     let mut draw_now = true;
     let mut last_draw = Instant::now() - FRAME;
     let mut connected = true;
+    // Test hook: the terminal must be restored even after a panic.
+    let panic_after_first_frame = std::env::var_os("TETHER_TEST_PANIC").is_some();
     loop {
         if dirty && (draw_now || last_draw.elapsed() >= FRAME) {
             draw(terminal, app)?;
             last_draw = Instant::now();
             dirty = false;
             draw_now = false;
+            if panic_after_first_frame {
+                panic!("TETHER_TEST_PANIC is set: panicking after the first frame");
+            }
         }
         if app.should_quit() {
             return Ok(());

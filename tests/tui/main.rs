@@ -2,6 +2,7 @@
 
 mod feel;
 mod pty;
+mod safety;
 
 use std::net::TcpListener;
 use std::path::Path;

@@ -119,6 +119,10 @@ impl Pty {
         }
     }
 
+    pub fn master_fd(&self) -> Option<std::os::fd::RawFd> {
+        self._master.as_raw_fd()
+    }
+
     pub fn pid(&self) -> Option<u32> {
         self.child.process_id()
     }
