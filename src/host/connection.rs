@@ -19,6 +19,8 @@ use crate::protocol::{ClientMessage, ErrorCode, ServerMessage, close_code, decod
 /// Messages longer than this are sent as fragments of this size, so no
 /// connection's write buffer grows to the size of its largest message.
 const FRAGMENT: usize = 4 * 1024;
+/// How often a pending write checks whether its queue has filled.
+const LAG_CHECK: Duration = Duration::from_millis(50);
 /// How many queued frames are written before one flush.
 const WRITE_BATCH: usize = 64;
 /// A peer that takes longer than this to accept one batch is not reading.
@@ -26,6 +28,9 @@ const SEND_TIMEOUT: Duration = Duration::from_secs(20);
 
 pub struct ConnectionConfig {
     pub keepalive: Duration,
+    /// Broadcast frames this connection may fall behind before it is cut
+    /// off with 1008.
+    pub queue_limit: usize,
 }
 
 enum End {
@@ -122,7 +127,7 @@ async fn serve(
             },
             item = broadcast.recv() => match item {
                 Ok(frame) => {
-                    if let Err(end) = write_batch(socket, frame, broadcast).await { return end; }
+                    if let Err(end) = write_batch(socket, frame, broadcast, config.queue_limit).await { return end; }
                 }
                 Err(broadcast::error::RecvError::Lagged(_)) => {
                     return End::Close(close_code::POLICY, "too slow: outgoing queue overflowed; reconnect and resume".into());
@@ -226,32 +231,48 @@ async fn write_batch(
     socket: &mut WebSocket,
     first: Utf8Bytes,
     broadcast: &mut broadcast::Receiver<Utf8Bytes>,
+    queue_limit: usize,
 ) -> Result<(), End> {
-    let work = async {
-        for part in parts(first) {
-            socket.feed(part).await?;
-        }
-        for _ in 1..WRITE_BATCH {
-            match broadcast.try_recv() {
-                Ok(frame) => {
-                    for part in parts(frame) {
-                        socket.feed(part).await?;
-                    }
-                }
-                Err(broadcast::error::TryRecvError::Lagged(_)) => return Ok(Some(())),
-                Err(_) => break,
-            }
-        }
-        socket.flush().await.map(|()| None)
-    };
-    match tokio::time::timeout(SEND_TIMEOUT, work).await {
-        Ok(Ok(None)) => Ok(()),
-        Ok(Ok(Some(()))) => Err(End::Close(
+    let too_slow = || {
+        End::Close(
             close_code::POLICY,
             "too slow: outgoing queue overflowed; reconnect and resume".into(),
-        )),
-        Ok(Err(_)) => Err(End::Gone),
-        Err(_) => Err(End::Close(close_code::POLICY, "not reading".into())),
+        )
+    };
+    let mut batch = vec![first];
+    while batch.len() < WRITE_BATCH {
+        match broadcast.try_recv() {
+            Ok(frame) => batch.push(frame),
+            Err(broadcast::error::TryRecvError::Lagged(_)) => return Err(too_slow()),
+            Err(_) => break,
+        }
+    }
+    let work = async {
+        for frame in batch {
+            for part in parts(frame) {
+                socket.feed(part).await?;
+            }
+        }
+        socket.flush().await
+    };
+    // A peer that stops reading leaves this write pending; meanwhile its
+    // queue fills. Cut it off as soon as it is full rather than letting
+    // the ring overwrite what it has not had.
+    let watch = async {
+        loop {
+            tokio::time::sleep(LAG_CHECK).await;
+            if broadcast.len() >= queue_limit {
+                return;
+            }
+        }
+    };
+    tokio::select! {
+        written = tokio::time::timeout(SEND_TIMEOUT, work) => match written {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err(End::Gone),
+            Err(_) => Err(End::Close(close_code::POLICY, "not reading".into())),
+        },
+        () = watch => Err(too_slow()),
     }
 }
 

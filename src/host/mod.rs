@@ -185,6 +185,7 @@ impl Host {
             closing: closing_rx,
             keepalive: config.keepalive,
             max_connections: config.max_connections,
+            queue_frames: config.queue_frames.max(16),
             connections: Default::default(),
         };
         let (stop_accepting, stop) = oneshot::channel::<()>();

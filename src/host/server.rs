@@ -31,6 +31,7 @@ pub struct AppState {
     pub closing: watch::Receiver<bool>,
     pub keepalive: Duration,
     pub max_connections: usize,
+    pub queue_frames: usize,
     /// WebSocket connections open now.
     pub connections: Arc<AtomicUsize>,
 }
@@ -153,6 +154,7 @@ async fn connect(
     let closing = state.closing.clone();
     let config = ConnectionConfig {
         keepalive: state.keepalive,
+        queue_limit: state.queue_frames,
     };
     // Small initial buffers: thousands of mostly idle followers must stay
     // cheap (they grow when a frame needs it, and large messages are sent

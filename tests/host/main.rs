@@ -4,6 +4,7 @@ mod agents;
 mod auth;
 mod chaos;
 mod events;
+mod faults;
 mod protocol;
 mod roles;
 mod serve_binary;

@@ -65,16 +65,25 @@ async fn owner_gets_the_slot_back_within_grace_and_followers_are_not_promoted() 
 
 #[tokio::test]
 async fn after_grace_the_next_new_eligible_connection_owns() {
+    let mut tokens = None;
     let host = TestHost::start_with(AgentSpec::Shell, |c| {
-        c.owner_grace = Duration::from_millis(200)
+        c.owner_grace = Duration::from_millis(200);
+        tokens = Some(write_auth(&c.auth_path));
     })
     .await;
-    let owner = host.owner().await;
-    let follower = host.follower().await;
+    let (alice, bob, _) = tokens.unwrap();
+    let mut owner = Client::connect(&host.url, &alice, "").await;
+    owner.greeting().await;
+    assert_eq!(owner.role, Some(Role::Owner));
+    let mut follower = Client::connect(&host.url, &bob, "").await;
+    follower.greeting().await;
     drop(owner);
     tokio::time::sleep(Duration::from_millis(400)).await;
+    // An existing follower of another identity is not promoted...
     assert_eq!(follower.role, Some(Role::Follower));
-    let newcomer = host.owner().await;
+    // ...the next new eligible connection is.
+    let mut newcomer = Client::connect(&host.url, &bob, "").await;
+    newcomer.greeting().await;
     assert_eq!(newcomer.role, Some(Role::Owner));
     host.stop().await;
 }

@@ -370,3 +370,22 @@ pub fn user(id: String, text: &str) -> ClientMessage {
         text: text.to_owned(),
     }
 }
+
+/// Writes an auth file with two control identities (alice, bob) and a
+/// viewer; returns their tokens.
+pub fn write_auth(path: &std::path::Path) -> (String, String, String) {
+    use std::os::unix::fs::PermissionsExt;
+    let (alice, bob, view) = (
+        "tt_alice_0000000000000000".to_owned(),
+        "tt_bob_00000000000000000".to_owned(),
+        "tt_view_0000000000000000".to_owned(),
+    );
+    let file = serde_json::json!({"tokens": [
+        {"name": "alice", "token": alice, "grants": ["control"]},
+        {"name": "bob", "token": bob, "grants": ["control"]},
+        {"name": "watcher", "token": view, "grants": ["view"]},
+    ]});
+    std::fs::write(path, file.to_string()).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    (alice, bob, view)
+}

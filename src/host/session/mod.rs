@@ -260,8 +260,18 @@ impl Session {
         if self.roster.get(id).is_none() {
             return Vec::new();
         }
-        self.roster.leave(id, at.mono);
-        vec![self.participants_message()]
+        let mut out = Vec::new();
+        if let Some(change) = self.roster.leave(id, at.mono) {
+            out.push(Output::Send {
+                to: change.who,
+                message: ServerMessage::Role {
+                    role: change.role,
+                    reason: Some(change.reason),
+                },
+            });
+        }
+        out.push(self.participants_message());
+        out
     }
 
     /// Handles one decoded message from participant `from`.

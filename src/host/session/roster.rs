@@ -166,21 +166,37 @@ impl Roster {
         )
     }
 
-    /// Removes a connection. An owner leaving reserves the slot for its
-    /// identity for the grace period. Returns whether it was the owner.
-    pub fn leave(&mut self, id: ParticipantId, now: Instant) -> bool {
-        let Some(gone) = self.participants.remove(&id) else {
-            return false;
-        };
+    /// Removes a connection. An owner leaving hands the slot to another
+    /// eligible connection of the same identity if one is here (its
+    /// reconnect raced ahead of the old connection's close), else reserves
+    /// it for that identity for the grace period. Returns the role change
+    /// of a connection promoted that way.
+    pub fn leave(&mut self, id: ParticipantId, now: Instant) -> Option<RoleChange> {
+        let gone = self.participants.remove(&id)?;
         if self.owner != Some(id) {
-            return false;
+            return None;
         }
         self.owner = None;
+        let heir = self
+            .participants
+            .iter()
+            .rev()
+            .find(|(_, p)| p.identity == gone.identity && p.eligible())
+            .map(|(heir, _)| *heir);
+        if let Some(heir) = heir {
+            self.owner = Some(heir);
+            self.reservation = None;
+            return Some(RoleChange {
+                who: heir,
+                role: Role::Owner,
+                reason: "reconnected: the previous connection of this identity closed".into(),
+            });
+        }
         self.reservation = (!self.grace.is_zero()).then(|| Reservation {
             identity: gone.identity,
             until: now + self.grace,
         });
-        true
+        None
     }
 
     pub fn claim(&mut self, id: ParticipantId, now: Instant) -> Result<Vec<RoleChange>, Refusal> {
@@ -338,7 +354,7 @@ mod tests {
         let mut r = Roster::new(GRACE);
         let (a, _) = r.join(alice(), t);
         let (b, _) = r.join(bob(), t);
-        assert!(r.leave(a, t));
+        assert_eq!(r.leave(a, t), None);
         // No auto-promotion, and bob cannot claim while the slot is held.
         assert_eq!(r.owner(), None);
         assert_eq!(r.claim(b, t).unwrap_err().code, ErrorCode::OwnerPresent);
@@ -394,6 +410,24 @@ mod tests {
             r.claim(a, t).unwrap().is_empty(),
             "claiming twice is a no-op"
         );
+    }
+
+    #[test]
+    fn a_reconnect_that_raced_ahead_inherits_the_slot() {
+        let t = Instant::now();
+        let mut r = Roster::new(GRACE);
+        let (old, _) = r.join(alice(), t);
+        let (bob_id, _) = r.join(bob(), t);
+        // The new connection arrives before the old one is noticed gone.
+        let (new, role) = r.join(alice(), t);
+        assert_eq!(role.role, Role::Follower);
+        let change = r.leave(old, t).expect("handed over");
+        assert_eq!((change.who, change.role), (new, Role::Owner));
+        assert_eq!(r.owner(), Some(new));
+        // Another identity's follower is never promoted this way.
+        assert_eq!(r.leave(new, t), None);
+        assert_eq!(r.owner(), None);
+        assert_eq!(r.role_of(bob_id), Role::Follower);
     }
 
     #[test]
