@@ -8,3 +8,6 @@ pub mod client;
 pub mod host;
 pub mod protocol;
 pub mod tui;
+
+#[doc(hidden)]
+pub mod fuzzing;

@@ -133,7 +133,7 @@ pub fn sanitize_plain(input: &str) -> String {
 }
 
 /// Characters that reorder text visually; shown as markers instead.
-pub(crate) fn is_bidi_or_separator(c: char) -> bool {
+pub fn is_bidi_or_separator(c: char) -> bool {
     matches!(c as u32, 0x61C | 0x200E | 0x200F | 0x2028..=0x202E | 0x2066..=0x2069)
 }
 

@@ -154,3 +154,26 @@ fn serve_refuses_bad_arguments_with_a_clear_message() {
         "one line, no backtrace: {stderr}"
     );
 }
+
+#[test]
+fn serve_warns_when_it_listens_beyond_loopback() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tether"))
+        .args(["serve", "--listen", "0.0.0.0:0", "--no-journal", "--auth"])
+        .arg(dir.path().join("auth.json"))
+        .arg("--cwd")
+        .arg(dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    stderr.read_line(&mut line).unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        line.starts_with("warning:") && line.contains("unencrypted") && line.contains("TLS"),
+        "{line}"
+    );
+}

@@ -393,3 +393,90 @@ fn plain_tether_hosts_a_shell_session_and_says_how_to_watch() {
     tui.send(b"\x11");
     assert!(tui.wait_exit().success());
 }
+
+/// A TLS-terminating proxy in front of a host, with a self-signed
+/// certificate for `localhost`; returns its port and the certificate (PEM).
+async fn tls_proxy(host_addr: String) -> (u16, String) {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let generated = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    let cert_pem = generated.cert.pem();
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(generated.signing_key.serialize_der().into());
+    let config = rustls::ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(vec![generated.cert.der().clone()], key)
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let (acceptor, host_addr) = (acceptor.clone(), host_addr.clone());
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let Ok(mut upstream) = tokio::net::TcpStream::connect(host_addr).await else {
+                    return;
+                };
+                let _ = tokio::io::copy_bidirectional(&mut tls, &mut upstream).await;
+            });
+        }
+    });
+    (port, cert_pem)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn attach_works_through_a_tls_terminating_proxy() {
+    let dir = tempfile::tempdir().unwrap();
+    let host = start_host(dir.path()).await;
+    let host_addr = host
+        .url()
+        .trim_start_matches("ws://")
+        .split('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    let (port, cert) = tls_proxy(host_addr).await;
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, cert).unwrap();
+    let url = format!("wss://localhost:{port}/v1/sessions/main");
+    let run = |trusted: bool| {
+        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_tether"));
+        command
+            .args([
+                "attach",
+                &url,
+                "--token",
+                &host.control_token().unwrap(),
+                "--prompt",
+                "echo over-tls",
+                "--allow-all",
+            ])
+            .env("TETHER_LOG", dir.path().join("log"))
+            .env_remove("SSL_CERT_DIR");
+        if trusted {
+            command.env("SSL_CERT_FILE", &ca);
+        } else {
+            command.env("SSL_CERT_FILE", dir.path().join("no-such-bundle.pem"));
+        }
+        command.output()
+    };
+    let output = run(true).await.unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.lines().any(|l| l == "over-tls"), "{stdout}");
+    // An untrusted certificate is a clear one-line refusal.
+    let output = run(false).await.unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("TLS") || stderr.contains("certificate"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    host.shutdown().await.unwrap();
+}

@@ -1,0 +1,158 @@
+//! Entry points shared by the fuzz targets (`fuzz/`) and the regression
+//! test that replays their corpus in `cargo test`. Each takes arbitrary
+//! bytes and checks the invariants the real code relies on; a violation
+//! panics.
+
+use std::time::{Duration, Instant, SystemTime};
+
+use crate::host::agent::stream_json::lines::{Line, LineSplitter};
+use crate::host::agent::stream_json::map::{Action, Mapper};
+use crate::host::session::{AgentTraits, At, Join, Output, Session, SessionConfig, Since};
+use crate::protocol::{Grant, Mode, SessionDescription, decode_client_message};
+use crate::tui::sanitize::{sanitize, sanitize_plain};
+
+/// Client-message decoding and handling: any frame, from an owner and
+/// from a viewer, is either refused with an error or handled, and the
+/// event log stays contiguous.
+pub fn client_message(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let mut session = Session::new(SessionConfig {
+        description: SessionDescription {
+            id: "main".into(),
+            epoch: "e".into(),
+            title: "t".into(),
+            agent: "shell".into(),
+            cwd: "/".into(),
+            started_at: "t".into(),
+        },
+        owner_grace: Duration::from_secs(10),
+        retain: 16,
+        journal: false,
+        agent: AgentTraits {
+            takes_input: true,
+            queues_input: false,
+        },
+    });
+    let at = At {
+        mono: Instant::now(),
+        wall: SystemTime::UNIX_EPOCH,
+    };
+    let join = |identity: &str, grants: Vec<Grant>, mode| Join {
+        identity: identity.into(),
+        grants,
+        mode,
+        client: None,
+        since: Since::Seq(0),
+    };
+    let (owner, _) = session.join(join("ann", vec![Grant::Control], Mode::Control), at);
+    let (viewer, _) = session.join(join("vic", vec![Grant::View], Mode::View), at);
+    // Each line is one frame, so a corpus entry can be a conversation.
+    for frame in text.split('\n') {
+        match decode_client_message(frame) {
+            Err(error) => assert!(!error.message.is_empty()),
+            Ok(message) => {
+                let before = session.last_seq();
+                let out = session.handle(viewer, message.clone(), at);
+                if !matches!(
+                    message,
+                    crate::protocol::ClientMessage::Ping { .. }
+                        | crate::protocol::ClientMessage::Resume { .. }
+                        | crate::protocol::ClientMessage::Claim { .. }
+                ) {
+                    assert_eq!(
+                        session.last_seq(),
+                        before,
+                        "a viewer's action had an effect"
+                    );
+                    assert!(out.iter().all(|o| matches!(o, Output::Send { .. })));
+                }
+                let mut last = session.last_seq();
+                for o in session.handle(owner, message, at) {
+                    if let Output::Event { seq, .. } = o {
+                        assert_eq!(seq, last + 1, "event seqs are contiguous");
+                        last = seq;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The stream-json side: any bytes from the agent split into bounded
+/// lines, and every line maps to events and replies without a panic;
+/// every reply is a whole JSON value.
+pub fn stream_json_line(data: &[u8]) {
+    let mut splitter = LineSplitter::new(4096);
+    let mut lines = Vec::new();
+    for chunk in data.chunks(97) {
+        splitter.push(chunk, &mut lines);
+    }
+    splitter.finish(&mut lines);
+    let mut mapper = Mapper::default();
+    for line in lines {
+        let Line::Text(line) = line else { continue };
+        assert!(line.len() <= 4096);
+        for action in mapper.from_agent(&line) {
+            if let Action::Write(value) = action {
+                let text = serde_json::to_string(&value).unwrap();
+                assert!(!text.contains('\n'), "a reply spans lines");
+            }
+        }
+    }
+}
+
+/// The sanitiser: whatever comes in, nothing that a terminal would act on
+/// comes out.
+pub fn sanitize_text(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let styled = sanitize(&text, ratatui::style::Style::default());
+    for c in styled.text.chars() {
+        assert!(c == '\n' || !c.is_control(), "control {c:?} survived");
+        assert!(
+            !crate::tui::sanitize::is_bidi_or_separator(c),
+            "bidi {c:?} survived"
+        );
+    }
+    assert_eq!(sanitize_plain(&text), styled.text);
+    let mut previous = 0;
+    for run in &styled.runs {
+        assert!(run.start as usize >= previous && (run.start as usize) <= styled.text.len());
+        assert!(styled.text.is_char_boundary(run.start as usize));
+        previous = run.start as usize;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    /// Replays every input kept in fuzz/corpus (seeds, and inputs that
+    /// once found a bug) through the same checks the fuzzers run.
+    #[test]
+    fn the_fuzz_corpus_still_passes() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus");
+        type Check = fn(&[u8]);
+        let targets: [(&str, Check); 3] = [
+            ("client_message", super::client_message),
+            ("stream_json_line", super::stream_json_line),
+            ("sanitize", super::sanitize_text),
+        ];
+        let mut replayed = 0;
+        for (name, check) in targets {
+            let dir = root.join(name);
+            let mut files: Vec<_> = std::fs::read_dir(&dir)
+                .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+                .map(|e| e.unwrap().path())
+                .collect();
+            files.sort();
+            assert!(!files.is_empty(), "no corpus for {name}");
+            for file in files {
+                check(&std::fs::read(&file).unwrap());
+                replayed += 1;
+            }
+        }
+        assert!(replayed >= 3);
+    }
+}
