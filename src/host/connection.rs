@@ -108,12 +108,12 @@ async fn serve(
     let mut bucket = Bucket::new(rate::BURST, rate::PER_SECOND, std::time::Instant::now());
     loop {
         if *closing.borrow() {
-            return End::Close(close_code::GOING_AWAY, "host shutting down".into());
+            return goodbye(socket, direct, broadcast).await;
         }
         tokio::select! {
             biased;
             _ = closing.changed() => {
-                return End::Close(close_code::GOING_AWAY, "host shutting down".into());
+                return goodbye(socket, direct, broadcast).await;
             }
             item = direct.recv() => match item {
                 Some(Direct::Frame(frame)) => {
@@ -173,6 +173,30 @@ async fn serve(
                 }
             }
         }
+    }
+}
+
+/// The host is shutting down: what was already sent to this connection
+/// (the agent's exit, cancelled requests) still goes out, then 1001.
+async fn goodbye(
+    socket: &mut WebSocket,
+    direct: &mut mpsc::Receiver<Direct>,
+    broadcast: &mut broadcast::Receiver<Utf8Bytes>,
+) -> End {
+    let drain = async {
+        while let Ok(item) = direct.try_recv() {
+            if let Direct::Frame(frame) = item {
+                feed(socket, frame).await?;
+            }
+        }
+        while let Ok(frame) = broadcast.try_recv() {
+            feed(socket, frame).await?;
+        }
+        socket.flush().await.map_err(|_| End::Gone)
+    };
+    match tokio::time::timeout(Duration::from_secs(1), drain).await {
+        Ok(Err(end)) => end,
+        _ => End::Close(close_code::GOING_AWAY, "host shutting down".into()),
     }
 }
 

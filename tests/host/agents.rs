@@ -645,3 +645,52 @@ async fn replay_plays_a_recording_and_takes_no_input() {
 
     assert!(tether::host::agent::replay::Recording::load(Path::new("/nonexistent/rec")).is_err());
 }
+
+#[tokio::test]
+async fn stream_json_huge_lines_and_a_hanging_agent_end_cleanly() {
+    // Reads a turn, prints a 10 MB line, asks for permission, then hangs.
+    let script = r#"read line
+head -c 10000000 /dev/zero | tr '\0' x; echo
+echo '{"type":"control_request","request_id":"q1","request":{"subtype":"can_use_tool","tool_name":"Bash","input":{"command":"ls"}}}'
+exec sleep 600"#;
+    let host = TestHost::start(AgentSpec::StreamJson {
+        command: vec!["sh".into(), "-c".into(), script.into()],
+    })
+    .await;
+    let mut owner = host.owner().await;
+    owner.request(|id| user(id, "go")).await;
+    let notice = owner
+        .wait_event(|e| matches!(e, EventKind::Notice { text, .. } if text.contains("dropped an agent output line")))
+        .await;
+    let EventKind::Notice { text, .. } = notice.event else {
+        unreachable!()
+    };
+    assert!(text.contains("10000001 bytes"), "{text}");
+    owner
+        .wait_event(|e| matches!(e, EventKind::PermissionRequest { .. }))
+        .await;
+    // The agent hangs: an interrupt reaches it but changes nothing.
+    owner.request(|id| ClientMessage::Interrupt { id }).await;
+    let mut watcher = host.viewer().await;
+    // Stopping the host stops the agent; the pending request is cancelled
+    // with a reason and the agent's exit is the last thing anyone sees.
+    let stop = tokio::spawn(host.stop());
+    let cancelled = watcher
+        .wait_event(|e| matches!(e, EventKind::PermissionCancelled { .. }))
+        .await;
+    assert!(
+        matches!(cancelled.event, EventKind::PermissionCancelled { reason: Some(ref r), .. } if r.contains("exited"))
+    );
+    watcher
+        .wait_event(|e| {
+            matches!(
+                e,
+                EventKind::Status {
+                    state: AgentState::Exited,
+                    ..
+                }
+            )
+        })
+        .await;
+    stop.await.unwrap();
+}
