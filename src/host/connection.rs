@@ -1,6 +1,7 @@
 //! One task per WebSocket connection: writes what the session task sends
 //! it, reads and decodes what the client sends, and keeps the line alive.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
@@ -11,7 +12,9 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::{CloseCode, Data, O
 use tokio_tungstenite::tungstenite::{self, Message, Utf8Bytes};
 
 use super::rate::{self, Bucket};
-use super::runtime::{Direct, Joined, ReplayJob, Request};
+use super::runtime::{
+    Direct, Joined, PARTICIPANTS_CLOSE, PARTICIPANTS_OPEN, ReplayJob, Request, participants_frame,
+};
 use super::session::ParticipantId;
 use super::upgrade::Socket as WebSocket;
 use crate::protocol::{ClientMessage, ErrorCode, ServerMessage, close_code, decode_client_message};
@@ -50,11 +53,12 @@ pub async fn run(
     let Joined {
         id,
         greeting,
+        participants,
         replay,
         mut direct,
         mut broadcast,
     } = joined;
-    let end = match greet(&mut socket, greeting, replay).await {
+    let end = match greet(&mut socket, greeting, &participants, replay).await {
         Err(end) => end,
         Ok(()) => {
             serve(
@@ -82,15 +86,61 @@ pub async fn run(
 async fn greet(
     socket: &mut WebSocket,
     greeting: Vec<Utf8Bytes>,
+    participants: &[Arc<str>],
     replay: ReplayJob,
 ) -> Result<(), End> {
     for frame in greeting {
-        socket
-            .feed(Message::Text(frame))
-            .await
-            .map_err(|_| End::Gone)?;
+        feed(socket, frame).await?;
     }
+    feed_participants(socket, participants).await?;
     run_replay(socket, replay).await
+}
+
+/// Writes a `participants` message straight from its entries, in
+/// fragments of about [`FRAGMENT`] bytes: with N participants the list is
+/// O(N), and one joiner after another would otherwise each build (and
+/// leave fragmented in the heap) a string that large.
+async fn feed_participants(socket: &mut WebSocket, entries: &[Arc<str>]) -> Result<(), End> {
+    let total: usize = PARTICIPANTS_OPEN.len()
+        + PARTICIPANTS_CLOSE.len()
+        + entries.iter().map(|e| e.len() + 1).sum::<usize>();
+    if total <= FRAGMENT {
+        return feed(socket, participants_frame(entries)).await;
+    }
+    let pieces = std::iter::once(PARTICIPANTS_OPEN)
+        .chain(
+            entries
+                .iter()
+                .enumerate()
+                .flat_map(|(i, e)| [if i > 0 { "," } else { "" }, e.as_ref()]),
+        )
+        .chain(std::iter::once(PARTICIPANTS_CLOSE));
+    let mut buffer = Vec::with_capacity(FRAGMENT * 2);
+    let mut first = true;
+    for piece in pieces {
+        buffer.extend_from_slice(piece.as_bytes());
+        if buffer.len() >= FRAGMENT {
+            let opcode = OpCode::Data(if first { Data::Text } else { Data::Continue });
+            first = false;
+            let chunk = bytes::Bytes::copy_from_slice(&buffer);
+            buffer.clear();
+            feed_frame(socket, Message::Frame(Frame::message(chunk, opcode, false))).await?;
+        }
+    }
+    let last = Frame::message(
+        bytes::Bytes::copy_from_slice(&buffer),
+        OpCode::Data(Data::Continue),
+        true,
+    );
+    feed_frame(socket, Message::Frame(last)).await
+}
+
+async fn feed_frame(socket: &mut WebSocket, message: Message) -> Result<(), End> {
+    match tokio::time::timeout(SEND_TIMEOUT, socket.feed(message)).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(_)) => Err(End::Gone),
+        Err(_) => Err(End::Close(close_code::POLICY, "not reading".into())),
+    }
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -6,6 +6,7 @@
 //! and the order in which events are journaled is the order everyone sees.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -80,7 +81,10 @@ pub struct ReplayJob {
 /// Everything a new connection needs.
 pub struct Joined {
     pub id: ParticipantId,
+    /// `ready` and `role`.
     pub greeting: Vec<Utf8Bytes>,
+    /// The entries of the `participants` message that follows them.
+    pub participants: Vec<Arc<str>>,
     pub replay: ReplayJob,
     pub direct: mpsc::Receiver<Direct>,
     pub broadcast: broadcast::Receiver<Utf8Bytes>,
@@ -116,6 +120,27 @@ fn frame(message: &ServerMessage) -> Utf8Bytes {
     Utf8Bytes::try_from(bytes::Bytes::from(text)).expect("serde_json writes UTF-8")
 }
 
+/// The opening and closing of a `participants` message around its entries.
+pub const PARTICIPANTS_OPEN: &str = r#"{"type":"participants","participants":["#;
+pub const PARTICIPANTS_CLOSE: &str = "]}";
+
+/// A whole `participants` message from its entries, in one allocation.
+pub fn participants_frame(entries: &[Arc<str>]) -> Utf8Bytes {
+    let size = PARTICIPANTS_OPEN.len()
+        + PARTICIPANTS_CLOSE.len()
+        + entries.iter().map(|e| e.len() + 1).sum::<usize>();
+    let mut text = String::with_capacity(size);
+    text.push_str(PARTICIPANTS_OPEN);
+    for (i, entry) in entries.iter().enumerate() {
+        if i > 0 {
+            text.push(',');
+        }
+        text.push_str(entry);
+    }
+    text.push_str(PARTICIPANTS_CLOSE);
+    Utf8Bytes::from(text)
+}
+
 fn event_frame(bytes: Bytes) -> Utf8Bytes {
     Utf8Bytes::try_from(bytes).expect("event frames are serialised JSON text")
 }
@@ -129,7 +154,8 @@ impl Runtime {
             tokio::select! {
                 () = sleep_until_some(participants_due) => {
                     self.participants_due = None;
-                    let _ = self.broadcast.send(frame(&self.session.participants()));
+                    let list = participants_frame(&self.session.participant_entries());
+                    let _ = self.broadcast.send(list);
                 }
                 event = self.agent_events.recv(), if !agent_done => match event {
                     Some(event) => {
@@ -269,6 +295,7 @@ impl Runtime {
                 Output::Welcome {
                     to,
                     messages,
+                    participants,
                     replay,
                 } => {
                     let Some((slot, token)) = welcome.take() else {
@@ -279,6 +306,7 @@ impl Runtime {
                     *slot = Some(Joined {
                         id: to,
                         greeting: messages.iter().map(frame).collect(),
+                        participants,
                         replay: self.replay_job(replay),
                         direct: direct_rx,
                         // Subscribed only now: it must not get the broadcasts above.

@@ -11,6 +11,7 @@ mod log;
 mod roster;
 
 use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
@@ -113,11 +114,13 @@ pub enum Output {
         seq: u64,
         frame: Frame,
     },
-    /// Greet a new connection: these messages first, then the replay.
+    /// Greet a new connection: these messages (`ready`, `role`), then
+    /// the `participants` message made of these entries, then the replay.
     /// The connection joins the broadcast only after this output.
     Welcome {
         to: ParticipantId,
         messages: Vec<ServerMessage>,
+        participants: Vec<Arc<str>>,
         replay: ReplayPlan,
     },
     /// Replay history to one connection, then `caught_up`.
@@ -217,9 +220,6 @@ impl Session {
             connected_at: rfc3339(at.wall),
         };
         let (id, role) = self.roster.join(participant, at.mono);
-        let participants = ServerMessage::Participants {
-            participants: self.roster.infos(),
-        };
         let me = self.roster.get(id).expect("just joined");
         let ready = ServerMessage::Ready {
             protocol: PROTOCOL_VERSION,
@@ -249,8 +249,8 @@ impl Session {
                     role: role.role,
                     reason: Some(role.reason),
                 },
-                participants.clone(),
             ],
+            participants: self.roster.entries(),
             replay,
         };
         (id, vec![Output::ParticipantsChanged, welcome])
@@ -502,6 +502,11 @@ impl Session {
         ServerMessage::Participants {
             participants: self.roster.infos(),
         }
+    }
+
+    /// The current `participants` message as the JSON of each entry.
+    pub fn participant_entries(&mut self) -> Vec<Arc<str>> {
+        self.roster.entries()
     }
 
     fn pending_by_seq(&self) -> Vec<EventRecord> {

@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::protocol::{ErrorCode, Grant, Mode, ParticipantInfo, Role};
@@ -77,6 +78,10 @@ pub struct Roster {
     reservation: Option<Reservation>,
     grace: Duration,
     next_id: u64,
+    /// Each participant's entry of a `participants` message as JSON, with
+    /// the role it was made for: a list is assembled from these without
+    /// building (and freeing) one large string per join.
+    entries: BTreeMap<ParticipantId, (Role, Arc<str>)>,
 }
 
 impl Roster {
@@ -87,6 +92,7 @@ impl Roster {
             reservation: None,
             grace,
             next_id: 1,
+            entries: BTreeMap::new(),
         }
     }
 
@@ -173,6 +179,7 @@ impl Roster {
     /// of a connection promoted that way.
     pub fn leave(&mut self, id: ParticipantId, now: Instant) -> Option<RoleChange> {
         let gone = self.participants.remove(&id)?;
+        self.entries.remove(&id);
         if self.owner != Some(id) {
             return None;
         }
@@ -291,19 +298,43 @@ impl Roster {
         }
     }
 
+    fn info(&self, id: ParticipantId, p: &Participant) -> ParticipantInfo {
+        ParticipantInfo {
+            id: id.to_string(),
+            identity: p.identity.clone(),
+            role: self.role_of(id),
+            grants: p.grants.clone(),
+            mode: p.mode,
+            client: p.client.clone(),
+            connected_at: p.connected_at.clone(),
+        }
+    }
+
     pub fn infos(&self) -> Vec<ParticipantInfo> {
         self.participants
             .iter()
-            .map(|(id, p)| ParticipantInfo {
-                id: id.to_string(),
-                identity: p.identity.clone(),
-                role: self.role_of(*id),
-                grants: p.grants.clone(),
-                mode: p.mode,
-                client: p.client.clone(),
-                connected_at: p.connected_at.clone(),
-            })
+            .map(|(id, p)| self.info(*id, p))
             .collect()
+    }
+
+    /// Every participant's entry as JSON text, in join order (cached; an
+    /// entry is remade only when its role changed).
+    pub fn entries(&mut self) -> Vec<Arc<str>> {
+        let mut out = Vec::with_capacity(self.participants.len());
+        for (id, p) in &self.participants {
+            let role = self.role_of(*id);
+            match self.entries.get(id) {
+                Some((cached, text)) if *cached == role => out.push(text.clone()),
+                _ => {
+                    let text: Arc<str> = serde_json::to_string(&self.info(*id, p))
+                        .expect("participant info serialises")
+                        .into();
+                    self.entries.insert(*id, (role, text.clone()));
+                    out.push(text);
+                }
+            }
+        }
+        out
     }
 }
 

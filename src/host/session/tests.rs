@@ -165,6 +165,7 @@ fn join_greets_in_protocol_order_and_tells_the_others() {
     let Output::Welcome {
         to,
         messages,
+        participants: entries,
         replay,
     } = welcome
     else {
@@ -181,7 +182,12 @@ fn join_greets_in_protocol_order_and_tells_the_others() {
             ..
         }
     ));
-    assert!(matches!(messages[2], ServerMessage::Participants { .. }));
+    assert_eq!(messages.len(), 2, "ready and role, then the list");
+    let list: Vec<crate::protocol::ParticipantInfo> = entries
+        .iter()
+        .map(|e| serde_json::from_str(e).unwrap())
+        .collect();
+    assert_eq!(list, participants, "the entries are the participants");
     assert_eq!(replay.caught_up, 1, "the idle status is event 1");
     assert_eq!(replay.frames.len(), 1);
     assert_ne!(first, second);
