@@ -84,7 +84,7 @@ fn frames() -> Vec<String> {
 fn ingest(app: &mut App, frames: &[String]) {
     let (now, wall) = (Instant::now(), SystemTime::now());
     for text in frames {
-        let message: ServerMessage = serde_json::from_str(text).expect("valid frame");
+        let message = tether::protocol::decode_server_message(text).expect("valid frame");
         app.update(Msg::Conn(ConnEvent::Message(message)), now, wall);
     }
 }

@@ -328,7 +328,7 @@ async fn session(
                 heard = tokio::time::Instant::now();
                 match frame {
                     Some(Ok(Message::Text(text))) => {
-                        let message: ServerMessage = match serde_json::from_str(text.as_str()) {
+                        let message = match crate::protocol::decode_server_message(text.as_str()) {
                             Ok(m) => m,
                             Err(e) => {
                                 tracing::warn!("ignoring an undecodable frame: {e}");

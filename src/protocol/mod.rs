@@ -14,7 +14,7 @@ pub use events::{
 };
 pub use server::{
     ErrorCode, Grant, Mode, ParticipantInfo, Role, ServerMessage, SessionDescription,
-    SessionSummary, You,
+    SessionSummary, You, decode_server_message,
 };
 
 /// The protocol version this build speaks (`ready.protocol`).

@@ -160,3 +160,45 @@ impl ServerMessage {
         serde_json::to_string(self).expect("server messages always serialise")
     }
 }
+
+/// Decodes one frame from the host. Event frames, by far the most common,
+/// skip serde's buffering of the outer internally tagged enum (which
+/// copies the whole object before choosing a variant).
+pub fn decode_server_message(text: &str) -> serde_json::Result<ServerMessage> {
+    #[derive(Deserialize)]
+    struct EventFrame {
+        seq: u64,
+        ts: String,
+        event: super::events::EventKind,
+    }
+    if text.starts_with(r#"{"type":"event","#)
+        && let Ok(frame) = serde_json::from_str::<EventFrame>(text)
+    {
+        return Ok(ServerMessage::Event(EventRecord {
+            seq: frame.seq,
+            ts: frame.ts,
+            event: frame.event,
+        }));
+    }
+    serde_json::from_str(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::EventKind;
+
+    #[test]
+    fn the_event_fast_path_decodes_like_serde() {
+        let frames = [
+            ServerMessage::Event(EventRecord { seq: 7, ts: "t".into(), event: EventKind::Interrupt { by: "a".into() } }).to_json(),
+            r#"{"type":"event","seq":1,"ts":"t","event":{"kind":"future_kind","x":1}}"#.to_owned(),
+            r#"{"type":"event","ts":"t","seq":2,"event":{"kind":"assistant","text":"hi"},"extra":true}"#.to_owned(),
+            r#"{"type":"caught_up","seq":3}"#.to_owned(),
+        ];
+        for frame in frames {
+            let slow: ServerMessage = serde_json::from_str(&frame).unwrap();
+            assert_eq!(decode_server_message(&frame).unwrap(), slow, "{frame}");
+        }
+    }
+}

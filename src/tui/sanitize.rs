@@ -36,20 +36,25 @@ pub fn sanitize_from(input: &str, base: Style, current: Style) -> (StyledText, S
     let mut parser = Parser::new();
     let mut i = 0;
     while i < bytes.len() {
-        if sink.seq.is_none() && bytes[i] != ESC {
+        // (A sequence can end inside a multi-byte character; the rest of
+        // that character goes through the byte path below.)
+        if sink.seq.is_none() && bytes[i] != ESC && input.is_char_boundary(i) {
             let rest = &bytes[i..];
             let n = rest.iter().position(|&b| b == ESC).unwrap_or(rest.len());
-            feed_plain(&mut parser, &mut sink, &rest[..n]);
+            feed_plain(&mut parser, &mut sink, &input[i..i + n]);
             i += n;
             continue;
         }
         if sink.seq.is_none()
-            && let Some(len) = plain_sgr_len(&bytes[i..])
+            && let Some((len, params)) = plain_sgr(&bytes[i..])
         {
-            // A complete colour sequence, the common case: vte takes it in
-            // one go (it is applied, never shown, so no bookkeeping).
-            sink.pos = i + len - 1;
-            parser.advance(&mut sink, &bytes[i..i + len]);
+            // A complete colour sequence, the common case: applied at once
+            // (vte would do the same, a byte at a time).
+            sink.sgr_from(
+                params.values[..params.count]
+                    .iter()
+                    .map(std::slice::from_ref),
+            );
             i += len;
             continue;
         }
@@ -86,24 +91,47 @@ pub fn unfinished_escape(chunk: &str) -> usize {
     if finished { 0 } else { tail.len() }
 }
 
-/// Length of a complete `ESC [ digits/semicolons m` at the start of
-/// `bytes` (at most 32 parameter bytes), if there is one.
-fn plain_sgr_len(bytes: &[u8]) -> Option<usize> {
+/// The numbers of a simple SGR sequence.
+struct SgrParams {
+    values: [u16; 16],
+    count: usize,
+}
+
+/// A complete `ESC [ n;n;... m` at the start of `bytes` (at most 16
+/// numbers of at most 4 digits): its length and its numbers, as vte would
+/// report them (an empty parameter is 0). Anything else is left to vte.
+fn plain_sgr(bytes: &[u8]) -> Option<(usize, SgrParams)> {
     if bytes.len() < 3 || bytes[0] != ESC || bytes[1] != b'[' {
         return None;
     }
-    let params = bytes[2..]
-        .iter()
-        .take(33)
-        .take_while(|b| b.is_ascii_digit() || **b == b';')
-        .count();
-    (params <= 32 && bytes.get(2 + params) == Some(&b'm')).then_some(3 + params)
+    let mut params = SgrParams {
+        values: [0; 16],
+        count: 1,
+    };
+    let mut digits = 0;
+    for (at, &b) in bytes.iter().enumerate().skip(2).take(64) {
+        match b {
+            b'0'..=b'9' if digits < 4 => {
+                let slot = &mut params.values[params.count - 1];
+                *slot = *slot * 10 + u16::from(b - b'0');
+                digits += 1;
+            }
+            b';' if params.count < 16 => {
+                params.count += 1;
+                digits = 0;
+            }
+            b'm' => return Some((at + 1, params)),
+            _ => return None,
+        }
+    }
+    None
 }
 
 /// Feeds text that holds no ESC. Runs of printable ASCII (most output)
 /// cannot change the parser's state, so they skip it and are appended
 /// whole; everything else goes through vte.
-fn feed_plain(parser: &mut Parser, sink: &mut Sink, text: &[u8]) {
+fn feed_plain(parser: &mut Parser, sink: &mut Sink, input: &str) {
+    let text = input.as_bytes();
     let printable = |b: &u8| (0x20..0x7f).contains(b);
     let mut at = 0;
     while at < text.len() {
@@ -112,8 +140,8 @@ fn feed_plain(parser: &mut Parser, sink: &mut Sink, text: &[u8]) {
             .position(|b| !printable(b))
             .map_or(text.len(), |n| at + n);
         if end > at {
-            let run = std::str::from_utf8(&text[at..end]).expect("ASCII is UTF-8");
-            sink.emit_ascii(run);
+            // ASCII bytes sit on character boundaries: slicing is free.
+            sink.emit_ascii(&input[at..end]);
             at = end;
         }
         if at < text.len() {
@@ -290,7 +318,11 @@ impl<'a> Sink<'a> {
     }
 
     fn sgr(&mut self, params: &Params) {
-        let mut it = params.iter();
+        self.sgr_from(params.iter());
+    }
+
+    /// Applies SGR parameters (each with its colon sub-parameters).
+    fn sgr_from<'p>(&mut self, mut it: impl Iterator<Item = &'p [u16]>) {
         while let Some(p) = it.next() {
             let code = p[0];
             match code {
