@@ -20,7 +20,7 @@ pub fn event_line(record: &EventRecord) -> Option<String> {
         EventKind::Assistant { text } => clean(text),
         EventKind::Thinking { text } => format!("(thinking) {}", clean(text)),
         EventKind::ToolUse { name, input, .. } => {
-            format!("[tool] {} {}", clean(name), summarize_input(name, input))
+            format!("[tool] {} {}", clean(name), summarize_input(input))
         }
         EventKind::ToolResult {
             content, is_error, ..
@@ -33,11 +33,7 @@ pub fn event_line(record: &EventRecord) -> Option<String> {
         }
         EventKind::Output { text, .. } => clean(text.strip_suffix('\n').unwrap_or(text)),
         EventKind::PermissionRequest { tool, input, .. } => {
-            format!(
-                "[permission] {} {}",
-                clean(tool),
-                summarize_input(tool, input)
-            )
+            format!("[permission] {} {}", clean(tool), summarize_input(input))
         }
         EventKind::PermissionResolved {
             decision,
@@ -215,11 +211,8 @@ pub async fn prompt(target: Target, text: &str, allow_all: bool) -> ExitCode {
                         input,
                         ..
                     } => {
-                        let what = format!(
-                            "allow {} {}?",
-                            sanitize_plain(tool),
-                            summarize_input(tool, input)
-                        );
+                        let what =
+                            format!("allow {} {}?", sanitize_plain(tool), summarize_input(input));
                         let (decision, note) = if allow_all {
                             (Decision::Allow, None)
                         } else if interactive {

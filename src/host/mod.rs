@@ -22,7 +22,6 @@ use std::time::{Duration, SystemTime};
 use color_eyre::eyre::{Context, Result, bail};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
-use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use crate::protocol::{EventKind, Grant, NoticeLevel, SessionDescription, close_code, rfc3339};
 use agent::AgentSpec;
@@ -80,7 +79,6 @@ pub struct Host {
     auth: Arc<RwLock<AuthFile>>,
     journal_path: Option<PathBuf>,
     requests: mpsc::Sender<Request>,
-    broadcast: broadcast::Sender<Utf8Bytes>,
     server: JoinHandle<()>,
     runtime: JoinHandle<()>,
     stop_accepting: Option<oneshot::Sender<()>>,
@@ -170,7 +168,7 @@ impl Host {
             agent,
             agent_events,
             requests,
-            broadcast: broadcast.clone(),
+            broadcast,
             closing,
             participants_due: None,
         };
@@ -211,7 +209,6 @@ impl Host {
             auth,
             journal_path,
             requests: requests_tx,
-            broadcast,
             server,
             runtime,
             stop_accepting: Some(stop_accepting),
@@ -265,12 +262,6 @@ impl Host {
         answer
             .await
             .map_err(|_| color_eyre::eyre::eyre!("the host has stopped"))
-    }
-
-    /// Broadcast frames not yet taken by every connection: how far the
-    /// slowest follower is behind (load generators pace themselves by it).
-    pub fn backlog(&self) -> usize {
-        self.broadcast.len()
     }
 
     /// Adds an event to the session as if the host raised it: journaled,

@@ -109,15 +109,7 @@ pub struct Runtime {
 }
 
 fn frame(message: &ServerMessage) -> Utf8Bytes {
-    // A participant list can be large; one allocation of about the right
-    // size leaves less garbage than growing a buffer by doubling.
-    let estimate = match message {
-        ServerMessage::Participants { participants } => 64 + participants.len() * 200,
-        _ => 256,
-    };
-    let mut text = Vec::with_capacity(estimate);
-    serde_json::to_writer(&mut text, message).expect("server messages always serialise");
-    Utf8Bytes::try_from(bytes::Bytes::from(text)).expect("serde_json writes UTF-8")
+    Utf8Bytes::from(message.to_json())
 }
 
 /// The opening and closing of a `participants` message around its entries.

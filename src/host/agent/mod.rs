@@ -16,7 +16,7 @@ use tokio::task::JoinHandle;
 use super::session::{AgentCommand, AgentTraits};
 use crate::protocol::EventKind;
 
-pub use process::{Utf8Chunker, sleep_until_some};
+pub use process::sleep_until_some;
 
 /// Which agent a session runs.
 #[derive(Debug, Clone, PartialEq)]

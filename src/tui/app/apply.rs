@@ -16,7 +16,7 @@ use crate::tui::theme;
 use crate::tui::transcript::{Block, BlockKind, styled};
 
 /// A one-line, readable summary of a tool's input (the command for shells).
-pub fn summarize_input(tool: &str, input: &Value) -> String {
+pub fn summarize_input(input: &Value) -> String {
     let pick = |keys: &[&str]| {
         keys.iter()
             .find_map(|k| input.get(*k).and_then(Value::as_str))
@@ -34,7 +34,6 @@ pub fn summarize_input(tool: &str, input: &Value) -> String {
         None if input.is_null() => String::new(),
         None => input.to_string(),
     };
-    let _ = tool;
     let one_line = text.replace('\n', " ⏎ ");
     crate::tui::sanitize::sanitize_plain(&one_line)
 }
@@ -179,7 +178,7 @@ impl App {
             self.pending.push(Pending {
                 request_id: request_id.clone(),
                 tool: tool.clone(),
-                summary: summarize_input(tool, input),
+                summary: summarize_input(input),
                 input: input.clone(),
                 raised: humantime::parse_rfc3339_weak(&record.ts).ok(),
             });
@@ -263,7 +262,7 @@ impl App {
             EventKind::ToolUse { name, input, .. } => {
                 let mut block = StyledText::default();
                 block.push(&format!("⚙ {} ", sanitize_name(name)), theme::TOOL);
-                block.push(&summarize_input(name, input), theme::BOLD);
+                block.push(&summarize_input(input), theme::BOLD);
                 push(self, BlockKind::ToolUse, block);
             }
             EventKind::ToolResult {
@@ -300,7 +299,7 @@ impl App {
                     &format!("⚠ {} asks permission: ", sanitize_name(tool)),
                     theme::WARN,
                 );
-                block.push(&summarize_input(tool, input), theme::BOLD);
+                block.push(&summarize_input(input), theme::BOLD);
                 push(self, BlockKind::Permission, block);
             }
             EventKind::PermissionResolved {
