@@ -3,12 +3,12 @@
 //! bytes and checks the invariants the real code relies on; a violation
 //! panics.
 
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Instant, SystemTime};
 
 use crate::host::agent::stream_json::lines::{Line, LineSplitter};
 use crate::host::agent::stream_json::map::{Action, Mapper};
 use crate::host::session::{AgentTraits, At, Join, Output, Session, SessionConfig, Since};
-use crate::protocol::{Grant, Mode, SessionDescription, decode_client_message};
+use crate::protocol::{Grant, Mode, decode_client_message};
 use crate::tui::sanitize::{sanitize, sanitize_plain};
 
 /// Client-message decoding and handling: any frame, from an owner and
@@ -18,23 +18,13 @@ pub fn client_message(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    let mut session = Session::new(SessionConfig {
-        description: SessionDescription {
-            id: "main".into(),
-            epoch: "e".into(),
-            title: "t".into(),
-            agent: "shell".into(),
-            cwd: "/".into(),
-            started_at: "t".into(),
-        },
-        owner_grace: Duration::from_secs(10),
-        retain: 16,
-        journal: false,
-        agent: AgentTraits {
+    let mut session = Session::new(SessionConfig::sample(
+        AgentTraits {
             takes_input: true,
             queues_input: false,
         },
-    });
+        16,
+    ));
     let at = At {
         mono: Instant::now(),
         wall: SystemTime::UNIX_EPOCH,

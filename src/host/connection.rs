@@ -408,11 +408,7 @@ async fn run_replay(socket: &mut WebSocket, job: ReplayJob) -> Result<(), End> {
 
 async fn feed(socket: &mut WebSocket, text: Utf8Bytes) -> Result<(), End> {
     for part in parts(text) {
-        match tokio::time::timeout(SEND_TIMEOUT, socket.feed(part)).await {
-            Ok(Ok(())) => {}
-            Ok(Err(_)) => return Err(End::Gone),
-            Err(_) => return Err(End::Close(close_code::POLICY, "not reading".into())),
-        }
+        feed_frame(socket, part).await?;
     }
     Ok(())
 }

@@ -18,9 +18,8 @@ use tokio::sync::broadcast;
 use tokio_tungstenite::tungstenite::Message;
 
 use super::followers::FollowerReport;
-use super::{mono_ns, payload, rss};
-use tether::host::agent::AgentSpec;
-use tether::host::{Host, HostConfig};
+use super::{mono_ns, payload, rss, scratch_host};
+use tether::host::Host;
 use tether::protocol::{EventKind, OutputStream};
 
 #[derive(Debug, Args)]
@@ -160,11 +159,7 @@ pub fn run(args: FanoutArgs) -> Result<()> {
 /// The real host. Returns the followers' report with the start time, and
 /// the host's resident memory per connection.
 async fn run_tether(args: &FanoutArgs) -> Result<((FollowerReport, u64), u64)> {
-    let dir = tempfile_dir()?;
-    let mut config = HostConfig::new(AgentSpec::Shell);
-    config.listen = "127.0.0.1:0".parse()?;
-    config.auth_path = dir.join("auth.json");
-    config.cwd = dir.clone();
+    let (dir, mut config) = scratch_host("fanout")?;
     config.journal_dir = args.journal.then(|| dir.join("journal"));
     let host = Host::start(config).await?;
     // Let the agent's start-up events land before numbering ours.
@@ -265,14 +260,4 @@ async fn run_bare(args: &FanoutArgs) -> Result<(FollowerReport, u64)> {
     let report = tokio::task::spawn_blocking(move || followers.report()).await??;
     accept.abort();
     Ok((report, start))
-}
-
-fn tempfile_dir() -> Result<std::path::PathBuf> {
-    let dir = std::env::temp_dir().join(format!(
-        "tether-bench-{}-{:08x}",
-        std::process::id(),
-        rand::random::<u32>()
-    ));
-    std::fs::create_dir_all(&dir)?;
-    Ok(dir)
 }

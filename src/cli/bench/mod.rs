@@ -39,6 +39,24 @@ pub fn run(args: BenchArgs) -> ExitCode {
     }
 }
 
+/// A fresh scratch directory and a loopback shell host configured to
+/// keep its auth file and working directory there (the caller removes it).
+pub fn scratch_host(
+    kind: &str,
+) -> color_eyre::eyre::Result<(std::path::PathBuf, tether::host::HostConfig)> {
+    let dir = std::env::temp_dir().join(format!(
+        "tether-{kind}-{}-{:08x}",
+        std::process::id(),
+        rand::random::<u32>()
+    ));
+    std::fs::create_dir_all(&dir)?;
+    let mut config = tether::host::HostConfig::new(tether::host::agent::AgentSpec::Shell);
+    config.listen = "127.0.0.1:0".parse()?;
+    config.auth_path = dir.join("auth.json");
+    config.cwd = dir.clone();
+    Ok((dir, config))
+}
+
 /// Nanoseconds on the system-wide monotonic clock (comparable between
 /// processes on one machine, unlike `Instant`).
 pub fn mono_ns() -> u64 {

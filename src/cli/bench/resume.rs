@@ -12,8 +12,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 use super::payload;
-use tether::host::agent::AgentSpec;
-use tether::host::{Host, HostConfig};
+use tether::host::Host;
 use tether::protocol::{EventKind, OutputStream};
 
 #[derive(Debug, Args)]
@@ -47,16 +46,7 @@ pub fn run(args: ResumeArgs) -> Result<()> {
 
 /// Fills a host with the history, then times one full replay.
 async fn measure(args: &ResumeArgs, from_journal: bool) -> Result<(f64, u64)> {
-    let dir = std::env::temp_dir().join(format!(
-        "tether-resume-{}-{:08x}",
-        std::process::id(),
-        rand::random::<u32>()
-    ));
-    std::fs::create_dir_all(&dir)?;
-    let mut config = HostConfig::new(AgentSpec::Shell);
-    config.listen = "127.0.0.1:0".parse()?;
-    config.auth_path = dir.join("auth.json");
-    config.cwd = dir.clone();
+    let (dir, mut config) = super::scratch_host("resume")?;
     if from_journal {
         // Keep almost nothing in memory: the replay must come from disk.
         config.journal_dir = Some(dir.join("journal"));

@@ -10,6 +10,20 @@ use tokio::sync::mpsc;
 /// How long a process group gets between SIGINT/SIGTERM and SIGKILL.
 pub const KILL_GRACE: Duration = Duration::from_secs(2);
 
+/// A command for an agent's child: in `cwd`, stdout and stderr piped, in
+/// a process group of its own (so an interrupt or a shutdown reaches
+/// everything it started) and killed if the agent is dropped.
+pub fn child_command(program: &str, cwd: &std::path::Path) -> tokio::process::Command {
+    let mut command = tokio::process::Command::new(program);
+    command
+        .current_dir(cwd)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(true);
+    command
+}
+
 /// Sends `signal` to the process group led by `pid` (ignoring a group that
 /// is already gone).
 pub fn signal_group(pid: u32, signal: Signal) {

@@ -1,16 +1,15 @@
 //! The built-in shell agent: each user message is a command line that runs
 //! only after the owner allows it.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Instant;
 
 use nix::sys::signal::Signal;
 use serde_json::json;
-use tokio::process::Command;
 use tokio::sync::mpsc;
 
-use super::process::{KILL_GRACE, forward_text, signal_group, sleep_until_some};
+use super::process::{KILL_GRACE, child_command, forward_text, signal_group, sleep_until_some};
 use super::{AgentInput, EventSink};
 use crate::host::session::AgentCommand;
 use crate::protocol::{AgentState, Decision, EventKind, OutputStream, TurnOutcome};
@@ -64,7 +63,7 @@ pub async fn run(cwd: PathBuf, mut inbox: mpsc::UnboundedReceiver<AgentInput>, e
 
 /// Asks for permission, then runs the command. Returns why it stopped early.
 async fn run_turn(
-    cwd: &PathBuf,
+    cwd: &Path,
     cwd_text: &str,
     request_id: &str,
     command: String,
@@ -132,22 +131,17 @@ async fn run_turn(
 }
 
 async fn execute(
-    cwd: &PathBuf,
+    cwd: &Path,
     request_id: &str,
     command: &str,
     inbox: &mut mpsc::UnboundedReceiver<AgentInput>,
     events: &EventSink,
     started: Instant,
 ) -> Option<Stop> {
-    let spawned = Command::new("sh")
+    let spawned = child_command("sh", cwd)
         .arg("-c")
         .arg(command)
-        .current_dir(cwd)
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .kill_on_drop(true)
         .spawn();
     let mut child = match spawned {
         Ok(child) => child,

@@ -80,6 +80,28 @@ pub struct SessionConfig {
     pub agent: AgentTraits,
 }
 
+impl SessionConfig {
+    /// A small in-memory session for tests and fuzzing: session `main`,
+    /// 10 s owner grace, no journal, `retain` events kept.
+    #[doc(hidden)]
+    pub fn sample(agent: AgentTraits, retain: usize) -> Self {
+        SessionConfig {
+            description: SessionDescription {
+                id: "main".into(),
+                epoch: "e1".into(),
+                title: "test".into(),
+                agent: "shell".into(),
+                cwd: "/tmp".into(),
+                started_at: "2026-01-01T00:00:00Z".into(),
+            },
+            owner_grace: Duration::from_secs(10),
+            retain,
+            journal: false,
+            agent,
+        }
+    }
+}
+
 /// How far back a connection wants history.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Since {

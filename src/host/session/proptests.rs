@@ -156,23 +156,13 @@ fn refused_without_effect(
 
 fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
     let mut world = World {
-        session: Session::new(SessionConfig {
-            description: SessionDescription {
-                id: "main".into(),
-                epoch: "e".into(),
-                title: "t".into(),
-                agent: "shell".into(),
-                cwd: "/".into(),
-                started_at: "t".into(),
-            },
-            owner_grace: Duration::from_secs(10),
-            retain: 64,
-            journal: false,
-            agent: AgentTraits {
+        session: Session::new(SessionConfig::sample(
+            AgentTraits {
                 takes_input: true,
                 queues_input: false,
             },
-        }),
+            64,
+        )),
         slots: Vec::new(),
         clock: Instant::now(),
         last_seq: 0,

@@ -4,20 +4,7 @@ use super::*;
 use crate::protocol::{OutputStream, Role};
 
 fn config(traits: AgentTraits) -> SessionConfig {
-    SessionConfig {
-        description: SessionDescription {
-            id: "main".into(),
-            epoch: "e1".into(),
-            title: "test".into(),
-            agent: "shell".into(),
-            cwd: "/tmp".into(),
-            started_at: "2026-01-01T00:00:00Z".into(),
-        },
-        owner_grace: Duration::from_secs(10),
-        retain: 1000,
-        journal: false,
-        agent: traits,
-    }
+    SessionConfig::sample(traits, 1000)
 }
 
 const SHELL: AgentTraits = AgentTraits {

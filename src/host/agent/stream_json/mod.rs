@@ -14,10 +14,10 @@ use std::process::Stdio;
 use color_eyre::eyre::{Result, bail};
 use nix::sys::signal::Signal;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
-use tokio::process::{ChildStdin, Command};
+use tokio::process::ChildStdin;
 use tokio::sync::mpsc;
 
-use super::process::{KILL_GRACE, forward_text, signal_group, sleep_until_some};
+use super::process::{KILL_GRACE, child_command, forward_text, signal_group, sleep_until_some};
 use super::{AgentInput, EventSink};
 use crate::host::session::AgentCommand;
 use crate::protocol::{AgentState, EventKind, NoticeLevel, OutputStream};
@@ -48,14 +48,9 @@ impl StreamJsonAgent {
 
     pub async fn run(self, mut inbox: mpsc::UnboundedReceiver<AgentInput>, events: EventSink) {
         let _ = events.send(EventKind::status(AgentState::Starting)).await;
-        let spawned = Command::new(&self.command[0])
+        let spawned = child_command(&self.command[0], &self.cwd)
             .args(&self.command[1..])
-            .current_dir(&self.cwd)
             .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .process_group(0)
-            .kill_on_drop(true)
             .spawn();
         let mut child = match spawned {
             Ok(child) => child,
