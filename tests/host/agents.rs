@@ -312,25 +312,7 @@ async fn run_trace(trace: &Path, exit_code: i64) -> Vec<EventRecord> {
             other => panic!("trace input {other:?} is not something an owner sends"),
         }
     }
-    let exited = owner
-        .wait_event(|e| {
-            matches!(
-                e,
-                EventKind::Status {
-                    state: AgentState::Exited,
-                    ..
-                }
-            )
-        })
-        .await;
-    let EventKind::Status {
-        exit_code: code,
-        detail,
-        ..
-    } = &exited.event
-    else {
-        unreachable!()
-    };
+    let (code, detail) = owner.wait_exit().await;
     assert_eq!(
         code.map(i64::from),
         Some(exit_code),
@@ -527,24 +509,7 @@ async fn stream_json_unsupported_control_requests_are_answered_with_an_error() {
         .await;
     assert_eq!(outcome(&end), TurnOutcome::Success);
     assert!(started.elapsed() < Duration::from_secs(2));
-    let exited = owner
-        .wait_event(|e| {
-            matches!(
-                e,
-                EventKind::Status {
-                    state: AgentState::Exited,
-                    ..
-                }
-            )
-        })
-        .await;
-    assert!(matches!(
-        exited.event,
-        EventKind::Status {
-            exit_code: Some(0),
-            ..
-        }
-    ));
+    assert_eq!(owner.wait_exit().await.0, Some(0));
     host.stop().await;
 }
 
@@ -560,24 +525,7 @@ async fn stream_json_agent_crash_is_an_event_not_a_host_failure() {
     .await;
     let mut owner = host.owner().await;
     owner.request(|id| user(id, "hi")).await;
-    let exited = owner
-        .wait_event(|e| {
-            matches!(
-                e,
-                EventKind::Status {
-                    state: AgentState::Exited,
-                    ..
-                }
-            )
-        })
-        .await;
-    assert!(matches!(
-        exited.event,
-        EventKind::Status {
-            exit_code: Some(7),
-            ..
-        }
-    ));
+    assert_eq!(owner.wait_exit().await.0, Some(7));
     assert!(
         owner.events.iter().any(
             |r| matches!(&r.event, EventKind::Output { text, .. } if text.contains("not json"))
@@ -620,17 +568,7 @@ async fn replay_plays_a_recording_and_takes_no_input() {
     .unwrap();
     let host = TestHost::start(AgentSpec::Replay { file, speed: 0.0 }).await;
     let mut owner = host.owner().await;
-    owner
-        .saw_or_wait(|e| {
-            matches!(
-                e,
-                EventKind::Status {
-                    state: AgentState::Exited,
-                    ..
-                }
-            )
-        })
-        .await;
+    owner.saw_or_wait(is_exit).await;
     let texts: Vec<_> = owner
         .events
         .iter()
@@ -681,16 +619,6 @@ exec sleep 600"#;
     assert!(
         matches!(cancelled.event, EventKind::PermissionCancelled { reason: Some(ref r), .. } if r.contains("exited"))
     );
-    watcher
-        .wait_event(|e| {
-            matches!(
-                e,
-                EventKind::Status {
-                    state: AgentState::Exited,
-                    ..
-                }
-            )
-        })
-        .await;
+    watcher.wait_event(is_exit).await;
     stop.await.unwrap();
 }

@@ -270,6 +270,16 @@ impl Client {
         }
     }
 
+    /// Waits for the agent to exit; returns its exit code and detail.
+    pub async fn wait_exit(&mut self) -> (Option<i32>, Option<String>) {
+        match self.wait_event(is_exit).await.event {
+            EventKind::Status {
+                exit_code, detail, ..
+            } => (exit_code, detail),
+            _ => unreachable!("is_exit matched a status"),
+        }
+    }
+
     /// Waits for the answer (`ack` or `error`) to message `id`.
     pub async fn answer(&mut self, id: &str) -> ServerMessage {
         self.wait_for(|m| match m {
@@ -388,4 +398,15 @@ pub fn write_auth(path: &std::path::Path) -> (String, String, String) {
     std::fs::write(path, file.to_string()).unwrap();
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
     (alice, bob, view)
+}
+
+/// The agent's `status exited` event.
+pub fn is_exit(event: &EventKind) -> bool {
+    matches!(
+        event,
+        EventKind::Status {
+            state: tether::protocol::AgentState::Exited,
+            ..
+        }
+    )
 }

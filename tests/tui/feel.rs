@@ -8,8 +8,7 @@ use std::time::{Duration, Instant};
 
 use tether::protocol::{EventKind, OutputStream};
 
-use crate::pty::Pty;
-use crate::start_host;
+use crate::{attach, start_host};
 
 /// CPU seconds (user + system) a process has used, from /proc.
 fn cpu_seconds(pid: u32) -> f64 {
@@ -41,13 +40,7 @@ async fn interactive_feel() {
     let token = host.control_token().unwrap();
     let path = dir.path().to_owned();
     let tui = tokio::task::spawn_blocking(move || {
-        let log = path.join("tui.log");
-        let tui = Pty::spawn(
-            &["attach", &url, "--token", &token],
-            &[("TETHER_LOG", log.to_str().unwrap())],
-            40,
-            120,
-        );
+        let tui = attach(&url, &token, &path, &[]);
         tui.wait_text("(owner)");
         tui
     })

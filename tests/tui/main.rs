@@ -25,19 +25,30 @@ pub async fn start_host(dir: &Path) -> Host {
     Host::start(config).await.unwrap()
 }
 
-fn attach(url: &str, token: &str, dir: &Path, extra: &[&str]) -> Pty {
+/// `tether attach URL --token T` in a 40x120 pseudo-terminal, logging
+/// (and with its home) in `dir`.
+pub fn attach(url: &str, token: &str, dir: &Path, extra: &[&str]) -> Pty {
+    attach_sized(url, token, dir, &[], (40, 120), extra)
+}
+
+/// The same with more environment and another terminal size.
+pub fn attach_sized(
+    url: &str,
+    token: &str,
+    dir: &Path,
+    env: &[(&str, &str)],
+    (rows, cols): (u16, u16),
+    extra: &[&str],
+) -> Pty {
     let mut args = vec!["attach", url, "--token", token];
     args.extend_from_slice(extra);
     let log = dir.join("tui.log");
-    Pty::spawn(
-        &args,
-        &[
-            ("TETHER_LOG", log.to_str().unwrap()),
-            ("HOME", dir.to_str().unwrap()),
-        ],
-        40,
-        120,
-    )
+    let mut all = vec![
+        ("TETHER_LOG", log.to_str().unwrap()),
+        ("HOME", dir.to_str().unwrap()),
+    ];
+    all.extend_from_slice(env);
+    Pty::spawn(&args, &all, rows, cols)
 }
 
 /// Rows of the transcript pane (the leftmost bordered column) that read

@@ -6,7 +6,7 @@ use std::os::fd::BorrowedFd;
 use std::time::Duration;
 
 use crate::pty::Pty;
-use crate::start_host;
+use crate::{attach, attach_sized, start_host};
 
 /// Hostile output: titles, clipboard, links, DCS, cursor moves and
 /// erases, alternate screen, C1 controls, bidi overrides, a very long
@@ -39,13 +39,7 @@ async fn hostile_agent_output_is_shown_harmlessly_inside_the_transcript() {
         dir.path().to_owned(),
     );
     tokio::task::spawn_blocking(move || {
-        let log = path.join("log");
-        let mut tui = Pty::spawn(
-            &["attach", &url, "--token", &token],
-            &[("TETHER_LOG", log.to_str().unwrap())],
-            40,
-            120,
-        );
+        let mut tui = attach(&url, &token, &path, &[]);
         tui.wait_text("(owner)");
         let started = tui.raw.lock().unwrap().len();
         tui.send(b"sh hostile.sh\r");
@@ -128,14 +122,12 @@ async fn restored_after(how: &'static str) {
         dir.path().to_owned(),
     );
     tokio::task::spawn_blocking(move || {
-        let log = path.join("log");
-        let mut env = vec![("TETHER_LOG", log.to_str().unwrap().to_owned())];
-        if how == "panic" {
-            env.push(("TETHER_TEST_PANIC", "1".into()));
-            env.push(("RUST_BACKTRACE", "0".into()));
-        }
-        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let mut tui = Pty::spawn(&["attach", &url, "--token", &token], &env, 30, 100);
+        let env: &[(&str, &str)] = if how == "panic" {
+            &[("TETHER_TEST_PANIC", "1"), ("RUST_BACKTRACE", "0")]
+        } else {
+            &[]
+        };
+        let mut tui = attach_sized(&url, &token, &path, env, (30, 100), &[]);
         if how != "panic" {
             tui.wait_text("(owner)");
             assert!(!cooked(&tui), "raw mode while running");
