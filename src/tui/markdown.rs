@@ -15,8 +15,53 @@ const RULE_WIDTH: usize = 20;
 const MAX_TICKS: usize = 16;
 
 /// Renders markdown `input` (untrusted) into styled text, relative to `base`.
-pub fn render_markdown(input: &str, base: Style) -> StyledText {
+/// Takes a `String` without copying when all of it is plain prose.
+pub fn render_markdown<S: AsRef<str> + Into<String>>(input: S, base: Style) -> StyledText {
+    if is_plain_text(input.as_ref()) {
+        StyledText::plain(input, base)
+    } else {
+        render_lines(input.as_ref(), base)
+    }
+}
+
+/// True when every line renders as itself: what [`render_lines`] makes of
+/// it is the whole text in `base`. Answered from the bytes in two quick
+/// passes, because most assistant replies are like this.
+fn is_plain_text(input: &str) -> bool {
+    let bytes = input.as_bytes();
+    // Branch-free so that the compiler tests 16 bytes at a time.
+    let plain_byte = |b: u8| {
+        ((b == b'\n') | (b.wrapping_sub(0x20) < 0x5f)) & (b != b'*') & (b != b'_') & (b != b'`')
+    };
+    let mut chunks = bytes.chunks_exact(16);
+    let all_plain = chunks.by_ref().all(|chunk| {
+        let chunk: &[u8; 16] = chunk.try_into().expect("16 bytes");
+        chunk.iter().fold(true, |all, &b| all & plain_byte(b))
+    }) && chunks.remainder().iter().all(|&b| plain_byte(b));
+    if !all_plain {
+        return false;
+    }
+    // Each line starts like prose (a later one may also be empty: it adds
+    // nothing but its newline).
+    let starts_like_prose = |line: &[u8]| {
+        let first = line.iter().find(|b| **b != b' ');
+        first.is_some_and(|b| b.is_ascii_alphabetic())
+    };
+    let mut start = 0;
+    for end in memchr::memchr_iter(b'\n', bytes).chain([bytes.len()]) {
+        let line = &bytes[start..end];
+        if !(starts_like_prose(line) || (start > 0 && line.is_empty())) {
+            return false;
+        }
+        start = end + 1;
+    }
+    true
+}
+
+/// The line-by-line renderer.
+fn render_lines(input: &str, base: Style) -> StyledText {
     let mut out = StyledText::default();
+    out.text.reserve(input.len());
     // Open fence: its character and length.
     let mut fence: Option<(u8, usize)> = None;
     let mut first = true;
@@ -401,11 +446,49 @@ mod tests {
     }
 
     #[test]
+    fn plain_prose_takes_the_shortcut() {
+        assert!(is_plain_text(
+            "Done. I changed two files,\n\n  and ran the tests."
+        ));
+        for not_plain in [
+            "",
+            "\nlate start",
+            "ends\r\n",
+            "a *b*",
+            "- item",
+            "tab\there",
+            "café",
+        ] {
+            assert!(!is_plain_text(not_plain), "{not_plain:?}");
+        }
+    }
+
+    #[test]
     fn pathological_lines_are_fast() {
         let line = "*a **b `c _d ".repeat(20_000) + &">".repeat(100_000);
         let t = md(&line);
         assert!(t.text.len() >= line.len() / 2);
         let quotes = "> ".repeat(50_000);
         assert_eq!(md(&quotes).text.matches('▏').count(), 50_000);
+    }
+
+    proptest::proptest! {
+        /// The plain-prose shortcut renders exactly what the line renderer
+        /// does, styles included, whenever it is taken.
+        #[test]
+        fn plain_shortcut_matches_the_line_renderer(
+            any in "[ a-zA-Z0-9#>*_`~.\\-\n\r\u{1b}é]{0,60}",
+            prose in "(( *[a-zA-Z][a-zA-Z .#>*_`-]{0,12})?\n){0,6}( *[a-zA-Z][a-z ]{0,8})?",
+            marked in "[a-z]{1,3}( [*_`]{1,2}[a-z]{1,3}[*_`]{1,2}){0,3}",
+            coloured in proptest::bool::ANY,
+        ) {
+            let base = if coloured { theme::ASSISTANT.bg(Color::Blue) } else { Style::default() };
+            for text in [any, prose, marked] {
+                proptest::prop_assert_eq!(
+                    render_markdown(text.as_str(), base),
+                    render_lines(&text, base)
+                );
+            }
+        }
     }
 }

@@ -4,8 +4,10 @@
 //! sequence, control character and bidi override is rendered visibly in
 //! `theme::ESCAPED`, so nothing the agent writes can reach the terminal raw.
 //!
-//! `vte` does the parsing. Text between escape sequences is fed to it in one
-//! chunk (fast path); from an ESC on, bytes are fed one at a time so we know
+//! `vte` does the parsing. What cannot change its state (printable ASCII,
+//! newlines, complete colour sequences) is handled without it, which is
+//! most agent output; other text between escape sequences is fed to it in
+//! one chunk; from an ESC on, bytes are fed one at a time so we know
 //! exactly which input bytes form the sequence and can show them verbatim
 //! (capped), including sequences vte drops silently (aborted CSI, SOS/PM/APC,
 //! unterminated strings at the end of the input).
@@ -30,33 +32,62 @@ pub fn sanitize(input: &str, base: Style) -> StyledText {
 /// SGR style `current` left by the previous chunk and returns the style it
 /// leaves for the next one.
 pub fn sanitize_from(input: &str, base: Style, current: Style) -> (StyledText, Style) {
+    sanitize_with(input, base, current, true)
+}
+
+/// `shortcuts` off feeds every byte to vte: the reference the shortcuts
+/// are tested against.
+fn sanitize_with(input: &str, base: Style, current: Style, shortcuts: bool) -> (StyledText, Style) {
     let bytes = input.as_bytes();
     let mut sink = Sink::new(bytes, base);
     sink.style = current;
     let mut parser = Parser::new();
     let mut i = 0;
     while i < bytes.len() {
-        // (A sequence can end inside a multi-byte character; the rest of
-        // that character goes through the byte path below.)
-        if sink.seq.is_none() && bytes[i] != ESC && input.is_char_boundary(i) {
-            let rest = &bytes[i..];
-            let n = rest.iter().position(|&b| b == ESC).unwrap_or(rest.len());
-            feed_plain(&mut parser, &mut sink, &input[i..i + n]);
-            i += n;
-            continue;
-        }
-        if sink.seq.is_none()
-            && let Some((len, params)) = plain_sgr(&bytes[i..])
-        {
-            // A complete colour sequence, the common case: applied at once
-            // (vte would do the same, a byte at a time).
-            sink.sgr_from(
-                params.values[..params.count]
-                    .iter()
-                    .map(std::slice::from_ref),
-            );
-            i += len;
-            continue;
+        // Outside a sequence (and on a character boundary: a sequence can
+        // end inside a multi-byte character, whose rest then goes through
+        // the byte path below) vte is in its ground state, so what cannot
+        // change that state is handled here without it.
+        if shortcuts && sink.seq.is_none() && input.is_char_boundary(i) {
+            let n = printable_ascii_len(&bytes[i..]);
+            if n > 0 {
+                // Most output: appended whole.
+                sink.emit_ascii(&input[i..i + n]);
+                i += n;
+                continue;
+            }
+            match bytes[i] {
+                b'\n' => {
+                    sink.execute(b'\n');
+                    i += 1;
+                    continue;
+                }
+                ESC => {
+                    if let Some((len, params)) = plain_sgr(&bytes[i..]) {
+                        // A complete colour sequence, the common case:
+                        // applied at once (vte would do the same, a byte
+                        // at a time).
+                        sink.sgr_from(
+                            params.values[..params.count]
+                                .iter()
+                                .map(std::slice::from_ref),
+                        );
+                        i += len;
+                        continue;
+                    }
+                }
+                _ => {
+                    // Other characters and controls, up to the next thing
+                    // the cases above handle (all ASCII: a char boundary).
+                    let end = bytes[i..]
+                        .iter()
+                        .position(|&b| is_printable_ascii(b) || b == b'\n' || b == ESC)
+                        .map_or(bytes.len(), |n| i + n);
+                    parser.advance(&mut sink, &bytes[i..end]);
+                    i = end;
+                    continue;
+                }
+            }
         }
         sink.pos = i;
         parser.advance(&mut sink, &bytes[i..=i]);
@@ -67,6 +98,31 @@ pub fn sanitize_from(input: &str, base: Style, current: Style) -> (StyledText, S
     (sink.finish(), style)
 }
 
+fn is_printable_ascii(b: u8) -> bool {
+    b.wrapping_sub(0x20) < 0x5f
+}
+
+/// Length of the run of printable ASCII at the start of `bytes`, tested 16
+/// bytes at a time (the compiler turns each test into a vector compare).
+fn printable_ascii_len(bytes: &[u8]) -> usize {
+    let mut n = 0;
+    for chunk in bytes.chunks_exact(16) {
+        let chunk: &[u8; 16] = chunk.try_into().expect("16 bytes");
+        if !chunk
+            .iter()
+            .fold(true, |all, &b| all & is_printable_ascii(b))
+        {
+            break;
+        }
+        n += 16;
+    }
+    let rest = &bytes[n..];
+    n + rest
+        .iter()
+        .position(|&b| !is_printable_ascii(b))
+        .unwrap_or(rest.len())
+}
+
 /// How many bytes at the end of a chunk may be the start of an escape
 /// sequence that continues in the next chunk (0 when none): a stream
 /// sanitiser holds them back so a split sequence is not shown as text.
@@ -75,7 +131,7 @@ pub fn unfinished_escape(chunk: &str) -> usize {
     /// unterminated string must not hold output back for ever.
     const MAX_HELD: usize = 256;
     let bytes = chunk.as_bytes();
-    let Some(at) = bytes.iter().rposition(|b| *b == ESC) else {
+    let Some(at) = memchr::memrchr(ESC, bytes) else {
         return 0;
     };
     let tail = &bytes[at..];
@@ -125,34 +181,6 @@ fn plain_sgr(bytes: &[u8]) -> Option<(usize, SgrParams)> {
         }
     }
     None
-}
-
-/// Feeds text that holds no ESC. Runs of printable ASCII (most output)
-/// cannot change the parser's state, so they skip it and are appended
-/// whole; everything else goes through vte.
-fn feed_plain(parser: &mut Parser, sink: &mut Sink, input: &str) {
-    let text = input.as_bytes();
-    let printable = |b: &u8| (0x20..0x7f).contains(b);
-    let mut at = 0;
-    while at < text.len() {
-        let end = text[at..]
-            .iter()
-            .position(|b| !printable(b))
-            .map_or(text.len(), |n| at + n);
-        if end > at {
-            // ASCII bytes sit on character boundaries: slicing is free.
-            sink.emit_ascii(&input[at..end]);
-            at = end;
-        }
-        if at < text.len() {
-            let end = text[at..]
-                .iter()
-                .position(printable)
-                .map_or(text.len(), |n| at + n);
-            parser.advance(sink, &text[at..end]);
-            at = end;
-        }
-    }
 }
 
 /// Same text as [`sanitize`], without styles (for headless output).
@@ -205,7 +233,10 @@ struct Sink<'a> {
 
 impl<'a> Sink<'a> {
     fn new(input: &'a [u8], base: Style) -> Self {
-        let out = StyledText::plain(String::with_capacity(input.len()), Style::default());
+        let mut out = StyledText::plain(String::with_capacity(input.len()), Style::default());
+        // Each escape sequence starts at most a style run or two: enough
+        // room for the common case without growing the list.
+        out.runs.reserve(memchr::memchr_iter(ESC, input).count());
         let style = base;
         Sink {
             input,
@@ -620,5 +651,22 @@ mod tests {
         let out = sanitize(&chunk.repeat(50_000), Style::default());
         assert_eq!(out.line_count(), 50_001);
         assert_safe(&out.text);
+    }
+
+    proptest::proptest! {
+        /// The shortcuts (ASCII runs, newlines, colour sequences) give
+        /// exactly what feeding every byte to vte gives.
+        #[test]
+        fn shortcuts_match_the_byte_path(
+            input in "(\u{1b}\\[[0-9;]{0,6}m|\u{1b}[\\[\\]P_]?|[ a-z0-9;\\[\\]\\\\m\n\r\t\u{7}\u{7f}\u{9b}é€\u{202e}]){0,40}",
+            current_red in proptest::bool::ANY,
+        ) {
+            let base = theme::STDERR;
+            let current = if current_red { base.fg(Color::Red) } else { base };
+            proptest::prop_assert_eq!(
+                sanitize_with(&input, base, current, true),
+                sanitize_with(&input, base, current, false)
+            );
+        }
     }
 }

@@ -43,9 +43,15 @@ fn line_starts(text: &str) -> Vec<u32> {
     if text.is_empty() {
         return Vec::new();
     }
-    std::iter::once(0)
-        .chain(text.match_indices('\n').map(|(i, _)| i as u32 + 1))
-        .collect()
+    let mut starts = Vec::with_capacity(newlines(text).count() + 1);
+    starts.push(0);
+    starts.extend(newlines(text).map(|i| i as u32 + 1));
+    starts
+}
+
+/// Byte offsets of the newlines in `text`.
+fn newlines(text: &str) -> memchr::Memchr<'_> {
+    memchr::memchr_iter(b'\n', text.as_bytes())
 }
 
 impl Block {
@@ -76,11 +82,8 @@ impl Block {
         if self.starts.is_empty() && !more.is_empty() {
             self.starts.push(0);
         }
-        self.starts.extend(
-            more.text
-                .match_indices('\n')
-                .map(|(i, _)| base + i as u32 + 1),
-        );
+        self.starts
+            .extend(newlines(&more.text).map(|i| base + i as u32 + 1));
         self.text.append(more);
     }
 

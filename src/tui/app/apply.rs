@@ -228,7 +228,7 @@ impl App {
         }
     }
 
-    fn apply_event(&mut self, record: EventRecord) {
+    fn apply_event(&mut self, mut record: EventRecord) {
         let seq = record.seq;
         if !matches!(
             record.event,
@@ -244,7 +244,12 @@ impl App {
                 block.append(&sanitize(text, ratatui::style::Style::default()));
                 push(self, BlockKind::User, block);
             }
-            EventKind::Assistant { text } => {
+            EventKind::Assistant { .. } => {
+                let EventKind::Assistant { text } = &mut record.event else {
+                    unreachable!()
+                };
+                // Taken, not copied: plain prose becomes the block's text.
+                let text = std::mem::take(text);
                 let block = Block::new(
                     BlockKind::Assistant,
                     seq,
@@ -284,11 +289,17 @@ impl App {
                 // Chunks continue the block of the same stream, and its
                 // colours; a sequence cut in two waits for its other half.
                 let (held, current) = &mut self.streams[index];
-                let mut input = std::mem::take(held);
-                input.push_str(text);
-                let cut = input.len() - unfinished_escape(&input);
-                *held = input.split_off(cut);
-                let (styled, left) = sanitize_from(&input, base, *current);
+                let joined;
+                let input = if held.is_empty() {
+                    text.as_str()
+                } else {
+                    held.push_str(text);
+                    joined = std::mem::take(held);
+                    joined.as_str()
+                };
+                let cut = input.len() - unfinished_escape(input);
+                *held = input[cut..].to_owned();
+                let (styled, left) = sanitize_from(&input[..cut], base, *current);
                 *current = left;
                 self.transcript.push_or_extend(kind, seq, styled);
             }
