@@ -47,17 +47,26 @@ const EVENTS: u64 = 100_000;
 const LINES_PER_EVENT: usize = 10;
 
 /// Event `seq`: ten lines, alternating assistant text and command output
-/// (with a colour), as JSON text the way it comes off the socket.
-fn frame(seq: u64) -> String {
+/// (with a colour), as JSON text the way it comes off the socket. `rich`
+/// events use markdown markup and non-ASCII characters, which take the
+/// slower paths of the markdown renderer and the sanitiser.
+fn frame(seq: u64, rich: bool) -> String {
     let mut text = String::new();
     for line in 0..LINES_PER_EVENT {
-        if seq.is_multiple_of(2) {
-            text.push_str(&format!(
+        text.push_str(&match (seq.is_multiple_of(2), rich) {
+            (true, false) => format!(
                 "line {line} of event {seq}: the agent explains what it does next, in words\n"
-            ));
-        } else {
-            text.push_str(&format!("\u{1b}[32mok\u{1b}[0m src/module_{line}.rs compiled in {seq} ms, 0 warnings, 0 errors\n"));
-        }
+            ),
+            (true, true) => format!(
+                "- line {line} of **event** {seq}: the `agent` explains what it does next\n"
+            ),
+            (false, false) => format!(
+                "\u{1b}[32mok\u{1b}[0m src/module_{line}.rs compiled in {seq} ms, 0 warnings, 0 errors\n"
+            ),
+            (false, true) => format!(
+                "\u{1b}[32m✓\u{1b}[0m src/módulo_{line}.rs — compiled in {seq} ms → 0 warnings\n"
+            ),
+        });
     }
     let event = if seq.is_multiple_of(2) {
         EventKind::Assistant {
@@ -77,8 +86,8 @@ fn frame(seq: u64) -> String {
     .to_json()
 }
 
-fn frames() -> Vec<String> {
-    (1..=EVENTS).map(frame).collect()
+fn event_frames(rich: bool) -> Vec<String> {
+    (1..=EVENTS).map(|seq| frame(seq, rich)).collect()
 }
 
 fn ingest(app: &mut App, frames: &[String]) {
@@ -135,7 +144,7 @@ fn terminal(width: u16, height: u16) -> Terminal<TestBackend> {
 }
 
 fn benches(c: &mut Criterion) {
-    let frames = frames();
+    let frames = event_frames(false);
     report_memory(&frames);
     let mut app = loaded_app(&frames);
 
@@ -162,13 +171,16 @@ fn benches(c: &mut Criterion) {
     let mut group = c.benchmark_group("ingest");
     group.throughput(Throughput::Elements(EVENTS));
     group.sample_size(10);
-    group.bench_function("100k_events", |b| {
-        b.iter_with_large_drop(|| {
-            let mut app = App::new(false, Arc::new(AtomicU64::new(0)));
-            ingest(&mut app, black_box(&frames));
-            app
-        })
-    });
+    let rich = event_frames(true);
+    for (name, frames) in [("100k_events", &frames), ("100k_rich_events", &rich)] {
+        group.bench_function(name, |b| {
+            b.iter_with_large_drop(|| {
+                let mut app = App::new(false, Arc::new(AtomicU64::new(0)));
+                ingest(&mut app, black_box(frames));
+                app
+            })
+        });
+    }
     group.finish();
 }
 

@@ -9,7 +9,14 @@ use crate::host::agent::stream_json::lines::{Line, LineSplitter};
 use crate::host::agent::stream_json::map::{Action, Mapper};
 use crate::host::session::{AgentTraits, At, Join, Output, Session, SessionConfig, Since};
 use crate::protocol::{Grant, Mode, decode_client_message};
-use crate::tui::sanitize::{sanitize, sanitize_plain};
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+
+use crate::client::ConnEvent;
+use crate::protocol::fast_event::decode_text_event;
+use crate::protocol::{ServerMessage, decode_server_message};
+use crate::tui::app::{App, Msg};
+use crate::tui::sanitize::{assert_shortcuts_match, sanitize, sanitize_plain};
 
 /// Client-message decoding and handling: any frame, from an owner and
 /// from a viewer, is either refused with an error or handled, and the
@@ -106,11 +113,35 @@ pub fn sanitize_text(data: &[u8]) {
         );
     }
     assert_eq!(sanitize_plain(&text), styled.text);
+    // The shortcuts give what feeding every byte to vte gives, in any style.
+    let red = ratatui::style::Style::default().fg(ratatui::style::Color::Red);
+    assert_shortcuts_match(&text, red, red.bg(ratatui::style::Color::Blue));
     let mut previous = 0;
     for run in &styled.runs {
         assert!(run.start as usize >= previous && (run.start as usize) <= styled.text.len());
         assert!(styled.text.is_char_boundary(run.start as usize));
         previous = run.start as usize;
+    }
+}
+
+/// Frames from a host: decoding never panics, the event shortcut reads
+/// what serde reads whenever it takes a frame, and the TUI applies any
+/// sequence of decoded frames without a panic.
+pub fn server_message(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let mut app = App::new(false, Arc::new(AtomicU64::new(0)));
+    let (now, wall) = (Instant::now(), SystemTime::UNIX_EPOCH);
+    // Each line is one frame, so a corpus entry can be a session.
+    for frame in text.split('\n') {
+        if let Some(record) = decode_text_event(frame) {
+            let serde: ServerMessage = serde_json::from_str(frame).expect("serde reads it too");
+            assert_eq!(serde, ServerMessage::Event(record));
+        }
+        if let Ok(message) = decode_server_message(frame) {
+            app.update(Msg::Conn(ConnEvent::Message(message)), now, wall);
+        }
     }
 }
 
@@ -124,8 +155,9 @@ mod tests {
     fn the_fuzz_corpus_still_passes() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus");
         type Check = fn(&[u8]);
-        let targets: [(&str, Check); 3] = [
+        let targets: [(&str, Check); 4] = [
             ("client_message", super::client_message),
+            ("server_message", super::server_message),
             ("stream_json_line", super::stream_json_line),
             ("sanitize", super::sanitize_text),
         ];

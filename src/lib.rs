@@ -4,6 +4,7 @@
 //! and serves it over WebSocket. Neither end imports the other: the binary
 //! wires them together.
 
+mod bytescan;
 pub mod client;
 pub mod host;
 pub mod protocol;

@@ -6,6 +6,7 @@
 
 mod client;
 mod events;
+pub(crate) mod fast_event;
 mod server;
 
 pub use client::{ClientMessage, DecodeError, decode_client_message};

@@ -163,8 +163,12 @@ impl ServerMessage {
 
 /// Decodes one frame from the host. Event frames, by far the most common,
 /// skip serde's buffering of the outer internally tagged enum (which
-/// copies the whole object before choosing a variant).
+/// copies the whole object before choosing a variant); those that carry
+/// text are read without serde at all (see `fast_event`).
 pub fn decode_server_message(text: &str) -> serde_json::Result<ServerMessage> {
+    if let Some(record) = super::fast_event::decode_text_event(text) {
+        return Ok(ServerMessage::Event(record));
+    }
     #[derive(Deserialize)]
     struct EventFrame {
         seq: u64,

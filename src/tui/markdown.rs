@@ -6,7 +6,7 @@
 
 use ratatui::style::Style;
 
-use super::sanitize::sanitize;
+use super::sanitize::sanitize_into;
 use super::text::StyledText;
 use super::theme;
 
@@ -29,16 +29,10 @@ pub fn render_markdown<S: AsRef<str> + Into<String>>(input: S, base: Style) -> S
 /// passes, because most assistant replies are like this.
 fn is_plain_text(input: &str) -> bool {
     let bytes = input.as_bytes();
-    // Branch-free so that the compiler tests 16 bytes at a time.
     let plain_byte = |b: u8| {
         ((b == b'\n') | (b.wrapping_sub(0x20) < 0x5f)) & (b != b'*') & (b != b'_') & (b != b'`')
     };
-    let mut chunks = bytes.chunks_exact(16);
-    let all_plain = chunks.by_ref().all(|chunk| {
-        let chunk: &[u8; 16] = chunk.try_into().expect("16 bytes");
-        chunk.iter().fold(true, |all, &b| all & plain_byte(b))
-    }) && chunks.remainder().iter().all(|&b| plain_byte(b));
-    if !all_plain {
+    if !crate::bytescan::all(bytes, plain_byte) {
         return false;
     }
     // Each line starts like prose (a later one may also be empty: it adds
@@ -75,7 +69,7 @@ fn render_lines(input: &str, base: Style) -> StyledText {
             newline(&mut out, &mut first);
             let style = base.patch(theme::CODE_BLOCK);
             out.push("│ ", style);
-            out.append(&sanitize(line, style));
+            sanitize_into(&mut out, line, style);
             continue;
         }
         if let Some(open) = fence_open(line) {
@@ -180,17 +174,17 @@ fn render_line(out: &mut StyledText, line: &str, base: Style, allow_quote: bool)
     let indent_len = leading_ws(line);
     let (indent, rest) = line.split_at(indent_len);
     if is_rule(rest) {
-        out.append(&sanitize(indent, base));
+        sanitize_into(out, indent, base);
         out.push(&"─".repeat(RULE_WIDTH), base.patch(theme::DIM));
         return;
     }
     if let Some(text) = heading(rest) {
-        out.append(&sanitize(indent, base));
+        sanitize_into(out, indent, base);
         inline(out, text, base.patch(theme::HEADING), 0);
         return;
     }
     if allow_quote && rest.starts_with('>') {
-        out.append(&sanitize(indent, base));
+        sanitize_into(out, indent, base);
         let style = base.patch(theme::QUOTE);
         let mut rest = rest;
         // Iterative so that a line of a million '>' cannot recurse deeply.
@@ -205,14 +199,14 @@ fn render_line(out: &mut StyledText, line: &str, base: Style, allow_quote: bool)
         && matches!(rest.as_bytes()[0], b'-' | b'*' | b'+')
         && matches!(rest.as_bytes()[1], b' ' | b'\t');
     if bullet {
-        out.append(&sanitize(indent, base));
+        sanitize_into(out, indent, base);
         out.push("• ", base.patch(theme::BULLET));
         inline(out, &rest[2..], base, 0);
         return;
     }
     if let Some(n) = ordered_marker(rest) {
-        out.append(&sanitize(indent, base));
-        out.append(&sanitize(&rest[..n], base.patch(theme::BULLET)));
+        sanitize_into(out, indent, base);
+        sanitize_into(out, &rest[..n], base.patch(theme::BULLET));
         inline(out, &rest[n..], base, 0);
         return;
     }
@@ -251,14 +245,14 @@ fn inline(out: &mut StyledText, s: &str, style: Style, depth: u8) {
             if n <= MAX_TICKS
                 && let Some(close) = find_code_close(b, open_end, n, &mut cache.code[n])
             {
-                out.append(&sanitize(&s[lit..i], style));
+                sanitize_into(out, &s[lit..i], style);
                 let code = &s[open_end..close];
                 // One space of padding each side is part of the syntax.
                 let code = match code.strip_prefix(' ').and_then(|c| c.strip_suffix(' ')) {
                     Some(inner) if !inner.trim().is_empty() => inner,
                     _ => code,
                 };
-                out.append(&sanitize(code, style.patch(theme::CODE)));
+                sanitize_into(out, code, style.patch(theme::CODE));
                 i = close + n;
                 lit = i;
                 continue;
@@ -270,7 +264,7 @@ fn inline(out: &mut StyledText, s: &str, style: Style, depth: u8) {
                 _ => (&mut cache.under, theme::ITALIC),
             };
             if let Some(close) = find_closer(b, open_end, n, ch, slot) {
-                out.append(&sanitize(&s[lit..i], style));
+                sanitize_into(out, &s[lit..i], style);
                 inline(out, &s[open_end..close], style.patch(emphasis), depth + 1);
                 i = close + n;
                 lit = i;
@@ -279,7 +273,7 @@ fn inline(out: &mut StyledText, s: &str, style: Style, depth: u8) {
         }
         i = open_end;
     }
-    out.append(&sanitize(&s[lit..], style));
+    sanitize_into(out, &s[lit..], style);
 }
 
 /// Opening delimiter run at `i`: not after a word character, and

@@ -4,10 +4,11 @@
 //! sequence, control character and bidi override is rendered visibly in
 //! `theme::ESCAPED`, so nothing the agent writes can reach the terminal raw.
 //!
-//! `vte` does the parsing. What cannot change its state (printable ASCII,
-//! newlines, complete colour sequences) is handled without it, which is
-//! most agent output; other text between escape sequences is fed to it in
-//! one chunk; from an ESC on, bytes are fed one at a time so we know
+//! `vte` does the parsing. Outside escape sequences it is in its ground
+//! state, where text and control characters cannot change that state: they
+//! are dispatched here as vte would (runs of printable ASCII appended
+//! whole), and so are complete colour sequences. That is most agent output.
+//! From any other ESC on, bytes are fed to vte one at a time so we know
 //! exactly which input bytes form the sequence and can show them verbatim
 //! (capped), including sequences vte drops silently (aborted CSI, SOS/PM/APC,
 //! unterminated strings at the end of the input).
@@ -18,6 +19,7 @@ use vte::{Params, Parser, Perform};
 
 use super::text::StyledText;
 use super::theme;
+use crate::bytescan::printable_ascii_len;
 
 /// Longest visible form of one escape sequence, in chars (then `…`).
 const MAX_VISIBLE: usize = 64;
@@ -28,18 +30,63 @@ pub fn sanitize(input: &str, base: Style) -> StyledText {
     sanitize_from(input, base, base).0
 }
 
+/// Like [`sanitize`], appending to `out` (no intermediate copy).
+pub fn sanitize_into(out: &mut StyledText, input: &str, base: Style) {
+    if printable_ascii_len(input.as_bytes()) == input.len() {
+        // Nothing to interpret or escape: the common case for the short
+        // pieces markdown cuts a line into.
+        out.push(input, base);
+    } else {
+        sanitize_with(out, input, base, base, true);
+    }
+}
+
 /// Like [`sanitize`], for a stream that arrives in chunks: starts in the
 /// SGR style `current` left by the previous chunk and returns the style it
 /// leaves for the next one.
 pub fn sanitize_from(input: &str, base: Style, current: Style) -> (StyledText, Style) {
-    sanitize_with(input, base, current, true)
+    let mut out = StyledText {
+        text: String::with_capacity(input.len()),
+        // Each escape sequence starts at most a style run or two: enough
+        // room for the common case without growing the list.
+        runs: Vec::with_capacity(memchr::memchr_iter(ESC, input.as_bytes()).count()),
+    };
+    let style = sanitize_with(&mut out, input, base, current, true);
+    (out, style)
 }
 
+/// Checks that the shortcuts (ASCII runs, newlines, colour sequences, the
+/// all-ASCII piece) give exactly what feeding every byte to vte gives,
+/// also when appending to text that has a style of its own. Panics if not;
+/// used by the property tests and the fuzzer.
+pub(crate) fn assert_shortcuts_match(input: &str, base: Style, current: Style) {
+    let mut prefix = StyledText::default();
+    prefix.push("» ", Style::default().fg(Color::Yellow));
+    let run = |shortcuts| {
+        let mut out = prefix.clone();
+        let left = sanitize_with(&mut out, input, base, current, shortcuts);
+        (out, left)
+    };
+    assert_eq!(run(true), run(false), "{input:?}");
+    let mut into = prefix.clone();
+    sanitize_into(&mut into, input, base);
+    let mut reference = prefix.clone();
+    sanitize_with(&mut reference, input, base, base, false);
+    assert_eq!(into, reference, "{input:?}");
+}
+
+/// Appends `input` sanitised to `out` and returns the SGR style it leaves.
 /// `shortcuts` off feeds every byte to vte: the reference the shortcuts
-/// are tested against.
-fn sanitize_with(input: &str, base: Style, current: Style, shortcuts: bool) -> (StyledText, Style) {
+/// are tested against (here and by the fuzzer).
+pub(crate) fn sanitize_with(
+    out: &mut StyledText,
+    input: &str,
+    base: Style,
+    current: Style,
+    shortcuts: bool,
+) -> Style {
     let bytes = input.as_bytes();
-    let mut sink = Sink::new(bytes, base);
+    let mut sink = Sink::new(out, bytes, base);
     sink.style = current;
     let mut parser = Parser::new();
     let mut i = 0;
@@ -57,11 +104,6 @@ fn sanitize_with(input: &str, base: Style, current: Style, shortcuts: bool) -> (
                 continue;
             }
             match bytes[i] {
-                b'\n' => {
-                    sink.execute(b'\n');
-                    i += 1;
-                    continue;
-                }
                 ESC => {
                     if let Some((len, params)) = plain_sgr(&bytes[i..]) {
                         // A complete colour sequence, the common case:
@@ -77,14 +119,14 @@ fn sanitize_with(input: &str, base: Style, current: Style, shortcuts: bool) -> (
                     }
                 }
                 _ => {
-                    // Other characters and controls, up to the next thing
-                    // the cases above handle (all ASCII: a char boundary).
-                    let end = bytes[i..]
-                        .iter()
-                        .position(|&b| is_printable_ascii(b) || b == b'\n' || b == ESC)
-                        .map_or(bytes.len(), |n| i + n);
-                    parser.advance(&mut sink, &bytes[i..end]);
-                    i = end;
+                    // Any other character: dispatched as vte's ground
+                    // state does (C0 and C1 controls are executed).
+                    let c = input[i..].chars().next().expect("at a char boundary");
+                    match c {
+                        '\0'..='\x1f' | '\u{80}'..='\u{9f}' => sink.execute(c as u8),
+                        c => sink.print(c),
+                    }
+                    i += c.len_utf8();
                     continue;
                 }
             }
@@ -94,33 +136,7 @@ fn sanitize_with(input: &str, base: Style, current: Style, shortcuts: bool) -> (
         sink.after_byte(bytes[i]);
         i += 1;
     }
-    let style = sink.style;
-    (sink.finish(), style)
-}
-
-fn is_printable_ascii(b: u8) -> bool {
-    b.wrapping_sub(0x20) < 0x5f
-}
-
-/// Length of the run of printable ASCII at the start of `bytes`, tested 16
-/// bytes at a time (the compiler turns each test into a vector compare).
-fn printable_ascii_len(bytes: &[u8]) -> usize {
-    let mut n = 0;
-    for chunk in bytes.chunks_exact(16) {
-        let chunk: &[u8; 16] = chunk.try_into().expect("16 bytes");
-        if !chunk
-            .iter()
-            .fold(true, |all, &b| all & is_printable_ascii(b))
-        {
-            break;
-        }
-        n += 16;
-    }
-    let rest = &bytes[n..];
-    n + rest
-        .iter()
-        .position(|&b| !is_printable_ascii(b))
-        .unwrap_or(rest.len())
+    sink.finish()
 }
 
 /// How many bytes at the end of a chunk may be the start of an escape
@@ -213,7 +229,6 @@ struct Seq {
     shown: bool,
 }
 
-#[derive(Default)]
 struct Sink<'a> {
     input: &'a [u8],
     /// Index of the byte being fed while inside a sequence.
@@ -223,7 +238,7 @@ struct Sink<'a> {
     st_pending: bool,
     base: Style,
     style: Style,
-    out: StyledText,
+    out: &'a mut StyledText,
     /// Style of the last thing pushed to `out` (lets `print` skip `push`).
     out_style: Style,
     /// Display column since the last newline, for tab stops.
@@ -232,18 +247,19 @@ struct Sink<'a> {
 }
 
 impl<'a> Sink<'a> {
-    fn new(input: &'a [u8], base: Style) -> Self {
-        let mut out = StyledText::plain(String::with_capacity(input.len()), Style::default());
-        // Each escape sequence starts at most a style run or two: enough
-        // room for the common case without growing the list.
-        out.runs.reserve(memchr::memchr_iter(ESC, input).count());
-        let style = base;
+    fn new(out: &'a mut StyledText, input: &'a [u8], base: Style) -> Self {
+        let out_style = out.runs.last().map_or(Style::default(), |r| r.style);
         Sink {
             input,
+            pos: 0,
+            seq: None,
+            st_pending: false,
             base,
-            style,
+            style: base,
             out,
-            ..Default::default()
+            out_style,
+            col: 0,
+            pending_cr: false,
         }
     }
 
@@ -331,10 +347,11 @@ impl<'a> Sink<'a> {
         }
     }
 
-    fn finish(mut self) -> StyledText {
+    /// Shows what is left unfinished; returns the SGR style at the end.
+    fn finish(mut self) -> Style {
         self.show_raw(self.input.len());
         self.flush_cr();
-        self.out
+        self.style
     }
 
     fn set_mod(&mut self, m: Modifier, on: bool) {
@@ -663,10 +680,7 @@ mod tests {
         ) {
             let base = theme::STDERR;
             let current = if current_red { base.fg(Color::Red) } else { base };
-            proptest::prop_assert_eq!(
-                sanitize_with(&input, base, current, true),
-                sanitize_with(&input, base, current, false)
-            );
+            assert_shortcuts_match(&input, base, current);
         }
     }
 }

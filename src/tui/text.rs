@@ -58,17 +58,19 @@ impl StyledText {
 
     /// The text cut into maximal pieces of one style, in order.
     pub fn pieces(&self) -> impl Iterator<Item = (&str, Style)> + '_ {
-        let mut bounds: Vec<(usize, Style)> = Vec::with_capacity(self.runs.len() + 1);
-        if self.runs.first().is_none_or(|r| r.start > 0) {
-            bounds.push((0, Style::default()));
-        }
-        bounds.extend(self.runs.iter().map(|r| (r.start as usize, r.style)));
-        let len = self.text.len();
-        (0..bounds.len()).filter_map(move |i| {
-            let (start, style) = bounds[i];
-            let end = bounds.get(i + 1).map_or(len, |b| b.0);
-            (end > start).then(|| (&self.text[start..end], style))
-        })
+        // Each run ends where the next starts; before the first run the
+        // style is the default.
+        let starts = std::iter::once((0, Style::default()))
+            .chain(self.runs.iter().map(|r| (r.start as usize, r.style)));
+        let ends = self
+            .runs
+            .iter()
+            .map(|r| r.start as usize)
+            .chain(std::iter::once(self.text.len()));
+        starts
+            .zip(ends)
+            .filter(|((start, _), end)| end > start)
+            .map(|((start, style), end)| (&self.text[start..end], style))
     }
 
     pub fn line_count(&self) -> usize {

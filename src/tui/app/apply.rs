@@ -10,7 +10,7 @@ use crate::protocol::{
     ServerMessage, TurnOutcome,
 };
 use crate::tui::markdown::render_markdown;
-use crate::tui::sanitize::{sanitize, sanitize_from, unfinished_escape};
+use crate::tui::sanitize::{sanitize, sanitize_from, sanitize_into, unfinished_escape};
 use crate::tui::text::StyledText;
 use crate::tui::theme;
 use crate::tui::transcript::{Block, BlockKind, styled};
@@ -209,7 +209,7 @@ impl App {
         };
         let mut block = StyledText::default();
         block.push(&format!("[{label}] "), style);
-        block.append(&sanitize(text, theme::DIM));
+        sanitize_into(&mut block, text, theme::DIM);
         self.transcript
             .push(Block::new(BlockKind::Notice, seq, block));
     }
@@ -241,7 +241,7 @@ impl App {
             EventKind::UserMessage { text, by } => {
                 let mut block = StyledText::default();
                 block.push(&format!("▶ {} ", sanitize_name(by)), theme::USER);
-                block.append(&sanitize(text, ratatui::style::Style::default()));
+                sanitize_into(&mut block, text, ratatui::style::Style::default());
                 push(self, BlockKind::User, block);
             }
             EventKind::Assistant { .. } => {
@@ -276,7 +276,7 @@ impl App {
                 let style = if *is_error { theme::ERROR } else { theme::DIM };
                 let mut block = StyledText::default();
                 block.push("↳ ", style);
-                block.append(&sanitize(content.trim_end(), style));
+                sanitize_into(&mut block, content.trim_end(), style);
                 push(self, BlockKind::ToolResult, block);
             }
             EventKind::Output { stream, text } => {
@@ -332,7 +332,7 @@ impl App {
                 block.push(&crate::tui::sanitize::sanitize_plain(&what), theme::DIM);
                 if let Some(reason) = message {
                     block.push(" — ", theme::DIM);
-                    block.append(&sanitize(reason, theme::DIM));
+                    sanitize_into(&mut block, reason, theme::DIM);
                 }
                 push(self, BlockKind::Permission, block);
             }
