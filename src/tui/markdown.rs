@@ -233,12 +233,10 @@ fn inline(out: &mut StyledText, s: &str, style: Style, depth: u8) {
     };
     let mut lit = 0;
     let mut i = 0;
-    while i < b.len() {
+    // From one delimiter to the next; what lies between is literal.
+    while let Some(next) = memchr::memchr3(b'`', b'*', b'_', &b[i..]) {
+        i += next;
         let ch = b[i];
-        if !matches!(ch, b'`' | b'*' | b'_') {
-            i += 1;
-            continue;
-        }
         let n = run_len(b, i, ch);
         let open_end = i + n;
         if ch == b'`' {
