@@ -245,10 +245,11 @@ impl App {
                 push(self, BlockKind::User, block);
             }
             EventKind::Assistant { .. } => {
+                // Re-borrowed mutably so the text can be taken, not copied:
+                // plain prose becomes the block's text as it is.
                 let EventKind::Assistant { text } = &mut record.event else {
-                    unreachable!()
+                    unreachable!("matched as an assistant event")
                 };
-                // Taken, not copied: plain prose becomes the block's text.
                 let text = std::mem::take(text);
                 let block = Block::new(
                     BlockKind::Assistant,
