@@ -248,7 +248,7 @@ struct Sink<'a> {
 
 impl<'a> Sink<'a> {
     fn new(out: &'a mut StyledText, input: &'a [u8], base: Style) -> Self {
-        let out_style = out.runs.last().map_or(Style::default(), |r| r.style);
+        let out_style = out.current_style();
         Sink {
             input,
             pos: 0,

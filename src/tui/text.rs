@@ -33,14 +33,18 @@ impl StyledText {
         StyledText { text, runs }
     }
 
+    /// The style of the end of the text: what an append continues in.
+    pub fn current_style(&self) -> Style {
+        self.runs.last().map_or(Style::default(), |r| r.style)
+    }
+
     /// Appends `text` in `style` (the text must already be safe).
     pub fn push(&mut self, text: &str, style: Style) {
         if text.is_empty() {
             return;
         }
         let start = self.text.len() as u32;
-        let current = self.runs.last().map(|r| r.style).unwrap_or_default();
-        if current != style {
+        if self.current_style() != style {
             match self.runs.last_mut() {
                 Some(last) if last.start == start => last.style = style,
                 _ => self.runs.push(StyleRun { start, style }),
