@@ -178,6 +178,15 @@ impl EventKind {
         }
     }
 
+    /// The agent is gone: `detail` says how, with its exit code if any.
+    pub fn exited(detail: impl Into<String>, exit_code: Option<i32>) -> Self {
+        EventKind::Status {
+            state: AgentState::Exited,
+            detail: Some(detail.into()),
+            exit_code,
+        }
+    }
+
     pub fn notice(level: NoticeLevel, text: impl Into<String>) -> Self {
         EventKind::Notice {
             level,

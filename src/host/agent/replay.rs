@@ -8,7 +8,7 @@ use color_eyre::eyre::{Context, Result, bail};
 use tokio::sync::mpsc;
 
 use super::{AgentInput, EventSink};
-use crate::protocol::{AgentState, EventKind, EventRecord, NoticeLevel, ServerMessage};
+use crate::protocol::{EventKind, EventRecord, NoticeLevel, ServerMessage};
 
 /// Longest pause replayed between two events, whatever the recording says.
 const MAX_PAUSE: Duration = Duration::from_secs(5);
@@ -94,13 +94,7 @@ pub async fn run(
             .await;
         "replay finished".to_owned()
     };
-    let _ = events
-        .send(EventKind::Status {
-            state: AgentState::Exited,
-            detail: Some(detail),
-            exit_code: None,
-        })
-        .await;
+    let _ = events.send(EventKind::exited(detail, None)).await;
 }
 
 /// Sleeps for `pause` unless told to stop first. Commands are ignored: a

@@ -53,11 +53,7 @@ pub async fn run(cwd: PathBuf, mut inbox: mpsc::UnboundedReceiver<AgentInput>, e
         let _ = events.send(EventKind::status(AgentState::Idle)).await;
     }
     let _ = events
-        .send(EventKind::Status {
-            state: AgentState::Exited,
-            detail: Some("shell agent stopped".into()),
-            exit_code: None,
-        })
+        .send(EventKind::exited("shell agent stopped", None))
         .await;
 }
 

@@ -59,13 +59,7 @@ impl StreamJsonAgent {
                 let _ = events
                     .send(EventKind::notice(NoticeLevel::Error, text.clone()))
                     .await;
-                let _ = events
-                    .send(EventKind::Status {
-                        state: AgentState::Exited,
-                        detail: Some(text),
-                        exit_code: None,
-                    })
-                    .await;
+                let _ = events.send(EventKind::exited(text, None)).await;
                 return;
             }
         };
@@ -165,13 +159,7 @@ impl StreamJsonAgent {
                 ))
                 .await;
         }
-        let _ = events
-            .send(EventKind::Status {
-                state: AgentState::Exited,
-                detail: Some(detail),
-                exit_code: code,
-            })
-            .await;
+        let _ = events.send(EventKind::exited(detail, code)).await;
     }
 }
 
