@@ -10,5 +10,5 @@ pub mod host;
 pub mod protocol;
 pub mod tui;
 
-#[doc(hidden)]
+#[cfg(any(test, feature = "fuzzing"))]
 pub mod fuzzing;
