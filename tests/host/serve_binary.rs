@@ -177,3 +177,71 @@ fn serve_warns_when_it_listens_beyond_loopback() {
         "{line}"
     );
 }
+
+/// Whether process `pid` still runs (a zombie does not count).
+fn running(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        !stat
+            .rsplit(')')
+            .next()
+            .unwrap_or("")
+            .trim_start()
+            .starts_with('Z')
+    })
+}
+
+#[tokio::test]
+async fn an_approved_command_dies_with_a_killed_host() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut served = serve(dir.path(), &[]);
+    let mut owner = Client::connect(&served.url, &token(dir.path(), "control"), "").await;
+    owner.greeting().await;
+    // A loop in the shell itself: it would go on writing for ever.
+    let command = "echo $$ > loop.pid; while :; do echo tick >> ticks; sleep 0.1; done";
+    owner.request(|id| user(id, command)).await;
+    let request_id = owner
+        .wait_for(|m| match m {
+            tether::protocol::ServerMessage::Event(r) => match &r.event {
+                EventKind::PermissionRequest { request_id, .. } => Some(request_id.clone()),
+                _ => None,
+            },
+            _ => None,
+        })
+        .await;
+    owner
+        .request(|id| tether::protocol::ClientMessage::PermissionDecision {
+            id,
+            request_id,
+            decision: tether::protocol::Decision::Allow,
+            message: None,
+            updated_input: None,
+        })
+        .await;
+    let pid_file = dir.path().join("loop.pid");
+    let mut pid = None;
+    for _ in 0..100 {
+        if let Some(p) = std::fs::read_to_string(&pid_file)
+            .ok()
+            .and_then(|t| t.trim().parse::<i32>().ok())
+        {
+            pid = Some(p);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let pid = pid.expect("the command started");
+    assert!(running(pid));
+
+    served.child.kill().unwrap(); // SIGKILL: the host runs no clean-up
+    served.child.wait().unwrap();
+    let mut waited = Duration::ZERO;
+    while running(pid) && waited < Duration::from_secs(3) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        waited += Duration::from_millis(50);
+    }
+    assert!(!running(pid), "the command outlived the host");
+    let ticks = std::fs::read_to_string(dir.path().join("ticks")).unwrap_or_default();
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let later = std::fs::read_to_string(dir.path().join("ticks")).unwrap_or_default();
+    assert_eq!(ticks, later, "nothing writes after the host died");
+}

@@ -21,8 +21,34 @@ pub fn child_command(program: &str, cwd: &std::path::Path) -> tokio::process::Co
         .stderr(std::process::Stdio::piped())
         .process_group(0)
         .kill_on_drop(true);
+    die_with_the_host(&mut command);
     command
 }
+
+/// Makes the child receive SIGKILL when the host dies, even by `kill -9`
+/// (when nothing of ours runs to stop it): an approved command must not
+/// go on writing into the working directory unsupervised. The signal is
+/// tied to the thread that spawns the child; tokio's worker threads live
+/// as long as the runtime, which is as long as the host.
+#[cfg(target_os = "linux")]
+fn die_with_the_host(command: &mut tokio::process::Command) {
+    let host = nix::unistd::getpid();
+    // SAFETY: the closure runs between fork and exec and makes only
+    // async-signal-safe system calls (prctl, getppid).
+    unsafe {
+        command.pre_exec(move || {
+            nix::sys::prctl::set_pdeathsig(Signal::SIGKILL)?;
+            // The host may have died before the signal was armed.
+            if nix::unistd::getppid() != host {
+                return Err(std::io::Error::other("the host exited"));
+            }
+            Ok(())
+        });
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn die_with_the_host(_command: &mut tokio::process::Command) {}
 
 /// Sends `signal` to the process group led by `pid` (ignoring a group that
 /// is already gone).
