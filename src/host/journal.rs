@@ -8,6 +8,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{BufRead, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
@@ -74,11 +75,38 @@ pub fn frame_seq(line: &[u8]) -> Option<u64> {
     }
 }
 
+/// Transcripts are as private as the auth file: the journal directory is
+/// created 0700 whatever the umask, and one that others can read is made
+/// private again, with a warning.
+fn make_private_dir(dir: &Path) -> Result<()> {
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .with_context(|| format!("cannot create {}", dir.display()))?;
+    make_private(dir, 0o700)
+}
+
+/// Takes group and other permissions away from `path`, saying so.
+fn make_private(path: &Path, mode: u32) -> Result<()> {
+    let meta = fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let current = meta.permissions().mode() & 0o777;
+    if current & 0o077 != 0 {
+        fs::set_permissions(path, fs::Permissions::from_mode(mode))
+            .with_context(|| format!("cannot make {} private", path.display()))?;
+        tracing::warn!(
+            "{} was readable by others (mode {current:o}); it is now {mode:o}",
+            path.display()
+        );
+    }
+    Ok(())
+}
+
 impl Journal {
     /// Opens (or creates) the journal of `session` in `dir`, loading what it
     /// holds. A new file gets `header` as its first line.
     pub fn open(dir: &Path, session: &str, header: &JournalHeader) -> Result<(Journal, Loaded)> {
-        fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        make_private_dir(dir)?;
         let path = journal_path(dir, session);
         let mut loaded = Loaded::default();
         let mut index = Vec::new();
@@ -149,8 +177,10 @@ impl Journal {
             .truncate(false)
             .read(true)
             .write(true)
+            .mode(0o600)
             .open(&path)
             .with_context(|| format!("cannot open {}", path.display()))?;
+        make_private(&path, 0o600)?;
         file.set_len(good_len)
             .with_context(|| format!("cannot trim {}", path.display()))?;
         let mut out = BufWriter::with_capacity(64 * 1024, file);
@@ -287,6 +317,31 @@ mod tests {
             j.append(seq, &frame(seq)).unwrap();
         }
         j.flush().unwrap();
+    }
+
+    fn mode(path: &Path) -> u32 {
+        fs::metadata(path).unwrap().permissions().mode() & 0o777
+    }
+
+    #[test]
+    fn journals_are_private_and_readable_ones_are_made_private() {
+        let root = tempfile::tempdir().unwrap();
+        let fresh = root.path().join("new/sessions");
+        write_events(&fresh, 1);
+        assert_eq!(mode(&fresh), 0o700);
+        assert_eq!(mode(&journal_path(&fresh, "main")), 0o600);
+
+        // What an older host left under the default umask.
+        let old = root.path().join("old");
+        fs::create_dir(&old).unwrap();
+        fs::set_permissions(&old, fs::Permissions::from_mode(0o755)).unwrap();
+        write_events(&old, 2);
+        fs::set_permissions(&old, fs::Permissions::from_mode(0o755)).unwrap();
+        let file = journal_path(&old, "main");
+        fs::set_permissions(&file, fs::Permissions::from_mode(0o644)).unwrap();
+        let (_, loaded) = Journal::open(&old, "main", &header()).unwrap();
+        assert_eq!(loaded.events.len(), 2, "nothing is lost");
+        assert_eq!((mode(&old), mode(&file)), (0o700, 0o600));
     }
 
     #[test]
