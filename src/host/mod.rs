@@ -8,6 +8,7 @@ pub mod agent;
 pub mod auth;
 mod connection;
 pub mod journal;
+mod query;
 mod rate;
 mod runtime;
 mod server;

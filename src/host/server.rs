@@ -1,14 +1,13 @@
 //! HTTP routes: `/healthz`, `/v1/sessions`, and the WebSocket endpoint
 //! `/v1/sessions/{id}`. Authentication happens here, before any upgrade.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use axum::Json;
 use axum::Router;
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::{Path, RawQuery, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -17,10 +16,11 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use super::auth::{AuthFile, TokenEntry};
 use super::connection::{self, ConnectionConfig};
+use super::query;
 use super::runtime::Request as SessionRequest;
-use super::session::{Join, Since};
+use super::session::Join;
 use super::upgrade::Upgrade;
-use crate::protocol::{MAX_FRAME_BYTES, Mode};
+use crate::protocol::MAX_FRAME_BYTES;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 #[derive(Clone)]
@@ -107,7 +107,7 @@ async fn list_sessions(State(state): State<AppState>, headers: HeaderMap) -> Res
 async fn connect(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    Query(params): Query<HashMap<String, String>>,
+    RawQuery(raw_query): RawQuery,
     mut request: Request,
 ) -> Response {
     let headers = request.headers().clone();
@@ -127,28 +127,16 @@ async fn connect(
         Ok(upgrade) => upgrade,
         Err(refusal) => return *refusal,
     };
-    let mode = match params.get("mode").map(String::as_str) {
-        None | Some("control") => Mode::Control,
-        Some("view") => Mode::View,
-        Some(_) => return plain(StatusCode::BAD_REQUEST, "mode must be control or view\n"),
+    let query = match query::parse(raw_query.as_deref()) {
+        Ok(query) => query,
+        Err(reason) => return (StatusCode::BAD_REQUEST, format!("{reason}\n")).into_response(),
     };
-    let since = match params.get("since").map(String::as_str) {
-        None => Since::Seq(0),
-        Some("live") => Since::Live,
-        Some(n) => match n.parse() {
-            Ok(n) => Since::Seq(n),
-            Err(_) => return plain(StatusCode::BAD_REQUEST, "since must be a number or live\n"),
-        },
-    };
-    let client = params
-        .get("client")
-        .map(|c| c.chars().take(64).collect::<String>());
     let join = Join {
         identity: entry.name.clone(),
         grants: entry.effective_grants(),
-        mode,
-        client,
-        since,
+        mode: query.mode,
+        client: query.client,
+        since: query.since,
     };
     let requests = state.requests.clone();
     let closing = state.closing.clone();

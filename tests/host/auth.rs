@@ -1,6 +1,7 @@
 use std::os::unix::fs::PermissionsExt;
 
 use tether::host::agent::AgentSpec;
+use tether::protocol::ServerMessage;
 use tokio_tungstenite::tungstenite;
 
 use crate::support::*;
@@ -146,5 +147,29 @@ async fn a_revoked_token_stops_working_after_a_reload() {
             .await
             .is_ok()
     );
+    host.stop().await;
+}
+
+#[tokio::test]
+async fn a_repeated_query_parameter_is_refused_and_client_names_are_cleaned() {
+    let host = TestHost::start(AgentSpec::Shell).await;
+    for query in ["mode=view&mode=control", "since=0&since=live"] {
+        let refused = try_connect(&host.url, Some(&host.control), query)
+            .await
+            .unwrap_err();
+        assert_eq!(http_status(refused), 400, "{query}");
+    }
+    let named = "client=ok%1B%5D0%3Bx%07%E2%80%AEname";
+    let mut client = Client::connect(&host.url, &host.control, named).await;
+    // The greeting's participants message lists this connection.
+    let listed = client
+        .wait_for(|m| match m {
+            ServerMessage::Participants { participants } => {
+                participants.iter().find_map(|p| p.client.clone())
+            }
+            _ => None,
+        })
+        .await;
+    assert_eq!(listed, "ok]0;xname");
     host.stop().await;
 }
