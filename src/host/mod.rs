@@ -8,6 +8,7 @@ pub mod agent;
 pub mod auth;
 mod connection;
 pub mod journal;
+mod listener;
 mod query;
 mod rate;
 mod runtime;
@@ -51,6 +52,12 @@ pub struct HostConfig {
     pub queue_frames: usize,
     /// WebSocket connections served at once; more get HTTP 503.
     pub max_connections: usize,
+    /// Time a client has to send a request head (and how long an idle
+    /// keep-alive HTTP connection is kept).
+    pub header_read_timeout: Duration,
+    /// TCP connections open at once, upgraded or not; `None`: as many as
+    /// the open-file limit allows (raised to its hard limit at start).
+    pub max_sockets: Option<usize>,
 }
 
 impl HostConfig {
@@ -67,6 +74,8 @@ impl HostConfig {
             keepalive: Duration::from_secs(15),
             queue_frames: 8192,
             max_connections: 1024,
+            header_read_timeout: Duration::from_secs(10),
+            max_sockets: None,
         }
     }
 }
@@ -189,17 +198,16 @@ impl Host {
         };
         let (stop_accepting, stop) = oneshot::channel::<()>();
         let app = server::router(state);
+        let limits = listener::SocketLimits {
+            header_read: config.header_read_timeout,
+            max_sockets: config.max_sockets.unwrap_or_else(listener::socket_budget),
+        };
         let server = tokio::spawn(async move {
-            use axum::serve::ListenerExt;
-            // Frames are small and latency matters: no Nagle delay.
-            let listener = listener.tap_io(|tcp| {
-                let _ = tcp.set_nodelay(true);
-            });
-            let serve = axum::serve(listener, app).with_graceful_shutdown(async {
-                let _ = stop.await;
-            });
-            if let Err(e) = serve.await {
-                tracing::error!("server failed: {e}");
+            // Dropped when this task ends: open HTTP exchanges then finish.
+            let (_stop_all, stop_all) = watch::channel(false);
+            tokio::select! {
+                () = listener::serve(listener, app, limits, stop_all) => {}
+                _ = stop => {}
             }
         });
         Ok(Host {
