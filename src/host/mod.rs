@@ -14,6 +14,7 @@ mod rate;
 mod runtime;
 mod server;
 pub mod session;
+mod slots;
 mod upgrade;
 
 use std::net::SocketAddr;
@@ -52,6 +53,10 @@ pub struct HostConfig {
     pub queue_frames: usize,
     /// WebSocket connections served at once; more get HTTP 503.
     pub max_connections: usize,
+    /// WebSocket connections at once with one token (503 beyond); a
+    /// sixteenth of `max_connections` is kept for connections that may
+    /// own the session.
+    pub max_connections_per_token: usize,
     /// Time a client has to send a request head (and how long an idle
     /// keep-alive HTTP connection is kept).
     pub header_read_timeout: Duration,
@@ -74,6 +79,7 @@ impl HostConfig {
             keepalive: Duration::from_secs(15),
             queue_frames: 8192,
             max_connections: 1024,
+            max_connections_per_token: 256,
             header_read_timeout: Duration::from_secs(10),
             max_sockets: None,
         }
@@ -192,9 +198,11 @@ impl Host {
             requests: requests_tx.clone(),
             closing: closing_rx,
             keepalive: config.keepalive,
-            max_connections: config.max_connections,
             queue_frames: config.queue_frames.max(16),
-            connections: Default::default(),
+            slots: slots::Slots::new(slots::SlotLimits {
+                total: config.max_connections,
+                per_token: config.max_connections_per_token,
+            }),
         };
         let (stop_accepting, stop) = oneshot::channel::<()>();
         let app = server::router(state);

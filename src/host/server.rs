@@ -1,7 +1,6 @@
 //! HTTP routes: `/healthz`, `/v1/sessions`, and the WebSocket endpoint
 //! `/v1/sessions/{id}`. Authentication happens here, before any upgrade.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -19,8 +18,9 @@ use super::connection::{self, ConnectionConfig};
 use super::query;
 use super::runtime::Request as SessionRequest;
 use super::session::Join;
+use super::slots::Slots;
 use super::upgrade::Upgrade;
-use crate::protocol::MAX_FRAME_BYTES;
+use crate::protocol::{Grant, MAX_FRAME_BYTES, Mode};
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 #[derive(Clone)]
@@ -30,19 +30,9 @@ pub struct AppState {
     pub requests: mpsc::Sender<SessionRequest>,
     pub closing: watch::Receiver<bool>,
     pub keepalive: Duration,
-    pub max_connections: usize,
     pub queue_frames: usize,
-    /// WebSocket connections open now.
-    pub connections: Arc<AtomicUsize>,
-}
-
-/// Counts one open connection for as long as it lives.
-struct Counted(Arc<AtomicUsize>);
-
-impl Drop for Counted {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::AcqRel);
-    }
+    /// WebSocket connection slots.
+    pub slots: Arc<Slots>,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -117,19 +107,19 @@ async fn connect(
     if id != *state.session_id {
         return plain(StatusCode::NOT_FOUND, "no such session\n");
     }
-    // Counted from here, so a burst of handshakes cannot overshoot.
-    let previous = state.connections.fetch_add(1, Ordering::AcqRel);
-    let counted = Counted(state.connections.clone());
-    if previous >= state.max_connections {
-        return plain(StatusCode::SERVICE_UNAVAILABLE, "too many connections\n");
-    }
-    let upgrade = match Upgrade::from_request(&mut request) {
-        Ok(upgrade) => upgrade,
-        Err(refusal) => return *refusal,
-    };
     let query = match query::parse(raw_query.as_deref()) {
         Ok(query) => query,
         Err(reason) => return (StatusCode::BAD_REQUEST, format!("{reason}\n")).into_response(),
+    };
+    let eligible = query.mode == Mode::Control && entry.has(Grant::Control);
+    // Taken before the upgrade, so a burst of handshakes cannot overshoot.
+    let slot = match state.slots.take(&entry.token, eligible) {
+        Ok(slot) => slot,
+        Err(refused) => return plain(StatusCode::SERVICE_UNAVAILABLE, refused.message()),
+    };
+    let upgrade = match Upgrade::from_request(&mut request) {
+        Ok(upgrade) => upgrade,
+        Err(refusal) => return *refusal,
     };
     let join = Join {
         identity: entry.name.clone(),
@@ -153,7 +143,7 @@ async fn connect(
     ws_config.max_message_size = Some(MAX_FRAME_BYTES);
     ws_config.max_frame_size = Some(MAX_FRAME_BYTES);
     upgrade.respond(ws_config, move |socket| async move {
-        let _counted = counted;
+        let _slot = slot;
         let (reply, joined) = oneshot::channel();
         if requests
             .send(SessionRequest::Join {

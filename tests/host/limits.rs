@@ -89,3 +89,56 @@ async fn sockets_beyond_the_cap_are_closed_and_the_host_recovers() {
     owner.ping().await;
     host.stop().await;
 }
+
+fn status_of(result: Result<Socket, tokio_tungstenite::tungstenite::Error>) -> u16 {
+    match result {
+        Ok(_) => 101,
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => response.status().as_u16(),
+        Err(e) => panic!("expected an HTTP answer, got {e}"),
+    }
+}
+
+#[tokio::test]
+async fn viewers_cannot_take_every_slot_from_the_owner() {
+    let host = TestHost::start_with(AgentSpec::Shell, |c| {
+        c.max_connections = 8;
+    })
+    .await;
+    let mut viewers = Vec::new();
+    for _ in 0..7 {
+        viewers.push(host.viewer().await);
+    }
+    let refused = try_connect(&host.url, Some(&host.view), "").await;
+    assert_eq!(status_of(refused), 503, "the last slot is kept");
+    let mut owner = host.owner().await;
+    owner.ping().await;
+    host.stop().await;
+}
+
+#[tokio::test]
+async fn one_token_has_a_connection_cap() {
+    let host = TestHost::start_with(AgentSpec::Shell, |c| {
+        c.max_connections_per_token = 3;
+    })
+    .await;
+    let mut viewers = Vec::new();
+    for _ in 0..3 {
+        viewers.push(host.viewer().await);
+    }
+    let refused = try_connect(&host.url, Some(&host.view), "").await;
+    assert_eq!(status_of(refused), 503);
+    let mut owner = host.owner().await;
+    owner.ping().await;
+    // A closed connection gives its slot back.
+    drop(viewers.pop());
+    let mut again = None;
+    for _ in 0..50 {
+        if let Ok(socket) = try_connect(&host.url, Some(&host.view), "").await {
+            again = Some(socket);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(again.is_some(), "the freed slot can be taken");
+    host.stop().await;
+}

@@ -211,9 +211,11 @@ async fn a_large_participant_list_arrives_whole() {
 #[tokio::test]
 async fn connections_beyond_the_limit_get_503() {
     let host = TestHost::start_with(AgentSpec::Shell, |c| c.max_connections = 2).await;
-    let a = host.viewer().await;
-    let _b = host.viewer().await;
-    match try_connect(&host.url, Some(&host.view), "").await {
+    // Connections that may own can take every slot (viewers all but the
+    // reserved ones: `host::limits`).
+    let a = host.owner().await;
+    let _b = host.follower().await;
+    match try_connect(&host.url, Some(&host.control), "").await {
         Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
             assert_eq!(response.status().as_u16(), 503)
         }
@@ -223,7 +225,7 @@ async fn connections_beyond_the_limit_get_503() {
     drop(a);
     let mut again = None;
     for _ in 0..50 {
-        if let Ok(ws) = try_connect(&host.url, Some(&host.view), "").await {
+        if let Ok(ws) = try_connect(&host.url, Some(&host.control), "").await {
             again = Some(ws);
             break;
         }
