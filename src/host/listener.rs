@@ -11,6 +11,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use axum::Extension;
+use axum::extract::ConnectInfo;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -65,13 +67,14 @@ pub async fn serve(
             accepted = listener.accept() => accepted,
         };
         let stream = match accepted {
-            Ok((stream, _)) => stream,
+            Ok(accepted) => accepted,
             Err(e) => {
                 tracing::warn!("accept failed: {e}");
                 tokio::time::sleep(ACCEPT_BACKOFF).await;
                 continue;
             }
         };
+        let (stream, peer) = stream;
         let Some(stream) = CountedStream::admit(stream, &open, limits.max_sockets) else {
             refused_since_log += 1;
             if refused_since_log.is_power_of_two() {
@@ -85,9 +88,11 @@ pub async fn serve(
         refused_since_log = 0;
         // Frames are small and latency matters: no Nagle delay.
         let _ = stream.inner.set_nodelay(true);
+        // Handlers learn the peer's address (to count failed logins).
+        let app = app.clone().layer(Extension(ConnectInfo(peer)));
         tokio::spawn(serve_connection(
             stream,
-            app.clone(),
+            app,
             limits.header_read,
             stop.clone(),
         ));

@@ -7,6 +7,7 @@
 pub mod agent;
 pub mod auth;
 mod connection;
+mod failed_auth;
 pub mod journal;
 mod listener;
 mod query;
@@ -203,6 +204,7 @@ impl Host {
                 total: config.max_connections,
                 per_token: config.max_connections_per_token,
             }),
+            failed_auth: Default::default(),
         };
         let (stop_accepting, stop) = oneshot::channel::<()>();
         let app = server::router(state);

@@ -1,12 +1,13 @@
 //! HTTP routes: `/healthz`, `/v1/sessions`, and the WebSocket endpoint
 //! `/v1/sessions/{id}`. Authentication happens here, before any upgrade.
 
+use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use axum::Json;
 use axum::Router;
-use axum::extract::{Path, RawQuery, Request, State};
+use axum::extract::{ConnectInfo, Path, RawQuery, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -15,6 +16,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use super::auth::{AuthFile, TokenEntry};
 use super::connection::{self, ConnectionConfig};
+use super::failed_auth::FailedAuth;
 use super::query;
 use super::runtime::Request as SessionRequest;
 use super::session::Join;
@@ -33,6 +35,7 @@ pub struct AppState {
     pub queue_frames: usize,
     /// WebSocket connection slots.
     pub slots: Arc<Slots>,
+    pub failed_auth: Arc<FailedAuth>,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -62,6 +65,18 @@ fn unauthorized() -> Response {
     response
 }
 
+/// The 401 answer to a failed authentication, counted for `peer` and
+/// delayed when that peer keeps failing.
+async fn refuse_slowly(state: &AppState, peer: SocketAddr) -> Response {
+    let delay = state
+        .failed_auth
+        .record(peer.ip(), std::time::Instant::now());
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
+    unauthorized()
+}
+
 /// The entry of the bearer token the request carries, if it is known.
 fn authenticate(state: &AppState, headers: &HeaderMap) -> Option<TokenEntry> {
     let presented = headers
@@ -75,9 +90,13 @@ fn authenticate(state: &AppState, headers: &HeaderMap) -> Option<TokenEntry> {
         .cloned()
 }
 
-async fn list_sessions(State(state): State<AppState>, headers: HeaderMap) -> Response {
+async fn list_sessions(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Response {
     if authenticate(&state, &headers).is_none() {
-        return unauthorized();
+        return refuse_slowly(&state, peer).await;
     }
     let (reply, summary) = oneshot::channel();
     if state
@@ -96,13 +115,14 @@ async fn list_sessions(State(state): State<AppState>, headers: HeaderMap) -> Res
 
 async fn connect(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path(id): Path<String>,
     RawQuery(raw_query): RawQuery,
     mut request: Request,
 ) -> Response {
     let headers = request.headers().clone();
     let Some(entry) = authenticate(&state, &headers) else {
-        return unauthorized();
+        return refuse_slowly(&state, peer).await;
     };
     if id != *state.session_id {
         return plain(StatusCode::NOT_FOUND, "no such session\n");

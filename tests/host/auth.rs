@@ -173,3 +173,25 @@ async fn a_repeated_query_parameter_is_refused_and_client_names_are_cleaned() {
     assert_eq!(listed, "ok]0;xname");
     host.stop().await;
 }
+
+#[tokio::test]
+async fn a_peer_that_keeps_failing_authentication_is_slowed_down() {
+    let host = TestHost::start(AgentSpec::Shell).await;
+    let addr = host_addr(&host.url);
+    for _ in 0..11 {
+        let (status, _) = http_get(&addr, "/v1/sessions", Some("tt_wrong_guess_000000")).await;
+        assert_eq!(status, 401);
+    }
+    let asked = std::time::Instant::now();
+    let (status, _) = http_get(&addr, "/v1/sessions", Some("tt_wrong_guess_000000")).await;
+    assert_eq!(status, 401);
+    assert!(
+        asked.elapsed() >= std::time::Duration::from_millis(450),
+        "the twelfth failure in a minute waits (took {:?})",
+        asked.elapsed()
+    );
+    // The right token still gets in at once.
+    let (status, _) = http_get(&addr, "/v1/sessions", Some(&host.control)).await;
+    assert_eq!(status, 200);
+    host.stop().await;
+}
