@@ -9,7 +9,7 @@ use std::sync::atomic::AtomicU64;
 use clap::Args;
 use color_eyre::eyre::{Result, eyre};
 
-use tether::client::{self, ConnectError, Target};
+use tether::client::{self, ConnectError, Resume, Since, Target};
 use tether::host::agent::AgentSpec;
 use tether::host::{Host, HostConfig, auth};
 use tether::protocol::Grant;
@@ -42,6 +42,12 @@ pub struct AttachArgs {
     /// default when stdout is not a terminal).
     #[arg(long)]
     plain: bool,
+}
+
+/// Whether this attach only watches as plain text (--plain, or stdout is
+/// not a terminal, without --prompt).
+fn watches_plain(args: &AttachArgs) -> bool {
+    args.prompt.is_none() && (args.plain || !std::io::stdout().is_terminal())
 }
 
 /// The token: --token, else $TETHER_TOKEN, else the auth file (the view
@@ -93,7 +99,7 @@ pub fn run(args: AttachArgs) -> ExitCode {
         if let Some(prompt) = &args.prompt {
             return headless::prompt(target, prompt, args.allow_all).await;
         }
-        if args.plain || !std::io::stdout().is_terminal() {
+        if watches_plain(&args) {
             return headless::watch(target).await;
         }
         attach_tui(target, Hints::default()).await
@@ -103,12 +109,13 @@ pub fn run(args: AttachArgs) -> ExitCode {
 /// Connects (reporting failures plainly, before the screen is taken), then
 /// runs the full-screen UI.
 pub async fn attach_tui(target: Target, hints: Hints) -> ExitCode {
-    let socket = match client::connect_once(&target, 0).await {
+    let socket = match client::connect_once(&target, Since::Seq(0)).await {
         Ok(socket) => socket,
         Err(e) => return connect_failure(&target, &e),
     };
     let last_applied = Arc::new(AtomicU64::new(0));
-    let connection = client::spawn(target.clone(), Some(socket), last_applied.clone());
+    let resume = Resume::After(last_applied.clone());
+    let connection = client::spawn(target.clone(), Some(socket), resume);
     let mut app = App::new(target.view, last_applied);
     app.hints = hints;
     let mut guard = match terminal::TerminalGuard::enter() {
