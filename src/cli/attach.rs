@@ -39,7 +39,8 @@ pub struct AttachArgs {
     #[arg(long, requires = "prompt")]
     allow_all: bool,
     /// Headless: print the transcript as plain text until Ctrl+C (the
-    /// default when stdout is not a terminal).
+    /// default when stdout is not a terminal). Connects as a viewer: never
+    /// owns.
     #[arg(long)]
     plain: bool,
 }
@@ -51,7 +52,8 @@ fn watches_plain(args: &AttachArgs) -> bool {
 }
 
 /// The token: --token, else $TETHER_TOKEN, else the auth file (the view
-/// token for --view when there is one, else the control token).
+/// token for --view and plain watching when there is one, else the
+/// control token).
 fn pick_token(args: &AttachArgs) -> Result<String> {
     if let Some(token) = &args.token {
         return Ok(token.clone());
@@ -64,7 +66,7 @@ fn pick_token(args: &AttachArgs) -> Result<String> {
     let path = args.auth.clone().unwrap_or_else(auth::default_auth_path);
     let file = auth::load(&path)
         .map_err(|e| eyre!("no token given (--token or $TETHER_TOKEN) and {e:#}"))?;
-    let entry = if args.view {
+    let entry = if args.view || watches_plain(args) {
         file.first_with(Grant::View)
             .or_else(|| file.first_with(Grant::Control))
     } else {

@@ -32,7 +32,13 @@ fn write(text: &str) {
 }
 
 /// `--plain`: prints the transcript (history, then live) until Ctrl+C.
+/// Watching never owns: it connects as a viewer (`mode=view`), so the
+/// owner slot stays free for whoever means to act.
 pub async fn watch(target: Target) -> ExitCode {
+    let target = Target {
+        view: true,
+        ..target
+    };
     let socket = match client::connect_once(&target, Since::Seq(0)).await {
         Ok(socket) => socket,
         Err(e) => return super::attach::connect_failure(&target, &e),
