@@ -31,8 +31,12 @@ pub struct AttachArgs {
     /// Read-only dashboard: never own, never send.
     #[arg(long)]
     view: bool,
-    /// Headless: send one message, print the turn as plain text, exit 0 on
-    /// success and 1 otherwise.
+    /// Headless: send one message and print the turn as plain text. Exit
+    /// code: 0 when the turn ends with outcome `success` and no permission
+    /// request in it was denied; 1 when it failed, was denied or
+    /// interrupted, the agent exited or the host refused the message; 2
+    /// when it could not run (bad usage, cannot connect, connection lost,
+    /// someone else owns the session).
     #[arg(long, value_name = "TEXT", conflicts_with = "view")]
     prompt: Option<String>,
     /// With --prompt and no terminal to ask on: allow every permission request.

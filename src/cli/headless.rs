@@ -16,11 +16,16 @@ use tether::protocol::{
 use tether::tui::cells::plain::PlainTranscript;
 use tether::tui::cells::{sanitize_name, summarize_input};
 
-/// The turn ended with outcome `success`.
+// `--prompt`'s exit codes (README, Attaching; `tether attach --help`).
+/// The turn ended with outcome `success` and no request in it was denied.
 const TURN_SUCCEEDED: u8 = 0;
-/// Anything else.
+/// The turn ran and did not succeed: it failed, was denied (or a request
+/// in it was), was interrupted, the agent exited, or the host refused
+/// the message.
 const TURN_FAILED: u8 = 1;
-const CANNOT_RUN: u8 = 1;
+/// No turn could run: bad usage, cannot connect, the connection broke,
+/// or someone else owns the session.
+const CANNOT_RUN: u8 = 2;
 
 fn write(text: &str) {
     if text.is_empty() {
@@ -90,14 +95,22 @@ async fn ask(question: String) -> bool {
 
 /// How a `--prompt` turn is going: the exit code once it is over.
 #[derive(Debug, Default)]
-struct TurnVerdict;
+struct TurnVerdict {
+    /// A request in the turn was denied (Claude Code still reports such a
+    /// turn a success: it answered without the tool).
+    denied: bool,
+}
 
 impl TurnVerdict {
     /// Follows one event of the turn; Some(exit code) when it ends it.
-    fn observe(&self, event: &EventKind) -> Option<u8> {
+    fn observe(&mut self, event: &EventKind) -> Option<u8> {
         match event {
+            EventKind::PermissionResolved {
+                decision: Decision::Deny,
+                ..
+            } => self.denied = true,
             EventKind::TurnEnd { outcome, .. } => {
-                let succeeded = *outcome == TurnOutcome::Success;
+                let succeeded = *outcome == TurnOutcome::Success && !self.denied;
                 return Some(if succeeded {
                     TURN_SUCCEEDED
                 } else {
@@ -141,7 +154,7 @@ async fn decide(
 }
 
 /// `--prompt TEXT`: one turn, printed as plain text; the exit code says
-/// how it went: 0 when the turn succeeds, 1 otherwise.
+/// how it went (see the constants above).
 pub async fn prompt(target: Target, text: &str, allow_all: bool) -> ExitCode {
     let socket = match client::connect_once(&target, Since::Live).await {
         Ok(socket) => socket,
@@ -165,7 +178,7 @@ async fn run_turn(
     let mut sent = false;
     let mut started = false;
     let mut role = None;
-    let verdict = TurnVerdict;
+    let mut verdict = TurnVerdict::default();
     while let Some(event) = connection.events.recv().await {
         let message = match event {
             ConnEvent::Message(message) => message,
@@ -234,4 +247,39 @@ async fn run_turn(
         }
     }
     CANNOT_RUN
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_successful_turn_with_nothing_denied_exits_zero() {
+        let deny = EventKind::PermissionResolved {
+            request_id: "r".into(),
+            decision: Decision::Deny,
+            by: "alice".into(),
+            message: None,
+        };
+        let end = |outcome| EventKind::turn_end(outcome);
+        assert_eq!(
+            TurnVerdict::default().observe(&end(TurnOutcome::Success)),
+            Some(0)
+        );
+        for outcome in [
+            TurnOutcome::Error,
+            TurnOutcome::Denied,
+            TurnOutcome::Interrupted,
+            TurnOutcome::Unknown,
+        ] {
+            assert_eq!(TurnVerdict::default().observe(&end(outcome)), Some(1));
+        }
+        let mut verdict = TurnVerdict::default();
+        assert_eq!(verdict.observe(&deny), None);
+        assert_eq!(verdict.observe(&end(TurnOutcome::Success)), Some(1));
+        assert_eq!(
+            TurnVerdict::default().observe(&EventKind::exited("gone", Some(0))),
+            Some(1)
+        );
+    }
 }
