@@ -348,8 +348,25 @@ impl App {
         if state != AgentState::Exited {
             return;
         }
-        let cell = cells::agent_exited(exit_code, detail.as_deref());
-        self.push(BlockKind::Notice, seq, cell);
+        let block = Block::new(
+            BlockKind::Notice,
+            seq,
+            cells::agent_exited(exit_code, detail.as_deref()),
+        );
+        // Agents announce a failed exit with a notice too: one line says it.
+        let repeated = self.transcript.last().is_some_and(|last| {
+            last.kind == BlockKind::Notice
+                && last
+                    .text()
+                    .text
+                    .strip_prefix("[error] ")
+                    .is_some_and(|notice| cells::notice_repeats_exit(notice, detail.as_deref()))
+        });
+        if repeated {
+            self.transcript.replace_last(block);
+        } else {
+            self.transcript.push(block);
+        }
     }
 
     fn on_turn_end(

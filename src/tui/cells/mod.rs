@@ -11,7 +11,7 @@ pub mod plain;
 use ratatui::style::Style;
 use serde_json::Value;
 
-use crate::protocol::{Decision, NoticeLevel, OutputStream, TurnOutcome};
+use crate::protocol::{AgentState, Decision, NoticeLevel, OutputStream, TurnOutcome};
 use crate::tui::markdown::render_markdown;
 use crate::tui::sanitize::{
     sanitize, sanitize_from, sanitize_into, sanitize_plain, unfinished_escape,
@@ -52,6 +52,19 @@ pub fn sanitize_name(name: &str) -> String {
 /// "Bash rm -rf build" (sanitised where it is shown).
 pub fn request_subject(tool: &str, summary: &str) -> String {
     format!("{tool} {summary}")
+}
+
+/// An agent state in words for people ("awaiting approval", not the wire
+/// name `awaiting_permission`).
+pub fn state_word(state: AgentState) -> &'static str {
+    match state {
+        AgentState::Starting => "starting",
+        AgentState::Idle => "idle",
+        AgentState::Running => "working",
+        AgentState::AwaitingPermission => "awaiting approval",
+        AgentState::Exited => "exited",
+        AgentState::Unknown => "unknown",
+    }
 }
 
 pub fn format_duration_ms(ms: u64) -> String {
@@ -156,13 +169,33 @@ pub fn interrupt(by: &str) -> StyledText {
     )
 }
 
-/// `■ agent exited, exit code 1 detail`
+/// The one line shown when the agent stops: `■ agent stopped: exited with
+/// code 1`. The detail usually says how already; the code is added only
+/// when it does not.
 pub fn agent_exited(exit_code: Option<i32>, detail: Option<&str>) -> StyledText {
+    let detail = detail
+        .map(|d| sanitize_plain(&d.replace('\n', " ")))
+        .filter(|d| !d.trim().is_empty());
     let code = exit_code
-        .map(|c| format!(", exit code {c}"))
-        .unwrap_or_default();
-    let detail = detail.map(sanitize_plain).unwrap_or_default();
-    StyledText::plain(format!("■ agent exited{code} {detail}"), theme::WARN)
+        .map(|c| c.to_string())
+        .filter(|c| detail.as_deref().is_none_or(|d| !d.contains(c.as_str())));
+    let mut line = "■ agent stopped".to_owned();
+    if let Some(detail) = &detail {
+        line.push_str(": ");
+        line.push_str(detail.trim());
+    }
+    if let Some(code) = code {
+        line.push_str(&format!(" (exit code {code})"));
+    }
+    StyledText::plain(line, theme::WARN)
+}
+
+/// Whether an error notice only announces the exit that [`agent_exited`]
+/// says too (agents send both: the notice for clients that ignore
+/// states): "the agent exited with code 1", or the detail itself.
+pub fn notice_repeats_exit(text: &str, detail: Option<&str>) -> bool {
+    detail
+        .is_some_and(|d| !d.is_empty() && (text == d || text.strip_prefix("the agent ") == Some(d)))
 }
 
 pub fn outcome_word(outcome: TurnOutcome) -> &'static str {
@@ -195,8 +228,10 @@ pub fn turn_end(
     if let Some(cost) = cost_usd {
         parts.push(format!("${cost:.4}"));
     }
-    if let Some(turns) = num_turns {
-        parts.push(format!("{turns} turns"));
+    match num_turns {
+        Some(1) => parts.push("1 turn".to_owned()),
+        Some(turns) => parts.push(format!("{turns} turns")),
+        None => {}
     }
     StyledText::plain(format!("── {} ──", parts.join(" · ")), style)
 }

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use crate::protocol::{AgentState, EventKind, EventRecord};
+use crate::protocol::{AgentState, EventKind, EventRecord, NoticeLevel};
 use crate::tui::text::StyledText;
 
 use super::StreamTails;
@@ -16,6 +16,9 @@ pub struct PlainTranscript {
     requests: HashMap<String, String>,
     /// Output left the cursor mid-line: the next cell starts a new one.
     mid_line: bool,
+    /// An error notice, which may only announce the exit that follows:
+    /// printed when the next event is not that exit.
+    exit_notice: Option<String>,
 }
 
 impl PlainTranscript {
@@ -26,6 +29,19 @@ impl PlainTranscript {
     /// The text `record` adds (possibly nothing).
     pub fn event(&mut self, record: &EventRecord) -> String {
         let mut out = String::new();
+        let exit_detail = match &record.event {
+            EventKind::Status {
+                state: AgentState::Exited,
+                detail,
+                ..
+            } => Some(detail.as_deref()),
+            _ => None,
+        };
+        if let Some(notice) = self.exit_notice.take()
+            && !exit_detail.is_some_and(|d| super::notice_repeats_exit(&notice, d))
+        {
+            self.line(&mut out, &super::notice(NoticeLevel::Error, &notice));
+        }
         if !matches!(
             record.event,
             EventKind::Output { .. } | EventKind::Status { .. } | EventKind::Metadata { .. }
@@ -38,6 +54,10 @@ impl PlainTranscript {
                 let cell = self.streams.get_mut(*stream).feed(text, base);
                 self.output(&mut out, &cell);
             }
+            EventKind::Notice {
+                level: NoticeLevel::Error,
+                text,
+            } => self.exit_notice = Some(text.clone()),
             event => {
                 if let Some(cell) = self.cell(event) {
                     self.line(&mut out, &cell);
@@ -50,6 +70,9 @@ impl PlainTranscript {
     /// What is still held back, at the end.
     pub fn finish(&mut self) -> String {
         let mut out = String::new();
+        if let Some(notice) = self.exit_notice.take() {
+            self.line(&mut out, &super::notice(NoticeLevel::Error, &notice));
+        }
         self.end_streams(&mut out);
         if self.mid_line {
             out.push('\n');

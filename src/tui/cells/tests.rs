@@ -72,3 +72,92 @@ fn headless_output_keeps_its_own_line_breaks_and_joins_split_escapes() {
     text += &plain.finish();
     assert_eq!(text, "ared\nno newline\n── failed ──\n");
 }
+
+#[test]
+fn one_turn_is_singular() {
+    let cell = turn_end(TurnOutcome::Success, Some(1200), None, Some(1));
+    assert_eq!(cell.text, "── done · 1.2 s · 1 turn ──");
+    let cell = turn_end(TurnOutcome::Success, None, None, Some(3));
+    assert_eq!(cell.text, "── done · 3 turns ──");
+}
+
+#[test]
+fn agent_states_read_as_words_for_people() {
+    assert_eq!(
+        state_word(AgentState::AwaitingPermission),
+        "awaiting approval"
+    );
+    for state in [
+        AgentState::Starting,
+        AgentState::Idle,
+        AgentState::Running,
+        AgentState::AwaitingPermission,
+        AgentState::Exited,
+        AgentState::Unknown,
+    ] {
+        assert!(!state_word(state).contains('_'), "{state:?}");
+    }
+}
+
+/// What agents send when they stop after a failure: a notice for clients
+/// that ignore states, then the state.
+fn failed_exit() -> [EventKind; 2] {
+    [
+        EventKind::notice(NoticeLevel::Error, "the agent exited with code 1"),
+        EventKind::exited("exited with code 1", Some(1)),
+    ]
+}
+
+#[test]
+fn an_agent_exit_is_one_clear_line_in_the_transcript() {
+    let mut rig = crate::tui::app::tests::Rig::new(crate::protocol::Role::Owner, false);
+    for (seq, event) in failed_exit().into_iter().enumerate() {
+        rig.event(record(seq as u64 + 1, event));
+    }
+    let texts: Vec<&str> = rig
+        .app
+        .transcript
+        .blocks()
+        .iter()
+        .map(|b| b.text().text.as_str())
+        .collect();
+    assert_eq!(texts, ["■ agent stopped: exited with code 1"]);
+
+    // An agent that could not start says the same words twice.
+    let mut rig = crate::tui::app::tests::Rig::new(crate::protocol::Role::Owner, false);
+    let why = "could not start `nope`: No such file or directory";
+    rig.event(record(1, EventKind::notice(NoticeLevel::Error, why)));
+    rig.event(record(2, EventKind::exited(why, None)));
+    assert_eq!(rig.app.transcript.len(), 1);
+
+    // Without a detail, the code says it.
+    let cell = agent_exited(Some(3), None);
+    assert_eq!(cell.text, "■ agent stopped (exit code 3)");
+    // A notice about something else stays.
+    let mut rig = crate::tui::app::tests::Rig::new(crate::protocol::Role::Owner, false);
+    rig.event(record(
+        1,
+        EventKind::notice(NoticeLevel::Error, "the turn failed"),
+    ));
+    rig.event(record(2, EventKind::exited("shell agent stopped", None)));
+    assert_eq!(rig.app.transcript.len(), 2);
+}
+
+#[test]
+fn an_agent_exit_is_one_clear_line_headless() {
+    let mut plain = PlainTranscript::new();
+    let mut text = String::new();
+    for (seq, event) in failed_exit().into_iter().enumerate() {
+        text += &plain.event(&record(seq as u64 + 1, event));
+    }
+    text += &plain.finish();
+    assert_eq!(text, "■ agent stopped: exited with code 1\n");
+    // An error notice followed by something else is printed, in order.
+    let mut plain = PlainTranscript::new();
+    let mut text = plain.event(&record(
+        1,
+        EventKind::notice(NoticeLevel::Error, "the turn failed"),
+    ));
+    text += &plain.event(&record(2, EventKind::turn_end(TurnOutcome::Error)));
+    assert_eq!(text, "[error] the turn failed\n── failed ──\n");
+}
