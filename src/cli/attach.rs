@@ -9,7 +9,7 @@ use std::sync::atomic::AtomicU64;
 use clap::Args;
 use color_eyre::eyre::{Result, eyre};
 
-use tether::client::{self, ConnectError, Target};
+use tether::client::{self, ConnectError, Resume, Since, Target};
 use tether::host::agent::AgentSpec;
 use tether::host::{Host, HostConfig, auth};
 use tether::protocol::Grant;
@@ -31,21 +31,33 @@ pub struct AttachArgs {
     /// Read-only dashboard: never own, never send.
     #[arg(long)]
     view: bool,
-    /// Headless: send one message, print the turn as plain text, exit 0 on
-    /// success and 1 otherwise.
+    /// Headless: send one message and print the turn as plain text. Exit
+    /// code: 0 when the turn ends with outcome `success` and no permission
+    /// request in it was denied; 1 when it failed, was denied or
+    /// interrupted, the agent exited or the host refused the message; 2
+    /// when it could not run (bad usage, cannot connect, connection lost,
+    /// someone else owns the session).
     #[arg(long, value_name = "TEXT", conflicts_with = "view")]
     prompt: Option<String>,
     /// With --prompt and no terminal to ask on: allow every permission request.
     #[arg(long, requires = "prompt")]
     allow_all: bool,
     /// Headless: print the transcript as plain text until Ctrl+C (the
-    /// default when stdout is not a terminal).
+    /// default when stdout is not a terminal). Connects as a viewer: never
+    /// owns.
     #[arg(long)]
     plain: bool,
 }
 
+/// Whether this attach only watches as plain text (--plain, or stdout is
+/// not a terminal, without --prompt).
+fn watches_plain(args: &AttachArgs) -> bool {
+    args.prompt.is_none() && (args.plain || !std::io::stdout().is_terminal())
+}
+
 /// The token: --token, else $TETHER_TOKEN, else the auth file (the view
-/// token for --view when there is one, else the control token).
+/// token for --view and plain watching when there is one, else the
+/// control token).
 fn pick_token(args: &AttachArgs) -> Result<String> {
     if let Some(token) = &args.token {
         return Ok(token.clone());
@@ -58,7 +70,7 @@ fn pick_token(args: &AttachArgs) -> Result<String> {
     let path = args.auth.clone().unwrap_or_else(auth::default_auth_path);
     let file = auth::load(&path)
         .map_err(|e| eyre!("no token given (--token or $TETHER_TOKEN) and {e:#}"))?;
-    let entry = if args.view {
+    let entry = if args.view || watches_plain(args) {
         file.first_with(Grant::View)
             .or_else(|| file.first_with(Grant::Control))
     } else {
@@ -93,7 +105,7 @@ pub fn run(args: AttachArgs) -> ExitCode {
         if let Some(prompt) = &args.prompt {
             return headless::prompt(target, prompt, args.allow_all).await;
         }
-        if args.plain || !std::io::stdout().is_terminal() {
+        if watches_plain(&args) {
             return headless::watch(target).await;
         }
         attach_tui(target, Hints::default()).await
@@ -103,12 +115,13 @@ pub fn run(args: AttachArgs) -> ExitCode {
 /// Connects (reporting failures plainly, before the screen is taken), then
 /// runs the full-screen UI.
 pub async fn attach_tui(target: Target, hints: Hints) -> ExitCode {
-    let socket = match client::connect_once(&target, 0).await {
+    let socket = match client::connect_once(&target, Since::Seq(0)).await {
         Ok(socket) => socket,
         Err(e) => return connect_failure(&target, &e),
     };
     let last_applied = Arc::new(AtomicU64::new(0));
-    let connection = client::spawn(target.clone(), Some(socket), last_applied.clone());
+    let resume = Resume::After(last_applied.clone());
+    let connection = client::spawn(target.clone(), Some(socket), resume);
     let mut app = App::new(target.view, last_applied);
     app.hints = hints;
     let mut guard = match terminal::TerminalGuard::enter() {

@@ -1,117 +1,64 @@
-//! Headless attach: plain text for scripts and pipes.
+//! Headless attach: the transcript as plain text, for scripts and pipes.
+//!
+//! The lines are the transcript's own cells without their styles
+//! ([`PlainTranscript`]); this module only connects, answers permission
+//! requests for `--prompt` and decides the exit code.
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use tether::client::{self, ConnCommand, ConnEvent, Target};
+use tether::client::{self, ConnCommand, ConnEvent, Resume, Since, Target};
 use tether::protocol::{
-    ClientMessage, Decision, EventKind, EventRecord, Role, ServerMessage, TurnOutcome,
+    AgentState, ClientMessage, Decision, EventKind, Role, ServerMessage, TurnOutcome,
 };
-use tether::tui::app::apply::summarize_input;
-use tether::tui::sanitize::sanitize_plain;
+use tether::tui::cells::plain::PlainTranscript;
+use tether::tui::cells::{sanitize_name, summarize_input};
 
-/// One event as plain, safe text (None for events not worth a line).
-pub fn event_line(record: &EventRecord) -> Option<String> {
-    let clean = |s: &str| sanitize_plain(s);
-    Some(match &record.event {
-        EventKind::UserMessage { text, by } => format!("> {}: {}", clean(by), clean(text)),
-        EventKind::Assistant { text } => clean(text),
-        EventKind::Thinking { text } => format!("(thinking) {}", clean(text)),
-        EventKind::ToolUse { name, input, .. } => {
-            format!("[tool] {} {}", clean(name), summarize_input(input))
-        }
-        EventKind::ToolResult {
-            content, is_error, ..
-        } => {
-            format!(
-                "[result{}] {}",
-                if *is_error { " error" } else { "" },
-                clean(content.trim_end())
-            )
-        }
-        EventKind::Output { text, .. } => clean(text.strip_suffix('\n').unwrap_or(text)),
-        EventKind::PermissionRequest { tool, input, .. } => {
-            format!("[permission] {} {}", clean(tool), summarize_input(input))
-        }
-        EventKind::PermissionResolved {
-            decision,
-            by,
-            message,
-            ..
-        } => {
-            let verb = if *decision == Decision::Allow {
-                "allowed"
-            } else {
-                "denied"
-            };
-            let why = message
-                .as_deref()
-                .map(|m| format!(": {}", clean(m)))
-                .unwrap_or_default();
-            format!("[permission] {verb} by {}{why}", clean(by))
-        }
-        EventKind::PermissionCancelled { reason, .. } => {
-            format!(
-                "[permission] withdrawn{}",
-                reason
-                    .as_deref()
-                    .map(|r| format!(" ({})", clean(r)))
-                    .unwrap_or_default()
-            )
-        }
-        EventKind::Interrupt { by } => format!("[interrupted by {}]", clean(by)),
-        EventKind::TurnEnd { outcome, .. } => format!("[turn {}]", outcome_word(*outcome)),
-        EventKind::Notice { text, .. } => format!("[notice] {}", clean(text)),
-        EventKind::Status {
-            state: tether::protocol::AgentState::Exited,
-            detail,
-            ..
-        } => {
-            format!(
-                "[agent exited] {}",
-                detail.as_deref().map(clean).unwrap_or_default()
-            )
-        }
-        _ => return None,
-    })
-}
+// `--prompt`'s exit codes (README, Attaching; `tether attach --help`).
+/// The turn ended with outcome `success` and no request in it was denied.
+const TURN_SUCCEEDED: u8 = 0;
+/// The turn ran and did not succeed: it failed, was denied (or a request
+/// in it was), was interrupted, the agent exited, or the host refused
+/// the message.
+const TURN_FAILED: u8 = 1;
+/// No turn could run: bad usage, cannot connect, the connection broke,
+/// or someone else owns the session.
+const CANNOT_RUN: u8 = 2;
 
-fn outcome_word(outcome: TurnOutcome) -> &'static str {
-    match outcome {
-        TurnOutcome::Success => "succeeded",
-        TurnOutcome::Error => "failed",
-        TurnOutcome::Interrupted => "interrupted",
-        TurnOutcome::Denied => "denied",
-        TurnOutcome::Unknown => "ended",
+fn write(text: &str) {
+    if text.is_empty() {
+        return;
     }
-}
-
-fn print(record: &EventRecord) {
-    if let Some(line) = event_line(record) {
-        let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "{line}");
-        let _ = out.flush();
-    }
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes());
+    let _ = out.flush();
 }
 
 /// `--plain`: prints the transcript (history, then live) until Ctrl+C.
+/// Watching never owns: it connects as a viewer (`mode=view`), so the
+/// owner slot stays free for whoever means to act.
 pub async fn watch(target: Target) -> ExitCode {
-    let socket = match client::connect_once(&target, 0).await {
+    let target = Target {
+        view: true,
+        ..target
+    };
+    let socket = match client::connect_once(&target, Since::Seq(0)).await {
         Ok(socket) => socket,
         Err(e) => return super::attach::connect_failure(&target, &e),
     };
     let last = Arc::new(AtomicU64::new(0));
-    let mut connection = client::spawn(target, Some(socket), last.clone());
-    loop {
+    let mut connection = client::spawn(target, Some(socket), Resume::After(last.clone()));
+    let mut transcript = PlainTranscript::new();
+    let code = loop {
         tokio::select! {
-            _ = tokio::signal::ctrl_c() => return ExitCode::SUCCESS,
+            _ = tokio::signal::ctrl_c() => break ExitCode::SUCCESS,
             event = connection.events.recv() => match event {
-                None => return ExitCode::from(1),
+                None => break ExitCode::from(CANNOT_RUN),
                 Some(ConnEvent::Failed(e)) => {
                     eprintln!("tether: {e}");
-                    return ExitCode::from(1);
+                    break ExitCode::from(CANNOT_RUN);
                 }
                 Some(ConnEvent::Lost { reason, retry_in }) => {
                     eprintln!("tether: {reason}; reconnecting in {:.1}s", retry_in.as_secs_f64());
@@ -120,7 +67,7 @@ pub async fn watch(target: Target) -> ExitCode {
                     let seen = last.load(Ordering::Acquire);
                     if record.seq == seen + 1 {
                         last.store(record.seq, Ordering::Release);
-                        print(&record);
+                        write(&transcript.event(&record));
                     } else if record.seq > seen + 1 {
                         let _ = connection.commands.send(ConnCommand::Send(ClientMessage::Resume { id: None, since: seen }));
                     }
@@ -128,7 +75,9 @@ pub async fn watch(target: Target) -> ExitCode {
                 Some(_) => {}
             }
         }
-    }
+    };
+    write(&transcript.finish());
+    code
 }
 
 /// Asks on the terminal whether to allow a request.
@@ -144,29 +93,102 @@ async fn ask(question: String) -> bool {
     .unwrap_or(false)
 }
 
-/// `--prompt TEXT`: one turn, printed as plain text.
+/// How a `--prompt` turn is going: the exit code once it is over.
+#[derive(Debug, Default)]
+struct TurnVerdict {
+    /// A request in the turn was denied (Claude Code still reports such a
+    /// turn a success: it answered without the tool).
+    denied: bool,
+}
+
+impl TurnVerdict {
+    /// Follows one event of the turn; Some(exit code) when it ends it.
+    fn observe(&mut self, event: &EventKind) -> Option<u8> {
+        match event {
+            EventKind::PermissionResolved {
+                decision: Decision::Deny,
+                ..
+            } => self.denied = true,
+            EventKind::TurnEnd { outcome, .. } => {
+                let succeeded = *outcome == TurnOutcome::Success && !self.denied;
+                return Some(if succeeded {
+                    TURN_SUCCEEDED
+                } else {
+                    TURN_FAILED
+                });
+            }
+            EventKind::Status {
+                state: AgentState::Exited,
+                ..
+            } => return Some(TURN_FAILED),
+            _ => {}
+        }
+        None
+    }
+}
+
+/// The answer to a permission request: --allow-all, else asked on the
+/// terminal, else denied (there is no one to ask).
+async fn decide(
+    tool: &str,
+    input: &serde_json::Value,
+    allow_all: bool,
+) -> (Decision, Option<String>) {
+    if allow_all {
+        return (Decision::Allow, None);
+    }
+    if std::io::stdin().is_terminal() {
+        let what = format!("allow {} {}?", sanitize_name(tool), summarize_input(input));
+        let decision = if ask(what).await {
+            Decision::Allow
+        } else {
+            Decision::Deny
+        };
+        return (decision, None);
+    }
+    eprintln!("tether: no terminal to ask on: denying (pass --allow-all to allow)");
+    (
+        Decision::Deny,
+        Some("denied: no terminal to ask on".to_owned()),
+    )
+}
+
+/// `--prompt TEXT`: one turn, printed as plain text; the exit code says
+/// how it went (see the constants above).
 pub async fn prompt(target: Target, text: &str, allow_all: bool) -> ExitCode {
-    let socket = match client::connect_once(&target, u64::MAX).await {
+    let socket = match client::connect_once(&target, Since::Live).await {
         Ok(socket) => socket,
         Err(e) => return super::attach::connect_failure(&target, &e),
     };
-    let last = Arc::new(AtomicU64::new(u64::MAX));
-    let mut connection = client::spawn(target, Some(socket), last);
-    let interactive = std::io::stdin().is_terminal();
+    let mut connection = client::spawn(target, Some(socket), Resume::Live);
+    let mut transcript = PlainTranscript::new();
+    let code = run_turn(&mut connection, &mut transcript, text, allow_all).await;
+    write(&transcript.finish());
+    ExitCode::from(code)
+}
+
+async fn run_turn(
+    connection: &mut client::Connection,
+    transcript: &mut PlainTranscript,
+    text: &str,
+    allow_all: bool,
+) -> u8 {
     let id = format!("prompt-{:08x}", rand::random::<u32>());
+    let send = |message| connection.commands.send(ConnCommand::Send(message));
     let mut sent = false;
     let mut started = false;
     let mut role = None;
+    let mut verdict = TurnVerdict::default();
     while let Some(event) = connection.events.recv().await {
         let message = match event {
             ConnEvent::Message(message) => message,
             ConnEvent::Failed(e) => {
                 eprintln!("tether: {e}");
-                return ExitCode::from(1);
+                return CANNOT_RUN;
             }
             ConnEvent::Lost { reason, .. } => {
                 eprintln!("tether: {reason}");
-                return ExitCode::from(1);
+                return CANNOT_RUN;
             }
             _ => continue,
         };
@@ -177,13 +199,13 @@ pub async fn prompt(target: Target, text: &str, allow_all: bool) -> ExitCode {
                     eprintln!(
                         "tether: cannot send: this connection is a read-only follower (someone else owns the session)"
                     );
-                    return ExitCode::from(1);
+                    return CANNOT_RUN;
                 }
                 let message = ClientMessage::UserMessage {
                     id: id.clone(),
                     text: text.to_owned(),
                 };
-                let _ = connection.commands.send(ConnCommand::Send(message));
+                let _ = send(message);
                 sent = true;
             }
             ServerMessage::Error {
@@ -192,72 +214,72 @@ pub async fn prompt(target: Target, text: &str, allow_all: bool) -> ExitCode {
                 ..
             } if got == id => {
                 eprintln!("tether: refused: {message}");
-                return ExitCode::from(1);
+                return TURN_FAILED;
             }
             ServerMessage::Event(record) => {
-                if let EventKind::UserMessage { text: t, .. } = &record.event
-                    && t == text
-                {
-                    started = true;
-                }
+                started |=
+                    matches!(&record.event, EventKind::UserMessage { text: t, .. } if t == text);
                 if !started {
                     continue;
                 }
-                print(&record);
-                match &record.event {
-                    EventKind::PermissionRequest {
-                        request_id,
-                        tool,
-                        input,
-                        ..
-                    } => {
-                        let what =
-                            format!("allow {} {}?", sanitize_plain(tool), summarize_input(input));
-                        let (decision, note) = if allow_all {
-                            (Decision::Allow, None)
-                        } else if interactive {
-                            (
-                                if ask(what).await {
-                                    Decision::Allow
-                                } else {
-                                    Decision::Deny
-                                },
-                                None,
-                            )
-                        } else {
-                            eprintln!(
-                                "tether: no terminal to ask on: denying (pass --allow-all to allow)"
-                            );
-                            (
-                                Decision::Deny,
-                                Some("denied: no terminal to ask on".to_owned()),
-                            )
-                        };
-                        let answer = ClientMessage::PermissionDecision {
-                            id: format!("{id}-{request_id}"),
-                            request_id: request_id.clone(),
-                            decision,
-                            message: note,
-                            updated_input: None,
-                        };
-                        let _ = connection.commands.send(ConnCommand::Send(answer));
-                    }
-                    EventKind::TurnEnd { outcome, .. } => {
-                        return if *outcome == TurnOutcome::Success {
-                            ExitCode::SUCCESS
-                        } else {
-                            ExitCode::from(1)
-                        };
-                    }
-                    EventKind::Status {
-                        state: tether::protocol::AgentState::Exited,
-                        ..
-                    } => return ExitCode::from(1),
-                    _ => {}
+                write(&transcript.event(&record));
+                if let EventKind::PermissionRequest {
+                    request_id,
+                    tool,
+                    input,
+                    ..
+                } = &record.event
+                {
+                    let (decision, note) = decide(tool, input, allow_all).await;
+                    let _ = send(ClientMessage::PermissionDecision {
+                        id: format!("{id}-{request_id}"),
+                        request_id: request_id.clone(),
+                        decision,
+                        message: note,
+                        updated_input: None,
+                    });
+                }
+                if let Some(code) = verdict.observe(&record.event) {
+                    return code;
                 }
             }
             _ => {}
         }
     }
-    ExitCode::from(1)
+    CANNOT_RUN
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_successful_turn_with_nothing_denied_exits_zero() {
+        let deny = EventKind::PermissionResolved {
+            request_id: "r".into(),
+            decision: Decision::Deny,
+            by: "alice".into(),
+            message: None,
+        };
+        let end = |outcome| EventKind::turn_end(outcome);
+        assert_eq!(
+            TurnVerdict::default().observe(&end(TurnOutcome::Success)),
+            Some(0)
+        );
+        for outcome in [
+            TurnOutcome::Error,
+            TurnOutcome::Denied,
+            TurnOutcome::Interrupted,
+            TurnOutcome::Unknown,
+        ] {
+            assert_eq!(TurnVerdict::default().observe(&end(outcome)), Some(1));
+        }
+        let mut verdict = TurnVerdict::default();
+        assert_eq!(verdict.observe(&deny), None);
+        assert_eq!(verdict.observe(&end(TurnOutcome::Success)), Some(1));
+        assert_eq!(
+            TurnVerdict::default().observe(&EventKind::exited("gone", Some(0))),
+            Some(1)
+        );
+    }
 }

@@ -100,7 +100,44 @@ pub fn parse_url(text: &str) -> Result<Url, ConnectError> {
     Ok(url)
 }
 
-fn request_url(target: &Target, since: u64) -> Url {
+/// Which events the host replays after its greeting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Since {
+    /// Every retained event with a greater seq (0: the whole history).
+    Seq(u64),
+    /// None: only what happens from now on.
+    Live,
+}
+
+impl fmt::Display for Since {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Since::Seq(seq) => write!(f, "{seq}"),
+            Since::Live => f.write_str("live"),
+        }
+    }
+}
+
+/// Where the connection task picks up after a reconnect.
+#[derive(Debug, Clone)]
+pub enum Resume {
+    /// After the last event the application applied (it advances the
+    /// counter as it applies events).
+    After(Arc<AtomicU64>),
+    /// From now on: nothing missed is replayed.
+    Live,
+}
+
+impl Resume {
+    fn since(&self) -> Since {
+        match self {
+            Resume::After(last_applied) => Since::Seq(last_applied.load(Ordering::Acquire)),
+            Resume::Live => Since::Live,
+        }
+    }
+}
+
+fn request_url(target: &Target, since: Since) -> Url {
     let mut url = target.url.clone();
     let keep: Vec<(String, String)> = url
         .query_pairs()
@@ -123,7 +160,7 @@ fn request_url(target: &Target, since: u64) -> Url {
 }
 
 /// One connection attempt.
-pub async fn connect_once(target: &Target, since: u64) -> Result<Socket, ConnectError> {
+pub async fn connect_once(target: &Target, since: Since) -> Result<Socket, ConnectError> {
     if target.url.scheme() == "wss" {
         // rustls with ring, and the system's trusted roots (or the file
         // named by SSL_CERT_FILE): a TLS-terminating proxy in front of a
@@ -215,17 +252,17 @@ pub fn backoff(n: u32) -> Duration {
 
 /// Starts the connection task. `first` is an already open socket (the
 /// first attempt, made before the UI started so errors show plainly).
-pub fn spawn(target: Target, first: Option<Socket>, last_applied: Arc<AtomicU64>) -> Connection {
+pub fn spawn(target: Target, first: Option<Socket>, resume: Resume) -> Connection {
     let (events_tx, events) = mpsc::channel(1024);
     let (commands, commands_rx) = mpsc::unbounded_channel();
-    tokio::spawn(run(target, first, last_applied, events_tx, commands_rx));
+    tokio::spawn(run(target, first, resume, events_tx, commands_rx));
     Connection { events, commands }
 }
 
 async fn run(
     target: Target,
     mut first: Option<Socket>,
-    last_applied: Arc<AtomicU64>,
+    resume: Resume,
     events: mpsc::Sender<ConnEvent>,
     mut commands: mpsc::UnboundedReceiver<ConnCommand>,
 ) {
@@ -243,7 +280,7 @@ async fn run(
                 {
                     return;
                 }
-                match connect_once(&target, last_applied.load(Ordering::Acquire)).await {
+                match connect_once(&target, resume.since()).await {
                     Ok(socket) => socket,
                     Err(e) if e.is_fatal() => {
                         let _ = events.send(ConnEvent::Failed(e)).await;
@@ -267,19 +304,10 @@ async fn run(
         if events.send(ConnEvent::Connected).await.is_err() {
             return;
         }
-        let reason = match session(socket, &events, &mut commands).await {
-            Some(reason) => reason,
-            None => return,
-        };
-        let retry_in = if reason.is_empty() {
-            Duration::ZERO
-        } else {
-            backoff(0)
-        };
-        let reason = if reason.is_empty() {
-            "reconnecting".to_owned()
-        } else {
-            reason
+        let (reason, retry_in) = match session(socket, &events, &mut commands).await {
+            SessionEnd::AppGone => return,
+            SessionEnd::ReconnectRequested => ("reconnecting".to_owned(), Duration::ZERO),
+            SessionEnd::Lost(reason) => (reason, backoff(0)),
         };
         failures = 1;
         if events
@@ -310,13 +338,34 @@ async fn wait(delay: Duration, commands: &mut mpsc::UnboundedReceiver<ConnComman
     }
 }
 
-/// Runs one connected session. Returns why it ended (empty for a requested
-/// reconnect), or None when the application has gone.
+/// Why a connected session ended.
+enum SessionEnd {
+    /// The application dropped its end: stop.
+    AppGone,
+    /// The application asked to connect again ([`ConnCommand::Reconnect`]).
+    ReconnectRequested,
+    /// The connection broke, for this reason.
+    Lost(String),
+}
+
+/// Runs one connected session until it ends.
 async fn session(
+    socket: Socket,
+    events: &mpsc::Sender<ConnEvent>,
+    commands: &mut mpsc::UnboundedReceiver<ConnCommand>,
+) -> SessionEnd {
+    match session_loop(socket, events, commands).await {
+        Some(end) => end,
+        None => SessionEnd::AppGone,
+    }
+}
+
+/// The session's loop; None when the application has gone.
+async fn session_loop(
     mut socket: Socket,
     events: &mpsc::Sender<ConnEvent>,
     commands: &mut mpsc::UnboundedReceiver<ConnCommand>,
-) -> Option<String> {
+) -> Option<SessionEnd> {
     let mut heard = tokio::time::Instant::now();
     let mut rtt_timer = tokio::time::interval(RTT_INTERVAL);
     let mut rtt_probe: Option<(String, Instant)> = None;
@@ -347,14 +396,14 @@ async fn session(
                         events.send(ConnEvent::Message(message)).await.ok()?;
                     }
                     Some(Ok(Message::Close(frame))) => {
-                        return Some(match frame {
+                        return Some(SessionEnd::Lost(match frame {
                             Some(f) => format!("closed by the host ({}: {})", u16::from(f.code), f.reason),
                             None => "closed by the host".into(),
-                        });
+                        }));
                     }
                     Some(Ok(_)) => {}
-                    Some(Err(e)) => return Some(format!("connection lost: {e}")),
-                    None => return Some("connection lost".into()),
+                    Some(Err(e)) => return Some(SessionEnd::Lost(format!("connection lost: {e}"))),
+                    None => return Some(SessionEnd::Lost("connection lost".into())),
                 }
             }
             command = commands.recv() => match command {
@@ -364,11 +413,11 @@ async fn session(
                 }
                 Some(ConnCommand::Reconnect) => {
                     let _ = socket.close(None).await;
-                    return Some(String::new());
+                    return Some(SessionEnd::ReconnectRequested);
                 }
                 Some(ConnCommand::Send(message)) => {
                     if let Err(e) = socket.send(Message::text(message.to_json())).await {
-                        return Some(format!("connection lost: {e}"));
+                        return Some(SessionEnd::Lost(format!("connection lost: {e}")));
                     }
                 }
             },
@@ -377,12 +426,12 @@ async fn session(
                 let id = format!("rtt-{probes}");
                 let ping = ClientMessage::Ping { id: Some(id.clone()) };
                 if socket.send(Message::text(ping.to_json())).await.is_err() {
-                    return Some("connection lost".into());
+                    return Some(SessionEnd::Lost("connection lost".into()));
                 }
                 rtt_probe = Some((id, Instant::now()));
             }
             () = tokio::time::sleep_until(dead_at) => {
-                return Some(format!("no frame for {} s", HEARTBEAT_TIMEOUT.as_secs()));
+                return Some(SessionEnd::Lost(format!("no frame for {} s", HEARTBEAT_TIMEOUT.as_secs())));
             }
         }
     }
@@ -419,12 +468,14 @@ mod tests {
             token: "t".into(),
             view: true,
         };
-        let url = request_url(&target, 42);
+        let url = request_url(&target, Since::Seq(42));
         let query = url.query().unwrap();
         assert!(
             query.starts_with("x=1&since=42&mode=view&client=tether%2F"),
             "{query}"
         );
+        let live = request_url(&target, Since::Live);
+        assert!(live.query().unwrap().contains("since=live&"), "{live}");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The terminal UI.
 
 pub mod app;
+pub mod cells;
 pub mod event_loop;
 pub mod keymap;
 pub mod markdown;

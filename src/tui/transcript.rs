@@ -174,6 +174,20 @@ impl Transcript {
         self.blocks.push(block);
     }
 
+    /// The newest block, if any.
+    pub fn last(&self) -> Option<&Block> {
+        self.blocks.last()
+    }
+
+    /// Puts `block` in the place of the newest one (a line that supersedes
+    /// the one before it); the view's positions stay valid.
+    pub fn replace_last(&mut self, block: Block) {
+        match self.blocks.last_mut() {
+            Some(last) => *last = block,
+            None => self.blocks.push(block),
+        }
+    }
+
     /// Appends to the last block when it is of `kind` (continued output),
     /// otherwise starts a new block.
     pub fn push_or_extend(&mut self, kind: BlockKind, seq: u64, text: StyledText) {

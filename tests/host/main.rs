@@ -5,6 +5,7 @@ mod auth;
 mod chaos;
 mod events;
 mod faults;
+mod headless;
 mod limits;
 mod protocol;
 mod roles;

@@ -1,4 +1,5 @@
-//! Server messages applied to the state.
+//! Server messages applied to the state: one method per message and per
+//! event kind. What an event looks like is [`cells`]' business.
 
 use std::time::SystemTime;
 
@@ -6,37 +7,14 @@ use serde_json::Value;
 
 use super::{App, ConnState, Effect, Level, Pending};
 use crate::protocol::{
-    ClientMessage, Decision, ErrorCode, EventKind, EventRecord, NoticeLevel, OutputStream,
-    ServerMessage, TurnOutcome,
+    AgentState, ClientMessage, Decision, ErrorCode, EventKind, EventRecord, NoticeLevel,
+    OutputStream, ParticipantInfo, Role, ServerMessage, SessionDescription, TurnOutcome, You,
 };
-use crate::tui::markdown::render_markdown;
-use crate::tui::sanitize::{sanitize, sanitize_from, sanitize_into, unfinished_escape};
+use crate::tui::cells;
 use crate::tui::text::StyledText;
-use crate::tui::theme;
-use crate::tui::transcript::{Block, BlockKind, styled};
+use crate::tui::transcript::{Block, BlockKind};
 
-/// A one-line, readable summary of a tool's input (the command for shells).
-pub fn summarize_input(input: &Value) -> String {
-    let pick = |keys: &[&str]| {
-        keys.iter()
-            .find_map(|k| input.get(*k).and_then(Value::as_str))
-    };
-    let text = match pick(&[
-        "command",
-        "file_path",
-        "path",
-        "url",
-        "pattern",
-        "query",
-        "description",
-    ]) {
-        Some(text) => text.to_owned(),
-        None if input.is_null() => String::new(),
-        None => input.to_string(),
-    };
-    let one_line = text.replace('\n', " ⏎ ");
-    crate::tui::sanitize::sanitize_plain(&one_line)
-}
+pub use crate::tui::cells::{format_duration_ms, summarize_input};
 
 impl App {
     pub(super) fn on_server(&mut self, message: ServerMessage) -> Vec<Effect> {
@@ -50,86 +28,104 @@ impl App {
                 state,
                 pending,
                 ..
-            } => {
-                self.awaiting_ready = false;
-                let new_history = self
-                    .session
-                    .as_ref()
-                    .is_some_and(|known| known.epoch != session.epoch);
-                if new_history {
-                    // A host restarted without its journal: start over.
-                    self.transcript.clear();
-                    self.pending.clear();
-                    self.set_last_applied(0);
-                    self.session = Some(session);
-                    self.awaiting_ready = true;
-                    self.push_notice(
-                        NoticeLevel::Warn,
-                        "the host started a new history (new epoch): the transcript starts over",
-                        0,
-                    );
-                    return vec![Effect::Reconnect];
-                }
-                self.session = Some(session);
-                self.me = Some(you);
-                self.greeting_role = true;
-                self.agent_state = state;
-                self.pending.clear();
-                for record in pending {
-                    self.track_pending(&record);
-                }
-                Vec::new()
-            }
-            ServerMessage::Role { role, reason } => {
-                let greeting = std::mem::take(&mut self.greeting_role);
-                if self.role != role && !greeting {
-                    let why = reason.map(|r| format!(" ({r})")).unwrap_or_default();
-                    let label = match role {
-                        crate::protocol::Role::Owner => "you are now the owner",
-                        crate::protocol::Role::Follower => "you are now a read-only follower",
-                    };
-                    self.say(format!("{label}{why}"), Level::Info);
-                }
-                self.role = role;
-                Vec::new()
-            }
-            ServerMessage::Participants { participants } => {
-                self.participants = participants;
-                self.selected_participant = self
-                    .selected_participant
-                    .min(self.participants.len().saturating_sub(1));
-                Vec::new()
-            }
-            ServerMessage::Event(record) => self.on_event(record),
-            ServerMessage::CaughtUp { .. } => {
-                self.resuming = false;
-                Vec::new()
-            }
-            ServerMessage::Ack { id, .. } => {
-                if let Some(done) = self.take_in_flight(&id)
-                    && done.text.is_some()
-                {
-                    self.input = super::new_input("Type a message; Enter sends");
-                }
-                Vec::new()
-            }
+            } => return self.on_ready(session, you, state, pending),
+            ServerMessage::Role { role, reason } => self.on_role(role, reason),
+            ServerMessage::Participants { participants } => self.on_participants(participants),
+            ServerMessage::Event(record) => return self.on_event(record),
+            ServerMessage::CaughtUp { .. } => self.resuming = false,
+            ServerMessage::Ack { id, .. } => self.on_ack(&id),
             ServerMessage::Error {
                 id, code, message, ..
-            } => {
-                let refused = id.and_then(|id| self.take_in_flight(&id));
-                if let Some(text) = refused.and_then(|f| f.text) {
-                    // Nothing typed is lost: the text goes back in the box.
-                    self.input = super::new_input("Type a message; Enter sends");
-                    self.input.insert_str(text);
-                }
-                if code != ErrorCode::Gap {
-                    self.say(format!("refused: {message}"), Level::Error);
-                } else {
-                    self.push_notice(NoticeLevel::Warn, &message, 0);
-                }
-                Vec::new()
+            } => self.on_error(id, code, &message),
+            ServerMessage::Pong { .. } | ServerMessage::Unknown => {}
+        }
+        Vec::new()
+    }
+
+    fn on_ready(
+        &mut self,
+        session: SessionDescription,
+        you: You,
+        state: AgentState,
+        pending: Vec<EventRecord>,
+    ) -> Vec<Effect> {
+        self.awaiting_ready = false;
+        let new_history = self
+            .session
+            .as_ref()
+            .is_some_and(|known| known.epoch != session.epoch);
+        if new_history {
+            // A host restarted without its journal: start over.
+            self.transcript.clear();
+            self.pending.clear();
+            self.set_last_applied(0);
+            self.session = Some(session);
+            self.awaiting_ready = true;
+            self.push_notice(
+                NoticeLevel::Warn,
+                "the host started a new history (new epoch): the transcript starts over",
+                0,
+            );
+            return vec![Effect::Reconnect];
+        }
+        self.session = Some(session);
+        self.me = Some(you);
+        self.greeting_role = true;
+        self.agent_state = state;
+        self.pending.clear();
+        for record in pending {
+            if let EventKind::PermissionRequest {
+                request_id,
+                tool,
+                input,
+                ..
+            } = record.event
+            {
+                self.track_pending(request_id, tool, input, &record.ts);
             }
-            ServerMessage::Pong { .. } | ServerMessage::Unknown => Vec::new(),
+        }
+        Vec::new()
+    }
+
+    fn on_role(&mut self, role: Role, reason: Option<String>) {
+        let greeting = std::mem::take(&mut self.greeting_role);
+        if self.role != role && !greeting {
+            let why = reason.map(|r| format!(" ({r})")).unwrap_or_default();
+            let label = match role {
+                Role::Owner => "you are now the owner",
+                Role::Follower => "you are now a read-only follower",
+            };
+            self.say(format!("{label}{why}"), Level::Info);
+        }
+        self.role = role;
+    }
+
+    fn on_participants(&mut self, participants: Vec<ParticipantInfo>) {
+        self.participants = participants;
+        self.selected_participant = self
+            .selected_participant
+            .min(self.participants.len().saturating_sub(1));
+    }
+
+    fn on_ack(&mut self, id: &str) {
+        if let Some(done) = self.take_in_flight(id)
+            && done.text.is_some()
+        {
+            self.input = super::new_input("Type a message; Enter sends");
+        }
+    }
+
+    fn on_error(&mut self, id: Option<String>, code: ErrorCode, message: &str) {
+        let refused = id.and_then(|id| self.take_in_flight(&id));
+        if let Some(text) = refused.and_then(|f| f.text) {
+            // Nothing typed is lost: the text goes back in the box.
+            self.input = super::new_input("Type a message; Enter sends");
+            self.input.insert_str(text);
+        }
+        if code != ErrorCode::Gap {
+            self.say(format!("refused: {message}"), Level::Error);
+        } else {
+            self.push_notice(NoticeLevel::Warn, message, 0);
         }
     }
 
@@ -164,283 +160,234 @@ impl App {
         Vec::new()
     }
 
-    fn track_pending(&mut self, record: &EventRecord) {
-        if let EventKind::PermissionRequest {
+    fn track_pending(&mut self, request_id: String, tool: String, input: Value, ts: &str) {
+        if self.pending.iter().any(|p| p.request_id == request_id) {
+            return;
+        }
+        self.pending.push(Pending {
             request_id,
             tool,
+            summary: summarize_input(&input),
             input,
-            ..
-        } = &record.event
-        {
-            if self.pending.iter().any(|p| p.request_id == *request_id) {
-                return;
-            }
-            self.pending.push(Pending {
-                request_id: request_id.clone(),
-                tool: tool.clone(),
-                summary: summarize_input(input),
-                input: input.clone(),
-                raised: humantime::parse_rfc3339_weak(&record.ts).ok(),
-            });
-        }
+            raised: humantime::parse_rfc3339_weak(ts).ok(),
+        });
     }
 
-    fn settle_pending(&mut self, request_id: &str) -> Option<Pending> {
-        let at = self
-            .pending
-            .iter()
-            .position(|p| p.request_id == request_id)?;
+    /// Forgets a settled request; returns what it was about (its id when
+    /// it was not known).
+    fn settle_pending(&mut self, request_id: String) -> String {
+        let Some(at) = self.pending.iter().position(|p| p.request_id == request_id) else {
+            return request_id;
+        };
         let gone = self.pending.remove(at);
         self.selected_request = self
             .selected_request
             .min(self.pending.len().saturating_sub(1));
         // The deny-reason prompt for a request someone else settled closes.
         self.overlays.retain(
-            |o| !matches!(o, super::Overlay::DenyReason { request_id: r, .. } if r == request_id),
+            |o| !matches!(o, super::Overlay::DenyReason { request_id: r, .. } if *r == request_id),
         );
-        Some(gone)
+        cells::request_subject(&gone.tool, &gone.summary)
+    }
+
+    fn push(&mut self, kind: BlockKind, seq: u64, cell: StyledText) {
+        self.transcript.push(Block::new(kind, seq, cell));
     }
 
     fn push_notice(&mut self, level: NoticeLevel, text: &str, seq: u64) {
-        let (label, style) = match level {
-            NoticeLevel::Error => ("error", theme::ERROR),
-            NoticeLevel::Warn => ("warning", theme::WARN),
-            _ => ("note", theme::INFO),
-        };
-        let mut block = StyledText::default();
-        block.push(&format!("[{label}] "), style);
-        sanitize_into(&mut block, text, theme::DIM);
-        self.transcript
-            .push(Block::new(BlockKind::Notice, seq, block));
+        self.push(BlockKind::Notice, seq, cells::notice(level, text));
     }
 
     /// A command's output is over: show any held tail and forget styles.
     fn end_streams(&mut self, seq: u64) {
-        for (index, kind, base) in [
-            (0, BlockKind::Stdout, ratatui::style::Style::default()),
-            (1, BlockKind::Stderr, theme::STDERR),
+        for (stream, kind) in [
+            (OutputStream::Stdout, BlockKind::Stdout),
+            (OutputStream::Stderr, BlockKind::Stderr),
         ] {
-            let (held, current) = std::mem::take(&mut self.streams[index]);
-            if !held.is_empty() {
-                let (styled, _) = sanitize_from(&held, base, current);
-                self.transcript.push_or_extend(kind, seq, styled);
+            let tail = self.streams.get_mut(stream);
+            if let Some(cell) = tail.finish(cells::stream_base(stream)) {
+                self.transcript.push_or_extend(kind, seq, cell);
             }
         }
     }
 
-    fn apply_event(&mut self, mut record: EventRecord) {
-        let seq = record.seq;
+    fn apply_event(&mut self, record: EventRecord) {
+        let EventRecord { seq, ts, event } = record;
         if !matches!(
-            record.event,
+            event,
             EventKind::Output { .. } | EventKind::Status { .. } | EventKind::Metadata { .. }
         ) {
             self.end_streams(seq);
         }
-        let push = |app: &mut App, kind, text| app.transcript.push(Block::new(kind, seq, text));
-        match &record.event {
-            EventKind::UserMessage { text, by } => {
-                let mut block = StyledText::default();
-                block.push(&format!("▶ {} ", sanitize_name(by)), theme::USER);
-                sanitize_into(&mut block, text, ratatui::style::Style::default());
-                push(self, BlockKind::User, block);
-            }
-            EventKind::Assistant { .. } => {
-                // Re-borrowed mutably so the text can be taken, not copied:
-                // plain prose becomes the block's text as it is.
-                let EventKind::Assistant { text } = &mut record.event else {
-                    unreachable!("matched as an assistant event")
-                };
-                let text = std::mem::take(text);
-                let block = Block::new(
-                    BlockKind::Assistant,
-                    seq,
-                    render_markdown(text, theme::ASSISTANT),
-                );
-                self.transcript.finish_stream(block);
-            }
-            EventKind::AssistantDelta { text } => {
-                self.transcript
-                    .stream_delta(seq, text, |raw| render_markdown(raw, theme::ASSISTANT));
-            }
-            EventKind::Thinking { text } => {
-                push(self, BlockKind::Thinking, sanitize(text, theme::DIM))
-            }
-            EventKind::ToolUse { name, input, .. } => {
-                let mut block = StyledText::default();
-                block.push(&format!("⚙ {} ", sanitize_name(name)), theme::TOOL);
-                block.push(&summarize_input(input), theme::BOLD);
-                push(self, BlockKind::ToolUse, block);
-            }
+        match event {
+            EventKind::UserMessage { text, by } => self.on_user_message(seq, &by, &text),
+            EventKind::Assistant { text } => self.on_assistant(seq, text),
+            EventKind::AssistantDelta { text } => self.on_assistant_delta(seq, &text),
+            EventKind::Thinking { text } => self.on_thinking(seq, &text),
+            EventKind::ToolUse { name, input, .. } => self.on_tool_use(seq, &name, &input),
             EventKind::ToolResult {
                 content, is_error, ..
-            } => {
-                let style = if *is_error { theme::ERROR } else { theme::DIM };
-                let mut block = StyledText::default();
-                block.push("↳ ", style);
-                sanitize_into(&mut block, content.trim_end(), style);
-                push(self, BlockKind::ToolResult, block);
-            }
-            EventKind::Output { stream, text } => {
-                let (kind, base, index) = match stream {
-                    OutputStream::Stdout => {
-                        (BlockKind::Stdout, ratatui::style::Style::default(), 0)
-                    }
-                    OutputStream::Stderr => (BlockKind::Stderr, theme::STDERR, 1),
-                };
-                // Chunks continue the block of the same stream, and its
-                // colours; a sequence cut in two waits for its other half.
-                let (held, current) = &mut self.streams[index];
-                let joined;
-                let input = if held.is_empty() {
-                    text.as_str()
-                } else {
-                    held.push_str(text);
-                    joined = std::mem::take(held);
-                    joined.as_str()
-                };
-                let cut = input.len() - unfinished_escape(input);
-                *held = input[cut..].to_owned();
-                let (styled, left) = sanitize_from(&input[..cut], base, *current);
-                *current = left;
-                self.transcript.push_or_extend(kind, seq, styled);
-            }
-            EventKind::PermissionRequest { tool, input, .. } => {
-                self.track_pending(&record);
-                let mut block = StyledText::default();
-                block.push(
-                    &format!("⚠ {} asks permission: ", sanitize_name(tool)),
-                    theme::WARN,
-                );
-                block.push(&summarize_input(input), theme::BOLD);
-                push(self, BlockKind::Permission, block);
-            }
+            } => self.on_tool_result(seq, &content, is_error),
+            EventKind::Output { stream, text } => self.on_output(seq, stream, &text),
+            EventKind::PermissionRequest {
+                request_id,
+                tool,
+                input,
+                ..
+            } => self.on_permission_request(seq, &ts, request_id, tool, input),
             EventKind::PermissionResolved {
                 request_id,
                 decision,
                 by,
                 message,
-            } => {
-                let what = self
-                    .settle_pending(request_id)
-                    .map(|p| format!("{} {}", p.tool, p.summary))
-                    .unwrap_or_else(|| request_id.clone());
-                let (verb, style) = match decision {
-                    Decision::Allow => ("✔ allowed by", theme::OK),
-                    Decision::Deny => ("✘ denied by", theme::ERROR),
-                };
-                let mut block = StyledText::default();
-                block.push(&format!("{verb} {}: ", sanitize_name(by)), style);
-                block.push(&crate::tui::sanitize::sanitize_plain(&what), theme::DIM);
-                if let Some(reason) = message {
-                    block.push(" — ", theme::DIM);
-                    sanitize_into(&mut block, reason, theme::DIM);
-                }
-                push(self, BlockKind::Permission, block);
-            }
+            } => self.on_permission_resolved(seq, request_id, decision, &by, message),
             EventKind::PermissionCancelled { request_id, reason } => {
-                let what = self
-                    .settle_pending(request_id)
-                    .map(|p| format!("{} {}", p.tool, p.summary))
-                    .unwrap_or_else(|| request_id.clone());
-                let mut block = StyledText::default();
-                block.push("⊘ request withdrawn: ", theme::WARN);
-                block.push(&crate::tui::sanitize::sanitize_plain(&what), theme::DIM);
-                if let Some(reason) = reason {
-                    block.push(
-                        &format!(" ({})", crate::tui::sanitize::sanitize_plain(reason)),
-                        theme::DIM,
-                    );
-                }
-                push(self, BlockKind::Permission, block);
+                self.on_permission_cancelled(seq, request_id, reason)
             }
-            EventKind::Interrupt { by } => {
-                push(
-                    self,
-                    BlockKind::Notice,
-                    styled(
-                        format!("⏹ interrupted by {}", sanitize_name(by)),
-                        theme::WARN,
-                    ),
-                );
-            }
+            EventKind::Interrupt { by } => self.push(BlockKind::Notice, seq, cells::interrupt(&by)),
             EventKind::Status {
                 state,
                 detail,
                 exit_code,
-            } => {
-                self.agent_state = *state;
-                if *state == crate::protocol::AgentState::Exited {
-                    let code = exit_code
-                        .map(|c| format!(", exit code {c}"))
-                        .unwrap_or_default();
-                    let detail = detail
-                        .as_deref()
-                        .map(crate::tui::sanitize::sanitize_plain)
-                        .unwrap_or_default();
-                    push(
-                        self,
-                        BlockKind::Notice,
-                        styled(format!("■ agent exited{code} {detail}"), theme::WARN),
-                    );
-                }
-            }
+            } => self.on_status(seq, state, detail, exit_code),
             EventKind::TurnEnd {
                 outcome,
                 duration_ms,
                 cost_usd,
                 num_turns,
                 ..
-            } => {
-                let (label, style) = match outcome {
-                    TurnOutcome::Success => ("done", theme::OK),
-                    TurnOutcome::Error => ("failed", theme::ERROR),
-                    TurnOutcome::Interrupted => ("interrupted", theme::WARN),
-                    TurnOutcome::Denied => ("denied", theme::WARN),
-                    TurnOutcome::Unknown => ("ended", theme::DIM),
-                };
-                let mut parts = vec![label.to_owned()];
-                if let Some(ms) = duration_ms {
-                    parts.push(format_duration_ms(*ms));
-                }
-                if let Some(cost) = cost_usd {
-                    parts.push(format!("${cost:.4}"));
-                }
-                if let Some(turns) = num_turns {
-                    parts.push(format!("{turns} turns"));
-                }
-                push(
-                    self,
-                    BlockKind::TurnEnd,
-                    styled(format!("── {} ──", parts.join(" · ")), style),
-                );
-            }
-            EventKind::Metadata { title, model, .. } => {
-                if let Some(model) = model {
-                    self.model = Some(crate::tui::sanitize::sanitize_plain(model));
-                }
-                if let (Some(title), Some(session)) = (title, self.session.as_mut()) {
-                    session.title = title.clone();
-                }
-            }
-            EventKind::Notice { level, text } => self.push_notice(*level, text, seq),
+            } => self.on_turn_end(seq, outcome, duration_ms, cost_usd, num_turns),
+            EventKind::Metadata { title, model, .. } => self.on_metadata(title, model),
+            EventKind::Notice { level, text } => self.push_notice(level, &text, seq),
             EventKind::Unknown => {}
         }
     }
-}
 
-/// Identities and tool names are short labels: one line, no controls.
-fn sanitize_name(name: &str) -> String {
-    let plain = crate::tui::sanitize::sanitize_plain(&name.replace('\n', " "));
-    plain.chars().take(40).collect()
-}
+    fn on_user_message(&mut self, seq: u64, by: &str, text: &str) {
+        self.push(BlockKind::User, seq, cells::user_message(by, text));
+    }
 
-pub fn format_duration_ms(ms: u64) -> String {
-    if ms < 1000 {
-        format!("{ms} ms")
-    } else if ms < 60_000 {
-        format!("{:.1} s", ms as f64 / 1000.0)
-    } else {
-        format!("{}m{:02}s", ms / 60_000, (ms % 60_000) / 1000)
+    /// The text is moved, not copied: plain prose becomes the cell's text.
+    fn on_assistant(&mut self, seq: u64, text: String) {
+        let block = Block::new(BlockKind::Assistant, seq, cells::assistant(text));
+        self.transcript.finish_stream(block);
+    }
+
+    fn on_assistant_delta(&mut self, seq: u64, text: &str) {
+        self.transcript
+            .stream_delta(seq, text, cells::assistant_partial);
+    }
+
+    fn on_thinking(&mut self, seq: u64, text: &str) {
+        self.push(BlockKind::Thinking, seq, cells::thinking(text));
+    }
+
+    fn on_tool_use(&mut self, seq: u64, name: &str, input: &Value) {
+        self.push(BlockKind::ToolUse, seq, cells::tool_use(name, input));
+    }
+
+    fn on_tool_result(&mut self, seq: u64, content: &str, is_error: bool) {
+        let cell = cells::tool_result(content, is_error);
+        self.push(BlockKind::ToolResult, seq, cell);
+    }
+
+    /// Chunks continue the block of the same stream, and its colours; a
+    /// sequence cut in two waits for its other half.
+    fn on_output(&mut self, seq: u64, stream: OutputStream, text: &str) {
+        let kind = match stream {
+            OutputStream::Stdout => BlockKind::Stdout,
+            OutputStream::Stderr => BlockKind::Stderr,
+        };
+        let cell = self
+            .streams
+            .get_mut(stream)
+            .feed(text, cells::stream_base(stream));
+        self.transcript.push_or_extend(kind, seq, cell);
+    }
+
+    fn on_permission_request(
+        &mut self,
+        seq: u64,
+        ts: &str,
+        request_id: String,
+        tool: String,
+        input: Value,
+    ) {
+        let cell = cells::permission_request(&tool, &input);
+        self.track_pending(request_id, tool, input, ts);
+        self.push(BlockKind::Permission, seq, cell);
+    }
+
+    fn on_permission_resolved(
+        &mut self,
+        seq: u64,
+        request_id: String,
+        decision: Decision,
+        by: &str,
+        message: Option<String>,
+    ) {
+        let subject = self.settle_pending(request_id);
+        let cell = cells::permission_resolved(decision, by, &subject, message.as_deref());
+        self.push(BlockKind::Permission, seq, cell);
+    }
+
+    fn on_permission_cancelled(&mut self, seq: u64, request_id: String, reason: Option<String>) {
+        let subject = self.settle_pending(request_id);
+        let cell = cells::permission_cancelled(&subject, reason.as_deref());
+        self.push(BlockKind::Permission, seq, cell);
+    }
+
+    fn on_status(
+        &mut self,
+        seq: u64,
+        state: AgentState,
+        detail: Option<String>,
+        exit_code: Option<i32>,
+    ) {
+        self.agent_state = state;
+        if state != AgentState::Exited {
+            return;
+        }
+        let block = Block::new(
+            BlockKind::Notice,
+            seq,
+            cells::agent_exited(exit_code, detail.as_deref()),
+        );
+        // Agents announce a failed exit with a notice too: one line says it.
+        let repeated = self.transcript.last().is_some_and(|last| {
+            last.kind == BlockKind::Notice
+                && last
+                    .text()
+                    .text
+                    .strip_prefix("[error] ")
+                    .is_some_and(|notice| cells::notice_repeats_exit(notice, detail.as_deref()))
+        });
+        if repeated {
+            self.transcript.replace_last(block);
+        } else {
+            self.transcript.push(block);
+        }
+    }
+
+    fn on_turn_end(
+        &mut self,
+        seq: u64,
+        outcome: TurnOutcome,
+        duration_ms: Option<u64>,
+        cost_usd: Option<f64>,
+        num_turns: Option<u64>,
+    ) {
+        let cell = cells::turn_end(outcome, duration_ms, cost_usd, num_turns);
+        self.push(BlockKind::TurnEnd, seq, cell);
+    }
+
+    fn on_metadata(&mut self, title: Option<String>, model: Option<String>) {
+        if let Some(model) = model {
+            self.model = Some(crate::tui::sanitize::sanitize_plain(&model));
+        }
+        if let (Some(title), Some(session)) = (title, self.session.as_mut()) {
+            session.title = title;
+        }
     }
 }
 

@@ -17,6 +17,7 @@ use crossterm::event::{KeyEvent, MouseEvent};
 use ratatui_textarea::TextArea;
 use serde_json::Value;
 
+use super::cells::StreamTails;
 use super::transcript::Transcript;
 use crate::client::ConnEvent;
 use crate::protocol::{AgentState, ClientMessage, ParticipantInfo, Role, SessionDescription, You};
@@ -112,6 +113,15 @@ pub enum Level {
     Error,
 }
 
+/// A short message in the status bar; it goes after a few seconds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusLine {
+    pub text: String,
+    pub level: Level,
+    /// When it was said.
+    pub since: Instant,
+}
+
 /// A message sent but not yet acknowledged; resent with the same id after
 /// a reconnect so it is never lost nor applied twice.
 #[derive(Debug, Clone)]
@@ -143,7 +153,7 @@ pub struct App {
     pub input: TextArea<'static>,
     pub focus: Focus,
     pub overlays: Vec<Overlay>,
-    pub status: Option<(String, Level, Instant)>,
+    pub status: Option<StatusLine>,
     pub hints: Hints,
     /// The highest event seq applied; shared with the connection task,
     /// which asks for `since=` this on reconnect.
@@ -155,9 +165,9 @@ pub struct App {
     /// The next `role` is the greeting's, not a change worth announcing.
     greeting_role: bool,
     in_flight: VecDeque<(String, InFlight)>,
-    /// Per output stream (stdout, stderr): the tail of an escape sequence
-    /// split across chunks, and the SGR style the last chunk left.
-    streams: [(String, ratatui::style::Style); 2],
+    /// Per output stream: the tail of an escape sequence split across
+    /// chunks, and the SGR style the last chunk left.
+    streams: StreamTails,
     next_id: u64,
     id_prefix: String,
     last_ctrl_c: Option<Instant>,
@@ -271,7 +281,11 @@ impl App {
     }
 
     fn say(&mut self, text: impl Into<String>, level: Level) {
-        self.status = Some((text.into(), level, self.now));
+        self.status = Some(StatusLine {
+            text: text.into(),
+            level,
+            since: self.now,
+        });
     }
 
     /// Sends an owner action, remembering it until it is answered.
@@ -300,8 +314,8 @@ impl App {
     pub fn update(&mut self, msg: Msg, now: Instant, wall: SystemTime) -> Vec<Effect> {
         self.now = now;
         self.wall = wall;
-        if let Some((_, _, since)) = &self.status
-            && now.duration_since(*since) > STATUS_TTL
+        if let Some(status) = &self.status
+            && now.duration_since(status.since) > STATUS_TTL
         {
             self.status = None;
         }

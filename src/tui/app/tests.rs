@@ -276,7 +276,7 @@ fn a_refused_message_returns_to_the_box_with_the_error_shown() {
         "the agent is busy",
     ));
     assert_eq!(rig.app.input.lines(), ["ls"]);
-    let (text, level, _) = rig.app.status.clone().unwrap();
+    let super::StatusLine { text, level, .. } = rig.app.status.clone().unwrap();
     assert_eq!(level, Level::Error);
     assert!(text.contains("busy"));
     rig.typed("!");

@@ -171,7 +171,7 @@ fn draw_input(app: &mut App, frame: &mut Frame, area: Rect) {
 }
 
 fn draw_hints(app: &App, frame: &mut Frame, area: Rect) {
-    if let Some((text, level, _)) = &app.status {
+    if let Some(crate::tui::app::StatusLine { text, level, .. }) = &app.status {
         let style = match level {
             Level::Error => theme::ERROR,
             Level::Info => theme::INFO,

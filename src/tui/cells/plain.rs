@@ -1,0 +1,171 @@
+//! The transcript as plain text, for headless output: the same cells as
+//! the full-screen transcript, without their styles.
+
+use std::collections::HashMap;
+
+use crate::protocol::{AgentState, EventKind, EventRecord, NoticeLevel};
+use crate::tui::text::StyledText;
+
+use super::StreamTails;
+
+/// Turns events, in order, into the text to print.
+#[derive(Debug, Default)]
+pub struct PlainTranscript {
+    streams: StreamTails,
+    /// Open requests' subjects, so the lines settling them say what.
+    requests: HashMap<String, String>,
+    /// Output left the cursor mid-line: the next cell starts a new one.
+    mid_line: bool,
+    /// An error notice, which may only announce the exit that follows:
+    /// printed when the next event is not that exit.
+    exit_notice: Option<String>,
+}
+
+impl PlainTranscript {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The text `record` adds (possibly nothing).
+    pub fn event(&mut self, record: &EventRecord) -> String {
+        let mut out = String::new();
+        let exit_detail = match &record.event {
+            EventKind::Status {
+                state: AgentState::Exited,
+                detail,
+                ..
+            } => Some(detail.as_deref()),
+            _ => None,
+        };
+        if let Some(notice) = self.exit_notice.take()
+            && !exit_detail.is_some_and(|d| super::notice_repeats_exit(&notice, d))
+        {
+            self.line(&mut out, &super::notice(NoticeLevel::Error, &notice));
+        }
+        if !matches!(
+            record.event,
+            EventKind::Output { .. } | EventKind::Status { .. } | EventKind::Metadata { .. }
+        ) {
+            self.end_streams(&mut out);
+        }
+        match &record.event {
+            EventKind::Output { stream, text } => {
+                let base = super::stream_base(*stream);
+                let cell = self.streams.get_mut(*stream).feed(text, base);
+                self.output(&mut out, &cell);
+            }
+            EventKind::Notice {
+                level: NoticeLevel::Error,
+                text,
+            } => self.exit_notice = Some(text.clone()),
+            event => {
+                if let Some(cell) = self.cell(event) {
+                    self.line(&mut out, &cell);
+                }
+            }
+        }
+        out
+    }
+
+    /// What is still held back, at the end.
+    pub fn finish(&mut self) -> String {
+        let mut out = String::new();
+        if let Some(notice) = self.exit_notice.take() {
+            self.line(&mut out, &super::notice(NoticeLevel::Error, &notice));
+        }
+        self.end_streams(&mut out);
+        if self.mid_line {
+            out.push('\n');
+            self.mid_line = false;
+        }
+        out
+    }
+
+    fn cell(&mut self, event: &EventKind) -> Option<StyledText> {
+        Some(match event {
+            EventKind::UserMessage { text, by } => super::user_message(by, text),
+            EventKind::Assistant { text } => super::assistant_partial(text),
+            EventKind::Thinking { text } => super::thinking(text),
+            EventKind::ToolUse { name, input, .. } => super::tool_use(name, input),
+            EventKind::ToolResult {
+                content, is_error, ..
+            } => super::tool_result(content, *is_error),
+            EventKind::PermissionRequest {
+                request_id,
+                tool,
+                input,
+                ..
+            } => {
+                let summary = super::summarize_input(input);
+                self.requests
+                    .insert(request_id.clone(), super::request_subject(tool, &summary));
+                super::permission_request(tool, input)
+            }
+            EventKind::PermissionResolved {
+                request_id,
+                decision,
+                by,
+                message,
+            } => {
+                let subject = self.requests.remove(request_id);
+                let subject = subject.as_deref().unwrap_or(request_id);
+                super::permission_resolved(*decision, by, subject, message.as_deref())
+            }
+            EventKind::PermissionCancelled { request_id, reason } => {
+                let subject = self.requests.remove(request_id);
+                let subject = subject.as_deref().unwrap_or(request_id);
+                super::permission_cancelled(subject, reason.as_deref())
+            }
+            EventKind::Interrupt { by } => super::interrupt(by),
+            EventKind::Status {
+                state: AgentState::Exited,
+                detail,
+                exit_code,
+            } => super::agent_exited(*exit_code, detail.as_deref()),
+            EventKind::TurnEnd {
+                outcome,
+                duration_ms,
+                cost_usd,
+                num_turns,
+                ..
+            } => super::turn_end(*outcome, *duration_ms, *cost_usd, *num_turns),
+            EventKind::Notice { level, text } => super::notice(*level, text),
+            _ => return None,
+        })
+    }
+
+    fn end_streams(&mut self, out: &mut String) {
+        for (stream, tail) in [
+            (
+                crate::protocol::OutputStream::Stdout,
+                &mut self.streams.stdout,
+            ),
+            (
+                crate::protocol::OutputStream::Stderr,
+                &mut self.streams.stderr,
+            ),
+        ] {
+            if let Some(cell) = tail.finish(super::stream_base(stream)) {
+                out.push_str(&cell.text);
+                self.mid_line = !cell.text.ends_with('\n');
+            }
+        }
+    }
+
+    fn output(&mut self, out: &mut String, cell: &StyledText) {
+        if !cell.text.is_empty() {
+            out.push_str(&cell.text);
+            self.mid_line = !cell.text.ends_with('\n');
+        }
+    }
+
+    /// A whole cell, on lines of its own.
+    fn line(&mut self, out: &mut String, cell: &StyledText) {
+        if self.mid_line {
+            out.push('\n');
+            self.mid_line = false;
+        }
+        out.push_str(&cell.text);
+        out.push('\n');
+    }
+}

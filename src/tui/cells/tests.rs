@@ -1,0 +1,163 @@
+use serde_json::json;
+
+use super::plain::PlainTranscript;
+use super::*;
+use crate::protocol::{EventKind, EventRecord};
+
+fn record(seq: u64, event: EventKind) -> EventRecord {
+    EventRecord {
+        seq,
+        ts: "2026-01-01T00:00:00Z".into(),
+        event,
+    }
+}
+
+#[test]
+fn cells_are_sanitised_one_line_labels_and_safe_text() {
+    let cell = user_message("al\nice\x1b]0;x\x07", "hi\x1b[2J there");
+    assert!(cell.text.starts_with("▶ al ice"), "{:?}", cell.text);
+    assert!(!cell.text.contains('\x1b'), "{:?}", cell.text);
+    let cell = tool_use("Bash", &json!({"command": "ls\nrm x"}));
+    assert_eq!(cell.text, "⚙ Bash ls ⏎ rm x");
+    let cell = permission_resolved(Decision::Deny, "bob", "Bash ls", Some("no"));
+    assert_eq!(cell.text, "✘ denied by bob: Bash ls — no");
+}
+
+#[test]
+fn headless_prints_the_transcript_cells_without_styles() {
+    let mut plain = PlainTranscript::new();
+    let events = [
+        EventKind::UserMessage {
+            text: "run ls".into(),
+            by: "alice".into(),
+        },
+        EventKind::PermissionRequest {
+            request_id: "r1".into(),
+            tool: "Bash".into(),
+            input: json!({"command": "ls"}),
+            tool_use_id: None,
+            title: None,
+            description: None,
+        },
+        EventKind::PermissionResolved {
+            request_id: "r1".into(),
+            decision: Decision::Allow,
+            by: "alice".into(),
+            message: None,
+        },
+        EventKind::turn_end(TurnOutcome::Success),
+    ];
+    let text: String = events
+        .into_iter()
+        .enumerate()
+        .map(|(i, e)| plain.event(&record(i as u64 + 1, e)))
+        .collect();
+    assert_eq!(
+        text,
+        "▶ alice run ls\n⚠ Bash asks permission: ls\n✔ allowed by alice: Bash ls\n── done ──\n"
+    );
+}
+
+#[test]
+fn headless_output_keeps_its_own_line_breaks_and_joins_split_escapes() {
+    let mut plain = PlainTranscript::new();
+    let out = |text: &str| EventKind::Output {
+        stream: OutputStream::Stdout,
+        text: text.into(),
+    };
+    let mut text = plain.event(&record(1, out("a\x1b[3")));
+    text += &plain.event(&record(2, out("1mred\n")));
+    text += &plain.event(&record(3, out("no newline")));
+    text += &plain.event(&record(4, EventKind::turn_end(TurnOutcome::Error)));
+    text += &plain.finish();
+    assert_eq!(text, "ared\nno newline\n── failed ──\n");
+}
+
+#[test]
+fn one_turn_is_singular() {
+    let cell = turn_end(TurnOutcome::Success, Some(1200), None, Some(1));
+    assert_eq!(cell.text, "── done · 1.2 s · 1 turn ──");
+    let cell = turn_end(TurnOutcome::Success, None, None, Some(3));
+    assert_eq!(cell.text, "── done · 3 turns ──");
+}
+
+#[test]
+fn agent_states_read_as_words_for_people() {
+    assert_eq!(
+        state_word(AgentState::AwaitingPermission),
+        "awaiting approval"
+    );
+    for state in [
+        AgentState::Starting,
+        AgentState::Idle,
+        AgentState::Running,
+        AgentState::AwaitingPermission,
+        AgentState::Exited,
+        AgentState::Unknown,
+    ] {
+        assert!(!state_word(state).contains('_'), "{state:?}");
+    }
+}
+
+/// What agents send when they stop after a failure: a notice for clients
+/// that ignore states, then the state.
+fn failed_exit() -> [EventKind; 2] {
+    [
+        EventKind::notice(NoticeLevel::Error, "the agent exited with code 1"),
+        EventKind::exited("exited with code 1", Some(1)),
+    ]
+}
+
+#[test]
+fn an_agent_exit_is_one_clear_line_in_the_transcript() {
+    let mut rig = crate::tui::app::tests::Rig::new(crate::protocol::Role::Owner, false);
+    for (seq, event) in failed_exit().into_iter().enumerate() {
+        rig.event(record(seq as u64 + 1, event));
+    }
+    let texts: Vec<&str> = rig
+        .app
+        .transcript
+        .blocks()
+        .iter()
+        .map(|b| b.text().text.as_str())
+        .collect();
+    assert_eq!(texts, ["■ agent stopped: exited with code 1"]);
+
+    // An agent that could not start says the same words twice.
+    let mut rig = crate::tui::app::tests::Rig::new(crate::protocol::Role::Owner, false);
+    let why = "could not start `nope`: No such file or directory";
+    rig.event(record(1, EventKind::notice(NoticeLevel::Error, why)));
+    rig.event(record(2, EventKind::exited(why, None)));
+    assert_eq!(rig.app.transcript.len(), 1);
+
+    // Without a detail, the code says it.
+    let cell = agent_exited(Some(3), None);
+    assert_eq!(cell.text, "■ agent stopped (exit code 3)");
+    // A notice about something else stays.
+    let mut rig = crate::tui::app::tests::Rig::new(crate::protocol::Role::Owner, false);
+    rig.event(record(
+        1,
+        EventKind::notice(NoticeLevel::Error, "the turn failed"),
+    ));
+    rig.event(record(2, EventKind::exited("shell agent stopped", None)));
+    assert_eq!(rig.app.transcript.len(), 2);
+}
+
+#[test]
+fn an_agent_exit_is_one_clear_line_headless() {
+    let mut plain = PlainTranscript::new();
+    let mut text = String::new();
+    for (seq, event) in failed_exit().into_iter().enumerate() {
+        text += &plain.event(&record(seq as u64 + 1, event));
+    }
+    text += &plain.finish();
+    assert_eq!(text, "■ agent stopped: exited with code 1\n");
+    // An error notice followed by something else is printed, in order.
+    let mut plain = PlainTranscript::new();
+    let mut text = plain.event(&record(
+        1,
+        EventKind::notice(NoticeLevel::Error, "the turn failed"),
+    ));
+    text += &plain.event(&record(2, EventKind::turn_end(TurnOutcome::Error)));
+    assert_eq!(text, "[error] the turn failed\n── failed ──\n");
+}

@@ -1,0 +1,163 @@
+//! Headless `tether attach` (--plain, --prompt): the real binary against
+//! a real host.
+
+use std::path::Path;
+use std::process::{Output, Stdio};
+
+use serde_json::Value;
+use tether::host::agent::AgentSpec;
+use tether::protocol::{Mode, ServerMessage};
+
+use crate::support::{Client, TestHost, WAIT, fixture};
+
+fn tether(args: &[&str], log_dir: &Path) -> tokio::process::Command {
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_tether"));
+    command
+        .args(args)
+        .env("TETHER_LOG", log_dir.join("tether.log"))
+        .stdin(Stdio::null())
+        .kill_on_drop(true);
+    command
+}
+
+/// `tether attach URL --token T --prompt TEXT [extra]`, run to its end.
+async fn prompt(host: &TestHost, text: &str, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "attach",
+        &host.url,
+        "--token",
+        &host.control,
+        "--prompt",
+        text,
+    ];
+    args.extend_from_slice(extra);
+    tokio::time::timeout(WAIT, tether(&args, host.path()).output())
+        .await
+        .expect("the prompt ends")
+        .unwrap()
+}
+
+/// The participants a new viewer is told about.
+async fn participants(host: &TestHost) -> Vec<tether::protocol::ParticipantInfo> {
+    let mut client = Client::connect(&host.url, &host.view, "").await;
+    loop {
+        if let ServerMessage::Participants { participants } = client.recv().await {
+            return participants;
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_plain_watcher_is_a_viewer_and_leaves_the_owner_slot_free() {
+    let host = TestHost::start(AgentSpec::Shell).await;
+    // With the control token, as `tether attach URL --plain` picks it
+    // when it is the only one given.
+    let mut watcher = tether(
+        &["attach", &host.url, "--token", &host.control, "--plain"],
+        host.path(),
+    )
+    .stdout(Stdio::null())
+    .spawn()
+    .unwrap();
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let watching = loop {
+        let seen = participants(&host).await;
+        if let Some(watcher) = seen.into_iter().find(|p| p.client.is_some()) {
+            break watcher;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the watcher never joined"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert_eq!(watching.mode, Mode::View, "{watching:?}");
+    // The owner slot is still free: the next control client owns.
+    let _owner = host.owner().await;
+    let _ = watcher.kill().await;
+    host.stop().await;
+}
+
+#[tokio::test]
+async fn prompt_exit_codes_shell_agent() {
+    let host = TestHost::start(AgentSpec::Shell).await;
+    let ok = prompt(&host, "echo fine", &["--allow-all"]).await;
+    assert_eq!(ok.status.code(), Some(0), "{ok:?}");
+    // No terminal to ask on: the command is denied.
+    let denied = prompt(&host, "touch never-made", &[]).await;
+    assert_eq!(denied.status.code(), Some(1), "{denied:?}");
+    assert!(!host.path().join("never-made").exists());
+    // Someone else owns the session: nothing can run.
+    let _owner = host.owner().await;
+    let follower = prompt(&host, "echo never", &["--allow-all"]).await;
+    assert_eq!(follower.status.code(), Some(2), "{follower:?}");
+    assert!(String::from_utf8_lossy(&follower.stderr).contains("read-only follower"));
+    host.stop().await;
+}
+
+/// A recorded Claude Code session, with the deny message the recording
+/// expects replaced by the one `--prompt` sends when it cannot ask.
+fn trace_for_headless(scenario: &str, dir: &Path) -> (std::path::PathBuf, String) {
+    let text = std::fs::read_to_string(fixture(&format!("{scenario}.jsonl"))).unwrap();
+    let mut user_text = None;
+    let lines: Vec<String> = text
+        .lines()
+        .map(|line| {
+            let mut entry: Value = serde_json::from_str(line).unwrap();
+            if entry["dir"] == "in" {
+                let message = &mut entry["msg"];
+                if message["type"] == "user" && user_text.is_none() {
+                    user_text = message["message"]["content"].as_str().map(str::to_owned);
+                }
+                if let Some(body) = message.pointer_mut("/response/response")
+                    && body["behavior"] == "deny"
+                {
+                    body["message"] = "denied: no terminal to ask on".into();
+                }
+            }
+            entry.to_string()
+        })
+        .collect();
+    let path = dir.join(format!("{scenario}.jsonl"));
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    (path, user_text.expect("the trace starts with user text"))
+}
+
+/// A host running the trace agent on `scenario`; the trace's directory
+/// lives as long as the returned guard.
+async fn trace_host(scenario: &str) -> (TestHost, String, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let (trace, text) = trace_for_headless(scenario, dir.path());
+    let agent = AgentSpec::StreamJson {
+        command: vec![
+            env!("CARGO_BIN_EXE_tether").into(),
+            "trace-agent".into(),
+            trace.display().to_string(),
+            "--timeout-ms".into(),
+            "10000".into(),
+        ],
+    };
+    (TestHost::start(agent).await, text, dir)
+}
+
+#[tokio::test]
+async fn prompt_exit_codes_stream_json_agent() {
+    // Claude reports the turn a success after a denied tool call: the
+    // turn still did not do what was asked, so it is not exit 0.
+    let (host, text, _trace) = trace_host("permission-deny").await;
+    let denied = prompt(&host, &text, &[]).await;
+    let stdout = String::from_utf8_lossy(&denied.stdout);
+    assert!(stdout.contains("✘ denied by"), "{stdout}");
+    // The agent called the turn a success (so this is the rule at work,
+    // not an agent that stopped).
+    assert!(stdout.contains("── done"), "{stdout}");
+    assert_eq!(denied.status.code(), Some(1), "{stdout}");
+    host.stop().await;
+
+    let (host, text, _trace) = trace_host("permission-allow").await;
+    let allowed = prompt(&host, &text, &["--allow-all"]).await;
+    let stdout = String::from_utf8_lossy(&allowed.stdout);
+    assert!(stdout.contains("── done"), "{stdout}");
+    assert_eq!(allowed.status.code(), Some(0), "{stdout}");
+    host.stop().await;
+}
