@@ -1,5 +1,6 @@
 //! `tether serve`
 
+use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -8,9 +9,11 @@ use std::time::Duration;
 use clap::{Args, ValueEnum};
 use color_eyre::eyre::{Result, bail};
 use tokio::signal::unix::{SignalKind, signal};
+use tokio::time::MissedTickBehavior;
 
 use tether::host::agent::AgentSpec;
-use tether::host::{Host, HostConfig, auth};
+use tether::host::auth::{self, FileStamp};
+use tether::host::{Host, HostConfig};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum AgentKind {
@@ -128,12 +131,48 @@ pub fn run(args: ServeArgs) -> ExitCode {
     }
 }
 
+/// How often a running host looks at its auth file for changes.
+const AUTH_POLL: Duration = Duration::from_secs(1);
+
 async fn serve(config: HostConfig) -> Result<()> {
-    let listen = config.listen;
+    // Run from a terminal, SIGHUP means the terminal is gone: stop, as
+    // Ctrl+C does. Run as a service, SIGHUP is the usual "reload".
+    let in_terminal = std::io::stdin().is_terminal();
     let mut interrupt = signal(SignalKind::interrupt())?;
     let mut terminate = signal(SignalKind::terminate())?;
     let mut hangup = signal(SignalKind::hangup())?;
     let host = Host::start(config).await?;
+    announce(&host);
+    let mut auth_stamp = FileStamp::of(host.auth_path());
+    let mut poll = tokio::time::interval(AUTH_POLL);
+    poll.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = interrupt.recv() => break,
+            _ = terminate.recv() => break,
+            _ = hangup.recv() => {
+                if in_terminal {
+                    break;
+                }
+                auth_stamp = FileStamp::of(host.auth_path());
+                reload_auth(&host).await;
+            }
+            _ = poll.tick() => {
+                let stamp = FileStamp::of(host.auth_path());
+                if stamp != auth_stamp {
+                    auth_stamp = stamp;
+                    reload_auth(&host).await;
+                }
+            }
+        }
+    }
+    host.shutdown().await
+}
+
+/// Prints where the host listens, its files, and a warning when it listens
+/// beyond this machine.
+fn announce(host: &Host) {
+    let listen = host.addr();
     println!("listening on {}", host.url());
     if host.auth_created() {
         println!(
@@ -152,17 +191,15 @@ async fn serve(config: HostConfig) -> Result<()> {
              unencrypted unless a TLS-terminating proxy is in front"
         );
     }
-    loop {
-        tokio::select! {
-            _ = interrupt.recv() => break,
-            _ = terminate.recv() => break,
-            _ = hangup.recv() => match host.reload_auth().await {
-                Ok(()) => tracing::info!("auth file reloaded"),
-                Err(e) => eprintln!("tether: auth file not reloaded, the old tokens stay: {e:#}"),
-            },
-        }
+}
+
+/// Applies the auth file as it is now and says what changed (by name,
+/// never a token); a broken file keeps the old tokens.
+async fn reload_auth(host: &Host) {
+    match host.reload_auth().await {
+        Ok(changes) => eprintln!("auth: {changes}"),
+        Err(e) => eprintln!("tether: auth file not reloaded, the old tokens stay: {e:#}"),
     }
-    host.shutdown().await
 }
 
 /// Logs go to stderr for the host (it has no screen to protect);

@@ -20,7 +20,7 @@ use super::connection::{self, ConnectionConfig};
 use super::runtime::Request as SessionRequest;
 use super::session::{Join, Since};
 use super::upgrade::Upgrade;
-use crate::protocol::{MAX_FRAME_BYTES, Mode};
+use crate::protocol::{Grant, MAX_FRAME_BYTES, Mode};
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 #[derive(Clone)]
@@ -114,6 +114,10 @@ async fn connect(
     let Some(entry) = authenticate(&state, &headers) else {
         return unauthorized();
     };
+    // An `admin`-only token is for administration, not for watching.
+    if !entry.has(Grant::View) {
+        return plain(StatusCode::FORBIDDEN, "the token has no view grant\n");
+    }
     if id != *state.session_id {
         return plain(StatusCode::NOT_FOUND, "no such session\n");
     }
