@@ -141,9 +141,11 @@ async fn serve(config: HostConfig) -> Result<()> {
     let mut interrupt = signal(SignalKind::interrupt())?;
     let mut terminate = signal(SignalKind::terminate())?;
     let mut hangup = signal(SignalKind::hangup())?;
+    // Stamped before the host reads the file, so an edit made while it
+    // starts is not missed (at worst it is read twice).
+    let mut auth_stamp = FileStamp::of(&config.auth_path);
     let host = Host::start(config).await?;
     announce(&host);
-    let mut auth_stamp = FileStamp::of(host.auth_path());
     let mut poll = tokio::time::interval(AUTH_POLL);
     poll.set_missed_tick_behavior(MissedTickBehavior::Delay);
     loop {
@@ -155,13 +157,13 @@ async fn serve(config: HostConfig) -> Result<()> {
                     break;
                 }
                 auth_stamp = FileStamp::of(host.auth_path());
-                reload_auth(&host).await;
+                reload_auth(&host, true).await;
             }
             _ = poll.tick() => {
                 let stamp = FileStamp::of(host.auth_path());
                 if stamp != auth_stamp {
                     auth_stamp = stamp;
-                    reload_auth(&host).await;
+                    reload_auth(&host, false).await;
                 }
             }
         }
@@ -194,10 +196,12 @@ fn announce(host: &Host) {
 }
 
 /// Applies the auth file as it is now and says what changed (by name,
-/// never a token); a broken file keeps the old tokens.
-async fn reload_auth(host: &Host) {
+/// never a token); a broken file keeps the old tokens. A reload the user
+/// asked for (SIGHUP) is reported even when nothing changed.
+async fn reload_auth(host: &Host, asked: bool) {
     match host.reload_auth().await {
-        Ok(changes) => eprintln!("auth: {changes}"),
+        Ok(changes) if asked || !changes.is_empty() => eprintln!("auth: {changes}"),
+        Ok(_) => {}
         Err(e) => eprintln!("tether: auth file not reloaded, the old tokens stay: {e:#}"),
     }
 }

@@ -8,4 +8,7 @@ mod faults;
 mod protocol;
 mod roles;
 mod serve_binary;
+mod serve_signals;
+mod served;
 mod support;
+mod tokens;
