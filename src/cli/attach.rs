@@ -15,7 +15,8 @@ use nix::fcntl::{Flock, FlockArg};
 
 use tether::client::{self, ConnectError, Target};
 use tether::host::agent::AgentSpec;
-use tether::host::{Host, HostConfig, auth};
+use tether::host::auth::{self, FileStamp};
+use tether::host::{Host, HostConfig};
 use tether::protocol::Grant;
 use tether::tui::app::{App, Hints};
 use tether::tui::{event_loop, terminal};
@@ -165,6 +166,7 @@ pub fn embedded() -> ExitCode {
         Ok(prepared) => prepared,
         Err(e) => return super::fail(&e, 1),
     };
+    let auth_stamp = FileStamp::of(&config.auth_path);
     runtime.block_on(async {
         let host = match Host::start(config).await {
             Ok(host) => host,
@@ -189,7 +191,17 @@ pub fn embedded() -> ExitCode {
             token,
             view: false,
         };
-        let code = attach_tui(target, hints).await;
+        // `tether token` changes apply here too; the screen is the UI's, so
+        // reloads go to the log.
+        let follow = super::serve::follow_auth_file(&host, auth_stamp, |outcome| match outcome {
+            Ok(changes) if !changes.is_empty() => tracing::info!("auth: {changes}"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!("auth file not reloaded, the old tokens stay: {e:#}"),
+        });
+        let code = tokio::select! {
+            code = attach_tui(target, hints) => code,
+            () = follow => unreachable!("following the auth file never ends"),
+        };
         let _ = host.shutdown().await;
         code
     })

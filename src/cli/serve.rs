@@ -12,7 +12,7 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::time::MissedTickBehavior;
 
 use tether::host::agent::AgentSpec;
-use tether::host::auth::{self, FileStamp};
+use tether::host::auth::{self, AuthChanges, FileStamp};
 use tether::host::{Host, HostConfig};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -143,32 +143,48 @@ async fn serve(config: HostConfig) -> Result<()> {
     let mut hangup = signal(SignalKind::hangup())?;
     // Stamped before the host reads the file, so an edit made while it
     // starts is not missed (at worst it is read twice).
-    let mut auth_stamp = FileStamp::of(&config.auth_path);
+    let auth_stamp = FileStamp::of(&config.auth_path);
     let host = Host::start(config).await?;
     announce(&host);
-    let mut poll = tokio::time::interval(AUTH_POLL);
-    poll.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = interrupt.recv() => break,
-            _ = terminate.recv() => break,
-            _ = hangup.recv() => {
-                if in_terminal {
-                    break;
+    {
+        let follow = follow_auth_file(&host, auth_stamp, |outcome| report_reload(outcome, false));
+        tokio::pin!(follow);
+        loop {
+            tokio::select! {
+                _ = interrupt.recv() => break,
+                _ = terminate.recv() => break,
+                _ = hangup.recv() => {
+                    if in_terminal {
+                        break;
+                    }
+                    report_reload(host.reload_auth().await, true);
                 }
-                auth_stamp = FileStamp::of(host.auth_path());
-                reload_auth(&host, true).await;
-            }
-            _ = poll.tick() => {
-                let stamp = FileStamp::of(host.auth_path());
-                if stamp != auth_stamp {
-                    auth_stamp = stamp;
-                    reload_auth(&host, false).await;
-                }
+                () = &mut follow => {}
             }
         }
     }
     host.shutdown().await
+}
+
+/// Reloads the host's auth file whenever it changes on disk (checked every
+/// second) and hands each outcome to `report`; never returns. `stamp` is
+/// the file's stamp from before the host read it, so an edit made while
+/// the host started is not missed (at worst the file is read twice).
+pub async fn follow_auth_file(
+    host: &Host,
+    mut stamp: Option<FileStamp>,
+    report: impl Fn(Result<AuthChanges>),
+) {
+    let mut poll = tokio::time::interval(AUTH_POLL);
+    poll.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    loop {
+        poll.tick().await;
+        let now = FileStamp::of(host.auth_path());
+        if now != stamp {
+            stamp = now;
+            report(host.reload_auth().await);
+        }
+    }
 }
 
 /// Prints where the host listens, its files, and a warning when it listens
@@ -195,11 +211,11 @@ fn announce(host: &Host) {
     }
 }
 
-/// Applies the auth file as it is now and says what changed (by name,
-/// never a token); a broken file keeps the old tokens. A reload the user
-/// asked for (SIGHUP) is reported even when nothing changed.
-async fn reload_auth(host: &Host, asked: bool) {
-    match host.reload_auth().await {
+/// Says on stderr what a reload changed (by name, never a token) or why
+/// the file was not applied (the old tokens stay). A reload that was asked
+/// for (SIGHUP) is reported even when nothing changed.
+fn report_reload(outcome: Result<AuthChanges>, asked: bool) {
+    match outcome {
         Ok(changes) if asked || !changes.is_empty() => eprintln!("auth: {changes}"),
         Ok(_) => {}
         Err(e) => eprintln!("tether: auth file not reloaded, the old tokens stay: {e:#}"),
