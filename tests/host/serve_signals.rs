@@ -55,6 +55,9 @@ async fn sighup_reloads_a_serve_run_without_a_terminal() {
     let control = served.token_with("control");
     let mut viewer = Client::connect(&served.url, &view, "").await;
     viewer.greeting().await;
+    // An unchanged file: only a reload asked for by SIGHUP says so.
+    served.signal(Signal::SIGHUP);
+    served.wait_stderr("auth: no token changed");
     let fresh = serde_json::json!({"tokens": [
         {"name": "dana", "token": control, "grants": ["control"]},
         {"name": "eve", "token": "tt_eve_000000000000000000", "grants": ["view"]},

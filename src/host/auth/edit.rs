@@ -3,12 +3,13 @@
 //! a running host (or a crash) never sees half a file, and the mode stays
 //! 0600.
 
-use std::fs::{self, OpenOptions};
+use std::fs::{self, File, OpenOptions};
 use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
-use color_eyre::eyre::{Context, Result, bail};
+use color_eyre::eyre::{Context, Result, bail, eyre};
+use nix::fcntl::{Flock, FlockArg};
 
 use super::{AuthFile, TokenEntry, fresh_token, load, load_or_create};
 use crate::protocol::Grant;
@@ -41,6 +42,7 @@ pub fn add_token(
     if let Some(bad) = sessions.iter().find(|s| !valid_session_pattern(s)) {
         bail!("`{bad}` is not a session id or glob: use letters, digits, `-`, `_`, `.`, `*`, `?`");
     }
+    let _lock = lock_for_edit(path)?;
     let (mut file, created) = load_or_create(path)?;
     if file.tokens.iter().any(|t| t.name == name) {
         bail!(
@@ -61,6 +63,7 @@ pub fn add_token(
 
 /// Removes every token named `name`; returns how many there were.
 pub fn revoke_token(path: &Path, name: &str) -> Result<usize> {
+    let _lock = lock_for_edit(path)?;
     let mut file = load(path)?;
     let before = file.tokens.len();
     file.tokens.retain(|t| t.name != name);
@@ -70,6 +73,35 @@ pub fn revoke_token(path: &Path, name: &str) -> Result<usize> {
     }
     save(path, &file)?;
     Ok(removed)
+}
+
+/// Serialises edits: two `tether token` runs at once would otherwise each
+/// read the file and the second rename would drop the first one's change.
+/// The lock is a private file next to the auth file, held until dropped.
+fn lock_for_edit(path: &Path) -> Result<Flock<File>> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .with_context(|| format!("cannot create {}", dir.display()))?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "auth.json".into());
+    let lock_path = dir.join(format!(".{name}.lock"));
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o600)
+        .open(&lock_path)
+        .with_context(|| format!("cannot create {}", lock_path.display()))?;
+    Flock::lock(file, FlockArg::LockExclusive)
+        .map_err(|(_, e)| eyre!("cannot lock {}: {e}", lock_path.display()))
 }
 
 fn valid_session_pattern(pattern: &str) -> bool {
@@ -149,8 +181,30 @@ mod tests {
         assert!(load(&path).unwrap().authenticate(&bob.token).is_none());
         let err = revoke_token(&path, "bob").unwrap_err();
         assert!(err.to_string().contains("no token named `bob`"));
-        let leftovers = fs::read_dir(dir.path()).unwrap().count();
-        assert_eq!(leftovers, 1, "no temporary file is left behind");
+        let leftovers: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter(|n| n.ends_with(".tmp"))
+            .collect();
+        assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+    }
+
+    #[test]
+    fn concurrent_adds_all_land() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("auth.json");
+        let adders: Vec<_> = (0..8)
+            .map(|n| {
+                let path = path.clone();
+                std::thread::spawn(move || {
+                    add_token(&path, &format!("p{n}"), vec![Grant::View], vec![]).unwrap()
+                })
+            })
+            .collect();
+        for adder in adders {
+            adder.join().unwrap();
+        }
+        assert_eq!(load(&path).unwrap().tokens.len(), 2 + 8);
     }
 
     #[test]
