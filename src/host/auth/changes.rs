@@ -15,7 +15,8 @@ pub struct AuthChanges {
     /// The names of the tokens that are gone.
     pub removed: Vec<String>,
     /// `alice (view → control)` for each token whose grants or sessions
-    /// changed; it applies to the token's next connections.
+    /// changed, `al (renamed alice)` for each renamed one; it applies to
+    /// the token's next connections.
     pub changed: Vec<String>,
     /// The revoked tokens themselves, for closing their connections.
     /// Never displayed.
@@ -54,15 +55,21 @@ impl AuthChanges {
                 None => changes
                     .added
                     .push(format!("{} ({})", entry.name, describe(entry))),
-                Some(before) if describe(before) != describe(entry) => {
-                    changes.changed.push(format!(
-                        "{} ({} → {})",
-                        entry.name,
-                        describe(before),
-                        describe(entry)
-                    ));
+                Some(before) => {
+                    if before.name != entry.name {
+                        changes
+                            .changed
+                            .push(format!("{} (renamed {})", before.name, entry.name));
+                    }
+                    if describe(before) != describe(entry) {
+                        changes.changed.push(format!(
+                            "{} ({} → {})",
+                            entry.name,
+                            describe(before),
+                            describe(entry)
+                        ));
+                    }
                 }
-                Some(_) => {}
             }
         }
         for entry in &old.tokens {
@@ -125,6 +132,7 @@ mod tests {
             tokens: vec![
                 entry("alice", "tt_alice_000000000000", vec![Grant::View]),
                 entry("carol", "tt_carol_000000000000", vec![Grant::Control]),
+                entry("dan", "tt_dana_0000000000000", vec![Grant::View]),
             ],
         };
         let mut bob = entry("bob", "tt_bob_00000000000000", vec![Grant::Control]);
@@ -133,6 +141,7 @@ mod tests {
             tokens: vec![
                 entry("alice", "tt_alice_000000000000", vec![Grant::Control]),
                 bob,
+                entry("dana", "tt_dana_0000000000000", vec![Grant::View]),
             ],
         };
         let changes = AuthChanges::between(&old, &new);
@@ -140,7 +149,8 @@ mod tests {
         assert_eq!(
             text,
             "added bob (control; sessions dev-*), removed carol (their connections are \
-             closed with 4003), changed alice (view → control) (for new connections)"
+             closed with 4003), changed alice (view → control), dan (renamed dana) (for new \
+             connections)"
         );
         assert!(!text.contains("tt_"));
         assert_eq!(changes.revoked_tokens, ["tt_carol_000000000000"]);
