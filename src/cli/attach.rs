@@ -1,17 +1,22 @@
 //! `tether attach URL` and the embedded default `tether`.
 
+use std::fs::File;
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
 use clap::Args;
 use color_eyre::eyre::{Result, eyre};
+use nix::fcntl::{Flock, FlockArg};
 
 use tether::client::{self, ConnectError, Resume, Since, Target};
 use tether::host::agent::AgentSpec;
-use tether::host::{Host, HostConfig, auth};
+use tether::host::auth::{self, FileStamp};
+use tether::host::{Host, HostConfig};
 use tether::protocol::Grant;
 use tether::tui::app::{App, Hints};
 use tether::tui::{event_loop, terminal};
@@ -137,21 +142,45 @@ pub async fn attach_tui(target: Target, hints: Hints) -> ExitCode {
 }
 
 pub fn connect_failure(target: &Target, error: &ConnectError) -> ExitCode {
-    eprintln!("tether: cannot attach to {}: {error}", target.url);
+    match plain_host_hint(target, error) {
+        Some(hint) => eprintln!("tether: cannot attach to {}: {error}; {hint}", target.url),
+        None => eprintln!("tether: cannot attach to {}: {error}", target.url),
+    }
     ExitCode::from(2)
 }
 
+/// A `wss://` URL whose TLS handshake got a plaintext answer: the host
+/// speaks plain `ws://` (HTTP comes back where a TLS record was expected).
+fn plain_host_hint(target: &Target, error: &ConnectError) -> Option<String> {
+    let (ConnectError::Tls(why) | ConnectError::Network(why)) = error else {
+        return None;
+    };
+    if target.url.scheme() != "wss" || !why.contains("InvalidContentType") {
+        return None;
+    }
+    let mut plain = target.url.clone();
+    plain.set_scheme("ws").ok()?;
+    Some(format!(
+        "the host speaks plain ws:// — did you mean {plain}?"
+    ))
+}
+
 /// Plain `tether`: a host in this process (shell agent, this directory, a
-/// free port on 127.0.0.1), attached as its owner.
+/// free port on 127.0.0.1), attached as its owner. Its history is
+/// journaled under a session id of its own per directory, so quitting and
+/// coming back loses nothing.
 pub fn embedded() -> ExitCode {
     super::logging::to_file();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => return super::fail(&e.into(), 1),
     };
+    let (config, _journal_lock) = match embedded_config() {
+        Ok(prepared) => prepared,
+        Err(e) => return super::fail(&e, 1),
+    };
+    let auth_stamp = FileStamp::of(&config.auth_path);
     runtime.block_on(async {
-        let mut config = HostConfig::new(AgentSpec::Shell);
-        config.listen = "127.0.0.1:0".parse().expect("static address");
         let host = match Host::start(config).await {
             Ok(host) => host,
             Err(e) => return super::fail(&e, 1),
@@ -175,8 +204,100 @@ pub fn embedded() -> ExitCode {
             token,
             view: false,
         };
-        let code = attach_tui(target, hints).await;
+        // `tether token` changes apply here too; the screen is the UI's, so
+        // reloads go to the log.
+        let follow = super::serve::follow_auth_file(&host, auth_stamp, |outcome| match outcome {
+            Ok(changes) if !changes.is_empty() => tracing::info!("auth: {changes}"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!("auth file not reloaded, the old tokens stay: {e:#}"),
+        });
+        let code = tokio::select! {
+            code = attach_tui(target, hints) => code,
+            () = follow => unreachable!("following the auth file never ends"),
+        };
         let _ = host.shutdown().await;
         code
     })
+}
+
+/// The embedded host's configuration for the working directory, and the
+/// lock that keeps its journal to this process: a second `tether` in the
+/// same directory keeps its history in memory instead of interleaving.
+fn embedded_config() -> Result<(HostConfig, Option<Flock<File>>)> {
+    let cwd = std::env::current_dir()?;
+    let cwd = std::fs::canonicalize(&cwd).unwrap_or(cwd);
+    let mut config = HostConfig::new(AgentSpec::Shell);
+    config.listen = "127.0.0.1:0".parse().expect("static address");
+    config.session_id = session_id_for_dir(&cwd);
+    config.cwd = cwd;
+    let journal_dir = super::serve::default_journal_dir();
+    let lock = lock_journal(&journal_dir, &config.session_id);
+    if lock.is_some() {
+        config.journal_dir = Some(journal_dir);
+    }
+    Ok((config, lock))
+}
+
+fn lock_journal(dir: &Path, session_id: &str) -> Option<Flock<File>> {
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .ok()?;
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o600)
+        .open(dir.join(format!("{session_id}.lock")))
+        .ok()?;
+    Flock::lock(file, FlockArg::LockExclusiveNonblock).ok()
+}
+
+/// `<directory name>-<hash of the canonical path>`: readable, and two
+/// directories with the same name never share a journal.
+pub fn session_id_for_dir(dir: &Path) -> String {
+    let name: String = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "root".into())
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(40)
+        .collect();
+    // FNV-1a: stable across builds and Rust versions, unlike std's hasher.
+    let hash = dir
+        .as_os_str()
+        .as_bytes()
+        .iter()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3)
+        });
+    format!("{name}-{:08x}", hash as u32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn directories_get_distinct_readable_session_ids() {
+        let a = session_id_for_dir(Path::new("/home/ann/project"));
+        let b = session_id_for_dir(Path::new("/srv/project"));
+        assert!(
+            a.starts_with("project-") && b.starts_with("project-"),
+            "{a} {b}"
+        );
+        assert_ne!(a, b);
+        assert_eq!(a, session_id_for_dir(Path::new("/home/ann/project")));
+        let odd = session_id_for_dir(Path::new("/tmp/my dir é"));
+        assert!(odd.starts_with("my_dir__-"), "{odd}");
+        assert!(session_id_for_dir(Path::new("/")).starts_with("root-"));
+    }
 }

@@ -5,6 +5,7 @@ mod bench;
 mod headless;
 mod logging;
 mod serve;
+mod token;
 mod trace_agent;
 
 use std::process::ExitCode;
@@ -31,6 +32,8 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Attach to a session: the full-screen UI, or headless with --prompt/--plain.
     Attach(attach::AttachArgs),
+    /// Manage who may attach: add, list or revoke tokens in the auth file.
+    Token(token::TokenArgs),
     /// Load generators that print their figures as JSON.
     Bench(bench::BenchArgs),
     /// Play a recorded Claude Code stream-json trace as a fake agent
@@ -43,6 +46,7 @@ pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Some(Command::Serve(args)) => serve::run(args),
         Some(Command::Attach(args)) => attach::run(args),
+        Some(Command::Token(args)) => token::run(args),
         Some(Command::Bench(args)) => bench::run(args),
         Some(Command::TraceAgent(args)) => trace_agent::run(args),
         None => attach::embedded(),

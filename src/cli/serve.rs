@@ -1,5 +1,6 @@
 //! `tether serve`
 
+use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -8,9 +9,11 @@ use std::time::Duration;
 use clap::{Args, ValueEnum};
 use color_eyre::eyre::{Result, bail};
 use tokio::signal::unix::{SignalKind, signal};
+use tokio::time::MissedTickBehavior;
 
 use tether::host::agent::AgentSpec;
-use tether::host::{Host, HostConfig, auth};
+use tether::host::auth::{self, AuthChanges, FileStamp};
+use tether::host::{Host, HostConfig};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum AgentKind {
@@ -128,12 +131,66 @@ pub fn run(args: ServeArgs) -> ExitCode {
     }
 }
 
+/// How often a running host looks at its auth file for changes.
+const AUTH_POLL: Duration = Duration::from_secs(1);
+
 async fn serve(config: HostConfig) -> Result<()> {
-    let listen = config.listen;
+    // Run from a terminal, SIGHUP means the terminal is gone: stop, as
+    // Ctrl+C does. Run as a service, SIGHUP is the usual "reload".
+    let in_terminal = std::io::stdin().is_terminal();
     let mut interrupt = signal(SignalKind::interrupt())?;
     let mut terminate = signal(SignalKind::terminate())?;
     let mut hangup = signal(SignalKind::hangup())?;
+    // Stamped before the host reads the file, so an edit made while it
+    // starts is not missed (at worst it is read twice).
+    let auth_stamp = FileStamp::of(&config.auth_path);
     let host = Host::start(config).await?;
+    announce(&host);
+    {
+        let follow = follow_auth_file(&host, auth_stamp, |outcome| report_reload(outcome, false));
+        tokio::pin!(follow);
+        loop {
+            tokio::select! {
+                _ = interrupt.recv() => break,
+                _ = terminate.recv() => break,
+                _ = hangup.recv() => {
+                    if in_terminal {
+                        break;
+                    }
+                    report_reload(host.reload_auth().await, true);
+                }
+                () = &mut follow => {}
+            }
+        }
+    }
+    host.shutdown().await
+}
+
+/// Reloads the host's auth file whenever it changes on disk (checked every
+/// second) and hands each outcome to `report`; never returns. `stamp` is
+/// the file's stamp from before the host read it, so an edit made while
+/// the host started is not missed (at worst the file is read twice).
+pub async fn follow_auth_file(
+    host: &Host,
+    mut stamp: Option<FileStamp>,
+    report: impl Fn(Result<AuthChanges>),
+) {
+    let mut poll = tokio::time::interval(AUTH_POLL);
+    poll.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    loop {
+        poll.tick().await;
+        let now = FileStamp::of(host.auth_path());
+        if now != stamp {
+            stamp = now;
+            report(host.reload_auth().await);
+        }
+    }
+}
+
+/// Prints where the host listens, its files, and a warning when it listens
+/// beyond this machine.
+fn announce(host: &Host) {
+    let listen = host.addr();
     println!("listening on {}", host.url());
     if host.auth_created() {
         println!(
@@ -152,17 +209,17 @@ async fn serve(config: HostConfig) -> Result<()> {
              unencrypted unless a TLS-terminating proxy is in front"
         );
     }
-    loop {
-        tokio::select! {
-            _ = interrupt.recv() => break,
-            _ = terminate.recv() => break,
-            _ = hangup.recv() => match host.reload_auth().await {
-                Ok(()) => tracing::info!("auth file reloaded"),
-                Err(e) => eprintln!("tether: auth file not reloaded, the old tokens stay: {e:#}"),
-            },
-        }
+}
+
+/// Says on stderr what a reload changed (by name, never a token) or why
+/// the file was not applied (the old tokens stay). A reload that was asked
+/// for (SIGHUP) is reported even when nothing changed.
+fn report_reload(outcome: Result<AuthChanges>, asked: bool) {
+    match outcome {
+        Ok(changes) if asked || !changes.is_empty() => eprintln!("auth: {changes}"),
+        Ok(_) => {}
+        Err(e) => eprintln!("tether: auth file not reloaded, the old tokens stay: {e:#}"),
     }
-    host.shutdown().await
 }
 
 /// Logs go to stderr for the host (it has no screen to protect);

@@ -79,6 +79,17 @@ impl fmt::Display for ConnectError {
 /// Parses what a user typed: `ws://`/`wss://` (or `http://`/`https://`),
 /// with `/v1/sessions/main` assumed when no path is given.
 pub fn parse_url(text: &str) -> Result<Url, ConnectError> {
+    if !text.contains("://") {
+        // `localhost:7878/...` parses as the scheme `localhost`: say what
+        // was probably meant instead.
+        let guess = format!("ws://{text}");
+        let plausible = !text.contains(char::is_whitespace) && Url::parse(&guess).is_ok();
+        return Err(ConnectError::BadUrl(if plausible {
+            format!("`{text}` has no scheme: did you mean {guess}?")
+        } else {
+            format!("`{text}` is not a ws:// or wss:// URL")
+        }));
+    }
     let mut url = Url::parse(text).map_err(|e| ConnectError::BadUrl(format!("`{text}`: {e}")))?;
     let scheme = match url.scheme() {
         "ws" | "http" => "ws",
@@ -457,8 +468,15 @@ mod tests {
         ));
         assert!(matches!(
             parse_url("not a url"),
-            Err(ConnectError::BadUrl(_))
+            Err(ConnectError::BadUrl(why)) if !why.contains("did you mean")
         ));
+        let Err(ConnectError::BadUrl(why)) = parse_url("localhost:7878/v1/sessions/main") else {
+            panic!("a URL without a scheme is refused");
+        };
+        assert!(
+            why.ends_with("did you mean ws://localhost:7878/v1/sessions/main?"),
+            "{why}"
+        );
     }
 
     #[test]

@@ -2,11 +2,16 @@
 //!
 //! The file is JSON, mode 0600 (the host refuses to start when group or
 //! others can read it). When it does not exist the host creates it with one
-//! fresh `control` token and one fresh `view` token.
+//! fresh `control` token and one fresh `view` token. `tether token` edits it
+//! (see `edit`); a running host notices the change (see `FileStamp`) and
+//! reloads it, reporting what changed (`AuthChanges`).
+
+mod changes;
+mod edit;
 
 use std::fs::{self, OpenOptions};
 use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use color_eyre::eyre::{Context, Result, bail, eyre};
@@ -16,30 +21,38 @@ use subtle::ConstantTimeEq;
 
 use crate::protocol::Grant;
 
+pub use changes::{AuthChanges, grant_list};
+pub use edit::{add_token, revoke_token, save, valid_name};
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenEntry {
     pub name: String,
     pub token: String,
     pub grants: Vec<Grant>,
+    /// Session ids (or globs such as `dev-*`) the token is meant for;
+    /// empty means every session. Stored and parsed only: the host serves
+    /// one session and does not enforce this yet.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sessions: Vec<String>,
 }
 
 impl TokenEntry {
-    /// Grants with `control` implying `view`, sorted, without repeats.
+    /// The grants a connection carries on the wire: `view` and `control`
+    /// only (`control` implying `view`), sorted, without repeats. `admin`
+    /// implies neither and is never sent, so clients that know only `view`
+    /// and `control` keep decoding.
     pub fn effective_grants(&self) -> Vec<Grant> {
-        let mut grants = self.grants.clone();
-        if grants.contains(&Grant::Control) {
-            grants.push(Grant::View);
-        }
-        grants.sort_by_key(|g| match g {
-            Grant::View => 0,
-            Grant::Control => 1,
-        });
-        grants.dedup();
-        grants
+        [Grant::View, Grant::Control]
+            .into_iter()
+            .filter(|g| self.has(*g))
+            .collect()
     }
 
+    /// Whether the entry holds `grant` (`control` implies `view`; `admin`
+    /// implies nothing and nothing implies it).
     pub fn has(&self, grant: Grant) -> bool {
-        self.effective_grants().contains(&grant)
+        self.grants.contains(&grant)
+            || (grant == Grant::View && self.grants.contains(&Grant::Control))
     }
 }
 
@@ -67,6 +80,7 @@ impl AuthFile {
         self.tokens.iter().find(|t| match grant {
             Grant::Control => t.has(Grant::Control),
             Grant::View => t.has(Grant::View) && !t.has(Grant::Control),
+            Grant::Admin => t.has(Grant::Admin),
         })
     }
 
@@ -84,6 +98,13 @@ impl AuthFile {
             }
             if entry.grants.is_empty() {
                 bail!("{}: `{}` has no grants", path.display(), entry.name);
+            }
+            if entry.sessions.iter().any(|s| s.trim().is_empty()) {
+                bail!(
+                    "{}: `{}` lists an empty session",
+                    path.display(),
+                    entry.name
+                );
             }
             if self.tokens[..n].iter().any(|t| t.token == entry.token) {
                 bail!("{}: `{}` repeats another token", path.display(), entry.name);
@@ -128,6 +149,40 @@ pub fn load(path: &Path) -> Result<AuthFile> {
     Ok(file)
 }
 
+/// The identity of the control token a fresh auth file gets: the login
+/// name (`$USER`) when it is a plain name, else `user`. Never `owner`:
+/// that is a role, and `owner (follower)` in a participants list confuses.
+pub fn default_identity(user: Option<String>) -> String {
+    user.filter(|u| valid_name(u))
+        .unwrap_or_else(|| "user".into())
+}
+
+/// What identifies one version of the auth file on disk. A running host
+/// polls it and reloads when it changes: `tether token` replaces the file
+/// (a new inode), editors rewrite it (a new length or mtime).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileStamp {
+    dev: u64,
+    inode: u64,
+    len: u64,
+    mtime: (i64, i64),
+    ctime: (i64, i64),
+}
+
+impl FileStamp {
+    /// The stamp of the file at `path`; `None` when it cannot be read.
+    pub fn of(path: &Path) -> Option<FileStamp> {
+        let meta = fs::metadata(path).ok()?;
+        Some(FileStamp {
+            dev: meta.dev(),
+            inode: meta.ino(),
+            len: meta.len(),
+            mtime: (meta.mtime(), meta.mtime_nsec()),
+            ctime: (meta.ctime(), meta.ctime_nsec()),
+        })
+    }
+}
+
 /// Loads the auth file, creating it (0600, with fresh `control` and `view`
 /// tokens) when it does not exist. Returns whether it was created.
 pub fn load_or_create(path: &Path) -> Result<(AuthFile, bool)> {
@@ -141,25 +196,19 @@ pub fn load_or_create(path: &Path) -> Result<(AuthFile, bool)> {
             .create(dir)
             .with_context(|| format!("cannot create {}", dir.display()))?;
     }
-    let owner = std::env::var("USER")
-        .ok()
-        .filter(|u| {
-            !u.is_empty()
-                && u.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-        })
-        .unwrap_or_else(|| "owner".into());
     let file = AuthFile {
         tokens: vec![
             TokenEntry {
-                name: owner,
+                name: default_identity(std::env::var("USER").ok()),
                 token: fresh_token(),
                 grants: vec![Grant::Control],
+                sessions: Vec::new(),
             },
             TokenEntry {
                 name: "viewer".into(),
                 token: fresh_token(),
                 grants: vec![Grant::View],
+                sessions: Vec::new(),
             },
         ],
     };
@@ -177,78 +226,4 @@ pub fn load_or_create(path: &Path) -> Result<(AuthFile, bool)> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn creates_a_private_file_with_two_fresh_tokens() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("nested/auth.json");
-        let (file, created) = load_or_create(&path).unwrap();
-        assert!(created);
-        let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
-        assert_eq!(mode, 0o600);
-        assert!(file.first_with(Grant::Control).is_some());
-        assert!(file.first_with(Grant::View).is_some());
-        let token = &file.tokens[0].token;
-        assert!(token.starts_with("tt_") && token.len() == 43);
-        assert_ne!(file.tokens[0].token, file.tokens[1].token);
-        let (again, created) = load_or_create(&path).unwrap();
-        assert!(!created);
-        assert_eq!(again, file);
-    }
-
-    #[test]
-    fn refuses_a_file_others_can_read() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("auth.json");
-        load_or_create(&path).unwrap();
-        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
-        let err = load(&path).unwrap_err().to_string();
-        assert!(err.contains("chmod 600"), "{err}");
-    }
-
-    #[test]
-    fn authenticates_exact_tokens_only() {
-        let file = AuthFile {
-            tokens: vec![
-                TokenEntry {
-                    name: "a".into(),
-                    token: "tt_aaaaaaaaaaaaaaaa".into(),
-                    grants: vec![Grant::Control],
-                },
-                TokenEntry {
-                    name: "v".into(),
-                    token: "tt_vvvvvvvvvvvvvvvv".into(),
-                    grants: vec![Grant::View],
-                },
-            ],
-        };
-        assert_eq!(file.authenticate("tt_vvvvvvvvvvvvvvvv").unwrap().name, "v");
-        assert!(file.authenticate("tt_vvvvvvvvvvvvvvv").is_none());
-        assert!(file.authenticate("").is_none());
-        assert_eq!(
-            file.tokens[0].effective_grants(),
-            [Grant::View, Grant::Control]
-        );
-    }
-
-    #[test]
-    fn rejects_malformed_files_with_a_clear_message() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("auth.json");
-        let write = |text: &str| {
-            fs::write(&path, text).unwrap();
-            fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
-        };
-        write(r#"{"tokens":[{"name":"a","token":"tt_aaaaaaaaaaaaaaaa","grants":["root"]}]}"#);
-        assert!(
-            load(&path)
-                .unwrap_err()
-                .to_string()
-                .contains("not a valid auth file")
-        );
-        write(r#"{"tokens":[{"name":"a","token":"short","grants":["view"]}]}"#);
-        assert!(load(&path).unwrap_err().to_string().contains("shorter"));
-    }
-}
+mod tests;

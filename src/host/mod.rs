@@ -4,6 +4,7 @@
 //! `server` and `connection` are the network edge; `agent` the process edge;
 //! `journal` and `auth` the file edge.
 
+mod address;
 pub mod agent;
 pub mod auth;
 mod connection;
@@ -238,9 +239,11 @@ impl Host {
         self.addr
     }
 
-    /// `ws://ADDR/v1/sessions/ID`
+    /// `ws://ADDR/v1/sessions/ID`, with an address other machines can
+    /// reach when the host listens on every interface (`0.0.0.0`).
     pub fn url(&self) -> String {
-        format!("ws://{}/v1/sessions/{}", self.addr, self.session_id)
+        let addr = address::reachable(self.addr);
+        format!("ws://{addr}/v1/sessions/{}", self.session_id)
     }
 
     pub fn auth_path(&self) -> &std::path::Path {
@@ -293,33 +296,29 @@ impl Host {
             .map_err(|_| color_eyre::eyre::eyre!("the host has stopped"))
     }
 
-    /// Re-reads the auth file (on SIGHUP). Connections made with a token
-    /// that is no longer in it are closed with 4003. On error the old
-    /// tokens stay in force.
-    pub async fn reload_auth(&self) -> Result<()> {
+    /// Re-reads the auth file (on SIGHUP, or when `tether serve` sees it
+    /// change). Connections made with a token that is no longer in it are
+    /// closed with 4003. On error the old tokens stay in force. Returns
+    /// what changed, by name.
+    pub async fn reload_auth(&self) -> Result<auth::AuthChanges> {
         let fresh = auth::load(&self.auth_path)?;
-        let revoked: Vec<String> = {
+        let changes = {
             let mut current = self.auth.write().unwrap_or_else(|e| e.into_inner());
-            let gone = current
-                .tokens
-                .iter()
-                .filter(|old| !fresh.tokens.iter().any(|t| t.token == old.token))
-                .map(|old| old.token.clone())
-                .collect();
+            let changes = auth::AuthChanges::between(&current, &fresh);
             *current = fresh;
-            gone
+            changes
         };
-        for token in revoked {
+        for token in &changes.revoked_tokens {
             let _ = self
                 .requests
                 .send(Request::Disconnect {
-                    token,
+                    token: token.clone(),
                     code: close_code::REVOKED,
                     reason: "token revoked".into(),
                 })
                 .await;
         }
-        Ok(())
+        Ok(changes)
     }
 
     /// Stops accepting, stops the agent, flushes the journal and closes

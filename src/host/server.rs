@@ -124,6 +124,10 @@ async fn connect(
     let Some(entry) = authenticate(&state, &headers) else {
         return refuse_slowly(&state, peer).await;
     };
+    // An `admin`-only token is for administration, not for watching.
+    if !entry.has(Grant::View) {
+        return plain(StatusCode::FORBIDDEN, "the token has no view grant\n");
+    }
     if id != *state.session_id {
         return plain(StatusCode::NOT_FOUND, "no such session\n");
     }

@@ -9,6 +9,10 @@ use super::events::{AgentState, EventRecord};
 pub enum Grant {
     View,
     Control,
+    /// Host administration (the coming multi-session work). It lives in
+    /// the auth file only: it implies no other grant and the host never
+    /// sends it on the wire.
+    Admin,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]

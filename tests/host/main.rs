@@ -10,4 +10,7 @@ mod limits;
 mod protocol;
 mod roles;
 mod serve_binary;
+mod serve_signals;
+mod served;
 mod support;
+mod tokens;

@@ -1,0 +1,148 @@
+//! `tether token add|list|revoke`: who may attach, by name.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Subcommand};
+use color_eyre::eyre::{Result, bail};
+
+use tether::host::auth::{self, grant_list};
+use tether::protocol::Grant;
+
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    #[command(subcommand)]
+    action: Action,
+}
+
+#[derive(Debug, Subcommand)]
+enum Action {
+    /// Add a token with a fresh secret; prints it once.
+    Add {
+        /// The identity everyone sees (letters, digits, `-`, `_`, `.`, `@`).
+        name: String,
+        /// What it may do: control, view or admin (comma-separated for more).
+        #[arg(long)]
+        grant: String,
+        /// Session ids or globs it is for (comma-separated) [default: all].
+        #[arg(long)]
+        sessions: Option<String>,
+        #[command(flatten)]
+        file: AuthPath,
+    },
+    /// List names, grants and sessions (never the tokens).
+    List {
+        #[command(flatten)]
+        file: AuthPath,
+    },
+    /// Remove a name's token; a running host closes its connections.
+    Revoke {
+        name: String,
+        #[command(flatten)]
+        file: AuthPath,
+    },
+}
+
+#[derive(Debug, Args)]
+struct AuthPath {
+    /// Auth file [default: the one `tether serve` uses].
+    #[arg(long)]
+    auth: Option<PathBuf>,
+}
+
+impl AuthPath {
+    fn path(&self) -> PathBuf {
+        self.auth.clone().unwrap_or_else(auth::default_auth_path)
+    }
+}
+
+/// Every failure is the user's to fix (a name, a grant, the file's mode):
+/// one line and exit code 2.
+pub fn run(args: TokenArgs) -> ExitCode {
+    let done = match args.action {
+        Action::Add {
+            name,
+            grant,
+            sessions,
+            file,
+        } => add(&file.path(), &name, &grant, sessions.as_deref()),
+        Action::List { file } => list(&file.path()),
+        Action::Revoke { name, file } => revoke(&file.path(), &name),
+    };
+    match done {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => super::fail(&e, 2),
+    }
+}
+
+fn parse_grants(text: &str) -> Result<Vec<Grant>> {
+    let mut grants = Vec::new();
+    for word in text.split(',').map(str::trim) {
+        let grant = match word {
+            "control" => Grant::Control,
+            "view" => Grant::View,
+            "admin" => Grant::Admin,
+            other => bail!("unknown grant `{other}`: use control, view or admin"),
+        };
+        if !grants.contains(&grant) {
+            grants.push(grant);
+        }
+    }
+    Ok(grants)
+}
+
+fn add(path: &std::path::Path, name: &str, grant: &str, sessions: Option<&str>) -> Result<()> {
+    let grants = parse_grants(grant)?;
+    let sessions = sessions
+        .map(|s| s.split(',').map(|p| p.trim().to_owned()).collect())
+        .unwrap_or_default();
+    let (entry, created) = auth::add_token(path, name, grants, sessions)?;
+    if created {
+        println!(
+            "created {} (with a control and a view token)",
+            path.display()
+        );
+    }
+    println!(
+        "added {} ({}) to {}; a running host accepts it within a second",
+        entry.name,
+        grant_list(&entry.grants),
+        path.display()
+    );
+    println!("token: {}", entry.token);
+    println!(
+        "attach with: tether attach URL --token {} (URL as `tether serve` prints it); \
+         this is the only time the token is shown",
+        entry.token
+    );
+    Ok(())
+}
+
+fn list(path: &std::path::Path) -> Result<()> {
+    let file = auth::load(path)?;
+    let width = file.tokens.iter().map(|t| t.name.len()).max().unwrap_or(0);
+    println!("{:width$}  {:<14}  SESSIONS", "NAME", "GRANTS");
+    for entry in &file.tokens {
+        let sessions = if entry.sessions.is_empty() {
+            "all".to_owned()
+        } else {
+            entry.sessions.join(",")
+        };
+        println!(
+            "{:width$}  {:<14}  {sessions}",
+            entry.name,
+            grant_list(&entry.grants)
+        );
+    }
+    Ok(())
+}
+
+fn revoke(path: &std::path::Path, name: &str) -> Result<()> {
+    let removed = auth::revoke_token(path, name)?;
+    let tokens = if removed == 1 { "token" } else { "tokens" };
+    println!(
+        "revoked {name} ({removed} {tokens}) in {}; a running host closes its connections",
+        path.display()
+    );
+    Ok(())
+}
