@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
-use color_eyre::eyre::{Result, bail};
+use color_eyre::eyre::{Result, bail, eyre};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::time::MissedTickBehavior;
 
@@ -39,6 +39,13 @@ pub struct ServeArgs {
     /// WebSocket connections served at once; more are refused with 503.
     #[arg(long, default_value_t = 1024)]
     max_connections: usize,
+    /// WebSocket connections at once with one token; more get 503.
+    #[arg(long, default_value_t = 256)]
+    max_connections_per_token: usize,
+    /// Seconds a client has to send a whole request head (also how long
+    /// an idle keep-alive connection stays open).
+    #[arg(long, default_value_t = 10.0, value_name = "SECS")]
+    header_timeout: f64,
     /// Journal directory [default: the user's state dir, tether/sessions].
     #[arg(long, conflicts_with = "no_journal")]
     journal: Option<PathBuf>,
@@ -105,6 +112,11 @@ impl ServeArgs {
         config.auth_path = self.auth.unwrap_or_else(auth::default_auth_path);
         config.owner_grace = Duration::from_secs(self.owner_grace);
         config.max_connections = self.max_connections;
+        config.max_connections_per_token = self.max_connections_per_token;
+        config.header_read_timeout = Duration::try_from_secs_f64(self.header_timeout)
+            .ok()
+            .filter(|t| !t.is_zero())
+            .ok_or_else(|| eyre!("--header-timeout must be a positive number of seconds"))?;
         config.journal_dir = if self.no_journal {
             None
         } else {
