@@ -239,6 +239,7 @@ pub async fn prompt(target: Target, text: &str, allow_all: bool) -> ExitCode {
                             decision,
                             message: note,
                             updated_input: None,
+                            option: None,
                         };
                         let _ = connection.commands.send(ConnCommand::Send(answer));
                     }

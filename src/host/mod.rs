@@ -8,6 +8,7 @@ pub mod agent;
 pub mod auth;
 mod connection;
 pub mod journal;
+pub mod preview;
 mod rate;
 mod runtime;
 mod server;

@@ -21,6 +21,10 @@ pub enum ClientMessage {
         message: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         updated_input: Option<Value>,
+        /// The id of one of the request's `options`; its kind must agree
+        /// with `decision`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        option: Option<String>,
     },
     Interrupt {
         id: String,

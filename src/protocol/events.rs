@@ -73,6 +73,99 @@ pub enum NoticeLevel {
     Unknown,
 }
 
+/// What a permission request will do if allowed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Preview {
+    /// A file change: the unified diff of the file on disk now against the
+    /// file after the tool runs (`new_file`: there is no file yet).
+    Diff {
+        path: String,
+        diff: String,
+        added: u64,
+        removed: u64,
+        new_file: bool,
+    },
+    /// A shell command, whole.
+    Command {
+        command: String,
+        cwd: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        description: Option<String>,
+    },
+    /// Why no preview could be made (the request is still answerable).
+    Unavailable { reason: String },
+    /// A preview kind this build does not know.
+    #[serde(other)]
+    Unknown,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PermissionOptionKind {
+    AllowOnce,
+    AllowAlways,
+    RejectOnce,
+    #[serde(other)]
+    Unknown,
+}
+
+impl PermissionOptionKind {
+    /// The decision an answer with this option must carry.
+    pub fn decision(self) -> Option<Decision> {
+        match self {
+            PermissionOptionKind::AllowOnce | PermissionOptionKind::AllowAlways => {
+                Some(Decision::Allow)
+            }
+            PermissionOptionKind::RejectOnce => Some(Decision::Deny),
+            PermissionOptionKind::Unknown => None,
+        }
+    }
+}
+
+/// One answer the owner may give to a permission request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PermissionOption {
+    pub id: String,
+    pub kind: PermissionOptionKind,
+    /// What choosing it does, in words (for `allow_always`: what will be
+    /// remembered and where).
+    pub label: String,
+}
+
+impl PermissionOption {
+    pub const ALLOW_ONCE: &str = "allow_once";
+    pub const REJECT_ONCE: &str = "reject_once";
+
+    pub fn new(
+        id: impl Into<String>,
+        kind: PermissionOptionKind,
+        label: impl Into<String>,
+    ) -> Self {
+        PermissionOption {
+            id: id.into(),
+            kind,
+            label: label.into(),
+        }
+    }
+
+    /// The two options every request offers, around any `allow_always` ones.
+    pub fn standard(always: Vec<PermissionOption>) -> Vec<PermissionOption> {
+        let mut options = vec![PermissionOption::new(
+            Self::ALLOW_ONCE,
+            PermissionOptionKind::AllowOnce,
+            "allow once",
+        )];
+        options.extend(always);
+        options.push(PermissionOption::new(
+            Self::REJECT_ONCE,
+            PermissionOptionKind::RejectOnce,
+            "reject",
+        ));
+        options
+    }
+}
+
 /// What happened. Optional fields are omitted from the wire when absent.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -114,6 +207,14 @@ pub enum EventKind {
         title: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         description: Option<String>,
+        /// What the request will do, computed by the host (absent for
+        /// tools it cannot preview). Boxed: most events have none, and
+        /// every event is as large as the largest kind.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        preview: Option<Box<Preview>>,
+        /// The answers the owner may give (empty from an older host).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        options: Vec<PermissionOption>,
     },
     PermissionResolved {
         request_id: String,
@@ -191,6 +292,26 @@ impl EventKind {
         EventKind::Notice {
             level,
             text: text.into(),
+        }
+    }
+
+    /// Why an answer to this permission request naming `option` with
+    /// `decision` is refused; `None` when the request offers that option
+    /// and its kind agrees with the decision.
+    pub fn option_mismatch(&self, option: &str, decision: Decision) -> Option<String> {
+        let EventKind::PermissionRequest { options, .. } = self else {
+            return Some("not a permission request".into());
+        };
+        let Some(offered) = options.iter().find(|o| o.id == option) else {
+            return Some(format!("`{option}` is not an option of this request"));
+        };
+        match offered.kind.decision() {
+            Some(wanted) if wanted == decision => None,
+            Some(Decision::Allow) => Some(format!("option `{option}` needs decision `allow`")),
+            Some(Decision::Deny) => Some(format!("option `{option}` needs decision `deny`")),
+            None => Some(format!(
+                "option `{option}` is of a kind this host cannot apply"
+            )),
         }
     }
 

@@ -11,8 +11,11 @@ use tokio::sync::mpsc;
 
 use super::process::{KILL_GRACE, child_command, forward_text, signal_group, sleep_until_some};
 use super::{AgentInput, EventSink};
+use crate::host::preview;
 use crate::host::session::AgentCommand;
-use crate::protocol::{AgentState, Decision, EventKind, OutputStream, TurnOutcome};
+use crate::protocol::{
+    AgentState, Decision, EventKind, OutputStream, PermissionOption, TurnOutcome,
+};
 
 /// How long output is still collected after the shell exits, for a
 /// background job that keeps its pipes open.
@@ -76,6 +79,10 @@ async fn run_turn(
             tool_use_id: Some(request_id.to_owned()),
             title: Some("Run a shell command".into()),
             description: Some(command.clone()),
+            preview: Some(Box::new(preview::command(&command, cwd, None))),
+            // No `allow_always` yet: remembering a command needs a session
+            // rule kept by the host, which does not exist yet.
+            options: PermissionOption::standard(Vec::new()),
         })
         .await;
     let _ = events

@@ -7,6 +7,7 @@
 
 pub mod lines;
 pub mod map;
+mod suggestions;
 
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -19,6 +20,7 @@ use tokio::sync::mpsc;
 
 use super::process::{KILL_GRACE, child_command, forward_text, signal_group, sleep_until_some};
 use super::{AgentInput, EventSink};
+use crate::host::preview;
 use crate::host::session::AgentCommand;
 use crate::protocol::{AgentState, EventKind, NoticeLevel, OutputStream};
 use lines::{Line, LineSplitter};
@@ -100,8 +102,8 @@ impl StreamJsonAgent {
                 input = inbox.recv(), if !shutting_down => match input {
                     Some(AgentInput::Command(command)) => match command {
                         AgentCommand::UserMessage { text } => mapper.user_message(&text),
-                        AgentCommand::Decision { request_id, decision, message, updated_input } => {
-                            mapper.decision(&request_id, decision, message, updated_input)
+                        AgentCommand::Decision { request_id, decision, message, updated_input, option } => {
+                            mapper.decision(&request_id, decision, message, updated_input, option.as_deref())
                         }
                         AgentCommand::Interrupt => mapper.interrupt(),
                     },
@@ -122,7 +124,18 @@ impl StreamJsonAgent {
             };
             for action in actions {
                 match action {
-                    Action::Emit(event) => {
+                    Action::Emit(mut event) => {
+                        if let EventKind::PermissionRequest {
+                            tool,
+                            input,
+                            preview,
+                            ..
+                        } = &mut event
+                        {
+                            *preview = preview::for_request_async(tool, input, &self.cwd)
+                                .await
+                                .map(Box::new);
+                        }
                         let _ = events.send(event).await;
                     }
                     Action::Write(value) => {
