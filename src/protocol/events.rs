@@ -325,3 +325,91 @@ impl EventKind {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn request(preview: Option<Preview>, options: Vec<PermissionOption>) -> EventKind {
+        EventKind::PermissionRequest {
+            request_id: "r".into(),
+            tool: "Edit".into(),
+            input: json!({}),
+            tool_use_id: None,
+            title: None,
+            description: None,
+            preview: preview.map(Box::new),
+            options,
+        }
+    }
+
+    #[test]
+    fn previews_and_options_on_the_wire() {
+        let diff = Preview::Diff {
+            path: "a.txt".into(),
+            diff: "@@ -1 +1 @@\n-a\n+b\n".into(),
+            added: 1,
+            removed: 1,
+            new_file: false,
+        };
+        let event = request(Some(diff), PermissionOption::standard(Vec::new()));
+        assert_eq!(
+            serde_json::to_value(&event).unwrap(),
+            json!({"kind": "permission_request", "request_id": "r", "tool": "Edit", "input": {},
+                "preview": {"kind": "diff", "path": "a.txt", "diff": "@@ -1 +1 @@\n-a\n+b\n",
+                    "added": 1, "removed": 1, "new_file": false},
+                "options": [{"id": "allow_once", "kind": "allow_once", "label": "allow once"},
+                    {"id": "reject_once", "kind": "reject_once", "label": "reject"}]})
+        );
+        // An older host's request (neither field) and newer kinds still read.
+        let old: EventKind = serde_json::from_value(
+            json!({"kind": "permission_request", "request_id": "r", "tool": "Edit", "input": {}}),
+        )
+        .unwrap();
+        assert_eq!(old, request(None, Vec::new()));
+        let newer: EventKind = serde_json::from_value(json!({"kind": "permission_request",
+            "request_id": "r", "tool": "Edit", "input": {}, "preview": {"kind": "image", "x": 1},
+            "options": [{"id": "z", "kind": "allow_forever", "label": "?"}]}))
+        .unwrap();
+        let EventKind::PermissionRequest {
+            preview, options, ..
+        } = newer
+        else {
+            unreachable!()
+        };
+        assert_eq!(preview.as_deref(), Some(&Preview::Unknown));
+        assert_eq!(options[0].kind, PermissionOptionKind::Unknown);
+    }
+
+    #[test]
+    fn an_option_must_be_offered_and_agree_with_the_decision() {
+        let always =
+            PermissionOption::new("allow_always_1", PermissionOptionKind::AllowAlways, "x");
+        let event = request(None, PermissionOption::standard(vec![always]));
+        assert_eq!(event.option_mismatch("allow_once", Decision::Allow), None);
+        assert_eq!(
+            event.option_mismatch("allow_always_1", Decision::Allow),
+            None
+        );
+        assert_eq!(event.option_mismatch("reject_once", Decision::Deny), None);
+        assert_eq!(
+            event
+                .option_mismatch("reject_once", Decision::Allow)
+                .as_deref(),
+            Some("option `reject_once` needs decision `deny`")
+        );
+        assert_eq!(
+            event
+                .option_mismatch("allow_always_2", Decision::Allow)
+                .as_deref(),
+            Some("`allow_always_2` is not an option of this request")
+        );
+        assert!(
+            request(None, Vec::new())
+                .option_mismatch("allow_once", Decision::Allow)
+                .is_some()
+        );
+    }
+}

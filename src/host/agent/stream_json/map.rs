@@ -449,3 +449,74 @@ fn control_response(message: &Value) -> Vec<Action> {
         format!("the agent refused a control request: {error}"),
     ))]
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn asked(mapper: &mut Mapper, suggestions: Value) -> Vec<crate::protocol::PermissionOption> {
+        let line = json!({"type": "control_request", "request_id": "q1", "request": {
+            "subtype": "can_use_tool", "tool_name": "Bash", "input": {"command": "ls"},
+            "permission_suggestions": suggestions}});
+        let actions = mapper.from_agent(line.to_string().as_bytes());
+        match &actions[0] {
+            Action::Emit(EventKind::PermissionRequest {
+                options, preview, ..
+            }) => {
+                assert_eq!(*preview, None, "the run loop makes previews");
+                options.clone()
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn written(actions: &[Action]) -> Value {
+        actions
+            .iter()
+            .find_map(|a| match a {
+                Action::Write(v) => Some(v["response"]["response"].clone()),
+                Action::Emit(_) => None,
+            })
+            .expect("an answer to the agent")
+    }
+
+    #[test]
+    fn an_allow_always_option_sends_its_suggestion_as_updated_permissions() {
+        let rule = json!({"type": "addRules", "rules": [{"toolName": "Bash", "ruleContent": "ls"}],
+            "behavior": "allow", "destination": "localSettings"});
+        let mode = json!({"type": "setMode", "mode": "acceptEdits", "destination": "session"});
+        let mut mapper = Mapper::default();
+        let options = asked(&mut mapper, json!([rule, mode]));
+        assert_eq!(options.len(), 4);
+        assert_eq!(options[1].label, "always allow Bash(ls) in this project");
+        let answer = mapper.decision("q1", Decision::Allow, None, None, Some(&options[2].id));
+        assert_eq!(
+            written(&answer),
+            json!({"behavior": "allow", "updatedInput": {"command": "ls"}, "updatedPermissions": [mode]})
+        );
+        // allow_once, or no option at all, remembers nothing.
+        for option in [Some("allow_once"), None] {
+            asked(&mut mapper, json!([rule]));
+            let answer = mapper.decision("q1", Decision::Allow, None, None, option);
+            assert_eq!(written(&answer).get("updatedPermissions"), None);
+        }
+    }
+
+    #[test]
+    fn an_option_that_names_no_suggestion_allows_once_with_a_notice() {
+        let mut mapper = Mapper::default();
+        asked(&mut mapper, json!(null));
+        let answer = mapper.decision("q1", Decision::Allow, None, None, Some("allow_always_3"));
+        assert!(matches!(
+            &answer[0],
+            Action::Emit(EventKind::Notice {
+                level: NoticeLevel::Warn,
+                ..
+            })
+        ));
+        assert_eq!(written(&answer)["behavior"], "allow");
+        assert_eq!(written(&answer).get("updatedPermissions"), None);
+    }
+}
