@@ -237,6 +237,7 @@ async fn run_turn(
                         decision,
                         message: note,
                         updated_input: None,
+                        option: None,
                     });
                 }
                 if let Some(code) = verdict.observe(&record.event) {

@@ -7,6 +7,11 @@
 //! the ids of our own control requests mapped to the ones we received.
 //! Any mismatch exits with code 3 and says why on stderr, so a test that
 //! drives it through the host fails loudly.
+//!
+//! With `--project-dir DIR`, the directory the trace was recorded in
+//! stands for the one it runs in: every occurrence of DIR in the trace
+//! (paths in tool inputs, `cwd`) is replaced by the current directory, so a
+//! host can preview files the recording names.
 
 use std::collections::HashMap;
 use std::io::{BufRead, Write};
@@ -28,6 +33,21 @@ pub struct TraceAgentArgs {
     /// How long to wait for each expected input line.
     #[arg(long, default_value_t = 20_000)]
     timeout_ms: u64,
+    /// The directory the trace was recorded in (the fixtures' README says
+    /// `/work/project`), to be replaced by the current directory.
+    #[arg(long)]
+    project_dir: Option<String>,
+}
+
+/// The trace's text with `recorded` replaced by the current directory,
+/// spelled as inside a JSON string.
+fn relocate(trace: String, recorded: Option<&str>) -> std::io::Result<String> {
+    let Some(recorded) = recorded else {
+        return Ok(trace);
+    };
+    let here = std::env::current_dir()?.display().to_string();
+    let quoted = serde_json::to_string(&here).expect("strings serialise");
+    Ok(trace.replace(recorded, &quoted[1..quoted.len() - 1]))
 }
 
 fn text_of(content: &Value) -> String {
@@ -84,6 +104,7 @@ fn check(
                 "/response/response/behavior",
                 "/response/response/updatedInput",
                 "/response/response/message",
+                "/response/response/updatedPermissions",
             ] {
                 if !same(pointer) {
                     return Err(format!(
@@ -100,7 +121,9 @@ fn check(
 }
 
 pub fn run(args: TraceAgentArgs) -> ExitCode {
-    let trace = match std::fs::read_to_string(&args.trace) {
+    let read = std::fs::read_to_string(&args.trace)
+        .and_then(|text| relocate(text, args.project_dir.as_deref()));
+    let trace = match read {
         Ok(text) => text,
         Err(e) => {
             eprintln!("trace-agent: cannot read {}: {e}", args.trace.display());

@@ -11,6 +11,7 @@ mod connection;
 mod failed_auth;
 pub mod journal;
 mod listener;
+pub mod preview;
 mod query;
 mod rate;
 mod runtime;

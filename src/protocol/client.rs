@@ -21,6 +21,10 @@ pub enum ClientMessage {
         message: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         updated_input: Option<Value>,
+        /// The id of one of the request's `options`; its kind must agree
+        /// with `decision`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        option: Option<String>,
     },
     Interrupt {
         id: String,
@@ -150,6 +154,7 @@ mod tests {
         let cases = [
             r#"{"type":"user_message","id":"1","text":"hi"}"#,
             r#"{"type":"permission_decision","id":"2","request_id":"r","decision":"deny","message":"no"}"#,
+            r#"{"type":"permission_decision","id":"2","request_id":"r","decision":"allow","option":"allow_always_1"}"#,
             r#"{"type":"interrupt","id":"3"}"#,
             r#"{"type":"claim","id":"4"}"#,
             r#"{"type":"release","id":"5"}"#,

@@ -73,6 +73,99 @@ pub enum NoticeLevel {
     Unknown,
 }
 
+/// What a permission request will do if allowed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Preview {
+    /// A file change: the unified diff of the file on disk now against the
+    /// file after the tool runs (`new_file`: there is no file yet).
+    Diff {
+        path: String,
+        diff: String,
+        added: u64,
+        removed: u64,
+        new_file: bool,
+    },
+    /// A shell command, whole.
+    Command {
+        command: String,
+        cwd: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        description: Option<String>,
+    },
+    /// Why no preview could be made (the request is still answerable).
+    Unavailable { reason: String },
+    /// A preview kind this build does not know.
+    #[serde(other)]
+    Unknown,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PermissionOptionKind {
+    AllowOnce,
+    AllowAlways,
+    RejectOnce,
+    #[serde(other)]
+    Unknown,
+}
+
+impl PermissionOptionKind {
+    /// The decision an answer with this option must carry.
+    pub fn decision(self) -> Option<Decision> {
+        match self {
+            PermissionOptionKind::AllowOnce | PermissionOptionKind::AllowAlways => {
+                Some(Decision::Allow)
+            }
+            PermissionOptionKind::RejectOnce => Some(Decision::Deny),
+            PermissionOptionKind::Unknown => None,
+        }
+    }
+}
+
+/// One answer the owner may give to a permission request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PermissionOption {
+    pub id: String,
+    pub kind: PermissionOptionKind,
+    /// What choosing it does, in words (for `allow_always`: what will be
+    /// remembered and where).
+    pub label: String,
+}
+
+impl PermissionOption {
+    pub const ALLOW_ONCE: &str = "allow_once";
+    pub const REJECT_ONCE: &str = "reject_once";
+
+    pub fn new(
+        id: impl Into<String>,
+        kind: PermissionOptionKind,
+        label: impl Into<String>,
+    ) -> Self {
+        PermissionOption {
+            id: id.into(),
+            kind,
+            label: label.into(),
+        }
+    }
+
+    /// The two options every request offers, around any `allow_always` ones.
+    pub fn standard(always: Vec<PermissionOption>) -> Vec<PermissionOption> {
+        let mut options = vec![PermissionOption::new(
+            Self::ALLOW_ONCE,
+            PermissionOptionKind::AllowOnce,
+            "allow once",
+        )];
+        options.extend(always);
+        options.push(PermissionOption::new(
+            Self::REJECT_ONCE,
+            PermissionOptionKind::RejectOnce,
+            "reject",
+        ));
+        options
+    }
+}
+
 /// What happened. Optional fields are omitted from the wire when absent.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -114,6 +207,14 @@ pub enum EventKind {
         title: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         description: Option<String>,
+        /// What the request will do, computed by the host (absent for
+        /// tools it cannot preview). Boxed: most events have none, and
+        /// every event is as large as the largest kind.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        preview: Option<Box<Preview>>,
+        /// The answers the owner may give (empty from an older host).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        options: Vec<PermissionOption>,
     },
     PermissionResolved {
         request_id: String,
@@ -194,6 +295,26 @@ impl EventKind {
         }
     }
 
+    /// Why an answer to this permission request naming `option` with
+    /// `decision` is refused; `None` when the request offers that option
+    /// and its kind agrees with the decision.
+    pub fn option_mismatch(&self, option: &str, decision: Decision) -> Option<String> {
+        let EventKind::PermissionRequest { options, .. } = self else {
+            return Some("not a permission request".into());
+        };
+        let Some(offered) = options.iter().find(|o| o.id == option) else {
+            return Some(format!("`{option}` is not an option of this request"));
+        };
+        match offered.kind.decision() {
+            Some(wanted) if wanted == decision => None,
+            Some(Decision::Allow) => Some(format!("option `{option}` needs decision `allow`")),
+            Some(Decision::Deny) => Some(format!("option `{option}` needs decision `deny`")),
+            None => Some(format!(
+                "option `{option}` is of a kind this host cannot apply"
+            )),
+        }
+    }
+
     pub fn turn_end(outcome: TurnOutcome) -> Self {
         EventKind::TurnEnd {
             outcome,
@@ -202,5 +323,93 @@ impl EventKind {
             num_turns: None,
             usage: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn request(preview: Option<Preview>, options: Vec<PermissionOption>) -> EventKind {
+        EventKind::PermissionRequest {
+            request_id: "r".into(),
+            tool: "Edit".into(),
+            input: json!({}),
+            tool_use_id: None,
+            title: None,
+            description: None,
+            preview: preview.map(Box::new),
+            options,
+        }
+    }
+
+    #[test]
+    fn previews_and_options_on_the_wire() {
+        let diff = Preview::Diff {
+            path: "a.txt".into(),
+            diff: "@@ -1 +1 @@\n-a\n+b\n".into(),
+            added: 1,
+            removed: 1,
+            new_file: false,
+        };
+        let event = request(Some(diff), PermissionOption::standard(Vec::new()));
+        assert_eq!(
+            serde_json::to_value(&event).unwrap(),
+            json!({"kind": "permission_request", "request_id": "r", "tool": "Edit", "input": {},
+                "preview": {"kind": "diff", "path": "a.txt", "diff": "@@ -1 +1 @@\n-a\n+b\n",
+                    "added": 1, "removed": 1, "new_file": false},
+                "options": [{"id": "allow_once", "kind": "allow_once", "label": "allow once"},
+                    {"id": "reject_once", "kind": "reject_once", "label": "reject"}]})
+        );
+        // An older host's request (neither field) and newer kinds still read.
+        let old: EventKind = serde_json::from_value(
+            json!({"kind": "permission_request", "request_id": "r", "tool": "Edit", "input": {}}),
+        )
+        .unwrap();
+        assert_eq!(old, request(None, Vec::new()));
+        let newer: EventKind = serde_json::from_value(json!({"kind": "permission_request",
+            "request_id": "r", "tool": "Edit", "input": {}, "preview": {"kind": "image", "x": 1},
+            "options": [{"id": "z", "kind": "allow_forever", "label": "?"}]}))
+        .unwrap();
+        let EventKind::PermissionRequest {
+            preview, options, ..
+        } = newer
+        else {
+            unreachable!()
+        };
+        assert_eq!(preview.as_deref(), Some(&Preview::Unknown));
+        assert_eq!(options[0].kind, PermissionOptionKind::Unknown);
+    }
+
+    #[test]
+    fn an_option_must_be_offered_and_agree_with_the_decision() {
+        let always =
+            PermissionOption::new("allow_always_1", PermissionOptionKind::AllowAlways, "x");
+        let event = request(None, PermissionOption::standard(vec![always]));
+        assert_eq!(event.option_mismatch("allow_once", Decision::Allow), None);
+        assert_eq!(
+            event.option_mismatch("allow_always_1", Decision::Allow),
+            None
+        );
+        assert_eq!(event.option_mismatch("reject_once", Decision::Deny), None);
+        assert_eq!(
+            event
+                .option_mismatch("reject_once", Decision::Allow)
+                .as_deref(),
+            Some("option `reject_once` needs decision `deny`")
+        );
+        assert_eq!(
+            event
+                .option_mismatch("allow_always_2", Decision::Allow)
+                .as_deref(),
+            Some("`allow_always_2` is not an option of this request")
+        );
+        assert!(
+            request(None, Vec::new())
+                .option_mismatch("allow_once", Decision::Allow)
+                .is_some()
+        );
     }
 }

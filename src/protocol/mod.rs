@@ -11,7 +11,8 @@ mod server;
 
 pub use client::{ClientMessage, DecodeError, decode_client_message};
 pub use events::{
-    AgentState, Decision, EventKind, EventRecord, NoticeLevel, OutputStream, TurnOutcome,
+    AgentState, Decision, EventKind, EventRecord, NoticeLevel, OutputStream, PermissionOption,
+    PermissionOptionKind, Preview, TurnOutcome,
 };
 pub use server::{
     ErrorCode, Grant, Mode, ParticipantInfo, Role, ServerMessage, SessionDescription,

@@ -29,6 +29,7 @@ fn decide(
         decision,
         message: message.map(str::to_owned),
         updated_input,
+        option: None,
     }
 }
 

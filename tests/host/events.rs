@@ -31,6 +31,7 @@ async fn run_command(owner: &mut Client, text: &str) {
             decision: tether::protocol::Decision::Allow,
             message: None,
             updated_input: None,
+            option: None,
         })
         .await;
     assert_eq!(code_of(&answer), None);

@@ -1,6 +1,7 @@
 //! Host tests: a real host on loopback, real WebSocket clients.
 
 mod agents;
+mod approvals;
 mod auth;
 mod chaos;
 mod events;

@@ -131,6 +131,7 @@ async fn a_resent_message_id_is_acknowledged_without_a_second_effect() {
         decision: tether::protocol::Decision::Allow,
         message: None,
         updated_input: None,
+        option: None,
     };
     owner.send(&decision("d")).await;
     assert_eq!(code_of(&owner.answer("d").await), None);

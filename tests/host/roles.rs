@@ -151,6 +151,7 @@ async fn follower_actions_are_refused_and_have_no_effect() {
                 decision: tether::protocol::Decision::Allow,
                 message: None,
                 updated_input: None,
+                option: None,
             },
         ] {
             let answer = client.request(build).await;

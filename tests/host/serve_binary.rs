@@ -215,6 +215,7 @@ async fn an_approved_command_dies_with_a_killed_host() {
             decision: tether::protocol::Decision::Allow,
             message: None,
             updated_input: None,
+            option: None,
         })
         .await;
     let pid_file = dir.path().join("loop.pid");

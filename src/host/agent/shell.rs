@@ -11,8 +11,11 @@ use tokio::sync::mpsc;
 
 use super::process::{KILL_GRACE, child_command, forward_text, signal_group, sleep_until_some};
 use super::{AgentInput, EventSink};
+use crate::host::preview;
 use crate::host::session::AgentCommand;
-use crate::protocol::{AgentState, Decision, EventKind, OutputStream, TurnOutcome};
+use crate::protocol::{
+    AgentState, Decision, EventKind, OutputStream, PermissionOption, TurnOutcome,
+};
 
 /// How long output is still collected after the shell exits, for a
 /// background job that keeps its pipes open.
@@ -76,6 +79,10 @@ async fn run_turn(
             tool_use_id: Some(request_id.to_owned()),
             title: Some("Run a shell command".into()),
             description: Some(command.clone()),
+            preview: Some(Box::new(preview::command(&command, cwd, None))),
+            // No `allow_always` yet: remembering a command needs a session
+            // rule kept by the host, which does not exist yet.
+            options: PermissionOption::standard(Vec::new()),
         })
         .await;
     let _ = events
@@ -212,14 +219,26 @@ async fn execute(
     while let Ok((stream, text)) = chunks.try_recv() {
         let _ = events.send(EventKind::Output { stream, text }).await;
     }
+    report(events, request_id, status, stop.is_some(), started).await;
+    stop
+}
+
+/// The command's `tool_result` and the end of the turn.
+async fn report(
+    events: &EventSink,
+    request_id: &str,
+    status: Option<std::io::Result<std::process::ExitStatus>>,
+    stopped: bool,
+    started: Instant,
+) {
     let (content, code) = match status {
         Some(Ok(status)) => describe_exit(status),
         Some(Err(e)) => (format!("could not wait for the command: {e}"), None),
         None => ("the command did not report its exit".into(), None),
     };
-    let outcome = match (&stop, code) {
-        (Some(_), _) => TurnOutcome::Interrupted,
-        (None, Some(0)) => TurnOutcome::Success,
+    let outcome = match (stopped, code) {
+        (true, _) => TurnOutcome::Interrupted,
+        (false, Some(0)) => TurnOutcome::Success,
         _ => TurnOutcome::Error,
     };
     let _ = events
@@ -230,7 +249,6 @@ async fn execute(
         })
         .await;
     end_turn(events, outcome, started).await;
-    stop
 }
 
 fn describe_exit(status: std::process::ExitStatus) -> (String, Option<i32>) {

@@ -64,6 +64,8 @@ pub enum AgentCommand {
         decision: Decision,
         message: Option<String>,
         updated_input: Option<Value>,
+        /// The chosen option's id (checked against the request's options).
+        option: Option<String>,
     },
     Interrupt,
 }
@@ -347,6 +349,7 @@ impl Session {
                 decision,
                 message,
                 updated_input,
+                option,
             } => {
                 if !is_owner {
                     reply(&mut out, not_owner(&id, "answer permission requests"));
@@ -366,6 +369,14 @@ impl Session {
                     };
                     let text = format!("`{request_id}` {what}");
                     reply(&mut out, ServerMessage::error(Some(id), code, text));
+                } else if let Some(why) = option
+                    .as_deref()
+                    .and_then(|o| self.pending[&request_id].event.option_mismatch(o, decision))
+                {
+                    reply(
+                        &mut out,
+                        ServerMessage::error(Some(id), ErrorCode::BadRequest, why),
+                    );
                 } else {
                     self.recent_ids.remember(&identity, &id);
                     let updated_input = updated_input.filter(|_| decision == Decision::Allow);
@@ -381,6 +392,7 @@ impl Session {
                         decision,
                         message,
                         updated_input,
+                        option,
                     }));
                     reply(&mut out, ServerMessage::ack(id));
                 }

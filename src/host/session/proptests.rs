@@ -234,6 +234,7 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                         },
                         message: None,
                         updated_input: None,
+                        option: None,
                     },
                     _ => ClientMessage::Interrupt { id: "i".into() },
                 };
@@ -258,6 +259,8 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                         tool_use_id: None,
                         title: None,
                         description: None,
+                        preview: None,
+                        options: Vec::new(),
                     },
                     at,
                 )

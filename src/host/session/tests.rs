@@ -82,6 +82,8 @@ impl Harness {
             tool_use_id: None,
             title: None,
             description: None,
+            preview: None,
+            options: Vec::new(),
         });
     }
 }
@@ -100,6 +102,7 @@ fn decide(id: &str, request: &str, decision: Decision) -> ClientMessage {
         decision,
         message: None,
         updated_input: None,
+        option: None,
     }
 }
 

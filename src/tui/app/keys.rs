@@ -232,6 +232,7 @@ impl App {
                 decision,
                 message,
                 updated_input: None,
+                option: None,
             },
             None,
         )

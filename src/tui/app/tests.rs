@@ -61,6 +61,8 @@ pub fn request(seq: u64, id: &str, command: &str) -> EventRecord {
             tool_use_id: None,
             title: None,
             description: None,
+            preview: None,
+            options: Vec::new(),
         },
     )
 }

@@ -38,6 +38,8 @@ fn headless_prints_the_transcript_cells_without_styles() {
             tool_use_id: None,
             title: None,
             description: None,
+            preview: None,
+            options: Vec::new(),
         },
         EventKind::PermissionResolved {
             request_id: "r1".into(),

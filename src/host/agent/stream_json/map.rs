@@ -6,7 +6,10 @@ use std::collections::HashMap;
 
 use serde_json::{Value, json};
 
-use crate::protocol::{AgentState, Decision, EventKind, NoticeLevel, OutputStream, TurnOutcome};
+use super::suggestions;
+use crate::protocol::{
+    AgentState, Decision, EventKind, NoticeLevel, OutputStream, PermissionOption, TurnOutcome,
+};
 
 /// One thing to do for a message.
 #[derive(Debug, Clone, PartialEq)]
@@ -16,10 +19,19 @@ pub enum Action {
     Write(Value),
 }
 
+/// An open `can_use_tool` request.
+#[derive(Debug)]
+struct Outstanding {
+    /// The input the agent proposed.
+    input: Value,
+    /// Its `permission_suggestions`, one per `allow_always` option.
+    suggestions: Vec<Value>,
+}
+
 #[derive(Debug, Default)]
 pub struct Mapper {
-    /// Open `can_use_tool` requests and the input the agent proposed.
-    outstanding: HashMap<String, Value>,
+    /// Open `can_use_tool` requests by request id.
+    outstanding: HashMap<String, Outstanding>,
     interrupt_requested: bool,
     denied: bool,
     next_request: u64,
@@ -63,22 +75,37 @@ impl Mapper {
     }
 
     /// The owner's answer to a `can_use_tool` request. Nothing is written
-    /// for a request the agent withdrew or never made.
+    /// for a request the agent withdrew or never made. An `allow_always`
+    /// `option` sends its suggestion back as `updatedPermissions`, which
+    /// Claude Code applies (the session has checked the option is offered;
+    /// one that names no suggestion allows once, with a notice).
     pub fn decision(
         &mut self,
         request_id: &str,
         decision: Decision,
         message: Option<String>,
         updated_input: Option<Value>,
+        option: Option<&str>,
     ) -> Vec<Action> {
         let Some(original) = self.outstanding.remove(request_id) else {
             return Vec::new();
         };
+        let mut out = Vec::new();
         let response = match decision {
-            Decision::Allow => json!({
-                "behavior": "allow",
-                "updatedInput": updated_input.unwrap_or(original),
-            }),
+            Decision::Allow => {
+                let mut response = json!({
+                    "behavior": "allow",
+                    "updatedInput": updated_input.unwrap_or(original.input),
+                });
+                match remembered(&original.suggestions, option) {
+                    Ok(Some(suggestion)) => {
+                        response["updatedPermissions"] = json!([suggestion]);
+                    }
+                    Ok(None) => {}
+                    Err(why) => out.push(Action::Emit(EventKind::notice(NoticeLevel::Warn, why))),
+                }
+                response
+            }
             Decision::Deny => {
                 self.denied = true;
                 json!({
@@ -92,17 +119,16 @@ impl Mapper {
         } else {
             AgentState::AwaitingPermission
         };
-        vec![
-            Action::Write(json!({
-                "type": "control_response",
-                "response": {
-                    "subtype": "success",
-                    "request_id": request_id,
-                    "response": response,
-                },
-            })),
-            Action::Emit(EventKind::status(state)),
-        ]
+        out.push(Action::Write(json!({
+            "type": "control_response",
+            "response": {
+                "subtype": "success",
+                "request_id": request_id,
+                "response": response,
+            },
+        })));
+        out.push(Action::Emit(EventKind::status(state)));
+        out
     }
 
     pub fn interrupt(&mut self) -> Vec<Action> {
@@ -190,7 +216,17 @@ impl Mapper {
         let subtype = request.get("subtype").and_then(Value::as_str).unwrap_or("");
         if subtype == "can_use_tool" && !request_id.is_empty() {
             let input = request.get("input").cloned().unwrap_or_else(|| json!({}));
-            self.outstanding.insert(request_id.clone(), input.clone());
+            let suggestions = request
+                .get("permission_suggestions")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            let options = suggestions::options(&suggestions);
+            let outstanding = Outstanding {
+                input: input.clone(),
+                suggestions,
+            };
+            self.outstanding.insert(request_id.clone(), outstanding);
             let description = request
                 .get("description")
                 .or_else(|| request.get("decision_reason"))
@@ -209,6 +245,9 @@ impl Mapper {
                         .or_else(|| request.get("display_name"))
                         .and_then(text_of),
                     description,
+                    // Made by the agent's run loop: it needs the disk.
+                    preview: None,
+                    options,
                 }),
                 Action::Emit(EventKind::status(AgentState::AwaitingPermission)),
             ];
@@ -378,6 +417,24 @@ fn stream_event(message: &Value) -> Vec<Action> {
     }
 }
 
+/// The suggestion an allowing `option` asks to remember: `None` for a plain
+/// allow, `Err` for an option id that names no suggestion of the request.
+fn remembered<'a>(
+    suggestions: &'a [Value],
+    option: Option<&str>,
+) -> Result<Option<&'a Value>, String> {
+    let Some(option) = option else {
+        return Ok(None);
+    };
+    if option == PermissionOption::ALLOW_ONCE {
+        return Ok(None);
+    }
+    suggestions::index_of(option)
+        .and_then(|i| suggestions.get(i))
+        .map(Some)
+        .ok_or_else(|| format!("`{option}` is not an option of that request: allowed once"))
+}
+
 fn control_response(message: &Value) -> Vec<Action> {
     let response = message.get("response").unwrap_or(&Value::Null);
     if response.get("subtype").and_then(Value::as_str) != Some("error") {
@@ -391,4 +448,75 @@ fn control_response(message: &Value) -> Vec<Action> {
         NoticeLevel::Warn,
         format!("the agent refused a control request: {error}"),
     ))]
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn asked(mapper: &mut Mapper, suggestions: Value) -> Vec<crate::protocol::PermissionOption> {
+        let line = json!({"type": "control_request", "request_id": "q1", "request": {
+            "subtype": "can_use_tool", "tool_name": "Bash", "input": {"command": "ls"},
+            "permission_suggestions": suggestions}});
+        let actions = mapper.from_agent(line.to_string().as_bytes());
+        match &actions[0] {
+            Action::Emit(EventKind::PermissionRequest {
+                options, preview, ..
+            }) => {
+                assert_eq!(*preview, None, "the run loop makes previews");
+                options.clone()
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn written(actions: &[Action]) -> Value {
+        actions
+            .iter()
+            .find_map(|a| match a {
+                Action::Write(v) => Some(v["response"]["response"].clone()),
+                Action::Emit(_) => None,
+            })
+            .expect("an answer to the agent")
+    }
+
+    #[test]
+    fn an_allow_always_option_sends_its_suggestion_as_updated_permissions() {
+        let rule = json!({"type": "addRules", "rules": [{"toolName": "Bash", "ruleContent": "ls"}],
+            "behavior": "allow", "destination": "localSettings"});
+        let mode = json!({"type": "setMode", "mode": "acceptEdits", "destination": "session"});
+        let mut mapper = Mapper::default();
+        let options = asked(&mut mapper, json!([rule, mode]));
+        assert_eq!(options.len(), 4);
+        assert_eq!(options[1].label, "always allow Bash(ls) in this project");
+        let answer = mapper.decision("q1", Decision::Allow, None, None, Some(&options[2].id));
+        assert_eq!(
+            written(&answer),
+            json!({"behavior": "allow", "updatedInput": {"command": "ls"}, "updatedPermissions": [mode]})
+        );
+        // allow_once, or no option at all, remembers nothing.
+        for option in [Some("allow_once"), None] {
+            asked(&mut mapper, json!([rule]));
+            let answer = mapper.decision("q1", Decision::Allow, None, None, option);
+            assert_eq!(written(&answer).get("updatedPermissions"), None);
+        }
+    }
+
+    #[test]
+    fn an_option_that_names_no_suggestion_allows_once_with_a_notice() {
+        let mut mapper = Mapper::default();
+        asked(&mut mapper, json!(null));
+        let answer = mapper.decision("q1", Decision::Allow, None, None, Some("allow_always_3"));
+        assert!(matches!(
+            &answer[0],
+            Action::Emit(EventKind::Notice {
+                level: NoticeLevel::Warn,
+                ..
+            })
+        ));
+        assert_eq!(written(&answer)["behavior"], "allow");
+        assert_eq!(written(&answer).get("updatedPermissions"), None);
+    }
 }

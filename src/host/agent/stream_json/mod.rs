@@ -7,6 +7,7 @@
 
 pub mod lines;
 pub mod map;
+mod suggestions;
 
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -19,6 +20,7 @@ use tokio::sync::mpsc;
 
 use super::process::{KILL_GRACE, child_command, forward_text, signal_group, sleep_until_some};
 use super::{AgentInput, EventSink};
+use crate::host::preview;
 use crate::host::session::AgentCommand;
 use crate::protocol::{AgentState, EventKind, NoticeLevel, OutputStream};
 use lines::{Line, LineSplitter};
@@ -79,15 +81,7 @@ impl StreamJsonAgent {
         while exit.is_none() || reading {
             let actions = tokio::select! {
                 got = from_child.recv(), if reading => match got {
-                    Some(FromChild::Line(Line::Text(line))) => mapper.from_agent(&line),
-                    Some(FromChild::Line(Line::Oversized(n))) => vec![Action::Emit(EventKind::notice(
-                        NoticeLevel::Warn,
-                        format!("dropped an agent output line of {n} bytes (limit {MAX_LINE_BYTES})"),
-                    ))],
-                    Some(FromChild::Stderr(text)) => vec![Action::Emit(EventKind::Output {
-                        stream: OutputStream::Stderr,
-                        text,
-                    })],
+                    Some(got) => from_agent(&mut mapper, got),
                     None => {
                         reading = false;
                         Vec::new()
@@ -98,13 +92,7 @@ impl StreamJsonAgent {
                     Vec::new()
                 }
                 input = inbox.recv(), if !shutting_down => match input {
-                    Some(AgentInput::Command(command)) => match command {
-                        AgentCommand::UserMessage { text } => mapper.user_message(&text),
-                        AgentCommand::Decision { request_id, decision, message, updated_input } => {
-                            mapper.decision(&request_id, decision, message, updated_input)
-                        }
-                        AgentCommand::Interrupt => mapper.interrupt(),
-                    },
+                    Some(AgentInput::Command(command)) => from_owner(&mut mapper, command),
                     None | Some(AgentInput::Shutdown) => {
                         shutting_down = true;
                         // Closing stdin asks it to finish; a group signal makes sure.
@@ -121,36 +109,10 @@ impl StreamJsonAgent {
                 }
             };
             for action in actions {
-                match action {
-                    Action::Emit(event) => {
-                        let _ = events.send(event).await;
-                    }
-                    Action::Write(value) => {
-                        if let Err(e) = write_line(&mut stdin, &value).await {
-                            let _ = events
-                                .send(EventKind::notice(
-                                    NoticeLevel::Warn,
-                                    format!("could not write to the agent: {e}"),
-                                ))
-                                .await;
-                            stdin = None;
-                        }
-                    }
-                }
+                self.perform(action, &mut stdin, &events).await;
             }
         }
-        let (code, detail) = match exit {
-            Some(Ok(status)) => {
-                use std::os::unix::process::ExitStatusExt;
-                match (status.code(), status.signal()) {
-                    (Some(code), _) => (Some(code), format!("exited with code {code}")),
-                    (None, Some(sig)) => (None, format!("killed by signal {sig}")),
-                    _ => (None, "exited".to_owned()),
-                }
-            }
-            Some(Err(e)) => (None, format!("could not wait for the agent: {e}")),
-            None => (None, "exited".to_owned()),
-        };
+        let (code, detail) = describe_exit(exit);
         if !shutting_down && code != Some(0) {
             let _ = events
                 .send(EventKind::notice(
@@ -160,6 +122,92 @@ impl StreamJsonAgent {
                 .await;
         }
         let _ = events.send(EventKind::exited(detail, code)).await;
+    }
+}
+
+impl StreamJsonAgent {
+    /// Emits an event (with the preview of a permission request, which
+    /// needs the disk) or writes a line to the agent (`stdin` is closed
+    /// for good when that fails).
+    async fn perform(&self, action: Action, stdin: &mut Option<ChildStdin>, events: &EventSink) {
+        match action {
+            Action::Emit(mut event) => {
+                if let EventKind::PermissionRequest {
+                    tool,
+                    input,
+                    preview,
+                    ..
+                } = &mut event
+                {
+                    *preview = preview::for_request_async(tool, input, &self.cwd)
+                        .await
+                        .map(Box::new);
+                }
+                let _ = events.send(event).await;
+            }
+            Action::Write(value) => {
+                if let Err(e) = write_line(stdin, &value).await {
+                    let _ = events
+                        .send(EventKind::notice(
+                            NoticeLevel::Warn,
+                            format!("could not write to the agent: {e}"),
+                        ))
+                        .await;
+                    *stdin = None;
+                }
+            }
+        }
+    }
+}
+
+/// What a piece of the agent's output means.
+fn from_agent(mapper: &mut Mapper, got: FromChild) -> Vec<Action> {
+    match got {
+        FromChild::Line(Line::Text(line)) => mapper.from_agent(&line),
+        FromChild::Line(Line::Oversized(n)) => vec![Action::Emit(EventKind::notice(
+            NoticeLevel::Warn,
+            format!("dropped an agent output line of {n} bytes (limit {MAX_LINE_BYTES})"),
+        ))],
+        FromChild::Stderr(text) => vec![Action::Emit(EventKind::Output {
+            stream: OutputStream::Stderr,
+            text,
+        })],
+    }
+}
+
+fn from_owner(mapper: &mut Mapper, command: AgentCommand) -> Vec<Action> {
+    match command {
+        AgentCommand::UserMessage { text } => mapper.user_message(&text),
+        AgentCommand::Decision {
+            request_id,
+            decision,
+            message,
+            updated_input,
+            option,
+        } => mapper.decision(
+            &request_id,
+            decision,
+            message,
+            updated_input,
+            option.as_deref(),
+        ),
+        AgentCommand::Interrupt => mapper.interrupt(),
+    }
+}
+
+/// The exit code, if any, and how the agent ended, in words.
+fn describe_exit(exit: Option<std::io::Result<std::process::ExitStatus>>) -> (Option<i32>, String) {
+    match exit {
+        Some(Ok(status)) => {
+            use std::os::unix::process::ExitStatusExt;
+            match (status.code(), status.signal()) {
+                (Some(code), _) => (Some(code), format!("exited with code {code}")),
+                (None, Some(sig)) => (None, format!("killed by signal {sig}")),
+                _ => (None, "exited".to_owned()),
+            }
+        }
+        Some(Err(e)) => (None, format!("could not wait for the agent: {e}")),
+        None => (None, "exited".to_owned()),
     }
 }
 
