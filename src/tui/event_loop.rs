@@ -29,8 +29,7 @@ pub async fn run(
     let mut draw_now = true;
     let mut last_draw = Instant::now() - FRAME;
     let mut connected = true;
-    // Test hook: the terminal must be restored even after a panic.
-    let panic_after_first_frame = std::env::var_os("TETHER_TEST_PANIC").is_some();
+    let panic_after_first_frame = test_panic_requested();
     loop {
         if dirty && (draw_now || last_draw.elapsed() >= FRAME) {
             draw(terminal, app)?;
@@ -38,7 +37,7 @@ pub async fn run(
             dirty = false;
             draw_now = false;
             if panic_after_first_frame {
-                panic!("TETHER_TEST_PANIC is set: panicking after the first frame");
+                test_panic();
             }
         }
         if app.should_quit() {
@@ -79,6 +78,28 @@ pub async fn run(
         }
     }
 }
+
+/// Test-only: `TETHER_TEST_PANIC` makes a debug build panic after its
+/// first frame, so tests/tui/safety.rs can check that the terminal is
+/// restored after a panic. The PTY tests run the debug binary; a release
+/// build ignores the variable.
+#[cfg(debug_assertions)]
+fn test_panic_requested() -> bool {
+    std::env::var_os("TETHER_TEST_PANIC").is_some()
+}
+
+#[cfg(not(debug_assertions))]
+fn test_panic_requested() -> bool {
+    false
+}
+
+#[cfg(debug_assertions)]
+fn test_panic() {
+    panic!("TETHER_TEST_PANIC is set: panicking after the first frame");
+}
+
+#[cfg(not(debug_assertions))]
+fn test_panic() {}
 
 fn draw(terminal: &mut Tui, app: &mut App) -> std::io::Result<()> {
     use crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};

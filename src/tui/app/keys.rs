@@ -46,14 +46,7 @@ impl App {
         }
         match overlay {
             Overlay::Help => {
-                if matches!(
-                    key.code,
-                    KeyCode::Esc
-                        | KeyCode::Char('q')
-                        | KeyCode::Char('?')
-                        | KeyCode::F(1)
-                        | KeyCode::Enter
-                ) {
+                if lookup(&key, Context::HelpOverlay) == Some(Action::CloseHelp) {
                     self.overlays.pop();
                 }
                 Some(Vec::new())
@@ -98,7 +91,7 @@ impl App {
             Action::FocusNext => self.focus = self.focus.next(),
             Action::FocusPrev => self.focus = self.focus.prev(),
             Action::Send => return self.submit(),
-            Action::Newline => {
+            Action::NewLine => {
                 if self.is_owner() && !self.sending() {
                     self.input.insert_newline();
                 }
@@ -124,14 +117,16 @@ impl App {
                 }
                 _ => {}
             },
-            Action::Escape => return self.interrupt(),
-            Action::CtrlC => return self.ctrl_c(),
+            Action::Interrupt => return self.interrupt(),
+            Action::CancelOrQuit => return self.ctrl_c(),
             Action::Quit => return vec![Effect::Quit],
-            Action::Help => self.overlays.push(Overlay::Help),
+            // Only bound in the help overlay, handled above.
+            Action::CloseHelp => {}
+            Action::OpenHelp => self.overlays.push(Overlay::Help),
             Action::PageUp => self.transcript.page_up(),
             Action::PageDown => self.transcript.page_down(),
-            Action::Top => self.transcript.scroll_to_top(),
-            Action::Bottom => self.transcript.scroll_to_bottom(),
+            Action::ScrollToStart => self.transcript.scroll_to_top(),
+            Action::ScrollToEnd => self.transcript.scroll_to_bottom(),
             Action::LineUp => self.transcript.scroll_up(1),
             Action::LineDown => self.transcript.scroll_down(1),
             Action::Search => {
@@ -144,20 +139,20 @@ impl App {
             Action::ToggleThinking => {
                 self.transcript.show_thinking = !self.transcript.show_thinking
             }
-            Action::Claim => {
+            Action::ClaimOwnership => {
                 if self.view_mode {
                     self.say("view mode never owns", Level::Info);
                 } else {
                     return self.send_tracked(|id| ClientMessage::Claim { id }, None);
                 }
             }
-            Action::Release => {
+            Action::ReleaseOwnership => {
                 if self.is_owner() {
                     return self.send_tracked(|id| ClientMessage::Release { id }, None);
                 }
                 self.say("only the owner can release", Level::Info);
             }
-            Action::Transfer => {
+            Action::TransferOwnership => {
                 if !self.is_owner() {
                     self.say("only the owner can transfer", Level::Info);
                 } else if let Some(to) = self

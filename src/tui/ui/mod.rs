@@ -10,7 +10,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
 use super::app::{App, ConnState, Focus, Level, Overlay};
-use super::keymap::{self, Context};
+use super::keymap::{self, Action, Context};
 use super::theme;
 
 /// Terminals narrower than this get one column (no side panes).
@@ -189,12 +189,13 @@ fn draw_hints(app: &App, frame: &mut Frame, area: Rect) {
         Focus::Participants => Context::Participants,
     };
     let mut spans = vec![Span::raw(" ")];
-    for (keys, action) in keymap::hints(context) {
-        if context == Context::Input && !app.is_owner() && matches!(action, "send" | "newline") {
+    for binding in keymap::hints(context) {
+        if !app.is_owner() && matches!(binding.action, Action::Send | Action::NewLine) {
             continue;
         }
-        spans.push(Span::styled(keys, theme::BOLD));
-        spans.push(Span::styled(format!(" {action}  "), theme::DIM));
+        let word = binding.hint.unwrap_or_default();
+        spans.push(Span::styled(binding.label, theme::BOLD));
+        spans.push(Span::styled(format!(" {word}  "), theme::DIM));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }

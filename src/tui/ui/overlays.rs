@@ -94,7 +94,7 @@ fn help(frame: &mut Frame, area: Rect, watch: Option<&str>) {
         ));
         footer.push(Line::raw(format!("  {watch}")));
     }
-    footer.push(Line::styled("Esc, ? or F1 closes this help.", theme::DIM));
+    footer.push(Line::styled(keymap::help_closing_line(), theme::DIM));
     // Two columns when there is room, so it fits a 24-row terminal.
     let two_columns = area.width >= 100;
     let (left, right) = if two_columns {
