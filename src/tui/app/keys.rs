@@ -21,6 +21,9 @@ impl App {
         if key.kind == KeyEventKind::Release {
             return Vec::new();
         }
+        if self.confirm_transfer.is_some() {
+            return self.on_question_key(key);
+        }
         if let Some(effects) = self.on_overlay_key(key) {
             return effects;
         }
@@ -34,6 +37,18 @@ impl App {
                 }
                 Vec::new()
             }
+        }
+    }
+
+    /// A y/n question is asked: only its answers (and quit) do anything.
+    fn on_question_key(&mut self, key: KeyEvent) -> Vec<Effect> {
+        if lookup(&key, Context::Global) == Some(Action::Quit) {
+            return vec![Effect::Quit];
+        }
+        match lookup(&key, Context::Question) {
+            Some(Action::Confirm) => self.answer_transfer(true),
+            Some(Action::Decline) => self.answer_transfer(false),
+            _ => Vec::new(),
         }
     }
 
@@ -152,19 +167,23 @@ impl App {
                 }
                 self.say("only the owner can release", Level::Info);
             }
-            Action::TransferOwnership => {
-                if !self.is_owner() {
-                    self.say("only the owner can transfer", Level::Info);
-                } else if let Some(to) = self
-                    .participants
-                    .get(self.selected_participant)
-                    .map(|p| p.id.clone())
-                {
-                    return self.send_tracked(|id| ClientMessage::Transfer { id, to }, None);
-                }
-            }
+            Action::TransferOwnership => self.ask_transfer(),
+            // Only bound while a question is asked, handled above.
+            Action::Confirm | Action::Decline => {}
+            Action::ToggleMouse => return self.toggle_mouse(),
         }
         Vec::new()
+    }
+
+    fn toggle_mouse(&mut self) -> Vec<Effect> {
+        self.mouse_capture = !self.mouse_capture;
+        let text = if self.mouse_capture {
+            "mouse: the wheel scrolls the transcript (F6: select text instead)"
+        } else {
+            "mouse: free to select text (F6: the wheel scrolls again)"
+        };
+        self.say(text, Level::Info);
+        vec![Effect::MouseCapture(self.mouse_capture)]
     }
 
     fn submit(&mut self) -> Vec<Effect> {

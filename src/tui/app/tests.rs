@@ -124,14 +124,14 @@ impl Rig {
             .collect()
     }
 
-    fn focus(&mut self, focus: Focus) {
+    pub fn focus(&mut self, focus: Focus) {
         while self.app.focus != focus {
             self.key(KeyCode::Tab);
         }
     }
 }
 
-fn sent(effects: &[Effect]) -> Vec<ClientMessage> {
+pub fn sent(effects: &[Effect]) -> Vec<ClientMessage> {
     effects
         .iter()
         .filter_map(|e| match e {
@@ -451,3 +451,5 @@ fn output_colours_and_split_escapes_continue_across_chunks() {
             .all(|r| r.style.fg == Some(red) || r.start as usize >= "red\nstill red".len())
     );
 }
+
+pub mod people;

@@ -3,7 +3,7 @@
 
 use crossterm::event::{KeyCode, KeyModifiers};
 
-use super::Context::{Global, HelpOverlay, Input, Participants, Permissions, Transcript};
+use super::Context::{Global, HelpOverlay, Input, Participants, Permissions, Question, Transcript};
 use super::{Action, Binding, Chord, Context, words};
 
 const NONE: KeyModifiers = KeyModifiers::NONE;
@@ -237,6 +237,9 @@ pub const RELEASE: Binding = Binding::new(
     &[(KeyCode::F(3), NONE)],
 )
 .help("release ownership");
+pub const TOGGLE_MOUSE: Binding =
+    Binding::new(Global, "F6", Action::ToggleMouse, &[(KeyCode::F(6), NONE)])
+        .help("mouse: wheel scrolls / select text");
 pub const OPEN_HELP: Binding =
     Binding::new(Global, "F1/?", Action::OpenHelp, &[(KeyCode::F(1), NONE)])
         .help("help")
@@ -265,6 +268,24 @@ pub const CLOSE_HELP: Binding = Binding::new(
     ],
 )
 .help("closes this help.");
+
+// A y/n question.
+pub const YES: Binding = Binding::new(
+    Question,
+    "y",
+    Action::Confirm,
+    &[(KeyCode::Char('y'), NONE), (KeyCode::Enter, NONE)],
+)
+.help("yes")
+.hint(words::YES);
+pub const NO: Binding = Binding::new(
+    Question,
+    "n",
+    Action::Decline,
+    &[(KeyCode::Char('n'), NONE), (KeyCode::Esc, NONE)],
+)
+.help("no")
+.hint(words::NO);
 
 pub const KEYMAP: &[Binding] = &[
     SEND,
@@ -297,7 +318,10 @@ pub const KEYMAP: &[Binding] = &[
     CANCEL_OR_QUIT,
     CLAIM,
     RELEASE,
+    TOGGLE_MOUSE,
     OPEN_HELP,
     QUIT,
     CLOSE_HELP,
+    YES,
+    NO,
 ];

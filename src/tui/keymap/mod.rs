@@ -44,6 +44,13 @@ pub enum Action {
     ClaimOwnership,
     ReleaseOwnership,
     TransferOwnership,
+    /// Yes to the question asked (transfer ownership to …?).
+    Confirm,
+    /// No to the question asked.
+    Decline,
+    /// Mouse capture on (the wheel scrolls) or off (the terminal selects
+    /// text).
+    ToggleMouse,
 }
 
 /// Where a binding applies; `Global` applies everywhere unless a more
@@ -57,6 +64,8 @@ pub enum Context {
     Transcript,
     Participants,
     HelpOverlay,
+    /// A y/n question (transfer ownership to …?) waits for its answer.
+    Question,
 }
 
 /// A key with its modifiers.
@@ -94,7 +103,8 @@ fn matches(binding: &Binding, key: &KeyEvent) -> bool {
 
 /// The action bound to `key` where `context` has the focus.
 pub fn lookup(key: &KeyEvent, context: Context) -> Option<Action> {
-    let global = (context != Context::HelpOverlay).then_some(Context::Global);
+    let modal = matches!(context, Context::HelpOverlay | Context::Question);
+    let global = (!modal).then_some(Context::Global);
     KEYMAP
         .iter()
         .filter(|b| b.context == context)
@@ -104,11 +114,12 @@ pub fn lookup(key: &KeyEvent, context: Context) -> Option<Action> {
 }
 
 /// The bindings on the hint line of a context, in table order: the
-/// context's own, then the global ones.
+/// context's own, then the global ones (none while a modal one is open).
 pub fn hints(context: Context) -> impl Iterator<Item = &'static Binding> {
-    KEYMAP
-        .iter()
-        .filter(move |b| b.hint.is_some() && (b.context == context || b.context == Context::Global))
+    let modal = matches!(context, Context::HelpOverlay | Context::Question);
+    KEYMAP.iter().filter(move |b| {
+        b.hint.is_some() && (b.context == context || (!modal && b.context == Context::Global))
+    })
 }
 
 /// The help overlay's closing line ("Esc, ? or F1 closes this help.").

@@ -14,3 +14,5 @@ pub const SEARCH: &str = "search";
 pub const MATCH: &str = "match";
 pub const THINKING: &str = "thinking";
 pub const TRANSFER: &str = "transfer";
+pub const YES: &str = "yes";
+pub const NO: &str = "no";
