@@ -69,7 +69,9 @@ impl App {
     }
 
     pub fn ownership(&self) -> Ownership {
-        if self.participants.iter().any(|p| p.role == Role::Owner) {
+        // The list always holds this connection: empty means not yet known.
+        let unknown = self.participants.is_empty();
+        if unknown || self.participants.iter().any(|p| p.role == Role::Owner) {
             return Ownership::Owned;
         }
         if let Some(slot) = &self.owner_slot {
