@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use super::{App, Effect, Level};
-use crate::protocol::{ClientMessage, Grant, Mode, OwnerSlot, Role, ServerMessage};
+use crate::protocol::{ClientMessage, ErrorCode, Grant, Mode, OwnerSlot, Role, ServerMessage};
 use crate::tui::sanitize::sanitize_plain;
 use crate::tui::theme;
 use crate::tui::transcript::{Block, BlockKind, styled};
@@ -53,12 +53,59 @@ impl App {
             _ => None,
         };
         self.note_turn(&message);
+        let message = self.in_people_words(message);
         let effects = self.on_server(message);
         self.note_turn_state();
         if let Some((role, Some(reason))) = role_change {
             self.record_transfer(role, &reason);
         }
         effects
+    }
+
+    /// A refused transfer is told with the target's identity: the host's
+    /// wording names participant ids (`p4`), which mean nothing to people.
+    fn in_people_words(&self, message: ServerMessage) -> ServerMessage {
+        let ServerMessage::Error {
+            id: Some(id),
+            code,
+            message: text,
+            oldest,
+        } = message
+        else {
+            return message;
+        };
+        let transfer_to = self
+            .in_flight
+            .iter()
+            .find(|(i, _)| *i == id)
+            .and_then(|(_, sent)| match &sent.message {
+                ClientMessage::Transfer { to, .. } => Some(to.clone()),
+                _ => None,
+            });
+        let text = match transfer_to {
+            Some(to) => {
+                let who = self
+                    .participants
+                    .iter()
+                    .find(|p| p.id == to)
+                    .map(|p| sanitize_plain(&p.identity));
+                match (code, who) {
+                    (ErrorCode::NotEligible, Some(who)) => {
+                        format!("{who} may not own the session (watching only)")
+                    }
+                    (ErrorCode::NotEligible, None) => "they are no longer connected".to_owned(),
+                    (_, Some(who)) => text.replace(&to, &who),
+                    (_, None) => text,
+                }
+            }
+            None => text,
+        };
+        ServerMessage::Error {
+            id: Some(id),
+            code,
+            message: text,
+            oldest,
+        }
     }
 
     fn held_slot(&self, slot: &OwnerSlot) -> HeldSlot {

@@ -85,7 +85,13 @@ fn help(frame: &mut Frame, area: Rect, watch: Option<&str>) {
     let sections = keymap::help_sections();
     let mut footer = vec![
         Line::raw(""),
-        Line::styled("Mouse wheel scrolls the transcript.", theme::DIM),
+        Line::styled(
+            format!(
+                "Mouse wheel scrolls the transcript; {} frees the mouse to select text.",
+                keymap::bindings::TOGGLE_MOUSE.label
+            ),
+            theme::DIM,
+        ),
     ];
     if let Some(watch) = watch {
         footer.push(Line::styled(

@@ -169,3 +169,31 @@ fn f6_toggles_mouse_capture_and_says_so() {
         [Effect::MouseCapture(true)]
     );
 }
+
+#[test]
+fn a_refused_transfer_names_the_person_not_the_participant_id() {
+    let mut rig = Rig::new(Role::Owner, false);
+    let mut watcher = person("p4", "bob", Role::Follower);
+    watcher.mode = Mode::View;
+    rig.server(roster(
+        vec![person("p1", "alice", Role::Owner), watcher],
+        None,
+    ));
+    rig.focus(Focus::Participants);
+    rig.key(KeyCode::Down);
+    rig.key(KeyCode::Char('t'));
+    let effects = rig.key(KeyCode::Char('y'));
+    let [ClientMessage::Transfer { id, .. }] = &sent(&effects)[..] else {
+        panic!("{effects:?}")
+    };
+    rig.server(ServerMessage::error(
+        Some(id.clone()),
+        crate::protocol::ErrorCode::NotEligible,
+        "bob (p4) may not own the session",
+    ));
+    let (status, _, _) = rig.app.status.clone().unwrap();
+    assert_eq!(
+        status,
+        "refused: bob may not own the session (watching only)"
+    );
+}
