@@ -8,7 +8,8 @@ use crate::protocol::{ClientMessage, Decision};
 use crate::tui::keymap::{Action, Context, lookup};
 
 impl App {
-    fn context(&self) -> Context {
+    /// The keymap context of the focused pane.
+    pub fn focus_context(&self) -> Context {
         match self.focus {
             Focus::Input => Context::Input,
             Focus::Permissions => Context::Permissions,
@@ -27,7 +28,7 @@ impl App {
         if let Some(effects) = self.on_overlay_key(key) {
             return effects;
         }
-        match lookup(&key, self.context()) {
+        match lookup(&key, self.focus_context()) {
             Some(action) => self.act(action),
             None => {
                 if self.focus == Focus::Input && self.is_owner() && !self.sending() {

@@ -10,11 +10,17 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::fit::width;
-use crate::tui::app::{App, Focus, Level};
+use crate::tui::app::{App, Level};
 use crate::tui::keymap::{self, Action, Context};
 use crate::tui::theme;
 
 pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
+    // A question waiting for its answer shows over any status message.
+    if let Some(ask) = &app.confirm_transfer {
+        let line = question(&format!("transfer ownership to {}?", ask.identity));
+        frame.render_widget(Paragraph::new(line), area);
+        return;
+    }
     if let Some((text, level, _)) = &app.status {
         let style = match level {
             Level::Error => theme::ERROR,
@@ -26,11 +32,7 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
         );
         return;
     }
-    let line = match &app.confirm_transfer {
-        Some(ask) => question(&format!("transfer ownership to {}?", ask.identity)),
-        None => hints(app, area.width as usize),
-    };
-    frame.render_widget(Paragraph::new(line), area);
+    frame.render_widget(Paragraph::new(hints(app, area.width as usize)), area);
 }
 
 fn question(text: &str) -> Line<'static> {
@@ -43,17 +45,8 @@ fn question(text: &str) -> Line<'static> {
     Line::from(spans)
 }
 
-fn context(focus: Focus) -> Context {
-    match focus {
-        Focus::Input => Context::Input,
-        Focus::Permissions => Context::Permissions,
-        Focus::Transcript => Context::Transcript,
-        Focus::Participants => Context::Participants,
-    }
-}
-
 fn hints(app: &App, room: usize) -> Line<'static> {
-    let mut items: Vec<(&'static str, &'static str)> = keymap::hints(context(app.focus))
+    let mut items: Vec<(&'static str, &'static str)> = keymap::hints(app.focus_context())
         .filter(|b| app.is_owner() || !matches!(b.action, Action::Send | Action::NewLine))
         .map(|b| (b.label, b.hint.unwrap_or_default()))
         .collect();

@@ -169,6 +169,8 @@ fn a_transfer_waits_for_yes_or_no() {
     ));
     rig.focus(crate::tui::app::Focus::Participants);
     rig.key(KeyCode::Down);
+    // A status message showing does not hide the question.
+    rig.key(KeyCode::F(6));
     rig.key(KeyCode::Char('t'));
     insta::assert_snapshot!(render(&mut rig, 110, 14));
 }
