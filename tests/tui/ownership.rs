@@ -28,13 +28,25 @@ fn write_two_identities(path: &Path) -> (String, String) {
     (alice, bob)
 }
 
-/// The role a new connection with `token` is greeted with.
-async fn greeted_role(url: &str, token: &str) -> String {
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn connect(url: &str, token: &str) -> Socket {
     let mut request = url.into_client_request().unwrap();
     request
         .headers_mut()
         .insert("Authorization", format!("Bearer {token}").parse().unwrap());
-    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    tokio_tungstenite::connect_async(request).await.unwrap().0
+}
+
+/// The role a new connection with `token` is greeted with.
+async fn greeted_role(url: &str, token: &str) -> String {
+    let mut socket = connect(url, token).await;
+    next_role(&mut socket).await
+}
+
+/// The next `role` message's role.
+async fn next_role(socket: &mut Socket) -> String {
     loop {
         let frame = tokio::time::timeout(Duration::from_secs(5), socket.next())
             .await
@@ -44,7 +56,9 @@ async fn greeted_role(url: &str, token: &str) -> String {
         if let Message::Text(text) = frame {
             let message: serde_json::Value = serde_json::from_str(&text).unwrap();
             if message["type"] == "role" {
-                return message["role"].as_str().unwrap().to_owned();
+                let role = message["role"].as_str().unwrap();
+                let reason = message["reason"].as_str().unwrap_or_default();
+                return format!("{role} {reason}").trim().to_owned();
             }
         }
     }
@@ -53,12 +67,8 @@ async fn greeted_role(url: &str, token: &str) -> String {
 #[tokio::test(flavor = "multi_thread")]
 async fn an_owner_who_quits_frees_the_session_at_once() {
     let dir = tempfile::tempdir().unwrap();
-    let mut config = HostConfig::new(AgentSpec::Shell);
-    config.listen = "127.0.0.1:0".parse().unwrap();
-    config.auth_path = dir.path().join("auth.json");
-    config.cwd = dir.path().to_owned();
+    let (mut config, alice, bob) = two_identity_config(dir.path());
     config.owner_grace = Duration::from_secs(30);
-    let (alice, bob) = write_two_identities(&config.auth_path);
     let host = Host::start(config).await.unwrap();
     let (url, path) = (host.url(), dir.path().to_owned());
     let quit_at = tokio::task::spawn_blocking({
@@ -75,8 +85,60 @@ async fn an_owner_who_quits_frees_the_session_at_once() {
     .unwrap();
     // Another identity connecting now owns the session: the slot was not
     // held for alice's 30 s grace.
-    assert_eq!(greeted_role(&url, &bob).await, "owner");
+    assert!(greeted_role(&url, &bob).await.starts_with("owner"));
     assert!(quit_at.elapsed() < Duration::from_secs(10));
+    host.shutdown().await.unwrap();
+}
+
+fn two_identity_config(dir: &Path) -> (HostConfig, String, String) {
+    let mut config = HostConfig::new(AgentSpec::Shell);
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    config.auth_path = dir.join("auth.json");
+    config.cwd = dir.to_owned();
+    let (alice, bob) = write_two_identities(&config.auth_path);
+    (config, alice, bob)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_transfer_is_confirmed_then_recorded_in_the_transcript() {
+    let dir = tempfile::tempdir().unwrap();
+    let (config, alice, bob) = two_identity_config(dir.path());
+    let host = Host::start(config).await.unwrap();
+    let (url, path) = (host.url(), dir.path().to_owned());
+    let (owner_tx, owner_rx) = tokio::sync::oneshot::channel();
+    let (joined_tx, joined_rx) = std::sync::mpsc::channel();
+    let tui = tokio::task::spawn_blocking({
+        let url = url.clone();
+        move || {
+            let mut tui = attach(&url, &alice, &path, &[]);
+            tui.wait_text("(owner)");
+            owner_tx.send(()).unwrap();
+            joined_rx.recv().unwrap();
+            tui.wait_text("Participants (2)");
+            tui.send(b"\t\t\t"); // to the participants pane
+            tui.send(b"\x1b[B"); // Down: bob
+            tui.send(b"t");
+            tui.wait_text("transfer ownership to bob?");
+            tui.send(b"y");
+            tui.wait_text("⇄ you transferred ownership to bob");
+            tui.wait_text("alice (follower)");
+            tui
+        }
+    });
+    owner_rx.await.unwrap();
+    let mut bob_socket = connect(&url, &bob).await;
+    assert_eq!(
+        next_role(&mut bob_socket).await,
+        "follower alice owns the session"
+    );
+    joined_tx.send(()).unwrap();
+    assert_eq!(
+        next_role(&mut bob_socket).await,
+        "owner transferred by alice"
+    );
+    let mut tui = tui.await.unwrap();
+    tui.send(b"\x11");
+    assert!(tui.wait_exit().success());
     host.shutdown().await.unwrap();
 }
 
