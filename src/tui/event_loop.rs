@@ -31,12 +31,7 @@ pub async fn run(
     let mut last_draw = Instant::now() - FRAME;
     let mut connected = true;
     let panic_after_first_frame = test_panic_requested();
-    if super::terminal::mouse_capture_from_env() == Some(false) {
-        app.mouse_capture = false;
-    }
-    if !app.mouse_capture {
-        set_mouse_capture(terminal, false)?;
-    }
+    start_mouse_capture(terminal, app)?;
     loop {
         if dirty && (draw_now || last_draw.elapsed() >= FRAME) {
             draw(terminal, app)?;
@@ -120,6 +115,19 @@ async fn release_before_quit(app: &mut App, connection: &mut Connection) {
         }
     };
     let _ = tokio::time::timeout(RELEASE_WAIT, answered).await;
+}
+
+/// The terminal starts capturing the mouse; `--no-mouse` (the caller sets
+/// `app.mouse_capture = false`) or `$TETHER_MOUSE=0` lets it go at once.
+fn start_mouse_capture(terminal: &mut Tui, app: &mut App) -> std::io::Result<()> {
+    if super::terminal::mouse_capture_from_env() == Some(false) {
+        app.mouse_capture = false;
+    }
+    if app.mouse_capture {
+        Ok(())
+    } else {
+        set_mouse_capture(terminal, false)
+    }
 }
 
 fn set_mouse_capture(terminal: &mut Tui, on: bool) -> std::io::Result<()> {
