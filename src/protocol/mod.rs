@@ -15,7 +15,7 @@ pub use events::{
     PermissionOptionKind, Preview, TurnOutcome,
 };
 pub use server::{
-    ErrorCode, Grant, Mode, ParticipantInfo, Role, ServerMessage, SessionDescription,
+    ErrorCode, Grant, Mode, OwnerSlot, ParticipantInfo, Role, ServerMessage, SessionDescription,
     SessionSummary, You, decode_server_message,
 };
 

@@ -84,6 +84,13 @@ pub struct ParticipantInfo {
     pub connected_at: String,
 }
 
+/// `participants.owner_slot`: the slot kept for an owner who went away.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OwnerSlot {
+    pub held_for: String,
+    pub expires_in_ms: u64,
+}
+
 /// One entry of `GET /v1/sessions`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SessionSummary {
@@ -114,6 +121,10 @@ pub enum ServerMessage {
     },
     Participants {
         participants: Vec<ParticipantInfo>,
+        /// Present only while the owner slot is held for a disconnected
+        /// owner; absent with no owner among `participants`: free.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        owner_slot: Option<OwnerSlot>,
     },
     Event(EventRecord),
     CaughtUp {

@@ -12,7 +12,8 @@ use tokio::signal::unix::{SignalKind, signal};
 use super::app::{App, Effect, Msg};
 use super::terminal::Tui;
 use super::ui;
-use crate::client::{ConnCommand, Connection};
+use crate::client::{ConnCommand, ConnEvent, Connection};
+use crate::protocol::ServerMessage;
 
 /// Minimum time between frames drawn for server traffic.
 const FRAME: Duration = Duration::from_millis(16);
@@ -29,8 +30,8 @@ pub async fn run(
     let mut draw_now = true;
     let mut last_draw = Instant::now() - FRAME;
     let mut connected = true;
-    // Test hook: the terminal must be restored even after a panic.
-    let panic_after_first_frame = std::env::var_os("TETHER_TEST_PANIC").is_some();
+    let panic_after_first_frame = test_panic_requested();
+    start_mouse_capture(terminal, app)?;
     loop {
         if dirty && (draw_now || last_draw.elapsed() >= FRAME) {
             draw(terminal, app)?;
@@ -38,10 +39,11 @@ pub async fn run(
             dirty = false;
             draw_now = false;
             if panic_after_first_frame {
-                panic!("TETHER_TEST_PANIC is set: panicking after the first frame");
+                test_panic();
             }
         }
         if app.should_quit() {
+            release_before_quit(app, &mut connection).await;
             return Ok(());
         }
         let frame_due = tokio::time::Instant::from_std(last_draw + FRAME);
@@ -74,11 +76,90 @@ pub async fn run(
                 Effect::Reconnect => {
                     let _ = connection.commands.send(ConnCommand::Reconnect);
                 }
+                Effect::MouseCapture(on) => set_mouse_capture(terminal, on)?,
                 Effect::Quit => {}
             }
         }
     }
 }
+
+/// How long a deliberate quit waits for the host to acknowledge `release`.
+const RELEASE_WAIT: Duration = Duration::from_millis(500);
+
+/// A deliberate quit (Ctrl+Q, Ctrl+C twice) by the owner frees the owner
+/// slot at once, so someone else may own the session without waiting out
+/// the grace; the grace is for connections that are lost, not closed.
+async fn release_before_quit(app: &mut App, connection: &mut Connection) {
+    let Some((id, release)) = app.release_on_quit() else {
+        return;
+    };
+    if connection
+        .commands
+        .send(ConnCommand::Send(release))
+        .is_err()
+    {
+        return;
+    }
+    let answered = async {
+        while let Some(event) = connection.events.recv().await {
+            match event {
+                ConnEvent::Message(
+                    ServerMessage::Ack { id: answered, .. }
+                    | ServerMessage::Error {
+                        id: Some(answered), ..
+                    },
+                ) if answered == id => return,
+                ConnEvent::Lost { .. } | ConnEvent::Failed(_) => return,
+                _ => {}
+            }
+        }
+    };
+    let _ = tokio::time::timeout(RELEASE_WAIT, answered).await;
+}
+
+/// The terminal starts capturing the mouse; `--no-mouse` (the caller sets
+/// `app.mouse_capture = false`) or `$TETHER_MOUSE=0` lets it go at once.
+fn start_mouse_capture(terminal: &mut Tui, app: &mut App) -> std::io::Result<()> {
+    if super::terminal::mouse_capture_from_env() == Some(false) {
+        app.mouse_capture = false;
+    }
+    if app.mouse_capture {
+        Ok(())
+    } else {
+        set_mouse_capture(terminal, false)
+    }
+}
+
+fn set_mouse_capture(terminal: &mut Tui, on: bool) -> std::io::Result<()> {
+    use crossterm::event::{DisableMouseCapture, EnableMouseCapture};
+    if on {
+        crossterm::execute!(terminal.backend_mut(), EnableMouseCapture)
+    } else {
+        crossterm::execute!(terminal.backend_mut(), DisableMouseCapture)
+    }
+}
+
+/// Test-only: `TETHER_TEST_PANIC` makes a debug build panic after its
+/// first frame, so tests/tui/safety.rs can check that the terminal is
+/// restored after a panic. The PTY tests run the debug binary; a release
+/// build ignores the variable.
+#[cfg(debug_assertions)]
+fn test_panic_requested() -> bool {
+    std::env::var_os("TETHER_TEST_PANIC").is_some()
+}
+
+#[cfg(not(debug_assertions))]
+fn test_panic_requested() -> bool {
+    false
+}
+
+#[cfg(debug_assertions)]
+fn test_panic() {
+    panic!("TETHER_TEST_PANIC is set: panicking after the first frame");
+}
+
+#[cfg(not(debug_assertions))]
+fn test_panic() {}
 
 fn draw(terminal: &mut Tui, app: &mut App) -> std::io::Result<()> {
     use crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};

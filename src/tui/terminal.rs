@@ -39,6 +39,16 @@ pub fn restore() {
     let _ = out.flush();
 }
 
+/// `$TETHER_MOUSE`: `0` starts with the mouse free for selecting text,
+/// `1` with the wheel scrolling the transcript (the default).
+pub fn mouse_capture_from_env() -> Option<bool> {
+    match std::env::var("TETHER_MOUSE").ok()?.trim() {
+        "0" | "off" | "false" => Some(false),
+        "1" | "on" | "true" => Some(true),
+        _ => None,
+    }
+}
+
 pub struct TerminalGuard {
     pub terminal: Tui,
 }

@@ -164,7 +164,7 @@ async fn a_repeated_query_parameter_is_refused_and_client_names_are_cleaned() {
     // The greeting's participants message lists this connection.
     let listed = client
         .wait_for(|m| match m {
-            ServerMessage::Participants { participants } => {
+            ServerMessage::Participants { participants, .. } => {
                 participants.iter().find_map(|p| p.client.clone())
             }
             _ => None,

@@ -41,7 +41,7 @@ async fn prompt(host: &TestHost, text: &str, extra: &[&str]) -> Output {
 async fn participants(host: &TestHost) -> Vec<tether::protocol::ParticipantInfo> {
     let mut client = Client::connect(&host.url, &host.view, "").await;
     loop {
-        if let ServerMessage::Participants { participants } = client.recv().await {
+        if let ServerMessage::Participants { participants, .. } = client.recv().await {
             return participants;
         }
     }

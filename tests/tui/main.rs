@@ -1,6 +1,7 @@
 //! End-to-end: the real binary in a pseudo-terminal against a real host.
 
 mod feel;
+mod ownership;
 mod pty;
 mod safety;
 

@@ -535,6 +535,7 @@ impl Session {
     pub fn participants(&self) -> ServerMessage {
         ServerMessage::Participants {
             participants: self.roster.infos(),
+            owner_slot: None,
         }
     }
 

@@ -148,7 +148,7 @@ fn join_greets_in_protocol_order_and_tells_the_others() {
     let [Output::ParticipantsChanged, welcome] = &out[..] else {
         panic!("unexpected outputs {out:?}");
     };
-    let ServerMessage::Participants { participants } = h.session.participants() else {
+    let ServerMessage::Participants { participants, .. } = h.session.participants() else {
         panic!("participants() builds a participants message");
     };
     assert_eq!(participants.len(), 2);

@@ -8,7 +8,8 @@ use crate::protocol::{ClientMessage, Decision};
 use crate::tui::keymap::{Action, Context, lookup};
 
 impl App {
-    fn context(&self) -> Context {
+    /// The keymap context of the focused pane.
+    pub fn focus_context(&self) -> Context {
         match self.focus {
             Focus::Input => Context::Input,
             Focus::Permissions => Context::Permissions,
@@ -21,10 +22,13 @@ impl App {
         if key.kind == KeyEventKind::Release {
             return Vec::new();
         }
+        if self.confirm_transfer.is_some() {
+            return self.on_question_key(key);
+        }
         if let Some(effects) = self.on_overlay_key(key) {
             return effects;
         }
-        match lookup(&key, self.context()) {
+        match lookup(&key, self.focus_context()) {
             Some(action) => self.act(action),
             None => {
                 if self.focus == Focus::Input && self.is_owner() && !self.sending() {
@@ -37,6 +41,18 @@ impl App {
         }
     }
 
+    /// A y/n question is asked: only its answers (and quit) do anything.
+    fn on_question_key(&mut self, key: KeyEvent) -> Vec<Effect> {
+        if lookup(&key, Context::Global) == Some(Action::Quit) {
+            return vec![Effect::Quit];
+        }
+        match lookup(&key, Context::Question) {
+            Some(Action::Confirm) => self.answer_transfer(true),
+            Some(Action::Decline) => self.answer_transfer(false),
+            _ => Vec::new(),
+        }
+    }
+
     /// Keys for the innermost overlay; None when there is none.
     fn on_overlay_key(&mut self, key: KeyEvent) -> Option<Vec<Effect>> {
         let overlay = self.overlays.last_mut()?;
@@ -46,14 +62,7 @@ impl App {
         }
         match overlay {
             Overlay::Help => {
-                if matches!(
-                    key.code,
-                    KeyCode::Esc
-                        | KeyCode::Char('q')
-                        | KeyCode::Char('?')
-                        | KeyCode::F(1)
-                        | KeyCode::Enter
-                ) {
+                if lookup(&key, Context::HelpOverlay) == Some(Action::CloseHelp) {
                     self.overlays.pop();
                 }
                 Some(Vec::new())
@@ -98,7 +107,7 @@ impl App {
             Action::FocusNext => self.focus = self.focus.next(),
             Action::FocusPrev => self.focus = self.focus.prev(),
             Action::Send => return self.submit(),
-            Action::Newline => {
+            Action::NewLine => {
                 if self.is_owner() && !self.sending() {
                     self.input.insert_newline();
                 }
@@ -124,14 +133,16 @@ impl App {
                 }
                 _ => {}
             },
-            Action::Escape => return self.interrupt(),
-            Action::CtrlC => return self.ctrl_c(),
+            Action::Interrupt => return self.interrupt(),
+            Action::CancelOrQuit => return self.ctrl_c(),
             Action::Quit => return vec![Effect::Quit],
-            Action::Help => self.overlays.push(Overlay::Help),
+            // Only bound in the help overlay, handled above.
+            Action::CloseHelp => {}
+            Action::OpenHelp => self.overlays.push(Overlay::Help),
             Action::PageUp => self.transcript.page_up(),
             Action::PageDown => self.transcript.page_down(),
-            Action::Top => self.transcript.scroll_to_top(),
-            Action::Bottom => self.transcript.scroll_to_bottom(),
+            Action::ScrollToStart => self.transcript.scroll_to_top(),
+            Action::ScrollToEnd => self.transcript.scroll_to_bottom(),
             Action::LineUp => self.transcript.scroll_up(1),
             Action::LineDown => self.transcript.scroll_down(1),
             Action::Search => {
@@ -144,32 +155,36 @@ impl App {
             Action::ToggleThinking => {
                 self.transcript.show_thinking = !self.transcript.show_thinking
             }
-            Action::Claim => {
+            Action::ClaimOwnership => {
                 if self.view_mode {
                     self.say("view mode never owns", Level::Info);
                 } else {
                     return self.send_tracked(|id| ClientMessage::Claim { id }, None);
                 }
             }
-            Action::Release => {
+            Action::ReleaseOwnership => {
                 if self.is_owner() {
                     return self.send_tracked(|id| ClientMessage::Release { id }, None);
                 }
                 self.say("only the owner can release", Level::Info);
             }
-            Action::Transfer => {
-                if !self.is_owner() {
-                    self.say("only the owner can transfer", Level::Info);
-                } else if let Some(to) = self
-                    .participants
-                    .get(self.selected_participant)
-                    .map(|p| p.id.clone())
-                {
-                    return self.send_tracked(|id| ClientMessage::Transfer { id, to }, None);
-                }
-            }
+            Action::TransferOwnership => self.ask_transfer(),
+            // Only bound while a question is asked, handled above.
+            Action::Confirm | Action::Decline => {}
+            Action::ToggleMouse => return self.toggle_mouse(),
         }
         Vec::new()
+    }
+
+    fn toggle_mouse(&mut self) -> Vec<Effect> {
+        self.mouse_capture = !self.mouse_capture;
+        let text = if self.mouse_capture {
+            "mouse: the wheel scrolls the transcript (F6: select text instead)"
+        } else {
+            "mouse: free to select text (F6: the wheel scrolls again)"
+        };
+        self.say(text, Level::Info);
+        vec![Effect::MouseCapture(self.mouse_capture)]
     }
 
     fn submit(&mut self) -> Vec<Effect> {

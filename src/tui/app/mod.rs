@@ -7,6 +7,8 @@
 
 pub mod apply;
 mod keys;
+pub mod ownership;
+mod turn;
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -40,6 +42,9 @@ pub enum Msg {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
     Send(ClientMessage),
+    /// Turn the terminal's mouse capture on (wheel scrolls) or off (the
+    /// terminal selects text).
+    MouseCapture(bool),
     /// Drop the connection and connect again (after a new epoch).
     Reconnect,
     Quit,
@@ -174,6 +179,15 @@ pub struct App {
     pub now: Instant,
     pub wall: SystemTime,
     quit: bool,
+    /// The slot the host holds for a disconnected owner (`participants`).
+    pub owner_slot: Option<ownership::HeldSlot>,
+    /// A transfer waiting for the user's y/n.
+    pub confirm_transfer: Option<ownership::TransferAsk>,
+    /// When the running turn started; None while idle.
+    turn_started: Option<SystemTime>,
+    /// Whether the terminal captures the mouse (wheel scrolls; no text
+    /// selection). Set before `event_loop::run` from `--no-mouse`.
+    pub mouse_capture: bool,
 }
 
 fn new_input(placeholder: &str) -> TextArea<'static> {
@@ -220,6 +234,10 @@ impl App {
             now: Instant::now(),
             wall: SystemTime::now(),
             quit: false,
+            owner_slot: None,
+            confirm_transfer: None,
+            turn_started: None,
+            mouse_capture: true,
         }
     }
 
@@ -262,6 +280,8 @@ impl App {
             || matches!(self.conn, ConnState::Reconnecting { .. })
             || self.status.is_some()
             || self.last_ctrl_c.is_some()
+            || self.slot_counting_down()
+            || self.turn_elapsed().is_some()
     }
 
     /// Ids of messages sent and not yet answered.
@@ -374,7 +394,7 @@ impl App {
                 };
                 Vec::new()
             }
-            ConnEvent::Message(message) => self.on_server(message),
+            ConnEvent::Message(message) => self.on_message(message),
         }
     }
 

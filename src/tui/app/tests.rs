@@ -86,6 +86,7 @@ impl Rig {
                 client: Some("tether/0.1.0".into()),
                 connected_at: "2026-01-01T00:00:00Z".into(),
             }],
+            owner_slot: None,
         });
         rig.server(ServerMessage::CaughtUp { seq: 0 });
         rig
@@ -125,14 +126,14 @@ impl Rig {
             .collect()
     }
 
-    fn focus(&mut self, focus: Focus) {
+    pub fn focus(&mut self, focus: Focus) {
         while self.app.focus != focus {
             self.key(KeyCode::Tab);
         }
     }
 }
 
-fn sent(effects: &[Effect]) -> Vec<ClientMessage> {
+pub fn sent(effects: &[Effect]) -> Vec<ClientMessage> {
     effects
         .iter()
         .filter_map(|e| match e {
@@ -452,3 +453,5 @@ fn output_colours_and_split_escapes_continue_across_chunks() {
             .all(|r| r.style.fg == Some(red) || r.start as usize >= "red\nstill red".len())
     );
 }
+
+pub mod people;

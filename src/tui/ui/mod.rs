@@ -1,16 +1,21 @@
 //! Rendering: a pure function of the application state.
 
+pub mod fit;
+mod footer;
 mod overlays;
 mod panes;
+mod people;
+mod status_bar;
+
+pub use fit::state_word;
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Direction, Layout, Rect};
 use ratatui::style::Style;
-use ratatui::text::{Line, Span};
+use ratatui::text::Line;
 use ratatui::widgets::{Block, Borders, Paragraph};
 
-use super::app::{App, ConnState, Focus, Level, Overlay};
-use super::keymap::{self, Context};
+use super::app::{App, Focus, Overlay};
 use super::theme;
 
 /// Terminals narrower than this get one column (no side panes).
@@ -26,7 +31,7 @@ pub fn draw(app: &mut App, frame: &mut Frame) {
         Constraint::Length(1),
     ])
     .areas(area);
-    draw_status(app, frame, status);
+    status_bar::draw(app, frame, status);
     if area.width >= WIDE {
         let side = (area.width * 35 / 100).clamp(30, 60);
         let [left, right] =
@@ -70,7 +75,7 @@ pub fn draw(app: &mut App, frame: &mut Frame) {
         }
     }
     draw_input(app, frame, input);
-    draw_hints(app, frame, hints);
+    footer::draw(app, frame, hints);
     overlays::draw(app, frame, main, input);
 }
 
@@ -83,60 +88,6 @@ fn pane_block(title: impl Into<Line<'static>>, focused: bool) -> Block<'static> 
             theme::BORDER
         })
         .title(title)
-}
-
-fn connection_label(app: &App) -> (String, Style) {
-    match &app.conn {
-        ConnState::Connecting => ("connecting".into(), theme::WARN),
-        ConnState::Connected { rtt: Some(rtt) } => {
-            (format!("connected {} ms", rtt.as_millis()), theme::OK)
-        }
-        ConnState::Connected { rtt: None } => ("connected".into(), theme::OK),
-        ConnState::Reconnecting { at, .. } => {
-            let secs = at.saturating_duration_since(app.now).as_secs_f64().ceil() as u64;
-            (format!("reconnecting in {secs}s"), theme::WARN)
-        }
-        ConnState::Disconnected { reason } => (format!("disconnected: {reason}"), theme::ERROR),
-    }
-}
-
-fn draw_status(app: &App, frame: &mut Frame, area: Rect) {
-    let sep = || Span::styled(" │ ", theme::STATUS_BAR);
-    let bar = theme::STATUS_BAR;
-    let (session, agent) = match &app.session {
-        Some(s) => (s.id.clone(), s.agent.clone()),
-        None => ("…".into(), "…".into()),
-    };
-    let (conn, conn_style) = connection_label(app);
-    let identity = app
-        .me
-        .as_ref()
-        .map(|m| m.identity.clone())
-        .unwrap_or_else(|| "?".into());
-    let mut spans = vec![
-        Span::styled(" tether ", bar.patch(theme::BOLD)),
-        sep(),
-        Span::styled(
-            format!("{session} · {agent} · {}", app.agent_state.as_str()),
-            bar,
-        ),
-        sep(),
-        Span::styled(conn, bar.patch(conn_style)),
-        sep(),
-        Span::styled(format!("{identity} ({})", app.role_label()), bar),
-    ];
-    if !app.pending.is_empty() {
-        spans.push(sep());
-        spans.push(Span::styled(
-            format!("⚠ {} pending", app.pending.len()),
-            bar.patch(theme::WARN),
-        ));
-    }
-    if let Some(watch) = &app.hints.watch_command {
-        spans.push(sep());
-        spans.push(Span::styled(format!("watch: {watch}"), bar));
-    }
-    frame.render_widget(Paragraph::new(Line::from(spans)).style(bar), area);
 }
 
 fn draw_input(app: &mut App, frame: &mut Frame, area: Rect) {
@@ -159,6 +110,10 @@ fn draw_input(app: &mut App, frame: &mut Frame, area: Rect) {
         frame.render_widget(text, area);
         return;
     }
+    let placeholder = placeholder(app);
+    if app.input.placeholder_text() != placeholder {
+        app.input.set_placeholder_text(placeholder);
+    }
     app.input.set_block(block);
     app.input.set_style(style);
     let cursor = if focused {
@@ -170,33 +125,14 @@ fn draw_input(app: &mut App, frame: &mut Frame, area: Rect) {
     frame.render_widget(&app.input, area);
 }
 
-fn draw_hints(app: &App, frame: &mut Frame, area: Rect) {
-    if let Some(crate::tui::app::StatusLine { text, level, .. }) = &app.status {
-        let style = match level {
-            Level::Error => theme::ERROR,
-            Level::Info => theme::INFO,
-        };
-        frame.render_widget(
-            Paragraph::new(Line::styled(format!(" {text}"), style)),
-            area,
-        );
-        return;
+/// What the empty input box says: the shell agent runs what is typed as a
+/// command (after asking), other agents take a message.
+fn placeholder(app: &App) -> String {
+    let enter = super::keymap::bindings::SEND.label;
+    match app.session.as_ref().map(|s| s.agent.as_str()) {
+        Some("shell") => format!("Type a shell command; {enter} asks to run it"),
+        _ => format!("Type a message; {enter} sends"),
     }
-    let context = match app.focus {
-        Focus::Input => Context::Input,
-        Focus::Permissions => Context::Permissions,
-        Focus::Transcript => Context::Transcript,
-        Focus::Participants => Context::Participants,
-    };
-    let mut spans = vec![Span::raw(" ")];
-    for (keys, action) in keymap::hints(context) {
-        if context == Context::Input && !app.is_owner() && matches!(action, "send" | "newline") {
-            continue;
-        }
-        spans.push(Span::styled(keys, theme::BOLD));
-        spans.push(Span::styled(format!(" {action}  "), theme::DIM));
-    }
-    frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
 /// A rectangle of `width` x `height` centred in `area`.

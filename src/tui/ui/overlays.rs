@@ -85,7 +85,13 @@ fn help(frame: &mut Frame, area: Rect, watch: Option<&str>) {
     let sections = keymap::help_sections();
     let mut footer = vec![
         Line::raw(""),
-        Line::styled("Mouse wheel scrolls the transcript.", theme::DIM),
+        Line::styled(
+            format!(
+                "Mouse wheel scrolls the transcript; {} frees the mouse to select text.",
+                keymap::bindings::TOGGLE_MOUSE.label
+            ),
+            theme::DIM,
+        ),
     ];
     if let Some(watch) = watch {
         footer.push(Line::styled(
@@ -94,7 +100,7 @@ fn help(frame: &mut Frame, area: Rect, watch: Option<&str>) {
         ));
         footer.push(Line::raw(format!("  {watch}")));
     }
-    footer.push(Line::styled("Esc, ? or F1 closes this help.", theme::DIM));
+    footer.push(Line::styled(keymap::help_closing_line(), theme::DIM));
     // Two columns when there is room, so it fits a 24-row terminal.
     let two_columns = area.width >= 100;
     let (left, right) = if two_columns {

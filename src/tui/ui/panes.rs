@@ -5,8 +5,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use super::{has_overlay, pane_block};
-use crate::protocol::Role;
+use super::{has_overlay, pane_block, people};
 use crate::tui::app::apply::waited;
 use crate::tui::app::{App, Focus, Overlay};
 use crate::tui::theme;
@@ -85,46 +84,36 @@ pub fn participants(app: &App, frame: &mut Frame, area: Rect) {
     let block = pane_block(Line::from(title), focused);
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    let me = app.me.as_ref().map(|m| m.participant.as_str());
-    let lines: Vec<Line> = app
+    if inner.height == 0 {
+        return;
+    }
+    let rows: Vec<people::Row> = app
         .participants
         .iter()
+        .map(|p| people::row(app, p))
+        .collect();
+    let columns = people::Columns::fit(inner.width as usize, &rows);
+    let header = Rect { height: 1, ..inner };
+    frame.render_widget(Paragraph::new(columns.header()), header);
+    let mut lines: Vec<Line> = rows
+        .iter()
         .enumerate()
-        .map(|(i, p)| {
-            let style = if focused && i == app.selected_participant {
-                theme::SELECTED
-            } else {
-                ratatui::style::Style::default()
-            };
-            let (role, role_style) = match p.role {
-                Role::Owner => ("owner", theme::OK),
-                Role::Follower => ("follower", theme::DIM),
-            };
-            let access = if p.mode == crate::protocol::Mode::View
-                || !p.grants.contains(&crate::protocol::Grant::Control)
-            {
-                "view"
-            } else {
-                "control"
-            };
-            let identity = crate::tui::sanitize::sanitize_plain(&p.identity);
-            let client = p
-                .client
-                .as_deref()
-                .map(crate::tui::sanitize::sanitize_plain)
-                .unwrap_or_default();
-            let mut spans = vec![
-                Span::styled(format!("{identity} "), style.patch(theme::BOLD)),
-                Span::styled(format!("{role} "), style.patch(role_style)),
-                Span::styled(format!("{access} "), style),
-                Span::styled(client, style.patch(theme::DIM)),
-            ];
-            if Some(p.id.as_str()) == me {
-                spans.push(Span::styled(" (you)", style.patch(theme::INFO)));
-            }
-            Line::from(spans)
+        .map(|(i, row)| {
+            let selected = focused && i == app.selected_participant;
+            columns.line(row, selected)
         })
         .collect();
-    let scroll = (app.selected_participant as u16).saturating_sub(inner.height.saturating_sub(1));
-    frame.render_widget(Paragraph::new(lines).scroll((scroll, 0)), inner);
+    if let Some((text, style)) = super::status_bar::ownership_label(app) {
+        lines.push(Line::styled(
+            crate::tui::ui::fit::truncate(&text, inner.width as usize),
+            style,
+        ));
+    }
+    let body = Rect {
+        y: inner.y + 1,
+        height: inner.height - 1,
+        ..inner
+    };
+    let scroll = (app.selected_participant as u16).saturating_sub(body.height.saturating_sub(1));
+    frame.render_widget(Paragraph::new(lines).scroll((scroll, 0)), body);
 }

@@ -28,6 +28,7 @@ fn with_transcript(rig: &mut Rig) {
             participant("p2", "bob", Role::Follower, Mode::Control),
             participant("p3", "viewer", Role::Follower, Mode::View),
         ],
+        owner_slot: None,
     });
     rig.event(record(
         1,
@@ -131,4 +132,83 @@ fn narrow_terminal() {
     let mut rig = Rig::new(Role::Owner, false);
     with_transcript(&mut rig);
     insta::assert_snapshot!(render(&mut rig, 60, 20));
+}
+
+#[test]
+fn follower_sees_the_owner_slot_held_and_counting_down() {
+    use crate::tui::app::tests::people::{person, roster};
+    let mut rig = Rig::new(Role::Follower, false);
+    rig.server(roster(
+        vec![
+            person("p2", "bob", Role::Follower),
+            person("p3", "carol-with-a-very-long-name", Role::Follower),
+        ],
+        Some(("alice", 7_000)),
+    ));
+    insta::assert_snapshot!(render(&mut rig, 110, 16));
+}
+
+#[test]
+fn follower_sees_nobody_owns_and_that_f2_claims() {
+    use crate::tui::app::tests::people::{person, roster};
+    let mut rig = Rig::new(Role::Follower, false);
+    rig.server(roster(vec![person("p2", "bob", Role::Follower)], None));
+    insta::assert_snapshot!(render(&mut rig, 110, 14));
+}
+
+#[test]
+fn a_transfer_waits_for_yes_or_no() {
+    use crate::tui::app::tests::people::{person, roster};
+    let mut rig = Rig::new(Role::Owner, false);
+    rig.server(roster(
+        vec![
+            person("p1", "alice", Role::Owner),
+            person("p4", "bob", Role::Follower),
+        ],
+        None,
+    ));
+    rig.focus(crate::tui::app::Focus::Participants);
+    rig.key(KeyCode::Down);
+    // A status message showing does not hide the question.
+    rig.key(KeyCode::F(6));
+    rig.key(KeyCode::Char('t'));
+    insta::assert_snapshot!(render(&mut rig, 110, 14));
+}
+
+#[test]
+fn a_running_turn_shows_its_clock_model_and_directory() {
+    let mut rig = Rig::new(Role::Owner, false);
+    rig.event(crate::protocol::EventRecord {
+        ts: "2025-12-31T23:58:55Z".into(),
+        ..record(1, EventKind::status(crate::protocol::AgentState::Running))
+    });
+    rig.event(record(
+        2,
+        EventKind::Metadata {
+            title: None,
+            model: Some("claude-sonnet-4".into()),
+            cwd: None,
+            tools: None,
+            agent_session_id: None,
+        },
+    ));
+    insta::assert_snapshot!(render(&mut rig, 110, 10));
+}
+
+#[test]
+fn a_narrow_footer_shortens_the_watch_command_then_drops_hints() {
+    let mut rig = Rig::new(Role::Owner, false);
+    rig.app.hints.watch_command = Some(
+        "tether attach ws://127.0.0.1:7878/v1/sessions/main --view (view token in ~/.config/tether/auth.json)"
+            .into(),
+    );
+    let footer = |rig: &mut Rig, width| {
+        let screen = render(rig, width, 10);
+        screen.lines().last().unwrap().to_owned()
+    };
+    insta::assert_snapshot!(
+        [200, 150, 110, 60, 30]
+            .map(|width| footer(&mut rig, width))
+            .join("\n")
+    );
 }

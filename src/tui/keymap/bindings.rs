@@ -1,0 +1,327 @@
+//! Every key binding, by name. The table's order is the order of the hint
+//! line (a context's own bindings, then the global ones) and of the help.
+
+use crossterm::event::{KeyCode, KeyModifiers};
+
+use super::Context::{Global, HelpOverlay, Input, Participants, Permissions, Question, Transcript};
+use super::{Action, Binding, Chord, Context, words};
+
+const NONE: KeyModifiers = KeyModifiers::NONE;
+const CTRL: KeyModifiers = KeyModifiers::CONTROL;
+const ALT: KeyModifiers = KeyModifiers::ALT;
+const SHIFT: KeyModifiers = KeyModifiers::SHIFT;
+
+const QUESTION_MARK: &[Chord] = &[(KeyCode::Char('?'), NONE), (KeyCode::Char('?'), SHIFT)];
+
+impl Binding {
+    const fn new(
+        context: Context,
+        label: &'static str,
+        action: Action,
+        keys: &'static [Chord],
+    ) -> Self {
+        Binding {
+            context,
+            keys,
+            label,
+            action,
+            help: None,
+            hint: None,
+        }
+    }
+
+    const fn help(self, text: &'static str) -> Self {
+        Binding {
+            help: Some(text),
+            ..self
+        }
+    }
+
+    const fn hint(self, word: &'static str) -> Self {
+        Binding {
+            hint: Some(word),
+            ..self
+        }
+    }
+}
+
+// Input box.
+pub const SEND: Binding = Binding::new(Input, "Enter", Action::Send, &[(KeyCode::Enter, NONE)])
+    .help("send the message")
+    .hint(words::SEND);
+pub const NEW_LINE: Binding = Binding::new(
+    Input,
+    "Alt+Enter",
+    Action::NewLine,
+    &[(KeyCode::Enter, ALT), (KeyCode::Enter, SHIFT)],
+)
+.help("insert a newline")
+.hint(words::NEW_LINE);
+
+// Permissions pane.
+pub const ALLOW: Binding = Binding::new(
+    Permissions,
+    "y",
+    Action::Allow,
+    &[(KeyCode::Char('y'), NONE)],
+)
+.help("allow the selected request")
+.hint(words::ALLOW);
+pub const DENY: Binding = Binding::new(
+    Permissions,
+    "n",
+    Action::Deny,
+    &[(KeyCode::Char('n'), NONE)],
+)
+.help("deny (type a reason, Enter; Esc: none)")
+.hint(words::DENY);
+pub const REQUEST_UP: Binding =
+    Binding::new(Permissions, "↑/↓", Action::SelectUp, &[(KeyCode::Up, NONE)])
+        .help("select a request");
+/// Described with `REQUEST_UP`.
+pub const REQUEST_DOWN: Binding = Binding::new(
+    Permissions,
+    "↓",
+    Action::SelectDown,
+    &[(KeyCode::Down, NONE)],
+);
+/// The global help key, repeated where `?` would otherwise do nothing.
+pub const PERMISSIONS_HELP: Binding =
+    Binding::new(Permissions, "?", Action::OpenHelp, QUESTION_MARK);
+
+// Participants pane.
+pub const PARTICIPANT_UP: Binding = Binding::new(
+    Participants,
+    "↑/↓",
+    Action::SelectUp,
+    &[(KeyCode::Up, NONE)],
+)
+.help("select a participant");
+/// Described with `PARTICIPANT_UP`.
+pub const PARTICIPANT_DOWN: Binding = Binding::new(
+    Participants,
+    "↓",
+    Action::SelectDown,
+    &[(KeyCode::Down, NONE)],
+);
+pub const TRANSFER: Binding = Binding::new(
+    Participants,
+    "t",
+    Action::TransferOwnership,
+    &[(KeyCode::Char('t'), NONE)],
+)
+.help("transfer ownership to the selected one")
+.hint(words::TRANSFER);
+pub const PARTICIPANTS_HELP: Binding =
+    Binding::new(Participants, "?", Action::OpenHelp, QUESTION_MARK);
+
+// Transcript pane.
+pub const LINE_UP: Binding =
+    Binding::new(Transcript, "↑/↓", Action::LineUp, &[(KeyCode::Up, NONE)])
+        .help("scroll one line")
+        .hint(words::SCROLL);
+/// Described with `LINE_UP`.
+pub const LINE_DOWN: Binding =
+    Binding::new(Transcript, "↓", Action::LineDown, &[(KeyCode::Down, NONE)]);
+pub const SEARCH: Binding = Binding::new(
+    Transcript,
+    "/",
+    Action::Search,
+    &[(KeyCode::Char('/'), NONE)],
+)
+.help("search the transcript")
+.hint(words::SEARCH);
+pub const NEXT_MATCH: Binding = Binding::new(
+    Transcript,
+    "n/N",
+    Action::NextMatch,
+    &[(KeyCode::Char('n'), NONE)],
+)
+.help("next / previous match")
+.hint(words::MATCH);
+/// Described with `NEXT_MATCH`.
+pub const PREV_MATCH: Binding = Binding::new(
+    Transcript,
+    "N",
+    Action::PrevMatch,
+    &[(KeyCode::Char('N'), NONE), (KeyCode::Char('N'), SHIFT)],
+);
+pub const TOGGLE_THINKING: Binding = Binding::new(
+    Transcript,
+    "t",
+    Action::ToggleThinking,
+    &[(KeyCode::Char('t'), NONE)],
+)
+.help("expand or collapse thinking")
+.hint(words::THINKING);
+pub const TRANSCRIPT_HELP: Binding = Binding::new(Transcript, "?", Action::OpenHelp, QUESTION_MARK);
+pub const START: Binding = Binding::new(
+    Transcript,
+    "Home/End",
+    Action::ScrollToStart,
+    &[(KeyCode::Home, NONE)],
+)
+.help("transcript start / end (follow)");
+/// Described with `START`.
+pub const END: Binding = Binding::new(
+    Transcript,
+    "End",
+    Action::ScrollToEnd,
+    &[(KeyCode::End, NONE)],
+);
+
+// Everywhere.
+pub const FOCUS_NEXT: Binding =
+    Binding::new(Global, "Tab", Action::FocusNext, &[(KeyCode::Tab, NONE)])
+        .help("next pane")
+        .hint(words::PANE);
+pub const FOCUS_PREV: Binding = Binding::new(
+    Global,
+    "Shift+Tab",
+    Action::FocusPrev,
+    &[(KeyCode::BackTab, NONE), (KeyCode::BackTab, SHIFT)],
+)
+.help("previous pane");
+pub const PAGE_UP: Binding = Binding::new(
+    Global,
+    "PgUp/PgDn",
+    Action::PageUp,
+    &[(KeyCode::PageUp, NONE)],
+)
+.help("scroll the transcript a page")
+.hint(words::SCROLL);
+/// Described with `PAGE_UP`.
+pub const PAGE_DOWN: Binding = Binding::new(
+    Global,
+    "PgDn",
+    Action::PageDown,
+    &[(KeyCode::PageDown, NONE)],
+);
+pub const GLOBAL_START: Binding = Binding::new(
+    Global,
+    "Ctrl+Home",
+    Action::ScrollToStart,
+    &[(KeyCode::Home, CTRL)],
+)
+.help("transcript start");
+pub const GLOBAL_END: Binding = Binding::new(
+    Global,
+    "Ctrl+End",
+    Action::ScrollToEnd,
+    &[(KeyCode::End, CTRL)],
+)
+.help("transcript end, follow new output");
+pub const INTERRUPT: Binding =
+    Binding::new(Global, "Esc", Action::Interrupt, &[(KeyCode::Esc, NONE)])
+        .help("close an overlay, else interrupt (owner)")
+        .hint(words::INTERRUPT);
+pub const CANCEL_OR_QUIT: Binding = Binding::new(
+    Global,
+    "Ctrl+C",
+    Action::CancelOrQuit,
+    &[(KeyCode::Char('c'), CTRL)],
+)
+.help("interrupt; or clear input; twice: quit")
+.hint(words::CANCEL_OR_QUIT);
+pub const CLAIM: Binding = Binding::new(
+    Global,
+    "F2",
+    Action::ClaimOwnership,
+    &[(KeyCode::F(2), NONE)],
+)
+.help("claim ownership when nobody owns");
+pub const RELEASE: Binding = Binding::new(
+    Global,
+    "F3",
+    Action::ReleaseOwnership,
+    &[(KeyCode::F(3), NONE)],
+)
+.help("release ownership");
+pub const TOGGLE_MOUSE: Binding =
+    Binding::new(Global, "F6", Action::ToggleMouse, &[(KeyCode::F(6), NONE)])
+        .help("mouse: wheel scrolls / select text");
+pub const OPEN_HELP: Binding =
+    Binding::new(Global, "F1/?", Action::OpenHelp, &[(KeyCode::F(1), NONE)])
+        .help("help")
+        .hint(words::HELP);
+pub const QUIT: Binding = Binding::new(
+    Global,
+    "Ctrl+Q",
+    Action::Quit,
+    &[(KeyCode::Char('q'), CTRL)],
+)
+.help("quit")
+.hint(words::QUIT);
+
+// The help overlay.
+pub const CLOSE_HELP: Binding = Binding::new(
+    HelpOverlay,
+    "Esc, ? or F1",
+    Action::CloseHelp,
+    &[
+        (KeyCode::Esc, NONE),
+        (KeyCode::Char('q'), NONE),
+        (KeyCode::Char('?'), NONE),
+        (KeyCode::Char('?'), SHIFT),
+        (KeyCode::F(1), NONE),
+        (KeyCode::Enter, NONE),
+    ],
+)
+.help("closes this help.");
+
+// A y/n question.
+pub const YES: Binding = Binding::new(
+    Question,
+    "y",
+    Action::Confirm,
+    &[(KeyCode::Char('y'), NONE), (KeyCode::Enter, NONE)],
+)
+.help("yes")
+.hint(words::YES);
+pub const NO: Binding = Binding::new(
+    Question,
+    "n",
+    Action::Decline,
+    &[(KeyCode::Char('n'), NONE), (KeyCode::Esc, NONE)],
+)
+.help("no")
+.hint(words::NO);
+
+pub const KEYMAP: &[Binding] = &[
+    SEND,
+    NEW_LINE,
+    ALLOW,
+    DENY,
+    REQUEST_UP,
+    REQUEST_DOWN,
+    PERMISSIONS_HELP,
+    PARTICIPANT_UP,
+    PARTICIPANT_DOWN,
+    TRANSFER,
+    PARTICIPANTS_HELP,
+    LINE_UP,
+    LINE_DOWN,
+    SEARCH,
+    NEXT_MATCH,
+    PREV_MATCH,
+    TOGGLE_THINKING,
+    TRANSCRIPT_HELP,
+    START,
+    END,
+    FOCUS_NEXT,
+    FOCUS_PREV,
+    PAGE_UP,
+    PAGE_DOWN,
+    GLOBAL_START,
+    GLOBAL_END,
+    INTERRUPT,
+    CANCEL_OR_QUIT,
+    CLAIM,
+    RELEASE,
+    TOGGLE_MOUSE,
+    OPEN_HELP,
+    QUIT,
+    CLOSE_HELP,
+    YES,
+    NO,
+];

@@ -1,0 +1,150 @@
+//! The one keymap table: key handling, the hint line and the help overlay
+//! are all generated from it.
+//!
+//! Each binding is a named constant ([`bindings`]) that carries its keys,
+//! how they are written, its help line and its hint word ([`words`]).
+
+pub mod bindings;
+pub mod words;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+pub use bindings::KEYMAP;
+
+/// What a key asks for, named by intent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    FocusNext,
+    FocusPrev,
+    Send,
+    NewLine,
+    Allow,
+    Deny,
+    SelectUp,
+    SelectDown,
+    /// Esc outside overlays: interrupt the agent (owner only).
+    Interrupt,
+    /// Ctrl+C: interrupt a busy agent, else clear the input, else (twice)
+    /// quit.
+    CancelOrQuit,
+    Quit,
+    OpenHelp,
+    CloseHelp,
+    PageUp,
+    PageDown,
+    ScrollToStart,
+    /// The transcript's end, following new output again.
+    ScrollToEnd,
+    LineUp,
+    LineDown,
+    Search,
+    NextMatch,
+    PrevMatch,
+    ToggleThinking,
+    ClaimOwnership,
+    ReleaseOwnership,
+    TransferOwnership,
+    /// Yes to the question asked (transfer ownership to …?).
+    Confirm,
+    /// No to the question asked.
+    Decline,
+    /// Mouse capture on (the wheel scrolls) or off (the terminal selects
+    /// text).
+    ToggleMouse,
+}
+
+/// Where a binding applies; `Global` applies everywhere unless a more
+/// specific binding of the focused pane takes the key first. `HelpOverlay`
+/// applies while the help is open (nothing else does then).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Context {
+    Global,
+    Input,
+    Permissions,
+    Transcript,
+    Participants,
+    HelpOverlay,
+    /// A y/n question (transfer ownership to …?) waits for its answer.
+    Question,
+}
+
+/// A key with its modifiers.
+pub type Chord = (KeyCode, KeyModifiers);
+
+pub struct Binding {
+    pub context: Context,
+    pub keys: &'static [Chord],
+    /// How the keys are written in hints and help.
+    pub label: &'static str,
+    pub action: Action,
+    /// The help overlay's line. `None` only for the second key of a pair
+    /// whose line (the binding just before, labelled "PgUp/PgDn") already
+    /// describes it, and for keys repeated from another section.
+    pub help: Option<&'static str>,
+    /// The word on the hint line when its context is focused; `None`
+    /// keeps it off the hint line.
+    pub hint: Option<&'static str>,
+}
+
+fn matches(binding: &Binding, key: &KeyEvent) -> bool {
+    binding.keys.iter().any(|(code, mods)| {
+        // Terminals differ in whether they add SHIFT to a shifted character.
+        let key_mods = match key.code {
+            KeyCode::Char(_) | KeyCode::BackTab => key.modifiers - KeyModifiers::SHIFT,
+            _ => key.modifiers,
+        };
+        let want = match code {
+            KeyCode::Char(_) | KeyCode::BackTab => *mods - KeyModifiers::SHIFT,
+            _ => *mods,
+        };
+        *code == key.code && key_mods == want
+    })
+}
+
+/// The action bound to `key` where `context` has the focus.
+pub fn lookup(key: &KeyEvent, context: Context) -> Option<Action> {
+    let modal = matches!(context, Context::HelpOverlay | Context::Question);
+    let global = (!modal).then_some(Context::Global);
+    KEYMAP
+        .iter()
+        .filter(|b| b.context == context)
+        .chain(KEYMAP.iter().filter(|b| Some(b.context) == global))
+        .find(|b| matches(b, key))
+        .map(|b| b.action)
+}
+
+/// The bindings on the hint line of a context, in table order: the
+/// context's own, then the global ones (none while a modal one is open).
+pub fn hints(context: Context) -> impl Iterator<Item = &'static Binding> {
+    let modal = matches!(context, Context::HelpOverlay | Context::Question);
+    KEYMAP.iter().filter(move |b| {
+        b.hint.is_some() && (b.context == context || (!modal && b.context == Context::Global))
+    })
+}
+
+/// The help overlay's closing line ("Esc, ? or F1 closes this help.").
+pub fn help_closing_line() -> String {
+    let close = &bindings::CLOSE_HELP;
+    format!("{} {}", close.label, close.help.unwrap_or_default())
+}
+
+/// Sections for the help overlay: (heading, [(keys, help)]).
+pub fn help_sections() -> Vec<(&'static str, Vec<(&'static str, &'static str)>)> {
+    let section = |context| {
+        KEYMAP
+            .iter()
+            .filter(|b| b.context == context)
+            .filter_map(|b| Some((b.label, b.help?)))
+            .collect()
+    };
+    vec![
+        ("Everywhere", section(Context::Global)),
+        ("Input box", section(Context::Input)),
+        ("Permissions pane", section(Context::Permissions)),
+        ("Transcript pane", section(Context::Transcript)),
+        ("Participants pane", section(Context::Participants)),
+    ]
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,99 @@
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::*;
+
+const NONE: KeyModifiers = KeyModifiers::NONE;
+const CTRL: KeyModifiers = KeyModifiers::CONTROL;
+const ALT: KeyModifiers = KeyModifiers::ALT;
+const SHIFT: KeyModifiers = KeyModifiers::SHIFT;
+
+fn key(code: KeyCode, modifiers: KeyModifiers) -> KeyEvent {
+    KeyEvent::new(code, modifiers)
+}
+
+#[test]
+fn approval_keys_exist_only_in_the_permissions_pane() {
+    let y = key(KeyCode::Char('y'), NONE);
+    assert_eq!(lookup(&y, Context::Permissions), Some(Action::Allow));
+    for context in [
+        Context::Input,
+        Context::Transcript,
+        Context::Participants,
+        Context::Global,
+    ] {
+        assert_eq!(lookup(&y, context), None, "{context:?}");
+    }
+}
+
+#[test]
+fn pane_bindings_win_over_global_ones() {
+    assert_eq!(
+        lookup(&key(KeyCode::Enter, NONE), Context::Input),
+        Some(Action::Send)
+    );
+    assert_eq!(
+        lookup(&key(KeyCode::Enter, ALT), Context::Input),
+        Some(Action::NewLine)
+    );
+    assert_eq!(
+        lookup(&key(KeyCode::BackTab, SHIFT), Context::Input),
+        Some(Action::FocusPrev)
+    );
+    assert_eq!(
+        lookup(&key(KeyCode::Char('N'), SHIFT), Context::Transcript),
+        Some(Action::PrevMatch)
+    );
+    assert_eq!(
+        lookup(&key(KeyCode::Char('c'), CTRL), Context::Input),
+        Some(Action::CancelOrQuit)
+    );
+}
+
+#[test]
+fn the_help_overlay_takes_only_its_own_keys() {
+    for code in [KeyCode::Esc, KeyCode::Char('?'), KeyCode::F(1)] {
+        assert_eq!(
+            lookup(&key(code, NONE), Context::HelpOverlay),
+            Some(Action::CloseHelp)
+        );
+    }
+    assert_eq!(lookup(&key(KeyCode::Tab, NONE), Context::HelpOverlay), None);
+    assert_eq!(help_closing_line(), "Esc, ? or F1 closes this help.");
+}
+
+#[test]
+fn every_binding_has_a_label_and_every_action_a_help_line() {
+    assert!(KEYMAP.iter().all(|b| !b.label.is_empty()));
+    assert!(help_sections().iter().all(|(_, rows)| !rows.is_empty()));
+    // A binding without a help line of its own must be the second half of
+    // a pair described by the binding before it, or a repeat of a key
+    // described elsewhere.
+    for (i, b) in KEYMAP.iter().enumerate() {
+        if b.help.is_some() {
+            continue;
+        }
+        let paired = i > 0 && KEYMAP[i - 1].help.is_some() && KEYMAP[i - 1].context == b.context;
+        let described_elsewhere = KEYMAP
+            .iter()
+            .any(|other| other.action == b.action && other.help.is_some());
+        assert!(paired || described_elsewhere, "{} has no help", b.label);
+    }
+}
+
+#[test]
+fn hint_words_come_from_the_bindings() {
+    let words: Vec<_> = hints(Context::Input).map(|b| b.hint.unwrap()).collect();
+    assert_eq!(
+        words,
+        [
+            "send",
+            "newline",
+            "pane",
+            "scroll",
+            "interrupt",
+            "interrupt/quit",
+            "help",
+            "quit"
+        ]
+    );
+}

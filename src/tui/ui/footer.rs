@@ -1,0 +1,119 @@
+//! The bottom line: a status message, a question waiting for y/n, or the
+//! key hints of the focused pane and how to watch this session. When it
+//! is too narrow the watch command shortens first, then hints drop from
+//! the right (the watch command finally gives way to a pointer to the
+//! help, which shows it); nothing is cut in the middle of a word.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use super::fit::width;
+use crate::tui::app::{App, Level};
+use crate::tui::keymap::{self, Action, Context};
+use crate::tui::theme;
+
+pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
+    // A question waiting for its answer shows over any status message.
+    if let Some(ask) = &app.confirm_transfer {
+        let line = question(&format!("transfer ownership to {}?", ask.identity));
+        frame.render_widget(Paragraph::new(line), area);
+        return;
+    }
+    if let Some(crate::tui::app::StatusLine { text, level, .. }) = &app.status {
+        let style = match level {
+            Level::Error => theme::ERROR,
+            Level::Info => theme::INFO,
+        };
+        frame.render_widget(
+            Paragraph::new(Line::styled(format!(" {text}"), style)),
+            area,
+        );
+        return;
+    }
+    frame.render_widget(Paragraph::new(hints(app, area.width as usize)), area);
+}
+
+fn question(text: &str) -> Line<'static> {
+    let mut spans = vec![Span::styled(format!(" {text}  "), theme::WARN)];
+    for binding in keymap::hints(Context::Question) {
+        spans.push(Span::styled(binding.label, theme::BOLD));
+        let word = binding.hint.unwrap_or_default();
+        spans.push(Span::styled(format!(" {word}  "), theme::DIM));
+    }
+    Line::from(spans)
+}
+
+fn hints(app: &App, room: usize) -> Line<'static> {
+    let mut items: Vec<(&'static str, &'static str)> = keymap::hints(app.focus_context())
+        .filter(|b| app.is_owner() || !matches!(b.action, Action::Send | Action::NewLine))
+        .map(|b| (b.label, b.hint.unwrap_or_default()))
+        .collect();
+    let watch = app.hints.watch_command.as_deref().and_then(|command| {
+        let forms = watch_forms(command);
+        let (pointer, commands) = forms.split_last()?;
+        choose_watch(&mut items, commands, pointer, room)
+    });
+    // The last hint's trailing gap may fall off the edge.
+    while hints_width(&items).saturating_sub(2) > room && items.pop().is_some() {}
+    let mut spans = vec![Span::raw(" ")];
+    for (label, word) in items {
+        spans.push(Span::styled(label, theme::BOLD));
+        spans.push(Span::styled(format!(" {word}  "), theme::DIM));
+    }
+    if let Some(watch) = watch {
+        spans.push(Span::styled(watch, theme::INFO));
+    }
+    Line::from(spans)
+}
+
+/// The leading space and the hints, each with its trailing gap.
+fn hints_width(items: &[(&str, &str)]) -> usize {
+    1 + items
+        .iter()
+        .map(|(label, word)| width(label) + 1 + width(word) + 2)
+        .sum::<usize>()
+}
+
+/// Hints kept before the watch command gives way to a pointer to help.
+const MIN_HINTS: usize = 3;
+
+/// Which watch text to show with which hints: the command whole, then
+/// without its note, then (dropping hints from the right, down to
+/// `MIN_HINTS`) the short command, and last a pointer to the help.
+fn choose_watch(
+    items: &mut Vec<(&'static str, &'static str)>,
+    commands: &[String],
+    pointer: &str,
+    room: usize,
+) -> Option<String> {
+    let fits = |items: &[(&str, &str)], watch: &str| hints_width(items) + width(watch) <= room;
+    if let Some(form) = commands.iter().find(|w| fits(items, w)) {
+        return Some(form.clone());
+    }
+    let shortest = commands.last()?;
+    let keep = items.len().min(MIN_HINTS);
+    let mut fewer = items.clone();
+    while !fits(&fewer, shortest) && fewer.len() > keep {
+        fewer.pop();
+    }
+    if fits(&fewer, shortest) {
+        *items = fewer;
+        return Some(shortest.clone());
+    }
+    while !fits(items, pointer) && items.pop().is_some() {}
+    fits(items, pointer).then(|| pointer.to_owned())
+}
+
+/// The watch command, longest form first: whole, without its
+/// parenthesised note, and last a pointer to the help that shows it.
+fn watch_forms(command: &str) -> Vec<String> {
+    let mut forms = vec![format!("watch: {command}")];
+    if let Some(at) = command.find(" (") {
+        forms.push(format!("watch: {}", &command[..at]));
+    }
+    let help = keymap::bindings::OPEN_HELP.label;
+    forms.push(format!("watch: see {help}"));
+    forms
+}

@@ -1,0 +1,177 @@
+//! Ownership from the TUI's side, end to end: a deliberate quit frees the
+//! owner slot at once; the mouse can be let go for selecting text.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use tether::host::agent::AgentSpec;
+use tether::host::{Host, HostConfig};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+use crate::{attach, attach_sized, start_host};
+
+/// Two control identities, alice and bob; returns their tokens.
+fn write_two_identities(path: &Path) -> (String, String) {
+    use std::os::unix::fs::PermissionsExt;
+    let (alice, bob) = (
+        "tt_alice_0000000000000000".to_owned(),
+        "tt_bob_00000000000000000".to_owned(),
+    );
+    let file = serde_json::json!({"tokens": [
+        {"name": "alice", "token": alice, "grants": ["control"]},
+        {"name": "bob", "token": bob, "grants": ["control"]},
+    ]});
+    std::fs::write(path, file.to_string()).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    (alice, bob)
+}
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn connect(url: &str, token: &str) -> Socket {
+    let mut request = url.into_client_request().unwrap();
+    request
+        .headers_mut()
+        .insert("Authorization", format!("Bearer {token}").parse().unwrap());
+    tokio_tungstenite::connect_async(request).await.unwrap().0
+}
+
+/// The role a new connection with `token` is greeted with.
+async fn greeted_role(url: &str, token: &str) -> String {
+    let mut socket = connect(url, token).await;
+    next_role(&mut socket).await
+}
+
+/// The next `role` message's role.
+async fn next_role(socket: &mut Socket) -> String {
+    loop {
+        let frame = tokio::time::timeout(Duration::from_secs(5), socket.next())
+            .await
+            .expect("a role message within 5 s")
+            .unwrap()
+            .unwrap();
+        if let Message::Text(text) = frame {
+            let message: serde_json::Value = serde_json::from_str(&text).unwrap();
+            if message["type"] == "role" {
+                let role = message["role"].as_str().unwrap();
+                let reason = message["reason"].as_str().unwrap_or_default();
+                return format!("{role} {reason}").trim().to_owned();
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_owner_who_quits_frees_the_session_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut config, alice, bob) = two_identity_config(dir.path());
+    config.owner_grace = Duration::from_secs(30);
+    let host = Host::start(config).await.unwrap();
+    let (url, path) = (host.url(), dir.path().to_owned());
+    let quit_at = tokio::task::spawn_blocking({
+        let url = url.clone();
+        move || {
+            let mut tui = attach(&url, &alice, &path, &[]);
+            tui.wait_text("(owner)");
+            tui.send(b"\x11"); // Ctrl+Q
+            assert!(tui.wait_exit().success());
+            Instant::now()
+        }
+    })
+    .await
+    .unwrap();
+    // Another identity connecting now owns the session: the slot was not
+    // held for alice's 30 s grace.
+    assert!(greeted_role(&url, &bob).await.starts_with("owner"));
+    assert!(quit_at.elapsed() < Duration::from_secs(10));
+    host.shutdown().await.unwrap();
+}
+
+fn two_identity_config(dir: &Path) -> (HostConfig, String, String) {
+    let mut config = HostConfig::new(AgentSpec::Shell);
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    config.auth_path = dir.join("auth.json");
+    config.cwd = dir.to_owned();
+    let (alice, bob) = write_two_identities(&config.auth_path);
+    (config, alice, bob)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_transfer_is_confirmed_then_recorded_in_the_transcript() {
+    let dir = tempfile::tempdir().unwrap();
+    let (config, alice, bob) = two_identity_config(dir.path());
+    let host = Host::start(config).await.unwrap();
+    let (url, path) = (host.url(), dir.path().to_owned());
+    let (owner_tx, owner_rx) = tokio::sync::oneshot::channel();
+    let (joined_tx, joined_rx) = std::sync::mpsc::channel();
+    let tui = tokio::task::spawn_blocking({
+        let url = url.clone();
+        move || {
+            let mut tui = attach(&url, &alice, &path, &[]);
+            tui.wait_text("(owner)");
+            owner_tx.send(()).unwrap();
+            joined_rx.recv().unwrap();
+            tui.wait_text("Participants (2)");
+            tui.send(b"\t\t\t"); // to the participants pane
+            tui.send(b"\x1b[B"); // Down: bob
+            tui.send(b"t");
+            tui.wait_text("transfer ownership to bob?");
+            tui.send(b"y");
+            tui.wait_text("⇄ you transferred ownership to bob");
+            tui.wait_text("alice (follower)");
+            tui
+        }
+    });
+    owner_rx.await.unwrap();
+    let mut bob_socket = connect(&url, &bob).await;
+    assert_eq!(
+        next_role(&mut bob_socket).await,
+        "follower alice owns the session"
+    );
+    joined_tx.send(()).unwrap();
+    assert_eq!(
+        next_role(&mut bob_socket).await,
+        "owner transferred by alice"
+    );
+    let mut tui = tui.await.unwrap();
+    tui.send(b"\x11");
+    assert!(tui.wait_exit().success());
+    host.shutdown().await.unwrap();
+}
+
+/// How often `needle` occurs in what the TUI wrote.
+fn count(raw: &[u8], needle: &[u8]) -> usize {
+    raw.windows(needle.len()).filter(|w| *w == needle).count()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn mouse_capture_starts_off_with_tether_mouse_0_and_f6_toggles_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let host = start_host(dir.path()).await;
+    let (url, token, path) = (
+        host.url(),
+        host.control_token().unwrap(),
+        dir.path().to_owned(),
+    );
+    tokio::task::spawn_blocking(move || {
+        let env = [("TETHER_MOUSE", "0")];
+        let mut tui = attach_sized(&url, &token, &path, &env, (30, 110), &[]);
+        tui.wait_text("(owner)");
+        // SGR mouse reporting (?1006) was switched on, then off again.
+        let raw = tui.raw.lock().unwrap().clone();
+        assert_eq!(count(&raw, b"\x1b[?1006h"), 1);
+        assert_eq!(count(&raw, b"\x1b[?1006l"), 1, "capture released at start");
+        tui.send(b"\x1b[17~"); // F6
+        tui.wait_text("wheel scrolls");
+        let raw = tui.raw.lock().unwrap().clone();
+        assert_eq!(count(&raw, b"\x1b[?1006h"), 2, "capture back on");
+        tui.send(b"\x11");
+        assert!(tui.wait_exit().success());
+    })
+    .await
+    .unwrap();
+    host.shutdown().await.unwrap();
+}
