@@ -174,7 +174,10 @@ async fn run_turn(
     allow_all: bool,
 ) -> u8 {
     let id = format!("prompt-{:08x}", rand::random::<u32>());
-    let send = |message| connection.commands.send(ConnCommand::Send(message));
+    // A closed connection shows up as the stream ending.
+    let send = |message| {
+        let _ = connection.commands.send(ConnCommand::Send(message));
+    };
     let mut sent = false;
     let mut started = false;
     let mut role = None;
@@ -205,7 +208,7 @@ async fn run_turn(
                     id: id.clone(),
                     text: text.to_owned(),
                 };
-                let _ = send(message);
+                send(message);
                 sent = true;
             }
             ServerMessage::Error {
@@ -231,7 +234,7 @@ async fn run_turn(
                 } = &record.event
                 {
                     let (decision, note) = decide(tool, input, allow_all).await;
-                    let _ = send(ClientMessage::PermissionDecision {
+                    send(ClientMessage::PermissionDecision {
                         id: format!("{id}-{request_id}"),
                         request_id: request_id.clone(),
                         decision,

@@ -10,29 +10,6 @@ use tether::protocol::{
 
 use crate::support::*;
 
-fn request_id(event: &EventKind) -> String {
-    match event {
-        EventKind::PermissionRequest { request_id, .. } => request_id.clone(),
-        other => panic!("not a request: {other:?}"),
-    }
-}
-
-fn decide(
-    request_id: String,
-    decision: Decision,
-    message: Option<&str>,
-    updated_input: Option<Value>,
-) -> impl FnOnce(String) -> ClientMessage {
-    move |id| ClientMessage::PermissionDecision {
-        id,
-        request_id,
-        decision,
-        message: message.map(str::to_owned),
-        updated_input,
-        option: None,
-    }
-}
-
 fn outcome(record: &EventRecord) -> TurnOutcome {
     match record.event {
         EventKind::TurnEnd { outcome, .. } => outcome,
@@ -77,7 +54,7 @@ async fn shell_runs_an_allowed_command_and_streams_its_output() {
     let busy = owner.request(|id| user(id, "ls")).await;
     assert_eq!(code_of(&busy), Some(ErrorCode::Busy));
     owner
-        .request(decide(request, Decision::Allow, None, None))
+        .request(decide(request, Decision::Allow).message())
         .await;
     let first = owner
         .wait_event(|e| matches!(e, EventKind::Output { text, .. } if text.contains("first")))
@@ -124,7 +101,7 @@ async fn shell_denied_commands_do_not_run_and_edited_ones_run_as_edited() {
     let mut owner = host.owner().await;
     let request = ask(&mut owner, "touch denied.txt").await;
     owner
-        .request(decide(request, Decision::Deny, Some("no"), None))
+        .request(decide(request, Decision::Deny).reason(Some("no")).message())
         .await;
     let end = owner
         .wait_event(|e| matches!(e, EventKind::TurnEnd { .. }))
@@ -135,7 +112,11 @@ async fn shell_denied_commands_do_not_run_and_edited_ones_run_as_edited() {
     let request = ask(&mut owner, "echo original").await;
     let edited = json!({"command": "echo edited"});
     owner
-        .request(decide(request, Decision::Allow, None, Some(edited)))
+        .request(
+            decide(request, Decision::Allow)
+                .input(Some(edited))
+                .message(),
+        )
         .await;
     let end = owner
         .wait_event(|e| matches!(e, EventKind::TurnEnd { .. }))
@@ -169,7 +150,7 @@ async fn shell_interrupt_kills_the_process_group_within_two_seconds() {
     )
     .await;
     owner
-        .request(decide(request, Decision::Allow, None, None))
+        .request(decide(request, Decision::Allow).message())
         .await;
     owner
         .wait_event(|e| matches!(e, EventKind::Output { text, .. } if text.contains("started")))
@@ -223,27 +204,13 @@ async fn shell_interrupt_while_asking_cancels_the_request() {
         .await;
     assert_eq!(outcome(&end), TurnOutcome::Interrupted);
     let late = owner
-        .request(decide(request, Decision::Allow, None, None))
+        .request(decide(request, Decision::Allow).message())
         .await;
     assert_eq!(code_of(&late), Some(ErrorCode::AlreadyResolved));
     host.stop().await;
 }
 
 // ---- stream-json, driven by the real Claude Code traces -------------------
-
-fn trace_agent(trace: &Path, exit_code: i64) -> AgentSpec {
-    AgentSpec::StreamJson {
-        command: vec![
-            env!("CARGO_BIN_EXE_tether").into(),
-            "trace-agent".into(),
-            trace.display().to_string(),
-            "--exit-code".into(),
-            exit_code.to_string(),
-            "--timeout-ms".into(),
-            "10000".into(),
-        ],
-    }
-}
 
 fn meta_exit_code(scenario: &str) -> i64 {
     let meta: Value = serde_json::from_str(
@@ -258,7 +225,7 @@ fn meta_exit_code(scenario: &str) -> i64 {
 /// the agent's exit. The trace agent exits non-zero on any input that does
 /// not match the recording, which this asserts against.
 async fn run_trace(trace: &Path, exit_code: i64) -> Vec<EventRecord> {
-    let host = TestHost::start(trace_agent(trace, exit_code)).await;
+    let host = TestHost::start(trace_agent(trace, &["--exit-code", &exit_code.to_string()])).await;
     let mut owner = host.owner().await;
     let text = std::fs::read_to_string(trace).unwrap();
     for line in text.lines() {
@@ -300,12 +267,12 @@ async fn run_trace(trace: &Path, exit_code: i64) -> Vec<EventRecord> {
                     let edited =
                         (body["updatedInput"] != *input).then(|| body["updatedInput"].clone());
                     owner
-                        .request(decide(wanted, Decision::Allow, None, edited))
+                        .request(decide(wanted, Decision::Allow).input(edited).message())
                         .await
                 } else {
                     let why = body["message"].as_str();
                     owner
-                        .request(decide(wanted, Decision::Deny, why, None))
+                        .request(decide(wanted, Decision::Deny).reason(why).message())
                         .await
                 };
                 assert_eq!(code_of(&answer), None, "{answer:?}");
@@ -494,7 +461,7 @@ async fn stream_json_unsupported_control_requests_are_answered_with_an_error() {
     // The trace agent waits at most 10 s for the answer and exits 4 if none.
     let host = TestHost::start(AgentSpec::StreamJson {
         command: vec![
-            env!("CARGO_BIN_EXE_tether").into(),
+            crate::common::TETHER.into(),
             "trace-agent".into(),
             trace.display().to_string(),
             "--timeout-ms".into(),

@@ -8,44 +8,14 @@ use std::path::Path;
 use serde_json::Value;
 use tether::host::agent::AgentSpec;
 use tether::protocol::{
-    ClientMessage, Decision, ErrorCode, EventKind, EventRecord, PermissionOption,
-    PermissionOptionKind, Preview, ServerMessage,
+    Decision, ErrorCode, EventKind, EventRecord, PermissionOption, PermissionOptionKind, Preview,
+    ServerMessage,
 };
 
 use crate::support::*;
 
 /// The project directory the traces were recorded in (their README).
 const RECORDED_PROJECT: &str = "/work/project";
-
-fn trace_agent(trace: &Path) -> AgentSpec {
-    AgentSpec::StreamJson {
-        command: vec![
-            env!("CARGO_BIN_EXE_tether").into(),
-            "trace-agent".into(),
-            trace.display().to_string(),
-            "--timeout-ms".into(),
-            "10000".into(),
-            "--project-dir".into(),
-            RECORDED_PROJECT.into(),
-        ],
-    }
-}
-
-fn decide(
-    request_id: &str,
-    decision: Decision,
-    option: Option<&str>,
-) -> impl FnOnce(String) -> ClientMessage {
-    let (request_id, option) = (request_id.to_owned(), option.map(str::to_owned));
-    move |id| ClientMessage::PermissionDecision {
-        id,
-        request_id,
-        decision,
-        message: None,
-        updated_input: None,
-        option,
-    }
-}
 
 /// What one played trace produced.
 struct Played {
@@ -68,7 +38,7 @@ async fn play(
     mut choose: impl FnMut(&[PermissionOption]) -> Option<String>,
 ) -> Played {
     let trace = fixture(&format!("{name}.jsonl"));
-    let host = TestHost::start(trace_agent(&trace)).await;
+    let host = TestHost::start(trace_agent(&trace, &["--project-dir", RECORDED_PROJECT])).await;
     prepare(host.path());
     let here = host.path().canonicalize().unwrap().display().to_string();
     let entries: Vec<Value> = std::fs::read_to_string(&trace)
@@ -99,7 +69,11 @@ async fn play(
         };
         let option = choose(options);
         let answer = owner
-            .request(decide(wanted, Decision::Allow, option.as_deref()))
+            .request(
+                decide(wanted, Decision::Allow)
+                    .option(option.as_deref())
+                    .message(),
+            )
             .await;
         assert_eq!(code_of(&answer), None, "{answer:?}");
     }
@@ -343,12 +317,16 @@ async fn options_are_checked_and_the_shell_previews_its_whole_command() {
         (Decision::Deny, "allow_once"),
     ] {
         let answer = owner
-            .request(decide(request_id, decision, Some(option)))
+            .request(decide(request_id, decision).option(Some(option)).message())
             .await;
         assert_eq!(code_of(&answer), Some(ErrorCode::BadRequest), "{option}");
     }
     let answer = owner
-        .request(decide(request_id, Decision::Allow, Some("allow_once")))
+        .request(
+            decide(request_id, Decision::Allow)
+                .option(Some("allow_once"))
+                .message(),
+        )
         .await;
     assert_eq!(code_of(&answer), None, "{answer:?}");
     owner

@@ -10,13 +10,6 @@ fn seqs(client: &Client) -> Vec<u64> {
     client.events.iter().map(|r| r.seq).collect()
 }
 
-fn request_id(event: &EventKind) -> String {
-    match event {
-        EventKind::PermissionRequest { request_id, .. } => request_id.clone(),
-        other => panic!("not a request: {other:?}"),
-    }
-}
-
 /// Runs `echo <text>` to completion through the shell agent.
 async fn run_command(owner: &mut Client, text: &str) {
     let id = owner.id();

@@ -10,13 +10,9 @@ use tether::protocol::{Mode, ServerMessage};
 
 use crate::support::{Client, TestHost, WAIT, fixture};
 
-fn tether(args: &[&str], log_dir: &Path) -> tokio::process::Command {
-    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_tether"));
-    command
-        .args(args)
-        .env("TETHER_LOG", log_dir.join("tether.log"))
-        .stdin(Stdio::null())
-        .kill_on_drop(true);
+fn tether(args: &[&str], dir: &Path) -> tokio::process::Command {
+    let mut command = crate::common::tether_async(dir);
+    command.args(args).stdin(Stdio::null());
     command
 }
 
@@ -128,15 +124,7 @@ fn trace_for_headless(scenario: &str, dir: &Path) -> (std::path::PathBuf, String
 async fn trace_host(scenario: &str) -> (TestHost, String, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let (trace, text) = trace_for_headless(scenario, dir.path());
-    let agent = AgentSpec::StreamJson {
-        command: vec![
-            env!("CARGO_BIN_EXE_tether").into(),
-            "trace-agent".into(),
-            trace.display().to_string(),
-            "--timeout-ms".into(),
-            "10000".into(),
-        ],
-    };
+    let agent = crate::support::trace_agent(&trace, &[]);
     (TestHost::start(agent).await, text, dir)
 }
 

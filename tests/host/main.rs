@@ -1,9 +1,13 @@
 //! Host tests: a real host on loopback, real WebSocket clients.
 
 mod agents;
+// Each test binary uses part of the shared support.
 mod approvals;
 mod auth;
 mod chaos;
+#[allow(dead_code)]
+#[path = "../common/mod.rs"]
+mod common;
 mod events;
 mod faults;
 mod headless;

@@ -15,7 +15,7 @@ struct Served {
 }
 
 fn serve(dir: &std::path::Path, extra: &[&str]) -> Served {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tether"))
+    let mut child = crate::common::tether(dir)
         .args(["serve", "--listen", "127.0.0.1:0", "--auth"])
         .arg(dir.join("auth.json"))
         .arg("--journal")
@@ -131,7 +131,7 @@ async fn serve_survives_sigkill_with_every_delivered_event_in_the_journal() {
 
 #[test]
 fn serve_refuses_bad_arguments_with_a_clear_message() {
-    let output = Command::new(env!("CARGO_BIN_EXE_tether"))
+    let output = Command::new(crate::common::TETHER)
         .args([
             "serve",
             "--agent",
@@ -158,7 +158,7 @@ fn serve_refuses_bad_arguments_with_a_clear_message() {
 #[test]
 fn serve_warns_when_it_listens_beyond_loopback() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tether"))
+    let mut child = crate::common::tether(dir.path())
         .args(["serve", "--listen", "0.0.0.0:0", "--no-journal", "--auth"])
         .arg(dir.path().join("auth.json"))
         .arg("--cwd")

@@ -149,7 +149,7 @@ fn plain_tether_journal(home: &Path, cwd: &Path) -> String {
     let pty = pty();
     drain(File::from(pty.master));
     let slave = pty.slave;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tether"))
+    let mut child = Command::new(crate::common::TETHER)
         .current_dir(cwd)
         .env("HOME", home)
         .env("XDG_CONFIG_HOME", home.join("config"))

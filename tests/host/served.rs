@@ -21,7 +21,7 @@ pub struct Served {
 /// `dir/auth.json`) on `listen` with `stdin`, and waits for its URL.
 pub fn serve_on(dir: &Path, listen: &str, stdin: Stdio) -> Served {
     let auth = dir.join("auth.json");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tether"))
+    let mut child = crate::common::tether(dir)
         .args(["serve", "--no-journal", "--listen", listen, "--auth"])
         .arg(&auth)
         .arg("--cwd")
@@ -136,7 +136,7 @@ pub fn tether(args: &[&str]) -> Output {
 }
 
 pub fn tether_with(args: &[&str], tweak: impl FnOnce(&mut Command)) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_tether"));
+    let mut command = Command::new(crate::common::TETHER);
     command.args(args).stdin(Stdio::null());
     tweak(&mut command);
     command.output().unwrap()

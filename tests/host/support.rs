@@ -16,6 +16,8 @@ use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::{self, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
+pub use crate::common::host_addr;
+
 pub const WAIT: Duration = Duration::from_secs(10);
 
 pub struct TestHost {
@@ -33,11 +35,7 @@ impl TestHost {
 
     pub async fn start_with(agent: AgentSpec, tweak: impl FnOnce(&mut HostConfig)) -> TestHost {
         let dir = tempfile::tempdir().unwrap();
-        let mut config = HostConfig::new(agent);
-        config.listen = "127.0.0.1:0".parse().unwrap();
-        config.auth_path = dir.path().join("auth.json");
-        config.cwd = dir.path().to_owned();
-        config.journal_dir = None;
+        let mut config = crate::common::host_config(dir.path(), agent);
         tweak(&mut config);
         Self::start_config(config, dir).await
     }
@@ -87,6 +85,8 @@ impl TestHost {
 
 pub type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
+/// A test's WebSocket client. Every event it reads, by whichever method,
+/// is recorded in `events`, in order.
 pub struct Client {
     pub ws: Socket,
     pub role: Option<Role>,
@@ -153,13 +153,11 @@ impl Client {
         self.until_caught_up().await;
     }
 
-    /// Reads events until `caught_up`; returns its seq.
+    /// Reads (and records) events until `caught_up`; returns its seq.
     pub async fn until_caught_up(&mut self) -> u64 {
         loop {
-            match self.recv().await {
-                ServerMessage::CaughtUp { seq } => return seq,
-                ServerMessage::Event(record) => self.events.push(record),
-                _ => {}
+            if let ServerMessage::CaughtUp { seq } = self.recv().await {
+                return seq;
             }
         }
     }
@@ -196,9 +194,12 @@ impl Client {
                 .ok()?;
             match next {
                 Some(Ok(Message::Text(text))) => {
-                    return Some(
-                        serde_json::from_str(text.as_str()).expect("host sends protocol JSON"),
-                    );
+                    let message: ServerMessage =
+                        serde_json::from_str(text.as_str()).expect("host sends protocol JSON");
+                    if let ServerMessage::Event(record) = &message {
+                        self.events.push(record.clone());
+                    }
+                    return Some(message);
                 }
                 Some(Ok(Message::Close(frame))) => panic!("closed by host: {frame:?}"),
                 Some(Ok(_)) => continue,
@@ -225,9 +226,6 @@ impl Client {
     pub async fn wait_for<T>(&mut self, mut pick: impl FnMut(&ServerMessage) -> Option<T>) -> T {
         loop {
             let message = self.recv().await;
-            if let ServerMessage::Event(record) = &message {
-                self.events.push(record.clone());
-            }
             if let Some(found) = pick(&message) {
                 return found;
             }
@@ -360,14 +358,6 @@ pub async fn http_get(addr: &str, path: &str, token: Option<&str>) -> (u16, Stri
     (status, body)
 }
 
-pub fn host_addr(url: &str) -> String {
-    url.trim_start_matches("ws://")
-        .split('/')
-        .next()
-        .unwrap()
-        .to_owned()
-}
-
 pub fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/claude-code-stream-json")
@@ -409,4 +399,78 @@ pub fn is_exit(event: &EventKind) -> bool {
             ..
         }
     )
+}
+
+/// The id of a `permission_request` event.
+pub fn request_id(event: &EventKind) -> String {
+    match event {
+        EventKind::PermissionRequest { request_id, .. } => request_id.clone(),
+        other => panic!("not a request: {other:?}"),
+    }
+}
+
+/// An owner's answer to a permission request, sent with [`Client::request`]
+/// as `owner.request(decide(id, Decision::Allow).option("x").message())`.
+pub struct Answer {
+    request_id: String,
+    decision: tether::protocol::Decision,
+    reason: Option<String>,
+    updated_input: Option<serde_json::Value>,
+    option: Option<String>,
+}
+
+pub fn decide(request_id: impl Into<String>, decision: tether::protocol::Decision) -> Answer {
+    Answer {
+        request_id: request_id.into(),
+        decision,
+        reason: None,
+        updated_input: None,
+        option: None,
+    }
+}
+
+impl Answer {
+    /// The deny reason passed to the agent.
+    pub fn reason(mut self, reason: Option<&str>) -> Self {
+        self.reason = reason.map(str::to_owned);
+        self
+    }
+
+    /// The input to run instead of the requested one (with allow).
+    pub fn input(mut self, input: Option<serde_json::Value>) -> Self {
+        self.updated_input = input;
+        self
+    }
+
+    /// One of the request's option ids.
+    pub fn option(mut self, option: Option<&str>) -> Self {
+        self.option = option.map(str::to_owned);
+        self
+    }
+
+    /// The `permission_decision` message, given its message id.
+    pub fn message(self) -> impl FnOnce(String) -> ClientMessage {
+        move |id| ClientMessage::PermissionDecision {
+            id,
+            request_id: self.request_id,
+            decision: self.decision,
+            message: self.reason,
+            updated_input: self.updated_input,
+            option: self.option,
+        }
+    }
+}
+
+/// The `tether trace-agent` playing the recorded Claude Code session
+/// `trace`, with its extra arguments.
+pub fn trace_agent(trace: &Path, extra: &[&str]) -> AgentSpec {
+    let mut command = vec![
+        crate::common::TETHER.to_owned(),
+        "trace-agent".into(),
+        trace.display().to_string(),
+        "--timeout-ms".into(),
+        "10000".into(),
+    ];
+    command.extend(extra.iter().map(|a| (*a).to_owned()));
+    AgentSpec::StreamJson { command }
 }

@@ -1,5 +1,9 @@
 //! End-to-end: the real binary in a pseudo-terminal against a real host.
 
+// Each test binary uses part of the shared support.
+#[allow(dead_code)]
+#[path = "../common/mod.rs"]
+mod common;
 mod feel;
 mod ownership;
 mod pty;
@@ -7,23 +11,20 @@ mod safety;
 
 use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 
 use pty::Pty;
+use tether::host::Host;
 use tether::host::agent::AgentSpec;
-use tether::host::{Host, HostConfig};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
+/// A host with the shell agent in `dir`.
 pub async fn start_host(dir: &Path) -> Host {
-    let mut config = HostConfig::new(AgentSpec::Shell);
-    config.listen = "127.0.0.1:0".parse().unwrap();
-    config.auth_path = dir.join("auth.json");
-    config.cwd = dir.to_owned();
-    Host::start(config).await.unwrap()
+    common::start_host(dir, AgentSpec::Shell, |_| {}).await
 }
 
 /// `tether attach URL --token T` in a 40x120 pseudo-terminal, logging
@@ -148,7 +149,7 @@ fn free_port() -> u16 {
 }
 
 fn serve(dir: &Path, port: u16) -> Child {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tether"))
+    let mut child = common::tether(dir)
         .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--auth"])
         .arg(dir.join("auth.json"))
         .arg("--journal")
@@ -233,9 +234,8 @@ fn attach_errors_are_one_clear_line_and_exit_code_2() {
         ),
     ];
     for (url, expected) in cases {
-        let output = Command::new(env!("CARGO_BIN_EXE_tether"))
+        let output = common::tether(dir.path())
             .args(["attach", url, "--token", "tt_0123456789abcdef"])
-            .env("TETHER_LOG", dir.path().join("log"))
             .output()
             .unwrap();
         assert_eq!(output.status.code(), Some(2));
@@ -251,7 +251,6 @@ async fn attach_refusals_by_the_host_are_one_line_and_exit_code_2() {
     let host = start_host(dir.path()).await;
     let url = host.url();
     let token = host.control_token().unwrap();
-    let log = dir.path().join("log");
     let cases = [
         (
             url.clone(),
@@ -265,9 +264,8 @@ async fn attach_refusals_by_the_host_are_one_line_and_exit_code_2() {
         ),
     ];
     for (url, token, expected) in cases {
-        let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_tether"))
+        let output = common::tether_async(dir.path())
             .args(["attach", &url, "--token", &token])
-            .env("TETHER_LOG", &log)
             .output()
             .await
             .unwrap();
@@ -290,7 +288,7 @@ async fn headless_prompt_runs_one_turn_and_reports_by_exit_code() {
     let url = host.url();
     let token = host.control_token().unwrap();
     let run = |extra: &'static [&'static str], text: &'static str| {
-        let (url, token, log) = (url.clone(), token.clone(), dir.path().join("log"));
+        let (url, token, dir) = (url.clone(), token.clone(), dir.path().to_owned());
         async move {
             let mut args = vec![
                 "attach".to_owned(),
@@ -301,9 +299,8 @@ async fn headless_prompt_runs_one_turn_and_reports_by_exit_code() {
                 text.into(),
             ];
             args.extend(extra.iter().map(|s| s.to_string()));
-            tokio::process::Command::new(env!("CARGO_BIN_EXE_tether"))
+            common::tether_async(&dir)
                 .args(args)
-                .env("TETHER_LOG", log)
                 .stdin(Stdio::null())
                 .output()
                 .await
@@ -331,7 +328,7 @@ async fn headless_prompt_runs_one_turn_and_reports_by_exit_code() {
 async fn headless_plain_prints_history_then_live_events() {
     let dir = tempfile::tempdir().unwrap();
     let host = start_host(dir.path()).await;
-    let mut watcher = tokio::process::Command::new(env!("CARGO_BIN_EXE_tether"))
+    let mut watcher = common::tether_async(dir.path())
         .args([
             "attach",
             &host.url(),
@@ -339,12 +336,11 @@ async fn headless_plain_prints_history_then_live_events() {
             &host.view_token().unwrap(),
             "--plain",
         ])
-        .env("TETHER_LOG", dir.path().join("log"))
         .stdout(Stdio::piped())
         .kill_on_drop(true)
         .spawn()
         .unwrap();
-    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_tether"))
+    let output = common::tether_async(dir.path())
         .args([
             "attach",
             &host.url(),
@@ -354,7 +350,6 @@ async fn headless_plain_prints_history_then_live_events() {
             "echo watched-line",
             "--allow-all",
         ])
-        .env("TETHER_LOG", dir.path().join("log"))
         .output()
         .await
         .unwrap();
@@ -441,19 +436,13 @@ async fn tls_proxy(host_addr: String) -> (u16, String) {
 async fn attach_works_through_a_tls_terminating_proxy() {
     let dir = tempfile::tempdir().unwrap();
     let host = start_host(dir.path()).await;
-    let host_addr = host
-        .url()
-        .trim_start_matches("ws://")
-        .split('/')
-        .next()
-        .unwrap()
-        .to_owned();
+    let host_addr = common::host_addr(&host.url());
     let (port, cert) = tls_proxy(host_addr).await;
     let ca = dir.path().join("ca.pem");
     std::fs::write(&ca, cert).unwrap();
     let url = format!("wss://localhost:{port}/v1/sessions/main");
     let run = |trusted: bool| {
-        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_tether"));
+        let mut command = common::tether_async(dir.path());
         command
             .args([
                 "attach",
@@ -464,7 +453,6 @@ async fn attach_works_through_a_tls_terminating_proxy() {
                 "echo over-tls",
                 "--allow-all",
             ])
-            .env("TETHER_LOG", dir.path().join("log"))
             .env_remove("SSL_CERT_DIR");
         if trusted {
             command.env("SSL_CERT_FILE", &ca);

@@ -29,7 +29,7 @@ impl Pty {
                 pixel_height: 0,
             })
             .unwrap();
-        let mut command = CommandBuilder::new(env!("CARGO_BIN_EXE_tether"));
+        let mut command = CommandBuilder::new(crate::common::TETHER);
         command.args(args);
         command.env("TERM", "xterm-256color");
         for (k, v) in env {

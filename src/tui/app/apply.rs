@@ -30,9 +30,7 @@ impl App {
                 ..
             } => return self.on_ready(session, you, state, pending),
             ServerMessage::Role { role, reason } => self.on_role(role, reason),
-            ServerMessage::Participants { participants, .. } => {
-                self.on_participants(participants)
-            }
+            ServerMessage::Participants { participants, .. } => self.on_participants(participants),
             ServerMessage::Event(record) => return self.on_event(record),
             ServerMessage::CaughtUp { .. } => self.resuming = false,
             ServerMessage::Ack { id, .. } => self.on_ack(&id),
