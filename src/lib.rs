@@ -10,5 +10,6 @@ pub mod host;
 pub mod protocol;
 pub mod tui;
 
+#[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]
 pub mod fuzzing;

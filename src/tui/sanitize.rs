@@ -59,6 +59,7 @@ pub fn sanitize_from(input: &str, base: Style, current: Style) -> (StyledText, S
 /// all-ASCII piece) give exactly what feeding every byte to vte gives,
 /// also when appending to text that has a style of its own. Panics if not;
 /// used by the property tests and the fuzzer.
+#[cfg(any(test, feature = "fuzzing"))]
 pub(crate) fn assert_shortcuts_match(input: &str, base: Style, current: Style) {
     let mut prefix = StyledText::default();
     prefix.push("» ", Style::default().fg(Color::Yellow));

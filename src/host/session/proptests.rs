@@ -7,7 +7,7 @@ use std::time::{Duration, Instant, SystemTime};
 use proptest::prelude::*;
 
 use super::*;
-use crate::protocol::{ErrorCode, Role};
+use crate::protocol::{Decision, ErrorCode, Grant, Mode, Role};
 
 #[derive(Debug, Clone)]
 enum Op {
@@ -191,8 +191,8 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                     client: None,
                     since: Since::Live,
                 };
-                let (id, out) = world.session.join(join, at);
-                world.slots.push(id);
+                let (welcome, out) = world.session.join(join, at);
+                world.slots.push(welcome.to);
                 out
             }
             Op::Leave { slot } => match world.pick(slot) {

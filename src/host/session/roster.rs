@@ -8,6 +8,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::refusal::Refusal;
 use crate::protocol::{ErrorCode, Grant, Mode, ParticipantInfo, Role};
 
 /// A connection's participant id; `p<n>` on the wire.
@@ -55,20 +56,6 @@ pub struct RoleChange {
     pub who: ParticipantId,
     pub role: Role,
     pub reason: String,
-}
-
-/// A refused role operation.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Refusal {
-    pub code: ErrorCode,
-    pub message: String,
-}
-
-fn refuse(code: ErrorCode, message: impl Into<String>) -> Refusal {
-    Refusal {
-        code,
-        message: message.into(),
-    }
 }
 
 #[derive(Debug)]
@@ -208,20 +195,20 @@ impl Roster {
 
     pub fn claim(&mut self, id: ParticipantId, now: Instant) -> Result<Vec<RoleChange>, Refusal> {
         let Some(claimant) = self.participants.get(&id) else {
-            return Err(refuse(ErrorCode::NotEligible, "unknown participant"));
+            return Err(Refusal::new(ErrorCode::NotEligible, "unknown participant"));
         };
         if self.owner == Some(id) {
             return Ok(Vec::new());
         }
         if !claimant.eligible() {
-            return Err(refuse(
+            return Err(Refusal::new(
                 ErrorCode::NotEligible,
                 "this connection may not own the session (view grant or mode=view)",
             ));
         }
         if let Some(owner) = self.owner {
             let name = &self.participants[&owner].identity;
-            return Err(refuse(
+            return Err(Refusal::new(
                 ErrorCode::OwnerPresent,
                 format!("{name} owns the session"),
             ));
@@ -229,7 +216,7 @@ impl Roster {
         if let Some(held) = self.reserved_for(now)
             && held != claimant.identity
         {
-            return Err(refuse(
+            return Err(Refusal::new(
                 ErrorCode::OwnerPresent,
                 format!("the owner slot is held for {held} to reconnect"),
             ));
@@ -260,13 +247,13 @@ impl Roster {
             .filter(|t| *t != id)
             .and_then(|t| self.participants.get(&t).map(|p| (t, p)));
         let Some((target, who)) = target else {
-            return Err(refuse(
+            return Err(Refusal::new(
                 ErrorCode::NotEligible,
                 format!("no other participant `{to}`"),
             ));
         };
         if !who.eligible() {
-            return Err(refuse(
+            return Err(Refusal::new(
                 ErrorCode::NotEligible,
                 format!("{} ({target}) may not own the session", who.identity),
             ));
@@ -291,10 +278,7 @@ impl Roster {
         if self.owner == Some(id) {
             Ok(())
         } else {
-            Err(refuse(
-                ErrorCode::NotOwner,
-                format!("read-only follower: only the owner may {action}"),
-            ))
+            Err(Refusal::not_owner(action))
         }
     }
 
