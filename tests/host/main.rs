@@ -5,6 +5,7 @@ mod auth;
 mod chaos;
 mod events;
 mod faults;
+mod ownership;
 mod protocol;
 mod roles;
 mod serve_binary;

@@ -243,19 +243,24 @@ impl Roster {
 
     pub fn transfer(&mut self, id: ParticipantId, to: &str) -> Result<Vec<RoleChange>, Refusal> {
         self.require_owner(id, "transfer")?;
+        // Messages are for people: they name identities, never the
+        // participant ids of the wire.
         let target = ParticipantId::parse(to)
             .filter(|t| *t != id)
             .and_then(|t| self.participants.get(&t).map(|p| (t, p)));
         let Some((target, who)) = target else {
             return Err(Refusal::new(
                 ErrorCode::NotEligible,
-                format!("no other participant `{to}`"),
+                "no other participant by that id is connected",
             ));
         };
         if !who.eligible() {
             return Err(Refusal::new(
                 ErrorCode::NotEligible,
-                format!("{} ({target}) may not own the session", who.identity),
+                format!(
+                    "{} may not own the session (view grant or mode=view)",
+                    who.identity
+                ),
             ));
         }
         let from = self.participants[&id].identity.clone();
