@@ -1,10 +1,52 @@
 //! Who owns the session across drops, deliberate leaves and restarts, and
 //! what followers are told about it.
 
+use std::time::Duration;
+
 use tether::host::agent::AgentSpec;
-use tether::protocol::{ClientMessage, ErrorCode, ServerMessage};
+use tether::host::{Host, HostConfig};
+use tether::protocol::{ClientMessage, ErrorCode, Role, ServerMessage};
 
 use crate::support::*;
+
+/// A host config with alice/bob/watcher tokens and the given grace.
+fn config_with_auth(dir: &std::path::Path, grace: Duration) -> (HostConfig, String, String) {
+    let mut config = HostConfig::new(AgentSpec::Shell);
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    config.auth_path = dir.join("auth.json");
+    config.cwd = dir.to_owned();
+    config.owner_grace = grace;
+    let (alice, bob, _) = write_auth(&config.auth_path);
+    (config, alice, bob)
+}
+
+async fn connect(url: &str, token: &str) -> Client {
+    let mut client = Client::connect(url, token, "").await;
+    client.greeting().await;
+    client
+}
+
+#[tokio::test]
+async fn a_released_slot_is_free_at_once_when_the_owner_then_closes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (config, alice, bob) = config_with_auth(dir.path(), Duration::from_secs(30));
+    let host = Host::start(config).await.unwrap();
+    let mut owner = connect(&host.url(), &alice).await;
+    assert_eq!(owner.role, Some(Role::Owner));
+    let answer = owner.request(|id| ClientMessage::Release { id }).await;
+    assert_eq!(code_of(&answer), None);
+    owner.ws.close(None).await.unwrap();
+    owner.expect_close().await;
+    // Give the host time to see the close (a reservation would be made then).
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let next = connect(&host.url(), &bob).await;
+    assert_eq!(
+        next.role,
+        Some(Role::Owner),
+        "no slot is held for an owner that left on purpose"
+    );
+    host.shutdown().await.unwrap();
+}
 
 #[tokio::test]
 async fn refusals_name_people_not_participant_ids() {
