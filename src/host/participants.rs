@@ -10,6 +10,8 @@ use tokio_tungstenite::tungstenite::protocol::frame::Frame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 
+use crate::protocol::OwnerSlot;
+
 /// The text before the first entry.
 const OPEN: &str = r#"{"type":"participants","participants":["#;
 
@@ -17,15 +19,20 @@ const OPEN: &str = r#"{"type":"participants","participants":["#;
 #[derive(Debug, Clone)]
 pub struct ParticipantsMessage {
     entries: Vec<Arc<str>>,
-    /// `]}`: what follows the entries.
+    /// `]`, the `owner_slot` field when the slot is held, and `}`.
     tail: String,
     /// The length of the whole message in bytes.
     len: usize,
 }
 
 impl ParticipantsMessage {
-    pub fn new(entries: Vec<Arc<str>>) -> Self {
-        let tail = String::from("]}");
+    pub fn new(entries: Vec<Arc<str>>, owner_slot: Option<&OwnerSlot>) -> Self {
+        let mut tail = String::from("]");
+        if let Some(slot) = owner_slot {
+            tail.push_str(r#","owner_slot":"#);
+            tail.push_str(&serde_json::to_string(slot).expect("owner slot serialises"));
+        }
+        tail.push('}');
         let commas = entries.len().saturating_sub(1);
         let len = OPEN.len() + tail.len() + commas + entries.iter().map(|e| e.len()).sum::<usize>();
         ParticipantsMessage { entries, tail, len }
@@ -113,23 +120,32 @@ mod tests {
 
     #[test]
     fn whole_and_fragmented_forms_carry_the_same_message() {
+        let slot = OwnerSlot {
+            held_for: "alice".into(),
+            expires_in_ms: 1500,
+        };
         for count in [0, 1, 3, 200] {
-            let message = ParticipantsMessage::new((0..count).map(entry).collect());
-            let whole = message.to_frame().to_string();
-            assert_eq!(whole.len(), message.len());
-            assert_eq!(reassemble(message.messages(256)), whole);
-            let ServerMessage::Participants { participants } =
-                serde_json::from_str(&whole).unwrap()
-            else {
-                panic!("not a participants message: {whole}");
-            };
-            assert_eq!(participants.len(), count);
+            for owner_slot in [None, Some(&slot)] {
+                let message = ParticipantsMessage::new((0..count).map(entry).collect(), owner_slot);
+                let whole = message.to_frame().to_string();
+                assert_eq!(whole.len(), message.len());
+                assert_eq!(reassemble(message.messages(256)), whole);
+                let ServerMessage::Participants {
+                    participants,
+                    owner_slot: decoded,
+                } = serde_json::from_str(&whole).unwrap()
+                else {
+                    panic!("not a participants message: {whole}");
+                };
+                assert_eq!(participants.len(), count);
+                assert_eq!(decoded.as_ref(), owner_slot);
+            }
         }
     }
 
     #[test]
     fn a_large_list_is_sent_in_fragments() {
-        let message = ParticipantsMessage::new((0..200).map(entry).collect());
+        let message = ParticipantsMessage::new((0..200).map(entry).collect(), None);
         assert!(message.messages(4096).count() > 1);
         assert_eq!(message.messages(usize::MAX).count(), 1);
     }

@@ -159,8 +159,14 @@ impl Runtime {
     pub async fn run(mut self) {
         let shutdown_reply = loop {
             let participants_due = self.participants_due;
+            let owner_slot_due = self.session.owner_slot_deadline().map(Instant::from_std);
             tokio::select! {
                 () = sleep_until_some(participants_due) => self.send_participants(),
+                // Followers learn that the slot is free without polling.
+                () = sleep_until_some(owner_slot_due) => {
+                    let out = self.session.expire_owner_slot(At::now());
+                    self.dispatch(out);
+                }
                 event = self.agent_events.recv(), if !self.agent_done => match event {
                     Some(event) => {
                         let out = self.session.agent_event(event, At::now());
@@ -194,7 +200,9 @@ impl Runtime {
     /// Broadcasts the coalesced `participants` message.
     fn send_participants(&mut self) {
         self.participants_due = None;
-        let list = ParticipantsMessage::new(self.session.participant_entries());
+        let owner_slot = self.session.owner_slot(std::time::Instant::now());
+        let list =
+            ParticipantsMessage::new(self.session.participant_entries(), owner_slot.as_ref());
         let _ = self.broadcast.send(list.to_frame());
     }
 
@@ -285,6 +293,7 @@ impl Runtime {
             to,
             messages,
             participants,
+            owner_slot,
             replay,
         } = welcome;
         let (direct, direct_rx) = mpsc::channel(DIRECT_QUEUE);
@@ -292,7 +301,7 @@ impl Runtime {
         Joined {
             id: to,
             greeting: messages.iter().map(frame).collect(),
-            participants: ParticipantsMessage::new(participants),
+            participants: ParticipantsMessage::new(participants, owner_slot.as_ref()),
             replay: self.replay_job(replay),
             direct: direct_rx,
             // Subscribed only now: it must not get the broadcasts above.

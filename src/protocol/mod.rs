@@ -14,7 +14,7 @@ pub use events::{
     AgentState, Decision, EventKind, EventRecord, NoticeLevel, OutputStream, TurnOutcome,
 };
 pub use server::{
-    ErrorCode, Grant, Mode, ParticipantInfo, Role, ServerMessage, SessionDescription,
+    ErrorCode, Grant, Mode, OwnerSlot, ParticipantInfo, Role, ServerMessage, SessionDescription,
     SessionSummary, You, decode_server_message,
 };
 

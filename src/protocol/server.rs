@@ -80,6 +80,15 @@ pub struct ParticipantInfo {
     pub connected_at: String,
 }
 
+/// The owner slot held for a disconnected owner (`participants.owner_slot`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OwnerSlot {
+    /// The identity that becomes owner again if it reconnects in time.
+    pub held_for: String,
+    /// How long the slot stays held, from when the message was sent.
+    pub expires_in_ms: u64,
+}
+
 /// One entry of `GET /v1/sessions`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SessionSummary {
@@ -110,6 +119,10 @@ pub enum ServerMessage {
     },
     Participants {
         participants: Vec<ParticipantInfo>,
+        /// Present only while the owner slot is held for a disconnected
+        /// owner; absent with no owner listed means the slot is free.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        owner_slot: Option<OwnerSlot>,
     },
     Event(EventRecord),
     CaughtUp {

@@ -137,7 +137,7 @@ async fn an_owner_that_keeps_dropping_always_gets_the_slot_back() {
     // and it was always alice.
     let mut seen = 0;
     while let Some(message) = watcher.recv_within(Duration::from_millis(300)).await {
-        if let ServerMessage::Participants { participants } = message {
+        if let ServerMessage::Participants { participants, .. } = message {
             seen += 1;
             let owners: Vec<_> = participants
                 .iter()

@@ -5,9 +5,23 @@ use std::time::Duration;
 
 use tether::host::agent::AgentSpec;
 use tether::host::{Host, HostConfig};
-use tether::protocol::{ClientMessage, ErrorCode, Role, ServerMessage};
+use tether::protocol::{ClientMessage, ErrorCode, OwnerSlot, Role, ServerMessage};
 
 use crate::support::*;
+
+/// The `owner_slot` of a `participants` message, and whether anyone owns.
+fn slot_state(message: &ServerMessage) -> Option<(Option<OwnerSlot>, bool)> {
+    match message {
+        ServerMessage::Participants {
+            participants,
+            owner_slot,
+        } => Some((
+            owner_slot.clone(),
+            participants.iter().any(|p| p.role == Role::Owner),
+        )),
+        _ => None,
+    }
+}
 
 /// A host config with alice/bob/watcher tokens and the given grace.
 fn config_with_auth(dir: &std::path::Path, grace: Duration) -> (HostConfig, String, String) {
@@ -45,6 +59,48 @@ async fn a_released_slot_is_free_at_once_when_the_owner_then_closes() {
         Some(Role::Owner),
         "no slot is held for an owner that left on purpose"
     );
+    host.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn followers_see_the_held_slot_and_when_it_frees() {
+    let dir = tempfile::tempdir().unwrap();
+    let (config, alice, bob) = config_with_auth(dir.path(), Duration::from_millis(300));
+    let host = Host::start(config).await.unwrap();
+    let owner = connect(&host.url(), &alice).await;
+    let mut follower = connect(&host.url(), &bob).await;
+    drop(owner);
+    let held = follower
+        .wait_for(|m| slot_state(m).and_then(|(slot, _)| slot))
+        .await;
+    assert_eq!(held.held_for, "alice");
+    assert!(held.expires_in_ms <= 300, "{held:?}");
+    // Nobody polls: the host itself says when the slot is free.
+    let (slot, owned) = follower
+        .wait_for(|m| slot_state(m).filter(|(slot, _)| slot.is_none()))
+        .await;
+    assert_eq!((slot, owned), (None, false), "free: no owner and no slot");
+    host.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_newcomer_is_greeted_with_the_held_slot() {
+    let dir = tempfile::tempdir().unwrap();
+    let (config, alice, bob) = config_with_auth(dir.path(), Duration::from_secs(30));
+    let host = Host::start(config).await.unwrap();
+    let owner = connect(&host.url(), &alice).await;
+    let mut watcher = connect(&host.url(), &bob).await;
+    drop(owner);
+    watcher
+        .wait_for(|m| slot_state(m).and_then(|(slot, _)| slot))
+        .await;
+    let mut late = Client::connect(&host.url(), &bob, "").await;
+    let _ready = late.recv().await;
+    let _role = late.recv().await;
+    let greeting = late.recv().await;
+    let (slot, owned) = slot_state(&greeting).expect("participants third");
+    assert!(!owned);
+    assert_eq!(slot.map(|s| s.held_for), Some("alice".to_owned()));
     host.shutdown().await.unwrap();
 }
 

@@ -7,7 +7,7 @@ use crate::support::*;
 
 fn participants_roles(message: &ServerMessage) -> Option<Vec<(String, Role)>> {
     match message {
-        ServerMessage::Participants { participants } => Some(
+        ServerMessage::Participants { participants, .. } => Some(
             participants
                 .iter()
                 .map(|p| (p.id.clone(), p.role))

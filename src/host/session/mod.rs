@@ -15,11 +15,12 @@ mod roster;
 mod types;
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use bytes::Bytes;
 
 use crate::protocol::{
-    AgentState, ClientMessage, EventKind, EventRecord, PROTOCOL_VERSION, ServerMessage,
+    AgentState, ClientMessage, EventKind, EventRecord, OwnerSlot, PROTOCOL_VERSION, ServerMessage,
     SessionDescription, SessionSummary, You, rfc3339,
 };
 
@@ -148,6 +149,7 @@ impl Session {
                 },
             ],
             participants: self.roster.entries(),
+            owner_slot: self.roster.owner_slot(at.mono),
             replay,
         };
         (welcome, vec![Output::ParticipantsChanged])
@@ -233,10 +235,31 @@ impl Session {
         out
     }
 
+    /// Frees the owner slot once its reservation has run out, so everyone
+    /// learns it is free (call at [`Session::owner_slot_deadline`]).
+    pub fn expire_owner_slot(&mut self, at: At) -> Vec<Output> {
+        if self.roster.expire_reservation(at.mono) {
+            vec![Output::ParticipantsChanged]
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// When the owner slot held for a disconnected owner runs out.
+    pub fn owner_slot_deadline(&self) -> Option<Instant> {
+        self.roster.reservation_deadline()
+    }
+
+    /// The slot held for a disconnected owner, as `participants` shows it.
+    pub fn owner_slot(&self, now: Instant) -> Option<OwnerSlot> {
+        self.roster.owner_slot(now)
+    }
+
     /// The current `participants` message.
-    pub fn participants(&self) -> ServerMessage {
+    pub fn participants(&self, now: Instant) -> ServerMessage {
         ServerMessage::Participants {
             participants: self.roster.infos(),
+            owner_slot: self.roster.owner_slot(now),
         }
     }
 

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::refusal::Refusal;
-use crate::protocol::{ErrorCode, Grant, Mode, ParticipantInfo, Role};
+use crate::protocol::{ErrorCode, Grant, Mode, OwnerSlot, ParticipantInfo, Role};
 
 /// A connection's participant id; `p<n>` on the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -117,6 +117,29 @@ impl Roster {
             .as_ref()
             .filter(|r| now < r.until)
             .map(|r| r.identity.as_str())
+    }
+
+    /// The reservation as `participants.owner_slot` shows it, while it holds.
+    pub fn owner_slot(&self, now: Instant) -> Option<OwnerSlot> {
+        let held = self.reservation.as_ref().filter(|r| now < r.until)?;
+        Some(OwnerSlot {
+            held_for: held.identity.clone(),
+            expires_in_ms: u64::try_from((held.until - now).as_millis()).unwrap_or(u64::MAX),
+        })
+    }
+
+    /// When the current reservation runs out, if there is one.
+    pub fn reservation_deadline(&self) -> Option<Instant> {
+        self.reservation.as_ref().map(|r| r.until)
+    }
+
+    /// Drops a reservation whose time is up; whether there was one.
+    pub fn expire_reservation(&mut self, now: Instant) -> bool {
+        let expired = self.reservation.as_ref().is_some_and(|r| now >= r.until);
+        if expired {
+            self.reservation = None;
+        }
+        expired
     }
 
     /// Adds a connection; it owns when eligible and the slot is free or
@@ -448,6 +471,25 @@ mod tests {
         assert_eq!(r.leave(new, t), None);
         assert_eq!(r.owner(), None);
         assert_eq!(r.role_of(bob_id), Role::Follower);
+    }
+
+    #[test]
+    fn the_held_slot_counts_down_and_expires() {
+        let t = Instant::now();
+        let mut r = Roster::new(GRACE);
+        let (a, _) = r.join(alice(), t);
+        assert_eq!(r.owner_slot(t), None, "an owner is here: nothing is held");
+        r.leave(a, t);
+        let slot = r.owner_slot(t + Duration::from_secs(4)).unwrap();
+        assert_eq!(
+            (slot.held_for.as_str(), slot.expires_in_ms),
+            ("alice", 6000)
+        );
+        assert_eq!(r.reservation_deadline(), Some(t + GRACE));
+        assert!(!r.expire_reservation(t + Duration::from_secs(9)));
+        assert!(r.expire_reservation(t + GRACE));
+        assert_eq!(r.owner_slot(t + GRACE), None);
+        assert_eq!(r.reservation_deadline(), None);
     }
 
     #[test]

@@ -144,7 +144,7 @@ fn join_greets_in_protocol_order_and_tells_the_others() {
     let [Output::ParticipantsChanged] = &out[..] else {
         panic!("unexpected outputs {out:?}");
     };
-    let ServerMessage::Participants { participants } = h.session.participants() else {
+    let ServerMessage::Participants { participants, .. } = h.session.participants(h.t0) else {
         panic!("participants() builds a participants message");
     };
     assert_eq!(participants.len(), 2);

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::log::{Frame, ReplayPlan};
 use super::roster::ParticipantId;
-use crate::protocol::{Decision, Grant, Mode, ServerMessage, SessionDescription};
+use crate::protocol::{Decision, Grant, Mode, OwnerSlot, ServerMessage, SessionDescription};
 
 /// A moment, on both clocks: monotonic for deadlines, wall for timestamps.
 #[derive(Debug, Clone, Copy)]
@@ -103,13 +103,14 @@ pub struct Join {
 }
 
 /// How to greet a new connection: these messages (`ready`, `role`), then
-/// the `participants` message made of these entries, then the replay.
-/// The connection joins the broadcast only once greeted.
+/// the `participants` message made of these entries and owner slot, then
+/// the replay. The connection joins the broadcast only once greeted.
 #[derive(Debug, Clone)]
 pub struct Welcome {
     pub to: ParticipantId,
     pub messages: Vec<ServerMessage>,
     pub participants: Vec<Arc<str>>,
+    pub owner_slot: Option<OwnerSlot>,
     pub replay: ReplayPlan,
 }
 

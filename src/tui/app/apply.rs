@@ -93,7 +93,7 @@ impl App {
                 self.role = role;
                 Vec::new()
             }
-            ServerMessage::Participants { participants } => {
+            ServerMessage::Participants { participants, .. } => {
                 self.participants = participants;
                 self.selected_participant = self
                     .selected_participant

@@ -84,6 +84,7 @@ impl Rig {
                 client: Some("tether/0.1.0".into()),
                 connected_at: "2026-01-01T00:00:00Z".into(),
             }],
+            owner_slot: None,
         });
         rig.server(ServerMessage::CaughtUp { seq: 0 });
         rig

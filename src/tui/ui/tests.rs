@@ -28,6 +28,7 @@ fn with_transcript(rig: &mut Rig) {
             participant("p2", "bob", Role::Follower, Mode::Control),
             participant("p3", "viewer", Role::Follower, Mode::View),
         ],
+        owner_slot: None,
     });
     rig.event(record(
         1,
