@@ -2,7 +2,8 @@
 //!
 //! Line 1 is a header naming the history (`epoch`); every further line is
 //! the exact `event` frame that was broadcast, appended and flushed before
-//! the broadcast. A torn last line (the host died mid-write) is dropped with
+//! the broadcast, or an owner record (whose the owner slot is, so a restart
+//! keeps it; replays skip these). A torn last line (the host died mid-write) is dropped with
 //! a notice; damage anywhere else stops the start-up with a clear error
 //! rather than silently losing history.
 
@@ -34,6 +35,27 @@ pub struct Loaded {
     pub events: Vec<(EventRecord, Bytes)>,
     /// Things worth telling the participants (a torn line was dropped).
     pub notices: Vec<String>,
+    /// Whose the owner slot was when the journal was last written (the
+    /// newest owner record), if anyone's.
+    pub owner: Option<String>,
+}
+
+/// A journal-only line recording whose the owner slot is:
+/// `{"owner":"<identity>"}` or `{"owner":null}`. Replays skip it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OwnerRecord {
+    owner: Option<String>,
+}
+
+impl OwnerRecord {
+    /// The record a line holds, if it is one (the field must be present).
+    fn parse(line: &[u8]) -> Option<OwnerRecord> {
+        if !line.starts_with(br#"{"owner":"#) {
+            return None;
+        }
+        serde_json::from_slice(line).ok()
+    }
 }
 
 #[derive(Debug)]
@@ -134,6 +156,17 @@ impl Journal {
         self.write_line(b"\n")?;
         self.last_seq = seq;
         Ok(())
+    }
+
+    /// Records whose the owner slot is now (`None`: nobody's), durably.
+    pub fn record_owner(&mut self, owner: Option<&str>) -> Result<()> {
+        let record = OwnerRecord {
+            owner: owner.map(str::to_owned),
+        };
+        let mut line = serde_json::to_vec(&record)?;
+        line.push(b'\n');
+        self.write_line(&line)?;
+        self.flush()
     }
 
     fn write_line(&mut self, bytes: &[u8]) -> Result<()> {
@@ -245,7 +278,13 @@ impl Scan {
         }
         let record = match serde_json::from_slice::<ServerMessage>(line.text) {
             Ok(ServerMessage::Event(record)) => record,
-            _ => return Ok(false),
+            _ => match OwnerRecord::parse(line.text) {
+                Some(record) => {
+                    self.loaded.owner = record.owner;
+                    return Ok(true);
+                }
+                None => return Ok(false),
+            },
         };
         if record.seq != self.last_seq + 1 {
             bail!(
@@ -382,6 +421,30 @@ mod tests {
         let err = Journal::open(dir.path(), "main", &header()).unwrap_err();
         assert!(err.to_string().contains("damaged"), "{err}");
         assert_eq!(fs::read_to_string(&path).unwrap(), text, "nothing was cut");
+    }
+
+    #[test]
+    fn owner_records_are_reloaded_and_skipped_by_replays() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut j, _) = Journal::open(dir.path(), "main", &header()).unwrap();
+        j.append(1, &frame(1)).unwrap();
+        j.record_owner(Some("alice")).unwrap();
+        j.append(2, &frame(2)).unwrap();
+        j.flush().unwrap();
+        let (mut j, loaded) = Journal::open(dir.path(), "main", &header()).unwrap();
+        assert_eq!(loaded.owner.as_deref(), Some("alice"));
+        assert_eq!(loaded.events.len(), 2);
+        let mut seen = Vec::new();
+        j.cursor(0)
+            .read_range(0, 3, |seq, _| {
+                seen.push(seq);
+                true
+            })
+            .unwrap();
+        assert_eq!(seen, [1, 2], "the owner line is not an event");
+        j.record_owner(None).unwrap();
+        let (_, loaded) = Journal::open(dir.path(), "main", &header()).unwrap();
+        assert_eq!(loaded.owner, None, "the newest record wins");
     }
 
     #[test]

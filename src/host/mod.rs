@@ -316,7 +316,7 @@ fn restore(config: &HostConfig, cwd: &Path, now: At) -> Result<Restored> {
     for (record, frame) in loaded.events {
         session.restore(&record, frame);
     }
-    let mut startup = session.finish_restore(now);
+    let mut startup = session.finish_restore(loaded.owner, now);
     for text in notices {
         startup.extend(session.host_event(EventKind::notice(NoticeLevel::Info, text), now));
     }

@@ -118,6 +118,8 @@ pub struct Runtime {
     links: HashMap<ParticipantId, Link>,
     /// When the coalesced `participants` message is due.
     participants_due: Option<Instant>,
+    /// The owner-slot holder last written to the journal.
+    recorded_owner: Option<String>,
 }
 
 fn frame(message: &ServerMessage) -> Utf8Bytes {
@@ -140,6 +142,10 @@ impl Runtime {
         closing: watch::Sender<bool>,
         startup: &[Output],
     ) -> Self {
+        // The journal already says who holds the slot (it was restored).
+        let recorded_owner = session
+            .slot_holder(std::time::Instant::now())
+            .map(str::to_owned);
         let mut runtime = Runtime {
             session,
             journal,
@@ -151,6 +157,7 @@ impl Runtime {
             closing,
             links: HashMap::new(),
             participants_due: None,
+            recorded_owner,
         };
         runtime.journal_events(startup);
         runtime
@@ -230,7 +237,9 @@ impl Runtime {
         }
     }
 
-    /// Lets the connections send their close frames and leave.
+    /// Lets the connections send their close frames and leave. Their
+    /// leaving is not a role change: the owner slot stays recorded for
+    /// the next start.
     async fn await_goodbyes(&mut self) {
         let deadline = Instant::now() + CLOSE_TIMEOUT;
         while !self.links.is_empty() {
@@ -319,6 +328,7 @@ impl Runtime {
     /// journaled (and flushed) before anything of this batch is sent.
     fn dispatch(&mut self, outputs: Vec<Output>) {
         self.journal_events(&outputs);
+        self.record_owner();
         for output in outputs {
             match output {
                 Output::Send { to, message } => {
@@ -358,6 +368,21 @@ impl Runtime {
         }
         if wrote && let Err(e) = journal.flush() {
             tracing::error!("journal flush failed: {e:#}");
+        }
+    }
+
+    /// Writes the owner-slot holder to the journal when it changed, so a
+    /// restart holds the slot for the same identity.
+    fn record_owner(&mut self) {
+        let holder = self.session.slot_holder(std::time::Instant::now());
+        if holder == self.recorded_owner.as_deref() {
+            return;
+        }
+        self.recorded_owner = holder.map(str::to_owned);
+        if let Some(journal) = &mut self.journal
+            && let Err(e) = journal.record_owner(holder)
+        {
+            tracing::error!("journal owner record failed: {e:#}");
         }
     }
 

@@ -41,6 +41,37 @@ async fn connect(url: &str, token: &str) -> Client {
 }
 
 #[tokio::test]
+async fn a_restart_keeps_the_slot_for_the_owner_not_the_first_to_reconnect() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut config, alice, bob) = config_with_auth(dir.path(), Duration::from_secs(30));
+    config.journal_dir = Some(dir.path().join("journal"));
+    let host = Host::start(config.clone()).await.unwrap();
+    let owner = connect(&host.url(), &alice).await;
+    assert_eq!(owner.role, Some(Role::Owner));
+    let follower = connect(&host.url(), &bob).await;
+    assert_eq!(follower.role, Some(Role::Follower));
+    host.shutdown().await.unwrap();
+    drop((owner, follower));
+
+    let host = Host::start(config).await.unwrap();
+    let mut follower = connect(&host.url(), &bob).await;
+    assert_eq!(
+        follower.role,
+        Some(Role::Follower),
+        "a follower reconnecting first must not take the owner's slot"
+    );
+    let answer = follower.request(|id| ClientMessage::Claim { id }).await;
+    assert_eq!(code_of(&answer), Some(ErrorCode::OwnerPresent));
+    let owner = connect(&host.url(), &alice).await;
+    assert_eq!(
+        owner.role,
+        Some(Role::Owner),
+        "the owner gets its slot back"
+    );
+    host.shutdown().await.unwrap();
+}
+
+#[tokio::test]
 async fn a_released_slot_is_free_at_once_when_the_owner_then_closes() {
     let dir = tempfile::tempdir().unwrap();
     let (config, alice, bob) = config_with_auth(dir.path(), Duration::from_secs(30));

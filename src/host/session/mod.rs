@@ -68,9 +68,15 @@ impl Session {
     }
 
     /// Marks the end of a restore: the previous agent is gone, so its turn
-    /// is over and its permission requests are cancelled.
-    pub fn finish_restore(&mut self, at: At) -> Vec<Output> {
+    /// is over and its permission requests are cancelled. The identity
+    /// that held the owner slot before the restart (`owner`, from the
+    /// journal) gets it held for the owner grace, as after a dropped
+    /// connection: followers that reconnect first are not promoted.
+    pub fn finish_restore(&mut self, owner: Option<String>, at: At) -> Vec<Output> {
         self.turn_active = false;
+        if let Some(owner) = owner {
+            self.roster.reserve(owner, at.mono);
+        }
         let mut out = Vec::new();
         self.cancel_pending(
             "the host restarted; the agent was started anew",
@@ -253,6 +259,12 @@ impl Session {
     /// The slot held for a disconnected owner, as `participants` shows it.
     pub fn owner_slot(&self, now: Instant) -> Option<OwnerSlot> {
         self.roster.owner_slot(now)
+    }
+
+    /// Whose the owner slot is (the owner, or the identity it is held
+    /// for): what the journal records so a restart keeps it.
+    pub fn slot_holder(&self, now: Instant) -> Option<&str> {
+        self.roster.slot_holder(now)
     }
 
     /// The current `participants` message.

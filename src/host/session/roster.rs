@@ -142,6 +142,26 @@ impl Roster {
         expired
     }
 
+    /// Holds the free owner slot for `identity` for the grace period, as
+    /// when its connection drops (used after a host restart).
+    pub fn reserve(&mut self, identity: String, now: Instant) {
+        if self.owner.is_none() && !self.grace.is_zero() {
+            self.reservation = Some(Reservation {
+                identity,
+                until: now + self.grace,
+            });
+        }
+    }
+
+    /// Whose the owner slot is at `now`: the owner's identity, or the
+    /// identity it is held for.
+    pub fn slot_holder(&self, now: Instant) -> Option<&str> {
+        match self.owner {
+            Some(owner) => Some(self.participants[&owner].identity.as_str()),
+            None => self.reserved_for(now),
+        }
+    }
+
     /// Adds a connection; it owns when eligible and the slot is free or
     /// reserved for its identity. Returns its id and its initial role.
     pub fn join(&mut self, participant: Participant, now: Instant) -> (ParticipantId, RoleChange) {
@@ -490,6 +510,25 @@ mod tests {
         assert!(r.expire_reservation(t + GRACE));
         assert_eq!(r.owner_slot(t + GRACE), None);
         assert_eq!(r.reservation_deadline(), None);
+    }
+
+    #[test]
+    fn a_restored_slot_is_held_like_a_dropped_owners() {
+        let t = Instant::now();
+        let mut r = Roster::new(GRACE);
+        r.reserve("alice".into(), t);
+        assert_eq!(r.slot_holder(t), Some("alice"));
+        let (b, role) = r.join(bob(), t);
+        assert_eq!(role.role, Role::Follower, "bob came back first");
+        assert_eq!(r.claim(b, t).unwrap_err().code, ErrorCode::OwnerPresent);
+        let (a, role) = r.join(alice(), t + Duration::from_secs(1));
+        assert_eq!(role.role, Role::Owner);
+        assert_eq!(r.slot_holder(t), Some("alice"));
+        r.release(a).unwrap();
+        assert_eq!(r.slot_holder(t), None);
+        // After the grace nothing is held any more.
+        r.reserve("alice".into(), t);
+        assert_eq!(r.slot_holder(t + GRACE), None);
     }
 
     #[test]

@@ -466,7 +466,7 @@ fn restore_rebuilds_pending_and_cancels_it() {
     }
     assert_eq!(restored.last_seq(), 2);
     assert_eq!(restored.pending_ids().count(), 1);
-    let out = restored.finish_restore(At::now());
+    let out = restored.finish_restore(None, At::now());
     assert!(matches!(
         &events(&out)[..],
         [EventKind::PermissionCancelled { .. }]
