@@ -356,7 +356,7 @@ impl Handler {
             let mut batch = Vec::with_capacity(JOURNAL_BATCH);
             let result = range
                 .cursor
-                .read_range(range.after, range.before, |_, line| {
+                .read_range(range.seqs.after, range.seqs.before, |_, line| {
                     match Utf8Bytes::try_from(line) {
                         Ok(frame) => batch.push(frame),
                         Err(_) => return true,

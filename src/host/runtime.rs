@@ -17,7 +17,7 @@ use tokio_tungstenite::tungstenite::Utf8Bytes;
 use super::agent::{AgentHandle, AgentInput, sleep_until_some};
 use super::journal::{Journal, JournalCursor};
 use super::participants::ParticipantsMessage;
-use super::session::{At, Join, Output, ParticipantId, ReplayPlan, Session, Welcome};
+use super::session::{At, Join, Output, ParticipantId, ReplayPlan, SeqRange, Session, Welcome};
 use crate::protocol::{ClientMessage, EventKind, NoticeLevel, ServerMessage, SessionSummary};
 
 /// How long the agent gets to stop when the host shuts down.
@@ -71,11 +71,10 @@ pub enum Direct {
     Close { code: u16, reason: String },
 }
 
-/// The part of a replay read from the journal: `after < seq < before`.
+/// The part of a replay read from the journal.
 pub struct JournalRange {
     pub cursor: JournalCursor,
-    pub after: u64,
-    pub before: u64,
+    pub seqs: SeqRange,
 }
 
 /// A replay to carry out on one connection: journal part, memory part,
@@ -400,10 +399,9 @@ impl Runtime {
 
     fn replay_job(&self, plan: ReplayPlan) -> ReplayJob {
         let journal = match (plan.from_journal, &self.journal) {
-            (Some((after, before)), Some(journal)) => Some(JournalRange {
-                cursor: journal.cursor(after),
-                after,
-                before,
+            (Some(seqs), Some(journal)) => Some(JournalRange {
+                cursor: journal.cursor(seqs.after),
+                seqs,
             }),
             _ => None,
         };

@@ -26,7 +26,7 @@ use crate::protocol::{
 
 use commands::{DecisionMessage, Sender, reply_to, role_message};
 use dedupe::RecentIds;
-pub use log::{EventLog, Frame, ReplayPlan};
+pub use log::{EventLog, Frame, ReplayPlan, SeqRange};
 use pending::PendingRequests;
 pub use refusal::Refusal;
 pub use roster::{Participant, ParticipantId, RoleChange, Roster};
