@@ -172,6 +172,7 @@ impl Runtime {
                 () = sleep_until_some(owner_slot_due) => {
                     let out = self.session.expire_owner_slot(At::now());
                     self.dispatch(out);
+                    self.record_owner();
                 }
                 event = self.agent_events.recv(), if !self.agent_done => match event {
                     Some(event) => {
@@ -186,6 +187,9 @@ impl Runtime {
                         if let ControlFlow::Break(done) = self.handle(request) {
                             break Some(done);
                         }
+                        // Only requests (joins, leaves, role operations)
+                        // change ownership; agent events never do.
+                        self.record_owner();
                     }
                 },
             }
@@ -327,7 +331,6 @@ impl Runtime {
     /// journaled (and flushed) before anything of this batch is sent.
     fn dispatch(&mut self, outputs: Vec<Output>) {
         self.journal_events(&outputs);
-        self.record_owner();
         for output in outputs {
             match output {
                 Output::Send { to, message } => {
