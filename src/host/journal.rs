@@ -2,8 +2,7 @@
 //!
 //! Line 1 is a header naming the history (`epoch`); every further line is
 //! the exact `event` frame that was broadcast, appended and flushed before
-//! the broadcast, or an owner record (whose the owner slot is, so a restart
-//! keeps it; replays skip these). A torn last line (the host died mid-write) is dropped with
+//! the broadcast. Whose the owner slot is lives beside it (`owner_file`). A torn last line (the host died mid-write) is dropped with
 //! a notice; damage anywhere else stops the start-up with a clear error
 //! rather than silently losing history.
 
@@ -15,6 +14,7 @@ use bytes::Bytes;
 use color_eyre::eyre::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 
+use super::owner_file::OwnerFile;
 use crate::protocol::{EventRecord, ServerMessage};
 
 /// Every how many events the journal remembers a byte offset.
@@ -35,27 +35,9 @@ pub struct Loaded {
     pub events: Vec<(EventRecord, Bytes)>,
     /// Things worth telling the participants (a torn line was dropped).
     pub notices: Vec<String>,
-    /// Whose the owner slot was when the journal was last written (the
-    /// newest owner record), if anyone's.
+    /// Whose the owner slot was when this history was last served, if
+    /// anyone's (from the owner file beside the journal).
     pub owner: Option<String>,
-}
-
-/// A journal-only line recording whose the owner slot is:
-/// `{"owner":"<identity>"}` or `{"owner":null}`. Replays skip it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct OwnerRecord {
-    owner: Option<String>,
-}
-
-impl OwnerRecord {
-    /// The record a line holds, if it is one (the field must be present).
-    fn parse(line: &[u8]) -> Option<OwnerRecord> {
-        if !line.starts_with(br#"{"owner":"#) {
-            return None;
-        }
-        serde_json::from_slice(line).ok()
-    }
 }
 
 #[derive(Debug)]
@@ -66,6 +48,7 @@ pub struct Journal {
     index: Vec<u64>,
     len: u64,
     last_seq: u64,
+    owner: OwnerFile,
 }
 
 /// Where a journal replay starts reading.
@@ -102,11 +85,14 @@ impl Journal {
     pub fn open(dir: &Path, session: &str, header: &JournalHeader) -> Result<(Journal, Loaded)> {
         fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
         let path = journal_path(dir, session);
-        let scan = if path.exists() {
+        let mut scan = if path.exists() {
             Scan::file(&path)?
         } else {
             Scan::default()
         };
+        let epoch = scan.loaded.header.as_ref().unwrap_or(header).epoch.clone();
+        let (owner, recorded) = OwnerFile::open(dir, session, &epoch);
+        scan.loaded.owner = recorded;
         let file = OpenOptions::new()
             .create(true)
             .truncate(false)
@@ -124,6 +110,7 @@ impl Journal {
             index: scan.index,
             len: scan.good_len,
             last_seq: scan.last_seq,
+            owner,
         };
         let loaded = scan.loaded;
         if loaded.header.is_none() {
@@ -158,15 +145,9 @@ impl Journal {
         Ok(())
     }
 
-    /// Records whose the owner slot is now (`None`: nobody's), durably.
+    /// Records whose the owner slot is now (`None`: nobody's).
     pub fn record_owner(&mut self, owner: Option<&str>) -> Result<()> {
-        let record = OwnerRecord {
-            owner: owner.map(str::to_owned),
-        };
-        let mut line = serde_json::to_vec(&record)?;
-        line.push(b'\n');
-        self.write_line(&line)?;
-        self.flush()
+        self.owner.record(owner)
     }
 
     fn write_line(&mut self, bytes: &[u8]) -> Result<()> {
@@ -278,13 +259,7 @@ impl Scan {
         }
         let record = match serde_json::from_slice::<ServerMessage>(line.text) {
             Ok(ServerMessage::Event(record)) => record,
-            _ => match OwnerRecord::parse(line.text) {
-                Some(record) => {
-                    self.loaded.owner = record.owner;
-                    return Ok(true);
-                }
-                None => return Ok(false),
-            },
+            _ => return Ok(false),
         };
         if record.seq != self.last_seq + 1 {
             bail!(
@@ -421,30 +396,6 @@ mod tests {
         let err = Journal::open(dir.path(), "main", &header()).unwrap_err();
         assert!(err.to_string().contains("damaged"), "{err}");
         assert_eq!(fs::read_to_string(&path).unwrap(), text, "nothing was cut");
-    }
-
-    #[test]
-    fn owner_records_are_reloaded_and_skipped_by_replays() {
-        let dir = tempfile::tempdir().unwrap();
-        let (mut j, _) = Journal::open(dir.path(), "main", &header()).unwrap();
-        j.append(1, &frame(1)).unwrap();
-        j.record_owner(Some("alice")).unwrap();
-        j.append(2, &frame(2)).unwrap();
-        j.flush().unwrap();
-        let (mut j, loaded) = Journal::open(dir.path(), "main", &header()).unwrap();
-        assert_eq!(loaded.owner.as_deref(), Some("alice"));
-        assert_eq!(loaded.events.len(), 2);
-        let mut seen = Vec::new();
-        j.cursor(0)
-            .read_range(0, 3, |seq, _| {
-                seen.push(seq);
-                true
-            })
-            .unwrap();
-        assert_eq!(seen, [1, 2], "the owner line is not an event");
-        j.record_owner(None).unwrap();
-        let (_, loaded) = Journal::open(dir.path(), "main", &header()).unwrap();
-        assert_eq!(loaded.owner, None, "the newest record wins");
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod agent;
 pub mod auth;
 mod connection;
 pub mod journal;
+mod owner_file;
 mod participants;
 mod rate;
 mod runtime;

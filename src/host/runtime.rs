@@ -141,10 +141,6 @@ impl Runtime {
         closing: watch::Sender<bool>,
         startup: &[Output],
     ) -> Self {
-        // The journal already says who holds the slot (it was restored).
-        let recorded_owner = session
-            .slot_holder(std::time::Instant::now())
-            .map(str::to_owned);
         let mut runtime = Runtime {
             session,
             journal,
@@ -156,9 +152,12 @@ impl Runtime {
             closing,
             links: HashMap::new(),
             participants_due: None,
-            recorded_owner,
+            recorded_owner: None,
         };
         runtime.journal_events(startup);
+        // Written once at start whatever the journal said: with no owner
+        // grace a restored owner holds nothing, and the file must agree.
+        runtime.write_owner();
         runtime
     }
 
@@ -377,14 +376,18 @@ impl Runtime {
     /// restart holds the slot for the same identity.
     fn record_owner(&mut self) {
         let holder = self.session.slot_holder(std::time::Instant::now());
-        if holder == self.recorded_owner.as_deref() {
-            return;
+        if holder != self.recorded_owner.as_deref() {
+            self.write_owner();
         }
+    }
+
+    fn write_owner(&mut self) {
+        let holder = self.session.slot_holder(std::time::Instant::now());
         self.recorded_owner = holder.map(str::to_owned);
         if let Some(journal) = &mut self.journal
             && let Err(e) = journal.record_owner(holder)
         {
-            tracing::error!("journal owner record failed: {e:#}");
+            tracing::error!("recording the owner failed: {e:#}");
         }
     }
 
