@@ -117,7 +117,7 @@ pub struct Runtime {
     links: HashMap<ParticipantId, Link>,
     /// When the coalesced `participants` message is due.
     participants_due: Option<Instant>,
-    /// The owner-slot holder last written to the journal.
+    /// The owner-slot holder last recorded beside the journal.
     recorded_owner: Option<String>,
 }
 
@@ -372,8 +372,8 @@ impl Runtime {
         }
     }
 
-    /// Writes the owner-slot holder to the journal when it changed, so a
-    /// restart holds the slot for the same identity.
+    /// Records the owner-slot holder beside the journal when it changed,
+    /// so a restart holds the slot for the same identity.
     fn record_owner(&mut self) {
         let holder = self.session.slot_holder(std::time::Instant::now());
         if holder != self.recorded_owner.as_deref() {
