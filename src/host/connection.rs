@@ -158,7 +158,7 @@ impl Handler {
                 item = self.direct.recv() => self.on_direct(item).await,
                 item = self.broadcast.recv() => self.on_broadcast(item).await,
                 incoming = self.socket.next() => self.on_incoming(incoming).await,
-                _ = keepalive.tick() => within_deadline(self.socket.send(Message::Ping(Default::default()))).await,
+                _ = keepalive.tick() => self.on_keepalive().await,
             };
             if let Err(end) = step {
                 return end;
@@ -176,6 +176,10 @@ impl Handler {
             let _ = tokio::time::timeout(FAREWELL_TIMEOUT, self.socket.send(close)).await;
         }
         let _ = self.requests.send(Request::Leave { id: self.id }).await;
+    }
+
+    async fn on_keepalive(&mut self) -> Step {
+        within_deadline(self.socket.send(Message::Ping(Default::default()))).await
     }
 
     async fn on_direct(&mut self, item: Option<Direct>) -> Step {
