@@ -43,8 +43,14 @@ pub fn client_message(data: &[u8]) {
         client: None,
         since: Since::Seq(0),
     };
-    let (owner, _) = session.join(join("ann", vec![Grant::Control], Mode::Control), at);
-    let (viewer, _) = session.join(join("vic", vec![Grant::View], Mode::View), at);
+    let owner = session
+        .join(join("ann", vec![Grant::Control], Mode::Control), at)
+        .0
+        .to;
+    let viewer = session
+        .join(join("vic", vec![Grant::View], Mode::View), at)
+        .0
+        .to;
     // Each line is one frame, so a corpus entry can be a conversation.
     for frame in text.split('\n') {
         match decode_client_message(frame) {

@@ -2,7 +2,7 @@
 //!
 //! Line 1 is a header naming the history (`epoch`); every further line is
 //! the exact `event` frame that was broadcast, appended and flushed before
-//! the broadcast. A torn last line (the host died mid-write) is dropped with
+//! the broadcast. Whose the owner slot is lives beside it (`owner_file`). A torn last line (the host died mid-write) is dropped with
 //! a notice; damage anywhere else stops the start-up with a clear error
 //! rather than silently losing history.
 
@@ -15,6 +15,7 @@ use bytes::Bytes;
 use color_eyre::eyre::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 
+use super::owner_file::OwnerFile;
 use crate::protocol::{EventRecord, ServerMessage};
 
 /// Every how many events the journal remembers a byte offset.
@@ -35,6 +36,9 @@ pub struct Loaded {
     pub events: Vec<(EventRecord, Bytes)>,
     /// Things worth telling the participants (a torn line was dropped).
     pub notices: Vec<String>,
+    /// Whose the owner slot was when this history was last served, if
+    /// anyone's (from the owner file beside the journal).
+    pub owner: Option<String>,
 }
 
 #[derive(Debug)]
@@ -45,6 +49,7 @@ pub struct Journal {
     index: Vec<u64>,
     len: u64,
     last_seq: u64,
+    owner: OwnerFile,
 }
 
 /// Where a journal replay starts reading.
@@ -108,70 +113,14 @@ impl Journal {
     pub fn open(dir: &Path, session: &str, header: &JournalHeader) -> Result<(Journal, Loaded)> {
         make_private_dir(dir)?;
         let path = journal_path(dir, session);
-        let mut loaded = Loaded::default();
-        let mut index = Vec::new();
-        let mut good_len = 0u64;
-        let mut last_seq = 0u64;
-        if path.exists() {
-            let mut bytes = Vec::new();
-            File::open(&path)
-                .and_then(|mut f| f.read_to_end(&mut bytes))
-                .with_context(|| format!("cannot read {}", path.display()))?;
-            let mut offset = 0usize;
-            let mut line_no = 0usize;
-            while offset < bytes.len() {
-                line_no += 1;
-                let (line, next, complete) = match bytes[offset..].iter().position(|b| *b == b'\n')
-                {
-                    Some(n) => (&bytes[offset..offset + n], offset + n + 1, true),
-                    None => (&bytes[offset..], bytes.len(), false),
-                };
-                let is_last = next >= bytes.len();
-                let parsed = if line_no == 1 {
-                    serde_json::from_slice::<JournalHeader>(line)
-                        .map(|h| loaded.header = Some(h))
-                        .is_ok()
-                } else {
-                    match serde_json::from_slice::<ServerMessage>(line) {
-                        Ok(ServerMessage::Event(record)) if complete || !is_last => {
-                            if record.seq != last_seq + 1 {
-                                bail!(
-                                    "{} line {line_no}: event seq {} follows {last_seq}; the journal is damaged",
-                                    path.display(),
-                                    record.seq
-                                );
-                            }
-                            if (record.seq - 1).is_multiple_of(INDEX_STRIDE) {
-                                index.push(offset as u64);
-                            }
-                            last_seq = record.seq;
-                            loaded.events.push((record, Bytes::copy_from_slice(line)));
-                            true
-                        }
-                        _ => false,
-                    }
-                };
-                if !parsed {
-                    if is_last {
-                        loaded.notices.push(format!(
-                            "the journal's last line was torn ({} bytes, the host stopped mid-write); it was dropped",
-                            line.len()
-                        ));
-                        break;
-                    }
-                    bail!(
-                        "{} line {line_no} is not a journal record; the journal is damaged (move it away to start a new history)",
-                        path.display()
-                    );
-                }
-                good_len = next as u64;
-                offset = next;
-            }
-            if loaded.header.is_none() {
-                good_len = 0;
-                loaded.events.clear();
-            }
-        }
+        let mut scan = if path.exists() {
+            Scan::file(&path)?
+        } else {
+            Scan::default()
+        };
+        let epoch = scan.loaded.header.as_ref().unwrap_or(header).epoch.clone();
+        let (owner, recorded) = OwnerFile::open(dir, session, &epoch);
+        scan.loaded.owner = recorded;
         let file = OpenOptions::new()
             .create(true)
             .truncate(false)
@@ -181,17 +130,19 @@ impl Journal {
             .open(&path)
             .with_context(|| format!("cannot open {}", path.display()))?;
         make_private(&path, 0o600)?;
-        file.set_len(good_len)
+        file.set_len(scan.good_len)
             .with_context(|| format!("cannot trim {}", path.display()))?;
         let mut out = BufWriter::with_capacity(64 * 1024, file);
-        out.seek(SeekFrom::Start(good_len))?;
+        out.seek(SeekFrom::Start(scan.good_len))?;
         let mut journal = Journal {
             path,
             out,
-            index,
-            len: good_len,
-            last_seq,
+            index: scan.index,
+            len: scan.good_len,
+            last_seq: scan.last_seq,
+            owner,
         };
+        let loaded = scan.loaded;
         if loaded.header.is_none() {
             let mut line = serde_json::to_vec(header)?;
             line.push(b'\n');
@@ -224,6 +175,11 @@ impl Journal {
         Ok(())
     }
 
+    /// Records whose the owner slot is now (`None`: nobody's).
+    pub fn record_owner(&mut self, owner: Option<&str>) -> Result<()> {
+        self.owner.record(owner)
+    }
+
     fn write_line(&mut self, bytes: &[u8]) -> Result<()> {
         self.out.write_all(bytes)?;
         self.len += bytes.len() as u64;
@@ -249,6 +205,109 @@ impl Journal {
             offset,
             end: self.len,
         }
+    }
+}
+
+/// What reading an existing journal found.
+#[derive(Debug, Default)]
+struct Scan {
+    loaded: Loaded,
+    index: Vec<u64>,
+    /// Bytes up to the end of the last good line.
+    good_len: u64,
+    last_seq: u64,
+}
+
+/// One line of a journal file as read.
+struct Line<'a> {
+    text: &'a [u8],
+    /// Its byte offset and 1-based number.
+    offset: usize,
+    number: usize,
+    /// Whether it ended with a newline.
+    complete: bool,
+    /// Whether nothing follows it.
+    last: bool,
+}
+
+impl Scan {
+    fn file(path: &Path) -> Result<Scan> {
+        let mut bytes = Vec::new();
+        File::open(path)
+            .and_then(|mut f| f.read_to_end(&mut bytes))
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let mut scan = Scan::default();
+        let mut offset = 0usize;
+        let mut number = 0usize;
+        while offset < bytes.len() {
+            number += 1;
+            let (text, next, complete) = match bytes[offset..].iter().position(|b| *b == b'\n') {
+                Some(n) => (&bytes[offset..offset + n], offset + n + 1, true),
+                None => (&bytes[offset..], bytes.len(), false),
+            };
+            let line = Line {
+                text,
+                offset,
+                number,
+                complete,
+                last: next >= bytes.len(),
+            };
+            if !scan.take(&line, path)? {
+                if line.last {
+                    scan.loaded.notices.push(format!(
+                        "the journal's last line was torn ({} bytes, the host stopped mid-write); it was dropped",
+                        text.len()
+                    ));
+                    break;
+                }
+                bail!(
+                    "{} line {number} is not a journal record; the journal is damaged (move it away to start a new history)",
+                    path.display()
+                );
+            }
+            scan.good_len = next as u64;
+            offset = next;
+        }
+        if scan.loaded.header.is_none() {
+            // Without a header nothing is kept, but the notices stand.
+            let notices = std::mem::take(&mut scan.loaded.notices);
+            scan = Scan::default();
+            scan.loaded.notices = notices;
+        }
+        Ok(scan)
+    }
+
+    /// Takes one line; whether it was a whole record.
+    fn take(&mut self, line: &Line, path: &Path) -> Result<bool> {
+        if line.number == 1 {
+            let header = serde_json::from_slice::<JournalHeader>(line.text).ok();
+            self.loaded.header = header;
+            return Ok(self.loaded.header.is_some());
+        }
+        if !line.complete && line.last {
+            return Ok(false);
+        }
+        let record = match serde_json::from_slice::<ServerMessage>(line.text) {
+            Ok(ServerMessage::Event(record)) => record,
+            _ => return Ok(false),
+        };
+        if record.seq != self.last_seq + 1 {
+            bail!(
+                "{} line {}: event seq {} follows {}; the journal is damaged",
+                path.display(),
+                line.number,
+                record.seq,
+                self.last_seq
+            );
+        }
+        if (record.seq - 1).is_multiple_of(INDEX_STRIDE) {
+            self.index.push(line.offset as u64);
+        }
+        self.last_seq = record.seq;
+        self.loaded
+            .events
+            .push((record, Bytes::copy_from_slice(line.text)));
+        Ok(true)
     }
 }
 

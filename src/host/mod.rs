@@ -11,6 +11,8 @@ mod connection;
 mod failed_auth;
 pub mod journal;
 mod listener;
+mod owner_file;
+mod participants;
 pub mod preview;
 mod query;
 mod rate;
@@ -21,7 +23,7 @@ mod slots;
 mod upgrade;
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime};
 
@@ -32,9 +34,9 @@ use tokio::task::JoinHandle;
 use crate::protocol::{EventKind, Grant, NoticeLevel, SessionDescription, close_code, rfc3339};
 use agent::AgentSpec;
 use auth::AuthFile;
-use journal::{Journal, JournalHeader};
+use journal::{Journal, JournalHeader, Loaded};
 use runtime::{Request, Runtime};
-use session::{At, Session, SessionConfig};
+use session::{At, Output, Session, SessionConfig};
 
 /// Everything `tether serve` can be told.
 #[derive(Debug, Clone)]
@@ -107,67 +109,15 @@ impl Host {
     /// Starts a host: loads (or creates) the auth file, opens the journal,
     /// starts the agent and listens. Returns once it accepts connections.
     pub async fn start(config: HostConfig) -> Result<Host> {
-        if config.session_id.is_empty()
-            || !config
-                .session_id
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-        {
-            bail!(
-                "session id `{}` must be letters, digits, `-`, `_` or `.`",
-                config.session_id
-            );
-        }
+        check_session_id(&config.session_id)?;
         let (auth, auth_created) = auth::load_or_create(&config.auth_path)?;
         let cwd = std::fs::canonicalize(&config.cwd)
             .with_context(|| format!("working directory {}", config.cwd.display()))?;
-        let now = At::now();
-        let mut header = JournalHeader {
-            journal: 1,
-            session: config.session_id.clone(),
-            epoch: fresh_epoch(),
-            started_at: rfc3339(now.wall),
-        };
-        let mut notices = Vec::new();
-        let mut restored = Vec::new();
-        let journal = match &config.journal_dir {
-            Some(dir) => {
-                let (journal, loaded) = Journal::open(dir, &config.session_id, &header)?;
-                if let Some(existing) = loaded.header {
-                    header = existing;
-                    notices.push(format!(
-                        "the host restarted; history continues from the journal ({} events)",
-                        loaded.events.len()
-                    ));
-                }
-                notices.extend(loaded.notices);
-                restored = loaded.events;
-                Some(journal)
-            }
-            None => None,
-        };
-        let description = SessionDescription {
-            id: config.session_id.clone(),
-            epoch: header.epoch.clone(),
-            title: config.agent.default_title(),
-            agent: config.agent.kind().into(),
-            cwd: cwd.display().to_string(),
-            started_at: header.started_at.clone(),
-        };
-        let mut session = Session::new(SessionConfig {
-            description,
-            owner_grace: config.owner_grace,
-            retain: config.retain,
-            journal: journal.is_some(),
-            agent: config.agent.traits(),
-        });
-        for (record, frame) in restored {
-            session.restore(&record, frame);
-        }
-        let mut startup = session.finish_restore(now);
-        for text in notices {
-            startup.extend(session.host_event(EventKind::notice(NoticeLevel::Info, text), now));
-        }
+        let Restored {
+            session,
+            journal,
+            startup,
+        } = restore(&config, &cwd, At::now())?;
 
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
@@ -181,18 +131,15 @@ impl Host {
         let (closing, closing_rx) = watch::channel(false);
         let auth = Arc::new(RwLock::new(auth));
         let journal_path = journal.as_ref().map(|j| j.path().to_owned());
-        let mut runtime = Runtime {
+        let runtime = Runtime::new(
             session,
             journal,
-            agent,
-            agent_events,
+            (agent, agent_events),
             requests,
             broadcast,
             closing,
-            participants_due: None,
-        };
-        // Nobody is connected yet: this only journals the start-up events.
-        runtime.journal_events(&startup);
+            &startup,
+        );
         let runtime = tokio::spawn(runtime.run());
 
         let state = server::AppState {
@@ -209,19 +156,11 @@ impl Host {
             failed_auth: Default::default(),
         };
         let (stop_accepting, stop) = oneshot::channel::<()>();
-        let app = server::router(state);
         let limits = listener::SocketLimits {
             header_read: config.header_read_timeout,
             max_sockets: config.max_sockets.unwrap_or_else(listener::socket_budget),
         };
-        let server = tokio::spawn(async move {
-            // Dropped when this task ends: open HTTP exchanges then finish.
-            let (_stop_all, stop_all) = watch::channel(false);
-            tokio::select! {
-                () = listener::serve(listener, app, limits, stop_all) => {}
-                _ = stop => {}
-            }
-        });
+        let server = tokio::spawn(serve(listener, server::router(state), limits, stop));
         Ok(Host {
             addr,
             session_id: config.session_id,
@@ -336,6 +275,95 @@ impl Host {
         let _ = tokio::time::timeout(Duration::from_secs(2), &mut self.server).await;
         self.server.abort();
         Ok(())
+    }
+}
+
+fn check_session_id(id: &str) -> Result<()> {
+    if id.is_empty()
+        || !id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+    {
+        bail!("session id `{id}` must be letters, digits, `-`, `_` or `.`");
+    }
+    Ok(())
+}
+
+/// The session as the journal left it, ready to run.
+struct Restored {
+    session: Session,
+    journal: Option<Journal>,
+    /// The events of the restart (cancelled requests, notices), to journal.
+    startup: Vec<Output>,
+}
+
+/// Opens the journal (if any) and rebuilds the session from it.
+fn restore(config: &HostConfig, cwd: &Path, now: At) -> Result<Restored> {
+    let mut header = JournalHeader {
+        journal: 1,
+        session: config.session_id.clone(),
+        epoch: fresh_epoch(),
+        started_at: rfc3339(now.wall),
+    };
+    let mut loaded = Loaded::default();
+    let mut notices = Vec::new();
+    let journal = match &config.journal_dir {
+        Some(dir) => {
+            let (journal, found) = Journal::open(dir, &config.session_id, &header)?;
+            loaded = found;
+            if let Some(existing) = loaded.header.take() {
+                header = existing;
+                notices.push(format!(
+                    "the host restarted; history continues from the journal ({} events)",
+                    loaded.events.len()
+                ));
+            }
+            Some(journal)
+        }
+        None => None,
+    };
+    notices.append(&mut loaded.notices);
+    let description = SessionDescription {
+        id: config.session_id.clone(),
+        epoch: header.epoch,
+        title: config.agent.default_title(),
+        agent: config.agent.kind().into(),
+        cwd: cwd.display().to_string(),
+        started_at: header.started_at,
+    };
+    let mut session = Session::new(SessionConfig {
+        description,
+        owner_grace: config.owner_grace,
+        retain: config.retain,
+        journal: journal.is_some(),
+        agent: config.agent.traits(),
+    });
+    for (record, frame) in loaded.events {
+        session.restore(&record, frame);
+    }
+    let mut startup = session.finish_restore(loaded.owner, now);
+    for text in notices {
+        startup.extend(session.host_event(EventKind::notice(NoticeLevel::Info, text), now));
+    }
+    Ok(Restored {
+        session,
+        journal,
+        startup,
+    })
+}
+
+/// Serves HTTP on `listener` until `stop` fires.
+async fn serve(
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+    limits: listener::SocketLimits,
+    stop: oneshot::Receiver<()>,
+) {
+    // Dropped when this task ends: open HTTP exchanges then finish.
+    let (_stop_all, stop_all) = watch::channel(false);
+    tokio::select! {
+        () = listener::serve(listener, app, limits, stop_all) => {}
+        _ = stop => {}
     }
 }
 

@@ -6,16 +6,18 @@
 //! and the order in which events are journaled is the order everyone sees.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::ops::ControlFlow;
 use std::time::Duration;
 
 use bytes::Bytes;
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
+use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use super::agent::{AgentHandle, AgentInput, sleep_until_some};
 use super::journal::{Journal, JournalCursor};
-use super::session::{At, Join, Output, ParticipantId, ReplayPlan, Session};
+use super::participants::ParticipantsMessage;
+use super::session::{At, Join, Output, ParticipantId, ReplayPlan, SeqRange, Session, Welcome};
 use crate::protocol::{ClientMessage, EventKind, NoticeLevel, ServerMessage, SessionSummary};
 
 /// How long the agent gets to stop when the host shuts down.
@@ -69,10 +71,16 @@ pub enum Direct {
     Close { code: u16, reason: String },
 }
 
+/// The part of a replay read from the journal.
+pub struct JournalRange {
+    pub cursor: JournalCursor,
+    pub seqs: SeqRange,
+}
+
 /// A replay to carry out on one connection: journal part, memory part,
 /// then `caught_up`.
 pub struct ReplayJob {
-    pub journal: Option<(JournalCursor, u64, u64)>,
+    pub journal: Option<JournalRange>,
     pub frames: Vec<Bytes>,
     pub caught_up: u64,
     pub gap_oldest: Option<u64>,
@@ -83,54 +91,38 @@ pub struct Joined {
     pub id: ParticipantId,
     /// `ready` and `role`.
     pub greeting: Vec<Utf8Bytes>,
-    /// The entries of the `participants` message that follows them.
-    pub participants: Vec<Arc<str>>,
+    /// The `participants` message that follows them.
+    pub participants: ParticipantsMessage,
     pub replay: ReplayJob,
     pub direct: mpsc::Receiver<Direct>,
     pub broadcast: broadcast::Receiver<Utf8Bytes>,
 }
 
+/// The session task's handle on one connection.
 struct Link {
     token: String,
     direct: mpsc::Sender<Direct>,
 }
 
 pub struct Runtime {
-    pub session: Session,
-    pub journal: Option<Journal>,
-    pub agent: AgentHandle,
-    pub agent_events: mpsc::Receiver<EventKind>,
-    pub requests: mpsc::Receiver<Request>,
-    pub broadcast: broadcast::Sender<Utf8Bytes>,
+    session: Session,
+    journal: Option<Journal>,
+    agent: AgentHandle,
+    agent_events: mpsc::Receiver<EventKind>,
+    agent_done: bool,
+    requests: mpsc::Receiver<Request>,
+    broadcast: broadcast::Sender<Utf8Bytes>,
     /// Flipped to true when the host shuts down: connections close with 1001.
-    pub closing: watch::Sender<bool>,
+    closing: watch::Sender<bool>,
+    links: HashMap<ParticipantId, Link>,
     /// When the coalesced `participants` message is due.
-    pub participants_due: Option<tokio::time::Instant>,
+    participants_due: Option<Instant>,
+    /// The owner-slot holder last recorded beside the journal.
+    recorded_owner: Option<String>,
 }
 
 fn frame(message: &ServerMessage) -> Utf8Bytes {
     Utf8Bytes::from(message.to_json())
-}
-
-/// The opening and closing of a `participants` message around its entries.
-pub const PARTICIPANTS_OPEN: &str = r#"{"type":"participants","participants":["#;
-pub const PARTICIPANTS_CLOSE: &str = "]}";
-
-/// A whole `participants` message from its entries, in one allocation.
-pub fn participants_frame(entries: &[Arc<str>]) -> Utf8Bytes {
-    let size = PARTICIPANTS_OPEN.len()
-        + PARTICIPANTS_CLOSE.len()
-        + entries.iter().map(|e| e.len() + 1).sum::<usize>();
-    let mut text = String::with_capacity(size);
-    text.push_str(PARTICIPANTS_OPEN);
-    for (i, entry) in entries.iter().enumerate() {
-        if i > 0 {
-            text.push(',');
-        }
-        text.push_str(entry);
-    }
-    text.push_str(PARTICIPANTS_CLOSE);
-    Utf8Bytes::from(text)
 }
 
 fn event_frame(bytes: Bytes) -> Utf8Bytes {
@@ -138,114 +130,160 @@ fn event_frame(bytes: Bytes) -> Utf8Bytes {
 }
 
 impl Runtime {
+    /// A runtime for a session that is restored and ready; `startup` are
+    /// the outputs of that restore, journaled now (nobody is connected).
+    pub fn new(
+        session: Session,
+        journal: Option<Journal>,
+        agent: (AgentHandle, mpsc::Receiver<EventKind>),
+        requests: mpsc::Receiver<Request>,
+        broadcast: broadcast::Sender<Utf8Bytes>,
+        closing: watch::Sender<bool>,
+        startup: &[Output],
+    ) -> Self {
+        let mut runtime = Runtime {
+            session,
+            journal,
+            agent: agent.0,
+            agent_events: agent.1,
+            agent_done: false,
+            requests,
+            broadcast,
+            closing,
+            links: HashMap::new(),
+            participants_due: None,
+            recorded_owner: None,
+        };
+        runtime.journal_events(startup);
+        // Written once at start whatever the journal said: with no owner
+        // grace a restored owner holds nothing, and the file must agree.
+        runtime.write_owner();
+        runtime
+    }
+
     pub async fn run(mut self) {
-        let mut links: HashMap<ParticipantId, Link> = HashMap::new();
-        let mut agent_done = false;
         let shutdown_reply = loop {
             let participants_due = self.participants_due;
+            let owner_slot_due = self.session.owner_slot_deadline().map(Instant::from_std);
             tokio::select! {
-                () = sleep_until_some(participants_due) => {
-                    self.participants_due = None;
-                    let list = participants_frame(&self.session.participant_entries());
-                    let _ = self.broadcast.send(list);
+                () = sleep_until_some(participants_due) => self.send_participants(),
+                // Followers learn that the slot is free without polling.
+                () = sleep_until_some(owner_slot_due) => {
+                    let out = self.session.expire_owner_slot(At::now());
+                    self.dispatch(out);
+                    self.record_owner();
                 }
-                event = self.agent_events.recv(), if !agent_done => match event {
+                event = self.agent_events.recv(), if !self.agent_done => match event {
                     Some(event) => {
                         let out = self.session.agent_event(event, At::now());
-                        self.dispatch(out, &mut links, None);
+                        self.dispatch(out);
                     }
-                    None => agent_done = true,
+                    None => self.agent_done = true,
                 },
                 request = self.requests.recv() => match request {
                     None => break None,
-                    Some(Request::Shutdown { done }) => break Some(done),
-                    Some(request) => self.handle(request, &mut links),
+                    Some(request) => {
+                        if let ControlFlow::Break(done) = self.handle(request) {
+                            break Some(done);
+                        }
+                        // Only requests (joins, leaves, role operations)
+                        // change ownership; agent events never do.
+                        self.record_owner();
+                    }
                 },
             }
         };
-        // Shutting down: stop the agent and record how it ended.
-        let _ = self.agent.input.send(AgentInput::Shutdown);
-        let deadline = tokio::time::Instant::now() + AGENT_STOP_TIMEOUT;
-        while !agent_done {
-            match tokio::time::timeout_at(deadline, self.agent_events.recv()).await {
-                Ok(Some(event)) => {
-                    let out = self.session.agent_event(event, At::now());
-                    self.dispatch(out, &mut links, None);
-                }
-                Ok(None) => agent_done = true,
-                Err(_) => {
-                    self.agent.task.abort();
-                    let out = self.session.host_event(
-                        EventKind::notice(NoticeLevel::Warn, "the agent did not stop in time"),
-                        At::now(),
-                    );
-                    self.dispatch(out, &mut links, None);
-                    break;
-                }
-            }
-        }
+        self.stop_agent().await;
         if let Some(journal) = &mut self.journal
             && let Err(e) = journal.flush()
         {
             tracing::error!("journal flush failed at shutdown: {e:#}");
         }
         let _ = self.closing.send(true);
-        // Let the connections send their close frames and leave.
-        let deadline = tokio::time::Instant::now() + CLOSE_TIMEOUT;
-        while !links.is_empty() {
-            match tokio::time::timeout_at(deadline, self.requests.recv()).await {
-                Ok(Some(Request::Leave { id })) => {
-                    links.remove(&id);
-                }
-                Ok(Some(_)) => {}
-                Ok(None) | Err(_) => break,
-            }
-        }
+        self.await_goodbyes().await;
         if let Some(done) = shutdown_reply {
             let _ = done.send(());
         }
     }
 
-    fn handle(&mut self, request: Request, links: &mut HashMap<ParticipantId, Link>) {
-        match request {
-            Request::Join { join, token, reply } => {
-                let (id, out) = self.session.join(join, At::now());
-                let mut joined = None;
-                self.dispatch(out, links, Some((&mut joined, token)));
-                match joined {
-                    Some(joined) => {
-                        if reply.send(joined).is_err() {
-                            // The connection went away while joining.
-                            links.remove(&id);
-                            let out = self.session.leave(id, At::now());
-                            self.dispatch(out, links, None);
-                        }
-                    }
-                    None => unreachable!("a join always yields a welcome"),
+    /// Broadcasts the coalesced `participants` message.
+    fn send_participants(&mut self) {
+        self.participants_due = None;
+        let owner_slot = self.session.owner_slot(std::time::Instant::now());
+        let list =
+            ParticipantsMessage::new(self.session.participant_entries(), owner_slot.as_ref());
+        let _ = self.broadcast.send(list.to_frame());
+    }
+
+    /// Shutting down: stops the agent and records how it ended.
+    async fn stop_agent(&mut self) {
+        let _ = self.agent.input.send(AgentInput::Shutdown);
+        let deadline = Instant::now() + AGENT_STOP_TIMEOUT;
+        while !self.agent_done {
+            match tokio::time::timeout_at(deadline, self.agent_events.recv()).await {
+                Ok(Some(event)) => {
+                    let out = self.session.agent_event(event, At::now());
+                    self.dispatch(out);
+                }
+                Ok(None) => self.agent_done = true,
+                Err(_) => {
+                    self.agent.task.abort();
+                    let out = self.session.host_event(
+                        EventKind::notice(NoticeLevel::Warn, "the agent did not stop in time"),
+                        At::now(),
+                    );
+                    self.dispatch(out);
+                    break;
                 }
             }
-            Request::Leave { id } => {
-                links.remove(&id);
-                let out = self.session.leave(id, At::now());
-                self.dispatch(out, links, None);
+        }
+    }
+
+    /// Lets the connections send their close frames and leave. Their
+    /// leaving is not a role change: the owner slot stays recorded for
+    /// the next start.
+    async fn await_goodbyes(&mut self) {
+        let deadline = Instant::now() + CLOSE_TIMEOUT;
+        while !self.links.is_empty() {
+            match tokio::time::timeout_at(deadline, self.requests.recv()).await {
+                Ok(Some(Request::Leave { id })) => {
+                    self.links.remove(&id);
+                }
+                Ok(Some(_)) => {}
+                Ok(None) | Err(_) => break,
             }
+        }
+    }
+
+    /// Carries out one request; breaks with the reply of a shutdown.
+    fn handle(&mut self, request: Request) -> ControlFlow<oneshot::Sender<()>> {
+        match request {
+            Request::Join { join, token, reply } => {
+                let joined = self.join(join, token);
+                let id = joined.id;
+                if reply.send(joined).is_err() {
+                    // The connection went away while joining.
+                    self.leave(id);
+                }
+            }
+            Request::Leave { id } => self.leave(id),
             Request::Message { id, message } => {
                 let out = self.session.handle(id, message, At::now());
-                self.dispatch(out, links, None);
+                self.dispatch(out);
             }
             Request::Summary { reply } => {
                 let _ = reply.send(self.session.summary());
             }
             Request::Inject { event } => {
                 let out = self.session.host_event(event, At::now());
-                self.dispatch(out, links, None);
+                self.dispatch(out);
             }
             Request::Disconnect {
                 token,
                 code,
                 reason,
             } => {
-                for link in links.values().filter(|l| l.token == token) {
+                for link in self.links.values().filter(|l| l.token == token) {
                     let close = Direct::Close {
                         code,
                         reason: reason.clone(),
@@ -253,28 +291,53 @@ impl Runtime {
                     let _ = link.direct.try_send(close);
                 }
             }
-            Request::Shutdown { .. } => unreachable!("handled by the loop"),
+            Request::Shutdown { done } => return ControlFlow::Break(done),
         }
+        ControlFlow::Continue(())
+    }
+
+    /// Admits a connection and returns its greeting.
+    fn join(&mut self, join: Join, token: String) -> Joined {
+        let (welcome, out) = self.session.join(join, At::now());
+        self.dispatch(out);
+        let Welcome {
+            to,
+            messages,
+            participants,
+            owner_slot,
+            replay,
+        } = welcome;
+        let (direct, direct_rx) = mpsc::channel(DIRECT_QUEUE);
+        self.links.insert(to, Link { token, direct });
+        Joined {
+            id: to,
+            greeting: messages.iter().map(frame).collect(),
+            participants: ParticipantsMessage::new(participants, owner_slot.as_ref()),
+            replay: self.replay_job(replay),
+            direct: direct_rx,
+            // Subscribed only now: it must not get the broadcasts above.
+            broadcast: self.broadcast.subscribe(),
+        }
+    }
+
+    fn leave(&mut self, id: ParticipantId) {
+        self.links.remove(&id);
+        let out = self.session.leave(id, At::now());
+        self.dispatch(out);
     }
 
     /// Carries out the state machine's outputs in order. Events are
     /// journaled (and flushed) before anything of this batch is sent.
-    fn dispatch(
-        &mut self,
-        outputs: Vec<Output>,
-        links: &mut HashMap<ParticipantId, Link>,
-        mut welcome: Option<(&mut Option<Joined>, String)>,
-    ) {
+    fn dispatch(&mut self, outputs: Vec<Output>) {
         self.journal_events(&outputs);
         for output in outputs {
             match output {
                 Output::Send { to, message } => {
-                    self.send_direct(links, to, Direct::Frame(frame(&message)))
+                    self.send_direct(to, Direct::Frame(frame(&message)))
                 }
                 Output::ParticipantsChanged => {
                     if self.participants_due.is_none() {
-                        self.participants_due =
-                            Some(tokio::time::Instant::now() + PARTICIPANTS_COALESCE);
+                        self.participants_due = Some(Instant::now() + PARTICIPANTS_COALESCE);
                     }
                 }
                 Output::Event { frame, .. } => {
@@ -282,28 +345,7 @@ impl Runtime {
                 }
                 Output::Replay { to, replay } => {
                     let job = self.replay_job(replay);
-                    self.send_direct(links, to, Direct::Replay(Box::new(job)));
-                }
-                Output::Welcome {
-                    to,
-                    messages,
-                    participants,
-                    replay,
-                } => {
-                    let Some((slot, token)) = welcome.take() else {
-                        continue;
-                    };
-                    let (direct, direct_rx) = mpsc::channel(DIRECT_QUEUE);
-                    links.insert(to, Link { token, direct });
-                    *slot = Some(Joined {
-                        id: to,
-                        greeting: messages.iter().map(frame).collect(),
-                        participants,
-                        replay: self.replay_job(replay),
-                        direct: direct_rx,
-                        // Subscribed only now: it must not get the broadcasts above.
-                        broadcast: self.broadcast.subscribe(),
-                    });
+                    self.send_direct(to, Direct::Replay(Box::new(job)));
                 }
                 Output::Agent(command) => {
                     let _ = self.agent.input.send(AgentInput::Command(command));
@@ -312,7 +354,7 @@ impl Runtime {
         }
     }
 
-    pub(super) fn journal_events(&mut self, outputs: &[Output]) {
+    fn journal_events(&mut self, outputs: &[Output]) {
         let Some(journal) = &mut self.journal else {
             return;
         };
@@ -330,24 +372,43 @@ impl Runtime {
         }
     }
 
+    /// Records the owner-slot holder beside the journal when it changed,
+    /// so a restart holds the slot for the same identity.
+    fn record_owner(&mut self) {
+        let holder = self.session.slot_holder(std::time::Instant::now());
+        if holder != self.recorded_owner.as_deref() {
+            self.write_owner();
+        }
+    }
+
+    fn write_owner(&mut self) {
+        let holder = self.session.slot_holder(std::time::Instant::now());
+        self.recorded_owner = holder.map(str::to_owned);
+        if let Some(journal) = &mut self.journal
+            && let Err(e) = journal.record_owner(holder)
+        {
+            tracing::error!("recording the owner failed: {e:#}");
+        }
+    }
+
     /// A connection whose targeted queue is full is not reading: dropping
     /// its link closes it (1008), and it can reconnect and resume.
-    fn send_direct(
-        &self,
-        links: &mut HashMap<ParticipantId, Link>,
-        to: ParticipantId,
-        message: Direct,
-    ) {
-        let Some(link) = links.get(&to) else { return };
+    fn send_direct(&mut self, to: ParticipantId, message: Direct) {
+        let Some(link) = self.links.get(&to) else {
+            return;
+        };
         if link.direct.try_send(message).is_err() {
             tracing::warn!("{to}: outgoing queue full; disconnecting");
-            links.remove(&to);
+            self.links.remove(&to);
         }
     }
 
     fn replay_job(&self, plan: ReplayPlan) -> ReplayJob {
         let journal = match (plan.from_journal, &self.journal) {
-            (Some((after, before)), Some(journal)) => Some((journal.cursor(after), after, before)),
+            (Some(seqs), Some(journal)) => Some(JournalRange {
+                cursor: journal.cursor(seqs.after),
+                seqs,
+            }),
             _ => None,
         };
         ReplayJob {

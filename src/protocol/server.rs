@@ -84,10 +84,12 @@ pub struct ParticipantInfo {
     pub connected_at: String,
 }
 
-/// `participants.owner_slot`: the slot kept for an owner who went away.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// The owner slot held for a disconnected owner (`participants.owner_slot`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OwnerSlot {
+    /// The identity that becomes owner again if it reconnects in time.
     pub held_for: String,
+    /// How long the slot stays held, from when the message was sent.
     pub expires_in_ms: u64,
 }
 
@@ -122,7 +124,7 @@ pub enum ServerMessage {
     Participants {
         participants: Vec<ParticipantInfo>,
         /// Present only while the owner slot is held for a disconnected
-        /// owner; absent with no owner among `participants`: free.
+        /// owner; absent with no owner listed means the slot is free.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         owner_slot: Option<OwnerSlot>,
     },

@@ -1,10 +1,10 @@
 //! Host tests: a real host on loopback, real WebSocket clients.
 
 mod agents;
-// Each test binary uses part of the shared support.
 mod approvals;
 mod auth;
 mod chaos;
+// Each test binary uses part of the shared support.
 #[allow(dead_code)]
 #[path = "../common/mod.rs"]
 mod common;
@@ -12,6 +12,7 @@ mod events;
 mod faults;
 mod headless;
 mod limits;
+mod ownership;
 mod protocol;
 mod roles;
 mod serve_binary;

@@ -17,12 +17,18 @@ pub struct EventLog {
     retain: usize,
 }
 
+/// The events with `after < seq < before`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SeqRange {
+    pub after: u64,
+    pub before: u64,
+}
+
 /// Which events a replay must send, and where they come from.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ReplayPlan {
-    /// Events with `from_journal.0 < seq < from_journal.1` are no longer in
-    /// memory and must be read from the journal first.
-    pub from_journal: Option<(u64, u64)>,
+    /// Events no longer in memory, to be read from the journal first.
+    pub from_journal: Option<SeqRange>,
     /// The retained frames to send after the journal part, in seq order.
     pub frames: Vec<Frame>,
     /// Seq of the first frame in `frames`.
@@ -90,7 +96,11 @@ impl EventLog {
         let (from_journal, gap_oldest, skip) = if wanted_from >= self.first_seq {
             (None, None, (wanted_from - self.first_seq) as usize)
         } else if journal {
-            (Some((since, self.first_seq)), None, 0)
+            let range = SeqRange {
+                after: since,
+                before: self.first_seq,
+            };
+            (Some(range), None, 0)
         } else {
             (None, Some(self.first_seq), 0)
         };
@@ -141,7 +151,13 @@ mod tests {
         let log = log_with(3, 10);
         assert_eq!(log.first_retained(), 8);
         let plan = log.plan_replay(2, true);
-        assert_eq!(plan.from_journal, Some((2, 8)));
+        assert_eq!(
+            plan.from_journal,
+            Some(SeqRange {
+                after: 2,
+                before: 8
+            })
+        );
         assert_eq!(seqs(&plan), ["8", "9", "10"]);
         let plan = log.plan_replay(2, false);
         assert_eq!(plan.gap_oldest, Some(8));

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant, SystemTime};
 use proptest::prelude::*;
 
 use super::*;
-use crate::protocol::{ErrorCode, Role};
+use crate::protocol::{Decision, ErrorCode, Grant, Mode, Role};
 
 #[derive(Debug, Clone)]
 enum Op {
@@ -123,6 +123,11 @@ impl World {
             .filter(|id| roster.role_of(*id) == Role::Owner)
             .collect();
         prop_assert!(owners.len() <= 1, "at most one owner");
+        let held = self.session.owner_slot(self.clock);
+        prop_assert!(
+            held.is_none() || roster.owner().is_none(),
+            "a slot is held only while nobody owns"
+        );
         if let Some(owner) = roster.owner() {
             let who = roster.get(owner);
             prop_assert!(who.is_some(), "the owner is connected");
@@ -169,89 +174,51 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
         settled: HashMap::new(),
         asked: Vec::new(),
     };
-    let names = ["ann", "bob", "cat"];
     for op in ops {
-        let at = world.at();
-        let before = world.session.last_seq();
         let owner = world.session.roster().owner();
+        let Some(out) = world.step(op)? else {
+            continue;
+        };
+        world.observe(&out)?;
+        world.check_roster()?;
+        // No agent command ever comes from anyone but the owner at the time.
+        if out.iter().any(|o| matches!(o, Output::Agent(_))) {
+            prop_assert!(owner.is_some(), "agent commands need an owner");
+        }
+    }
+    Ok(())
+}
+
+impl World {
+    /// Carries out one op; `None` when it made no sense in this state.
+    fn step(&mut self, op: Op) -> Result<Option<Vec<Output>>, TestCaseError> {
+        let at = self.at();
         let out = match op {
             Op::Join {
                 who,
                 control,
                 view_mode,
-            } => {
-                let join = Join {
-                    identity: names[who as usize].into(),
-                    grants: if control {
-                        vec![Grant::View, Grant::Control]
-                    } else {
-                        vec![Grant::View]
-                    },
-                    mode: if view_mode { Mode::View } else { Mode::Control },
-                    client: None,
-                    since: Since::Live,
-                };
-                let (id, out) = world.session.join(join, at);
-                world.slots.push(id);
-                out
-            }
-            Op::Leave { slot } => match world.pick(slot) {
-                Some(id) => {
-                    world.slots.retain(|s| *s != id);
-                    world.session.leave(id, at)
-                }
-                None => continue,
+            } => self.join(who, control, view_mode),
+            Op::Leave { slot } => match self.pick(slot) {
+                Some(id) => self.leave(id)?,
+                None => return Ok(None),
             },
             Op::Claim { slot }
             | Op::Release { slot }
             | Op::Transfer { slot, .. }
             | Op::Message { slot, .. }
             | Op::Decide { slot, .. }
-            | Op::Interrupt { slot } => {
-                let Some(from) = world.pick(slot) else {
-                    continue;
-                };
-                let message = match op {
-                    Op::Claim { .. } => ClientMessage::Claim { id: "c".into() },
-                    Op::Release { .. } => ClientMessage::Release { id: "r".into() },
-                    Op::Transfer { to, .. } => ClientMessage::Transfer {
-                        id: "t".into(),
-                        to: world.pick(to).map(|p| p.to_string()).unwrap_or_default(),
-                    },
-                    Op::Message { id, .. } => ClientMessage::UserMessage {
-                        id: format!("m{id}"),
-                        text: "ls".into(),
-                    },
-                    Op::Decide {
-                        request, allow, id, ..
-                    } => ClientMessage::PermissionDecision {
-                        id: format!("d{id}"),
-                        request_id: format!("r{request}"),
-                        decision: if allow {
-                            Decision::Allow
-                        } else {
-                            Decision::Deny
-                        },
-                        message: None,
-                        updated_input: None,
-                        option: None,
-                    },
-                    _ => ClientMessage::Interrupt { id: "i".into() },
-                };
-                let owner_only = !matches!(message, ClientMessage::Claim { .. });
-                let out = world.session.handle(from, message, at);
-                if owner_only && owner != Some(from) {
-                    refused_without_effect(&out, before, &world.session)?;
-                }
-                out
-            }
+            | Op::Interrupt { slot } => match self.pick(slot) {
+                Some(from) => self.client_op(from, op)?,
+                None => return Ok(None),
+            },
             Op::AgentAsks { request } => {
                 let request_id = format!("r{request}");
-                if world.asked.contains(&request_id) {
-                    continue; // an agent never reuses a request id
+                if self.asked.contains(&request_id) {
+                    return Ok(None); // an agent never reuses a request id
                 }
-                world.asked.push(request_id.clone());
-                world.session.agent_event(
+                self.asked.push(request_id.clone());
+                self.session.agent_event(
                     EventKind::PermissionRequest {
                         request_id,
                         tool: "shell".into(),
@@ -265,33 +232,111 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                     at,
                 )
             }
-            Op::AgentWithdraws { request } => world.session.agent_event(
+            Op::AgentWithdraws { request } => self.session.agent_event(
                 EventKind::PermissionCancelled {
                     request_id: format!("r{request}"),
                     reason: None,
                 },
                 at,
             ),
-            Op::AgentEndsTurn => world.session.agent_event(
+            Op::AgentEndsTurn => self.session.agent_event(
                 EventKind::turn_end(crate::protocol::TurnOutcome::Success),
                 at,
             ),
-            Op::AgentExits => world
+            Op::AgentExits => self
                 .session
                 .agent_event(EventKind::status(AgentState::Exited), at),
-            Op::Wait { secs } => {
-                world.clock += Duration::from_secs(secs.into());
-                continue;
-            }
+            Op::Wait { secs } => self.wait(secs)?,
         };
-        world.observe(&out)?;
-        world.check_roster()?;
-        // No agent command ever comes from anyone but the owner at the time.
-        if out.iter().any(|o| matches!(o, Output::Agent(_))) {
-            prop_assert!(owner.is_some(), "agent commands need an owner");
-        }
+        Ok(Some(out))
     }
-    Ok(())
+
+    fn join(&mut self, who: u8, control: bool, view_mode: bool) -> Vec<Output> {
+        let join = Join {
+            identity: ["ann", "bob", "cat"][who as usize].into(),
+            grants: if control {
+                vec![Grant::View, Grant::Control]
+            } else {
+                vec![Grant::View]
+            },
+            mode: if view_mode { Mode::View } else { Mode::Control },
+            client: None,
+            since: Since::Live,
+        };
+        let (welcome, out) = self.session.join(join, self.at());
+        self.slots.push(welcome.to);
+        out
+    }
+
+    /// A leave promotes nobody but a connection of the leaver's identity.
+    fn leave(&mut self, id: ParticipantId) -> Result<Vec<Output>, TestCaseError> {
+        let identity = self.session.roster().get(id).unwrap().identity.clone();
+        self.slots.retain(|s| *s != id);
+        let out = self.session.leave(id, self.at());
+        for o in &out {
+            if let Output::Send {
+                to,
+                message:
+                    ServerMessage::Role {
+                        role: Role::Owner, ..
+                    },
+            } = o
+            {
+                let heir = &self.session.roster().get(*to).unwrap().identity;
+                prop_assert_eq!(heir, &identity, "followers are never promoted");
+            }
+        }
+        Ok(out)
+    }
+
+    /// Time passes; a reservation that ran out is freed, and said so.
+    fn wait(&mut self, secs: u8) -> Result<Vec<Output>, TestCaseError> {
+        self.clock += Duration::from_secs(secs.into());
+        let now = self.clock;
+        let due = self.session.owner_slot_deadline().is_some_and(|d| d <= now);
+        let out = self.session.expire_owner_slot(self.at());
+        prop_assert_eq!(due, !out.is_empty(), "an expiry announces itself");
+        prop_assert!(self.session.owner_slot_deadline().is_none_or(|d| d > now));
+        Ok(out)
+    }
+
+    fn client_op(&mut self, from: ParticipantId, op: Op) -> Result<Vec<Output>, TestCaseError> {
+        let message = match op {
+            Op::Claim { .. } => ClientMessage::Claim { id: "c".into() },
+            Op::Release { .. } => ClientMessage::Release { id: "r".into() },
+            Op::Transfer { to, .. } => ClientMessage::Transfer {
+                id: "t".into(),
+                to: self.pick(to).map(|p| p.to_string()).unwrap_or_default(),
+            },
+            Op::Message { id, .. } => ClientMessage::UserMessage {
+                id: format!("m{id}"),
+                text: "ls".into(),
+            },
+            Op::Decide {
+                request, allow, id, ..
+            } => ClientMessage::PermissionDecision {
+                id: format!("d{id}"),
+                request_id: format!("r{request}"),
+                decision: if allow {
+                    Decision::Allow
+                } else {
+                    Decision::Deny
+                },
+                message: None,
+                updated_input: None,
+                option: None,
+            },
+            _ => ClientMessage::Interrupt { id: "i".into() },
+        };
+        let owner_only = !matches!(message, ClientMessage::Claim { .. });
+        let before = self.session.last_seq();
+        let owner = self.session.roster().owner();
+        let out = self.session.handle(from, message, self.at());
+        if owner_only && owner != Some(from) {
+            refused_without_effect(&out, before, &self.session)?;
+        }
+        Ok(out)
+    }
 }
 
 proptest! {

@@ -8,7 +8,8 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::protocol::{ErrorCode, Grant, Mode, ParticipantInfo, Role};
+use super::refusal::Refusal;
+use crate::protocol::{ErrorCode, Grant, Mode, OwnerSlot, ParticipantInfo, Role};
 
 /// A connection's participant id; `p<n>` on the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -55,20 +56,6 @@ pub struct RoleChange {
     pub who: ParticipantId,
     pub role: Role,
     pub reason: String,
-}
-
-/// A refused role operation.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Refusal {
-    pub code: ErrorCode,
-    pub message: String,
-}
-
-fn refuse(code: ErrorCode, message: impl Into<String>) -> Refusal {
-    Refusal {
-        code,
-        message: message.into(),
-    }
 }
 
 #[derive(Debug)]
@@ -130,6 +117,49 @@ impl Roster {
             .as_ref()
             .filter(|r| now < r.until)
             .map(|r| r.identity.as_str())
+    }
+
+    /// The reservation as `participants.owner_slot` shows it, while it holds.
+    pub fn owner_slot(&self, now: Instant) -> Option<OwnerSlot> {
+        let held = self.reservation.as_ref().filter(|r| now < r.until)?;
+        Some(OwnerSlot {
+            held_for: held.identity.clone(),
+            expires_in_ms: u64::try_from((held.until - now).as_millis()).unwrap_or(u64::MAX),
+        })
+    }
+
+    /// When the current reservation runs out, if there is one.
+    pub fn reservation_deadline(&self) -> Option<Instant> {
+        self.reservation.as_ref().map(|r| r.until)
+    }
+
+    /// Drops a reservation whose time is up; whether there was one.
+    pub fn expire_reservation(&mut self, now: Instant) -> bool {
+        let expired = self.reservation.as_ref().is_some_and(|r| now >= r.until);
+        if expired {
+            self.reservation = None;
+        }
+        expired
+    }
+
+    /// Holds the free owner slot for `identity` for the grace period, as
+    /// when its connection drops (used after a host restart).
+    pub fn reserve(&mut self, identity: String, now: Instant) {
+        if self.owner.is_none() && !self.grace.is_zero() {
+            self.reservation = Some(Reservation {
+                identity,
+                until: now + self.grace,
+            });
+        }
+    }
+
+    /// Whose the owner slot is at `now`: the owner's identity, or the
+    /// identity it is held for.
+    pub fn slot_holder(&self, now: Instant) -> Option<&str> {
+        match self.owner {
+            Some(owner) => Some(self.participants[&owner].identity.as_str()),
+            None => self.reserved_for(now),
+        }
     }
 
     /// Adds a connection; it owns when eligible and the slot is free or
@@ -208,20 +238,20 @@ impl Roster {
 
     pub fn claim(&mut self, id: ParticipantId, now: Instant) -> Result<Vec<RoleChange>, Refusal> {
         let Some(claimant) = self.participants.get(&id) else {
-            return Err(refuse(ErrorCode::NotEligible, "unknown participant"));
+            return Err(Refusal::new(ErrorCode::NotEligible, "unknown participant"));
         };
         if self.owner == Some(id) {
             return Ok(Vec::new());
         }
         if !claimant.eligible() {
-            return Err(refuse(
+            return Err(Refusal::new(
                 ErrorCode::NotEligible,
                 "this connection may not own the session (view grant or mode=view)",
             ));
         }
         if let Some(owner) = self.owner {
             let name = &self.participants[&owner].identity;
-            return Err(refuse(
+            return Err(Refusal::new(
                 ErrorCode::OwnerPresent,
                 format!("{name} owns the session"),
             ));
@@ -229,7 +259,7 @@ impl Roster {
         if let Some(held) = self.reserved_for(now)
             && held != claimant.identity
         {
-            return Err(refuse(
+            return Err(Refusal::new(
                 ErrorCode::OwnerPresent,
                 format!("the owner slot is held for {held} to reconnect"),
             ));
@@ -256,19 +286,24 @@ impl Roster {
 
     pub fn transfer(&mut self, id: ParticipantId, to: &str) -> Result<Vec<RoleChange>, Refusal> {
         self.require_owner(id, "transfer")?;
+        // Messages are for people: they name identities, never the
+        // participant ids of the wire.
         let target = ParticipantId::parse(to)
             .filter(|t| *t != id)
             .and_then(|t| self.participants.get(&t).map(|p| (t, p)));
         let Some((target, who)) = target else {
-            return Err(refuse(
+            return Err(Refusal::new(
                 ErrorCode::NotEligible,
-                format!("no other participant `{to}`"),
+                "no other participant by that id is connected",
             ));
         };
         if !who.eligible() {
-            return Err(refuse(
+            return Err(Refusal::new(
                 ErrorCode::NotEligible,
-                format!("{} ({target}) may not own the session", who.identity),
+                format!(
+                    "{} may not own the session (view grant or mode=view)",
+                    who.identity
+                ),
             ));
         }
         let from = self.participants[&id].identity.clone();
@@ -291,10 +326,7 @@ impl Roster {
         if self.owner == Some(id) {
             Ok(())
         } else {
-            Err(refuse(
-                ErrorCode::NotOwner,
-                format!("read-only follower: only the owner may {action}"),
-            ))
+            Err(Refusal::not_owner(action))
         }
     }
 
@@ -459,6 +491,44 @@ mod tests {
         assert_eq!(r.leave(new, t), None);
         assert_eq!(r.owner(), None);
         assert_eq!(r.role_of(bob_id), Role::Follower);
+    }
+
+    #[test]
+    fn the_held_slot_counts_down_and_expires() {
+        let t = Instant::now();
+        let mut r = Roster::new(GRACE);
+        let (a, _) = r.join(alice(), t);
+        assert_eq!(r.owner_slot(t), None, "an owner is here: nothing is held");
+        r.leave(a, t);
+        let slot = r.owner_slot(t + Duration::from_secs(4)).unwrap();
+        assert_eq!(
+            (slot.held_for.as_str(), slot.expires_in_ms),
+            ("alice", 6000)
+        );
+        assert_eq!(r.reservation_deadline(), Some(t + GRACE));
+        assert!(!r.expire_reservation(t + Duration::from_secs(9)));
+        assert!(r.expire_reservation(t + GRACE));
+        assert_eq!(r.owner_slot(t + GRACE), None);
+        assert_eq!(r.reservation_deadline(), None);
+    }
+
+    #[test]
+    fn a_restored_slot_is_held_like_a_dropped_owners() {
+        let t = Instant::now();
+        let mut r = Roster::new(GRACE);
+        r.reserve("alice".into(), t);
+        assert_eq!(r.slot_holder(t), Some("alice"));
+        let (b, role) = r.join(bob(), t);
+        assert_eq!(role.role, Role::Follower, "bob came back first");
+        assert_eq!(r.claim(b, t).unwrap_err().code, ErrorCode::OwnerPresent);
+        let (a, role) = r.join(alice(), t + Duration::from_secs(1));
+        assert_eq!(role.role, Role::Owner);
+        assert_eq!(r.slot_holder(t), Some("alice"));
+        r.release(a).unwrap();
+        assert_eq!(r.slot_holder(t), None);
+        // After the grace nothing is held any more.
+        r.reserve("alice".into(), t);
+        assert_eq!(r.slot_holder(t + GRACE), None);
     }
 
     #[test]

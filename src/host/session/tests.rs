@@ -1,7 +1,10 @@
 use std::time::{Duration, Instant, SystemTime};
 
 use super::*;
-use crate::protocol::{OutputStream, Role};
+use crate::protocol::{
+    AgentState, ClientMessage, Decision, ErrorCode, EventKind, Grant, MAX_USER_TEXT_BYTES, Mode,
+    OutputStream, Role, ServerMessage,
+};
 
 fn config(traits: AgentTraits) -> SessionConfig {
     SessionConfig::sample(traits, 1000)
@@ -35,12 +38,7 @@ impl Harness {
         }
     }
 
-    fn join_as(
-        &mut self,
-        identity: &str,
-        grant: Grant,
-        mode: Mode,
-    ) -> (ParticipantId, Vec<Output>) {
+    fn join_as(&mut self, identity: &str, grant: Grant, mode: Mode) -> (Welcome, Vec<Output>) {
         let join = Join {
             identity: identity.into(),
             grants: vec![grant],
@@ -53,13 +51,13 @@ impl Harness {
     }
 
     fn owner(&mut self, identity: &str) -> ParticipantId {
-        let (id, _) = self.join_as(identity, Grant::Control, Mode::Control);
+        let id = self.join_as(identity, Grant::Control, Mode::Control).0.to;
         assert_eq!(self.session.roster().owner(), Some(id));
         id
     }
 
     fn follower(&mut self, identity: &str) -> ParticipantId {
-        let (id, _) = self.join_as(identity, Grant::Control, Mode::Control);
+        let id = self.join_as(identity, Grant::Control, Mode::Control).0.to;
         assert_ne!(self.session.roster().owner(), Some(id));
         id
     }
@@ -143,25 +141,24 @@ fn agent_commands(out: &[Output]) -> Vec<AgentCommand> {
 #[test]
 fn join_greets_in_protocol_order_and_tells_the_others() {
     let mut h = Harness::new(SHELL);
-    let (first, _) = h.join_as("alice", Grant::Control, Mode::Control);
-    let (second, out) = h.join_as("bob", Grant::View, Mode::Control);
-    let [Output::ParticipantsChanged, welcome] = &out[..] else {
+    let first = h.join_as("alice", Grant::Control, Mode::Control).0.to;
+    let (welcome, out) = h.join_as("bob", Grant::View, Mode::Control);
+    let second = welcome.to;
+    let [Output::ParticipantsChanged] = &out[..] else {
         panic!("unexpected outputs {out:?}");
     };
-    let ServerMessage::Participants { participants, .. } = h.session.participants() else {
+    let ServerMessage::Participants { participants, .. } = h.session.participants(h.t0) else {
         panic!("participants() builds a participants message");
     };
     assert_eq!(participants.len(), 2);
-    let Output::Welcome {
+    let Welcome {
         to,
         messages,
         participants: entries,
         replay,
-    } = welcome
-    else {
-        panic!("no welcome");
-    };
-    assert_eq!(*to, second);
+        ..
+    } = welcome;
+    assert_eq!(to, second);
     assert!(
         matches!(messages[0], ServerMessage::Ready { ref you, .. } if you.participant == second.to_string())
     );
@@ -334,10 +331,7 @@ fn late_joiners_see_every_pending_request() {
         reason: None,
     });
     h.request("r3");
-    let (_, out) = h.join_as("late", Grant::View, Mode::View);
-    let Some(Output::Welcome { messages, .. }) = out.last() else {
-        panic!()
-    };
+    let (Welcome { messages, .. }, _) = h.join_as("late", Grant::View, Mode::View);
     let ServerMessage::Ready { pending, .. } = &messages[0] else {
         panic!()
     };
@@ -450,7 +444,7 @@ fn pong_answers_ping_to_the_sender_only() {
 
 impl Harness {
     fn follower_view(&mut self) -> ParticipantId {
-        self.join_as("viewer", Grant::View, Mode::View).0
+        self.join_as("viewer", Grant::View, Mode::View).0.to
     }
 }
 
@@ -475,7 +469,7 @@ fn restore_rebuilds_pending_and_cancels_it() {
     }
     assert_eq!(restored.last_seq(), 2);
     assert_eq!(restored.pending_ids().count(), 1);
-    let out = restored.finish_restore(At::now());
+    let out = restored.finish_restore(None, At::now());
     assert!(matches!(
         &events(&out)[..],
         [EventKind::PermissionCancelled { .. }]

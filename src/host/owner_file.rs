@@ -1,0 +1,92 @@
+//! Whose the owner slot is, kept beside the journal so that a restart
+//! holds the slot for the same identity (protocol.md section 8, Journal).
+//!
+//! A small file of its own, `<session>.owner.json`, rather than lines in
+//! the journal: the journal stays pure event frames (replayable as a
+//! recording, readable by older builds), and ownership, which is not part
+//! of the session's history, never gets a seq.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use color_eyre::eyre::{Context, Result};
+use serde::{Deserialize, Serialize};
+
+/// The file's content.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct OwnerRecord {
+    /// The history it belongs to: a record left from another history
+    /// (the journal was moved away) is ignored.
+    epoch: String,
+    /// The owner's identity, or the one the slot is held for; `None` when
+    /// the slot is free.
+    owner: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct OwnerFile {
+    path: PathBuf,
+    epoch: String,
+}
+
+pub fn owner_path(dir: &Path, session: &str) -> PathBuf {
+    dir.join(format!("{session}.owner.json"))
+}
+
+impl OwnerFile {
+    /// The owner file of `session`'s history `epoch` in `dir`, and the
+    /// identity it records. A missing, unreadable or foreign file records
+    /// nobody: it is a hint, never a reason to refuse to start.
+    pub fn open(dir: &Path, session: &str, epoch: &str) -> (OwnerFile, Option<String>) {
+        let path = owner_path(dir, session);
+        let owner = fs::read(&path)
+            .ok()
+            .and_then(|bytes| serde_json::from_slice::<OwnerRecord>(&bytes).ok())
+            .filter(|record| record.epoch == epoch)
+            .and_then(|record| record.owner);
+        let file = OwnerFile {
+            path,
+            epoch: epoch.to_owned(),
+        };
+        (file, owner)
+    }
+
+    /// Records whose the slot is now, replacing the file atomically.
+    pub fn record(&self, owner: Option<&str>) -> Result<()> {
+        let record = OwnerRecord {
+            epoch: self.epoch.clone(),
+            owner: owner.map(str::to_owned),
+        };
+        let staging = self.path.with_extension("json.new");
+        fs::write(&staging, serde_json::to_vec(&record)?)
+            .with_context(|| format!("cannot write {}", staging.display()))?;
+        fs::rename(&staging, &self.path)
+            .with_context(|| format!("cannot replace {}", self.path.display()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_newest_record_of_the_same_history_is_read_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let (file, owner) = OwnerFile::open(dir.path(), "main", "e1");
+        assert_eq!(owner, None, "no file yet");
+        file.record(Some("alice")).unwrap();
+        assert_eq!(
+            OwnerFile::open(dir.path(), "main", "e1").1.as_deref(),
+            Some("alice")
+        );
+        assert_eq!(
+            OwnerFile::open(dir.path(), "main", "e2").1,
+            None,
+            "another history"
+        );
+        file.record(None).unwrap();
+        assert_eq!(OwnerFile::open(dir.path(), "main", "e1").1, None);
+        fs::write(owner_path(dir.path(), "main"), "garbage").unwrap();
+        assert_eq!(OwnerFile::open(dir.path(), "main", "e1").1, None);
+    }
+}

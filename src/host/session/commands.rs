@@ -1,0 +1,238 @@
+//! One method per client message, as `Session::handle` dispatches them.
+//!
+//! Owner-only actions pass one guard ([`Session::guard_owner`]) and every
+//! refusal becomes an `error` through [`Refusal::into_error`].
+
+use super::pending::NotOpen;
+use super::refusal::Refusal;
+use super::roster::{ParticipantId, RoleChange};
+use super::{AgentCommand, At, Output, Session};
+use crate::protocol::{
+    AgentState, Decision, ErrorCode, EventKind, MAX_USER_TEXT_BYTES, ServerMessage,
+};
+use serde_json::Value;
+
+/// The actions only the owner may take that the session itself checks
+/// (role operations are checked by the roster).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum OwnerAction {
+    SendMessage,
+    AnswerPermission,
+    Interrupt,
+}
+
+impl OwnerAction {
+    /// The words completing "only the owner may ...".
+    fn verb(self) -> &'static str {
+        match self {
+            OwnerAction::SendMessage => "send messages",
+            OwnerAction::AnswerPermission => "answer permission requests",
+            OwnerAction::Interrupt => "interrupt",
+        }
+    }
+
+    /// Whether a repeated message id is acknowledged without a second
+    /// effect (PROTOCOL.md section 4, idempotency).
+    fn idempotent(self) -> bool {
+        !matches!(self, OwnerAction::Interrupt)
+    }
+}
+
+/// The sender of a client message.
+pub(super) struct Sender {
+    pub id: ParticipantId,
+    pub identity: String,
+}
+
+/// A `permission_decision`, as its fields arrive.
+pub(super) struct DecisionMessage {
+    pub request_id: String,
+    pub decision: Decision,
+    pub message: Option<String>,
+    pub updated_input: Option<Value>,
+    pub option: Option<String>,
+}
+
+impl Session {
+    /// The one check of owner-only actions: the reply that ends the
+    /// message here (refused, or acknowledged as a duplicate), if any.
+    fn guard_owner(&self, from: &Sender, id: &str, action: OwnerAction) -> Option<ServerMessage> {
+        if self.roster.owner() != Some(from.id) {
+            return Some(Refusal::not_owner(action.verb()).into_error(Some(id.to_owned())));
+        }
+        if action.idempotent() && self.recent_ids.contains(&from.identity, id) {
+            return Some(ServerMessage::Ack {
+                id: id.to_owned(),
+                duplicate: true,
+            });
+        }
+        None
+    }
+
+    pub(super) fn on_user_message(
+        &mut self,
+        from: Sender,
+        id: String,
+        text: String,
+        at: At,
+    ) -> Vec<Output> {
+        if let Some(reply) = self.guard_owner(&from, &id, OwnerAction::SendMessage) {
+            return reply_to(from.id, reply);
+        }
+        if let Err(refused) = self.check_can_take_message(&text) {
+            return reply_to(from.id, refused.into_error(Some(id)));
+        }
+        self.recent_ids.remember(&from.identity, &id);
+        self.turn_active = true;
+        let mut out = Vec::new();
+        let event = EventKind::UserMessage {
+            text: text.clone(),
+            by: from.identity,
+        };
+        self.emit(event, at, &mut out);
+        out.push(Output::Agent(AgentCommand::UserMessage { text }));
+        out.push(send(from.id, ServerMessage::ack(id)));
+        out
+    }
+
+    pub(super) fn on_decision(
+        &mut self,
+        from: Sender,
+        id: String,
+        answer: DecisionMessage,
+        at: At,
+    ) -> Vec<Output> {
+        if let Some(reply) = self.guard_owner(&from, &id, OwnerAction::AnswerPermission) {
+            return reply_to(from.id, reply);
+        }
+        let DecisionMessage {
+            request_id,
+            decision,
+            message,
+            updated_input,
+            option,
+        } = answer;
+        if let Err(why) = self.pending.check_open(&request_id) {
+            let (code, what) = match why {
+                NotOpen::Settled => (
+                    ErrorCode::AlreadyResolved,
+                    "was already resolved or cancelled",
+                ),
+                NotOpen::Unknown => (
+                    ErrorCode::UnknownRequest,
+                    "is not a known permission request",
+                ),
+            };
+            let refused = Refusal::new(code, format!("`{request_id}` {what}"));
+            return reply_to(from.id, refused.into_error(Some(id)));
+        }
+        if let Some(why) = option
+            .as_deref()
+            .and_then(|o| self.pending.option_mismatch(&request_id, o, decision))
+        {
+            let refused = Refusal::new(ErrorCode::BadRequest, why);
+            return reply_to(from.id, refused.into_error(Some(id)));
+        }
+        self.recent_ids.remember(&from.identity, &id);
+        let updated_input = updated_input.filter(|_| decision == Decision::Allow);
+        let mut out = Vec::new();
+        let event = EventKind::PermissionResolved {
+            request_id: request_id.clone(),
+            decision,
+            by: from.identity,
+            message: message.clone(),
+        };
+        self.emit(event, at, &mut out);
+        out.push(Output::Agent(AgentCommand::Decision {
+            request_id,
+            decision,
+            message,
+            updated_input,
+            option,
+        }));
+        out.push(send(from.id, ServerMessage::ack(id)));
+        out
+    }
+
+    pub(super) fn on_interrupt(&mut self, from: Sender, id: String, at: At) -> Vec<Output> {
+        if let Some(reply) = self.guard_owner(&from, &id, OwnerAction::Interrupt) {
+            return reply_to(from.id, reply);
+        }
+        if self.agent_state == AgentState::Exited {
+            let refused = Refusal::new(ErrorCode::AgentExited, "the agent has exited");
+            return reply_to(from.id, refused.into_error(Some(id)));
+        }
+        let mut out = Vec::new();
+        self.emit(EventKind::Interrupt { by: from.identity }, at, &mut out);
+        out.push(Output::Agent(AgentCommand::Interrupt));
+        out.push(send(from.id, ServerMessage::ack(id)));
+        out
+    }
+
+    /// Answers a `claim`, `release` or `transfer` with what the roster did.
+    pub(super) fn on_role_op(
+        &mut self,
+        from: ParticipantId,
+        id: String,
+        result: Result<Vec<RoleChange>, Refusal>,
+    ) -> Vec<Output> {
+        let changes = match result {
+            Err(refused) => return reply_to(from, refused.into_error(Some(id))),
+            Ok(changes) => changes,
+        };
+        let mut out: Vec<Output> = changes.iter().map(role_message).collect();
+        if !changes.is_empty() {
+            out.push(Output::ParticipantsChanged);
+        }
+        out.push(send(from, ServerMessage::ack(id)));
+        out
+    }
+
+    pub(super) fn on_resume(&mut self, from: ParticipantId, since: u64) -> Vec<Output> {
+        let replay = self.log.plan_replay(since, self.config.journal);
+        vec![Output::Replay { to: from, replay }]
+    }
+
+    fn check_can_take_message(&self, text: &str) -> Result<(), Refusal> {
+        if text.len() > MAX_USER_TEXT_BYTES {
+            let message = format!(
+                "message is {} bytes; the limit is {MAX_USER_TEXT_BYTES}",
+                text.len()
+            );
+            return Err(Refusal::new(ErrorCode::TooLarge, message));
+        }
+        if self.agent_state == AgentState::Exited {
+            return Err(Refusal::new(ErrorCode::AgentExited, "the agent has exited"));
+        }
+        if !self.config.agent.takes_input {
+            return Err(Refusal::new(ErrorCode::Busy, "this agent takes no input"));
+        }
+        if self.turn_active && !self.config.agent.queues_input {
+            return Err(Refusal::new(
+                ErrorCode::Busy,
+                "the agent is busy with a command; wait for it or interrupt it",
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn send(to: ParticipantId, message: ServerMessage) -> Output {
+    Output::Send { to, message }
+}
+
+/// A single reply to the sender, and nothing else.
+pub(super) fn reply_to(to: ParticipantId, message: ServerMessage) -> Vec<Output> {
+    vec![send(to, message)]
+}
+
+/// The `role` message telling a participant its new role.
+pub(super) fn role_message(change: &RoleChange) -> Output {
+    send(
+        change.who,
+        ServerMessage::Role {
+            role: change.role,
+            reason: Some(change.reason.clone()),
+        },
+    )
+}

@@ -1,0 +1,84 @@
+//! Permission requests: those still open, and the ids already settled.
+
+use std::collections::{BTreeMap, HashSet};
+
+use crate::protocol::{EventKind, EventRecord};
+
+/// Why a decision cannot be applied to a request id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotOpen {
+    /// It was resolved or cancelled before.
+    Settled,
+    /// No request ever had this id.
+    Unknown,
+}
+
+#[derive(Debug, Default)]
+pub struct PendingRequests {
+    /// Unresolved requests by id, with the event that raised them.
+    open: BTreeMap<String, EventRecord>,
+    /// Request ids that were resolved or cancelled.
+    settled: HashSet<String>,
+}
+
+impl PendingRequests {
+    /// Notes what an event does to the requests (raised or settled).
+    pub fn apply(&mut self, record: &EventRecord) {
+        match &record.event {
+            EventKind::PermissionRequest { request_id, .. } => {
+                self.open.insert(request_id.clone(), record.clone());
+            }
+            EventKind::PermissionResolved { request_id, .. }
+            | EventKind::PermissionCancelled { request_id, .. } => {
+                self.open.remove(request_id);
+                self.settled.insert(request_id.clone());
+            }
+            _ => {}
+        }
+    }
+
+    pub fn is_open(&self, request_id: &str) -> bool {
+        self.open.contains_key(request_id)
+    }
+
+    /// Whether a decision may be applied to `request_id`, and why not.
+    pub fn check_open(&self, request_id: &str) -> Result<(), NotOpen> {
+        if self.is_open(request_id) {
+            Ok(())
+        } else if self.settled.contains(request_id) {
+            Err(NotOpen::Settled)
+        } else {
+            Err(NotOpen::Unknown)
+        }
+    }
+
+    /// Why answering `request_id` with `decision` and `option` is wrong:
+    /// an option the request does not offer, or one that contradicts the
+    /// decision.
+    pub fn option_mismatch(
+        &self,
+        request_id: &str,
+        option: &str,
+        decision: crate::protocol::Decision,
+    ) -> Option<String> {
+        self.open
+            .get(request_id)?
+            .event
+            .option_mismatch(option, decision)
+    }
+
+    pub fn len(&self) -> usize {
+        self.open.len()
+    }
+
+    pub fn ids(&self) -> impl Iterator<Item = &str> {
+        self.open.keys().map(String::as_str)
+    }
+
+    /// The events of the open requests, oldest first.
+    pub fn by_seq(&self) -> Vec<EventRecord> {
+        let mut pending: Vec<EventRecord> = self.open.values().cloned().collect();
+        pending.sort_by_key(|r| r.seq);
+        pending
+    }
+}
