@@ -1,5 +1,8 @@
 //! Host tests: a real host on loopback, real WebSocket clients.
 
+// A test reads top to bottom as one story; the length rule is for code.
+#![allow(clippy::too_many_lines)]
+
 mod agents;
 mod approvals;
 mod auth;

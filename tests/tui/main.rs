@@ -1,5 +1,8 @@
 //! End-to-end: the real binary in a pseudo-terminal against a real host.
 
+// A test reads top to bottom as one story; the length rule is for code.
+#![allow(clippy::too_many_lines)]
+
 // Each test binary uses part of the shared support.
 #[allow(dead_code)]
 #[path = "../common/mod.rs"]

@@ -60,114 +60,149 @@ pub fn run(args: FollowersArgs) -> Result<()> {
         .enable_all()
         .build()?;
     runtime.block_on(async move {
-        let mut sockets = Vec::with_capacity(args.count);
-        for _ in 0..args.count {
-            let mut request = args.url.as_str().into_client_request()?;
-            if let Some(token) = &args.token {
-                request
-                    .headers_mut()
-                    .insert("Authorization", format!("Bearer {token}").parse()?);
-            }
-            let (socket, _) = tokio_tungstenite::connect_async(request).await?;
-            sockets.push(socket);
-        }
+        let sockets = connect_all(&args).await?;
         println!("ready");
         std::io::stdout().flush()?;
         // How many events each follower has; the slowest one's count goes
         // to the driver as "progress N" lines so it can close the loop.
         let counts: Arc<Vec<AtomicU64>> =
             Arc::new((0..args.count).map(|_| AtomicU64::new(0)).collect());
-        let reporter = {
-            let counts = counts.clone();
-            tokio::spawn(async move {
-                let mut last = u64::MAX;
-                loop {
-                    tokio::time::sleep(Duration::from_millis(2)).await;
-                    let slowest = counts
-                        .iter()
-                        .map(|c| c.load(Ordering::Relaxed))
-                        .min()
-                        .unwrap_or(0);
-                    if slowest != last {
-                        last = slowest;
-                        let mut out = std::io::stdout().lock();
-                        let _ = writeln!(out, "progress {slowest}");
-                        let _ = out.flush();
-                    }
-                }
-            })
-        };
+        let reporter = tokio::spawn(report_progress(counts.clone()));
         let deadline = tokio::time::Instant::now() + Duration::from_secs(args.timeout_secs);
         let tasks: Vec<_> = sockets
             .into_iter()
             .enumerate()
-            .map(|(index, mut socket)| {
-                let (events, base) = (args.events, args.base);
-                let counts = counts.clone();
-                tokio::spawn(async move {
-                    let mut one = One {
-                        seen: vec![false; events as usize],
-                        received: 0,
-                        duplicated: 0,
-                        latencies_us: Vec::with_capacity(events as usize),
-                        last_ns: 0,
-                        closed_early: false,
-                    };
-                    let mut distinct = 0u64;
-                    while distinct < events {
-                        let frame = match tokio::time::timeout_at(deadline, socket.next()).await {
-                            Ok(Some(Ok(Message::Text(text)))) => text,
-                            Ok(Some(Ok(Message::Close(_)) | Err(_)) | None) | Err(_) => {
-                                one.closed_early = true;
-                                break;
-                            }
-                            Ok(Some(Ok(_))) => continue,
-                        };
-                        let Some((seq, sent)) = scan_frame(frame.as_str()) else {
-                            continue;
-                        };
-                        let now = mono_ns();
-                        let Some(slot) = seq.checked_sub(base + 1).filter(|i| *i < events) else {
-                            continue;
-                        };
-                        one.received += 1;
-                        if std::mem::replace(&mut one.seen[slot as usize], true) {
-                            one.duplicated += 1;
-                        } else {
-                            distinct += 1;
-                            counts[index].store(distinct, Ordering::Relaxed);
-                        }
-                        one.latencies_us
-                            .push(((now.saturating_sub(sent)) / 1000) as u32);
-                        one.last_ns = now;
-                    }
-                    one
-                })
+            .map(|(index, socket)| {
+                let follower = Follower {
+                    index,
+                    events: args.events,
+                    base: args.base,
+                    counts: counts.clone(),
+                    deadline,
+                };
+                tokio::spawn(follower.read(socket))
             })
             .collect();
-        let mut report = FollowerReport::default();
-        let mut latencies = Vec::new();
+        let mut ones = Vec::with_capacity(tasks.len());
         for task in tasks {
-            let one = task.await.map_err(|e| eyre!("follower task failed: {e}"))?;
-            report.received += one.received;
-            report.duplicated += one.duplicated;
-            report.missing += one.seen.iter().filter(|s| !**s).count() as u64;
-            report.closed_early += u64::from(one.closed_early);
-            report.last_ns = report.last_ns.max(one.last_ns);
-            latencies.extend(one.latencies_us);
+            ones.push(task.await.map_err(|e| eyre!("follower task failed: {e}"))?);
         }
         reporter.abort();
-        latencies.sort_unstable();
-        let pick = |q: f64| {
-            latencies
-                .get(((latencies.len() as f64 - 1.0) * q) as usize)
-                .copied()
-                .unwrap_or(0) as u64
-        };
-        report.p50_us = pick(0.50);
-        report.p99_us = pick(0.99);
-        report.max_us = latencies.last().copied().unwrap_or(0) as u64;
-        println!("{}", serde_json::to_string(&report)?);
+        println!("{}", serde_json::to_string(&summarize(ones))?);
         Ok(())
     })
+}
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn connect_all(args: &FollowersArgs) -> Result<Vec<Socket>> {
+    let mut sockets = Vec::with_capacity(args.count);
+    for _ in 0..args.count {
+        let mut request = args.url.as_str().into_client_request()?;
+        if let Some(token) = &args.token {
+            request
+                .headers_mut()
+                .insert("Authorization", format!("Bearer {token}").parse()?);
+        }
+        let (socket, _) = tokio_tungstenite::connect_async(request).await?;
+        sockets.push(socket);
+    }
+    Ok(sockets)
+}
+
+/// Prints `progress N` whenever the slowest follower's count changes.
+async fn report_progress(counts: Arc<Vec<AtomicU64>>) {
+    let mut last = u64::MAX;
+    loop {
+        tokio::time::sleep(Duration::from_millis(2)).await;
+        let slowest = counts
+            .iter()
+            .map(|c| c.load(Ordering::Relaxed))
+            .min()
+            .unwrap_or(0);
+        if slowest != last {
+            last = slowest;
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "progress {slowest}");
+            let _ = out.flush();
+        }
+    }
+}
+
+/// One follower's reading loop and what it needs.
+struct Follower {
+    index: usize,
+    events: u64,
+    base: u64,
+    counts: Arc<Vec<AtomicU64>>,
+    deadline: tokio::time::Instant,
+}
+
+impl Follower {
+    /// Reads until every event arrived (or the deadline, or a close).
+    async fn read(self, mut socket: Socket) -> One {
+        let events = self.events;
+        let mut one = One {
+            seen: vec![false; events as usize],
+            received: 0,
+            duplicated: 0,
+            latencies_us: Vec::with_capacity(events as usize),
+            last_ns: 0,
+            closed_early: false,
+        };
+        let mut distinct = 0u64;
+        while distinct < events {
+            let frame = match tokio::time::timeout_at(self.deadline, socket.next()).await {
+                Ok(Some(Ok(Message::Text(text)))) => text,
+                Ok(Some(Ok(Message::Close(_)) | Err(_)) | None) | Err(_) => {
+                    one.closed_early = true;
+                    break;
+                }
+                Ok(Some(Ok(_))) => continue,
+            };
+            let Some((seq, sent)) = scan_frame(frame.as_str()) else {
+                continue;
+            };
+            let now = mono_ns();
+            let Some(slot) = seq.checked_sub(self.base + 1).filter(|i| *i < events) else {
+                continue;
+            };
+            one.received += 1;
+            if std::mem::replace(&mut one.seen[slot as usize], true) {
+                one.duplicated += 1;
+            } else {
+                distinct += 1;
+                self.counts[self.index].store(distinct, Ordering::Relaxed);
+            }
+            one.latencies_us
+                .push(((now.saturating_sub(sent)) / 1000) as u32);
+            one.last_ns = now;
+        }
+        one
+    }
+}
+
+fn summarize(ones: Vec<One>) -> FollowerReport {
+    let mut report = FollowerReport::default();
+    let mut latencies = Vec::new();
+    for one in ones {
+        report.received += one.received;
+        report.duplicated += one.duplicated;
+        report.missing += one.seen.iter().filter(|s| !**s).count() as u64;
+        report.closed_early += u64::from(one.closed_early);
+        report.last_ns = report.last_ns.max(one.last_ns);
+        latencies.extend(one.latencies_us);
+    }
+    latencies.sort_unstable();
+    let pick = |q: f64| {
+        latencies
+            .get(((latencies.len() as f64 - 1.0) * q) as usize)
+            .copied()
+            .unwrap_or(0) as u64
+    };
+    report.p50_us = pick(0.50);
+    report.p99_us = pick(0.99);
+    report.max_us = latencies.last().copied().unwrap_or(0) as u64;
+    report
 }
