@@ -21,6 +21,7 @@ use tether::protocol::Grant;
 use tether::tui::app::{App, Hints};
 use tether::tui::{event_loop, terminal};
 
+use super::Failure;
 use super::headless;
 
 #[derive(Debug, Args)]
@@ -91,11 +92,11 @@ pub fn run(args: AttachArgs) -> ExitCode {
     super::logging::to_file();
     let url = match client::parse_url(&args.url) {
         Ok(url) => url,
-        Err(e) => return super::fail(&eyre!("{e}"), 2),
+        Err(e) => return Failure::from(e).exit(),
     };
     let token = match pick_token(&args) {
         Ok(token) => token,
-        Err(e) => return super::fail(&e, 2),
+        Err(e) => return Failure::usage(format!("{e:#}")).exit(),
     };
     let target = Target {
         url,
@@ -104,7 +105,7 @@ pub fn run(args: AttachArgs) -> ExitCode {
     };
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
-        Err(e) => return super::fail(&e.into(), 1),
+        Err(e) => return Failure::from(e).exit(),
     };
     runtime.block_on(async move {
         if let Some(prompt) = &args.prompt {
@@ -131,22 +132,22 @@ pub async fn attach_tui(target: Target, hints: Hints) -> ExitCode {
     app.hints = hints;
     let mut guard = match terminal::TerminalGuard::enter() {
         Ok(guard) => guard,
-        Err(e) => return super::fail(&eyre!("cannot set up the terminal: {e}"), 1),
+        Err(e) => return Failure::runtime(format!("cannot set up the terminal: {e}")).exit(),
     };
     let result = event_loop::run(&mut guard.terminal, &mut app, connection).await;
     drop(guard);
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => super::fail(&eyre!("terminal error: {e}"), 1),
+        Err(e) => Failure::runtime(format!("terminal error: {e}")).exit(),
     }
 }
 
 pub fn connect_failure(target: &Target, error: &ConnectError) -> ExitCode {
-    match plain_host_hint(target, error) {
-        Some(hint) => eprintln!("tether: cannot attach to {}: {error}; {hint}", target.url),
-        None => eprintln!("tether: cannot attach to {}: {error}", target.url),
-    }
-    ExitCode::from(2)
+    let message = match plain_host_hint(target, error) {
+        Some(hint) => format!("cannot attach to {}: {error}; {hint}", target.url),
+        None => format!("cannot attach to {}: {error}", target.url),
+    };
+    Failure::usage(message).exit()
 }
 
 /// A `wss://` URL whose TLS handshake got a plaintext answer: the host
@@ -173,23 +174,21 @@ pub fn embedded() -> ExitCode {
     super::logging::to_file();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
-        Err(e) => return super::fail(&e.into(), 1),
+        Err(e) => return Failure::from(e).exit(),
     };
     let (config, _journal_lock) = match embedded_config() {
         Ok(prepared) => prepared,
-        Err(e) => return super::fail(&e, 1),
+        Err(e) => return Failure::from(e).exit(),
     };
     let auth_stamp = FileStamp::of(&config.auth_path);
     runtime.block_on(async {
         let host = match Host::start(config).await {
             Ok(host) => host,
-            Err(e) => return super::fail(&e, 1),
+            Err(e) => return Failure::from(e).exit(),
         };
         let Some(token) = host.control_token() else {
-            return super::fail(
-                &eyre!("{} has no control token", host.auth_path().display()),
-                1,
-            );
+            let missing = format!("{} has no control token", host.auth_path().display());
+            return Failure::runtime(missing).exit();
         };
         let url = client::parse_url(&host.url()).expect("the host's own URL parses");
         let hints = Hints {
@@ -209,7 +208,10 @@ pub fn embedded() -> ExitCode {
         let follow = super::serve::follow_auth_file(&host, auth_stamp, |outcome| match outcome {
             Ok(changes) if !changes.is_empty() => tracing::info!("auth: {changes}"),
             Ok(_) => {}
-            Err(e) => tracing::warn!("auth file not reloaded, the old tokens stay: {e:#}"),
+            Err(e) => tracing::warn!(
+                "auth file not reloaded, the old tokens stay: {}",
+                super::failure::with_causes(&e)
+            ),
         });
         let code = tokio::select! {
             code = attach_tui(target, hints) => code,

@@ -2,6 +2,7 @@
 
 mod attach;
 mod bench;
+mod failure;
 mod headless;
 mod logging;
 mod serve;
@@ -9,6 +10,8 @@ mod token;
 mod trace_agent;
 
 use std::process::ExitCode;
+
+use failure::Failure;
 
 use clap::{Parser, Subcommand};
 
@@ -51,10 +54,4 @@ pub fn run(cli: Cli) -> ExitCode {
         Some(Command::TraceAgent(args)) => trace_agent::run(args),
         None => attach::embedded(),
     }
-}
-
-/// Prints a one-line error (with its causes) and returns exit code `code`.
-pub fn fail(error: &color_eyre::eyre::Report, code: u8) -> ExitCode {
-    eprintln!("tether: {error:#}");
-    ExitCode::from(code)
 }

@@ -11,6 +11,7 @@ use color_eyre::eyre::{Result, bail, eyre};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::time::MissedTickBehavior;
 
+use super::Failure;
 use tether::host::agent::AgentSpec;
 use tether::host::auth::{self, AuthChanges, FileStamp};
 use tether::host::{Host, HostConfig};
@@ -131,22 +132,22 @@ pub fn run(args: ServeArgs) -> ExitCode {
     init_logging();
     let config = match args.config() {
         Ok(config) => config,
-        Err(e) => return super::fail(&e, 2),
+        Err(e) => return Failure::usage(format!("{e:#}")).exit(),
     };
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
-        Err(e) => return super::fail(&e.into(), 1),
+        Err(e) => return Failure::from(e).exit(),
     };
     match runtime.block_on(serve(config)) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => super::fail(&e, 1),
+        Err(failure) => failure.exit(),
     }
 }
 
 /// How often a running host looks at its auth file for changes.
 const AUTH_POLL: Duration = Duration::from_secs(1);
 
-async fn serve(config: HostConfig) -> Result<()> {
+async fn serve(config: HostConfig) -> Result<(), Failure> {
     // Run from a terminal, SIGHUP means the terminal is gone: stop, as
     // Ctrl+C does. Run as a service, SIGHUP is the usual "reload".
     let in_terminal = std::io::stdin().is_terminal();
@@ -175,7 +176,7 @@ async fn serve(config: HostConfig) -> Result<()> {
             }
         }
     }
-    host.shutdown().await
+    Ok(host.shutdown().await?)
 }
 
 /// Reloads the host's auth file whenever it changes on disk (checked every
@@ -185,7 +186,7 @@ async fn serve(config: HostConfig) -> Result<()> {
 pub async fn follow_auth_file(
     host: &Host,
     mut stamp: Option<FileStamp>,
-    report: impl Fn(Result<AuthChanges>),
+    report: impl Fn(tether::host::error::Result<AuthChanges>),
 ) {
     let mut poll = tokio::time::interval(AUTH_POLL);
     poll.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -226,11 +227,14 @@ fn announce(host: &Host) {
 /// Says on stderr what a reload changed (by name, never a token) or why
 /// the file was not applied (the old tokens stay). A reload that was asked
 /// for (SIGHUP) is reported even when nothing changed.
-fn report_reload(outcome: Result<AuthChanges>, asked: bool) {
+fn report_reload(outcome: tether::host::error::Result<AuthChanges>, asked: bool) {
     match outcome {
         Ok(changes) if asked || !changes.is_empty() => eprintln!("auth: {changes}"),
         Ok(_) => {}
-        Err(e) => eprintln!("tether: auth file not reloaded, the old tokens stay: {e:#}"),
+        Err(e) => eprintln!(
+            "tether: auth file not reloaded, the old tokens stay: {}",
+            super::failure::with_causes(&e)
+        ),
     }
 }
 

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Args, Subcommand};
 use color_eyre::eyre::{Result, bail};
 
+use super::Failure;
 use tether::host::auth::{self, grant_list};
 use tether::protocol::Grant;
 
@@ -71,7 +72,7 @@ pub fn run(args: TokenArgs) -> ExitCode {
     };
     match done {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => super::fail(&e, 2),
+        Err(e) => Failure::usage(format!("{e:#}")).exit(),
     }
 }
 

@@ -76,6 +76,8 @@ impl fmt::Display for ConnectError {
     }
 }
 
+impl std::error::Error for ConnectError {}
+
 /// Parses what a user typed: `ws://`/`wss://` (or `http://`/`https://`),
 /// with `/v1/sessions/main` assumed when no path is given.
 pub fn parse_url(text: &str) -> Result<Url, ConnectError> {

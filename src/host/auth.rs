@@ -14,7 +14,7 @@ use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use color_eyre::eyre::{Context, Result, bail, eyre};
+use crate::host::error::{Error, IoContext, Result, invalid};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
@@ -87,27 +87,27 @@ impl AuthFile {
     fn validate(&self, path: &Path) -> Result<()> {
         for (n, entry) in self.tokens.iter().enumerate() {
             if entry.name.trim().is_empty() {
-                bail!("{}: token #{} has an empty name", path.display(), n + 1);
+                invalid!("{}: token #{} has an empty name", path.display(), n + 1);
             }
             if entry.token.len() < 16 {
-                bail!(
+                invalid!(
                     "{}: the token of `{}` is shorter than 16 characters",
                     path.display(),
                     entry.name
                 );
             }
             if entry.grants.is_empty() {
-                bail!("{}: `{}` has no grants", path.display(), entry.name);
+                invalid!("{}: `{}` has no grants", path.display(), entry.name);
             }
             if entry.sessions.iter().any(|s| s.trim().is_empty()) {
-                bail!(
+                invalid!(
                     "{}: `{}` lists an empty session",
                     path.display(),
                     entry.name
                 );
             }
             if self.tokens[..n].iter().any(|t| t.token == entry.token) {
-                bail!("{}: `{}` repeats another token", path.display(), entry.name);
+                invalid!("{}: `{}` repeats another token", path.display(), entry.name);
             }
         }
         Ok(())
@@ -132,19 +132,18 @@ pub fn default_auth_path() -> PathBuf {
 
 /// Reads the auth file, refusing one that group or others can read.
 pub fn load(path: &Path) -> Result<AuthFile> {
-    let meta = fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let meta = fs::metadata(path).or_io(|| format!("cannot read {}", path.display()))?;
     let mode = meta.permissions().mode() & 0o777;
     if mode & 0o077 != 0 {
-        bail!(
+        invalid!(
             "{} is readable by group or others (mode {mode:o}); it holds secrets: run `chmod 600 {}`",
             path.display(),
             path.display()
         );
     }
-    let text =
-        fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let text = fs::read_to_string(path).or_io(|| format!("cannot read {}", path.display()))?;
     let file: AuthFile = serde_json::from_str(&text)
-        .map_err(|e| eyre!("{} is not a valid auth file: {e}", path.display()))?;
+        .map_err(|e| Error::Invalid(format!("{} is not a valid auth file: {e}", path.display())))?;
     file.validate(path)?;
     Ok(file)
 }
@@ -194,7 +193,7 @@ pub fn load_or_create(path: &Path) -> Result<(AuthFile, bool)> {
             .recursive(true)
             .mode(0o700)
             .create(dir)
-            .with_context(|| format!("cannot create {}", dir.display()))?;
+            .or_io(|| format!("cannot create {}", dir.display()))?;
     }
     let file = AuthFile {
         tokens: vec![
@@ -217,11 +216,11 @@ pub fn load_or_create(path: &Path) -> Result<(AuthFile, bool)> {
         .create_new(true)
         .mode(0o600)
         .open(path)
-        .with_context(|| format!("cannot create {}", path.display()))?;
+        .or_io(|| format!("cannot create {}", path.display()))?;
     let mut text = serde_json::to_string_pretty(&file)?;
     text.push('\n');
     out.write_all(text.as_bytes())
-        .with_context(|| format!("cannot write {}", path.display()))?;
+        .or_io(|| format!("cannot write {}", path.display()))?;
     Ok((file, true))
 }
 

@@ -383,7 +383,7 @@ impl Handler {
         }
         match reader.await {
             Ok(Ok(())) => {}
-            Ok(Err(e)) => tracing::error!("journal replay failed: {e:#}"),
+            Ok(Err(e)) => tracing::error!("journal replay failed: {e}"),
             Err(e) => tracing::error!("journal replay task failed: {e}"),
         }
         Ok(())

@@ -11,8 +11,8 @@ use std::io::{BufRead, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
+use crate::host::error::{IoContext, Result, invalid};
 use bytes::Bytes;
-use color_eyre::eyre::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 
 use super::owner_file::OwnerFile;
@@ -88,17 +88,17 @@ fn make_private_dir(dir: &Path) -> Result<()> {
         .recursive(true)
         .mode(0o700)
         .create(dir)
-        .with_context(|| format!("cannot create {}", dir.display()))?;
+        .or_io(|| format!("cannot create {}", dir.display()))?;
     make_private(dir, 0o700)
 }
 
 /// Takes group and other permissions away from `path`, saying so.
 fn make_private(path: &Path, mode: u32) -> Result<()> {
-    let meta = fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let meta = fs::metadata(path).or_io(|| format!("cannot read {}", path.display()))?;
     let current = meta.permissions().mode() & 0o777;
     if current & 0o077 != 0 {
         fs::set_permissions(path, fs::Permissions::from_mode(mode))
-            .with_context(|| format!("cannot make {} private", path.display()))?;
+            .or_io(|| format!("cannot make {} private", path.display()))?;
         tracing::warn!(
             "{} was readable by others (mode {current:o}); it is now {mode:o}",
             path.display()
@@ -128,10 +128,10 @@ impl Journal {
             .write(true)
             .mode(0o600)
             .open(&path)
-            .with_context(|| format!("cannot open {}", path.display()))?;
+            .or_io(|| format!("cannot open {}", path.display()))?;
         make_private(&path, 0o600)?;
         file.set_len(scan.good_len)
-            .with_context(|| format!("cannot trim {}", path.display()))?;
+            .or_io(|| format!("cannot trim {}", path.display()))?;
         let mut out = BufWriter::with_capacity(64 * 1024, file);
         out.seek(SeekFrom::Start(scan.good_len))?;
         let mut journal = Journal {
@@ -164,7 +164,7 @@ impl Journal {
     /// a crash of this process.
     pub fn append(&mut self, seq: u64, frame: &[u8]) -> Result<()> {
         if seq != self.last_seq + 1 {
-            bail!("journal append out of order: {seq} after {}", self.last_seq);
+            invalid!("journal append out of order: {seq} after {}", self.last_seq);
         }
         if (seq - 1).is_multiple_of(INDEX_STRIDE) {
             self.index.push(self.len);
@@ -189,7 +189,7 @@ impl Journal {
     pub fn flush(&mut self) -> Result<()> {
         self.out
             .flush()
-            .with_context(|| format!("cannot write {}", self.path.display()))
+            .or_io(|| format!("cannot write {}", self.path.display()))
     }
 
     /// A cursor for reading events with `seq > after` (call after a flush).
@@ -235,7 +235,7 @@ impl Scan {
         let mut bytes = Vec::new();
         File::open(path)
             .and_then(|mut f| f.read_to_end(&mut bytes))
-            .with_context(|| format!("cannot read {}", path.display()))?;
+            .or_io(|| format!("cannot read {}", path.display()))?;
         let mut scan = Scan::default();
         let mut offset = 0usize;
         let mut number = 0usize;
@@ -260,7 +260,7 @@ impl Scan {
                     ));
                     break;
                 }
-                bail!(
+                invalid!(
                     "{} line {number} is not a journal record; the journal is damaged (move it away to start a new history)",
                     path.display()
                 );
@@ -292,7 +292,7 @@ impl Scan {
             _ => return Ok(false),
         };
         if record.seq != self.last_seq + 1 {
-            bail!(
+            invalid!(
                 "{} line {}: event seq {} follows {}; the journal is damaged",
                 path.display(),
                 line.number,
@@ -320,8 +320,8 @@ impl JournalCursor {
         before: u64,
         mut each: impl FnMut(u64, Vec<u8>) -> bool,
     ) -> Result<()> {
-        let mut file = File::open(&self.path)
-            .with_context(|| format!("cannot read {}", self.path.display()))?;
+        let mut file =
+            File::open(&self.path).or_io(|| format!("cannot read {}", self.path.display()))?;
         file.seek(SeekFrom::Start(self.offset))?;
         let mut reader = BufReader::with_capacity(256 * 1024, file.take(self.end - self.offset));
         let mut line = Vec::new();

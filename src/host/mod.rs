@@ -8,6 +8,8 @@ mod address;
 pub mod agent;
 pub mod auth;
 mod connection;
+pub mod error;
+pub use error::Error;
 mod failed_auth;
 pub mod journal;
 mod listener;
@@ -27,7 +29,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime};
 
-use color_eyre::eyre::{Context, Result, bail};
+use error::{IoContext, Result, invalid};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
@@ -112,7 +114,7 @@ impl Host {
         check_session_id(&config.session_id)?;
         let (auth, auth_created) = auth::load_or_create(&config.auth_path)?;
         let cwd = std::fs::canonicalize(&config.cwd)
-            .with_context(|| format!("working directory {}", config.cwd.display()))?;
+            .or_io(|| format!("working directory {}", config.cwd.display()))?;
         let Restored {
             session,
             journal,
@@ -121,7 +123,7 @@ impl Host {
 
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
-            .with_context(|| format!("cannot listen on {}", config.listen))?;
+            .or_io(|| format!("cannot listen on {}", config.listen))?;
         let addr = listener.local_addr()?;
 
         let (agent_tx, agent_events) = mpsc::channel(1024);
@@ -220,10 +222,8 @@ impl Host {
         self.requests
             .send(Request::Summary { reply })
             .await
-            .map_err(|_| color_eyre::eyre::eyre!("the host has stopped"))?;
-        answer
-            .await
-            .map_err(|_| color_eyre::eyre::eyre!("the host has stopped"))
+            .map_err(|_| Error::Stopped)?;
+        answer.await.map_err(|_| Error::Stopped)
     }
 
     /// Adds an event to the session as if the host raised it: journaled,
@@ -233,7 +233,7 @@ impl Host {
         self.requests
             .send(Request::Inject { event })
             .await
-            .map_err(|_| color_eyre::eyre::eyre!("the host has stopped"))
+            .map_err(|_| Error::Stopped)
     }
 
     /// Re-reads the auth file (on SIGHUP, or when `tether serve` sees it
@@ -284,7 +284,7 @@ fn check_session_id(id: &str) -> Result<()> {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
     {
-        bail!("session id `{id}` must be letters, digits, `-`, `_` or `.`");
+        invalid!("session id `{id}` must be letters, digits, `-`, `_` or `.`");
     }
     Ok(())
 }

@@ -9,7 +9,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use color_eyre::eyre::{Context, Result};
+use crate::host::error::{IoContext, Result};
 use serde::{Deserialize, Serialize};
 
 /// The file's content.
@@ -59,9 +59,8 @@ impl OwnerFile {
         };
         let staging = self.path.with_extension("json.new");
         fs::write(&staging, serde_json::to_vec(&record)?)
-            .with_context(|| format!("cannot write {}", staging.display()))?;
-        fs::rename(&staging, &self.path)
-            .with_context(|| format!("cannot replace {}", self.path.display()))
+            .or_io(|| format!("cannot write {}", staging.display()))?;
+        fs::rename(&staging, &self.path).or_io(|| format!("cannot replace {}", self.path.display()))
     }
 }
 

@@ -197,7 +197,7 @@ impl Runtime {
         if let Some(journal) = &mut self.journal
             && let Err(e) = journal.flush()
         {
-            tracing::error!("journal flush failed at shutdown: {e:#}");
+            tracing::error!("journal flush failed at shutdown: {e}");
         }
         let _ = self.closing.send(true);
         self.await_goodbyes().await;
@@ -362,13 +362,13 @@ impl Runtime {
         for output in outputs {
             if let Output::Event { seq, frame } = output {
                 if let Err(e) = journal.append(*seq, frame) {
-                    tracing::error!("journal append failed: {e:#}");
+                    tracing::error!("journal append failed: {e}");
                 }
                 wrote = true;
             }
         }
         if wrote && let Err(e) = journal.flush() {
-            tracing::error!("journal flush failed: {e:#}");
+            tracing::error!("journal flush failed: {e}");
         }
     }
 
@@ -387,7 +387,7 @@ impl Runtime {
         if let Some(journal) = &mut self.journal
             && let Err(e) = journal.record_owner(holder)
         {
-            tracing::error!("recording the owner failed: {e:#}");
+            tracing::error!("recording the owner failed: {e}");
         }
     }
 

@@ -35,7 +35,7 @@ pub fn run(args: BenchArgs) -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => super::fail(&e, 1),
+        Err(e) => super::Failure::from(e).exit(),
     }
 }
 

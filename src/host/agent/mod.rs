@@ -9,7 +9,7 @@ pub mod stream_json;
 
 use std::path::PathBuf;
 
-use color_eyre::eyre::Result;
+use crate::host::error::Result;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 

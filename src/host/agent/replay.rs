@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
-use color_eyre::eyre::{Context, Result, bail};
+use crate::host::error::{Error, IoContext, Result, invalid};
 use tokio::sync::mpsc;
 
 use super::{AgentInput, EventSink};
@@ -20,8 +20,9 @@ pub struct Recording {
 impl Recording {
     pub fn load(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read the recording {}", path.display()))?;
-        Self::parse(&text).with_context(|| format!("in the recording {}", path.display()))
+            .or_io(|| format!("cannot read the recording {}", path.display()))?;
+        Self::parse(&text)
+            .map_err(|e| Error::Invalid(format!("in the recording {}: {e}", path.display())))
     }
 
     pub fn parse(text: &str) -> Result<Self> {
@@ -41,7 +42,7 @@ impl Recording {
                 }
                 // The journal's header line.
                 None if n == 0 && line.contains("\"epoch\"") => {}
-                None => bail!("line {} is not an event", n + 1),
+                None => invalid!("line {} is not an event", n + 1),
             }
         }
         Ok(Recording { events })

@@ -8,7 +8,7 @@ use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
-use color_eyre::eyre::{Context, Result, bail, eyre};
+use crate::host::error::{Error, IoContext, Result, invalid};
 use nix::fcntl::{Flock, FlockArg};
 
 use super::{AuthFile, TokenEntry, fresh_token, load, load_or_create};
@@ -34,18 +34,20 @@ pub fn add_token(
     sessions: Vec<String>,
 ) -> Result<(TokenEntry, bool)> {
     if !valid_name(name) {
-        bail!("`{name}` is not a valid name: use 1 to 64 letters, digits, `-`, `_`, `.` or `@`");
+        invalid!("`{name}` is not a valid name: use 1 to 64 letters, digits, `-`, `_`, `.` or `@`");
     }
     if grants.is_empty() {
-        bail!("a token needs at least one grant: control, view or admin");
+        invalid!("a token needs at least one grant: control, view or admin");
     }
     if let Some(bad) = sessions.iter().find(|s| !valid_session_pattern(s)) {
-        bail!("`{bad}` is not a session id or glob: use letters, digits, `-`, `_`, `.`, `*`, `?`");
+        invalid!(
+            "`{bad}` is not a session id or glob: use letters, digits, `-`, `_`, `.`, `*`, `?`"
+        );
     }
     let _lock = lock_for_edit(path)?;
     let (mut file, created) = load_or_create(path)?;
     if file.tokens.iter().any(|t| t.name == name) {
-        bail!(
+        invalid!(
             "{} already has a token named `{name}`: revoke it first or pick another name",
             path.display()
         );
@@ -69,7 +71,7 @@ pub fn revoke_token(path: &Path, name: &str) -> Result<usize> {
     file.tokens.retain(|t| t.name != name);
     let removed = before - file.tokens.len();
     if removed == 0 {
-        bail!("{} has no token named `{name}`", path.display());
+        invalid!("{} has no token named `{name}`", path.display());
     }
     save(path, &file)?;
     Ok(removed)
@@ -87,7 +89,7 @@ fn lock_for_edit(path: &Path) -> Result<Flock<File>> {
         .recursive(true)
         .mode(0o700)
         .create(dir)
-        .with_context(|| format!("cannot create {}", dir.display()))?;
+        .or_io(|| format!("cannot create {}", dir.display()))?;
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -99,9 +101,11 @@ fn lock_for_edit(path: &Path) -> Result<Flock<File>> {
         .write(true)
         .mode(0o600)
         .open(&lock_path)
-        .with_context(|| format!("cannot create {}", lock_path.display()))?;
-    Flock::lock(file, FlockArg::LockExclusive)
-        .map_err(|(_, e)| eyre!("cannot lock {}: {e}", lock_path.display()))
+        .or_io(|| format!("cannot create {}", lock_path.display()))?;
+    Flock::lock(file, FlockArg::LockExclusive).map_err(|(_, e)| Error::Io {
+        what: format!("cannot lock {}", lock_path.display()),
+        cause: e.into(),
+    })
 }
 
 fn valid_session_pattern(pattern: &str) -> bool {
@@ -118,8 +122,7 @@ pub fn save(path: &Path, file: &AuthFile) -> Result<()> {
     let target = fs::canonicalize(path).unwrap_or_else(|_| path.to_owned());
     let temporary = temporary_path(&target);
     let written = write_private(&temporary, file).and_then(|()| {
-        fs::rename(&temporary, &target)
-            .with_context(|| format!("cannot replace {}", target.display()))
+        fs::rename(&temporary, &target).or_io(|| format!("cannot replace {}", target.display()))
     });
     if written.is_err() {
         let _ = fs::remove_file(&temporary);
@@ -145,12 +148,12 @@ fn write_private(path: &Path, file: &AuthFile) -> Result<()> {
         .create_new(true)
         .mode(0o600)
         .open(path)
-        .with_context(|| format!("cannot create {}", path.display()))?;
+        .or_io(|| format!("cannot create {}", path.display()))?;
     let mut text = serde_json::to_string_pretty(file)?;
     text.push('\n');
     out.write_all(text.as_bytes())
         .and_then(|()| out.sync_all())
-        .with_context(|| format!("cannot write {}", path.display()))
+        .or_io(|| format!("cannot write {}", path.display()))
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ mod suggestions;
 use std::path::PathBuf;
 use std::process::Stdio;
 
-use color_eyre::eyre::{Result, bail};
+use crate::host::error::{Result, invalid};
 use nix::sys::signal::Signal;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::process::ChildStdin;
@@ -43,7 +43,7 @@ enum FromChild {
 impl StreamJsonAgent {
     pub fn new(command: Vec<String>, cwd: PathBuf) -> Result<Self> {
         if command.is_empty() {
-            bail!("the stream-json agent needs a command line after `--`");
+            invalid!("the stream-json agent needs a command line after `--`");
         }
         Ok(StreamJsonAgent { command, cwd })
     }
