@@ -53,6 +53,9 @@ pub struct AttachArgs {
     /// owns.
     #[arg(long)]
     plain: bool,
+    /// Leave the mouse to the terminal (select text); F6 toggles it.
+    #[arg(long)]
+    no_mouse: bool,
 }
 
 /// Whether this attach only watches as plain text (--plain, or stdout is
@@ -114,13 +117,14 @@ pub fn run(args: AttachArgs) -> ExitCode {
         if watches_plain(&args) {
             return headless::watch(target).await;
         }
-        attach_tui(target, Hints::default()).await
+        attach_tui(target, Hints::default(), !args.no_mouse).await
     })
 }
 
 /// Connects (reporting failures plainly, before the screen is taken), then
 /// runs the full-screen UI.
-pub async fn attach_tui(target: Target, hints: Hints) -> ExitCode {
+/// `mouse`: whether the UI starts capturing the mouse.
+pub async fn attach_tui(target: Target, hints: Hints, mouse: bool) -> ExitCode {
     let socket = match client::connect_once(&target, Since::Seq(0)).await {
         Ok(socket) => socket,
         Err(e) => return connect_failure(&target, &e),
@@ -130,6 +134,7 @@ pub async fn attach_tui(target: Target, hints: Hints) -> ExitCode {
     let connection = client::spawn(target.clone(), Some(socket), resume);
     let mut app = App::new(target.view, last_applied);
     app.hints = hints;
+    app.mouse_capture = mouse;
     let mut guard = match terminal::TerminalGuard::enter() {
         Ok(guard) => guard,
         Err(e) => return Failure::runtime(format!("cannot set up the terminal: {e}")).exit(),
@@ -170,7 +175,7 @@ fn plain_host_hint(target: &Target, error: &ConnectError) -> Option<String> {
 /// free port on 127.0.0.1), attached as its owner. Its history is
 /// journaled under a session id of its own per directory, so quitting and
 /// coming back loses nothing.
-pub fn embedded() -> ExitCode {
+pub fn embedded(mouse: bool) -> ExitCode {
     super::logging::to_file();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
@@ -214,7 +219,7 @@ pub fn embedded() -> ExitCode {
             ),
         });
         let code = tokio::select! {
-            code = attach_tui(target, hints) => code,
+            code = attach_tui(target, hints, mouse) => code,
             () = follow => unreachable!("following the auth file never ends"),
         };
         let _ = host.shutdown().await;

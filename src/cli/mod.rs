@@ -27,6 +27,9 @@ use clap::{Parser, Subcommand};
 pub struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
+    /// Leave the mouse to the terminal (select text); F6 toggles it.
+    #[arg(long)]
+    no_mouse: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -52,6 +55,6 @@ pub fn run(cli: Cli) -> ExitCode {
         Some(Command::Token(args)) => token::run(args),
         Some(Command::Bench(args)) => bench::run(args),
         Some(Command::TraceAgent(args)) => trace_agent::run(args),
-        None => attach::embedded(),
+        None => attach::embedded(!cli.no_mouse),
     }
 }

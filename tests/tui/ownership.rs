@@ -157,8 +157,28 @@ async fn mouse_capture_starts_off_with_tether_mouse_0_and_f6_toggles_it() {
         dir.path().to_owned(),
     );
     tokio::task::spawn_blocking(move || {
-        let env = [("TETHER_MOUSE", "0")];
-        let mut tui = attach_sized(&url, &token, &path, &env, (30, 110), &[]);
+        // Asked for by the environment, then by the flag.
+        for (env, flags) in [
+            (&[("TETHER_MOUSE", "0")][..], &[][..]),
+            (&[][..], &["--no-mouse"][..]),
+        ] {
+            mouse_starts_free(&url, &token, &path, env, flags);
+        }
+    })
+    .await
+    .unwrap();
+    host.shutdown().await.unwrap();
+}
+
+fn mouse_starts_free(
+    url: &str,
+    token: &str,
+    path: &std::path::Path,
+    env: &[(&str, &str)],
+    flags: &[&str],
+) {
+    {
+        let mut tui = attach_sized(url, token, path, env, (30, 110), flags);
         tui.wait_text("(owner)");
         // SGR mouse reporting (?1006) was switched on, then off again.
         let raw = tui.raw.lock().unwrap().clone();
@@ -170,8 +190,5 @@ async fn mouse_capture_starts_off_with_tether_mouse_0_and_f6_toggles_it() {
         assert_eq!(count(&raw, b"\x1b[?1006h"), 2, "capture back on");
         tui.send(b"\x11");
         assert!(tui.wait_exit().success());
-    })
-    .await
-    .unwrap();
-    host.shutdown().await.unwrap();
+    }
 }

@@ -60,7 +60,7 @@ pub fn state_word(state: AgentState) -> &'static str {
     match state {
         AgentState::Starting => "starting",
         AgentState::Idle => "idle",
-        AgentState::Running => "working",
+        AgentState::Running => "running",
         AgentState::AwaitingPermission => "awaiting approval",
         AgentState::Exited => "exited",
         AgentState::Unknown => "unknown",

@@ -3,20 +3,6 @@
 
 use unicode_width::UnicodeWidthStr;
 
-use crate::protocol::AgentState;
-
-/// The agent's state as people say it.
-pub fn state_word(state: AgentState) -> &'static str {
-    match state {
-        AgentState::Starting => "starting",
-        AgentState::Idle => "idle",
-        AgentState::Running => "running",
-        AgentState::AwaitingPermission => "awaiting approval",
-        AgentState::Exited => "exited",
-        AgentState::Unknown => "unknown",
-    }
-}
-
 pub fn width(text: &str) -> usize {
     text.width()
 }
@@ -111,11 +97,7 @@ mod tests {
     }
 
     #[test]
-    fn state_words_are_for_people() {
-        assert_eq!(
-            state_word(AgentState::AwaitingPermission),
-            "awaiting approval"
-        );
+    fn clocks_read_as_minutes_and_seconds() {
         assert_eq!(clock(std::time::Duration::from_secs(65)), "1m05s");
     }
 }

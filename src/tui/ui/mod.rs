@@ -7,8 +7,6 @@ mod panes;
 mod people;
 mod status_bar;
 
-pub use fit::state_word;
-
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Direction, Layout, Rect};
 use ratatui::style::Style;

@@ -8,9 +8,10 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use super::fit::{clock, short_path, state_word, width};
+use super::fit::{clock, short_path, width};
 use crate::tui::app::ownership::Ownership;
 use crate::tui::app::{App, ConnState};
+use crate::tui::cells::state_word;
 use crate::tui::theme;
 
 /// The widest the directory gets in the bar.
