@@ -46,9 +46,16 @@ fn question(text: &str) -> Line<'static> {
 }
 
 fn hints(app: &App, room: usize) -> Line<'static> {
+    // Only the owner steers: others are not offered sending or interrupting.
+    let owner = app.is_owner();
     let mut items: Vec<(&'static str, &'static str)> = keymap::hints(app.focus_context())
-        .filter(|b| app.is_owner() || !matches!(b.action, Action::Send | Action::NewLine))
-        .map(|b| (b.label, b.hint.unwrap_or_default()))
+        .filter(|b| {
+            owner || !matches!(b.action, Action::Send | Action::NewLine | Action::Interrupt)
+        })
+        .map(|b| match b.action {
+            Action::CancelOrQuit if !owner => (b.label, "twice quits"),
+            _ => (b.label, b.hint.unwrap_or_default()),
+        })
         .collect();
     let watch = app.hints.watch_command.as_deref().and_then(|command| {
         let forms = watch_forms(command);
