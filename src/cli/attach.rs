@@ -117,7 +117,11 @@ pub fn run(args: AttachArgs) -> ExitCode {
         if watches_plain(&args) {
             return headless::watch(target).await;
         }
-        attach_tui(target, Hints::default(), !args.no_mouse).await
+        let mouse = match super::mouse_choice(args.no_mouse) {
+            Ok(mouse) => mouse,
+            Err(failure) => return failure.exit(),
+        };
+        attach_tui(target, Hints::default(), mouse).await
     })
 }
 

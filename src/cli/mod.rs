@@ -8,6 +8,7 @@ mod logging;
 mod serve;
 mod token;
 mod trace_agent;
+mod ui_config;
 
 use std::process::ExitCode;
 
@@ -48,6 +49,19 @@ enum Command {
     TraceAgent(trace_agent::TraceAgentArgs),
 }
 
+/// Whether the UI starts capturing the mouse: `--no-mouse`, else
+/// `$TETHER_MOUSE`, else `mouse` in the settings file, else yes.
+fn mouse_choice(no_mouse: bool) -> Result<bool, Failure> {
+    if no_mouse {
+        return Ok(false);
+    }
+    if let Some(mouse) = tether::tui::terminal::mouse_capture_from_env() {
+        return Ok(mouse);
+    }
+    let settings = ui_config::load_default().map_err(Failure::usage)?;
+    Ok(settings.mouse.unwrap_or(true))
+}
+
 pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Some(Command::Serve(args)) => serve::run(args),
@@ -55,6 +69,9 @@ pub fn run(cli: Cli) -> ExitCode {
         Some(Command::Token(args)) => token::run(args),
         Some(Command::Bench(args)) => bench::run(args),
         Some(Command::TraceAgent(args)) => trace_agent::run(args),
-        None => attach::embedded(!cli.no_mouse),
+        None => match mouse_choice(cli.no_mouse) {
+            Ok(mouse) => attach::embedded(mouse),
+            Err(failure) => failure.exit(),
+        },
     }
 }

@@ -117,12 +117,10 @@ async fn release_before_quit(app: &mut App, connection: &mut Connection) {
     let _ = tokio::time::timeout(RELEASE_WAIT, answered).await;
 }
 
-/// The terminal starts capturing the mouse; `--no-mouse` (the caller sets
-/// `app.mouse_capture = false`) or `$TETHER_MOUSE=0` lets it go at once.
+/// The terminal starts capturing the mouse; when the caller chose
+/// otherwise (`app.mouse_capture`: flag, environment, settings file) it is
+/// let go at once.
 fn start_mouse_capture(terminal: &mut Tui, app: &mut App) -> std::io::Result<()> {
-    if super::terminal::mouse_capture_from_env() == Some(false) {
-        app.mouse_capture = false;
-    }
     if app.mouse_capture {
         Ok(())
     } else {

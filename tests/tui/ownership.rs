@@ -157,10 +157,15 @@ async fn mouse_capture_starts_off_with_tether_mouse_0_and_f6_toggles_it() {
         dir.path().to_owned(),
     );
     tokio::task::spawn_blocking(move || {
-        // Asked for by the environment, then by the flag.
+        // Asked for by the environment, by the flag, by the settings file.
+        let config = path.join("config");
+        std::fs::create_dir_all(config.join("tether")).unwrap();
+        std::fs::write(config.join("tether/config.toml"), "mouse = false\n").unwrap();
+        let config = config.to_str().unwrap();
         for (env, flags) in [
             (&[("TETHER_MOUSE", "0")][..], &[][..]),
             (&[][..], &["--no-mouse"][..]),
+            (&[("XDG_CONFIG_HOME", config)][..], &[][..]),
         ] {
             mouse_starts_free(&url, &token, &path, env, flags);
         }
