@@ -125,6 +125,20 @@ async fn serve_survives_sigkill_with_every_delivered_event_in_the_journal() {
     assert_eq!(&client.events[..owner.events.len()], &owner.events[..]);
     // The request of the killed host's agent cannot be answered any more.
     assert!(client.events.iter().any(|r| matches!(&r.event, EventKind::PermissionCancelled { reason: Some(r), .. } if r.contains("restarted"))));
+    // The turn the killed host left open is closed, and says why.
+    let closed = client.events.iter().any(|r| {
+        matches!(
+            r.event,
+            EventKind::TurnEnd {
+                outcome: tether::protocol::TurnOutcome::Interrupted,
+                ..
+            }
+        )
+    });
+    assert!(closed, "the open turn ends as interrupted");
+    assert!(client.events.iter().any(
+        |r| matches!(&r.event, EventKind::Notice { text, .. } if text.contains("middle of a turn"))
+    ));
     again.child.kill().unwrap();
     again.child.wait().unwrap();
 }

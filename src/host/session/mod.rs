@@ -20,8 +20,8 @@ use std::time::Instant;
 use bytes::Bytes;
 
 use crate::protocol::{
-    AgentState, ClientMessage, EventKind, EventRecord, OwnerSlot, PROTOCOL_VERSION, ServerMessage,
-    SessionDescription, SessionSummary, You, rfc3339,
+    AgentState, ClientMessage, EventKind, EventRecord, NoticeLevel, OwnerSlot, PROTOCOL_VERSION,
+    ServerMessage, SessionDescription, SessionSummary, TurnOutcome, You, rfc3339,
 };
 
 use commands::{DecisionMessage, Sender, reply_to, role_message};
@@ -73,7 +73,6 @@ impl Session {
     /// journal) gets it held for the owner grace, as after a dropped
     /// connection: followers that reconnect first are not promoted.
     pub fn finish_restore(&mut self, owner: Option<String>, at: At) -> Vec<Output> {
-        self.turn_active = false;
         if let Some(owner) = owner {
             self.roster.reserve(owner, at.mono);
         }
@@ -83,6 +82,17 @@ impl Session {
             at,
             &mut out,
         );
+        // A host that stopped cleanly recorded its agent's exit, which
+        // ended the turn; one that was killed left it open: close it, so
+        // clients (and `--prompt`) do not wait for an end that never comes.
+        if self.turn_active {
+            let notice = EventKind::notice(
+                NoticeLevel::Warn,
+                "the host stopped in the middle of a turn; that turn is over",
+            );
+            self.emit(notice, at, &mut out);
+            self.emit(EventKind::turn_end(TurnOutcome::Interrupted), at, &mut out);
+        }
         out
     }
 

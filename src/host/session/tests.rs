@@ -476,3 +476,44 @@ fn restore_rebuilds_pending_and_cancels_it() {
     ));
     assert_eq!(restored.last_seq(), 3);
 }
+
+/// The events a restore of `history` ends with.
+fn restored_ending(history: Vec<EventKind>) -> Vec<EventKind> {
+    let mut session = Session::new(config(SHELL));
+    for (n, event) in history.into_iter().enumerate() {
+        let record = EventRecord {
+            seq: n as u64 + 1,
+            ts: "t".into(),
+            event,
+        };
+        let frame = Bytes::from(ServerMessage::Event(record.clone()).to_json());
+        session.restore(&record, frame);
+    }
+    session
+        .finish_restore(None, At::now())
+        .into_iter()
+        .filter_map(|output| match output {
+            Output::Event { frame, .. } => match serde_json::from_slice(&frame) {
+                Ok(ServerMessage::Event(record)) => Some(record.event),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_turn_left_open_by_a_killed_host_is_closed_on_restore() {
+    let user = EventKind::UserMessage {
+        text: "sleep 100".into(),
+        by: "alice".into(),
+    };
+    let ending = restored_ending(vec![EventKind::status(AgentState::Idle), user.clone()]);
+    assert!(
+        matches!(&ending[..], [EventKind::Notice { text, .. }, EventKind::TurnEnd { outcome: crate::protocol::TurnOutcome::Interrupted, .. }] if text.contains("middle of a turn")),
+        "{ending:?}"
+    );
+    // A host that stopped cleanly recorded the agent's exit: nothing to close.
+    let clean = restored_ending(vec![user, EventKind::exited("stopped", None)]);
+    assert!(clean.is_empty(), "{clean:?}");
+}
