@@ -330,6 +330,7 @@ fn restore(config: &HostConfig, cwd: &Path, now: At) -> Result<Restored> {
         agent: config.agent.kind().into(),
         cwd: cwd.display().to_string(),
         started_at: header.started_at,
+        rules: Vec::new(),
     };
     let mut session = Session::new(SessionConfig {
         description,

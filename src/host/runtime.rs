@@ -131,7 +131,8 @@ fn event_frame(bytes: Bytes) -> Utf8Bytes {
 
 impl Runtime {
     /// A runtime for a session that is restored and ready; `startup` are
-    /// the outputs of that restore, journaled now (nobody is connected).
+    /// the outputs of that restore: its events are journaled now (nobody is
+    /// connected), its agent commands sent.
     pub fn new(
         session: Session,
         journal: Option<Journal>,
@@ -155,6 +156,15 @@ impl Runtime {
             recorded_owner: None,
         };
         runtime.journal_events(startup);
+        // What the restore tells the new agent (the rules in force).
+        for output in startup {
+            if let Output::Agent(command) = output {
+                let _ = runtime
+                    .agent
+                    .input
+                    .send(AgentInput::Command(command.clone()));
+            }
+        }
         // Written once at start whatever the journal said: with no owner
         // grace a restored owner holds nothing, and the file must agree.
         runtime.write_owner();

@@ -39,6 +39,11 @@ pub enum ClientMessage {
         id: String,
         to: String,
     },
+    /// Removes a rule the host keeps (owner only).
+    RemoveRule {
+        id: String,
+        rule: String,
+    },
     Resume {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         id: Option<String>,
@@ -57,6 +62,7 @@ const KNOWN_TYPES: &[&str] = &[
     "claim",
     "release",
     "transfer",
+    "remove_rule",
     "resume",
     "ping",
 ];
@@ -70,7 +76,8 @@ impl ClientMessage {
             | ClientMessage::Interrupt { id }
             | ClientMessage::Claim { id }
             | ClientMessage::Release { id }
-            | ClientMessage::Transfer { id, .. } => Some(id),
+            | ClientMessage::Transfer { id, .. }
+            | ClientMessage::RemoveRule { id, .. } => Some(id),
             ClientMessage::Resume { id, .. } | ClientMessage::Ping { id } => id.as_deref(),
         }
     }

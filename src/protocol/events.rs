@@ -1,5 +1,6 @@
 //! Session events: the sequenced history every participant sees.
 
+use super::rules::{Rule, RuleSpec};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -131,6 +132,10 @@ pub struct PermissionOption {
     /// What choosing it does, in words (for `allow_always`: what will be
     /// remembered and where).
     pub label: String,
+    /// For an `allow_always` the host itself keeps (not the agent): the
+    /// rule it adds to the session when this option is chosen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remember: Option<RuleSpec>,
 }
 
 impl PermissionOption {
@@ -146,6 +151,7 @@ impl PermissionOption {
             id: id.into(),
             kind,
             label: label.into(),
+            remember: None,
         }
     }
 
@@ -227,6 +233,16 @@ pub enum EventKind {
         request_id: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reason: Option<String>,
+    },
+    /// The owner made a rule the host keeps (an `allow_always` answer).
+    RuleAdded {
+        rule: Rule,
+        by: String,
+    },
+    /// The owner removed a rule.
+    RuleRemoved {
+        rule_id: String,
+        by: String,
     },
     Interrupt {
         by: String,

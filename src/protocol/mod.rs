@@ -7,6 +7,7 @@
 mod client;
 mod events;
 pub(crate) mod fast_event;
+mod rules;
 mod server;
 
 pub use client::{ClientMessage, DecodeError, decode_client_message};
@@ -14,6 +15,7 @@ pub use events::{
     AgentState, Decision, EventKind, EventRecord, NoticeLevel, OutputStream, PermissionOption,
     PermissionOptionKind, Preview, TurnOutcome,
 };
+pub use rules::{Rule, RuleSpec};
 pub use server::{
     ErrorCode, Grant, Mode, OwnerSlot, ParticipantInfo, Role, ServerMessage, SessionDescription,
     SessionSummary, You, decode_server_message,

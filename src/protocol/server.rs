@@ -60,6 +60,9 @@ pub struct SessionDescription {
     pub agent: String,
     pub cwd: String,
     pub started_at: String,
+    /// Rules in force (see `rule_added`); absent when there are none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<super::Rule>,
 }
 
 /// Who the connection is (`ready.you`).

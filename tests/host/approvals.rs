@@ -300,6 +300,7 @@ async fn options_are_checked_and_the_shell_previews_its_whole_command() {
         kinds,
         [
             PermissionOptionKind::AllowOnce,
+            PermissionOptionKind::AllowAlways,
             PermissionOptionKind::RejectOnce
         ]
     );

@@ -18,6 +18,7 @@ mod limits;
 mod ownership;
 mod protocol;
 mod roles;
+mod rules;
 mod serve_binary;
 mod serve_signals;
 mod served;

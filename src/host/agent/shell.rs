@@ -14,8 +14,12 @@ use super::{AgentInput, EventSink};
 use crate::host::preview;
 use crate::host::session::AgentCommand;
 use crate::protocol::{
-    AgentState, Decision, EventKind, OutputStream, PermissionOption, TurnOutcome,
+    AgentState, Decision, EventKind, NoticeLevel, OutputStream, PermissionOption,
+    PermissionOptionKind, Rule, RuleSpec, TurnOutcome,
 };
+
+/// The shell agent's `allow_always` option: a session rule the host keeps.
+pub const ALWAYS_THIS_COMMAND: &str = "always_this_command";
 
 /// How long output is still collected after the shell exits, for a
 /// background job that keeps its pipes open.
@@ -40,16 +44,29 @@ pub async fn run(cwd: PathBuf, mut inbox: mpsc::UnboundedReceiver<AgentInput>, e
         .await;
     let _ = events.send(EventKind::status(AgentState::Idle)).await;
     let mut turn = 0u64;
+    let mut rules: Vec<Rule> = Vec::new();
     while let Some(input) = inbox.recv().await {
         let text = match input {
             AgentInput::Shutdown => break,
             AgentInput::Command(AgentCommand::UserMessage { text }) => text,
+            AgentInput::Command(AgentCommand::Rules(now)) => {
+                rules = now;
+                continue;
+            }
             // Decisions and interrupts outside a turn have nothing to act on.
             AgentInput::Command(_) => continue,
         };
         turn += 1;
         let request_id = format!("sh-{turn}-{:08x}", rand::random::<u32>());
-        let stop = run_turn(&cwd, &cwd_text, &request_id, text, &mut inbox, &events).await;
+        let mut turn = Turn {
+            cwd: &cwd,
+            cwd_text: &cwd_text,
+            request_id: &request_id,
+            rules: &mut rules,
+            inbox: &mut inbox,
+            events: &events,
+        };
+        let stop = turn.run(text).await;
         if matches!(stop, Some(Stop::Shutdown)) {
             break;
         }
@@ -60,77 +77,125 @@ pub async fn run(cwd: PathBuf, mut inbox: mpsc::UnboundedReceiver<AgentInput>, e
         .await;
 }
 
-/// Asks for permission, then runs the command. Returns why it stopped early.
-async fn run_turn(
-    cwd: &Path,
-    cwd_text: &str,
-    request_id: &str,
-    command: String,
-    inbox: &mut mpsc::UnboundedReceiver<AgentInput>,
-    events: &EventSink,
-) -> Option<Stop> {
-    let started = Instant::now();
-    let input = json!({ "command": command, "cwd": cwd_text });
-    let _ = events
-        .send(EventKind::PermissionRequest {
-            request_id: request_id.to_owned(),
-            tool: "shell".into(),
-            input: input.clone(),
-            tool_use_id: Some(request_id.to_owned()),
-            title: Some("Run a shell command".into()),
-            description: Some(command.clone()),
-            preview: Some(Box::new(preview::command(&command, cwd, None))),
-            // No `allow_always` yet: remembering a command needs a session
-            // rule kept by the host, which does not exist yet.
-            options: PermissionOption::standard(Vec::new()),
-        })
-        .await;
-    let _ = events
-        .send(EventKind::status(AgentState::AwaitingPermission))
-        .await;
-    let command = loop {
-        match inbox.recv().await {
-            None | Some(AgentInput::Shutdown) => return Some(Stop::Shutdown),
-            Some(AgentInput::Command(AgentCommand::Interrupt)) => {
-                let _ = events
-                    .send(EventKind::PermissionCancelled {
-                        request_id: request_id.to_owned(),
-                        reason: Some("interrupted".into()),
-                    })
+/// One command's turn and what it needs.
+struct Turn<'a> {
+    cwd: &'a Path,
+    cwd_text: &'a str,
+    request_id: &'a str,
+    /// Rules in force; updated if the session sends new ones meanwhile.
+    rules: &'a mut Vec<Rule>,
+    inbox: &'a mut mpsc::UnboundedReceiver<AgentInput>,
+    events: &'a EventSink,
+}
+
+impl Turn<'_> {
+    /// Runs the command if a rule allows it, else asks for permission
+    /// first. Returns why it stopped early.
+    async fn run(&mut self, command: String) -> Option<Stop> {
+        let started = Instant::now();
+        let allowed_by = self.rules.iter().find(|r| r.spec.allows_command(&command));
+        let command = match allowed_by {
+            Some(rule) => {
+                let text = format!(
+                    "runs without asking: {} ({}), made by {}",
+                    rule.id, rule.label, rule.made_by
+                );
+                let _ = self
+                    .events
+                    .send(EventKind::notice(NoticeLevel::Info, text))
                     .await;
-                end_turn(events, TurnOutcome::Interrupted, started).await;
-                return Some(Stop::Interrupted);
+                command
             }
-            Some(AgentInput::Command(AgentCommand::Decision {
-                request_id: answered,
-                decision,
-                updated_input,
-                ..
-            })) if answered == request_id => {
-                if decision == Decision::Deny {
-                    end_turn(events, TurnOutcome::Denied, started).await;
-                    return None;
+            None => match self.ask(command, started).await {
+                Ok(command) => command,
+                Err(stop) => return stop,
+            },
+        };
+        let _ = self
+            .events
+            .send(EventKind::ToolUse {
+                tool_use_id: self.request_id.to_owned(),
+                name: "shell".into(),
+                input: json!({ "command": command, "cwd": self.cwd_text }),
+            })
+            .await;
+        let _ = self
+            .events
+            .send(EventKind::status(AgentState::Running))
+            .await;
+        let (cwd, request_id) = (self.cwd, self.request_id);
+        execute(cwd, request_id, &command, self.inbox, self.events, started).await
+    }
+
+    /// Asks the owner; the command to run (perhaps edited), or how the
+    /// turn ended without running it.
+    async fn ask(&mut self, command: String, started: Instant) -> Result<String, Option<Stop>> {
+        let (request_id, events) = (self.request_id, self.events);
+        let _ = events.send(self.request(&command)).await;
+        let _ = events
+            .send(EventKind::status(AgentState::AwaitingPermission))
+            .await;
+        loop {
+            match self.inbox.recv().await {
+                None | Some(AgentInput::Shutdown) => return Err(Some(Stop::Shutdown)),
+                Some(AgentInput::Command(AgentCommand::Interrupt)) => {
+                    let _ = events
+                        .send(EventKind::PermissionCancelled {
+                            request_id: request_id.to_owned(),
+                            reason: Some("interrupted".into()),
+                        })
+                        .await;
+                    end_turn(events, TurnOutcome::Interrupted, started).await;
+                    return Err(Some(Stop::Interrupted));
                 }
-                // The owner may have edited the command before allowing it.
-                let edited = updated_input
-                    .as_ref()
-                    .and_then(|v| v.get("command"))
-                    .and_then(|c| c.as_str())
-                    .map(str::to_owned);
-                break edited.unwrap_or(command);
+                Some(AgentInput::Command(AgentCommand::Rules(now))) => *self.rules = now,
+                Some(AgentInput::Command(AgentCommand::Decision {
+                    request_id: answered,
+                    decision,
+                    updated_input,
+                    ..
+                })) if answered == request_id => {
+                    if decision == Decision::Deny {
+                        end_turn(events, TurnOutcome::Denied, started).await;
+                        return Err(None);
+                    }
+                    // The owner may have edited the command before allowing it.
+                    let edited = updated_input
+                        .as_ref()
+                        .and_then(|v| v.get("command"))
+                        .and_then(|c| c.as_str())
+                        .map(str::to_owned);
+                    return Ok(edited.unwrap_or(command));
+                }
+                Some(AgentInput::Command(_)) => {}
             }
-            Some(AgentInput::Command(_)) => continue,
         }
-    };
-    let _ = events
-        .send(EventKind::ToolUse {
-            tool_use_id: request_id.to_owned(),
-            name: "shell".into(),
-            input: json!({ "command": command, "cwd": cwd_text }),
-        })
-        .await;
-    let _ = events.send(EventKind::status(AgentState::Running)).await;
-    execute(cwd, request_id, &command, inbox, events, started).await
+    }
+
+    /// The permission request for `command`, with its preview and the
+    /// option to always allow exactly this command in this session.
+    fn request(&self, command: &str) -> EventKind {
+        let always = PermissionOption {
+            remember: Some(RuleSpec::ExactCommand {
+                command: command.to_owned(),
+            }),
+            ..PermissionOption::new(
+                ALWAYS_THIS_COMMAND,
+                PermissionOptionKind::AllowAlways,
+                "always allow this exact command in this session",
+            )
+        };
+        EventKind::PermissionRequest {
+            request_id: self.request_id.to_owned(),
+            tool: "shell".into(),
+            input: json!({ "command": command, "cwd": self.cwd_text }),
+            tool_use_id: Some(self.request_id.to_owned()),
+            title: Some("Run a shell command".into()),
+            description: Some(command.to_owned()),
+            preview: Some(Box::new(preview::command(command, self.cwd, None))),
+            options: PermissionOption::standard(vec![always]),
+        }
+    }
 }
 
 async fn execute(

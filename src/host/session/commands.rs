@@ -8,7 +8,7 @@ use super::refusal::Refusal;
 use super::roster::{ParticipantId, RoleChange};
 use super::{AgentCommand, At, Output, Session};
 use crate::protocol::{
-    AgentState, Decision, ErrorCode, EventKind, MAX_USER_TEXT_BYTES, ServerMessage,
+    AgentState, Decision, ErrorCode, EventKind, MAX_USER_TEXT_BYTES, Rule, RuleSpec, ServerMessage,
 };
 use serde_json::Value;
 
@@ -19,6 +19,7 @@ pub(super) enum OwnerAction {
     SendMessage,
     AnswerPermission,
     Interrupt,
+    ChangeRules,
 }
 
 impl OwnerAction {
@@ -28,6 +29,7 @@ impl OwnerAction {
             OwnerAction::SendMessage => "send messages",
             OwnerAction::AnswerPermission => "answer permission requests",
             OwnerAction::Interrupt => "interrupt",
+            OwnerAction::ChangeRules => "change rules",
         }
     }
 
@@ -136,13 +138,20 @@ impl Session {
         self.recent_ids.remember(&from.identity, &id);
         let updated_input = updated_input.filter(|_| decision == Decision::Allow);
         let mut out = Vec::new();
+        let remembered = option
+            .as_deref()
+            .filter(|_| decision == Decision::Allow)
+            .and_then(|o| self.pending.rule_to_remember(&request_id, o));
         let event = EventKind::PermissionResolved {
             request_id: request_id.clone(),
             decision,
-            by: from.identity,
+            by: from.identity.clone(),
             message: message.clone(),
         };
         self.emit(event, at, &mut out);
+        if let Some((label, spec)) = remembered {
+            self.add_rule(label, spec, from.identity, at, &mut out);
+        }
         out.push(Output::Agent(AgentCommand::Decision {
             request_id,
             decision,
@@ -150,6 +159,58 @@ impl Session {
             updated_input,
             option,
         }));
+        out.push(send(from.id, ServerMessage::ack(id)));
+        out
+    }
+
+    /// Records a rule the owner made and hands the agent the new set.
+    fn add_rule(
+        &mut self,
+        label: String,
+        spec: RuleSpec,
+        by: String,
+        at: At,
+        out: &mut Vec<Output>,
+    ) {
+        let rule = Rule {
+            id: self.rules.next_id(),
+            label,
+            spec,
+            made_by: by.clone(),
+        };
+        self.emit(EventKind::RuleAdded { rule, by }, at, out);
+        out.push(Output::Agent(AgentCommand::Rules(
+            self.rules.all().to_vec(),
+        )));
+    }
+
+    pub(super) fn on_remove_rule(
+        &mut self,
+        from: Sender,
+        id: String,
+        rule: &str,
+        at: At,
+    ) -> Vec<Output> {
+        if let Some(reply) = self.guard_owner(&from, &id, OwnerAction::ChangeRules) {
+            return reply_to(from.id, reply);
+        }
+        if !self.rules.contains(rule) {
+            let refused = Refusal::new(
+                ErrorCode::BadRequest,
+                format!("no rule `{rule}` is in force"),
+            );
+            return reply_to(from.id, refused.into_error(Some(id)));
+        }
+        self.recent_ids.remember(&from.identity, &id);
+        let mut out = Vec::new();
+        let event = EventKind::RuleRemoved {
+            rule_id: rule.to_owned(),
+            by: from.identity,
+        };
+        self.emit(event, at, &mut out);
+        out.push(Output::Agent(AgentCommand::Rules(
+            self.rules.all().to_vec(),
+        )));
         out.push(send(from.id, ServerMessage::ack(id)));
         out
     }

@@ -12,6 +12,7 @@ mod log;
 mod pending;
 mod refusal;
 mod roster;
+mod rules;
 mod types;
 
 use std::sync::Arc;
@@ -30,6 +31,7 @@ pub use log::{EventLog, Frame, ReplayPlan, SeqRange};
 use pending::PendingRequests;
 pub use refusal::Refusal;
 pub use roster::{Participant, ParticipantId, RoleChange, Roster};
+use rules::SessionRules;
 pub use types::{AgentCommand, AgentTraits, At, Join, Output, SessionConfig, Since, Welcome};
 
 #[derive(Debug)]
@@ -39,6 +41,7 @@ pub struct Session {
     roster: Roster,
     log: EventLog,
     pending: PendingRequests,
+    rules: SessionRules,
     recent_ids: RecentIds,
     agent_state: AgentState,
     /// A user turn is under way (set by a user message, cleared by its end).
@@ -52,6 +55,7 @@ impl Session {
             roster: Roster::new(config.owner_grace),
             log: EventLog::new(config.retain),
             pending: PendingRequests::default(),
+            rules: SessionRules::default(),
             recent_ids: RecentIds::default(),
             agent_state: AgentState::Starting,
             turn_active: false,
@@ -77,6 +81,12 @@ impl Session {
             self.roster.reserve(owner, at.mono);
         }
         let mut out = Vec::new();
+        if !self.rules.all().is_empty() {
+            // The new agent runs what the restored rules allow.
+            out.push(Output::Agent(AgentCommand::Rules(
+                self.rules.all().to_vec(),
+            )));
+        }
         self.cancel_pending(
             "the host restarted; the agent was started anew",
             at,
@@ -139,6 +149,7 @@ impl Session {
             protocol: PROTOCOL_VERSION,
             session: SessionDescription {
                 title: self.title.clone(),
+                rules: self.rules.all().to_vec(),
                 ..self.config.description.clone()
             },
             you: You {
@@ -221,6 +232,7 @@ impl Session {
                 let result = self.roster.transfer(from, &to);
                 self.on_role_op(from, id, result)
             }
+            ClientMessage::RemoveRule { id, rule } => self.on_remove_rule(sender, id, &rule, at),
             ClientMessage::Resume { since, .. } => self.on_resume(from, since),
             ClientMessage::Ping { id } => reply_to(from, ServerMessage::Pong { id }),
         }
@@ -322,6 +334,7 @@ impl Session {
     /// The state an event implies, shared by live events and restores.
     fn apply(&mut self, record: &EventRecord) {
         self.pending.apply(record);
+        self.rules.apply(&record.event);
         match &record.event {
             EventKind::Status { state, .. } => {
                 self.agent_state = *state;

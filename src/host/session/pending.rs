@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use crate::protocol::{EventKind, EventRecord};
+use crate::protocol::{EventKind, EventRecord, RuleSpec};
 
 /// Why a decision cannot be applied to a request id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,6 +65,16 @@ impl PendingRequests {
             .get(request_id)?
             .event
             .option_mismatch(option, decision)
+    }
+
+    /// The rule an `option` of open request `request_id` asks the host to
+    /// keep, if any.
+    pub fn rule_to_remember(&self, request_id: &str, option: &str) -> Option<(String, RuleSpec)> {
+        let EventKind::PermissionRequest { options, .. } = &self.open.get(request_id)?.event else {
+            return None;
+        };
+        let chosen = options.iter().find(|o| o.id == option)?;
+        Some((chosen.label.clone(), chosen.remember.clone()?))
     }
 
     pub fn len(&self) -> usize {

@@ -50,6 +50,9 @@ pub enum AgentCommand {
         option: Option<String>,
     },
     Interrupt,
+    /// The rules in force changed (or were restored): the agent runs
+    /// what they allow without asking.
+    Rules(Vec<crate::protocol::Rule>),
 }
 
 /// Static settings of one session.
@@ -78,6 +81,7 @@ impl SessionConfig {
                 agent: "shell".into(),
                 cwd: "/tmp".into(),
                 started_at: "2026-01-01T00:00:00Z".into(),
+                rules: Vec::new(),
             },
             owner_grace: Duration::from_secs(10),
             retain,

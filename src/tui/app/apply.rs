@@ -245,6 +245,12 @@ impl App {
                 self.on_permission_cancelled(seq, request_id, reason)
             }
             EventKind::Interrupt { by } => self.push(BlockKind::Notice, seq, cells::interrupt(&by)),
+            EventKind::RuleAdded { rule, by } => {
+                self.push(BlockKind::Notice, seq, cells::rule_added(&rule, &by))
+            }
+            EventKind::RuleRemoved { rule_id, by } => {
+                self.push(BlockKind::Notice, seq, cells::rule_removed(&rule_id, &by))
+            }
             EventKind::Status {
                 state,
                 detail,

@@ -30,6 +30,7 @@ fn ready(epoch: &str, pending: Vec<EventRecord>) -> ServerMessage {
             agent: "shell".into(),
             cwd: "/work".into(),
             started_at: "2026-01-01T00:00:00Z".into(),
+            rules: Vec::new(),
         },
         you: You {
             participant: "p1".into(),

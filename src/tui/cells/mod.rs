@@ -169,6 +169,26 @@ pub fn interrupt(by: &str) -> StyledText {
     )
 }
 
+/// `⚑ alice made rule-1: always allow `ls` in this session`.
+pub fn rule_added(rule: &crate::protocol::Rule, by: &str) -> StyledText {
+    StyledText::plain(
+        format!(
+            "⚑ {} made {}: {}",
+            sanitize_name(by),
+            sanitize_name(&rule.id),
+            sanitize_plain(&rule.label.replace('\n', " "))
+        ),
+        theme::INFO,
+    )
+}
+
+pub fn rule_removed(rule_id: &str, by: &str) -> StyledText {
+    StyledText::plain(
+        format!("⚑ {} removed {}", sanitize_name(by), sanitize_name(rule_id)),
+        theme::INFO,
+    )
+}
+
 /// The one line shown when the agent stops: `■ agent stopped: exited with
 /// code 1`. The detail usually says how already; the code is added only
 /// when it does not.

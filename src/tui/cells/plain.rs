@@ -117,6 +117,8 @@ impl PlainTranscript {
                 super::permission_cancelled(subject, reason.as_deref())
             }
             EventKind::Interrupt { by } => super::interrupt(by),
+            EventKind::RuleAdded { rule, by } => super::rule_added(rule, by),
+            EventKind::RuleRemoved { rule_id, by } => super::rule_removed(rule_id, by),
             EventKind::Status {
                 state: AgentState::Exited,
                 detail,

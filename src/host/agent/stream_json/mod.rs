@@ -192,6 +192,8 @@ fn from_owner(mapper: &mut Mapper, command: AgentCommand) -> Vec<Action> {
             option.as_deref(),
         ),
         AgentCommand::Interrupt => mapper.interrupt(),
+        // Claude keeps its own rules (sent as `updatedPermissions`).
+        AgentCommand::Rules(_) => Vec::new(),
     }
 }
 
