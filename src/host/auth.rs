@@ -9,9 +9,8 @@
 mod changes;
 mod edit;
 
-use std::fs::{self, OpenOptions};
-use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::fs;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use crate::host::error::{Error, IoContext, Result, invalid};
@@ -211,16 +210,8 @@ pub fn load_or_create(path: &Path) -> Result<(AuthFile, bool)> {
             },
         ],
     };
-    let mut out = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .or_io(|| format!("cannot create {}", path.display()))?;
-    let mut text = serde_json::to_string_pretty(&file)?;
-    text.push('\n');
-    out.write_all(text.as_bytes())
-        .or_io(|| format!("cannot write {}", path.display()))?;
+    // Created new (never over a file that appeared meanwhile), 0600.
+    edit::write_private(path, &file)?;
     Ok((file, true))
 }
 

@@ -30,21 +30,6 @@ fn stdout_text(events: &[EventRecord]) -> String {
         .collect()
 }
 
-/// Sends a command and waits for its permission request.
-async fn ask(owner: &mut Client, command: &str) -> String {
-    let answer = owner.request(|id| user(id, command)).await;
-    assert_eq!(code_of(&answer), None, "{answer:?}");
-    let request = owner
-        .wait_event(|e| matches!(e, EventKind::PermissionRequest { .. }))
-        .await;
-    let EventKind::PermissionRequest { tool, input, .. } = &request.event else {
-        unreachable!()
-    };
-    assert_eq!(tool, "shell");
-    assert_eq!(input["command"], command);
-    request_id(&request.event)
-}
-
 #[tokio::test]
 async fn shell_runs_an_allowed_command_and_streams_its_output() {
     let host = TestHost::start(AgentSpec::Shell).await;

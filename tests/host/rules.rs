@@ -10,16 +10,6 @@ use tether::protocol::{
 
 use crate::support::*;
 
-/// Sends `command` and returns the id of the request it raised.
-async fn ask(owner: &mut Client, command: &str) -> String {
-    let answer = owner.request(|id| user(id, command)).await;
-    assert_eq!(code_of(&answer), None, "{answer:?}");
-    let request = owner
-        .wait_event(|e| matches!(e, EventKind::PermissionRequest { .. }))
-        .await;
-    request_id(&request.event)
-}
-
 /// Sends `command`, which a rule allows, and returns the turn's events.
 async fn run_unasked(owner: &mut Client, command: &str) -> Vec<EventKind> {
     let from = owner.events.len();

@@ -44,17 +44,7 @@ fn serve(dir: &std::path::Path, extra: &[&str]) -> Served {
 }
 
 fn token(dir: &std::path::Path, grant: &str) -> String {
-    let file: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("auth.json")).unwrap()).unwrap();
-    file["tokens"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["grants"][0] == grant)
-        .unwrap()["token"]
-        .as_str()
-        .unwrap()
-        .to_owned()
+    token_from_auth(&dir.join("auth.json"), grant)
 }
 
 fn wait_exit(child: &mut Child) -> std::process::ExitStatus {

@@ -93,17 +93,7 @@ impl Served {
 
     /// The token of the first entry whose first grant is `grant`.
     pub fn token_with(&self, grant: &str) -> String {
-        let file: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(&self.auth).unwrap()).unwrap();
-        file["tokens"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|t| t["grants"][0] == grant)
-            .unwrap()["token"]
-            .as_str()
-            .unwrap()
-            .to_owned()
+        crate::support::token_from_auth(&self.auth, grant)
     }
 
     /// Waits (up to 10 s) for the process to exit.

@@ -474,3 +474,35 @@ pub fn trace_agent(trace: &Path, extra: &[&str]) -> AgentSpec {
     command.extend(extra.iter().map(|a| (*a).to_owned()));
     AgentSpec::StreamJson { command }
 }
+
+/// Sends a shell command as the owner and waits for the permission request
+/// it raises; returns the request's id.
+pub async fn ask(owner: &mut Client, command: &str) -> String {
+    let answer = owner.request(|id| user(id, command)).await;
+    assert_eq!(code_of(&answer), None, "{answer:?}");
+    let request = owner
+        .wait_event(|e| matches!(e, EventKind::PermissionRequest { .. }))
+        .await;
+    let EventKind::PermissionRequest { tool, input, .. } = &request.event else {
+        unreachable!()
+    };
+    assert_eq!(tool, "shell");
+    assert_eq!(input["command"], command);
+    request_id(&request.event)
+}
+
+/// The token of the first entry of the auth file at `path` whose first
+/// grant is `grant`.
+pub fn token_from_auth(path: &Path, grant: &str) -> String {
+    let file: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    file["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["grants"][0] == grant)
+        .unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}

@@ -142,7 +142,7 @@ fn temporary_path(target: &Path) -> PathBuf {
     ))
 }
 
-fn write_private(path: &Path, file: &AuthFile) -> Result<()> {
+pub(super) fn write_private(path: &Path, file: &AuthFile) -> Result<()> {
     let mut out = OpenOptions::new()
         .write(true)
         .create_new(true)
