@@ -23,3 +23,4 @@ mod serve_signals;
 mod served;
 mod support;
 mod tokens;
+mod websocket;
