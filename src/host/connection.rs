@@ -42,6 +42,9 @@ const JOURNAL_BATCH: usize = 256;
 
 pub struct ConnectionConfig {
     pub keepalive: Duration,
+    /// After a ping, a peer that sends no frame at all for this long is
+    /// closed with 1008.
+    pub pong_timeout: Duration,
     /// Broadcast frames this connection may fall behind before it is cut
     /// off with 1008.
     pub queue_limit: usize,
@@ -72,6 +75,13 @@ impl End {
 
     fn session_ended() -> Self {
         End::Close(close_code::GOING_AWAY, "session ended".into())
+    }
+
+    fn no_pong(timeout: Duration) -> Self {
+        End::Close(
+            close_code::POLICY,
+            format!("no answer to a ping within {timeout:?}"),
+        )
     }
 
     fn protocol_error(reason: impl Into<String>) -> Self {
@@ -159,6 +169,11 @@ impl Handler {
     async fn serve(&mut self) -> End {
         let mut keepalive = tokio::time::interval(self.config.keepalive);
         keepalive.tick().await;
+        // Armed by a ping when the peer has been silent since the last one;
+        // any frame from the peer (a pong or anything else) disarms it.
+        let silence = tokio::time::sleep(self.config.pong_timeout);
+        tokio::pin!(silence);
+        let mut awaiting_life = false;
         loop {
             if *self.closing.borrow() {
                 return self.goodbye().await;
@@ -168,8 +183,19 @@ impl Handler {
                 _ = self.closing.changed() => return self.goodbye().await,
                 item = self.direct.recv() => self.on_direct(item).await,
                 item = self.broadcast.recv() => self.on_broadcast(item).await,
-                incoming = self.socket.next() => self.on_incoming(incoming).await,
-                _ = keepalive.tick() => self.on_keepalive().await,
+                incoming = self.socket.next() => {
+                    awaiting_life = false;
+                    self.on_incoming(incoming).await
+                }
+                () = &mut silence, if awaiting_life => Err(End::no_pong(self.config.pong_timeout)),
+                _ = keepalive.tick() => {
+                    if !awaiting_life {
+                        awaiting_life = true;
+                        let deadline = tokio::time::Instant::now() + self.config.pong_timeout;
+                        silence.as_mut().reset(deadline);
+                    }
+                    self.on_keepalive().await
+                }
             };
             if let Err(end) = step {
                 return end;

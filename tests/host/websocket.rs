@@ -1,16 +1,18 @@
 //! The WebSocket layer as RFC 6455 has it: a client's Close is answered,
-//! and a broken frame gets a close code before the connection ends.
+//! a broken frame gets a close code before the connection ends, and a
+//! client that stops answering pings is closed and gives its slot back.
 //! The clients here are raw TCP with hand-made frames, so every byte the
 //! host sees and sends is the test's.
 
 use std::time::{Duration, Instant};
 
 use tether::host::agent::AgentSpec;
+use tether::protocol::ServerMessage;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::{self, Message};
 
 use crate::support::*;
 
@@ -18,6 +20,7 @@ const TEXT: u8 = 0x1;
 const CONTINUATION: u8 = 0x0;
 const CLOSE: u8 = 0x8;
 const PING: u8 = 0x9;
+const PONG: u8 = 0xA;
 const MASK: [u8; 4] = [0x37, 0xfa, 0x21, 0x3d];
 
 /// One frame as a client would write it (`masked` false breaks the rules).
@@ -337,4 +340,114 @@ async fn invalid_utf8_in_text_gets_1007() {
         }
     }
     host.stop().await;
+}
+
+#[tokio::test]
+async fn a_client_that_answers_no_ping_is_closed_and_frees_its_slot() {
+    let host = TestHost::start_with(AgentSpec::Shell, |c| {
+        c.keepalive = Duration::from_millis(200);
+        c.pong_timeout = Duration::from_millis(600);
+        c.max_connections_per_token = 1;
+    })
+    .await;
+    let mut owner = host.owner().await;
+    // The owner, a tungstenite client, answers pings by itself while it is
+    // read: it is read all along, well past the deadline, and notes how
+    // many participants the host lists.
+    let owner_side = async {
+        let mut counts = Vec::new();
+        let until = Instant::now() + Duration::from_secs(3);
+        while let Some(remaining) = until.checked_duration_since(Instant::now()) {
+            if let Some(ServerMessage::Participants { participants, .. }) =
+                owner.recv_within(remaining).await
+            {
+                counts.push(participants.len());
+            }
+        }
+        counts
+    };
+    let silent_side = async {
+        let mut silent = RawClient::connect(&host.url, &host.view).await;
+        let start = Instant::now();
+        // The view token's one slot is taken.
+        let refused = try_connect(&host.url, Some(&host.view), "").await;
+        assert!(
+            matches!(&refused, Err(tungstenite::Error::Http(r)) if r.status() == 503),
+            "{refused:?}"
+        );
+        // It reads everything, pings included, and answers nothing.
+        let mut pings = 0;
+        let (code, reason) = loop {
+            assert!(start.elapsed() < WAIT, "not closed within {WAIT:?}");
+            match silent.receive(WAIT).await {
+                Received::Frame(PING, _) => pings += 1,
+                Received::Frame(CLOSE, payload) => {
+                    let code = u16::from_be_bytes([payload[0], payload[1]]);
+                    break (code, String::from_utf8_lossy(&payload[2..]).into_owned());
+                }
+                Received::Frame(..) => {}
+                Received::End => panic!("the socket ended without a close frame"),
+            }
+        };
+        let closed_after = start.elapsed();
+        assert_eq!(code, 1008, "{reason}");
+        assert!(reason.contains("ping"), "{reason}");
+        assert!(pings >= 1, "the host pinged before giving up");
+        assert!(
+            closed_after >= Duration::from_millis(600) && closed_after < Duration::from_secs(2),
+            "closed after {closed_after:?}"
+        );
+        assert!(silent.ends_within(Duration::from_secs(3)).await);
+    };
+    let (counts, ()) = tokio::join!(owner_side, silent_side);
+    // The silent client joined, then left the session.
+    assert!(counts.contains(&2), "{counts:?}");
+    assert_eq!(counts.last(), Some(&1), "{counts:?}");
+    owner.ping().await;
+    // And its slot is free again.
+    let mut viewer = host.viewer().await;
+    viewer.ping().await;
+    host.stop().await;
+}
+
+/// A pong counts as life like any other frame: a raw client that answers
+/// each ping stays.
+#[tokio::test]
+async fn a_client_that_answers_pings_stays() {
+    let host = TestHost::start_with(AgentSpec::Shell, |c| {
+        c.keepalive = Duration::from_millis(200);
+        c.pong_timeout = Duration::from_millis(600);
+    })
+    .await;
+    let mut client = RawClient::connect(&host.url, &host.view).await;
+    let deadline = Instant::now() + Duration::from_millis(2000);
+    let mut pings = 0;
+    while Instant::now() < deadline {
+        match client.receive(WAIT).await {
+            Received::Frame(PING, payload) => {
+                pings += 1;
+                client.send(Frame::new(PONG, &payload)).await;
+            }
+            Received::Frame(CLOSE, payload) => panic!("closed: {payload:?}"),
+            Received::End => panic!("the socket ended"),
+            Received::Frame(..) => {}
+        }
+    }
+    assert!(pings >= 5, "pinged {pings} times");
+    host.stop().await;
+}
+
+#[test]
+fn serve_refuses_a_pong_timeout_that_is_not_positive() {
+    let dir = tempfile::tempdir().unwrap();
+    for value in ["0", "-1", "soon"] {
+        let output = crate::common::tether(dir.path())
+            .args(["serve", "--listen", "127.0.0.1:0", "--no-journal"])
+            .arg(format!("--pong-timeout={value}"))
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "--pong-timeout {value}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains("pong-timeout"), "{stderr}");
+    }
 }
