@@ -47,6 +47,11 @@ pub struct ServeArgs {
     /// an idle keep-alive connection stays open).
     #[arg(long, default_value_t = 10.0, value_name = "SECS")]
     header_timeout: f64,
+    /// Seconds a connection may stay silent after a ping (the host pings
+    /// every 15 s; any frame, a pong included, counts) before it is closed
+    /// with 1008 and its slot freed.
+    #[arg(long, default_value_t = 30.0, value_name = "SECS")]
+    pong_timeout: f64,
     /// Journal directory [default: the user's state dir, tether/sessions].
     #[arg(long, conflicts_with = "no_journal")]
     journal: Option<PathBuf>,
@@ -114,10 +119,10 @@ impl ServeArgs {
         config.owner_grace = Duration::from_secs(self.owner_grace);
         config.max_connections = self.max_connections;
         config.max_connections_per_token = self.max_connections_per_token;
-        config.header_read_timeout = Duration::try_from_secs_f64(self.header_timeout)
-            .ok()
-            .filter(|t| !t.is_zero())
+        config.header_read_timeout = positive_secs(self.header_timeout)
             .ok_or_else(|| eyre!("--header-timeout must be a positive number of seconds"))?;
+        config.pong_timeout = positive_secs(self.pong_timeout)
+            .ok_or_else(|| eyre!("--pong-timeout must be a positive number of seconds"))?;
         config.journal_dir = if self.no_journal {
             None
         } else {
@@ -126,6 +131,13 @@ impl ServeArgs {
         config.cwd = self.cwd;
         Ok(config)
     }
+}
+
+/// `secs` as a duration, if it is a positive number.
+fn positive_secs(secs: f64) -> Option<Duration> {
+    Duration::try_from_secs_f64(secs)
+        .ok()
+        .filter(|t| !t.is_zero())
 }
 
 pub fn run(args: ServeArgs) -> ExitCode {

@@ -9,6 +9,7 @@
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::{broadcast, mpsc, watch};
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::Frame;
@@ -31,13 +32,19 @@ const LAG_CHECK: Duration = Duration::from_millis(50);
 const WRITE_BATCH: usize = 64;
 /// A peer that takes longer than this to accept one write is not reading.
 const SEND_TIMEOUT: Duration = Duration::from_secs(20);
-/// How long the close frame, or the goodbye at shutdown, may take.
+/// How long the close frame, or the goodbye at shutdown, may take; also
+/// how long the peer has to answer our close frame.
 const FAREWELL_TIMEOUT: Duration = Duration::from_secs(1);
+/// A close frame with code 1000 and no reason, as a server sends it.
+const NORMAL_CLOSE: [u8; 4] = [0x88, 0x02, 0x03, 0xe8];
 /// Journal frames read per batch while replaying.
 const JOURNAL_BATCH: usize = 256;
 
 pub struct ConnectionConfig {
     pub keepalive: Duration,
+    /// After a ping, a peer that sends no frame at all for this long is
+    /// closed with 1008.
+    pub pong_timeout: Duration,
     /// Broadcast frames this connection may fall behind before it is cut
     /// off with 1008.
     pub queue_limit: usize,
@@ -47,7 +54,10 @@ pub struct ConnectionConfig {
 enum End {
     /// Send this close frame, then stop.
     Close(u16, String),
-    /// The peer is gone or broken: just stop.
+    /// The peer sent a Close: answer it, then stop. `with_code` when it
+    /// carried a status code (tungstenite has queued its echo).
+    PeerClosed { with_code: bool },
+    /// The peer is gone: just stop.
     Gone,
 }
 
@@ -65,6 +75,17 @@ impl End {
 
     fn session_ended() -> Self {
         End::Close(close_code::GOING_AWAY, "session ended".into())
+    }
+
+    fn no_pong(timeout: Duration) -> Self {
+        End::Close(
+            close_code::POLICY,
+            format!("no answer to a ping within {timeout:?}"),
+        )
+    }
+
+    fn protocol_error(reason: impl Into<String>) -> Self {
+        End::Close(CloseCode::Protocol.into(), reason.into())
     }
 }
 
@@ -148,6 +169,11 @@ impl Handler {
     async fn serve(&mut self) -> End {
         let mut keepalive = tokio::time::interval(self.config.keepalive);
         keepalive.tick().await;
+        // Armed by a ping when the peer has been silent since the last one;
+        // any frame from the peer (a pong or anything else) disarms it.
+        let silence = tokio::time::sleep(self.config.pong_timeout);
+        tokio::pin!(silence);
+        let mut awaiting_life = false;
         loop {
             if *self.closing.borrow() {
                 return self.goodbye().await;
@@ -157,8 +183,19 @@ impl Handler {
                 _ = self.closing.changed() => return self.goodbye().await,
                 item = self.direct.recv() => self.on_direct(item).await,
                 item = self.broadcast.recv() => self.on_broadcast(item).await,
-                incoming = self.socket.next() => self.on_incoming(incoming).await,
-                _ = keepalive.tick() => self.on_keepalive().await,
+                incoming = self.socket.next() => {
+                    awaiting_life = false;
+                    self.on_incoming(incoming).await
+                }
+                () = &mut silence, if awaiting_life => Err(End::no_pong(self.config.pong_timeout)),
+                _ = keepalive.tick() => {
+                    if !awaiting_life {
+                        awaiting_life = true;
+                        let deadline = tokio::time::Instant::now() + self.config.pong_timeout;
+                        silence.as_mut().reset(deadline);
+                    }
+                    self.on_keepalive().await
+                }
             };
             if let Err(end) = step {
                 return end;
@@ -166,16 +203,69 @@ impl Handler {
         }
     }
 
-    /// Sends the close frame if there is one, and leaves the session.
+    /// Sends or answers the close frame, leaves the session, and lets the
+    /// peer read the close frame before the socket is dropped.
     async fn finish(mut self, end: End) {
-        if let End::Close(code, reason) = end {
-            let close = Message::Close(Some(CloseFrame {
-                code: CloseCode::from(code),
-                reason: Utf8Bytes::from(reason),
-            }));
-            let _ = tokio::time::timeout(FAREWELL_TIMEOUT, self.socket.send(close)).await;
-        }
+        let sent_close = match end {
+            End::Close(code, reason) => self.send_close(code, reason).await,
+            End::PeerClosed { with_code } => {
+                self.answer_close(with_code).await;
+                false
+            }
+            End::Gone => false,
+        };
         let _ = self.requests.send(Request::Leave { id: self.id }).await;
+        if sent_close {
+            self.linger().await;
+        }
+    }
+
+    /// Sends our close frame; whether it went out.
+    async fn send_close(&mut self, code: u16, reason: String) -> bool {
+        let close = Message::Close(Some(CloseFrame {
+            code: CloseCode::from(code),
+            reason: Utf8Bytes::from(reason),
+        }));
+        matches!(
+            tokio::time::timeout(FAREWELL_TIMEOUT, self.socket.send(close)).await,
+            Ok(Ok(()))
+        )
+    }
+
+    /// Answers the peer's Close (RFC 6455 section 5.5.1): with its code,
+    /// as tungstenite queued it, or with 1000 when it had none
+    /// (tungstenite would answer with an empty one, which clients report
+    /// as 1005). Nothing else is queued: every step flushes what it
+    /// writes, and tungstenite's Close replaced any pong it had queued.
+    async fn answer_close(&mut self, with_code: bool) {
+        let answer = async {
+            if with_code {
+                // Writes the queued echo; tungstenite then ends the stream.
+                self.socket.flush().await.map_err(std::io::Error::other)
+            } else {
+                self.socket.get_mut().write_all(&NORMAL_CLOSE).await
+            }
+        };
+        let _ = tokio::time::timeout(FAREWELL_TIMEOUT, answer).await;
+    }
+
+    /// After our close frame: waits (briefly) for the peer's, or else
+    /// half-closes and drains what the peer still sends, so that dropping
+    /// the socket does not reset it before the peer has read our frame.
+    async fn linger(&mut self) {
+        let socket = &mut self.socket;
+        let wait = async {
+            while let Some(Ok(message)) = socket.next().await {
+                if let Message::Close(_) = message {
+                    return;
+                }
+            }
+            let raw = socket.get_mut();
+            let _ = raw.shutdown().await;
+            let mut discard = [0u8; 1024];
+            while let Ok(1..) = raw.read(&mut discard).await {}
+        };
+        let _ = tokio::time::timeout(FAREWELL_TIMEOUT, wait).await;
     }
 
     async fn on_keepalive(&mut self) -> Step {
@@ -215,7 +305,9 @@ impl Handler {
                 );
                 self.send_now(Utf8Bytes::from(reply.to_json())).await
             }
-            Some(Ok(Message::Close(_))) => Err(End::Gone),
+            Some(Ok(Message::Close(frame))) => Err(End::PeerClosed {
+                with_code: frame.is_some(),
+            }),
             Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => Ok(()),
         }
     }
@@ -390,8 +482,9 @@ impl Handler {
     }
 }
 
-/// A read error: an oversized frame closes with 1009, anything else means
-/// the peer is gone.
+/// A read error: an oversized frame closes with 1009, invalid UTF-8 with
+/// 1007, a broken frame or frame sequence with 1002 (RFC 6455 section
+/// 7.4.1); a reset or I/O error means the peer is gone.
 fn read_failure(error: tungstenite::Error) -> End {
     use tungstenite::error::{CapacityError, Error};
     match error {
@@ -400,8 +493,33 @@ fn read_failure(error: tungstenite::Error) -> End {
             format!("frame of {size} bytes exceeds the {max_size}-byte limit"),
         ),
         Error::Capacity(_) => End::Close(close_code::TOO_BIG, "frame too large".into()),
+        Error::Utf8(_) => End::Close(
+            CloseCode::Invalid.into(),
+            "invalid UTF-8 in a text message".into(),
+        ),
+        Error::Protocol(error) => protocol_failure(error),
         _ => End::Gone,
     }
+}
+
+/// The close for a frame that breaks RFC 6455, with a short reason.
+fn protocol_failure(error: tungstenite::error::ProtocolError) -> End {
+    use tungstenite::error::ProtocolError as P;
+    let reason = match error {
+        P::UnmaskedFrameFromClient => "frames from a client must be masked",
+        P::NonZeroReservedBits => "reserved bits set without an extension",
+        P::UnknownDataFrameType(_) | P::UnknownControlFrameType(_) | P::InvalidOpcode(_) => {
+            "unknown opcode"
+        }
+        P::ControlFrameTooBig => "control frame over 125 bytes",
+        P::FragmentedControlFrame => "fragmented control frame",
+        P::UnexpectedContinueFrame => "continuation frame with no message to continue",
+        P::ExpectedFragment(_) => "new message inside a fragmented message",
+        P::InvalidCloseSequence => "malformed close frame",
+        // The connection reset, or the peer wrote after its Close.
+        _ => return End::Gone,
+    };
+    End::protocol_error(reason)
 }
 
 /// The frames that carry one text message: itself, or fragments.

@@ -55,6 +55,9 @@ pub struct HostConfig {
     pub retain: usize,
     /// Interval of WebSocket pings.
     pub keepalive: Duration,
+    /// A connection that sends nothing at all (no frame, no pong) for this
+    /// long after a ping is closed with 1008 and frees its slot.
+    pub pong_timeout: Duration,
     /// Frames a connection may fall behind the broadcast before it is
     /// closed with 1008.
     pub queue_frames: usize,
@@ -84,6 +87,7 @@ impl HostConfig {
             agent,
             retain: 100_000,
             keepalive: Duration::from_secs(15),
+            pong_timeout: Duration::from_secs(30),
             queue_frames: 8192,
             max_connections: 1024,
             max_connections_per_token: 256,
@@ -150,6 +154,7 @@ impl Host {
             requests: requests_tx.clone(),
             closing: closing_rx,
             keepalive: config.keepalive,
+            pong_timeout: config.pong_timeout,
             queue_frames: config.queue_frames.max(16),
             slots: slots::Slots::new(slots::SlotLimits {
                 total: config.max_connections,

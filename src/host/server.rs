@@ -32,6 +32,7 @@ pub struct AppState {
     pub requests: mpsc::Sender<SessionRequest>,
     pub closing: watch::Receiver<bool>,
     pub keepalive: Duration,
+    pub pong_timeout: Duration,
     pub queue_frames: usize,
     /// WebSocket connection slots.
     pub slots: Arc<Slots>,
@@ -156,6 +157,7 @@ async fn connect(
     let closing = state.closing.clone();
     let config = ConnectionConfig {
         keepalive: state.keepalive,
+        pong_timeout: state.pong_timeout,
         queue_limit: state.queue_frames,
     };
     // Small initial buffers: thousands of mostly idle followers must stay

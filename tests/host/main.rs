@@ -24,3 +24,4 @@ mod serve_signals;
 mod served;
 mod support;
 mod tokens;
+mod websocket;
