@@ -144,6 +144,65 @@ mod tests {
         assert!(matches!(read_line(other), JournalLine::Decoded(r) if r.seq == 7));
     }
 
+    /// One event of every kind the restart does not decode.
+    fn stateless_samples() -> Vec<EventKind> {
+        vec![
+            EventKind::Output {
+                stream: OutputStream::Stderr,
+                text: "e".into(),
+            },
+            EventKind::Assistant { text: "a".into() },
+            EventKind::AssistantDelta { text: "d".into() },
+            EventKind::Thinking { text: "t".into() },
+            EventKind::ToolUse {
+                tool_use_id: "u".into(),
+                name: "Bash".into(),
+                input: serde_json::json!({}),
+            },
+            EventKind::ToolResult {
+                tool_use_id: "u".into(),
+                content: "c".into(),
+                is_error: false,
+            },
+            EventKind::Interrupt { by: "b".into() },
+            EventKind::notice(NoticeLevel::Warn, "w"),
+        ]
+    }
+
+    #[test]
+    fn the_kinds_left_undecoded_change_no_session_state() {
+        use crate::host::session::{AgentTraits, At, Session, SessionConfig};
+        let traits = AgentTraits {
+            takes_input: true,
+            queues_input: false,
+        };
+        let mut session = Session::new(SessionConfig::sample(traits, 100));
+        let before = session.summary();
+        let samples = stateless_samples();
+        for (n, event) in samples.iter().enumerate() {
+            let line = frame(n as u64 + 1, event.clone());
+            assert_eq!(
+                read_line(&line),
+                JournalLine::Stateless { seq: n as u64 + 1 },
+                "{event:?} is one of STATELESS_KINDS"
+            );
+            let record = EventRecord {
+                seq: n as u64 + 1,
+                ts: "t".into(),
+                event: event.clone(),
+            };
+            session.restore_state(&record);
+        }
+        assert_eq!(
+            samples.len(),
+            STATELESS_KINDS.len(),
+            "a sample of each kind"
+        );
+        assert_eq!(session.summary(), before);
+        // No turn was opened and no request is pending.
+        assert!(session.finish_restore(None, At::now()).is_empty());
+    }
+
     #[test]
     fn damage_is_seen_even_in_lines_that_are_not_decoded() {
         let line = frame(5, EventKind::notice(NoticeLevel::Info, "n5"));

@@ -334,6 +334,8 @@ impl Session {
     }
 
     /// The state an event implies, shared by live events and restores.
+    /// A restart decodes only the kinds this may change: a kind that
+    /// starts to matter here must leave `journal::line::STATELESS_KINDS`.
     fn apply(&mut self, record: &EventRecord) {
         self.pending.apply(record);
         match &record.event {
