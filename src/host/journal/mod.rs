@@ -107,8 +107,8 @@ fn make_private(path: &Path, mode: u32) -> Result<()> {
 }
 
 impl Journal {
-    /// The header of the journal of `session` in `dir`, if there is one
-    /// with a header (only its first line is read): the history that
+    /// The header on line 1 of `session`'s journal in `dir`, if the file
+    /// exists and has one (only that line is read): the history that
     /// [`Journal::open`] will continue.
     pub fn recorded_header(dir: &Path, session: &str) -> Option<JournalHeader> {
         scan::read_header(&journal_path(dir, session))
