@@ -58,6 +58,10 @@ pub struct ServeArgs {
     /// Keep history in memory only.
     #[arg(long)]
     no_journal: bool,
+    /// Bytes of history kept in memory for resuming clients (K, M, G
+    /// suffixes: KiB, MiB, GiB); older events are read from the journal.
+    #[arg(long, default_value = "64M", value_name = "BYTES", value_parser = parse_size)]
+    history_bytes: usize,
     /// The agent's working directory.
     #[arg(long, default_value = ".")]
     cwd: PathBuf,
@@ -73,6 +77,31 @@ pub struct ServeArgs {
     /// The stream-json agent's command line.
     #[arg(last = true, value_name = "COMMAND")]
     command: Vec<String>,
+}
+
+/// A size in bytes: `65536`, `64K`, `64M`, `1G` (binary multiples; `KiB`,
+/// `MiB`, `GiB` and a lower-case suffix are accepted too).
+pub fn parse_size(text: &str) -> Result<usize, String> {
+    let text = text.trim();
+    let digits = text.bytes().take_while(u8::is_ascii_digit).count();
+    let (number, suffix) = text.split_at(digits);
+    let shift = match suffix.to_ascii_lowercase().as_str() {
+        "" | "b" => 0,
+        "k" | "kb" | "kib" => 10,
+        "m" | "mb" | "mib" => 20,
+        "g" | "gb" | "gib" => 30,
+        _ => {
+            return Err(format!(
+                "`{text}` is not a size (bytes, or a number with K, M or G)"
+            ));
+        }
+    };
+    let number: usize = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a size (bytes, or a number with K, M or G)"))?;
+    number
+        .checked_mul(1 << shift)
+        .ok_or_else(|| format!("`{text}` is too large"))
 }
 
 /// The default journal directory: `<state dir>/tether/sessions`.
@@ -128,6 +157,7 @@ impl ServeArgs {
         } else {
             Some(self.journal.unwrap_or_else(default_journal_dir))
         };
+        config.history_bytes = self.history_bytes;
         config.cwd = self.cwd;
         Ok(config)
     }
@@ -259,4 +289,20 @@ fn init_logging() {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes_take_plain_bytes_and_binary_suffixes() {
+        assert_eq!(parse_size("65536"), Ok(65536));
+        assert_eq!(parse_size("64K"), Ok(64 << 10));
+        assert_eq!(parse_size("64MiB"), Ok(64 << 20));
+        assert_eq!(parse_size("1g"), Ok(1 << 30));
+        for bad in ["", "M", "12T", "-1", "1.5M", "99999999999999999999G"] {
+            assert!(parse_size(bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -36,9 +36,9 @@ use tokio::task::JoinHandle;
 use crate::protocol::{EventKind, Grant, NoticeLevel, SessionDescription, close_code, rfc3339};
 use agent::AgentSpec;
 use auth::AuthFile;
-use journal::{Journal, JournalHeader, Loaded};
+use journal::{Journal, JournalHeader};
 use runtime::{Request, Runtime};
-use session::{At, Output, Session, SessionConfig};
+use session::{At, HistoryBudget, Output, Session, SessionConfig};
 
 /// Everything `tether serve` can be told.
 #[derive(Debug, Clone)]
@@ -51,7 +51,11 @@ pub struct HostConfig {
     pub journal_dir: Option<PathBuf>,
     pub cwd: PathBuf,
     pub agent: AgentSpec,
-    /// Events kept in memory for replays.
+    /// Bytes of event frames kept in memory for replays (older ones are
+    /// read from the journal, or reported gone without one).
+    pub history_bytes: usize,
+    /// Events kept in memory for replays at most, whatever their size (a
+    /// cap on per-event bookkeeping).
     pub retain: usize,
     /// Interval of WebSocket pings.
     pub keepalive: Duration,
@@ -85,7 +89,8 @@ impl HostConfig {
             journal_dir: None,
             cwd: PathBuf::from("."),
             agent,
-            retain: 100_000,
+            history_bytes: HistoryBudget::DEFAULT_BYTES,
+            retain: HistoryBudget::DEFAULT_FRAMES,
             keepalive: Duration::from_secs(15),
             pong_timeout: Duration::from_secs(30),
             queue_frames: 8192,
@@ -231,6 +236,17 @@ impl Host {
         answer.await.map_err(|_| Error::Stopped)
     }
 
+    /// What the in-memory history holds now: its seqs, frames and bytes
+    /// (older events are only in the journal).
+    pub async fn history_window(&self) -> Result<session::HistoryWindow> {
+        let (reply, answer) = oneshot::channel();
+        self.requests
+            .send(Request::History { reply })
+            .await
+            .map_err(|_| Error::Stopped)?;
+        answer.await.map_err(|_| Error::Stopped)
+    }
+
     /// Adds an event to the session as if the host raised it: journaled,
     /// numbered and broadcast like any other. Waits while the session's
     /// queue is full, so a fast caller goes at the session's pace.
@@ -302,52 +318,59 @@ struct Restored {
     startup: Vec<Output>,
 }
 
-/// Opens the journal (if any) and rebuilds the session from it.
+/// Opens the journal (if any) and rebuilds the session from it: the
+/// journal is read as a stream, so memory holds the newest frames within
+/// the history budget and the state the older events left, not the file.
 fn restore(config: &HostConfig, cwd: &Path, now: At) -> Result<Restored> {
-    let mut header = JournalHeader {
+    let dir = config.journal_dir.as_deref();
+    let recorded = dir.and_then(|dir| Journal::recorded_header(dir, &config.session_id));
+    let header = recorded.unwrap_or_else(|| JournalHeader {
         journal: 1,
         session: config.session_id.clone(),
         epoch: fresh_epoch(),
         started_at: rfc3339(now.wall),
+    });
+    let history = HistoryBudget {
+        bytes: config.history_bytes,
+        frames: config.retain,
     };
-    let mut loaded = Loaded::default();
+    let mut session = Session::new(SessionConfig {
+        description: SessionDescription {
+            id: config.session_id.clone(),
+            epoch: header.epoch.clone(),
+            title: config.agent.default_title(),
+            agent: config.agent.kind().into(),
+            cwd: cwd.display().to_string(),
+            started_at: header.started_at.clone(),
+            rules: Vec::new(),
+        },
+        owner_grace: config.owner_grace,
+        history,
+        journal: dir.is_some(),
+        agent: config.agent.traits(),
+    });
     let mut notices = Vec::new();
-    let journal = match &config.journal_dir {
+    let mut owner = None;
+    let journal = match dir {
         Some(dir) => {
-            let (journal, found) = Journal::open(dir, &config.session_id, &header)?;
-            loaded = found;
-            if let Some(existing) = loaded.header.take() {
-                header = existing;
+            let (journal, loaded) =
+                Journal::open(dir, &config.session_id, &header, history, |record| {
+                    session.restore_state(record);
+                })?;
+            if loaded.header.is_some() {
                 notices.push(format!(
                     "the host restarted; history continues from the journal ({} events)",
-                    loaded.events.len()
+                    loaded.history.last_seq()
                 ));
             }
+            notices.extend(loaded.notices);
+            owner = loaded.owner;
+            session.restore_history(loaded.history);
             Some(journal)
         }
         None => None,
     };
-    notices.append(&mut loaded.notices);
-    let description = SessionDescription {
-        id: config.session_id.clone(),
-        epoch: header.epoch,
-        title: config.agent.default_title(),
-        agent: config.agent.kind().into(),
-        cwd: cwd.display().to_string(),
-        started_at: header.started_at,
-        rules: Vec::new(),
-    };
-    let mut session = Session::new(SessionConfig {
-        description,
-        owner_grace: config.owner_grace,
-        retain: config.retain,
-        journal: journal.is_some(),
-        agent: config.agent.traits(),
-    });
-    for (record, frame) in loaded.events {
-        session.restore(&record, frame);
-    }
-    let mut startup = session.finish_restore(loaded.owner, now);
+    let mut startup = session.finish_restore(owner, now);
     for text in notices {
         startup.extend(session.host_event(EventKind::notice(NoticeLevel::Info, text), now));
     }

@@ -17,7 +17,9 @@ use tokio_tungstenite::tungstenite::Utf8Bytes;
 use super::agent::{AgentHandle, AgentInput, sleep_until_some};
 use super::journal::{Journal, JournalCursor};
 use super::participants::ParticipantsMessage;
-use super::session::{At, Join, Output, ParticipantId, ReplayPlan, SeqRange, Session, Welcome};
+use super::session::{
+    At, HistoryWindow, Join, Output, ParticipantId, ReplayPlan, SeqRange, Session, Welcome,
+};
 use crate::protocol::{ClientMessage, EventKind, NoticeLevel, ServerMessage, SessionSummary};
 
 /// How long the agent gets to stop when the host shuts down.
@@ -48,6 +50,10 @@ pub enum Request {
     },
     Summary {
         reply: oneshot::Sender<SessionSummary>,
+    },
+    /// What the in-memory history holds (tests, diagnostics).
+    History {
+        reply: oneshot::Sender<HistoryWindow>,
     },
     /// An event raised by the embedding program (benchmarks, tools).
     Inject {
@@ -283,6 +289,9 @@ impl Runtime {
             }
             Request::Summary { reply } => {
                 let _ = reply.send(self.session.summary());
+            }
+            Request::History { reply } => {
+                let _ = reply.send(self.session.history_window());
             }
             Request::Inject { event } => {
                 let out = self.session.host_event(event, At::now());

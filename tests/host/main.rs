@@ -14,6 +14,7 @@ mod common;
 mod events;
 mod faults;
 mod headless;
+mod history;
 mod limits;
 mod ownership;
 mod protocol;

@@ -2,6 +2,7 @@
 
 mod fanout;
 mod followers;
+mod large_journal;
 mod resume;
 
 use std::process::ExitCode;
@@ -20,11 +21,14 @@ enum Which {
     /// same load through a bare tokio-tungstenite broadcast for comparison.
     Fanout(fanout::FanoutArgs),
     /// Time from connecting with since=0 to caught_up, from memory and
-    /// from the journal.
+    /// from the journal; or a restart on a large journal (--journal-bytes).
     Resume(resume::ResumeArgs),
     /// The follower side of `fanout`, run as a child process.
     #[command(hide = true)]
     Followers(followers::FollowersArgs),
+    /// The restart side of `resume --journal-bytes`, run as a child process.
+    #[command(hide = true)]
+    Restart(large_journal::RestartArgs),
 }
 
 pub fn run(args: BenchArgs) -> ExitCode {
@@ -32,6 +36,7 @@ pub fn run(args: BenchArgs) -> ExitCode {
         Which::Fanout(args) => fanout::run(args),
         Which::Resume(args) => resume::run(args),
         Which::Followers(args) => followers::run(args),
+        Which::Restart(args) => large_journal::restart(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,6 +1,7 @@
 //! `tether bench resume`: how long a client connecting with `since=0`
 //! waits for `caught_up` over a long history, served from memory and from
-//! the journal.
+//! the journal; with `--journal-bytes`, how long a host takes to restart
+//! on a journal that large and how much memory it needs.
 
 use std::time::{Duration, Instant};
 
@@ -23,9 +24,19 @@ pub struct ResumeArgs {
     /// Bytes of text per event.
     #[arg(long, default_value_t = 200)]
     bytes: usize,
+    /// Instead: write a journal of this size (K, M, G suffixes) and time a
+    /// restart on it, with its peak memory.
+    #[arg(long, value_name = "BYTES", value_parser = crate::cli::serve::parse_size)]
+    journal_bytes: Option<usize>,
+    /// The restarted host's in-memory history budget (with --journal-bytes).
+    #[arg(long, default_value = "64M", value_name = "BYTES", value_parser = crate::cli::serve::parse_size)]
+    history_bytes: usize,
 }
 
 pub fn run(args: ResumeArgs) -> Result<()> {
+    if let Some(journal_bytes) = args.journal_bytes {
+        return super::large_journal::run(journal_bytes as u64, args.history_bytes);
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

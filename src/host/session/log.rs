@@ -1,5 +1,9 @@
 //! The in-memory window of a session's event history, kept as the exact
 //! frames that were broadcast so replays cost no re-serialisation.
+//!
+//! The window is bounded by bytes (what agent output costs) and by count
+//! (what each frame costs in bookkeeping, which a flood of tiny frames
+//! would otherwise pile up); older events live only in the journal.
 
 use std::collections::VecDeque;
 
@@ -8,13 +12,57 @@ use bytes::Bytes;
 /// The JSON text of one `event` message, exactly as sent on the wire.
 pub type Frame = Bytes;
 
+/// How much history memory holds. The oldest frames go while either
+/// bound is exceeded; the newest frame always stays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HistoryBudget {
+    /// Sum of the frames' lengths.
+    pub bytes: usize,
+    /// Number of frames.
+    pub frames: usize,
+}
+
+impl HistoryBudget {
+    /// 64 MiB of frames.
+    pub const DEFAULT_BYTES: usize = 64 * 1024 * 1024;
+    /// A cap on the bookkeeping (a `Bytes` handle and an allocation per
+    /// frame) that the byte sum does not see.
+    pub const DEFAULT_FRAMES: usize = 100_000;
+
+    fn exceeded_by(&self, frames: usize, bytes: usize) -> bool {
+        frames > self.frames || bytes > self.bytes
+    }
+}
+
+impl Default for HistoryBudget {
+    fn default() -> Self {
+        HistoryBudget {
+            bytes: Self::DEFAULT_BYTES,
+            frames: Self::DEFAULT_FRAMES,
+        }
+    }
+}
+
+/// What the in-memory window holds right now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HistoryWindow {
+    /// Oldest seq held (`last_seq + 1` when none is).
+    pub first_seq: u64,
+    pub last_seq: u64,
+    pub frames: usize,
+    /// Sum of the held frames' lengths.
+    pub bytes: usize,
+}
+
 #[derive(Debug)]
 pub struct EventLog {
     frames: VecDeque<Frame>,
     /// Seq of `frames[0]`; `last_seq + 1` when the window is empty.
     first_seq: u64,
     last_seq: u64,
-    retain: usize,
+    /// Sum of the lengths of `frames`.
+    bytes: usize,
+    budget: HistoryBudget,
 }
 
 /// The events with `after < seq < before`.
@@ -41,12 +89,26 @@ pub struct ReplayPlan {
 }
 
 impl EventLog {
-    pub fn new(retain: usize) -> Self {
+    pub fn new(budget: HistoryBudget) -> Self {
         EventLog {
             frames: VecDeque::new(),
             first_seq: 1,
             last_seq: 0,
-            retain: retain.max(1),
+            bytes: 0,
+            budget,
+        }
+    }
+
+    pub fn budget(&self) -> HistoryBudget {
+        self.budget
+    }
+
+    pub fn window(&self) -> HistoryWindow {
+        HistoryWindow {
+            first_seq: self.first_seq,
+            last_seq: self.last_seq,
+            frames: self.frames.len(),
+            bytes: self.bytes,
         }
     }
 
@@ -63,20 +125,14 @@ impl EventLog {
         self.first_seq
     }
 
-    /// Starts the numbering after `last_seq` (a history restored from a
-    /// journal whose frames are not all kept in memory).
-    pub fn continue_after(&mut self, last_seq: u64) {
-        debug_assert!(self.frames.is_empty());
-        self.last_seq = last_seq;
-        self.first_seq = last_seq + 1;
-    }
-
     pub fn push(&mut self, seq: u64, frame: Frame) {
         assert_eq!(seq, self.last_seq + 1, "event seqs must be contiguous");
+        self.bytes += frame.len();
         self.frames.push_back(frame);
         self.last_seq = seq;
-        if self.frames.len() > self.retain {
-            self.frames.pop_front();
+        while self.frames.len() > 1 && self.budget.exceeded_by(self.frames.len(), self.bytes) {
+            let oldest = self.frames.pop_front().expect("more than one frame");
+            self.bytes -= oldest.len();
             self.first_seq += 1;
         }
     }
@@ -119,7 +175,10 @@ mod tests {
     use super::*;
 
     fn log_with(retain: usize, n: u64) -> EventLog {
-        let mut log = EventLog::new(retain);
+        let mut log = EventLog::new(HistoryBudget {
+            bytes: usize::MAX,
+            frames: retain,
+        });
         for seq in 1..=n {
             log.push(seq, Bytes::from(seq.to_string()));
         }
@@ -164,6 +223,55 @@ mod tests {
         assert_eq!(seqs(&plan), ["8", "9", "10"]);
         // Asking from just before the window needs nothing from disk.
         assert_eq!(log.plan_replay(7, true).from_journal, None);
+    }
+
+    fn bytes_log(budget: usize) -> EventLog {
+        EventLog::new(HistoryBudget {
+            bytes: budget,
+            frames: usize::MAX,
+        })
+    }
+
+    #[test]
+    fn evicts_the_oldest_frames_while_over_the_byte_budget() {
+        let mut log = bytes_log(10);
+        for seq in 1..=3 {
+            log.push(seq, Bytes::from(vec![b'a'; 4]));
+        }
+        // 12 bytes > 10: the first frame went.
+        let window = log.window();
+        assert_eq!((window.first_seq, window.last_seq), (2, 3));
+        assert_eq!((window.frames, window.bytes), (2, 8));
+        // A large frame pushes out as many as it must, and no more.
+        log.push(4, Bytes::from(vec![b'b'; 6]));
+        let window = log.window();
+        assert_eq!((window.first_seq, window.frames, window.bytes), (3, 2, 10));
+        assert_eq!(seqs(&log.plan_replay(0, false)), ["aaaa", "bbbbbb"]);
+        assert_eq!(log.plan_replay(0, true).from_journal.unwrap().before, 3);
+    }
+
+    #[test]
+    fn keeps_the_newest_frame_even_when_it_alone_exceeds_the_budget() {
+        let mut log = bytes_log(10);
+        log.push(1, Bytes::from(vec![b'a'; 4]));
+        log.push(2, Bytes::from(vec![b'b'; 50]));
+        let window = log.window();
+        assert_eq!((window.first_seq, window.frames, window.bytes), (2, 1, 50));
+        log.push(3, Bytes::from(vec![b'c'; 1]));
+        assert_eq!(log.window().first_seq, 3, "the oversized frame goes next");
+    }
+
+    #[test]
+    fn the_count_cap_still_bounds_a_flood_of_tiny_frames() {
+        let mut log = EventLog::new(HistoryBudget {
+            bytes: 1 << 20,
+            frames: 5,
+        });
+        for seq in 1..=100 {
+            log.push(seq, Bytes::from_static(b"x"));
+        }
+        assert_eq!(log.window().frames, 5);
+        assert_eq!(log.window().bytes, 5);
     }
 
     #[test]

@@ -27,7 +27,7 @@ use crate::protocol::{
 
 use commands::{DecisionMessage, Sender, reply_to, role_message};
 use dedupe::RecentIds;
-pub use log::{EventLog, Frame, ReplayPlan, SeqRange};
+pub use log::{EventLog, Frame, HistoryBudget, HistoryWindow, ReplayPlan, SeqRange};
 use pending::PendingRequests;
 pub use refusal::Refusal;
 pub use roster::{Participant, ParticipantId, RoleChange, Roster};
@@ -53,7 +53,7 @@ impl Session {
         Session {
             title: config.description.title.clone(),
             roster: Roster::new(config.owner_grace),
-            log: EventLog::new(config.retain),
+            log: EventLog::new(config.history),
             pending: PendingRequests::default(),
             rules: SessionRules::default(),
             recent_ids: RecentIds::default(),
@@ -63,12 +63,21 @@ impl Session {
         }
     }
 
-    /// Re-applies one event of a journal being loaded at start-up. Events
-    /// must come in seq order starting at 1; only the newest `retain` stay
-    /// in memory.
-    pub fn restore(&mut self, record: &EventRecord, frame: Frame) {
+    /// Re-applies the state one event of a journal being loaded at
+    /// start-up implies (pending requests, agent state, turn, title).
+    /// Events come in seq order; those that change no state may be left
+    /// out.
+    pub fn restore_state(&mut self, record: &EventRecord) {
         self.apply(record);
-        self.log.push(record.seq, frame);
+    }
+
+    /// Takes the history a journal left: its numbering and the newest
+    /// frames, as [`EventLog`] keeps them (built with this session's
+    /// budget).
+    pub fn restore_history(&mut self, history: EventLog) {
+        debug_assert_eq!(history.budget(), self.config.history);
+        debug_assert_eq!(self.log.last_seq(), 0, "restored before any event");
+        self.log = history;
     }
 
     /// Marks the end of a restore: the previous agent is gone, so its turn
@@ -108,6 +117,11 @@ impl Session {
 
     pub fn last_seq(&self) -> u64 {
         self.log.last_seq()
+    }
+
+    /// What the in-memory history holds.
+    pub fn history_window(&self) -> HistoryWindow {
+        self.log.window()
     }
 
     pub fn agent_state(&self) -> AgentState {
@@ -332,6 +346,8 @@ impl Session {
     }
 
     /// The state an event implies, shared by live events and restores.
+    /// A restart decodes only the kinds this may change: a kind that
+    /// starts to matter here must leave `journal::line::STATELESS_KINDS`.
     fn apply(&mut self, record: &EventRecord) {
         self.pending.apply(record);
         self.rules.apply(&record.event);

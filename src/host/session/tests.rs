@@ -464,9 +464,12 @@ fn restore_rebuilds_pending_and_cancels_it() {
         })
         .collect();
     let mut restored = Session::new(config(SHELL));
+    let mut history = EventLog::new(config(SHELL).history);
     for (record, frame) in &frames {
-        restored.restore(record, frame.clone());
+        restored.restore_state(record);
+        history.push(record.seq, frame.clone());
     }
+    restored.restore_history(history);
     assert_eq!(restored.last_seq(), 2);
     assert_eq!(restored.pending_ids().count(), 1);
     let out = restored.finish_restore(None, At::now());
@@ -480,6 +483,7 @@ fn restore_rebuilds_pending_and_cancels_it() {
 /// The events a restore of `history` ends with.
 fn restored_ending(history: Vec<EventKind>) -> Vec<EventKind> {
     let mut session = Session::new(config(SHELL));
+    let mut log = EventLog::new(config(SHELL).history);
     for (n, event) in history.into_iter().enumerate() {
         let record = EventRecord {
             seq: n as u64 + 1,
@@ -487,8 +491,10 @@ fn restored_ending(history: Vec<EventKind>) -> Vec<EventKind> {
             event,
         };
         let frame = Bytes::from(ServerMessage::Event(record.clone()).to_json());
-        session.restore(&record, frame);
+        session.restore_state(&record);
+        log.push(record.seq, frame);
     }
+    session.restore_history(log);
     session
         .finish_restore(None, At::now())
         .into_iter()

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::Value;
 
-use super::log::{Frame, ReplayPlan};
+use super::log::{Frame, HistoryBudget, ReplayPlan};
 use super::roster::ParticipantId;
 use crate::protocol::{Decision, Grant, Mode, OwnerSlot, ServerMessage, SessionDescription};
 
@@ -60,8 +60,9 @@ pub enum AgentCommand {
 pub struct SessionConfig {
     pub description: SessionDescription,
     pub owner_grace: Duration,
-    /// Events kept in memory for replay (at least 100,000 by default).
-    pub retain: usize,
+    /// How much history memory holds for replays (64 MiB and 100,000
+    /// events by default); older replays come from the journal.
+    pub history: HistoryBudget,
     /// Whether every event is also on disk, so older replays can be served.
     pub journal: bool,
     pub agent: AgentTraits,
@@ -69,7 +70,7 @@ pub struct SessionConfig {
 
 impl SessionConfig {
     /// A small in-memory session for tests and fuzzing: session `main`,
-    /// 10 s owner grace, no journal, `retain` events kept.
+    /// 10 s owner grace, no journal, `retain` events (of any size) kept.
     #[cfg(any(test, feature = "fuzzing"))]
     #[doc(hidden)]
     pub fn sample(agent: AgentTraits, retain: usize) -> Self {
@@ -84,7 +85,10 @@ impl SessionConfig {
                 rules: Vec::new(),
             },
             owner_grace: Duration::from_secs(10),
-            retain,
+            history: HistoryBudget {
+                bytes: usize::MAX,
+                frames: retain,
+            },
             journal: false,
             agent,
         }
