@@ -104,7 +104,8 @@ fn help(frame: &mut Frame, area: Rect, watch: Option<&str>) {
     // Two columns when there is room, so it fits a 24-row terminal.
     let two_columns = area.width >= 100;
     let (left, right) = if two_columns {
-        (section_lines(&sections[..1]), section_lines(&sections[1..]))
+        // Everywhere and the decision view left, the panes right.
+        (section_lines(&sections[..2]), section_lines(&sections[2..]))
     } else {
         (section_lines(&sections), Vec::new())
     };

@@ -5,7 +5,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use super::{has_overlay, pane_block, people};
+use super::{has_focus, has_overlay, pane_block, people};
 use crate::tui::app::apply::waited;
 use crate::tui::app::{App, Focus, Overlay};
 use crate::tui::theme;
@@ -18,7 +18,7 @@ pub fn transcript(app: &mut App, frame: &mut Frame, area: Rect) {
     if let Some(status) = app.transcript.match_status() {
         title.push(Span::styled(format!("{status} "), theme::INFO));
     }
-    let block = pane_block(Line::from(title), app.focus == Focus::Transcript);
+    let block = pane_block(Line::from(title), has_focus(app, Focus::Transcript));
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let searching = has_overlay(app, |o| matches!(o, Overlay::Search { .. }));
@@ -35,7 +35,7 @@ pub fn transcript(app: &mut App, frame: &mut Frame, area: Rect) {
 }
 
 pub fn permissions(app: &App, frame: &mut Frame, area: Rect) {
-    let focused = app.focus == Focus::Permissions;
+    let focused = has_focus(app, Focus::Permissions);
     let title = format!(" Permissions ({}) ", app.pending.len());
     let block = pane_block(Line::from(title), focused);
     let inner = block.inner(area);
@@ -79,7 +79,7 @@ pub fn permissions(app: &App, frame: &mut Frame, area: Rect) {
 }
 
 pub fn participants(app: &App, frame: &mut Frame, area: Rect) {
-    let focused = app.focus == Focus::Participants;
+    let focused = has_focus(app, Focus::Participants);
     let title = format!(" Participants ({}) ", app.participants.len());
     let block = pane_block(Line::from(title), focused);
     let inner = block.inner(area);
