@@ -20,6 +20,7 @@ use super::{App, Effect, Level, Pending};
 use crate::protocol::{ClientMessage, Decision, Role};
 use crate::tui::keymap::{Action, Context, lookup};
 use crate::tui::sanitize::sanitize_plain;
+use crate::tui::ui::decision::literal;
 
 /// What a text area of the decision view holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -217,6 +218,12 @@ impl App {
             Some(Action::NextRequest) => self.step_request(true),
             Some(Action::CloseDecision) => {
                 self.decision.close();
+                if self.is_owner() {
+                    self.say(
+                        "still pending: Enter on it in the permissions pane shows it again",
+                        Level::Info,
+                    );
+                }
                 Vec::new()
             }
             Some(Action::FocusNext | Action::FocusPrev) => {
@@ -306,10 +313,10 @@ impl App {
                 String::new(),
                 "why not, or what to do instead (optional)",
             ),
-            (false, Some(command)) => (EditorKind::Command, sanitize_plain(command), ""),
+            (false, Some(command)) => (EditorKind::Command, sanitize_plain(&literal(command)), ""),
             (false, None) => {
                 let json = serde_json::to_string_pretty(&request.input).unwrap_or_default();
-                (EditorKind::Json, sanitize_plain(&json), "")
+                (EditorKind::Json, sanitize_plain(&literal(&json)), "")
             }
         };
         let mut text_area = TextArea::from(text.split('\n').map(str::to_owned));

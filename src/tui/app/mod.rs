@@ -416,12 +416,13 @@ impl App {
 
     fn on_paste(&mut self, text: String) -> Vec<Effect> {
         let can_type = self.focus == Focus::Input && self.is_owner() && !self.sending();
-        if self.overlays.is_empty()
-            && let Some(editor) = self.decision.editor_mut()
-        {
-            editor
-                .text
-                .insert_str(text.replace("\r\n", "\n").replace('\r', "\n"));
+        // The decision view has the keys: a paste goes to its text area
+        // only, never to the input box underneath.
+        if self.overlays.is_empty() && self.decision_context().is_some() {
+            if let Some(editor) = self.decision.editor_mut() {
+                let text = text.replace("\r\n", "\n").replace('\r', "\n");
+                editor.text.insert_str(text);
+            }
             return Vec::new();
         }
         match self.overlays.last_mut() {

@@ -12,7 +12,8 @@ use ratatui::widgets::{Block, Borders, Paragraph};
 use crate::protocol::Preview;
 use crate::tui::app::decision::{EditorKind, choices};
 use crate::tui::app::{App, Pending};
-use crate::tui::sanitize::{sanitize, sanitize_into, sanitize_plain};
+use crate::tui::cells::sanitize_name;
+use crate::tui::sanitize::{sanitize, sanitize_into};
 use crate::tui::text::StyledText;
 use crate::tui::theme;
 use crate::tui::wrap::wrap_line;
@@ -170,7 +171,7 @@ fn draw_bottom(app: &mut App, frame: &mut Frame, area: Rect) {
 fn header(request: &Pending, width: u16) -> Vec<Line<'static>> {
     let mut first = StyledText::default();
     first.push(
-        &sanitize_plain(&request.tool),
+        &sanitize_name(&request.tool),
         theme::TOOL.patch(theme::BOLD),
     );
     if let Some(title) = &request.title {
@@ -190,6 +191,13 @@ fn header(request: &Pending, width: u16) -> Vec<Line<'static>> {
 
 fn one_line(text: &str) -> String {
     text.replace(['\r', '\n'], " ")
+}
+
+/// File contents and commands are shown as they are: their escape
+/// sequences visible, never taken for colours (the sanitiser would apply
+/// SGR ones).
+pub fn literal(text: &str) -> String {
+    text.replace('\u{1b}', "␛")
 }
 
 /// The preview, wrapped to `width`: what the view scrolls.
@@ -244,7 +252,7 @@ fn command_lines(command: &str, cwd: &str, description: Option<&str>) -> Vec<Sty
         .map(|(i, line)| {
             let mut text = StyledText::default();
             text.push(if i == 0 { "$ " } else { "  " }, theme::DIM);
-            sanitize_into(&mut text, line, theme::CODE);
+            sanitize_into(&mut text, &literal(line), theme::CODE);
             text
         })
         .collect();
@@ -315,7 +323,7 @@ pub fn diff_lines(diff: &str) -> Vec<StyledText> {
         text.push(" ", theme::DIM);
         text.push(sign, style);
         text.push(" ", style);
-        sanitize_into(&mut text, rest, style);
+        sanitize_into(&mut text, &literal(rest), style);
         texts.push(text);
     }
     texts
@@ -383,7 +391,7 @@ mod tests {
             plain(&texts),
             [
                 "@@ -0,0 +1,2 @@",
-                "  1 + a␛]0;t",
+                "  1 + a␛]0;t␇",
                 "  2 + b",
                 "      \\ No newline at end of file",
             ]

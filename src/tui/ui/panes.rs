@@ -8,6 +8,7 @@ use ratatui::widgets::Paragraph;
 use super::{has_focus, has_overlay, pane_block, people};
 use crate::tui::app::apply::waited;
 use crate::tui::app::{App, Focus, Overlay};
+use crate::tui::cells::sanitize_name;
 use crate::tui::theme;
 
 pub fn transcript(app: &mut App, frame: &mut Frame, area: Rect) {
@@ -59,7 +60,8 @@ pub fn permissions(app: &App, frame: &mut Frame, area: Rect) {
             } else {
                 "  "
             };
-            let room = width.saturating_sub(marker.len() + p.tool.chars().count() + wait.len() + 3);
+            let tool = sanitize_name(&p.tool);
+            let room = width.saturating_sub(marker.len() + tool.chars().count() + wait.len() + 3);
             let summary: String = p.summary.chars().take(room).collect();
             let style = if focused && i == app.selected_request {
                 theme::SELECTED
@@ -68,7 +70,7 @@ pub fn permissions(app: &App, frame: &mut Frame, area: Rect) {
             };
             Line::from(vec![
                 Span::styled(marker, style),
-                Span::styled(p.tool.clone(), style.patch(theme::TOOL)),
+                Span::styled(tool, style.patch(theme::TOOL)),
                 Span::styled(format!(" {summary} "), style),
                 Span::styled(wait, style.patch(theme::DIM)),
             ])

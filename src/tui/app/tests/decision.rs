@@ -262,6 +262,7 @@ fn typed_text_survives_a_decision() {
     assert!(rig.app.decision.open);
     // Keys while deciding never reach the input box.
     rig.typed("xz");
+    rig.update(crate::tui::app::Msg::Paste("pasted".into()));
     assert_eq!(rig.app.input.lines(), ["half a thought"]);
     decision(&rig.key(KeyCode::Char('y')));
     assert!(!rig.app.decision.open);
