@@ -42,6 +42,15 @@ pub struct Editor {
     pub problem: Option<String>,
 }
 
+/// Lines of the decision view made ready for drawing.
+#[derive(Debug, Default)]
+pub struct Wrapped {
+    /// The request and width they were made for.
+    pub made_for: Option<(String, u16)>,
+    pub header: Vec<ratatui::text::Line<'static>>,
+    pub preview: Vec<ratatui::text::Line<'static>>,
+}
+
 #[derive(Debug, Default)]
 pub struct DecisionView {
     /// The view has the keys.
@@ -51,9 +60,12 @@ pub struct DecisionView {
     /// The highlighted choice.
     pub highlight: usize,
     /// The preview's first visible row; clamped when drawn.
-    pub scroll: u16,
+    pub scroll: usize,
     /// Rows of preview on screen (set when drawn): what PgUp/PgDn move.
-    pub page: u16,
+    pub page: usize,
+    /// The request's header and preview wrapped for the screen's width:
+    /// made once per request and width, not per frame.
+    pub wrapped: Wrapped,
     pub editor: Option<Editor>,
     /// Requests already offered: each opens the view once, by itself.
     announced: HashSet<String>,

@@ -10,7 +10,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
 use crate::protocol::Preview;
-use crate::tui::app::decision::{EditorKind, choices};
+use crate::tui::app::decision::{EditorKind, Wrapped, choices};
 use crate::tui::app::{App, Pending};
 use crate::tui::cells::sanitize_name;
 use crate::tui::sanitize::{sanitize, sanitize_into};
@@ -23,21 +23,36 @@ const MIN_ABOVE: u16 = 4;
 /// The tallest text area.
 const MAX_EDITOR: u16 = 8;
 
-/// How tall the view wants to be on a screen `screen` rows high and
-/// `width` wide (borders included).
-pub fn height(app: &App, width: u16, screen: u16) -> u16 {
+/// Wraps the shown request's header and preview for a view `width`
+/// wide (borders included), unless that is already done.
+pub fn prepare(app: &mut App, width: u16) {
+    let inner = width.saturating_sub(2);
+    let Some((_, request)) = app.decision_request() else {
+        return;
+    };
+    let key = (request.request_id.clone(), inner);
+    if app.decision.wrapped.made_for.as_ref() == Some(&key) {
+        return;
+    }
+    app.decision.wrapped = Wrapped {
+        header: header(request, inner),
+        preview: preview(request, inner),
+        made_for: Some(key),
+    };
+}
+
+/// How tall the view wants to be on a screen `screen` rows high (borders
+/// included), once [`prepare`]d.
+pub fn height(app: &App, screen: u16) -> u16 {
     let Some((_, request)) = app.decision_request() else {
         return 0;
     };
-    let inner = width.saturating_sub(2);
-    let wanted = 2
-        + header(request, inner).len() as u16
-        + preview(request, inner).len() as u16
-        + 1
-        + bottom_height(app, request);
+    let wrapped = &app.decision.wrapped;
+    let wanted = 2 + wrapped.header.len() + wrapped.preview.len() + 1;
+    let wanted = wanted + usize::from(bottom_height(app, request));
     // The status bar and the footer stay, and a few rows above.
     let most = screen.saturating_sub(2 + MIN_ABOVE).max(6);
-    wanted.min(most)
+    u16::try_from(wanted).unwrap_or(u16::MAX).min(most)
 }
 
 fn bottom_height(app: &App, request: &Pending) -> u16 {
@@ -69,31 +84,33 @@ pub fn draw(app: &mut App, frame: &mut Frame, area: Rect) {
         .title(Line::from(title));
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    let header = header(request, inner.width);
-    let preview = preview(request, inner.width);
     let bottom = bottom_height(app, request).min(inner.height.saturating_sub(1));
+    let wrapped = &app.decision.wrapped;
     let [head, body, gap, foot] = Layout::vertical([
-        Constraint::Length(header.len() as u16),
+        Constraint::Length(wrapped.header.len() as u16),
         Constraint::Min(0),
         Constraint::Length(1),
         Constraint::Length(bottom),
     ])
     .areas(inner);
-    frame.render_widget(Paragraph::new(header), head);
-    let rows = preview.len() as u16;
-    let most = rows.saturating_sub(body.height);
-    app.decision.page = body.height;
-    app.decision.scroll = app.decision.scroll.min(most);
-    let scroll = app.decision.scroll;
-    frame.render_widget(Paragraph::new(preview).scroll((scroll, 0)), body);
+    frame.render_widget(Paragraph::new(wrapped.header.clone()), head);
+    let rows = wrapped.preview.len();
+    let page = usize::from(body.height);
+    let most = rows.saturating_sub(page);
+    let scroll = app.decision.scroll.min(most);
+    // Only the rows on screen are copied out.
+    let visible = wrapped.preview[scroll..(scroll + page).min(rows)].to_vec();
+    frame.render_widget(Paragraph::new(visible), body);
     if most > 0 {
-        let shown = (scroll + body.height).min(rows);
+        let shown = (scroll + page).min(rows);
         let note = format!("rows {}-{shown} of {rows} · PgUp/PgDn scroll ", scroll + 1);
         frame.render_widget(
             Paragraph::new(Line::styled(note, theme::DIM)).right_aligned(),
             gap,
         );
     }
+    app.decision.page = page;
+    app.decision.scroll = scroll;
     draw_bottom(app, frame, foot);
 }
 

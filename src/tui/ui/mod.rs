@@ -25,7 +25,8 @@ pub fn draw(app: &mut App, frame: &mut Frame) {
     // A pending request takes the bottom, in place of the input box.
     let deciding = app.decision_shown();
     let input_height = if deciding {
-        decision::height(app, area.width, area.height)
+        decision::prepare(app, area.width);
+        decision::height(app, area.height)
     } else {
         (app.input.lines().len() as u16 + 2).clamp(3, 8)
     };

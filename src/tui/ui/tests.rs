@@ -315,3 +315,47 @@ mod decision {
         insta::assert_snapshot!(render(&mut rig, 160, 48));
     }
 }
+
+#[test]
+fn a_long_preview_scrolls_with_pgup_and_pgdn_and_stops_at_its_end() {
+    use crate::protocol::{PermissionOption, Preview};
+    let mut rig = Rig::new(Role::Owner, false);
+    let body: String = (1..=100).map(|n| format!("+line {n}\n")).collect();
+    rig.event(record(
+        1,
+        EventKind::PermissionRequest {
+            request_id: "r1".into(),
+            tool: "Write".into(),
+            input: serde_json::json!({}),
+            tool_use_id: None,
+            title: None,
+            description: None,
+            preview: Some(Box::new(Preview::Diff {
+                path: "long.txt".into(),
+                diff: format!("--- /dev/null\n+++ b/long.txt\n@@ -0,0 +1,100 @@\n{body}"),
+                added: 100,
+                removed: 0,
+                new_file: true,
+            })),
+            options: PermissionOption::standard(Vec::new()),
+        },
+    ));
+    let screen = render(&mut rig, 80, 24);
+    assert!(screen.contains("  1 + line 1 "), "{screen}");
+    assert!(screen.contains("rows 1-"), "{screen}");
+    rig.key(KeyCode::PageDown);
+    let screen = render(&mut rig, 80, 24);
+    assert!(!screen.contains("  1 + line 1 "), "{screen}");
+    assert!(!screen.contains("rows 1-"), "{screen}");
+    for _ in 0..50 {
+        rig.key(KeyCode::PageDown);
+    }
+    let screen = render(&mut rig, 80, 24);
+    assert!(screen.contains("100 + line 100"), "{screen}");
+    assert!(screen.contains("-102 of 102"), "{screen}");
+    // One page back up from the end, not fifty.
+    rig.key(KeyCode::PageUp);
+    let screen = render(&mut rig, 80, 24);
+    assert!(!screen.contains("100 + line 100"), "{screen}");
+    assert!(!screen.contains("rows 1-"), "{screen}");
+}
