@@ -166,3 +166,10 @@ pub(super) fn edited_input(request: &Pending, text: &str) -> Result<Answer, Stri
         Err(e) => Err(format!("not valid JSON ({e}): nothing sent")),
     }
 }
+
+/// File contents and commands are shown as they are: their escape
+/// sequences visible, never taken for colours (the sanitiser would apply
+/// SGR ones).
+pub fn literal(text: &str) -> String {
+    text.replace('\u{1b}', "␛")
+}

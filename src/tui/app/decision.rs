@@ -13,14 +13,13 @@ use std::collections::HashSet;
 use crossterm::event::{KeyCode, KeyEvent};
 use ratatui_textarea::TextArea;
 
-use super::choices::{Answer, deny, edited_command, edited_input};
+use super::choices::{Answer, deny, edited_command, edited_input, literal};
 pub use super::choices::{Choice, choices};
 use super::ownership::Ownership;
 use super::{App, Effect, Level, Pending};
 use crate::protocol::{ClientMessage, Decision, Role};
 use crate::tui::keymap::{Action, Context, lookup};
 use crate::tui::sanitize::sanitize_plain;
-use crate::tui::ui::decision::literal;
 
 /// What a text area of the decision view holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -10,6 +10,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
 use crate::protocol::Preview;
+use crate::tui::app::choices::literal;
 use crate::tui::app::decision::{EditorKind, Wrapped, choices};
 use crate::tui::app::{App, Pending};
 use crate::tui::cells::sanitize_name;
@@ -208,13 +209,6 @@ fn header(request: &Pending, width: u16) -> Vec<Line<'static>> {
 
 fn one_line(text: &str) -> String {
     text.replace(['\r', '\n'], " ")
-}
-
-/// File contents and commands are shown as they are: their escape
-/// sequences visible, never taken for colours (the sanitiser would apply
-/// SGR ones).
-pub fn literal(text: &str) -> String {
-    text.replace('\u{1b}', "␛")
 }
 
 /// The preview, wrapped to `width`: what the view scrolls.

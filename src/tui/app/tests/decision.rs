@@ -359,3 +359,14 @@ fn becoming_the_owner_with_a_request_waiting_opens_the_view() {
     let (_, _, _, _, input) = decision(&rig.key(KeyCode::Enter));
     assert_eq!(input.unwrap()["command"], "ls &&\nls\n");
 }
+
+#[test]
+fn the_edit_text_area_shows_escapes_as_they_are_and_sends_what_was_seen() {
+    let mut rig = Rig::new(Role::Owner, false);
+    rig.event(command(1, "r1", "echo \u{1b}[31mred\u{7}"));
+    rig.key(KeyCode::Char('e'));
+    let editor = rig.app.decision.editor.as_ref().unwrap();
+    assert_eq!(editor.text.lines(), ["echo ␛[31mred␇"]);
+    let (_, _, _, _, input) = decision(&rig.key(KeyCode::Enter));
+    assert_eq!(input.unwrap()["command"], "echo ␛[31mred␇");
+}
