@@ -189,3 +189,58 @@ async fn headless_prompt_shows_the_preview_and_offers_allow_always() {
     .unwrap();
     host.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_follower_sees_the_request_read_only_and_who_is_to_answer() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+    let dir = tempfile::tempdir().unwrap();
+    let host = start_host(dir.path()).await;
+    let token = host.control_token().unwrap();
+    // Someone else owns the session and asks to run a command.
+    let mut request = host.url().into_client_request().unwrap();
+    request
+        .headers_mut()
+        .insert("Authorization", format!("Bearer {token}").parse().unwrap());
+    let (mut owner, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    let ask = r#"{"type":"user_message","id":"m1","text":"echo from-the-owner"}"#;
+    owner.send(Message::text(ask)).await.unwrap();
+    let mut identity = String::new();
+    while let Some(Ok(frame)) = owner.next().await {
+        let Message::Text(text) = frame else { continue };
+        let message: serde_json::Value = serde_json::from_str(&text).unwrap();
+        if message["type"] == "ready" {
+            identity = message["you"]["identity"].as_str().unwrap().to_owned();
+        }
+        if message["event"]["kind"] == "permission_request" {
+            break;
+        }
+    }
+    let (url, path) = (host.url(), dir.path().to_owned());
+    let tui = tokio::task::spawn_blocking(move || {
+        let mut tui = attach(&url, &token, &path, &[]);
+        tui.wait_text("(follower)");
+        tui.wait_text("Permission request 1 of 1");
+        tui.wait_text("$ echo from-the-owner");
+        tui.wait_text(&format!("read-only: waiting for {identity} to answer"));
+        // Its keys answer nothing, even with the view focused.
+        tui.send(b"y1\t\ry");
+        std::thread::sleep(Duration::from_millis(300));
+        tui.wait_text("Permission request 1 of 1");
+        tui
+    })
+    .await
+    .unwrap();
+    // The owner saw no answer from the follower.
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(300);
+    while let Ok(Some(Ok(frame))) = tokio::time::timeout_at(deadline, owner.next()).await {
+        if let Message::Text(text) = frame {
+            assert!(!text.contains("permission_resolved"), "{text}");
+        }
+    }
+    let _ = owner.send(Message::Close(None)).await;
+    drop(tui);
+    host.shutdown().await.unwrap();
+}
