@@ -12,6 +12,9 @@ use tether::host::agent::AgentSpec;
 
 use super::{attach, common, line_count, start_host};
 
+/// How long a view that opened while the user was typing ignores answers.
+const ANSWER_HOLD: Duration = Duration::from_millis(800);
+
 /// The project directory the traces were recorded in (their README).
 const RECORDED_PROJECT: &str = "/work/project";
 
@@ -78,6 +81,9 @@ async fn an_edit_shows_as_a_coloured_diff_with_line_numbers_before_it_is_allowed
         tui.wait_text("1. Allow once");
         tui.wait_text("2. Accept edits for this session");
         // y: allowed once; the trace agent checks the answer it gets.
+        // (Not at once: a view that opens while the user types holds its
+        // answers for a moment.)
+        std::thread::sleep(ANSWER_HOLD);
         tui.send(b"y");
         tui.wait_text("── done");
         tui.wait_for("the view gone", |s| !s.contains("Permission request"));
@@ -101,6 +107,7 @@ async fn edit_and_allow_runs_the_edited_command() {
         tui.send(b"echo as-asked\r");
         tui.wait_text("Permission request 1 of 1");
         tui.wait_text("$ echo as-asked");
+        std::thread::sleep(ANSWER_HOLD);
         tui.send(b"e");
         tui.wait_text("Edit the command");
         // Replace "as-asked" (8 characters) and allow.

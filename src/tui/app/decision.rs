@@ -9,14 +9,15 @@
 //! with the text they had typed. Followers and viewers see it read-only.
 
 use std::collections::HashSet;
+use std::time::{Duration, Instant};
 
-use crossterm::event::{KeyCode, KeyEvent};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui_textarea::TextArea;
 
 use super::choices::{Answer, deny, edited_command, edited_input, literal};
 pub use super::choices::{Choice, choices};
 use super::ownership::Ownership;
-use super::{App, Effect, Level, Pending};
+use super::{App, Effect, Focus, Level, Pending};
 use crate::protocol::{ClientMessage, Decision, Role};
 use crate::tui::keymap::{Action, Context, lookup};
 use crate::tui::sanitize::sanitize_plain;
@@ -71,7 +72,17 @@ pub struct DecisionView {
     /// Requests answered from here, until the host settles them.
     answered: HashSet<String>,
     was_owner: bool,
+    /// When a character was last typed into the input box.
+    typed_at: Option<Instant>,
+    /// A view that opened while the user was typing ignores answers until
+    /// then: keys typed by reflex go on into the input box.
+    hold_until: Option<Instant>,
 }
+
+/// Typing this recently when a request appears holds its answers…
+const TYPING: Duration = Duration::from_secs(1);
+/// …for this long.
+const HOLD: Duration = Duration::from_millis(700);
 
 impl DecisionView {
     /// The open text area, when the view has the keys.
@@ -85,6 +96,7 @@ impl DecisionView {
         self.highlight = 0;
         self.scroll = 0;
         self.editor = None;
+        self.hold_until = None;
     }
 
     fn close(&mut self) {
@@ -191,6 +203,11 @@ impl App {
             view.close();
         } else if owner && (fresh || became_owner) && waiting && !view.open {
             view.show(None);
+            let now = self.now;
+            let typing = view
+                .typed_at
+                .is_some_and(|at| now.duration_since(at) < TYPING);
+            view.hold_until = typing.then_some(now + HOLD);
         }
     }
 
@@ -205,13 +222,40 @@ impl App {
         }
     }
 
+    /// Before a key is handled: typing in the input box is noted, so that
+    /// a request appearing mid-word does not take the next keys as answers.
+    pub(super) fn note_key(&mut self, key: &KeyEvent) {
+        if self.decision_context().is_none() && self.focus == Focus::Input && is_text(key) {
+            self.decision.typed_at = Some(self.now);
+        }
+    }
+
     /// Keys while the view has them; None lets the usual handling go on
     /// (global keys, and Tab, which leaves the view first).
     pub(super) fn on_decision_key(&mut self, key: KeyEvent) -> Option<Vec<Effect>> {
         if self.decision_context()? == Context::DecisionText {
             return Some(self.on_editor_key(key));
         }
-        let effects = match lookup(&key, Context::Decision) {
+        let action = lookup(&key, Context::Decision);
+        let held = self
+            .decision
+            .hold_until
+            .is_some_and(|until| self.now < until);
+        if held && (answers(action) || is_text(&key) || key.code == KeyCode::Backspace) {
+            // Typed by reflex as the request appeared: not an answer, and
+            // not lost either.
+            if is_text(&key) || key.code == KeyCode::Backspace {
+                if self.is_owner() && !self.sending() {
+                    self.input.input(key);
+                }
+                self.say(
+                    "a permission request appeared as you typed: read it first (those keys went to the message box)",
+                    Level::Info,
+                );
+            }
+            return Some(Vec::new());
+        }
+        let effects = match action {
             Some(Action::ChooseNumbered) => match key.code {
                 KeyCode::Char(c @ '1'..='9') => self.choose(c as usize - '1' as usize),
                 _ => Vec::new(),
@@ -464,6 +508,28 @@ impl App {
         }
         Vec::new()
     }
+}
+
+/// Whether the action answers the request (or opens a text area to).
+fn answers(action: Option<Action>) -> bool {
+    matches!(
+        action,
+        Some(
+            Action::ChooseNumbered
+                | Action::ChooseHighlighted
+                | Action::Allow
+                | Action::Deny
+                | Action::EditAndAllow
+        )
+    )
+}
+
+/// A key that types a character.
+fn is_text(key: &KeyEvent) -> bool {
+    matches!(key.code, KeyCode::Char(_))
+        && !key
+            .modifiers
+            .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT)
 }
 
 #[cfg(test)]

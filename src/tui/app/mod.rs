@@ -360,6 +360,9 @@ impl App {
         {
             self.last_ctrl_c = None;
         }
+        if let Msg::Key(key) = &msg {
+            self.note_key(key);
+        }
         let effects = match msg {
             Msg::Conn(event) => self.on_conn(event),
             Msg::Key(key) => self.on_key(key),

@@ -1,6 +1,8 @@
 //! The decision view's state machine, driven through `update`: keys in,
 //! `permission_decision` messages out.
 
+use std::time::Duration;
+
 use crossterm::event::{KeyCode, KeyModifiers};
 use serde_json::{Value, json};
 
@@ -258,6 +260,7 @@ fn esc_closes_the_text_area_first_then_leaves_the_request_pending() {
 fn typed_text_survives_a_decision() {
     let mut rig = Rig::new(Role::Owner, false);
     rig.typed("half a thought");
+    rig.now += Duration::from_secs(5);
     rig.event(command(1, "r1", "make"));
     assert!(rig.app.decision.open);
     // Keys while deciding never reach the input box.
@@ -369,4 +372,22 @@ fn the_edit_text_area_shows_escapes_as_they_are_and_sends_what_was_seen() {
     assert_eq!(editor.text.lines(), ["echo ␛[31mred␇"]);
     let (_, _, _, _, input) = decision(&rig.key(KeyCode::Enter));
     assert_eq!(input.unwrap()["command"], "echo ␛[31mred␇");
+}
+
+#[test]
+fn a_request_appearing_mid_word_takes_no_answer_for_a_moment_and_loses_no_text() {
+    let mut rig = Rig::new(Role::Owner, false);
+    rig.typed("say y");
+    rig.event(command(1, "r1", "rm -rf build"));
+    assert!(rig.app.decision.open, "it still opens at once");
+    // Typed by reflex: into the input box, not answers.
+    assert!(sent(&rig.typed("es 1")).is_empty());
+    assert!(sent(&rig.key(KeyCode::Enter)).is_empty());
+    assert!(sent(&rig.key(KeyCode::Char('n'))).is_empty());
+    assert_eq!(rig.app.input.lines(), ["say yes 1n"]);
+    assert_eq!(rig.app.pending.len(), 1);
+    // A moment later the keys answer.
+    rig.now += Duration::from_secs(1);
+    assert_eq!(decision(&rig.key(KeyCode::Char('n'))).1, Decision::Deny);
+    assert_eq!(rig.app.input.lines(), ["say yes 1n"]);
 }
