@@ -11,10 +11,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use tether::client::{self, ConnCommand, ConnEvent, Resume, Since, Target};
 use tether::protocol::{
-    AgentState, ClientMessage, Decision, EventKind, Role, ServerMessage, TurnOutcome,
+    AgentState, ClientMessage, Decision, EventKind, PermissionOption, PermissionOptionKind,
+    Preview, Role, ServerMessage, TurnOutcome,
 };
 use tether::tui::cells::plain::PlainTranscript;
 use tether::tui::cells::{sanitize_name, summarize_input};
+use tether::tui::sanitize::sanitize_plain;
 
 // `--prompt`'s exit codes (README, Attaching; `tether attach --help`).
 /// The turn ended with outcome `success` and no request in it was denied.
@@ -80,17 +82,19 @@ pub async fn watch(target: Target) -> ExitCode {
     code
 }
 
-/// Asks on the terminal whether to allow a request.
-async fn ask(question: String) -> bool {
+/// Asks `question` on the terminal; the line typed, trimmed.
+async fn ask(question: String) -> String {
     tokio::task::spawn_blocking(move || {
-        eprint!("{question} [y/N] ");
+        eprint!("{question} ");
         let _ = std::io::stderr().flush();
         let mut answer = String::new();
-        std::io::stdin().read_line(&mut answer).is_ok()
-            && matches!(answer.trim(), "y" | "Y" | "yes")
+        match std::io::stdin().read_line(&mut answer) {
+            Ok(_) => answer.trim().to_owned(),
+            Err(_) => String::new(),
+        }
     })
     .await
-    .unwrap_or(false)
+    .unwrap_or_default()
 }
 
 /// How a `--prompt` turn is going: the exit code once it is over.
@@ -127,30 +131,126 @@ impl TurnVerdict {
     }
 }
 
+/// A permission request as `--prompt` answers it.
+struct Request<'a> {
+    tool: &'a str,
+    input: &'a serde_json::Value,
+    preview: Option<&'a Preview>,
+    options: &'a [PermissionOption],
+}
+
 /// The answer to a permission request: --allow-all, else asked on the
-/// terminal, else denied (there is no one to ask).
+/// terminal (after its preview), else denied (there is no one to ask).
+/// The decision, the option it names, and a message to the agent.
 async fn decide(
-    tool: &str,
-    input: &serde_json::Value,
+    request: Request<'_>,
     allow_all: bool,
-) -> (Decision, Option<String>) {
+) -> (Decision, Option<String>, Option<String>) {
+    let once = offered(request.options, PermissionOptionKind::AllowOnce);
     if allow_all {
-        return (Decision::Allow, None);
+        return (Decision::Allow, once, None);
     }
+    let reject = offered(request.options, PermissionOptionKind::RejectOnce);
     if std::io::stdin().is_terminal() {
-        let what = format!("allow {} {}?", sanitize_name(tool), summarize_input(input));
-        let decision = if ask(what).await {
-            Decision::Allow
-        } else {
-            Decision::Deny
+        eprint!("{}", preview_text(request.preview, request.input));
+        let keys = answer_keys(request.options);
+        let what = format!(
+            "allow {} {}? {}",
+            sanitize_name(request.tool),
+            summarize_input(request.input),
+            question(&keys)
+        );
+        let answer = ask(what).await;
+        return match keys
+            .iter()
+            .find(|(key, _, _)| *key == answer.to_lowercase())
+        {
+            Some((_, option, _)) => (Decision::Allow, option.clone(), None),
+            None if answer == "yes" => (Decision::Allow, once, None),
+            None => (Decision::Deny, reject, None),
         };
-        return (decision, None);
     }
     eprintln!("tether: no terminal to ask on: denying (pass --allow-all to allow)");
     (
         Decision::Deny,
+        reject,
         Some("denied: no terminal to ask on".to_owned()),
     )
+}
+
+fn offered(options: &[PermissionOption], kind: PermissionOptionKind) -> Option<String> {
+    options
+        .iter()
+        .find(|o| o.kind == kind)
+        .map(|o| o.id.clone())
+}
+
+/// The keys that allow: `y` once (with the `allow_once` option when the
+/// host offers options), then `a`, `b`, … for each allow-always option.
+fn answer_keys(options: &[PermissionOption]) -> Vec<(String, Option<String>, String)> {
+    let mut keys = vec![(
+        "y".to_owned(),
+        offered(options, PermissionOptionKind::AllowOnce),
+        "allow once".to_owned(),
+    )];
+    let letters = ('a'..='z').filter(|c| !matches!(c, 'n' | 'y'));
+    let always = options
+        .iter()
+        .filter(|o| o.kind == PermissionOptionKind::AllowAlways);
+    for (letter, option) in letters.zip(always) {
+        keys.push((
+            letter.to_string(),
+            Some(option.id.clone()),
+            sanitize_plain(&option.label),
+        ));
+    }
+    keys
+}
+
+/// `[y] allow once  [a] accept edits for this session  [N] deny:`
+fn question(keys: &[(String, Option<String>, String)]) -> String {
+    let mut text: Vec<String> = keys
+        .iter()
+        .map(|(key, _, label)| format!("[{key}] {label}"))
+        .collect();
+    text.push("[N] deny:".to_owned());
+    text.join("  ")
+}
+
+/// What a request will do, in plain text (sanitised): the diff, the
+/// command, why there is no preview, or the input of other tools.
+fn preview_text(preview: Option<&Preview>, input: &serde_json::Value) -> String {
+    let json = || serde_json::to_string_pretty(input).unwrap_or_default();
+    let text = match preview {
+        Some(Preview::Diff {
+            path,
+            diff,
+            added,
+            removed,
+            new_file,
+        }) => {
+            let new = if *new_file { " (new file)" } else { "" };
+            format!("{path}{new} +{added} -{removed}\n{diff}")
+        }
+        Some(Preview::Command {
+            command,
+            cwd,
+            description,
+        }) => {
+            let about = description
+                .as_deref()
+                .map(|d| format!("\n  ({d})"))
+                .unwrap_or_default();
+            format!("$ {command}\n  in {cwd}{about}")
+        }
+        Some(Preview::Unavailable { reason }) => format!("no preview: {reason}\n{}", json()),
+        Some(Preview::Unknown) | None => json(),
+    };
+    let mut text = sanitize_plain(&text);
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    text
 }
 
 /// `--prompt TEXT`: one turn, printed as plain text; the exit code says
@@ -165,6 +265,36 @@ pub async fn prompt(target: Target, text: &str, allow_all: bool) -> ExitCode {
     let code = run_turn(&mut connection, &mut transcript, text, allow_all).await;
     write(&transcript.finish());
     ExitCode::from(code)
+}
+
+/// The `permission_decision` for a permission request event.
+async fn answer_request(event: &EventKind, id: &str, allow_all: bool) -> Option<ClientMessage> {
+    let EventKind::PermissionRequest {
+        request_id,
+        tool,
+        input,
+        preview,
+        options,
+        ..
+    } = event
+    else {
+        return None;
+    };
+    let request = Request {
+        tool,
+        input,
+        preview: preview.as_deref(),
+        options,
+    };
+    let (decision, option, message) = decide(request, allow_all).await;
+    Some(ClientMessage::PermissionDecision {
+        id: format!("{id}-{request_id}"),
+        request_id: request_id.clone(),
+        decision,
+        message,
+        updated_input: None,
+        option,
+    })
 }
 
 async fn run_turn(
@@ -226,22 +356,8 @@ async fn run_turn(
                     continue;
                 }
                 write(&transcript.event(&record));
-                if let EventKind::PermissionRequest {
-                    request_id,
-                    tool,
-                    input,
-                    ..
-                } = &record.event
-                {
-                    let (decision, note) = decide(tool, input, allow_all).await;
-                    send(ClientMessage::PermissionDecision {
-                        id: format!("{id}-{request_id}"),
-                        request_id: request_id.clone(),
-                        decision,
-                        message: note,
-                        updated_input: None,
-                        option: None,
-                    });
+                if let Some(answer) = answer_request(&record.event, &id, allow_all).await {
+                    send(answer);
                 }
                 if let Some(code) = verdict.observe(&record.event) {
                     return code;
@@ -256,6 +372,48 @@ async fn run_turn(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_question_offers_each_allow_always_option_by_letter() {
+        let options = PermissionOption::standard(vec![PermissionOption::new(
+            "allow_always_1",
+            PermissionOptionKind::AllowAlways,
+            "accept edits for this session",
+        )]);
+        let keys = answer_keys(&options);
+        assert_eq!(
+            question(&keys),
+            "[y] allow once  [a] accept edits for this session  [N] deny:"
+        );
+        assert_eq!(keys[1].1.as_deref(), Some("allow_always_1"));
+        // An older host offers no options: y alone, naming none.
+        assert_eq!(answer_keys(&[]), [("y".into(), None, "allow once".into())]);
+    }
+
+    #[test]
+    fn the_preview_is_plain_sanitised_text() {
+        let diff = Preview::Diff {
+            path: "a.txt".into(),
+            diff: "@@ -1 +1 @@\n-a\n+b\u{1b}]0;pwned\u{7}\n".into(),
+            added: 1,
+            removed: 1,
+            new_file: false,
+        };
+        let input = serde_json::json!({});
+        assert_eq!(
+            preview_text(Some(&diff), &input),
+            "a.txt +1 -1\n@@ -1 +1 @@\n-a\n+b␛]0;pwned\n"
+        );
+        let command = Preview::Command {
+            command: "ls\nrm x".into(),
+            cwd: "/w".into(),
+            description: None,
+        };
+        assert_eq!(
+            preview_text(Some(&command), &input),
+            "$ ls\nrm x\n  in /w\n"
+        );
+    }
 
     #[test]
     fn only_a_successful_turn_with_nothing_denied_exits_zero() {

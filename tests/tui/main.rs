@@ -7,6 +7,7 @@
 #[allow(dead_code)]
 #[path = "../common/mod.rs"]
 mod common;
+mod decision;
 mod feel;
 mod ownership;
 mod pty;

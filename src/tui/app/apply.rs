@@ -74,14 +74,8 @@ impl App {
         self.agent_state = state;
         self.pending.clear();
         for record in pending {
-            if let EventKind::PermissionRequest {
-                request_id,
-                tool,
-                input,
-                ..
-            } = record.event
-            {
-                self.track_pending(request_id, tool, input, &record.ts);
+            if let Some(request) = Pending::from_event(record.event, &record.ts) {
+                self.track_pending(request);
             }
         }
         Vec::new()
@@ -160,17 +154,15 @@ impl App {
         Vec::new()
     }
 
-    fn track_pending(&mut self, request_id: String, tool: String, input: Value, ts: &str) {
-        if self.pending.iter().any(|p| p.request_id == request_id) {
+    fn track_pending(&mut self, request: Pending) {
+        if self
+            .pending
+            .iter()
+            .any(|p| p.request_id == request.request_id)
+        {
             return;
         }
-        self.pending.push(Pending {
-            request_id,
-            tool,
-            summary: summarize_input(&input),
-            input,
-            raised: humantime::parse_rfc3339_weak(ts).ok(),
-        });
+        self.pending.push(request);
     }
 
     /// Forgets a settled request; returns what it was about (its id when
@@ -229,12 +221,7 @@ impl App {
                 content, is_error, ..
             } => self.on_tool_result(seq, &content, is_error),
             EventKind::Output { stream, text } => self.on_output(seq, stream, &text),
-            EventKind::PermissionRequest {
-                request_id,
-                tool,
-                input,
-                ..
-            } => self.on_permission_request(seq, &ts, request_id, tool, input),
+            EventKind::PermissionRequest { .. } => self.on_permission_request(seq, &ts, event),
             EventKind::PermissionResolved {
                 request_id,
                 decision,
@@ -311,16 +298,12 @@ impl App {
         self.transcript.push_or_extend(kind, seq, cell);
     }
 
-    fn on_permission_request(
-        &mut self,
-        seq: u64,
-        ts: &str,
-        request_id: String,
-        tool: String,
-        input: Value,
-    ) {
-        let cell = cells::permission_request(&tool, &input);
-        self.track_pending(request_id, tool, input, ts);
+    fn on_permission_request(&mut self, seq: u64, ts: &str, event: EventKind) {
+        let Some(request) = Pending::from_event(event, ts) else {
+            return;
+        };
+        let cell = cells::permission_request(&request.tool, &request.input);
+        self.track_pending(request);
         self.push(BlockKind::Permission, seq, cell);
     }
 

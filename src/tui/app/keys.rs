@@ -10,6 +10,9 @@ use crate::tui::keymap::{Action, Context, lookup};
 impl App {
     /// The keymap context of the focused pane.
     pub fn focus_context(&self) -> Context {
+        if let Some(context) = self.decision_context() {
+            return context;
+        }
         match self.focus {
             Focus::Input => Context::Input,
             Focus::Permissions => Context::Permissions,
@@ -26,6 +29,9 @@ impl App {
             return self.on_question_key(key);
         }
         if let Some(effects) = self.on_overlay_key(key) {
+            return effects;
+        }
+        if let Some(effects) = self.on_decision_key(key) {
             return effects;
         }
         match lookup(&key, self.focus_context()) {
@@ -172,6 +178,16 @@ impl App {
             // Only bound while a question is asked, handled above.
             Action::Confirm | Action::Decline => {}
             Action::ToggleMouse => return self.toggle_mouse(),
+            Action::OpenDecision => self.open_decision_on_selected(),
+            // Only bound in the decision view, handled by its module.
+            Action::ChooseNumbered
+            | Action::ChooseHighlighted
+            | Action::EditAndAllow
+            | Action::PreviewUp
+            | Action::PreviewDown
+            | Action::PrevRequest
+            | Action::NextRequest
+            | Action::CloseDecision => {}
         }
         Vec::new()
     }

@@ -6,6 +6,8 @@
 //! message, reconnect, quit). Rendering reads the state only.
 
 pub mod apply;
+pub mod choices;
+pub mod decision;
 mod keys;
 pub mod ownership;
 mod turn;
@@ -22,7 +24,10 @@ use serde_json::Value;
 use super::cells::StreamTails;
 use super::transcript::Transcript;
 use crate::client::ConnEvent;
-use crate::protocol::{AgentState, ClientMessage, ParticipantInfo, Role, SessionDescription, You};
+use crate::protocol::{
+    AgentState, ClientMessage, ParticipantInfo, PermissionOption, Preview, Role,
+    SessionDescription, You,
+};
 
 /// Everything `update` reacts to.
 // Moved through channels a few at a time; boxing the large variant would
@@ -95,6 +100,13 @@ pub struct Pending {
     pub input: Value,
     /// When it was raised (from the event's timestamp).
     pub raised: Option<SystemTime>,
+    /// The agent's own words for it (untrusted, shown sanitised).
+    pub title: Option<String>,
+    pub description: Option<String>,
+    /// What it will do, as the host computed it.
+    pub preview: Option<Box<Preview>>,
+    /// The answers offered (empty from an older host).
+    pub options: Vec<PermissionOption>,
 }
 
 /// Open overlays, innermost last.
@@ -188,6 +200,8 @@ pub struct App {
     /// Whether the terminal captures the mouse (wheel scrolls; no text
     /// selection). Set before `event_loop::run` from `--no-mouse`.
     pub mouse_capture: bool,
+    /// The decision view on pending permission requests.
+    pub decision: decision::DecisionView,
 }
 
 fn new_input(placeholder: &str) -> TextArea<'static> {
@@ -238,6 +252,7 @@ impl App {
             confirm_transfer: None,
             turn_started: None,
             mouse_capture: true,
+            decision: decision::DecisionView::default(),
         }
     }
 
@@ -345,6 +360,9 @@ impl App {
         {
             self.last_ctrl_c = None;
         }
+        if let Msg::Key(key) = &msg {
+            self.note_key(key);
+        }
         let effects = match msg {
             Msg::Conn(event) => self.on_conn(event),
             Msg::Key(key) => self.on_key(key),
@@ -352,6 +370,7 @@ impl App {
             Msg::Mouse(mouse) => self.on_mouse(mouse),
             Msg::Tick => Vec::new(),
         };
+        self.sync_decision();
         if effects.contains(&Effect::Quit) {
             self.quit = true;
         }
@@ -400,6 +419,15 @@ impl App {
 
     fn on_paste(&mut self, text: String) -> Vec<Effect> {
         let can_type = self.focus == Focus::Input && self.is_owner() && !self.sending();
+        // The decision view has the keys: a paste goes to its text area
+        // only, never to the input box underneath.
+        if self.overlays.is_empty() && self.decision_context().is_some() {
+            if let Some(editor) = self.decision.editor_mut() {
+                let text = text.replace("\r\n", "\n").replace('\r', "\n");
+                editor.text.insert_str(text);
+            }
+            return Vec::new();
+        }
         match self.overlays.last_mut() {
             Some(Overlay::DenyReason { reason, .. }) => {
                 reason.insert_str(text.replace(['\r', '\n'], " "));

@@ -149,6 +149,9 @@ fn y_typed_in_the_input_box_does_not_approve() {
     let mut rig = Rig::new(Role::Owner, false);
     rig.event(request(1, "r1", "rm -rf /"));
     assert_eq!(rig.app.focus, Focus::Input);
+    // The decision view takes the keys when the request arrives; Esc
+    // leaves it, back to the input box.
+    rig.key(KeyCode::Esc);
     let effects = rig.typed("yes");
     assert!(sent(&effects).is_empty(), "{effects:?}");
     assert_eq!(rig.app.input.lines(), ["yes"]);

@@ -3,7 +3,10 @@
 
 use crossterm::event::{KeyCode, KeyModifiers};
 
-use super::Context::{Global, HelpOverlay, Input, Participants, Permissions, Question, Transcript};
+use super::Context::{
+    Decision, DecisionText, Global, HelpOverlay, Input, Participants, Permissions, Question,
+    Transcript,
+};
 use super::{Action, Binding, Chord, Context, words};
 
 const NONE: KeyModifiers = KeyModifiers::NONE;
@@ -85,6 +88,14 @@ pub const REQUEST_DOWN: Binding = Binding::new(
     Action::SelectDown,
     &[(KeyCode::Down, NONE)],
 );
+pub const OPEN_DECISION: Binding = Binding::new(
+    Permissions,
+    "Enter",
+    Action::OpenDecision,
+    &[(KeyCode::Enter, NONE)],
+)
+.help("the request in full, to decide")
+.hint(words::OPEN);
 /// The global help key, repeated where `?` would otherwise do nothing.
 pub const PERMISSIONS_HELP: Binding =
     Binding::new(Permissions, "?", Action::OpenHelp, QUESTION_MARK);
@@ -253,6 +264,121 @@ pub const QUIT: Binding = Binding::new(
 .help("quit")
 .hint(words::QUIT);
 
+// The decision view on a permission request.
+pub const CHOOSE_NUMBERED: Binding = Binding::new(
+    Decision,
+    "1-9",
+    Action::ChooseNumbered,
+    &[
+        (KeyCode::Char('1'), NONE),
+        (KeyCode::Char('2'), NONE),
+        (KeyCode::Char('3'), NONE),
+        (KeyCode::Char('4'), NONE),
+        (KeyCode::Char('5'), NONE),
+        (KeyCode::Char('6'), NONE),
+        (KeyCode::Char('7'), NONE),
+        (KeyCode::Char('8'), NONE),
+        (KeyCode::Char('9'), NONE),
+    ],
+)
+.help("pick the numbered choice")
+.hint(words::PICK);
+pub const DECISION_ALLOW: Binding =
+    Binding::new(Decision, "y", Action::Allow, &[(KeyCode::Char('y'), NONE)])
+        .help("allow once")
+        .hint(words::ALLOW);
+pub const DECISION_DENY: Binding =
+    Binding::new(Decision, "n", Action::Deny, &[(KeyCode::Char('n'), NONE)])
+        .help("deny (no message)")
+        .hint(words::DENY);
+pub const DECISION_EDIT: Binding = Binding::new(
+    Decision,
+    "e",
+    Action::EditAndAllow,
+    &[(KeyCode::Char('e'), NONE)],
+)
+.help("edit, then allow")
+.hint(words::EDIT);
+pub const CHOOSE_HIGHLIGHTED: Binding = Binding::new(
+    Decision,
+    "Enter",
+    Action::ChooseHighlighted,
+    &[(KeyCode::Enter, NONE)],
+)
+.help("the highlighted choice")
+.hint(words::CHOOSE);
+pub const CHOICE_UP: Binding =
+    Binding::new(Decision, "↑/↓", Action::SelectUp, &[(KeyCode::Up, NONE)])
+        .help("move the highlight");
+/// Described with `CHOICE_UP`.
+pub const CHOICE_DOWN: Binding =
+    Binding::new(Decision, "↓", Action::SelectDown, &[(KeyCode::Down, NONE)]);
+pub const PREVIEW_UP: Binding = Binding::new(
+    Decision,
+    "PgUp/PgDn",
+    Action::PreviewUp,
+    &[(KeyCode::PageUp, NONE)],
+)
+.help("scroll the preview")
+.hint(words::SCROLL);
+/// Described with `PREVIEW_UP`.
+pub const PREVIEW_DOWN: Binding = Binding::new(
+    Decision,
+    "PgDn",
+    Action::PreviewDown,
+    &[(KeyCode::PageDown, NONE)],
+);
+pub const PREV_REQUEST: Binding = Binding::new(
+    Decision,
+    "[/]",
+    Action::PrevRequest,
+    &[(KeyCode::Char('['), NONE)],
+)
+.help("previous / next pending request")
+.hint(words::REQUEST);
+/// Described with `PREV_REQUEST`.
+pub const NEXT_REQUEST: Binding = Binding::new(
+    Decision,
+    "]",
+    Action::NextRequest,
+    &[(KeyCode::Char(']'), NONE)],
+);
+pub const CLOSE_DECISION: Binding = Binding::new(
+    Decision,
+    "Esc",
+    Action::CloseDecision,
+    &[(KeyCode::Esc, NONE)],
+)
+.help("leave it (still pending)")
+.hint(words::CLOSE);
+pub const DECISION_HELP: Binding = Binding::new(Decision, "?", Action::OpenHelp, QUESTION_MARK);
+
+// A text area of the decision view.
+pub const TEXT_SEND: Binding = Binding::new(
+    DecisionText,
+    "Enter",
+    Action::Send,
+    &[(KeyCode::Enter, NONE)],
+)
+.help("send the answer")
+.hint(words::SEND);
+pub const TEXT_NEW_LINE: Binding = Binding::new(
+    DecisionText,
+    "Alt+Enter",
+    Action::NewLine,
+    &[(KeyCode::Enter, ALT), (KeyCode::Enter, SHIFT)],
+)
+.help("insert a newline")
+.hint(words::NEW_LINE);
+pub const TEXT_CLOSE: Binding = Binding::new(
+    DecisionText,
+    "Esc",
+    Action::CloseDecision,
+    &[(KeyCode::Esc, NONE)],
+)
+.help("back to the choices (nothing sent)")
+.hint(words::BACK);
+
 // The help overlay.
 pub const CLOSE_HELP: Binding = Binding::new(
     HelpOverlay,
@@ -294,6 +420,7 @@ pub const KEYMAP: &[Binding] = &[
     DENY,
     REQUEST_UP,
     REQUEST_DOWN,
+    OPEN_DECISION,
     PERMISSIONS_HELP,
     PARTICIPANT_UP,
     PARTICIPANT_DOWN,
@@ -308,6 +435,22 @@ pub const KEYMAP: &[Binding] = &[
     TRANSCRIPT_HELP,
     START,
     END,
+    DECISION_ALLOW,
+    DECISION_DENY,
+    CHOOSE_NUMBERED,
+    CHOOSE_HIGHLIGHTED,
+    CHOICE_UP,
+    CHOICE_DOWN,
+    DECISION_EDIT,
+    CLOSE_DECISION,
+    PREV_REQUEST,
+    NEXT_REQUEST,
+    PREVIEW_UP,
+    PREVIEW_DOWN,
+    DECISION_HELP,
+    TEXT_SEND,
+    TEXT_NEW_LINE,
+    TEXT_CLOSE,
     FOCUS_NEXT,
     FOCUS_PREV,
     PAGE_UP,

@@ -51,6 +51,23 @@ pub enum Action {
     /// Mouse capture on (the wheel scrolls) or off (the terminal selects
     /// text).
     ToggleMouse,
+    /// Permissions pane: open the decision view on the selected request.
+    OpenDecision,
+    /// Decision: the choice numbered by the digit pressed.
+    ChooseNumbered,
+    /// Decision: the highlighted choice.
+    ChooseHighlighted,
+    /// Decision: edit the command (or the input) before allowing it.
+    EditAndAllow,
+    /// Decision: scroll the preview.
+    PreviewUp,
+    PreviewDown,
+    /// Decision: the previous / next pending request.
+    PrevRequest,
+    NextRequest,
+    /// Decision: close its text area, else leave the view (the request
+    /// stays pending).
+    CloseDecision,
 }
 
 /// Where a binding applies; `Global` applies everywhere unless a more
@@ -66,6 +83,11 @@ pub enum Context {
     HelpOverlay,
     /// A y/n question (transfer ownership to …?) waits for its answer.
     Question,
+    /// The decision view on a permission request has the keys.
+    Decision,
+    /// A text area of the decision view (the edited command or input, or
+    /// the message to the agent) has the keys.
+    DecisionText,
 }
 
 /// A key with its modifiers.
@@ -101,10 +123,17 @@ fn matches(binding: &Binding, key: &KeyEvent) -> bool {
     })
 }
 
+/// Contexts where global bindings do not apply.
+fn is_modal(context: Context) -> bool {
+    matches!(
+        context,
+        Context::HelpOverlay | Context::Question | Context::DecisionText
+    )
+}
+
 /// The action bound to `key` where `context` has the focus.
 pub fn lookup(key: &KeyEvent, context: Context) -> Option<Action> {
-    let modal = matches!(context, Context::HelpOverlay | Context::Question);
-    let global = (!modal).then_some(Context::Global);
+    let global = (!is_modal(context)).then_some(Context::Global);
     KEYMAP
         .iter()
         .filter(|b| b.context == context)
@@ -116,9 +145,16 @@ pub fn lookup(key: &KeyEvent, context: Context) -> Option<Action> {
 /// The bindings on the hint line of a context, in table order: the
 /// context's own, then the global ones (none while a modal one is open).
 pub fn hints(context: Context) -> impl Iterator<Item = &'static Binding> {
-    let modal = matches!(context, Context::HelpOverlay | Context::Question);
+    let modal = is_modal(context);
+    // A global key the context binds to something else is not offered.
+    let shadowed = move |b: &Binding| {
+        KEYMAP
+            .iter()
+            .any(|own| own.context == context && own.keys.iter().any(|k| b.keys.contains(k)))
+    };
     KEYMAP.iter().filter(move |b| {
-        b.hint.is_some() && (b.context == context || (!modal && b.context == Context::Global))
+        b.hint.is_some()
+            && (b.context == context || (!modal && b.context == Context::Global && !shadowed(b)))
     })
 }
 
@@ -139,6 +175,7 @@ pub fn help_sections() -> Vec<(&'static str, Vec<(&'static str, &'static str)>)>
     };
     vec![
         ("Everywhere", section(Context::Global)),
+        ("Permission request", section(Context::Decision)),
         ("Input box", section(Context::Input)),
         ("Permissions pane", section(Context::Permissions)),
         ("Transcript pane", section(Context::Transcript)),

@@ -97,3 +97,36 @@ fn hint_words_come_from_the_bindings() {
         ]
     );
 }
+
+#[test]
+fn the_decision_view_takes_its_keys_and_esc_closes_instead_of_interrupting() {
+    for digit in '1'..='9' {
+        assert_eq!(
+            lookup(&key(KeyCode::Char(digit), NONE), Context::Decision),
+            Some(Action::ChooseNumbered)
+        );
+    }
+    let decision = |code| lookup(&key(code, NONE), Context::Decision);
+    assert_eq!(decision(KeyCode::Char('y')), Some(Action::Allow));
+    assert_eq!(decision(KeyCode::Char('n')), Some(Action::Deny));
+    assert_eq!(decision(KeyCode::Char('e')), Some(Action::EditAndAllow));
+    assert_eq!(decision(KeyCode::Enter), Some(Action::ChooseHighlighted));
+    assert_eq!(decision(KeyCode::Char('[')), Some(Action::PrevRequest));
+    assert_eq!(decision(KeyCode::Char(']')), Some(Action::NextRequest));
+    assert_eq!(decision(KeyCode::PageDown), Some(Action::PreviewDown));
+    assert_eq!(decision(KeyCode::Esc), Some(Action::CloseDecision));
+    // Global keys still work there; not in its text areas, which take
+    // every key but their own three (and quit, handled before).
+    assert_eq!(decision(KeyCode::Tab), Some(Action::FocusNext));
+    let text = |code, mods| lookup(&key(code, mods), Context::DecisionText);
+    assert_eq!(text(KeyCode::Esc, NONE), Some(Action::CloseDecision));
+    assert_eq!(text(KeyCode::Enter, NONE), Some(Action::Send));
+    assert_eq!(text(KeyCode::Enter, ALT), Some(Action::NewLine));
+    assert_eq!(text(KeyCode::Tab, NONE), None);
+    assert_eq!(text(KeyCode::Char('y'), NONE), None);
+    // The hint line offers what Esc does here, and each key once.
+    let labels: Vec<_> = hints(Context::Decision).map(|b| b.label).collect();
+    assert!(labels.contains(&"Esc"));
+    assert!(hints(Context::Decision).all(|b| b.action != Action::Interrupt));
+    assert_eq!(labels.iter().filter(|l| **l == "PgUp/PgDn").count(), 1);
+}

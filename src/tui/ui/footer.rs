@@ -49,9 +49,7 @@ fn hints(app: &App, room: usize) -> Line<'static> {
     // Only the owner steers: others are not offered sending or interrupting.
     let owner = app.is_owner();
     let mut items: Vec<(&'static str, &'static str)> = keymap::hints(app.focus_context())
-        .filter(|b| {
-            owner || !matches!(b.action, Action::Send | Action::NewLine | Action::Interrupt)
-        })
+        .filter(|b| owner || !steers(b))
         .map(|b| match b.action {
             Action::CancelOrQuit if !owner => (b.label, "twice quits"),
             _ => (b.label, b.hint.unwrap_or_default()),
@@ -73,6 +71,25 @@ fn hints(app: &App, room: usize) -> Line<'static> {
         spans.push(Span::styled(watch, theme::INFO));
     }
     Line::from(spans)
+}
+
+/// Whether a binding acts for the owner only: sending, interrupting,
+/// answering a request.
+fn steers(binding: &keymap::Binding) -> bool {
+    let answers = binding.context == Context::Decision
+        && matches!(
+            binding.action,
+            Action::ChooseNumbered
+                | Action::ChooseHighlighted
+                | Action::EditAndAllow
+                | Action::Allow
+                | Action::Deny
+        );
+    answers
+        || matches!(
+            binding.action,
+            Action::Send | Action::NewLine | Action::Interrupt
+        )
 }
 
 /// The leading space and the hints, each with its trailing gap.

@@ -1,5 +1,6 @@
 //! Rendering: a pure function of the application state.
 
+pub mod decision;
 pub mod fit;
 mod footer;
 mod overlays;
@@ -21,7 +22,14 @@ const WIDE: u16 = 80;
 
 pub fn draw(app: &mut App, frame: &mut Frame) {
     let area = frame.area();
-    let input_height = (app.input.lines().len() as u16 + 2).clamp(3, 8);
+    // A pending request takes the bottom, in place of the input box.
+    let deciding = app.decision_shown();
+    let input_height = if deciding {
+        decision::prepare(app, area.width);
+        decision::height(app, area.height)
+    } else {
+        (app.input.lines().len() as u16 + 2).clamp(3, 8)
+    };
     let [status, main, input, hints] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Min(3),
@@ -44,13 +52,15 @@ pub fn draw(app: &mut App, frame: &mut Frame) {
     } else {
         // Narrow: the transcript takes the width; pending requests show
         // above the input only when there are any (or the pane has focus).
-        let show_perms = !app.pending.is_empty() || app.focus == Focus::Permissions;
+        // (Not while the decision view shows them in full below.)
+        let show_perms =
+            (!app.pending.is_empty() && !deciding) || has_focus(app, Focus::Permissions);
         let perm_height = if show_perms {
             (app.pending.len() as u16 + 2).clamp(3, 6)
         } else {
             0
         };
-        let show_people = app.focus == Focus::Participants;
+        let show_people = has_focus(app, Focus::Participants);
         let people_height = if show_people {
             (app.participants.len() as u16 + 2).clamp(3, 6)
         } else {
@@ -72,7 +82,11 @@ pub fn draw(app: &mut App, frame: &mut Frame) {
             panes::participants(app, frame, people);
         }
     }
-    draw_input(app, frame, input);
+    if deciding {
+        decision::draw(app, frame, input);
+    } else {
+        draw_input(app, frame, input);
+    }
     footer::draw(app, frame, hints);
     overlays::draw(app, frame, main, input);
 }
@@ -89,7 +103,7 @@ fn pane_block(title: impl Into<Line<'static>>, focused: bool) -> Block<'static> 
 }
 
 fn draw_input(app: &mut App, frame: &mut Frame, area: Rect) {
-    let focused = app.focus == Focus::Input && app.overlays.is_empty();
+    let focused = has_focus(app, Focus::Input) && app.overlays.is_empty();
     let (title, style) = if !app.is_owner() {
         (" read-only ".to_owned(), theme::DIM)
     } else if app.sending() {
@@ -143,6 +157,11 @@ fn centered(area: Rect, width: u16, height: u16) -> Rect {
         width,
         height,
     }
+}
+
+/// Whether a pane has the keys (the decision view takes them over it).
+fn has_focus(app: &App, pane: Focus) -> bool {
+    app.focus == pane && !app.decision.open
 }
 
 /// Whether an overlay of this kind is open.

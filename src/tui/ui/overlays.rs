@@ -7,6 +7,7 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
 use super::centered;
 use crate::tui::app::{App, Overlay};
+use crate::tui::cells::sanitize_name;
 use crate::tui::keymap;
 use crate::tui::theme;
 
@@ -15,7 +16,10 @@ pub fn draw(app: &mut App, frame: &mut Frame, main: Rect, input: Rect) {
     let pending: Vec<(String, String)> = app
         .pending
         .iter()
-        .map(|p| (p.request_id.clone(), format!("{} {}", p.tool, p.summary)))
+        .map(|p| {
+            let what = format!("{} {}", sanitize_name(&p.tool), p.summary);
+            (p.request_id.clone(), what)
+        })
         .collect();
     for overlay in &mut app.overlays {
         match overlay {
@@ -104,7 +108,8 @@ fn help(frame: &mut Frame, area: Rect, watch: Option<&str>) {
     // Two columns when there is room, so it fits a 24-row terminal.
     let two_columns = area.width >= 100;
     let (left, right) = if two_columns {
-        (section_lines(&sections[..1]), section_lines(&sections[1..]))
+        // Everywhere and the decision view left, the panes right.
+        (section_lines(&sections[..2]), section_lines(&sections[2..]))
     } else {
         (section_lines(&sections), Vec::new())
     };

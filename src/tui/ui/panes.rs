@@ -5,9 +5,10 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use super::{has_overlay, pane_block, people};
+use super::{has_focus, has_overlay, pane_block, people};
 use crate::tui::app::apply::waited;
 use crate::tui::app::{App, Focus, Overlay};
+use crate::tui::cells::sanitize_name;
 use crate::tui::theme;
 
 pub fn transcript(app: &mut App, frame: &mut Frame, area: Rect) {
@@ -18,7 +19,7 @@ pub fn transcript(app: &mut App, frame: &mut Frame, area: Rect) {
     if let Some(status) = app.transcript.match_status() {
         title.push(Span::styled(format!("{status} "), theme::INFO));
     }
-    let block = pane_block(Line::from(title), app.focus == Focus::Transcript);
+    let block = pane_block(Line::from(title), has_focus(app, Focus::Transcript));
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let searching = has_overlay(app, |o| matches!(o, Overlay::Search { .. }));
@@ -35,7 +36,7 @@ pub fn transcript(app: &mut App, frame: &mut Frame, area: Rect) {
 }
 
 pub fn permissions(app: &App, frame: &mut Frame, area: Rect) {
-    let focused = app.focus == Focus::Permissions;
+    let focused = has_focus(app, Focus::Permissions);
     let title = format!(" Permissions ({}) ", app.pending.len());
     let block = pane_block(Line::from(title), focused);
     let inner = block.inner(area);
@@ -59,7 +60,8 @@ pub fn permissions(app: &App, frame: &mut Frame, area: Rect) {
             } else {
                 "  "
             };
-            let room = width.saturating_sub(marker.len() + p.tool.chars().count() + wait.len() + 3);
+            let tool = sanitize_name(&p.tool);
+            let room = width.saturating_sub(marker.len() + tool.chars().count() + wait.len() + 3);
             let summary: String = p.summary.chars().take(room).collect();
             let style = if focused && i == app.selected_request {
                 theme::SELECTED
@@ -68,7 +70,7 @@ pub fn permissions(app: &App, frame: &mut Frame, area: Rect) {
             };
             Line::from(vec![
                 Span::styled(marker, style),
-                Span::styled(p.tool.clone(), style.patch(theme::TOOL)),
+                Span::styled(tool, style.patch(theme::TOOL)),
                 Span::styled(format!(" {summary} "), style),
                 Span::styled(wait, style.patch(theme::DIM)),
             ])
@@ -79,7 +81,7 @@ pub fn permissions(app: &App, frame: &mut Frame, area: Rect) {
 }
 
 pub fn participants(app: &App, frame: &mut Frame, area: Rect) {
-    let focused = app.focus == Focus::Participants;
+    let focused = has_focus(app, Focus::Participants);
     let title = format!(" Participants ({}) ", app.participants.len());
     let block = pane_block(Line::from(title), focused);
     let inner = block.inner(area);

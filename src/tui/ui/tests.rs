@@ -212,3 +212,150 @@ fn a_narrow_footer_shortens_the_watch_command_then_drops_hints() {
             .join("\n")
     );
 }
+
+mod decision {
+    use serde_json::json;
+
+    use super::*;
+    use crate::protocol::{PermissionOption, PermissionOptionKind, Preview};
+
+    const EDIT_DIFF: &str = "--- a/src/notes.txt\n+++ b/src/notes.txt\n@@ -7,7 +7,8 @@\n one\n two\n three\n-beta\n+BETA\n+\u{1b}[31mgamma\u{1b}]0;pwned\u{7}\n four\n five\n six\n@@ -98,3 +99,3 @@\n ninety-eight\n-ninety-nine\n+99\n one hundred\n";
+
+    fn edit_request(seq: u64, id: &str) -> crate::protocol::EventRecord {
+        record(
+            seq,
+            EventKind::PermissionRequest {
+                request_id: id.into(),
+                tool: "Edit".into(),
+                input: json!({"file_path": "/work/src/notes.txt", "old_string": "beta", "new_string": "BETA"}),
+                tool_use_id: None,
+                title: Some("Edit notes.txt".into()),
+                description: None,
+                preview: Some(Box::new(Preview::Diff {
+                    path: "src/notes.txt".into(),
+                    diff: EDIT_DIFF.into(),
+                    added: 3,
+                    removed: 2,
+                    new_file: false,
+                })),
+                options: PermissionOption::standard(vec![PermissionOption::new(
+                    "allow_always_1",
+                    PermissionOptionKind::AllowAlways,
+                    "accept edits for this session",
+                )]),
+            },
+        )
+    }
+
+    fn command_request(seq: u64, id: &str) -> crate::protocol::EventRecord {
+        let command = "for f in *.log; do gzip -9 \"$f\" && mv \"$f.gz\" archive/; done; echo archived all the logs in this directory";
+        record(
+            seq,
+            EventKind::PermissionRequest {
+                request_id: id.into(),
+                tool: "Bash".into(),
+                input: json!({"command": command, "description": "Archive logs"}),
+                tool_use_id: None,
+                title: Some("Run a shell command".into()),
+                description: Some("Archive logs".into()),
+                preview: Some(Box::new(Preview::Command {
+                    command: command.into(),
+                    cwd: "/work/project".into(),
+                    description: Some("Archive logs".into()),
+                })),
+                options: PermissionOption::standard(Vec::new()),
+            },
+        )
+    }
+
+    fn owner_deciding() -> Rig {
+        let mut rig = Rig::new(Role::Owner, false);
+        with_transcript(&mut rig);
+        rig.event(edit_request(8, "r3"));
+        rig.event(command_request(9, "r4"));
+        // The two shell requests of the transcript come first.
+        rig.key(KeyCode::Char(']'));
+        rig.key(KeyCode::Char(']'));
+        rig
+    }
+
+    #[test]
+    fn an_edit_diff_with_line_numbers_at_80x24() {
+        let mut rig = owner_deciding();
+        insta::assert_snapshot!(render(&mut rig, 80, 24));
+    }
+
+    #[test]
+    fn an_edit_diff_with_line_numbers_at_160x48() {
+        let mut rig = owner_deciding();
+        insta::assert_snapshot!(render(&mut rig, 160, 48));
+    }
+
+    #[test]
+    fn a_long_command_wrapped_with_its_directory_at_80x24() {
+        let mut rig = owner_deciding();
+        rig.key(KeyCode::Char(']'));
+        insta::assert_snapshot!(render(&mut rig, 80, 24));
+    }
+
+    #[test]
+    fn the_input_as_json_refused_in_place_at_80x24() {
+        let mut rig = owner_deciding();
+        rig.key(KeyCode::Char('e'));
+        rig.typed("oops");
+        rig.key(KeyCode::Enter);
+        insta::assert_snapshot!(render(&mut rig, 80, 24));
+    }
+
+    #[test]
+    fn a_follower_sees_it_read_only_at_160x48() {
+        let mut rig = Rig::new(Role::Follower, false);
+        with_transcript(&mut rig);
+        rig.event(edit_request(8, "r3"));
+        insta::assert_snapshot!(render(&mut rig, 160, 48));
+    }
+}
+
+#[test]
+fn a_long_preview_scrolls_with_pgup_and_pgdn_and_stops_at_its_end() {
+    use crate::protocol::{PermissionOption, Preview};
+    let mut rig = Rig::new(Role::Owner, false);
+    let body: String = (1..=100).map(|n| format!("+line {n}\n")).collect();
+    rig.event(record(
+        1,
+        EventKind::PermissionRequest {
+            request_id: "r1".into(),
+            tool: "Write".into(),
+            input: serde_json::json!({}),
+            tool_use_id: None,
+            title: None,
+            description: None,
+            preview: Some(Box::new(Preview::Diff {
+                path: "long.txt".into(),
+                diff: format!("--- /dev/null\n+++ b/long.txt\n@@ -0,0 +1,100 @@\n{body}"),
+                added: 100,
+                removed: 0,
+                new_file: true,
+            })),
+            options: PermissionOption::standard(Vec::new()),
+        },
+    ));
+    let screen = render(&mut rig, 80, 24);
+    assert!(screen.contains("  1 + line 1 "), "{screen}");
+    assert!(screen.contains("rows 1-"), "{screen}");
+    rig.key(KeyCode::PageDown);
+    let screen = render(&mut rig, 80, 24);
+    assert!(!screen.contains("  1 + line 1 "), "{screen}");
+    assert!(!screen.contains("rows 1-"), "{screen}");
+    for _ in 0..50 {
+        rig.key(KeyCode::PageDown);
+    }
+    let screen = render(&mut rig, 80, 24);
+    assert!(screen.contains("100 + line 100"), "{screen}");
+    assert!(screen.contains("-102 of 102"), "{screen}");
+    // One page back up from the end, not fifty.
+    rig.key(KeyCode::PageUp);
+    let screen = render(&mut rig, 80, 24);
+    assert!(!screen.contains("100 + line 100"), "{screen}");
+    assert!(!screen.contains("rows 1-"), "{screen}");
+}

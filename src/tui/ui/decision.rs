@@ -1,0 +1,414 @@
+//! The decision view at the bottom of the screen: the request in full (its
+//! preview scrollable: a diff with old/new line numbers, the whole command,
+//! or the input as JSON), then the numbered choices or the open text area.
+//! Every string from the agent goes through the sanitiser.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph};
+
+use crate::protocol::Preview;
+use crate::tui::app::choices::literal;
+use crate::tui::app::decision::{EditorKind, Wrapped, choices};
+use crate::tui::app::{App, Pending};
+use crate::tui::cells::sanitize_name;
+use crate::tui::sanitize::{sanitize, sanitize_into};
+use crate::tui::text::StyledText;
+use crate::tui::theme;
+use crate::tui::wrap::wrap_line;
+
+/// Rows kept for the panes above, however long the request.
+const MIN_ABOVE: u16 = 4;
+/// The tallest text area.
+const MAX_EDITOR: u16 = 8;
+
+/// Wraps the shown request's header and preview for a view `width`
+/// wide (borders included), unless that is already done.
+pub fn prepare(app: &mut App, width: u16) {
+    let inner = width.saturating_sub(2);
+    let Some((_, request)) = app.decision_request() else {
+        return;
+    };
+    let key = (request.request_id.clone(), inner);
+    if app.decision.wrapped.made_for.as_ref() == Some(&key) {
+        return;
+    }
+    app.decision.wrapped = Wrapped {
+        header: header(request, inner),
+        preview: preview(request, inner),
+        made_for: Some(key),
+    };
+}
+
+/// How tall the view wants to be on a screen `screen` rows high (borders
+/// included), once [`prepare`]d.
+pub fn height(app: &App, screen: u16) -> u16 {
+    let Some((_, request)) = app.decision_request() else {
+        return 0;
+    };
+    let wrapped = &app.decision.wrapped;
+    let wanted = 2 + wrapped.header.len() + wrapped.preview.len() + 1;
+    let wanted = wanted + usize::from(bottom_height(app, request));
+    // The status bar and the footer stay, and a few rows above.
+    let most = screen.saturating_sub(2 + MIN_ABOVE).max(6);
+    u16::try_from(wanted).unwrap_or(u16::MAX).min(most)
+}
+
+fn bottom_height(app: &App, request: &Pending) -> u16 {
+    match &app.decision.editor {
+        Some(editor) if app.decision.open => {
+            let lines = editor.text.lines().len() as u16 + 2;
+            lines.clamp(3, MAX_EDITOR) + u16::from(editor.problem.is_some())
+        }
+        _ => choices(request).len() as u16 + u16::from(!app.is_owner()),
+    }
+}
+
+pub fn draw(app: &mut App, frame: &mut Frame, area: Rect) {
+    let Some((at, request)) = app.decision_request() else {
+        return;
+    };
+    let focused = app.decision.open;
+    let count = app.pending.len();
+    let mut title = vec![Span::styled(
+        format!(" Permission request {} of {count} ", at + 1),
+        theme::WARN.patch(theme::BOLD),
+    )];
+    if count > 1 {
+        title.push(Span::styled("[/] switch ", theme::DIM));
+    }
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(if focused { theme::WARN } else { theme::BORDER })
+        .title(Line::from(title));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let bottom = bottom_height(app, request).min(inner.height.saturating_sub(1));
+    let wrapped = &app.decision.wrapped;
+    let [head, body, gap, foot] = Layout::vertical([
+        Constraint::Length(wrapped.header.len() as u16),
+        Constraint::Min(0),
+        Constraint::Length(1),
+        Constraint::Length(bottom),
+    ])
+    .areas(inner);
+    frame.render_widget(Paragraph::new(wrapped.header.clone()), head);
+    let rows = wrapped.preview.len();
+    let page = usize::from(body.height);
+    let most = rows.saturating_sub(page);
+    let scroll = app.decision.scroll.min(most);
+    // Only the rows on screen are copied out.
+    let visible = wrapped.preview[scroll..(scroll + page).min(rows)].to_vec();
+    frame.render_widget(Paragraph::new(visible), body);
+    if most > 0 {
+        let shown = (scroll + page).min(rows);
+        let note = format!("rows {}-{shown} of {rows} · PgUp/PgDn scroll ", scroll + 1);
+        frame.render_widget(
+            Paragraph::new(Line::styled(note, theme::DIM)).right_aligned(),
+            gap,
+        );
+    }
+    app.decision.page = page;
+    app.decision.scroll = scroll;
+    draw_bottom(app, frame, foot);
+}
+
+fn draw_bottom(app: &mut App, frame: &mut Frame, area: Rect) {
+    let owner = app.is_owner();
+    let open = app.decision.open;
+    let highlight = app.decision.highlight;
+    let waiting = app.waiting_for();
+    let Some((_, request)) = app.decision_request() else {
+        return;
+    };
+    let choices = choices(request);
+    if let Some(editor) = app.decision.editor.as_mut().filter(|_| open) {
+        let what = match editor.kind {
+            EditorKind::Command => " Edit the command · Enter allows it · Esc back ",
+            EditorKind::Json => " Edit the input (JSON) · Enter allows it · Esc back ",
+            EditorKind::Message => " Message to the agent · Enter denies · Esc back ",
+        };
+        let problem = editor.problem.clone();
+        let text_height = area.height.saturating_sub(u16::from(problem.is_some()));
+        editor.text.set_block(
+            Block::default()
+                .borders(Borders::ALL)
+                .border_style(theme::FOCUS_BORDER)
+                .title(what),
+        );
+        editor.text.set_cursor_style(theme::SELECTED);
+        let text_area = Rect {
+            height: text_height,
+            ..area
+        };
+        frame.render_widget(&editor.text, text_area);
+        if let Some(problem) = problem {
+            let row = Rect {
+                y: area.y + text_height,
+                height: 1,
+                ..area
+            };
+            frame.render_widget(Paragraph::new(Line::styled(problem, theme::ERROR)), row);
+        }
+        return;
+    }
+    let mut lines: Vec<Line> = choices
+        .iter()
+        .enumerate()
+        .map(|(i, choice)| {
+            let selected = owner && open && i == highlight;
+            let marker = if selected { "▸ " } else { "  " };
+            let style = match (owner, selected) {
+                (false, _) => theme::DIM,
+                (true, true) => theme::SELECTED,
+                (true, false) => Style::default(),
+            };
+            let key = match i {
+                0 => "  (y)",
+                _ if i + 1 == choices.len() => "  (n: deny with no message)",
+                _ if i + 2 == choices.len() => "  (e)",
+                _ => "",
+            };
+            Line::from(vec![
+                Span::raw(marker),
+                Span::styled(format!("{}. {}", i + 1, choice.label()), style),
+                Span::styled(if owner { key } else { "" }, theme::DIM),
+            ])
+        })
+        .collect();
+    if !owner {
+        lines.push(Line::styled(format!("  read-only: {waiting}"), theme::WARN));
+    }
+    frame.render_widget(Paragraph::new(lines), area);
+}
+
+/// The tool and the agent's title (and description, when it adds
+/// something), wrapped.
+fn header(request: &Pending, width: u16) -> Vec<Line<'static>> {
+    let mut first = StyledText::default();
+    first.push(
+        &sanitize_name(&request.tool),
+        theme::TOOL.patch(theme::BOLD),
+    );
+    if let Some(title) = &request.title {
+        first.push(" · ", theme::DIM);
+        sanitize_into(&mut first, &one_line(title), theme::BOLD);
+    }
+    let mut lines = wrapped(&first, width);
+    // A command preview shows the command and its description itself.
+    let repeated = request.command().is_some();
+    if let Some(description) = request.description.as_ref().filter(|_| !repeated) {
+        for line in description.lines() {
+            lines.extend(wrapped(&sanitize(line, theme::DIM), width));
+        }
+    }
+    lines
+}
+
+fn one_line(text: &str) -> String {
+    text.replace(['\r', '\n'], " ")
+}
+
+/// The preview, wrapped to `width`: what the view scrolls.
+pub fn preview(request: &Pending, width: u16) -> Vec<Line<'static>> {
+    let texts = match request.preview.as_deref() {
+        Some(Preview::Diff {
+            path,
+            diff,
+            added,
+            removed,
+            new_file,
+        }) => {
+            let mut head = StyledText::default();
+            sanitize_into(&mut head, &one_line(path), theme::BOLD);
+            let what = if *new_file { " (new file)" } else { "" };
+            head.push(what, theme::DIM);
+            head.push(&format!("  +{added}"), theme::OK);
+            head.push(&format!(" -{removed}"), theme::ERROR);
+            let mut texts = vec![head];
+            texts.extend(diff_lines(diff));
+            texts
+        }
+        Some(Preview::Command {
+            command,
+            cwd,
+            description,
+        }) => command_lines(command, cwd, description.as_deref()),
+        Some(Preview::Unavailable { reason }) => {
+            let mut texts = vec![sanitize(
+                &format!("⚠ no preview: {}", one_line(reason)),
+                theme::WARN,
+            )];
+            texts.extend(input_lines(request));
+            texts
+        }
+        Some(Preview::Unknown) | None => input_lines(request),
+    };
+    texts.iter().flat_map(|t| wrapped(t, width)).collect()
+}
+
+fn wrapped(text: &StyledText, width: u16) -> Vec<Line<'static>> {
+    if text.text.is_empty() {
+        return vec![Line::raw("")];
+    }
+    wrap_line(text, 0, text.text.len(), width.max(1))
+}
+
+fn command_lines(command: &str, cwd: &str, description: Option<&str>) -> Vec<StyledText> {
+    let mut texts: Vec<StyledText> = command
+        .split('\n')
+        .enumerate()
+        .map(|(i, line)| {
+            let mut text = StyledText::default();
+            text.push(if i == 0 { "$ " } else { "  " }, theme::DIM);
+            sanitize_into(&mut text, &literal(line), theme::CODE);
+            text
+        })
+        .collect();
+    let mut place = StyledText::plain("in ", theme::DIM);
+    sanitize_into(&mut place, &one_line(cwd), theme::DIM);
+    texts.push(place);
+    if let Some(description) = description {
+        texts.push(sanitize(&one_line(description), theme::ITALIC));
+    }
+    texts
+}
+
+/// Other tools: the whole input, as pretty JSON.
+fn input_lines(request: &Pending) -> Vec<StyledText> {
+    let json = serde_json::to_string_pretty(&request.input).unwrap_or_default();
+    json.lines()
+        .map(|line| sanitize(line, Style::default()))
+        .collect()
+}
+
+/// A unified diff with old and new line numbers from its `@@` hunk
+/// headers, removed lines red, added lines green. The `---`/`+++` file
+/// headers are left out (the path is shown above).
+pub fn diff_lines(diff: &str) -> Vec<StyledText> {
+    let digits = number_width(diff);
+    let blank = " ".repeat(digits);
+    let (mut old, mut new) = (0u64, 0u64);
+    let mut in_hunk = false;
+    let mut texts = Vec::new();
+    for line in diff.lines() {
+        if let Some((o, n)) = hunk_start(line) {
+            (old, new, in_hunk) = (o, n, true);
+            texts.push(sanitize(line, theme::INFO));
+            continue;
+        }
+        if !in_hunk {
+            continue;
+        }
+        let (gutter, sign, style, rest) = match line.as_bytes().first() {
+            Some(b'-') => {
+                old += 1;
+                (
+                    format!("{:>digits$} {blank}", old - 1),
+                    "-",
+                    theme::ERROR,
+                    &line[1..],
+                )
+            }
+            Some(b'+') => {
+                new += 1;
+                (
+                    format!("{blank} {:>digits$}", new - 1),
+                    "+",
+                    theme::OK,
+                    &line[1..],
+                )
+            }
+            Some(b' ') => {
+                (old, new) = (old + 1, new + 1);
+                let numbers = format!("{:>digits$} {:>digits$}", old - 1, new - 1);
+                (numbers, " ", Style::default(), &line[1..])
+            }
+            // `\ No newline at end of file`, and anything unexpected.
+            _ => (format!("{blank} {blank}"), " ", theme::DIM, line),
+        };
+        // The numbers stay dim; the sign and the text take the line's colour.
+        let mut text = StyledText::plain(gutter, theme::DIM);
+        text.push(" ", theme::DIM);
+        text.push(sign, style);
+        text.push(" ", style);
+        sanitize_into(&mut text, &literal(rest), style);
+        texts.push(text);
+    }
+    texts
+}
+
+/// `@@ -a[,b] +c[,d] @@`: the first old and new line numbers.
+fn hunk_start(line: &str) -> Option<(u64, u64)> {
+    let rest = line.strip_prefix("@@ -")?;
+    let (old, rest) = rest.split_once(" +")?;
+    let (new, _) = rest.split_once(" @@")?;
+    let first = |range: &str| range.split(',').next()?.parse::<u64>().ok();
+    // A range of zero lines (`-0,0`) names the line before it.
+    Some((first(old)?.max(1), first(new)?.max(1)))
+}
+
+/// Digits of the largest line number a hunk reaches.
+fn number_width(diff: &str) -> usize {
+    let end = |range: &str| -> u64 {
+        let mut parts = range.split(',');
+        let start: u64 = parts.next().and_then(|s| s.parse().ok()).unwrap_or(0);
+        let len: u64 = parts.next().and_then(|s| s.parse().ok()).unwrap_or(1);
+        start + len
+    };
+    diff.lines()
+        .filter_map(|line| {
+            let rest = line.strip_prefix("@@ -")?;
+            let (old, rest) = rest.split_once(" +")?;
+            let (new, _) = rest.split_once(" @@")?;
+            Some(end(old).max(end(new)))
+        })
+        .max()
+        .unwrap_or(1)
+        .to_string()
+        .len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plain(texts: &[StyledText]) -> Vec<String> {
+        texts.iter().map(|t| t.text.clone()).collect()
+    }
+
+    #[test]
+    fn diff_lines_carry_old_and_new_numbers_from_the_hunk_headers() {
+        let diff = "--- a/n.txt\n+++ b/n.txt\n@@ -9,3 +9,3 @@\n alpha\n-beta\n+BETA\n gamma\n";
+        assert_eq!(
+            plain(&diff_lines(diff)),
+            [
+                "@@ -9,3 +9,3 @@",
+                " 9  9   alpha",
+                "10    - beta",
+                "   10 + BETA",
+                "11 11   gamma",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_new_file_counts_from_one_and_escapes_stay_visible() {
+        let diff = "--- /dev/null\n+++ b/x\n@@ -0,0 +1,2 @@\n+a\u{1b}]0;t\u{7}\n+b\n\\ No newline at end of file\n";
+        let texts = diff_lines(diff);
+        assert_eq!(
+            plain(&texts),
+            [
+                "@@ -0,0 +1,2 @@",
+                "  1 + a␛]0;t␇",
+                "  2 + b",
+                "      \\ No newline at end of file",
+            ]
+        );
+        // The sign and text are green, the numbers dim.
+        let styles: Vec<Style> = texts[2].pieces().map(|(_, s)| s).collect();
+        assert_eq!(styles, [theme::DIM, theme::OK]);
+    }
+}
