@@ -16,6 +16,16 @@ pub enum RuleSpec {
 }
 
 impl RuleSpec {
+    /// What the rule allows, in words, naming the command.
+    pub fn describe(&self) -> String {
+        match self {
+            RuleSpec::ExactCommand { command } => {
+                format!("always allow `{command}` in this session")
+            }
+            RuleSpec::Unknown => "a rule of a kind this build does not know".into(),
+        }
+    }
+
     /// Whether this rule lets `command` run without asking.
     pub fn allows_command(&self, command: &str) -> bool {
         matches!(self, RuleSpec::ExactCommand { command: allowed } if allowed == command)

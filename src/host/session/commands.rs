@@ -149,8 +149,8 @@ impl Session {
             message: message.clone(),
         };
         self.emit(event, at, &mut out);
-        if let Some((label, spec)) = remembered {
-            self.add_rule(label, spec, from.identity, at, &mut out);
+        if let Some(spec) = remembered {
+            self.add_rule(spec, from.identity, at, &mut out);
         }
         out.push(Output::Agent(AgentCommand::Decision {
             request_id,
@@ -164,17 +164,10 @@ impl Session {
     }
 
     /// Records a rule the owner made and hands the agent the new set.
-    fn add_rule(
-        &mut self,
-        label: String,
-        spec: RuleSpec,
-        by: String,
-        at: At,
-        out: &mut Vec<Output>,
-    ) {
+    fn add_rule(&mut self, spec: RuleSpec, by: String, at: At, out: &mut Vec<Output>) {
         let rule = Rule {
             id: self.rules.next_id(),
-            label,
+            label: spec.describe(),
             spec,
             made_by: by.clone(),
         };

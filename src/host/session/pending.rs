@@ -69,12 +69,12 @@ impl PendingRequests {
 
     /// The rule an `option` of open request `request_id` asks the host to
     /// keep, if any.
-    pub fn rule_to_remember(&self, request_id: &str, option: &str) -> Option<(String, RuleSpec)> {
+    pub fn rule_to_remember(&self, request_id: &str, option: &str) -> Option<RuleSpec> {
         let EventKind::PermissionRequest { options, .. } = &self.open.get(request_id)?.event else {
             return None;
         };
         let chosen = options.iter().find(|o| o.id == option)?;
-        Some((chosen.label.clone(), chosen.remember.clone()?))
+        chosen.remember.clone()
     }
 
     pub fn len(&self) -> usize {
