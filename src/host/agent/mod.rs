@@ -43,14 +43,17 @@ impl AgentSpec {
             AgentSpec::Shell => AgentTraits {
                 takes_input: true,
                 queues_input: false,
+                takes_updated_input: true,
             },
             AgentSpec::StreamJson { .. } => AgentTraits {
                 takes_input: true,
                 queues_input: true,
+                takes_updated_input: true,
             },
             AgentSpec::Replay { .. } => AgentTraits {
                 takes_input: false,
                 queues_input: false,
+                takes_updated_input: false,
             },
         }
     }
@@ -62,7 +65,7 @@ impl AgentSpec {
             AgentSpec::StreamJson { command } => command
                 .first()
                 .map(|c| c.rsplit('/').next().unwrap_or(c).to_owned())
-                .unwrap_or_else(|| "stream-json".into()),
+                .unwrap_or_else(|| self.kind().into()),
             AgentSpec::Replay { file, .. } => format!("replay of {}", file.display()),
         }
     }
