@@ -20,6 +20,8 @@ use tether::host::{Host, HostConfig};
 enum AgentKind {
     Shell,
     StreamJson,
+    /// A child speaking the Agent Client Protocol.
+    Acp,
     Replay,
 }
 
@@ -65,7 +67,7 @@ pub struct ServeArgs {
     /// Replay speed factor; 0 plays as fast as possible.
     #[arg(long, default_value_t = 1.0)]
     speed: f64,
-    /// The stream-json agent's command line.
+    /// The stream-json or acp agent's command line.
     #[arg(last = true, value_name = "COMMAND")]
     command: Vec<String>,
 }
@@ -91,6 +93,14 @@ impl ServeArgs {
                     command: self.command.clone(),
                 }
             }
+            AgentKind::Acp => {
+                if self.command.is_empty() {
+                    bail!("--agent acp needs the agent's command line after `--`");
+                }
+                AgentSpec::Acp {
+                    command: self.command.clone(),
+                }
+            }
             AgentKind::Replay => {
                 let Some(file) = self.replay.clone() else {
                     bail!("--agent replay needs --replay FILE");
@@ -101,8 +111,9 @@ impl ServeArgs {
                 }
             }
         };
-        if !self.command.is_empty() && self.agent != AgentKind::StreamJson {
-            bail!("a command after `--` is only for --agent stream-json");
+        if !self.command.is_empty() && !matches!(self.agent, AgentKind::StreamJson | AgentKind::Acp)
+        {
+            bail!("a command after `--` is only for --agent stream-json or acp");
         }
         if !(self.speed.is_finite() && self.speed >= 0.0) {
             bail!("--speed must be 0 or a positive number");

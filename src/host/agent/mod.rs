@@ -2,6 +2,7 @@
 //! [`AgentInput`]s and reports [`EventKind`]s; the session never sees a
 //! process or a file.
 
+pub mod acp;
 mod process;
 pub mod replay;
 pub mod shell;
@@ -25,6 +26,8 @@ pub enum AgentSpec {
     Shell,
     /// A child speaking the Claude Agent SDK stream-json protocol.
     StreamJson { command: Vec<String> },
+    /// A child speaking the Agent Client Protocol, with tether its client.
+    Acp { command: Vec<String> },
     /// A recorded event file played back.
     Replay { file: PathBuf, speed: f64 },
 }
@@ -34,6 +37,7 @@ impl AgentSpec {
         match self {
             AgentSpec::Shell => "shell",
             AgentSpec::StreamJson { .. } => "stream-json",
+            AgentSpec::Acp { .. } => "acp",
             AgentSpec::Replay { .. } => "replay",
         }
     }
@@ -50,6 +54,12 @@ impl AgentSpec {
                 queues_input: true,
                 takes_updated_input: true,
             },
+            // ACP has no field for an edited input.
+            AgentSpec::Acp { .. } => AgentTraits {
+                takes_input: true,
+                queues_input: true,
+                takes_updated_input: false,
+            },
             AgentSpec::Replay { .. } => AgentTraits {
                 takes_input: false,
                 queues_input: false,
@@ -62,7 +72,7 @@ impl AgentSpec {
     pub fn default_title(&self) -> String {
         match self {
             AgentSpec::Shell => "shell".into(),
-            AgentSpec::StreamJson { command } => command
+            AgentSpec::StreamJson { command } | AgentSpec::Acp { command } => command
                 .first()
                 .map(|c| c.rsplit('/').next().unwrap_or(c).to_owned())
                 .unwrap_or_else(|| self.kind().into()),
@@ -97,6 +107,10 @@ pub fn spawn(spec: &AgentSpec, cwd: PathBuf, events: EventSink) -> Result<AgentH
         AgentSpec::Shell => tokio::spawn(shell::run(cwd, inbox, events)),
         AgentSpec::StreamJson { command } => {
             let agent = stream_json::StreamJsonAgent::new(command.clone(), cwd)?;
+            tokio::spawn(agent.run(inbox, events))
+        }
+        AgentSpec::Acp { command } => {
+            let agent = acp::AcpAgent::new(command.clone(), cwd)?;
             tokio::spawn(agent.run(inbox, events))
         }
         AgentSpec::Replay { file, speed } => {
