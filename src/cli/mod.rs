@@ -6,6 +6,7 @@ mod bench;
 mod failure;
 mod headless;
 mod logging;
+mod presets;
 mod serve;
 mod token;
 mod trace_agent;
