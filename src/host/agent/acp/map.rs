@@ -379,7 +379,7 @@ impl Mapper {
                 .unwrap_or_else(|| "tool".into()),
             input: known
                 .and_then(|c| c.raw_input.clone())
-                .unwrap_or_else(|| json!({})),
+                .unwrap_or(Value::Null),
             tool_use_id,
             title: known.map(|c| c.title.clone()).filter(|t| !t.is_empty()),
             description: None,

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::host::preview;
 use crate::protocol::{EventKind, NoticeLevel, Preview};
@@ -160,7 +160,7 @@ impl Transcript {
             out.push(EventKind::ToolUse {
                 tool_use_id: id.clone(),
                 name: tool_name(call),
-                input: call.raw_input.clone().unwrap_or_else(|| json!({})),
+                input: call.raw_input.clone().unwrap_or(Value::Null),
             });
         }
         let status = update.get("status").and_then(Value::as_str);
