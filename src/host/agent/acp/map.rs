@@ -380,10 +380,13 @@ impl Mapper {
             input: known
                 .and_then(|c| c.raw_input.clone())
                 .unwrap_or(Value::Null),
-            tool_use_id,
             title: known.map(|c| c.title.clone()).filter(|t| !t.is_empty()),
             description: None,
-            preview: self.transcript.preview(&tool_call).map(Box::new),
+            preview: tool_use_id
+                .as_deref()
+                .and_then(|id| self.transcript.preview(id))
+                .map(Box::new),
+            tool_use_id,
             options: options.clone(),
         };
         self.permissions

@@ -92,7 +92,7 @@ impl AcpAgent {
         while running.exit.is_none() || reading {
             let actions = tokio::select! {
                 got = from_child.recv(), if reading => match got {
-                    Some(got) => from_agent(&mut mapper, got),
+                    Some(got) => from_agent(&mut mapper, got).await,
                     None => {
                         reading = false;
                         Vec::new()
@@ -187,9 +187,30 @@ async fn perform(actions: Vec<Action>, running: &mut Running, events: &EventSink
     }
 }
 
+/// Lines at least this long may carry diffs that take milliseconds to
+/// compute: they are mapped off the runtime's threads.
+const OFFLOAD_BYTES: usize = 64 * 1024;
+
 /// What a piece of the agent's output means.
-fn from_agent(mapper: &mut Mapper, got: FromChild) -> Vec<Action> {
+async fn from_agent(mapper: &mut Mapper, got: FromChild) -> Vec<Action> {
     match got {
+        FromChild::Line(Line::Text(line)) if line.len() >= OFFLOAD_BYTES => {
+            let mut moved = std::mem::replace(mapper, Mapper::new(PathBuf::new()));
+            let mapped = tokio::task::spawn_blocking(move || {
+                let actions = moved.from_agent(&line);
+                (moved, actions)
+            })
+            .await;
+            match mapped {
+                Ok((back, actions)) => {
+                    *mapper = back;
+                    actions
+                }
+                Err(e) => vec![Action::Fail(format!(
+                    "mapping the agent's output failed: {e}"
+                ))],
+            }
+        }
         FromChild::Line(Line::Text(line)) => mapper.from_agent(&line),
         FromChild::Line(Line::Oversized(n)) => vec![Action::Emit(EventKind::notice(
             NoticeLevel::Warn,

@@ -16,7 +16,11 @@ pub struct ToolCall {
     pub title: String,
     pub kind: String,
     pub raw_input: Option<Value>,
-    pub content: Vec<Value>,
+    /// Its content items as text, rendered once when they arrive (a diff
+    /// is work: never redone for later updates).
+    shown: Vec<String>,
+    /// The preview of its first `diff` content item.
+    first_diff: Option<Preview>,
     /// Its result was reported (completed or failed).
     finished: bool,
 }
@@ -154,8 +158,12 @@ impl Transcript {
         };
         let mut out = Vec::new();
         let known = self.tools.contains_key(&id);
+        let rendered = update
+            .get("content")
+            .and_then(Value::as_array)
+            .map(|content| self.render(content));
         let call = self.tools.entry(id.clone()).or_default();
-        merge(call, update);
+        merge(call, update, rendered);
         if !known {
             out.push(EventKind::ToolUse {
                 tool_use_id: id.clone(),
@@ -168,7 +176,7 @@ impl Transcript {
             && !call.finished
         {
             call.finished = true;
-            let content = self.result_text(&id, update);
+            let content = result_text(call, update);
             out.push(EventKind::ToolResult {
                 tool_use_id: id,
                 content,
@@ -178,39 +186,37 @@ impl Transcript {
         out
     }
 
-    fn result_text(&self, id: &str, update: &Value) -> String {
-        let Some(call) = self.tools.get(id) else {
-            return String::new();
-        };
-        let shown: Vec<String> = call.content.iter().map(|c| self.content_text(c)).collect();
-        if !shown.is_empty() {
-            return shown.join("\n");
+    /// A tool call's content items as text (a diff as its unified diff, a
+    /// terminal by its id: we do not run terminals), and the preview of
+    /// its first diff.
+    fn render(&self, content: &[Value]) -> Rendered {
+        let mut rendered = Rendered::default();
+        for item in content {
+            let shown = match item.get("type").and_then(Value::as_str) {
+                Some("content") => item.get("content").map(block_text).unwrap_or_default(),
+                Some("diff") => {
+                    let diff = self.diff(item);
+                    let shown = match &diff {
+                        Some(Preview::Diff { diff, .. }) => diff.clone(),
+                        Some(Preview::Unavailable { reason }) => format!("[diff: {reason}]"),
+                        _ => "[diff]".into(),
+                    };
+                    if rendered.first_diff.is_none() {
+                        rendered.first_diff = diff;
+                    }
+                    shown
+                }
+                Some("terminal") => {
+                    format!(
+                        "[terminal {}]",
+                        text(item, "terminalId").unwrap_or_default()
+                    )
+                }
+                _ => String::new(),
+            };
+            rendered.shown.push(shown);
         }
-        match update.get("rawOutput") {
-            Some(Value::String(s)) => s.clone(),
-            Some(Value::Null) | None => String::new(),
-            Some(other) => other.to_string(),
-        }
-    }
-
-    /// One item of a tool call's content, as text: a diff as its unified
-    /// diff, a terminal by its id (we do not run terminals).
-    fn content_text(&self, content: &Value) -> String {
-        match content.get("type").and_then(Value::as_str) {
-            Some("content") => content.get("content").map(block_text).unwrap_or_default(),
-            Some("diff") => match self.diff(content) {
-                Some(Preview::Diff { diff, .. }) => diff,
-                Some(Preview::Unavailable { reason }) => format!("[diff: {reason}]"),
-                _ => "[diff]".into(),
-            },
-            Some("terminal") => {
-                format!(
-                    "[terminal {}]",
-                    text(content, "terminalId").unwrap_or_default()
-                )
-            }
-            _ => String::new(),
-        }
+        rendered
     }
 
     fn diff(&self, content: &Value) -> Option<Preview> {
@@ -220,25 +226,14 @@ impl Transcript {
         Some(preview::of_texts(&self.cwd, &path, old, new))
     }
 
-    /// What a permission request for `tool_call` will do: the tool call's
-    /// first diff, else the command it runs, if it says.
-    pub fn preview(&self, tool_call: &Value) -> Option<Preview> {
-        let id = text(tool_call, "toolCallId").unwrap_or_default();
-        let call = self.tools.get(&id);
-        let content = match tool_call.get("content").and_then(Value::as_array) {
-            Some(content) => content.clone(),
-            None => call.map(|c| c.content.clone()).unwrap_or_default(),
-        };
-        if let Some(diff) = content
-            .iter()
-            .find(|c| c.get("type").and_then(Value::as_str) == Some("diff"))
-        {
-            return self.diff(diff);
+    /// What a permission request for the known tool call `id` will do:
+    /// its first diff, else the command it runs, if it says.
+    pub fn preview(&self, id: &str) -> Option<Preview> {
+        let call = self.tools.get(id)?;
+        if let Some(diff) = &call.first_diff {
+            return Some(diff.clone());
         }
-        let input = tool_call
-            .get("rawInput")
-            .or_else(|| call.and_then(|c| c.raw_input.as_ref()))?;
-        let command = input.get("command")?;
+        let command = call.raw_input.as_ref()?.get("command")?;
         let command = match command {
             Value::String(s) => s.clone(),
             Value::Array(words) => words
@@ -277,7 +272,14 @@ impl Transcript {
     }
 }
 
-fn merge(call: &mut ToolCall, update: &Value) {
+/// A tool call's content, rendered.
+#[derive(Debug, Default)]
+struct Rendered {
+    shown: Vec<String>,
+    first_diff: Option<Preview>,
+}
+
+fn merge(call: &mut ToolCall, update: &Value, rendered: Option<Rendered>) {
     if let Some(title) = text(update, "title") {
         call.title = title;
     }
@@ -287,8 +289,21 @@ fn merge(call: &mut ToolCall, update: &Value) {
     if let Some(input) = update.get("rawInput").filter(|v| !v.is_null()) {
         call.raw_input = Some(input.clone());
     }
-    if let Some(content) = update.get("content").and_then(Value::as_array) {
-        call.content = content.clone();
+    if let Some(rendered) = rendered {
+        call.shown = rendered.shown;
+        call.first_diff = rendered.first_diff;
+    }
+}
+
+/// What a finished tool call shows: its content, else its `rawOutput`.
+fn result_text(call: &ToolCall, update: &Value) -> String {
+    if !call.shown.is_empty() {
+        return call.shown.join("\n");
+    }
+    match update.get("rawOutput") {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Null) | None => String::new(),
+        Some(other) => other.to_string(),
     }
 }
 

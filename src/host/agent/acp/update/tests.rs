@@ -131,15 +131,16 @@ fn previews_come_from_the_diff_or_the_command() {
         &json!({"sessionUpdate": "tool_call", "toolCallId": "e", "title": "Write",
         "content": [{"type": "diff", "path": "/p/new.txt", "newText": "x\n"}]}),
     );
-    let Some(Preview::Diff { path, new_file, .. }) = t.preview(&json!({"toolCallId": "e"})) else {
+    let Some(Preview::Diff { path, new_file, .. }) = t.preview("e") else {
         panic!()
     };
     assert_eq!((path.as_str(), new_file), ("new.txt", true));
-    let run = json!({"toolCallId": "r", "rawInput": {"command": ["git", "status"]}});
+    t.update(&json!({"sessionUpdate": "tool_call", "toolCallId": "r",
+        "rawInput": {"command": ["git", "status"]}}));
     assert!(
-        matches!(t.preview(&run), Some(Preview::Command { command, .. }) if command == "git status")
+        matches!(t.preview("r"), Some(Preview::Command { command, .. }) if command == "git status")
     );
-    assert_eq!(t.preview(&json!({"toolCallId": "z"})), None);
+    assert_eq!(t.preview("z"), None);
 }
 
 #[test]
