@@ -119,6 +119,7 @@ impl Host {
             session,
             journal,
             startup,
+            agent_session,
         } = restore(&config, &cwd, At::now())?;
 
         let listener = tokio::net::TcpListener::bind(config.listen)
@@ -127,7 +128,7 @@ impl Host {
         let addr = listener.local_addr()?;
 
         let (agent_tx, agent_events) = mpsc::channel(1024);
-        let agent = agent::spawn(&config.agent, cwd, agent_tx)?;
+        let agent = agent::spawn(&config.agent, cwd, agent_session, agent_tx)?;
         let (requests_tx, requests) = mpsc::channel(4096);
         let (broadcast, _) = broadcast::channel(config.queue_frames.max(16));
         let (closing, closing_rx) = watch::channel(false);
@@ -295,6 +296,8 @@ struct Restored {
     journal: Option<Journal>,
     /// The events of the restart (cancelled requests, notices), to journal.
     startup: Vec<Output>,
+    /// The agent's own session id, as last reported before the restart.
+    agent_session: Option<String>,
 }
 
 /// Opens the journal (if any) and rebuilds the session from it.
@@ -339,6 +342,17 @@ fn restore(config: &HostConfig, cwd: &Path, now: At) -> Result<Restored> {
         journal: journal.is_some(),
         agent: config.agent.traits(),
     });
+    let agent_session = loaded
+        .events
+        .iter()
+        .rev()
+        .find_map(|(record, _)| match &record.event {
+            EventKind::Metadata {
+                agent_session_id: Some(id),
+                ..
+            } => Some(id.clone()),
+            _ => None,
+        });
     for (record, frame) in loaded.events {
         session.restore(&record, frame);
     }
@@ -350,6 +364,7 @@ fn restore(config: &HostConfig, cwd: &Path, now: At) -> Result<Restored> {
         session,
         journal,
         startup,
+        agent_session,
     })
 }
 

@@ -100,17 +100,25 @@ pub struct AgentHandle {
 pub type EventSink = mpsc::Sender<EventKind>;
 
 /// Starts an agent. Fails early on what can be checked before it runs (a
-/// replay file that cannot be read, an empty command line).
-pub fn spawn(spec: &AgentSpec, cwd: PathBuf, events: EventSink) -> Result<AgentHandle> {
+/// replay file that cannot be read, an empty command line). `resume` is
+/// the agent's own session id from before a host restart: an ACP agent
+/// continues it if it can.
+pub fn spawn(
+    spec: &AgentSpec,
+    cwd: PathBuf,
+    resume: Option<String>,
+    events: EventSink,
+) -> Result<AgentHandle> {
     let (input, inbox) = mpsc::unbounded_channel();
     let task = match spec {
         AgentSpec::Shell => tokio::spawn(shell::run(cwd, inbox, events)),
         AgentSpec::StreamJson { command } => {
-            let agent = stream_json::StreamJsonAgent::new(command.clone(), cwd)?;
+            let command = with_resume(command, resume);
+            let agent = stream_json::StreamJsonAgent::new(command, cwd)?;
             tokio::spawn(agent.run(inbox, events))
         }
         AgentSpec::Acp { command } => {
-            let agent = acp::AcpAgent::new(command.clone(), cwd)?;
+            let agent = acp::AcpAgent::new(command.clone(), cwd, resume)?;
             tokio::spawn(agent.run(inbox, events))
         }
         AgentSpec::Replay { file, speed } => {
@@ -119,4 +127,17 @@ pub fn spawn(spec: &AgentSpec, cwd: PathBuf, events: EventSink) -> Result<AgentH
         }
     };
     Ok(AgentHandle { input, task })
+}
+
+/// A stream-json command line that continues the agent session `resume`
+/// (Claude Code's `--resume ID`), unless it already says which session.
+fn with_resume(command: &[String], resume: Option<String>) -> Vec<String> {
+    let mut command = command.to_vec();
+    let chooses = command
+        .iter()
+        .any(|a| matches!(a.as_str(), "--resume" | "--continue"));
+    if let Some(id) = resume.filter(|_| !command.is_empty() && !chooses) {
+        command.extend(["--resume".to_owned(), id]);
+    }
+    command
 }

@@ -14,6 +14,7 @@ use tether::protocol::{
 use crate::support::*;
 
 mod presets;
+mod resume;
 
 /// `initialize` and `session/new` as tether must send them.
 fn preamble(cwd: &Path) -> Vec<Value> {
@@ -57,22 +58,27 @@ async fn start(steps: Vec<Value>) -> TestHost {
 /// [`start`], with steps that name paths in the host's directory.
 async fn start_in(steps: impl FnOnce(&Path) -> Vec<Value>) -> TestHost {
     let dir = tempfile::tempdir().unwrap();
-    let script = dir.path().join("script.jsonl");
-    let mut text = String::new();
-    for step in preamble(dir.path()).into_iter().chain(steps(dir.path())) {
-        text.push_str(&step.to_string());
-        text.push('\n');
-    }
+    let steps: Vec<Value> = preamble(dir.path())
+        .into_iter()
+        .chain(steps(dir.path()))
+        .collect();
+    let agent = scripted(dir.path(), &steps);
+    let config = crate::common::host_config(dir.path(), agent);
+    TestHost::start_config(config, dir).await
+}
+
+/// The scripted agent playing `steps` (written to `dir/script.jsonl`).
+fn scripted(dir: &Path, steps: &[Value]) -> AgentSpec {
+    let script = dir.join("script.jsonl");
+    let text: String = steps.iter().map(|step| format!("{step}\n")).collect();
     std::fs::write(&script, text).unwrap();
-    let agent = AgentSpec::Acp {
+    AgentSpec::Acp {
         command: vec![
             crate::common::TETHER.to_owned(),
             "acp-test-agent".into(),
             script.display().to_string(),
         ],
-    };
-    let config = crate::common::host_config(dir.path(), agent);
-    TestHost::start_config(config, dir).await
+    }
 }
 
 fn turn_end(owner: &Client) -> Vec<TurnOutcome> {

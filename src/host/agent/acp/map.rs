@@ -32,6 +32,9 @@ pub enum Action {
 enum Call {
     Initialize,
     NewSession,
+    /// `session/resume` or `session/load` of the session a restarted host
+    /// had.
+    Continue,
     Prompt,
 }
 
@@ -50,6 +53,11 @@ pub struct Mapper {
     calls: HashMap<u64, Call>,
     /// The agent's session, once `session/new` answered.
     session_id: Option<String>,
+    /// The agent session to continue (a restarted host's), until tried.
+    resume: Option<String>,
+    /// A `session/load` runs: the history it replays is already in the
+    /// journal, so its updates are not shown again.
+    loading: bool,
     /// User messages waiting for the session or for the turn to end.
     queue: VecDeque<String>,
     prompting: bool,
@@ -73,8 +81,12 @@ fn cancelled() -> Value {
 }
 
 impl Mapper {
-    pub fn new(cwd: PathBuf) -> Self {
+    /// A client for a session in `cwd`; `resume` is the agent session a
+    /// restarted host had, to continue if the agent can.
+    pub fn new(cwd: PathBuf, resume: Option<String>) -> Self {
         Mapper {
+            resume,
+            loading: false,
             transcript: Transcript::new(cwd.clone()),
             cwd,
             next_id: 0,
@@ -228,7 +240,7 @@ impl Mapper {
             Incoming::Response { id, outcome } => self.response(&id, outcome),
             Incoming::Request { id, method, params } => self.request(id, &method, &params),
             Incoming::Notification { method, params } => {
-                if method == "session/update" {
+                if method == "session/update" && !self.loading {
                     let update = params.get("update").unwrap_or(&Value::Null);
                     self.transcript
                         .update(update)
@@ -261,10 +273,15 @@ impl Mapper {
             (Call::Initialize, Err(e)) => vec![Action::Fail(format!(
                 "the agent refused to initialize: {e}"
             ))],
-            (Call::NewSession, Ok(result)) => self.session_started(&result),
+            (Call::NewSession, Ok(result)) => match result.get("sessionId").and_then(Value::as_str)
+            {
+                Some(id) => self.session_started(id.to_owned(), &result),
+                None => vec![Action::Fail("the agent's session has no id".into())],
+            },
             (Call::NewSession, Err(e)) => vec![Action::Fail(format!(
                 "the agent could not start a session: {e}"
             ))],
+            (Call::Continue, outcome) => self.continued(outcome),
             (Call::Prompt, outcome) => self.prompt_ended(outcome),
         }
     }
@@ -277,7 +294,6 @@ impl Mapper {
                 "the agent speaks ACP version {shown}; tether speaks version {PROTOCOL_VERSION}"
             ))];
         }
-        let params = json!({"cwd": self.cwd.display().to_string(), "mcpServers": []});
         let mut out = Vec::new();
         if let Some(info) = result.get("agentInfo") {
             let name = info.get("name").and_then(Value::as_str).unwrap_or("agent");
@@ -287,23 +303,79 @@ impl Mapper {
                 format!("ACP agent {name} {version}").trim_end().to_owned(),
             )));
         }
-        out.push(self.call(Call::NewSession, "session/new", params));
+        let capabilities = result.get("agentCapabilities").unwrap_or(&Value::Null);
+        out.extend(self.open_session(capabilities));
         out
     }
 
-    fn session_started(&mut self, result: &Value) -> Vec<Action> {
-        let Some(session_id) = result.get("sessionId").and_then(Value::as_str) else {
-            return vec![Action::Fail("the agent's session has no id".into())];
+    /// Continues the restarted host's agent session: `session/resume` when
+    /// the agent offers it (nothing is replayed), else `session/load` (its
+    /// replay is not shown: the journal has it), else a new session.
+    fn open_session(&mut self, capabilities: &Value) -> Vec<Action> {
+        let Some(resume) = self.resume.clone() else {
+            return vec![self.new_session()];
         };
-        self.session_id = Some(session_id.to_owned());
+        let params = json!({"sessionId": resume, "cwd": self.cwd.display().to_string(),
+            "mcpServers": []});
+        let resumable = capabilities
+            .pointer("/sessionCapabilities/resume")
+            .is_some_and(|r| !r.is_null());
+        if resumable {
+            return vec![self.call(Call::Continue, "session/resume", params)];
+        }
+        if capabilities.get("loadSession") == Some(&Value::Bool(true)) {
+            self.loading = true;
+            return vec![self.call(Call::Continue, "session/load", params)];
+        }
+        self.resume = None;
+        vec![
+            emit(EventKind::notice(
+                NoticeLevel::Warn,
+                format!("the agent cannot continue its session {resume}: a new one starts"),
+            )),
+            self.new_session(),
+        ]
+    }
+
+    fn new_session(&mut self) -> Action {
+        let params = json!({"cwd": self.cwd.display().to_string(), "mcpServers": []});
+        self.call(Call::NewSession, "session/new", params)
+    }
+
+    fn continued(&mut self, outcome: Result<Value, RpcError>) -> Vec<Action> {
+        self.loading = false;
+        let resume = self.resume.take().unwrap_or_default();
+        match outcome {
+            Ok(result) => {
+                let mut out = vec![emit(EventKind::notice(
+                    NoticeLevel::Info,
+                    format!("continued the agent's session {resume}"),
+                ))];
+                out.extend(self.session_started(resume, &result));
+                out
+            }
+            Err(e) => vec![
+                emit(EventKind::notice(
+                    NoticeLevel::Warn,
+                    format!(
+                        "the agent could not continue its session {resume} ({e}): a new one starts"
+                    ),
+                )),
+                self.new_session(),
+            ],
+        }
+    }
+
+    fn session_started(&mut self, session_id: String, result: &Value) -> Vec<Action> {
+        self.session_id = Some(session_id.clone());
         let mut out = vec![emit(EventKind::Metadata {
             title: None,
             model: None,
             cwd: Some(self.cwd.display().to_string()),
             tools: None,
-            agent_session_id: Some(session_id.to_owned()),
+            agent_session_id: Some(session_id),
         })];
-        if let Some(modes) = result.get("modes") {
+        if let Some(modes) = result.get("modes").filter(|m| !m.is_null()) {
             out.push(emit(EventKind::notice(
                 NoticeLevel::Info,
                 modes_text(modes),

@@ -31,6 +31,8 @@ use map::{Action, Mapper};
 pub struct AcpAgent {
     command: Vec<String>,
     cwd: PathBuf,
+    /// The agent session to continue (a restarted host's).
+    resume: Option<String>,
 }
 
 /// What the reader tasks report.
@@ -66,11 +68,15 @@ impl Running {
 }
 
 impl AcpAgent {
-    pub fn new(command: Vec<String>, cwd: PathBuf) -> Result<Self> {
+    pub fn new(command: Vec<String>, cwd: PathBuf, resume: Option<String>) -> Result<Self> {
         if command.is_empty() {
             invalid!("the acp agent needs a command line after `--`");
         }
-        Ok(AcpAgent { command, cwd })
+        Ok(AcpAgent {
+            command,
+            cwd,
+            resume,
+        })
     }
 
     pub async fn run(self, mut inbox: mpsc::UnboundedReceiver<AgentInput>, events: EventSink) {
@@ -85,7 +91,7 @@ impl AcpAgent {
             tx,
             FromChild::Stderr,
         ));
-        let mut mapper = Mapper::new(self.cwd.clone());
+        let mut mapper = Mapper::new(self.cwd.clone(), self.resume.clone());
         let start = mapper.start();
         perform(start, &mut running, &events).await;
         let mut reading = true;
@@ -195,7 +201,7 @@ const OFFLOAD_BYTES: usize = 64 * 1024;
 async fn from_agent(mapper: &mut Mapper, got: FromChild) -> Vec<Action> {
     match got {
         FromChild::Line(Line::Text(line)) if line.len() >= OFFLOAD_BYTES => {
-            let mut moved = std::mem::replace(mapper, Mapper::new(PathBuf::new()));
+            let mut moved = std::mem::replace(mapper, Mapper::new(PathBuf::new(), None));
             let mapped = tokio::task::spawn_blocking(move || {
                 let actions = moved.from_agent(&line);
                 (moved, actions)

@@ -28,7 +28,7 @@ fn events(actions: &[Action]) -> Vec<EventKind> {
 
 /// A mapper past `initialize` and `session/new` (session `s`).
 fn ready() -> Mapper {
-    let mut m = Mapper::new(PathBuf::from("/p"));
+    let mut m = Mapper::new(PathBuf::from("/p"), None);
     let init = writes(&m.start());
     assert_eq!(init[0]["method"], "initialize");
     assert_eq!(init[0]["params"]["clientCapabilities"], json!({}));
@@ -45,7 +45,7 @@ fn ready() -> Mapper {
 
 #[test]
 fn messages_wait_for_the_session_and_for_the_turn() {
-    let mut m = Mapper::new(PathBuf::from("/p"));
+    let mut m = Mapper::new(PathBuf::from("/p"), None);
     m.start();
     assert_eq!(m.user_message("early"), []);
     let mut m = ready();
@@ -145,7 +145,7 @@ fn unknown_requests_are_refused_and_odd_lines_shown() {
 
 #[test]
 fn a_failed_setup_stops_the_agent() {
-    let mut m = Mapper::new(PathBuf::from("/p"));
+    let mut m = Mapper::new(PathBuf::from("/p"), None);
     let init = writes(&m.start());
     let out = m.from_agent(&line(&json!({"jsonrpc": "2.0", "id": init[0]["id"],
         "error": {"code": -32000, "message": "auth required"}})));
