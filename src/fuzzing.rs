@@ -29,6 +29,7 @@ pub fn client_message(data: &[u8]) {
         AgentTraits {
             takes_input: true,
             queues_input: false,
+            takes_updated_input: true,
         },
         16,
     ));

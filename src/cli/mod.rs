@@ -1,10 +1,12 @@
 //! Command-line interface: `tether`, `tether serve`, `tether attach`.
 
+mod acp_test_agent;
 mod attach;
 mod bench;
 mod failure;
 mod headless;
 mod logging;
+mod presets;
 mod serve;
 mod token;
 mod trace_agent;
@@ -47,6 +49,9 @@ enum Command {
     /// process (for tests and demos).
     #[command(hide = true)]
     TraceAgent(trace_agent::TraceAgentArgs),
+    /// Play a scripted Agent Client Protocol agent (for tests).
+    #[command(hide = true)]
+    AcpTestAgent(acp_test_agent::AcpTestAgentArgs),
 }
 
 /// Whether the UI starts capturing the mouse: `--no-mouse`, else
@@ -69,6 +74,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Some(Command::Token(args)) => token::run(args),
         Some(Command::Bench(args)) => bench::run(args),
         Some(Command::TraceAgent(args)) => trace_agent::run(args),
+        Some(Command::AcpTestAgent(args)) => acp_test_agent::run(args),
         None => match mouse_choice(cli.no_mouse) {
             Ok(mouse) => attach::embedded(mouse),
             Err(failure) => failure.exit(),

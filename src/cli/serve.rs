@@ -12,6 +12,7 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::time::MissedTickBehavior;
 
 use super::Failure;
+use super::presets;
 use tether::host::agent::AgentSpec;
 use tether::host::auth::{self, AuthChanges, FileStamp};
 use tether::host::{Host, HostConfig};
@@ -20,7 +21,37 @@ use tether::host::{Host, HostConfig};
 enum AgentKind {
     Shell,
     StreamJson,
+    /// A child speaking the Agent Client Protocol.
+    Acp,
     Replay,
+    /// Claude Code over stream-json, with the flags it needs.
+    Claude,
+    /// Claude Code over ACP (`claude-agent-acp`).
+    ClaudeAcp,
+    /// Gemini CLI over ACP (`gemini --acp`).
+    Gemini,
+    /// Codex over ACP (`codex-acp`).
+    Codex,
+    /// OpenCode over ACP (`opencode acp`).
+    Opencode,
+}
+
+impl AgentKind {
+    fn preset(self) -> Option<presets::Preset> {
+        match self {
+            AgentKind::Claude => Some(presets::CLAUDE),
+            AgentKind::ClaudeAcp => Some(presets::CLAUDE_ACP),
+            AgentKind::Gemini => Some(presets::GEMINI),
+            AgentKind::Codex => Some(presets::CODEX),
+            AgentKind::Opencode => Some(presets::OPENCODE),
+            AgentKind::Shell | AgentKind::StreamJson | AgentKind::Acp | AgentKind::Replay => None,
+        }
+    }
+
+    /// Whether a command line (or extra arguments) may follow `--`.
+    fn takes_command(self) -> bool {
+        matches!(self, AgentKind::StreamJson | AgentKind::Acp) || self.preset().is_some()
+    }
 }
 
 #[derive(Debug, Args)]
@@ -74,7 +105,8 @@ pub struct ServeArgs {
     /// Replay speed factor; 0 plays as fast as possible.
     #[arg(long, default_value_t = 1.0)]
     speed: f64,
-    /// The stream-json agent's command line.
+    /// The stream-json or acp agent's command line, or a preset's extra
+    /// arguments.
     #[arg(last = true, value_name = "COMMAND")]
     command: Vec<String>,
 }
@@ -125,6 +157,14 @@ impl ServeArgs {
                     command: self.command.clone(),
                 }
             }
+            AgentKind::Acp => {
+                if self.command.is_empty() {
+                    bail!("--agent acp needs the agent's command line after `--`");
+                }
+                AgentSpec::Acp {
+                    command: self.command.clone(),
+                }
+            }
             AgentKind::Replay => {
                 let Some(file) = self.replay.clone() else {
                     bail!("--agent replay needs --replay FILE");
@@ -134,9 +174,16 @@ impl ServeArgs {
                     speed: self.speed,
                 }
             }
+            preset => {
+                let preset = preset.preset().expect("the other kinds are presets");
+                let path = std::env::var("PATH").ok();
+                preset
+                    .agent(&self.command, path.as_deref())
+                    .map_err(|why| eyre!(why))?
+            }
         };
-        if !self.command.is_empty() && self.agent != AgentKind::StreamJson {
-            bail!("a command after `--` is only for --agent stream-json");
+        if !self.command.is_empty() && !self.agent.takes_command() {
+            bail!("a command after `--` is only for --agent stream-json, acp or a preset");
         }
         if !(self.speed.is_finite() && self.speed >= 0.0) {
             bail!("--speed must be 0 or a positive number");

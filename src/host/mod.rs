@@ -128,6 +128,7 @@ impl Host {
             session,
             journal,
             startup,
+            agent_session,
         } = restore(&config, &cwd, At::now())?;
 
         let listener = tokio::net::TcpListener::bind(config.listen)
@@ -136,7 +137,7 @@ impl Host {
         let addr = listener.local_addr()?;
 
         let (agent_tx, agent_events) = mpsc::channel(1024);
-        let agent = agent::spawn(&config.agent, cwd, agent_tx)?;
+        let agent = agent::spawn(&config.agent, cwd, agent_session, agent_tx)?;
         let (requests_tx, requests) = mpsc::channel(4096);
         let (broadcast, _) = broadcast::channel(config.queue_frames.max(16));
         let (closing, closing_rx) = watch::channel(false);
@@ -316,6 +317,8 @@ struct Restored {
     journal: Option<Journal>,
     /// The events of the restart (cancelled requests, notices), to journal.
     startup: Vec<Output>,
+    /// The agent's own session id, as last reported before the restart.
+    agent_session: Option<String>,
 }
 
 /// Opens the journal (if any) and rebuilds the session from it: the
@@ -351,10 +354,19 @@ fn restore(config: &HostConfig, cwd: &Path, now: At) -> Result<Restored> {
     });
     let mut notices = Vec::new();
     let mut owner = None;
+    // The agent's own session id, as last reported: a new agent resumes it.
+    let mut agent_session = None;
     let journal = match dir {
         Some(dir) => {
             let (journal, loaded) =
                 Journal::open(dir, &config.session_id, &header, history, |record| {
+                    if let EventKind::Metadata {
+                        agent_session_id: Some(id),
+                        ..
+                    } = &record.event
+                    {
+                        agent_session = Some(id.clone());
+                    }
                     session.restore_state(record);
                 })?;
             if loaded.header.is_some() {
@@ -378,6 +390,7 @@ fn restore(config: &HostConfig, cwd: &Path, now: At) -> Result<Restored> {
         session,
         journal,
         startup,
+        agent_session,
     })
 }
 

@@ -107,6 +107,8 @@ pub enum PermissionOptionKind {
     AllowOnce,
     AllowAlways,
     RejectOnce,
+    /// Reject, and the agent remembers it (an ACP agent's own option).
+    RejectAlways,
     #[serde(other)]
     Unknown,
 }
@@ -118,7 +120,9 @@ impl PermissionOptionKind {
             PermissionOptionKind::AllowOnce | PermissionOptionKind::AllowAlways => {
                 Some(Decision::Allow)
             }
-            PermissionOptionKind::RejectOnce => Some(Decision::Deny),
+            PermissionOptionKind::RejectOnce | PermissionOptionKind::RejectAlways => {
+                Some(Decision::Deny)
+            }
             PermissionOptionKind::Unknown => None,
         }
     }
@@ -403,8 +407,16 @@ mod tests {
     fn an_option_must_be_offered_and_agree_with_the_decision() {
         let always =
             PermissionOption::new("allow_always_1", PermissionOptionKind::AllowAlways, "x");
-        let event = request(None, PermissionOption::standard(vec![always]));
+        let never = PermissionOption::new("never", PermissionOptionKind::RejectAlways, "y");
+        let mut options = PermissionOption::standard(vec![always]);
+        options.push(never);
+        let event = request(None, options);
         assert_eq!(event.option_mismatch("allow_once", Decision::Allow), None);
+        assert_eq!(event.option_mismatch("never", Decision::Deny), None);
+        assert_eq!(
+            event.option_mismatch("never", Decision::Allow).as_deref(),
+            Some("option `never` needs decision `deny`")
+        );
         assert_eq!(
             event.option_mismatch("allow_always_1", Decision::Allow),
             None

@@ -3,6 +3,7 @@
 // A test reads top to bottom as one story; the length rule is for code.
 #![allow(clippy::too_many_lines)]
 
+mod acp;
 mod agents;
 mod approvals;
 mod auth;

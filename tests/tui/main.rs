@@ -3,6 +3,7 @@
 // A test reads top to bottom as one story; the length rule is for code.
 #![allow(clippy::too_many_lines)]
 
+mod acp;
 // Each test binary uses part of the shared support.
 #[allow(dead_code)]
 #[path = "../common/mod.rs"]

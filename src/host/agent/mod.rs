@@ -2,6 +2,7 @@
 //! [`AgentInput`]s and reports [`EventKind`]s; the session never sees a
 //! process or a file.
 
+pub mod acp;
 mod process;
 pub mod replay;
 pub mod shell;
@@ -25,6 +26,8 @@ pub enum AgentSpec {
     Shell,
     /// A child speaking the Claude Agent SDK stream-json protocol.
     StreamJson { command: Vec<String> },
+    /// A child speaking the Agent Client Protocol, with tether its client.
+    Acp { command: Vec<String> },
     /// A recorded event file played back.
     Replay { file: PathBuf, speed: f64 },
 }
@@ -34,6 +37,7 @@ impl AgentSpec {
         match self {
             AgentSpec::Shell => "shell",
             AgentSpec::StreamJson { .. } => "stream-json",
+            AgentSpec::Acp { .. } => "acp",
             AgentSpec::Replay { .. } => "replay",
         }
     }
@@ -43,14 +47,23 @@ impl AgentSpec {
             AgentSpec::Shell => AgentTraits {
                 takes_input: true,
                 queues_input: false,
+                takes_updated_input: true,
             },
             AgentSpec::StreamJson { .. } => AgentTraits {
                 takes_input: true,
                 queues_input: true,
+                takes_updated_input: true,
+            },
+            // ACP has no field for an edited input.
+            AgentSpec::Acp { .. } => AgentTraits {
+                takes_input: true,
+                queues_input: true,
+                takes_updated_input: false,
             },
             AgentSpec::Replay { .. } => AgentTraits {
                 takes_input: false,
                 queues_input: false,
+                takes_updated_input: false,
             },
         }
     }
@@ -59,10 +72,10 @@ impl AgentSpec {
     pub fn default_title(&self) -> String {
         match self {
             AgentSpec::Shell => "shell".into(),
-            AgentSpec::StreamJson { command } => command
+            AgentSpec::StreamJson { command } | AgentSpec::Acp { command } => command
                 .first()
                 .map(|c| c.rsplit('/').next().unwrap_or(c).to_owned())
-                .unwrap_or_else(|| "stream-json".into()),
+                .unwrap_or_else(|| self.kind().into()),
             AgentSpec::Replay { file, .. } => format!("replay of {}", file.display()),
         }
     }
@@ -87,13 +100,25 @@ pub struct AgentHandle {
 pub type EventSink = mpsc::Sender<EventKind>;
 
 /// Starts an agent. Fails early on what can be checked before it runs (a
-/// replay file that cannot be read, an empty command line).
-pub fn spawn(spec: &AgentSpec, cwd: PathBuf, events: EventSink) -> Result<AgentHandle> {
+/// replay file that cannot be read, an empty command line). `resume` is
+/// the agent's own session id from before a host restart: an ACP agent
+/// continues it if it can.
+pub fn spawn(
+    spec: &AgentSpec,
+    cwd: PathBuf,
+    resume: Option<String>,
+    events: EventSink,
+) -> Result<AgentHandle> {
     let (input, inbox) = mpsc::unbounded_channel();
     let task = match spec {
         AgentSpec::Shell => tokio::spawn(shell::run(cwd, inbox, events)),
         AgentSpec::StreamJson { command } => {
-            let agent = stream_json::StreamJsonAgent::new(command.clone(), cwd)?;
+            let command = with_resume(command, resume);
+            let agent = stream_json::StreamJsonAgent::new(command, cwd)?;
+            tokio::spawn(agent.run(inbox, events))
+        }
+        AgentSpec::Acp { command } => {
+            let agent = acp::AcpAgent::new(command.clone(), cwd, resume)?;
             tokio::spawn(agent.run(inbox, events))
         }
         AgentSpec::Replay { file, speed } => {
@@ -102,4 +127,17 @@ pub fn spawn(spec: &AgentSpec, cwd: PathBuf, events: EventSink) -> Result<AgentH
         }
     };
     Ok(AgentHandle { input, task })
+}
+
+/// A stream-json command line that continues the agent session `resume`
+/// (Claude Code's `--resume ID`), unless it already says which session.
+fn with_resume(command: &[String], resume: Option<String>) -> Vec<String> {
+    let mut command = command.to_vec();
+    let chooses = command
+        .iter()
+        .any(|a| matches!(a.as_str(), "--resume" | "--continue"));
+    if let Some(id) = resume.filter(|_| !command.is_empty() && !chooses) {
+        command.extend(["--resume".to_owned(), id]);
+    }
+    command
 }

@@ -175,6 +175,7 @@ mod tests {
         let traits = AgentTraits {
             takes_input: true,
             queues_input: false,
+            takes_updated_input: true,
         };
         let mut session = Session::new(SessionConfig::sample(traits, 100));
         let before = session.summary();

@@ -101,6 +101,17 @@ pub fn command(command: &str, cwd: &Path, description: Option<String>) -> Previe
     }
 }
 
+/// The diff of a change described by its texts (`old`: `None` for a new
+/// file), as an agent that reports its own edits gives them; `path` is
+/// shown relative to `cwd` when inside it.
+pub fn of_texts(cwd: &Path, path: &str, old: Option<&str>, new: &str) -> Preview {
+    let shown = Path::new(path)
+        .strip_prefix(cwd)
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|_| path.to_owned());
+    diff::preview(&shown, &shown, old, new)
+}
+
 fn unavailable(reason: impl Into<String>) -> Preview {
     Preview::Unavailable {
         reason: reason.into(),

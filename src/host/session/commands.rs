@@ -135,6 +135,16 @@ impl Session {
             let refused = Refusal::new(ErrorCode::BadRequest, why);
             return reply_to(from.id, refused.into_error(Some(id)));
         }
+        if updated_input.is_some()
+            && decision == Decision::Allow
+            && !self.config.agent.takes_updated_input
+        {
+            let refused = Refusal::new(
+                ErrorCode::BadRequest,
+                "this agent cannot run an edited input: answer without `updated_input`",
+            );
+            return reply_to(from.id, refused.into_error(Some(id)));
+        }
         self.recent_ids.remember(&from.identity, &id);
         let updated_input = updated_input.filter(|_| decision == Decision::Allow);
         let mut out = Vec::new();

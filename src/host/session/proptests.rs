@@ -165,6 +165,7 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
             AgentTraits {
                 takes_input: true,
                 queues_input: false,
+                takes_updated_input: true,
             },
             64,
         )),

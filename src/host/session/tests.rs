@@ -13,6 +13,7 @@ fn config(traits: AgentTraits) -> SessionConfig {
 const SHELL: AgentTraits = AgentTraits {
     takes_input: true,
     queues_input: false,
+    takes_updated_input: true,
 };
 
 struct Harness {
@@ -258,6 +259,7 @@ fn shell_refuses_a_second_message_while_busy_and_stream_json_queues() {
     let mut h = Harness::new(AgentTraits {
         takes_input: true,
         queues_input: true,
+        takes_updated_input: true,
     });
     let alice = h.owner("alice");
     h.send(alice, user("m1", "one"));

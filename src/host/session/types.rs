@@ -33,6 +33,9 @@ pub struct AgentTraits {
     /// Whether it queues messages sent during a turn (stream-json does);
     /// otherwise such a message is refused with `busy`.
     pub queues_input: bool,
+    /// Whether it can run an input the owner edited (`updated_input`);
+    /// an answer carrying one is refused otherwise (ACP cannot carry it).
+    pub takes_updated_input: bool,
 }
 
 /// A command for the agent, produced by an owner's action.

@@ -198,7 +198,9 @@ fn from_owner(mapper: &mut Mapper, command: AgentCommand) -> Vec<Action> {
 }
 
 /// The exit code, if any, and how the agent ended, in words.
-fn describe_exit(exit: Option<std::io::Result<std::process::ExitStatus>>) -> (Option<i32>, String) {
+pub(super) fn describe_exit(
+    exit: Option<std::io::Result<std::process::ExitStatus>>,
+) -> (Option<i32>, String) {
     match exit {
         Some(Ok(status)) => {
             use std::os::unix::process::ExitStatusExt;
@@ -214,7 +216,7 @@ fn describe_exit(exit: Option<std::io::Result<std::process::ExitStatus>>) -> (Op
 }
 
 /// Writes one whole JSON line: the agent exits on anything that is not.
-async fn write_line(
+pub(super) async fn write_line(
     stdin: &mut Option<ChildStdin>,
     value: &serde_json::Value,
 ) -> std::io::Result<()> {

@@ -1,0 +1,135 @@
+//! Agent presets for `tether serve --agent NAME [-- EXTRA ARGS]`: the
+//! command lines of the agents people use, so nobody types Claude Code's
+//! 150 characters of flags.
+
+use std::path::Path;
+
+use tether::host::agent::AgentSpec;
+
+/// The protocol a preset's program speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Speaks {
+    StreamJson,
+    Acp,
+}
+
+/// One preset: its program, its fixed arguments, and how it is installed.
+#[derive(Debug, Clone, Copy)]
+pub struct Preset {
+    program: &'static str,
+    args: &'static [&'static str],
+    speaks: Speaks,
+    install: &'static str,
+}
+
+pub const CLAUDE: Preset = Preset {
+    program: "claude",
+    args: &[
+        "-p",
+        "--input-format",
+        "stream-json",
+        "--output-format",
+        "stream-json",
+        "--verbose",
+        "--permission-prompt-tool",
+        "stdio",
+        "--include-partial-messages",
+    ],
+    speaks: Speaks::StreamJson,
+    install: "npm install -g @anthropic-ai/claude-code",
+};
+
+pub const CLAUDE_ACP: Preset = Preset {
+    program: "claude-agent-acp",
+    args: &[],
+    speaks: Speaks::Acp,
+    install: "npm install -g @agentclientprotocol/claude-agent-acp",
+};
+
+pub const GEMINI: Preset = Preset {
+    program: "gemini",
+    args: &["--acp"],
+    speaks: Speaks::Acp,
+    install: "npm install -g @google/gemini-cli",
+};
+
+pub const CODEX: Preset = Preset {
+    program: "codex-acp",
+    args: &[],
+    speaks: Speaks::Acp,
+    install: "npm install -g @zed-industries/codex-acp",
+};
+
+pub const OPENCODE: Preset = Preset {
+    program: "opencode",
+    args: &["acp"],
+    speaks: Speaks::Acp,
+    install: "npm install -g opencode-ai",
+};
+
+impl Preset {
+    /// The agent to run, with `extra` arguments after the preset's own;
+    /// `Err` is the one line to print when the program is not on `path`
+    /// (the value of `$PATH`).
+    pub fn agent(&self, extra: &[String], path: Option<&str>) -> Result<AgentSpec, String> {
+        if find_program(self.program, path).is_none() {
+            return Err(format!(
+                "`{}` is not on PATH (it is usually installed with `{}`)",
+                self.program, self.install
+            ));
+        }
+        let mut command = vec![self.program.to_owned()];
+        command.extend(self.args.iter().map(|a| (*a).to_owned()));
+        command.extend(extra.iter().cloned());
+        Ok(match self.speaks {
+            Speaks::StreamJson => AgentSpec::StreamJson { command },
+            Speaks::Acp => AgentSpec::Acp { command },
+        })
+    }
+}
+
+/// Where `program` is found on `path` (an executable file), as a shell would.
+fn find_program(program: &str, path: Option<&str>) -> Option<std::path::PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    std::env::split_paths(path?)
+        .map(|dir| Path::new(&dir).join(program))
+        .find(|candidate| {
+            std::fs::metadata(candidate)
+                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+
+    #[test]
+    fn a_preset_runs_its_program_with_its_flags_and_the_extra_arguments() {
+        let dir = tempfile::tempdir().unwrap();
+        let program = dir.path().join("gemini");
+        std::fs::write(&program, "#!/bin/sh\n").unwrap();
+        let path = format!("/nonexistent:{}", dir.path().display());
+        let missing = GEMINI.agent(&[], Some(&path));
+        assert!(missing.is_err(), "not executable yet");
+        std::fs::set_permissions(&program, PermissionsExt::from_mode(0o755)).unwrap();
+        assert_eq!(
+            GEMINI.agent(&["--model".into(), "x".into()], Some(&path)),
+            Ok(AgentSpec::Acp {
+                command: vec![
+                    "gemini".into(),
+                    "--acp".into(),
+                    "--model".into(),
+                    "x".into()
+                ]
+            })
+        );
+        assert_eq!(
+            CLAUDE.agent(&[], Some(&path)),
+            Err("`claude` is not on PATH (it is usually installed with \
+                 `npm install -g @anthropic-ai/claude-code`)"
+                .into())
+        );
+    }
+}

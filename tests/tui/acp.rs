@@ -1,0 +1,84 @@
+//! An ACP agent's plan and the diff of an edit it asked permission for,
+//! in the TUI.
+
+use serde_json::{Value, json};
+use tether::host::agent::AgentSpec;
+
+use crate::attach;
+
+fn update(update: Value) -> Value {
+    json!({"send": {"jsonrpc": "2.0", "method": "session/update",
+        "params": {"sessionId": "s1", "update": update}}})
+}
+
+/// The scripted agent's steps: set up, a plan, an edit that asks
+/// permission (the TUI's allow picks the agent's `allow_once`), done.
+fn script(cwd: &std::path::Path) -> String {
+    let file = cwd.join("a.txt").display().to_string();
+    let steps = [
+        json!({"expect": {"method": "initialize"}}),
+        json!({"reply": {"protocolVersion": 1}}),
+        json!({"expect": {"method": "session/new"}}),
+        json!({"reply": {"sessionId": "s1"}}),
+        json!({"expect": {"method": "session/prompt"}}),
+        update(json!({"sessionUpdate": "plan", "entries": [
+            {"content": "read the file", "status": "completed"},
+            {"content": "change the word", "status": "in_progress"}]})),
+        update(json!({"sessionUpdate": "tool_call", "toolCallId": "t1",
+            "title": "Edit a.txt", "kind": "edit", "rawInput": {"path": file},
+            "content": [{"type": "diff", "path": file,
+                "oldText": "alpha\nbeta\n", "newText": "alpha\ngamma\n"}]})),
+        json!({"send": {"jsonrpc": "2.0", "id": 1, "method": "session/request_permission",
+            "params": {"sessionId": "s1", "toolCall": {"toolCallId": "t1"}, "options": [
+                {"optionId": "yes", "name": "Allow", "kind": "allow_once"},
+                {"optionId": "no", "name": "Reject", "kind": "reject_once"}]}}}),
+        json!({"expect": {"id": 1, "result": {"outcome": {"outcome": "selected",
+            "optionId": "yes"}}}}),
+        update(
+            json!({"sessionUpdate": "tool_call_update", "toolCallId": "t1",
+            "status": "completed"}),
+        ),
+        update(json!({"sessionUpdate": "agent_message_chunk",
+            "content": {"type": "text", "text": "edited-and-done"}})),
+        json!({"reply": {"stopReason": "end_turn"}}),
+    ];
+    steps.iter().map(|s| format!("{s}\n")).collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_plan_and_the_diff_of_an_acp_edit_are_shown() {
+    let dir = tempfile::tempdir().unwrap();
+    let script_path = dir.path().join("script.jsonl");
+    std::fs::write(&script_path, script(dir.path())).unwrap();
+    let agent = AgentSpec::Acp {
+        command: vec![
+            crate::common::TETHER.to_owned(),
+            "acp-test-agent".into(),
+            script_path.display().to_string(),
+        ],
+    };
+    let host = crate::common::start_host(dir.path(), agent, |_| {}).await;
+    let url = host.url();
+    let token = host.control_token().unwrap();
+    let path = dir.path().to_owned();
+    tokio::task::spawn_blocking(move || {
+        let mut tui = attach(&url, &token, &path, &[]);
+        tui.wait_text("(owner)");
+        tui.send(b"change it\r");
+        tui.wait_text("asks permission");
+        tui.wait_text("[x] read the file");
+        tui.wait_text("[>] change the word");
+        tui.send(b"\t");
+        tui.send(b"y");
+        tui.wait_text("edited-and-done");
+        // The edit's result is its diff (this TUI does not draw request
+        // previews yet).
+        tui.wait_text("-beta");
+        tui.wait_text("+gamma");
+        tui.send(b"\x11"); // Ctrl+Q
+        assert!(tui.wait_exit().success());
+    })
+    .await
+    .unwrap();
+    host.shutdown().await.unwrap();
+}
