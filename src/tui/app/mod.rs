@@ -6,8 +6,10 @@
 //! message, reconnect, quit). Rendering reads the state only.
 
 pub mod apply;
+mod history;
 mod keys;
 pub mod ownership;
+mod reading;
 mod turn;
 
 use std::collections::VecDeque;
@@ -188,6 +190,12 @@ pub struct App {
     /// Whether the terminal captures the mouse (wheel scrolls; no text
     /// selection). Set before `event_loop::run` from `--no-mouse`.
     pub mouse_capture: bool,
+    /// What was sent in this session, for ↑/↓ in the input box.
+    history: history::History,
+    /// The help's first row shown (clamped when drawn).
+    pub help_scroll: u16,
+    /// Tool calls held until their permission request is answered.
+    tool_order: reading::ToolOrder,
 }
 
 fn new_input(placeholder: &str) -> TextArea<'static> {
@@ -238,6 +246,9 @@ impl App {
             confirm_transfer: None,
             turn_started: None,
             mouse_capture: true,
+            history: Default::default(),
+            help_scroll: 0,
+            tool_order: Default::default(),
         }
     }
 

@@ -51,6 +51,19 @@ pub enum Action {
     /// Mouse capture on (the wheel scrolls) or off (the terminal selects
     /// text).
     ToggleMouse,
+    // Reading and editing (issue 10: keys that never surprise).
+    /// Ctrl+U in the input: delete from the cursor to the line's start.
+    DeleteToLineStart,
+    /// ↑ in the input: the message sent before (on an empty input or its
+    /// first line; otherwise the cursor moves up).
+    HistoryPrev,
+    /// ↓ in the input: the message sent after, then the draft again.
+    HistoryNext,
+    /// The transcript's block cursor: the block before / after.
+    BlockUp,
+    BlockDown,
+    /// Expand or collapse the block under the cursor.
+    ToggleBlock,
 }
 
 /// Where a binding applies; `Global` applies everywhere unless a more
@@ -117,9 +130,11 @@ pub fn lookup(key: &KeyEvent, context: Context) -> Option<Action> {
 /// context's own, then the global ones (none while a modal one is open).
 pub fn hints(context: Context) -> impl Iterator<Item = &'static Binding> {
     let modal = matches!(context, Context::HelpOverlay | Context::Question);
-    KEYMAP.iter().filter(move |b| {
-        b.hint.is_some() && (b.context == context || (!modal && b.context == Context::Global))
-    })
+    let own = KEYMAP.iter().filter(move |b| b.context == context);
+    let global = KEYMAP
+        .iter()
+        .filter(move |b| !modal && b.context == Context::Global);
+    own.chain(global).filter(|b| b.hint.is_some())
 }
 
 /// The help overlay's closing line ("Esc, ? or F1 closes this help.").

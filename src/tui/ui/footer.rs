@@ -11,7 +11,7 @@ use ratatui::widgets::Paragraph;
 
 use super::fit::width;
 use crate::tui::app::{App, Level};
-use crate::tui::keymap::{self, Action, Context};
+use crate::tui::keymap::{self, Action, Context, words};
 use crate::tui::theme;
 
 pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
@@ -46,16 +46,8 @@ fn question(text: &str) -> Line<'static> {
 }
 
 fn hints(app: &App, room: usize) -> Line<'static> {
-    // Only the owner steers: others are not offered sending or interrupting.
-    let owner = app.is_owner();
     let mut items: Vec<(&'static str, &'static str)> = keymap::hints(app.focus_context())
-        .filter(|b| {
-            owner || !matches!(b.action, Action::Send | Action::NewLine | Action::Interrupt)
-        })
-        .map(|b| match b.action {
-            Action::CancelOrQuit if !owner => (b.label, "twice quits"),
-            _ => (b.label, b.hint.unwrap_or_default()),
-        })
+        .filter_map(|b| Some((b.label, hint_word(app, b)?)))
         .collect();
     let watch = app.hints.watch_command.as_deref().and_then(|command| {
         let forms = watch_forms(command);
@@ -73,6 +65,28 @@ fn hints(app: &App, room: usize) -> Line<'static> {
         spans.push(Span::styled(watch, theme::INFO));
     }
     Line::from(spans)
+}
+
+/// The word a binding's hint shows now, or None when the key would do
+/// nothing for this role, focus and moment (only the owner steers; there
+/// is nothing to answer, interrupt or step through).
+fn hint_word(app: &App, binding: &keymap::Binding) -> Option<&'static str> {
+    let owner = app.is_owner();
+    let searching = app.transcript.search.is_some();
+    let word = binding.hint?;
+    match binding.action {
+        Action::Send | Action::NewLine | Action::TransferOwnership => owner.then_some(word),
+        Action::Allow | Action::Deny => (owner && !app.pending.is_empty()).then_some(word),
+        Action::Interrupt if searching => Some(words::CLEAR_SEARCH),
+        Action::Interrupt => (owner && app.agent_busy()).then_some(word),
+        // Others quit with the first press, as Ctrl+Q (shown) does.
+        Action::CancelOrQuit if !owner => None,
+        Action::CancelOrQuit if !app.input.is_empty() && !app.sending() => Some(words::CLEAR),
+        Action::CancelOrQuit if app.agent_busy() => Some(words::INTERRUPT),
+        Action::CancelOrQuit => Some(words::TWICE_QUITS),
+        Action::NextMatch => searching.then_some(word),
+        _ => Some(word),
+    }
 }
 
 /// The leading space and the hints, each with its trailing gap.

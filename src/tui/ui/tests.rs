@@ -212,3 +212,5 @@ fn a_narrow_footer_shortens_the_watch_command_then_drops_hints() {
             .join("\n")
     );
 }
+
+mod reading;
