@@ -8,6 +8,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 mod feel;
+mod keys;
 mod ownership;
 mod pty;
 mod safety;
