@@ -57,6 +57,7 @@ impl App {
         if new_history {
             // A host restarted without its journal: start over.
             self.transcript.clear();
+            self.tool_order = Default::default();
             self.pending.clear();
             self.set_last_applied(0);
             self.session = Some(session);
