@@ -68,6 +68,8 @@ impl Transcript {
         };
         self.top = self.back(at, (self.height / 3) as usize, width);
         self.follow = false;
+        // A match on the last screen keeps new output coming into view.
+        self.refollow_if_at_end(width, self.height.max(1));
     }
 
     /// "3/17" for the status line.

@@ -207,3 +207,15 @@ fn help_scrolls_with_arrows_and_pages() {
     rig.key(KeyCode::Esc);
     assert!(rig.app.overlays.is_empty());
 }
+
+#[test]
+fn a_match_on_the_last_screen_keeps_following_new_output() {
+    let mut rig = Rig::new(Role::Owner, false);
+    notices(&mut rig, (0..5).map(|i| format!("line {i}")));
+    rig.app.transcript.visible_lines(80, 10);
+    rig.focus(Focus::Transcript);
+    rig.key(KeyCode::Char('/'));
+    rig.typed("line 2");
+    rig.key(KeyCode::Enter);
+    assert!(rig.app.transcript.following());
+}
