@@ -21,3 +21,6 @@ pub const EXPAND: &str = "expand";
 pub const CLEAR_SEARCH: &str = "clear search";
 pub const CLEAR: &str = "clear";
 pub const TWICE_QUITS: &str = "twice quits";
+pub const CLOSE: &str = "close";
+pub const PAGE: &str = "page";
+pub const CANCEL: &str = "cancel";

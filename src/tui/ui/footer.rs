@@ -10,7 +10,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::fit::width;
-use crate::tui::app::{App, Level};
+use crate::tui::app::{App, Level, Overlay};
 use crate::tui::keymap::{self, Action, Context, words};
 use crate::tui::theme;
 
@@ -46,9 +46,12 @@ fn question(text: &str) -> Line<'static> {
 }
 
 fn hints(app: &App, room: usize) -> Line<'static> {
-    let mut items: Vec<(&'static str, &'static str)> = keymap::hints(app.focus_context())
-        .filter_map(|b| Some((b.label, hint_word(app, b)?)))
-        .collect();
+    let mut items = match app.overlays.last() {
+        Some(open) if overlay_hints(open).is_some() => overlay_hints(open).unwrap_or_default(),
+        _ => keymap::hints(app.focus_context())
+            .filter_map(|b| Some((b.label, hint_word(app, b)?)))
+            .collect(),
+    };
     let watch = app.hints.watch_command.as_deref().and_then(|command| {
         let forms = watch_forms(command);
         let (pointer, commands) = forms.split_last()?;
@@ -65,6 +68,20 @@ fn hints(app: &App, room: usize) -> Line<'static> {
         spans.push(Span::styled(watch, theme::INFO));
     }
     Line::from(spans)
+}
+
+/// While the help or the search prompt is open only their keys work.
+fn overlay_hints(open: &Overlay) -> Option<Vec<(&'static str, &'static str)>> {
+    use keymap::bindings::{HELP_LINE_UP, HELP_PAGE_UP};
+    match open {
+        Overlay::Help => Some(vec![
+            ("Esc", words::CLOSE),
+            (HELP_LINE_UP.label, words::SCROLL),
+            (HELP_PAGE_UP.label, words::PAGE),
+        ]),
+        Overlay::Search { .. } => Some(vec![("Enter", words::SEARCH), ("Esc", words::CANCEL)]),
+        _ => None,
+    }
 }
 
 /// The word a binding's hint shows now, or None when the key would do

@@ -113,6 +113,12 @@ fn footers_offer_only_the_keys_that_work() {
     rig.key(KeyCode::Enter);
     rig.app.status = None;
     out.push(format!("follower searching: {}", footer(&mut rig, 200)));
+    // While the prompt or the help is open, only their keys.
+    rig.key(KeyCode::Char('/'));
+    out.push(format!("search prompt: {}", footer(&mut rig, 200)));
+    rig.key(KeyCode::Esc);
+    rig.key(KeyCode::F(1));
+    out.push(format!("help: {}", footer(&mut rig, 200)));
     insta::assert_snapshot!(out.join("\n"));
 }
 
