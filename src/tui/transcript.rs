@@ -6,11 +6,14 @@
 //! the next draw, and the draw touches only what is visible.
 
 use ratatui::style::Style;
-use ratatui::text::{Line, Span};
+use ratatui::text::Line;
 
 use super::text::StyledText;
 use super::theme;
 use super::wrap::{line_height, wrap_line};
+
+mod cursor;
+mod search;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BlockKind {
@@ -35,8 +38,17 @@ pub struct Block {
     text: StyledText,
     /// Byte offset where each line starts.
     starts: Vec<u32>,
-    /// What a collapsed thinking block shows instead.
-    summary: Option<StyledText>,
+    /// What the block shows while collapsed (thinking, a tool call's
+    /// summary, the head of a long result); None: never collapsed.
+    collapsed: Option<Box<Collapsed>>,
+    /// Opened by the reader (thinking also opens with `t` for all).
+    expanded: bool,
+}
+
+#[derive(Debug, Clone)]
+struct Collapsed {
+    text: StyledText,
+    starts: Vec<u32>,
 }
 
 fn line_starts(text: &str) -> Vec<u32> {
@@ -63,13 +75,41 @@ impl Block {
                 theme::DIM,
             )
         });
+        match summary {
+            Some(summary) => Block::collapsible(kind, seq, text, summary),
+            None => Block {
+                kind,
+                seq,
+                starts: line_starts(&text.text),
+                text,
+                collapsed: None,
+                expanded: false,
+            },
+        }
+    }
+
+    /// A block shown as `summary` until the reader expands it to `text`.
+    pub fn collapsible(kind: BlockKind, seq: u64, text: StyledText, summary: StyledText) -> Self {
         Block {
             kind,
             seq,
             starts: line_starts(&text.text),
             text,
-            summary,
+            collapsed: Some(Box::new(Collapsed {
+                starts: line_starts(&summary.text),
+                text: summary,
+            })),
+            expanded: false,
         }
+    }
+
+    /// Whether Enter on it shows more (or less).
+    pub fn is_collapsible(&self) -> bool {
+        self.collapsed.is_some()
+    }
+
+    pub fn is_expanded(&self) -> bool {
+        self.expanded
     }
 
     pub fn text(&self) -> &StyledText {
@@ -90,20 +130,16 @@ impl Block {
     /// The text shown and its line starts. A final newline does not make
     /// an empty last line (output chunks usually end with one).
     fn shown(&self, show_thinking: bool) -> (&StyledText, &[u32]) {
-        match &self.summary {
-            Some(summary) if !show_thinking => (summary, &[0]),
-            _ => {
-                let starts = match self.starts.split_last() {
-                    Some((last, rest))
-                        if *last as usize == self.text.text.len() && !rest.is_empty() =>
-                    {
-                        rest
-                    }
-                    _ => &self.starts,
-                };
-                (&self.text, starts)
-            }
-        }
+        let open = self.expanded || (show_thinking && self.kind == BlockKind::Thinking);
+        let (text, starts) = match &self.collapsed {
+            Some(collapsed) if !open => (&collapsed.text, &collapsed.starts[..]),
+            _ => (&self.text, &self.starts[..]),
+        };
+        let starts = match starts.split_last() {
+            Some((last, rest)) if *last as usize == text.text.len() && !rest.is_empty() => rest,
+            _ => starts,
+        };
+        (text, starts)
     }
 }
 
@@ -134,6 +170,8 @@ pub struct Transcript {
     top: Pos,
     pub show_thinking: bool,
     pub search: Option<Search>,
+    /// The block cursor (↑/↓ in the transcript pane).
+    selected: Option<usize>,
     /// Size of the last drawn view.
     width: u16,
     height: u16,
@@ -415,150 +453,13 @@ impl Transcript {
                 if out.len() >= height as usize {
                     break;
                 }
-                out.push(self.highlight(block, line, row));
+                out.push(self.mark_selected(block, self.highlight(block, line, row)));
             }
             skip = 0;
             at = self.next_line(block, line);
         }
         out
     }
-
-    fn highlight(&self, block: usize, line: usize, row: Line<'static>) -> Line<'static> {
-        let Some(search) = &self.search else {
-            return row;
-        };
-        if search.query.is_empty() || !search.matches.contains(&(block, line)) {
-            return row;
-        }
-        highlight_matches(row, &search.query)
-    }
-
-    // ---- search ----------------------------------------------------------
-
-    /// Finds every line containing `query` (ignoring ASCII case) and jumps
-    /// to the newest match.
-    pub fn search(&mut self, query: &str) -> usize {
-        let needle = query.to_ascii_lowercase();
-        let mut matches = Vec::new();
-        if !needle.is_empty() {
-            for block in 0..self.blocks.len() {
-                for line in 0..self.line_count(block) {
-                    let (text, start, end) = self.line_range(block, line);
-                    if contains_ignore_ascii_case(&text.text[start..end], &needle) {
-                        matches.push((block, line));
-                    }
-                }
-            }
-        }
-        let count = matches.len();
-        self.search = Some(Search {
-            query: query.to_owned(),
-            current: count.saturating_sub(1),
-            matches,
-        });
-        self.jump_to_match();
-        count
-    }
-
-    /// Moves to the next (newer) or previous (older) match.
-    pub fn step_match(&mut self, newer: bool) {
-        let Some(search) = &mut self.search else {
-            return;
-        };
-        let n = search.matches.len();
-        if n == 0 {
-            return;
-        }
-        search.current = if newer {
-            (search.current + 1) % n
-        } else {
-            (search.current + n - 1) % n
-        };
-        self.jump_to_match();
-    }
-
-    fn jump_to_match(&mut self) {
-        let Some(search) = &self.search else { return };
-        let Some(&(block, line)) = search.matches.get(search.current) else {
-            return;
-        };
-        // Show the match a few rows below the top for context.
-        let width = self.width.max(1);
-        let at = Pos {
-            block,
-            line,
-            row: 0,
-        };
-        self.top = self.back(at, (self.height / 3) as usize, width);
-        self.follow = false;
-    }
-
-    /// "3/17" for the status line.
-    pub fn match_status(&self) -> Option<String> {
-        let search = self.search.as_ref()?;
-        if search.matches.is_empty() {
-            Some(format!("/{}: no match", search.query))
-        } else {
-            Some(format!(
-                "/{}: {}/{}",
-                search.query,
-                search.current + 1,
-                search.matches.len()
-            ))
-        }
-    }
-}
-
-fn contains_ignore_ascii_case(haystack: &str, lower_needle: &str) -> bool {
-    if lower_needle.len() > haystack.len() {
-        return false;
-    }
-    haystack
-        .as_bytes()
-        .windows(lower_needle.len())
-        .any(|w| w.eq_ignore_ascii_case(lower_needle.as_bytes()))
-}
-
-/// Re-styles the occurrences of `query` in one drawn row.
-fn highlight_matches(row: Line<'static>, query: &str) -> Line<'static> {
-    let content: String = row.spans.iter().map(|s| s.content.as_ref()).collect();
-    let lower = content.to_ascii_lowercase();
-    let needle = query.to_ascii_lowercase();
-    let mut hits: Vec<(usize, usize)> = Vec::new();
-    let mut from = 0;
-    while let Some(at) = lower[from..].find(&needle) {
-        hits.push((from + at, from + at + needle.len()));
-        from += at + needle.len().max(1);
-    }
-    if hits.is_empty() {
-        return row;
-    }
-    let mut spans = Vec::new();
-    let mut offset = 0;
-    for span in row.spans {
-        let text = span.content.as_ref();
-        let (start, end) = (offset, offset + text.len());
-        let mut cut = start;
-        for &(a, b) in &hits {
-            let (a, b) = (a.max(start), b.min(end));
-            if a >= b {
-                continue;
-            }
-            if a > cut {
-                spans.push(Span::styled(content[cut..a].to_owned(), span.style));
-            }
-            spans.push(Span::styled(
-                content[a..b].to_owned(),
-                span.style.patch(theme::MATCH),
-            ));
-            cut = b;
-        }
-        if cut < end {
-            spans.push(Span::styled(content[cut..end].to_owned(), span.style));
-        }
-        offset = end;
-    }
-    Line::from(spans).style(row.style)
 }
 
 /// A one-line text in a style (a convenience for building blocks).

@@ -10,6 +10,7 @@ mod acp;
 mod common;
 mod decision;
 mod feel;
+mod keys;
 mod ownership;
 mod pty;
 mod safety;

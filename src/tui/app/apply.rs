@@ -57,6 +57,7 @@ impl App {
         if new_history {
             // A host restarted without its journal: start over.
             self.transcript.clear();
+            self.tool_order = Default::default();
             self.pending.clear();
             self.set_last_applied(0);
             self.session = Some(session);
@@ -216,12 +217,23 @@ impl App {
             EventKind::Assistant { text } => self.on_assistant(seq, text),
             EventKind::AssistantDelta { text } => self.on_assistant_delta(seq, &text),
             EventKind::Thinking { text } => self.on_thinking(seq, &text),
-            EventKind::ToolUse { name, input, .. } => self.on_tool_use(seq, &name, &input),
+            EventKind::ToolUse {
+                name,
+                input,
+                tool_use_id,
+            } => self.on_tool_use(seq, tool_use_id, &name, &input),
             EventKind::ToolResult {
                 content, is_error, ..
             } => self.on_tool_result(seq, &content, is_error),
             EventKind::Output { stream, text } => self.on_output(seq, stream, &text),
-            EventKind::PermissionRequest { .. } => self.on_permission_request(seq, &ts, event),
+            EventKind::PermissionRequest {
+                ref request_id,
+                ref tool_use_id,
+                ..
+            } => {
+                self.hold_tool_use_for(request_id, tool_use_id.as_deref());
+                self.on_permission_request(seq, &ts, event)
+            }
             EventKind::PermissionResolved {
                 request_id,
                 decision,
@@ -275,13 +287,21 @@ impl App {
         self.push(BlockKind::Thinking, seq, cells::thinking(text));
     }
 
-    fn on_tool_use(&mut self, seq: u64, name: &str, input: &Value) {
-        self.push(BlockKind::ToolUse, seq, cells::tool_use(name, input));
+    /// A one-line summary; Enter in the transcript shows the whole input.
+    fn on_tool_use(&mut self, seq: u64, tool_use_id: String, name: &str, input: &Value) {
+        let full = cells::detail::tool_use_detail(name, input);
+        let block = Block::collapsible(BlockKind::ToolUse, seq, full, cells::tool_use(name, input));
+        self.show_tool_use(tool_use_id, block);
     }
 
+    /// A long result shows its head until opened.
     fn on_tool_result(&mut self, seq: u64, content: &str, is_error: bool) {
         let cell = cells::tool_result(content, is_error);
-        self.push(BlockKind::ToolResult, seq, cell);
+        let block = match cells::detail::tool_result_head(content, is_error) {
+            Some(head) => Block::collapsible(BlockKind::ToolResult, seq, cell, head),
+            None => Block::new(BlockKind::ToolResult, seq, cell),
+        };
+        self.transcript.push(block);
     }
 
     /// Chunks continue the block of the same stream, and its colours; a
@@ -315,15 +335,17 @@ impl App {
         by: &str,
         message: Option<String>,
     ) {
-        let subject = self.settle_pending(request_id);
+        let subject = self.settle_pending(request_id.clone());
         let cell = cells::permission_resolved(decision, by, &subject, message.as_deref());
         self.push(BlockKind::Permission, seq, cell);
+        self.settle_tool_use(&request_id, decision == Decision::Allow);
     }
 
     fn on_permission_cancelled(&mut self, seq: u64, request_id: String, reason: Option<String>) {
-        let subject = self.settle_pending(request_id);
+        let subject = self.settle_pending(request_id.clone());
         let cell = cells::permission_cancelled(&subject, reason.as_deref());
         self.push(BlockKind::Permission, seq, cell);
+        self.settle_tool_use(&request_id, false);
     }
 
     fn on_status(

@@ -37,13 +37,35 @@ impl App {
         match lookup(&key, self.focus_context()) {
             Some(action) => self.act(action),
             None => {
-                if self.focus == Focus::Input && self.is_owner() && !self.sending() {
-                    self.input.input(key);
-                } else if self.focus == Focus::Input && !self.is_owner() && is_typing(&key) {
-                    self.say("read-only: only the owner can send messages", Level::Info);
-                }
+                self.unbound_key(key);
                 Vec::new()
             }
+        }
+    }
+
+    /// A key no binding takes: text for the input box. Typed in a pane
+    /// that has no use for it, it moves the focus to the box with it:
+    /// nothing typed is lost silently.
+    fn unbound_key(&mut self, key: KeyEvent) {
+        let typing = match self.focus {
+            Focus::Input => is_typing(&key),
+            _ => is_text(&key),
+        };
+        if !typing {
+            if self.focus == Focus::Input && self.is_owner() && !self.sending() {
+                self.input.input(key);
+            }
+            return;
+        }
+        if !self.is_owner() {
+            self.say("read-only: only the owner can send messages", Level::Info);
+            return;
+        }
+        self.focus = Focus::Input;
+        if self.sending() {
+            self.say("sending: the box unlocks when the host has it", Level::Info);
+        } else {
+            self.input.input(key);
         }
     }
 
@@ -68,9 +90,7 @@ impl App {
         }
         match overlay {
             Overlay::Help => {
-                if lookup(&key, Context::HelpOverlay) == Some(Action::CloseHelp) {
-                    self.overlays.pop();
-                }
+                self.on_help_key(key);
                 Some(Vec::new())
             }
             Overlay::DenyReason { request_id, reason } => match key.code {
@@ -90,14 +110,13 @@ impl App {
                 KeyCode::Enter => {
                     let text = query.lines().join(" ");
                     self.overlays.pop();
-                    let found = self.transcript.search(&text);
-                    if found == 0 {
-                        self.say(format!("no match for {text:?}"), Level::Info);
-                    }
+                    self.run_search(&text);
                     Some(Vec::new())
                 }
                 KeyCode::Esc => {
+                    // Leaving a search never reaches the agent; it clears.
                     self.overlays.pop();
+                    self.transcript.search = None;
                     Some(Vec::new())
                 }
                 _ => {
@@ -119,32 +138,17 @@ impl App {
                 }
             }
             Action::Allow | Action::Deny => return self.answer_selected(action == Action::Allow),
-            Action::SelectUp => match self.focus {
-                Focus::Permissions => {
-                    self.selected_request = self.selected_request.saturating_sub(1)
-                }
-                Focus::Participants => {
-                    self.selected_participant = self.selected_participant.saturating_sub(1)
-                }
-                _ => {}
-            },
-            Action::SelectDown => match self.focus {
-                Focus::Permissions => {
-                    self.selected_request =
-                        (self.selected_request + 1).min(self.pending.len().saturating_sub(1));
-                }
-                Focus::Participants => {
-                    self.selected_participant = (self.selected_participant + 1)
-                        .min(self.participants.len().saturating_sub(1));
-                }
-                _ => {}
-            },
-            Action::Interrupt => return self.interrupt(),
+            Action::SelectUp => self.select(false),
+            Action::SelectDown => self.select(true),
+            Action::Interrupt => return self.escape(),
             Action::CancelOrQuit => return self.ctrl_c(),
             Action::Quit => return vec![Effect::Quit],
             // Only bound in the help overlay, handled above.
             Action::CloseHelp => {}
-            Action::OpenHelp => self.overlays.push(Overlay::Help),
+            Action::OpenHelp => {
+                self.help_scroll = 0;
+                self.overlays.push(Overlay::Help)
+            }
             Action::PageUp => self.transcript.page_up(),
             Action::PageDown => self.transcript.page_down(),
             Action::ScrollToStart => self.transcript.scroll_to_top(),
@@ -188,8 +192,35 @@ impl App {
             | Action::PrevRequest
             | Action::NextRequest
             | Action::CloseDecision => {}
+            Action::DeleteToLineStart
+            | Action::HistoryPrev
+            | Action::HistoryNext
+            | Action::BlockUp
+            | Action::BlockDown
+            | Action::ToggleBlock => self.act_reading(action),
         }
         Vec::new()
+    }
+
+    /// ↑/↓ in the permissions or participants pane.
+    fn select(&mut self, down: bool) {
+        let step = |at: usize, len: usize| {
+            if down {
+                (at + 1).min(len.saturating_sub(1))
+            } else {
+                at.saturating_sub(1)
+            }
+        };
+        match self.focus {
+            Focus::Permissions => {
+                self.selected_request = step(self.selected_request, self.pending.len());
+            }
+            Focus::Participants => {
+                self.selected_participant =
+                    step(self.selected_participant, self.participants.len());
+            }
+            _ => {}
+        }
     }
 
     fn toggle_mouse(&mut self) -> Vec<Effect> {
@@ -215,6 +246,18 @@ impl App {
         if text.trim().is_empty() {
             return Vec::new();
         }
+        if !self.pending.is_empty() && is_an_answer(&text) {
+            // Meant for the request, which the agent is waiting on: sent
+            // as a message it would only be refused as "busy".
+            self.say(
+                "not sent: a request waits for its answer (Tab to Permissions, then y or n)",
+                Level::Info,
+            );
+            return Vec::new();
+        }
+        self.history.record(&text);
+        // What is sent is what the user wants to see answered.
+        self.transcript.scroll_to_bottom();
         // The text stays in the box (locked) until the host acknowledges it.
         self.send_tracked(
             |id| ClientMessage::UserMessage {
@@ -276,17 +319,28 @@ impl App {
         self.send_tracked(|id| ClientMessage::Interrupt { id }, None)
     }
 
+    /// Esc closes what is open (the search's highlights; overlays take
+    /// their own Esc first) and interrupts only when nothing is.
+    fn escape(&mut self) -> Vec<Effect> {
+        if self.transcript.search.take().is_some() {
+            return Vec::new();
+        }
+        self.interrupt()
+    }
+
+    /// Ctrl+C: the typed text goes first, then the running agent, then
+    /// (twice) the program.
     fn ctrl_c(&mut self) -> Vec<Effect> {
         if !self.is_owner() {
             return vec![Effect::Quit];
-        }
-        if self.agent_busy() {
-            return self.interrupt();
         }
         let empty = self.input.lines().iter().all(|l| l.is_empty());
         if !empty && !self.sending() {
             self.input = super::new_input("Type a message; Enter sends");
             return Vec::new();
+        }
+        if self.agent_busy() {
+            return self.interrupt();
         }
         if self.last_ctrl_c.is_some() {
             return vec![Effect::Quit];
@@ -295,6 +349,23 @@ impl App {
         self.say("press Ctrl+C again to quit", Level::Info);
         Vec::new()
     }
+}
+
+/// A printable character typed without Ctrl or Alt.
+fn is_text(key: &KeyEvent) -> bool {
+    use crossterm::event::KeyModifiers;
+    matches!(key.code, KeyCode::Char(_))
+        && !key
+            .modifiers
+            .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT)
+}
+
+/// Whether a message is only a y/n answer (meant for a pending request).
+fn is_an_answer(text: &str) -> bool {
+    matches!(
+        text.trim().to_ascii_lowercase().as_str(),
+        "y" | "n" | "yes" | "no"
+    )
 }
 
 fn is_typing(key: &KeyEvent) -> bool {

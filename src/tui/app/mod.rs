@@ -8,8 +8,10 @@
 pub mod apply;
 pub mod choices;
 pub mod decision;
+mod history;
 mod keys;
 pub mod ownership;
+mod reading;
 mod turn;
 
 use std::collections::VecDeque;
@@ -202,6 +204,12 @@ pub struct App {
     pub mouse_capture: bool,
     /// The decision view on pending permission requests.
     pub decision: decision::DecisionView,
+    /// What was sent in this session, for ↑/↓ in the input box.
+    history: history::History,
+    /// The help's first row shown (clamped when drawn).
+    pub help_scroll: u16,
+    /// Tool calls held until their permission request is answered.
+    tool_order: reading::ToolOrder,
 }
 
 fn new_input(placeholder: &str) -> TextArea<'static> {
@@ -253,6 +261,9 @@ impl App {
             turn_started: None,
             mouse_capture: true,
             decision: decision::DecisionView::default(),
+            history: Default::default(),
+            help_scroll: 0,
+            tool_order: Default::default(),
         }
     }
 

@@ -458,4 +458,6 @@ fn output_colours_and_split_escapes_continue_across_chunks() {
     );
 }
 
+mod keys;
 pub mod people;
+pub mod reading;

@@ -6,6 +6,7 @@
 //! rendering of events, not two. Everything agent- or user-supplied is
 //! sanitised here.
 
+pub mod detail;
 pub mod plain;
 
 use ratatui::style::Style;

@@ -127,13 +127,20 @@ pub const PARTICIPANTS_HELP: Binding =
     Binding::new(Participants, "?", Action::OpenHelp, QUESTION_MARK);
 
 // Transcript pane.
-pub const LINE_UP: Binding =
-    Binding::new(Transcript, "↑/↓", Action::LineUp, &[(KeyCode::Up, NONE)])
-        .help("scroll one line")
-        .hint(words::SCROLL);
+pub const LINE_UP: Binding = Binding::new(
+    Transcript,
+    "Shift+↑/↓",
+    Action::LineUp,
+    &[(KeyCode::Up, SHIFT)],
+)
+.help("scroll one line");
 /// Described with `LINE_UP`.
-pub const LINE_DOWN: Binding =
-    Binding::new(Transcript, "↓", Action::LineDown, &[(KeyCode::Down, NONE)]);
+pub const LINE_DOWN: Binding = Binding::new(
+    Transcript,
+    "Shift+↓",
+    Action::LineDown,
+    &[(KeyCode::Down, SHIFT)],
+);
 pub const SEARCH: Binding = Binding::new(
     Transcript,
     "/",
@@ -224,7 +231,7 @@ pub const GLOBAL_END: Binding = Binding::new(
 .help("transcript end, follow new output");
 pub const INTERRUPT: Binding =
     Binding::new(Global, "Esc", Action::Interrupt, &[(KeyCode::Esc, NONE)])
-        .help("close an overlay, else interrupt (owner)")
+        .help("close search/help, else interrupt (owner)")
         .hint(words::INTERRUPT);
 pub const CANCEL_OR_QUIT: Binding = Binding::new(
     Global,
@@ -232,7 +239,7 @@ pub const CANCEL_OR_QUIT: Binding = Binding::new(
     Action::CancelOrQuit,
     &[(KeyCode::Char('c'), CTRL)],
 )
-.help("interrupt; or clear input; twice: quit")
+.help("clear input; or interrupt; twice: quit")
 .hint(words::CANCEL_OR_QUIT);
 pub const CLAIM: Binding = Binding::new(
     Global,
@@ -413,6 +420,56 @@ pub const NO: Binding = Binding::new(
 .help("no")
 .hint(words::NO);
 
+// Reading and editing: the transcript's block cursor, the input's history.
+pub const BLOCK_UP: Binding =
+    Binding::new(Transcript, "↑/↓", Action::BlockUp, &[(KeyCode::Up, NONE)])
+        .help("select the block before / after")
+        .hint(words::SELECT);
+/// Described with `BLOCK_UP`.
+pub const BLOCK_DOWN: Binding =
+    Binding::new(Transcript, "↓", Action::BlockDown, &[(KeyCode::Down, NONE)]);
+pub const TOGGLE_BLOCK: Binding = Binding::new(
+    Transcript,
+    "Enter/o",
+    Action::ToggleBlock,
+    &[(KeyCode::Enter, NONE), (KeyCode::Char('o'), NONE)],
+)
+.help("expand / collapse the selected block")
+.hint(words::EXPAND);
+pub const DELETE_TO_LINE_START: Binding = Binding::new(
+    Input,
+    "Ctrl+U",
+    Action::DeleteToLineStart,
+    &[(KeyCode::Char('u'), CTRL)],
+)
+.help("delete to the start of the line");
+pub const HISTORY_PREV: Binding =
+    Binding::new(Input, "↑/↓", Action::HistoryPrev, &[(KeyCode::Up, NONE)])
+        .help("earlier messages (from an empty box)");
+/// Described with `HISTORY_PREV`.
+pub const HISTORY_NEXT: Binding =
+    Binding::new(Input, "↓", Action::HistoryNext, &[(KeyCode::Down, NONE)]);
+/// The help scrolls: the overlay's own keys, nothing else applies there.
+pub const HELP_LINE_UP: Binding =
+    Binding::new(HelpOverlay, "↑/↓", Action::LineUp, &[(KeyCode::Up, NONE)]).help("scroll");
+/// Described with `HELP_LINE_UP`.
+pub const HELP_LINE_DOWN: Binding =
+    Binding::new(HelpOverlay, "↓", Action::LineDown, &[(KeyCode::Down, NONE)]);
+pub const HELP_PAGE_UP: Binding = Binding::new(
+    HelpOverlay,
+    "PgUp/PgDn",
+    Action::PageUp,
+    &[(KeyCode::PageUp, NONE)],
+)
+.help("scroll a page");
+/// Described with `HELP_PAGE_UP`.
+pub const HELP_PAGE_DOWN: Binding = Binding::new(
+    HelpOverlay,
+    "PgDn",
+    Action::PageDown,
+    &[(KeyCode::PageDown, NONE)],
+);
+
 pub const KEYMAP: &[Binding] = &[
     SEND,
     NEW_LINE,
@@ -467,4 +524,14 @@ pub const KEYMAP: &[Binding] = &[
     CLOSE_HELP,
     YES,
     NO,
+    BLOCK_UP,
+    BLOCK_DOWN,
+    TOGGLE_BLOCK,
+    DELETE_TO_LINE_START,
+    HISTORY_PREV,
+    HISTORY_NEXT,
+    HELP_LINE_UP,
+    HELP_LINE_DOWN,
+    HELP_PAGE_UP,
+    HELP_PAGE_DOWN,
 ];

@@ -68,6 +68,19 @@ pub enum Action {
     /// Decision: close its text area, else leave the view (the request
     /// stays pending).
     CloseDecision,
+    // Reading and editing (issue 10: keys that never surprise).
+    /// Ctrl+U in the input: delete from the cursor to the line's start.
+    DeleteToLineStart,
+    /// ↑ in the input: the message sent before (on an empty input or its
+    /// first line; otherwise the cursor moves up).
+    HistoryPrev,
+    /// ↓ in the input: the message sent after, then the draft again.
+    HistoryNext,
+    /// The transcript's block cursor: the block before / after.
+    BlockUp,
+    BlockDown,
+    /// Expand or collapse the block under the cursor.
+    ToggleBlock,
 }
 
 /// Where a binding applies; `Global` applies everywhere unless a more
@@ -142,8 +155,9 @@ pub fn lookup(key: &KeyEvent, context: Context) -> Option<Action> {
         .map(|b| b.action)
 }
 
-/// The bindings on the hint line of a context, in table order: the
-/// context's own, then the global ones (none while a modal one is open).
+/// The bindings on the hint line of a context: the context's own first,
+/// then the global ones it does not shadow (none while a modal one is
+/// open), each in table order.
 pub fn hints(context: Context) -> impl Iterator<Item = &'static Binding> {
     let modal = is_modal(context);
     // A global key the context binds to something else is not offered.
@@ -152,10 +166,11 @@ pub fn hints(context: Context) -> impl Iterator<Item = &'static Binding> {
             .iter()
             .any(|own| own.context == context && own.keys.iter().any(|k| b.keys.contains(k)))
     };
-    KEYMAP.iter().filter(move |b| {
-        b.hint.is_some()
-            && (b.context == context || (!modal && b.context == Context::Global && !shadowed(b)))
-    })
+    let own = KEYMAP.iter().filter(move |b| b.context == context);
+    let global = KEYMAP
+        .iter()
+        .filter(move |b| !modal && b.context == Context::Global && !shadowed(b));
+    own.chain(global).filter(|b| b.hint.is_some())
 }
 
 /// The help overlay's closing line ("Esc, ? or F1 closes this help.").

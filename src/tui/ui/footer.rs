@@ -10,8 +10,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::fit::width;
-use crate::tui::app::{App, Level};
-use crate::tui::keymap::{self, Action, Context};
+use crate::tui::app::{App, Level, Overlay};
+use crate::tui::keymap::{self, Action, Context, words};
 use crate::tui::theme;
 
 pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
@@ -46,15 +46,12 @@ fn question(text: &str) -> Line<'static> {
 }
 
 fn hints(app: &App, room: usize) -> Line<'static> {
-    // Only the owner steers: others are not offered sending or interrupting.
-    let owner = app.is_owner();
-    let mut items: Vec<(&'static str, &'static str)> = keymap::hints(app.focus_context())
-        .filter(|b| owner || !steers(b))
-        .map(|b| match b.action {
-            Action::CancelOrQuit if !owner => (b.label, "twice quits"),
-            _ => (b.label, b.hint.unwrap_or_default()),
-        })
-        .collect();
+    let mut items = match app.overlays.last() {
+        Some(open) if overlay_hints(open).is_some() => overlay_hints(open).unwrap_or_default(),
+        _ => keymap::hints(app.focus_context())
+            .filter_map(|b| Some((b.label, hint_word(app, b)?)))
+            .collect(),
+    };
     let watch = app.hints.watch_command.as_deref().and_then(|command| {
         let forms = watch_forms(command);
         let (pointer, commands) = forms.split_last()?;
@@ -73,23 +70,45 @@ fn hints(app: &App, room: usize) -> Line<'static> {
     Line::from(spans)
 }
 
-/// Whether a binding acts for the owner only: sending, interrupting,
-/// answering a request.
-fn steers(binding: &keymap::Binding) -> bool {
-    let answers = binding.context == Context::Decision
-        && matches!(
-            binding.action,
-            Action::ChooseNumbered
-                | Action::ChooseHighlighted
-                | Action::EditAndAllow
-                | Action::Allow
-                | Action::Deny
-        );
-    answers
-        || matches!(
-            binding.action,
-            Action::Send | Action::NewLine | Action::Interrupt
-        )
+/// While the help or the search prompt is open only their keys work.
+fn overlay_hints(open: &Overlay) -> Option<Vec<(&'static str, &'static str)>> {
+    use keymap::bindings::{HELP_LINE_UP, HELP_PAGE_UP};
+    match open {
+        Overlay::Help => Some(vec![
+            ("Esc", words::CLOSE),
+            (HELP_LINE_UP.label, words::SCROLL),
+            (HELP_PAGE_UP.label, words::PAGE),
+        ]),
+        Overlay::Search { .. } => Some(vec![("Enter", words::SEARCH), ("Esc", words::CANCEL)]),
+        _ => None,
+    }
+}
+
+/// The word a binding's hint shows now, or None when the key would do
+/// nothing for this role, focus and moment (only the owner steers; there
+/// is nothing to answer, interrupt or step through).
+fn hint_word(app: &App, binding: &keymap::Binding) -> Option<&'static str> {
+    let owner = app.is_owner();
+    let searching = app.transcript.search.is_some();
+    let word = binding.hint?;
+    match binding.action {
+        Action::Send | Action::NewLine | Action::TransferOwnership => owner.then_some(word),
+        Action::Allow | Action::Deny => (owner && !app.pending.is_empty()).then_some(word),
+        Action::OpenDecision => (!app.pending.is_empty()).then_some(word),
+        // The decision view's answers (followers see it read-only).
+        Action::ChooseNumbered | Action::ChooseHighlighted | Action::EditAndAllow => {
+            owner.then_some(word)
+        }
+        Action::Interrupt if searching => Some(words::CLEAR_SEARCH),
+        Action::Interrupt => (owner && app.agent_busy()).then_some(word),
+        // Others quit with the first press, as Ctrl+Q (shown) does.
+        Action::CancelOrQuit if !owner => None,
+        Action::CancelOrQuit if !app.input.is_empty() && !app.sending() => Some(words::CLEAR),
+        Action::CancelOrQuit if app.agent_busy() => Some(words::INTERRUPT),
+        Action::CancelOrQuit => Some(words::TWICE_QUITS),
+        Action::NextMatch => searching.then_some(word),
+        _ => Some(word),
+    }
 }
 
 /// The leading space and the hints, each with its trailing gap.

@@ -13,6 +13,7 @@ use crate::tui::theme;
 
 pub fn draw(app: &mut App, frame: &mut Frame, main: Rect, input: Rect) {
     let watch = app.hints.watch_command.clone();
+    let mut help_scroll = app.help_scroll;
     let pending: Vec<(String, String)> = app
         .pending
         .iter()
@@ -23,7 +24,7 @@ pub fn draw(app: &mut App, frame: &mut Frame, main: Rect, input: Rect) {
         .collect();
     for overlay in &mut app.overlays {
         match overlay {
-            Overlay::Help => help(frame, main, watch.as_deref()),
+            Overlay::Help => help(frame, main, watch.as_deref(), &mut help_scroll),
             Overlay::DenyReason { request_id, reason } => {
                 let what = pending
                     .iter()
@@ -70,23 +71,89 @@ pub fn draw(app: &mut App, frame: &mut Frame, main: Rect, input: Rect) {
             }
         }
     }
+    // Scrolling past the end stops at the end.
+    app.help_scroll = help_scroll;
 }
 
-fn help(frame: &mut Frame, area: Rect, watch: Option<&str>) {
-    let section_lines = |sections: &[(&'static str, Vec<(&'static str, &'static str)>)]| {
-        let mut lines = Vec::new();
-        for (heading, rows) in sections {
-            lines.push(Line::styled(*heading, theme::HEADING));
-            for (keys, help) in rows {
-                lines.push(Line::from(vec![
-                    Span::styled(format!("  {keys:<11}"), theme::BOLD),
-                    Span::raw(*help),
-                ]));
-            }
-        }
-        lines
-    };
+/// The help: every key by pane, in one or two columns; the keys scroll
+/// (the closing lines stay), so it fits a 80x24 terminal.
+fn help(frame: &mut Frame, area: Rect, watch: Option<&str>, scroll: &mut u16) {
     let sections = keymap::help_sections();
+    let footer = help_footer(watch);
+    // Two columns when there is room.
+    let two_columns = area.width >= 100;
+    let (left, right) = if two_columns {
+        // Everywhere and the decision view left, the panes right.
+        (section_lines(&sections[..2]), section_lines(&sections[2..]))
+    } else {
+        (section_lines(&sections), Vec::new())
+    };
+    let body = left.len().max(right.len()) as u16;
+    let width = if two_columns { area.width.min(130) } else { 76 };
+    let inner_width = usize::from(width.min(area.width).saturating_sub(2)).max(1);
+    // Wrapped rows of the closing lines.
+    let footer_rows: u16 = footer
+        .iter()
+        .map(|line| line.width().max(1).div_ceil(inner_width) as u16)
+        .sum();
+    let popup = centered(area, width, body + footer_rows + 2);
+    frame.render_widget(Clear, popup);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme::FOCUS_BORDER)
+        .title(" Help ");
+    let inner = block.inner(popup);
+    frame.render_widget(block, popup);
+    let columns = Rect {
+        height: body.min(inner.height.saturating_sub(footer_rows).max(1)),
+        ..inner
+    };
+    *scroll = (*scroll).min(body.saturating_sub(columns.height));
+    if two_columns {
+        let half = Rect {
+            width: inner.width / 2,
+            ..columns
+        };
+        frame.render_widget(Paragraph::new(left).scroll((*scroll, 0)), half);
+        frame.render_widget(
+            Paragraph::new(right).scroll((*scroll, 0)),
+            Rect {
+                x: inner.x + inner.width / 2,
+                ..half
+            },
+        );
+    } else {
+        frame.render_widget(Paragraph::new(left).scroll((*scroll, 0)), columns);
+    }
+    let rest = Rect {
+        y: inner.y + columns.height,
+        height: inner.height.saturating_sub(columns.height),
+        ..inner
+    };
+    frame.render_widget(
+        Paragraph::new(footer).wrap(ratatui::widgets::Wrap { trim: false }),
+        rest,
+    );
+}
+
+type Sections = [(&'static str, Vec<(&'static str, &'static str)>)];
+
+fn section_lines(sections: &Sections) -> Vec<Line<'static>> {
+    let mut lines = Vec::new();
+    for (heading, rows) in sections {
+        lines.push(Line::styled(*heading, theme::HEADING));
+        for (keys, help) in rows {
+            lines.push(Line::from(vec![
+                Span::styled(format!("  {keys:<11}"), theme::BOLD),
+                Span::raw(*help),
+            ]));
+        }
+    }
+    lines
+}
+
+/// The lines under the keys: the mouse, how to watch, how to close.
+fn help_footer(watch: Option<&str>) -> Vec<Line<'static>> {
     let mut footer = vec![
         Line::raw(""),
         Line::styled(
@@ -104,52 +171,14 @@ fn help(frame: &mut Frame, area: Rect, watch: Option<&str>) {
         ));
         footer.push(Line::raw(format!("  {watch}")));
     }
-    footer.push(Line::styled(keymap::help_closing_line(), theme::DIM));
-    // Two columns when there is room, so it fits a 24-row terminal.
-    let two_columns = area.width >= 100;
-    let (left, right) = if two_columns {
-        // Everywhere and the decision view left, the panes right.
-        (section_lines(&sections[..2]), section_lines(&sections[2..]))
-    } else {
-        (section_lines(&sections), Vec::new())
-    };
-    let body = left.len().max(right.len()) as u16;
-    let width = if two_columns { area.width.min(130) } else { 76 };
-    let popup = centered(area, width, body + footer.len() as u16 + 2);
-    frame.render_widget(Clear, popup);
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .border_style(theme::FOCUS_BORDER)
-        .title(" Help ");
-    let inner = block.inner(popup);
-    frame.render_widget(block, popup);
-    let columns = Rect {
-        height: body.min(inner.height),
-        ..inner
-    };
-    if two_columns {
-        let half = Rect {
-            width: inner.width / 2,
-            ..columns
-        };
-        frame.render_widget(Paragraph::new(left), half);
-        frame.render_widget(
-            Paragraph::new(right),
-            Rect {
-                x: inner.x + inner.width / 2,
-                ..half
-            },
-        );
-    } else {
-        frame.render_widget(Paragraph::new(left), columns);
-    }
-    let rest = Rect {
-        y: inner.y + columns.height,
-        height: inner.height.saturating_sub(columns.height),
-        ..inner
-    };
-    frame.render_widget(
-        Paragraph::new(footer).wrap(ratatui::widgets::Wrap { trim: false }),
-        rest,
+    let scroll = format!(
+        " {} and {} scroll it.",
+        keymap::bindings::HELP_LINE_UP.label,
+        keymap::bindings::HELP_PAGE_UP.label
     );
+    footer.push(Line::styled(
+        keymap::help_closing_line() + &scroll,
+        theme::DIM,
+    ));
+    footer
 }

@@ -213,6 +213,8 @@ fn a_narrow_footer_shortens_the_watch_command_then_drops_hints() {
     );
 }
 
+mod reading;
+
 mod decision {
     use serde_json::json;
 

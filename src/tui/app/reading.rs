@@ -1,0 +1,144 @@
+//! Reading what happened: the transcript's block cursor and search, the
+//! help's scrolling, the input box's history and line editing, and the
+//! order in which a tool call and its permission request read.
+
+use crossterm::event::KeyEvent;
+use ratatui_textarea::CursorMove;
+
+use super::{App, Level};
+use crate::tui::keymap::{Action, Context, lookup};
+use crate::tui::transcript::{Block, BlockKind};
+
+/// Rows a help page scrolls.
+const HELP_PAGE: u16 = 10;
+
+impl App {
+    pub(super) fn act_reading(&mut self, action: Action) {
+        match action {
+            Action::DeleteToLineStart if self.is_owner() && !self.sending() => {
+                self.input.delete_line_by_head();
+            }
+            Action::HistoryPrev => self.history_back(),
+            Action::HistoryNext => self.history_forward(),
+            Action::BlockUp => self.transcript.select_block(false),
+            Action::BlockDown => self.transcript.select_block(true),
+            Action::ToggleBlock => self.toggle_block(),
+            _ => {}
+        }
+    }
+
+    fn toggle_block(&mut self) {
+        if !self.transcript.toggle_selected() {
+            let text = "nothing to expand: ↑/↓ select a tool call or a long result";
+            self.say(text, Level::Info);
+        }
+    }
+
+    /// ↑ on an empty box or its first line: the message sent before.
+    fn history_back(&mut self) {
+        if !self.is_owner() || self.sending() {
+            return;
+        }
+        if self.input.cursor().0 > 0 {
+            self.input.move_cursor(CursorMove::Up);
+            return;
+        }
+        let current = self.input.lines().join("\n");
+        if let Some(text) = self.history.back(&current).map(str::to_owned) {
+            self.replace_input(&text);
+        }
+    }
+
+    /// ↓ on the last line while walking: the message after, then the draft.
+    fn history_forward(&mut self) {
+        if !self.is_owner() || self.sending() {
+            return;
+        }
+        let last_line = self.input.cursor().0 + 1 >= self.input.lines().len();
+        if !last_line || !self.history.walking() {
+            self.input.move_cursor(CursorMove::Down);
+            return;
+        }
+        if let Some(text) = self.history.forward() {
+            self.replace_input(&text);
+        }
+    }
+
+    fn replace_input(&mut self, text: &str) {
+        self.input = super::new_input("Type a message; Enter sends");
+        self.input.insert_str(text);
+    }
+
+    /// The help overlay's keys: close it, or scroll it.
+    pub(super) fn on_help_key(&mut self, key: KeyEvent) {
+        match lookup(&key, Context::HelpOverlay) {
+            Some(Action::CloseHelp) => {
+                self.overlays.pop();
+            }
+            Some(Action::LineUp) => self.help_scroll = self.help_scroll.saturating_sub(1),
+            Some(Action::LineDown) => self.help_scroll = self.help_scroll.saturating_add(1),
+            Some(Action::PageUp) => self.help_scroll = self.help_scroll.saturating_sub(HELP_PAGE),
+            Some(Action::PageDown) => self.help_scroll = self.help_scroll.saturating_add(HELP_PAGE),
+            _ => {}
+        }
+    }
+
+    /// Enter in the search prompt: an empty query changes nothing.
+    pub(super) fn run_search(&mut self, text: &str) {
+        if text.trim().is_empty() {
+            return;
+        }
+        if self.transcript.search(text) == 0 {
+            self.say(format!("no match for {text:?}"), Level::Info);
+        }
+    }
+
+    /// A tool call: shown at once, remembered in case its permission
+    /// request follows (agents announce the call, then ask).
+    pub(super) fn show_tool_use(&mut self, tool_use_id: String, block: Block) {
+        self.tool_order.announced = Some(tool_use_id);
+        self.transcript.push(block);
+    }
+
+    /// A permission request for the call just shown: the call moves after
+    /// the request's answer, where it really runs.
+    pub(super) fn hold_tool_use_for(&mut self, request_id: &str, tool_use_id: Option<&str>) {
+        let announced = self.tool_order.announced.take();
+        let is_last_call = self
+            .transcript
+            .last()
+            .is_some_and(|b| b.kind == BlockKind::ToolUse);
+        if tool_use_id.is_none() || announced.as_deref() != tool_use_id || !is_last_call {
+            return;
+        }
+        if let Some(block) = self.transcript.take_last() {
+            self.tool_order.held.push((request_id.to_owned(), block));
+        }
+    }
+
+    /// The request is settled: an allowed call is shown (now running); a
+    /// denied or withdrawn one never ran.
+    pub(super) fn settle_tool_use(&mut self, request_id: &str, allowed: bool) {
+        let Some(at) = self
+            .tool_order
+            .held
+            .iter()
+            .position(|(r, _)| r == request_id)
+        else {
+            return;
+        };
+        let (_, block) = self.tool_order.held.remove(at);
+        if allowed {
+            self.transcript.push(block);
+        }
+    }
+}
+
+/// Tool calls and their permission requests, so they read in order.
+#[derive(Debug, Default)]
+pub struct ToolOrder {
+    /// The id of the tool call shown last.
+    announced: Option<String>,
+    /// Calls waiting for their request's answer, by request id.
+    held: Vec<(String, Block)>,
+}

@@ -1,0 +1,190 @@
+//! Reading what happened: tool calls and long results collapse, the
+//! block cursor opens them, and a call reads after its permission.
+
+use crossterm::event::KeyCode;
+use serde_json::json;
+
+use super::{Rig, record, sent};
+use crate::protocol::{ClientMessage, Decision, EventKind, Role};
+use crate::tui::app::Focus;
+use crate::tui::theme;
+use crate::tui::transcript::BlockKind;
+
+pub fn tool_use(
+    seq: u64,
+    id: &str,
+    name: &str,
+    input: serde_json::Value,
+) -> crate::protocol::EventRecord {
+    record(
+        seq,
+        EventKind::ToolUse {
+            tool_use_id: id.into(),
+            name: name.into(),
+            input,
+        },
+    )
+}
+
+pub fn tool_result(seq: u64, content: &str, is_error: bool) -> crate::protocol::EventRecord {
+    record(
+        seq,
+        EventKind::ToolResult {
+            tool_use_id: "t1".into(),
+            content: content.into(),
+            is_error,
+        },
+    )
+}
+
+/// The text the transcript shows now, block by block.
+pub fn shown(rig: &mut Rig) -> String {
+    let lines = rig.app.transcript.visible_lines(100, 200);
+    lines
+        .iter()
+        .map(|l| {
+            l.spans
+                .iter()
+                .map(|s| s.content.as_ref())
+                .collect::<String>()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn edit_input() -> serde_json::Value {
+    json!({
+        "file_path": "/work/notes.txt",
+        "old_string": "alpha\nbeta\n",
+        "new_string": "alpha\ngamma\n",
+    })
+}
+
+#[test]
+fn a_tool_call_is_one_line_until_opened_then_shows_its_input_and_diff() {
+    let mut rig = Rig::new(Role::Follower, false);
+    rig.event(tool_use(1, "t1", "Edit", edit_input()));
+    assert_eq!(shown(&mut rig), "⚙ Edit /work/notes.txt");
+    rig.focus(Focus::Transcript);
+    rig.key(KeyCode::Up);
+    assert_eq!(rig.app.transcript.selected(), Some(0));
+    rig.key(KeyCode::Enter);
+    let open = shown(&mut rig);
+    assert!(
+        open.contains("\"file_path\": \"/work/notes.txt\""),
+        "{open}"
+    );
+    assert!(
+        open.contains("- beta") && open.contains("+ gamma"),
+        "{open}"
+    );
+    assert!(
+        !open.contains("old_string"),
+        "the texts show as the diff: {open}"
+    );
+    rig.key(KeyCode::Char('o'));
+    assert_eq!(shown(&mut rig), "⚙ Edit /work/notes.txt");
+}
+
+#[test]
+fn a_written_file_shows_as_added_lines() {
+    let mut rig = Rig::new(Role::Owner, false);
+    let input = json!({"file_path": "new.txt", "content": "one\ntwo\n"});
+    rig.event(tool_use(1, "t1", "Write", input));
+    rig.focus(Focus::Transcript);
+    rig.key(KeyCode::Enter);
+    let open = shown(&mut rig);
+    assert!(open.contains("+ one\n  + two"), "{open}");
+}
+
+#[test]
+fn a_long_result_shows_its_head_and_opens_whole_and_errors_stay_red() {
+    let mut rig = Rig::new(Role::Owner, false);
+    let content: Vec<String> = (1..=30).map(|i| format!("row {i}")).collect();
+    rig.event(tool_result(1, &content.join("\n"), true));
+    let collapsed = shown(&mut rig);
+    assert!(collapsed.contains("row 12") && !collapsed.contains("row 13"));
+    assert!(collapsed.contains("… 18 more lines"), "{collapsed}");
+    let block = &rig.app.transcript.blocks()[0];
+    assert_eq!(block.kind, BlockKind::ToolResult);
+    assert!(block.text().runs.iter().any(|r| r.style == theme::ERROR));
+    rig.focus(Focus::Transcript);
+    rig.key(KeyCode::Up);
+    rig.key(KeyCode::Enter);
+    let open = shown(&mut rig);
+    assert!(open.contains("row 30") && !open.contains("more lines"));
+    // A short result is never collapsed.
+    let mut rig = Rig::new(Role::Owner, false);
+    rig.event(tool_result(1, "just one line", false));
+    assert!(!rig.app.transcript.blocks()[0].is_collapsible());
+}
+
+#[test]
+fn a_tool_call_reads_after_its_permission_request_and_answer() {
+    let mut rig = Rig::new(Role::Owner, false);
+    // Claude announces the call, then asks for it.
+    rig.event(tool_use(1, "t1", "Bash", json!({"command": "make"})));
+    rig.event(record(
+        2,
+        EventKind::PermissionRequest {
+            request_id: "r1".into(),
+            tool: "Bash".into(),
+            input: json!({"command": "make"}),
+            tool_use_id: Some("t1".into()),
+            title: None,
+            description: None,
+            preview: None,
+            options: Vec::new(),
+        },
+    ));
+    assert_eq!(shown(&mut rig), "⚠ Bash asks permission: make");
+    rig.focus(Focus::Permissions);
+    let effects = rig.key(KeyCode::Char('y'));
+    assert!(matches!(
+        &sent(&effects)[..],
+        [ClientMessage::PermissionDecision { .. }]
+    ));
+    rig.event(record(
+        3,
+        EventKind::PermissionResolved {
+            request_id: "r1".into(),
+            decision: Decision::Allow,
+            by: "alice".into(),
+            message: None,
+        },
+    ));
+    assert_eq!(
+        shown(&mut rig),
+        "⚠ Bash asks permission: make\n✔ allowed by alice: Bash make\n⚙ Bash make"
+    );
+}
+
+#[test]
+fn a_denied_call_does_not_read_as_run() {
+    let mut rig = Rig::new(Role::Owner, false);
+    rig.event(tool_use(1, "t1", "Bash", json!({"command": "rm -rf /"})));
+    rig.event(record(
+        2,
+        EventKind::PermissionRequest {
+            request_id: "r1".into(),
+            tool: "Bash".into(),
+            input: json!({"command": "rm -rf /"}),
+            tool_use_id: Some("t1".into()),
+            title: None,
+            description: None,
+            preview: None,
+            options: Vec::new(),
+        },
+    ));
+    rig.event(record(
+        3,
+        EventKind::PermissionResolved {
+            request_id: "r1".into(),
+            decision: Decision::Deny,
+            by: "alice".into(),
+            message: None,
+        },
+    ));
+    let text = shown(&mut rig);
+    assert!(!text.contains('⚙'), "{text}");
+}

@@ -1,0 +1,142 @@
+//! Snapshots of reading what happened (collapsed and opened blocks) and of
+//! keys shown only where they work (the footer, the help at 80x24).
+
+use crossterm::event::KeyCode;
+use serde_json::json;
+
+use super::render;
+use crate::protocol::{AgentState, EventKind, Role};
+use crate::tui::app::Focus;
+use crate::tui::app::tests::reading::{tool_result, tool_use};
+use crate::tui::app::tests::{Rig, record, request};
+
+fn footer(rig: &mut Rig, width: u16) -> String {
+    let screen = render(rig, width, 12);
+    let last = screen.lines().last().unwrap().to_owned();
+    last.trim_matches('"').trim_end().to_owned()
+}
+
+fn with_tools(rig: &mut Rig) {
+    rig.event(tool_use(
+        1,
+        "t1",
+        "Edit",
+        json!({
+            "file_path": "/work/notes.txt",
+            "old_string": "alpha\nbeta\ngamma\n",
+            "new_string": "alpha\nBETA\ngamma\ndelta\n",
+        }),
+    ));
+    let rows: Vec<String> = (1..=20).map(|i| format!("result row {i}")).collect();
+    rig.event(tool_result(2, &rows.join("\n"), false));
+}
+
+#[test]
+fn tool_calls_and_long_results_collapsed() {
+    let mut rig = Rig::new(Role::Owner, false);
+    with_tools(&mut rig);
+    insta::assert_snapshot!(render(&mut rig, 80, 24));
+}
+
+#[test]
+fn a_tool_call_opened_shows_its_input_and_diff() {
+    let mut rig = Rig::new(Role::Owner, false);
+    with_tools(&mut rig);
+    render(&mut rig, 80, 24);
+    rig.focus(Focus::Transcript);
+    rig.key(KeyCode::Up);
+    rig.key(KeyCode::Up);
+    rig.key(KeyCode::Enter);
+    insta::assert_snapshot!(render(&mut rig, 80, 24));
+}
+
+#[test]
+fn a_long_result_opened_in_full() {
+    let mut rig = Rig::new(Role::Owner, false);
+    with_tools(&mut rig);
+    render(&mut rig, 80, 40);
+    rig.focus(Focus::Transcript);
+    rig.key(KeyCode::Up);
+    rig.key(KeyCode::Char('o'));
+    insta::assert_snapshot!(render(&mut rig, 80, 40));
+}
+
+#[test]
+fn help_fits_80x24_and_scrolls() {
+    let mut rig = Rig::new(Role::Owner, false);
+    rig.app.hints.watch_command = Some("tether attach ws://127.0.0.1:7878/v1/sessions/main --view (view token in ~/.config/tether/auth.json)".into());
+    rig.key(KeyCode::F(1));
+    let top = render(&mut rig, 80, 24);
+    for _ in 0..100 {
+        rig.key(KeyCode::PageDown);
+    }
+    let bottom = render(&mut rig, 80, 24);
+    insta::assert_snapshot!(format!("{top}\n{bottom}"));
+    assert!(bottom.contains("Enter/o"), "the last key is reachable");
+}
+
+/// Every role and pane: only keys that work are offered, whole.
+#[test]
+fn footers_offer_only_the_keys_that_work() {
+    let mut out = Vec::new();
+    for (role, view, who) in [
+        (Role::Owner, false, "owner"),
+        (Role::Follower, false, "follower"),
+        (Role::Follower, true, "viewer"),
+    ] {
+        for busy in [false, true] {
+            let mut rig = Rig::new(role, view);
+            if busy {
+                rig.event(record(1, EventKind::status(AgentState::Running)));
+                rig.event(request(2, "r1", "make"));
+            }
+            for focus in [
+                Focus::Input,
+                Focus::Permissions,
+                Focus::Transcript,
+                Focus::Participants,
+            ] {
+                rig.focus(focus);
+                let state = if busy { "busy" } else { "idle" };
+                out.push(format!(
+                    "{who} {state} {focus:?}: {}",
+                    footer(&mut rig, 200)
+                ));
+            }
+        }
+    }
+    // A search in progress: Esc clears it (and is offered as such).
+    let mut rig = Rig::new(Role::Follower, false);
+    rig.focus(Focus::Transcript);
+    rig.key(KeyCode::Char('/'));
+    rig.typed("x");
+    rig.key(KeyCode::Enter);
+    rig.app.status = None;
+    out.push(format!("follower searching: {}", footer(&mut rig, 200)));
+    // While the prompt or the help is open, only their keys.
+    rig.key(KeyCode::Char('/'));
+    out.push(format!("search prompt: {}", footer(&mut rig, 200)));
+    rig.key(KeyCode::Esc);
+    rig.key(KeyCode::F(1));
+    out.push(format!("help: {}", footer(&mut rig, 200)));
+    insta::assert_snapshot!(out.join("\n"));
+}
+
+#[test]
+fn a_narrow_footer_never_cuts_a_hint() {
+    let mut rig = Rig::new(Role::Owner, false);
+    rig.event(record(1, EventKind::status(AgentState::Running)));
+    for focus in [Focus::Input, Focus::Transcript] {
+        rig.focus(focus);
+        let full = footer(&mut rig, 300);
+        let items: Vec<&str> = full.trim().split("  ").collect();
+        for width in 10..160 {
+            let shown = footer(&mut rig, width);
+            let kept: Vec<&str> = shown.trim().split("  ").filter(|s| !s.is_empty()).collect();
+            assert!(
+                kept.iter().zip(&items).all(|(a, b)| a == b) && kept.len() <= items.len(),
+                "{width}: {shown:?} vs {full:?}"
+            );
+        }
+    }
+}
