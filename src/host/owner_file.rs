@@ -7,6 +7,8 @@
 //! of the session's history, never gets a seq.
 
 use std::fs;
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use crate::host::error::{IoContext, Result};
@@ -58,7 +60,14 @@ impl OwnerFile {
             owner: owner.map(str::to_owned),
         };
         let staging = self.path.with_extension("json.new");
-        fs::write(&staging, serde_json::to_vec(&record)?)
+        // Private like the journal beside it (who owned is not for others).
+        let _ = fs::remove_file(&staging);
+        fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&staging)
+            .and_then(|mut file| file.write_all(&serde_json::to_vec(&record)?))
             .or_io(|| format!("cannot write {}", staging.display()))?;
         fs::rename(&staging, &self.path).or_io(|| format!("cannot replace {}", self.path.display()))
     }
@@ -74,6 +83,12 @@ mod tests {
         let (file, owner) = OwnerFile::open(dir.path(), "main", "e1");
         assert_eq!(owner, None, "no file yet");
         file.record(Some("alice")).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        let mode = fs::metadata(owner_path(dir.path(), "main"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "private like the journal");
         assert_eq!(
             OwnerFile::open(dir.path(), "main", "e1").1.as_deref(),
             Some("alice")
