@@ -12,6 +12,7 @@ mod chaos;
 #[allow(dead_code)]
 #[path = "../common/mod.rs"]
 mod common;
+mod demo;
 mod events;
 mod faults;
 mod headless;
