@@ -9,6 +9,7 @@ mod acp;
 #[path = "../common/mod.rs"]
 mod common;
 mod decision;
+mod demo;
 mod feel;
 mod ownership;
 mod pty;

@@ -81,7 +81,10 @@ impl AgentSpec {
                 .first()
                 .map(|c| c.rsplit('/').next().unwrap_or(c).to_owned())
                 .unwrap_or_else(|| self.kind().into()),
-            AgentSpec::Replay { file, .. } => format!("replay of {}", file.display()),
+            AgentSpec::Replay { file, .. } => {
+                let name = file.file_name().unwrap_or(file.as_os_str());
+                format!("replay of {}", name.to_string_lossy())
+            }
         }
     }
 }
