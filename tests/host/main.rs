@@ -14,6 +14,7 @@ mod chaos;
 mod common;
 mod demo;
 mod events;
+mod examples;
 mod faults;
 mod headless;
 mod history;

@@ -55,3 +55,21 @@ fn the_demo_waits_at_each_request_and_plays_to_the_end_once_answered() {
     tui.send(b"\x11");
     assert!(tui.wait_exit().success());
 }
+
+/// `assets/examples/config.toml` is read and honoured: the mouse is
+/// released at start.
+#[test]
+fn the_example_ui_settings_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/examples/config.toml");
+    let settings = dir.path().join("config/tether");
+    std::fs::create_dir_all(&settings).unwrap();
+    std::fs::copy(&example, settings.join("config.toml")).unwrap();
+    let mut tui = demo(dir.path(), "0", (30, 110));
+    tui.wait_text("(owner)");
+    let raw = tui.raw.lock().unwrap().clone();
+    let released = raw.windows(8).filter(|w| *w == b"\x1b[?1006l").count();
+    assert_eq!(released, 1, "mouse capture released at start");
+    tui.send(b"\x11");
+    assert!(tui.wait_exit().success());
+}
