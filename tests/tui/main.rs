@@ -12,8 +12,10 @@ mod decision;
 mod demo;
 mod feel;
 mod ownership;
+mod pictures;
 mod pty;
 mod safety;
+mod svg;
 
 use std::net::TcpListener;
 use std::path::Path;
