@@ -146,6 +146,18 @@ async fn the_bundled_demo_plays_to_the_end_when_its_requests_are_answered() {
     assert!(text.len() < 256 * 1024, "the demo stays small");
     let recording = tether::host::agent::replay::Recording::parse(&text).unwrap();
     assert!(recording.len() > 20);
+    // The scenes: a diff to decide on, a long output, a denial, an
+    // interrupt, a markdown answer.
+    for scene in [
+        r#""kind":"permission_request""#,
+        r#""kind":"diff""#,
+        "case_48 ... ok",
+        r#""decision":"deny""#,
+        r#""kind":"interrupt""#,
+        "## What happened",
+    ] {
+        assert!(text.contains(scene), "the demo lacks {scene}");
+    }
     let host = TestHost::start(replay(demo_file(), true)).await;
     let mut owner = host.owner().await;
     let mut answered = std::collections::HashSet::new();
@@ -276,6 +288,66 @@ async fn record_shell() -> Scene {
     }
 }
 
+/// The closing turn, in markdown: an Agent Client Protocol agent
+/// (`tether acp-test-agent` playing a script) through a journaled host,
+/// its answer streamed in chunks after a thought.
+async fn record_acp_summary() -> Scene {
+    let journal = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let cwd = dir.path().display().to_string();
+    let update = |kind: &str, text: &str| {
+        json!({"send": {"jsonrpc": "2.0", "method": "session/update", "params": {"sessionId": "s1",
+            "update": {"sessionUpdate": kind, "messageId": "m1", "content": {"type": "text", "text": text}}}}})
+    };
+    let mut steps = vec![
+        json!({"expect": {"method": "initialize"}}),
+        json!({"reply": {"protocolVersion": 1, "agentCapabilities": {},
+            "agentInfo": {"name": "scripted-acp-agent", "version": "0.1"}}}),
+        json!({"expect": {"method": "session/new", "params": {"cwd": cwd}}}),
+        json!({"reply": {"sessionId": "s1"}}),
+        json!({"expect": {"method": "session/prompt"}}),
+        update("agent_thought_chunk", "Collecting what this session did."),
+    ];
+    for part in SUMMARY {
+        steps.push(update("agent_message_chunk", part));
+    }
+    steps.push(json!({"reply": {"stopReason": "end_turn"}}));
+    let script = dir.path().join("script.jsonl");
+    let text: String = steps.iter().map(|step| format!("{step}\n")).collect();
+    std::fs::write(&script, text).unwrap();
+    let agent = AgentSpec::Acp {
+        command: vec![
+            crate::common::TETHER.to_owned(),
+            "acp-test-agent".into(),
+            script.display().to_string(),
+        ],
+    };
+    let mut config = crate::common::host_config(dir.path(), agent);
+    config.journal_dir = Some(journal.path().to_owned());
+    let host = TestHost::start_config(config, dir).await;
+    let mut owner = host.owner().await;
+    let answer = owner.request(|id| user(id, "summarise the session")).await;
+    assert_eq!(code_of(&answer), None, "{answer:?}");
+    owner
+        .wait_event(|e| matches!(e, EventKind::TurnEnd { .. }))
+        .await;
+    let session_dir = host.path().to_owned();
+    let _dir = host.stop().await;
+    Scene {
+        events: journal_events(journal.path(), &session_dir),
+    }
+}
+
+/// The closing summary, in the chunks it streams in.
+const SUMMARY: [&str; 6] = [
+    "## What happened\n\n",
+    "- wrote **notes/plan.md** (a new file) and edited `notes.txt`: ",
+    "`beta` became `BETA`\n- the test run passed: *48 passed, 0 failed*\n",
+    "- `rm -rf /tmp/nothing-here` was **denied**, so nothing was removed\n",
+    "- the slow answer was interrupted\n\n",
+    "Next, run the tests again:\n\n```sh\ncargo test\n```\n",
+];
+
 /// Whether an event belongs in the stitched demo: the agents' exits and
 /// start-ups between scenes do not (the replay announces its own end).
 fn keeps(event: &EventKind) -> bool {
@@ -345,6 +417,7 @@ async fn record_the_demo() {
         record_shell().await,
         record_trace("permission-deny", |_| {}).await,
         record_trace("interrupt", |_| {}).await,
+        record_acp_summary().await,
     ];
     let text = stitch(scenes);
     std::fs::create_dir_all(demo_file().parent().unwrap()).unwrap();
