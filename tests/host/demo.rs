@@ -138,6 +138,42 @@ async fn without_pausing_the_replay_plays_through_its_requests() {
     host.stop().await;
 }
 
+/// Without pausing, an owner who answers before the recording does still
+/// sees one resolution: the recorded one is skipped.
+#[tokio::test]
+async fn an_answer_before_the_recorded_one_is_the_only_resolution() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("rec.jsonl");
+    let lines = [
+        json!({"seq": 1, "ts": "2026-01-01T00:00:00Z", "event": request_event("r1")}),
+        json!({"seq": 2, "ts": "2026-01-01T00:00:01Z", "event": resolved_event("r1")}),
+        json!({"seq": 3, "ts": "2026-01-01T00:00:01Z", "event": {"kind": "assistant", "text": "after"}}),
+    ];
+    let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    std::fs::write(&file, text).unwrap();
+    let host = TestHost::start(AgentSpec::Replay {
+        file,
+        speed: 1.0,
+        pause_at_requests: false,
+    })
+    .await;
+    let mut owner = host.owner().await;
+    owner
+        .saw_or_wait(|e| matches!(e, EventKind::PermissionRequest { .. }))
+        .await;
+    let answer = owner.request(decide("r1", Decision::Allow).message()).await;
+    assert_eq!(code_of(&answer), None, "{answer:?}");
+    owner.saw_or_wait(is_exit).await;
+    let resolutions = owner
+        .events
+        .iter()
+        .filter(|r| matches!(&r.event, EventKind::PermissionResolved { .. }))
+        .count();
+    assert_eq!(resolutions, 1);
+    assert_eq!(assistant_texts(&owner.events), ["after"]);
+    host.stop().await;
+}
+
 /// The bundled demo has every scene the README promises, and answering
 /// each request as it comes plays it to the end.
 #[tokio::test]

@@ -121,8 +121,8 @@ async fn play(
     events: &EventSink,
 ) -> bool {
     let mut previous: Option<SystemTime> = None;
-    // Requests the owner answered here: the session already announced
-    // their resolution, so the recorded one is not played.
+    // Requests the owner answered (paused or not): the session already
+    // announced their resolution, so the recorded one is not played.
     let mut answered: HashSet<String> = HashSet::new();
     // A request to wait at once the status changes that follow it are out.
     let mut pause_at: Option<String> = None;
@@ -136,27 +136,30 @@ async fn play(
             // The recorded think time is over: carry on at once.
             previous = None;
         }
-        if let EventKind::PermissionResolved { request_id, .. } = &event
-            && answered.remove(request_id)
-        {
-            continue;
-        }
         if playback.speed > 0.0
             && let (Some(prev), Some(now)) = (previous, ts)
         {
             let gap = now.duration_since(prev).unwrap_or_default();
             let pause = gap.div_f64(playback.speed).min(MAX_PAUSE);
-            if wait_or_stop(pause, inbox).await {
+            if wait_or_stop(pause, inbox, &mut answered).await {
                 return true;
             }
         }
         previous = ts.or(previous);
+        if inbox_says_stop(inbox, &mut answered) {
+            return true;
+        }
+        if let EventKind::PermissionResolved { request_id, .. } = &event
+            && answered.remove(request_id)
+        {
+            continue;
+        }
         if let EventKind::PermissionRequest { request_id, .. } = &event
             && playback.pause_at_requests
         {
             pause_at = Some(request_id.clone());
         }
-        if inbox_says_stop(inbox) || events.send(event).await.is_err() {
+        if events.send(event).await.is_err() {
             return true;
         }
     }
@@ -198,27 +201,46 @@ async fn wait_for_answer(
     }
 }
 
-/// Sleeps for `pause` unless told to stop first. Other commands are
-/// ignored: a replay takes no input.
-async fn wait_or_stop(pause: Duration, inbox: &mut mpsc::UnboundedReceiver<AgentInput>) -> bool {
+/// Sleeps for `pause` unless told to stop first. Answers heard meanwhile
+/// go to `answered`; other commands are ignored: a replay takes no input.
+async fn wait_or_stop(
+    pause: Duration,
+    inbox: &mut mpsc::UnboundedReceiver<AgentInput>,
+    answered: &mut HashSet<String>,
+) -> bool {
     let sleep = tokio::time::sleep(pause);
     tokio::pin!(sleep);
     loop {
         tokio::select! {
             () = &mut sleep => return false,
-            input = inbox.recv() => if let Heard::Stop = heard(input) {
-                return true;
+            input = inbox.recv() => match heard(input) {
+                Heard::Stop => return true,
+                Heard::Decision(id) => {
+                    answered.insert(id);
+                }
+                Heard::Interrupt | Heard::Nothing => {}
             }
         }
     }
 }
 
-fn inbox_says_stop(inbox: &mut mpsc::UnboundedReceiver<AgentInput>) -> bool {
+/// Whether the inbox holds a stop, noting the answers in it.
+fn inbox_says_stop(
+    inbox: &mut mpsc::UnboundedReceiver<AgentInput>,
+    answered: &mut HashSet<String>,
+) -> bool {
     loop {
-        match inbox.try_recv() {
-            Ok(AgentInput::Shutdown) | Err(mpsc::error::TryRecvError::Disconnected) => return true,
-            Ok(AgentInput::Command(_)) => continue,
+        let input = match inbox.try_recv() {
+            Ok(input) => Some(input),
+            Err(mpsc::error::TryRecvError::Disconnected) => None,
             Err(mpsc::error::TryRecvError::Empty) => return false,
+        };
+        match heard(input) {
+            Heard::Stop => return true,
+            Heard::Decision(id) => {
+                answered.insert(id);
+            }
+            Heard::Interrupt | Heard::Nothing => {}
         }
     }
 }
