@@ -3,6 +3,7 @@
 mod acp_test_agent;
 mod attach;
 mod bench;
+mod demo;
 mod failure;
 mod headless;
 mod logging;
@@ -43,6 +44,9 @@ enum Command {
     Attach(attach::AttachArgs),
     /// Manage who may attach: add, list or revoke tokens in the auth file.
     Token(token::TokenArgs),
+    /// Replay a bundled agent session in the UI (no agent or API key
+    /// needed); it waits at each permission request for your answer.
+    Demo(demo::DemoArgs),
     /// Load generators that print their figures as JSON.
     Bench(bench::BenchArgs),
     /// Play a recorded Claude Code stream-json trace as a fake agent
@@ -72,6 +76,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Some(Command::Serve(args)) => serve::run(args),
         Some(Command::Attach(args)) => attach::run(args),
         Some(Command::Token(args)) => token::run(args),
+        Some(Command::Demo(args)) => demo::run(args),
         Some(Command::Bench(args)) => bench::run(args),
         Some(Command::TraceAgent(args)) => trace_agent::run(args),
         Some(Command::AcpTestAgent(args)) => acp_test_agent::run(args),

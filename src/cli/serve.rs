@@ -172,6 +172,7 @@ impl ServeArgs {
                 AgentSpec::Replay {
                     file,
                     speed: self.speed,
+                    pause_at_requests: false,
                 }
             }
             preset => {

@@ -519,7 +519,12 @@ async fn replay_plays_a_recording_and_takes_no_input() {
             .collect::<String>(),
     )
     .unwrap();
-    let host = TestHost::start(AgentSpec::Replay { file, speed: 0.0 }).await;
+    let host = TestHost::start(AgentSpec::Replay {
+        file,
+        speed: 0.0,
+        pause_at_requests: false,
+    })
+    .await;
     let mut owner = host.owner().await;
     owner.saw_or_wait(is_exit).await;
     let texts: Vec<_> = owner

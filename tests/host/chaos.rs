@@ -120,6 +120,7 @@ async fn chaos(seed: u64) {
     let host = TestHost::start(AgentSpec::Replay {
         file: write_empty_recording(),
         speed: 0.0,
+        pause_at_requests: false,
     })
     .await;
     // Let the agent's own start-up events land first.

@@ -12,7 +12,9 @@ mod chaos;
 #[allow(dead_code)]
 #[path = "../common/mod.rs"]
 mod common;
+mod demo;
 mod events;
+mod examples;
 mod faults;
 mod headless;
 mod history;

@@ -9,11 +9,14 @@ mod acp;
 #[path = "../common/mod.rs"]
 mod common;
 mod decision;
+mod demo;
 mod feel;
 mod keys;
 mod ownership;
+mod pictures;
 mod pty;
 mod safety;
+mod svg;
 
 use std::net::TcpListener;
 use std::path::Path;

@@ -28,8 +28,13 @@ pub enum AgentSpec {
     StreamJson { command: Vec<String> },
     /// A child speaking the Agent Client Protocol, with tether its client.
     Acp { command: Vec<String> },
-    /// A recorded event file played back.
-    Replay { file: PathBuf, speed: f64 },
+    /// A recorded event file played back (`pause_at_requests`: wait at
+    /// each permission request for the owner's answer).
+    Replay {
+        file: PathBuf,
+        speed: f64,
+        pause_at_requests: bool,
+    },
 }
 
 impl AgentSpec {
@@ -76,7 +81,10 @@ impl AgentSpec {
                 .first()
                 .map(|c| c.rsplit('/').next().unwrap_or(c).to_owned())
                 .unwrap_or_else(|| self.kind().into()),
-            AgentSpec::Replay { file, .. } => format!("replay of {}", file.display()),
+            AgentSpec::Replay { file, .. } => {
+                let name = file.file_name().unwrap_or(file.as_os_str());
+                format!("replay of {}", name.to_string_lossy())
+            }
         }
     }
 }
@@ -121,9 +129,17 @@ pub fn spawn(
             let agent = acp::AcpAgent::new(command.clone(), cwd, resume)?;
             tokio::spawn(agent.run(inbox, events))
         }
-        AgentSpec::Replay { file, speed } => {
+        AgentSpec::Replay {
+            file,
+            speed,
+            pause_at_requests,
+        } => {
             let recording = replay::Recording::load(file)?;
-            tokio::spawn(replay::run(recording, *speed, inbox, events))
+            let playback = replay::Playback {
+                speed: *speed,
+                pause_at_requests: *pause_at_requests,
+            };
+            tokio::spawn(replay::run(recording, playback, inbox, events))
         }
     };
     Ok(AgentHandle { input, task })

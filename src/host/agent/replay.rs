@@ -1,6 +1,8 @@
 //! The replay agent: plays a recorded event file (the journal format, or
-//! plain `{seq, ts, event}` lines) back at a chosen speed.
+//! plain `{seq, ts, event}` lines) back at a chosen speed, optionally
+//! waiting at each permission request for the owner's answer.
 
+use std::collections::HashSet;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
@@ -8,6 +10,7 @@ use crate::host::error::{Error, IoContext, Result, invalid};
 use tokio::sync::mpsc;
 
 use super::{AgentInput, EventSink};
+use crate::host::session::AgentCommand;
 use crate::protocol::{EventKind, EventRecord, NoticeLevel, ServerMessage};
 
 /// Longest pause replayed between two events, whatever the recording says.
@@ -57,33 +60,45 @@ impl Recording {
     }
 }
 
-/// Plays the recording; `speed` 0 means as fast as the session takes it.
+/// How a recording is played.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Playback {
+    /// Factor on the recorded pauses; 0 plays as fast as the session takes it.
+    pub speed: f64,
+    /// Stop after each `permission_request` until the owner answers it (or
+    /// interrupts), so a demo can be driven.
+    pub pause_at_requests: bool,
+}
+
+/// What the inbox said while the replay waited.
+enum Heard {
+    Stop,
+    /// The owner answered the request with this id.
+    Decision(String),
+    Interrupt,
+    Nothing,
+}
+
+fn heard(input: Option<AgentInput>) -> Heard {
+    match input {
+        None | Some(AgentInput::Shutdown) => Heard::Stop,
+        Some(AgentInput::Command(AgentCommand::Decision { request_id, .. })) => {
+            Heard::Decision(request_id)
+        }
+        Some(AgentInput::Command(AgentCommand::Interrupt)) => Heard::Interrupt,
+        Some(AgentInput::Command(_)) => Heard::Nothing,
+    }
+}
+
+/// Plays the recording.
 pub async fn run(
     recording: Recording,
-    speed: f64,
+    playback: Playback,
     mut inbox: mpsc::UnboundedReceiver<AgentInput>,
     events: EventSink,
 ) {
     let total = recording.len();
-    let mut previous: Option<SystemTime> = None;
-    let mut stopped = false;
-    for (ts, event) in recording.events {
-        if speed > 0.0
-            && let (Some(prev), Some(now)) = (previous, ts)
-        {
-            let gap = now.duration_since(prev).unwrap_or_default();
-            let pause = gap.div_f64(speed).min(MAX_PAUSE);
-            if wait_or_stop(pause, &mut inbox).await {
-                stopped = true;
-                break;
-            }
-        }
-        previous = ts.or(previous);
-        if inbox_says_stop(&mut inbox) || events.send(event).await.is_err() {
-            stopped = true;
-            break;
-        }
-    }
+    let stopped = play(recording, playback, &mut inbox, &events).await;
     let detail = if stopped {
         "replay stopped".to_owned()
     } else {
@@ -98,28 +113,134 @@ pub async fn run(
     let _ = events.send(EventKind::exited(detail, None)).await;
 }
 
-/// Sleeps for `pause` unless told to stop first. Commands are ignored: a
-/// replay takes no input.
-async fn wait_or_stop(pause: Duration, inbox: &mut mpsc::UnboundedReceiver<AgentInput>) -> bool {
+/// Sends the recorded events; true when told to stop before the end.
+async fn play(
+    recording: Recording,
+    playback: Playback,
+    inbox: &mut mpsc::UnboundedReceiver<AgentInput>,
+    events: &EventSink,
+) -> bool {
+    let mut previous: Option<SystemTime> = None;
+    // Requests the owner answered (paused or not): the session already
+    // announced their resolution, so the recorded one is not played.
+    let mut answered: HashSet<String> = HashSet::new();
+    // A request to wait at once the status changes that follow it are out.
+    let mut pause_at: Option<String> = None;
+    for (ts, event) in recording.events {
+        if !matches!(event, EventKind::Status { .. })
+            && let Some(request_id) = pause_at.take()
+        {
+            if wait_at_request(request_id, inbox, &mut answered).await {
+                return true;
+            }
+            // The recorded think time is over: carry on at once.
+            previous = None;
+        }
+        if playback.speed > 0.0
+            && let (Some(prev), Some(now)) = (previous, ts)
+        {
+            let gap = now.duration_since(prev).unwrap_or_default();
+            let pause = gap.div_f64(playback.speed).min(MAX_PAUSE);
+            if wait_or_stop(pause, inbox, &mut answered).await {
+                return true;
+            }
+        }
+        previous = ts.or(previous);
+        if inbox_says_stop(inbox, &mut answered) {
+            return true;
+        }
+        if let EventKind::PermissionResolved { request_id, .. } = &event
+            && answered.remove(request_id)
+        {
+            continue;
+        }
+        if let EventKind::PermissionRequest { request_id, .. } = &event
+            && playback.pause_at_requests
+        {
+            pause_at = Some(request_id.clone());
+        }
+        if events.send(event).await.is_err() {
+            return true;
+        }
+    }
+    match pause_at {
+        Some(request_id) => wait_at_request(request_id, inbox, &mut answered).await,
+        None => false,
+    }
+}
+
+/// Waits at a request; notes it in `answered` when the owner answered it.
+/// True when told to stop.
+async fn wait_at_request(
+    request_id: String,
+    inbox: &mut mpsc::UnboundedReceiver<AgentInput>,
+    answered: &mut HashSet<String>,
+) -> bool {
+    match wait_for_answer(&request_id, inbox).await {
+        Heard::Stop => true,
+        Heard::Decision(_) => {
+            answered.insert(request_id);
+            false
+        }
+        Heard::Interrupt | Heard::Nothing => false,
+    }
+}
+
+/// Waits until the owner answers `request_id` or interrupts, or the
+/// replay is stopped.
+async fn wait_for_answer(
+    request_id: &str,
+    inbox: &mut mpsc::UnboundedReceiver<AgentInput>,
+) -> Heard {
+    loop {
+        match heard(inbox.recv().await) {
+            Heard::Decision(id) if id != request_id => {}
+            Heard::Nothing => {}
+            done => return done,
+        }
+    }
+}
+
+/// Sleeps for `pause` unless told to stop first. Answers heard meanwhile
+/// go to `answered`; other commands are ignored: a replay takes no input.
+async fn wait_or_stop(
+    pause: Duration,
+    inbox: &mut mpsc::UnboundedReceiver<AgentInput>,
+    answered: &mut HashSet<String>,
+) -> bool {
     let sleep = tokio::time::sleep(pause);
     tokio::pin!(sleep);
     loop {
         tokio::select! {
             () = &mut sleep => return false,
-            input = inbox.recv() => match input {
-                None | Some(AgentInput::Shutdown) => return true,
-                Some(AgentInput::Command(_)) => {}
+            input = inbox.recv() => match heard(input) {
+                Heard::Stop => return true,
+                Heard::Decision(id) => {
+                    answered.insert(id);
+                }
+                Heard::Interrupt | Heard::Nothing => {}
             }
         }
     }
 }
 
-fn inbox_says_stop(inbox: &mut mpsc::UnboundedReceiver<AgentInput>) -> bool {
+/// Whether the inbox holds a stop, noting the answers in it.
+fn inbox_says_stop(
+    inbox: &mut mpsc::UnboundedReceiver<AgentInput>,
+    answered: &mut HashSet<String>,
+) -> bool {
     loop {
-        match inbox.try_recv() {
-            Ok(AgentInput::Shutdown) | Err(mpsc::error::TryRecvError::Disconnected) => return true,
-            Ok(AgentInput::Command(_)) => continue,
+        let input = match inbox.try_recv() {
+            Ok(input) => Some(input),
+            Err(mpsc::error::TryRecvError::Disconnected) => None,
             Err(mpsc::error::TryRecvError::Empty) => return false,
+        };
+        match heard(input) {
+            Heard::Stop => return true,
+            Heard::Decision(id) => {
+                answered.insert(id);
+            }
+            Heard::Interrupt | Heard::Nothing => {}
         }
     }
 }
