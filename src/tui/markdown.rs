@@ -5,6 +5,8 @@
 //! piece of text goes through [`sanitize`].
 
 mod code;
+#[cfg(test)]
+mod screens;
 mod table;
 
 use ratatui::style::Style;

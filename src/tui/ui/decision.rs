@@ -502,4 +502,41 @@ mod tests {
         let styles: Vec<Style> = texts[2].pieces().map(|(_, s)| s).collect();
         assert_eq!(styles, [theme::DIM, theme::OK]);
     }
+
+    #[test]
+    fn code_is_highlighted_by_the_file_type_and_signs_keep_their_colours() {
+        let diff = "@@ -1,3 +1,3 @@\n fn main() {\n-    let a = 1;\n+    let a = \"\u{1b}[2J\"; // b\n }\n";
+        let rust = highlight::syntax_for_path("src/main.rs");
+        let texts = diff_lines(diff, rust);
+        // The same text as without highlighting.
+        assert_eq!(plain(&texts), plain(&diff_lines(diff, None)));
+        assert_eq!(texts[3].text, "  2 +     let a = \"␛[2J\"; // b");
+        let pieces = |i: usize| -> Vec<(String, Style)> {
+            texts[i].pieces().map(|(p, s)| (p.to_owned(), s)).collect()
+        };
+        let added = pieces(3);
+        assert_eq!(added[1], ("+".to_owned(), theme::OK.patch(theme::BOLD)));
+        let code = &added[2..];
+        assert!(
+            code.iter().all(|(_, s)| s.bg == ADDED_BACKGROUND.bg),
+            "{code:?}"
+        );
+        let colours: std::collections::HashSet<_> = code.iter().map(|(_, s)| s.fg).collect();
+        assert!(colours.len() > 2, "{code:?}");
+        let removed = pieces(2);
+        assert_eq!(
+            removed[1],
+            ("-".to_owned(), theme::ERROR.patch(theme::BOLD))
+        );
+        assert!(
+            removed[2..]
+                .iter()
+                .all(|(_, s)| s.bg == REMOVED_BACKGROUND.bg)
+        );
+        // Context lines: syntax colours, no background.
+        assert!(pieces(1)[2..].iter().all(|(_, s)| s.bg.is_none()));
+        assert!(texts.iter().all(|t| !t.text.contains('\u{1b}')));
+        // An unknown file type keeps today's colours.
+        assert!(highlight::syntax_for_path("notes.unknownext").is_none());
+    }
 }
