@@ -16,9 +16,8 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::{Arc, LazyLock, Mutex};
 
 use ratatui::style::{Color, Style};
-use syntect::easy::HighlightLines;
-use syntect::highlighting::Theme;
-use syntect::parsing::{SyntaxReference, SyntaxSet};
+use syntect::highlighting::{HighlightIterator, HighlightState, Highlighter};
+use syntect::parsing::{ParseState, ScopeStack, SyntaxReference, SyntaxSet};
 use syntect::util::LinesWithEndings;
 use two_face::theme::{EmbeddedLazyThemeSet, EmbeddedThemeName};
 
@@ -166,23 +165,73 @@ pub fn paint_lines(syntax: Syntax, lines: &[StyledText], plain: Style) -> Option
 
 fn highlight(syntax: Syntax, text: &str) -> Option<Vec<ColourRun>> {
     count_run();
-    let theme: &Theme = THEMES.get(EmbeddedThemeName::Ansi);
-    let mut lines = HighlightLines::new(syntax.0, theme);
-    let mut runs: Vec<ColourRun> = Vec::new();
-    let mut start = 0;
-    for line in LinesWithEndings::from(text) {
-        for (style, piece) in lines.highlight_line(line, &SYNTAXES).ok()? {
+    let highlighter = Highlighter::new(THEMES.get(EmbeddedThemeName::Ansi));
+    let resumed = take_checkpoint(syntax, text);
+    let mut at = resumed.as_ref().map_or(0, |c| c.prefix.len());
+    let (mut parse, mut state, mut runs) = match resumed {
+        Some(c) => (c.parse, c.state, c.runs),
+        None => (
+            ParseState::new(syntax.0),
+            HighlightState::new(&highlighter, ScopeStack::new()),
+            Vec::new(),
+        ),
+    };
+    // Where the last line starts: a reply still streaming in may be
+    // completed there, so the state before it is kept for the next call.
+    let last_line = text.rfind('\n').map_or(0, |i| i + 1);
+    for line in LinesWithEndings::from(&text[at..]) {
+        if at == last_line && at > 0 {
+            save_checkpoint(syntax, &text[..at], &parse, &state, &runs);
+        }
+        let ops = parse.parse_line(line, &SYNTAXES).ok()?;
+        for (style, piece) in HighlightIterator::new(&mut state, &ops, line, &highlighter) {
             let fg = terminal_colour(style.foreground);
-            if runs.last().is_none_or(|r| r.fg != fg) {
+            if runs.last().is_none_or(|r: &ColourRun| r.fg != fg) {
                 runs.push(ColourRun {
-                    start: start as u32,
+                    start: at as u32,
                     fg,
                 });
             }
-            start += piece.len();
+            at += piece.len();
         }
     }
     Some(runs)
+}
+
+/// The highlighter's state at a line start of a text, to continue from
+/// when the same text comes back longer (a code block streaming in).
+struct Checkpoint {
+    syntax: &'static str,
+    prefix: String,
+    parse: ParseState,
+    state: HighlightState,
+    runs: Vec<ColourRun>,
+}
+
+static CHECKPOINT: Mutex<Option<Checkpoint>> = Mutex::new(None);
+
+fn take_checkpoint(syntax: Syntax, text: &str) -> Option<Checkpoint> {
+    let mut kept = CHECKPOINT.lock().unwrap_or_else(|p| p.into_inner());
+    let fits = kept
+        .as_ref()
+        .is_some_and(|c| c.syntax == syntax.0.name && text.starts_with(c.prefix.as_str()));
+    if fits { kept.take() } else { None }
+}
+
+fn save_checkpoint(
+    syntax: Syntax,
+    prefix: &str,
+    parse: &ParseState,
+    state: &HighlightState,
+    runs: &[ColourRun],
+) {
+    *CHECKPOINT.lock().unwrap_or_else(|p| p.into_inner()) = Some(Checkpoint {
+        syntax: &syntax.0.name,
+        prefix: prefix.to_owned(),
+        parse: parse.clone(),
+        state: state.clone(),
+        runs: runs.to_vec(),
+    });
 }
 
 /// bat's `ansi` theme encodes a palette index in red when alpha is 0, and
@@ -351,5 +400,18 @@ mod tests {
                 ("d", plain.fg(Color::Green)),
             ]
         );
+    }
+
+    #[test]
+    fn a_growing_text_continues_where_it_was_and_gets_the_same_colours() {
+        let rust = syntax_for_tag("rust").unwrap();
+        let full = "/* a comment\n   over lines */\nfn grows() -> &'static str {\n    \"s\"\n}\n";
+        let mut streamed = None;
+        for end in (1..=full.len()).filter(|&end| full.is_char_boundary(end)) {
+            streamed = colours(rust, &full[..end]);
+        }
+        *CHECKPOINT.lock().unwrap() = None;
+        let fresh = highlight(rust, full).map(Arc::from);
+        assert_eq!(streamed, fresh);
     }
 }
