@@ -1,7 +1,8 @@
 //! TUI benchmarks: drawing a frame over a million-line transcript (at the
-//! tail, scrolled, after a resize) and ingesting event frames as they come
-//! off the socket. Also prints the memory the app state holds for that
-//! transcript, measured by a counting allocator.
+//! tail, scrolled, after a resize, and at a tail of highlighted code
+//! blocks) and ingesting event frames as they come off the socket. Also
+//! prints the memory the app state holds for that transcript, measured by
+//! a counting allocator.
 //!
 //! Run: `cargo bench --bench tui`
 
@@ -90,6 +91,38 @@ fn event_frames(rich: bool) -> Vec<String> {
     (1..=EVENTS).map(|seq| frame(seq, rich)).collect()
 }
 
+/// An assistant reply of ten lines: a sentence and a Rust code block
+/// (highlighted when it is ingested).
+fn code_frame(seq: u64) -> String {
+    let text = format!(
+        "Here is the handler for event {seq}:\n```rust\n/// Handles event {seq}.\n\
+         fn handle_{seq}(x: u32) -> Option<u32> {{\n    let label = \"event {seq}\"; // shown\n\
+         \x20   if x == 0 {{\n        return None;\n    }}\n    Some(x * {seq})\n}}\n```"
+    );
+    ServerMessage::Event(EventRecord {
+        seq,
+        ts: "2026-01-01T00:00:00.000Z".into(),
+        event: EventKind::Assistant { text },
+    })
+    .to_json()
+}
+
+/// The plain frames with every 100th assistant reply, and all of the
+/// last 20 events, replaced by one with a code block: the tail of the
+/// transcript shows highlighted code.
+fn code_frames() -> Vec<String> {
+    (1..=EVENTS)
+        .map(|seq| {
+            let code = seq.is_multiple_of(2) && (seq.is_multiple_of(200) || seq > EVENTS - 20);
+            if code {
+                code_frame(seq)
+            } else {
+                frame(seq, false)
+            }
+        })
+        .collect()
+}
+
 fn ingest(app: &mut App, frames: &[String]) {
     let (now, wall) = (Instant::now(), SystemTime::now());
     for text in frames {
@@ -164,6 +197,17 @@ fn benches(c: &mut Criterion) {
             width = if width == 200 { 170 } else { 200 };
             term.resize(Rect::new(0, 0, width, 50)).expect("resize");
             term.draw(|f| ui::draw(black_box(&mut app), f)).map(|_| ())
+        })
+    });
+    let mut coded = loaded_app(&code_frames());
+    term.resize(Rect::new(0, 0, 200, 50)).expect("resize");
+    let shown = term.draw(|f| ui::draw(&mut coded, f)).expect("draw");
+    let screen: String = shown.buffer.content.iter().map(|c| c.symbol()).collect();
+    assert!(screen.contains("fn handle_"), "code on screen");
+    render.bench_function("tail_1m_lines_highlighted_code", |b| {
+        b.iter(|| {
+            term.draw(|f| ui::draw(black_box(&mut coded), f))
+                .map(|_| ())
         })
     });
     render.finish();

@@ -4,6 +4,11 @@
 //! conservative subset of inline markup. The input is untrusted, so every
 //! piece of text goes through [`sanitize`].
 
+mod code;
+#[cfg(test)]
+mod screens;
+mod table;
+
 use ratatui::style::Style;
 
 use super::sanitize::sanitize_into;
@@ -49,24 +54,27 @@ fn is_plain_text(input: &str) -> bool {
 fn render_lines(input: &str, base: Style) -> StyledText {
     let mut out = StyledText::default();
     out.text.reserve(input.len());
-    // Open fence: its character and length.
-    let mut fence: Option<(u8, usize)> = None;
     let mut first = true;
-    for raw in input.split('\n') {
-        let line = raw.strip_suffix('\r').unwrap_or(raw);
-        if let Some((ch, len)) = fence {
-            if is_fence_close(line, ch, len) {
-                fence = None;
-                continue;
-            }
-            newline(&mut out, &mut first);
-            let style = base.patch(theme::CODE_BLOCK);
-            out.push("│ ", style);
-            sanitize_into(&mut out, line, style);
+    let mut lines = input
+        .split('\n')
+        .map(|raw| raw.strip_suffix('\r').unwrap_or(raw))
+        .peekable();
+    while let Some(line) = lines.next() {
+        if let Some((ch, len, info)) = fence_open(line) {
+            let code: Vec<&str> =
+                std::iter::from_fn(|| lines.next_if(|l| !is_fence_close(l, ch, len))).collect();
+            // The closing fence, if there is one.
+            lines.next();
+            code::render_block(&mut out, &mut first, info, &code, base);
             continue;
         }
-        if let Some(open) = fence_open(line) {
-            fence = Some(open);
+        if memchr::memchr(b'|', line.as_bytes()).is_some()
+            && let Some(columns) = lines.peek().and_then(|next| table::head(line, next))
+        {
+            lines.next();
+            let rows: Vec<&str> =
+                std::iter::from_fn(|| lines.next_if(|l| table::is_row(l))).collect();
+            table::render(&mut out, &mut first, line, &columns, &rows, base);
             continue;
         }
         newline(&mut out, &mut first);
@@ -114,7 +122,8 @@ fn run_len(b: &[u8], from: usize, ch: u8) -> usize {
     b[from..].iter().take_while(|&&c| c == ch).count()
 }
 
-fn fence_open(line: &str) -> Option<(u8, usize)> {
+/// An opening fence: its character, its length and its info string.
+fn fence_open(line: &str) -> Option<(u8, usize, &str)> {
     let rest = &line[leading_ws(line)..];
     let ch = *rest
         .as_bytes()
@@ -123,7 +132,7 @@ fn fence_open(line: &str) -> Option<(u8, usize)> {
     let len = run_len(rest.as_bytes(), 0, ch);
     // A backtick fence's info string cannot contain backticks.
     let ok = len >= 3 && (ch == b'~' || !rest[len..].contains('`'));
-    ok.then_some((ch, len))
+    ok.then(|| (ch, len, rest[len..].trim()))
 }
 
 fn is_fence_close(line: &str, ch: u8, len: usize) -> bool {
@@ -356,7 +365,7 @@ mod tests {
 
     #[test]
     fn fenced_code() {
-        let t = md("before\n```rust\nlet x = *y*;\n```\nafter\n~~~\nunclosed `x`");
+        let t = md("before\n```text\nlet x = *y*;\n```\nafter\n~~~\nunclosed `x`");
         assert_eq!(t.text, "before\n│ let x = *y*;\nafter\n│ unclosed `x`");
         assert_eq!(styled_as(&t, "let x"), theme::CODE_BLOCK);
         assert_eq!(styled_as(&t, "after"), Style::default());

@@ -3,6 +3,7 @@
 pub mod app;
 pub mod cells;
 pub mod event_loop;
+pub mod highlight;
 pub mod keymap;
 pub mod markdown;
 pub mod sanitize;
