@@ -14,7 +14,7 @@
 //! timeout 4, input closed while a line is expected 5, saying why on
 //! stderr, so a test that drives it through the host fails loudly.
 
-use std::io::{BufRead, Write};
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::mpsc;
@@ -124,15 +124,7 @@ pub fn run(args: AcpTestAgentArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let (tx, lines) = mpsc::channel::<String>();
-    std::thread::spawn(move || {
-        for line in std::io::stdin().lock().lines() {
-            let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
+    let lines = super::trace_agent::stdin_lines();
     let mut player = Player {
         lines,
         timeout: Duration::from_millis(args.timeout_ms),

@@ -120,6 +120,21 @@ fn check(
     Ok(())
 }
 
+/// The lines of standard input, read on a thread of their own so a
+/// scripted agent can wait for one with a timeout.
+pub(super) fn stdin_lines() -> mpsc::Receiver<String> {
+    let (tx, lines) = mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in std::io::stdin().lock().lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    lines
+}
+
 pub fn run(args: TraceAgentArgs) -> ExitCode {
     let read = std::fs::read_to_string(&args.trace)
         .and_then(|text| relocate(text, args.project_dir.as_deref()));
@@ -130,15 +145,7 @@ pub fn run(args: TraceAgentArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let (tx, lines) = mpsc::channel::<String>();
-    std::thread::spawn(move || {
-        for line in std::io::stdin().lock().lines() {
-            let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
+    let lines = stdin_lines();
     let timeout = Duration::from_millis(args.timeout_ms);
     let mut ids = HashMap::new();
     let mut stdout = std::io::stdout().lock();
