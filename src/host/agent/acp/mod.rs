@@ -15,17 +15,16 @@ use std::path::PathBuf;
 use std::process::Stdio;
 
 use nix::sys::signal::Signal;
-use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::process::{Child, ChildStdin};
 use tokio::sync::mpsc;
 
 use super::process::{KILL_GRACE, child_command, forward_text, signal_group, sleep_until_some};
-use super::stream_json::lines::{Line, LineSplitter};
-use super::stream_json::{MAX_LINE_BYTES, describe_exit, write_line};
+use super::stream_json::lines::{FromChild, read_stdout};
+use super::stream_json::{describe_exit, write_line};
 use super::{AgentInput, EventSink};
 use crate::host::error::{Result, invalid};
 use crate::host::session::AgentCommand;
-use crate::protocol::{AgentState, EventKind, NoticeLevel, OutputStream};
+use crate::protocol::{AgentState, EventKind, NoticeLevel};
 use map::{Action, Mapper};
 
 pub struct AcpAgent {
@@ -33,12 +32,6 @@ pub struct AcpAgent {
     cwd: PathBuf,
     /// The agent session to continue (a restarted host's).
     resume: Option<String>,
-}
-
-/// What the reader tasks report.
-enum FromChild {
-    Line(Line),
-    Stderr(String),
 }
 
 /// The child and what the loop knows of its end.
@@ -199,33 +192,27 @@ const OFFLOAD_BYTES: usize = 64 * 1024;
 
 /// What a piece of the agent's output means.
 async fn from_agent(mapper: &mut Mapper, got: FromChild) -> Vec<Action> {
-    match got {
-        FromChild::Line(Line::Text(line)) if line.len() >= OFFLOAD_BYTES => {
-            let mut moved = std::mem::replace(mapper, Mapper::new(PathBuf::new(), None));
-            let mapped = tokio::task::spawn_blocking(move || {
-                let actions = moved.from_agent(&line);
-                (moved, actions)
-            })
-            .await;
-            match mapped {
-                Ok((back, actions)) => {
-                    *mapper = back;
-                    actions
-                }
-                Err(e) => vec![Action::Fail(format!(
-                    "mapping the agent's output failed: {e}"
-                ))],
-            }
+    let line = match got.side_event() {
+        Ok(event) => return vec![Action::Emit(event)],
+        Err(line) => line,
+    };
+    if line.len() < OFFLOAD_BYTES {
+        return mapper.from_agent(&line);
+    }
+    let mut moved = std::mem::replace(mapper, Mapper::new(PathBuf::new(), None));
+    let mapped = tokio::task::spawn_blocking(move || {
+        let actions = moved.from_agent(&line);
+        (moved, actions)
+    })
+    .await;
+    match mapped {
+        Ok((back, actions)) => {
+            *mapper = back;
+            actions
         }
-        FromChild::Line(Line::Text(line)) => mapper.from_agent(&line),
-        FromChild::Line(Line::Oversized(n)) => vec![Action::Emit(EventKind::notice(
-            NoticeLevel::Warn,
-            format!("dropped an agent output line of {n} bytes (limit {MAX_LINE_BYTES})"),
+        Err(e) => vec![Action::Fail(format!(
+            "mapping the agent's output failed: {e}"
         ))],
-        FromChild::Stderr(text) => vec![Action::Emit(EventKind::Output {
-            stream: OutputStream::Stderr,
-            text,
-        })],
     }
 }
 
@@ -243,28 +230,5 @@ fn from_owner(mapper: &mut Mapper, command: AgentCommand) -> Vec<Action> {
         AgentCommand::Interrupt => mapper.interrupt(),
         // The agent keeps its own rules (its `allow_always` options).
         AgentCommand::Rules(_) => Vec::new(),
-    }
-}
-
-async fn read_stdout(pipe: Option<impl AsyncRead + Unpin>, out: mpsc::Sender<FromChild>) {
-    let Some(mut pipe) = pipe else { return };
-    let mut splitter = LineSplitter::new(MAX_LINE_BYTES);
-    let mut buf = vec![0u8; 64 * 1024];
-    let mut lines = Vec::new();
-    loop {
-        let n = match pipe.read(&mut buf).await {
-            Ok(0) | Err(_) => break,
-            Ok(n) => n,
-        };
-        splitter.push(&buf[..n], &mut lines);
-        for line in lines.drain(..) {
-            if out.send(FromChild::Line(line)).await.is_err() {
-                return;
-            }
-        }
-    }
-    splitter.finish(&mut lines);
-    for line in lines {
-        let _ = out.send(FromChild::Line(line)).await;
     }
 }

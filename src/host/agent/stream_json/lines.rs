@@ -1,12 +1,67 @@
 //! Splits an agent's stdout into lines without ever holding more than a
 //! bounded amount: an oversized line is skipped and reported, not buffered.
 
+use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::sync::mpsc;
+
+use super::MAX_LINE_BYTES;
+use crate::protocol::{EventKind, NoticeLevel, OutputStream};
+
 /// One piece of output: a complete line, or the size of one that was too
 /// long to keep.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Line {
     Text(Vec<u8>),
     Oversized(usize),
+}
+
+/// What comes out of a line-protocol agent's process (stream-json, ACP).
+pub enum FromChild {
+    Line(Line),
+    Stderr(String),
+}
+
+impl FromChild {
+    /// The event for what is not a line to interpret: stderr text, or a
+    /// line too long to keep. `Err` gives back a line.
+    pub fn side_event(self) -> Result<EventKind, Vec<u8>> {
+        match self {
+            FromChild::Line(Line::Text(line)) => Err(line),
+            FromChild::Line(Line::Oversized(n)) => Ok(EventKind::notice(
+                NoticeLevel::Warn,
+                format!("dropped an agent output line of {n} bytes (limit {MAX_LINE_BYTES})"),
+            )),
+            FromChild::Stderr(text) => Ok(EventKind::Output {
+                stream: OutputStream::Stderr,
+                text,
+            }),
+        }
+    }
+}
+
+/// Sends the child's stdout on as lines (never more than
+/// [`MAX_LINE_BYTES`] held), until it ends or nobody listens.
+pub async fn read_stdout(pipe: Option<impl AsyncRead + Unpin>, out: mpsc::Sender<FromChild>) {
+    let Some(mut pipe) = pipe else { return };
+    let mut splitter = LineSplitter::new(MAX_LINE_BYTES);
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut lines = Vec::new();
+    loop {
+        let n = match pipe.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        splitter.push(&buf[..n], &mut lines);
+        for line in lines.drain(..) {
+            if out.send(FromChild::Line(line)).await.is_err() {
+                return;
+            }
+        }
+    }
+    splitter.finish(&mut lines);
+    for line in lines {
+        let _ = out.send(FromChild::Line(line)).await;
+    }
 }
 
 #[derive(Debug)]

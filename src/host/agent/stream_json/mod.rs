@@ -14,7 +14,7 @@ use std::process::Stdio;
 
 use crate::host::error::{Result, invalid};
 use nix::sys::signal::Signal;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::process::ChildStdin;
 use tokio::sync::mpsc;
 
@@ -22,8 +22,8 @@ use super::process::{KILL_GRACE, child_command, forward_text, signal_group, slee
 use super::{AgentInput, EventSink};
 use crate::host::preview;
 use crate::host::session::AgentCommand;
-use crate::protocol::{AgentState, EventKind, NoticeLevel, OutputStream};
-use lines::{Line, LineSplitter};
+use crate::protocol::{AgentState, EventKind, NoticeLevel};
+use lines::{FromChild, read_stdout};
 use map::{Action, Mapper};
 
 /// Longest stdout line kept; longer ones are dropped with a notice.
@@ -32,12 +32,6 @@ pub const MAX_LINE_BYTES: usize = 8 * 1024 * 1024;
 pub struct StreamJsonAgent {
     command: Vec<String>,
     cwd: PathBuf,
-}
-
-/// What the reader tasks report.
-enum FromChild {
-    Line(Line),
-    Stderr(String),
 }
 
 impl StreamJsonAgent {
@@ -162,16 +156,9 @@ impl StreamJsonAgent {
 
 /// What a piece of the agent's output means.
 fn from_agent(mapper: &mut Mapper, got: FromChild) -> Vec<Action> {
-    match got {
-        FromChild::Line(Line::Text(line)) => mapper.from_agent(&line),
-        FromChild::Line(Line::Oversized(n)) => vec![Action::Emit(EventKind::notice(
-            NoticeLevel::Warn,
-            format!("dropped an agent output line of {n} bytes (limit {MAX_LINE_BYTES})"),
-        ))],
-        FromChild::Stderr(text) => vec![Action::Emit(EventKind::Output {
-            stream: OutputStream::Stderr,
-            text,
-        })],
+    match got.side_event() {
+        Ok(event) => vec![Action::Emit(event)],
+        Err(line) => mapper.from_agent(&line),
     }
 }
 
@@ -230,27 +217,4 @@ pub(super) async fn write_line(
     line.push(b'\n');
     pipe.write_all(&line).await?;
     pipe.flush().await
-}
-
-async fn read_stdout(pipe: Option<impl AsyncRead + Unpin>, out: mpsc::Sender<FromChild>) {
-    let Some(mut pipe) = pipe else { return };
-    let mut splitter = LineSplitter::new(MAX_LINE_BYTES);
-    let mut buf = vec![0u8; 64 * 1024];
-    let mut lines = Vec::new();
-    loop {
-        let n = match pipe.read(&mut buf).await {
-            Ok(0) | Err(_) => break,
-            Ok(n) => n,
-        };
-        splitter.push(&buf[..n], &mut lines);
-        for line in lines.drain(..) {
-            if out.send(FromChild::Line(line)).await.is_err() {
-                return;
-            }
-        }
-    }
-    splitter.finish(&mut lines);
-    for line in lines {
-        let _ = out.send(FromChild::Line(line)).await;
-    }
 }
