@@ -195,22 +195,9 @@ pub fn embedded(mouse: bool) -> ExitCode {
             Ok(host) => host,
             Err(e) => return Failure::from(e).exit(),
         };
-        let Some(token) = host.control_token() else {
-            let missing = format!("{} has no control token", host.auth_path().display());
-            return Failure::runtime(missing).exit();
-        };
-        let url = client::parse_url(&host.url()).expect("the host's own URL parses");
-        let hints = Hints {
-            watch_command: Some(format!(
-                "tether attach {} --view (view token in {})",
-                host.url(),
-                host.auth_path().display()
-            )),
-        };
-        let target = Target {
-            url,
-            token,
-            view: false,
+        let (target, hints) = match owner_of(&host) {
+            Ok(attached) => attached,
+            Err(failure) => return failure.exit(),
         };
         // `tether token` changes apply here too; the screen is the UI's, so
         // reloads go to the log.
@@ -229,6 +216,29 @@ pub fn embedded(mouse: bool) -> ExitCode {
         let _ = host.shutdown().await;
         code
     })
+}
+
+/// How to attach to a host of this process as its owner, and the hint that
+/// tells others how to watch it.
+pub fn owner_of(host: &Host) -> Result<(Target, Hints), Failure> {
+    let Some(token) = host.control_token() else {
+        let missing = format!("{} has no control token", host.auth_path().display());
+        return Err(Failure::runtime(missing));
+    };
+    let url = client::parse_url(&host.url()).expect("the host's own URL parses");
+    let hints = Hints {
+        watch_command: Some(format!(
+            "tether attach {} --view (view token in {})",
+            host.url(),
+            host.auth_path().display()
+        )),
+    };
+    let target = Target {
+        url,
+        token,
+        view: false,
+    };
+    Ok((target, hints))
 }
 
 /// The embedded host's configuration for the working directory, and the

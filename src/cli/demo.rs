@@ -8,10 +8,8 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use tether::client::{self, Target};
 use tether::host::agent::AgentSpec;
 use tether::host::{Host, HostConfig};
-use tether::tui::app::Hints;
 
 use super::Failure;
 
@@ -87,21 +85,9 @@ pub fn run(args: DemoArgs) -> ExitCode {
             Ok(host) => host,
             Err(e) => return Failure::from(e).exit(),
         };
-        let Some(token) = host.control_token() else {
-            return Failure::runtime("the demo host made no control token").exit();
-        };
-        let url = client::parse_url(&host.url()).expect("the host's own URL parses");
-        let hints = Hints {
-            watch_command: Some(format!(
-                "tether attach {} --view (view token in {})",
-                host.url(),
-                host.auth_path().display()
-            )),
-        };
-        let target = Target {
-            url,
-            token,
-            view: false,
+        let (target, hints) = match super::attach::owner_of(&host) {
+            Ok(attached) => attached,
+            Err(failure) => return failure.exit(),
         };
         let code = super::attach::attach_tui(target, hints, mouse).await;
         let _ = host.shutdown().await;
