@@ -185,15 +185,16 @@ fn draw_bottom(app: &mut App, frame: &mut Frame, area: Rect) {
     frame.render_widget(Paragraph::new(lines), area);
 }
 
-/// The tool and the agent's title (and description, when it adds
-/// something), wrapped.
+/// The tool and the agent's title (each when it adds something, as the
+/// description), wrapped.
 fn header(request: &Pending, width: u16) -> Vec<Line<'static>> {
     let mut first = StyledText::default();
     first.push(
         &sanitize_name(&request.tool),
         theme::TOOL.patch(theme::BOLD),
     );
-    if let Some(title) = &request.title {
+    // Claude titles some requests with the tool's name alone.
+    if let Some(title) = request.title.as_ref().filter(|t| **t != request.tool) {
         first.push(" · ", theme::DIM);
         sanitize_into(&mut first, &one_line(title), theme::BOLD);
     }
@@ -468,6 +469,25 @@ mod tests {
 
     fn plain(texts: &[StyledText]) -> Vec<String> {
         texts.iter().map(|t| t.text.clone()).collect()
+    }
+
+    #[test]
+    fn a_title_that_only_repeats_the_tool_is_not_shown_twice() {
+        let mut request = Pending {
+            request_id: "r1".into(),
+            tool: "Edit".into(),
+            summary: String::new(),
+            input: serde_json::Value::Null,
+            raised: None,
+            title: Some("Edit".into()),
+            description: None,
+            preview: None,
+            options: Vec::new(),
+        };
+        let first = |r: &Pending| header(r, 80)[0].to_string();
+        assert_eq!(first(&request), "Edit");
+        request.title = Some("Edit notes.txt".into());
+        assert_eq!(first(&request), "Edit · Edit notes.txt");
     }
 
     #[test]
