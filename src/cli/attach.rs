@@ -249,10 +249,10 @@ fn embedded_config() -> Result<(HostConfig, Option<Flock<File>>)> {
     let cwd = std::fs::canonicalize(&cwd).unwrap_or(cwd);
     let mut config = HostConfig::new(AgentSpec::Shell);
     config.listen = "127.0.0.1:0".parse().expect("static address");
-    config.session_id = session_id_for_dir(&cwd);
-    config.cwd = cwd;
+    config.session().id = session_id_for_dir(&cwd);
+    config.session().cwd = cwd;
     let journal_dir = super::serve::default_journal_dir();
-    let lock = lock_journal(&journal_dir, &config.session_id);
+    let lock = lock_journal(&journal_dir, &config.sessions[0].id);
     if lock.is_some() {
         config.journal_dir = Some(journal_dir);
     }

@@ -104,9 +104,9 @@ fn demo_config(dir: &DemoDir, speed: f64) -> HostConfig {
         pause_at_requests: true,
     });
     config.listen = "127.0.0.1:0".parse().expect("static address");
-    config.session_id = "demo".into();
+    config.session().id = "demo".into();
     config.auth_path = dir.path().join("auth.json");
-    config.cwd = dir.path().to_owned();
+    config.session().cwd = dir.path().to_owned();
     config.journal_dir = None;
     config
 }

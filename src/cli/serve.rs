@@ -191,7 +191,7 @@ impl ServeArgs {
         }
         let mut config = HostConfig::new(agent);
         config.listen = self.listen;
-        config.session_id = self.session;
+        config.session().id = self.session;
         config.auth_path = self.auth.unwrap_or_else(auth::default_auth_path);
         config.owner_grace = Duration::from_secs(self.owner_grace);
         config.max_connections = self.max_connections;
@@ -206,7 +206,7 @@ impl ServeArgs {
             Some(self.journal.unwrap_or_else(default_journal_dir))
         };
         config.history_bytes = self.history_bytes;
-        config.cwd = self.cwd;
+        config.session().cwd = self.cwd;
         Ok(config)
     }
 }

@@ -28,9 +28,9 @@ pub struct TokenEntry {
     pub name: String,
     pub token: String,
     pub grants: Vec<Grant>,
-    /// Session ids (or globs such as `dev-*`) the token is meant for;
-    /// empty means every session. Stored and parsed only: the host serves
-    /// one session and does not enforce this yet.
+    /// Session ids (or globs such as `web-*`) the token may see; empty
+    /// means every session. Sessions outside it look like sessions that
+    /// do not exist.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sessions: Vec<String>,
 }
@@ -45,6 +45,11 @@ impl TokenEntry {
             .into_iter()
             .filter(|g| self.has(*g))
             .collect()
+    }
+
+    /// Whether the token may see session `id`.
+    pub fn may_see(&self, id: &str) -> bool {
+        self.sessions.is_empty() || self.sessions.iter().any(|p| glob_matches(p, id))
     }
 
     /// Whether the entry holds `grant` (`control` implies `view`; `admin`
@@ -111,6 +116,27 @@ impl AuthFile {
         }
         Ok(())
     }
+}
+
+/// Whether `name` matches `pattern`, where `*` stands for any run of
+/// characters (none included) and everything else for itself.
+pub fn glob_matches(pattern: &str, name: &str) -> bool {
+    let mut parts = pattern.split('*');
+    let first = parts.next().unwrap_or("");
+    let Some(mut rest) = name.strip_prefix(first) else {
+        return false;
+    };
+    let parts: Vec<&str> = parts.collect();
+    let Some((last, middle)) = parts.split_last() else {
+        return rest.is_empty();
+    };
+    for part in middle {
+        match rest.find(part) {
+            Some(at) => rest = &rest[at + part.len()..],
+            None => return false,
+        }
+    }
+    rest.len() >= last.len() && rest.ends_with(last)
 }
 
 /// A fresh token: `tt_` and 160 random bits in hex.

@@ -1,8 +1,9 @@
-//! The session host: runs one agent and serves it over WebSocket.
+//! The host: runs sessions (each one agent) and serves them over WebSocket.
 //!
-//! `session` is the pure state machine; `runtime` drives it from one task;
-//! `server` and `connection` are the network edge; `agent` the process edge;
-//! `journal` and `auth` the file edge.
+//! `session` is the pure state machine; `runtime` drives one from a task;
+//! `sessions` holds the running ones and the `lobby` sums them up;
+//! `server` and `connection` are the network edge; `agent` the process
+//! edge; `journal` and `auth` the file edge.
 
 mod address;
 pub mod agent;
@@ -13,6 +14,7 @@ pub use error::Error;
 mod failed_auth;
 pub mod journal;
 mod listener;
+mod lobby;
 mod owner_file;
 mod participants;
 pub mod preview;
@@ -21,36 +23,44 @@ mod rate;
 mod runtime;
 mod server;
 pub mod session;
+pub mod sessions;
 mod slots;
 mod upgrade;
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
-use error::{IoContext, Result, invalid};
-use tokio::sync::{broadcast, mpsc, oneshot, watch};
+use error::{Result, invalid};
+use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 
-use crate::protocol::{EventKind, Grant, NoticeLevel, SessionDescription, close_code, rfc3339};
+use crate::protocol::{EventKind, Grant, close_code};
 use agent::AgentSpec;
 use auth::AuthFile;
-use journal::{Journal, JournalHeader};
-use runtime::{Request, Runtime};
-use session::{At, HistoryBudget, Output, Session, SessionConfig};
+use runtime::Request;
+use session::HistoryBudget;
+use sessions::{HostedSession, SessionDefaults, SessionSpec, Sessions};
 
 /// Everything `tether serve` can be told.
 #[derive(Debug, Clone)]
 pub struct HostConfig {
     pub listen: SocketAddr,
-    pub session_id: String,
+    /// The sessions started with the host (the first is the one `url`
+    /// names).
+    pub sessions: Vec<SessionSpec>,
+    /// The agents clients with the `admin` grant may start sessions of.
+    pub presets: BTreeMap<String, AgentSpec>,
+    /// Directories under which created sessions may run (the first is
+    /// where a session without a `cwd` runs); none: no session can be
+    /// created.
+    pub workspaces: Vec<PathBuf>,
     pub auth_path: PathBuf,
     pub owner_grace: Duration,
     /// Where journals live; `None` keeps history in memory only.
     pub journal_dir: Option<PathBuf>,
-    pub cwd: PathBuf,
-    pub agent: AgentSpec,
     /// Bytes of event frames kept in memory for replays (older ones are
     /// read from the journal, or reported gone without one).
     pub history_bytes: usize,
@@ -80,15 +90,16 @@ pub struct HostConfig {
 }
 
 impl HostConfig {
+    /// A host of one session, `main`, running `agent` in `.`.
     pub fn new(agent: AgentSpec) -> Self {
         HostConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 7878)),
-            session_id: "main".into(),
+            sessions: vec![SessionSpec::new("main", agent)],
+            presets: BTreeMap::new(),
+            workspaces: Vec::new(),
             auth_path: auth::default_auth_path(),
             owner_grace: Duration::from_secs(10),
             journal_dir: None,
-            cwd: PathBuf::from("."),
-            agent,
             history_bytes: HistoryBudget::DEFAULT_BYTES,
             retain: HistoryBudget::DEFAULT_FRAMES,
             keepalive: Duration::from_secs(15),
@@ -100,64 +111,79 @@ impl HostConfig {
             max_sockets: None,
         }
     }
+
+    /// The first session (a one-session host's only one).
+    ///
+    /// # Panics
+    /// When the config has no session.
+    pub fn session(&mut self) -> &mut SessionSpec {
+        self.sessions
+            .first_mut()
+            .expect("a host config with a session")
+    }
+
+    fn session_defaults(&self) -> SessionDefaults {
+        SessionDefaults {
+            owner_grace: self.owner_grace,
+            journal_dir: self.journal_dir.clone(),
+            history_bytes: self.history_bytes,
+            retain: self.retain,
+            queue_frames: self.queue_frames,
+        }
+    }
 }
 
 /// A running host.
 pub struct Host {
     addr: SocketAddr,
-    session_id: String,
+    /// The first configured session, which `url` and the one-session
+    /// helpers (`summary`, `inject`...) mean.
+    first: Option<String>,
     auth_path: PathBuf,
     auth_created: bool,
     auth: Arc<RwLock<AuthFile>>,
-    journal_path: Option<PathBuf>,
-    requests: mpsc::Sender<Request>,
+    sessions: Arc<Sessions>,
+    /// Why recorded sessions did not start again.
+    problems: Vec<String>,
     server: JoinHandle<()>,
-    runtime: JoinHandle<()>,
     stop_accepting: Option<oneshot::Sender<()>>,
+    closing: watch::Sender<bool>,
 }
 
 impl Host {
-    /// Starts a host: loads (or creates) the auth file, opens the journal,
-    /// starts the agent and listens. Returns once it accepts connections.
+    /// Starts a host: loads (or creates) the auth file, starts the
+    /// sessions (each restored from its journal) and listens. Returns
+    /// once it accepts connections.
     pub async fn start(config: HostConfig) -> Result<Host> {
-        check_session_id(&config.session_id)?;
         let (auth, auth_created) = auth::load_or_create(&config.auth_path)?;
-        let cwd = std::fs::canonicalize(&config.cwd)
-            .or_io(|| format!("working directory {}", config.cwd.display()))?;
-        let Restored {
-            session,
-            journal,
-            startup,
-            agent_session,
-        } = restore(&config, &cwd, At::now())?;
-
+        if auth.tokens.is_empty() {
+            invalid!(
+                "{} has no tokens: add one with `tether token add NAME --grant control`",
+                config.auth_path.display()
+            );
+        }
+        let sessions = Sessions::new(
+            config.session_defaults(),
+            config.presets.clone(),
+            &config.workspaces,
+        )?;
+        for spec in &config.sessions {
+            sessions.start(spec.clone())?;
+        }
+        let problems = sessions.restart_created();
+        let sessions = Arc::new(sessions);
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
-            .or_io(|| format!("cannot listen on {}", config.listen))?;
+            .map_err(|cause| Error::Io {
+                what: format!("cannot listen on {}", config.listen),
+                cause,
+            })?;
         let addr = listener.local_addr()?;
-
-        let (agent_tx, agent_events) = mpsc::channel(1024);
-        let agent = agent::spawn(&config.agent, cwd, agent_session, agent_tx)?;
-        let (requests_tx, requests) = mpsc::channel(4096);
-        let (broadcast, _) = broadcast::channel(config.queue_frames.max(16));
-        let (closing, closing_rx) = watch::channel(false);
         let auth = Arc::new(RwLock::new(auth));
-        let journal_path = journal.as_ref().map(|j| j.path().to_owned());
-        let runtime = Runtime::new(
-            session,
-            journal,
-            (agent, agent_events),
-            requests,
-            broadcast,
-            closing,
-            &startup,
-        );
-        let runtime = tokio::spawn(runtime.run());
-
+        let (closing, closing_rx) = watch::channel(false);
         let state = server::AppState {
-            session_id: config.session_id.clone().into(),
+            sessions: sessions.clone(),
             auth: auth.clone(),
-            requests: requests_tx.clone(),
             closing: closing_rx,
             keepalive: config.keepalive,
             pong_timeout: config.pong_timeout,
@@ -176,15 +202,15 @@ impl Host {
         let server = tokio::spawn(serve(listener, server::router(state), limits, stop));
         Ok(Host {
             addr,
-            session_id: config.session_id,
+            first: config.sessions.first().map(|s| s.id.clone()),
             auth_path: config.auth_path,
             auth_created,
             auth,
-            journal_path,
-            requests: requests_tx,
+            sessions,
+            problems,
             server,
-            runtime,
             stop_accepting: Some(stop_accepting),
+            closing,
         })
     }
 
@@ -192,11 +218,43 @@ impl Host {
         self.addr
     }
 
-    /// `ws://ADDR/v1/sessions/ID`, with an address other machines can
-    /// reach when the host listens on every interface (`0.0.0.0`).
+    /// `ws://ADDR/v1/sessions/ID` of the first session (the lobby,
+    /// `ws://ADDR/v1/lobby`, when the host started with none), with an
+    /// address other machines can reach when the host listens on every
+    /// interface (`0.0.0.0`).
     pub fn url(&self) -> String {
+        match &self.first {
+            Some(id) => self.session_url(id),
+            None => format!("ws://{}/v1/lobby", address::reachable(self.addr)),
+        }
+    }
+
+    /// `ws://ADDR/v1/sessions/ID`.
+    pub fn session_url(&self, id: &str) -> String {
         let addr = address::reachable(self.addr);
-        format!("ws://{addr}/v1/sessions/{}", self.session_id)
+        format!("ws://{addr}/v1/sessions/{id}")
+    }
+
+    /// The ids of the running sessions.
+    pub fn session_ids(&self) -> Vec<String> {
+        self.sessions
+            .all()
+            .iter()
+            .map(|s| s.id().to_owned())
+            .collect()
+    }
+
+    /// Why sessions recorded as created did not start again.
+    pub fn problems(&self) -> &[String] {
+        &self.problems
+    }
+
+    /// The first session; `Err(Stopped)` when it no longer runs.
+    fn first(&self) -> Result<Arc<HostedSession>> {
+        self.first
+            .as_deref()
+            .and_then(|id| self.sessions.get(id))
+            .ok_or(Error::Stopped)
     }
 
     pub fn auth_path(&self) -> &std::path::Path {
@@ -208,8 +266,9 @@ impl Host {
         self.auth_created
     }
 
-    pub fn journal_path(&self) -> Option<&std::path::Path> {
-        self.journal_path.as_deref()
+    /// The first session's journal.
+    pub fn journal_path(&self) -> Option<PathBuf> {
+        self.first().ok()?.journal_path.clone()
     }
 
     fn token_with(&self, grant: Grant) -> Option<String> {
@@ -227,32 +286,23 @@ impl Host {
         self.token_with(Grant::View)
     }
 
-    /// The session's summary, as `GET /v1/sessions` lists it.
+    /// The first session's summary, as `GET /v1/sessions` lists it.
     pub async fn summary(&self) -> Result<crate::protocol::SessionSummary> {
-        let (reply, answer) = oneshot::channel();
-        self.requests
-            .send(Request::Summary { reply })
-            .await
-            .map_err(|_| Error::Stopped)?;
-        answer.await.map_err(|_| Error::Stopped)
+        self.first()?.summary().await
     }
 
-    /// What the in-memory history holds now: its seqs, frames and bytes
-    /// (older events are only in the journal).
+    /// What the first session's in-memory history holds now: its seqs,
+    /// frames and bytes (older events are only in the journal).
     pub async fn history_window(&self) -> Result<session::HistoryWindow> {
-        let (reply, answer) = oneshot::channel();
-        self.requests
-            .send(Request::History { reply })
-            .await
-            .map_err(|_| Error::Stopped)?;
-        answer.await.map_err(|_| Error::Stopped)
+        self.first()?.ask(|reply| Request::History { reply }).await
     }
 
-    /// Adds an event to the session as if the host raised it: journaled,
-    /// numbered and broadcast like any other. Waits while the session's
-    /// queue is full, so a fast caller goes at the session's pace.
+    /// Adds an event to the first session as if the host raised it:
+    /// journaled, numbered and broadcast like any other. Waits while the
+    /// session's queue is full, so a fast caller goes at its pace.
     pub async fn inject(&self, event: EventKind) -> Result<()> {
-        self.requests
+        self.first()?
+            .requests
             .send(Request::Inject { event })
             .await
             .map_err(|_| Error::Stopped)
@@ -270,128 +320,33 @@ impl Host {
             *current = fresh;
             changes
         };
-        for token in &changes.revoked_tokens {
-            let _ = self
-                .requests
-                .send(Request::Disconnect {
-                    token: token.clone(),
-                    code: close_code::REVOKED,
-                    reason: "token revoked".into(),
-                })
-                .await;
+        for session in self.sessions.all() {
+            for token in &changes.revoked_tokens {
+                let _ = session
+                    .requests
+                    .send(Request::Disconnect {
+                        token: token.clone(),
+                        code: close_code::REVOKED,
+                        reason: "token revoked".into(),
+                    })
+                    .await;
+            }
         }
         Ok(changes)
     }
 
-    /// Stops accepting, stops the agent, flushes the journal and closes
-    /// every connection with 1001.
+    /// Stops accepting, stops the agents, flushes the journals and
+    /// closes every connection with 1001.
     pub async fn shutdown(mut self) -> Result<()> {
         if let Some(stop) = self.stop_accepting.take() {
             let _ = stop.send(());
         }
-        let (done, finished) = oneshot::channel();
-        if self.requests.send(Request::Shutdown { done }).await.is_ok() {
-            let _ = finished.await;
-        }
-        let _ = (&mut self.runtime).await;
+        let _ = self.closing.send(true);
+        self.sessions.stop_all().await;
         let _ = tokio::time::timeout(Duration::from_secs(2), &mut self.server).await;
         self.server.abort();
         Ok(())
     }
-}
-
-fn check_session_id(id: &str) -> Result<()> {
-    if id.is_empty()
-        || !id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-    {
-        invalid!("session id `{id}` must be letters, digits, `-`, `_` or `.`");
-    }
-    Ok(())
-}
-
-/// The session as the journal left it, ready to run.
-struct Restored {
-    session: Session,
-    journal: Option<Journal>,
-    /// The events of the restart (cancelled requests, notices), to journal.
-    startup: Vec<Output>,
-    /// The agent's own session id, as last reported before the restart.
-    agent_session: Option<String>,
-}
-
-/// Opens the journal (if any) and rebuilds the session from it: the
-/// journal is read as a stream, so memory holds the newest frames within
-/// the history budget and the state the older events left, not the file.
-fn restore(config: &HostConfig, cwd: &Path, now: At) -> Result<Restored> {
-    let dir = config.journal_dir.as_deref();
-    let recorded = dir.and_then(|dir| Journal::recorded_header(dir, &config.session_id));
-    let header = recorded.unwrap_or_else(|| JournalHeader {
-        journal: 1,
-        session: config.session_id.clone(),
-        epoch: fresh_epoch(),
-        started_at: rfc3339(now.wall),
-    });
-    let history = HistoryBudget {
-        bytes: config.history_bytes,
-        frames: config.retain,
-    };
-    let mut session = Session::new(SessionConfig {
-        description: SessionDescription {
-            id: config.session_id.clone(),
-            epoch: header.epoch.clone(),
-            title: config.agent.default_title(),
-            agent: config.agent.kind().into(),
-            cwd: cwd.display().to_string(),
-            started_at: header.started_at.clone(),
-            rules: Vec::new(),
-        },
-        owner_grace: config.owner_grace,
-        history,
-        journal: dir.is_some(),
-        agent: config.agent.traits(),
-    });
-    let mut notices = Vec::new();
-    let mut owner = None;
-    // The agent's own session id, as last reported: a new agent resumes it.
-    let mut agent_session = None;
-    let journal = match dir {
-        Some(dir) => {
-            let (journal, loaded) =
-                Journal::open(dir, &config.session_id, &header, history, |record| {
-                    if let EventKind::Metadata {
-                        agent_session_id: Some(id),
-                        ..
-                    } = &record.event
-                    {
-                        agent_session = Some(id.clone());
-                    }
-                    session.restore_state(record);
-                })?;
-            if loaded.header.is_some() {
-                notices.push(format!(
-                    "the host restarted; history continues from the journal ({} events)",
-                    loaded.history.last_seq()
-                ));
-            }
-            notices.extend(loaded.notices);
-            owner = loaded.owner;
-            session.restore_history(loaded.history);
-            Some(journal)
-        }
-        None => None,
-    };
-    let mut startup = session.finish_restore(owner, now);
-    for text in notices {
-        startup.extend(session.host_event(EventKind::notice(NoticeLevel::Info, text), now));
-    }
-    Ok(Restored {
-        session,
-        journal,
-        startup,
-        agent_session,
-    })
 }
 
 /// Serves HTTP on `listener` until `stop` fires.
@@ -407,17 +362,4 @@ async fn serve(
         () = listener::serve(listener, app, limits, stop_all) => {}
         _ = stop => {}
     }
-}
-
-/// A random id naming one history.
-fn fresh_epoch() -> String {
-    let nanos = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_nanos() as u64;
-    format!(
-        "{:016x}{:08x}",
-        rand::random::<u64>() ^ nanos,
-        rand::random::<u32>()
-    )
 }

@@ -59,18 +59,23 @@ impl OwnerFile {
             epoch: self.epoch.clone(),
             owner: owner.map(str::to_owned),
         };
-        let staging = self.path.with_extension("json.new");
-        // Private like the journal beside it (who owned is not for others).
-        let _ = fs::remove_file(&staging);
-        fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&staging)
-            .and_then(|mut file| file.write_all(&serde_json::to_vec(&record)?))
-            .or_io(|| format!("cannot write {}", staging.display()))?;
-        fs::rename(&staging, &self.path).or_io(|| format!("cannot replace {}", self.path.display()))
+        replace_private(&self.path, &serde_json::to_vec(&record)?)
     }
+}
+
+/// Replaces the file at `path` with `bytes` atomically (written beside it,
+/// then renamed), private (0600) like the journal.
+pub fn replace_private(path: &Path, bytes: &[u8]) -> Result<()> {
+    let staging = path.with_extension("new");
+    let _ = fs::remove_file(&staging);
+    fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&staging)
+        .and_then(|mut file| file.write_all(bytes))
+        .or_io(|| format!("cannot write {}", staging.display()))?;
+    fs::rename(&staging, path).or_io(|| format!("cannot replace {}", path.display()))
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 mod client;
 mod events;
 pub(crate) mod fast_event;
+mod lobby;
 mod rules;
 mod server;
 
@@ -15,10 +16,11 @@ pub use events::{
     AgentState, Decision, EventKind, EventRecord, NoticeLevel, OutputStream, PermissionOption,
     PermissionOptionKind, Preview, TurnOutcome,
 };
+pub use lobby::{LobbyMessage, PendingSummary, SessionSummary};
 pub use rules::{Rule, RuleSpec};
 pub use server::{
     ErrorCode, Grant, Mode, OwnerSlot, ParticipantInfo, Role, ServerMessage, SessionDescription,
-    SessionSummary, You, decode_server_message,
+    You, decode_server_message,
 };
 
 /// The protocol version this build speaks (`ready.protocol`).

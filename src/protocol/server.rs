@@ -9,8 +9,8 @@ use super::events::{AgentState, EventRecord};
 pub enum Grant {
     View,
     Control,
-    /// Host administration (the coming multi-session work). It lives in
-    /// the auth file only: it implies no other grant and the host never
+    /// Host administration: create, stop and restart sessions. It lives
+    /// in the auth file only: it implies no other grant and the host never
     /// sends it on the wire.
     Admin,
 }
@@ -94,18 +94,6 @@ pub struct OwnerSlot {
     pub held_for: String,
     /// How long the slot stays held, from when the message was sent.
     pub expires_in_ms: u64,
-}
-
-/// One entry of `GET /v1/sessions`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SessionSummary {
-    pub id: String,
-    pub title: String,
-    pub agent: String,
-    pub state: AgentState,
-    pub participants: usize,
-    pub last_seq: u64,
-    pub pending_permissions: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

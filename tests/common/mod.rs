@@ -16,7 +16,7 @@ pub fn host_config(dir: &Path, agent: AgentSpec) -> HostConfig {
     let mut config = HostConfig::new(agent);
     config.listen = "127.0.0.1:0".parse().unwrap();
     config.auth_path = dir.join("auth.json");
-    config.cwd = dir.to_owned();
+    config.session().cwd = dir.to_owned();
     config.journal_dir = None;
     config
 }

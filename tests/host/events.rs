@@ -146,7 +146,7 @@ async fn a_restarted_host_continues_the_same_history() {
         let mut c = HostConfig::new(AgentSpec::Shell);
         c.listen = "127.0.0.1:0".parse().unwrap();
         c.auth_path = dir.join("auth.json");
-        c.cwd = dir.to_owned();
+        c.session().cwd = dir.to_owned();
         c.journal_dir = Some(dir.join("journal"));
         c
     };

@@ -28,7 +28,7 @@ fn config_with_auth(dir: &std::path::Path, grace: Duration) -> (HostConfig, Stri
     let mut config = HostConfig::new(AgentSpec::Shell);
     config.listen = "127.0.0.1:0".parse().unwrap();
     config.auth_path = dir.join("auth.json");
-    config.cwd = dir.to_owned();
+    config.session().cwd = dir.to_owned();
     config.owner_grace = grace;
     let (alice, bob, _) = write_auth(&config.auth_path);
     (config, alice, bob)

@@ -94,7 +94,7 @@ fn two_identity_config(dir: &Path) -> (HostConfig, String, String) {
     let mut config = HostConfig::new(AgentSpec::Shell);
     config.listen = "127.0.0.1:0".parse().unwrap();
     config.auth_path = dir.join("auth.json");
-    config.cwd = dir.to_owned();
+    config.session().cwd = dir.to_owned();
     let (alice, bob) = write_two_identities(&config.auth_path);
     (config, alice, bob)
 }

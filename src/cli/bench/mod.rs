@@ -58,7 +58,7 @@ pub fn scratch_host(
     let mut config = tether::host::HostConfig::new(tether::host::agent::AgentSpec::Shell);
     config.listen = "127.0.0.1:0".parse()?;
     config.auth_path = dir.join("auth.json");
-    config.cwd = dir.clone();
+    config.session().cwd = dir.clone();
     Ok((dir, config))
 }
 

@@ -121,3 +121,37 @@ fn sessions_are_optional_and_round_trip() {
     let text = serde_json::to_string(&file.tokens[1]).unwrap();
     assert!(!text.contains("sessions"), "{text}");
 }
+
+#[test]
+fn session_globs_match_whole_ids() {
+    for (pattern, name, matches) in [
+        ("api", "api", true),
+        ("api", "api-2", false),
+        ("web-*", "web-", true),
+        ("web-*", "web-front", true),
+        ("web-*", "xweb-front", false),
+        ("*-prod", "api-prod", true),
+        ("*-prod", "api-prod-2", false),
+        ("a*b*c", "aXbYc", true),
+        ("a*b*c", "acb", false),
+        ("ab*ba", "aba", false),
+        ("*", "anything", true),
+    ] {
+        assert_eq!(glob_matches(pattern, name), matches, "{pattern} ~ {name}");
+    }
+}
+
+#[test]
+fn a_token_sees_every_session_unless_it_lists_some() {
+    let mut entry = TokenEntry {
+        name: "bob".into(),
+        token: fresh_token(),
+        grants: vec![Grant::View],
+        sessions: Vec::new(),
+    };
+    assert!(entry.may_see("api"));
+    entry.sessions = vec!["api".into(), "web-*".into()];
+    assert!(entry.may_see("api"));
+    assert!(entry.may_see("web-1"));
+    assert!(!entry.may_see("ops"));
+}

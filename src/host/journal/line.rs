@@ -178,7 +178,7 @@ mod tests {
             takes_updated_input: true,
         };
         let mut session = Session::new(SessionConfig::sample(traits, 100));
-        let before = session.summary();
+        let before = session.summary(std::time::Instant::now());
         let samples = stateless_samples();
         for (n, event) in samples.iter().enumerate() {
             let line = frame(n as u64 + 1, event.clone());
@@ -199,7 +199,7 @@ mod tests {
             STATELESS_KINDS.len(),
             "a sample of each kind"
         );
-        assert_eq!(session.summary(), before);
+        assert_eq!(session.summary(std::time::Instant::now()), before);
         // No turn was opened and no request is pending.
         assert!(session.finish_restore(None, At::now()).is_empty());
     }

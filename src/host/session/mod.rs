@@ -22,7 +22,7 @@ use bytes::Bytes;
 
 use crate::protocol::{
     AgentState, ClientMessage, EventKind, EventRecord, NoticeLevel, OwnerSlot, PROTOCOL_VERSION,
-    ServerMessage, SessionDescription, SessionSummary, TurnOutcome, You, rfc3339,
+    PendingSummary, ServerMessage, SessionDescription, SessionSummary, TurnOutcome, You, rfc3339,
 };
 
 use commands::{DecisionMessage, Sender, reply_to, role_message};
@@ -46,6 +46,14 @@ pub struct Session {
     agent_state: AgentState,
     /// A user turn is under way (set by a user message, cleared by its end).
     turn_active: bool,
+    /// Why the agent exited, from its last `status` event.
+    agent_detail: Option<String>,
+    /// When the newest event happened (RFC 3339).
+    last_activity: String,
+    /// Bumped whenever what a lobby shows first changes (state, open
+    /// requests, title, who is there): such changes are published at
+    /// once, the rest (the newest seq, the last activity) at a slower pace.
+    lobby_generation: u64,
 }
 
 impl Session {
@@ -59,6 +67,9 @@ impl Session {
             recent_ids: RecentIds::default(),
             agent_state: AgentState::Starting,
             turn_active: false,
+            agent_detail: None,
+            last_activity: String::new(),
+            lobby_generation: 0,
             config,
         }
     }
@@ -132,20 +143,61 @@ impl Session {
         &self.roster
     }
 
+    /// The rules in force.
+    pub fn rules(&self) -> &[crate::protocol::Rule] {
+        self.rules.all()
+    }
+
     pub fn pending_ids(&self) -> impl Iterator<Item = &str> {
         self.pending.ids()
     }
 
-    pub fn summary(&self) -> SessionSummary {
+    /// The session as `GET /v1/sessions` and the lobby show it.
+    pub fn summary(&self, now: Instant) -> SessionSummary {
+        let description = &self.config.description;
+        let pending_requests: Vec<PendingSummary> = self
+            .pending
+            .by_seq()
+            .into_iter()
+            .filter_map(|record| match record.event {
+                EventKind::PermissionRequest {
+                    request_id,
+                    tool,
+                    title,
+                    ..
+                } => Some(PendingSummary {
+                    request_id,
+                    tool,
+                    title,
+                    requested_at: record.ts,
+                }),
+                _ => None,
+            })
+            .collect();
         SessionSummary {
-            id: self.config.description.id.clone(),
+            id: description.id.clone(),
             title: self.title.clone(),
-            agent: self.config.description.agent.clone(),
+            agent: description.agent.clone(),
+            preset: None,
+            cwd: description.cwd.clone(),
             state: self.agent_state,
+            detail: self.agent_detail.clone(),
+            owner: self.roster.slot_holder(now).map(str::to_owned),
             participants: self.roster.len(),
+            pending: pending_requests.len(),
+            pending_permissions: pending_requests.len(),
+            pending_requests,
+            last_activity: self.last_activity.clone(),
+            epoch: description.epoch.clone(),
             last_seq: self.log.last_seq(),
-            pending_permissions: self.pending.len(),
         }
+    }
+
+    /// Changes whenever the lobby should learn of this session at once
+    /// (see [`Session::summary`]); joins and leaves are reported by
+    /// [`Output::ParticipantsChanged`].
+    pub fn lobby_generation(&self) -> u64 {
+        self.lobby_generation
     }
 
     /// Admits a connection: its greeting, and what the others must learn.
@@ -339,6 +391,7 @@ impl Session {
             event,
         };
         self.apply(&record);
+        self.last_activity.clone_from(&record.ts);
         let seq = record.seq;
         let frame = Bytes::from(ServerMessage::Event(record).to_json());
         self.log.push(seq, frame.clone());
@@ -352,7 +405,16 @@ impl Session {
         self.pending.apply(record);
         self.rules.apply(&record.event);
         match &record.event {
-            EventKind::Status { state, .. } => {
+            EventKind::PermissionRequest { .. }
+            | EventKind::PermissionResolved { .. }
+            | EventKind::PermissionCancelled { .. } => self.lobby_generation += 1,
+            EventKind::Status { state, detail, .. } => {
+                self.lobby_generation += 1;
+                self.agent_detail = if *state == AgentState::Exited {
+                    detail.clone()
+                } else {
+                    None
+                };
                 self.agent_state = *state;
                 if *state == AgentState::Exited {
                     self.turn_active = false;
@@ -362,7 +424,10 @@ impl Session {
             EventKind::UserMessage { .. } => self.turn_active = true,
             EventKind::Metadata {
                 title: Some(title), ..
-            } => self.title = title.clone(),
+            } => {
+                self.lobby_generation += 1;
+                self.title = title.clone();
+            }
             _ => {}
         }
     }

@@ -77,10 +77,6 @@ impl PendingRequests {
         chosen.remember.clone()
     }
 
-    pub fn len(&self) -> usize {
-        self.open.len()
-    }
-
     pub fn ids(&self) -> impl Iterator<Item = &str> {
         self.open.keys().map(String::as_str)
     }

@@ -5,8 +5,12 @@
 //! through one mpsc queue, so the state machine sees one thing at a time
 //! and the order in which events are journaled is the order everyone sees.
 
+mod agent_slot;
+mod lobby_feed;
+
 use std::collections::HashMap;
 use std::ops::ControlFlow;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -14,13 +18,19 @@ use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
-use super::agent::{AgentHandle, AgentInput, sleep_until_some};
+use super::agent::{AgentInput, sleep_until_some};
 use super::journal::{Journal, JournalCursor};
+use super::lobby::Lobby;
 use super::participants::ParticipantsMessage;
 use super::session::{
     At, HistoryWindow, Join, Output, ParticipantId, ReplayPlan, SeqRange, Session, Welcome,
 };
-use crate::protocol::{ClientMessage, EventKind, NoticeLevel, ServerMessage, SessionSummary};
+use crate::protocol::{
+    AgentState, ClientMessage, EventKind, NoticeLevel, ServerMessage, SessionSummary,
+};
+pub use agent_slot::AgentLauncher;
+use agent_slot::AgentSlot;
+use lobby_feed::LobbyFeed;
 
 /// How long the agent gets to stop when the host shuts down.
 const AGENT_STOP_TIMEOUT: Duration = Duration::from_secs(4);
@@ -64,6 +74,12 @@ pub enum Request {
         token: String,
         code: u16,
         reason: String,
+    },
+    /// Start the agent again after it exited (`by` names who asked);
+    /// refused while it runs.
+    Restart {
+        by: String,
+        reply: oneshot::Sender<Result<(), String>>,
     },
     Shutdown {
         done: oneshot::Sender<()>,
@@ -110,12 +126,24 @@ struct Link {
     direct: mpsc::Sender<Direct>,
 }
 
+/// What a session task is made of.
+pub struct RuntimeParts {
+    pub session: Session,
+    pub journal: Option<Journal>,
+    pub agent: AgentLauncher,
+    pub requests: mpsc::Receiver<Request>,
+    pub broadcast: broadcast::Sender<Utf8Bytes>,
+    pub closing: watch::Sender<bool>,
+    pub lobby: Arc<Lobby>,
+    /// The configured preset the session runs, for the lobby.
+    pub preset: Option<String>,
+}
+
 pub struct Runtime {
     session: Session,
     journal: Option<Journal>,
-    agent: AgentHandle,
-    agent_events: mpsc::Receiver<EventKind>,
-    agent_done: bool,
+    agent: AgentSlot,
+    lobby: LobbyFeed,
     requests: mpsc::Receiver<Request>,
     broadcast: broadcast::Sender<Utf8Bytes>,
     /// Flipped to true when the host shuts down: connections close with 1001.
@@ -138,64 +166,97 @@ fn event_frame(bytes: Bytes) -> Utf8Bytes {
 impl Runtime {
     /// A runtime for a session that is restored and ready; `startup` are
     /// the outputs of that restore: its events are journaled now (nobody is
-    /// connected), its agent commands sent.
-    pub fn new(
-        session: Session,
-        journal: Option<Journal>,
-        agent: (AgentHandle, mpsc::Receiver<EventKind>),
-        requests: mpsc::Receiver<Request>,
-        broadcast: broadcast::Sender<Utf8Bytes>,
-        closing: watch::Sender<bool>,
-        startup: &[Output],
-    ) -> Self {
+    /// connected). Then the agent starts and is told what the restore
+    /// implies (the rules in force); an agent that cannot start leaves the
+    /// session `exited`, saying why.
+    pub fn new(parts: RuntimeParts, startup: &[Output]) -> Self {
         let mut runtime = Runtime {
-            session,
-            journal,
-            agent: agent.0,
-            agent_events: agent.1,
-            agent_done: false,
-            requests,
-            broadcast,
-            closing,
+            session: parts.session,
+            journal: parts.journal,
+            agent: AgentSlot::new(parts.agent),
+            lobby: LobbyFeed::new(parts.lobby, parts.preset),
+            requests: parts.requests,
+            broadcast: parts.broadcast,
+            closing: parts.closing,
             links: HashMap::new(),
             participants_due: None,
             recorded_owner: None,
         };
         runtime.journal_events(startup);
-        // What the restore tells the new agent (the rules in force).
+        runtime.start_agent();
         for output in startup {
             if let Output::Agent(command) = output {
-                let _ = runtime
-                    .agent
-                    .input
-                    .send(AgentInput::Command(command.clone()));
+                runtime.agent.send(AgentInput::Command(command.clone()));
             }
         }
         // Written once at start whatever the journal said: with no owner
         // grace a restored owner holds nothing, and the file must agree.
         runtime.write_owner();
+        runtime.lobby.publish(&runtime.session);
         runtime
+    }
+
+    /// Starts the agent; one that cannot start is reported as exited.
+    fn start_agent(&mut self) -> bool {
+        let Err(why) = self.agent.start() else {
+            return true;
+        };
+        tracing::error!("the agent cannot start: {why}");
+        let exited = EventKind::Status {
+            state: AgentState::Exited,
+            detail: Some(format!("the agent cannot start: {why}")),
+            exit_code: None,
+        };
+        let out = self.session.host_event(exited, At::now());
+        self.dispatch(out);
+        false
+    }
+
+    /// Starts the agent again after it exited, with a notice naming who
+    /// asked. The history continues.
+    fn restart_agent(&mut self, by: &str) -> Result<(), String> {
+        if self.agent.running() {
+            return Err("the agent is running".into());
+        }
+        let notice = EventKind::notice(NoticeLevel::Info, format!("{by} restarted the agent"));
+        let out = self.session.host_event(notice, At::now());
+        self.dispatch(out);
+        if !self.start_agent() {
+            return Err(self
+                .session
+                .summary(std::time::Instant::now())
+                .detail
+                .unwrap_or_default());
+        }
+        // The new agent runs what the session's rules allow.
+        let rules = self.session.rules().to_vec();
+        if !rules.is_empty() {
+            self.agent
+                .send(AgentInput::Command(super::session::AgentCommand::Rules(
+                    rules,
+                )));
+        }
+        Ok(())
     }
 
     pub async fn run(mut self) {
         let shutdown_reply = loop {
             let participants_due = self.participants_due;
             let owner_slot_due = self.session.owner_slot_deadline().map(Instant::from_std);
+            let lobby_due = self.lobby.due();
             tokio::select! {
                 () = sleep_until_some(participants_due) => self.send_participants(),
+                () = sleep_until_some(lobby_due) => self.lobby.publish(&self.session),
                 // Followers learn that the slot is free without polling.
                 () = sleep_until_some(owner_slot_due) => {
                     let out = self.session.expire_owner_slot(At::now());
                     self.dispatch(out);
                     self.record_owner();
                 }
-                event = self.agent_events.recv(), if !self.agent_done => match event {
-                    Some(event) => {
-                        let out = self.session.agent_event(event, At::now());
-                        self.dispatch(out);
-                    }
-                    None => self.agent_done = true,
-                },
+                Some(event) = self.agent.next_event() => {
+                    let out = self.session.agent_event(event, At::now());
+                    self.dispatch(out);
+                }
                 request = self.requests.recv() => match request {
                     None => break None,
                     Some(request) => {
@@ -208,6 +269,7 @@ impl Runtime {
                     }
                 },
             }
+            self.lobby.after_input(&self.session);
         };
         self.stop_agent().await;
         if let Some(journal) = &mut self.journal
@@ -233,17 +295,17 @@ impl Runtime {
 
     /// Shutting down: stops the agent and records how it ended.
     async fn stop_agent(&mut self) {
-        let _ = self.agent.input.send(AgentInput::Shutdown);
+        self.agent.send(AgentInput::Shutdown);
         let deadline = Instant::now() + AGENT_STOP_TIMEOUT;
-        while !self.agent_done {
-            match tokio::time::timeout_at(deadline, self.agent_events.recv()).await {
+        while self.agent.running() {
+            match tokio::time::timeout_at(deadline, self.agent.next_event()).await {
                 Ok(Some(event)) => {
                     let out = self.session.agent_event(event, At::now());
                     self.dispatch(out);
                 }
-                Ok(None) => self.agent_done = true,
+                Ok(None) => {}
                 Err(_) => {
-                    self.agent.task.abort();
+                    self.agent.abort();
                     let out = self.session.host_event(
                         EventKind::notice(NoticeLevel::Warn, "the agent did not stop in time"),
                         At::now(),
@@ -288,7 +350,10 @@ impl Runtime {
                 self.dispatch(out);
             }
             Request::Summary { reply } => {
-                let _ = reply.send(self.session.summary());
+                let _ = reply.send(self.lobby.summary(&self.session));
+            }
+            Request::Restart { by, reply } => {
+                let _ = reply.send(self.restart_agent(&by));
             }
             Request::History { reply } => {
                 let _ = reply.send(self.session.history_window());
@@ -355,6 +420,7 @@ impl Runtime {
                     self.send_direct(to, Direct::Frame(frame(&message)))
                 }
                 Output::ParticipantsChanged => {
+                    self.lobby.people_changed();
                     if self.participants_due.is_none() {
                         self.participants_due = Some(Instant::now() + PARTICIPANTS_COALESCE);
                     }
@@ -366,9 +432,7 @@ impl Runtime {
                     let job = self.replay_job(replay);
                     self.send_direct(to, Direct::Replay(Box::new(job)));
                 }
-                Output::Agent(command) => {
-                    let _ = self.agent.input.send(AgentInput::Command(command));
-                }
+                Output::Agent(command) => self.agent.send(AgentInput::Command(command)),
             }
         }
     }

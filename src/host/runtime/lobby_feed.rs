@@ -1,0 +1,89 @@
+//! How a session tells the lobby about itself: what a dashboard must see
+//! at once (a new permission request, a state change, who owns it) goes
+//! out within [`MAJOR_GAP`]; the rest (new events moving `last_seq`) at
+//! most once per [`MINOR_PACE`]. Either way, a session never sends more
+//! than a few messages per second, however busy it is.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::host::lobby::Lobby;
+use crate::host::session::Session;
+
+/// Least time between two summaries of one session.
+const MAJOR_GAP: Duration = Duration::from_millis(150);
+/// Most time a minor change waits.
+const MINOR_PACE: Duration = Duration::from_secs(1);
+
+pub struct LobbyFeed {
+    lobby: Arc<Lobby>,
+    /// The configured preset the session runs (shown in the summary).
+    preset: Option<String>,
+    published_generation: Option<u64>,
+    published_seq: u64,
+    last_publish: Option<Instant>,
+    /// Someone joined or left, or the owner changed.
+    people_changed: bool,
+    due: Option<Instant>,
+}
+
+impl LobbyFeed {
+    pub fn new(lobby: Arc<Lobby>, preset: Option<String>) -> Self {
+        LobbyFeed {
+            lobby,
+            preset,
+            published_generation: None,
+            published_seq: 0,
+            last_publish: None,
+            people_changed: false,
+            due: None,
+        }
+    }
+
+    pub fn people_changed(&mut self) {
+        self.people_changed = true;
+    }
+
+    /// Publishes now, or schedules, whatever changed since the last time.
+    pub fn after_input(&mut self, session: &Session) {
+        let major =
+            self.people_changed || self.published_generation != Some(session.lobby_generation());
+        let minor = session.last_seq() != self.published_seq;
+        let now = Instant::now();
+        let at = match (major, minor, self.last_publish) {
+            (false, false, _) => return,
+            (_, _, None) => now,
+            (true, _, Some(last)) => last + MAJOR_GAP,
+            (false, true, Some(last)) => last + MINOR_PACE,
+        };
+        if at <= now {
+            self.publish(session);
+        } else {
+            self.due = Some(self.due.map_or(at, |due| due.min(at)));
+        }
+    }
+
+    /// When the next scheduled summary is due.
+    pub fn due(&self) -> Option<Instant> {
+        self.due
+    }
+
+    /// The session's summary as the lobby shows it.
+    pub fn summary(&self, session: &Session) -> crate::protocol::SessionSummary {
+        let mut summary = session.summary(std::time::Instant::now());
+        summary.preset.clone_from(&self.preset);
+        summary
+    }
+
+    pub fn publish(&mut self, session: &Session) {
+        let summary = self.summary(session);
+        self.published_generation = Some(session.lobby_generation());
+        self.published_seq = summary.last_seq;
+        self.people_changed = false;
+        self.due = None;
+        self.last_publish = Some(Instant::now());
+        self.lobby.publish(summary);
+    }
+}

@@ -1,0 +1,130 @@
+//! `GET /v1/lobby`: a WebSocket that says where a dashboard is needed. It
+//! sends a `sessions` snapshot of every session the token may see, then a
+//! `session` message whenever one changes (paced by each session, see
+//! `runtime::lobby_feed`) and `session_removed` when one stops. Clients
+//! send nothing but pings and the close.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use futures_util::{SinkExt, StreamExt};
+use tokio::sync::broadcast::error::RecvError;
+use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
+
+use super::{AppState, caller, plain, websocket_config};
+use crate::host::auth::TokenEntry;
+use crate::host::upgrade::{Socket, Upgrade};
+use crate::protocol::close_code;
+
+/// A lobby peer that does not take a write in this long is not reading.
+const SEND_TIMEOUT: Duration = Duration::from_secs(20);
+
+pub async fn connect(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    mut request: Request,
+) -> Response {
+    let entry = match caller(&state, peer, request.headers()).await {
+        Ok(entry) => entry,
+        Err(refusal) => return refusal,
+    };
+    let slot = match state.slots.take(&entry.token, false) {
+        Ok(slot) => slot,
+        Err(refused) => return plain(StatusCode::SERVICE_UNAVAILABLE, refused.message()),
+    };
+    let upgrade = match Upgrade::from_request(&mut request) {
+        Ok(upgrade) => upgrade,
+        Err(refusal) => return *refusal,
+    };
+    upgrade.respond(websocket_config(), move |socket| async move {
+        let _slot = slot;
+        let (code, reason) = serve(socket, &state, &entry).await;
+        tracing::debug!(code, reason, "lobby connection ended");
+    })
+}
+
+/// Why the connection ended, as a close code and reason.
+type Ended = (u16, &'static str);
+
+async fn send(socket: &mut Socket, frame: Utf8Bytes) -> Result<(), Ended> {
+    match tokio::time::timeout(SEND_TIMEOUT, socket.send(Message::Text(frame))).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(_)) => Err((close_code::GOING_AWAY, "gone")),
+        Err(_) => Err((close_code::POLICY, "not reading")),
+    }
+}
+
+fn snapshot(state: &AppState, entry: &TokenEntry) -> Utf8Bytes {
+    let message = state.sessions.lobby.snapshot(|id| entry.may_see(id));
+    Utf8Bytes::from(message.to_json())
+}
+
+/// Whether the token still authenticates (it may have been revoked).
+fn still_valid(state: &AppState, entry: &TokenEntry) -> bool {
+    let auth = state.auth.read().unwrap_or_else(|e| e.into_inner());
+    auth.authenticate(&entry.token).is_some_and(|e| e == entry)
+}
+
+async fn serve(mut socket: Socket, state: &AppState, entry: &TokenEntry) -> Ended {
+    let ended = run(&mut socket, state, entry).await.unwrap_err();
+    let close = CloseFrame {
+        code: ended.0.into(),
+        reason: ended.1.into(),
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(1), socket.close(Some(close))).await;
+    ended
+}
+
+/// Serves the lobby until the connection must end (always `Err`).
+async fn run(socket: &mut Socket, state: &AppState, entry: &TokenEntry) -> Result<(), Ended> {
+    let mut feed = state.sessions.lobby.subscribe();
+    send(socket, snapshot(state, entry)).await?;
+    let mut closing = state.closing.clone();
+    let mut keepalive = tokio::time::interval(state.keepalive);
+    keepalive.reset();
+    let mut silent_since: Option<Instant> = None;
+    loop {
+        tokio::select! {
+            _ = closing.changed() => return Err((close_code::GOING_AWAY, "host shutting down")),
+            change = feed.recv() => match change {
+                Ok(change) if entry.may_see(&change.session) => send(socket, change.frame).await?,
+                Ok(_) => {}
+                // Fell behind: a fresh snapshot says everything again.
+                Err(RecvError::Lagged(_)) => send(socket, snapshot(state, entry)).await?,
+                Err(RecvError::Closed) => return Err((close_code::GOING_AWAY, "host shutting down")),
+            },
+            frame = socket.next() => match frame {
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => {
+                    return Err((close_code::GOING_AWAY, "closed"));
+                }
+                Some(Ok(_)) => silent_since = None,
+            },
+            _ = keepalive.tick() => {
+                if !still_valid(state, entry) {
+                    return Err((close_code::REVOKED, "token revoked"));
+                }
+                match silent_since {
+                    Some(since) if since.elapsed() >= state.pong_timeout => {
+                        return Err((close_code::POLICY, "no answer to a ping"));
+                    }
+                    Some(_) => {}
+                    None => silent_since = Some(Instant::now()),
+                }
+                send_ping(socket).await?;
+            }
+        }
+    }
+}
+
+async fn send_ping(socket: &mut Socket) -> Result<(), Ended> {
+    match tokio::time::timeout(SEND_TIMEOUT, socket.send(Message::Ping(Default::default()))).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(_)) => Err((close_code::GOING_AWAY, "gone")),
+        Err(_) => Err((close_code::POLICY, "not reading")),
+    }
+}

@@ -1,0 +1,149 @@
+//! Managing sessions over HTTP: `POST /v1/sessions` creates one from a
+//! configured preset, `DELETE /v1/sessions/{id}` stops it, `POST
+//! /v1/sessions/{id}/restart` starts its agent again. Answers are JSON;
+//! refusals are `{"error": TEXT}`.
+
+use std::net::SocketAddr;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+use super::{AppState, caller, json_error};
+use crate::host::auth::TokenEntry;
+use crate::host::sessions::{CreateSession, SessionRefusal};
+use crate::protocol::Grant;
+
+/// Largest body of a create request.
+const MAX_BODY: usize = 16 * 1024;
+
+fn refused(refusal: SessionRefusal) -> Response {
+    match refusal {
+        SessionRefusal::NotFound => json_error(StatusCode::NOT_FOUND, "no such session"),
+        SessionRefusal::Conflict(why) => json_error(StatusCode::CONFLICT, why),
+        SessionRefusal::Invalid(why) => json_error(StatusCode::BAD_REQUEST, why),
+        SessionRefusal::Forbidden(why) => json_error(StatusCode::FORBIDDEN, why),
+    }
+}
+
+fn needs_admin() -> Response {
+    json_error(
+        StatusCode::FORBIDDEN,
+        "the token has no admin grant (it is needed to create and stop sessions)",
+    )
+}
+
+/// The caller, if it may see session `id` (else the 401 or 404 answer).
+async fn caller_for(
+    state: &AppState,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+    id: &str,
+) -> Result<TokenEntry, Response> {
+    let entry = caller(state, peer, headers).await?;
+    if !entry.may_see(id) || state.sessions.get(id).is_none() {
+        return Err(refused(SessionRefusal::NotFound));
+    }
+    Ok(entry)
+}
+
+pub async fn create_session(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let entry = match caller(&state, peer, &headers).await {
+        Ok(entry) => entry,
+        Err(refusal) => return refusal,
+    };
+    if !entry.has(Grant::Admin) {
+        return needs_admin();
+    }
+    if body.len() > MAX_BODY {
+        return json_error(StatusCode::PAYLOAD_TOO_LARGE, "the request is too large");
+    }
+    let ask: CreateSession = match serde_json::from_slice(&body) {
+        Ok(ask) => ask,
+        Err(e) => {
+            return json_error(
+                StatusCode::BAD_REQUEST,
+                format!(
+                    "the body must be {{\"agent\": PRESET, \"id\"?, \"cwd\"?, \"title\"?}}: {e}"
+                ),
+            );
+        }
+    };
+    // A scoped token creates only sessions it may then see.
+    if let Some(id) = &ask.id
+        && !entry.may_see(id)
+    {
+        return json_error(
+            StatusCode::FORBIDDEN,
+            format!("the token may not use a session named `{id}`"),
+        );
+    }
+    if ask.id.is_none() && !entry.sessions.is_empty() {
+        return json_error(
+            StatusCode::BAD_REQUEST,
+            "a token limited to some sessions must name the new one (`id`)",
+        );
+    }
+    match state.sessions.create(ask).await {
+        Ok(summary) => (StatusCode::CREATED, Json(summary)).into_response(),
+        Err(refusal) => refused(refusal),
+    }
+}
+
+pub async fn delete_session(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let entry = match caller_for(&state, peer, &headers, &id).await {
+        Ok(entry) => entry,
+        Err(refusal) => return refusal,
+    };
+    if !entry.has(Grant::Admin) {
+        return needs_admin();
+    }
+    match state.sessions.delete(&id).await {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(refusal) => refused(refusal),
+    }
+}
+
+/// Restarting is for admins, and for whoever may own the session: a
+/// control token of the owner, or any control token while nobody owns it.
+pub async fn restart_session(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let entry = match caller_for(&state, peer, &headers, &id).await {
+        Ok(entry) => entry,
+        Err(refusal) => return refusal,
+    };
+    if !entry.has(Grant::Admin) {
+        let owner = match state.sessions.get(&id) {
+            Some(session) => session.summary().await.ok().and_then(|s| s.owner),
+            None => return refused(SessionRefusal::NotFound),
+        };
+        let may_own =
+            entry.has(Grant::Control) && owner.as_deref().is_none_or(|owner| owner == entry.name);
+        if !may_own {
+            return json_error(
+                StatusCode::FORBIDDEN,
+                "only the session's owner or an admin may restart its agent",
+            );
+        }
+    }
+    match state.sessions.restart(&id, &entry.name).await {
+        Ok(summary) => Json(summary).into_response(),
+        Err(refusal) => refused(refusal),
+    }
+}

@@ -1,0 +1,104 @@
+//! One running session: its task, and how the network edge reaches it.
+
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
+use tokio::task::JoinHandle;
+
+use super::restore::{Restored, restore};
+use super::{SessionDefaults, SessionSpec};
+use crate::host::error::{Error, IoContext, Result};
+use crate::host::lobby::Lobby;
+use crate::host::runtime::{AgentLauncher, Request, Runtime, RuntimeParts};
+use crate::host::session::At;
+use crate::protocol::SessionSummary;
+
+/// Requests queued for a session task.
+const REQUEST_QUEUE: usize = 4096;
+
+pub struct HostedSession {
+    /// As started: `cwd` is canonical.
+    pub spec: SessionSpec,
+    pub requests: mpsc::Sender<Request>,
+    /// Turns true when the session stops: its connections close with 1001.
+    pub closing: watch::Receiver<bool>,
+    pub journal_path: Option<std::path::PathBuf>,
+    task: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl HostedSession {
+    /// Restores the session from its journal and starts its task (and so
+    /// its agent; one that cannot start leaves the session `exited`).
+    pub fn start(
+        mut spec: SessionSpec,
+        defaults: &SessionDefaults,
+        lobby: Arc<Lobby>,
+    ) -> Result<Arc<HostedSession>> {
+        super::restore::check_session_id(&spec.id)?;
+        spec.cwd = std::fs::canonicalize(&spec.cwd)
+            .or_io(|| format!("working directory {}", spec.cwd.display()))?;
+        let Restored {
+            session,
+            journal,
+            startup,
+            agent_session,
+        } = restore(&spec, defaults, &spec.cwd, At::now())?;
+        let (requests_tx, requests) = mpsc::channel(REQUEST_QUEUE);
+        let (broadcast, _) = broadcast::channel(defaults.queue_frames.max(16));
+        let (closing, closing_rx) = watch::channel(false);
+        let journal_path = journal.as_ref().map(|j| j.path().to_owned());
+        let parts = RuntimeParts {
+            session,
+            journal,
+            agent: AgentLauncher {
+                spec: spec.agent.clone(),
+                cwd: spec.cwd.clone(),
+                resume: agent_session,
+            },
+            requests,
+            broadcast,
+            closing,
+            lobby,
+            preset: spec.preset.clone(),
+        };
+        let task = tokio::spawn(Runtime::new(parts, &startup).run());
+        Ok(Arc::new(HostedSession {
+            spec,
+            requests: requests_tx,
+            closing: closing_rx,
+            journal_path,
+            task: Mutex::new(Some(task)),
+        }))
+    }
+
+    pub fn id(&self) -> &str {
+        &self.spec.id
+    }
+
+    /// Sends a request and waits for its answer.
+    pub async fn ask<T>(&self, request: impl FnOnce(oneshot::Sender<T>) -> Request) -> Result<T> {
+        let (reply, answer) = oneshot::channel();
+        self.requests
+            .send(request(reply))
+            .await
+            .map_err(|_| Error::Stopped)?;
+        answer.await.map_err(|_| Error::Stopped)
+    }
+
+    pub async fn summary(&self) -> Result<SessionSummary> {
+        self.ask(|reply| Request::Summary { reply }).await
+    }
+
+    /// Stops the agent, flushes the journal, closes the connections with
+    /// 1001, and waits for the task to end.
+    pub async fn stop(&self) {
+        let (done, finished) = oneshot::channel();
+        if self.requests.send(Request::Shutdown { done }).await.is_ok() {
+            let _ = finished.await;
+        }
+        let task = self.task.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(task) = task {
+            let _ = task.await;
+        }
+    }
+}

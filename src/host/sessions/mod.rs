@@ -1,0 +1,335 @@
+//! The sessions of a host: which run, how they are created from the
+//! configured presets, stopped and restarted, and the lobby that sums
+//! them up. Sessions created over HTTP are recorded beside the journals
+//! (`created`), so a host restart brings them back.
+
+mod created;
+mod hosted;
+mod restore;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::host::agent::AgentSpec;
+use crate::host::error::Result;
+use crate::host::lobby::Lobby;
+use crate::host::runtime::Request;
+use crate::protocol::SessionSummary;
+pub use created::CreatedSession;
+pub use hosted::HostedSession;
+pub use restore::check_session_id;
+
+/// One session a host runs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionSpec {
+    pub id: String,
+    pub agent: AgentSpec,
+    /// The configured preset it comes from, if any.
+    pub preset: Option<String>,
+    pub cwd: PathBuf,
+    pub title: Option<String>,
+}
+
+impl SessionSpec {
+    pub fn new(id: impl Into<String>, agent: AgentSpec) -> Self {
+        SessionSpec {
+            id: id.into(),
+            agent,
+            preset: None,
+            cwd: PathBuf::from("."),
+            title: None,
+        }
+    }
+}
+
+/// What every session of a host shares.
+#[derive(Debug, Clone)]
+pub struct SessionDefaults {
+    pub owner_grace: Duration,
+    /// Where journals live; `None` keeps history in memory only.
+    pub journal_dir: Option<PathBuf>,
+    pub history_bytes: usize,
+    pub retain: usize,
+    pub queue_frames: usize,
+}
+
+/// What a client asks for in `POST /v1/sessions`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateSession {
+    #[serde(default)]
+    pub id: Option<String>,
+    pub agent: String,
+    #[serde(default)]
+    pub cwd: Option<PathBuf>,
+    #[serde(default)]
+    pub title: Option<String>,
+}
+
+/// Why a session was not created (or stopped, or restarted).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionRefusal {
+    /// 404: no such session (or not one the caller may see).
+    NotFound,
+    /// 409: the id is taken, or the agent still runs.
+    Conflict(String),
+    /// 400: the request names something the host cannot use.
+    Invalid(String),
+    /// 403: the request is understood and not allowed.
+    Forbidden(String),
+}
+
+pub struct Sessions {
+    running: RwLock<BTreeMap<String, Arc<HostedSession>>>,
+    pub lobby: Arc<Lobby>,
+    defaults: SessionDefaults,
+    /// The agents clients may start, by name.
+    presets: BTreeMap<String, AgentSpec>,
+    /// Directories (canonical) under which clients may start sessions.
+    workspaces: Vec<PathBuf>,
+    /// The record of sessions created over HTTP.
+    created: Option<created::CreatedFile>,
+}
+
+impl Sessions {
+    pub fn new(
+        defaults: SessionDefaults,
+        presets: BTreeMap<String, AgentSpec>,
+        workspaces: &[PathBuf],
+    ) -> Result<Sessions> {
+        let workspaces = workspaces
+            .iter()
+            .map(|w| {
+                use crate::host::error::IoContext;
+                std::fs::canonicalize(w).or_io(|| format!("workspace {}", w.display()))
+            })
+            .collect::<Result<_>>()?;
+        let created = defaults
+            .journal_dir
+            .as_deref()
+            .map(created::CreatedFile::in_dir);
+        Ok(Sessions {
+            running: RwLock::new(BTreeMap::new()),
+            lobby: Arc::new(Lobby::default()),
+            defaults,
+            presets,
+            workspaces,
+            created,
+        })
+    }
+
+    /// Starts a session (a configured one, or one recorded as created).
+    pub fn start(&self, spec: SessionSpec) -> Result<Arc<HostedSession>> {
+        let mut running = self.running.write().unwrap_or_else(|e| e.into_inner());
+        if running.contains_key(&spec.id) {
+            crate::host::error::invalid!("two sessions are named `{}`", spec.id);
+        }
+        let session = HostedSession::start(spec, &self.defaults, self.lobby.clone())?;
+        running.insert(session.id().to_owned(), session.clone());
+        Ok(session)
+    }
+
+    /// Starts again the sessions created over HTTP before the host
+    /// stopped (those whose preset is still configured).
+    pub fn restart_created(&self) -> Vec<String> {
+        let Some(file) = &self.created else {
+            return Vec::new();
+        };
+        let mut problems = Vec::new();
+        for entry in file.load() {
+            let Some(agent) = self.presets.get(&entry.preset) else {
+                problems.push(format!(
+                    "session `{}`: preset `{}` is no longer configured; not started",
+                    entry.id, entry.preset
+                ));
+                continue;
+            };
+            let spec = entry.spec(agent.clone());
+            if let Err(e) = self.start(spec) {
+                problems.push(format!("session `{}`: {e}", entry.id));
+            }
+        }
+        problems
+    }
+
+    pub fn get(&self, id: &str) -> Option<Arc<HostedSession>> {
+        let running = self.running.read().unwrap_or_else(|e| e.into_inner());
+        running.get(id).cloned()
+    }
+
+    /// Every running session, by id.
+    pub fn all(&self) -> Vec<Arc<HostedSession>> {
+        let running = self.running.read().unwrap_or_else(|e| e.into_inner());
+        running.values().cloned().collect()
+    }
+
+    /// The exact summaries of the sessions `visible` admits.
+    pub async fn summaries(&self, visible: impl Fn(&str) -> bool) -> Vec<SessionSummary> {
+        let mut out = Vec::new();
+        for session in self.all().into_iter().filter(|s| visible(s.id())) {
+            if let Ok(summary) = session.summary().await {
+                out.push(summary);
+            }
+        }
+        out
+    }
+
+    /// Creates and starts a session from a configured preset.
+    pub async fn create(&self, ask: CreateSession) -> Result<SessionSummary, SessionRefusal> {
+        let Some(agent) = self.presets.get(&ask.agent).cloned() else {
+            let known: Vec<&str> = self.presets.keys().map(String::as_str).collect();
+            return Err(SessionRefusal::Invalid(format!(
+                "no agent preset `{}` (this host has: {})",
+                ask.agent,
+                known.join(", ")
+            )));
+        };
+        let cwd = self.workspace_dir(ask.cwd.as_deref())?;
+        let session = {
+            let mut running = self.running.write().unwrap_or_else(|e| e.into_inner());
+            let id = match ask.id {
+                Some(id) => id,
+                None => free_id(&running, &cwd, &ask.agent),
+            };
+            check_session_id(&id).map_err(|e| SessionRefusal::Invalid(e.to_string()))?;
+            if running.contains_key(&id) {
+                return Err(SessionRefusal::Conflict(format!("a session `{id}` exists")));
+            }
+            let spec = SessionSpec {
+                id: id.clone(),
+                agent,
+                preset: Some(ask.agent),
+                cwd,
+                title: ask.title.filter(|t| !t.trim().is_empty()),
+            };
+            let session = HostedSession::start(spec, &self.defaults, self.lobby.clone())
+                .map_err(|e| SessionRefusal::Invalid(e.to_string()))?;
+            running.insert(id, session.clone());
+            session
+        };
+        if let Some(file) = &self.created
+            && let Err(e) = file.add(CreatedSession::of(&session.spec))
+        {
+            tracing::error!("cannot record the created session: {e}");
+        }
+        session
+            .summary()
+            .await
+            .map_err(|e| SessionRefusal::Invalid(e.to_string()))
+    }
+
+    /// Stops a session and forgets it (its journal stays).
+    pub async fn delete(&self, id: &str) -> Result<(), SessionRefusal> {
+        let session = {
+            let mut running = self.running.write().unwrap_or_else(|e| e.into_inner());
+            running.remove(id).ok_or(SessionRefusal::NotFound)?
+        };
+        session.stop().await;
+        self.lobby.remove(id);
+        if let Some(file) = &self.created
+            && let Err(e) = file.remove(id)
+        {
+            tracing::error!("cannot update the record of created sessions: {e}");
+        }
+        Ok(())
+    }
+
+    /// Starts a session's agent again after it exited.
+    pub async fn restart(&self, id: &str, by: &str) -> Result<SessionSummary, SessionRefusal> {
+        let session = self.get(id).ok_or(SessionRefusal::NotFound)?;
+        let by = by.to_owned();
+        let outcome = session
+            .ask(|reply| Request::Restart { by, reply })
+            .await
+            .map_err(|_| SessionRefusal::NotFound)?;
+        outcome.map_err(SessionRefusal::Conflict)?;
+        session
+            .summary()
+            .await
+            .map_err(|_| SessionRefusal::NotFound)
+    }
+
+    /// Stops every session.
+    pub async fn stop_all(&self) {
+        let all = std::mem::take(&mut *self.running.write().unwrap_or_else(|e| e.into_inner()));
+        let stops = all.values().map(|s| s.stop());
+        futures_util::future::join_all(stops).await;
+    }
+
+    /// The directory a new session may run in: `asked` (relative to the
+    /// first workspace) when it lies under a workspace, else the first
+    /// workspace itself.
+    fn workspace_dir(&self, asked: Option<&Path>) -> Result<PathBuf, SessionRefusal> {
+        let Some(first) = self.workspaces.first() else {
+            return Err(SessionRefusal::Forbidden(
+                "this host has no workspaces configured: it creates no sessions".into(),
+            ));
+        };
+        let Some(asked) = asked else {
+            return Ok(first.clone());
+        };
+        let asked = expand_home(asked);
+        let full = first.join(&asked);
+        let dir = std::fs::canonicalize(&full)
+            .map_err(|e| SessionRefusal::Invalid(format!("cwd {}: {e}", asked.display())))?;
+        if !dir.is_dir() {
+            return Err(SessionRefusal::Invalid(format!(
+                "cwd {} is not a directory",
+                asked.display()
+            )));
+        }
+        if !self.workspaces.iter().any(|w| dir.starts_with(w)) {
+            return Err(SessionRefusal::Forbidden(format!(
+                "cwd {} is outside this host's workspaces",
+                dir.display()
+            )));
+        }
+        Ok(dir)
+    }
+}
+
+/// `~/x` as a path under the home directory.
+pub fn expand_home(path: &Path) -> PathBuf {
+    match (path.strip_prefix("~"), dirs::home_dir()) {
+        (Ok(rest), Some(home)) => home.join(rest),
+        _ => path.to_owned(),
+    }
+}
+
+/// An unused id for a new session: the directory's name (or the preset's),
+/// with `-2`, `-3`... when taken.
+fn free_id(running: &BTreeMap<String, Arc<HostedSession>>, cwd: &Path, preset: &str) -> String {
+    let base: String = cwd
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_".contains(c) {
+                c
+            } else {
+                '-'
+            }
+        })
+        .take(48)
+        .collect();
+    let base = if base.trim_matches('-').is_empty() {
+        preset.to_owned()
+    } else {
+        base
+    };
+    (1..)
+        .map(|n| {
+            if n == 1 {
+                base.clone()
+            } else {
+                format!("{base}-{n}")
+            }
+        })
+        .find(|id| !running.contains_key(id))
+        .expect("some id is free")
+}

@@ -1,0 +1,126 @@
+//! Rebuilding a session from its journal at start.
+
+use std::path::Path;
+use std::time::SystemTime;
+
+use super::{SessionDefaults, SessionSpec};
+use crate::host::error::{Result, invalid};
+use crate::host::journal::{Journal, JournalHeader};
+use crate::host::session::{At, HistoryBudget, Output, Session, SessionConfig};
+use crate::protocol::{EventKind, NoticeLevel, SessionDescription, rfc3339};
+
+/// The session as the journal left it, ready to run.
+pub struct Restored {
+    pub session: Session,
+    pub journal: Option<Journal>,
+    /// The events of the restart (cancelled requests, notices), to journal.
+    pub startup: Vec<Output>,
+    /// The agent's own session id, as last reported before the restart.
+    pub agent_session: Option<String>,
+}
+
+pub fn check_session_id(id: &str) -> Result<()> {
+    if id.is_empty()
+        || id.len() > 128
+        || id == "."
+        || id == ".."
+        || !id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+    {
+        invalid!("session id `{id}` must be 1 to 64 letters, digits, `-`, `_` or `.` (not first)");
+    }
+    Ok(())
+}
+
+/// Opens the journal (if any) and rebuilds the session from it: the
+/// journal is read as a stream, so memory holds the newest frames within
+/// the history budget and the state the older events left, not the file.
+pub fn restore(
+    spec: &SessionSpec,
+    defaults: &SessionDefaults,
+    cwd: &Path,
+    now: At,
+) -> Result<Restored> {
+    let dir = defaults.journal_dir.as_deref();
+    let recorded = dir.and_then(|dir| Journal::recorded_header(dir, &spec.id));
+    let header = recorded.unwrap_or_else(|| JournalHeader {
+        journal: 1,
+        session: spec.id.clone(),
+        epoch: fresh_epoch(),
+        started_at: rfc3339(now.wall),
+    });
+    let history = HistoryBudget {
+        bytes: defaults.history_bytes,
+        frames: defaults.retain,
+    };
+    let mut session = Session::new(SessionConfig {
+        description: SessionDescription {
+            id: spec.id.clone(),
+            epoch: header.epoch.clone(),
+            title: spec
+                .title
+                .clone()
+                .unwrap_or_else(|| spec.agent.default_title()),
+            agent: spec.agent.kind().into(),
+            cwd: cwd.display().to_string(),
+            started_at: header.started_at.clone(),
+            rules: Vec::new(),
+        },
+        owner_grace: defaults.owner_grace,
+        history,
+        journal: dir.is_some(),
+        agent: spec.agent.traits(),
+    });
+    let mut notices = Vec::new();
+    let mut owner = None;
+    let mut agent_session = None;
+    let journal = match dir {
+        Some(dir) => {
+            let (journal, loaded) = Journal::open(dir, &spec.id, &header, history, |record| {
+                if let EventKind::Metadata {
+                    agent_session_id: Some(id),
+                    ..
+                } = &record.event
+                {
+                    agent_session = Some(id.clone());
+                }
+                session.restore_state(record);
+            })?;
+            if loaded.header.is_some() {
+                notices.push(format!(
+                    "the host restarted; history continues from the journal ({} events)",
+                    loaded.history.last_seq()
+                ));
+            }
+            notices.extend(loaded.notices);
+            owner = loaded.owner;
+            session.restore_history(loaded.history);
+            Some(journal)
+        }
+        None => None,
+    };
+    let mut startup = session.finish_restore(owner, now);
+    for text in notices {
+        startup.extend(session.host_event(EventKind::notice(NoticeLevel::Info, text), now));
+    }
+    Ok(Restored {
+        session,
+        journal,
+        startup,
+        agent_session,
+    })
+}
+
+/// A random id naming one history.
+fn fresh_epoch() -> String {
+    let nanos = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_nanos() as u64;
+    format!(
+        "{:016x}{:08x}",
+        rand::random::<u64>() ^ nanos,
+        rand::random::<u32>()
+    )
+}

@@ -1,0 +1,86 @@
+//! What a host says about its sessions as a whole: the entries of
+//! `GET /v1/sessions` and the messages of the lobby WebSocket
+//! (`/v1/lobby`), so a dashboard knows where it is needed without a
+//! connection per session.
+
+use serde::{Deserialize, Serialize};
+
+use super::events::AgentState;
+
+/// One session as `GET /v1/sessions` and the lobby list it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionSummary {
+    pub id: String,
+    pub title: String,
+    /// The agent kind (`shell`, `stream-json`, `acp`, `replay`).
+    pub agent: String,
+    /// The configured preset the session was started from, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preset: Option<String>,
+    #[serde(default)]
+    pub cwd: String,
+    pub state: AgentState,
+    /// Why the agent exited or could not start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// Whose the owner slot is (the owner, or the identity it is held for
+    /// while it reconnects); `null` when anyone with control may claim it.
+    #[serde(default)]
+    pub owner: Option<String>,
+    pub participants: usize,
+    /// Open permission requests.
+    #[serde(default)]
+    pub pending: usize,
+    /// The same count under its older name, for clients of the first
+    /// one-session hosts.
+    pub pending_permissions: usize,
+    /// The open requests, oldest first.
+    #[serde(default)]
+    pub pending_requests: Vec<PendingSummary>,
+    /// When the last event happened (RFC 3339), empty before any.
+    #[serde(default)]
+    pub last_activity: String,
+    #[serde(default)]
+    pub epoch: String,
+    pub last_seq: u64,
+}
+
+/// One open permission request, as the lobby shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingSummary {
+    pub request_id: String,
+    pub tool: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// When it was raised (RFC 3339, the host's clock; `now` in the lobby
+    /// message is the same clock, so ages need no synchronised clocks).
+    pub requested_at: String,
+}
+
+/// A message on the lobby WebSocket.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum LobbyMessage {
+    /// Every session the token may see; first, and again after the
+    /// connection fell behind.
+    Sessions {
+        now: String,
+        sessions: Vec<SessionSummary>,
+    },
+    /// One session changed (or was created).
+    Session {
+        now: String,
+        session: Box<SessionSummary>,
+    },
+    /// A session was stopped and removed.
+    SessionRemoved { id: String },
+    /// A type this build does not know; clients skip it.
+    #[serde(other)]
+    Unknown,
+}
+
+impl LobbyMessage {
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("lobby messages serialise")
+    }
+}
