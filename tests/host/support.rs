@@ -338,11 +338,34 @@ pub fn code_of(answer: &ServerMessage) -> Option<tether::protocol::ErrorCode> {
 
 /// A plain HTTP/1.1 GET; returns (status, body).
 pub async fn http_get(addr: &str, path: &str, token: Option<&str>) -> (u16, String) {
+    http(addr, "GET", path, token, None).await
+}
+
+/// A plain HTTP/1.1 request with an optional JSON body; returns
+/// (status, body).
+pub async fn http(
+    addr: &str,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<&serde_json::Value>,
+) -> (u16, String) {
     let mut stream = TcpStream::connect(addr).await.unwrap();
     let auth = token
         .map(|t| format!("Authorization: Bearer {t}\r\n"))
         .unwrap_or_default();
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Connection: close\r\n\r\n");
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    let content = if body.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "Content-Type: application/json\r\nContent-Length: {}\r\n",
+            body.len()
+        )
+    };
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}{content}Connection: close\r\n\r\n{body}"
+    );
     stream.write_all(request.as_bytes()).await.unwrap();
     let mut response = Vec::new();
     tokio::time::timeout(WAIT, stream.read_to_end(&mut response))

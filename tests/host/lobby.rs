@@ -1,0 +1,138 @@
+//! The lobby WebSocket: a snapshot, then what changes, within the token's
+//! scope.
+
+use futures_util::StreamExt;
+use tether::host::Host;
+use tether::protocol::{Decision, LobbyMessage, SessionSummary};
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::sessions::{ALICE, SCOPED, three_sessions};
+use crate::support::*;
+
+fn lobby_url(host: &Host) -> String {
+    format!("ws://{}/v1/lobby", host.addr())
+}
+
+async fn next(lobby: &mut Socket) -> LobbyMessage {
+    loop {
+        let frame = tokio::time::timeout(WAIT, lobby.next())
+            .await
+            .expect("a lobby message in time")
+            .expect("open")
+            .expect("a frame");
+        if let Message::Text(text) = frame {
+            return serde_json::from_str(&text).expect("a lobby message");
+        }
+    }
+}
+
+/// Reads lobby messages until one about `id` satisfies `pick`.
+async fn until(
+    lobby: &mut Socket,
+    id: &str,
+    pick: impl Fn(&SessionSummary) -> bool,
+) -> SessionSummary {
+    loop {
+        if let LobbyMessage::Session { session, .. } = next(lobby).await
+            && session.id == id
+            && pick(&session)
+        {
+            return *session;
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_lobby_shows_a_new_request_and_its_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let host = Host::start(three_sessions(dir.path())).await.unwrap();
+    let mut lobby = try_connect(&lobby_url(&host), Some(ALICE), "")
+        .await
+        .unwrap();
+    let LobbyMessage::Sessions { sessions, .. } = next(&mut lobby).await else {
+        panic!("a snapshot first");
+    };
+    let ids: Vec<&str> = sessions.iter().map(|s| s.id.as_str()).collect();
+    assert_eq!(ids, ["api", "ops", "web-front"]);
+
+    let mut owner = Client::connect(&host.session_url("api"), ALICE, "").await;
+    owner.greeting().await;
+    let owned = until(&mut lobby, "api", |s| s.owner.is_some()).await;
+    assert_eq!(owned.owner.as_deref(), Some("alice"));
+    assert_eq!(owned.participants, 1);
+
+    let request = ask(&mut owner, "touch lobby.txt").await;
+    let waiting = until(&mut lobby, "api", |s| s.pending == 1).await;
+    let pending = &waiting.pending_requests[0];
+    assert_eq!(pending.request_id, request);
+    assert_eq!(pending.tool, "shell");
+    assert!(!pending.requested_at.is_empty());
+
+    let answer = owner
+        .request(decide(request, Decision::Deny).message())
+        .await;
+    assert_eq!(code_of(&answer), None);
+    let answered = until(&mut lobby, "api", |s| s.pending == 0).await;
+    assert!(answered.pending_requests.is_empty());
+    host.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_scoped_lobby_hears_nothing_of_other_sessions() {
+    let dir = tempfile::tempdir().unwrap();
+    let host = Host::start(three_sessions(dir.path())).await.unwrap();
+    let mut lobby = try_connect(&lobby_url(&host), Some(SCOPED), "")
+        .await
+        .unwrap();
+    let LobbyMessage::Sessions { sessions, .. } = next(&mut lobby).await else {
+        panic!("a snapshot first");
+    };
+    assert_eq!(sessions.len(), 2);
+
+    let mut ops = Client::connect(&host.session_url("ops"), ALICE, "").await;
+    ops.greeting().await;
+    ask(&mut ops, "echo secret").await;
+    let mut api = Client::connect(&host.session_url("api"), ALICE, "").await;
+    api.greeting().await;
+    ask(&mut api, "echo visible").await;
+    // Everything up to api's request: nothing about ops on the way.
+    loop {
+        match next(&mut lobby).await {
+            LobbyMessage::Session { session, .. } => {
+                assert_ne!(session.id, "ops");
+                if session.id == "api" && session.pending == 1 {
+                    break;
+                }
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    host.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_lobby_hears_of_created_and_stopped_sessions() {
+    let dir = tempfile::tempdir().unwrap();
+    let host = Host::start(three_sessions(dir.path())).await.unwrap();
+    let mut lobby = try_connect(&lobby_url(&host), Some(ALICE), "")
+        .await
+        .unwrap();
+    next(&mut lobby).await;
+    let addr = host.addr().to_string();
+    let body = serde_json::json!({"agent": "shell", "id": "fresh"});
+    let admin = crate::sessions::ADMIN;
+    let (status, _) = http(&addr, "POST", "/v1/sessions", Some(admin), Some(&body)).await;
+    assert_eq!(status, 201);
+    until(&mut lobby, "fresh", |_| true).await;
+    let (status, _) = http(&addr, "DELETE", "/v1/sessions/fresh", Some(admin), None).await;
+    assert_eq!(status, 204);
+    loop {
+        if let LobbyMessage::SessionRemoved { id } = next(&mut lobby).await {
+            assert_eq!(id, "fresh");
+            break;
+        }
+    }
+    let (status, _) = http_get(&addr, "/v1/lobby", None).await;
+    assert_eq!(status, 401);
+    host.shutdown().await.unwrap();
+}
