@@ -9,6 +9,7 @@ mod headless;
 mod logging;
 mod presets;
 mod serve;
+mod serve_config;
 mod token;
 mod trace_agent;
 mod ui_config;

@@ -67,6 +67,15 @@ pub const OPENCODE: Preset = Preset {
     install: "npm install -g opencode-ai",
 };
 
+/// Every preset by the name `--agent` and the sessions config use.
+pub const ALL: [(&str, Preset); 5] = [
+    ("claude", CLAUDE),
+    ("claude-acp", CLAUDE_ACP),
+    ("gemini", GEMINI),
+    ("codex", CODEX),
+    ("opencode", OPENCODE),
+];
+
 impl Preset {
     /// The agent to run, with `extra` arguments after the preset's own;
     /// `Err` is the one line to print when the program is not on `path`

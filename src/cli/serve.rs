@@ -13,8 +13,10 @@ use tokio::time::MissedTickBehavior;
 
 use super::Failure;
 use super::presets;
+use super::serve_config::{self, ServeFile};
 use tether::host::agent::AgentSpec;
-use tether::host::auth::{self, AuthChanges, FileStamp};
+use tether::host::auth::{AuthChanges, FileStamp};
+use tether::host::sessions::SessionSpec;
 use tether::host::{Host, HostConfig};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -56,12 +58,17 @@ impl AgentKind {
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Address to listen on; port 0 picks a free one.
-    #[arg(long, default_value = "127.0.0.1:7878")]
-    listen: SocketAddr,
-    /// Session id served at /v1/sessions/ID.
-    #[arg(long, default_value = "main")]
-    session: String,
+    /// The host's config file: agent presets, workspaces and the sessions
+    /// to run [default: <config dir>/tether/serve.toml when it exists and
+    /// no one-session flag (--agent, --session, --cwd, a command) is given].
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["session", "agent", "cwd", "replay", "command"])]
+    config: Option<PathBuf>,
+    /// Address to listen on; port 0 picks a free one [default: 127.0.0.1:7878].
+    #[arg(long)]
+    listen: Option<SocketAddr>,
+    /// Session id served at /v1/sessions/ID (one-session host).
+    #[arg(long)]
+    session: Option<String>,
     /// Auth file [default: the user's config dir, tether/auth.json].
     #[arg(long)]
     auth: Option<PathBuf>,
@@ -93,12 +100,12 @@ pub struct ServeArgs {
     /// suffixes: KiB, MiB, GiB); older events are read from the journal.
     #[arg(long, default_value = "64M", value_name = "BYTES", value_parser = parse_size)]
     history_bytes: usize,
-    /// The agent's working directory.
-    #[arg(long, default_value = ".")]
-    cwd: PathBuf,
-    /// Which agent to run.
-    #[arg(long, value_enum, default_value_t = AgentKind::Shell)]
-    agent: AgentKind,
+    /// The agent's working directory (one-session host) [default: .].
+    #[arg(long)]
+    cwd: Option<PathBuf>,
+    /// Which agent to run (one-session host) [default: shell].
+    #[arg(long, value_enum)]
+    agent: Option<AgentKind>,
     /// The recorded event file for the replay agent.
     #[arg(long)]
     replay: Option<PathBuf>,
@@ -146,23 +153,37 @@ pub fn default_journal_dir() -> PathBuf {
 }
 
 impl ServeArgs {
-    fn config(self) -> Result<HostConfig> {
-        let agent = match self.agent {
+    /// Whether a flag that shapes the one session of a flag-configured
+    /// host is given.
+    fn shapes_one_session(&self) -> bool {
+        self.agent.is_some()
+            || self.session.is_some()
+            || self.cwd.is_some()
+            || self.replay.is_some()
+            || !self.command.is_empty()
+    }
+
+    /// The one session the flags describe.
+    fn one_session(&self) -> Result<SessionSpec> {
+        let kind = self.agent.unwrap_or(AgentKind::Shell);
+        let agent = match kind {
             AgentKind::Shell => AgentSpec::Shell,
-            AgentKind::StreamJson => {
+            AgentKind::StreamJson | AgentKind::Acp => {
                 if self.command.is_empty() {
-                    bail!("--agent stream-json needs the agent's command line after `--`");
+                    bail!(
+                        "--agent {} needs the agent's command line after `--`",
+                        if kind == AgentKind::Acp {
+                            "acp"
+                        } else {
+                            "stream-json"
+                        }
+                    );
                 }
-                AgentSpec::StreamJson {
-                    command: self.command.clone(),
-                }
-            }
-            AgentKind::Acp => {
-                if self.command.is_empty() {
-                    bail!("--agent acp needs the agent's command line after `--`");
-                }
-                AgentSpec::Acp {
-                    command: self.command.clone(),
+                let command = self.command.clone();
+                if kind == AgentKind::Acp {
+                    AgentSpec::Acp { command }
+                } else {
+                    AgentSpec::StreamJson { command }
                 }
             }
             AgentKind::Replay => {
@@ -183,16 +204,62 @@ impl ServeArgs {
                     .map_err(|why| eyre!(why))?
             }
         };
-        if !self.command.is_empty() && !self.agent.takes_command() {
+        if !self.command.is_empty() && !kind.takes_command() {
             bail!("a command after `--` is only for --agent stream-json, acp or a preset");
         }
+        let mut spec = SessionSpec::new(self.session.as_deref().unwrap_or("main"), agent);
+        spec.cwd = self.cwd.clone().unwrap_or_else(|| PathBuf::from("."));
+        Ok(spec)
+    }
+
+    /// The config file to read, if any.
+    fn config_file(&self) -> Result<Option<ServeFile>> {
+        let path = match &self.config {
+            Some(path) => Some(path.clone()),
+            None if self.shapes_one_session() => None,
+            None => serve_config::default_path().filter(|p| p.exists()),
+        };
+        path.map(|p| ServeFile::load(&p).map_err(|e| eyre!(e)))
+            .transpose()
+    }
+
+    fn config(self) -> Result<HostConfig> {
         if !(self.speed.is_finite() && self.speed >= 0.0) {
             bail!("--speed must be 0 or a positive number");
         }
-        let mut config = HostConfig::new(agent);
-        config.listen = self.listen;
-        config.session().id = self.session;
-        config.auth_path = self.auth.unwrap_or_else(auth::default_auth_path);
+        let path = std::env::var("PATH").ok();
+        let mut config = match self.config_file()? {
+            Some(file) => {
+                let served = file.resolve(path.as_deref()).map_err(|e| eyre!(e))?;
+                let mut config = HostConfig::new(AgentSpec::Shell);
+                config.sessions = served.sessions;
+                config.presets = served.presets;
+                config.workspaces = served.workspaces;
+                config.listen = file.listen.unwrap_or(config.listen);
+                config.auth_path = file.auth.clone().unwrap_or(config.auth_path);
+                config.journal_dir = file.journal.clone().or_else(|| Some(default_journal_dir()));
+                config
+            }
+            None => {
+                let mut config = HostConfig::new(AgentSpec::Shell);
+                config.sessions = vec![self.one_session()?];
+                config.presets = serve_config::builtin_presets(path.as_deref());
+                config.journal_dir = Some(default_journal_dir());
+                config
+            }
+        };
+        self.apply_flags(&mut config)?;
+        Ok(config)
+    }
+
+    /// The host-wide flags, over what a config file said.
+    fn apply_flags(self, config: &mut HostConfig) -> Result<()> {
+        if let Some(listen) = self.listen {
+            config.listen = listen;
+        }
+        if let Some(auth) = self.auth {
+            config.auth_path = auth;
+        }
         config.owner_grace = Duration::from_secs(self.owner_grace);
         config.max_connections = self.max_connections;
         config.max_connections_per_token = self.max_connections_per_token;
@@ -200,14 +267,13 @@ impl ServeArgs {
             .ok_or_else(|| eyre!("--header-timeout must be a positive number of seconds"))?;
         config.pong_timeout = positive_secs(self.pong_timeout)
             .ok_or_else(|| eyre!("--pong-timeout must be a positive number of seconds"))?;
-        config.journal_dir = if self.no_journal {
-            None
-        } else {
-            Some(self.journal.unwrap_or_else(default_journal_dir))
-        };
+        if self.no_journal {
+            config.journal_dir = None;
+        } else if let Some(journal) = self.journal {
+            config.journal_dir = Some(journal);
+        }
         config.history_bytes = self.history_bytes;
-        config.session().cwd = self.cwd;
-        Ok(config)
+        Ok(())
     }
 }
 
@@ -295,6 +361,13 @@ pub async fn follow_auth_file(
 fn announce(host: &Host) {
     let listen = host.addr();
     println!("listening on {}", host.url());
+    let ids = host.session_ids();
+    if ids.len() > 1 {
+        println!("sessions: {}", ids.join(", "));
+    }
+    for problem in host.problems() {
+        eprintln!("tether: {problem}");
+    }
     if host.auth_created() {
         println!(
             "auth file: {} (created with a control and a view token)",
@@ -305,6 +378,9 @@ fn announce(host: &Host) {
     }
     if let Some(journal) = host.journal_path() {
         println!("journal: {}", journal.display());
+    }
+    if ids.is_empty() {
+        println!("no sessions yet: an admin token creates them with POST /v1/sessions");
     }
     if !listen.ip().is_loopback() {
         eprintln!(

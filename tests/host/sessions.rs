@@ -274,3 +274,71 @@ async fn a_restarted_host_brings_back_every_session_with_history_and_owner() {
     }
     again.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn tether_serve_runs_the_sessions_of_its_config_file() {
+    use tokio::io::AsyncBufReadExt;
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write_scoped_auth(&root.join("auth.json"));
+    for id in ["api", "web-front"] {
+        std::fs::create_dir_all(root.join("work").join(id)).unwrap();
+    }
+    let config = format!(
+        r#"
+listen = "127.0.0.1:0"
+auth = "{root}/auth.json"
+journal = "{root}/journal"
+workspaces = ["{root}/work"]
+
+[agents.sh]
+kind = "shell"
+
+[[sessions]]
+id = "api"
+agent = "shell"
+cwd = "{root}/work/api"
+
+[[sessions]]
+id = "web-front"
+agent = "sh"
+cwd = "{root}/work/web-front"
+title = "Front end"
+"#,
+        root = root.display()
+    );
+    std::fs::write(root.join("serve.toml"), config).unwrap();
+    let mut child = crate::common::tether_async(root)
+        .args(["serve", "--config"])
+        .arg(root.join("serve.toml"))
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = tokio::time::timeout(WAIT, lines.next_line())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    let url = first
+        .strip_prefix("listening on ")
+        .expect(&first)
+        .to_owned();
+    assert!(url.ends_with("/v1/sessions/api"), "{url}");
+    let addr = host_addr(&url);
+    let (status, listing) = http_get(&addr, "/v1/sessions", Some(ALICE)).await;
+    assert_eq!(status, 200);
+    assert_eq!(ids(&listing), ["api", "web-front"]);
+    let listing: Value = serde_json::from_str(&listing).unwrap();
+    assert_eq!(listing["sessions"][1]["title"], "Front end");
+    assert_eq!(listing["sessions"][1]["preset"], "sh");
+    let body = json!({"agent": "sh", "cwd": "api"});
+    let (status, made) = http(&addr, "POST", "/v1/sessions", Some(ADMIN), Some(&body)).await;
+    assert_eq!(status, 201, "{made}");
+    let made: Value = serde_json::from_str(&made).unwrap();
+    assert_eq!(
+        made["id"], "api-2",
+        "named after its directory, made unique"
+    );
+    child.kill().await.unwrap();
+}

@@ -1,0 +1,231 @@
+//! The host's config file, `tether serve --config FILE` (default
+//! `<config dir>/tether/serve.toml` when it exists): the agents clients
+//! may start and the sessions to run.
+//!
+//! ```toml
+//! listen = "127.0.0.1:7878"      # optional; --listen wins
+//! workspaces = ["~/src"]         # where created sessions may run
+//!
+//! [agents.claude]                # a preset of our own (shell, claude,
+//! kind = "stream-json"           # claude-acp, gemini, codex and opencode
+//! command = ["claude", "-p", "..."]  # exist already when installed)
+//!
+//! [[sessions]]
+//! id = "api"
+//! agent = "claude"
+//! cwd = "~/src/api"
+//! title = "API server"           # optional
+//! ```
+//!
+//! Unknown keys are errors (a typo must not silently start nothing).
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use tether::host::agent::AgentSpec;
+use tether::host::sessions::{SessionSpec, expand_home};
+
+use super::presets;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServeFile {
+    pub listen: Option<SocketAddr>,
+    pub auth: Option<PathBuf>,
+    pub journal: Option<PathBuf>,
+    #[serde(default)]
+    pub workspaces: Vec<PathBuf>,
+    #[serde(default)]
+    agents: BTreeMap<String, AgentEntry>,
+    #[serde(default)]
+    sessions: Vec<SessionEntry>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AgentEntry {
+    kind: AgentKindName,
+    #[serde(default)]
+    command: Vec<String>,
+    /// For `replay`: the recording, and its speed.
+    file: Option<PathBuf>,
+    speed: Option<f64>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+enum AgentKindName {
+    Shell,
+    StreamJson,
+    Acp,
+    Replay,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SessionEntry {
+    id: String,
+    agent: String,
+    cwd: Option<PathBuf>,
+    title: Option<String>,
+}
+
+/// `<config dir>/tether/serve.toml`.
+pub fn default_path() -> Option<PathBuf> {
+    dirs::config_dir().map(|dir| dir.join("tether").join("serve.toml"))
+}
+
+/// What a config file says, ready for the host.
+#[derive(Debug)]
+pub struct Served {
+    pub presets: BTreeMap<String, AgentSpec>,
+    pub sessions: Vec<SessionSpec>,
+    pub workspaces: Vec<PathBuf>,
+}
+
+/// The built-in presets: the shell, and each agent preset whose program
+/// is on `path`.
+pub fn builtin_presets(path: Option<&str>) -> BTreeMap<String, AgentSpec> {
+    let mut presets = BTreeMap::from([("shell".to_owned(), AgentSpec::Shell)]);
+    for (name, preset) in presets::ALL {
+        if let Ok(agent) = preset.agent(&[], path) {
+            presets.insert(name.to_owned(), agent);
+        }
+    }
+    presets
+}
+
+impl ServeFile {
+    pub fn load(file: &Path) -> Result<ServeFile, String> {
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+        toml::from_str(&text).map_err(|e| format!("{}: {}", file.display(), e.message()))
+    }
+
+    /// The presets (built-in ones, then the file's, which win) and the
+    /// sessions; `path` is `$PATH`. Errors name the file's entry.
+    pub fn resolve(&self, path: Option<&str>) -> Result<Served, String> {
+        let mut presets = builtin_presets(path);
+        for (name, entry) in &self.agents {
+            presets.insert(name.clone(), entry.agent(name)?);
+        }
+        let mut sessions = Vec::new();
+        for entry in &self.sessions {
+            let Some(agent) = presets.get(&entry.agent) else {
+                return Err(format!(
+                    "session `{}`: no agent `{}` (known: {})",
+                    entry.id,
+                    entry.agent,
+                    presets.keys().cloned().collect::<Vec<_>>().join(", ")
+                ));
+            };
+            if sessions.iter().any(|s: &SessionSpec| s.id == entry.id) {
+                return Err(format!("two sessions are named `{}`", entry.id));
+            }
+            sessions.push(SessionSpec {
+                id: entry.id.clone(),
+                agent: agent.clone(),
+                preset: Some(entry.agent.clone()),
+                cwd: entry
+                    .cwd
+                    .as_deref()
+                    .map_or_else(|| PathBuf::from("."), expand_home),
+                title: entry.title.clone(),
+            });
+        }
+        Ok(Served {
+            presets,
+            sessions,
+            workspaces: self.workspaces.iter().map(|w| expand_home(w)).collect(),
+        })
+    }
+}
+
+impl AgentEntry {
+    fn agent(&self, name: &str) -> Result<AgentSpec, String> {
+        let needs_command = || {
+            if self.command.is_empty() {
+                Err(format!("agent `{name}`: `command` is needed for this kind"))
+            } else {
+                Ok(self.command.clone())
+            }
+        };
+        Ok(match self.kind {
+            AgentKindName::Shell => AgentSpec::Shell,
+            AgentKindName::StreamJson => AgentSpec::StreamJson {
+                command: needs_command()?,
+            },
+            AgentKindName::Acp => AgentSpec::Acp {
+                command: needs_command()?,
+            },
+            AgentKindName::Replay => AgentSpec::Replay {
+                file: self
+                    .file
+                    .as_deref()
+                    .map(expand_home)
+                    .ok_or_else(|| format!("agent `{name}`: `file` is needed for a replay"))?,
+                speed: self.speed.unwrap_or(1.0),
+                pause_at_requests: false,
+            },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Served, String> {
+        let file: ServeFile = toml::from_str(text).map_err(|e| e.message().to_owned())?;
+        file.resolve(Some("/nonexistent"))
+    }
+
+    #[test]
+    fn sessions_use_the_builtin_and_the_configured_agents() {
+        let served = parse(
+            r#"
+            workspaces = ["/tmp"]
+            [agents.echo]
+            kind = "acp"
+            command = ["echo-agent", "--acp"]
+            [[sessions]]
+            id = "a"
+            agent = "shell"
+            [[sessions]]
+            id = "b"
+            agent = "echo"
+            cwd = "/tmp"
+            title = "B"
+            "#,
+        )
+        .unwrap();
+        assert_eq!(served.sessions.len(), 2);
+        assert_eq!(served.sessions[0].agent, AgentSpec::Shell);
+        assert_eq!(
+            served.sessions[1].agent,
+            AgentSpec::Acp {
+                command: vec!["echo-agent".into(), "--acp".into()]
+            }
+        );
+        assert_eq!(served.sessions[1].title.as_deref(), Some("B"));
+        assert_eq!(served.sessions[1].preset.as_deref(), Some("echo"));
+        assert!(served.presets.contains_key("shell"));
+        assert!(!served.presets.contains_key("claude"), "not on PATH");
+    }
+
+    #[test]
+    fn mistakes_are_named() {
+        let unknown_agent = parse("[[sessions]]\nid = \"a\"\nagent = \"nope\"\n");
+        assert!(unknown_agent.unwrap_err().contains("no agent `nope`"));
+        let typo = parse("[[sessions]]\nid = \"a\"\nagnet = \"shell\"\n");
+        assert!(typo.is_err());
+        let no_command = parse("[agents.x]\nkind = \"acp\"\n");
+        assert!(no_command.unwrap_err().contains("`command` is needed"));
+        let twice = parse(
+            "[[sessions]]\nid = \"a\"\nagent = \"shell\"\n[[sessions]]\nid = \"a\"\nagent = \"shell\"\n",
+        );
+        assert!(twice.unwrap_err().contains("two sessions"));
+    }
+}
