@@ -6,28 +6,30 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
 
 use clap::Args;
 use color_eyre::eyre::{Result, eyre};
 use nix::fcntl::{Flock, FlockArg};
 
-use tether::client::{self, ConnectError, Resume, Since, Target};
+use tether::client::{self, ConnectError, Target};
 use tether::host::agent::AgentSpec;
 use tether::host::auth::{self, FileStamp};
 use tether::host::{Host, HostConfig};
 use tether::protocol::Grant;
-use tether::tui::app::{App, Hints};
-use tether::tui::{event_loop, terminal};
+use tether::tui::app::Hints;
 
 use super::Failure;
+use super::deck::{Opening, Start};
 use super::headless;
 
 #[derive(Debug, Args)]
 pub struct AttachArgs {
-    /// The session URL, as `tether serve` prints it (ws://HOST:PORT/v1/sessions/ID).
-    url: String,
+    /// Session URLs as `tether serve` prints them
+    /// (ws://HOST:PORT/v1/sessions/ID), or hosts (ws://HOST:PORT: every
+    /// session the token may see); several hosts at once. None: the
+    /// `hosts` of the config file.
+    #[arg(value_name = "URL")]
+    urls: Vec<String>,
     /// Bearer token [default: $TETHER_TOKEN, else the auth file].
     #[arg(long)]
     token: Option<String>,
@@ -93,7 +95,30 @@ fn pick_token(args: &AttachArgs) -> Result<String> {
 
 pub fn run(args: AttachArgs) -> ExitCode {
     super::logging::to_file();
-    let url = match client::parse_url(&args.url) {
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => return Failure::from(e).exit(),
+    };
+    if args.prompt.is_some() || watches_plain(&args) {
+        return runtime.block_on(headless(args));
+    }
+    let start = match start_of(&args) {
+        Ok(start) => start,
+        Err(failure) => return failure.exit(),
+    };
+    let openings = match openings(&args) {
+        Ok(openings) => openings,
+        Err(failure) => return failure.exit(),
+    };
+    runtime.block_on(super::deck::run(openings, start))
+}
+
+/// `--prompt` and plain watching: one session, as text.
+async fn headless(args: AttachArgs) -> ExitCode {
+    let [url] = args.urls.as_slice() else {
+        return Failure::usage("--prompt and plain output take exactly one session URL").exit();
+    };
+    let url = match client::parse_url(url) {
         Ok(url) => url,
         Err(e) => return Failure::from(e).exit(),
     };
@@ -106,49 +131,76 @@ pub fn run(args: AttachArgs) -> ExitCode {
         token,
         view: args.view,
     };
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(rt) => rt,
-        Err(e) => return Failure::from(e).exit(),
-    };
-    runtime.block_on(async move {
-        if let Some(prompt) = &args.prompt {
-            return headless::prompt(target, prompt, args.allow_all).await;
-        }
-        if watches_plain(&args) {
-            return headless::watch(target).await;
-        }
-        let mouse = match super::mouse_choice(args.no_mouse) {
-            Ok(mouse) => mouse,
-            Err(failure) => return failure.exit(),
-        };
-        attach_tui(target, Hints::default(), mouse).await
+    match &args.prompt {
+        Some(prompt) => headless::prompt(target, prompt, args.allow_all).await,
+        None => headless::watch(target).await,
+    }
+}
+
+/// How the UI starts: mouse and notifications from the flags, the
+/// environment and the config file.
+fn start_of(args: &AttachArgs) -> Result<Start, Failure> {
+    let mouse = super::mouse_choice(args.no_mouse)?;
+    let settings = super::ui_config::load_default().map_err(Failure::usage)?;
+    Ok(Start {
+        view: args.view,
+        hints: Hints::default(),
+        mouse,
+        notify: settings.notify.unwrap_or_default(),
     })
 }
 
-/// Connects (reporting failures plainly, before the screen is taken), then
-/// runs the full-screen UI.
+/// What to open: the URLs given (with the token of --token, the
+/// environment or the auth file), else the config file's hosts.
+fn openings(args: &AttachArgs) -> Result<Vec<Opening>, Failure> {
+    if !args.urls.is_empty() {
+        let token = pick_token(args).map_err(|e| Failure::usage(format!("{e:#}")))?;
+        return args
+            .urls
+            .iter()
+            .map(|url| Opening::parse(url, token.clone(), None))
+            .collect();
+    }
+    let settings = super::ui_config::load_default().map_err(Failure::usage)?;
+    if settings.hosts.is_empty() {
+        return Err(Failure::usage(
+            "give a URL (tether attach ws://HOST:PORT), or list hosts in the config file \
+             (see tether attach --help)",
+        ));
+    }
+    let fallback = pick_token(args).ok();
+    settings
+        .hosts
+        .iter()
+        .map(|host| {
+            let token = host
+                .token()
+                .map_err(Failure::usage)?
+                .or_else(|| fallback.clone())
+                .ok_or_else(|| Failure::usage(format!("no token for host {}", host.url)))?;
+            Opening::parse(&host.url, token, host.name.clone())
+        })
+        .collect()
+}
+
+/// The full-screen UI on one session (the embedded host's, the demo's).
 /// `mouse`: whether the UI starts capturing the mouse.
 pub async fn attach_tui(target: Target, hints: Hints, mouse: bool) -> ExitCode {
-    let socket = match client::connect_once(&target, Since::Seq(0)).await {
-        Ok(socket) => socket,
-        Err(e) => return connect_failure(&target, &e),
+    let notify = super::ui_config::load_default()
+        .ok()
+        .and_then(|s| s.notify)
+        .unwrap_or_default();
+    let opening = match Opening::parse(target.url.as_str(), target.token.clone(), None) {
+        Ok(opening) => opening,
+        Err(failure) => return failure.exit(),
     };
-    let last_applied = Arc::new(AtomicU64::new(0));
-    let resume = Resume::After(last_applied.clone());
-    let connection = client::spawn(target.clone(), Some(socket), resume);
-    let mut app = App::new(target.view, last_applied);
-    app.hints = hints;
-    app.mouse_capture = mouse;
-    let mut guard = match terminal::TerminalGuard::enter() {
-        Ok(guard) => guard,
-        Err(e) => return Failure::runtime(format!("cannot set up the terminal: {e}")).exit(),
+    let start = Start {
+        view: target.view,
+        hints,
+        mouse,
+        notify,
     };
-    let result = event_loop::run(&mut guard.terminal, &mut app, connection).await;
-    drop(guard);
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => Failure::runtime(format!("terminal error: {e}")).exit(),
-    }
+    super::deck::run(vec![opening], start).await
 }
 
 pub fn connect_failure(target: &Target, error: &ConnectError) -> ExitCode {

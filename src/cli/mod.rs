@@ -3,6 +3,7 @@
 mod acp_test_agent;
 mod attach;
 mod bench;
+mod deck;
 mod demo;
 mod failure;
 mod headless;

@@ -1,7 +1,16 @@
 //! The terminal UI's settings file, `<config dir>/tether/config.toml`:
 //!
 //! ```toml
-//! mouse = false   # start with the mouse left to the terminal (F6 toggles)
+//! mouse = false     # start with the mouse left to the terminal (F6 toggles)
+//! notify = "bell"   # "desktop" (default: OSC 9/777 and the bell), "bell", "off"
+//!
+//! [[hosts]]         # what `tether attach` with no URL opens
+//! name = "laptop"
+//! url = "ws://127.0.0.1:7878"
+//! [[hosts]]
+//! name = "build-box"
+//! url = "wss://build.example.com"
+//! token_file = "~/.config/tether/build-box.token"   # or token = "tt_..."
 //! ```
 //!
 //! A missing file means the defaults. Keys this version does not know are
@@ -16,6 +25,37 @@ use serde::Deserialize;
 pub struct UiConfig {
     /// Whether the UI starts capturing the mouse (default: yes).
     pub mouse: Option<bool>,
+    /// How a session not on screen says it needs you.
+    pub notify: Option<tether::tui::deck::notify::NotifyMode>,
+    /// The hosts `tether attach` opens when given no URL.
+    #[serde(default)]
+    pub hosts: Vec<HostEntry>,
+}
+
+/// One host of the config file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostEntry {
+    pub name: Option<String>,
+    pub url: String,
+    pub token: Option<String>,
+    pub token_file: Option<PathBuf>,
+}
+
+impl HostEntry {
+    /// The token: `token`, else the first line of `token_file`.
+    pub fn token(&self) -> Result<Option<String>, String> {
+        if let Some(token) = &self.token {
+            return Ok(Some(token.clone()));
+        }
+        let Some(file) = &self.token_file else {
+            return Ok(None);
+        };
+        let file = tether::host::sessions::expand_home(file);
+        let text = std::fs::read_to_string(&file)
+            .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+        Ok(text.lines().next().map(|l| l.trim().to_owned()))
+    }
 }
 
 /// `<config dir>/tether/config.toml`.
@@ -47,7 +87,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("config.toml");
         assert_eq!(load(&path).unwrap().mouse, None);
-        std::fs::write(&path, "mouse = false\n[hosts.later]\nurl = \"x\"\n").unwrap();
+        std::fs::write(&path, "mouse = false\n[later]\nurl = \"x\"\n").unwrap();
         assert_eq!(load(&path).unwrap().mouse, Some(false));
         std::fs::write(&path, "mouse = \"sometimes\"\n").unwrap();
         let error = load(&path).unwrap_err();

@@ -20,6 +20,8 @@ use tokio_tungstenite::tungstenite::{self, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use url::Url;
 
+pub mod lobby;
+
 use crate::protocol::{ClientMessage, ServerMessage};
 
 /// No frame at all for this long means the connection is dead.

@@ -2,6 +2,7 @@
 
 pub mod app;
 pub mod cells;
+pub mod deck;
 pub mod event_loop;
 pub mod highlight;
 pub mod keymap;

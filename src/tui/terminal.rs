@@ -8,7 +8,8 @@ use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crossterm::event::{
-    DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture,
+    DisableBracketedPaste, DisableFocusChange, DisableMouseCapture, EnableBracketedPaste,
+    EnableFocusChange, EnableMouseCapture,
 };
 use crossterm::terminal::{
     EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
@@ -21,6 +22,11 @@ pub type Tui = Terminal<CrosstermBackend<io::Stdout>>;
 
 static ACTIVE: AtomicBool = AtomicBool::new(false);
 
+/// XTWINOPS: save and restore the window title (xterm and most others;
+/// terminals without it ignore them).
+const PUSH_TITLE: &str = "\x1b[22;0t";
+const POP_TITLE: &str = "\x1b[23;0t";
+
 /// Puts the terminal back as it was: main screen, cooked mode, cursor
 /// shown. Safe to call more than once and from a panic hook.
 pub fn restore() {
@@ -32,9 +38,12 @@ pub fn restore() {
         out,
         DisableMouseCapture,
         DisableBracketedPaste,
+        DisableFocusChange,
         LeaveAlternateScreen,
         cursor::Show
     );
+    // The title the terminal had before (saved at enter).
+    let _ = out.write_all(POP_TITLE.as_bytes());
     let _ = disable_raw_mode();
     let _ = out.flush();
 }
@@ -59,11 +68,14 @@ impl TerminalGuard {
         enable_raw_mode()?;
         ACTIVE.store(true, Ordering::SeqCst);
         let mut out = io::stdout();
+        // Saved so the title tether sets (the requests waiting) goes away.
+        let _ = out.write_all(PUSH_TITLE.as_bytes());
         if let Err(e) = execute!(
             out,
             EnterAlternateScreen,
             EnableBracketedPaste,
             EnableMouseCapture,
+            EnableFocusChange,
             cursor::Hide
         ) {
             restore();

@@ -112,6 +112,18 @@ impl App {
         !self.pending.is_empty() && (self.decision.open || !self.is_owner())
     }
 
+    /// Opens the decision view on `request_id` (the inbox answers it in
+    /// place); false when it is not pending here.
+    pub fn focus_request(&mut self, request_id: &str) -> bool {
+        if !self.pending.iter().any(|p| p.request_id == request_id) {
+            return false;
+        }
+        if self.decision.current.as_deref() != Some(request_id) || !self.decision.open {
+            self.decision.show(Some(request_id.to_owned()));
+        }
+        true
+    }
+
     /// The request the view shows, with its position (oldest first).
     pub fn decision_request(&self) -> Option<(usize, &Pending)> {
         let shown = |id: &String| self.pending.iter().position(|p| &p.request_id == id);

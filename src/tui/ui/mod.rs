@@ -1,6 +1,7 @@
 //! Rendering: a pure function of the application state.
 
 pub mod decision;
+pub mod deck;
 pub mod fit;
 mod footer;
 mod overlays;
@@ -21,7 +22,11 @@ use super::theme;
 const WIDE: u16 = 80;
 
 pub fn draw(app: &mut App, frame: &mut Frame) {
-    let area = frame.area();
+    draw_in(app, frame, frame.area());
+}
+
+/// Draws `app` in `area` of the frame (the deck keeps the rest).
+pub fn draw_in(app: &mut App, frame: &mut Frame, area: Rect) {
     // A pending request takes the bottom, in place of the input box.
     let deciding = app.decision_shown();
     let input_height = if deciding {

@@ -1,0 +1,177 @@
+//! The full-screen UI over one or more hosts: `tether attach URL...`, the
+//! hosts of the config file, and plain `tether`. Each URL names a session
+//! (`/v1/sessions/ID`, shown first) or only a host (`ws://HOST:PORT`: its
+//! sessions come from its lobby).
+
+use std::process::ExitCode;
+
+use tether::client::lobby;
+use tether::client::{self, Resume, Since, Target};
+use tether::tui::app::Hints;
+use tether::tui::deck::hosts::HostView;
+use tether::tui::deck::notify::NotifyMode;
+use tether::tui::deck::{Deck, SessionKey};
+use tether::tui::event_loop::{self, Links};
+use tether::tui::terminal;
+use url::Url;
+
+use super::Failure;
+
+/// One URL to open, with the token for its host.
+#[derive(Debug, Clone)]
+pub struct Opening {
+    pub url: Url,
+    /// The session it names; `None`: the host only.
+    pub session: Option<String>,
+    pub token: String,
+    /// What the list calls the host (default `HOST:PORT`).
+    pub name: Option<String>,
+}
+
+/// How the UI starts.
+pub struct Start {
+    pub view: bool,
+    pub hints: Hints,
+    pub mouse: bool,
+    pub notify: NotifyMode,
+}
+
+impl Opening {
+    /// `text` as typed: a session URL, or a host (`ws://HOST:PORT`, a bare
+    /// `/` or `/v1/lobby`).
+    pub fn parse(text: &str, token: String, name: Option<String>) -> Result<Opening, Failure> {
+        let url = client::parse_url(text).map_err(Failure::from)?;
+        let typed_path = Url::parse(text)
+            .map(|u| u.path().to_owned())
+            .unwrap_or_default();
+        let host_only = matches!(typed_path.as_str(), "" | "/" | "/v1/lobby" | "/v1/lobby/");
+        let session = (!host_only)
+            .then(|| url.path().strip_prefix("/v1/sessions/").map(str::to_owned))
+            .flatten()
+            .filter(|id| !id.is_empty() && !id.contains('/'));
+        if !host_only && session.is_none() {
+            return Err(Failure::usage(format!(
+                "`{text}`: a tether URL is ws://HOST:PORT (every session) or \
+                 ws://HOST:PORT/v1/sessions/ID (one session)"
+            )));
+        }
+        Ok(Opening {
+            url,
+            session,
+            token,
+            name,
+        })
+    }
+}
+
+/// `HOST:PORT` of a URL: what tells hosts apart.
+fn host_of(url: &Url) -> String {
+    format!(
+        "{}:{}",
+        url.host_str().unwrap_or("?"),
+        url.port_or_known_default().unwrap_or(0)
+    )
+}
+
+/// The deck of the openings: one host per `HOST:PORT`, one tab per
+/// session named.
+fn deck_of(openings: &[Opening], start: &Start) -> Deck {
+    let mut hosts: Vec<HostView> = Vec::new();
+    let mut keys = Vec::new();
+    for opening in openings {
+        let id = host_of(&opening.url);
+        let at = match hosts.iter().position(|h| host_of(&h.url) == id) {
+            Some(at) => at,
+            None => {
+                let name = opening.name.clone().unwrap_or_else(|| id.clone());
+                hosts.push(HostView::new(
+                    name,
+                    opening.url.clone(),
+                    opening.token.clone(),
+                ));
+                hosts.len() - 1
+            }
+        };
+        if let Some(session) = &opening.session {
+            keys.push(SessionKey {
+                host: at,
+                id: session.clone(),
+            });
+        }
+    }
+    let mut deck = Deck::new(hosts, start.view);
+    deck.hints = start.hints.clone();
+    deck.notify = start.notify;
+    for key in keys {
+        let tab = deck.tab_for(key);
+        deck.tabs[tab].app.mouse_capture = start.mouse;
+    }
+    deck
+}
+
+/// Connects the first opening (reporting a failure plainly, before the
+/// screen is taken), then runs the UI over all of them.
+pub async fn run(openings: Vec<Opening>, start: Start) -> ExitCode {
+    let Some(first) = openings.first() else {
+        return Failure::usage(
+            "nothing to attach to: give a URL, or list hosts in the config file",
+        )
+        .exit();
+    };
+    let probe = Target {
+        url: match &first.session {
+            Some(_) => first.url.clone(),
+            None => lobby::lobby_url(&first.url),
+        },
+        token: first.token.clone(),
+        view: start.view,
+    };
+    let socket = match client::connect_once(&probe, Since::Seq(0)).await {
+        Ok(socket) => socket,
+        Err(e) => return super::attach::connect_failure(&probe, &e),
+    };
+    let mut deck = deck_of(&openings, &start);
+    let mut links = Links::default();
+    if first.session.is_some() {
+        // The probe is the first session's connection.
+        let resume = Resume::After(deck.tabs[0].last_applied.clone());
+        links.adopt(0, client::spawn(probe, Some(socket), resume));
+        deck.tabs[0].opened = true;
+    } else {
+        drop(socket);
+    }
+    for tab in 1..deck.tabs.len() {
+        deck.tabs[tab].opened = true;
+        links.open(&deck, tab);
+    }
+    let mut guard = match terminal::TerminalGuard::enter() {
+        Ok(guard) => guard,
+        Err(e) => return Failure::runtime(format!("cannot set up the terminal: {e}")).exit(),
+    };
+    let result = event_loop::run(&mut guard.terminal, &mut deck, links).await;
+    drop(guard);
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => Failure::runtime(format!("terminal error: {e}")).exit(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Opening, Failure> {
+        Opening::parse(text, "t".into(), None)
+    }
+
+    #[test]
+    fn urls_name_a_session_or_a_host() {
+        let session = parse("ws://h:1/v1/sessions/api").unwrap();
+        assert_eq!(session.session.as_deref(), Some("api"));
+        for host in ["ws://h:1", "ws://h:1/", "ws://h:1/v1/lobby", "http://h:1"] {
+            assert_eq!(parse(host).unwrap().session, None, "{host}");
+        }
+        assert!(parse("ws://h:1/elsewhere").is_err());
+        assert!(parse("h:1").is_err());
+    }
+}

@@ -1,0 +1,181 @@
+//! What the deck knows of each host: how to reach it, its lobby's state,
+//! and the newest summary of each of its sessions.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime};
+
+use url::Url;
+
+use crate::client::lobby::LobbyEvent;
+use crate::protocol::{AgentState, LobbyMessage, SessionSummary};
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum LobbyState {
+    Connecting,
+    Live,
+    Down {
+        reason: String,
+    },
+    /// The host has no lobby for this token: only the sessions opened by
+    /// URL are shown.
+    Unavailable {
+        reason: String,
+    },
+}
+
+/// Something in a session worth telling the user about.
+#[derive(Debug, Clone, PartialEq)]
+pub enum News {
+    /// A permission request was raised.
+    Request {
+        session: String,
+        tool: String,
+        title: Option<String>,
+    },
+    /// A turn ended (the agent went from busy to idle) or the agent exited.
+    TurnEnded { session: String, exited: bool },
+}
+
+#[derive(Debug)]
+pub struct HostView {
+    /// What the list calls it (`HOST:PORT`, or a configured name).
+    pub name: String,
+    /// Any URL of the host (a session's): where the lobby and sessions are.
+    pub url: Url,
+    pub token: String,
+    pub lobby: LobbyState,
+    pub sessions: BTreeMap<String, SessionSummary>,
+    /// The host's clock at the last lobby message, and ours then: ages are
+    /// counted on the host's clock.
+    clock: Option<(SystemTime, SystemTime)>,
+}
+
+impl HostView {
+    pub fn new(name: String, url: Url, token: String) -> Self {
+        HostView {
+            name,
+            url,
+            token,
+            lobby: LobbyState::Connecting,
+            sessions: BTreeMap::new(),
+            clock: None,
+        }
+    }
+
+    /// Takes a lobby event; returns what is news (for notifications).
+    pub fn apply(&mut self, event: LobbyEvent, wall: SystemTime) -> Vec<News> {
+        match event {
+            LobbyEvent::Connected => {
+                self.lobby = LobbyState::Live;
+                Vec::new()
+            }
+            LobbyEvent::Lost { reason, .. } => {
+                self.lobby = LobbyState::Down { reason };
+                Vec::new()
+            }
+            LobbyEvent::Unavailable(why) => {
+                self.lobby = LobbyState::Unavailable {
+                    reason: why.to_string(),
+                };
+                Vec::new()
+            }
+            LobbyEvent::Message(message) => self.apply_message(message, wall),
+        }
+    }
+
+    fn apply_message(&mut self, message: LobbyMessage, wall: SystemTime) -> Vec<News> {
+        match message {
+            LobbyMessage::Sessions { now, sessions } => {
+                self.note_clock(&now, wall);
+                // A snapshot after a gap: what changed meanwhile is news.
+                let mut news = Vec::new();
+                let fresh: BTreeMap<String, SessionSummary> =
+                    sessions.into_iter().map(|s| (s.id.clone(), s)).collect();
+                for summary in fresh.values() {
+                    if let Some(old) = self.sessions.get(&summary.id) {
+                        news.extend(news_between(old, summary));
+                    }
+                }
+                self.sessions = fresh;
+                news
+            }
+            LobbyMessage::Session { now, session } => {
+                self.note_clock(&now, wall);
+                let news = match self.sessions.get(&session.id) {
+                    Some(old) => news_between(old, &session),
+                    None => news_between(&empty_like(&session), &session),
+                };
+                self.sessions.insert(session.id.clone(), *session);
+                news
+            }
+            LobbyMessage::SessionRemoved { id } => {
+                self.sessions.remove(&id);
+                Vec::new()
+            }
+            LobbyMessage::Unknown => Vec::new(),
+        }
+    }
+
+    fn note_clock(&mut self, now: &str, wall: SystemTime) {
+        if let Ok(host_now) = humantime::parse_rfc3339_weak(now) {
+            self.clock = Some((host_now, wall));
+        }
+    }
+
+    /// How long ago `at` (the host's RFC 3339 time) was, at `wall`.
+    pub fn age(&self, at: &str, wall: SystemTime) -> Option<Duration> {
+        let at = humantime::parse_rfc3339_weak(at).ok()?;
+        let host_now = match self.clock {
+            Some((host, ours)) => host + wall.duration_since(ours).unwrap_or_default(),
+            None => wall,
+        };
+        Some(host_now.duration_since(at).unwrap_or_default())
+    }
+
+    /// Open requests in this host's sessions.
+    pub fn pending(&self) -> usize {
+        self.sessions.values().map(|s| s.pending).sum()
+    }
+}
+
+/// A summary of the same session with nothing pending and nothing running.
+fn empty_like(summary: &SessionSummary) -> SessionSummary {
+    SessionSummary {
+        pending: 0,
+        pending_permissions: 0,
+        pending_requests: Vec::new(),
+        state: AgentState::Idle,
+        ..summary.clone()
+    }
+}
+
+/// What happened between two summaries of one session.
+fn news_between(old: &SessionSummary, new: &SessionSummary) -> Vec<News> {
+    let mut news: Vec<News> = new
+        .pending_requests
+        .iter()
+        .filter(|r| {
+            !old.pending_requests
+                .iter()
+                .any(|o| o.request_id == r.request_id)
+        })
+        .map(|r| News::Request {
+            session: new.id.clone(),
+            tool: r.tool.clone(),
+            title: r.title.clone(),
+        })
+        .collect();
+    let busy = |s: &SessionSummary| {
+        matches!(
+            s.state,
+            AgentState::Running | AgentState::AwaitingPermission
+        )
+    };
+    if busy(old) && !busy(new) && new.state != AgentState::Starting {
+        news.push(News::TurnEnded {
+            session: new.id.clone(),
+            exited: new.state == AgentState::Exited,
+        });
+    }
+    news
+}

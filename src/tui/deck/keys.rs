@@ -1,0 +1,206 @@
+//! The deck's keys: its own chords (session list, inbox, switching), the
+//! picker's and the inbox's; every other key goes to the session on
+//! screen (or, in the inbox, to the highlighted request's decision).
+
+use std::time::{Instant, SystemTime};
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::{Deck, DeckEffect, Panel, SIDEBAR_MIN_WIDTH, SessionKey};
+use crate::tui::app::Msg;
+
+/// What a key means to the deck itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeckKey {
+    /// Ctrl+S: the session list (sidebar when wide, picker when narrow).
+    Sessions,
+    /// Ctrl+G: the inbox.
+    Inbox,
+    /// Alt+↑ / Alt+↓: the previous / next session.
+    Previous,
+    Next,
+    /// Alt+1..9: the nth session of the list.
+    Nth(usize),
+}
+
+pub fn deck_key(key: &KeyEvent) -> Option<DeckKey> {
+    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    let alt = key.modifiers.contains(KeyModifiers::ALT);
+    match key.code {
+        KeyCode::Char('s') if ctrl => Some(DeckKey::Sessions),
+        KeyCode::Char('g') if ctrl => Some(DeckKey::Inbox),
+        KeyCode::Up if alt => Some(DeckKey::Previous),
+        KeyCode::Down if alt => Some(DeckKey::Next),
+        KeyCode::Char(c @ '1'..='9') if alt => Some(DeckKey::Nth(c as usize - '1' as usize)),
+        _ => None,
+    }
+}
+
+/// Whether `filter` matches `name` as a fuzzy filter does: its characters
+/// appear in order, case ignored.
+pub fn fuzzy_matches(filter: &str, name: &str) -> bool {
+    let mut chars = name.chars().flat_map(char::to_lowercase);
+    filter
+        .chars()
+        .flat_map(char::to_lowercase)
+        .all(|wanted| chars.any(|c| c == wanted))
+}
+
+impl Deck {
+    pub(super) fn on_key(
+        &mut self,
+        key: KeyEvent,
+        now: Instant,
+        wall: SystemTime,
+    ) -> Vec<DeckEffect> {
+        match self.panel.clone() {
+            Some(Panel::Picker { filter, selected }) => self.picker_key(key, filter, selected),
+            Some(Panel::Inbox { selected }) => self.inbox_key(key, selected, now, wall),
+            None => match deck_key(&key) {
+                Some(which) => self.deck_chord(which),
+                None => self.pass_to_active(Msg::Key(key), now, wall),
+            },
+        }
+    }
+
+    fn deck_chord(&mut self, which: DeckKey) -> Vec<DeckEffect> {
+        let listed = self.listed();
+        let current = self
+            .tabs
+            .get(self.active)
+            .and_then(|t| listed.iter().position(|k| *k == t.key))
+            .unwrap_or(0);
+        let go = |at: usize| listed.get(at).cloned();
+        let target = match which {
+            DeckKey::Sessions => {
+                if self.width >= SIDEBAR_MIN_WIDTH {
+                    self.sidebar = Some(!self.sidebar_shown());
+                } else {
+                    self.panel = Some(Panel::Picker {
+                        filter: String::new(),
+                        selected: current,
+                    });
+                }
+                None
+            }
+            DeckKey::Inbox => return self.open_inbox(),
+            DeckKey::Previous => go((current + listed.len().max(1) - 1) % listed.len().max(1)),
+            DeckKey::Next => go((current + 1) % listed.len().max(1)),
+            DeckKey::Nth(n) => go(n),
+        };
+        target.map(|key| self.switch_to(key)).unwrap_or_default()
+    }
+
+    /// The sessions the picker's filter admits, in list order.
+    pub fn picked(&self, filter: &str) -> Vec<SessionKey> {
+        self.listed()
+            .into_iter()
+            .filter(|key| {
+                let name = format!("{} {}", self.hosts[key.host].name, key.id);
+                fuzzy_matches(filter, &name)
+            })
+            .collect()
+    }
+
+    fn picker_key(
+        &mut self,
+        key: KeyEvent,
+        mut filter: String,
+        mut selected: usize,
+    ) -> Vec<DeckEffect> {
+        let matches = self.picked(&filter);
+        match key.code {
+            KeyCode::Esc => {
+                self.panel = None;
+                return Vec::new();
+            }
+            KeyCode::Char('s') if key.modifiers.contains(KeyModifiers::CONTROL) => {
+                self.panel = None;
+                return Vec::new();
+            }
+            KeyCode::Enter => {
+                self.panel = None;
+                return matches
+                    .get(selected)
+                    .cloned()
+                    .map(|key| self.switch_to(key))
+                    .unwrap_or_default();
+            }
+            KeyCode::Up => selected = selected.saturating_sub(1),
+            KeyCode::Down => selected = (selected + 1).min(matches.len().saturating_sub(1)),
+            KeyCode::Backspace => {
+                filter.pop();
+                selected = 0;
+            }
+            KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
+                filter.push(c);
+                selected = 0;
+            }
+            _ => {}
+        }
+        self.panel = Some(Panel::Picker { filter, selected });
+        Vec::new()
+    }
+
+    /// Opens the inbox, connecting the sessions whose requests it lists
+    /// (their previews come with the connection).
+    pub fn open_inbox(&mut self) -> Vec<DeckEffect> {
+        self.panel = Some(Panel::Inbox { selected: 0 });
+        let keys: Vec<SessionKey> = self.inbox().into_iter().map(|e| e.key).collect();
+        let mut effects = Vec::new();
+        for key in keys {
+            let tab = self.tab_for(key);
+            effects.extend(self.open(tab));
+        }
+        effects
+    }
+
+    fn inbox_key(
+        &mut self,
+        key: KeyEvent,
+        selected: usize,
+        now: Instant,
+        wall: SystemTime,
+    ) -> Vec<DeckEffect> {
+        let entries = self.inbox();
+        let selected = selected.min(entries.len().saturating_sub(1));
+        let entry = entries.get(selected).cloned();
+        let tab = entry.as_ref().map(|e| self.tab_for(e.key.clone()));
+        // A text area open in the request's decision has the keys.
+        let typing = tab.is_some_and(|t| self.tabs[t].app.decision.editor.is_some());
+        match (key.code, typing) {
+            (KeyCode::Esc, false) => self.panel = None,
+            (KeyCode::Char('g'), _) if key.modifiers.contains(KeyModifiers::CONTROL) => {
+                self.panel = None;
+            }
+            (KeyCode::Up, false) => {
+                self.panel = Some(Panel::Inbox {
+                    selected: selected.saturating_sub(1),
+                });
+            }
+            (KeyCode::Down, false) => {
+                self.panel = Some(Panel::Inbox {
+                    selected: (selected + 1).min(entries.len().saturating_sub(1)),
+                });
+            }
+            (KeyCode::Tab | KeyCode::Char('g'), false) => {
+                if let Some(entry) = entry {
+                    self.panel = None;
+                    let effects = self.switch_to(entry.key);
+                    self.tabs[self.active].app.focus_request(&entry.request_id);
+                    return effects;
+                }
+            }
+            _ => {
+                // Answered in place: the request's own decision view.
+                if let (Some(entry), Some(tab)) = (entry, tab)
+                    && self.tabs[tab].app.is_owner()
+                    && self.tabs[tab].app.focus_request(&entry.request_id)
+                {
+                    return self.pass_to_tab(tab, Msg::Key(key), now, wall);
+                }
+            }
+        }
+        Vec::new()
+    }
+}

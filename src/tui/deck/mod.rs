@@ -1,0 +1,301 @@
+//! The deck: every session the UI shows, on one host or several. Each
+//! session has its own [`App`] (transcript, scroll, input draft, focus),
+//! so switching is instant and loses nothing; each host has a lobby
+//! connection whose summaries feed the session list, the inbox and the
+//! notifications. Like `App`, the deck is a pure state machine: the event
+//! loop feeds it [`DeckMsg`]s and carries out its [`DeckEffect`]s
+//! (opening a session's connection, sending, notifying).
+
+pub mod hosts;
+pub mod inbox;
+pub mod keys;
+pub mod notify;
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::time::{Instant, SystemTime};
+
+use crate::client::ConnEvent;
+use crate::client::lobby::LobbyEvent;
+use hosts::{HostView, News};
+use notify::{Notification, NotifyMode};
+
+use super::app::{App, Effect, Hints, Msg};
+
+/// One session on one host.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SessionKey {
+    pub host: usize,
+    pub id: String,
+}
+
+pub struct Tab {
+    pub key: SessionKey,
+    pub app: App,
+    /// The seq its connection resumes after (shared with that task).
+    pub last_applied: Arc<AtomicU64>,
+    /// Its connection was asked for (it is opened when first shown).
+    pub opened: bool,
+}
+
+/// A full-screen panel over the sessions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Panel {
+    /// The session picker: a filter and the highlighted match.
+    Picker { filter: String, selected: usize },
+    /// Every request waiting, across sessions and hosts.
+    Inbox { selected: usize },
+}
+
+/// Everything the deck reacts to.
+#[derive(Debug)]
+pub enum DeckMsg {
+    /// A key, paste, mouse event or tick: for the deck or the session on
+    /// screen.
+    Ui(Msg),
+    Conn {
+        tab: usize,
+        event: ConnEvent,
+    },
+    Lobby {
+        host: usize,
+        event: LobbyEvent,
+    },
+    /// The terminal gained (true) or lost focus.
+    Focus(bool),
+}
+
+/// What the event loop must do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DeckEffect {
+    /// An effect of one session's app.
+    Tab {
+        tab: usize,
+        effect: Effect,
+    },
+    /// Open the connection of a session (first time it is needed).
+    Open {
+        tab: usize,
+    },
+    Notify(Notification),
+    /// Set the terminal's title.
+    Title(String),
+}
+
+pub struct Deck {
+    pub hosts: Vec<HostView>,
+    pub tabs: Vec<Tab>,
+    pub active: usize,
+    pub panel: Option<Panel>,
+    /// The session list beside the session: `None` until the user chooses
+    /// (then it shows on wide screens when there are several sessions).
+    pub sidebar: Option<bool>,
+    /// Width of the last frame (the list is a sidebar when wide, the
+    /// picker when narrow).
+    pub width: u16,
+    pub view_mode: bool,
+    pub hints: Hints,
+    pub notify: NotifyMode,
+    pub terminal_focused: bool,
+    title: String,
+}
+
+/// Screens at least this wide show the session list as a sidebar.
+pub const SIDEBAR_MIN_WIDTH: u16 = 100;
+
+impl Deck {
+    pub fn new(hosts: Vec<HostView>, view_mode: bool) -> Self {
+        Deck {
+            hosts,
+            tabs: Vec::new(),
+            active: 0,
+            panel: None,
+            sidebar: None,
+            width: 0,
+            view_mode,
+            hints: Hints::default(),
+            notify: NotifyMode::default(),
+            terminal_focused: true,
+            title: String::new(),
+        }
+    }
+
+    /// The tab of `key`, made (not yet connected) if new.
+    pub fn tab_for(&mut self, key: SessionKey) -> usize {
+        if let Some(at) = self.tabs.iter().position(|t| t.key == key) {
+            return at;
+        }
+        let last_applied = Arc::new(AtomicU64::new(0));
+        let mut app = App::new(self.view_mode, last_applied.clone());
+        app.hints = self.hints.clone();
+        self.tabs.push(Tab {
+            key,
+            app,
+            last_applied,
+            opened: false,
+        });
+        self.tabs.len() - 1
+    }
+
+    pub fn active_app(&mut self) -> &mut App {
+        &mut self.tabs[self.active].app
+    }
+
+    pub fn should_quit(&self) -> bool {
+        self.tabs
+            .get(self.active)
+            .is_some_and(|t| t.app.should_quit())
+    }
+
+    pub fn needs_tick(&self) -> bool {
+        self.tabs
+            .get(self.active)
+            .is_some_and(|t| t.app.needs_tick())
+            || matches!(self.panel, Some(Panel::Inbox { .. }))
+    }
+
+    /// Whether the session list shows beside the session.
+    pub fn sidebar_shown(&self) -> bool {
+        self.width >= SIDEBAR_MIN_WIDTH && self.sidebar.unwrap_or_else(|| self.listed().len() > 1)
+    }
+
+    /// Every session, as the list shows them: by host, then id. Sessions
+    /// the lobby lists and sessions opened by URL alike.
+    pub fn listed(&self) -> Vec<SessionKey> {
+        let mut keys: Vec<SessionKey> = self.tabs.iter().map(|t| t.key.clone()).collect();
+        for (host, view) in self.hosts.iter().enumerate() {
+            for id in view.sessions.keys() {
+                let key = SessionKey {
+                    host,
+                    id: id.clone(),
+                };
+                if !keys.contains(&key) {
+                    keys.push(key);
+                }
+            }
+        }
+        keys.sort();
+        keys
+    }
+
+    /// Shows session `key` (opening its connection the first time).
+    pub fn switch_to(&mut self, key: SessionKey) -> Vec<DeckEffect> {
+        let at = self.tab_for(key);
+        self.active = at;
+        self.open(at)
+    }
+
+    /// Asks for `tab`'s connection if it has none yet.
+    fn open(&mut self, tab: usize) -> Vec<DeckEffect> {
+        if self.tabs[tab].opened {
+            return Vec::new();
+        }
+        self.tabs[tab].opened = true;
+        vec![DeckEffect::Open { tab }]
+    }
+
+    pub fn update(&mut self, msg: DeckMsg, now: Instant, wall: SystemTime) -> Vec<DeckEffect> {
+        let mut effects = match msg {
+            DeckMsg::Ui(Msg::Key(key)) => self.on_key(key, now, wall),
+            DeckMsg::Ui(msg) => self.pass_to_active(msg, now, wall),
+            DeckMsg::Conn { tab, event } => self.pass_to_tab(tab, Msg::Conn(event), now, wall),
+            DeckMsg::Lobby { host, event } => self.on_lobby(host, event, wall),
+            DeckMsg::Focus(focused) => {
+                self.terminal_focused = focused;
+                Vec::new()
+            }
+        };
+        effects.extend(self.retitle());
+        effects
+    }
+
+    /// A message for the session on screen.
+    fn pass_to_active(&mut self, msg: Msg, now: Instant, wall: SystemTime) -> Vec<DeckEffect> {
+        if self.tabs.is_empty() {
+            return Vec::new();
+        }
+        self.pass_to_tab(self.active, msg, now, wall)
+    }
+
+    fn pass_to_tab(
+        &mut self,
+        tab: usize,
+        msg: Msg,
+        now: Instant,
+        wall: SystemTime,
+    ) -> Vec<DeckEffect> {
+        let Some(target) = self.tabs.get_mut(tab) else {
+            return Vec::new();
+        };
+        target
+            .app
+            .update(msg, now, wall)
+            .into_iter()
+            .map(|effect| DeckEffect::Tab { tab, effect })
+            .collect()
+    }
+
+    fn on_lobby(&mut self, host: usize, event: LobbyEvent, wall: SystemTime) -> Vec<DeckEffect> {
+        let Some(view) = self.hosts.get_mut(host) else {
+            return Vec::new();
+        };
+        let news = view.apply(event, wall);
+        let several_hosts = self.hosts.len() > 1;
+        let mut effects = Vec::new();
+        // With nothing on screen yet (attached to a host, not a session),
+        // the first listed session is shown.
+        if self.tabs.is_empty()
+            && let Some(first) = self.listed().into_iter().next()
+        {
+            effects.extend(self.switch_to(first));
+        }
+        for item in news {
+            let session = match &item {
+                News::Request { session, .. } | News::TurnEnded { session, .. } => session,
+            };
+            let key = SessionKey {
+                host,
+                id: session.clone(),
+            };
+            let on_screen = self.terminal_focused
+                && self.panel.is_none()
+                && self.tabs.get(self.active).is_some_and(|t| t.key == key);
+            if on_screen || self.notify == NotifyMode::Off {
+                continue;
+            }
+            let name = if several_hosts {
+                format!("{}/{}", self.hosts[host].name, session)
+            } else {
+                session.clone()
+            };
+            let body = match item {
+                News::Request { tool, title, .. } => {
+                    format!("asks permission: {}", title.unwrap_or(tool))
+                }
+                News::TurnEnded { exited: true, .. } => "the agent exited".into(),
+                News::TurnEnded { .. } => "turn ended".into(),
+            };
+            effects.push(DeckEffect::Notify(Notification {
+                title: format!("tether: {name}"),
+                body,
+            }));
+        }
+        effects
+    }
+
+    /// Requests waiting in every session.
+    pub fn pending_total(&self) -> usize {
+        self.hosts.iter().map(HostView::pending).sum()
+    }
+
+    fn retitle(&mut self) -> Option<DeckEffect> {
+        let title = notify::title(self.pending_total());
+        (title != self.title).then(|| {
+            self.title.clone_from(&title);
+            DeckEffect::Title(title)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;

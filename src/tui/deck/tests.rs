@@ -1,0 +1,293 @@
+//! The deck as a state machine: lobbies in, tabs, notifications and the
+//! title out; keys that switch sessions and keep each one's draft.
+
+use std::time::{Instant, SystemTime};
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::hosts::HostView;
+use super::notify::NotifyMode;
+use super::*;
+use crate::client::lobby::LobbyEvent;
+use crate::protocol::{AgentState, LobbyMessage, PendingSummary, SessionSummary};
+
+fn summary(id: &str, state: AgentState, pending: &[(&str, &str)]) -> SessionSummary {
+    let pending_requests: Vec<PendingSummary> = pending
+        .iter()
+        .map(|(request, at)| PendingSummary {
+            request_id: (*request).into(),
+            tool: "shell".into(),
+            title: Some(format!("run {request}")),
+            requested_at: (*at).into(),
+        })
+        .collect();
+    SessionSummary {
+        id: id.into(),
+        title: id.into(),
+        agent: "shell".into(),
+        preset: None,
+        cwd: "/w".into(),
+        state,
+        detail: None,
+        owner: None,
+        participants: 0,
+        pending: pending_requests.len(),
+        pending_permissions: pending_requests.len(),
+        pending_requests,
+        last_activity: String::new(),
+        epoch: "e".into(),
+        last_seq: 1,
+    }
+}
+
+fn deck(hosts: usize) -> Deck {
+    let views = (0..hosts)
+        .map(|n| {
+            let url = url::Url::parse(&format!("ws://127.0.0.{}:7878/", n + 1)).unwrap();
+            HostView::new(format!("host{n}"), url, "t".into())
+        })
+        .collect();
+    Deck::new(views, false)
+}
+
+fn lobby(deck: &mut Deck, host: usize, message: LobbyMessage) -> Vec<DeckEffect> {
+    let event = LobbyEvent::Message(message);
+    deck.update(
+        DeckMsg::Lobby { host, event },
+        Instant::now(),
+        SystemTime::now(),
+    )
+}
+
+fn snapshot(sessions: Vec<SessionSummary>) -> LobbyMessage {
+    LobbyMessage::Sessions {
+        now: "2026-11-21T10:00:00.000Z".into(),
+        sessions,
+    }
+}
+
+fn changed(session: SessionSummary) -> LobbyMessage {
+    LobbyMessage::Session {
+        now: "2026-11-21T10:00:05.000Z".into(),
+        session: Box::new(session),
+    }
+}
+
+fn key(deck: &mut Deck, code: KeyCode, modifiers: KeyModifiers) -> Vec<DeckEffect> {
+    let key = KeyEvent::new(code, modifiers);
+    deck.update(
+        DeckMsg::Ui(Msg::Key(key)),
+        Instant::now(),
+        SystemTime::now(),
+    )
+}
+
+fn notes(effects: &[DeckEffect]) -> Vec<String> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            DeckEffect::Notify(n) => Some(format!("{} | {}", n.title, n.body)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_host_alone_shows_its_first_session_once_the_lobby_lists_it() {
+    let mut deck = deck(1);
+    let idle = AgentState::Idle;
+    let effects = lobby(
+        &mut deck,
+        0,
+        snapshot(vec![summary("web", idle, &[]), summary("api", idle, &[])]),
+    );
+    assert!(
+        effects.contains(&DeckEffect::Open { tab: 0 }),
+        "{effects:?}"
+    );
+    assert_eq!(deck.tabs[0].key.id, "api", "the list is sorted");
+    let listed: Vec<String> = deck.listed().into_iter().map(|k| k.id).collect();
+    assert_eq!(listed, ["api", "web"]);
+}
+
+#[test]
+fn a_request_elsewhere_notifies_and_the_title_counts_it() {
+    let mut deck = deck(2);
+    let idle = AgentState::Idle;
+    lobby(&mut deck, 0, snapshot(vec![summary("api", idle, &[])]));
+    lobby(&mut deck, 1, snapshot(vec![summary("ops", idle, &[])]));
+    assert_eq!(deck.tabs[deck.active].key.id, "api");
+
+    let waiting = AgentState::AwaitingPermission;
+    let effects = lobby(
+        &mut deck,
+        1,
+        changed(summary(
+            "ops",
+            waiting,
+            &[("r1", "2026-11-21T10:00:04.000Z")],
+        )),
+    );
+    assert_eq!(
+        notes(&effects),
+        ["tether: host1/ops | asks permission: run r1"]
+    );
+    assert!(effects.contains(&DeckEffect::Title("tether · 1 request waiting".into())));
+
+    // The same request again is not news; the session on screen never is.
+    let again = lobby(
+        &mut deck,
+        1,
+        changed(summary(
+            "ops",
+            waiting,
+            &[("r1", "2026-11-21T10:00:04.000Z")],
+        )),
+    );
+    assert!(notes(&again).is_empty());
+    let on_screen = lobby(
+        &mut deck,
+        0,
+        changed(summary(
+            "api",
+            waiting,
+            &[("r2", "2026-11-21T10:00:05.000Z")],
+        )),
+    );
+    assert!(notes(&on_screen).is_empty(), "{on_screen:?}");
+    // Unless the terminal has lost focus.
+    deck.update(DeckMsg::Focus(false), Instant::now(), SystemTime::now());
+    let unfocused = lobby(
+        &mut deck,
+        0,
+        changed(summary(
+            "api",
+            waiting,
+            &[
+                ("r2", "2026-11-21T10:00:05.000Z"),
+                ("r3", "2026-11-21T10:00:06.000Z"),
+            ],
+        )),
+    );
+    assert_eq!(notes(&unfocused).len(), 1);
+
+    let done = lobby(&mut deck, 1, changed(summary("ops", idle, &[])));
+    assert_eq!(notes(&done), ["tether: host1/ops | turn ended"]);
+    deck.notify = NotifyMode::Off;
+    let quiet = lobby(
+        &mut deck,
+        1,
+        changed(summary(
+            "ops",
+            waiting,
+            &[("r9", "2026-11-21T10:00:09.000Z")],
+        )),
+    );
+    assert!(notes(&quiet).is_empty());
+}
+
+#[test]
+fn switching_sessions_keeps_each_draft() {
+    let mut deck = deck(1);
+    let idle = AgentState::Idle;
+    lobby(
+        &mut deck,
+        0,
+        snapshot(vec![summary("a", idle, &[]), summary("b", idle, &[])]),
+    );
+    deck.active_app().input.insert_str("draft for a");
+    let effects = key(&mut deck, KeyCode::Down, KeyModifiers::ALT);
+    assert!(
+        effects.contains(&DeckEffect::Open { tab: 1 }),
+        "b connects when first shown"
+    );
+    assert_eq!(deck.tabs[deck.active].key.id, "b");
+    assert_eq!(deck.active_app().input.lines(), [""]);
+    let effects = key(&mut deck, KeyCode::Up, KeyModifiers::ALT);
+    assert!(
+        effects
+            .iter()
+            .all(|e| !matches!(e, DeckEffect::Open { .. })),
+        "a is open"
+    );
+    assert_eq!(deck.active_app().input.lines(), ["draft for a"]);
+}
+
+#[test]
+fn the_picker_filters_fuzzily_and_switches() {
+    let mut deck = deck(1);
+    deck.width = 80;
+    let idle = AgentState::Idle;
+    lobby(
+        &mut deck,
+        0,
+        snapshot(vec![
+            summary("api", idle, &[]),
+            summary("web-front", idle, &[]),
+        ]),
+    );
+    key(&mut deck, KeyCode::Char('s'), KeyModifiers::CONTROL);
+    assert!(
+        matches!(deck.panel, Some(Panel::Picker { .. })),
+        "narrow: the picker"
+    );
+    for c in "wft".chars() {
+        key(&mut deck, KeyCode::Char(c), KeyModifiers::NONE);
+    }
+    let picked: Vec<String> = deck.picked("wft").into_iter().map(|k| k.id).collect();
+    assert_eq!(picked, ["web-front"]);
+    key(&mut deck, KeyCode::Enter, KeyModifiers::NONE);
+    assert_eq!(deck.panel, None);
+    assert_eq!(deck.tabs[deck.active].key.id, "web-front");
+
+    deck.width = 160;
+    key(&mut deck, KeyCode::Char('s'), KeyModifiers::CONTROL);
+    assert_eq!(deck.panel, None, "wide: a sidebar, toggled");
+    assert!(
+        !deck.sidebar_shown(),
+        "shown by default with two sessions, now hidden"
+    );
+}
+
+#[test]
+fn the_inbox_lists_every_request_oldest_first_and_connects_their_sessions() {
+    let mut deck = deck(2);
+    let waiting = AgentState::AwaitingPermission;
+    lobby(
+        &mut deck,
+        0,
+        snapshot(vec![summary(
+            "api",
+            waiting,
+            &[("late", "2026-11-21T10:00:09.000Z")],
+        )]),
+    );
+    lobby(
+        &mut deck,
+        1,
+        snapshot(vec![summary(
+            "ops",
+            waiting,
+            &[("early", "2026-11-21T10:00:01.000Z")],
+        )]),
+    );
+    let effects = key(&mut deck, KeyCode::Char('g'), KeyModifiers::CONTROL);
+    let order: Vec<String> = deck.inbox().into_iter().map(|e| e.request_id).collect();
+    assert_eq!(order, ["early", "late"]);
+    let ops = deck.tabs.iter().position(|t| t.key.id == "ops").unwrap();
+    assert!(
+        effects.contains(&DeckEffect::Open { tab: ops }),
+        "{effects:?}"
+    );
+    key(&mut deck, KeyCode::Esc, KeyModifiers::NONE);
+    assert_eq!(deck.panel, None);
+}
+
+#[test]
+fn fuzzy_matching_takes_characters_in_order() {
+    use super::keys::fuzzy_matches;
+    assert!(fuzzy_matches("", "anything"));
+    assert!(fuzzy_matches("wf", "web-front"));
+    assert!(fuzzy_matches("WEB", "web-front"));
+    assert!(!fuzzy_matches("fw", "web-front"));
+}

@@ -1,0 +1,77 @@
+//! The deck's connections: one per opened session and one lobby per host,
+//! their events merged into two channels tagged with the tab or host.
+
+use std::collections::HashMap;
+
+use tokio::sync::mpsc;
+
+use crate::client::lobby::{self, LobbyEvent};
+use crate::client::{self, ConnCommand, ConnEvent, Connection, Resume, Target};
+use crate::tui::deck::Deck;
+
+pub struct Links {
+    pub conn_events: mpsc::UnboundedReceiver<(usize, ConnEvent)>,
+    conn_tx: mpsc::UnboundedSender<(usize, ConnEvent)>,
+    commands: HashMap<usize, mpsc::UnboundedSender<ConnCommand>>,
+    pub lobby_events: mpsc::UnboundedReceiver<(usize, LobbyEvent)>,
+    lobby_tx: mpsc::UnboundedSender<(usize, LobbyEvent)>,
+}
+
+impl Default for Links {
+    fn default() -> Self {
+        let (conn_tx, conn_events) = mpsc::unbounded_channel();
+        let (lobby_tx, lobby_events) = mpsc::unbounded_channel();
+        Links {
+            conn_events,
+            conn_tx,
+            commands: HashMap::new(),
+            lobby_events,
+            lobby_tx,
+        }
+    }
+}
+
+impl Links {
+    /// Takes over a session connection made before the screen was taken.
+    pub fn adopt(&mut self, tab: usize, connection: Connection) {
+        let Connection {
+            mut events,
+            commands,
+        } = connection;
+        self.commands.insert(tab, commands);
+        let merged = self.conn_tx.clone();
+        tokio::spawn(async move {
+            while let Some(event) = events.recv().await {
+                if merged.send((tab, event)).is_err() {
+                    return;
+                }
+            }
+        });
+    }
+
+    /// Connects the session of `tab` (resuming after what it applied).
+    pub fn open(&mut self, deck: &Deck, tab: usize) {
+        let entry = &deck.tabs[tab];
+        let host = &deck.hosts[entry.key.host];
+        let target = Target {
+            url: lobby::session_url(&host.url, &entry.key.id),
+            token: host.token.clone(),
+            view: deck.view_mode,
+        };
+        let resume = Resume::After(entry.last_applied.clone());
+        self.adopt(tab, client::spawn(target, None, resume));
+    }
+
+    pub fn command(&self, tab: usize, command: ConnCommand) {
+        if let Some(commands) = self.commands.get(&tab) {
+            let _ = commands.send(command);
+        }
+    }
+
+    /// One lobby connection per host.
+    pub fn start_lobbies(&self, deck: &Deck) {
+        for (n, host) in deck.hosts.iter().enumerate() {
+            lobby::spawn(n, &host.url, host.token.clone(), self.lobby_tx.clone());
+        }
+    }
+}

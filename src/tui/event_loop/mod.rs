@@ -1,0 +1,201 @@
+//! The one event loop: terminal events, the sessions' connections, the
+//! hosts' lobbies and redraws in a single `tokio::select!`. No fixed tick:
+//! it draws only after something changed (at most 60 frames a second; a
+//! key press draws at once) and wakes for the clock only while something
+//! on screen counts time.
+
+mod links;
+
+use std::io::Write;
+use std::time::{Duration, Instant, SystemTime};
+
+use crossterm::event::{Event, EventStream};
+use futures_util::StreamExt;
+use tokio::signal::unix::{SignalKind, signal};
+
+use super::app::{Effect, Msg};
+use super::deck::notify::{Osc, sequence};
+use super::deck::{Deck, DeckEffect, DeckMsg};
+use super::terminal::Tui;
+use super::ui;
+use crate::client::{ConnCommand, ConnEvent};
+use crate::protocol::ServerMessage;
+pub use links::Links;
+
+/// Minimum time between frames drawn for server traffic.
+const FRAME: Duration = Duration::from_millis(16);
+
+pub async fn run(terminal: &mut Tui, deck: &mut Deck, mut links: Links) -> std::io::Result<()> {
+    let mut terminal_events = EventStream::new();
+    let mut terminate = signal(SignalKind::terminate())?;
+    let mut hangup = signal(SignalKind::hangup())?;
+    let mut dirty = true;
+    let mut draw_now = true;
+    let mut last_draw = Instant::now() - FRAME;
+    let panic_after_first_frame = test_panic_requested();
+    let osc = Osc::for_terminal(
+        &std::env::var("TERM").unwrap_or_default(),
+        &std::env::var("TERM_PROGRAM").unwrap_or_default(),
+    );
+    start_mouse_capture(terminal, deck)?;
+    links.start_lobbies(deck);
+    loop {
+        if dirty && (draw_now || last_draw.elapsed() >= FRAME) {
+            draw(terminal, deck)?;
+            last_draw = Instant::now();
+            dirty = false;
+            draw_now = false;
+            if panic_after_first_frame {
+                test_panic();
+            }
+        }
+        if deck.should_quit() {
+            release_before_quit(deck, &mut links).await;
+            return Ok(());
+        }
+        let frame_due = tokio::time::Instant::from_std(last_draw + FRAME);
+        let tick_due = tokio::time::Instant::now() + Duration::from_secs(1);
+        let msg = tokio::select! {
+            event = terminal_events.next() => match event {
+                Some(Ok(Event::Key(key))) => { draw_now = true; DeckMsg::Ui(Msg::Key(key)) }
+                Some(Ok(Event::Paste(text))) => { draw_now = true; DeckMsg::Ui(Msg::Paste(text)) }
+                Some(Ok(Event::Mouse(mouse))) => { draw_now = true; DeckMsg::Ui(Msg::Mouse(mouse)) }
+                Some(Ok(Event::Resize(_, _))) => {
+                    terminal.autoresize()?;
+                    draw_now = true;
+                    DeckMsg::Ui(Msg::Tick)
+                }
+                Some(Ok(Event::FocusGained)) => DeckMsg::Focus(true),
+                Some(Ok(Event::FocusLost)) => DeckMsg::Focus(false),
+                Some(Err(e)) => return Err(e),
+                None => return Ok(()),
+            },
+            Some((tab, event)) = links.conn_events.recv() => DeckMsg::Conn { tab, event },
+            Some((host, event)) = links.lobby_events.recv() => DeckMsg::Lobby { host, event },
+            () = tokio::time::sleep_until(frame_due), if dirty => continue,
+            () = tokio::time::sleep_until(tick_due), if deck.needs_tick() => DeckMsg::Ui(Msg::Tick),
+            _ = terminate.recv() => return Ok(()),
+            _ = hangup.recv() => return Ok(()),
+        };
+        dirty = true;
+        for effect in deck.update(msg, Instant::now(), SystemTime::now()) {
+            match effect {
+                DeckEffect::Tab { tab, effect } => match effect {
+                    Effect::Send(message) => links.command(tab, ConnCommand::Send(message)),
+                    Effect::Reconnect => links.command(tab, ConnCommand::Reconnect),
+                    Effect::MouseCapture(on) => set_mouse_capture(terminal, on)?,
+                    Effect::Quit => {}
+                },
+                DeckEffect::Open { tab } => links.open(deck, tab),
+                DeckEffect::Notify(note) => {
+                    write_raw(terminal, &sequence(deck.notify, osc, &note))?;
+                }
+                DeckEffect::Title(title) => {
+                    crossterm::execute!(
+                        terminal.backend_mut(),
+                        crossterm::terminal::SetTitle(title)
+                    )?;
+                }
+            }
+        }
+    }
+}
+
+/// Writes a control sequence we built (never agent text: notifications
+/// are stripped of control characters before they get here).
+fn write_raw(terminal: &mut Tui, bytes: &str) -> std::io::Result<()> {
+    if bytes.is_empty() {
+        return Ok(());
+    }
+    let out = terminal.backend_mut();
+    out.write_all(bytes.as_bytes())?;
+    out.flush()
+}
+
+/// How long a deliberate quit waits for the host to acknowledge `release`.
+const RELEASE_WAIT: Duration = Duration::from_millis(500);
+
+/// A deliberate quit (Ctrl+Q, Ctrl+C twice) by the owner frees the owner
+/// slot of every session it owns at once, so someone else may own them
+/// without waiting out the grace; the grace is for connections that are
+/// lost, not closed.
+async fn release_before_quit(deck: &mut Deck, links: &mut Links) {
+    let mut waiting = Vec::new();
+    for (tab, entry) in deck.tabs.iter_mut().enumerate() {
+        if let Some((id, release)) = entry.app.release_on_quit() {
+            links.command(tab, ConnCommand::Send(release));
+            waiting.push((tab, id));
+        }
+    }
+    let answered = async {
+        while !waiting.is_empty() {
+            let Some((tab, event)) = links.conn_events.recv().await else {
+                return;
+            };
+            let done = match event {
+                ConnEvent::Message(
+                    ServerMessage::Ack { id, .. } | ServerMessage::Error { id: Some(id), .. },
+                ) => Some(id),
+                ConnEvent::Lost { .. } | ConnEvent::Failed(_) => {
+                    waiting.retain(|(t, _)| *t != tab);
+                    None
+                }
+                _ => None,
+            };
+            if let Some(id) = done {
+                waiting.retain(|(t, w)| !(*t == tab && *w == id));
+            }
+        }
+    };
+    let _ = tokio::time::timeout(RELEASE_WAIT, answered).await;
+}
+
+/// The terminal starts capturing the mouse; when the caller chose
+/// otherwise (flag, environment, settings file) it is let go at once.
+fn start_mouse_capture(terminal: &mut Tui, deck: &mut Deck) -> std::io::Result<()> {
+    let wanted = deck.tabs.first().is_none_or(|t| t.app.mouse_capture);
+    if wanted {
+        Ok(())
+    } else {
+        set_mouse_capture(terminal, false)
+    }
+}
+
+fn set_mouse_capture(terminal: &mut Tui, on: bool) -> std::io::Result<()> {
+    use crossterm::event::{DisableMouseCapture, EnableMouseCapture};
+    if on {
+        crossterm::execute!(terminal.backend_mut(), EnableMouseCapture)
+    } else {
+        crossterm::execute!(terminal.backend_mut(), DisableMouseCapture)
+    }
+}
+
+/// Test-only: `TETHER_TEST_PANIC` makes a debug build panic after its
+/// first frame, so tests/tui/safety.rs can check that the terminal is
+/// restored after a panic. The PTY tests run the debug binary; a release
+/// build ignores the variable.
+#[cfg(debug_assertions)]
+fn test_panic_requested() -> bool {
+    std::env::var_os("TETHER_TEST_PANIC").is_some()
+}
+
+#[cfg(not(debug_assertions))]
+fn test_panic_requested() -> bool {
+    false
+}
+
+#[cfg(debug_assertions)]
+fn test_panic() {
+    panic!("TETHER_TEST_PANIC is set: panicking after the first frame");
+}
+
+#[cfg(not(debug_assertions))]
+fn test_panic() {}
+
+fn draw(terminal: &mut Tui, deck: &mut Deck) -> std::io::Result<()> {
+    use crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
+    crossterm::queue!(terminal.backend_mut(), BeginSynchronizedUpdate)?;
+    terminal.draw(|frame| ui::deck::draw(deck, frame))?;
+    crossterm::execute!(terminal.backend_mut(), EndSynchronizedUpdate)?;
+    Ok(())
+}

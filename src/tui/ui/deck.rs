@@ -1,0 +1,305 @@
+//! The deck on screen: the session on screen, the session list (a sidebar
+//! on wide screens, a full-screen picker with a filter on narrow ones) and
+//! the inbox of every waiting request, answered in place with the
+//! request's own decision view.
+
+use std::time::{Duration, SystemTime};
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+
+use super::fit::{truncate as fit_text, width as display_width};
+use super::{decision, draw_in};
+use crate::protocol::{AgentState, SessionSummary};
+use crate::tui::cells::state_word;
+use crate::tui::deck::hosts::{HostView, LobbyState};
+use crate::tui::deck::{Deck, Panel, SessionKey};
+use crate::tui::sanitize::sanitize_plain;
+use crate::tui::theme;
+
+/// Columns of the sidebar.
+const SIDEBAR: u16 = 30;
+
+pub fn draw(deck: &mut Deck, frame: &mut Frame) {
+    let area = frame.area();
+    deck.width = area.width;
+    if let Some(Panel::Picker { filter, selected }) = deck.panel.clone() {
+        picker(deck, frame, area, &filter, selected);
+        return;
+    }
+    let main = if deck.sidebar_shown() {
+        let [side, main] =
+            Layout::horizontal([Constraint::Length(SIDEBAR), Constraint::Min(40)]).areas(area);
+        sidebar(deck, frame, side);
+        main
+    } else {
+        area
+    };
+    match deck.tabs.get_mut(deck.active) {
+        Some(tab) => draw_in(&mut tab.app, frame, main),
+        None => waiting(deck, frame, main),
+    }
+    if let Some(Panel::Inbox { selected }) = deck.panel.clone() {
+        inbox(deck, frame, main, selected);
+    }
+}
+
+/// Nothing on screen yet: attached to a host whose lobby has not answered.
+fn waiting(deck: &Deck, frame: &mut Frame, area: Rect) {
+    let lines: Vec<Line> = deck
+        .hosts
+        .iter()
+        .map(|h| Line::styled(format!("{}: {}", h.name, lobby_word(h)), theme::DIM))
+        .collect();
+    let block = Block::default().borders(Borders::ALL).title(" tether ");
+    frame.render_widget(Paragraph::new(lines).block(block), area);
+}
+
+fn lobby_word(host: &HostView) -> String {
+    match &host.lobby {
+        LobbyState::Connecting => "connecting…".into(),
+        LobbyState::Live if host.sessions.is_empty() => "no sessions".into(),
+        LobbyState::Live => format!("{} sessions", host.sessions.len()),
+        LobbyState::Down { reason } => format!("down: {}", sanitize_plain(reason)),
+        LobbyState::Unavailable { reason } => {
+            format!("no session list: {}", sanitize_plain(reason))
+        }
+    }
+}
+
+fn state_style(state: AgentState) -> Style {
+    match state {
+        AgentState::Running => theme::OK,
+        AgentState::AwaitingPermission => theme::WARN,
+        AgentState::Exited => theme::ERROR,
+        AgentState::Starting | AgentState::Idle | AgentState::Unknown => theme::DIM,
+    }
+}
+
+/// A short age: `now`, `42s`, `5m`, `3h`, `2d`.
+pub fn short_age(age: Duration) -> String {
+    let secs = age.as_secs();
+    match secs {
+        0..=4 => "now".into(),
+        5..=59 => format!("{secs}s"),
+        60..=3599 => format!("{}m", secs / 60),
+        3600..=86_399 => format!("{}h", secs / 3600),
+        _ => format!("{}d", secs / 86_400),
+    }
+}
+
+/// What the list knows of a session: the lobby's summary, else what its
+/// open connection says.
+fn summary_of<'a>(deck: &'a Deck, key: &SessionKey) -> Option<&'a SessionSummary> {
+    deck.hosts.get(key.host)?.sessions.get(&key.id)
+}
+
+fn sidebar(deck: &Deck, frame: &mut Frame, area: Rect) {
+    let wall = SystemTime::now();
+    let active = deck.tabs.get(deck.active).map(|t| t.key.clone());
+    let several_hosts = deck.hosts.len() > 1;
+    let mut lines = Vec::new();
+    let mut last_host = None;
+    let width = usize::from(area.width.saturating_sub(2));
+    for key in deck.listed() {
+        let host = &deck.hosts[key.host];
+        if several_hosts && last_host != Some(key.host) {
+            last_host = Some(key.host);
+            lines.push(Line::styled(
+                fit_text(&format!("{} · {}", host.name, lobby_word(host)), width),
+                theme::HEADING,
+            ));
+        }
+        let is_active = active.as_ref() == Some(&key);
+        lines.push(session_line(deck, &key, is_active, width));
+        lines.push(detail_line(deck, &key, wall, width));
+    }
+    let pending = deck.pending_total();
+    let title = if pending > 0 {
+        format!(" Sessions · ⚠ {pending} ")
+    } else {
+        " Sessions ".to_owned()
+    };
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme::BORDER)
+        .title(title)
+        .title_bottom(Line::styled(" Ctrl+S hide · Alt+↑↓ ", theme::DIM));
+    frame.render_widget(Paragraph::new(lines).block(block), area);
+}
+
+fn session_line(deck: &Deck, key: &SessionKey, active: bool, width: usize) -> Line<'static> {
+    let summary = summary_of(deck, key);
+    let pending = summary.map_or(0, |s| s.pending);
+    let badge = if pending > 0 {
+        format!(" ⚠{pending}")
+    } else {
+        String::new()
+    };
+    let marker = if active { "▌" } else { " " };
+    let room = width.saturating_sub(1 + display_width(&badge));
+    let name = fit_text(&sanitize_plain(&key.id), room);
+    let pad = room.saturating_sub(display_width(&name));
+    let style = if active {
+        theme::BOLD
+    } else {
+        Style::default()
+    };
+    let state = summary.map_or(AgentState::Unknown, |s| s.state);
+    Line::from(vec![
+        Span::styled(marker, theme::FOCUS_BORDER),
+        Span::styled(name, style),
+        Span::raw(" ".repeat(pad)),
+        Span::styled(
+            badge,
+            if pending > 0 {
+                theme::WARN
+            } else {
+                state_style(state)
+            },
+        ),
+    ])
+}
+
+fn detail_line(deck: &Deck, key: &SessionKey, wall: SystemTime, width: usize) -> Line<'static> {
+    let Some(summary) = summary_of(deck, key) else {
+        return Line::styled(fit_text("  (opened by URL)", width), theme::DIM);
+    };
+    let host = &deck.hosts[key.host];
+    let mut parts = vec![
+        summary
+            .preset
+            .clone()
+            .unwrap_or_else(|| summary.agent.clone()),
+    ];
+    parts.push(state_word(summary.state).to_owned());
+    if let Some(owner) = &summary.owner {
+        parts.push(sanitize_plain(owner));
+    }
+    if let Some(age) = host.age(&summary.last_activity, wall) {
+        parts.push(short_age(age));
+    }
+    Line::from(vec![
+        Span::raw("  "),
+        Span::styled(
+            fit_text(&sanitize_plain(&parts.join(" · ")), width.saturating_sub(2)),
+            state_style(summary.state).patch(theme::DIM),
+        ),
+    ])
+}
+
+fn picker(deck: &Deck, frame: &mut Frame, area: Rect, filter: &str, selected: usize) {
+    frame.render_widget(Clear, area);
+    let wall = SystemTime::now();
+    let width = usize::from(area.width.saturating_sub(2));
+    let matches = deck.picked(filter);
+    let mut lines = vec![
+        Line::from(vec![
+            Span::styled("filter: ", theme::DIM),
+            Span::raw(sanitize_plain(filter)),
+            Span::styled("▏", theme::FOCUS_BORDER),
+        ]),
+        Line::raw(""),
+    ];
+    for (n, key) in matches.iter().enumerate() {
+        let host = &deck.hosts[key.host];
+        let mut text = if deck.hosts.len() > 1 {
+            format!("{}/{}", host.name, key.id)
+        } else {
+            key.id.clone()
+        };
+        if let Some(summary) = summary_of(deck, key) {
+            text.push_str(&format!("  {}", state_word(summary.state)));
+            if summary.pending > 0 {
+                text.push_str(&format!("  ⚠ {} waiting", summary.pending));
+            }
+            if let Some(owner) = &summary.owner {
+                text.push_str(&format!("  {owner}"));
+            }
+            if let Some(age) = host.age(&summary.last_activity, wall) {
+                text.push_str(&format!("  {}", short_age(age)));
+            }
+        }
+        let style = if n == selected {
+            theme::SELECTED
+        } else {
+            Style::default()
+        };
+        lines.push(Line::styled(fit_text(&sanitize_plain(&text), width), style));
+    }
+    if matches.is_empty() {
+        lines.push(Line::styled("no session matches", theme::DIM));
+    }
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme::FOCUS_BORDER)
+        .title(" Sessions ")
+        .title_bottom(Line::styled(
+            " type to filter · ↑↓ · Enter switch · Esc close ",
+            theme::DIM,
+        ));
+    frame.render_widget(Paragraph::new(lines).block(block), area);
+}
+
+fn inbox(deck: &mut Deck, frame: &mut Frame, area: Rect, selected: usize) {
+    frame.render_widget(Clear, area);
+    let entries = deck.inbox();
+    let wall = SystemTime::now();
+    let selected = selected.min(entries.len().saturating_sub(1));
+    let list_height = (entries.len() as u16 + 2).clamp(3, (area.height / 3).max(3));
+    let [list, detail] =
+        Layout::vertical([Constraint::Length(list_height), Constraint::Min(3)]).areas(area);
+    let width = usize::from(area.width.saturating_sub(2));
+    let several_hosts = deck.hosts.len() > 1;
+    let mut lines = Vec::new();
+    for (n, entry) in entries.iter().enumerate() {
+        let host = &deck.hosts[entry.key.host];
+        let session = if several_hosts {
+            format!("{}/{}", host.name, entry.key.id)
+        } else {
+            entry.key.id.clone()
+        };
+        let age = host
+            .age(&entry.requested_at, wall)
+            .map(short_age)
+            .unwrap_or_default();
+        let what = entry.title.clone().unwrap_or_else(|| entry.tool.clone());
+        let text = sanitize_plain(&format!("{age:>4}  {session}  {what}"));
+        let style = if n == selected {
+            theme::SELECTED
+        } else {
+            Style::default()
+        };
+        lines.push(Line::styled(fit_text(&text, width), style));
+    }
+    if entries.is_empty() {
+        lines.push(Line::styled("nothing is waiting for an answer", theme::DIM));
+    }
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme::FOCUS_BORDER)
+        .title(format!(" Inbox · {} waiting ", entries.len()))
+        .title_bottom(Line::styled(
+            " ↑↓ request · digits/y/n answer · Tab open session · Esc close ",
+            theme::DIM,
+        ));
+    frame.render_widget(Paragraph::new(lines).block(block), list);
+    let Some(entry) = entries.get(selected) else {
+        return;
+    };
+    let Some(tab) = deck.tabs.iter_mut().find(|t| t.key == entry.key) else {
+        return;
+    };
+    let app = &mut tab.app;
+    if !app.focus_request(&entry.request_id) {
+        let note = Paragraph::new(Line::styled("connecting to the session…", theme::DIM))
+            .block(Block::default().borders(Borders::ALL));
+        frame.render_widget(note, detail);
+        return;
+    }
+    decision::prepare(app, detail.width);
+    decision::draw(app, frame, detail);
+}
