@@ -16,6 +16,7 @@ mod ownership;
 mod pictures;
 mod pty;
 mod safety;
+mod sessions;
 mod svg;
 
 use std::net::TcpListener;

@@ -62,6 +62,7 @@ fn lobby_word(host: &HostView) -> String {
     match &host.lobby {
         LobbyState::Connecting => "connecting…".into(),
         LobbyState::Live if host.sessions.is_empty() => "no sessions".into(),
+        LobbyState::Live if host.sessions.len() == 1 => "1 session".into(),
         LobbyState::Live => format!("{} sessions", host.sessions.len()),
         LobbyState::Down { reason } => format!("down: {}", sanitize_plain(reason)),
         LobbyState::Unavailable { reason } => {

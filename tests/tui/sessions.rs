@@ -1,0 +1,160 @@
+//! Many sessions on several hosts in one screen: the list, switching, a
+//! notification for a request elsewhere, and answering it from the inbox.
+
+use std::path::Path;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use tether::host::agent::AgentSpec;
+use tether::host::sessions::SessionSpec;
+use tether::host::{Host, HostConfig};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+use crate::attach_sized;
+
+const ALICE: &str = "tt_alice_0000000000000000";
+
+fn write_auth(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let file = serde_json::json!({"tokens": [
+        {"name": "alice", "token": ALICE, "grants": ["control"]},
+    ]});
+    std::fs::write(path, file.to_string()).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+}
+
+/// A host of shell sessions `ids`, each in its own directory under `dir`.
+fn host_of(dir: &Path, ids: &[&str]) -> HostConfig {
+    write_auth(&dir.join("auth.json"));
+    let mut config = crate::common::host_config(dir, AgentSpec::Shell);
+    config.sessions = ids
+        .iter()
+        .map(|id| {
+            let cwd = dir.join(id);
+            std::fs::create_dir_all(&cwd).unwrap();
+            let mut spec = SessionSpec::new(*id, AgentSpec::Shell);
+            spec.cwd = cwd;
+            spec
+        })
+        .collect();
+    config
+}
+
+/// As alice from a script: asks to run `command` in the session at `url`,
+/// waits for the permission request, then lets the session go (release),
+/// so whoever opens it next owns it.
+async fn raise_request(url: &str, command: &str) {
+    let mut request = url.into_client_request().unwrap();
+    let bearer = format!("Bearer {ALICE}").parse().unwrap();
+    request.headers_mut().insert("Authorization", bearer);
+    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    let message = serde_json::json!({"type": "user_message", "id": "m1", "text": command});
+    socket
+        .send(Message::text(message.to_string()))
+        .await
+        .unwrap();
+    loop {
+        let frame = tokio::time::timeout(Duration::from_secs(10), socket.next())
+            .await
+            .expect("the request in time")
+            .unwrap()
+            .unwrap();
+        if let Message::Text(text) = frame
+            && text.contains("\"permission_request\"")
+        {
+            break;
+        }
+    }
+    let release = serde_json::json!({"type": "release", "id": "r1"});
+    socket
+        .send(Message::text(release.to_string()))
+        .await
+        .unwrap();
+    socket.close(None).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_hosts_in_one_screen_switch_notify_and_answer_from_the_inbox() {
+    let dir_a = tempfile::tempdir().unwrap();
+    let dir_b = tempfile::tempdir().unwrap();
+    let host_a = Host::start(host_of(dir_a.path(), &["api", "web"]))
+        .await
+        .unwrap();
+    let host_b = Host::start(host_of(dir_b.path(), &["ops"])).await.unwrap();
+    let api = host_a.session_url("api");
+    let ops = host_b.session_url("ops");
+    let host_b_url = format!("ws://{}", host_b.addr());
+    let home = dir_a.path().to_owned();
+    let mut tui = tokio::task::spawn_blocking({
+        let (api, host_b_url) = (api.clone(), host_b_url.clone());
+        move || {
+            let tui = attach_sized(&api, ALICE, &home, &[], (36, 140), &[&host_b_url]);
+            tui.wait_text("api · shell");
+            // Both hosts are listed, each under its name.
+            tui.wait_text("ops");
+            tui.wait_text("web");
+            tui
+        }
+    })
+    .await
+    .unwrap();
+
+    // A request in a session not on screen: a notification, and the
+    // title counts it.
+    raise_request(&ops, "touch from-inbox").await;
+    let mut tui = tokio::task::spawn_blocking(move || {
+        tui.wait_text("⚠1");
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let raw = String::from_utf8_lossy(&tui.raw.lock().unwrap()).into_owned();
+            if raw.contains("\x1b]9;tether: ") && raw.contains("/ops: asks permission") {
+                assert!(
+                    raw.contains("\x1b]0;tether · 1 request waiting"),
+                    "the title"
+                );
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no notification written"
+            );
+            std::thread::sleep(Duration::from_millis(25));
+        }
+
+        // The inbox answers it in place, in the session's own decision view.
+        tui.send(b"\x07"); // Ctrl+G
+        tui.wait_text("Inbox · 1 waiting");
+        tui.wait_text("$ touch from-inbox");
+        tui.wait_text("1. Allow once");
+        tui.send(b"y");
+        tui.wait_text("Inbox · 0 waiting");
+        tui.send(b"\x1b");
+        tui.wait_for("the inbox closed", |s| !s.contains("Inbox"));
+        // Switching between the sessions of the two hosts, in list order.
+        tui.send(b"\x1b[1;3B"); // Alt+Down: web (host A)
+        tui.wait_text("web · shell");
+        tui.send(b"\x1b[1;3B"); // Alt+Down: ops (host B)
+        tui.wait_text("ops · shell");
+        tui.send(b"\x1b[1;3A"); // Alt+Up: web again
+        tui.wait_text("web · shell");
+        tui
+    })
+    .await
+    .unwrap();
+    let ran = dir_b.path().join("ops/from-inbox");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !ran.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the allowed command ran"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    tui.send(b"\x11");
+    tokio::task::spawn_blocking(move || tui.wait_exit())
+        .await
+        .unwrap();
+    host_a.shutdown().await.unwrap();
+    host_b.shutdown().await.unwrap();
+}
