@@ -21,8 +21,8 @@ use std::time::Instant;
 use bytes::Bytes;
 
 use crate::protocol::{
-    AgentState, ClientMessage, EventKind, EventRecord, NoticeLevel, OwnerSlot, PROTOCOL_VERSION,
-    ServerMessage, SessionDescription, SessionSummary, TurnOutcome, You, rfc3339,
+    AgentInfo, AgentState, ClientMessage, EventKind, EventRecord, NoticeLevel, OwnerSlot,
+    PROTOCOL_VERSION, ServerMessage, SessionDescription, SessionSummary, TurnOutcome, You, rfc3339,
 };
 
 use commands::{DecisionMessage, Sender, reply_to, role_message};
@@ -46,6 +46,8 @@ pub struct Session {
     agent_state: AgentState,
     /// A user turn is under way (set by a user message, cleared by its end).
     turn_active: bool,
+    /// What the agent last said about its modes, commands, plan, usage.
+    agent_info: AgentInfo,
 }
 
 impl Session {
@@ -59,6 +61,7 @@ impl Session {
             recent_ids: RecentIds::default(),
             agent_state: AgentState::Starting,
             turn_active: false,
+            agent_info: AgentInfo::default(),
             config,
         }
     }
@@ -175,6 +178,7 @@ impl Session {
             last_seq: self.log.last_seq(),
             state: self.agent_state,
             pending: self.pending.by_seq(),
+            agent: (!self.agent_info.is_empty()).then(|| Box::new(self.agent_info.clone())),
         };
         let replay = match join.since {
             Since::Seq(since) => self.log.plan_replay(since, self.config.journal),
@@ -351,6 +355,7 @@ impl Session {
     fn apply(&mut self, record: &EventRecord) {
         self.pending.apply(record);
         self.rules.apply(&record.event);
+        self.agent_info.apply(&record.event);
         match &record.event {
             EventKind::Status { state, .. } => {
                 self.agent_state = *state;

@@ -5,6 +5,7 @@
 //! state and returns [`Effect`]s for the event loop to carry out (send a
 //! message, reconnect, quit). Rendering reads the state only.
 
+mod agent;
 pub mod apply;
 pub mod choices;
 pub mod decision;
@@ -27,7 +28,7 @@ use super::cells::StreamTails;
 use super::transcript::Transcript;
 use crate::client::ConnEvent;
 use crate::protocol::{
-    AgentState, ClientMessage, ParticipantInfo, PermissionOption, Preview, Role,
+    AgentInfo, AgentState, ClientMessage, ParticipantInfo, PermissionOption, Preview, Role,
     SessionDescription, You,
 };
 
@@ -210,6 +211,10 @@ pub struct App {
     pub help_scroll: u16,
     /// Tool calls held until their permission request is answered.
     tool_order: reading::ToolOrder,
+    /// The agent's mode, modes, slash commands, plan and usage.
+    pub agent: AgentInfo,
+    /// The transcript block of this turn's plan, redrawn in place.
+    plan_block: Option<usize>,
 }
 
 fn new_input(placeholder: &str) -> TextArea<'static> {
@@ -264,6 +269,8 @@ impl App {
             history: Default::default(),
             help_scroll: 0,
             tool_order: Default::default(),
+            agent: AgentInfo::default(),
+            plan_block: None,
         }
     }
 

@@ -375,11 +375,8 @@ impl Mapper {
             tools: None,
             agent_session_id: Some(session_id),
         })];
-        if let Some(modes) = result.get("modes").filter(|m| !m.is_null()) {
-            out.push(emit(EventKind::notice(
-                NoticeLevel::Info,
-                modes_text(modes),
-            )));
+        if let Some(modes) = result.get("modes").and_then(super::info::modes) {
+            out.push(emit(modes));
         }
         out.extend(self.next_prompt());
         out
@@ -495,26 +492,6 @@ fn stop_reason(reason: Option<&str>) -> (TurnOutcome, Option<String>) {
             Some("the agent ended the turn without a stop reason".into()),
         ),
     }
-}
-
-fn modes_text(modes: &Value) -> String {
-    let current = modes
-        .get("currentModeId")
-        .and_then(Value::as_str)
-        .unwrap_or("?");
-    let available: Vec<&str> = modes
-        .get("availableModes")
-        .and_then(Value::as_array)
-        .map(|m| {
-            m.iter()
-                .filter_map(|m| m.get("id").and_then(Value::as_str))
-                .collect()
-        })
-        .unwrap_or_default();
-    format!(
-        "the agent is in mode `{current}` (modes: {})",
-        available.join(", ")
-    )
 }
 
 #[cfg(test)]

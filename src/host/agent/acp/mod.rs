@@ -7,6 +7,7 @@
 //! [`rpc`] is the JSON-RPC framing and [`update`] the meaning of
 //! `session/update` notifications.
 
+pub mod info;
 pub mod map;
 pub mod rpc;
 pub mod update;

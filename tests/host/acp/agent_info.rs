@@ -1,0 +1,64 @@
+//! What an ACP agent says about itself (modes, slash commands, plan,
+//! usage) reaches every client, late joiners through `ready.agent`.
+
+use serde_json::json;
+use tether::protocol::{EventKind, PlanStatus, ServerMessage, TurnOutcome};
+
+use super::{prompt, start, stop, update, wait_turn_end};
+use crate::support::*;
+
+fn plan(statuses: [&str; 2]) -> serde_json::Value {
+    update(json!({"sessionUpdate": "plan", "entries": [
+        {"content": "read", "priority": "high", "status": statuses[0]},
+        {"content": "write", "priority": "low", "status": statuses[1]}]}))
+}
+
+#[tokio::test]
+async fn a_late_joiner_learns_the_mode_commands_plan_and_usage_from_ready() {
+    let host = start(vec![
+        update(
+            json!({"sessionUpdate": "available_commands_update", "availableCommands": [
+            {"name": "web", "description": "search the web", "input": {"hint": "query"}},
+            {"name": "init", "description": "write AGENTS.md"}]}),
+        ),
+        prompt("go"),
+        plan(["in_progress", "pending"]),
+        plan(["completed", "in_progress"]),
+        update(
+            json!({"sessionUpdate": "usage_update", "used": 12300, "size": 200000,
+            "cost": {"amount": 0.42, "currency": "USD"}}),
+        ),
+        stop("end_turn"),
+    ])
+    .await;
+    let mut owner = host.owner().await;
+    owner.request(|id| user(id, "go")).await;
+    assert_eq!(wait_turn_end(&mut owner, 1).await, TurnOutcome::Success);
+    let plans = owner
+        .events
+        .iter()
+        .filter(|r| matches!(r.event, EventKind::Plan { .. }))
+        .count();
+    assert_eq!(plans, 2, "each plan is an event");
+    // Joined after all that, with no replay: `ready` has the latest of each.
+    let late = Client::connect(&host.url, &host.view, "since=live").await;
+    let mut late = late;
+    late.greeting().await;
+    let Some(ServerMessage::Ready {
+        agent: Some(agent), ..
+    }) = &late.ready
+    else {
+        panic!("no agent in ready: {:?}", late.ready)
+    };
+    assert_eq!(agent.mode.as_deref(), Some("ask"));
+    assert_eq!(agent.mode_name(), Some("Ask"));
+    let names: Vec<&str> = agent.commands.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["web", "init"]);
+    assert_eq!(agent.commands[0].input_hint.as_deref(), Some("query"));
+    let statuses: Vec<PlanStatus> = agent.plan.iter().map(|e| e.status).collect();
+    assert_eq!(statuses, [PlanStatus::Completed, PlanStatus::InProgress]);
+    let usage = agent.usage.as_ref().expect("usage");
+    assert_eq!((usage.used, usage.size), (12300, 200000));
+    assert_eq!(usage.cost, Some(0.42));
+    assert_eq!(usage.currency.as_deref(), Some("USD"));
+}
