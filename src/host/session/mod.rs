@@ -251,6 +251,7 @@ impl Session {
                 self.on_role_op(from, id, result)
             }
             ClientMessage::RemoveRule { id, rule } => self.on_remove_rule(sender, id, &rule, at),
+            ClientMessage::SetMode { id, mode } => self.on_set_mode(sender, id, mode),
             ClientMessage::Resume { since, .. } => self.on_resume(from, since),
             ClientMessage::Ping { id } => reply_to(from, ServerMessage::Pong { id }),
         }

@@ -2,7 +2,10 @@
 //! usage) reaches every client, late joiners through `ready.agent`.
 
 use serde_json::json;
-use tether::protocol::{EventKind, PlanStatus, ServerMessage, TurnOutcome};
+use tether::host::agent::AgentSpec;
+use tether::protocol::{
+    ClientMessage, ErrorCode, EventKind, NoticeLevel, PlanStatus, ServerMessage, TurnOutcome,
+};
 
 use super::{prompt, start, stop, update, wait_turn_end};
 use crate::support::*;
@@ -61,4 +64,82 @@ async fn a_late_joiner_learns_the_mode_commands_plan_and_usage_from_ready() {
     assert_eq!((usage.used, usage.size), (12300, 200000));
     assert_eq!(usage.cost, Some(0.42));
     assert_eq!(usage.currency.as_deref(), Some("USD"));
+}
+
+fn set_mode(mode: &str) -> impl FnOnce(String) -> ClientMessage {
+    let mode = mode.to_owned();
+    move |id| ClientMessage::SetMode { id, mode }
+}
+
+fn is_mode(event: &EventKind, want: &str) -> bool {
+    matches!(event, EventKind::Mode { mode, .. } if mode == want)
+}
+
+#[tokio::test]
+async fn the_owner_switches_the_agents_mode_and_followers_see_it() {
+    let host = start(vec![
+        json!({"expect": {"method": "session/set_mode",
+            "params": {"sessionId": "s1", "modeId": "code"}}}),
+        json!({"reply": {}}),
+        json!({"expect": {"method": "session/set_mode",
+            "params": {"sessionId": "s1", "modeId": "ask"}}}),
+        json!({"reply_error": {"code": -32000, "message": "not now"}}),
+    ])
+    .await;
+    let mut owner = host.owner().await;
+    owner.saw_or_wait(|e| is_mode(e, "ask")).await;
+    let mut follower = host.follower().await;
+    // A follower may not; nor may anyone pick a mode the agent lacks.
+    let refused = follower.request(set_mode("code")).await;
+    assert_eq!(code_of(&refused), Some(ErrorCode::NotOwner), "{refused:?}");
+    let unknown = owner.request(set_mode("yolo")).await;
+    assert_eq!(
+        code_of(&unknown),
+        Some(ErrorCode::BadRequest),
+        "{unknown:?}"
+    );
+    let ServerMessage::Error { message, .. } = &unknown else {
+        unreachable!()
+    };
+    assert!(message.contains("ask, code"), "{message}");
+    let answer = owner.request(set_mode("code")).await;
+    assert_eq!(code_of(&answer), None, "{answer:?}");
+    let switched = follower.wait_event(|e| is_mode(e, "code")).await;
+    let EventKind::Mode { by, .. } = &switched.event else {
+        unreachable!()
+    };
+    assert!(by.is_some(), "the switch names who made it");
+    // The agent may refuse: the mode stays, the owner is told.
+    owner.request(set_mode("ask")).await;
+    owner
+        .wait_event(|e| {
+            matches!(e, EventKind::Notice { level: NoticeLevel::Warn, text }
+                if text.contains("did not switch to mode `ask`") && text.contains("not now"))
+        })
+        .await;
+    let mut late = Client::connect(&host.url, &host.view, "since=live").await;
+    late.greeting().await;
+    let Some(ServerMessage::Ready {
+        agent: Some(agent), ..
+    }) = &late.ready
+    else {
+        panic!("no agent in ready")
+    };
+    assert_eq!(agent.mode.as_deref(), Some("code"));
+}
+
+#[tokio::test]
+async fn an_agent_without_modes_refuses_set_mode() {
+    let host = TestHost::start(AgentSpec::Shell).await;
+    let mut owner = host.owner().await;
+    let refused = owner.request(set_mode("plan")).await;
+    assert_eq!(
+        code_of(&refused),
+        Some(ErrorCode::BadRequest),
+        "{refused:?}"
+    );
+    let ServerMessage::Error { message, .. } = &refused else {
+        unreachable!()
+    };
+    assert!(message.contains("no modes"), "{message}");
 }

@@ -28,7 +28,7 @@ pub enum Action {
 }
 
 /// What one of our requests was for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Call {
     Initialize,
     NewSession,
@@ -36,6 +36,11 @@ enum Call {
     /// had.
     Continue,
     Prompt,
+    /// `session/set_mode`, asked by the owner `by`.
+    SetMode {
+        mode: String,
+        by: String,
+    },
 }
 
 /// A `session/request_permission` the owner has not answered.
@@ -191,6 +196,19 @@ impl Mapper {
         }
     }
 
+    /// The owner's switch to one of the agent's modes (the session checked
+    /// that the agent offers it); reported once the agent made it.
+    pub fn set_mode(&mut self, mode: String, by: String) -> Vec<Action> {
+        let Some(session_id) = self.session_id.clone() else {
+            return vec![emit(EventKind::notice(
+                NoticeLevel::Warn,
+                format!("the agent has no session yet: mode `{mode}` was not set"),
+            ))];
+        };
+        let params = json!({"sessionId": session_id, "modeId": mode});
+        vec![self.call(Call::SetMode { mode, by }, "session/set_mode", params)]
+    }
+
     /// `session/cancel`, and every open permission answered `cancelled`
     /// (the protocol requires it); queued messages are dropped.
     pub fn interrupt(&mut self) -> Vec<Action> {
@@ -283,6 +301,7 @@ impl Mapper {
             ))],
             (Call::Continue, outcome) => self.continued(outcome),
             (Call::Prompt, outcome) => self.prompt_ended(outcome),
+            (Call::SetMode { mode, by }, outcome) => mode_switched(mode, by, outcome),
         }
     }
 
@@ -463,6 +482,21 @@ impl Mapper {
         out.push(emit(event));
         out.push(emit(EventKind::status(AgentState::AwaitingPermission)));
         out
+    }
+}
+
+/// The agent's answer to `session/set_mode`: the new mode, or why not.
+fn mode_switched(mode: String, by: String, outcome: Result<Value, RpcError>) -> Vec<Action> {
+    match outcome {
+        Ok(_) => vec![emit(EventKind::Mode {
+            mode,
+            modes: None,
+            by: Some(by),
+        })],
+        Err(e) => vec![emit(EventKind::notice(
+            NoticeLevel::Warn,
+            format!("the agent did not switch to mode `{mode}`: {e}"),
+        ))],
     }
 }
 
