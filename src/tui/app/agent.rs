@@ -1,8 +1,8 @@
 //! What the agent says about itself: its mode, slash commands, plan and
 //! usage. The plan is one cell per turn, redrawn in place as it changes.
 
-use super::App;
-use crate::protocol::EventKind;
+use super::{App, Effect, Level};
+use crate::protocol::{ClientMessage, EventKind};
 use crate::tui::cells;
 use crate::tui::transcript::{Block, BlockKind};
 
@@ -22,6 +22,23 @@ impl App {
         }
     }
 
+    /// Shift+Tab in the input: the owner asks for the agent's next mode;
+    /// the status bar shows it once the agent switched.
+    pub(super) fn cycle_mode(&mut self) -> Vec<Effect> {
+        let Some(next) = self.agent.next_mode() else {
+            self.focus = self.focus.prev();
+            return Vec::new();
+        };
+        if !self.is_owner() {
+            self.say("read-only: only the owner can switch modes", Level::Info);
+            return Vec::new();
+        }
+        let mode = next.id.clone();
+        let name = crate::tui::sanitize::sanitize_plain(&next.name);
+        self.say(format!("switching to mode {name}…"), Level::Info);
+        self.send_tracked(|id| ClientMessage::SetMode { id, mode }, None)
+    }
+
     /// A new turn starts: its plan gets a cell of its own.
     pub(super) fn new_plan_cell(&mut self) {
         self.plan_block = None;
@@ -30,8 +47,11 @@ impl App {
 
 #[cfg(test)]
 mod tests {
-    use crate::protocol::{EventKind, PlanEntry, PlanStatus, Role};
-    use crate::tui::app::tests::{Rig, record};
+    use crossterm::event::KeyCode;
+
+    use crate::protocol::{AgentMode, ClientMessage, EventKind, PlanEntry, PlanStatus, Role};
+    use crate::tui::app::Focus;
+    use crate::tui::app::tests::{Rig, record, sent};
 
     fn plan(statuses: &[PlanStatus]) -> EventKind {
         EventKind::Plan {
@@ -87,5 +107,38 @@ mod tests {
         rig.event(record(6, plan(&[Completed, Completed])));
         assert_eq!(plan_cells(&rig).len(), 2, "a new turn, a new cell");
         assert_eq!(rig.app.agent.plan.len(), 2);
+    }
+
+    fn modes() -> EventKind {
+        let mode = |id: &str| AgentMode {
+            id: id.into(),
+            name: id.to_uppercase(),
+            description: None,
+        };
+        EventKind::Mode {
+            mode: "ask".into(),
+            modes: Some(vec![mode("ask"), mode("code")]),
+            by: None,
+        }
+    }
+
+    #[test]
+    fn shift_tab_asks_the_owners_agent_for_its_next_mode_only() {
+        let mut owner = Rig::new(Role::Owner, false);
+        // No modes: Shift+Tab is the previous pane, as in every pane.
+        assert!(sent(&owner.key(KeyCode::BackTab)).is_empty());
+        assert_eq!(owner.app.focus, Focus::Participants);
+        owner.app.focus = Focus::Input;
+        owner.event(record(1, modes()));
+        let asked = sent(&owner.key(KeyCode::BackTab));
+        assert!(
+            matches!(&asked[..], [ClientMessage::SetMode { mode, .. }] if mode == "code"),
+            "{asked:?}"
+        );
+        assert_eq!(owner.app.focus, Focus::Input);
+        let mut follower = Rig::new(Role::Follower, false);
+        follower.event(record(1, modes()));
+        assert!(sent(&follower.key(KeyCode::BackTab)).is_empty());
+        assert_eq!(follower.app.agent.mode_name(), Some("ASK"));
     }
 }

@@ -131,6 +131,7 @@ impl App {
         match action {
             Action::FocusNext => self.focus = self.focus.next(),
             Action::FocusPrev => self.focus = self.focus.prev(),
+            Action::CycleMode => return self.cycle_mode(),
             Action::Send => return self.submit(),
             Action::NewLine => {
                 if self.is_owner() && !self.sending() {

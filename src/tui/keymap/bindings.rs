@@ -60,6 +60,14 @@ pub const NEW_LINE: Binding = Binding::new(
 )
 .help("insert a newline")
 .hint(words::NEW_LINE);
+pub const CYCLE_MODE: Binding = Binding::new(
+    Input,
+    "Shift+Tab",
+    Action::CycleMode,
+    &[(KeyCode::BackTab, NONE), (KeyCode::BackTab, SHIFT)],
+)
+.help("the agent's next mode (owner)")
+.hint(words::MODE);
 
 // Permissions pane.
 pub const ALLOW: Binding = Binding::new(
@@ -473,6 +481,7 @@ pub const HELP_PAGE_DOWN: Binding = Binding::new(
 pub const KEYMAP: &[Binding] = &[
     SEND,
     NEW_LINE,
+    CYCLE_MODE,
     ALLOW,
     DENY,
     REQUEST_UP,

@@ -16,6 +16,9 @@ pub use bindings::KEYMAP;
 pub enum Action {
     FocusNext,
     FocusPrev,
+    /// Shift+Tab in the input: the owner switches the agent to its next
+    /// mode (an agent without modes: the previous pane, as elsewhere).
+    CycleMode,
     Send,
     NewLine,
     Allow,
