@@ -108,3 +108,64 @@ async fn the_plan_updates_in_place_the_mode_switches_and_the_diff_is_shown() {
     .unwrap();
     host.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn typing_a_slash_offers_the_agents_commands_and_esc_only_closes_the_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let steps = [
+        json!({"expect": {"method": "initialize"}}),
+        json!({"reply": {"protocolVersion": 1}}),
+        json!({"expect": {"method": "session/new"}}),
+        json!({"reply": {"sessionId": "s1"}}),
+        update(
+            json!({"sessionUpdate": "available_commands_update", "availableCommands": [
+            {"name": "web", "description": "search the web", "input": {"hint": "query"}},
+            {"name": "review", "description": "review the diff"},
+            {"name": "preview", "description": "show a preview"}]}),
+        ),
+        json!({"expect": {"method": "session/prompt", "params": {"prompt": [
+            {"type": "text", "text": "/preview now"}]}}}),
+        update(json!({"sessionUpdate": "agent_message_chunk",
+            "content": {"type": "text", "text": "previewing-now"}})),
+        json!({"reply": {"stopReason": "end_turn"}}),
+    ];
+    let script: String = steps.iter().map(|s| format!("{s}\n")).collect();
+    let script_path = dir.path().join("script.jsonl");
+    std::fs::write(&script_path, script).unwrap();
+    let agent = AgentSpec::Acp {
+        command: vec![
+            crate::common::TETHER.to_owned(),
+            "acp-test-agent".into(),
+            script_path.display().to_string(),
+        ],
+    };
+    let host = crate::common::start_host(dir.path(), agent, |_| {}).await;
+    let url = host.url();
+    let token = host.control_token().unwrap();
+    let path = dir.path().to_owned();
+    tokio::task::spawn_blocking(move || {
+        let mut tui = attach(&url, &token, &path, &[]);
+        tui.wait_text("(owner)");
+        tui.send(b"/");
+        tui.wait_text("Commands (3)");
+        tui.wait_text("/web <query>  search the web");
+        tui.send(b"rev");
+        tui.wait_text("Commands (2)");
+        // Esc closes the list, and nothing else: no interrupt.
+        tui.send(b"\x1b");
+        tui.wait_for("the list closed", |s| !s.contains("Commands ("));
+        tui.send(b"i");
+        tui.wait_text("Commands (2)");
+        tui.send(b"\t"); // the second: /preview
+        tui.send(b"\r");
+        tui.wait_for("the command taken", |s| !s.contains("Commands ("));
+        tui.send(b"now\r");
+        tui.wait_text("previewing-now");
+        assert!(!tui.screen().contains("interrupted"), "{}", tui.screen());
+        tui.send(b"\x11"); // Ctrl+Q
+        assert!(tui.wait_exit().success());
+    })
+    .await
+    .unwrap();
+    host.shutdown().await.unwrap();
+}

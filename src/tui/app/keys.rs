@@ -14,6 +14,7 @@ impl App {
             return context;
         }
         match self.focus {
+            Focus::Input if !self.completions().is_empty() => Context::Completion,
             Focus::Input => Context::Input,
             Focus::Permissions => Context::Permissions,
             Focus::Transcript => Context::Transcript,
@@ -199,6 +200,10 @@ impl App {
             | Action::BlockUp
             | Action::BlockDown
             | Action::ToggleBlock => self.act_reading(action),
+            Action::CompletionNext
+            | Action::CompletionPrev
+            | Action::CompletionAccept
+            | Action::CompletionClose => self.act_completion(action),
         }
         Vec::new()
     }

@@ -8,6 +8,7 @@
 mod agent;
 pub mod apply;
 pub mod choices;
+pub mod completion;
 pub mod decision;
 mod history;
 mod keys;
@@ -215,6 +216,8 @@ pub struct App {
     pub agent: AgentInfo,
     /// The transcript block of this turn's plan, redrawn in place.
     plan_block: Option<usize>,
+    /// The slash-command popup's highlight and dismissal.
+    completion: completion::Completion,
 }
 
 fn new_input(placeholder: &str) -> TextArea<'static> {
@@ -271,6 +274,7 @@ impl App {
             tool_order: Default::default(),
             agent: AgentInfo::default(),
             plan_block: None,
+            completion: Default::default(),
         }
     }
 

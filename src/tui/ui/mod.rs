@@ -1,5 +1,6 @@
 //! Rendering: a pure function of the application state.
 
+mod completion;
 pub mod decision;
 pub mod fit;
 mod footer;
@@ -86,6 +87,7 @@ pub fn draw(app: &mut App, frame: &mut Frame) {
         decision::draw(app, frame, input);
     } else {
         draw_input(app, frame, input);
+        completion::draw(app, frame, input);
     }
     footer::draw(app, frame, hints);
     overlays::draw(app, frame, main, input);
