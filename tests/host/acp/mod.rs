@@ -32,7 +32,7 @@ fn preamble(cwd: &Path) -> Vec<Value> {
     ]
 }
 
-pub(crate) fn update(update: Value) -> Value {
+fn update(update: Value) -> Value {
     json!({"send": {"jsonrpc": "2.0", "method": "session/update",
         "params": {"sessionId": "s1", "update": update}}})
 }
@@ -42,17 +42,17 @@ fn chunk(kind: &str, text: &str) -> Value {
         "content": {"type": "text", "text": text}}))
 }
 
-pub(crate) fn prompt(text: &str) -> Value {
+fn prompt(text: &str) -> Value {
     json!({"expect": {"method": "session/prompt", "params": {"sessionId": "s1",
         "prompt": [{"type": "text", "text": text}]}}})
 }
 
-pub(crate) fn stop(reason: &str) -> Value {
+fn stop(reason: &str) -> Value {
     json!({"reply": {"stopReason": reason}})
 }
 
 /// A host whose ACP agent plays the preamble then `steps`.
-pub(crate) async fn start(steps: Vec<Value>) -> TestHost {
+async fn start(steps: Vec<Value>) -> TestHost {
     start_in(|_| steps).await
 }
 
@@ -94,7 +94,7 @@ fn turn_end(owner: &Client) -> Vec<TurnOutcome> {
 }
 
 /// The outcome of the `n`th turn (from 1), once it ended.
-pub(crate) async fn wait_turn_end(owner: &mut Client, n: usize) -> TurnOutcome {
+async fn wait_turn_end(owner: &mut Client, n: usize) -> TurnOutcome {
     while turn_end(owner).len() < n {
         owner.recv().await;
     }

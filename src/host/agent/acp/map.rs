@@ -258,8 +258,11 @@ impl Mapper {
             Incoming::Response { id, outcome } => self.response(&id, outcome),
             Incoming::Request { id, method, params } => self.request(id, &method, &params),
             Incoming::Notification { method, params } => {
-                if method == "session/update" && !self.loading {
-                    let update = params.get("update").unwrap_or(&Value::Null);
+                let update = params.get("update").unwrap_or(&Value::Null);
+                // A load replays history the journal has; the agent's
+                // state (mode, commands, usage) is news all the same.
+                let shown = !self.loading || super::update::is_state(update);
+                if method == "session/update" && shown {
                     self.transcript
                         .update(update)
                         .into_iter()

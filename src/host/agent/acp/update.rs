@@ -263,6 +263,15 @@ impl Transcript {
     }
 }
 
+/// Whether an update tells the agent's current state (its mode, commands
+/// or usage) rather than a piece of the conversation.
+pub fn is_state(update: &Value) -> bool {
+    matches!(
+        update.get("sessionUpdate").and_then(Value::as_str),
+        Some("current_mode_update" | "available_commands_update" | "usage_update")
+    )
+}
+
 /// A tool call's content, rendered.
 #[derive(Debug, Default)]
 struct Rendered {
