@@ -161,6 +161,54 @@ fn connection_label(app: &App) -> (String, Style) {
 mod tests {
     use super::*;
 
+    /// The top row of the whole screen, `width` columns wide.
+    fn bar(rig: &mut crate::tui::app::tests::Rig, width: u16) -> String {
+        use ratatui::Terminal;
+        use ratatui::backend::TestBackend;
+        let mut terminal = Terminal::new(TestBackend::new(width, 12)).unwrap();
+        terminal
+            .draw(|frame| crate::tui::ui::draw(&mut rig.app, frame))
+            .unwrap();
+        let screen = terminal.backend().to_string();
+        screen.lines().next().unwrap_or_default().to_owned()
+    }
+
+    #[test]
+    fn the_mode_and_usage_show_and_the_usage_goes_first_when_narrow() {
+        use crate::protocol::{AgentMode, EventKind, Role};
+        use crate::tui::app::tests::{Rig, record};
+        let mut rig = Rig::new(Role::Owner, false);
+        assert!(!bar(&mut rig, 120).contains("mode:"));
+        let code = AgentMode {
+            id: "code".into(),
+            name: "Code".into(),
+            description: None,
+        };
+        let mode = EventKind::Mode {
+            mode: "code".into(),
+            modes: Some(vec![code]),
+            by: Some("alice".into()),
+        };
+        rig.event(record(1, mode));
+        let usage = EventKind::Usage {
+            usage: Usage {
+                used: 12_300,
+                size: 200_000,
+                cost: Some(0.42),
+                currency: None,
+            },
+        };
+        rig.event(record(2, usage));
+        let wide = bar(&mut rig, 120);
+        assert!(
+            wide.contains("mode: Code │ 12.3k/200k tok · $0.42"),
+            "{wide}"
+        );
+        let narrow = bar(&mut rig, 80);
+        assert!(narrow.contains("mode: Code"), "{narrow}");
+        assert!(!narrow.contains("tok"), "whole segments drop: {narrow}");
+    }
+
     #[test]
     fn usage_reads_short() {
         let usage = |used, size, cost, currency: Option<&str>| Usage {
