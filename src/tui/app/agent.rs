@@ -2,7 +2,7 @@
 //! usage. The plan is one cell per turn, redrawn in place as it changes.
 
 use super::{App, Effect, Level};
-use crate::protocol::{ClientMessage, EventKind};
+use crate::protocol::{ClientMessage, EventKind, NoticeLevel};
 use crate::tui::cells;
 use crate::tui::transcript::{Block, BlockKind};
 
@@ -10,6 +10,14 @@ impl App {
     /// A `mode`, `commands`, `plan` or `usage` event.
     pub(super) fn on_agent_info(&mut self, seq: u64, event: &EventKind) {
         self.agent.apply(event);
+        if let EventKind::Mode { by: Some(by), .. } = event {
+            // A switch someone made is worth a line; the bar shows it too.
+            let mode = self.agent.mode_name().unwrap_or_default();
+            let text = format!("{by} switched the agent to mode {mode}");
+            let cell = cells::notice(NoticeLevel::Info, &text);
+            self.transcript
+                .push(Block::new(BlockKind::Notice, seq, cell));
+        }
         if let EventKind::Plan { entries } = event {
             let block = Block::new(BlockKind::Notice, seq, cells::plan::plan(entries));
             match self.plan_block {
@@ -140,5 +148,23 @@ mod tests {
         follower.event(record(1, modes()));
         assert!(sent(&follower.key(KeyCode::BackTab)).is_empty());
         assert_eq!(follower.app.agent.mode_name(), Some("ASK"));
+        follower.event(record(
+            2,
+            EventKind::Mode {
+                mode: "code".into(),
+                modes: None,
+                by: Some("alice".into()),
+            },
+        ));
+        assert_eq!(follower.app.agent.mode_name(), Some("CODE"));
+        let last = follower
+            .app
+            .transcript
+            .last()
+            .map(|b| b.text().text.clone());
+        assert_eq!(
+            last.as_deref(),
+            Some("[note] alice switched the agent to mode CODE")
+        );
     }
 }
