@@ -143,3 +143,38 @@ async fn an_agent_without_modes_refuses_set_mode() {
     };
     assert!(message.contains("no modes"), "{message}");
 }
+
+#[tokio::test]
+async fn claude_codes_permission_modes_switch_with_set_permission_mode() {
+    // Claude Code's hello (its init says `permissionMode: default`), then
+    // the switch tether must ask for and Claude Code's answer to it.
+    let hello = std::fs::read_to_string(fixture("hello.jsonl")).unwrap();
+    let switch = [
+        json!({"dir": "in", "t": 1.0, "msg": {"type": "control_request", "request_id": "m1",
+            "request": {"subtype": "set_permission_mode", "mode": "plan"}}}),
+        json!({"dir": "out", "t": 1.1, "msg": {"type": "control_response",
+            "response": {"subtype": "success", "request_id": "m1"}}}),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let trace = dir.path().join("trace.jsonl");
+    let text: String = switch.iter().map(|l| format!("{l}\n")).collect();
+    std::fs::write(&trace, format!("{hello}{text}")).unwrap();
+    let agent = trace_agent(&trace, &[]);
+    let host = TestHost::start_config(crate::common::host_config(dir.path(), agent), dir).await;
+    let mut owner = host.owner().await;
+    // No modes before Claude Code's first init.
+    let early = owner.request(set_mode("plan")).await;
+    assert_eq!(code_of(&early), Some(ErrorCode::BadRequest), "{early:?}");
+    owner.request(|id| user(id, "hello")).await;
+    let first = owner.wait_event(|e| is_mode(e, "default")).await;
+    let EventKind::Mode { modes, .. } = &first.event else {
+        unreachable!()
+    };
+    let ids: Vec<&str> = modes.iter().flatten().map(|m| m.id.as_str()).collect();
+    assert_eq!(ids, ["default", "acceptEdits", "plan", "bypassPermissions"]);
+    assert_eq!(wait_turn_end(&mut owner, 1).await, TurnOutcome::Success);
+    let mut follower = host.follower().await;
+    let answer = owner.request(set_mode("plan")).await;
+    assert_eq!(code_of(&answer), None, "{answer:?}");
+    follower.wait_event(|e| is_mode(e, "plan")).await;
+}
