@@ -7,6 +7,7 @@
 //!   check that P is part of it (objects: every key of P, recursively;
 //!   anything else: equal) and that the pointers name nothing;
 //! - `{"reply": V}`: answer the last request read with the result V;
+//! - `{"reply_error": E}`: answer it with the error E (`{code, message}`);
 //! - `{"sleep_ms": N}`; `{"exit": CODE}`: exit at once (a crash).
 //!
 //! After the last step it waits for its stdin to close and exits 0. A
@@ -78,6 +79,11 @@ impl Player {
                 .map_err(|_| 1)?;
         } else if let Some(result) = step.get("reply") {
             let reply = json!({"jsonrpc": "2.0", "id": self.last_id, "result": result});
+            writeln!(out, "{reply}")
+                .and_then(|()| out.flush())
+                .map_err(|_| 1)?;
+        } else if let Some(error) = step.get("reply_error") {
+            let reply = json!({"jsonrpc": "2.0", "id": self.last_id, "error": error});
             writeln!(out, "{reply}")
                 .and_then(|()| out.flush())
                 .map_err(|_| 1)?;

@@ -44,6 +44,11 @@ pub enum ClientMessage {
         id: String,
         rule: String,
     },
+    /// Switches the agent to one of its modes (owner only).
+    SetMode {
+        id: String,
+        mode: String,
+    },
     Resume {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         id: Option<String>,
@@ -63,6 +68,7 @@ const KNOWN_TYPES: &[&str] = &[
     "release",
     "transfer",
     "remove_rule",
+    "set_mode",
     "resume",
     "ping",
 ];
@@ -77,7 +83,8 @@ impl ClientMessage {
             | ClientMessage::Claim { id }
             | ClientMessage::Release { id }
             | ClientMessage::Transfer { id, .. }
-            | ClientMessage::RemoveRule { id, .. } => Some(id),
+            | ClientMessage::RemoveRule { id, .. }
+            | ClientMessage::SetMode { id, .. } => Some(id),
             ClientMessage::Resume { id, .. } | ClientMessage::Ping { id } => id.as_deref(),
         }
     }
@@ -166,6 +173,7 @@ mod tests {
             r#"{"type":"claim","id":"4"}"#,
             r#"{"type":"release","id":"5"}"#,
             r#"{"type":"transfer","id":"6","to":"p2"}"#,
+            r#"{"type":"set_mode","id":"8","mode":"plan"}"#,
             r#"{"type":"resume","since":7}"#,
             r#"{"type":"ping"}"#,
         ];

@@ -1,5 +1,6 @@
 //! Session events: the sequenced history every participant sees.
 
+use super::agent::{AgentMode, PlanEntry, SlashCommand, Usage};
 use super::rules::{Rule, RuleSpec};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -284,6 +285,28 @@ pub enum EventKind {
     Notice {
         level: NoticeLevel,
         text: String,
+    },
+    /// The agent's mode: the one it is in, and the modes it offers when
+    /// they changed (absent: as before). `by`: the owner who switched it.
+    Mode {
+        mode: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        modes: Option<Vec<AgentMode>>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        by: Option<String>,
+    },
+    /// The agent's slash commands, all of them (replaces the last list).
+    Commands {
+        commands: Vec<SlashCommand>,
+    },
+    /// The agent's plan, whole (replaces the last plan; empty clears it).
+    Plan {
+        entries: Vec<PlanEntry>,
+    },
+    /// How full the agent's context is and what the session cost so far.
+    Usage {
+        #[serde(flatten)]
+        usage: Usage,
     },
     /// An event kind this build does not know; clients skip it.
     #[serde(other)]

@@ -4,6 +4,7 @@
 //! host uses for client messages (`decode_client_message`), so that bad input
 //! always maps to a precise error code.
 
+mod agent;
 mod client;
 mod events;
 pub(crate) mod fast_event;
@@ -11,6 +12,7 @@ mod lobby;
 mod rules;
 mod server;
 
+pub use agent::{AgentInfo, AgentMode, PlanEntry, PlanPriority, PlanStatus, SlashCommand, Usage};
 pub use client::{ClientMessage, DecodeError, decode_client_message};
 pub use events::{
     AgentState, Decision, EventKind, EventRecord, NoticeLevel, OutputStream, PermissionOption,

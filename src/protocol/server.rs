@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::agent::AgentInfo;
 use super::events::{AgentState, EventRecord};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -106,6 +107,10 @@ pub enum ServerMessage {
         last_seq: u64,
         state: AgentState,
         pending: Vec<EventRecord>,
+        /// The latest mode, modes, commands, plan and usage the agent
+        /// reported (absent when it reported none). Boxed: rare and large.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        agent: Option<Box<AgentInfo>>,
     },
     Role {
         role: Role,

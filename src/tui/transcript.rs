@@ -226,6 +226,18 @@ impl Transcript {
         }
     }
 
+    /// Puts `block` in the place of the one at `index` (a cell redrawn in
+    /// place); false when there is no such block.
+    pub fn replace(&mut self, index: usize, block: Block) -> bool {
+        match self.blocks.get_mut(index) {
+            Some(old) => {
+                *old = block;
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Appends to the last block when it is of `kind` (continued output),
     /// otherwise starts a new block.
     pub fn push_or_extend(&mut self, kind: BlockKind, seq: u64, text: StyledText) {

@@ -1,5 +1,5 @@
-//! An ACP agent's plan and the diff of an edit it asked permission for,
-//! in the TUI.
+//! An ACP agent's plan, modes and usage and the diff of an edit it asked
+//! permission for, in the TUI.
 
 use serde_json::{Value, json};
 use tether::host::agent::AgentSpec;
@@ -11,19 +11,27 @@ fn update(update: Value) -> Value {
         "params": {"sessionId": "s1", "update": update}}})
 }
 
-/// The scripted agent's steps: set up, a plan, an edit that asks
-/// permission (the TUI's allow picks the agent's `allow_once`), done.
+fn plan(first: &str, second: &str) -> Value {
+    update(json!({"sessionUpdate": "plan", "entries": [
+        {"content": "read the file", "status": first},
+        {"content": "change the word", "status": second}]}))
+}
+
+/// The scripted agent's steps: set up with two modes, a switch to the
+/// other mode (Shift+Tab), a plan, an edit that asks permission (the
+/// TUI's allow picks the agent's `allow_once`), the plan again, usage.
 fn script(cwd: &std::path::Path) -> String {
     let file = cwd.join("a.txt").display().to_string();
     let steps = [
         json!({"expect": {"method": "initialize"}}),
         json!({"reply": {"protocolVersion": 1}}),
         json!({"expect": {"method": "session/new"}}),
-        json!({"reply": {"sessionId": "s1"}}),
+        json!({"reply": {"sessionId": "s1", "modes": {"currentModeId": "ask",
+            "availableModes": [{"id": "ask", "name": "Ask"}, {"id": "code", "name": "Code"}]}}}),
+        json!({"expect": {"method": "session/set_mode", "params": {"modeId": "code"}}}),
+        json!({"reply": {}}),
         json!({"expect": {"method": "session/prompt"}}),
-        update(json!({"sessionUpdate": "plan", "entries": [
-            {"content": "read the file", "status": "completed"},
-            {"content": "change the word", "status": "in_progress"}]})),
+        plan("completed", "in_progress"),
         update(json!({"sessionUpdate": "tool_call", "toolCallId": "t1",
             "title": "Edit a.txt", "kind": "edit", "rawInput": {"path": file},
             "content": [{"type": "diff", "path": file,
@@ -38,6 +46,11 @@ fn script(cwd: &std::path::Path) -> String {
             json!({"sessionUpdate": "tool_call_update", "toolCallId": "t1",
             "status": "completed"}),
         ),
+        plan("completed", "completed"),
+        update(
+            json!({"sessionUpdate": "usage_update", "used": 12300, "size": 200000,
+            "cost": {"amount": 0.42, "currency": "USD"}}),
+        ),
         update(json!({"sessionUpdate": "agent_message_chunk",
             "content": {"type": "text", "text": "edited-and-done"}})),
         json!({"reply": {"stopReason": "end_turn"}}),
@@ -45,8 +58,12 @@ fn script(cwd: &std::path::Path) -> String {
     steps.iter().map(|s| format!("{s}\n")).collect()
 }
 
+fn plans_on(screen: &str) -> usize {
+    screen.matches("☰ Plan").count()
+}
+
 #[tokio::test(flavor = "multi_thread")]
-async fn the_plan_and_the_diff_of_an_acp_edit_are_shown() {
+async fn the_plan_updates_in_place_the_mode_switches_and_the_diff_is_shown() {
     let dir = tempfile::tempdir().unwrap();
     let script_path = dir.path().join("script.jsonl");
     std::fs::write(&script_path, script(dir.path())).unwrap();
@@ -64,6 +81,9 @@ async fn the_plan_and_the_diff_of_an_acp_edit_are_shown() {
     tokio::task::spawn_blocking(move || {
         let mut tui = attach(&url, &token, &path, &[]);
         tui.wait_text("(owner)");
+        tui.wait_text("mode: Ask");
+        tui.send(b"\x1b[Z"); // Shift+Tab: the next mode
+        tui.wait_text("mode: Code");
         tui.send(b"change it\r");
         tui.wait_text("asks permission");
         tui.wait_text("[x] read the file");
@@ -71,10 +91,77 @@ async fn the_plan_and_the_diff_of_an_acp_edit_are_shown() {
         tui.send(b"\t");
         tui.send(b"y");
         tui.wait_text("edited-and-done");
+        // The same cell, redrawn: both steps done, no second plan.
+        tui.wait_text("[x] change the word");
+        let screen = tui.screen();
+        assert_eq!(plans_on(&screen), 1, "{screen}");
+        assert!(!screen.contains("[>] change the word"), "{screen}");
+        tui.wait_text("12.3k/200k tok · $0.42");
         // The edit's result is its diff (this TUI does not draw request
         // previews yet).
         tui.wait_text("-beta");
         tui.wait_text("+gamma");
+        tui.send(b"\x11"); // Ctrl+Q
+        assert!(tui.wait_exit().success());
+    })
+    .await
+    .unwrap();
+    host.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn typing_a_slash_offers_the_agents_commands_and_esc_only_closes_the_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let steps = [
+        json!({"expect": {"method": "initialize"}}),
+        json!({"reply": {"protocolVersion": 1}}),
+        json!({"expect": {"method": "session/new"}}),
+        json!({"reply": {"sessionId": "s1"}}),
+        update(
+            json!({"sessionUpdate": "available_commands_update", "availableCommands": [
+            {"name": "web", "description": "search the web", "input": {"hint": "query"}},
+            {"name": "review", "description": "review the diff"},
+            {"name": "preview", "description": "show a preview"}]}),
+        ),
+        json!({"expect": {"method": "session/prompt", "params": {"prompt": [
+            {"type": "text", "text": "/preview now"}]}}}),
+        update(json!({"sessionUpdate": "agent_message_chunk",
+            "content": {"type": "text", "text": "previewing-now"}})),
+        json!({"reply": {"stopReason": "end_turn"}}),
+    ];
+    let script: String = steps.iter().map(|s| format!("{s}\n")).collect();
+    let script_path = dir.path().join("script.jsonl");
+    std::fs::write(&script_path, script).unwrap();
+    let agent = AgentSpec::Acp {
+        command: vec![
+            crate::common::TETHER.to_owned(),
+            "acp-test-agent".into(),
+            script_path.display().to_string(),
+        ],
+    };
+    let host = crate::common::start_host(dir.path(), agent, |_| {}).await;
+    let url = host.url();
+    let token = host.control_token().unwrap();
+    let path = dir.path().to_owned();
+    tokio::task::spawn_blocking(move || {
+        let mut tui = attach(&url, &token, &path, &[]);
+        tui.wait_text("(owner)");
+        tui.send(b"/");
+        tui.wait_text("Commands (3)");
+        tui.wait_text("/web <query>  search the web");
+        tui.send(b"rev");
+        tui.wait_text("Commands (2)");
+        // Esc closes the list, and nothing else: no interrupt.
+        tui.send(b"\x1b");
+        tui.wait_for("the list closed", |s| !s.contains("Commands ("));
+        tui.send(b"i");
+        tui.wait_text("Commands (2)");
+        tui.send(b"\t"); // the second: /preview
+        tui.send(b"\r");
+        tui.wait_for("the command taken", |s| !s.contains("Commands ("));
+        tui.send(b"now\r");
+        tui.wait_text("previewing-now");
+        assert!(!tui.screen().contains("interrupted"), "{}", tui.screen());
         tui.send(b"\x11"); // Ctrl+Q
         assert!(tui.wait_exit().success());
     })

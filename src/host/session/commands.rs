@@ -20,6 +20,7 @@ pub(super) enum OwnerAction {
     AnswerPermission,
     Interrupt,
     ChangeRules,
+    SetMode,
 }
 
 impl OwnerAction {
@@ -30,6 +31,7 @@ impl OwnerAction {
             OwnerAction::AnswerPermission => "answer permission requests",
             OwnerAction::Interrupt => "interrupt",
             OwnerAction::ChangeRules => "change rules",
+            OwnerAction::SetMode => "switch the agent's mode",
         }
     }
 
@@ -231,6 +233,49 @@ impl Session {
         out.push(Output::Agent(AgentCommand::Interrupt));
         out.push(send(from.id, ServerMessage::ack(id)));
         out
+    }
+
+    /// Asks the agent to switch to one of the modes it offers; the agent
+    /// reports the switch (a `mode` event) once it made it.
+    pub(super) fn on_set_mode(&mut self, from: Sender, id: String, mode: String) -> Vec<Output> {
+        if let Some(reply) = self.guard_owner(&from, &id, OwnerAction::SetMode) {
+            return reply_to(from.id, reply);
+        }
+        if let Err(refused) = self.check_mode(&mode) {
+            return reply_to(from.id, refused.into_error(Some(id)));
+        }
+        self.recent_ids.remember(&from.identity, &id);
+        vec![
+            Output::Agent(AgentCommand::SetMode {
+                mode,
+                by: from.identity,
+            }),
+            send(from.id, ServerMessage::ack(id)),
+        ]
+    }
+
+    fn check_mode(&self, mode: &str) -> Result<(), Refusal> {
+        if self.agent_state == AgentState::Exited {
+            return Err(Refusal::new(ErrorCode::AgentExited, "the agent has exited"));
+        }
+        let modes = &self.agent_info.modes;
+        if modes.is_empty() {
+            return Err(Refusal::new(
+                ErrorCode::BadRequest,
+                "this agent has no modes to switch between",
+            ));
+        }
+        if !modes.iter().any(|m| m.id == mode) {
+            let ids: Vec<&str> = modes.iter().map(|m| m.id.as_str()).collect();
+            return Err(Refusal::new(
+                ErrorCode::BadRequest,
+                format!(
+                    "`{mode}` is not one of the agent's modes ({})",
+                    ids.join(", ")
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// Answers a `claim`, `release` or `transfer` with what the roster did.

@@ -21,8 +21,9 @@ use std::time::Instant;
 use bytes::Bytes;
 
 use crate::protocol::{
-    AgentState, ClientMessage, EventKind, EventRecord, NoticeLevel, OwnerSlot, PROTOCOL_VERSION,
-    PendingSummary, ServerMessage, SessionDescription, SessionSummary, TurnOutcome, You, rfc3339,
+    AgentInfo, AgentState, ClientMessage, EventKind, EventRecord, NoticeLevel, OwnerSlot,
+    PROTOCOL_VERSION, PendingSummary, ServerMessage, SessionDescription, SessionSummary,
+    TurnOutcome, You, rfc3339,
 };
 
 use commands::{DecisionMessage, Sender, reply_to, role_message};
@@ -54,6 +55,8 @@ pub struct Session {
     /// requests, title, who is there): such changes are published at
     /// once, the rest (the newest seq, the last activity) at a slower pace.
     lobby_generation: u64,
+    /// What the agent last said about its modes, commands, plan, usage.
+    agent_info: AgentInfo,
 }
 
 impl Session {
@@ -70,6 +73,7 @@ impl Session {
             agent_detail: None,
             last_activity: String::new(),
             lobby_generation: 0,
+            agent_info: AgentInfo::default(),
             config,
         }
     }
@@ -227,6 +231,7 @@ impl Session {
             last_seq: self.log.last_seq(),
             state: self.agent_state,
             pending: self.pending.by_seq(),
+            agent: (!self.agent_info.is_empty()).then(|| Box::new(self.agent_info.clone())),
         };
         let replay = match join.since {
             Since::Seq(since) => self.log.plan_replay(since, self.config.journal),
@@ -299,6 +304,7 @@ impl Session {
                 self.on_role_op(from, id, result)
             }
             ClientMessage::RemoveRule { id, rule } => self.on_remove_rule(sender, id, &rule, at),
+            ClientMessage::SetMode { id, mode } => self.on_set_mode(sender, id, mode),
             ClientMessage::Resume { since, .. } => self.on_resume(from, since),
             ClientMessage::Ping { id } => reply_to(from, ServerMessage::Pong { id }),
         }
@@ -404,6 +410,7 @@ impl Session {
     fn apply(&mut self, record: &EventRecord) {
         self.pending.apply(record);
         self.rules.apply(&record.event);
+        self.agent_info.apply(&record.event);
         match &record.event {
             EventKind::PermissionRequest { .. }
             | EventKind::PermissionResolved { .. }

@@ -53,6 +53,11 @@ pub enum AgentCommand {
         option: Option<String>,
     },
     Interrupt,
+    /// Switch to one of the modes the agent offers (`by`: the owner).
+    SetMode {
+        mode: String,
+        by: String,
+    },
     /// The rules in force changed (or were restored): the agent runs
     /// what they allow without asking.
     Rules(Vec<crate::protocol::Rule>),

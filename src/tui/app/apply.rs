@@ -27,8 +27,12 @@ impl App {
                 you,
                 state,
                 pending,
+                agent,
                 ..
-            } => return self.on_ready(session, you, state, pending),
+            } => {
+                self.agent = agent.map(|a| *a).unwrap_or_default();
+                return self.on_ready(session, you, state, pending);
+            }
             ServerMessage::Role { role, reason } => self.on_role(role, reason),
             ServerMessage::Participants { participants, .. } => self.on_participants(participants),
             ServerMessage::Event(record) => return self.on_event(record),
@@ -57,6 +61,7 @@ impl App {
         if new_history {
             // A host restarted without its journal: start over.
             self.transcript.clear();
+            self.new_plan_cell();
             self.tool_order = Default::default();
             self.pending.clear();
             self.set_last_applied(0);
@@ -264,11 +269,16 @@ impl App {
             } => self.on_turn_end(seq, outcome, duration_ms, cost_usd, num_turns),
             EventKind::Metadata { title, model, .. } => self.on_metadata(title, model),
             EventKind::Notice { level, text } => self.push_notice(level, &text, seq),
+            EventKind::Mode { .. }
+            | EventKind::Commands { .. }
+            | EventKind::Plan { .. }
+            | EventKind::Usage { .. } => self.on_agent_info(seq, &event),
             EventKind::Unknown => {}
         }
     }
 
     fn on_user_message(&mut self, seq: u64, by: &str, text: &str) {
+        self.new_plan_cell();
         self.push(BlockKind::User, seq, cells::user_message(by, text));
     }
 

@@ -14,6 +14,7 @@ impl App {
             return context;
         }
         match self.focus {
+            Focus::Input if !self.completions().is_empty() => Context::Completion,
             Focus::Input => Context::Input,
             Focus::Permissions => Context::Permissions,
             Focus::Transcript => Context::Transcript,
@@ -131,6 +132,7 @@ impl App {
         match action {
             Action::FocusNext => self.focus = self.focus.next(),
             Action::FocusPrev => self.focus = self.focus.prev(),
+            Action::CycleMode => return self.cycle_mode(),
             Action::Send => return self.submit(),
             Action::NewLine => {
                 if self.is_owner() && !self.sending() {
@@ -198,6 +200,10 @@ impl App {
             | Action::BlockUp
             | Action::BlockDown
             | Action::ToggleBlock => self.act_reading(action),
+            Action::CompletionNext
+            | Action::CompletionPrev
+            | Action::CompletionAccept
+            | Action::CompletionClose => self.act_completion(action),
         }
         Vec::new()
     }

@@ -5,8 +5,10 @@
 //! state and returns [`Effect`]s for the event loop to carry out (send a
 //! message, reconnect, quit). Rendering reads the state only.
 
+mod agent;
 pub mod apply;
 pub mod choices;
+pub mod completion;
 pub mod decision;
 mod history;
 mod keys;
@@ -27,7 +29,7 @@ use super::cells::StreamTails;
 use super::transcript::Transcript;
 use crate::client::ConnEvent;
 use crate::protocol::{
-    AgentState, ClientMessage, ParticipantInfo, PermissionOption, Preview, Role,
+    AgentInfo, AgentState, ClientMessage, ParticipantInfo, PermissionOption, Preview, Role,
     SessionDescription, You,
 };
 
@@ -210,6 +212,12 @@ pub struct App {
     pub help_scroll: u16,
     /// Tool calls held until their permission request is answered.
     tool_order: reading::ToolOrder,
+    /// The agent's mode, modes, slash commands, plan and usage.
+    pub agent: AgentInfo,
+    /// The transcript block of this turn's plan, redrawn in place.
+    plan_block: Option<usize>,
+    /// The slash-command popup's highlight and dismissal.
+    completion: completion::Completion,
 }
 
 fn new_input(placeholder: &str) -> TextArea<'static> {
@@ -264,6 +272,9 @@ impl App {
             history: Default::default(),
             help_scroll: 0,
             tool_order: Default::default(),
+            agent: AgentInfo::default(),
+            plan_block: None,
+            completion: Default::default(),
         }
     }
 

@@ -41,6 +41,7 @@ fn ready(epoch: &str, pending: Vec<EventRecord>) -> ServerMessage {
         last_seq: 0,
         state: AgentState::Idle,
         pending,
+        agent: None,
     }
 }
 

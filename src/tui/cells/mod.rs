@@ -8,6 +8,7 @@
 
 pub mod detail;
 pub mod plain;
+pub mod plan;
 
 use ratatui::style::Style;
 use serde_json::Value;

@@ -132,6 +132,7 @@ impl PlainTranscript {
                 ..
             } => super::turn_end(*outcome, *duration_ms, *cost_usd, *num_turns),
             EventKind::Notice { level, text } => super::notice(*level, text),
+            EventKind::Plan { entries } => super::plan::plan(entries),
             _ => return None,
         })
     }

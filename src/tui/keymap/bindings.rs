@@ -4,8 +4,8 @@
 use crossterm::event::{KeyCode, KeyModifiers};
 
 use super::Context::{
-    Decision, DecisionText, Global, HelpOverlay, Input, Participants, Permissions, Question,
-    Transcript,
+    Completion, Decision, DecisionText, Global, HelpOverlay, Input, Participants, Permissions,
+    Question, Transcript,
 };
 use super::{Action, Binding, Chord, Context, words};
 
@@ -60,6 +60,51 @@ pub const NEW_LINE: Binding = Binding::new(
 )
 .help("insert a newline")
 .hint(words::NEW_LINE);
+pub const CYCLE_MODE: Binding = Binding::new(
+    Input,
+    "Shift+Tab",
+    Action::CycleMode,
+    &[(KeyCode::BackTab, NONE), (KeyCode::BackTab, SHIFT)],
+)
+.help("the agent's next mode (owner)")
+.hint(words::MODE);
+
+// The slash-command popup over the input box.
+pub const COMPLETION_NEXT: Binding = Binding::new(
+    Completion,
+    "Tab/↑/↓",
+    Action::CompletionNext,
+    &[(KeyCode::Tab, NONE), (KeyCode::Down, NONE)],
+)
+.help("pick a command")
+.hint(words::PICK);
+/// Described with `COMPLETION_NEXT`.
+pub const COMPLETION_PREV: Binding = Binding::new(
+    Completion,
+    "↑",
+    Action::CompletionPrev,
+    &[
+        (KeyCode::Up, NONE),
+        (KeyCode::BackTab, NONE),
+        (KeyCode::BackTab, SHIFT),
+    ],
+);
+pub const COMPLETION_ACCEPT: Binding = Binding::new(
+    Completion,
+    "Enter",
+    Action::CompletionAccept,
+    &[(KeyCode::Enter, NONE)],
+)
+.help("take it into the box")
+.hint(words::ACCEPT);
+pub const COMPLETION_CLOSE: Binding = Binding::new(
+    Completion,
+    "Esc",
+    Action::CompletionClose,
+    &[(KeyCode::Esc, NONE)],
+)
+.help("close the list (no interrupt)")
+.hint(words::CLOSE);
 
 // Permissions pane.
 pub const ALLOW: Binding = Binding::new(
@@ -473,6 +518,11 @@ pub const HELP_PAGE_DOWN: Binding = Binding::new(
 pub const KEYMAP: &[Binding] = &[
     SEND,
     NEW_LINE,
+    CYCLE_MODE,
+    COMPLETION_NEXT,
+    COMPLETION_PREV,
+    COMPLETION_ACCEPT,
+    COMPLETION_CLOSE,
     ALLOW,
     DENY,
     REQUEST_UP,

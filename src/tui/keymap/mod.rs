@@ -16,6 +16,9 @@ pub use bindings::KEYMAP;
 pub enum Action {
     FocusNext,
     FocusPrev,
+    /// Shift+Tab in the input: the owner switches the agent to its next
+    /// mode (an agent without modes: the previous pane, as elsewhere).
+    CycleMode,
     Send,
     NewLine,
     Allow,
@@ -81,6 +84,12 @@ pub enum Action {
     BlockDown,
     /// Expand or collapse the block under the cursor.
     ToggleBlock,
+    /// The slash-command popup: the next / previous command, take the
+    /// highlighted one into the box, close the popup.
+    CompletionNext,
+    CompletionPrev,
+    CompletionAccept,
+    CompletionClose,
 }
 
 /// Where a binding applies; `Global` applies everywhere unless a more
@@ -101,6 +110,8 @@ pub enum Context {
     /// A text area of the decision view (the edited command or input, or
     /// the message to the agent) has the keys.
     DecisionText,
+    /// The input box while the slash-command popup is open.
+    Completion,
 }
 
 /// A key with its modifiers.
@@ -192,6 +203,10 @@ pub fn help_sections() -> Vec<(&'static str, Vec<(&'static str, &'static str)>)>
         ("Everywhere", section(Context::Global)),
         ("Permission request", section(Context::Decision)),
         ("Input box", section(Context::Input)),
+        (
+            "Slash commands (input starting with /)",
+            section(Context::Completion),
+        ),
         ("Permissions pane", section(Context::Permissions)),
         ("Transcript pane", section(Context::Transcript)),
         ("Participants pane", section(Context::Participants)),

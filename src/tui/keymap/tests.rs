@@ -37,6 +37,10 @@ fn pane_bindings_win_over_global_ones() {
     );
     assert_eq!(
         lookup(&key(KeyCode::BackTab, SHIFT), Context::Input),
+        Some(Action::CycleMode)
+    );
+    assert_eq!(
+        lookup(&key(KeyCode::BackTab, SHIFT), Context::Transcript),
         Some(Action::FocusPrev)
     );
     assert_eq!(
@@ -88,6 +92,7 @@ fn hint_words_come_from_the_bindings() {
         [
             "send",
             "newline",
+            "mode",
             "pane",
             "scroll",
             "interrupt",

@@ -3,6 +3,8 @@
 pub const PANE: &str = "pane";
 pub const SEND: &str = "send";
 pub const NEW_LINE: &str = "newline";
+pub const MODE: &str = "mode";
+pub const ACCEPT: &str = "accept";
 pub const ALLOW: &str = "allow";
 pub const DENY: &str = "deny";
 pub const INTERRUPT: &str = "interrupt";

@@ -93,6 +93,7 @@ fn hint_word(app: &App, binding: &keymap::Binding) -> Option<&'static str> {
     let word = binding.hint?;
     match binding.action {
         Action::Send | Action::NewLine | Action::TransferOwnership => owner.then_some(word),
+        Action::CycleMode => (owner && !app.agent.modes.is_empty()).then_some(word),
         Action::Allow | Action::Deny => (owner && !app.pending.is_empty()).then_some(word),
         Action::OpenDecision => (!app.pending.is_empty()).then_some(word),
         // The decision view's answers (followers see it read-only).

@@ -1,5 +1,6 @@
 //! Rendering: a pure function of the application state.
 
+mod completion;
 pub mod decision;
 pub mod deck;
 pub mod fit;
@@ -91,6 +92,7 @@ pub fn draw_in(app: &mut App, frame: &mut Frame, area: Rect) {
         decision::draw(app, frame, input);
     } else {
         draw_input(app, frame, input);
+        completion::draw(app, frame, input);
     }
     footer::draw(app, frame, hints);
     overlays::draw(app, frame, main, input);

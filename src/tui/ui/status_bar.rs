@@ -9,6 +9,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::fit::{clock, short_path, width};
+use crate::protocol::Usage;
 use crate::tui::app::ownership::Ownership;
 use crate::tui::app::{App, ConnState};
 use crate::tui::cells::state_word;
@@ -66,6 +67,13 @@ fn segments(app: &App) -> Vec<(String, Style)> {
     if let Some(owner) = ownership_label(app) {
         segments.push(owner);
     }
+    if let Some(mode) = app.agent.mode_name() {
+        let mode = crate::tui::cells::sanitize_name(mode);
+        segments.push((format!("mode: {mode}"), theme::BOLD));
+    }
+    if let Some(usage) = &app.agent.usage {
+        segments.push((usage_label(usage), Style::default()));
+    }
     if let Some(session) = &app.session {
         let home = std::env::var("HOME").ok();
         segments.push((
@@ -102,6 +110,38 @@ pub fn ownership_label(app: &App) -> Option<(String, Style)> {
     }
 }
 
+/// `12.3k/200k tok · $0.42`: the context's fill and the cost so far.
+pub fn usage_label(usage: &Usage) -> String {
+    let mut label = format!("{}/{} tok", tokens(usage.used), tokens(usage.size));
+    if let Some(cost) = usage.cost {
+        match usage.currency.as_deref() {
+            None | Some("USD") => label.push_str(&format!(" · ${cost:.2}")),
+            Some(other) => {
+                let other = crate::tui::cells::sanitize_name(other);
+                label.push_str(&format!(" · {cost:.2} {other}"));
+            }
+        }
+    }
+    label
+}
+
+/// 950, 12.3k, 200k, 1.5M.
+fn tokens(n: u64) -> String {
+    let scaled = |n: u64, unit: u64, suffix: &str| {
+        let value = n as f64 / unit as f64;
+        if value < 100.0 && !n.is_multiple_of(unit) {
+            format!("{value:.1}{suffix}")
+        } else {
+            format!("{}{suffix}", value.round() as u64)
+        }
+    };
+    match n {
+        0..1_000 => n.to_string(),
+        1_000..1_000_000 => scaled(n, 1_000, "k"),
+        _ => scaled(n, 1_000_000, "M"),
+    }
+}
+
 fn connection_label(app: &App) -> (String, Style) {
     match &app.conn {
         ConnState::Connecting => ("connecting".into(), theme::WARN),
@@ -114,5 +154,80 @@ fn connection_label(app: &App) -> (String, Style) {
             (format!("reconnecting in {secs}s"), theme::WARN)
         }
         ConnState::Disconnected { reason } => (format!("disconnected: {reason}"), theme::ERROR),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The top row of the whole screen, `width` columns wide.
+    fn bar(rig: &mut crate::tui::app::tests::Rig, width: u16) -> String {
+        use ratatui::Terminal;
+        use ratatui::backend::TestBackend;
+        let mut terminal = Terminal::new(TestBackend::new(width, 12)).unwrap();
+        terminal
+            .draw(|frame| crate::tui::ui::draw(&mut rig.app, frame))
+            .unwrap();
+        let screen = terminal.backend().to_string();
+        screen.lines().next().unwrap_or_default().to_owned()
+    }
+
+    #[test]
+    fn the_mode_and_usage_show_and_the_usage_goes_first_when_narrow() {
+        use crate::protocol::{AgentMode, EventKind, Role};
+        use crate::tui::app::tests::{Rig, record};
+        let mut rig = Rig::new(Role::Owner, false);
+        assert!(!bar(&mut rig, 120).contains("mode:"));
+        let code = AgentMode {
+            id: "code".into(),
+            name: "Code".into(),
+            description: None,
+        };
+        let mode = EventKind::Mode {
+            mode: "code".into(),
+            modes: Some(vec![code]),
+            by: Some("alice".into()),
+        };
+        rig.event(record(1, mode));
+        let usage = EventKind::Usage {
+            usage: Usage {
+                used: 12_300,
+                size: 200_000,
+                cost: Some(0.42),
+                currency: None,
+            },
+        };
+        rig.event(record(2, usage));
+        let wide = bar(&mut rig, 120);
+        assert!(
+            wide.contains("mode: Code │ 12.3k/200k tok · $0.42"),
+            "{wide}"
+        );
+        let narrow = bar(&mut rig, 80);
+        assert!(narrow.contains("mode: Code"), "{narrow}");
+        assert!(!narrow.contains("tok"), "whole segments drop: {narrow}");
+    }
+
+    #[test]
+    fn usage_reads_short() {
+        let usage = |used, size, cost, currency: Option<&str>| Usage {
+            used,
+            size,
+            cost,
+            currency: currency.map(str::to_owned),
+        };
+        assert_eq!(
+            usage_label(&usage(12_300, 200_000, Some(0.42), None)),
+            "12.3k/200k tok · $0.42"
+        );
+        assert_eq!(
+            usage_label(&usage(950, 1_500_000, None, None)),
+            "950/1.5M tok"
+        );
+        assert_eq!(
+            usage_label(&usage(123_456, 1_000_000, Some(3.0), Some("EUR"))),
+            "123k/1M tok · 3.00 EUR"
+        );
     }
 }

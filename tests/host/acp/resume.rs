@@ -3,9 +3,9 @@
 //! else a new session, said so.
 
 use serde_json::{Value, json};
-use tether::protocol::{EventKind, NoticeLevel, TurnOutcome};
+use tether::protocol::{AgentInfo, EventKind, NoticeLevel, ServerMessage, TurnOutcome};
 
-use super::{chunk, has_notice, preamble, prompt, scripted, stop, wait_turn_end};
+use super::{chunk, has_notice, preamble, prompt, scripted, stop, update, wait_turn_end};
 use crate::support::*;
 
 /// How the second agent answers `initialize`, and what it expects next.
@@ -28,6 +28,8 @@ async fn restart_with(offers: Offers) -> (TestHost, Client) {
     let mut first = preamble(&cwd);
     first.extend([
         prompt("first"),
+        update(json!({"sessionUpdate": "plan", "entries": [
+            {"content": "remember me", "status": "in_progress"}]})),
         chunk("agent_message_chunk", "one"),
         stop("end_turn"),
     ]);
@@ -54,6 +56,10 @@ async fn restart_with(offers: Offers) -> (TestHost, Client) {
                 json!({"expect": {"method": "session/load", "params": params}}),
                 chunk("user_message_chunk", "first"),
                 chunk("agent_message_chunk", "REPLAYED"),
+                // State, not history: it counts even while loading.
+                update(json!({"sessionUpdate": "current_mode_update", "currentModeId": "code"})),
+                update(json!({"sessionUpdate": "available_commands_update",
+                    "availableCommands": [{"name": "web", "description": "search"}]})),
                 json!({"reply": null}),
             ],
         ),
@@ -98,9 +104,27 @@ fn assistant_texts(owner: &Client) -> Vec<String> {
         .collect()
 }
 
+/// What `ready.agent` told a client that joins the restarted host now.
+async fn agent_info(host: &TestHost) -> AgentInfo {
+    let mut late = Client::connect(&host.url, &host.view, "since=live").await;
+    late.greeting().await;
+    match late.ready {
+        Some(ServerMessage::Ready {
+            agent: Some(agent), ..
+        }) => *agent,
+        other => panic!("no agent info in {other:?}"),
+    }
+}
+
 #[tokio::test]
 async fn a_restart_resumes_the_agents_session_when_it_can() {
-    let (_host, owner) = restart_with(Offers::Resume).await;
+    let (host, owner) = restart_with(Offers::Resume).await;
+    // The mode and the plan the journal holds, though this agent said
+    // neither again.
+    let agent = agent_info(&host).await;
+    assert_eq!(agent.mode.as_deref(), Some("ask"));
+    assert_eq!(agent.modes.len(), 2);
+    assert_eq!(agent.plan[0].content, "remember me");
     assert!(has_notice(
         &owner,
         NoticeLevel::Info,
@@ -111,7 +135,10 @@ async fn a_restart_resumes_the_agents_session_when_it_can() {
 
 #[tokio::test]
 async fn a_restart_loads_the_agents_session_without_showing_its_replay() {
-    let (_host, owner) = restart_with(Offers::Load).await;
+    let (host, owner) = restart_with(Offers::Load).await;
+    let agent = agent_info(&host).await;
+    assert_eq!(agent.mode.as_deref(), Some("code"));
+    assert_eq!(agent.commands[0].name, "web");
     assert!(has_notice(
         &owner,
         NoticeLevel::Info,

@@ -28,7 +28,7 @@ pub enum Action {
 }
 
 /// What one of our requests was for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Call {
     Initialize,
     NewSession,
@@ -36,6 +36,11 @@ enum Call {
     /// had.
     Continue,
     Prompt,
+    /// `session/set_mode`, asked by the owner `by`.
+    SetMode {
+        mode: String,
+        by: String,
+    },
 }
 
 /// A `session/request_permission` the owner has not answered.
@@ -191,6 +196,19 @@ impl Mapper {
         }
     }
 
+    /// The owner's switch to one of the agent's modes (the session checked
+    /// that the agent offers it); reported once the agent made it.
+    pub fn set_mode(&mut self, mode: String, by: String) -> Vec<Action> {
+        let Some(session_id) = self.session_id.clone() else {
+            return vec![emit(EventKind::notice(
+                NoticeLevel::Warn,
+                format!("the agent has no session yet: mode `{mode}` was not set"),
+            ))];
+        };
+        let params = json!({"sessionId": session_id, "modeId": mode});
+        vec![self.call(Call::SetMode { mode, by }, "session/set_mode", params)]
+    }
+
     /// `session/cancel`, and every open permission answered `cancelled`
     /// (the protocol requires it); queued messages are dropped.
     pub fn interrupt(&mut self) -> Vec<Action> {
@@ -240,8 +258,11 @@ impl Mapper {
             Incoming::Response { id, outcome } => self.response(&id, outcome),
             Incoming::Request { id, method, params } => self.request(id, &method, &params),
             Incoming::Notification { method, params } => {
-                if method == "session/update" && !self.loading {
-                    let update = params.get("update").unwrap_or(&Value::Null);
+                let update = params.get("update").unwrap_or(&Value::Null);
+                // A load replays history the journal has; the agent's
+                // state (mode, commands, usage) is news all the same.
+                let shown = !self.loading || super::update::is_state(update);
+                if method == "session/update" && shown {
                     self.transcript
                         .update(update)
                         .into_iter()
@@ -283,6 +304,7 @@ impl Mapper {
             ))],
             (Call::Continue, outcome) => self.continued(outcome),
             (Call::Prompt, outcome) => self.prompt_ended(outcome),
+            (Call::SetMode { mode, by }, outcome) => mode_switched(mode, by, outcome),
         }
     }
 
@@ -375,11 +397,8 @@ impl Mapper {
             tools: None,
             agent_session_id: Some(session_id),
         })];
-        if let Some(modes) = result.get("modes").filter(|m| !m.is_null()) {
-            out.push(emit(EventKind::notice(
-                NoticeLevel::Info,
-                modes_text(modes),
-            )));
+        if let Some(modes) = result.get("modes").and_then(super::info::modes) {
+            out.push(emit(modes));
         }
         out.extend(self.next_prompt());
         out
@@ -469,6 +488,21 @@ impl Mapper {
     }
 }
 
+/// The agent's answer to `session/set_mode`: the new mode, or why not.
+fn mode_switched(mode: String, by: String, outcome: Result<Value, RpcError>) -> Vec<Action> {
+    match outcome {
+        Ok(_) => vec![emit(EventKind::Mode {
+            mode,
+            modes: None,
+            by: Some(by),
+        })],
+        Err(e) => vec![emit(EventKind::notice(
+            NoticeLevel::Warn,
+            format!("the agent did not switch to mode `{mode}`: {e}"),
+        ))],
+    }
+}
+
 /// One of the agent's permission options, as ours (same id and kind).
 fn option(value: &Value) -> Option<PermissionOption> {
     let id = value.get("optionId")?.as_str()?;
@@ -495,26 +529,6 @@ fn stop_reason(reason: Option<&str>) -> (TurnOutcome, Option<String>) {
             Some("the agent ended the turn without a stop reason".into()),
         ),
     }
-}
-
-fn modes_text(modes: &Value) -> String {
-    let current = modes
-        .get("currentModeId")
-        .and_then(Value::as_str)
-        .unwrap_or("?");
-    let available: Vec<&str> = modes
-        .get("availableModes")
-        .and_then(Value::as_array)
-        .map(|m| {
-            m.iter()
-                .filter_map(|m| m.get("id").and_then(Value::as_str))
-                .collect()
-        })
-        .unwrap_or_default();
-    format!(
-        "the agent is in mode `{current}` (modes: {})",
-        available.join(", ")
-    )
 }
 
 #[cfg(test)]

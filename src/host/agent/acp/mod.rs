@@ -7,6 +7,7 @@
 //! [`rpc`] is the JSON-RPC framing and [`update`] the meaning of
 //! `session/update` notifications.
 
+pub mod info;
 pub mod map;
 pub mod rpc;
 pub mod update;
@@ -228,6 +229,7 @@ fn from_owner(mapper: &mut Mapper, command: AgentCommand) -> Vec<Action> {
             ..
         } => mapper.decision(&request_id, decision, option.as_deref()),
         AgentCommand::Interrupt => mapper.interrupt(),
+        AgentCommand::SetMode { mode, by } => mapper.set_mode(mode, by),
         // The agent keeps its own rules (its `allow_always` options).
         AgentCommand::Rules(_) => Vec::new(),
     }

@@ -7,8 +7,9 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 
+use super::info;
 use crate::host::preview;
-use crate::protocol::{EventKind, NoticeLevel, Preview};
+use crate::protocol::{EventKind, Preview};
 
 /// A tool call as its updates have described it so far.
 #[derive(Debug, Clone, Default)]
@@ -84,24 +85,14 @@ impl Transcript {
             }
             "plan" => {
                 let mut out = self.flush();
-                out.push(EventKind::notice(NoticeLevel::Info, plan_text(update)));
+                out.push(info::plan(update));
                 out
             }
-            "current_mode_update" => {
-                let mode = text(update, "currentModeId")
-                    .or_else(|| text(update, "modeId"))
-                    .unwrap_or_else(|| "?".into());
-                vec![EventKind::notice(
-                    NoticeLevel::Info,
-                    format!("the agent is in mode `{mode}`"),
-                )]
-            }
+            "current_mode_update" => info::current_mode(update).into_iter().collect(),
+            "available_commands_update" => vec![info::commands(update)],
+            "usage_update" => info::usage(update).into_iter().collect(),
             // Echoes of our own prompt, and what the UI does not show yet.
-            "user_message_chunk"
-            | "available_commands_update"
-            | "usage_update"
-            | "session_info_update"
-            | "config_option_update" => Vec::new(),
+            "user_message_chunk" | "session_info_update" | "config_option_update" => Vec::new(),
             other => {
                 tracing::debug!(kind = other, "ignored an ACP session update");
                 Vec::new()
@@ -272,6 +263,15 @@ impl Transcript {
     }
 }
 
+/// Whether an update tells the agent's current state (its mode, commands
+/// or usage) rather than a piece of the conversation.
+pub fn is_state(update: &Value) -> bool {
+    matches!(
+        update.get("sessionUpdate").and_then(Value::as_str),
+        Some("current_mode_update" | "available_commands_update" | "usage_update")
+    )
+}
+
 /// A tool call's content, rendered.
 #[derive(Debug, Default)]
 struct Rendered {
@@ -313,22 +313,6 @@ fn tool_name(call: &ToolCall) -> String {
         (true, false) => call.kind.clone(),
         (true, true) => "tool".into(),
     }
-}
-
-/// A plan as a checklist: `[x]` done, `[>]` in progress, `[ ]` pending.
-fn plan_text(update: &Value) -> String {
-    let mut text = String::from("plan:");
-    let entries = update.get("entries").and_then(Value::as_array);
-    for entry in entries.into_iter().flatten() {
-        let mark = match entry.get("status").and_then(Value::as_str) {
-            Some("completed") => "[x]",
-            Some("in_progress") => "[>]",
-            _ => "[ ]",
-        };
-        let content = entry.get("content").and_then(Value::as_str).unwrap_or("");
-        text.push_str(&format!("\n{mark} {content}"));
-    }
-    text
 }
 
 #[cfg(test)]

@@ -7,6 +7,8 @@ use std::collections::HashMap;
 use serde_json::{Value, json};
 
 use super::suggestions;
+
+mod modes;
 use crate::protocol::{
     AgentState, Decision, EventKind, NoticeLevel, OutputStream, PermissionOption, TurnOutcome,
 };
@@ -36,6 +38,10 @@ pub struct Mapper {
     denied: bool,
     next_request: u64,
     last_metadata: Option<EventKind>,
+    /// The permission mode the last `init` reported.
+    last_mode: Option<String>,
+    /// Our `set_permission_mode` requests by id: the mode and who asked.
+    mode_requests: HashMap<String, (String, String)>,
 }
 
 fn text_of(value: &Value) -> Option<String> {
@@ -163,7 +169,7 @@ impl Mapper {
             "stream_event" => stream_event(&message),
             "control_request" => self.control_request(&message),
             "control_cancel_request" => self.control_cancel(&message),
-            "control_response" => control_response(&message),
+            "control_response" => self.control_response(&message),
             "result" => self.result(&message),
             _ => Vec::new(), // command_lifecycle and kinds newer than us
         }
@@ -189,6 +195,7 @@ impl Mapper {
                     self.last_metadata = Some(metadata.clone());
                     out.push(Action::Emit(metadata));
                 }
+                out.extend(self.init_mode(message));
                 out.push(Action::Emit(EventKind::status(AgentState::Running)));
                 out
             }

@@ -179,6 +179,7 @@ fn from_owner(mapper: &mut Mapper, command: AgentCommand) -> Vec<Action> {
             option.as_deref(),
         ),
         AgentCommand::Interrupt => mapper.interrupt(),
+        AgentCommand::SetMode { mode, by } => mapper.set_mode(mode, by),
         // Claude keeps its own rules (sent as `updatedPermissions`).
         AgentCommand::Rules(_) => Vec::new(),
     }

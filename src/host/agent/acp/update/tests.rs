@@ -148,17 +148,27 @@ fn plans_modes_and_unknown_kinds() {
     let mut t = transcript();
     let plan = json!({"sessionUpdate": "plan", "entries": [
         {"content": "a", "status": "completed"}, {"content": "b", "status": "pending"}]});
-    assert_eq!(
-        t.update(&plan),
-        [EventKind::notice(NoticeLevel::Info, "plan:\n[x] a\n[ ] b")]
-    );
+    let events = t.update(&plan);
+    let [EventKind::Plan { entries }] = events.as_slice() else {
+        panic!("not a plan")
+    };
+    assert_eq!(entries.len(), 2);
+    assert_eq!(entries[0].status, crate::protocol::PlanStatus::Completed);
     assert_eq!(
         t.update(&json!({"sessionUpdate": "current_mode_update", "currentModeId": "code"})),
-        [EventKind::notice(
-            NoticeLevel::Info,
-            "the agent is in mode `code`"
-        )]
+        [EventKind::Mode {
+            mode: "code".into(),
+            modes: None,
+            by: None
+        }]
     );
+    let commands = json!({"sessionUpdate": "available_commands_update",
+        "availableCommands": [{"name": "web", "description": "search"}]});
+    assert!(matches!(t.update(&commands).as_slice(),
+        [EventKind::Commands { commands }] if commands[0].name == "web"));
+    let usage = json!({"sessionUpdate": "usage_update", "used": 5, "size": 10});
+    assert!(matches!(t.update(&usage).as_slice(),
+        [EventKind::Usage { usage }] if usage.used == 5 && usage.cost.is_none()));
     assert_eq!(
         t.update(&json!({"sessionUpdate": "weather", "sun": true})),
         []
