@@ -273,7 +273,7 @@ pub fn embedded(mouse: bool) -> ExitCode {
 /// How to attach to a host of this process as its owner, and the hint that
 /// tells others how to watch it.
 pub fn owner_of(host: &Host) -> Result<(Target, Hints), Failure> {
-    let Some(token) = host.control_token() else {
+    let Some(token) = host.local_token().or_else(|| host.control_token()) else {
         let missing = format!("{} has no control token", host.auth_path().display());
         return Err(Failure::runtime(missing));
     };
@@ -302,10 +302,27 @@ fn embedded_config() -> Result<(HostConfig, Option<Flock<File>>)> {
     let mut config = HostConfig::new(AgentSpec::Shell);
     config.listen = "127.0.0.1:0".parse().expect("static address");
     config.session().id = session_id_for_dir(&cwd);
-    config.session().cwd = cwd;
+    config.session().cwd = cwd.clone();
+    // More sessions from the UI (Ctrl+N): the shell, and the agents that
+    // are installed, in this directory or anywhere under the home one.
+    let path = std::env::var("PATH").ok();
+    config.presets = super::serve_config::builtin_presets(path.as_deref());
+    config.workspaces = std::iter::once(cwd).chain(dirs::home_dir()).collect();
+    // The UI's own token: it owns the sessions and may create them; it is
+    // never written to the auth file others read.
+    config.local_tokens = vec![auth::TokenEntry {
+        name: auth::default_identity(std::env::var("USER").ok()),
+        token: auth::fresh_token(),
+        grants: vec![Grant::Control, Grant::Admin],
+        sessions: Vec::new(),
+    }];
     let journal_dir = super::serve::default_journal_dir();
     let lock = lock_journal(&journal_dir, &config.sessions[0].id);
     if lock.is_some() {
+        // The sessions made from this directory's UI come back with it
+        // (the journal directory is shared by every directory's `tether`).
+        let record = format!("{}.created.json", config.sessions[0].id);
+        config.created_record = Some(journal_dir.join(record));
         config.journal_dir = Some(journal_dir);
     }
     Ok((config, lock))

@@ -5,13 +5,13 @@
 
 use std::time::Duration;
 
-use futures_util::StreamExt;
+use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 use url::Url;
 
 use super::{ConnectError, HEARTBEAT_TIMEOUT, Since, Target, backoff, connect_once};
-use crate::protocol::LobbyMessage;
+use crate::protocol::{LobbyMessage, LobbyRequest};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum LobbyEvent {
@@ -43,22 +43,31 @@ pub fn session_url(url: &Url, id: &str) -> Url {
 }
 
 /// Starts the lobby task of the host that serves `url`; its events go to
-/// `events` tagged with `host`.
+/// `events` tagged with `host`. Returns where to send requests (sent when
+/// connected; one made while the lobby is down is answered by nobody, and
+/// the UI says so when the lobby comes back).
 pub fn spawn(
     host: usize,
     url: &Url,
     token: String,
     events: mpsc::UnboundedSender<(usize, LobbyEvent)>,
-) {
+) -> mpsc::UnboundedSender<LobbyRequest> {
     let target = Target {
         url: lobby_url(url),
         token,
         view: true,
     };
-    tokio::spawn(run(host, target, events));
+    let (requests, inbox) = mpsc::unbounded_channel();
+    tokio::spawn(run(host, target, events, inbox));
+    requests
 }
 
-async fn run(host: usize, target: Target, events: mpsc::UnboundedSender<(usize, LobbyEvent)>) {
+async fn run(
+    host: usize,
+    target: Target,
+    events: mpsc::UnboundedSender<(usize, LobbyEvent)>,
+    mut requests: mpsc::UnboundedReceiver<LobbyRequest>,
+) {
     let mut failures = 0u32;
     loop {
         let mut socket = match connect_once(&target, Since::Live).await {
@@ -86,7 +95,17 @@ async fn run(host: usize, target: Target, events: mpsc::UnboundedSender<(usize, 
             return;
         }
         let reason = loop {
-            match tokio::time::timeout(HEARTBEAT_TIMEOUT, socket.next()).await {
+            let frame = tokio::select! {
+                frame = tokio::time::timeout(HEARTBEAT_TIMEOUT, socket.next()) => frame,
+                Some(request) = requests.recv() => {
+                    let text = serde_json::to_string(&request).expect("requests serialise");
+                    if let Err(e) = socket.send(Message::text(text)).await {
+                        break e.to_string();
+                    }
+                    continue;
+                }
+            };
+            match frame {
                 Err(_) => break "no word from the host".to_owned(),
                 Ok(None) => break "connection closed".to_owned(),
                 Ok(Some(Err(e))) => break e.to_string(),

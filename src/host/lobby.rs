@@ -68,17 +68,12 @@ impl Lobby {
     }
 
     /// The newest summaries of the sessions `visible` admits, by id.
-    pub fn snapshot(&self, visible: impl Fn(&str) -> bool) -> LobbyMessage {
-        let sessions = self
-            .latest_mut()
+    pub fn snapshot(&self, visible: impl Fn(&str) -> bool) -> Vec<SessionSummary> {
+        self.latest_mut()
             .values()
             .filter(|s| visible(&s.id))
             .cloned()
-            .collect();
-        LobbyMessage::Sessions {
-            now: rfc3339(std::time::SystemTime::now()),
-            sessions,
-        }
+            .collect()
     }
 
     /// The changes from now on (subscribe before taking the snapshot: a

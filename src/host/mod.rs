@@ -58,6 +58,9 @@ pub struct HostConfig {
     /// created.
     pub workspaces: Vec<PathBuf>,
     pub auth_path: PathBuf,
+    /// Tokens of this process only (the embedded UI's), added to the auth
+    /// file's in memory, never written.
+    pub local_tokens: Vec<auth::TokenEntry>,
     pub owner_grace: Duration,
     /// Where journals live; `None` keeps history in memory only.
     pub journal_dir: Option<PathBuf>,
@@ -75,6 +78,9 @@ pub struct HostConfig {
     /// Frames a connection may fall behind the broadcast before it is
     /// closed with 1008.
     pub queue_frames: usize,
+    /// Where sessions created over HTTP are recorded, to come back after a
+    /// restart; `None`: `created-sessions.json` beside the journals.
+    pub created_record: Option<PathBuf>,
     /// WebSocket connections served at once; more get HTTP 503.
     pub max_connections: usize,
     /// WebSocket connections at once with one token (503 beyond); a
@@ -98,6 +104,7 @@ impl HostConfig {
             presets: BTreeMap::new(),
             workspaces: Vec::new(),
             auth_path: auth::default_auth_path(),
+            local_tokens: Vec::new(),
             owner_grace: Duration::from_secs(10),
             journal_dir: None,
             history_bytes: HistoryBudget::DEFAULT_BYTES,
@@ -105,6 +112,7 @@ impl HostConfig {
             keepalive: Duration::from_secs(15),
             pong_timeout: Duration::from_secs(30),
             queue_frames: 8192,
+            created_record: None,
             max_connections: 1024,
             max_connections_per_token: 256,
             header_read_timeout: Duration::from_secs(10),
@@ -129,6 +137,7 @@ impl HostConfig {
             history_bytes: self.history_bytes,
             retain: self.retain,
             queue_frames: self.queue_frames,
+            created_record: self.created_record.clone(),
         }
     }
 }
@@ -142,6 +151,7 @@ pub struct Host {
     auth_path: PathBuf,
     auth_created: bool,
     auth: Arc<RwLock<AuthFile>>,
+    local_tokens: Vec<auth::TokenEntry>,
     sessions: Arc<Sessions>,
     /// Why recorded sessions did not start again.
     problems: Vec<String>,
@@ -155,7 +165,8 @@ impl Host {
     /// sessions (each restored from its journal) and listens. Returns
     /// once it accepts connections.
     pub async fn start(config: HostConfig) -> Result<Host> {
-        let (auth, auth_created) = auth::load_or_create(&config.auth_path)?;
+        let (mut auth, auth_created) = auth::load_or_create(&config.auth_path)?;
+        auth.tokens.extend(config.local_tokens.iter().cloned());
         if auth.tokens.is_empty() {
             invalid!(
                 "{} has no tokens: add one with `tether token add NAME --grant control`",
@@ -206,6 +217,7 @@ impl Host {
             auth_path: config.auth_path,
             auth_created,
             auth,
+            local_tokens: config.local_tokens,
             sessions,
             problems,
             server,
@@ -276,6 +288,12 @@ impl Host {
         auth.first_with(grant).map(|t| t.token.clone())
     }
 
+    /// The first token of this process only (see
+    /// [`HostConfig::local_tokens`]).
+    pub fn local_token(&self) -> Option<String> {
+        self.local_tokens.first().map(|t| t.token.clone())
+    }
+
     /// A token that may own the session.
     pub fn control_token(&self) -> Option<String> {
         self.token_with(Grant::Control)
@@ -313,7 +331,8 @@ impl Host {
     /// closed with 4003. On error the old tokens stay in force. Returns
     /// what changed, by name.
     pub async fn reload_auth(&self) -> Result<auth::AuthChanges> {
-        let fresh = auth::load(&self.auth_path)?;
+        let mut fresh = auth::load(&self.auth_path)?;
+        fresh.tokens.extend(self.local_tokens.iter().cloned());
         let changes = {
             let mut current = self.auth.write().unwrap_or_else(|e| e.into_inner());
             let changes = auth::AuthChanges::between(&current, &fresh);

@@ -66,6 +66,12 @@ pub enum LobbyMessage {
     Sessions {
         now: String,
         sessions: Vec<SessionSummary>,
+        /// For tokens with the `admin` grant: the presets sessions can be
+        /// created from, and the directories they may run under.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        presets: Vec<String>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        workspaces: Vec<String>,
     },
     /// One session changed (or was created).
     Session {
@@ -74,6 +80,18 @@ pub enum LobbyMessage {
     },
     /// A session was stopped and removed.
     SessionRemoved { id: String },
+    /// The answer to a [`LobbyRequest`] that worked: the new session.
+    Created {
+        id: String,
+        session: Box<SessionSummary>,
+    },
+    /// The answer to a [`LobbyRequest`] that did not: `code` is the HTTP
+    /// status the same request gets over HTTP (400, 403, 404, 409).
+    Refused {
+        id: String,
+        code: u16,
+        message: String,
+    },
     /// A type this build does not know; clients skip it.
     #[serde(other)]
     Unknown,
@@ -83,4 +101,22 @@ impl LobbyMessage {
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).expect("lobby messages serialise")
     }
+}
+
+/// What a client may ask on the lobby WebSocket (what `POST /v1/sessions`
+/// does, for clients that hold a lobby connection anyway).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum LobbyRequest {
+    CreateSession {
+        /// Echoed in the answer.
+        id: String,
+        agent: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        session: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cwd: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        title: Option<String>,
+    },
 }

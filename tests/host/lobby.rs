@@ -136,3 +136,73 @@ async fn the_lobby_hears_of_created_and_stopped_sessions() {
     assert_eq!(status, 401);
     host.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn an_admin_creates_a_session_over_the_lobby_and_others_are_refused() {
+    use futures_util::SinkExt;
+    use tether::protocol::LobbyRequest;
+    let dir = tempfile::tempdir().unwrap();
+    let host = Host::start(three_sessions(dir.path())).await.unwrap();
+    let ask = |id: &str, session: &str| LobbyRequest::CreateSession {
+        id: id.into(),
+        agent: "shell".into(),
+        session: Some(session.into()),
+        cwd: Some("api".into()),
+        title: None,
+    };
+
+    let mut admin = try_connect(&lobby_url(&host), Some(crate::sessions::ADMIN), "")
+        .await
+        .unwrap();
+    let LobbyMessage::Sessions {
+        presets,
+        workspaces,
+        ..
+    } = next(&mut admin).await
+    else {
+        panic!("a snapshot first");
+    };
+    assert_eq!(presets, ["shell"], "an admin learns what it may create");
+    assert!(workspaces[0].ends_with("work"), "{workspaces:?}");
+    let text = serde_json::to_string(&ask("q1", "lobby-made")).unwrap();
+    admin.send(Message::text(text)).await.unwrap();
+    loop {
+        match next(&mut admin).await {
+            LobbyMessage::Created { id, session } => {
+                assert_eq!(id, "q1");
+                assert_eq!(session.id, "lobby-made");
+                break;
+            }
+            LobbyMessage::Refused { message, .. } => panic!("refused: {message}"),
+            _ => {}
+        }
+    }
+    assert!(host.session_ids().contains(&"lobby-made".to_owned()));
+
+    let mut alice = try_connect(&lobby_url(&host), Some(ALICE), "")
+        .await
+        .unwrap();
+    let LobbyMessage::Sessions { presets, .. } = next(&mut alice).await else {
+        panic!("a snapshot first");
+    };
+    assert!(presets.is_empty(), "only admins are told the presets");
+    let text = serde_json::to_string(&ask("q2", "not-mine")).unwrap();
+    alice.send(Message::text(text)).await.unwrap();
+    loop {
+        if let LobbyMessage::Refused { id, code, .. } = next(&mut alice).await {
+            assert_eq!((id.as_str(), code), ("q2", 403));
+            break;
+        }
+    }
+    alice
+        .send(Message::text("{\"type\":\"nonsense\"}"))
+        .await
+        .unwrap();
+    loop {
+        if let LobbyMessage::Refused { code, .. } = next(&mut alice).await {
+            assert_eq!(code, 400, "a bad request is answered, the lobby stays");
+            break;
+        }
+    }
+    host.shutdown().await.unwrap();
+}

@@ -48,6 +48,24 @@ async fn hostile_agent_output_is_shown_harmlessly_inside_the_transcript() {
         tui.wait_text("hostile-done");
         tui.wait_text("── done");
         let raw = tui.raw.lock().unwrap()[started..].to_vec();
+        // The only OSC written is tether's own title (the count of
+        // requests waiting), never one of the agent's.
+        let ours = b"\x1b]0;tether";
+        let foreign_osc = raw
+            .windows(2)
+            .enumerate()
+            .any(|(at, w)| w == b"\x1b]" && !raw[at..].starts_with(ours));
+        assert!(!foreign_osc, "an OSC of the agent reached the terminal");
+        let raw: Vec<u8> = {
+            let mut kept = Vec::new();
+            let mut rest = &raw[..];
+            while let Some(at) = rest.windows(ours.len()).position(|w| w == ours) {
+                kept.extend_from_slice(&rest[..at]);
+                rest = &rest[at + 2..];
+            }
+            kept.extend_from_slice(rest);
+            kept
+        };
         for (what, bytes) in [
             ("an OSC (title, clipboard, link)", &b"\x1b]"[..]),
             ("a DCS", b"\x1bP"),

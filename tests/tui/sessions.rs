@@ -158,3 +158,43 @@ async fn two_hosts_in_one_screen_switch_notify_and_answer_from_the_inbox() {
     host_a.shutdown().await.unwrap();
     host_b.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_admin_makes_a_session_from_the_ui() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = host_of(dir.path(), &["first"]);
+    let auth = serde_json::json!({"tokens": [
+        {"name": "alice", "token": ALICE, "grants": ["control", "admin"]},
+    ]});
+    let auth_path = dir.path().join("auth.json");
+    std::fs::write(&auth_path, auth.to_string()).unwrap();
+    std::fs::set_permissions(&auth_path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    std::fs::create_dir_all(dir.path().join("work/made")).unwrap();
+    config.presets.insert("shell".into(), AgentSpec::Shell);
+    config.workspaces = vec![dir.path().join("work")];
+    let host = Host::start(config).await.unwrap();
+    let url = host.session_url("first");
+    let home = dir.path().to_owned();
+    let tui = tokio::task::spawn_blocking(move || {
+        let mut tui = attach_sized(&url, ALICE, &home, &[], (30, 110), &[]);
+        tui.wait_text("first · shell");
+        tui.send(b"\x0e"); // Ctrl+N
+        tui.wait_text("New session on");
+        tui.send(b"nowhere");
+        tui.send(b"\r");
+        tui.wait_text("cwd nowhere");
+        for _ in 0.."nowhere".len() {
+            tui.send(b"\x7f");
+        }
+        tui.send(b"made\r");
+        tui.wait_text("made · shell");
+        tui.wait_text("~/work/made");
+        tui
+    })
+    .await
+    .unwrap();
+    assert!(host.session_ids().contains(&"made".to_owned()));
+    drop(tui);
+    host.shutdown().await.unwrap();
+}

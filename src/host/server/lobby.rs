@@ -2,7 +2,8 @@
 //! sends a `sessions` snapshot of every session the token may see, then a
 //! `session` message whenever one changes (paced by each session, see
 //! `runtime::lobby_feed`) and `session_removed` when one stops. Clients
-//! send nothing but pings and the close.
+//! may ask for a new session (`create_session`, admins only, as `POST
+//! /v1/sessions`); nothing else.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -16,10 +17,13 @@ use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 
-use super::{AppState, caller, plain, websocket_config};
+use std::path::PathBuf;
+
+use super::{AppState, caller, manage, plain, websocket_config};
 use crate::host::auth::TokenEntry;
+use crate::host::sessions::CreateSession;
 use crate::host::upgrade::{Socket, Upgrade};
-use crate::protocol::close_code;
+use crate::protocol::{Grant, LobbyMessage, LobbyRequest, close_code, rfc3339};
 
 /// A lobby peer that does not take a write in this long is not reading.
 const SEND_TIMEOUT: Duration = Duration::from_secs(20);
@@ -60,8 +64,59 @@ async fn send(socket: &mut Socket, frame: Utf8Bytes) -> Result<(), Ended> {
 }
 
 fn snapshot(state: &AppState, entry: &TokenEntry) -> Utf8Bytes {
-    let message = state.sessions.lobby.snapshot(|id| entry.may_see(id));
+    let admin = entry.has(Grant::Admin);
+    let message = LobbyMessage::Sessions {
+        now: rfc3339(std::time::SystemTime::now()),
+        sessions: state.sessions.lobby.snapshot(|id| entry.may_see(id)),
+        presets: if admin {
+            state.sessions.preset_names()
+        } else {
+            Vec::new()
+        },
+        workspaces: if admin {
+            state.sessions.workspaces()
+        } else {
+            Vec::new()
+        },
+    };
     Utf8Bytes::from(message.to_json())
+}
+
+/// Answers what a client asked (a bad request is answered, never fatal).
+async fn answer(state: &AppState, entry: &TokenEntry, text: &str) -> Utf8Bytes {
+    let answer = match serde_json::from_str::<LobbyRequest>(text) {
+        Ok(LobbyRequest::CreateSession {
+            id,
+            agent,
+            session,
+            cwd,
+            title,
+        }) => {
+            let ask = CreateSession {
+                id: session,
+                agent,
+                cwd: cwd.map(PathBuf::from),
+                title,
+            };
+            match manage::create(state, entry, ask).await {
+                Ok(summary) => LobbyMessage::Created {
+                    id,
+                    session: Box::new(summary),
+                },
+                Err(refusal) => LobbyMessage::Refused {
+                    id,
+                    code: manage::status_of(&refusal).as_u16(),
+                    message: refusal.message(),
+                },
+            }
+        }
+        Err(e) => LobbyMessage::Refused {
+            id: String::new(),
+            code: 400,
+            message: format!("not a lobby request: {e}"),
+        },
+    };
+    Utf8Bytes::from(answer.to_json())
 }
 
 /// Whether the token still authenticates (it may have been revoked).
@@ -101,6 +156,10 @@ async fn run(socket: &mut Socket, state: &AppState, entry: &TokenEntry) -> Resul
             frame = socket.next() => match frame {
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => {
                     return Err((close_code::GOING_AWAY, "closed"));
+                }
+                Some(Ok(Message::Text(text))) => {
+                    silent_since = None;
+                    send(socket, answer(state, entry, &text).await).await?;
                 }
                 Some(Ok(_)) => silent_since = None,
             },

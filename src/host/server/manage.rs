@@ -14,25 +14,29 @@ use axum::response::{IntoResponse, Response};
 use super::{AppState, caller, json_error};
 use crate::host::auth::TokenEntry;
 use crate::host::sessions::{CreateSession, SessionRefusal};
-use crate::protocol::Grant;
+use crate::protocol::{Grant, SessionSummary};
 
 /// Largest body of a create request.
 const MAX_BODY: usize = 16 * 1024;
 
 fn refused(refusal: SessionRefusal) -> Response {
-    match refusal {
-        SessionRefusal::NotFound => json_error(StatusCode::NOT_FOUND, "no such session"),
-        SessionRefusal::Conflict(why) => json_error(StatusCode::CONFLICT, why),
-        SessionRefusal::Invalid(why) => json_error(StatusCode::BAD_REQUEST, why),
-        SessionRefusal::Forbidden(why) => json_error(StatusCode::FORBIDDEN, why),
-    }
+    json_error(status_of(&refusal), refusal.message())
 }
 
+const NEEDS_ADMIN: &str = "the token has no admin grant (it is needed to create and stop sessions)";
+
 fn needs_admin() -> Response {
-    json_error(
-        StatusCode::FORBIDDEN,
-        "the token has no admin grant (it is needed to create and stop sessions)",
-    )
+    json_error(StatusCode::FORBIDDEN, NEEDS_ADMIN)
+}
+
+/// The HTTP status of a refusal (the lobby reports the same numbers).
+pub fn status_of(refusal: &SessionRefusal) -> StatusCode {
+    match refusal {
+        SessionRefusal::NotFound => StatusCode::NOT_FOUND,
+        SessionRefusal::Conflict(_) => StatusCode::CONFLICT,
+        SessionRefusal::Invalid(_) => StatusCode::BAD_REQUEST,
+        SessionRefusal::Forbidden(_) => StatusCode::FORBIDDEN,
+    }
 }
 
 /// The caller, if it may see session `id` (else the 401 or 404 answer).
@@ -59,14 +63,12 @@ pub async fn create_session(
         Ok(entry) => entry,
         Err(refusal) => return refusal,
     };
-    if !entry.has(Grant::Admin) {
-        return needs_admin();
-    }
     if body.len() > MAX_BODY {
         return json_error(StatusCode::PAYLOAD_TOO_LARGE, "the request is too large");
     }
     let ask: CreateSession = match serde_json::from_slice(&body) {
         Ok(ask) => ask,
+        Err(_) if !entry.has(Grant::Admin) => return needs_admin(),
         Err(e) => {
             return json_error(
                 StatusCode::BAD_REQUEST,
@@ -76,24 +78,31 @@ pub async fn create_session(
             );
         }
     };
-    // A scoped token creates only sessions it may then see.
-    if let Some(id) = &ask.id
-        && !entry.may_see(id)
-    {
-        return json_error(
-            StatusCode::FORBIDDEN,
-            format!("the token may not use a session named `{id}`"),
-        );
-    }
-    if ask.id.is_none() && !entry.sessions.is_empty() {
-        return json_error(
-            StatusCode::BAD_REQUEST,
-            "a token limited to some sessions must name the new one (`id`)",
-        );
-    }
-    match state.sessions.create(ask).await {
+    match create(&state, &entry, ask).await {
         Ok(summary) => (StatusCode::CREATED, Json(summary)).into_response(),
         Err(refusal) => refused(refusal),
+    }
+}
+
+/// Creates a session for `entry`: for admins only, and for a token
+/// limited to some sessions only inside its scope (over HTTP and the
+/// lobby alike).
+pub async fn create(
+    state: &AppState,
+    entry: &TokenEntry,
+    ask: CreateSession,
+) -> Result<SessionSummary, SessionRefusal> {
+    if !entry.has(Grant::Admin) {
+        return Err(SessionRefusal::Forbidden(NEEDS_ADMIN.into()));
+    }
+    match &ask.id {
+        Some(id) if !entry.may_see(id) => Err(SessionRefusal::Forbidden(format!(
+            "the token may not use a session named `{id}`"
+        ))),
+        None if !entry.sessions.is_empty() => Err(SessionRefusal::Invalid(
+            "a token limited to some sessions must name the new one (`id`)".into(),
+        )),
+        _ => state.sessions.create(ask).await,
     }
 }
 

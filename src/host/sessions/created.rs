@@ -2,7 +2,7 @@
 //! beside the journals): what a restarted host starts again besides the
 //! configured ones. A preset name is recorded, never a command line.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
@@ -49,9 +49,9 @@ pub struct CreatedFile {
 }
 
 impl CreatedFile {
-    pub fn in_dir(dir: &Path) -> Self {
+    pub fn at(path: PathBuf) -> Self {
         CreatedFile {
-            path: dir.join("created-sessions.json"),
+            path,
             lock: Mutex::new(()),
         }
     }

@@ -55,6 +55,9 @@ pub struct SessionDefaults {
     pub history_bytes: usize,
     pub retain: usize,
     pub queue_frames: usize,
+    /// The record of created sessions; `None`: `created-sessions.json`
+    /// in the journal directory (nowhere without one).
+    pub created_record: Option<PathBuf>,
 }
 
 /// What a client asks for in `POST /v1/sessions`.
@@ -83,6 +86,18 @@ pub enum SessionRefusal {
     Forbidden(String),
 }
 
+impl SessionRefusal {
+    /// What to tell the client.
+    pub fn message(&self) -> String {
+        match self {
+            SessionRefusal::NotFound => "no such session".into(),
+            SessionRefusal::Conflict(why)
+            | SessionRefusal::Invalid(why)
+            | SessionRefusal::Forbidden(why) => why.clone(),
+        }
+    }
+}
+
 pub struct Sessions {
     running: RwLock<BTreeMap<String, Arc<HostedSession>>>,
     pub lobby: Arc<Lobby>,
@@ -109,9 +124,13 @@ impl Sessions {
             })
             .collect::<Result<_>>()?;
         let created = defaults
-            .journal_dir
-            .as_deref()
-            .map(created::CreatedFile::in_dir);
+            .created_record
+            .clone()
+            .or_else(|| {
+                let dir = defaults.journal_dir.as_deref()?;
+                Some(dir.join("created-sessions.json"))
+            })
+            .map(created::CreatedFile::at);
         Ok(Sessions {
             running: RwLock::new(BTreeMap::new()),
             lobby: Arc::new(Lobby::default()),
@@ -154,6 +173,19 @@ impl Sessions {
             }
         }
         problems
+    }
+
+    /// The presets sessions can be created from, by name.
+    pub fn preset_names(&self) -> Vec<String> {
+        self.presets.keys().cloned().collect()
+    }
+
+    /// The directories created sessions may run under.
+    pub fn workspaces(&self) -> Vec<String> {
+        self.workspaces
+            .iter()
+            .map(|w| w.display().to_string())
+            .collect()
     }
 
     pub fn get(&self, id: &str) -> Option<Arc<HostedSession>> {

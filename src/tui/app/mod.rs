@@ -337,6 +337,12 @@ impl App {
         format!("{}-{}", self.id_prefix, self.next_id)
     }
 
+    /// Shows an error in the status bar (for what the deck around the app
+    /// refuses).
+    pub fn note_error(&mut self, text: impl Into<String>) {
+        self.say(text, Level::Error);
+    }
+
     fn say(&mut self, text: impl Into<String>, level: Level) {
         self.status = Some(StatusLine {
             text: text.into(),

@@ -45,6 +45,10 @@ pub struct HostView {
     pub token: String,
     pub lobby: LobbyState,
     pub sessions: BTreeMap<String, SessionSummary>,
+    /// What an admin may create sessions from, and where (empty for
+    /// other tokens).
+    pub presets: Vec<String>,
+    pub workspaces: Vec<String>,
     /// The host's clock at the last lobby message, and ours then: ages are
     /// counted on the host's clock.
     clock: Option<(SystemTime, SystemTime)>,
@@ -58,6 +62,8 @@ impl HostView {
             token,
             lobby: LobbyState::Connecting,
             sessions: BTreeMap::new(),
+            presets: Vec::new(),
+            workspaces: Vec::new(),
             clock: None,
         }
     }
@@ -85,7 +91,14 @@ impl HostView {
 
     fn apply_message(&mut self, message: LobbyMessage, wall: SystemTime) -> Vec<News> {
         match message {
-            LobbyMessage::Sessions { now, sessions } => {
+            LobbyMessage::Sessions {
+                now,
+                sessions,
+                presets,
+                workspaces,
+            } => {
+                self.presets = presets;
+                self.workspaces = workspaces;
                 self.note_clock(&now, wall);
                 // A snapshot after a gap: what changed meanwhile is news.
                 let mut news = Vec::new();
@@ -112,7 +125,9 @@ impl HostView {
                 self.sessions.remove(&id);
                 Vec::new()
             }
-            LobbyMessage::Unknown => Vec::new(),
+            LobbyMessage::Created { .. } | LobbyMessage::Refused { .. } | LobbyMessage::Unknown => {
+                Vec::new()
+            }
         }
     }
 

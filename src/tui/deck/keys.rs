@@ -16,6 +16,8 @@ pub enum DeckKey {
     Sessions,
     /// Ctrl+G: the inbox.
     Inbox,
+    /// Ctrl+N: a new session (admins).
+    NewSession,
     /// Alt+↑ / Alt+↓: the previous / next session.
     Previous,
     Next,
@@ -29,6 +31,7 @@ pub fn deck_key(key: &KeyEvent) -> Option<DeckKey> {
     match key.code {
         KeyCode::Char('s') if ctrl => Some(DeckKey::Sessions),
         KeyCode::Char('g') if ctrl => Some(DeckKey::Inbox),
+        KeyCode::Char('n') if ctrl => Some(DeckKey::NewSession),
         KeyCode::Up if alt => Some(DeckKey::Previous),
         KeyCode::Down if alt => Some(DeckKey::Next),
         KeyCode::Char(c @ '1'..='9') if alt => Some(DeckKey::Nth(c as usize - '1' as usize)),
@@ -56,6 +59,7 @@ impl Deck {
         match self.panel.clone() {
             Some(Panel::Picker { filter, selected }) => self.picker_key(key, filter, selected),
             Some(Panel::Inbox { selected }) => self.inbox_key(key, selected, now, wall),
+            Some(Panel::NewSession(form)) => self.new_session_key(key, form),
             None => match deck_key(&key) {
                 Some(which) => self.deck_chord(which),
                 None => self.pass_to_active(Msg::Key(key), now, wall),
@@ -84,6 +88,7 @@ impl Deck {
                 None
             }
             DeckKey::Inbox => return self.open_inbox(),
+            DeckKey::NewSession => return self.open_new_session(),
             DeckKey::Previous => go((current + listed.len().max(1) - 1) % listed.len().max(1)),
             DeckKey::Next => go((current + 1) % listed.len().max(1)),
             DeckKey::Nth(n) => go(n),

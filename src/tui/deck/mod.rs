@@ -6,6 +6,7 @@
 //! loop feeds it [`DeckMsg`]s and carries out its [`DeckEffect`]s
 //! (opening a session's connection, sending, notifying).
 
+pub mod create;
 pub mod hosts;
 pub mod inbox;
 pub mod keys;
@@ -45,6 +46,8 @@ pub enum Panel {
     Picker { filter: String, selected: usize },
     /// Every request waiting, across sessions and hosts.
     Inbox { selected: usize },
+    /// Making a session (admins).
+    NewSession(create::NewSession),
 }
 
 /// Everything the deck reacts to.
@@ -80,6 +83,11 @@ pub enum DeckEffect {
     Notify(Notification),
     /// Set the terminal's title.
     Title(String),
+    /// Send a request on a host's lobby.
+    Lobby {
+        host: usize,
+        request: crate::protocol::LobbyRequest,
+    },
 }
 
 pub struct Deck {
@@ -98,6 +106,8 @@ pub struct Deck {
     pub notify: NotifyMode,
     pub terminal_focused: bool,
     title: String,
+    /// Lobby requests made (their ids).
+    requests: u64,
 }
 
 /// Screens at least this wide show the session list as a sidebar.
@@ -117,6 +127,7 @@ impl Deck {
             notify: NotifyMode::default(),
             terminal_focused: true,
             title: String::new(),
+            requests: 0,
         }
     }
 
@@ -236,6 +247,12 @@ impl Deck {
     }
 
     fn on_lobby(&mut self, host: usize, event: LobbyEvent, wall: SystemTime) -> Vec<DeckEffect> {
+        if let LobbyEvent::Message(message) = &event {
+            let answered = self.on_answer(host, message);
+            if !answered.is_empty() {
+                return answered;
+            }
+        }
         let Some(view) = self.hosts.get_mut(host) else {
             return Vec::new();
         };

@@ -63,6 +63,8 @@ fn snapshot(sessions: Vec<SessionSummary>) -> LobbyMessage {
     LobbyMessage::Sessions {
         now: "2026-11-21T10:00:00.000Z".into(),
         sessions,
+        presets: Vec::new(),
+        workspaces: Vec::new(),
     }
 }
 

@@ -7,6 +7,7 @@ use tokio::sync::mpsc;
 
 use crate::client::lobby::{self, LobbyEvent};
 use crate::client::{self, ConnCommand, ConnEvent, Connection, Resume, Target};
+use crate::protocol::LobbyRequest;
 use crate::tui::deck::Deck;
 
 pub struct Links {
@@ -15,6 +16,7 @@ pub struct Links {
     commands: HashMap<usize, mpsc::UnboundedSender<ConnCommand>>,
     pub lobby_events: mpsc::UnboundedReceiver<(usize, LobbyEvent)>,
     lobby_tx: mpsc::UnboundedSender<(usize, LobbyEvent)>,
+    lobby_requests: Vec<mpsc::UnboundedSender<LobbyRequest>>,
 }
 
 impl Default for Links {
@@ -27,6 +29,7 @@ impl Default for Links {
             commands: HashMap::new(),
             lobby_events,
             lobby_tx,
+            lobby_requests: Vec::new(),
         }
     }
 }
@@ -69,9 +72,17 @@ impl Links {
     }
 
     /// One lobby connection per host.
-    pub fn start_lobbies(&self, deck: &Deck) {
+    pub fn start_lobbies(&mut self, deck: &Deck) {
         for (n, host) in deck.hosts.iter().enumerate() {
-            lobby::spawn(n, &host.url, host.token.clone(), self.lobby_tx.clone());
+            let requests = lobby::spawn(n, &host.url, host.token.clone(), self.lobby_tx.clone());
+            self.lobby_requests.push(requests);
+        }
+    }
+
+    /// Sends a request on host `host`'s lobby.
+    pub fn ask_lobby(&self, host: usize, request: LobbyRequest) {
+        if let Some(requests) = self.lobby_requests.get(host) {
+            let _ = requests.send(request);
         }
     }
 }

@@ -87,6 +87,7 @@ pub async fn run(terminal: &mut Tui, deck: &mut Deck, mut links: Links) -> std::
                     Effect::Quit => {}
                 },
                 DeckEffect::Open { tab } => links.open(deck, tab),
+                DeckEffect::Lobby { host, request } => links.ask_lobby(host, request),
                 DeckEffect::Notify(note) => {
                     write_raw(terminal, &sequence(deck.notify, osc, &note))?;
                 }

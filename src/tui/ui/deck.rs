@@ -15,6 +15,7 @@ use super::fit::{truncate as fit_text, width as display_width};
 use super::{decision, draw_in};
 use crate::protocol::{AgentState, SessionSummary};
 use crate::tui::cells::state_word;
+use crate::tui::deck::create::{Field, NewSession};
 use crate::tui::deck::hosts::{HostView, LobbyState};
 use crate::tui::deck::{Deck, Panel, SessionKey};
 use crate::tui::sanitize::sanitize_plain;
@@ -42,9 +43,75 @@ pub fn draw(deck: &mut Deck, frame: &mut Frame) {
         Some(tab) => draw_in(&mut tab.app, frame, main),
         None => waiting(deck, frame, main),
     }
-    if let Some(Panel::Inbox { selected }) = deck.panel.clone() {
-        inbox(deck, frame, main, selected);
+    match deck.panel.clone() {
+        Some(Panel::Inbox { selected }) => inbox(deck, frame, main, selected),
+        Some(Panel::NewSession(form)) => new_session(deck, frame, main, &form),
+        _ => {}
     }
+}
+
+fn new_session(deck: &Deck, frame: &mut Frame, area: Rect, form: &NewSession) {
+    let host = &deck.hosts[form.host];
+    let width = area.width.min(76);
+    let popup = super::centered(area, width, 11);
+    frame.render_widget(Clear, popup);
+    let field = |f: Field, label: &str, value: String, hint: &str| {
+        let focused = form.field == f;
+        let mut spans = vec![
+            Span::styled(format!("{label:>10}  "), theme::DIM),
+            Span::styled(
+                value,
+                if focused {
+                    theme::BOLD
+                } else {
+                    Style::default()
+                },
+            ),
+        ];
+        if focused {
+            spans.push(Span::styled("▏", theme::FOCUS_BORDER));
+        }
+        spans.push(Span::styled(format!("  {hint}"), theme::DIM));
+        Line::from(spans)
+    };
+    let preset = host.presets.get(form.preset).cloned().unwrap_or_default();
+    let base = host.workspaces.first().cloned().unwrap_or_default();
+    let mut lines = vec![
+        field(Field::Preset, "agent", format!("◂ {preset} ▸"), "←/→"),
+        field(Field::Dir, "directory", sanitize_plain(&form.dir), ""),
+        Line::styled(
+            fit_text(
+                &format!("            relative to {}", sanitize_plain(&base)),
+                usize::from(width) - 2,
+            ),
+            theme::DIM,
+        ),
+        field(
+            Field::Name,
+            "name",
+            sanitize_plain(&form.name),
+            "(empty: the directory's)",
+        ),
+        Line::raw(""),
+    ];
+    if form.asked.is_some() {
+        lines.push(Line::styled("creating…", theme::DIM));
+    }
+    if let Some(error) = &form.error {
+        lines.push(Line::styled(
+            fit_text(&sanitize_plain(error), usize::from(width) - 2),
+            theme::ERROR,
+        ));
+    }
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme::FOCUS_BORDER)
+        .title(format!(" New session on {} ", sanitize_plain(&host.name)))
+        .title_bottom(Line::styled(
+            " Enter create · Tab field · Esc cancel ",
+            theme::DIM,
+        ));
+    frame.render_widget(Paragraph::new(lines).block(block), popup);
 }
 
 /// Nothing on screen yet: attached to a host whose lobby has not answered.

@@ -155,7 +155,7 @@ fn placeholder(app: &App) -> String {
 }
 
 /// A rectangle of `width` x `height` centred in `area`.
-fn centered(area: Rect, width: u16, height: u16) -> Rect {
+pub(super) fn centered(area: Rect, width: u16, height: u16) -> Rect {
     let width = width.min(area.width);
     let height = height.min(area.height);
     Rect {
