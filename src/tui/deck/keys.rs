@@ -7,9 +7,10 @@ use std::time::{Instant, SystemTime};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::{Deck, DeckEffect, Panel, SIDEBAR_MIN_WIDTH, SessionKey};
+use crate::tui::keymap::sessions::{SessionAction, session_action};
 use crate::tui::app::Msg;
 
-/// What a key means to the deck itself.
+/// What a key means to the deck itself (bound in `keymap::sessions`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DeckKey {
     /// Ctrl+S: the session list (sidebar when wide, picker when narrow).
@@ -25,18 +26,19 @@ pub enum DeckKey {
     Nth(usize),
 }
 
+/// The deck's key for `key` (the table is `keymap::sessions`).
 pub fn deck_key(key: &KeyEvent) -> Option<DeckKey> {
-    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-    let alt = key.modifiers.contains(KeyModifiers::ALT);
-    match key.code {
-        KeyCode::Char('s') if ctrl => Some(DeckKey::Sessions),
-        KeyCode::Char('g') if ctrl => Some(DeckKey::Inbox),
-        KeyCode::Char('n') if ctrl => Some(DeckKey::NewSession),
-        KeyCode::Up if alt => Some(DeckKey::Previous),
-        KeyCode::Down if alt => Some(DeckKey::Next),
-        KeyCode::Char(c @ '1'..='9') if alt => Some(DeckKey::Nth(c as usize - '1' as usize)),
-        _ => None,
-    }
+    Some(match session_action(key)? {
+        SessionAction::List => DeckKey::Sessions,
+        SessionAction::Inbox => DeckKey::Inbox,
+        SessionAction::New => DeckKey::NewSession,
+        SessionAction::Previous => DeckKey::Previous,
+        SessionAction::Next => DeckKey::Next,
+        SessionAction::Nth => match key.code {
+            KeyCode::Char(c @ '1'..='9') => DeckKey::Nth(c as usize - '1' as usize),
+            _ => return None,
+        },
+    })
 }
 
 /// Whether `filter` matches `name` as a fuzzy filter does: its characters

@@ -5,6 +5,7 @@
 //! how they are written, its help line and its hint word ([`words`]).
 
 pub mod bindings;
+pub mod sessions;
 pub mod words;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -201,6 +202,7 @@ pub fn help_sections() -> Vec<(&'static str, Vec<(&'static str, &'static str)>)>
     };
     vec![
         ("Everywhere", section(Context::Global)),
+        ("Sessions", sessions::session_help()),
         ("Permission request", section(Context::Decision)),
         ("Input box", section(Context::Input)),
         (
