@@ -46,6 +46,10 @@ pub struct LobbyArgs {
     /// Keep a journal per session.
     #[arg(long)]
     journal: bool,
+    /// Each session's in-memory history budget (K, M, G suffixes; the
+    /// host's default is 64M or 100,000 events, whichever comes first).
+    #[arg(long, value_name = "BYTES", value_parser = crate::cli::serve::parse_size)]
+    history_bytes: Option<usize>,
 }
 
 /// How long a raised request stays pending before the bench cancels it
@@ -81,6 +85,8 @@ struct Usage {
     cpu_seconds: f64,
     events: u64,
     rss_idle: u64,
+    /// When the measurement started (after the warm-up).
+    rss_start: u64,
     rss: u64,
     rss_peak: u64,
 }
@@ -95,6 +101,9 @@ async fn measure(args: &LobbyArgs) -> Result<serde_json::Value> {
         })
         .collect();
     config.journal_dir = args.journal.then(|| dir.join("journal"));
+    if let Some(bytes) = args.history_bytes {
+        config.history_bytes = bytes;
+    }
     config.max_connections = config.max_connections.max(args.viewers + 64);
     config.max_connections_per_token = config.max_connections_per_token.max(args.viewers + 16);
     let host = Arc::new(Host::start(config).await?);
@@ -120,6 +129,7 @@ async fn measure(args: &LobbyArgs) -> Result<serde_json::Value> {
     ));
     tokio::time::sleep(WARM_UP).await;
     let (cpu_before, events_before) = (cpu_seconds(), sent.load(Ordering::Relaxed));
+    let (rss_start, _) = rss();
     let start = Instant::now();
     let raised = raise_requests(&host, &ids, args, &prefix).await?;
     let (rss_now, rss_peak) = rss();
@@ -128,6 +138,7 @@ async fn measure(args: &LobbyArgs) -> Result<serde_json::Value> {
         cpu_seconds: cpu_seconds() - cpu_before,
         events: sent.load(Ordering::Relaxed) - events_before,
         rss_idle,
+        rss_start,
         rss: rss_now,
         rss_peak,
     };
@@ -179,6 +190,8 @@ fn figures(
         "rss_idle_bytes": usage.rss_idle,
         "rss_bytes": usage.rss,
         "rss_peak_bytes": usage.rss_peak,
+        "rss_growth_bytes_per_min": ((usage.rss as f64 - usage.rss_start as f64) / usage.seconds * 60.0).round(),
+        "history_bytes": args.history_bytes,
         "cpu_s_per_min": (usage.cpu_seconds / usage.seconds * 60.0 * 10.0).round() / 10.0,
     })
 }
