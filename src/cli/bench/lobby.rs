@@ -182,6 +182,8 @@ fn figures(
         "p50_ms": pick_ms(0.50),
         "p99_ms": p99_ms,
         "max_ms": pick_ms(1.0),
+        // Requests that waited for the lobby's pacing rather than work.
+        "over_20ms_share": share_over(latencies, 20_000),
         "p99_under_250ms": report.seen > 0 && p99_ms < GOAL_P99_MS,
         "lobby_messages_per_viewer_per_s": (report.messages as f64 / per_viewer_s).round(),
         "lobby_bytes_per_viewer_per_s": (report.bytes as f64 / per_viewer_s).round(),
@@ -194,6 +196,12 @@ fn figures(
         "history_bytes": args.history_bytes,
         "cpu_s_per_min": (usage.cpu_seconds / usage.seconds * 60.0 * 10.0).round() / 10.0,
     })
+}
+
+/// The share of `sorted` (microseconds) above `limit_us`, to 3 places.
+fn share_over(sorted: &[u64], limit_us: u64) -> f64 {
+    let over = sorted.len() - sorted.partition_point(|us| *us <= limit_us);
+    (over as f64 / sorted.len().max(1) as f64 * 1000.0).round() / 1000.0
 }
 
 /// User and system CPU time of this process so far.
