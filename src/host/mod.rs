@@ -319,7 +319,18 @@ impl Host {
     /// journaled, numbered and broadcast like any other. Waits while the
     /// session's queue is full, so a fast caller goes at its pace.
     pub async fn inject(&self, event: EventKind) -> Result<()> {
-        self.first()?
+        let session = self.first()?;
+        Self::inject_to(&session, event).await
+    }
+
+    /// [`Host::inject`] into the session named `id`.
+    pub async fn inject_into(&self, id: &str, event: EventKind) -> Result<()> {
+        let session = self.sessions.get(id).ok_or(Error::Stopped)?;
+        Self::inject_to(&session, event).await
+    }
+
+    async fn inject_to(session: &HostedSession, event: EventKind) -> Result<()> {
+        session
             .requests
             .send(Request::Inject { event })
             .await

@@ -7,6 +7,7 @@ mod acp;
 mod agents;
 mod approvals;
 mod auth;
+mod bench;
 mod chaos;
 // Each test binary uses part of the shared support.
 #[allow(dead_code)]

@@ -3,6 +3,8 @@
 mod fanout;
 mod followers;
 mod large_journal;
+mod lobby;
+mod lobby_viewers;
 mod resume;
 
 use std::process::ExitCode;
@@ -23,6 +25,13 @@ enum Which {
     /// Time from connecting with since=0 to caught_up, from memory and
     /// from the journal; or a restart on a large journal (--journal-bytes).
     Resume(resume::ResumeArgs),
+    /// Many busy sessions, many lobby subscribers: time from a new
+    /// permission request to every subscriber seeing it, host memory and
+    /// CPU time.
+    Lobby(lobby::LobbyArgs),
+    /// The subscriber side of `lobby`, run as a child process.
+    #[command(hide = true)]
+    LobbyViewers(lobby_viewers::LobbyViewersArgs),
     /// The follower side of `fanout`, run as a child process.
     #[command(hide = true)]
     Followers(followers::FollowersArgs),
@@ -35,6 +44,8 @@ pub fn run(args: BenchArgs) -> ExitCode {
     let result = match args.which {
         Which::Fanout(args) => fanout::run(args),
         Which::Resume(args) => resume::run(args),
+        Which::Lobby(args) => lobby::run(args),
+        Which::LobbyViewers(args) => lobby_viewers::run(args),
         Which::Followers(args) => followers::run(args),
         Which::Restart(args) => large_journal::restart(args),
     };

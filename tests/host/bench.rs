@@ -1,0 +1,38 @@
+//! `tether bench lobby`, run tiny through the real binary: it starts, its
+//! subscribers see every request it raises, and it stops by itself.
+
+use std::time::{Duration, Instant};
+
+#[test]
+fn the_lobby_bench_runs_tiny_and_reports_every_request_seen() {
+    let dir = tempfile::tempdir().unwrap();
+    let started = Instant::now();
+    let output = crate::common::tether(dir.path())
+        .args(["bench", "lobby", "--sessions", "3", "--viewers", "2"])
+        .args(["--duration", "2", "--rate", "20", "--requests", "5"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "it stops by itself"
+    );
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let figures: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    let samples = figures["samples"].as_u64().unwrap();
+    assert!(samples >= 5, "{figures}");
+    assert_eq!(figures["seen"].as_u64(), Some(samples * 2), "{figures}");
+    assert_eq!(figures["missing"], 0, "{figures}");
+    assert_eq!(figures["closed_early"], 0, "{figures}");
+    assert!(figures["events_per_s"].as_f64().unwrap() > 0.0, "{figures}");
+    assert!(figures["p99_ms"].as_f64().unwrap() > 0.0, "{figures}");
+    assert!(figures["rss_bytes"].as_u64().unwrap() > 0, "{figures}");
+    assert!(
+        figures["cpu_s_per_min"].as_f64().unwrap() > 0.0,
+        "{figures}"
+    );
+}
