@@ -24,6 +24,9 @@ pub struct LobbyFeed {
     published_generation: Option<u64>,
     published_seq: u64,
     last_publish: Option<Instant>,
+    /// When a major change was last sent: majors are paced among
+    /// themselves only, so a minor summary just before never delays one.
+    last_major: Option<Instant>,
     /// Someone joined or left, or the owner changed.
     people_changed: bool,
     due: Option<Instant>,
@@ -37,6 +40,7 @@ impl LobbyFeed {
             published_generation: None,
             published_seq: 0,
             last_publish: None,
+            last_major: None,
             people_changed: false,
             due: None,
         }
@@ -52,11 +56,10 @@ impl LobbyFeed {
             self.people_changed || self.published_generation != Some(session.lobby_generation());
         let minor = session.last_seq() != self.published_seq;
         let now = Instant::now();
-        let at = match (major, minor, self.last_publish) {
-            (false, false, _) => return,
-            (_, _, None) => now,
-            (true, _, Some(last)) => last + MAJOR_GAP,
-            (false, true, Some(last)) => last + MINOR_PACE,
+        let at = match (major, minor) {
+            (false, false) => return,
+            (true, _) => self.last_major.map_or(now, |last| last + MAJOR_GAP),
+            (false, true) => self.last_publish.map_or(now, |last| last + MINOR_PACE),
         };
         if at <= now {
             self.publish(session);
@@ -79,6 +82,9 @@ impl LobbyFeed {
 
     pub fn publish(&mut self, session: &Session) {
         let summary = self.summary(session);
+        if self.people_changed || self.published_generation != Some(session.lobby_generation()) {
+            self.last_major = Some(Instant::now());
+        }
         self.published_generation = Some(session.lobby_generation());
         self.published_seq = summary.last_seq;
         self.people_changed = false;
