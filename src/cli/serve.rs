@@ -96,10 +96,12 @@ pub struct ServeArgs {
     /// Keep history in memory only.
     #[arg(long)]
     no_journal: bool,
-    /// Bytes of history kept in memory for resuming clients (K, M, G
-    /// suffixes: KiB, MiB, GiB); older events are read from the journal.
-    #[arg(long, default_value = "64M", value_name = "BYTES", value_parser = parse_size)]
-    history_bytes: usize,
+    /// Bytes of history each session keeps in memory for resuming clients
+    /// (K, M, G suffixes: KiB, MiB, GiB); older events are read from the
+    /// journal [default: 64M, shared out among the sessions of a config
+    /// file, at least 4M each].
+    #[arg(long, value_name = "BYTES", value_parser = parse_size)]
+    history_bytes: Option<usize>,
     /// The agent's working directory (one-session host) [default: .].
     #[arg(long)]
     cwd: Option<PathBuf>,
@@ -243,7 +245,7 @@ impl ServeArgs {
             None => {
                 let mut config = HostConfig::new(AgentSpec::Shell);
                 config.sessions = vec![self.one_session()?];
-                config.presets = serve_config::builtin_presets(path.as_deref());
+                config.presets = serve_config::builtin_presets(path.as_deref(), true);
                 config.journal_dir = Some(default_journal_dir());
                 config
             }
@@ -272,7 +274,12 @@ impl ServeArgs {
         } else if let Some(journal) = self.journal {
             config.journal_dir = Some(journal);
         }
-        config.history_bytes = self.history_bytes;
+        config.history_bytes = match self.history_bytes {
+            Some(bytes) => bytes,
+            // Many sessions share what one would have: 100 busy sessions
+            // must not each hold 64 MiB.
+            None => (config.history_bytes / config.sessions.len().max(1)).max(4 << 20),
+        };
         Ok(())
     }
 }
