@@ -306,7 +306,7 @@ fn embedded_config() -> Result<(HostConfig, Option<Flock<File>>)> {
     // More sessions from the UI (Ctrl+N): the shell, and the agents that
     // are installed, in this directory or anywhere under the home one.
     let path = std::env::var("PATH").ok();
-    config.presets = super::serve_config::builtin_presets(path.as_deref());
+    config.presets = super::serve_config::builtin_presets(path.as_deref(), true);
     config.workspaces = std::iter::once(cwd).chain(dirs::home_dir()).collect();
     // The UI's own token: it owns the sessions and may create them; it is
     // never written to the auth file others read.

@@ -81,19 +81,30 @@ impl Preset {
     /// `Err` is the one line to print when the program is not on `path`
     /// (the value of `$PATH`).
     pub fn agent(&self, extra: &[String], path: Option<&str>) -> Result<AgentSpec, String> {
-        if find_program(self.program, path).is_none() {
+        if !self.installed(path) {
             return Err(format!(
                 "`{}` is not on PATH (it is usually installed with `{}`)",
                 self.program, self.install
             ));
         }
+        Ok(self.agent_anyway(extra))
+    }
+
+    /// Whether the program is on `path`.
+    pub fn installed(&self, path: Option<&str>) -> bool {
+        find_program(self.program, path).is_some()
+    }
+
+    /// The agent to run, installed or not (a session of a config file that
+    /// names it then says, when it cannot start, what is missing).
+    pub fn agent_anyway(&self, extra: &[String]) -> AgentSpec {
         let mut command = vec![self.program.to_owned()];
         command.extend(self.args.iter().map(|a| (*a).to_owned()));
         command.extend(extra.iter().cloned());
-        Ok(match self.speaks {
+        match self.speaks {
             Speaks::StreamJson => AgentSpec::StreamJson { command },
             Speaks::Acp => AgentSpec::Acp { command },
-        })
+        }
     }
 }
 

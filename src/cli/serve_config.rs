@@ -85,13 +85,14 @@ pub struct Served {
     pub workspaces: Vec<PathBuf>,
 }
 
-/// The built-in presets: the shell, and each agent preset whose program
-/// is on `path`.
-pub fn builtin_presets(path: Option<&str>) -> BTreeMap<String, AgentSpec> {
+/// The built-in presets: the shell, and each agent preset (only those
+/// whose program is on `path` when `installed_only`; a session that names
+/// a missing one says so when its agent cannot start).
+pub fn builtin_presets(path: Option<&str>, installed_only: bool) -> BTreeMap<String, AgentSpec> {
     let mut presets = BTreeMap::from([("shell".to_owned(), AgentSpec::Shell)]);
     for (name, preset) in presets::ALL {
-        if let Ok(agent) = preset.agent(&[], path) {
-            presets.insert(name.to_owned(), agent);
+        if !installed_only || preset.installed(path) {
+            presets.insert(name.to_owned(), preset.agent_anyway(&[]));
         }
     }
     presets
@@ -107,7 +108,7 @@ impl ServeFile {
     /// The presets (built-in ones, then the file's, which win) and the
     /// sessions; `path` is `$PATH`. Errors name the file's entry.
     pub fn resolve(&self, path: Option<&str>) -> Result<Served, String> {
-        let mut presets = builtin_presets(path);
+        let mut presets = builtin_presets(path, false);
         for (name, entry) in &self.agents {
             presets.insert(name.clone(), entry.agent(name)?);
         }
@@ -212,7 +213,10 @@ mod tests {
         assert_eq!(served.sessions[1].title.as_deref(), Some("B"));
         assert_eq!(served.sessions[1].preset.as_deref(), Some("echo"));
         assert!(served.presets.contains_key("shell"));
-        assert!(!served.presets.contains_key("claude"), "not on PATH");
+        assert!(
+            served.presets.contains_key("claude"),
+            "named even when not installed"
+        );
     }
 
     #[test]

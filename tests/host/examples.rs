@@ -25,3 +25,38 @@ fn the_example_auth_file_loads() {
     );
     assert_eq!(file.tokens[2].sessions, ["dev-*"]);
 }
+
+#[tokio::test]
+async fn the_example_serve_config_starts_its_sessions() {
+    use tokio::io::AsyncBufReadExt;
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/examples/serve.toml");
+    let home = tempfile::tempdir().unwrap();
+    for dir in ["src/api", "src/web"] {
+        std::fs::create_dir_all(home.path().join(dir)).unwrap();
+    }
+    let mut child = crate::common::tether_async(home.path())
+        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+        .arg(&example)
+        .args(["--auth"])
+        .arg(home.path().join("auth.json"))
+        .arg("--journal")
+        .arg(home.path().join("journal"))
+        .env("PATH", "/nonexistent")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    while seen.len() < 2 {
+        let line = tokio::time::timeout(std::time::Duration::from_secs(10), lines.next_line())
+            .await
+            .unwrap()
+            .unwrap()
+            .expect("tether serve prints where it listens");
+        seen.push(line);
+    }
+    assert!(seen[0].starts_with("listening on ws://"), "{seen:?}");
+    assert!(seen[0].ends_with("/v1/sessions/api"), "{seen:?}");
+    assert_eq!(seen[1], "sessions: api, checks, web");
+    child.kill().await.unwrap();
+}
