@@ -7,8 +7,8 @@ use std::time::{Instant, SystemTime};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::{Deck, DeckEffect, Panel, SIDEBAR_MIN_WIDTH, SessionKey};
-use crate::tui::keymap::sessions::{SessionAction, session_action};
 use crate::tui::app::Msg;
+use crate::tui::keymap::sessions::{SessionAction, session_action};
 
 /// What a key means to the deck itself (bound in `keymap::sessions`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
