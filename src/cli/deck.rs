@@ -109,8 +109,9 @@ fn deck_of(openings: &[Opening], start: &Start) -> Deck {
     deck
 }
 
-/// Connects the first opening (reporting a failure plainly, before the
-/// screen is taken), then runs the UI over all of them.
+/// Runs the UI over the openings. One opening is connected first, so a
+/// failure is one plain line before the screen is taken; with several, a
+/// host that is down is shown as down and never keeps the others away.
 pub async fn run(openings: Vec<Opening>, start: Start) -> ExitCode {
     let Some(first) = openings.first() else {
         return Failure::usage(
@@ -118,31 +119,33 @@ pub async fn run(openings: Vec<Opening>, start: Start) -> ExitCode {
         )
         .exit();
     };
-    let probe = Target {
-        url: match &first.session {
-            Some(_) => first.url.clone(),
-            None => lobby::lobby_url(&first.url),
-        },
-        token: first.token.clone(),
-        view: start.view,
-    };
-    let socket = match client::connect_once(&probe, Since::Seq(0)).await {
-        Ok(socket) => socket,
-        Err(e) => return super::attach::connect_failure(&probe, &e),
-    };
     let mut deck = deck_of(&openings, &start);
     let mut links = Links::default();
-    if first.session.is_some() {
-        // The probe is the first session's connection.
-        let resume = Resume::After(deck.tabs[0].last_applied.clone());
-        links.adopt(0, client::spawn(probe, Some(socket), resume));
-        deck.tabs[0].opened = true;
-    } else {
-        drop(socket);
+    if openings.len() == 1 {
+        let probe = Target {
+            url: match &first.session {
+                Some(_) => first.url.clone(),
+                None => lobby::lobby_url(&first.url),
+            },
+            token: first.token.clone(),
+            view: start.view,
+        };
+        let socket = match client::connect_once(&probe, Since::Seq(0)).await {
+            Ok(socket) => socket,
+            Err(e) => return super::attach::connect_failure(&probe, &e),
+        };
+        if first.session.is_some() {
+            // The probe is the session's connection.
+            let resume = Resume::After(deck.tabs[0].last_applied.clone());
+            links.adopt(0, client::spawn(probe, Some(socket), resume));
+            deck.tabs[0].opened = true;
+        }
     }
-    for tab in 1..deck.tabs.len() {
-        deck.tabs[tab].opened = true;
-        links.open(&deck, tab);
+    for tab in 0..deck.tabs.len() {
+        if !deck.tabs[tab].opened {
+            deck.tabs[tab].opened = true;
+            links.open(&deck, tab);
+        }
     }
     let mut guard = match terminal::TerminalGuard::enter() {
         Ok(guard) => guard,

@@ -150,7 +150,7 @@ async fn a_follower_cannot_send() {
     host.shutdown().await.unwrap();
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()

@@ -198,3 +198,24 @@ async fn an_admin_makes_a_session_from_the_ui() {
     drop(tui);
     host.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_host_that_is_down_never_keeps_the_others_away() {
+    let dir = tempfile::tempdir().unwrap();
+    let host = Host::start(host_of(dir.path(), &["api", "web"]))
+        .await
+        .unwrap();
+    let down = format!("ws://127.0.0.1:{}", crate::free_port());
+    let up = format!("ws://{}", host.addr());
+    let home = dir.path().to_owned();
+    tokio::task::spawn_blocking(move || {
+        let mut tui = attach_sized(&down, ALICE, &home, &[], (30, 120), &[&up]);
+        tui.wait_text("api · shell");
+        tui.wait_text("down: connection refused");
+        tui.send(b"\x11");
+        assert!(tui.wait_exit().success());
+    })
+    .await
+    .unwrap();
+    host.shutdown().await.unwrap();
+}

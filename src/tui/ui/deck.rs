@@ -138,6 +138,21 @@ fn lobby_word(host: &HostView) -> String {
     }
 }
 
+/// A host's lobby in a few words, for the sidebar: the end of a failure's
+/// reason says the most (`down: connection refused`).
+fn short_state(host: &HostView) -> String {
+    let tail = |reason: &str| {
+        let reason = sanitize_plain(reason);
+        reason.rsplit(": ").next().unwrap_or_default().to_owned()
+    };
+    match &host.lobby {
+        LobbyState::Connecting => "connecting…".into(),
+        LobbyState::Live => String::new(),
+        LobbyState::Down { reason } => format!("down: {}", tail(reason)),
+        LobbyState::Unavailable { reason } => format!("no list: {}", tail(reason)),
+    }
+}
+
 fn state_style(state: AgentState) -> Style {
     match state {
         AgentState::Running => theme::OK,
@@ -169,21 +184,27 @@ fn sidebar(deck: &Deck, frame: &mut Frame, area: Rect) {
     let wall = SystemTime::now();
     let active = deck.tabs.get(deck.active).map(|t| t.key.clone());
     let several_hosts = deck.hosts.len() > 1;
-    let mut lines = Vec::new();
-    let mut last_host = None;
     let width = usize::from(area.width.saturating_sub(2));
-    for key in deck.listed() {
-        let host = &deck.hosts[key.host];
-        if several_hosts && last_host != Some(key.host) {
-            last_host = Some(key.host);
+    let mut lines = Vec::new();
+    let listed = deck.listed();
+    for (n, host) in deck.hosts.iter().enumerate() {
+        // Every host has its line when there are several, sessions or not
+        // (one that is down says so).
+        if several_hosts {
             lines.push(Line::styled(
-                fit_text(&format!("{} · {}", host.name, lobby_word(host)), width),
+                fit_text(&sanitize_plain(&host.name), width),
                 theme::HEADING,
             ));
+            if !matches!(host.lobby, LobbyState::Live) {
+                let state = format!("  {}", short_state(host));
+                lines.push(Line::styled(fit_text(&state, width), theme::WARN));
+            }
         }
-        let is_active = active.as_ref() == Some(&key);
-        lines.push(session_line(deck, &key, is_active, width));
-        lines.push(detail_line(deck, &key, wall, width));
+        for key in listed.iter().filter(|k| k.host == n) {
+            let is_active = active.as_ref() == Some(key);
+            lines.push(session_line(deck, key, is_active, width));
+            lines.push(detail_line(deck, key, wall, width));
+        }
     }
     let pending = deck.pending_total();
     let title = if pending > 0 {
