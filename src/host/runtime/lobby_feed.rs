@@ -1,8 +1,10 @@
-//! How a session tells the lobby about itself: what a dashboard must see
-//! at once (a new permission request, a state change, who owns it) goes
-//! out within [`MAJOR_GAP`]; the rest (new events moving `last_seq`) at
-//! most once per [`MINOR_PACE`]. Either way, a session never sends more
-//! than a few messages per second, however busy it is.
+//! How a session tells the lobby about itself: a new permission request
+//! goes out at once (at most one per [`REQUEST_GAP`]); what else a
+//! dashboard must see soon (a request answered, a state change, who owns
+//! it) within [`MAJOR_GAP`]; the rest (new events moving `last_seq`) at
+//! most once per [`MINOR_PACE`]. However busy a session is, it sends a
+//! handful of messages per second, and more only while its agent raises
+//! requests that fast.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,7 +14,9 @@ use tokio::time::Instant;
 use crate::host::lobby::Lobby;
 use crate::host::session::Session;
 
-/// Least time between two summaries of one session.
+/// Least time between two summaries that show a new request.
+const REQUEST_GAP: Duration = Duration::from_millis(20);
+/// Least time between two summaries with other urgent changes.
 const MAJOR_GAP: Duration = Duration::from_millis(150);
 /// Most time a minor change waits.
 const MINOR_PACE: Duration = Duration::from_secs(1);
@@ -22,6 +26,7 @@ pub struct LobbyFeed {
     /// The configured preset the session runs (shown in the summary).
     preset: Option<String>,
     published_generation: Option<u64>,
+    published_requests: u64,
     published_seq: u64,
     last_publish: Option<Instant>,
     /// When a major change was last sent: majors are paced among
@@ -38,6 +43,7 @@ impl LobbyFeed {
             lobby,
             preset,
             published_generation: None,
+            published_requests: 0,
             published_seq: 0,
             last_publish: None,
             last_major: None,
@@ -56,9 +62,11 @@ impl LobbyFeed {
             self.people_changed || self.published_generation != Some(session.lobby_generation());
         let minor = session.last_seq() != self.published_seq;
         let now = Instant::now();
+        let new_request = session.requests_raised() != self.published_requests;
+        let gap = if new_request { REQUEST_GAP } else { MAJOR_GAP };
         let at = match (major, minor) {
             (false, false) => return,
-            (true, _) => self.last_major.map_or(now, |last| last + MAJOR_GAP),
+            (true, _) => self.last_major.map_or(now, |last| last + gap),
             (false, true) => self.last_publish.map_or(now, |last| last + MINOR_PACE),
         };
         if at <= now {
@@ -86,6 +94,7 @@ impl LobbyFeed {
             self.last_major = Some(Instant::now());
         }
         self.published_generation = Some(session.lobby_generation());
+        self.published_requests = session.requests_raised();
         self.published_seq = summary.last_seq;
         self.people_changed = false;
         self.due = None;

@@ -55,6 +55,9 @@ pub struct Session {
     /// requests, title, who is there): such changes are published at
     /// once, the rest (the newest seq, the last activity) at a slower pace.
     lobby_generation: u64,
+    /// Permission requests raised so far (the lobby sends a new one with
+    /// the least delay of all).
+    requests_raised: u64,
     /// What the agent last said about its modes, commands, plan, usage.
     agent_info: AgentInfo,
 }
@@ -73,6 +76,7 @@ impl Session {
             agent_detail: None,
             last_activity: String::new(),
             lobby_generation: 0,
+            requests_raised: 0,
             agent_info: AgentInfo::default(),
             config,
         }
@@ -202,6 +206,11 @@ impl Session {
     /// [`Output::ParticipantsChanged`].
     pub fn lobby_generation(&self) -> u64 {
         self.lobby_generation
+    }
+
+    /// How many permission requests were raised (see `lobby_feed`).
+    pub fn requests_raised(&self) -> u64 {
+        self.requests_raised
     }
 
     /// Admits a connection: its greeting, and what the others must learn.
@@ -412,9 +421,13 @@ impl Session {
         self.rules.apply(&record.event);
         self.agent_info.apply(&record.event);
         match &record.event {
-            EventKind::PermissionRequest { .. }
-            | EventKind::PermissionResolved { .. }
-            | EventKind::PermissionCancelled { .. } => self.lobby_generation += 1,
+            EventKind::PermissionRequest { .. } => {
+                self.lobby_generation += 1;
+                self.requests_raised += 1;
+            }
+            EventKind::PermissionResolved { .. } | EventKind::PermissionCancelled { .. } => {
+                self.lobby_generation += 1;
+            }
             EventKind::Status { state, detail, .. } => {
                 self.lobby_generation += 1;
                 self.agent_detail = if *state == AgentState::Exited {

@@ -35,6 +35,13 @@ impl Deck {
     /// Opens the form for the host of the session on screen (or the first
     /// host that lets this token create sessions).
     pub(super) fn open_new_session(&mut self) -> Vec<DeckEffect> {
+        if self.view_mode {
+            if let Some(tab) = self.tabs.get_mut(self.active) {
+                tab.app
+                    .note_error("read-only (--view): no new sessions from here");
+            }
+            return Vec::new();
+        }
         let current = self.tabs.get(self.active).map_or(0, |t| t.key.host);
         let host = std::iter::once(current)
             .chain(0..self.hosts.len())

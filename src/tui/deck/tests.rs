@@ -293,3 +293,46 @@ fn fuzzy_matching_takes_characters_in_order() {
     assert!(fuzzy_matches("WEB", "web-front"));
     assert!(!fuzzy_matches("fw", "web-front"));
 }
+
+#[test]
+fn a_new_session_is_asked_of_the_lobby_and_shown_once_made() {
+    let mut deck = deck(1);
+    let idle = AgentState::Idle;
+    let mut listing = snapshot(vec![summary("api", idle, &[])]);
+    if let LobbyMessage::Sessions { presets, .. } = &mut listing {
+        *presets = vec!["claude".into(), "shell".into()];
+    }
+    lobby(&mut deck, 0, listing);
+    key(&mut deck, KeyCode::Char('n'), KeyModifiers::CONTROL);
+    assert!(matches!(deck.panel, Some(Panel::NewSession(_))));
+    for c in "sub".chars() {
+        key(&mut deck, KeyCode::Char(c), KeyModifiers::NONE);
+    }
+    let effects = key(&mut deck, KeyCode::Enter, KeyModifiers::NONE);
+    let [DeckEffect::Lobby { host: 0, request }] = effects.as_slice() else {
+        panic!("one lobby request: {effects:?}");
+    };
+    let crate::protocol::LobbyRequest::CreateSession { id, agent, cwd, .. } = request.clone();
+    assert_eq!((agent.as_str(), cwd.as_deref()), ("shell", Some("sub")));
+    let made = LobbyMessage::Created {
+        id,
+        session: Box::new(summary("sub", idle, &[])),
+    };
+    let effects = lobby(&mut deck, 0, made);
+    assert_eq!(deck.panel, None);
+    assert_eq!(deck.tabs[deck.active].key.id, "sub");
+    assert!(effects.iter().any(|e| matches!(e, DeckEffect::Open { .. })));
+}
+
+#[test]
+fn a_read_only_dashboard_makes_no_sessions() {
+    let mut deck = deck(1);
+    deck.view_mode = true;
+    let mut listing = snapshot(vec![summary("api", AgentState::Idle, &[])]);
+    if let LobbyMessage::Sessions { presets, .. } = &mut listing {
+        *presets = vec!["shell".into()];
+    }
+    lobby(&mut deck, 0, listing);
+    key(&mut deck, KeyCode::Char('n'), KeyModifiers::CONTROL);
+    assert_eq!(deck.panel, None);
+}
