@@ -369,8 +369,10 @@ fn announce(host: &Host) {
     let listen = host.addr();
     println!("listening on {}", host.url());
     let ids = host.session_ids();
-    if ids.len() > 1 {
-        println!("sessions: {}", ids.join(", "));
+    match ids.len() {
+        0 | 1 => {}
+        2..=8 => println!("sessions: {}", ids.join(", ")),
+        n => println!("sessions: {}, … ({n} in all)", ids[..6].join(", ")),
     }
     for problem in host.problems() {
         eprintln!("tether: {problem}");
