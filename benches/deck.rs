@@ -5,9 +5,7 @@
 //!
 //! Run: `cargo bench --bench deck`
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Instant, SystemTime};
 
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -21,27 +19,11 @@ use tether::tui::deck::hosts::HostView;
 use tether::tui::deck::{Deck, DeckMsg, SessionKey};
 use tether::tui::ui;
 
-struct Counting;
-
-static LIVE: AtomicI64 = AtomicI64::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LIVE.fetch_add(layout.size() as i64, Ordering::Relaxed);
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size() as i64, Ordering::Relaxed);
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LIVE.fetch_add(new_size as i64 - layout.size() as i64, Ordering::Relaxed);
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
+#[path = "support/counting.rs"]
+mod counting;
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: counting::Counting = counting::Counting;
 
 const SESSIONS: usize = 100;
 const EVENTS: u64 = 10_000;
@@ -87,10 +69,10 @@ fn loaded_deck() -> Deck {
 }
 
 fn benches(c: &mut Criterion) {
-    let before = LIVE.load(Ordering::Relaxed);
+    let before = counting::live();
     let started = Instant::now();
     let mut deck = loaded_deck();
-    let held = LIVE.load(Ordering::Relaxed) - before;
+    let held = counting::live() - before;
     eprintln!(
         "memory: the deck holds {:.1} MB for {SESSIONS} sessions x {EVENTS} events \
          (loaded in {:.1} s)",

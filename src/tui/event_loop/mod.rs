@@ -1,8 +1,9 @@
 //! The one event loop: terminal events, the sessions' connections, the
 //! hosts' lobbies and redraws in a single `tokio::select!`. No fixed tick:
-//! it draws only after something changed (at most 60 frames a second; a
-//! key press draws at once) and wakes for the clock only while something
-//! on screen counts time.
+//! it draws only after something changed (output streaming in draws at
+//! most 30 frames a second, as a terminal multiplexer would; a key press
+//! draws at once) and wakes for the clock only while something on screen
+//! counts time.
 
 mod links;
 
@@ -22,8 +23,10 @@ use crate::client::{ConnCommand, ConnEvent};
 use crate::protocol::ServerMessage;
 pub use links::Links;
 
-/// Minimum time between frames drawn for server traffic.
-const FRAME: Duration = Duration::from_millis(16);
+/// Minimum time between frames drawn for server traffic: fast enough to
+/// read as a stream, and every viewer of a busy agent draws half as many
+/// frames as at 60 a second.
+const FRAME: Duration = Duration::from_millis(33);
 
 pub async fn run(terminal: &mut Tui, deck: &mut Deck, mut links: Links) -> std::io::Result<()> {
     let mut terminal_events = EventStream::new();
