@@ -319,10 +319,11 @@ fn embedded_config() -> Result<(HostConfig, Option<Flock<File>>)> {
     let journal_dir = super::serve::default_journal_dir();
     let lock = lock_journal(&journal_dir, &config.sessions[0].id);
     if lock.is_some() {
-        // The sessions made from this directory's UI come back with it
-        // (the journal directory is shared by every directory's `tether`).
-        let record = format!("{}.created.json", config.sessions[0].id);
-        config.created_record = Some(journal_dir.join(record));
+        // The sessions made from this directory's UI keep their journals
+        // apart (the journal directory is shared by every directory's
+        // `tether`) and come back with it.
+        let apart = format!("{}.sessions", config.sessions[0].id);
+        config.created_dir = Some(journal_dir.join(apart));
         config.journal_dir = Some(journal_dir);
     }
     Ok((config, lock))

@@ -78,9 +78,10 @@ pub struct HostConfig {
     /// Frames a connection may fall behind the broadcast before it is
     /// closed with 1008.
     pub queue_frames: usize,
-    /// Where sessions created over HTTP are recorded, to come back after a
-    /// restart; `None`: `created-sessions.json` beside the journals.
-    pub created_record: Option<PathBuf>,
+    /// Where sessions created over HTTP keep their journals and the record
+    /// that brings them back after a restart; `None`: the journal
+    /// directory.
+    pub created_dir: Option<PathBuf>,
     /// WebSocket connections served at once; more get HTTP 503.
     pub max_connections: usize,
     /// WebSocket connections at once with one token (503 beyond); a
@@ -112,7 +113,7 @@ impl HostConfig {
             keepalive: Duration::from_secs(15),
             pong_timeout: Duration::from_secs(30),
             queue_frames: 8192,
-            created_record: None,
+            created_dir: None,
             max_connections: 1024,
             max_connections_per_token: 256,
             header_read_timeout: Duration::from_secs(10),
@@ -137,7 +138,7 @@ impl HostConfig {
             history_bytes: self.history_bytes,
             retain: self.retain,
             queue_frames: self.queue_frames,
-            created_record: self.created_record.clone(),
+            created_dir: self.created_dir.clone(),
         }
     }
 }

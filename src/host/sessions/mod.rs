@@ -55,9 +55,10 @@ pub struct SessionDefaults {
     pub history_bytes: usize,
     pub retain: usize,
     pub queue_frames: usize,
-    /// The record of created sessions; `None`: `created-sessions.json`
-    /// in the journal directory (nowhere without one).
-    pub created_record: Option<PathBuf>,
+    /// Where sessions created over HTTP keep their journals and the
+    /// record of them (`created-sessions.json`); `None`: the journal
+    /// directory (nowhere without one).
+    pub created_dir: Option<PathBuf>,
 }
 
 /// What a client asks for in `POST /v1/sessions`.
@@ -102,6 +103,8 @@ pub struct Sessions {
     running: RwLock<BTreeMap<String, Arc<HostedSession>>>,
     pub lobby: Arc<Lobby>,
     defaults: SessionDefaults,
+    /// The same for created sessions (their journals may live elsewhere).
+    created_defaults: SessionDefaults,
     /// The agents clients may start, by name.
     presets: BTreeMap<String, AgentSpec>,
     /// Directories (canonical) under which clients may start sessions.
@@ -123,31 +126,40 @@ impl Sessions {
                 std::fs::canonicalize(w).or_io(|| format!("workspace {}", w.display()))
             })
             .collect::<Result<_>>()?;
-        let created = defaults
-            .created_record
-            .clone()
-            .or_else(|| {
-                let dir = defaults.journal_dir.as_deref()?;
-                Some(dir.join("created-sessions.json"))
-            })
-            .map(created::CreatedFile::at);
+        let mut created_defaults = defaults.clone();
+        if let Some(dir) = &defaults.created_dir {
+            created_defaults.journal_dir = Some(dir.clone());
+        }
+        let created = created_defaults
+            .journal_dir
+            .as_deref()
+            .map(|dir| created::CreatedFile::at(dir.join("created-sessions.json")));
         Ok(Sessions {
             running: RwLock::new(BTreeMap::new()),
             lobby: Arc::new(Lobby::default()),
             defaults,
+            created_defaults,
             presets,
             workspaces,
             created,
         })
     }
 
-    /// Starts a session (a configured one, or one recorded as created).
+    /// Starts a configured session.
     pub fn start(&self, spec: SessionSpec) -> Result<Arc<HostedSession>> {
+        self.start_with(spec, &self.defaults)
+    }
+
+    fn start_with(
+        &self,
+        spec: SessionSpec,
+        defaults: &SessionDefaults,
+    ) -> Result<Arc<HostedSession>> {
         let mut running = self.running.write().unwrap_or_else(|e| e.into_inner());
         if running.contains_key(&spec.id) {
             crate::host::error::invalid!("two sessions are named `{}`", spec.id);
         }
-        let session = HostedSession::start(spec, &self.defaults, self.lobby.clone())?;
+        let session = HostedSession::start(spec, defaults, self.lobby.clone())?;
         running.insert(session.id().to_owned(), session.clone());
         Ok(session)
     }
@@ -168,7 +180,7 @@ impl Sessions {
                 continue;
             };
             let spec = entry.spec(agent.clone());
-            if let Err(e) = self.start(spec) {
+            if let Err(e) = self.start_with(spec, &self.created_defaults) {
                 problems.push(format!("session `{}`: {e}", entry.id));
             }
         }
@@ -238,7 +250,7 @@ impl Sessions {
                 cwd,
                 title: ask.title.filter(|t| !t.trim().is_empty()),
             };
-            let session = HostedSession::start(spec, &self.defaults, self.lobby.clone())
+            let session = HostedSession::start(spec, &self.created_defaults, self.lobby.clone())
                 .map_err(|e| SessionRefusal::Invalid(e.to_string()))?;
             running.insert(id, session.clone());
             session
