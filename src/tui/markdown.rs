@@ -9,6 +9,8 @@ mod code;
 mod screens;
 mod table;
 
+pub use table::DEFAULT_WIDTH as DEFAULT_TABLE_WIDTH;
+
 use ratatui::style::Style;
 
 use super::sanitize::sanitize_into;
@@ -22,11 +24,39 @@ const MAX_TICKS: usize = 16;
 /// Renders markdown `input` (untrusted) into styled text, relative to `base`.
 /// Takes a `String` without copying when all of it is plain prose.
 pub fn render_markdown<S: AsRef<str> + Into<String>>(input: S, base: Style) -> StyledText {
+    render_markdown_at(input, base, DEFAULT_TABLE_WIDTH)
+}
+
+/// [`render_markdown`] with tables laid out to fit `table_width` columns.
+pub fn render_markdown_at<S: AsRef<str> + Into<String>>(
+    input: S,
+    base: Style,
+    table_width: usize,
+) -> StyledText {
     if is_plain_text(input.as_ref()) {
         StyledText::plain(input, base)
     } else {
-        render_lines(input.as_ref(), base)
+        render_lines(input.as_ref(), base, table_width)
     }
+}
+
+/// Whether `input` has a table, whose layout depends on the width it is
+/// drawn at (everything else is wrapped when drawn).
+pub fn has_table(input: &str) -> bool {
+    if memchr::memchr(b'|', input.as_bytes()).is_none() {
+        return false;
+    }
+    let mut lines = input.lines().peekable();
+    while let Some(line) = lines.next() {
+        if line.contains('|')
+            && lines
+                .peek()
+                .is_some_and(|next| table::head(line, next).is_some())
+        {
+            return true;
+        }
+    }
+    false
 }
 
 /// True when every line renders as itself: what [`render_lines`] makes of
@@ -51,7 +81,7 @@ fn is_plain_text(input: &str) -> bool {
 }
 
 /// The line-by-line renderer.
-fn render_lines(input: &str, base: Style) -> StyledText {
+fn render_lines(input: &str, base: Style, table_width: usize) -> StyledText {
     let mut out = StyledText::default();
     out.text.reserve(input.len());
     let mut first = true;
@@ -74,7 +104,13 @@ fn render_lines(input: &str, base: Style) -> StyledText {
             lines.next();
             let rows: Vec<&str> =
                 std::iter::from_fn(|| lines.next_if(|l| table::is_row(l))).collect();
-            table::render(&mut out, &mut first, line, &columns, &rows, base);
+            let table = table::Table {
+                header: line,
+                aligns: &columns,
+                rows: &rows,
+                max_width: table_width,
+            };
+            table::render(&mut out, &mut first, &table, base);
             continue;
         }
         newline(&mut out, &mut first);
@@ -487,7 +523,7 @@ mod tests {
             for text in [any, prose, marked] {
                 proptest::prop_assert_eq!(
                     render_markdown(text.as_str(), base),
-                    render_lines(&text, base)
+                    render_lines(&text, base, DEFAULT_TABLE_WIDTH)
                 );
             }
         }

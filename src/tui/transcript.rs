@@ -13,7 +13,10 @@ use super::theme;
 use super::wrap::{line_height, wrap_line};
 
 mod cursor;
+mod layout;
 mod search;
+
+pub use layout::Relayout;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BlockKind {
@@ -43,6 +46,9 @@ pub struct Block {
     collapsed: Option<Box<Collapsed>>,
     /// Opened by the reader (thinking also opens with `t` for all).
     expanded: bool,
+    /// How to lay the text out again for another width (a reply with a
+    /// table); None: wrapping when drawn is all a width changes.
+    relayout: Option<Box<layout::Relayout>>,
 }
 
 #[derive(Debug, Clone)]
@@ -84,6 +90,7 @@ impl Block {
                 text,
                 collapsed: None,
                 expanded: false,
+                relayout: None,
             },
         }
     }
@@ -100,6 +107,7 @@ impl Block {
                 text: summary,
             })),
             expanded: false,
+            relayout: None,
         }
     }
 
@@ -175,6 +183,9 @@ pub struct Transcript {
     /// Size of the last drawn view.
     width: u16,
     height: u16,
+    /// Blocks laid out for a width (see [`Relayout`]), and that width.
+    laid_out: Vec<usize>,
+    layout_width: u16,
 }
 
 impl Transcript {
@@ -210,6 +221,7 @@ impl Transcript {
 
     pub fn push(&mut self, block: Block) {
         self.blocks.push(block);
+        self.note_layout(self.blocks.len() - 1);
     }
 
     /// The newest block, if any.
@@ -224,6 +236,7 @@ impl Transcript {
             Some(last) => *last = block,
             None => self.blocks.push(block),
         }
+        self.note_layout(self.blocks.len() - 1);
     }
 
     /// Appends to the last block when it is of `kind` (continued output),
@@ -255,8 +268,11 @@ impl Transcript {
     /// A complete reply: replaces what streamed in since the last one.
     pub fn finish_stream(&mut self, block: Block) {
         match self.streaming.take() {
-            Some((index, _)) if index < self.blocks.len() => self.blocks[index] = block,
-            _ => self.blocks.push(block),
+            Some((index, _)) if index < self.blocks.len() => {
+                self.blocks[index] = block;
+                self.note_layout(index);
+            }
+            _ => self.push(block),
         }
     }
 
@@ -434,6 +450,7 @@ impl Transcript {
 
     /// Draws the visible rows for a view of `width` x `height`.
     pub fn visible_lines(&mut self, width: u16, height: u16) -> Vec<Line<'static>> {
+        self.lay_out_for(width);
         self.width = width;
         self.height = height;
         let mut out = Vec::with_capacity(height as usize);
