@@ -245,9 +245,11 @@ impl App {
             }
             EventKind::Interrupt { by } => self.push(BlockKind::Notice, seq, cells::interrupt(&by)),
             EventKind::RuleAdded { rule, by } => {
+                self.rule_added(&rule);
                 self.push(BlockKind::Notice, seq, cells::rule_added(&rule, &by))
             }
             EventKind::RuleRemoved { rule_id, by } => {
+                self.rule_removed(&rule_id);
                 self.push(BlockKind::Notice, seq, cells::rule_removed(&rule_id, &by))
             }
             EventKind::Status {

@@ -93,6 +93,7 @@ impl App {
                 self.on_help_key(key);
                 Some(Vec::new())
             }
+            Overlay::Rules(_) => Some(self.on_rules_key(key)),
             Overlay::DenyReason { request_id, reason } => match key.code {
                 KeyCode::Enter | KeyCode::Esc => {
                     let request_id = request_id.clone();
@@ -198,6 +199,9 @@ impl App {
             | Action::BlockUp
             | Action::BlockDown
             | Action::ToggleBlock => self.act_reading(action),
+            Action::OpenRules => self.open_rules(),
+            // Only bound in the rules overlay, handled by its module.
+            Action::RemoveRule | Action::CloseRules => {}
         }
         Vec::new()
     }

@@ -5,7 +5,7 @@ use crossterm::event::{KeyCode, KeyModifiers};
 
 use super::Context::{
     Decision, DecisionText, Global, HelpOverlay, Input, Participants, Permissions, Question,
-    Transcript,
+    RulesOverlay, Transcript,
 };
 use super::{Action, Binding, Chord, Context, words};
 
@@ -470,6 +470,47 @@ pub const HELP_PAGE_DOWN: Binding = Binding::new(
     &[(KeyCode::PageDown, NONE)],
 );
 
+// The rules in force.
+pub const OPEN_RULES: Binding =
+    Binding::new(Global, "F4", Action::OpenRules, &[(KeyCode::F(4), NONE)])
+        .help("rules in force (the owner removes them)")
+        .hint(words::RULES);
+pub const RULE_UP: Binding = Binding::new(
+    RulesOverlay,
+    "↑/↓",
+    Action::SelectUp,
+    &[(KeyCode::Up, NONE)],
+)
+.help("select a rule")
+.hint(words::SELECT);
+/// Described with `RULE_UP`.
+pub const RULE_DOWN: Binding = Binding::new(
+    RulesOverlay,
+    "↓",
+    Action::SelectDown,
+    &[(KeyCode::Down, NONE)],
+);
+pub const REMOVE_RULE: Binding = Binding::new(
+    RulesOverlay,
+    "d/Del",
+    Action::RemoveRule,
+    &[(KeyCode::Char('d'), NONE), (KeyCode::Delete, NONE)],
+)
+.help("remove the selected rule (owner, y/n)")
+.hint(words::REMOVE);
+pub const CLOSE_RULES: Binding = Binding::new(
+    RulesOverlay,
+    "Esc/F4",
+    Action::CloseRules,
+    &[
+        (KeyCode::Esc, NONE),
+        (KeyCode::F(4), NONE),
+        (KeyCode::Char('q'), NONE),
+    ],
+)
+.help("close the rules")
+.hint(words::CLOSE);
+
 pub const KEYMAP: &[Binding] = &[
     SEND,
     NEW_LINE,
@@ -510,6 +551,7 @@ pub const KEYMAP: &[Binding] = &[
     TEXT_CLOSE,
     FOCUS_NEXT,
     FOCUS_PREV,
+    OPEN_RULES,
     PAGE_UP,
     PAGE_DOWN,
     GLOBAL_START,
@@ -534,4 +576,8 @@ pub const KEYMAP: &[Binding] = &[
     HELP_LINE_DOWN,
     HELP_PAGE_UP,
     HELP_PAGE_DOWN,
+    RULE_UP,
+    RULE_DOWN,
+    REMOVE_RULE,
+    CLOSE_RULES,
 ];

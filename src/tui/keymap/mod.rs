@@ -81,6 +81,11 @@ pub enum Action {
     BlockDown,
     /// Expand or collapse the block under the cursor.
     ToggleBlock,
+    /// The rules in force (an overlay; the owner removes them there).
+    OpenRules,
+    /// Rules overlay: remove the highlighted rule (after a y/n question).
+    RemoveRule,
+    CloseRules,
 }
 
 /// Where a binding applies; `Global` applies everywhere unless a more
@@ -101,6 +106,8 @@ pub enum Context {
     /// A text area of the decision view (the edited command or input, or
     /// the message to the agent) has the keys.
     DecisionText,
+    /// The rules overlay is open (nothing else applies then).
+    RulesOverlay,
 }
 
 /// A key with its modifiers.
@@ -140,7 +147,7 @@ fn matches(binding: &Binding, key: &KeyEvent) -> bool {
 fn is_modal(context: Context) -> bool {
     matches!(
         context,
-        Context::HelpOverlay | Context::Question | Context::DecisionText
+        Context::HelpOverlay | Context::Question | Context::DecisionText | Context::RulesOverlay
     )
 }
 
@@ -195,6 +202,7 @@ pub fn help_sections() -> Vec<(&'static str, Vec<(&'static str, &'static str)>)>
         ("Permissions pane", section(Context::Permissions)),
         ("Transcript pane", section(Context::Transcript)),
         ("Participants pane", section(Context::Participants)),
+        ("Rules (F4)", section(Context::RulesOverlay)),
     ]
 }
 

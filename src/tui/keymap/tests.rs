@@ -89,6 +89,7 @@ fn hint_words_come_from_the_bindings() {
             "send",
             "newline",
             "pane",
+            "rules",
             "scroll",
             "interrupt",
             "interrupt/quit",

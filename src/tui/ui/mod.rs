@@ -6,6 +6,7 @@ mod footer;
 mod overlays;
 mod panes;
 mod people;
+mod rules;
 mod status_bar;
 
 use ratatui::Frame;
