@@ -61,10 +61,22 @@ fn line_starts(text: &str) -> Vec<u32> {
     if text.is_empty() {
         return Vec::new();
     }
-    let mut starts = Vec::with_capacity(newlines(text).count() + 1);
-    starts.push(0);
-    starts.extend(newlines(text).map(|i| i as u32 + 1));
-    starts
+    // Most blocks have a few lines: found in one pass into a buffer on
+    // the stack, then copied into an exactly sized list. More lines than
+    // the buffer holds are counted first instead.
+    let mut buffer = [0u32; 64];
+    let mut lines = 1;
+    for at in newlines(text) {
+        if lines == buffer.len() {
+            let mut starts = Vec::with_capacity(newlines(text).count() + 1);
+            starts.push(0);
+            starts.extend(newlines(text).map(|i| i as u32 + 1));
+            return starts;
+        }
+        buffer[lines] = at as u32 + 1;
+        lines += 1;
+    }
+    buffer[..lines].to_vec()
 }
 
 /// Byte offsets of the newlines in `text`.
@@ -482,4 +494,18 @@ impl Transcript {
 /// A one-line text in a style (a convenience for building blocks).
 pub fn styled(text: impl Into<String>, style: Style) -> StyledText {
     StyledText::plain(text, style)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn line_starts_are_exact_for_short_and_long_blocks() {
+        for lines in [1, 2, 63, 64, 65, 200] {
+            let text = "ab\n".repeat(lines - 1) + "end";
+            let starts = super::line_starts(&text);
+            let expected: Vec<u32> = (0..lines as u32).map(|i| i * 3).collect();
+            assert_eq!(starts, expected, "{lines} lines");
+            assert_eq!(starts.capacity(), lines, "{lines} lines");
+        }
+    }
 }
