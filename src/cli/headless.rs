@@ -29,6 +29,11 @@ const TURN_FAILED: u8 = 1;
 /// or someone else owns the session.
 const CANNOT_RUN: u8 = 2;
 
+/// How long a tool call is held back waiting for its permission request
+/// (agents ask right after announcing the call); a call still held after
+/// this is running without one and is printed.
+const HELD_CALL_WAIT: std::time::Duration = std::time::Duration::from_millis(500);
+
 fn write(text: &str) {
     if text.is_empty() {
         return;
@@ -56,6 +61,9 @@ pub async fn watch(target: Target) -> ExitCode {
     let code = loop {
         tokio::select! {
             _ = tokio::signal::ctrl_c() => break ExitCode::SUCCESS,
+            _ = tokio::time::sleep(HELD_CALL_WAIT), if transcript.holds_call() => {
+                write(&transcript.flush_held_call());
+            }
             event = connection.events.recv() => match event {
                 None => break ExitCode::from(CANNOT_RUN),
                 Some(ConnEvent::Failed(e)) => {
@@ -297,6 +305,23 @@ async fn answer_request(event: &EventKind, id: &str, allow_all: bool) -> Option<
     })
 }
 
+/// The connection's next event; prints a held tool call that waited
+/// [`HELD_CALL_WAIT`] for it.
+async fn next_event(
+    events: &mut tokio::sync::mpsc::Receiver<ConnEvent>,
+    transcript: &mut PlainTranscript,
+) -> Option<ConnEvent> {
+    loop {
+        if !transcript.holds_call() {
+            return events.recv().await;
+        }
+        match tokio::time::timeout(HELD_CALL_WAIT, events.recv()).await {
+            Ok(event) => return event,
+            Err(_) => write(&transcript.flush_held_call()),
+        }
+    }
+}
+
 async fn run_turn(
     connection: &mut client::Connection,
     transcript: &mut PlainTranscript,
@@ -312,7 +337,7 @@ async fn run_turn(
     let mut started = false;
     let mut role = None;
     let mut verdict = TurnVerdict::default();
-    while let Some(event) = connection.events.recv().await {
+    while let Some(event) = next_event(&mut connection.events, transcript).await {
         let message = match event {
             ConnEvent::Message(message) => message,
             ConnEvent::Failed(e) => {

@@ -5,9 +5,12 @@
 //! piece of text goes through [`sanitize`].
 
 mod code;
+mod delimiter;
 #[cfg(test)]
 mod screens;
 mod table;
+
+pub use table::DEFAULT_WIDTH as DEFAULT_TABLE_WIDTH;
 
 use ratatui::style::Style;
 
@@ -22,11 +25,39 @@ const MAX_TICKS: usize = 16;
 /// Renders markdown `input` (untrusted) into styled text, relative to `base`.
 /// Takes a `String` without copying when all of it is plain prose.
 pub fn render_markdown<S: AsRef<str> + Into<String>>(input: S, base: Style) -> StyledText {
+    render_markdown_at(input, base, DEFAULT_TABLE_WIDTH)
+}
+
+/// [`render_markdown`] with tables laid out to fit `table_width` columns.
+pub fn render_markdown_at<S: AsRef<str> + Into<String>>(
+    input: S,
+    base: Style,
+    table_width: usize,
+) -> StyledText {
     if is_plain_text(input.as_ref()) {
         StyledText::plain(input, base)
     } else {
-        render_lines(input.as_ref(), base)
+        render_lines(input.as_ref(), base, table_width)
     }
+}
+
+/// Whether `input` has a table, whose layout depends on the width it is
+/// drawn at (everything else is wrapped when drawn).
+pub fn has_table(input: &str) -> bool {
+    if memchr::memchr(b'|', input.as_bytes()).is_none() {
+        return false;
+    }
+    let mut lines = input.lines().peekable();
+    while let Some(line) = lines.next() {
+        if line.contains('|')
+            && lines
+                .peek()
+                .is_some_and(|next| table::head(line, next).is_some())
+        {
+            return true;
+        }
+    }
+    false
 }
 
 /// True when every line renders as itself: what [`render_lines`] makes of
@@ -51,12 +82,16 @@ fn is_plain_text(input: &str) -> bool {
 }
 
 /// The line-by-line renderer.
-fn render_lines(input: &str, base: Style) -> StyledText {
+fn render_lines(input: &str, base: Style, table_width: usize) -> StyledText {
     let mut out = StyledText::default();
     out.text.reserve(input.len());
+    // Room for a few style runs a line (markup changes style often), so
+    // the list is not regrown run by run; trimmed to size at the end.
+    out.runs.reserve(input.len() / 8);
+    // One search for `|` here spares one a line when there is none.
+    let may_have_table = memchr::memchr(b'|', input.as_bytes()).is_some();
     let mut first = true;
-    let mut lines = input
-        .split('\n')
+    let mut lines = lines_of(input)
         .map(|raw| raw.strip_suffix('\r').unwrap_or(raw))
         .peekable();
     while let Some(line) = lines.next() {
@@ -68,13 +103,20 @@ fn render_lines(input: &str, base: Style) -> StyledText {
             code::render_block(&mut out, &mut first, info, &code, base);
             continue;
         }
-        if memchr::memchr(b'|', line.as_bytes()).is_some()
+        if may_have_table
+            && memchr::memchr(b'|', line.as_bytes()).is_some()
             && let Some(columns) = lines.peek().and_then(|next| table::head(line, next))
         {
             lines.next();
             let rows: Vec<&str> =
                 std::iter::from_fn(|| lines.next_if(|l| table::is_row(l))).collect();
-            table::render(&mut out, &mut first, line, &columns, &rows, base);
+            let table = table::Table {
+                header: line,
+                aligns: &columns,
+                rows: &rows,
+                max_width: table_width,
+            };
+            table::render(&mut out, &mut first, &table, base);
             continue;
         }
         newline(&mut out, &mut first);
@@ -84,7 +126,20 @@ fn render_lines(input: &str, base: Style) -> StyledText {
             render_line(&mut out, line, base, true);
         }
     }
+    out.runs.shrink_to_fit();
     out
+}
+
+/// The lines of `input` as `split('\n')` gives them, found with `memchr`.
+fn lines_of(input: &str) -> impl Iterator<Item = &str> {
+    let mut start = 0;
+    memchr::memchr_iter(b'\n', input.as_bytes())
+        .chain([input.len()])
+        .map(move |end| {
+            let line = &input[start..end];
+            start = end + 1;
+            line
+        })
 }
 
 /// A line with nothing for markdown or the sanitiser to do: printable
@@ -109,8 +164,8 @@ fn starts_like_prose(line: &[u8]) -> bool {
 
 fn newline(out: &mut StyledText, first: &mut bool) {
     if !std::mem::take(first) {
-        // Keep the current style so the newline does not start a new run.
-        out.push("\n", out.current_style());
+        // In the current style, so the newline does not start a new run.
+        out.text.push('\n');
     }
 }
 
@@ -233,6 +288,22 @@ struct NoCloser {
 
 /// Inline markup: `code`, **bold**, *italic*, _italic_.
 fn inline(out: &mut StyledText, s: &str, style: Style, depth: u8) {
+    // Printable ASCII throughout (most replies): the pieces need no
+    // sanitising, so one test here spares one a piece.
+    let plain = crate::bytescan::printable_ascii_len(s.as_bytes()) == s.len();
+    inline_pieces(out, s, style, depth, plain);
+}
+
+/// Appends a piece of `inline`'s text: as it is when it is known `plain`.
+fn piece(out: &mut StyledText, text: &str, style: Style, plain: bool) {
+    if plain {
+        out.push(text, style);
+    } else {
+        sanitize_into(out, text, style);
+    }
+}
+
+fn inline_pieces(out: &mut StyledText, s: &str, style: Style, depth: u8, plain: bool) {
     let b = s.as_bytes();
     let mut cache = NoCloser {
         code: [usize::MAX; MAX_TICKS + 1],
@@ -243,7 +314,7 @@ fn inline(out: &mut StyledText, s: &str, style: Style, depth: u8) {
     let mut lit = 0;
     let mut i = 0;
     // From one delimiter to the next; what lies between is literal.
-    while let Some(next) = memchr::memchr3(b'`', b'*', b'_', &b[i..]) {
+    while let Some(next) = delimiter::find(&b[i..]) {
         i += next;
         let ch = b[i];
         let n = run_len(b, i, ch);
@@ -252,14 +323,14 @@ fn inline(out: &mut StyledText, s: &str, style: Style, depth: u8) {
             if n <= MAX_TICKS
                 && let Some(close) = find_code_close(b, open_end, n, &mut cache.code[n])
             {
-                sanitize_into(out, &s[lit..i], style);
+                piece(out, &s[lit..i], style, plain);
                 let code = &s[open_end..close];
                 // One space of padding each side is part of the syntax.
                 let code = match code.strip_prefix(' ').and_then(|c| c.strip_suffix(' ')) {
                     Some(inner) if !inner.trim().is_empty() => inner,
                     _ => code,
                 };
-                sanitize_into(out, code, style.patch(theme::CODE));
+                piece(out, code, style.patch(theme::CODE), plain);
                 i = close + n;
                 lit = i;
                 continue;
@@ -271,8 +342,9 @@ fn inline(out: &mut StyledText, s: &str, style: Style, depth: u8) {
                 _ => (&mut cache.under, theme::ITALIC),
             };
             if let Some(close) = find_closer(b, open_end, n, ch, slot) {
-                sanitize_into(out, &s[lit..i], style);
-                inline(out, &s[open_end..close], style.patch(emphasis), depth + 1);
+                piece(out, &s[lit..i], style, plain);
+                let inner = &s[open_end..close];
+                inline_pieces(out, inner, style.patch(emphasis), depth + 1, plain);
                 i = close + n;
                 lit = i;
                 continue;
@@ -280,7 +352,7 @@ fn inline(out: &mut StyledText, s: &str, style: Style, depth: u8) {
         }
         i = open_end;
     }
-    sanitize_into(out, &s[lit..], style);
+    piece(out, &s[lit..], style, plain);
 }
 
 /// Opening delimiter run at `i`: not after a word character, and
@@ -487,7 +559,7 @@ mod tests {
             for text in [any, prose, marked] {
                 proptest::prop_assert_eq!(
                     render_markdown(text.as_str(), base),
-                    render_lines(&text, base)
+                    render_lines(&text, base, DEFAULT_TABLE_WIDTH)
                 );
             }
         }

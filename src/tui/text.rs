@@ -44,11 +44,12 @@ impl StyledText {
             return;
         }
         let start = self.text.len() as u32;
-        if self.current_style() != style {
-            match self.runs.last_mut() {
-                Some(last) if last.start == start => last.style = style,
-                _ => self.runs.push(StyleRun { start, style }),
-            }
+        // The same as comparing with `current_style()`, in one comparison.
+        match self.runs.last_mut() {
+            Some(last) if last.style == style => {}
+            Some(last) if last.start == start => last.style = style,
+            None if style == Style::default() => {}
+            _ => self.runs.push(StyleRun { start, style }),
         }
         self.text.push_str(text);
     }

@@ -13,7 +13,10 @@ use super::theme;
 use super::wrap::{line_height, wrap_line};
 
 mod cursor;
+mod layout;
 mod search;
+
+pub use layout::Relayout;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BlockKind {
@@ -43,6 +46,9 @@ pub struct Block {
     collapsed: Option<Box<Collapsed>>,
     /// Opened by the reader (thinking also opens with `t` for all).
     expanded: bool,
+    /// How to lay the text out again for another width (a reply with a
+    /// table); None: wrapping when drawn is all a width changes.
+    relayout: Option<Box<layout::Relayout>>,
 }
 
 #[derive(Debug, Clone)]
@@ -55,10 +61,22 @@ fn line_starts(text: &str) -> Vec<u32> {
     if text.is_empty() {
         return Vec::new();
     }
-    let mut starts = Vec::with_capacity(newlines(text).count() + 1);
-    starts.push(0);
-    starts.extend(newlines(text).map(|i| i as u32 + 1));
-    starts
+    // Most blocks have a few lines: found in one pass into a buffer on
+    // the stack, then copied into an exactly sized list. More lines than
+    // the buffer holds are counted first instead.
+    let mut buffer = [0u32; 64];
+    let mut lines = 1;
+    for at in newlines(text) {
+        if lines == buffer.len() {
+            let mut starts = Vec::with_capacity(newlines(text).count() + 1);
+            starts.push(0);
+            starts.extend(newlines(text).map(|i| i as u32 + 1));
+            return starts;
+        }
+        buffer[lines] = at as u32 + 1;
+        lines += 1;
+    }
+    buffer[..lines].to_vec()
 }
 
 /// Byte offsets of the newlines in `text`.
@@ -84,6 +102,7 @@ impl Block {
                 text,
                 collapsed: None,
                 expanded: false,
+                relayout: None,
             },
         }
     }
@@ -100,6 +119,7 @@ impl Block {
                 text: summary,
             })),
             expanded: false,
+            relayout: None,
         }
     }
 
@@ -175,6 +195,9 @@ pub struct Transcript {
     /// Size of the last drawn view.
     width: u16,
     height: u16,
+    /// Blocks laid out for a width (see [`Relayout`]), and that width.
+    laid_out: Vec<usize>,
+    layout_width: u16,
 }
 
 impl Transcript {
@@ -210,6 +233,7 @@ impl Transcript {
 
     pub fn push(&mut self, block: Block) {
         self.blocks.push(block);
+        self.note_layout(self.blocks.len() - 1);
     }
 
     /// The newest block, if any.
@@ -224,6 +248,7 @@ impl Transcript {
             Some(last) => *last = block,
             None => self.blocks.push(block),
         }
+        self.note_layout(self.blocks.len() - 1);
     }
 
     /// Puts `block` in the place of the one at `index` (a cell redrawn in
@@ -267,8 +292,11 @@ impl Transcript {
     /// A complete reply: replaces what streamed in since the last one.
     pub fn finish_stream(&mut self, block: Block) {
         match self.streaming.take() {
-            Some((index, _)) if index < self.blocks.len() => self.blocks[index] = block,
-            _ => self.blocks.push(block),
+            Some((index, _)) if index < self.blocks.len() => {
+                self.blocks[index] = block;
+                self.note_layout(index);
+            }
+            _ => self.push(block),
         }
     }
 
@@ -446,6 +474,7 @@ impl Transcript {
 
     /// Draws the visible rows for a view of `width` x `height`.
     pub fn visible_lines(&mut self, width: u16, height: u16) -> Vec<Line<'static>> {
+        self.lay_out_for(width);
         self.width = width;
         self.height = height;
         let mut out = Vec::with_capacity(height as usize);
@@ -477,4 +506,18 @@ impl Transcript {
 /// A one-line text in a style (a convenience for building blocks).
 pub fn styled(text: impl Into<String>, style: Style) -> StyledText {
     StyledText::plain(text, style)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn line_starts_are_exact_for_short_and_long_blocks() {
+        for lines in [1, 2, 63, 64, 65, 200] {
+            let text = "ab\n".repeat(lines - 1) + "end";
+            let starts = super::line_starts(&text);
+            let expected: Vec<u32> = (0..lines as u32).map(|i| i * 3).collect();
+            assert_eq!(starts, expected, "{lines} lines");
+            assert_eq!(starts.capacity(), lines, "{lines} lines");
+        }
+    }
 }

@@ -149,3 +149,62 @@ async fn prompt_exit_codes_stream_json_agent() {
     assert_eq!(allowed.status.code(), Some(0), "{stdout}");
     host.stop().await;
 }
+
+/// Stdout of `tether attach URL --plain` once it has printed `until`.
+async fn watch_until(host: &TestHost, until: &str) -> String {
+    use tokio::io::AsyncReadExt;
+    let mut watcher = tether(
+        &["attach", &host.url, "--token", &host.view, "--plain"],
+        host.path(),
+    )
+    .stdout(Stdio::piped())
+    .kill_on_drop(true)
+    .spawn()
+    .unwrap();
+    let mut stdout = watcher.stdout.take().unwrap();
+    let mut seen = Vec::new();
+    let read = async {
+        while !String::from_utf8_lossy(&seen).contains(until) {
+            let mut chunk = [0u8; 4096];
+            let n = stdout.read(&mut chunk).await.unwrap();
+            assert!(n > 0, "the watcher ended early");
+            seen.extend_from_slice(&chunk[..n]);
+        }
+    };
+    tokio::time::timeout(WAIT, read).await.unwrap_or_else(|_| {
+        panic!(
+            "never printed {until:?}: {}",
+            String::from_utf8_lossy(&seen)
+        )
+    });
+    let _ = watcher.kill().await;
+    String::from_utf8_lossy(&seen).into_owned()
+}
+
+#[tokio::test]
+async fn headless_output_shows_the_permission_request_before_the_tool_runs() {
+    // Claude announces the call, then asks: the request reads first, then
+    // its answer, then the call (now running) and its result.
+    let (host, text, _trace) = trace_host("permission-allow").await;
+    let allowed = prompt(&host, &text, &["--allow-all"]).await;
+    let prompted = String::from_utf8_lossy(&allowed.stdout).into_owned();
+    let watched = watch_until(&host, "── done").await;
+    for stdout in [prompted, watched] {
+        let at = |what: &str| {
+            stdout
+                .find(what)
+                .unwrap_or_else(|| panic!("no {what:?} in {stdout}"))
+        };
+        let (asked, allowed, call, result) = (
+            at("⚠ Bash asks permission"),
+            at("✔ allowed by"),
+            at("⚙ Bash"),
+            at("↳ hi-from-tool"),
+        );
+        assert!(
+            asked < allowed && allowed < call && call < result,
+            "{stdout}"
+        );
+    }
+    host.stop().await;
+}

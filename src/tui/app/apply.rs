@@ -250,9 +250,11 @@ impl App {
             }
             EventKind::Interrupt { by } => self.push(BlockKind::Notice, seq, cells::interrupt(&by)),
             EventKind::RuleAdded { rule, by } => {
+                self.rule_added(&rule);
                 self.push(BlockKind::Notice, seq, cells::rule_added(&rule, &by))
             }
             EventKind::RuleRemoved { rule_id, by } => {
+                self.rule_removed(&rule_id);
                 self.push(BlockKind::Notice, seq, cells::rule_removed(&rule_id, &by))
             }
             EventKind::Status {
@@ -283,14 +285,23 @@ impl App {
     }
 
     /// The text is moved, not copied: plain prose becomes the cell's text.
+    /// A reply with a table keeps its text to lay the table out again
+    /// for the pane's width.
     fn on_assistant(&mut self, seq: u64, text: String) {
-        let block = Block::new(BlockKind::Assistant, seq, cells::assistant(text));
+        let block = if crate::tui::markdown::has_table(&text) {
+            let width = self.transcript.layout_width();
+            let cell = cells::assistant_at(&text, width);
+            Block::new(BlockKind::Assistant, seq, cell).laid_out(text, width, cells::assistant_at)
+        } else {
+            Block::new(BlockKind::Assistant, seq, cells::assistant(text))
+        };
         self.transcript.finish_stream(block);
     }
 
     fn on_assistant_delta(&mut self, seq: u64, text: &str) {
+        let width = self.transcript.layout_width();
         self.transcript
-            .stream_delta(seq, text, cells::assistant_partial);
+            .stream_delta(seq, text, |raw| cells::assistant_at(raw, width));
     }
 
     fn on_thinking(&mut self, seq: u64, text: &str) {

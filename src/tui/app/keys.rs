@@ -94,6 +94,7 @@ impl App {
                 self.on_help_key(key);
                 Some(Vec::new())
             }
+            Overlay::Rules(_) => Some(self.on_rules_key(key)),
             Overlay::DenyReason { request_id, reason } => match key.code {
                 KeyCode::Enter | KeyCode::Esc => {
                     let request_id = request_id.clone();
@@ -204,6 +205,9 @@ impl App {
             | Action::CompletionPrev
             | Action::CompletionAccept
             | Action::CompletionClose => self.act_completion(action),
+            Action::OpenRules => self.open_rules(),
+            // Only bound in the rules overlay, handled by its module.
+            Action::RemoveRule | Action::CloseRules => {}
         }
         Vec::new()
     }

@@ -14,6 +14,7 @@ mod history;
 mod keys;
 pub mod ownership;
 mod reading;
+pub mod rules;
 mod turn;
 
 use std::collections::VecDeque;
@@ -126,6 +127,8 @@ pub enum Overlay {
     Search {
         query: TextArea<'static>,
     },
+    /// The rules in force.
+    Rules(rules::RulesView),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -463,7 +466,7 @@ impl App {
             Some(Overlay::Search { query }) => {
                 query.insert_str(text.replace(['\r', '\n'], " "));
             }
-            Some(Overlay::Help) => {}
+            Some(Overlay::Help | Overlay::Rules(_)) => {}
             None if can_type => {
                 self.input
                     .insert_str(text.replace("\r\n", "\n").replace('\r', "\n"));

@@ -98,6 +98,11 @@ pub fn assistant_partial(text: &str) -> StyledText {
     render_markdown(text, theme::ASSISTANT)
 }
 
+/// An assistant reply with its tables laid out for `width` columns.
+pub fn assistant_at(text: &str, width: usize) -> StyledText {
+    crate::tui::markdown::render_markdown_at(text, theme::ASSISTANT, width)
+}
+
 pub fn thinking(text: &str) -> StyledText {
     sanitize(text, theme::DIM)
 }

@@ -19,6 +19,11 @@ pub struct PlainTranscript {
     /// An error notice, which may only announce the exit that follows:
     /// printed when the next event is not that exit.
     exit_notice: Option<String>,
+    /// The tool call just announced, held back (id, line) in case its
+    /// permission request follows: the request reads first.
+    announced_call: Option<(String, String)>,
+    /// Calls waiting for their request's answer, by request id.
+    calls_awaiting: HashMap<String, String>,
 }
 
 impl PlainTranscript {
@@ -37,6 +42,10 @@ impl PlainTranscript {
             } => Some(detail.as_deref()),
             _ => None,
         };
+        let call = self.take_announced_call(&record.event);
+        if let Some(call) = call {
+            self.line(&mut out, &StyledText::plain(call, Default::default()));
+        }
         if let Some(notice) = self.exit_notice.take()
             && !exit_detail.is_some_and(|d| super::notice_repeats_exit(&notice, d))
         {
@@ -58,18 +67,88 @@ impl PlainTranscript {
                 level: NoticeLevel::Error,
                 text,
             } => self.exit_notice = Some(text.clone()),
+            EventKind::ToolUse {
+                name,
+                input,
+                tool_use_id,
+            } => {
+                let call = super::tool_use(name, input).text;
+                self.announced_call = Some((tool_use_id.clone(), call));
+            }
             event => {
                 if let Some(cell) = self.cell(event) {
                     self.line(&mut out, &cell);
                 }
+                self.settle_call(&mut out, event);
             }
         }
         out
     }
 
+    /// A tool call held back, printed when nothing else came after it for
+    /// a while (a call that needs no permission is running).
+    pub fn flush_held_call(&mut self) -> String {
+        let mut out = String::new();
+        if let Some((_, call)) = self.announced_call.take() {
+            self.line(&mut out, &StyledText::plain(call, Default::default()));
+        }
+        out
+    }
+
+    /// Whether a tool call is held back (see [`Self::flush_held_call`]).
+    pub fn holds_call(&self) -> bool {
+        self.announced_call.is_some()
+    }
+
+    /// The held call, to print before `event`; a permission request for
+    /// it keeps it back until the request is answered.
+    fn take_announced_call(&mut self, event: &EventKind) -> Option<String> {
+        let prints_nothing = match event {
+            EventKind::Status { state, .. } => *state != AgentState::Exited,
+            EventKind::Metadata { .. } | EventKind::AssistantDelta { .. } | EventKind::Unknown => {
+                true
+            }
+            _ => false,
+        };
+        if prints_nothing {
+            return None;
+        }
+        let (id, call) = self.announced_call.take()?;
+        match event {
+            EventKind::PermissionRequest {
+                request_id,
+                tool_use_id: Some(asked_for),
+                ..
+            } if *asked_for == id => {
+                self.calls_awaiting.insert(request_id.clone(), call);
+                None
+            }
+            _ => Some(call),
+        }
+    }
+
+    /// After a request's answer: an allowed call is printed (now
+    /// running); a denied or withdrawn one never ran.
+    fn settle_call(&mut self, out: &mut String, event: &EventKind) {
+        let (request_id, allowed) = match event {
+            EventKind::PermissionResolved {
+                request_id,
+                decision,
+                ..
+            } => (request_id, *decision == crate::protocol::Decision::Allow),
+            EventKind::PermissionCancelled { request_id, .. } => (request_id, false),
+            _ => return,
+        };
+        if let Some(call) = self.calls_awaiting.remove(request_id)
+            && allowed
+        {
+            self.line(out, &StyledText::plain(call, Default::default()));
+        }
+    }
+
     /// What is still held back, at the end.
     pub fn finish(&mut self) -> String {
-        let mut out = String::new();
+        let mut out = self.flush_held_call();
         if let Some(notice) = self.exit_notice.take() {
             self.line(&mut out, &super::notice(NoticeLevel::Error, &notice));
         }
@@ -86,7 +165,6 @@ impl PlainTranscript {
             EventKind::UserMessage { text, by } => super::user_message(by, text),
             EventKind::Assistant { text } => super::assistant_partial(text),
             EventKind::Thinking { text } => super::thinking(text),
-            EventKind::ToolUse { name, input, .. } => super::tool_use(name, input),
             EventKind::ToolResult {
                 content, is_error, ..
             } => super::tool_result(content, *is_error),

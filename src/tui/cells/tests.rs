@@ -163,3 +163,65 @@ fn an_agent_exit_is_one_clear_line_headless() {
     text += &plain.event(&record(2, EventKind::turn_end(TurnOutcome::Error)));
     assert_eq!(text, "[error] the turn failed\n── failed ──\n");
 }
+
+#[test]
+fn headless_prints_a_permission_request_before_the_call_it_asks_for() {
+    let call = |id: &str, command: &str| EventKind::ToolUse {
+        tool_use_id: id.into(),
+        name: "Bash".into(),
+        input: json!({ "command": command }),
+    };
+    let request = |request_id: &str, tool_use_id: &str| EventKind::PermissionRequest {
+        request_id: request_id.into(),
+        tool: "Bash".into(),
+        input: json!({"command": "touch a"}),
+        tool_use_id: Some(tool_use_id.into()),
+        title: None,
+        description: None,
+        preview: None,
+        options: Vec::new(),
+    };
+    let resolved = |request_id: &str, decision| EventKind::PermissionResolved {
+        request_id: request_id.into(),
+        decision,
+        by: "alice".into(),
+        message: None,
+    };
+    let result = EventKind::ToolResult {
+        tool_use_id: "t1".into(),
+        content: "done".into(),
+        is_error: false,
+    };
+    let events = [
+        call("t1", "touch a"),
+        EventKind::status(crate::protocol::AgentState::AwaitingPermission),
+        request("r1", "t1"),
+        resolved("r1", Decision::Allow),
+        result,
+        call("t2", "touch a"),
+        request("r2", "t2"),
+        resolved("r2", Decision::Deny),
+        // A call that needs no permission is printed when the next
+        // thing happens.
+        call("t3", "ls"),
+        EventKind::turn_end(TurnOutcome::Success),
+    ];
+    let mut plain = PlainTranscript::new();
+    let text: String = events
+        .into_iter()
+        .enumerate()
+        .map(|(i, e)| plain.event(&record(i as u64 + 1, e)))
+        .collect();
+    assert_eq!(
+        text,
+        "⚠ Bash asks permission: touch a\n✔ allowed by alice: Bash touch a\n⚙ Bash touch a\n↳ done\n\
+         ⚠ Bash asks permission: touch a\n✘ denied by alice: Bash touch a\n⚙ Bash ls\n── done ──\n"
+    );
+    // Held back with nothing after it: printed when flushed, or at the end.
+    let mut plain = PlainTranscript::new();
+    assert_eq!(plain.event(&record(1, call("t4", "sleep 9"))), "");
+    assert!(plain.holds_call());
+    assert_eq!(plain.flush_held_call(), "⚙ Bash sleep 9\n");
+    assert_eq!(plain.event(&record(2, call("t5", "ls"))), "");
+    assert_eq!(plain.finish(), "⚙ Bash ls\n");
+}

@@ -91,6 +91,11 @@ pub enum Action {
     CompletionPrev,
     CompletionAccept,
     CompletionClose,
+    /// The rules in force (an overlay; the owner removes them there).
+    OpenRules,
+    /// Rules overlay: remove the highlighted rule (after a y/n question).
+    RemoveRule,
+    CloseRules,
 }
 
 /// Where a binding applies; `Global` applies everywhere unless a more
@@ -113,6 +118,8 @@ pub enum Context {
     DecisionText,
     /// The input box while the slash-command popup is open.
     Completion,
+    /// The rules overlay is open (nothing else applies then).
+    RulesOverlay,
 }
 
 /// A key with its modifiers.
@@ -152,7 +159,7 @@ fn matches(binding: &Binding, key: &KeyEvent) -> bool {
 fn is_modal(context: Context) -> bool {
     matches!(
         context,
-        Context::HelpOverlay | Context::Question | Context::DecisionText
+        Context::HelpOverlay | Context::Question | Context::DecisionText | Context::RulesOverlay
     )
 }
 
@@ -212,6 +219,7 @@ pub fn help_sections() -> Vec<(&'static str, Vec<(&'static str, &'static str)>)>
         ("Permissions pane", section(Context::Permissions)),
         ("Transcript pane", section(Context::Transcript)),
         ("Participants pane", section(Context::Participants)),
+        ("Rules (F4)", section(Context::RulesOverlay)),
     ]
 }
 

@@ -94,6 +94,7 @@ fn hint_words_come_from_the_bindings() {
             "newline",
             "mode",
             "pane",
+            "rules",
             "scroll",
             "interrupt",
             "interrupt/quit",

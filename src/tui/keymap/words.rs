@@ -32,3 +32,5 @@ pub const CLEAR: &str = "clear";
 pub const TWICE_QUITS: &str = "twice quits";
 pub const PAGE: &str = "page";
 pub const CANCEL: &str = "cancel";
+pub const RULES: &str = "rules";
+pub const REMOVE: &str = "remove";

@@ -1,8 +1,9 @@
 //! GitHub-style tables: a header row, a delimiter row (`|---|:--:|`) and
 //! body rows, drawn with aligned columns (by display width), `│` between
 //! them and a `─` rule under the header. Cells take inline markup and are
-//! sanitised. A table wider than [`MAX_WIDTH`] has its widest columns
-//! narrowed, their cells cut with `…`, so it never wraps into a mess.
+//! sanitised. A table wider than the width it is laid out for (the
+//! transcript pane's) has its widest columns narrowed, their cells cut
+//! with `…`, so it never wraps into a mess.
 
 use ratatui::style::Style;
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
@@ -11,9 +12,9 @@ use super::{inline, newline};
 use crate::tui::text::StyledText;
 use crate::tui::theme;
 
-/// Widest a table is drawn, in columns: fits an 80-column terminal with
-/// the transcript's borders.
-pub(super) const MAX_WIDTH: usize = 76;
+/// Widest a table is drawn when no width is known (headless output): fits
+/// an 80-column terminal with the transcript's borders.
+pub const DEFAULT_WIDTH: usize = 76;
 /// More columns than this is not taken for a table.
 const MAX_COLUMNS: usize = 32;
 /// Narrowing stops at this width.
@@ -85,16 +86,23 @@ fn split_row(line: &str) -> Option<Vec<&str>> {
     Some(cells)
 }
 
-/// Appends the table: `header`, then `rows` (untrusted), with the columns
-/// aligned as `aligns` says.
-pub(super) fn render(
-    out: &mut StyledText,
-    first: &mut bool,
-    header: &str,
-    aligns: &[Align],
-    rows: &[&str],
-    base: Style,
-) {
+/// A table about to be appended: its header row, column alignments and
+/// body rows (untrusted), and the width it must fit in.
+pub(super) struct Table<'a> {
+    pub header: &'a str,
+    pub aligns: &'a [Align],
+    pub rows: &'a [&'a str],
+    pub max_width: usize,
+}
+
+/// Appends the table, with the columns aligned as `table.aligns` says.
+pub(super) fn render(out: &mut StyledText, first: &mut bool, table: &Table, base: Style) {
+    let Table {
+        header,
+        aligns,
+        rows,
+        max_width,
+    } = *table;
     let cells = |line: &str, style: Style| -> Vec<StyledText> {
         let raw = split_row(line).unwrap_or_default();
         (0..aligns.len())
@@ -108,7 +116,7 @@ pub(super) fn render(
     };
     let head = cells(header, base.patch(theme::BOLD));
     let body: Vec<Vec<StyledText>> = rows.iter().map(|row| cells(row, base)).collect();
-    let widths = column_widths(std::iter::once(&head).chain(&body), aligns.len());
+    let widths = column_widths(std::iter::once(&head).chain(&body), aligns.len(), max_width);
     let border = base.patch(theme::BORDER);
     push_row(out, first, &head, &widths, aligns, border);
     newline(out, first);
@@ -124,19 +132,20 @@ pub(super) fn render(
 }
 
 /// Each column as wide as its widest cell, then the widest columns
-/// narrowed until the table fits [`MAX_WIDTH`].
+/// narrowed until the table fits `max_width`.
 fn column_widths<'a>(
     rows: impl Iterator<Item = &'a Vec<StyledText>>,
     columns: usize,
+    max_width: usize,
 ) -> Vec<usize> {
     let mut widths = vec![1; columns];
     for row in rows {
         for (width, cell) in widths.iter_mut().zip(row) {
-            *width = (*width).max(cell.text.width().min(MAX_WIDTH));
+            *width = (*width).max(cell.text.width().min(max_width));
         }
     }
     let separators = SEPARATOR.width() * columns.saturating_sub(1);
-    let budget = MAX_WIDTH.saturating_sub(separators);
+    let budget = max_width.saturating_sub(separators);
     while widths.iter().sum::<usize>() > budget {
         let Some(widest) = widths.iter_mut().max().filter(|w| **w > MIN_COLUMN) else {
             break;
@@ -267,7 +276,7 @@ mod tests {
             "| k | v | w |\n|---|---|---|\n| key | {long} | {long} |"
         ));
         for line in t.text.lines() {
-            assert!(line.width() <= MAX_WIDTH, "{line}");
+            assert!(line.width() <= DEFAULT_WIDTH, "{line}");
         }
         let row = t.text.lines().nth(2).unwrap();
         assert!(row.starts_with("key │ word word"), "{row}");
@@ -275,7 +284,7 @@ mod tests {
         // Wide characters are never cut in half.
         let t = md(&format!("|a|\n|-|\n|{}|", "日".repeat(60)));
         let row = t.text.lines().nth(2).unwrap();
-        assert!(row.ends_with('…') && row.width() <= MAX_WIDTH, "{row}");
+        assert!(row.ends_with('…') && row.width() <= DEFAULT_WIDTH, "{row}");
     }
 
     #[test]

@@ -19,7 +19,9 @@ use vte::{Params, Parser, Perform};
 
 use super::text::StyledText;
 use super::theme;
-use crate::bytescan::printable_ascii_len;
+
+mod shortcuts;
+use shortcuts::{plain_run, plain_sgr};
 
 /// Longest visible form of one escape sequence, in chars (then `…`).
 const MAX_VISIBLE: usize = 64;
@@ -32,7 +34,7 @@ pub fn sanitize(input: &str, base: Style) -> StyledText {
 
 /// Like [`sanitize`], appending to `out` (no intermediate copy).
 pub fn sanitize_into(out: &mut StyledText, input: &str, base: Style) {
-    if printable_ascii_len(input.as_bytes()) == input.len() {
+    if plain_run(input).0 == input.len() {
         // Nothing to interpret or escape: the common case for the short
         // pieces markdown cuts a line into.
         out.push(input, base);
@@ -97,10 +99,14 @@ pub(crate) fn sanitize_with(
         // the byte path below) vte is in its ground state, so what cannot
         // change that state is handled here without it.
         if shortcuts && sink.seq.is_none() && input.is_char_boundary(i) {
-            let n = printable_ascii_len(&bytes[i..]);
+            // (An escape or a control starts no run: not even looked for.)
+            let (n, ascii) = match bytes[i] {
+                0..0x20 => (0, true),
+                _ => plain_run(&input[i..]),
+            };
             if n > 0 {
                 // Most output: appended whole.
-                sink.emit_ascii(&input[i..i + n]);
+                sink.emit_plain(&input[i..i + n], ascii);
                 i += n;
                 continue;
             }
@@ -164,42 +170,6 @@ pub fn unfinished_escape(chunk: &str) -> usize {
     if finished { 0 } else { tail.len() }
 }
 
-/// The numbers of a simple SGR sequence.
-struct SgrParams {
-    values: [u16; 16],
-    count: usize,
-}
-
-/// A complete `ESC [ n;n;... m` at the start of `bytes` (at most 16
-/// numbers of at most 4 digits): its length and its numbers, as vte would
-/// report them (an empty parameter is 0). Anything else is left to vte.
-fn plain_sgr(bytes: &[u8]) -> Option<(usize, SgrParams)> {
-    if bytes.len() < 3 || bytes[0] != ESC || bytes[1] != b'[' {
-        return None;
-    }
-    let mut params = SgrParams {
-        values: [0; 16],
-        count: 1,
-    };
-    let mut digits = 0;
-    for (at, &b) in bytes.iter().enumerate().skip(2).take(64) {
-        match b {
-            b'0'..=b'9' if digits < 4 => {
-                let slot = &mut params.values[params.count - 1];
-                *slot = *slot * 10 + u16::from(b - b'0');
-                digits += 1;
-            }
-            b';' if params.count < 16 => {
-                params.count += 1;
-                digits = 0;
-            }
-            b'm' => return Some((at + 1, params)),
-            _ => return None,
-        }
-    }
-    None
-}
-
 /// Same text as [`sanitize`], without styles (for headless output).
 pub fn sanitize_plain(input: &str) -> String {
     sanitize(input, Style::default()).text
@@ -242,8 +212,13 @@ struct Sink<'a> {
     out: &'a mut StyledText,
     /// Style of the last thing pushed to `out` (lets `print` skip `push`).
     out_style: Style,
-    /// Display column since the last newline, for tab stops.
+    /// Display column since the last newline, for tab stops, not counting
+    /// the text from `uncounted` on.
     col: usize,
+    /// Where in `out.text` plain text not yet counted in `col` starts:
+    /// counted only if a tab needs the column before the next newline
+    /// (the width of non-ASCII text costs a table lookup a character).
+    uncounted: Option<usize>,
     pending_cr: bool,
 }
 
@@ -260,6 +235,7 @@ impl<'a> Sink<'a> {
             out,
             out_style,
             col: 0,
+            uncounted: None,
             pending_cr: false,
         }
     }
@@ -271,18 +247,33 @@ impl<'a> Sink<'a> {
         }
     }
 
+    /// Adds the width of the uncounted text to the column: the sum of its
+    /// characters' widths, as if each had been emitted on its own.
+    fn count_col(&mut self) {
+        if let Some(from) = self.uncounted.take() {
+            let text = &self.out.text[from..];
+            self.col += text.chars().map(|c| c.width().unwrap_or(0)).sum::<usize>();
+        }
+    }
+
     /// Appends safe text and advances the column.
     fn emit(&mut self, s: &str, style: Style) {
         self.flush_cr();
+        self.count_col();
         self.col += s.width();
         self.out.push(s, style);
         self.out_style = style;
     }
 
-    /// Printable ASCII: one column a byte, nothing to escape.
-    fn emit_ascii(&mut self, run: &str) {
+    /// Text that prints as itself (see [`plain_run`]); its width is
+    /// counted when needed.
+    fn emit_plain(&mut self, run: &str, ascii: bool) {
         self.flush_cr();
-        self.col += run.len();
+        match self.uncounted {
+            None if ascii => self.col += run.len(),
+            None => self.uncounted = Some(self.out.text.len()),
+            Some(_) => {}
+        }
         if self.style == self.out_style {
             self.out.text.push_str(run);
         } else {
@@ -293,6 +284,7 @@ impl<'a> Sink<'a> {
 
     fn emit_char(&mut self, c: char) {
         self.flush_cr();
+        self.count_col();
         self.col += c.width().unwrap_or(0);
         if self.style == self.out_style {
             self.out.text.push(c);
@@ -490,6 +482,7 @@ impl Perform for Sink<'_> {
                 self.pending_cr = false;
                 self.out.push("\n", self.out_style);
                 self.col = 0;
+                self.uncounted = None;
             }
             b'\r' => {
                 self.flush_cr();
@@ -497,6 +490,7 @@ impl Perform for Sink<'_> {
             }
             b'\t' => {
                 self.flush_cr();
+                self.count_col();
                 let n = 8 - self.col % 8;
                 self.emit(&"        "[..n], self.style);
             }

@@ -127,11 +127,34 @@ proptest::proptest! {
     /// exactly what feeding every byte to vte gives.
     #[test]
     fn shortcuts_match_the_byte_path(
-        input in "(\u{1b}\\[[0-9;]{0,6}m|\u{1b}[\\[\\]P_]?|[ a-z0-9;\\[\\]\\\\m\n\r\t\u{7}\u{7f}\u{9b}é€\u{202e}]){0,40}",
+        input in "(\u{1b}\\[[0-9;]{0,6}m|\u{1b}[\\[\\]P_]?|[ a-z0-9;\\[\\]\\\\m\n\r\t\u{7}\u{7f}\u{9b}é€\u{202e}日\u{301}\u{a0}\u{200b}]){0,40}",
         current_red in proptest::bool::ANY,
     ) {
         let base = theme::STDERR;
         let current = if current_red { base.fg(Color::Red) } else { base };
         assert_shortcuts_match(&input, base, current);
+    }
+}
+
+#[test]
+fn a_plain_run_stops_exactly_at_the_characters_print_would_escape() {
+    for c in (0x20..0x11_0000).filter_map(char::from_u32) {
+        let text = format!("a{c}b");
+        let escaped = c.is_control() || is_bidi_or_separator(c);
+        let expected = if escaped { 1 } else { text.len() };
+        assert_eq!(
+            plain_run(&text),
+            (expected, escaped || c.is_ascii()),
+            "{c:?}"
+        );
+    }
+}
+
+#[test]
+fn tab_stops_count_the_width_of_wide_and_zero_width_text() {
+    // 日 is two columns, U+0301 none: the tab goes to column 8 either way.
+    for text in ["日本\u{301}x\ty", "\u{1b}[31m日\u{1b}[0m本\u{301}x\ty"] {
+        let out = sanitize(text, Style::default());
+        assert_eq!(out.text, "日本\u{301}x   y", "{text:?}");
     }
 }

@@ -168,7 +168,7 @@ impl Transcript {
     }
 
     /// (block, line) of every line containing `query`, ignoring ASCII case.
-    fn find(&self, query: &str) -> Vec<(usize, usize)> {
+    pub(super) fn find(&self, query: &str) -> Vec<(usize, usize)> {
         let needle = query.to_ascii_lowercase();
         let mut matches = Vec::new();
         if needle.is_empty() {

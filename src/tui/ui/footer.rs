@@ -21,6 +21,12 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
         frame.render_widget(Paragraph::new(line), area);
         return;
     }
+    if let Some(rule) = app.rules_view().and_then(|v| v.confirming.as_deref()) {
+        let name = crate::tui::cells::sanitize_name(rule);
+        let line = question(&format!("remove {name}? it stops allowing without asking"));
+        frame.render_widget(Paragraph::new(line), area);
+        return;
+    }
     if let Some(crate::tui::app::StatusLine { text, level, .. }) = &app.status {
         let style = match level {
             Level::Error => theme::ERROR,
@@ -52,6 +58,8 @@ fn hints(app: &App, room: usize) -> Line<'static> {
             .filter_map(|b| Some((b.label, hint_word(app, b)?)))
             .collect(),
     };
+    // Only the owner removes rules.
+    items.retain(|(_, word)| app.is_owner() || *word != words::REMOVE);
     let watch = app.hints.watch_command.as_deref().and_then(|command| {
         let forms = watch_forms(command);
         let (pointer, commands) = forms.split_last()?;
@@ -80,6 +88,11 @@ fn overlay_hints(open: &Overlay) -> Option<Vec<(&'static str, &'static str)>> {
             (HELP_PAGE_UP.label, words::PAGE),
         ]),
         Overlay::Search { .. } => Some(vec![("Enter", words::SEARCH), ("Esc", words::CANCEL)]),
+        Overlay::Rules(_) => Some(
+            keymap::hints(Context::RulesOverlay)
+                .filter_map(|b| Some((b.label, b.hint?)))
+                .collect(),
+        ),
         _ => None,
     }
 }
@@ -108,6 +121,8 @@ fn hint_word(app: &App, binding: &keymap::Binding) -> Option<&'static str> {
         Action::CancelOrQuit if app.agent_busy() => Some(words::INTERRUPT),
         Action::CancelOrQuit => Some(words::TWICE_QUITS),
         Action::NextMatch => searching.then_some(word),
+        // Offered once there is a rule to see (the help always lists it).
+        Action::OpenRules => (!app.rules().is_empty()).then_some(word),
         _ => Some(word),
     }
 }

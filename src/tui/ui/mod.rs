@@ -8,6 +8,7 @@ mod footer;
 mod overlays;
 mod panes;
 mod people;
+mod rules;
 mod status_bar;
 
 use ratatui::Frame;
@@ -21,6 +22,10 @@ use super::theme;
 
 /// Terminals narrower than this get one column (no side panes).
 const WIDE: u16 = 80;
+/// While a decision shows, the side panes need this much room too (the
+/// decision lists the requests itself; squeezed panes only cost width).
+const WIDE_WHILE_DECIDING: u16 = 100;
+const TALL_WHILE_DECIDING: u16 = 10;
 
 pub fn draw(app: &mut App, frame: &mut Frame) {
     draw_in(app, frame, frame.area());
@@ -44,7 +49,8 @@ pub fn draw_in(app: &mut App, frame: &mut Frame, area: Rect) {
     ])
     .areas(area);
     status_bar::draw(app, frame, status);
-    if area.width >= WIDE {
+    let roomy = area.width >= WIDE_WHILE_DECIDING && main.height >= TALL_WHILE_DECIDING;
+    if area.width >= WIDE && (!deciding || roomy) {
         let side = (area.width * 35 / 100).clamp(30, 60);
         let [left, right] =
             Layout::horizontal([Constraint::Min(20), Constraint::Length(side)]).areas(main);
@@ -56,7 +62,8 @@ pub fn draw_in(app: &mut App, frame: &mut Frame, area: Rect) {
         panes::permissions(app, frame, top);
         panes::participants(app, frame, bottom);
     } else {
-        // Narrow: the transcript takes the width; pending requests show
+        // Narrow (or deciding in little room): the transcript takes the
+        // width; pending requests show
         // above the input only when there are any (or the pane has focus).
         // (Not while the decision view shows them in full below.)
         let show_perms =

@@ -1,4 +1,4 @@
-//! Overlays: help, the deny reason prompt, the search prompt.
+//! Overlays: help, the deny reason prompt, the search prompt, the rules.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -13,6 +13,8 @@ use crate::tui::theme;
 
 pub fn draw(app: &mut App, frame: &mut Frame, main: Rect, input: Rect) {
     let watch = app.hints.watch_command.clone();
+    let owner = app.is_owner();
+    let rules = app.rules().to_vec();
     let mut help_scroll = app.help_scroll;
     let pending: Vec<(String, String)> = app
         .pending
@@ -25,6 +27,7 @@ pub fn draw(app: &mut App, frame: &mut Frame, main: Rect, input: Rect) {
     for overlay in &mut app.overlays {
         match overlay {
             Overlay::Help => help(frame, main, watch.as_deref(), &mut help_scroll),
+            Overlay::Rules(view) => super::rules::draw(frame, main, &rules, view, owner),
             Overlay::DenyReason { request_id, reason } => {
                 let what = pending
                     .iter()

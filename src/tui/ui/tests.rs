@@ -310,6 +310,24 @@ mod decision {
     }
 
     #[test]
+    fn at_80x24_the_side_panes_give_way_to_the_decision() {
+        let mut rig = owner_deciding();
+        let screen = render(&mut rig, 80, 24);
+        assert!(!screen.contains("Participants"), "{screen}");
+        // The transcript above the decision spans the whole width.
+        let top = screen.lines().nth(1).unwrap().trim_matches('"');
+        assert!(
+            top.starts_with("┌ Transcript") && top.ends_with('┐'),
+            "{screen}"
+        );
+        assert_eq!(top.chars().count(), 80, "{screen}");
+        assert!(!top.contains("┐┌"), "{screen}");
+        // With room to spare they stay.
+        let screen = render(&mut rig, 200, 50);
+        assert!(screen.contains("Participants"), "{screen}");
+    }
+
+    #[test]
     fn a_follower_sees_it_read_only_at_160x48() {
         let mut rig = Rig::new(Role::Follower, false);
         with_transcript(&mut rig);

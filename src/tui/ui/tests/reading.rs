@@ -140,3 +140,44 @@ fn a_narrow_footer_never_cuts_a_hint() {
         }
     }
 }
+
+#[test]
+fn a_table_takes_the_panes_width_and_is_laid_out_again_on_resize() {
+    let mut rig = Rig::new(Role::Owner, false);
+    let long =
+        "a cell long enough to pass the old limit of seventy-six columns, and then some more";
+    rig.event(record(
+        1,
+        EventKind::Assistant {
+            text: format!(
+                "Results:\n| name | note |\n|---|---|\n| first | {long} |\n| second | short |"
+            ),
+        },
+    ));
+    let row = |screen: &str| {
+        let line = screen.lines().find(|l| l.contains("first")).unwrap();
+        line.trim_matches('"')
+            .trim_matches('│')
+            .trim_end()
+            .to_owned()
+    };
+    // A wide pane shows the whole row on one line.
+    let wide = render(&mut rig, 160, 20);
+    assert!(
+        row(&wide).starts_with(&format!("first  │ {long}  ")),
+        "{wide}"
+    );
+    // A narrow one narrows the columns and cuts the cells, as before.
+    let narrow = render(&mut rig, 60, 20);
+    let cut = row(&narrow);
+    assert!(
+        cut.starts_with("first  │ a cell") && cut.ends_with('…'),
+        "{narrow}"
+    );
+    // And wide again after the resize.
+    let wide = render(&mut rig, 160, 20);
+    assert!(
+        row(&wide).starts_with(&format!("first  │ {long}  ")),
+        "{wide}"
+    );
+}

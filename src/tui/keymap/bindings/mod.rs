@@ -4,10 +4,12 @@
 use crossterm::event::{KeyCode, KeyModifiers};
 
 use super::Context::{
-    Completion, Decision, DecisionText, Global, HelpOverlay, Input, Participants, Permissions,
-    Question, Transcript,
+    Decision, DecisionText, Global, Input, Participants, Permissions, Transcript,
 };
 use super::{Action, Binding, Chord, Context, words};
+
+mod overlays;
+pub use overlays::*;
 
 const NONE: KeyModifiers = KeyModifiers::NONE;
 const CTRL: KeyModifiers = KeyModifiers::CONTROL;
@@ -68,43 +70,6 @@ pub const CYCLE_MODE: Binding = Binding::new(
 )
 .help("the agent's next mode (owner)")
 .hint(words::MODE);
-
-// The slash-command popup over the input box.
-pub const COMPLETION_NEXT: Binding = Binding::new(
-    Completion,
-    "Tab/↑/↓",
-    Action::CompletionNext,
-    &[(KeyCode::Tab, NONE), (KeyCode::Down, NONE)],
-)
-.help("pick a command")
-.hint(words::PICK);
-/// Described with `COMPLETION_NEXT`.
-pub const COMPLETION_PREV: Binding = Binding::new(
-    Completion,
-    "↑",
-    Action::CompletionPrev,
-    &[
-        (KeyCode::Up, NONE),
-        (KeyCode::BackTab, NONE),
-        (KeyCode::BackTab, SHIFT),
-    ],
-);
-pub const COMPLETION_ACCEPT: Binding = Binding::new(
-    Completion,
-    "Enter",
-    Action::CompletionAccept,
-    &[(KeyCode::Enter, NONE)],
-)
-.help("take it into the box")
-.hint(words::ACCEPT);
-pub const COMPLETION_CLOSE: Binding = Binding::new(
-    Completion,
-    "Esc",
-    Action::CompletionClose,
-    &[(KeyCode::Esc, NONE)],
-)
-.help("close the list (no interrupt)")
-.hint(words::CLOSE);
 
 // Permissions pane.
 pub const ALLOW: Binding = Binding::new(
@@ -431,40 +396,6 @@ pub const TEXT_CLOSE: Binding = Binding::new(
 .help("back to the choices (nothing sent)")
 .hint(words::BACK);
 
-// The help overlay.
-pub const CLOSE_HELP: Binding = Binding::new(
-    HelpOverlay,
-    "Esc, ? or F1",
-    Action::CloseHelp,
-    &[
-        (KeyCode::Esc, NONE),
-        (KeyCode::Char('q'), NONE),
-        (KeyCode::Char('?'), NONE),
-        (KeyCode::Char('?'), SHIFT),
-        (KeyCode::F(1), NONE),
-        (KeyCode::Enter, NONE),
-    ],
-)
-.help("closes this help.");
-
-// A y/n question.
-pub const YES: Binding = Binding::new(
-    Question,
-    "y",
-    Action::Confirm,
-    &[(KeyCode::Char('y'), NONE), (KeyCode::Enter, NONE)],
-)
-.help("yes")
-.hint(words::YES);
-pub const NO: Binding = Binding::new(
-    Question,
-    "n",
-    Action::Decline,
-    &[(KeyCode::Char('n'), NONE), (KeyCode::Esc, NONE)],
-)
-.help("no")
-.hint(words::NO);
-
 // Reading and editing: the transcript's block cursor, the input's history.
 pub const BLOCK_UP: Binding =
     Binding::new(Transcript, "↑/↓", Action::BlockUp, &[(KeyCode::Up, NONE)])
@@ -494,27 +425,6 @@ pub const HISTORY_PREV: Binding =
 /// Described with `HISTORY_PREV`.
 pub const HISTORY_NEXT: Binding =
     Binding::new(Input, "↓", Action::HistoryNext, &[(KeyCode::Down, NONE)]);
-/// The help scrolls: the overlay's own keys, nothing else applies there.
-pub const HELP_LINE_UP: Binding =
-    Binding::new(HelpOverlay, "↑/↓", Action::LineUp, &[(KeyCode::Up, NONE)]).help("scroll");
-/// Described with `HELP_LINE_UP`.
-pub const HELP_LINE_DOWN: Binding =
-    Binding::new(HelpOverlay, "↓", Action::LineDown, &[(KeyCode::Down, NONE)]);
-pub const HELP_PAGE_UP: Binding = Binding::new(
-    HelpOverlay,
-    "PgUp/PgDn",
-    Action::PageUp,
-    &[(KeyCode::PageUp, NONE)],
-)
-.help("scroll a page");
-/// Described with `HELP_PAGE_UP`.
-pub const HELP_PAGE_DOWN: Binding = Binding::new(
-    HelpOverlay,
-    "PgDn",
-    Action::PageDown,
-    &[(KeyCode::PageDown, NONE)],
-);
-
 pub const KEYMAP: &[Binding] = &[
     SEND,
     NEW_LINE,
@@ -560,6 +470,7 @@ pub const KEYMAP: &[Binding] = &[
     TEXT_CLOSE,
     FOCUS_NEXT,
     FOCUS_PREV,
+    OPEN_RULES,
     PAGE_UP,
     PAGE_DOWN,
     GLOBAL_START,
@@ -584,4 +495,8 @@ pub const KEYMAP: &[Binding] = &[
     HELP_LINE_DOWN,
     HELP_PAGE_UP,
     HELP_PAGE_DOWN,
+    RULE_UP,
+    RULE_DOWN,
+    REMOVE_RULE,
+    CLOSE_RULES,
 ];

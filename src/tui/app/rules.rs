@@ -1,0 +1,179 @@
+//! The rules in force (made by `allow_always` answers the host keeps):
+//! listed in an overlay, where the owner removes one after a y/n
+//! question; everyone else sees the list read-only.
+
+use crossterm::event::KeyEvent;
+
+use super::{App, Effect, Level, Overlay};
+use crate::protocol::{ClientMessage, Rule};
+use crate::tui::keymap::{Action, Context, lookup};
+
+/// The rules overlay's state.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RulesView {
+    /// The highlighted rule (clamped to the list).
+    pub selected: usize,
+    /// The rule the owner asked to remove, waiting for y/n.
+    pub confirming: Option<String>,
+}
+
+impl App {
+    /// The rules in force, oldest first.
+    pub fn rules(&self) -> &[Rule] {
+        self.session.as_ref().map_or(&[], |s| &s.rules)
+    }
+
+    /// Keeps the list current: `ready` gave it, these events change it
+    /// (a replay of what `ready` already counted changes nothing).
+    pub(super) fn rule_added(&mut self, rule: &Rule) {
+        if let Some(session) = self.session.as_mut() {
+            match session.rules.iter_mut().find(|r| r.id == rule.id) {
+                Some(known) => *known = rule.clone(),
+                None => session.rules.push(rule.clone()),
+            }
+        }
+    }
+
+    pub(super) fn rule_removed(&mut self, rule_id: &str) {
+        if let Some(session) = self.session.as_mut() {
+            session.rules.retain(|r| r.id != rule_id);
+        }
+    }
+
+    pub(super) fn open_rules(&mut self) {
+        self.overlays.push(Overlay::Rules(RulesView::default()));
+    }
+
+    /// The open rules overlay, if it is the innermost one.
+    pub fn rules_view(&self) -> Option<&RulesView> {
+        match self.overlays.last() {
+            Some(Overlay::Rules(view)) => Some(view),
+            _ => None,
+        }
+    }
+
+    /// Keys while the rules overlay is open: its own, or the y/n answer.
+    pub(super) fn on_rules_key(&mut self, key: KeyEvent) -> Vec<Effect> {
+        let count = self.rules().len();
+        let owner = self.is_owner();
+        let selected_id = self.rules_view().and_then(|view| {
+            let at = view.selected.min(count.saturating_sub(1));
+            self.rules().get(at).map(|r| r.id.clone())
+        });
+        let Some(Overlay::Rules(view)) = self.overlays.last_mut() else {
+            return Vec::new();
+        };
+        if let Some(rule) = view.confirming.clone() {
+            return match lookup(&key, Context::Question) {
+                Some(Action::Confirm) => {
+                    view.confirming = None;
+                    self.send_tracked(|id| ClientMessage::RemoveRule { id, rule }, None)
+                }
+                Some(Action::Decline) => {
+                    view.confirming = None;
+                    Vec::new()
+                }
+                _ => Vec::new(),
+            };
+        }
+        match lookup(&key, Context::RulesOverlay) {
+            Some(Action::SelectUp) => view.selected = view.selected.min(count).saturating_sub(1),
+            Some(Action::SelectDown) => {
+                view.selected = (view.selected + 1).min(count.saturating_sub(1))
+            }
+            Some(Action::RemoveRule) if !owner => {
+                self.say("read-only: only the owner can remove rules", Level::Info)
+            }
+            Some(Action::RemoveRule) => view.confirming = selected_id,
+            Some(Action::CloseRules) => {
+                self.overlays.pop();
+            }
+            _ => {}
+        }
+        Vec::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crossterm::event::{KeyCode, KeyModifiers};
+
+    use super::*;
+    use crate::protocol::{EventKind, Role, RuleSpec};
+    use crate::tui::app::tests::{Rig, record};
+
+    fn rule(n: u32, command: &str) -> Rule {
+        Rule {
+            id: format!("rule-{n}"),
+            label: format!("always allow `{command}` in this session"),
+            spec: RuleSpec::ExactCommand {
+                command: command.into(),
+            },
+            made_by: "alice".into(),
+        }
+    }
+
+    fn with_rules(role: Role) -> Rig {
+        let mut rig = Rig::new(role, false);
+        for (seq, (n, command)) in [(1, "ls"), (2, "make")].into_iter().enumerate() {
+            let event = EventKind::RuleAdded {
+                rule: rule(n, command),
+                by: "alice".into(),
+            };
+            rig.event(record(seq as u64 + 1, event));
+        }
+        rig
+    }
+
+    fn press(rig: &mut Rig, code: KeyCode) -> Vec<Effect> {
+        rig.app.on_key(KeyEvent::new(code, KeyModifiers::NONE))
+    }
+
+    #[test]
+    fn the_owner_removes_the_highlighted_rule_after_saying_yes() {
+        let mut rig = with_rules(Role::Owner);
+        // Replayed history does not count a rule twice.
+        rig.event(record(
+            3,
+            EventKind::RuleAdded {
+                rule: rule(1, "ls"),
+                by: "alice".into(),
+            },
+        ));
+        assert_eq!(rig.app.rules().len(), 2);
+        press(&mut rig, KeyCode::F(4));
+        press(&mut rig, KeyCode::Down);
+        assert!(press(&mut rig, KeyCode::Char('d')).is_empty());
+        let view = rig.app.rules_view().unwrap();
+        assert_eq!(view.confirming.as_deref(), Some("rule-2"));
+        // No: nothing sent, still open.
+        assert!(press(&mut rig, KeyCode::Char('n')).is_empty());
+        assert_eq!(rig.app.rules_view().unwrap().confirming, None);
+        press(&mut rig, KeyCode::Delete);
+        let effects = press(&mut rig, KeyCode::Char('y'));
+        assert!(
+            matches!(&effects[..], [Effect::Send(ClientMessage::RemoveRule { rule, .. })] if rule == "rule-2"),
+            "{effects:?}"
+        );
+        rig.event(record(
+            4,
+            EventKind::RuleRemoved {
+                rule_id: "rule-2".into(),
+                by: "alice".into(),
+            },
+        ));
+        assert_eq!(rig.app.rules(), &[rule(1, "ls")]);
+        press(&mut rig, KeyCode::Esc);
+        assert!(rig.app.overlays.is_empty());
+    }
+
+    #[test]
+    fn a_follower_sees_the_rules_but_removes_none() {
+        let mut rig = with_rules(Role::Follower);
+        press(&mut rig, KeyCode::F(4));
+        assert!(press(&mut rig, KeyCode::Char('d')).is_empty());
+        assert_eq!(rig.app.rules_view().unwrap().confirming, None);
+        assert!(press(&mut rig, KeyCode::Char('y')).is_empty());
+        assert_eq!(rig.app.rules().len(), 2);
+    }
+}

@@ -1,0 +1,142 @@
+//! The bindings of popups and overlays: the slash-command list, the help,
+//! a y/n question, the rules in force. Part of the one table in
+//! `bindings` (`KEYMAP` lists them all).
+
+use crossterm::event::KeyCode;
+
+use super::super::Context::{Completion, Global, HelpOverlay, Question, RulesOverlay};
+use super::super::{Action, Binding, words};
+use super::{NONE, SHIFT};
+
+// The slash-command popup over the input box.
+pub const COMPLETION_NEXT: Binding = Binding::new(
+    Completion,
+    "Tab/↑/↓",
+    Action::CompletionNext,
+    &[(KeyCode::Tab, NONE), (KeyCode::Down, NONE)],
+)
+.help("pick a command")
+.hint(words::PICK);
+/// Described with `COMPLETION_NEXT`.
+pub const COMPLETION_PREV: Binding = Binding::new(
+    Completion,
+    "↑",
+    Action::CompletionPrev,
+    &[
+        (KeyCode::Up, NONE),
+        (KeyCode::BackTab, NONE),
+        (KeyCode::BackTab, SHIFT),
+    ],
+);
+pub const COMPLETION_ACCEPT: Binding = Binding::new(
+    Completion,
+    "Enter",
+    Action::CompletionAccept,
+    &[(KeyCode::Enter, NONE)],
+)
+.help("take it into the box")
+.hint(words::ACCEPT);
+pub const COMPLETION_CLOSE: Binding = Binding::new(
+    Completion,
+    "Esc",
+    Action::CompletionClose,
+    &[(KeyCode::Esc, NONE)],
+)
+.help("close the list (no interrupt)")
+.hint(words::CLOSE);
+
+// The help overlay.
+pub const CLOSE_HELP: Binding = Binding::new(
+    HelpOverlay,
+    "Esc, ? or F1",
+    Action::CloseHelp,
+    &[
+        (KeyCode::Esc, NONE),
+        (KeyCode::Char('q'), NONE),
+        (KeyCode::Char('?'), NONE),
+        (KeyCode::Char('?'), SHIFT),
+        (KeyCode::F(1), NONE),
+        (KeyCode::Enter, NONE),
+    ],
+)
+.help("closes this help.");
+
+// A y/n question.
+pub const YES: Binding = Binding::new(
+    Question,
+    "y",
+    Action::Confirm,
+    &[(KeyCode::Char('y'), NONE), (KeyCode::Enter, NONE)],
+)
+.help("yes")
+.hint(words::YES);
+pub const NO: Binding = Binding::new(
+    Question,
+    "n",
+    Action::Decline,
+    &[(KeyCode::Char('n'), NONE), (KeyCode::Esc, NONE)],
+)
+.help("no")
+.hint(words::NO);
+
+/// The help scrolls: the overlay's own keys, nothing else applies there.
+pub const HELP_LINE_UP: Binding =
+    Binding::new(HelpOverlay, "↑/↓", Action::LineUp, &[(KeyCode::Up, NONE)]).help("scroll");
+/// Described with `HELP_LINE_UP`.
+pub const HELP_LINE_DOWN: Binding =
+    Binding::new(HelpOverlay, "↓", Action::LineDown, &[(KeyCode::Down, NONE)]);
+pub const HELP_PAGE_UP: Binding = Binding::new(
+    HelpOverlay,
+    "PgUp/PgDn",
+    Action::PageUp,
+    &[(KeyCode::PageUp, NONE)],
+)
+.help("scroll a page");
+/// Described with `HELP_PAGE_UP`.
+pub const HELP_PAGE_DOWN: Binding = Binding::new(
+    HelpOverlay,
+    "PgDn",
+    Action::PageDown,
+    &[(KeyCode::PageDown, NONE)],
+);
+
+// The rules in force.
+pub const OPEN_RULES: Binding =
+    Binding::new(Global, "F4", Action::OpenRules, &[(KeyCode::F(4), NONE)])
+        .help("rules in force (the owner removes them)")
+        .hint(words::RULES);
+pub const RULE_UP: Binding = Binding::new(
+    RulesOverlay,
+    "↑/↓",
+    Action::SelectUp,
+    &[(KeyCode::Up, NONE)],
+)
+.help("select a rule")
+.hint(words::SELECT);
+/// Described with `RULE_UP`.
+pub const RULE_DOWN: Binding = Binding::new(
+    RulesOverlay,
+    "↓",
+    Action::SelectDown,
+    &[(KeyCode::Down, NONE)],
+);
+pub const REMOVE_RULE: Binding = Binding::new(
+    RulesOverlay,
+    "d/Del",
+    Action::RemoveRule,
+    &[(KeyCode::Char('d'), NONE), (KeyCode::Delete, NONE)],
+)
+.help("remove the selected rule (owner, y/n)")
+.hint(words::REMOVE);
+pub const CLOSE_RULES: Binding = Binding::new(
+    RulesOverlay,
+    "Esc/F4",
+    Action::CloseRules,
+    &[
+        (KeyCode::Esc, NONE),
+        (KeyCode::F(4), NONE),
+        (KeyCode::Char('q'), NONE),
+    ],
+)
+.help("close the rules")
+.hint(words::CLOSE);
