@@ -6,10 +6,9 @@
 //!
 //! Run: `cargo bench --bench tui`
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::time::{Instant, SystemTime};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -21,28 +20,11 @@ use tether::protocol::{EventKind, EventRecord, OutputStream, ServerMessage};
 use tether::tui::app::{App, Msg};
 use tether::tui::ui;
 
-/// Counts live heap bytes so the app state's size can be reported.
-struct Counting;
-
-static LIVE: AtomicI64 = AtomicI64::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LIVE.fetch_add(layout.size() as i64, Ordering::Relaxed);
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size() as i64, Ordering::Relaxed);
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LIVE.fetch_add(new_size as i64 - layout.size() as i64, Ordering::Relaxed);
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
+#[path = "support/counting.rs"]
+mod counting;
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: counting::Counting = counting::Counting;
 
 const EVENTS: u64 = 100_000;
 const LINES_PER_EVENT: usize = 10;
@@ -153,9 +135,9 @@ fn report_memory(frames: &[String]) {
             },
         )
         .sum();
-    let before = LIVE.load(Ordering::Relaxed);
+    let before = counting::live();
     let app = loaded_app(frames);
-    let held = LIVE.load(Ordering::Relaxed) - before;
+    let held = counting::live() - before;
     let limit = 2.5 * raw as f64 + 50e6;
     eprintln!(
         "memory: app state {:.1} MB for {} lines, {:.1} MB of raw text; limit 2.5 x raw + 50 MB = {:.1} MB ({})",
