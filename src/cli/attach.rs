@@ -95,7 +95,13 @@ fn pick_token(args: &AttachArgs) -> Result<String> {
 
 pub fn run(args: AttachArgs) -> ExitCode {
     super::logging::to_file();
-    let runtime = match tokio::runtime::Runtime::new() {
+    // One thread: the UI, its connections and their forwarding never hand
+    // work to another thread (a wake-up across threads per event is a
+    // system call per event for every watcher). No host runs here.
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => return Failure::from(e).exit(),
     };
