@@ -52,6 +52,10 @@ pub struct PendingSummary {
     pub tool: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// What it is about, from its preview: the command, or the file an
+    /// edit changes (at most 200 characters).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
     /// When it was raised (RFC 3339, the host's clock; `now` in the lobby
     /// message is the same clock, so ages need no synchronised clocks).
     pub requested_at: String,

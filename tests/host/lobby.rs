@@ -66,6 +66,7 @@ async fn the_lobby_shows_a_new_request_and_its_answer() {
     let pending = &waiting.pending_requests[0];
     assert_eq!(pending.request_id, request);
     assert_eq!(pending.tool, "shell");
+    assert_eq!(pending.subject.as_deref(), Some("touch lobby.txt"));
     assert!(!pending.requested_at.is_empty());
 
     let answer = owner

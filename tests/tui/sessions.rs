@@ -125,6 +125,7 @@ async fn two_hosts_in_one_screen_switch_notify_and_answer_from_the_inbox() {
         // The inbox answers it in place, in the session's own decision view.
         tui.send(b"\x07"); // Ctrl+G
         tui.wait_text("Inbox · 1 waiting");
+        tui.wait_text("ops  shell touch from-inbox");
         tui.wait_text("$ touch from-inbox");
         tui.wait_text("1. Allow once");
         tui.send(b"y");

@@ -22,7 +22,7 @@ use bytes::Bytes;
 
 use crate::protocol::{
     AgentInfo, AgentState, ClientMessage, EventKind, EventRecord, NoticeLevel, OwnerSlot,
-    PROTOCOL_VERSION, PendingSummary, ServerMessage, SessionDescription, SessionSummary,
+    PROTOCOL_VERSION, PendingSummary, Preview, ServerMessage, SessionDescription, SessionSummary,
     TurnOutcome, You, rfc3339,
 };
 
@@ -172,11 +172,13 @@ impl Session {
                     request_id,
                     tool,
                     title,
+                    preview,
                     ..
                 } => Some(PendingSummary {
                     request_id,
                     tool,
                     title,
+                    subject: preview.as_deref().and_then(subject_of),
                     requested_at: record.ts,
                 }),
                 _ => None,
@@ -451,6 +453,16 @@ impl Session {
             _ => {}
         }
     }
+}
+
+/// What a request is about, in a line: its command, or the file it edits.
+fn subject_of(preview: &Preview) -> Option<String> {
+    let text = match preview {
+        Preview::Command { command, .. } => command.lines().next().unwrap_or_default(),
+        Preview::Diff { path, .. } => path,
+        Preview::Unavailable { .. } | Preview::Unknown => return None,
+    };
+    Some(text.chars().take(200).collect())
 }
 
 #[cfg(test)]

@@ -9,6 +9,8 @@ pub struct InboxEntry {
     pub request_id: String,
     pub tool: String,
     pub title: Option<String>,
+    /// The command, or the file an edit changes.
+    pub subject: Option<String>,
     /// When it was raised (the host's RFC 3339 time).
     pub requested_at: String,
     /// Who owns the session (and so answers), if anyone.
@@ -30,6 +32,7 @@ impl Deck {
                         request_id: request.request_id.clone(),
                         tool: request.tool.clone(),
                         title: request.title.clone(),
+                        subject: request.subject.clone(),
                         requested_at: request.requested_at.clone(),
                         owner: summary.owner.clone(),
                     });
@@ -48,6 +51,7 @@ impl Deck {
                     request_id: pending.request_id.clone(),
                     tool: pending.tool.clone(),
                     title: pending.title.clone(),
+                    subject: Some(pending.summary.clone()).filter(|s| !s.is_empty()),
                     requested_at: pending
                         .raised
                         .map(crate::protocol::rfc3339)

@@ -18,6 +18,7 @@ fn summary(id: &str, state: AgentState, pending: &[(&str, &str)]) -> SessionSumm
             request_id: (*request).into(),
             tool: "shell".into(),
             title: Some(format!("run {request}")),
+            subject: None,
             requested_at: (*at).into(),
         })
         .collect();

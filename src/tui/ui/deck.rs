@@ -355,7 +355,11 @@ fn inbox(deck: &mut Deck, frame: &mut Frame, area: Rect, selected: usize) {
             .age(&entry.requested_at, wall)
             .map(short_age)
             .unwrap_or_default();
-        let what = entry.title.clone().unwrap_or_else(|| entry.tool.clone());
+        let what = match (&entry.subject, &entry.title) {
+            (Some(subject), _) => format!("{} {subject}", entry.tool),
+            (None, Some(title)) => title.clone(),
+            (None, None) => entry.tool.clone(),
+        };
         let text = sanitize_plain(&format!("{age:>4}  {session}  {what}"));
         let style = if n == selected {
             theme::SELECTED
