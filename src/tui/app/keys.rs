@@ -340,17 +340,19 @@ impl App {
 
     /// Ctrl+C: the typed text goes first, then the running agent, then
     /// (twice) the program.
+    /// Ctrl+C: the owner's clears the input, else interrupts a busy
+    /// agent; for everyone, twice within a second quits (a stray press
+    /// never closes every session on screen).
     fn ctrl_c(&mut self) -> Vec<Effect> {
-        if !self.is_owner() {
-            return vec![Effect::Quit];
-        }
-        let empty = self.input.lines().iter().all(|l| l.is_empty());
-        if !empty && !self.sending() {
-            self.input = super::new_input("Type a message; Enter sends");
-            return Vec::new();
-        }
-        if self.agent_busy() {
-            return self.interrupt();
+        if self.is_owner() {
+            let empty = self.input.lines().iter().all(|l| l.is_empty());
+            if !empty && !self.sending() {
+                self.input = super::new_input("Type a message; Enter sends");
+                return Vec::new();
+            }
+            if self.agent_busy() {
+                return self.interrupt();
+            }
         }
         if self.last_ctrl_c.is_some() {
             return vec![Effect::Quit];

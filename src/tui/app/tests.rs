@@ -232,6 +232,11 @@ fn follower_and_viewer_keys_send_nothing() {
         rig.focus(Focus::Permissions);
         assert!(sent(&rig.key(KeyCode::Char('y'))).is_empty());
         assert!(sent(&rig.key_mod(KeyCode::F(3), KeyModifiers::NONE)).is_empty());
+        // Ctrl+C quits on a second press, as for the owner.
+        assert!(
+            rig.key_mod(KeyCode::Char('c'), KeyModifiers::CONTROL)
+                .is_empty()
+        );
         assert_eq!(
             rig.key_mod(KeyCode::Char('c'), KeyModifiers::CONTROL),
             [Effect::Quit]
