@@ -8,7 +8,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use super::fit::{clock, short_path, width};
+use super::fit::{clock, short_path, truncate, width};
 use crate::protocol::Usage;
 use crate::tui::app::ownership::Ownership;
 use crate::tui::app::{App, ConnState};
@@ -25,8 +25,10 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     let mut used = 0;
     for (i, (text, style)) in segments(app).into_iter().enumerate() {
         let sep = if i == 0 { 0 } else { width(SEPARATOR) };
+        // A segment that does not fit is left out; a later, shorter
+        // one may still fit.
         if used + sep + width(&text) > area.width as usize {
-            break;
+            continue;
         }
         if i > 0 {
             spans.push(Span::styled(SEPARATOR, bar));
@@ -37,10 +39,15 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     frame.render_widget(Paragraph::new(Line::from(spans)).style(bar), area);
 }
 
+/// Columns a session's id may take in the bar.
+const SESSION_MAX: usize = 20;
+
 /// The bar's segments, most important first.
 fn segments(app: &App) -> Vec<(String, Style)> {
+    // Long ids (a directory's name and hash) must leave room for who you
+    // are; the session list has the whole name.
     let (session, agent) = match &app.session {
-        Some(s) => (s.id.clone(), s.agent.clone()),
+        Some(s) => (truncate(&s.id, SESSION_MAX), s.agent.clone()),
         None => ("…".into(), "…".into()),
     };
     let mut state = format!("{session} · {agent} · {}", state_word(app.agent_state));
@@ -52,15 +59,21 @@ fn segments(app: &App) -> Vec<(String, Style)> {
         .as_ref()
         .map(|m| m.identity.clone())
         .unwrap_or_else(|| "?".into());
+    let who = (
+        format!("{identity} ({})", app.role_label()),
+        Style::default(),
+    );
     let mut segments = vec![
         (" tether ".to_owned(), theme::BOLD),
         (state, Style::default()),
-        connection_label(app),
-        (
-            format!("{identity} ({})", app.role_label()),
-            Style::default(),
-        ),
     ];
+    // Who you are matters more than a healthy connection's round trip;
+    // a connection in trouble matters more than anything after the state.
+    if matches!(app.conn, ConnState::Connected { .. }) {
+        segments.extend([who, connection_label(app)]);
+    } else {
+        segments.extend([connection_label(app), who]);
+    }
     if !app.pending.is_empty() {
         segments.push((format!("⚠ {} pending", app.pending.len()), theme::WARN));
     }
@@ -207,6 +220,23 @@ mod tests {
         let narrow = bar(&mut rig, 80);
         assert!(narrow.contains("mode: Code"), "{narrow}");
         assert!(!narrow.contains("tok"), "whole segments drop: {narrow}");
+    }
+
+    #[test]
+    fn a_watcher_keeps_who_it_is_when_the_state_is_long() {
+        use crate::protocol::{AgentState, EventKind, Role};
+        use crate::tui::app::tests::{Rig, record};
+        let mut rig = Rig::new(Role::Follower, true);
+        if let Some(session) = &mut rig.app.session {
+            session.id = "a-rather-long-session-name-4f2a91c0".into();
+        }
+        rig.event(record(1, EventKind::status(AgentState::AwaitingPermission)));
+        let narrow = bar(&mut rig, 80);
+        assert!(narrow.contains("alice (viewer)"), "{narrow}");
+        assert!(
+            !narrow.contains("connected"),
+            "the round trip goes first: {narrow}"
+        );
     }
 
     #[test]
