@@ -255,7 +255,12 @@ fn session_line(deck: &Deck, key: &SessionKey, active: bool, width: usize) -> Li
 
 fn detail_line(deck: &Deck, key: &SessionKey, wall: SystemTime, width: usize) -> Line<'static> {
     let Some(summary) = summary_of(deck, key) else {
-        return Line::styled(fit_text("  (opened by URL)", width), theme::DIM);
+        // Opened by URL on a host without a list, or gone from its list.
+        let why = match deck.hosts[key.host].lobby {
+            LobbyState::Live => "  stopped, or not on this host",
+            _ => "  (opened by URL)",
+        };
+        return Line::styled(fit_text(why, width), theme::DIM);
     };
     let host = &deck.hosts[key.host];
     let mut parts = vec![
