@@ -32,7 +32,46 @@ pub fn transcript(app: &mut App, frame: &mut Frame, area: Rect) {
         );
         return;
     }
-    frame.render_widget(Paragraph::new(lines), Rect { height, ..inner });
+    let area = Rect { height, ..inner };
+    let aligned = lines.iter().any(|l| {
+        l.alignment
+            .is_some_and(|a| a != ratatui::layout::HorizontalAlignment::Left)
+    });
+    if aligned {
+        frame.render_widget(Paragraph::new(lines), area);
+    } else {
+        put_lines(frame.buffer_mut(), area, &lines);
+    }
+}
+
+/// Draws lines already wrapped to `area`'s width, left-aligned, as a
+/// `Paragraph` would, but ASCII spans cell by cell: no grapheme search
+/// and no width lookup for the text most transcripts are made of (every
+/// frame of a streaming agent redraws the whole pane).
+fn put_lines(buf: &mut ratatui::buffer::Buffer, area: Rect, lines: &[Line]) {
+    let right = area.right();
+    for (row, line) in lines.iter().take(usize::from(area.height)).enumerate() {
+        let y = area.y + row as u16;
+        let mut x = area.x;
+        for span in &line.spans {
+            if x >= right {
+                break;
+            }
+            let style = line.style.patch(span.style);
+            let text = span.content.as_ref();
+            if text.bytes().all(|b| b.is_ascii() && !b.is_ascii_control()) {
+                let take = text.len().min(usize::from(right - x));
+                let start = buf.index_of(x, y);
+                let cells = &mut buf.content[start..start + take];
+                for (cell, byte) in cells.iter_mut().zip(text.bytes()) {
+                    cell.set_char(char::from(byte)).set_style(style);
+                }
+                x += take as u16;
+            } else {
+                x = buf.set_stringn(x, y, text, usize::from(right - x), style).0;
+            }
+        }
+    }
 }
 
 pub fn permissions(app: &App, frame: &mut Frame, area: Rect) {
