@@ -132,6 +132,15 @@ pub async fn run(openings: Vec<Opening>, start: Start) -> ExitCode {
         };
         let socket = match client::connect_once(&probe, Since::Seq(0)).await {
             Ok(socket) => socket,
+            // A host without a list (a tether from before many sessions).
+            Err(client::ConnectError::NotFound) if first.session.is_none() => {
+                return Failure::usage(format!(
+                    "{} has no session list (an older tether?): attach to a session, \
+                     ws://HOST:PORT/v1/sessions/ID",
+                    probe.url
+                ))
+                .exit();
+            }
             Err(e) => return super::attach::connect_failure(&probe, &e),
         };
         if first.session.is_some() {

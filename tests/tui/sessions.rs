@@ -220,3 +220,26 @@ async fn a_host_that_is_down_never_keeps_the_others_away() {
     .unwrap();
     host.shutdown().await.unwrap();
 }
+
+#[test]
+fn a_host_without_a_session_list_is_named_as_such() {
+    use std::io::{Read, Write};
+    // An older host: every request but its one session's gets a 404.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("ws://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(4) {
+            let Ok(mut stream) = stream else { return };
+            let mut request = [0u8; 4096];
+            let _ = stream.read(&mut request);
+            let _ = stream.write_all(b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n");
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let mut tui = attach_sized(&url, ALICE, dir.path(), &[], (24, 100), &[]);
+    let status = tui.wait_exit();
+    assert_eq!(status.exit_code(), 2);
+    let screen = tui.screen();
+    assert!(screen.contains("has no session list"), "{screen}");
+    assert!(screen.contains("/v1/sessions/ID"), "{screen}");
+}
