@@ -108,6 +108,9 @@ pub struct Deck {
     title: String,
     /// Lobby requests made (their ids).
     requests: u64,
+    /// The sidebar's area and which screen row shows which session, as
+    /// last drawn: a click there switches.
+    pub clickable: (ratatui::layout::Rect, Vec<(u16, SessionKey)>),
 }
 
 /// Screens at least this wide show the session list as a sidebar.
@@ -128,6 +131,7 @@ impl Deck {
             terminal_focused: true,
             title: String::new(),
             requests: 0,
+            clickable: Default::default(),
         }
     }
 
@@ -189,6 +193,19 @@ impl Deck {
         keys
     }
 
+    /// The session a left click on the sidebar lands on.
+    fn clicked_session(&self, mouse: &crossterm::event::MouseEvent) -> Option<SessionKey> {
+        use crossterm::event::{MouseButton, MouseEventKind};
+        let (area, rows) = &self.clickable;
+        let inside = mouse.column >= area.x && mouse.column < area.right();
+        if mouse.kind != MouseEventKind::Down(MouseButton::Left) || !inside {
+            return None;
+        }
+        rows.iter()
+            .find(|(row, _)| *row == mouse.row)
+            .map(|(_, key)| key.clone())
+    }
+
     /// Shows session `key` (opening its connection the first time).
     pub fn switch_to(&mut self, key: SessionKey) -> Vec<DeckEffect> {
         let at = self.tab_for(key);
@@ -208,6 +225,12 @@ impl Deck {
     pub fn update(&mut self, msg: DeckMsg, now: Instant, wall: SystemTime) -> Vec<DeckEffect> {
         let mut effects = match msg {
             DeckMsg::Ui(Msg::Key(key)) => self.on_key(key, now, wall),
+            DeckMsg::Ui(Msg::Mouse(mouse)) if self.panel.is_none() => {
+                match self.clicked_session(&mouse) {
+                    Some(key) => self.switch_to(key),
+                    None => self.pass_to_active(Msg::Mouse(mouse), now, wall),
+                }
+            }
             DeckMsg::Ui(msg) => self.pass_to_active(msg, now, wall),
             DeckMsg::Conn { tab, event } => self.pass_to_tab(tab, Msg::Conn(event), now, wall),
             DeckMsg::Lobby { host, event } => self.on_lobby(host, event, wall),

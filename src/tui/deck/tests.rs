@@ -337,3 +337,41 @@ fn a_read_only_dashboard_makes_no_sessions() {
     key(&mut deck, KeyCode::Char('n'), KeyModifiers::CONTROL);
     assert_eq!(deck.panel, None);
 }
+
+#[test]
+fn a_click_on_the_sidebar_switches_to_that_session() {
+    use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+    let mut deck = deck(1);
+    let idle = AgentState::Idle;
+    lobby(
+        &mut deck,
+        0,
+        snapshot(vec![summary("api", idle, &[]), summary("web", idle, &[])]),
+    );
+    let mut terminal = Terminal::new(TestBackend::new(140, 30)).unwrap();
+    terminal
+        .draw(|frame| crate::tui::ui::deck::draw(&mut deck, frame))
+        .unwrap();
+    // Rows: border, api, its detail, web, its detail.
+    let click = |row| MouseEvent {
+        kind: MouseEventKind::Down(MouseButton::Left),
+        column: 5,
+        row,
+        modifiers: KeyModifiers::NONE,
+    };
+    let effects = deck.update(
+        DeckMsg::Ui(Msg::Mouse(click(4))),
+        Instant::now(),
+        SystemTime::now(),
+    );
+    assert_eq!(deck.tabs[deck.active].key.id, "web");
+    assert!(effects.iter().any(|e| matches!(e, DeckEffect::Open { .. })));
+    deck.update(
+        DeckMsg::Ui(Msg::Mouse(click(1))),
+        Instant::now(),
+        SystemTime::now(),
+    );
+    assert_eq!(deck.tabs[deck.active].key.id, "api");
+}

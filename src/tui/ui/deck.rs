@@ -31,6 +31,7 @@ pub fn draw(deck: &mut Deck, frame: &mut Frame) {
         picker(deck, frame, area, &filter, selected);
         return;
     }
+    deck.clickable = (Rect::default(), Vec::new());
     let main = if deck.sidebar_shown() {
         let [side, main] =
             Layout::horizontal([Constraint::Length(SIDEBAR), Constraint::Min(40)]).areas(area);
@@ -180,12 +181,13 @@ fn summary_of<'a>(deck: &'a Deck, key: &SessionKey) -> Option<&'a SessionSummary
     deck.hosts.get(key.host)?.sessions.get(&key.id)
 }
 
-fn sidebar(deck: &Deck, frame: &mut Frame, area: Rect) {
+fn sidebar(deck: &mut Deck, frame: &mut Frame, area: Rect) {
     let wall = SystemTime::now();
     let active = deck.tabs.get(deck.active).map(|t| t.key.clone());
     let several_hosts = deck.hosts.len() > 1;
     let width = usize::from(area.width.saturating_sub(2));
     let mut lines = Vec::new();
+    let mut clickable = Vec::new();
     let listed = deck.listed();
     for (n, host) in deck.hosts.iter().enumerate() {
         // Every host has its line when there are several, sessions or not
@@ -202,10 +204,15 @@ fn sidebar(deck: &Deck, frame: &mut Frame, area: Rect) {
         }
         for key in listed.iter().filter(|k| k.host == n) {
             let is_active = active.as_ref() == Some(key);
+            // Both rows of a session take a click to it.
+            let row = area.y + 1 + lines.len() as u16;
+            clickable.push((row, key.clone()));
+            clickable.push((row + 1, key.clone()));
             lines.push(session_line(deck, key, is_active, width));
             lines.push(detail_line(deck, key, wall, width));
         }
     }
+    deck.clickable = (area, clickable);
     let pending = deck.pending_total();
     let title = if pending > 0 {
         format!(" Sessions · ⚠ {pending} ")
@@ -216,7 +223,7 @@ fn sidebar(deck: &Deck, frame: &mut Frame, area: Rect) {
         .borders(Borders::ALL)
         .border_style(theme::BORDER)
         .title(title)
-        .title_bottom(Line::styled(" Ctrl+S hide · Alt+↑↓ ", theme::DIM));
+        .title_bottom(Line::styled(" click, Alt+↑↓ · Ctrl+S ", theme::DIM));
     frame.render_widget(Paragraph::new(lines).block(block), area);
 }
 
