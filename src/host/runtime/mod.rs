@@ -183,7 +183,8 @@ impl Runtime {
             recorded_owner: None,
         };
         runtime.journal_events(startup);
-        runtime.start_agent();
+        // One that cannot start has said so (the session is `exited`).
+        let _ = runtime.start_agent();
         for output in startup {
             if let Output::Agent(command) = output {
                 runtime.agent.send(AgentInput::Command(command.clone()));
@@ -197,19 +198,20 @@ impl Runtime {
     }
 
     /// Starts the agent; one that cannot start is reported as exited.
-    fn start_agent(&mut self) -> bool {
+    fn start_agent(&mut self) -> Result<(), String> {
         let Err(why) = self.agent.start() else {
-            return true;
+            return Ok(());
         };
         tracing::error!("the agent cannot start: {why}");
+        let detail = format!("the agent cannot start: {why}");
         let exited = EventKind::Status {
             state: AgentState::Exited,
-            detail: Some(format!("the agent cannot start: {why}")),
+            detail: Some(detail.clone()),
             exit_code: None,
         };
         let out = self.session.host_event(exited, At::now());
         self.dispatch(out);
-        false
+        Err(detail)
     }
 
     /// Starts the agent again after it exited, with a notice naming who
@@ -221,13 +223,7 @@ impl Runtime {
         let notice = EventKind::notice(NoticeLevel::Info, format!("{by} restarted the agent"));
         let out = self.session.host_event(notice, At::now());
         self.dispatch(out);
-        if !self.start_agent() {
-            return Err(self
-                .session
-                .summary(std::time::Instant::now())
-                .detail
-                .unwrap_or_default());
-        }
+        self.start_agent()?;
         // The new agent runs what the session's rules allow.
         let rules = self.session.rules().to_vec();
         if !rules.is_empty() {
