@@ -10,37 +10,6 @@ use super::{Deck, DeckEffect, Panel, SIDEBAR_MIN_WIDTH, SessionKey};
 use crate::tui::app::Msg;
 use crate::tui::keymap::sessions::{SessionAction, session_action};
 
-/// What a key means to the deck itself (bound in `keymap::sessions`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DeckKey {
-    /// Ctrl+S: the session list (sidebar when wide, picker when narrow).
-    Sessions,
-    /// Ctrl+G: the inbox.
-    Inbox,
-    /// Ctrl+N: a new session (admins).
-    NewSession,
-    /// Alt+↑ / Alt+↓: the previous / next session.
-    Previous,
-    Next,
-    /// Alt+1..9: the nth session of the list.
-    Nth(usize),
-}
-
-/// The deck's key for `key` (the table is `keymap::sessions`).
-pub fn deck_key(key: &KeyEvent) -> Option<DeckKey> {
-    Some(match session_action(key)? {
-        SessionAction::List => DeckKey::Sessions,
-        SessionAction::Inbox => DeckKey::Inbox,
-        SessionAction::New => DeckKey::NewSession,
-        SessionAction::Previous => DeckKey::Previous,
-        SessionAction::Next => DeckKey::Next,
-        SessionAction::Nth => match key.code {
-            KeyCode::Char(c @ '1'..='9') => DeckKey::Nth(c as usize - '1' as usize),
-            _ => return None,
-        },
-    })
-}
-
 /// Whether `filter` matches `name` as a fuzzy filter does: its characters
 /// appear in order, case ignored.
 pub fn fuzzy_matches(filter: &str, name: &str) -> bool {
@@ -62,14 +31,14 @@ impl Deck {
             Some(Panel::Picker { filter, selected }) => self.picker_key(key, filter, selected),
             Some(Panel::Inbox { selected }) => self.inbox_key(key, selected, now, wall),
             Some(Panel::NewSession(form)) => self.new_session_key(key, form),
-            None => match deck_key(&key) {
-                Some(which) => self.deck_chord(which),
+            None => match session_action(&key) {
+                Some(action) => self.deck_chord(action, &key),
                 None => self.pass_to_active(Msg::Key(key), now, wall),
             },
         }
     }
 
-    fn deck_chord(&mut self, which: DeckKey) -> Vec<DeckEffect> {
+    fn deck_chord(&mut self, action: SessionAction, key: &KeyEvent) -> Vec<DeckEffect> {
         let listed = self.listed();
         let current = self
             .tabs
@@ -77,8 +46,8 @@ impl Deck {
             .and_then(|t| listed.iter().position(|k| *k == t.key))
             .unwrap_or(0);
         let go = |at: usize| listed.get(at).cloned();
-        let target = match which {
-            DeckKey::Sessions => {
+        let target = match action {
+            SessionAction::List => {
                 if self.width >= SIDEBAR_MIN_WIDTH {
                     self.sidebar = Some(!self.sidebar_shown());
                 } else {
@@ -89,11 +58,17 @@ impl Deck {
                 }
                 None
             }
-            DeckKey::Inbox => return self.open_inbox(),
-            DeckKey::NewSession => return self.open_new_session(),
-            DeckKey::Previous => go((current + listed.len().max(1) - 1) % listed.len().max(1)),
-            DeckKey::Next => go((current + 1) % listed.len().max(1)),
-            DeckKey::Nth(n) => go(n),
+            SessionAction::Inbox => return self.open_inbox(),
+            SessionAction::New => return self.open_new_session(),
+            SessionAction::Previous => {
+                go((current + listed.len().max(1) - 1) % listed.len().max(1))
+            }
+            SessionAction::Next => go((current + 1) % listed.len().max(1)),
+            // Alt+1 is the first.
+            SessionAction::Nth => match key.code {
+                KeyCode::Char(c @ '1'..='9') => go(c as usize - '1' as usize),
+                _ => None,
+            },
         };
         target.map(|key| self.switch_to(key)).unwrap_or_default()
     }
