@@ -58,8 +58,7 @@ impl LobbyFeed {
 
     /// Publishes now, or schedules, whatever changed since the last time.
     pub fn after_input(&mut self, session: &Session) {
-        let major =
-            self.people_changed || self.published_generation != Some(session.lobby_generation());
+        let major = self.major_change(session);
         let minor = session.last_seq() != self.published_seq;
         let now = Instant::now();
         let new_request = session.requests_raised() != self.published_requests;
@@ -76,6 +75,12 @@ impl LobbyFeed {
         }
     }
 
+    /// Whether something a dashboard must see soon changed since the last
+    /// summary (see the module's note).
+    fn major_change(&self, session: &Session) -> bool {
+        self.people_changed || self.published_generation != Some(session.lobby_generation())
+    }
+
     /// When the next scheduled summary is due.
     pub fn due(&self) -> Option<Instant> {
         self.due
@@ -90,7 +95,7 @@ impl LobbyFeed {
 
     pub fn publish(&mut self, session: &Session) {
         let summary = self.summary(session);
-        if self.people_changed || self.published_generation != Some(session.lobby_generation()) {
+        if self.major_change(session) {
             self.last_major = Some(Instant::now());
         }
         self.published_generation = Some(session.lobby_generation());

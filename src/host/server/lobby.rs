@@ -56,7 +56,12 @@ pub async fn connect(
 type Ended = (u16, &'static str);
 
 async fn send(socket: &mut Socket, frame: Utf8Bytes) -> Result<(), Ended> {
-    match tokio::time::timeout(SEND_TIMEOUT, socket.send(Message::Text(frame))).await {
+    write(socket, Message::Text(frame)).await
+}
+
+/// Writes one message within [`SEND_TIMEOUT`].
+async fn write(socket: &mut Socket, message: Message) -> Result<(), Ended> {
+    match tokio::time::timeout(SEND_TIMEOUT, socket.send(message)).await {
         Ok(Ok(())) => Ok(()),
         Ok(Err(_)) => Err((close_code::GOING_AWAY, "gone")),
         Err(_) => Err((close_code::POLICY, "not reading")),
@@ -174,16 +179,8 @@ async fn run(socket: &mut Socket, state: &AppState, entry: &TokenEntry) -> Resul
                     Some(_) => {}
                     None => silent_since = Some(Instant::now()),
                 }
-                send_ping(socket).await?;
+                write(socket, Message::Ping(Default::default())).await?;
             }
         }
-    }
-}
-
-async fn send_ping(socket: &mut Socket) -> Result<(), Ended> {
-    match tokio::time::timeout(SEND_TIMEOUT, socket.send(Message::Ping(Default::default()))).await {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(_)) => Err((close_code::GOING_AWAY, "gone")),
-        Err(_) => Err((close_code::POLICY, "not reading")),
     }
 }
