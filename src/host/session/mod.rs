@@ -163,11 +163,13 @@ impl Session {
     /// The session as `GET /v1/sessions` and the lobby show it.
     pub fn summary(&self, now: Instant) -> SessionSummary {
         let description = &self.config.description;
+        // Borrowed: a request's input and preview (a whole diff) are not
+        // copied to read four fields of it.
         let pending_requests: Vec<PendingSummary> = self
             .pending
-            .by_seq()
+            .refs_by_seq()
             .into_iter()
-            .filter_map(|record| match record.event {
+            .filter_map(|record| match &record.event {
                 EventKind::PermissionRequest {
                     request_id,
                     tool,
@@ -175,11 +177,11 @@ impl Session {
                     preview,
                     ..
                 } => Some(PendingSummary {
-                    request_id,
-                    tool,
-                    title,
+                    request_id: request_id.clone(),
+                    tool: tool.clone(),
+                    title: title.clone(),
                     subject: preview.as_deref().and_then(subject_of),
-                    requested_at: record.ts,
+                    requested_at: record.ts.clone(),
                 }),
                 _ => None,
             })

@@ -83,7 +83,12 @@ impl PendingRequests {
 
     /// The events of the open requests, oldest first.
     pub fn by_seq(&self) -> Vec<EventRecord> {
-        let mut pending: Vec<EventRecord> = self.open.values().cloned().collect();
+        self.refs_by_seq().into_iter().cloned().collect()
+    }
+
+    /// The same, borrowed (for what reads a few fields of each).
+    pub fn refs_by_seq(&self) -> Vec<&EventRecord> {
+        let mut pending: Vec<&EventRecord> = self.open.values().collect();
         pending.sort_by_key(|r| r.seq);
         pending
     }
