@@ -223,7 +223,7 @@ impl Deck {
     }
 
     pub fn update(&mut self, msg: DeckMsg, now: Instant, wall: SystemTime) -> Vec<DeckEffect> {
-        let mut effects = match msg {
+        match msg {
             DeckMsg::Ui(Msg::Key(key)) => self.on_key(key, now, wall),
             DeckMsg::Ui(Msg::Mouse(mouse)) if self.panel.is_none() => {
                 match self.clicked_session(&mouse) {
@@ -233,14 +233,17 @@ impl Deck {
             }
             DeckMsg::Ui(msg) => self.pass_to_active(msg, now, wall),
             DeckMsg::Conn { tab, event } => self.pass_to_tab(tab, Msg::Conn(event), now, wall),
-            DeckMsg::Lobby { host, event } => self.on_lobby(host, event, wall),
+            DeckMsg::Lobby { host, event } => {
+                // The title counts the lobbies' requests: only they change it.
+                let mut effects = self.on_lobby(host, event, wall);
+                effects.extend(self.retitle());
+                effects
+            }
             DeckMsg::Focus(focused) => {
                 self.terminal_focused = focused;
                 Vec::new()
             }
-        };
-        effects.extend(self.retitle());
-        effects
+        }
     }
 
     /// A message for the session on screen.
