@@ -102,9 +102,9 @@ fn deck_of(openings: &[Opening], start: &Start) -> Deck {
     let mut deck = Deck::new(hosts, start.view);
     deck.hints = start.hints.clone();
     deck.notify = start.notify;
+    deck.mouse_capture = start.mouse;
     for key in keys {
-        let tab = deck.tab_for(key);
-        deck.tabs[tab].app.mouse_capture = start.mouse;
+        deck.tab_for(key);
     }
     deck
 }

@@ -105,6 +105,9 @@ pub struct Deck {
     pub hints: Hints,
     pub notify: NotifyMode,
     pub terminal_focused: bool,
+    /// Whether the terminal captures the mouse: one setting for the whole
+    /// screen, whichever session toggles it (F6).
+    pub mouse_capture: bool,
     title: String,
     /// Lobby requests made (their ids).
     requests: u64,
@@ -129,6 +132,7 @@ impl Deck {
             hints: Hints::default(),
             notify: NotifyMode::default(),
             terminal_focused: true,
+            mouse_capture: true,
             title: String::new(),
             requests: 0,
             clickable: Default::default(),
@@ -143,6 +147,7 @@ impl Deck {
         let last_applied = Arc::new(AtomicU64::new(0));
         let mut app = App::new(self.view_mode, last_applied.clone());
         app.hints = self.hints.clone();
+        app.mouse_capture = self.mouse_capture;
         self.tabs.push(Tab {
             key,
             app,
@@ -264,9 +269,16 @@ impl Deck {
         let Some(target) = self.tabs.get_mut(tab) else {
             return Vec::new();
         };
-        target
-            .app
-            .update(msg, now, wall)
+        let effects = target.app.update(msg, now, wall);
+        for effect in &effects {
+            if let Effect::MouseCapture(on) = effect {
+                self.mouse_capture = *on;
+                for other in &mut self.tabs {
+                    other.app.mouse_capture = *on;
+                }
+            }
+        }
+        effects
             .into_iter()
             .map(|effect| DeckEffect::Tab { tab, effect })
             .collect()

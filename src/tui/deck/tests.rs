@@ -375,3 +375,33 @@ fn a_click_on_the_sidebar_switches_to_that_session() {
     );
     assert_eq!(deck.tabs[deck.active].key.id, "api");
 }
+
+#[test]
+fn the_mouse_setting_is_one_for_the_whole_screen() {
+    let mut deck = deck(1);
+    deck.mouse_capture = false;
+    let idle = AgentState::Idle;
+    lobby(
+        &mut deck,
+        0,
+        snapshot(vec![summary("a", idle, &[]), summary("b", idle, &[])]),
+    );
+    key(&mut deck, KeyCode::Down, KeyModifiers::ALT);
+    assert!(
+        deck.tabs.iter().all(|t| !t.app.mouse_capture),
+        "sessions shown later start with the screen's setting"
+    );
+    let effects = key(&mut deck, KeyCode::F(6), KeyModifiers::NONE);
+    assert!(effects.iter().any(|e| matches!(
+        e,
+        DeckEffect::Tab {
+            effect: Effect::MouseCapture(true),
+            ..
+        }
+    )));
+    assert!(deck.mouse_capture);
+    assert!(
+        deck.tabs.iter().all(|t| t.app.mouse_capture),
+        "F6 in one is F6 in all"
+    );
+}

@@ -157,8 +157,7 @@ async fn release_before_quit(deck: &mut Deck, links: &mut Links) {
 /// The terminal starts capturing the mouse; when the caller chose
 /// otherwise (flag, environment, settings file) it is let go at once.
 fn start_mouse_capture(terminal: &mut Tui, deck: &mut Deck) -> std::io::Result<()> {
-    let wanted = deck.tabs.first().is_none_or(|t| t.app.mouse_capture);
-    if wanted {
+    if deck.mouse_capture {
         Ok(())
     } else {
         set_mouse_capture(terminal, false)
