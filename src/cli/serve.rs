@@ -39,15 +39,14 @@ enum AgentKind {
 }
 
 impl AgentKind {
+    /// The preset of the same name (`presets::ALL`, which the config
+    /// file's agents come from too).
     fn preset(self) -> Option<presets::Preset> {
-        match self {
-            AgentKind::Claude => Some(presets::CLAUDE),
-            AgentKind::ClaudeAcp => Some(presets::CLAUDE_ACP),
-            AgentKind::Gemini => Some(presets::GEMINI),
-            AgentKind::Codex => Some(presets::CODEX),
-            AgentKind::Opencode => Some(presets::OPENCODE),
-            AgentKind::Shell | AgentKind::StreamJson | AgentKind::Acp | AgentKind::Replay => None,
-        }
+        let value = self.to_possible_value()?;
+        presets::ALL
+            .iter()
+            .find(|(name, _)| *name == value.get_name())
+            .map(|(_, preset)| *preset)
     }
 
     /// Whether a command line (or extra arguments) may follow `--`.
