@@ -28,8 +28,13 @@ pub use links::Links;
 /// frames as at 60 a second.
 const FRAME: Duration = Duration::from_millis(33);
 
+/// How many queued messages one wake-up applies before drawing: enough
+/// that a stream's messages are taken in batches, few enough that a frame
+/// is never held up for long.
+const BATCH: usize = 256;
+
 pub async fn run(terminal: &mut Tui, deck: &mut Deck, mut links: Links) -> std::io::Result<()> {
-    let mut terminal_events = EventStream::new();
+    let mut terminal_events = TerminalInput::start();
     let mut terminate = signal(SignalKind::terminate())?;
     let mut hangup = signal(SignalKind::hangup())?;
     let mut dirty = true;
@@ -59,7 +64,7 @@ pub async fn run(terminal: &mut Tui, deck: &mut Deck, mut links: Links) -> std::
         let frame_due = tokio::time::Instant::from_std(last_draw + FRAME);
         let tick_due = tokio::time::Instant::now() + Duration::from_secs(1);
         let msg = tokio::select! {
-            event = terminal_events.next() => match event {
+            event = terminal_events.events.recv() => match event {
                 Some(Ok(Event::Key(key))) => { draw_now = true; DeckMsg::Ui(Msg::Key(key)) }
                 Some(Ok(Event::Paste(text))) => { draw_now = true; DeckMsg::Ui(Msg::Paste(text)) }
                 Some(Ok(Event::Mouse(mouse))) => { draw_now = true; DeckMsg::Ui(Msg::Mouse(mouse)) }
@@ -81,28 +86,79 @@ pub async fn run(terminal: &mut Tui, deck: &mut Deck, mut links: Links) -> std::
             _ = hangup.recv() => return Ok(()),
         };
         dirty = true;
-        for effect in deck.update(msg, Instant::now(), SystemTime::now()) {
-            match effect {
-                DeckEffect::Tab { tab, effect } => match effect {
-                    Effect::Send(message) => links.command(tab, ConnCommand::Send(message)),
-                    Effect::Reconnect => links.command(tab, ConnCommand::Reconnect),
-                    Effect::MouseCapture(on) => set_mouse_capture(terminal, on)?,
-                    Effect::Quit => {}
+        apply(terminal, deck, &mut links, osc, msg)?;
+        // Whatever else the connections have queued is applied before the
+        // next frame, without going round the select for each message.
+        for _ in 0..BATCH {
+            let msg = match links.conn_events.try_recv() {
+                Ok((tab, event)) => DeckMsg::Conn { tab, event },
+                Err(_) => match links.lobby_events.try_recv() {
+                    Ok((host, event)) => DeckMsg::Lobby { host, event },
+                    Err(_) => break,
                 },
-                DeckEffect::Open { tab } => links.open(deck, tab),
-                DeckEffect::Lobby { host, request } => links.ask_lobby(host, request),
-                DeckEffect::Notify(note) => {
-                    write_raw(terminal, &sequence(deck.notify, osc, &note))?;
+            };
+            apply(terminal, deck, &mut links, osc, msg)?;
+        }
+    }
+}
+
+/// Terminal events, read by their own task. crossterm's `EventStream`
+/// takes a lock and may yield the thread each time it is polled, and the
+/// select polls every branch on every wake-up: polled only when it has
+/// something, it costs nothing while the connections are busy.
+struct TerminalInput {
+    events: tokio::sync::mpsc::UnboundedReceiver<std::io::Result<Event>>,
+    reader: tokio::task::JoinHandle<()>,
+}
+
+impl TerminalInput {
+    fn start() -> TerminalInput {
+        let (tx, events) = tokio::sync::mpsc::unbounded_channel();
+        let reader = tokio::spawn(async move {
+            let mut stream = EventStream::new();
+            while let Some(event) = stream.next().await {
+                if tx.send(event).is_err() {
+                    return;
                 }
-                DeckEffect::Title(title) => {
-                    crossterm::execute!(
-                        terminal.backend_mut(),
-                        crossterm::terminal::SetTitle(title)
-                    )?;
-                }
+            }
+        });
+        TerminalInput { events, reader }
+    }
+}
+
+impl Drop for TerminalInput {
+    fn drop(&mut self) {
+        self.reader.abort();
+    }
+}
+
+/// Applies one message to the deck and carries out what it asks for.
+fn apply(
+    terminal: &mut Tui,
+    deck: &mut Deck,
+    links: &mut Links,
+    osc: Osc,
+    msg: DeckMsg,
+) -> std::io::Result<()> {
+    for effect in deck.update(msg, Instant::now(), SystemTime::now()) {
+        match effect {
+            DeckEffect::Tab { tab, effect } => match effect {
+                Effect::Send(message) => links.command(tab, ConnCommand::Send(message)),
+                Effect::Reconnect => links.command(tab, ConnCommand::Reconnect),
+                Effect::MouseCapture(on) => set_mouse_capture(terminal, on)?,
+                Effect::Quit => {}
+            },
+            DeckEffect::Open { tab } => links.open(deck, tab),
+            DeckEffect::Lobby { host, request } => links.ask_lobby(host, request),
+            DeckEffect::Notify(note) => {
+                write_raw(terminal, &sequence(deck.notify, osc, &note))?;
+            }
+            DeckEffect::Title(title) => {
+                crossterm::execute!(terminal.backend_mut(), crossterm::terminal::SetTitle(title))?;
             }
         }
     }
+    Ok(())
 }
 
 /// Writes a control sequence we built (never agent text: notifications
