@@ -36,3 +36,28 @@ fn the_lobby_bench_runs_tiny_and_reports_every_request_seen() {
         "{figures}"
     );
 }
+
+/// More followers than one token may connect by default (256): the bench
+/// makes room for them, as the documented `--followers 1000` needs.
+#[test]
+fn the_fanout_bench_connects_more_followers_than_one_tokens_default_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = crate::common::tether(dir.path())
+        .args(["bench", "fanout", "--followers", "300"])
+        .args(["--events", "20", "--bytes", "50"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let line = stdout
+        .lines()
+        .find(|l| l.contains("\"missing\""))
+        .unwrap_or(&stdout);
+    let figures: serde_json::Value = serde_json::from_str(line.trim()).unwrap();
+    assert_eq!(figures["missing"], 0, "{figures}");
+    assert_eq!(figures["duplicated"], 0, "{figures}");
+}

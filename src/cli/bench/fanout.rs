@@ -18,7 +18,7 @@ use tokio::sync::broadcast;
 use tokio_tungstenite::tungstenite::Message;
 
 use super::followers::FollowerReport;
-use super::{mono_ns, payload, rss, scratch_host};
+use super::{make_room_for, mono_ns, payload, rss, scratch_host};
 use tether::host::Host;
 use tether::protocol::{EventKind, OutputStream};
 
@@ -161,6 +161,7 @@ pub fn run(args: FanoutArgs) -> Result<()> {
 async fn run_tether(args: &FanoutArgs) -> Result<((FollowerReport, u64), u64)> {
     let (dir, mut config) = scratch_host("fanout")?;
     config.journal_dir = args.journal.then(|| dir.join("journal"));
+    make_room_for(&mut config, args.followers);
     let host = Host::start(config).await?;
     // Let the agent's start-up events land before numbering ours.
     tokio::time::sleep(Duration::from_millis(200)).await;
