@@ -3,6 +3,7 @@
 //! process or a file.
 
 pub mod acp;
+mod output_batch;
 mod process;
 pub mod replay;
 pub mod shell;

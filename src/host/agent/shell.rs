@@ -9,6 +9,7 @@ use nix::sys::signal::Signal;
 use serde_json::json;
 use tokio::sync::mpsc;
 
+use super::output_batch::OutputBatch;
 use super::process::{KILL_GRACE, child_command, forward_text, signal_group, sleep_until_some};
 use super::{AgentInput, EventSink};
 use crate::host::preview;
@@ -211,7 +212,7 @@ async fn execute(
         .arg(command)
         .stdin(Stdio::null())
         .spawn();
-    let mut child = match spawned {
+    let child = match spawned {
         Ok(child) => child,
         Err(e) => {
             let _ = events
@@ -225,6 +226,21 @@ async fn execute(
             return None;
         }
     };
+    let (status, stop) = supervise(child, inbox, events).await;
+    report(events, request_id, status, stop.is_some(), started).await;
+    stop
+}
+
+type ExitResult = std::io::Result<std::process::ExitStatus>;
+
+/// Streams a running command's output and passes on interrupts, until the
+/// shell has exited and its pipes are closed. A stray background job that
+/// keeps a pipe open is not waited for.
+async fn supervise(
+    mut child: tokio::process::Child,
+    inbox: &mut mpsc::UnboundedReceiver<AgentInput>,
+    events: &EventSink,
+) -> (Option<ExitResult>, Option<Stop>) {
     let pid = child.id().unwrap_or(0);
     let (chunks_tx, mut chunks) = mpsc::channel(64);
     let readers = [
@@ -242,16 +258,18 @@ async fn execute(
     let mut status = None;
     let mut streams_open = true;
     let mut drain_until: Option<tokio::time::Instant> = None;
-    // Runs until the shell has exited and its pipes are closed. A stray
-    // background job that keeps a pipe open is not waited for.
+    let mut batch = OutputBatch::default();
     loop {
         tokio::select! {
             chunk = chunks.recv(), if streams_open => match chunk {
                 Some((stream, text)) => {
-                    let _ = events.send(EventKind::Output { stream, text }).await;
+                    send_output(events, batch.push(stream, text, Instant::now())).await;
                 }
                 None => streams_open = false,
             },
+            () = sleep_until_some(batch.due().map(tokio::time::Instant::from_std)) => {
+                send_output(events, batch.take(Instant::now())).await;
+            }
             exit = child.wait(), if status.is_none() => {
                 status = Some(exit);
                 drain_until = Some(tokio::time::Instant::now() + DRAIN_AFTER_EXIT);
@@ -282,17 +300,23 @@ async fn execute(
         reader.abort();
     }
     while let Ok((stream, text)) = chunks.try_recv() {
+        send_output(events, batch.push(stream, text, Instant::now())).await;
+    }
+    send_output(events, batch.take(Instant::now())).await;
+    (status, stop)
+}
+
+async fn send_output(events: &EventSink, output: impl IntoIterator<Item = (OutputStream, String)>) {
+    for (stream, text) in output {
         let _ = events.send(EventKind::Output { stream, text }).await;
     }
-    report(events, request_id, status, stop.is_some(), started).await;
-    stop
 }
 
 /// The command's `tool_result` and the end of the turn.
 async fn report(
     events: &EventSink,
     request_id: &str,
-    status: Option<std::io::Result<std::process::ExitStatus>>,
+    status: Option<ExitResult>,
     stopped: bool,
     started: Instant,
 ) {
