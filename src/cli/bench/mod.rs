@@ -77,7 +77,10 @@ pub fn scratch_host(
 /// `connections` clients with one token fit, with room to spare: a bench
 /// measures the load it asks for, not the limits that guard a real host.
 pub fn make_room_for(config: &mut tether::host::HostConfig, connections: usize) {
-    config.max_connections = config.max_connections.max(connections + 64);
+    // A sixteenth of all slots is kept for connections that may own.
+    config.max_connections = config
+        .max_connections
+        .max(connections + connections / 8 + 64);
     config.max_connections_per_token = config.max_connections_per_token.max(connections + 16);
 }
 
