@@ -97,6 +97,18 @@ pub struct HostConfig {
 }
 
 impl HostConfig {
+    /// Raises the connection limits so that `viewers` view-only connections
+    /// with one token fit (for load tests).
+    pub fn make_room_for_viewers(&mut self, viewers: usize) {
+        let room = slots::SlotLimits {
+            total: self.max_connections,
+            per_token: self.max_connections_per_token,
+        }
+        .with_room_for(viewers);
+        self.max_connections = room.total;
+        self.max_connections_per_token = room.per_token;
+    }
+
     /// A host of one session, `main`, running `agent` in `.`.
     pub fn new(agent: AgentSpec) -> Self {
         HostConfig {

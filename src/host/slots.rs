@@ -14,6 +14,19 @@ pub struct SlotLimits {
 }
 
 impl SlotLimits {
+    /// These limits, raised as far as needed for `viewers` view-only
+    /// connections with one token to fit next to a few owners (for load
+    /// tests: they measure the load they ask for, not the guard).
+    pub fn with_room_for(self, viewers: usize) -> SlotLimits {
+        let headroom = 16;
+        let per_token = self.per_token.max(viewers + headroom);
+        // The viewers and the headroom must fit outside the reserved
+        // sixteenth: total - total/16 >= wanted when total >= wanted*16/15.
+        let wanted = viewers + headroom;
+        let total = self.total.max(wanted + wanted.div_ceil(15) + 1);
+        SlotLimits { total, per_token }
+    }
+
     /// Slots kept for control-eligible connections: a sixteenth of the
     /// total, at least one.
     fn reserved(&self) -> usize {
@@ -125,6 +138,30 @@ mod tests {
         drop(viewers);
         drop(owner);
         assert_eq!(slots.open(), 0);
+    }
+
+    #[test]
+    fn room_for_viewers_lets_that_many_in_and_keeps_the_owners_slots() {
+        let default = SlotLimits {
+            total: 1024,
+            per_token: 256,
+        };
+        for viewers in [1, 255, 300, 961, 1000, 5000] {
+            let slots = Slots::new(default.with_room_for(viewers));
+            let taken: Vec<_> = (0..viewers)
+                .map(|n| {
+                    slots
+                        .take("v", false)
+                        .unwrap_or_else(|e| panic!("{viewers}: {n}: {e:?}"))
+                })
+                .collect();
+            assert!(
+                slots.take("c", true).is_ok(),
+                "{viewers}: an owner still fits"
+            );
+            drop(taken);
+        }
+        assert_eq!(default.with_room_for(10), default, "never lowered");
     }
 
     #[test]

@@ -18,7 +18,7 @@ use tokio::sync::broadcast;
 use tokio_tungstenite::tungstenite::Message;
 
 use super::followers::FollowerReport;
-use super::{make_room_for, mono_ns, payload, rss, scratch_host};
+use super::{mono_ns, payload, rss, scratch_host};
 use tether::host::Host;
 use tether::protocol::{EventKind, OutputStream};
 
@@ -56,6 +56,9 @@ struct Followers {
     progress: Arc<AtomicU64>,
     report: std::thread::JoinHandle<Option<String>>,
 }
+
+/// How long the followers have to join before the bench gives up.
+const JOIN_WAIT: Duration = Duration::from_secs(60);
 
 fn spawn_followers(
     url: &str,
@@ -161,7 +164,7 @@ pub fn run(args: FanoutArgs) -> Result<()> {
 async fn run_tether(args: &FanoutArgs) -> Result<((FollowerReport, u64), u64)> {
     let (dir, mut config) = scratch_host("fanout")?;
     config.journal_dir = args.journal.then(|| dir.join("journal"));
-    make_room_for(&mut config, args.followers);
+    config.make_room_for_viewers(args.followers);
     let host = Host::start(config).await?;
     // Let the agent's start-up events land before numbering ours.
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -178,8 +181,24 @@ async fn run_tether(args: &FanoutArgs) -> Result<((FollowerReport, u64), u64)> {
         tokio::task::spawn_blocking(move || spawn_followers(&url, Some(&token), &args, base))
             .await??
     };
+    let mut followers = followers;
     // Every follower has joined once the host lists them all.
-    while host.summary().await?.participants < args.followers {
+    let deadline = std::time::Instant::now() + JOIN_WAIT;
+    loop {
+        let joined = host.summary().await?.participants;
+        if joined >= args.followers {
+            break;
+        }
+        if let Some(status) = followers.child.try_wait()? {
+            bail!("the follower process ended ({status}) with {joined} followers joined");
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = followers.child.kill();
+            bail!(
+                "only {joined} of {} followers joined in {JOIN_WAIT:?}",
+                args.followers
+            );
+        }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let (after, _) = rss();

@@ -19,7 +19,7 @@ use tokio::sync::watch;
 use tokio::time::MissedTickBehavior;
 
 use super::lobby_viewers::ViewersReport;
-use super::{make_room_for, mono_ns, rss, scratch_host};
+use super::{mono_ns, rss, scratch_host};
 use tether::host::Host;
 use tether::host::agent::AgentSpec;
 use tether::host::sessions::SessionSpec;
@@ -104,7 +104,7 @@ async fn measure(args: &LobbyArgs) -> Result<serde_json::Value> {
     if let Some(bytes) = args.history_bytes {
         config.history_bytes = bytes;
     }
-    make_room_for(&mut config, args.viewers);
+    config.make_room_for_viewers(args.viewers);
     let host = Arc::new(Host::start(config).await?);
     let ids: Arc<[String]> = host.session_ids().into();
     // Let the agents' start-up events settle before measuring idle memory.

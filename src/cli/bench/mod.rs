@@ -73,17 +73,6 @@ pub fn scratch_host(
     Ok((dir, config))
 }
 
-/// Raises the host's connection limits (overall and per token) so that
-/// `connections` clients with one token fit, with room to spare: a bench
-/// measures the load it asks for, not the limits that guard a real host.
-pub fn make_room_for(config: &mut tether::host::HostConfig, connections: usize) {
-    // A sixteenth of all slots is kept for connections that may own.
-    config.max_connections = config
-        .max_connections
-        .max(connections + connections / 8 + 64);
-    config.max_connections_per_token = config.max_connections_per_token.max(connections + 16);
-}
-
 /// Nanoseconds on the system-wide monotonic clock (comparable between
 /// processes on one machine, unlike `Instant`).
 pub fn mono_ns() -> u64 {
