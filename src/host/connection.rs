@@ -24,8 +24,14 @@ use super::upgrade::Socket as WebSocket;
 use crate::protocol::{ErrorCode, ServerMessage, close_code, decode_client_message};
 
 /// Messages longer than this are sent as fragments of this size, so no
-/// connection's write buffer grows to the size of its largest message.
+/// connection's write buffer grows to the size of its largest message (it
+/// keeps the size of its largest frame). Participant lists use it: every
+/// connection gets them, all at once in a join storm.
 const FRAGMENT: usize = 4 * 1024;
+/// The fragment size of every other message (output above all, sent to
+/// those watching it): large enough that a burst of output is written in
+/// a few system calls rather than one per 4 KiB.
+const MESSAGE_FRAGMENT: usize = 32 * 1024;
 /// How often a pending write checks whether its queue has filled.
 const LAG_CHECK: Duration = Duration::from_millis(50);
 /// How many queued frames are written before one flush.
@@ -524,16 +530,65 @@ fn protocol_failure(error: tungstenite::error::ProtocolError) -> End {
 
 /// The frames that carry one text message: itself, or fragments.
 fn parts(text: Utf8Bytes) -> Vec<Message> {
-    if text.len() <= FRAGMENT {
+    let fragment = if ParticipantsMessage::is_list(&text) {
+        FRAGMENT
+    } else {
+        MESSAGE_FRAGMENT
+    };
+    if text.len() <= fragment {
         return vec![Message::Text(text)];
     }
     let bytes = bytes::Bytes::from(text);
-    let count = bytes.len().div_ceil(FRAGMENT);
+    let count = bytes.len().div_ceil(fragment);
     (0..count)
         .map(|i| {
-            let chunk = bytes.slice(i * FRAGMENT..((i + 1) * FRAGMENT).min(bytes.len()));
+            let end = ((i + 1) * fragment).min(bytes.len());
+            let chunk = bytes.slice(i * fragment..end);
             let opcode = OpCode::Data(if i == 0 { Data::Text } else { Data::Continue });
             Message::Frame(Frame::message(chunk, opcode, i + 1 == count))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::{EventKind, EventRecord, OutputStream};
+
+    fn sizes(text: String) -> Vec<usize> {
+        parts(Utf8Bytes::from(text))
+            .into_iter()
+            .map(|m| match m {
+                Message::Text(t) => t.len(),
+                Message::Frame(f) => f.payload().len(),
+                other => panic!("{other:?}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn output_goes_in_large_fragments_and_participant_lists_in_small_ones() {
+        let output = ServerMessage::Event(EventRecord {
+            seq: 7,
+            ts: "t".into(),
+            event: EventKind::Output {
+                stream: OutputStream::Stdout,
+                text: "x".repeat(100 * 1024),
+            },
+        });
+        let output = sizes(output.to_json());
+        assert_eq!(output.len(), 4);
+        assert!(output[..3].iter().all(|&n| n == MESSAGE_FRAGMENT));
+
+        let entries: Vec<std::sync::Arc<str>> = (0..100)
+            .map(|n| format!(r#"{{"id":"p{n}","identity":"someone with a long name {n}"}}"#).into())
+            .collect();
+        let list = ParticipantsMessage::new(entries, None).to_frame();
+        assert!(ParticipantsMessage::is_list(&list));
+        let list = sizes(list.to_string());
+        assert!(
+            list.len() > 1 && list.iter().all(|&n| n <= FRAGMENT),
+            "{list:?}"
+        );
+    }
 }

@@ -56,6 +56,11 @@ impl ParticipantsMessage {
     }
 
     /// The whole message as one frame, in one allocation.
+    /// Whether a serialised server message is a participant list.
+    pub fn is_list(frame: &str) -> bool {
+        frame.starts_with(OPEN)
+    }
+
     pub fn to_frame(&self) -> Utf8Bytes {
         let mut text = String::with_capacity(self.len());
         self.pieces().for_each(|piece| text.push_str(piece));

@@ -275,3 +275,30 @@ async fn a_flood_of_messages_is_rate_limited_without_disconnecting() {
     client.ping().await;
     host.stop().await;
 }
+
+#[tokio::test]
+async fn a_large_event_arrives_whole_across_fragments() {
+    // Larger than several write fragments, with multi-byte characters that
+    // a fragment boundary may split: the follower reads it as one message.
+    let host = TestHost::start(AgentSpec::Shell).await;
+    let mut viewer = host.viewer().await;
+    let text: String = (0..20_000).map(|n| format!("é{n}│")).collect();
+    assert!(text.len() > 150 * 1024);
+    host.host
+        .as_ref()
+        .unwrap()
+        .inject(EventKind::Output {
+            stream: tether::protocol::OutputStream::Stdout,
+            text: text.clone(),
+        })
+        .await
+        .unwrap();
+    let record = viewer
+        .wait_event(|e| matches!(e, EventKind::Output { .. }))
+        .await;
+    let EventKind::Output { text: got, .. } = record.event else {
+        unreachable!()
+    };
+    assert!(got == text, "the text arrives unchanged");
+    host.stop().await;
+}
