@@ -134,27 +134,28 @@ pub fn participants(app: &App, frame: &mut Frame, area: Rect) {
         .map(|p| people::row(app, p))
         .collect();
     let columns = people::Columns::fit(inner.width as usize, &rows);
-    let header = Rect { height: 1, ..inner };
-    frame.render_widget(Paragraph::new(columns.header()), header);
-    let mut lines: Vec<Line> = rows
+    // Every row is one line already cut to the width: written straight
+    // into the buffer (a Paragraph would measure each again, every frame).
+    let buf = frame.buffer_mut();
+    buf.set_line(inner.x, inner.y, &columns.header(), inner.width);
+    let body = inner.height as usize - 1;
+    let scroll = app
+        .selected_participant
+        .saturating_sub(body.saturating_sub(1));
+    let ownership = super::status_bar::ownership_label(app);
+    let shown = rows
         .iter()
         .enumerate()
-        .map(|(i, row)| {
-            let selected = focused && i == app.selected_participant;
-            columns.line(row, selected)
-        })
-        .collect();
-    if let Some((text, style)) = super::status_bar::ownership_label(app) {
-        lines.push(Line::styled(
-            crate::tui::ui::fit::truncate(&text, inner.width as usize),
-            style,
-        ));
+        .map(|(i, row)| columns.line(row, focused && i == app.selected_participant))
+        .chain(ownership.map(|(text, style)| {
+            Line::styled(
+                crate::tui::ui::fit::truncate(&text, inner.width as usize),
+                style,
+            )
+        }))
+        .skip(scroll)
+        .take(body);
+    for (y, line) in (inner.y + 1..).zip(shown) {
+        buf.set_line(inner.x, y, &line, inner.width);
     }
-    let body = Rect {
-        y: inner.y + 1,
-        height: inner.height - 1,
-        ..inner
-    };
-    let scroll = (app.selected_participant as u16).saturating_sub(body.height.saturating_sub(1));
-    frame.render_widget(Paragraph::new(lines).scroll((scroll, 0)), body);
 }
