@@ -136,8 +136,6 @@ pub fn participants(app: &App, frame: &mut Frame, area: Rect) {
     let columns = people::Columns::fit(inner.width as usize, &rows);
     // Every row is one line already cut to the width: written straight
     // into the buffer (a Paragraph would measure each again, every frame).
-    let buf = frame.buffer_mut();
-    buf.set_line(inner.x, inner.y, &columns.header(), inner.width);
     let body = inner.height as usize - 1;
     let scroll = app
         .selected_participant
@@ -155,7 +153,6 @@ pub fn participants(app: &App, frame: &mut Frame, area: Rect) {
         }))
         .skip(scroll)
         .take(body);
-    for (y, line) in (inner.y + 1..).zip(shown) {
-        buf.set_line(inner.x, y, &line, inner.width);
-    }
+    let lines: Vec<Line> = std::iter::once(columns.header()).chain(shown).collect();
+    put_lines(frame.buffer_mut(), inner, &lines);
 }
