@@ -29,9 +29,10 @@ use crate::protocol::{ErrorCode, ServerMessage, close_code, decode_client_messag
 /// connection gets them, all at once in a join storm.
 const FRAGMENT: usize = 4 * 1024;
 /// The fragment size of every other message (output above all, sent to
-/// those watching it): large enough that a burst of output is written in
-/// a few system calls rather than one per 4 KiB.
-const MESSAGE_FRAGMENT: usize = 32 * 1024;
+/// those watching it): a burst of output (the shell agent sends about
+/// 50 KB every 20 ms of a fast stream) goes out in one write system call
+/// and reaches the client whole, with nothing to reassemble.
+const MESSAGE_FRAGMENT: usize = 64 * 1024;
 /// How often a pending write checks whether its queue has filled.
 const LAG_CHECK: Duration = Duration::from_millis(50);
 /// How many queued frames are written before one flush.
@@ -573,7 +574,7 @@ mod tests {
             ts: "t".into(),
             event: EventKind::Output {
                 stream: OutputStream::Stdout,
-                text: "x".repeat(100 * 1024),
+                text: "x".repeat(200 * 1024),
             },
         });
         let output = sizes(output.to_json());
