@@ -6,6 +6,7 @@ pub mod deck;
 pub mod fit;
 mod footer;
 mod overlays;
+mod pane_frame;
 mod panes;
 mod people;
 mod rules;

@@ -5,7 +5,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use super::{has_focus, has_overlay, pane_block, people};
+use super::{has_focus, has_overlay, pane_frame, people};
 use crate::tui::app::apply::waited;
 use crate::tui::app::{App, Focus, Overlay};
 use crate::tui::cells::sanitize_name;
@@ -19,9 +19,8 @@ pub fn transcript(app: &mut App, frame: &mut Frame, area: Rect) {
     if let Some(status) = app.transcript.match_status() {
         title.push(Span::styled(format!("{status} "), theme::INFO));
     }
-    let block = pane_block(Line::from(title), has_focus(app, Focus::Transcript));
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
+    let focused = has_focus(app, Focus::Transcript);
+    let inner = pane_frame::draw(frame.buffer_mut(), area, Line::from(title), focused);
     let searching = has_overlay(app, |o| matches!(o, Overlay::Search { .. }));
     let height = inner.height.saturating_sub(u16::from(searching));
     let lines = app.transcript.visible_lines(inner.width, height);
@@ -77,9 +76,7 @@ fn put_lines(buf: &mut ratatui::buffer::Buffer, area: Rect, lines: &[Line]) {
 pub fn permissions(app: &App, frame: &mut Frame, area: Rect) {
     let focused = has_focus(app, Focus::Permissions);
     let title = format!(" Permissions ({}) ", app.pending.len());
-    let block = pane_block(Line::from(title), focused);
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
+    let inner = pane_frame::draw(frame.buffer_mut(), area, Line::from(title), focused);
     if app.pending.is_empty() {
         frame.render_widget(
             Paragraph::new(Line::styled("no pending requests", theme::DIM)),
@@ -122,9 +119,7 @@ pub fn permissions(app: &App, frame: &mut Frame, area: Rect) {
 pub fn participants(app: &App, frame: &mut Frame, area: Rect) {
     let focused = has_focus(app, Focus::Participants);
     let title = format!(" Participants ({}) ", app.participants.len());
-    let block = pane_block(Line::from(title), focused);
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
+    let inner = pane_frame::draw(frame.buffer_mut(), area, Line::from(title), focused);
     if inner.height == 0 {
         return;
     }
