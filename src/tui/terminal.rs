@@ -18,7 +18,43 @@ use crossterm::{cursor, execute};
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 
-pub type Tui = Terminal<CrosstermBackend<io::Stdout>>;
+pub type Tui = Terminal<CrosstermBackend<ScreenWriter>>;
+
+/// Standard output for the screen. A frame is kept whole and written in
+/// one system call when it is flushed: std's stdout takes a lock for each
+/// cell and writes every 1 KiB, a dozen writes to the terminal a frame.
+/// What was never flushed is dropped, not written, so nothing can land on
+/// the normal screen after a panic has restored it.
+pub struct ScreenWriter {
+    frame: Vec<u8>,
+    out: io::Stdout,
+}
+
+impl ScreenWriter {
+    fn new() -> Self {
+        ScreenWriter {
+            frame: Vec::with_capacity(64 * 1024),
+            out: io::stdout(),
+        }
+    }
+}
+
+impl Write for ScreenWriter {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        self.frame.extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if self.frame.is_empty() {
+            return Ok(());
+        }
+        let mut out = self.out.lock();
+        let written = out.write_all(&self.frame).and_then(|()| out.flush());
+        self.frame.clear();
+        written
+    }
+}
 
 static ACTIVE: AtomicBool = AtomicBool::new(false);
 
@@ -81,7 +117,8 @@ impl TerminalGuard {
             restore();
             return Err(e);
         }
-        let terminal = Terminal::new(CrosstermBackend::new(out)).inspect_err(|_| restore())?;
+        let terminal =
+            Terminal::new(CrosstermBackend::new(ScreenWriter::new())).inspect_err(|_| restore())?;
         Ok(TerminalGuard { terminal })
     }
 }
