@@ -138,13 +138,21 @@ impl Block {
 
     /// Appends text (continued output); keeps the line index current.
     pub fn extend(&mut self, more: &StyledText) {
-        let base = self.text.text.len() as u32;
-        if self.starts.is_empty() && !more.is_empty() {
+        self.extend_with(|text| text.append(more));
+    }
+
+    /// Appends what `fill` writes onto the end of the text; keeps the line
+    /// index current.
+    pub fn extend_with(&mut self, fill: impl FnOnce(&mut StyledText)) {
+        let base = self.text.text.len();
+        fill(&mut self.text);
+        let added = &self.text.text[base..];
+        if self.starts.is_empty() && !added.is_empty() {
             self.starts.push(0);
         }
+        let offset = base as u32 + 1;
         self.starts
-            .extend(newlines(&more.text).map(|i| base + i as u32 + 1));
-        self.text.append(more);
+            .extend(newlines(added).map(|i| offset + i as u32));
     }
 
     /// The text shown and its line starts. A final newline does not make
@@ -266,9 +274,25 @@ impl Transcript {
     /// Appends to the last block when it is of `kind` (continued output),
     /// otherwise starts a new block.
     pub fn push_or_extend(&mut self, kind: BlockKind, seq: u64, text: StyledText) {
+        self.push_or_extend_with(kind, seq, |out| out.append(&text));
+    }
+
+    /// [`Transcript::push_or_extend`] with the text written by `fill`
+    /// straight onto the end of the block it continues (output arrives in
+    /// chunks of tens of KB; this saves copying each one once more).
+    pub fn push_or_extend_with(
+        &mut self,
+        kind: BlockKind,
+        seq: u64,
+        fill: impl FnOnce(&mut StyledText),
+    ) {
         match self.blocks.last_mut() {
-            Some(last) if last.kind == kind && self.streaming.is_none() => last.extend(&text),
-            _ => self.push(Block::new(kind, seq, text)),
+            Some(last) if last.kind == kind && self.streaming.is_none() => last.extend_with(fill),
+            _ => {
+                let mut text = StyledText::default();
+                fill(&mut text);
+                self.push(Block::new(kind, seq, text));
+            }
         }
     }
 

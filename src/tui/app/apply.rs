@@ -332,11 +332,10 @@ impl App {
             OutputStream::Stdout => BlockKind::Stdout,
             OutputStream::Stderr => BlockKind::Stderr,
         };
-        let cell = self
-            .streams
-            .get_mut(stream)
-            .feed(text, cells::stream_base(stream));
-        self.transcript.push_or_extend(kind, seq, cell);
+        let tail = self.streams.get_mut(stream);
+        self.transcript.push_or_extend_with(kind, seq, |out| {
+            tail.feed_onto(out, text, cells::stream_base(stream));
+        });
     }
 
     fn on_permission_request(&mut self, seq: u64, ts: &str, event: EventKind) {

@@ -16,7 +16,7 @@ use serde_json::Value;
 use crate::protocol::{AgentState, Decision, NoticeLevel, OutputStream, TurnOutcome};
 use crate::tui::markdown::render_markdown;
 use crate::tui::sanitize::{
-    sanitize, sanitize_from, sanitize_into, sanitize_plain, unfinished_escape,
+    sanitize, sanitize_from, sanitize_from_into, sanitize_into, sanitize_plain, unfinished_escape,
 };
 use crate::tui::text::StyledText;
 use crate::tui::theme;
@@ -296,6 +296,13 @@ pub struct StreamTail {
 impl StreamTail {
     /// The cell text for the next chunk of this stream.
     pub fn feed(&mut self, text: &str, base: Style) -> StyledText {
+        let mut out = StyledText::default();
+        self.feed_onto(&mut out, text, base);
+        out
+    }
+
+    /// [`StreamTail::feed`], appending onto the end of `out`.
+    pub fn feed_onto(&mut self, out: &mut StyledText, text: &str, base: Style) {
         let joined;
         let input = if self.held.is_empty() {
             text
@@ -306,9 +313,7 @@ impl StreamTail {
         };
         let cut = input.len() - unfinished_escape(input);
         self.held = input[cut..].to_owned();
-        let (styled, left) = sanitize_from(&input[..cut], base, self.style);
-        self.style = left;
-        styled
+        self.style = sanitize_from_into(out, &input[..cut], base, self.style);
     }
 
     /// The command's output is over: what was held, and styles forgotten.

@@ -225,3 +225,27 @@ fn headless_prints_a_permission_request_before_the_call_it_asks_for() {
     assert_eq!(plain.event(&record(2, call("t5", "ls"))), "");
     assert_eq!(plain.finish(), "⚙ Bash ls\n");
 }
+
+#[test]
+fn output_fed_onto_a_block_is_what_appending_the_fed_chunk_gives() {
+    use ratatui::style::{Color, Style};
+    let chunks = [
+        "plain line\n",
+        "\x1b[31mred\x1b[0m and \x1b[1",
+        "mbold\ttab\r\nnext\x1b]0;title\x07",
+        "\x1b[32mgreen to the end",
+        " still green\n",
+    ];
+    for cut in 0..chunks.len() {
+        let base = stream_base(OutputStream::Stderr);
+        let existing = StyledText::plain("before", Style::default().fg(Color::Magenta));
+        let (mut old_tail, mut new_tail) = (StreamTail::default(), StreamTail::default());
+        let (mut appended, mut onto) = (existing.clone(), existing.clone());
+        for chunk in &chunks[cut..] {
+            appended.append(&old_tail.feed(chunk, base));
+            new_tail.feed_onto(&mut onto, chunk, base);
+        }
+        assert_eq!(onto, appended, "from chunk {cut}");
+        assert_eq!(new_tail.style, old_tail.style);
+    }
+}

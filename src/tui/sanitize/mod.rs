@@ -57,6 +57,12 @@ pub fn sanitize_from(input: &str, base: Style, current: Style) -> (StyledText, S
     (out, style)
 }
 
+/// [`sanitize_from`], appending onto the end of `out` (whose own last
+/// style is continued or changed as the input says).
+pub fn sanitize_from_into(out: &mut StyledText, input: &str, base: Style, current: Style) -> Style {
+    sanitize_with(out, input, base, current, true)
+}
+
 /// Checks that the shortcuts (ASCII runs, newlines, colour sequences, the
 /// all-ASCII piece) give exactly what feeding every byte to vte gives,
 /// also when appending to text that has a style of its own. Panics if not;
