@@ -58,15 +58,10 @@ fn script(cwd: &std::path::Path) -> String {
     steps.iter().map(|s| format!("{s}\n")).collect()
 }
 
-fn plans_on(screen: &str) -> usize {
-    screen.matches("☰ Plan").count()
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn the_plan_updates_in_place_the_mode_switches_and_the_diff_is_shown() {
-    let dir = tempfile::tempdir().unwrap();
-    let script_path = dir.path().join("script.jsonl");
-    std::fs::write(&script_path, script(dir.path())).unwrap();
+/// A host whose agent is the scripted ACP test agent playing `script`.
+async fn scripted_host(dir: &std::path::Path, script: &str) -> tether::host::Host {
+    let script_path = dir.join("script.jsonl");
+    std::fs::write(&script_path, script).unwrap();
     let agent = AgentSpec::Acp {
         command: vec![
             crate::common::TETHER.to_owned(),
@@ -74,7 +69,17 @@ async fn the_plan_updates_in_place_the_mode_switches_and_the_diff_is_shown() {
             script_path.display().to_string(),
         ],
     };
-    let host = crate::common::start_host(dir.path(), agent, |_| {}).await;
+    crate::common::start_host(dir, agent, |_| {}).await
+}
+
+fn plans_on(screen: &str) -> usize {
+    screen.matches("☰ Plan").count()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_plan_updates_in_place_the_mode_switches_and_the_diff_is_shown() {
+    let dir = tempfile::tempdir().unwrap();
+    let host = scripted_host(dir.path(), &script(dir.path())).await;
     let url = host.url();
     let token = host.control_token().unwrap();
     let path = dir.path().to_owned();
@@ -130,16 +135,7 @@ async fn typing_a_slash_offers_the_agents_commands_and_esc_only_closes_the_list(
         json!({"reply": {"stopReason": "end_turn"}}),
     ];
     let script: String = steps.iter().map(|s| format!("{s}\n")).collect();
-    let script_path = dir.path().join("script.jsonl");
-    std::fs::write(&script_path, script).unwrap();
-    let agent = AgentSpec::Acp {
-        command: vec![
-            crate::common::TETHER.to_owned(),
-            "acp-test-agent".into(),
-            script_path.display().to_string(),
-        ],
-    };
-    let host = crate::common::start_host(dir.path(), agent, |_| {}).await;
+    let host = scripted_host(dir.path(), &script).await;
     let url = host.url();
     let token = host.control_token().unwrap();
     let path = dir.path().to_owned();

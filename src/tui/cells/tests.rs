@@ -12,6 +12,15 @@ fn record(seq: u64, event: EventKind) -> EventRecord {
     }
 }
 
+/// What `plain` prints for `events`, numbered from 1.
+fn plain_text(plain: &mut PlainTranscript, events: impl IntoIterator<Item = EventKind>) -> String {
+    events
+        .into_iter()
+        .enumerate()
+        .map(|(i, e)| plain.event(&record(i as u64 + 1, e)))
+        .collect()
+}
+
 #[test]
 fn cells_are_sanitised_one_line_labels_and_safe_text() {
     let cell = user_message("al\nice\x1b]0;x\x07", "hi\x1b[2J there");
@@ -49,11 +58,7 @@ fn headless_prints_the_transcript_cells_without_styles() {
         },
         EventKind::turn_end(TurnOutcome::Success),
     ];
-    let text: String = events
-        .into_iter()
-        .enumerate()
-        .map(|(i, e)| plain.event(&record(i as u64 + 1, e)))
-        .collect();
+    let text = plain_text(&mut plain, events);
     assert_eq!(
         text,
         "▶ alice run ls\n⚠ Bash asks permission: ls\n✔ allowed by alice: Bash ls\n── done ──\n"
@@ -207,11 +212,7 @@ fn headless_prints_a_permission_request_before_the_call_it_asks_for() {
         EventKind::turn_end(TurnOutcome::Success),
     ];
     let mut plain = PlainTranscript::new();
-    let text: String = events
-        .into_iter()
-        .enumerate()
-        .map(|(i, e)| plain.event(&record(i as u64 + 1, e)))
-        .collect();
+    let text = plain_text(&mut plain, events);
     assert_eq!(
         text,
         "⚠ Bash asks permission: touch a\n✔ allowed by alice: Bash touch a\n⚙ Bash touch a\n↳ done\n\
