@@ -109,12 +109,17 @@ pub fn draw_in(app: &mut App, frame: &mut Frame, area: Rect) {
 fn pane_block(title: impl Into<Line<'static>>, focused: bool) -> Block<'static> {
     Block::default()
         .borders(Borders::ALL)
-        .border_style(if focused {
-            theme::FOCUS_BORDER
-        } else {
-            theme::BORDER
-        })
+        .border_style(border_style(focused))
         .title(title)
+}
+
+/// A pane's border: highlighted while the pane has the focus.
+fn border_style(focused: bool) -> Style {
+    if focused {
+        theme::FOCUS_BORDER
+    } else {
+        theme::BORDER
+    }
 }
 
 fn draw_input(app: &mut App, frame: &mut Frame, area: Rect) {

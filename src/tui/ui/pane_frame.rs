@@ -10,8 +10,7 @@ use ratatui::symbols::border;
 use ratatui::text::Line;
 use ratatui::widgets::Widget;
 
-use super::pane_block;
-use crate::tui::theme;
+use super::{border_style, pane_block};
 
 /// Draws the frame of a pane titled `title` over `area` and returns the
 /// area inside it.
@@ -24,11 +23,7 @@ pub fn draw(buf: &mut Buffer, area: Rect, title: Line<'static>, focused: bool) -
         block.render(area, buf);
         return inner;
     }
-    let style = if focused {
-        theme::FOCUS_BORDER
-    } else {
-        theme::BORDER
-    };
+    let style = border_style(focused);
     let set = border::PLAIN;
     let (left, right) = (area.left(), area.right() - 1);
     let (top, bottom) = (area.top(), area.bottom() - 1);
@@ -55,6 +50,8 @@ fn put(buf: &mut Buffer, x: u16, y: u16, symbol: &str, style: Style) {
 #[cfg(test)]
 mod tests {
     use ratatui::text::Span;
+
+    use crate::tui::theme;
 
     use super::*;
 
