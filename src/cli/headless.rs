@@ -447,6 +447,8 @@ mod tests {
             decision: Decision::Deny,
             by: "alice".into(),
             message: None,
+            option: None,
+            updated_input: None,
         };
         let end = |outcome| EventKind::turn_end(outcome);
         assert_eq!(

@@ -127,6 +127,17 @@ impl PermissionOptionKind {
             PermissionOptionKind::Unknown => None,
         }
     }
+
+    /// The kind as the wire spells it.
+    pub fn wire_name(self) -> &'static str {
+        match self {
+            PermissionOptionKind::AllowOnce => "allow_once",
+            PermissionOptionKind::AllowAlways => "allow_always",
+            PermissionOptionKind::RejectOnce => "reject_once",
+            PermissionOptionKind::RejectAlways => "reject_always",
+            PermissionOptionKind::Unknown => "unknown",
+        }
+    }
 }
 
 /// One answer the owner may give to a permission request.
@@ -233,6 +244,14 @@ pub enum EventKind {
         by: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         message: Option<String>,
+        /// The option applied (absent for a request without options, or
+        /// from an older host).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        option: Option<String>,
+        /// The input as the owner edited it: what will run instead of the
+        /// request's own (absent when it runs as asked).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        updated_input: Option<Value>,
     },
     PermissionCancelled {
         request_id: String,
@@ -358,6 +377,36 @@ impl EventKind {
         }
     }
 
+    /// The option a decision that names none stands for: the request's
+    /// `allow_once` (or `reject_once`) option, so a plain answer never
+    /// remembers anything. `Ok(None)` for a request with no options at all
+    /// (an older host's); `Err` says what the request offers instead when
+    /// it has no once-option of that kind.
+    pub fn once_option(&self, decision: Decision) -> Result<Option<&str>, String> {
+        let EventKind::PermissionRequest { options, .. } = self else {
+            return Err("not a permission request".into());
+        };
+        if options.is_empty() {
+            return Ok(None);
+        }
+        let once = match decision {
+            Decision::Allow => PermissionOptionKind::AllowOnce,
+            Decision::Deny => PermissionOptionKind::RejectOnce,
+        };
+        if let Some(option) = options.iter().find(|o| o.kind == once) {
+            return Ok(Some(&option.id));
+        }
+        let offered: Vec<String> = options
+            .iter()
+            .map(|o| format!("`{}` ({})", o.id, o.kind.wire_name()))
+            .collect();
+        Err(format!(
+            "this request offers no {} option; name one of its options: {}",
+            once.wire_name(),
+            offered.join(", ")
+        ))
+    }
+
     pub fn turn_end(outcome: TurnOutcome) -> Self {
         EventKind::TurnEnd {
             outcome,
@@ -461,6 +510,38 @@ mod tests {
             request(None, Vec::new())
                 .option_mismatch("allow_once", Decision::Allow)
                 .is_some()
+        );
+    }
+
+    #[test]
+    fn a_plain_decision_stands_for_the_once_option_wherever_it_is_listed() {
+        // ACP agents list "always" first: a plain allow must not pick it.
+        let options = vec![
+            PermissionOption::new("always", PermissionOptionKind::AllowAlways, "Always Allow"),
+            PermissionOption::new("once", PermissionOptionKind::AllowOnce, "Allow"),
+            PermissionOption::new("no", PermissionOptionKind::RejectOnce, "Reject"),
+        ];
+        let event = request(None, options);
+        assert_eq!(event.once_option(Decision::Allow), Ok(Some("once")));
+        assert_eq!(event.once_option(Decision::Deny), Ok(Some("no")));
+        // Only broader options: refused, naming what there is.
+        let broad = request(
+            None,
+            vec![
+                PermissionOption::new("a", PermissionOptionKind::AllowAlways, "A"),
+                PermissionOption::new("n", PermissionOptionKind::RejectAlways, "N"),
+            ],
+        );
+        assert_eq!(
+            broad.once_option(Decision::Allow).unwrap_err(),
+            "this request offers no allow_once option; name one of its options: \
+             `a` (allow_always), `n` (reject_always)"
+        );
+        assert!(broad.once_option(Decision::Deny).is_err());
+        // An older host's request without options: nothing to remember anyway.
+        assert_eq!(
+            request(None, Vec::new()).once_option(Decision::Allow),
+            Ok(None)
         );
     }
 }

@@ -103,6 +103,8 @@ fn turn(number: u64, last: bool) -> Vec<EventKind> {
         decision: Decision::Allow,
         by: "bench".into(),
         message: None,
+        option: None,
+        updated_input: None,
     });
     events.extend((0..OUTPUTS_PER_TURN).map(|k| EventKind::Output {
         stream: OutputStream::Stdout,

@@ -130,13 +130,16 @@ impl Session {
             let refused = Refusal::new(code, format!("`{request_id}` {what}"));
             return reply_to(from.id, refused.into_error(Some(id)));
         }
-        if let Some(why) = option
-            .as_deref()
-            .and_then(|o| self.pending.option_mismatch(&request_id, o, decision))
+        let option = match self
+            .pending
+            .chosen_option(&request_id, option.as_deref(), decision)
         {
-            let refused = Refusal::new(ErrorCode::BadRequest, why);
-            return reply_to(from.id, refused.into_error(Some(id)));
-        }
+            Ok(option) => option,
+            Err(why) => {
+                let refused = Refusal::new(ErrorCode::BadRequest, why);
+                return reply_to(from.id, refused.into_error(Some(id)));
+            }
+        };
         if updated_input.is_some()
             && decision == Decision::Allow
             && !self.config.agent.takes_updated_input
@@ -159,6 +162,8 @@ impl Session {
             decision,
             by: from.identity.clone(),
             message: message.clone(),
+            option: option.clone(),
+            updated_input: updated_input.clone(),
         };
         self.emit(event, at, &mut out);
         if let Some(spec) = remembered {

@@ -52,19 +52,26 @@ impl PendingRequests {
         }
     }
 
-    /// Why answering `request_id` with `decision` and `option` is wrong:
-    /// an option the request does not offer, or one that contradicts the
-    /// decision.
-    pub fn option_mismatch(
+    /// The option an answer to open request `request_id` applies: the one
+    /// it names, checked against what the request offers, or for a plain
+    /// decision the request's once-option of that kind (never a broader
+    /// one). `Err` says why the answer is refused; the request stays open.
+    pub fn chosen_option(
         &self,
         request_id: &str,
-        option: &str,
+        option: Option<&str>,
         decision: crate::protocol::Decision,
-    ) -> Option<String> {
-        self.open
-            .get(request_id)?
-            .event
-            .option_mismatch(option, decision)
+    ) -> Result<Option<String>, String> {
+        let Some(record) = self.open.get(request_id) else {
+            return Err(format!("`{request_id}` is not open"));
+        };
+        match option {
+            Some(named) => match record.event.option_mismatch(named, decision) {
+                None => Ok(Some(named.to_owned())),
+                Some(why) => Err(why),
+            },
+            None => Ok(record.event.once_option(decision)?.map(str::to_owned)),
+        }
     }
 
     /// The rule an `option` of open request `request_id` asks the host to

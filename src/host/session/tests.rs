@@ -525,3 +525,5 @@ fn a_turn_left_open_by_a_killed_host_is_closed_on_restore() {
     let clean = restored_ending(vec![user, EventKind::exited("stopped", None)]);
     assert!(clean.is_empty(), "{clean:?}");
 }
+
+mod plain_answers;

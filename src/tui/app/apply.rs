@@ -244,7 +244,20 @@ impl App {
                 decision,
                 by,
                 message,
-            } => self.on_permission_resolved(seq, request_id, decision, &by, message),
+                updated_input,
+                ..
+            } => {
+                let subject = self.settle_pending(request_id.clone());
+                let cell = cells::permission_resolved(
+                    decision,
+                    &by,
+                    &subject,
+                    message.as_deref(),
+                    updated_input.as_ref(),
+                );
+                self.push(BlockKind::Permission, seq, cell);
+                self.settle_tool_use(&request_id, decision == Decision::Allow);
+            }
             EventKind::PermissionCancelled { request_id, reason } => {
                 self.on_permission_cancelled(seq, request_id, reason)
             }
@@ -345,20 +358,6 @@ impl App {
         let cell = cells::permission_request(&request.tool, &request.input);
         self.track_pending(request);
         self.push(BlockKind::Permission, seq, cell);
-    }
-
-    fn on_permission_resolved(
-        &mut self,
-        seq: u64,
-        request_id: String,
-        decision: Decision,
-        by: &str,
-        message: Option<String>,
-    ) {
-        let subject = self.settle_pending(request_id.clone());
-        let cell = cells::permission_resolved(decision, by, &subject, message.as_deref());
-        self.push(BlockKind::Permission, seq, cell);
-        self.settle_tool_use(&request_id, decision == Decision::Allow);
     }
 
     fn on_permission_cancelled(&mut self, seq: u64, request_id: String, reason: Option<String>) {

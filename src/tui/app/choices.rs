@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use super::Pending;
-use crate::protocol::{Decision, EventKind, PermissionOptionKind, Preview};
+use crate::protocol::{ClientMessage, Decision, EventKind, PermissionOptionKind, Preview};
 use crate::tui::cells::summarize_input;
 use crate::tui::sanitize::sanitize_plain;
 
@@ -118,6 +118,36 @@ impl Pending {
     }
 }
 
+impl Answer {
+    /// The `permission_decision` that carries this answer.
+    pub fn into_message(self, id: String) -> ClientMessage {
+        ClientMessage::PermissionDecision {
+            id,
+            request_id: self.request_id,
+            decision: self.decision,
+            message: self.message,
+            updated_input: self.updated_input,
+            option: self.option,
+        }
+    }
+}
+
+/// Allow once, naming the request's own `allow_once` option, so that the
+/// answer can never be taken for a broader one.
+pub(super) fn allow_once(request: &Pending) -> Answer {
+    let option = choices(request).into_iter().find_map(|c| match c {
+        Choice::Allow { option, .. } => option,
+        _ => None,
+    });
+    Answer {
+        request_id: request.request_id.clone(),
+        decision: Decision::Allow,
+        option,
+        message: None,
+        updated_input: None,
+    }
+}
+
 pub(super) fn deny(request: &Pending, message: Option<String>) -> Answer {
     let option = choices(request).into_iter().find_map(|c| match c {
         Choice::Deny { option } => option,
@@ -133,16 +163,9 @@ pub(super) fn deny(request: &Pending, message: Option<String>) -> Answer {
 }
 
 pub(super) fn allow_edited(request: &Pending, input: Value) -> Answer {
-    let option = choices(request).into_iter().find_map(|c| match c {
-        Choice::Allow { option, .. } => option,
-        _ => None,
-    });
     Answer {
-        request_id: request.request_id.clone(),
-        decision: Decision::Allow,
-        option,
-        message: None,
         updated_input: Some(input),
+        ..allow_once(request)
     }
 }
 

@@ -18,7 +18,7 @@ use super::choices::{Answer, deny, edited_command, edited_input, literal};
 pub use super::choices::{Choice, choices};
 use super::ownership::Ownership;
 use super::{App, Effect, Focus, Level, Pending};
-use crate::protocol::{ClientMessage, Decision, Role};
+use crate::protocol::{Decision, Role};
 use crate::tui::keymap::{Action, Context, lookup};
 use crate::tui::sanitize::sanitize_plain;
 
@@ -102,6 +102,12 @@ impl DecisionView {
     fn close(&mut self) {
         self.open = false;
         self.editor = None;
+    }
+
+    /// Whether answer keys are held at `now`: the view opened as the user
+    /// was typing, and ignores keys for a moment (drawn as a notice).
+    pub fn holding(&self, now: Instant) -> bool {
+        self.open && self.hold_until.is_some_and(|until| now < until)
     }
 }
 
@@ -249,22 +255,12 @@ impl App {
             return Some(self.on_editor_key(key));
         }
         let action = lookup(&key, Context::Decision);
-        let held = self
-            .decision
-            .hold_until
-            .is_some_and(|until| self.now < until);
+        let held = self.decision.holding(self.now);
         if held && (answers(action) || is_text(&key) || key.code == KeyCode::Backspace) {
-            // Typed by reflex as the request appeared: not an answer, and
-            // not lost either.
-            if is_text(&key) || key.code == KeyCode::Backspace {
-                if self.is_owner() && !self.sending() {
-                    self.input.input(key);
-                }
-                self.say(
-                    "a permission request appeared as you typed: read it first (those keys went to the message box)",
-                    Level::Info,
-                );
-            }
+            // Typed by reflex as the request appeared: not an answer. Kept
+            // nowhere either: the message box is hidden behind the view, and
+            // keys sent on from there later would be a message nobody read.
+            // The view says answers are held (`DecisionView::holding`).
             return Some(Vec::new());
         }
         let effects = match action {
@@ -412,7 +408,7 @@ impl App {
             Some(Action::NewLine) => editor.text.insert_newline(),
             Some(Action::Send) => return self.submit_editor(),
             _ => {
-                editor.text.input(key);
+                super::text_edit::edit(&mut editor.text, key);
             }
         }
         Vec::new()
@@ -452,26 +448,9 @@ impl App {
     }
 
     fn answer(&mut self, answer: Answer) -> Vec<Effect> {
-        let Answer {
-            request_id,
-            decision,
-            option,
-            message,
-            updated_input,
-        } = answer;
         self.decision.editor = None;
-        self.decision.answered.insert(request_id.clone());
-        let effects = self.send_tracked(
-            |id| ClientMessage::PermissionDecision {
-                id,
-                request_id,
-                decision,
-                message,
-                updated_input,
-                option,
-            },
-            None,
-        );
+        self.decision.answered.insert(answer.request_id.clone());
+        let effects = self.send_tracked(|id| answer.into_message(id), None);
         // On to the next request still waiting, else back where the user was.
         match self.first_unanswered() {
             Some(at) => {

@@ -3,7 +3,7 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind};
 use ratatui_textarea::TextArea;
 
-use super::{App, Effect, Focus, Level, Overlay};
+use super::{App, Effect, Focus, Level, Overlay, choices, text_edit};
 use crate::protocol::{ClientMessage, Decision};
 use crate::tui::keymap::{Action, Context, lookup};
 
@@ -54,7 +54,7 @@ impl App {
         };
         if !typing {
             if self.focus == Focus::Input && self.is_owner() && !self.sending() {
-                self.input.input(key);
+                text_edit::edit(&mut self.input, key);
             }
             return;
         }
@@ -66,7 +66,7 @@ impl App {
         if self.sending() {
             self.say("sending: the box unlocks when the host has it", Level::Info);
         } else {
-            self.input.input(key);
+            text_edit::edit(&mut self.input, key);
         }
     }
 
@@ -104,7 +104,7 @@ impl App {
                     Some(self.decide(request_id, Decision::Deny, message))
                 }
                 _ => {
-                    reason.input(key);
+                    text_edit::edit(reason, key);
                     Some(Vec::new())
                 }
             },
@@ -122,7 +122,7 @@ impl App {
                     Some(Vec::new())
                 }
                 _ => {
-                    query.input(key);
+                    text_edit::edit(query, key);
                     Some(Vec::new())
                 }
             },
@@ -305,21 +305,15 @@ impl App {
         decision: Decision,
         message: Option<String>,
     ) -> Vec<Effect> {
-        if !self.pending.iter().any(|p| p.request_id == request_id) {
+        let Some(request) = self.pending.iter().find(|p| p.request_id == request_id) else {
             self.say("that request was already settled", Level::Info);
             return Vec::new();
-        }
-        self.send_tracked(
-            |id| ClientMessage::PermissionDecision {
-                id,
-                request_id,
-                decision,
-                message,
-                updated_input: None,
-                option: None,
-            },
-            None,
-        )
+        };
+        let answer = match decision {
+            Decision::Allow => choices::allow_once(request),
+            Decision::Deny => choices::deny(request, message),
+        };
+        self.send_tracked(|id| answer.into_message(id), None)
     }
 
     fn interrupt(&mut self) -> Vec<Effect> {

@@ -15,6 +15,7 @@ mod keys;
 pub mod ownership;
 mod reading;
 pub mod rules;
+mod text_edit;
 mod turn;
 
 use std::collections::VecDeque;

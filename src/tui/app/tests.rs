@@ -210,6 +210,8 @@ fn a_request_settled_by_someone_else_disappears_at_once() {
             decision: Decision::Allow,
             by: "bob".into(),
             message: None,
+            option: None,
+            updated_input: None,
         },
     ));
     assert!(rig.app.pending.is_empty());

@@ -136,20 +136,32 @@ pub fn permission_request(tool: &str, input: &Value) -> StyledText {
 }
 
 /// `✔ allowed by alice: Bash ls — reason`; `subject` is the request's
-/// [`request_subject`], or its id when it is not known.
+/// [`request_subject`], or its id when it is not known. An input the owner
+/// edited is what runs, so it is what the line names:
+/// `✔ allowed by alice, edited: pwd; whoami`.
 pub fn permission_resolved(
     decision: Decision,
     by: &str,
     subject: &str,
     message: Option<&str>,
+    edited: Option<&Value>,
 ) -> StyledText {
     let (verb, style) = match decision {
         Decision::Allow => ("✔ allowed by", theme::OK),
         Decision::Deny => ("✘ denied by", theme::ERROR),
     };
     let mut cell = StyledText::default();
-    cell.push(&format!("{verb} {}: ", sanitize_name(by)), style);
-    cell.push(&sanitize_plain(subject), theme::DIM);
+    let by = sanitize_name(by);
+    match edited {
+        Some(input) => {
+            cell.push(&format!("{verb} {by}, edited: "), style);
+            cell.push(&summarize_input(input), theme::BOLD);
+        }
+        None => {
+            cell.push(&format!("{verb} {by}: "), style);
+            cell.push(&sanitize_plain(subject), theme::DIM);
+        }
+    }
     if let Some(reason) = message {
         cell.push(" — ", theme::DIM);
         sanitize_into(&mut cell, reason, theme::DIM);

@@ -184,10 +184,18 @@ impl PlainTranscript {
                 decision,
                 by,
                 message,
+                updated_input,
+                ..
             } => {
                 let subject = self.requests.remove(request_id);
                 let subject = subject.as_deref().unwrap_or(request_id);
-                super::permission_resolved(*decision, by, subject, message.as_deref())
+                super::permission_resolved(
+                    *decision,
+                    by,
+                    subject,
+                    message.as_deref(),
+                    updated_input.as_ref(),
+                )
             }
             EventKind::PermissionCancelled { request_id, reason } => {
                 let subject = self.requests.remove(request_id);

@@ -28,8 +28,12 @@ fn cells_are_sanitised_one_line_labels_and_safe_text() {
     assert!(!cell.text.contains('\x1b'), "{:?}", cell.text);
     let cell = tool_use("Bash", &json!({"command": "ls\nrm x"}));
     assert_eq!(cell.text, "⚙ Bash ls ⏎ rm x");
-    let cell = permission_resolved(Decision::Deny, "bob", "Bash ls", Some("no"));
+    let cell = permission_resolved(Decision::Deny, "bob", "Bash ls", Some("no"), None);
     assert_eq!(cell.text, "✘ denied by bob: Bash ls — no");
+    // An edited input is what runs, so it is what the record names.
+    let edited = json!({"command": "pwd; whoami"});
+    let cell = permission_resolved(Decision::Allow, "me", "shell ls -la", None, Some(&edited));
+    assert_eq!(cell.text, "✔ allowed by me, edited: pwd; whoami");
 }
 
 #[test]
@@ -55,6 +59,8 @@ fn headless_prints_the_transcript_cells_without_styles() {
             decision: Decision::Allow,
             by: "alice".into(),
             message: None,
+            option: None,
+            updated_input: None,
         },
         EventKind::turn_end(TurnOutcome::Success),
     ];
@@ -191,6 +197,8 @@ fn headless_prints_a_permission_request_before_the_call_it_asks_for() {
         decision,
         by: "alice".into(),
         message: None,
+        option: None,
+        updated_input: None,
     };
     let result = EventKind::ToolResult {
         tool_use_id: "t1".into(),

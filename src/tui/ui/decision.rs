@@ -63,7 +63,10 @@ fn bottom_height(app: &App, request: &Pending) -> u16 {
             let lines = editor.text.lines().len() as u16 + 2;
             lines.clamp(3, MAX_EDITOR) + u16::from(editor.problem.is_some())
         }
-        _ => choices(request).len() as u16 + u16::from(!app.is_owner()),
+        _ => {
+            let note = !app.is_owner() || app.decision.holding(app.now);
+            choices(request).len() as u16 + u16::from(note)
+        }
     }
 }
 
@@ -121,6 +124,7 @@ fn draw_bottom(app: &mut App, frame: &mut Frame, area: Rect) {
     let open = app.decision.open;
     let highlight = app.decision.highlight;
     let waiting = app.waiting_for();
+    let holding = app.decision.holding(app.now);
     let Some((_, request)) = app.decision_request() else {
         return;
     };
@@ -181,6 +185,9 @@ fn draw_bottom(app: &mut App, frame: &mut Frame, area: Rect) {
         .collect();
     if !owner {
         lines.push(Line::styled(format!("  read-only: {waiting}"), theme::WARN));
+    } else if holding {
+        let note = "  you were typing: keys are ignored for a moment, read the request first";
+        lines.push(Line::styled(note, theme::WARN));
     }
     frame.render_widget(Paragraph::new(lines), area);
 }

@@ -14,6 +14,7 @@ use tether::protocol::{
 use crate::support::*;
 
 mod agent_info;
+mod plain_answers;
 mod presets;
 mod resume;
 
@@ -297,7 +298,7 @@ async fn reject_sends_the_agents_option() {
 }
 
 #[tokio::test]
-async fn a_decision_without_option_picks_the_first_of_its_kind() {
+async fn a_decision_without_option_is_the_once_option() {
     permission_case(Decision::Deny, None, "no").await;
 }
 

@@ -163,15 +163,12 @@ impl Mapper {
         let Some(open) = self.permissions.remove(request_id) else {
             return Vec::new();
         };
-        let chosen = open
-            .options
-            .iter()
-            .find(|o| Some(o.id.as_str()) == option)
-            .or_else(|| {
-                open.options
-                    .iter()
-                    .find(|o| o.kind.decision() == Some(decision))
-            });
+        // The session has already turned a plain decision into the
+        // request's once-option (never the agent's first, broader one);
+        // no option here means the agent offered none.
+        let chosen = option
+            .and_then(|id| open.options.iter().find(|o| o.id == id))
+            .filter(|o| o.kind.decision() == Some(decision));
         let mut out = Vec::new();
         let outcome = match chosen {
             Some(option) => selected(&option.id),

@@ -7,7 +7,7 @@
 
 pub mod lines;
 pub mod map;
-mod suggestions;
+pub(crate) mod suggestions;
 
 use std::path::PathBuf;
 use std::process::Stdio;

@@ -375,19 +375,70 @@ fn the_edit_text_area_shows_escapes_as_they_are_and_sends_what_was_seen() {
 }
 
 #[test]
-fn a_request_appearing_mid_word_takes_no_answer_for_a_moment_and_loses_no_text() {
+fn a_request_appearing_mid_word_holds_answers_and_drops_the_keys_held() {
     let mut rig = Rig::new(Role::Owner, false);
     rig.typed("say y");
     rig.event(command(1, "r1", "rm -rf build"));
     assert!(rig.app.decision.open, "it still opens at once");
-    // Typed by reflex: into the input box, not answers.
+    assert!(
+        rig.app.decision.holding(rig.now),
+        "the view says answers are held"
+    );
+    // Typed by reflex: not answers, and not sent on later from a box the
+    // view hides (after allowing, `pwd` went out as `ypwd`).
     assert!(sent(&rig.typed("es 1")).is_empty());
     assert!(sent(&rig.key(KeyCode::Enter)).is_empty());
     assert!(sent(&rig.key(KeyCode::Char('n'))).is_empty());
-    assert_eq!(rig.app.input.lines(), ["say yes 1n"]);
+    assert_eq!(
+        rig.app.input.lines(),
+        ["say y"],
+        "the draft typed before stays"
+    );
     assert_eq!(rig.app.pending.len(), 1);
-    // A moment later the keys answer.
+    // A moment later the keys answer, and the notice is gone.
     rig.now += Duration::from_secs(1);
+    assert!(!rig.app.decision.holding(rig.now));
     assert_eq!(decision(&rig.key(KeyCode::Char('n'))).1, Decision::Deny);
-    assert_eq!(rig.app.input.lines(), ["say yes 1n"]);
+    assert_eq!(rig.app.input.lines(), ["say y"]);
+}
+
+#[test]
+fn the_permissions_pane_names_the_once_options_whatever_their_order() {
+    // claude-agent-acp's order: a plain allow here once meant "always".
+    let options = vec![
+        PermissionOption::new("always", PermissionOptionKind::AllowAlways, "Always Allow"),
+        PermissionOption::new("allow", PermissionOptionKind::AllowOnce, "Allow"),
+        PermissionOption::new("reject", PermissionOptionKind::RejectOnce, "Reject"),
+    ];
+    let request = |seq, id: &str| {
+        record(
+            seq,
+            EventKind::PermissionRequest {
+                request_id: id.into(),
+                tool: "execute".into(),
+                input: json!({"command": "touch x"}),
+                tool_use_id: None,
+                title: None,
+                description: None,
+                preview: None,
+                options: options.clone(),
+            },
+        )
+    };
+    let mut rig = Rig::new(Role::Owner, false);
+    rig.event(request(1, "r1"));
+    rig.key(KeyCode::Esc);
+    rig.focus(Focus::Permissions);
+    let (id, allowed, option, ..) = decision(&rig.key(KeyCode::Char('y')));
+    assert_eq!((id.as_str(), allowed), ("r1", Decision::Allow));
+    assert_eq!(option.as_deref(), Some("allow"));
+    rig.event(request(2, "r2"));
+    rig.key(KeyCode::Esc);
+    rig.focus(Focus::Permissions);
+    rig.key(KeyCode::Char('n'));
+    let (_, denied, option, ..) = decision(&rig.key(KeyCode::Enter));
+    assert_eq!(
+        (denied, option.as_deref()),
+        (Decision::Deny, Some("reject"))
+    );
 }

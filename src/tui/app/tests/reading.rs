@@ -151,6 +151,8 @@ fn a_tool_call_reads_after_its_permission_request_and_answer() {
             decision: Decision::Allow,
             by: "alice".into(),
             message: None,
+            option: None,
+            updated_input: None,
         },
     ));
     assert_eq!(
@@ -183,6 +185,8 @@ fn a_denied_call_does_not_read_as_run() {
             decision: Decision::Deny,
             by: "alice".into(),
             message: None,
+            option: None,
+            updated_input: None,
         },
     ));
     let text = shown(&mut rig);

@@ -81,8 +81,8 @@ fn permissions_answer_with_the_agents_options() {
     let EventKind::PermissionRequest { request_id, .. } = request else {
         unreachable!()
     };
-    // No option named: the first of the decision's kind.
-    let answer = writes(&m.decision(&request_id, Decision::Allow, None));
+    // The option the session settled on goes back as the agent's id.
+    let answer = writes(&m.decision(&request_id, Decision::Allow, Some("a")));
     assert_eq!(
         answer,
         [json!({"jsonrpc": "2.0", "id": "p1",
@@ -90,6 +90,24 @@ fn permissions_answer_with_the_agents_options() {
     );
     // Answered already: nothing more.
     assert_eq!(m.decision(&request_id, Decision::Deny, None), []);
+}
+
+#[test]
+fn no_option_is_never_a_guess_at_the_agents_first_one() {
+    let mut m = ready();
+    m.user_message("go");
+    let ask = json!({"jsonrpc": "2.0", "id": "p1", "method": "session/request_permission",
+        "params": {"sessionId": "s", "toolCall": {"toolCallId": "t", "title": "T"},
+            "options": [{"optionId": "a", "name": "A", "kind": "allow_always"}]}});
+    let out = m.from_agent(&line(&ask));
+    let Some(EventKind::PermissionRequest { request_id, .. }) = events(&out)
+        .into_iter()
+        .find(|e| matches!(e, EventKind::PermissionRequest { .. }))
+    else {
+        unreachable!()
+    };
+    let answer = writes(&m.decision(&request_id, Decision::Allow, None));
+    assert_eq!(answer[0]["result"]["outcome"]["outcome"], "cancelled");
 }
 
 #[test]
