@@ -80,7 +80,7 @@ fn a_plain_answer_is_the_once_option_and_remembers_nothing_for_every_agent() {
                     _ => None,
                 })
                 .collect();
-            assert_eq!(sent, [once.clone()], "{agent} {decision:?}");
+            assert_eq!(sent, std::slice::from_ref(&once), "{agent} {decision:?}");
             let shown = events(&out);
             assert!(
                 !shown
