@@ -58,6 +58,13 @@ enum Command {
     /// Play a scripted Agent Client Protocol agent (for tests).
     #[command(hide = true)]
     AcpTestAgent(acp_test_agent::AcpTestAgentArgs),
+    /// Run a program so that its whole process tree ends with it, with a
+    /// stop, or with the host (the host starts every agent and command so).
+    #[command(hide = true)]
+    Supervise {
+        #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+        command: Vec<std::ffi::OsString>,
+    },
 }
 
 /// Whether the UI starts capturing the mouse: `--no-mouse`, else
@@ -74,6 +81,11 @@ fn mouse_choice(no_mouse: bool) -> Result<bool, Failure> {
 }
 
 pub fn run(cli: Cli) -> ExitCode {
+    // Every agent and approved command runs under `tether supervise` (this
+    // same binary), so that nothing the host starts outlives it.
+    if let Ok(tether) = std::env::current_exe() {
+        tether::host::agent::process::supervise_children_with(tether);
+    }
     match cli.command {
         Some(Command::Serve(args)) => serve::run(args),
         Some(Command::Attach(args)) => attach::run(args),
@@ -82,6 +94,10 @@ pub fn run(cli: Cli) -> ExitCode {
         Some(Command::Bench(args)) => bench::run(args),
         Some(Command::TraceAgent(args)) => trace_agent::run(args),
         Some(Command::AcpTestAgent(args)) => acp_test_agent::run(args),
+        Some(Command::Supervise { command }) => {
+            let code = tether::host::agent::tree::supervise(&command[0], &command[1..]);
+            ExitCode::from(u8::try_from(code).unwrap_or(1))
+        }
         None => match mouse_choice(cli.no_mouse) {
             Ok(mouse) => attach::embedded(mouse),
             Err(failure) => failure.exit(),

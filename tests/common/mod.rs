@@ -13,6 +13,8 @@ pub const TETHER: &str = env!("CARGO_BIN_EXE_tether");
 /// A host configuration for tests: loopback on a free port, the auth file,
 /// the working directory and nothing else in `dir`, no journal.
 pub fn host_config(dir: &Path, agent: AgentSpec) -> HostConfig {
+    // Children of in-process hosts run under the real supervisor too.
+    tether::host::agent::process::supervise_children_with(TETHER.into());
     let mut config = HostConfig::new(agent);
     config.listen = "127.0.0.1:0".parse().unwrap();
     config.auth_path = dir.join("auth.json");

@@ -111,18 +111,6 @@ async fn shell_denied_commands_do_not_run_and_edited_ones_run_as_edited() {
     host.stop().await;
 }
 
-fn alive(pid: i32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => !stat
-            .rsplit(')')
-            .next()
-            .unwrap_or("")
-            .trim_start()
-            .starts_with('Z'),
-        Err(_) => false,
-    }
-}
-
 #[tokio::test]
 async fn shell_interrupt_kills_the_process_group_within_two_seconds() {
     let host = TestHost::start(AgentSpec::Shell).await;

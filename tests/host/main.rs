@@ -22,6 +22,7 @@ mod history;
 mod limits;
 mod lobby;
 mod ownership;
+mod process_tree;
 mod protocol;
 mod roles;
 mod rules;

@@ -182,18 +182,6 @@ fn serve_warns_when_it_listens_beyond_loopback() {
     );
 }
 
-/// Whether process `pid` still runs (a zombie does not count).
-fn running(pid: i32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
-        !stat
-            .rsplit(')')
-            .next()
-            .unwrap_or("")
-            .trim_start()
-            .starts_with('Z')
-    })
-}
-
 #[tokio::test]
 async fn an_approved_command_dies_with_a_killed_host() {
     let dir = tempfile::tempdir().unwrap();
@@ -235,18 +223,34 @@ async fn an_approved_command_dies_with_a_killed_host() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let pid = pid.expect("the command started");
-    assert!(running(pid));
+    assert!(alive(pid));
 
     served.child.kill().unwrap(); // SIGKILL: the host runs no clean-up
     served.child.wait().unwrap();
     let mut waited = Duration::ZERO;
-    while running(pid) && waited < Duration::from_secs(3) {
+    while alive(pid) && waited < Duration::from_secs(3) {
         tokio::time::sleep(Duration::from_millis(50)).await;
         waited += Duration::from_millis(50);
     }
-    assert!(!running(pid), "the command outlived the host");
+    assert!(!alive(pid), "the command outlived the host");
     let ticks = std::fs::read_to_string(dir.path().join("ticks")).unwrap_or_default();
     tokio::time::sleep(Duration::from_millis(400)).await;
     let later = std::fs::read_to_string(dir.path().join("ticks")).unwrap_or_default();
     assert_eq!(ticks, later, "nothing writes after the host died");
+}
+
+#[tokio::test]
+async fn a_killed_host_takes_every_process_it_started_with_it() {
+    use crate::process_tree::{TREE, started, tree_pids};
+    let dir = tempfile::tempdir().unwrap();
+    let mut served = serve(dir.path(), &[]);
+    let mut owner = Client::connect(&served.url, &token(dir.path(), "control"), "").await;
+    owner.greeting().await;
+    started(&mut owner, TREE).await;
+    let pids = tree_pids(dir.path()).await;
+    assert!(pids.iter().all(|p| alive(*p)));
+    served.child.kill().unwrap(); // SIGKILL: the host runs no clean-up
+    served.child.wait().unwrap();
+    let left = still_alive_after(&pids, Duration::from_secs(5)).await;
+    assert!(left.is_empty(), "outlived the host: {left:?}");
 }

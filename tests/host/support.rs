@@ -529,3 +529,28 @@ pub fn token_from_auth(path: &Path, grant: &str) -> String {
         .unwrap()
         .to_owned()
 }
+
+/// Whether process `pid` still runs (a zombie does not count).
+pub fn alive(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        !stat
+            .rsplit(')')
+            .next()
+            .unwrap_or("")
+            .trim_start()
+            .starts_with('Z')
+    })
+}
+
+/// Waits up to `within` for every process in `pids` to be gone; the ones
+/// still running then.
+pub async fn still_alive_after(pids: &[i32], within: std::time::Duration) -> Vec<i32> {
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        let left: Vec<i32> = pids.iter().copied().filter(|p| alive(*p)).collect();
+        if left.is_empty() || std::time::Instant::now() >= deadline {
+            return left;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}

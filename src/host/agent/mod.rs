@@ -4,10 +4,11 @@
 
 pub mod acp;
 mod output_batch;
-mod process;
+pub mod process;
 pub mod replay;
 pub mod shell;
 pub mod stream_json;
+pub mod tree;
 
 use std::path::PathBuf;
 

@@ -1,5 +1,7 @@
 //! Child-process helpers shared by the agents.
 
+use std::path::PathBuf;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use nix::sys::signal::{Signal, killpg};
@@ -7,14 +9,39 @@ use nix::unistd::Pid;
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::sync::mpsc;
 
-/// How long a process group gets between SIGINT/SIGTERM and SIGKILL.
+/// How long a process group gets between SIGINT/SIGTERM and the end of its
+/// tree (longer than the supervisor's own grace, `tree::TERM_GRACE`).
 pub const KILL_GRACE: Duration = Duration::from_secs(2);
+
+/// `tether supervise`, when the host runs one between itself and each
+/// child (see [`super::tree`]): the path of the tether binary.
+static SUPERVISOR: OnceLock<PathBuf> = OnceLock::new();
+
+/// Starts every later child under `tether supervise`, run from `tether`
+/// (the binary at that path), so that the child's whole process tree ends
+/// with it, with a stop, or with the host. The `tether` binary does this
+/// at start; a library user or an in-process test host may do it too.
+pub fn supervise_children_with(tether: PathBuf) {
+    let _ = SUPERVISOR.set(tether);
+}
+
+fn supervised() -> bool {
+    SUPERVISOR.get().is_some()
+}
 
 /// A command for an agent's child: in `cwd`, stdout and stderr piped, in
 /// a process group of its own (so an interrupt or a shutdown reaches
-/// everything it started) and killed if the agent is dropped.
+/// everything it started) and killed if the agent is dropped; under the
+/// supervisor when there is one.
 pub fn child_command(program: &str, cwd: &std::path::Path) -> tokio::process::Command {
-    let mut command = tokio::process::Command::new(program);
+    let mut command = match SUPERVISOR.get() {
+        Some(tether) => {
+            let mut command = tokio::process::Command::new(tether);
+            command.args(["supervise", "--", program]);
+            command
+        }
+        None => tokio::process::Command::new(program),
+    };
     command
         .current_dir(cwd)
         .stdout(std::process::Stdio::piped())
@@ -27,9 +54,10 @@ pub fn child_command(program: &str, cwd: &std::path::Path) -> tokio::process::Co
 
 /// Makes the child receive SIGKILL when the host dies, even by `kill -9`
 /// (when nothing of ours runs to stop it): an approved command must not
-/// go on writing into the working directory unsupervised. The signal is
-/// tied to the thread that spawns the child; tokio's worker threads live
-/// as long as the runtime, which is as long as the host.
+/// go on writing into the working directory unsupervised. A supervisor
+/// asks for a signal it can catch instead, and ends the whole tree. The
+/// signal is tied to the thread that spawns the child; tokio's worker
+/// threads live as long as the runtime, which is as long as the host.
 #[cfg(target_os = "linux")]
 fn die_with_the_host(command: &mut tokio::process::Command) {
     let host = nix::unistd::getpid();
@@ -55,6 +83,62 @@ fn die_with_the_host(_command: &mut tokio::process::Command) {}
 pub fn signal_group(pid: u32, signal: Signal) {
     if let Ok(pid) = i32::try_from(pid) {
         let _ = killpg(Pid::from_raw(pid), signal);
+    }
+}
+
+/// Stopping a child started by [`child_command`] and all it started: a
+/// first signal to its group (SIGINT for an interrupt, SIGTERM for a
+/// stop); after [`KILL_GRACE`], the end of the whole tree; last, SIGKILL
+/// to the group, in case the supervisor itself is stuck.
+#[derive(Debug)]
+pub struct TreeStop {
+    pid: u32,
+    ended: bool,
+    /// When the next step is due (none: nothing more to do).
+    pub due: Option<tokio::time::Instant>,
+}
+
+impl TreeStop {
+    pub fn new(pid: u32) -> Self {
+        TreeStop {
+            pid,
+            ended: false,
+            due: None,
+        }
+    }
+
+    /// Sends `signal` to the group; the tree ends after the grace unless
+    /// it has gone by then.
+    pub fn begin(&mut self, signal: Signal) {
+        signal_group(self.pid, signal);
+        if self.due.is_none() {
+            self.due = Some(tokio::time::Instant::now() + KILL_GRACE);
+        }
+    }
+
+    /// Ends the tree now: the supervisor SIGKILLs every process below it
+    /// (one that left the group too), or, unsupervised, the group is.
+    pub fn end_now(&mut self) {
+        self.ended = true;
+        if supervised() {
+            if let Ok(pid) = i32::try_from(self.pid) {
+                let _ = nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGUSR1);
+            }
+            self.due = Some(tokio::time::Instant::now() + KILL_GRACE);
+        } else {
+            signal_group(self.pid, Signal::SIGKILL);
+            self.due = None;
+        }
+    }
+
+    /// The step that was due.
+    pub fn on_due(&mut self) {
+        if self.ended {
+            signal_group(self.pid, Signal::SIGKILL);
+            self.due = None;
+        } else {
+            self.end_now();
+        }
     }
 }
 

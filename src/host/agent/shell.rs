@@ -10,7 +10,7 @@ use serde_json::json;
 use tokio::sync::mpsc;
 
 use super::output_batch::OutputBatch;
-use super::process::{KILL_GRACE, child_command, forward_text, signal_group, sleep_until_some};
+use super::process::{TreeStop, child_command, forward_text, sleep_until_some};
 use super::{AgentInput, EventSink};
 use crate::host::preview;
 use crate::host::session::AgentCommand;
@@ -254,7 +254,7 @@ async fn supervise(
         })),
     ];
     let mut stop = None;
-    let mut kill_at: Option<tokio::time::Instant> = None;
+    let mut stopping = TreeStop::new(pid);
     let mut status = None;
     let mut streams_open = true;
     let mut drain_until: Option<tokio::time::Instant> = None;
@@ -276,20 +276,16 @@ async fn supervise(
             },
             input = inbox.recv(), if stop.is_none() => match input {
                 Some(AgentInput::Command(AgentCommand::Interrupt)) => {
-                    signal_group(pid, Signal::SIGINT);
-                    kill_at = Some(tokio::time::Instant::now() + KILL_GRACE);
+                    stopping.begin(Signal::SIGINT);
                     stop = Some(Stop::Interrupted);
                 }
                 None | Some(AgentInput::Shutdown) => {
-                    signal_group(pid, Signal::SIGKILL);
+                    stopping.begin(Signal::SIGTERM);
                     stop = Some(Stop::Shutdown);
                 }
                 Some(AgentInput::Command(_)) => {}
             },
-            () = sleep_until_some(kill_at) => {
-                signal_group(pid, Signal::SIGKILL);
-                kill_at = None;
-            }
+            () = sleep_until_some(stopping.due) => stopping.on_due(),
             () = sleep_until_some(drain_until) => break,
         }
         if status.is_some() && !streams_open {

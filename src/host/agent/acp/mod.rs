@@ -19,7 +19,7 @@ use nix::sys::signal::Signal;
 use tokio::process::{Child, ChildStdin};
 use tokio::sync::mpsc;
 
-use super::process::{KILL_GRACE, child_command, forward_text, signal_group, sleep_until_some};
+use super::process::{TreeStop, child_command, forward_text, sleep_until_some};
 use super::stream_json::lines::{FromChild, read_stdout};
 use super::stream_json::{describe_exit, write_line};
 use super::{AgentInput, EventSink};
@@ -38,13 +38,13 @@ pub struct AcpAgent {
 /// The child and what the loop knows of its end.
 struct Running {
     child: Child,
-    pid: u32,
     stdin: Option<ChildStdin>,
     exit: Option<std::io::Result<std::process::ExitStatus>>,
     stopping: bool,
     /// Stopped because the connection failed (not asked to).
     failed: bool,
-    kill_at: Option<tokio::time::Instant>,
+    /// The steps that end the agent's process tree, once begun.
+    ending: TreeStop,
 }
 
 impl Running {
@@ -56,8 +56,7 @@ impl Running {
         }
         self.stopping = true;
         self.stdin = None;
-        signal_group(self.pid, Signal::SIGTERM);
-        self.kill_at = Some(tokio::time::Instant::now() + KILL_GRACE);
+        self.ending.begin(Signal::SIGTERM);
     }
 }
 
@@ -109,9 +108,8 @@ impl AcpAgent {
                         Vec::new()
                     }
                 },
-                () = sleep_until_some(running.kill_at) => {
-                    signal_group(running.pid, Signal::SIGKILL);
-                    running.kill_at = None;
+                () = sleep_until_some(running.ending.due) => {
+                    running.ending.on_due();
                     Vec::new()
                 }
             };
@@ -136,13 +134,12 @@ impl AcpAgent {
             .spawn();
         match spawned {
             Ok(mut child) => Some(Running {
-                pid: child.id().unwrap_or(0),
+                ending: TreeStop::new(child.id().unwrap_or(0)),
                 stdin: child.stdin.take(),
                 child,
                 exit: None,
                 stopping: false,
                 failed: false,
-                kill_at: None,
             }),
             Err(e) => {
                 let text = format!("could not start `{}`: {e}", self.command[0]);

@@ -18,7 +18,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::process::ChildStdin;
 use tokio::sync::mpsc;
 
-use super::process::{KILL_GRACE, child_command, forward_text, signal_group, sleep_until_some};
+use super::process::{TreeStop, child_command, forward_text, sleep_until_some};
 use super::{AgentInput, EventSink};
 use crate::host::preview;
 use crate::host::session::AgentCommand;
@@ -71,7 +71,7 @@ impl StreamJsonAgent {
         let mut exit = None;
         let mut reading = true;
         let mut shutting_down = false;
-        let mut kill_at: Option<tokio::time::Instant> = None;
+        let mut stopping = TreeStop::new(pid);
         while exit.is_none() || reading {
             let actions = tokio::select! {
                 got = from_child.recv(), if reading => match got {
@@ -91,14 +91,12 @@ impl StreamJsonAgent {
                         shutting_down = true;
                         // Closing stdin asks it to finish; a group signal makes sure.
                         stdin = None;
-                        signal_group(pid, Signal::SIGTERM);
-                        kill_at = Some(tokio::time::Instant::now() + KILL_GRACE);
+                        stopping.begin(Signal::SIGTERM);
                         Vec::new()
                     }
                 },
-                () = sleep_until_some(kill_at) => {
-                    signal_group(pid, Signal::SIGKILL);
-                    kill_at = None;
+                () = sleep_until_some(stopping.due) => {
+                    stopping.on_due();
                     Vec::new()
                 }
             };
