@@ -34,6 +34,10 @@ const CANNOT_RUN: u8 = 2;
 /// this is running without one and is printed.
 const HELD_CALL_WAIT: std::time::Duration = std::time::Duration::from_millis(500);
 
+/// How long a finished `--prompt` waits for the host to take back the
+/// owner slot before it closes anyway (the grace then frees it).
+const RELEASE_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 fn write(text: &str) {
     if text.is_empty() {
         return;
@@ -272,7 +276,36 @@ pub async fn prompt(target: Target, text: &str, allow_all: bool) -> ExitCode {
     let mut transcript = PlainTranscript::new();
     let code = run_turn(&mut connection, &mut transcript, text, allow_all).await;
     write(&transcript.finish());
+    release_the_session(&mut connection).await;
     ExitCode::from(code)
+}
+
+/// Finishing a `--prompt` is quitting on purpose: the owner slot is given
+/// back at once (and the host says so), not held for the grace that covers
+/// a lost connection. Waits briefly for the host's answer; a follower's
+/// `release` is simply refused.
+async fn release_the_session(connection: &mut client::Connection) {
+    let id = format!("release-{:08x}", rand::random::<u32>());
+    let release = ClientMessage::Release { id: id.clone() };
+    if connection
+        .commands
+        .send(ConnCommand::Send(release))
+        .is_err()
+    {
+        return;
+    }
+    let answered = async {
+        while let Some(event) = connection.events.recv().await {
+            if let ConnEvent::Message(
+                ServerMessage::Ack { id: got, .. } | ServerMessage::Error { id: Some(got), .. },
+            ) = event
+                && got == id
+            {
+                return;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(RELEASE_WAIT, answered).await;
 }
 
 /// The `permission_decision` for a permission request event.

@@ -91,6 +91,32 @@ async fn prompt_exit_codes_shell_agent() {
     host.stop().await;
 }
 
+#[tokio::test]
+async fn a_finished_prompt_gives_the_owner_slot_back_at_once() {
+    let host = TestHost::start(AgentSpec::Shell).await;
+    let ok = prompt(&host, "echo fine", &["--allow-all"]).await;
+    assert_eq!(ok.status.code(), Some(0), "{ok:?}");
+    // Nobody owns it and nothing is held for the prompt's identity.
+    let mut viewer = Client::connect(&host.url, &host.view, "").await;
+    let (participants, slot) = loop {
+        if let ServerMessage::Participants {
+            participants,
+            owner_slot,
+        } = viewer.recv().await
+        {
+            break (participants, owner_slot);
+        }
+    };
+    assert_eq!(slot, None, "the slot was held after --prompt ended");
+    assert!(
+        participants
+            .iter()
+            .all(|p| p.role != tether::protocol::Role::Owner),
+        "{participants:?}"
+    );
+    host.stop().await;
+}
+
 /// A recorded Claude Code session, with the deny message the recording
 /// expects replaced by the one `--prompt` sends when it cannot ask.
 fn trace_for_headless(scenario: &str, dir: &Path) -> (std::path::PathBuf, String) {

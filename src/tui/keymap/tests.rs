@@ -95,6 +95,7 @@ fn hint_words_come_from_the_bindings() {
             "mode",
             "pane",
             "rules",
+            "search",
             "scroll",
             "interrupt",
             "interrupt/quit",

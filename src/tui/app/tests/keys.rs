@@ -221,3 +221,22 @@ fn a_match_on_the_last_screen_keeps_following_new_output() {
     rig.key(KeyCode::Enter);
     assert!(rig.app.transcript.following());
 }
+
+#[test]
+fn ctrl_f_searches_from_the_input_box_and_every_pane() {
+    for pane in [
+        Focus::Input,
+        Focus::Permissions,
+        Focus::Transcript,
+        Focus::Participants,
+    ] {
+        let mut rig = Rig::new(Role::Owner, false);
+        notices(&mut rig, ["needle here".to_owned()]);
+        rig.focus(pane);
+        rig.key_mod(KeyCode::Char('f'), KeyModifiers::CONTROL);
+        rig.typed("needle");
+        rig.key(KeyCode::Enter);
+        assert!(rig.app.transcript.search.is_some(), "from {pane:?}");
+        assert!(rig.app.input.is_empty(), "nothing typed into the box");
+    }
+}

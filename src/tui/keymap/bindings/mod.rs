@@ -157,7 +157,17 @@ pub const SEARCH: Binding = Binding::new(
     Action::Search,
     &[(KeyCode::Char('/'), NONE)],
 )
-.help("search the transcript")
+.help("search the transcript");
+/// Search from wherever the user is: in the input box `/` opens the slash
+/// commands, so search needs a key of its own there (Ctrl+F, as in the
+/// tools users know; Ctrl+R would be message history).
+pub const SEARCH_ANYWHERE: Binding = Binding::new(
+    Global,
+    "Ctrl+F",
+    Action::Search,
+    &[(KeyCode::Char('f'), CTRL)],
+)
+.help("search the transcript, from any pane")
 .hint(words::SEARCH);
 pub const NEXT_MATCH: Binding = Binding::new(
     Transcript,
@@ -471,6 +481,7 @@ pub const KEYMAP: &[Binding] = &[
     FOCUS_NEXT,
     FOCUS_PREV,
     OPEN_RULES,
+    SEARCH_ANYWHERE,
     PAGE_UP,
     PAGE_DOWN,
     GLOBAL_START,
