@@ -18,6 +18,7 @@ mod lobby;
 mod owner_file;
 mod participants;
 pub mod preview;
+pub mod private_files;
 mod query;
 mod rate;
 mod runtime;
@@ -178,6 +179,15 @@ impl Host {
     /// sessions (each restored from its journal) and listens. Returns
     /// once it accepts connections.
     pub async fn start(config: HostConfig) -> Result<Host> {
+        // A file-size limit must make a journal write fail (and the journal
+        // fall behind, see `journal::Health`), not kill the host.
+        // SAFETY: setting a signal's disposition to ignore.
+        let _ = unsafe {
+            nix::sys::signal::signal(
+                nix::sys::signal::Signal::SIGXFSZ,
+                nix::sys::signal::SigHandler::SigIgn,
+            )
+        };
         let (mut auth, auth_created) = auth::load_or_create(&config.auth_path)?;
         auth.tokens.extend(config.local_tokens.iter().cloned());
         if auth.tokens.is_empty() {

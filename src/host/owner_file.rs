@@ -53,6 +53,11 @@ impl OwnerFile {
         (file, owner)
     }
 
+    /// Removes the record of `session` (its history ended).
+    pub fn forget(dir: &Path, session: &str) {
+        let _ = fs::remove_file(owner_path(dir, session));
+    }
+
     /// Records whose the slot is now, replacing the file atomically.
     pub fn record(&self, owner: Option<&str>) -> Result<()> {
         let record = OwnerRecord {

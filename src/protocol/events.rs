@@ -195,6 +195,11 @@ pub enum EventKind {
     UserMessage {
         text: String,
         by: String,
+        /// The `id` of the client message that sent it: a resend of that
+        /// id after a host restart is still known as a duplicate (the
+        /// host rebuilds its idempotency window from the journal).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        msg_id: Option<String>,
     },
     Assistant {
         text: String,

@@ -31,6 +31,10 @@ pub const PROTOCOL_VERSION: u32 = 1;
 /// Largest WebSocket frame the host accepts; larger ones close with 1009.
 pub const MAX_FRAME_BYTES: usize = 1024 * 1024;
 
+/// Longest message `id` the host accepts, in bytes (`bad_request` beyond):
+/// the idempotency window keeps the last ids of every identity.
+pub const MAX_MESSAGE_ID_BYTES: usize = 128;
+
 /// Largest `user_message.text` the host accepts (`too_large` beyond).
 pub const MAX_USER_TEXT_BYTES: usize = 256 * 1024;
 

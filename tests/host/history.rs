@@ -122,6 +122,7 @@ fn write_killed_journal(dir: &Path) -> Vec<EventRecord> {
         EventKind::UserMessage {
             text: "make".into(),
             by: "alice".into(),
+            msg_id: None,
         },
         EventKind::PermissionRequest {
             request_id: "early".into(),

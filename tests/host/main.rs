@@ -13,10 +13,12 @@ mod chaos;
 #[allow(dead_code)]
 #[path = "../common/mod.rs"]
 mod common;
+mod deleted;
 mod demo;
 mod events;
 mod examples;
 mod faults;
+mod full_disk;
 mod headless;
 mod history;
 mod limits;

@@ -8,13 +8,13 @@ use tether::protocol::EventKind;
 
 use crate::support::*;
 
-struct Served {
-    child: Child,
-    url: String,
+pub struct Served {
+    pub child: Child,
+    pub url: String,
     lines: Vec<String>,
 }
 
-fn serve(dir: &std::path::Path, extra: &[&str]) -> Served {
+pub fn serve(dir: &std::path::Path, extra: &[&str]) -> Served {
     let mut child = crate::common::tether(dir)
         .args(["serve", "--listen", "127.0.0.1:0", "--auth"])
         .arg(dir.join("auth.json"))
@@ -43,7 +43,7 @@ fn serve(dir: &std::path::Path, extra: &[&str]) -> Served {
     Served { child, url, lines }
 }
 
-fn token(dir: &std::path::Path, grant: &str) -> String {
+pub fn token(dir: &std::path::Path, grant: &str) -> String {
     token_from_auth(&dir.join("auth.json"), grant)
 }
 
@@ -253,4 +253,29 @@ async fn a_killed_host_takes_every_process_it_started_with_it() {
     served.child.wait().unwrap();
     let left = still_alive_after(&pids, Duration::from_secs(5)).await;
     assert!(left.is_empty(), "outlived the host: {left:?}");
+}
+
+#[tokio::test]
+async fn a_second_host_on_the_same_journal_is_refused_naming_the_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut first = serve(dir.path(), &[]);
+    let second = crate::common::tether(dir.path())
+        .args(["serve", "--listen", "127.0.0.1:0", "--auth"])
+        .arg(dir.path().join("auth.json"))
+        .arg("--journal")
+        .arg(dir.path().join("journal"))
+        .arg("--cwd")
+        .arg(dir.path())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert_eq!(second.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("in use by another tether")
+            && stderr.contains(&format!("pid {}", first.child.id())),
+        "{stderr}"
+    );
+    first.child.kill().unwrap();
+    first.child.wait().unwrap();
 }

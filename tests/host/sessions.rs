@@ -173,7 +173,7 @@ async fn an_admin_creates_sessions_from_presets_inside_the_workspaces() {
 }
 
 #[tokio::test]
-async fn stopping_a_session_closes_its_connections_and_keeps_its_journal() {
+async fn deleting_a_session_closes_its_connections_and_retires_its_journal() {
     let dir = tempfile::tempdir().unwrap();
     let host = Host::start(three_sessions(dir.path())).await.unwrap();
     let addr = host.addr().to_string();
@@ -190,7 +190,16 @@ async fn stopping_a_session_closes_its_connections_and_keeps_its_journal() {
     assert_eq!(u16::from(close.code), 1001);
     let (_, listing) = http_get(&addr, "/v1/sessions", Some(ALICE)).await;
     assert_eq!(ids(&listing), ["api", "web-front"]);
-    assert!(dir.path().join("journal/ops.jsonl").exists());
+    // Its history ended: kept aside, never served again under that id.
+    assert!(!dir.path().join("journal/ops.jsonl").exists());
+    let kept: Vec<String> = std::fs::read_dir(dir.path().join("journal/deleted"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        matches!(&kept[..], [one] if one.starts_with("ops.") && one.ends_with(".jsonl")),
+        "{kept:?}"
+    );
     host.shutdown().await.unwrap();
 }
 

@@ -94,6 +94,7 @@ pub struct Client {
     pub ready: Option<ServerMessage>,
     pub events: Vec<EventRecord>,
     next_id: u64,
+    client_tag: u64,
 }
 
 pub async fn try_connect(
@@ -129,6 +130,7 @@ impl Client {
             ready: None,
             events: Vec::new(),
             next_id: 0,
+            client_tag: 0,
         }
     }
 
@@ -162,9 +164,16 @@ impl Client {
         }
     }
 
+    /// A fresh message id, unique across the test process as a real
+    /// client's are across its connections (the host remembers ids per
+    /// identity, across restarts too).
     pub fn id(&mut self) -> String {
+        static CLIENTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        if self.next_id == 0 {
+            self.client_tag = CLIENTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
         self.next_id += 1;
-        format!("m{}", self.next_id)
+        format!("c{}-m{}", self.client_tag, self.next_id)
     }
 
     pub async fn send(&mut self, message: &ClientMessage) {

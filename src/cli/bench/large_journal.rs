@@ -90,6 +90,7 @@ fn turn(number: u64, last: bool) -> Vec<EventKind> {
         EventKind::UserMessage {
             text: format!("run the tests of package {number}"),
             by: "bench".into(),
+            msg_id: None,
         },
         EventKind::status(AgentState::Running),
         request(number),

@@ -62,9 +62,12 @@ pub fn child_command(program: &str, cwd: &std::path::Path) -> tokio::process::Co
 fn die_with_the_host(command: &mut tokio::process::Command) {
     let host = nix::unistd::getpid();
     // SAFETY: the closure runs between fork and exec and makes only
-    // async-signal-safe system calls (prctl, getppid).
+    // async-signal-safe system calls (sigaction, prctl, getppid).
     unsafe {
         command.pre_exec(move || {
+            // The host ignores SIGXFSZ (see `Host::start`); its children
+            // get the default back, as exec would not reset an ignore.
+            nix::sys::signal::signal(Signal::SIGXFSZ, nix::sys::signal::SigHandler::SigDfl)?;
             nix::sys::prctl::set_pdeathsig(Signal::SIGKILL)?;
             // The host may have died before the signal was armed.
             if nix::unistd::getppid() != host {

@@ -11,27 +11,36 @@
 //! index (one offset every [`INDEX_STRIDE`] events) and the newest frames
 //! the history budget holds; replays of anything older read the file.
 
+mod behind;
 mod line;
+mod lock;
 mod scan;
 #[cfg(test)]
 mod tests;
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{BufRead, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
-use crate::host::error::{IoContext, Result, invalid};
+use nix::fcntl::Flock;
+
+use crate::host::error::{IoContext, Result};
 use serde::{Deserialize, Serialize};
 
 use super::owner_file::OwnerFile;
+use super::private_files::{ensure_private_dir, open_for_reading, open_private_file};
 use super::session::{EventLog, HistoryBudget};
 use crate::protocol::EventRecord;
+use behind::BehindMarker;
 pub use line::frame_seq;
-use scan::Scan;
 
 /// Every how many events the journal remembers a byte offset.
 const INDEX_STRIDE: u64 = 256;
+
+/// How far the journal may fall behind (events not yet on disk, kept in
+/// memory while the disk refuses them) before it gives up for this run.
+const MAX_UNWRITTEN: usize = 64 << 20;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct JournalHeader {
@@ -55,14 +64,32 @@ pub struct Loaded {
     pub owner: Option<String>,
 }
 
+/// Whether what was broadcast is on disk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Health {
+    /// Everything up to the last flush is written.
+    Written,
+    /// The disk refuses writes: events from seq `from` on are kept in
+    /// memory and written as soon as it takes them again.
+    Behind { from: u64, error: String },
+    /// It fell more than [`MAX_UNWRITTEN`] behind: events from seq `from`
+    /// on will not survive a restart (which begins a new history).
+    GaveUp { from: u64 },
+}
+
 #[derive(Debug)]
 pub struct Journal {
     path: PathBuf,
-    out: BufWriter<File>,
+    /// Locked (flock) while this host writes it.
+    file: Flock<File>,
+    /// Whole lines not yet on disk, which start at byte `written`.
+    unwritten: Vec<u8>,
+    written: u64,
     /// Byte offset of the line of seq `1 + k * INDEX_STRIDE`, at index k.
     index: Vec<u64>,
-    len: u64,
     last_seq: u64,
+    health: Health,
+    behind: BehindMarker,
     owner: OwnerFile,
 }
 
@@ -71,39 +98,12 @@ pub struct Journal {
 pub struct JournalCursor {
     pub path: PathBuf,
     pub offset: u64,
-    /// Bytes known to be complete (flushed) when the cursor was made.
+    /// Bytes known to be complete (written) when the cursor was made.
     pub end: u64,
 }
 
 pub fn journal_path(dir: &Path, session: &str) -> PathBuf {
     dir.join(format!("{session}.jsonl"))
-}
-
-/// Transcripts are as private as the auth file: the journal directory is
-/// created 0700 whatever the umask, and one that others can read is made
-/// private again, with a warning.
-fn make_private_dir(dir: &Path) -> Result<()> {
-    fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .or_io(|| format!("cannot create {}", dir.display()))?;
-    make_private(dir, 0o700)
-}
-
-/// Takes group and other permissions away from `path`, saying so.
-fn make_private(path: &Path, mode: u32) -> Result<()> {
-    let meta = fs::metadata(path).or_io(|| format!("cannot read {}", path.display()))?;
-    let current = meta.permissions().mode() & 0o777;
-    if current & 0o077 != 0 {
-        fs::set_permissions(path, fs::Permissions::from_mode(mode))
-            .or_io(|| format!("cannot make {} private", path.display()))?;
-        tracing::warn!(
-            "{} was readable by others (mode {current:o}); it is now {mode:o}",
-            path.display()
-        );
-    }
-    Ok(())
 }
 
 impl Journal {
@@ -114,11 +114,64 @@ impl Journal {
         scan::read_header(&journal_path(dir, session))
     }
 
+    /// Whether the last run of `session` in `dir` broadcast events its
+    /// journal never got (the disk refused them, then the host stopped):
+    /// the seq of the first one lost. Such a history cannot go on under
+    /// its epoch: clients hold events that the journal will number again.
+    pub fn lost_from(dir: &Path, session: &str, header: &JournalHeader) -> Option<u64> {
+        BehindMarker::recorded(dir, session, &header.epoch)
+    }
+
+    /// Gives the journal of `session` in `dir` a new epoch, in place: the
+    /// events on disk stay, under a new name for the history.
+    pub fn renew_epoch(dir: &Path, session: &str, header: &JournalHeader) -> Result<()> {
+        let path = journal_path(dir, session);
+        let file = open_private_file(&path)?;
+        let mut line = serde_json::to_vec(header)?;
+        line.push(b'\n');
+        let old = scan::read_header_line(&path).unwrap_or_default();
+        if old.len() != line.len() {
+            crate::host::error::invalid!(
+                "{}: cannot renew the history's epoch in place (header of {} bytes, {} wanted)",
+                path.display(),
+                old.len(),
+                line.len()
+            );
+        }
+        file.write_all_at(&line, 0)
+            .or_io(|| format!("cannot write {}", path.display()))?;
+        BehindMarker::clear(dir, session);
+        Ok(())
+    }
+
+    /// Ends the history of `session` in `dir` (its session was deleted): the
+    /// journal moves to `dir/deleted/` (kept, never served again) and what
+    /// lies beside it goes, so a new session of the same id starts a new
+    /// history with no rules. Call once the session's task has ended.
+    pub fn retire(dir: &Path, session: &str) -> Result<()> {
+        let path = journal_path(dir, session);
+        if std::fs::symlink_metadata(&path).is_ok() {
+            let deleted = dir.join("deleted");
+            ensure_private_dir(&deleted)?;
+            let stamp = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_millis();
+            let kept = deleted.join(format!("{session}.{stamp}.jsonl"));
+            std::fs::rename(&path, &kept)
+                .or_io(|| format!("cannot move {} to {}", path.display(), kept.display()))?;
+        }
+        OwnerFile::forget(dir, session);
+        BehindMarker::clear(dir, session);
+        Ok(())
+    }
+
     /// Opens (or creates) the journal of `session` in `dir`, reading it as
     /// a stream: `on_event` gets, in seq order, every event that may change
     /// session state (others may be skipped), and `Loaded::history` the
     /// newest frames within `budget`. A new file gets `header` as its first
-    /// line.
+    /// line. The file is locked: a second host on the same journal is
+    /// refused, naming the process that holds it.
     pub fn open(
         dir: &Path,
         session: &str,
@@ -126,34 +179,24 @@ impl Journal {
         budget: HistoryBudget,
         mut on_event: impl FnMut(&EventRecord),
     ) -> Result<(Journal, Loaded)> {
-        make_private_dir(dir)?;
+        ensure_private_dir(dir)?;
         let path = journal_path(dir, session);
-        let scan = if path.exists() {
-            scan::scan_file(&path, budget, &mut on_event)?
-        } else {
-            Scan::empty(budget)
-        };
+        let file = open_private_file(&path)?;
+        let file = lock::exclusive(file, &path, session)?;
+        let scan = scan::scan_file(&file, &path, budget, &mut on_event)?;
         let epoch = scan.header.as_ref().unwrap_or(header).epoch.clone();
         let (owner, recorded) = OwnerFile::open(dir, session, &epoch);
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .read(true)
-            .write(true)
-            .mode(0o600)
-            .open(&path)
-            .or_io(|| format!("cannot open {}", path.display()))?;
-        make_private(&path, 0o600)?;
         file.set_len(scan.good_len)
             .or_io(|| format!("cannot trim {}", path.display()))?;
-        let mut out = BufWriter::with_capacity(64 * 1024, file);
-        out.seek(SeekFrom::Start(scan.good_len))?;
         let mut journal = Journal {
+            behind: BehindMarker::open(dir, session, &epoch),
             path,
-            out,
+            file,
+            unwritten: Vec::new(),
+            written: scan.good_len,
             index: scan.index,
-            len: scan.good_len,
             last_seq: scan.history.last_seq(),
+            health: Health::Written,
             owner,
         };
         let loaded = Loaded {
@@ -165,7 +208,7 @@ impl Journal {
         if loaded.header.is_none() {
             let mut line = serde_json::to_vec(header)?;
             line.push(b'\n');
-            journal.write_line(&line)?;
+            journal.unwritten.extend_from_slice(&line);
             journal.flush()?;
         }
         Ok((journal, loaded))
@@ -179,18 +222,28 @@ impl Journal {
         self.last_seq
     }
 
-    /// Buffers one event frame; [`Journal::flush`] makes it durable against
-    /// a crash of this process.
+    pub fn health(&self) -> &Health {
+        &self.health
+    }
+
+    /// Takes one event frame; [`Journal::flush`] writes it.
     pub fn append(&mut self, seq: u64, frame: &[u8]) -> Result<()> {
         if seq != self.last_seq + 1 {
-            invalid!("journal append out of order: {seq} after {}", self.last_seq);
+            crate::host::error::invalid!(
+                "journal append out of order: {seq} after {}",
+                self.last_seq
+            );
         }
-        if (seq - 1).is_multiple_of(INDEX_STRIDE) {
-            self.index.push(self.len);
-        }
-        self.write_line(frame)?;
-        self.write_line(b"\n")?;
         self.last_seq = seq;
+        if matches!(self.health, Health::GaveUp { .. }) {
+            return Ok(());
+        }
+        let at = self.written + self.unwritten.len() as u64;
+        if (seq - 1).is_multiple_of(INDEX_STRIDE) {
+            self.index.push(at);
+        }
+        self.unwritten.extend_from_slice(frame);
+        self.unwritten.push(b'\n');
         Ok(())
     }
 
@@ -199,30 +252,72 @@ impl Journal {
         self.owner.record(owner)
     }
 
-    fn write_line(&mut self, bytes: &[u8]) -> Result<()> {
-        self.out.write_all(bytes)?;
-        self.len += bytes.len() as u64;
-        Ok(())
-    }
-
+    /// Writes what was appended (durable against a crash of this process).
+    /// A refused write keeps every line for the next flush, which writes
+    /// them again from the same offset, so nothing is lost or doubled; the
+    /// marker beside the journal records how far the broadcast got, for a
+    /// restart that finds the lines missing.
     pub fn flush(&mut self) -> Result<()> {
-        self.out
-            .flush()
-            .or_io(|| format!("cannot write {}", self.path.display()))
+        if self.unwritten.is_empty() {
+            return Ok(());
+        }
+        match self.file.write_all_at(&self.unwritten, self.written) {
+            Ok(()) => {
+                self.written += self.unwritten.len() as u64;
+                self.unwritten.clear();
+                if self.health != Health::Written {
+                    self.health = Health::Written;
+                    self.behind.clear_mark();
+                }
+                Ok(())
+            }
+            Err(cause) => {
+                self.fell_behind(&cause);
+                Err(cause).or_io(|| format!("cannot write {}", self.path.display()))
+            }
+        }
     }
 
-    /// A cursor for reading events with `seq > after` (call after a flush).
+    fn fell_behind(&mut self, cause: &std::io::Error) {
+        let from = match &self.health {
+            Health::Written => self.first_unwritten_seq(),
+            Health::Behind { from, .. } | Health::GaveUp { from } => *from,
+        };
+        self.behind.mark(from);
+        self.health = if self.unwritten.len() > MAX_UNWRITTEN {
+            self.unwritten = Vec::new();
+            Health::GaveUp { from }
+        } else {
+            Health::Behind {
+                from,
+                error: cause.to_string(),
+            }
+        };
+    }
+
+    /// The seq of the first line not on disk.
+    fn first_unwritten_seq(&self) -> u64 {
+        let first = self
+            .unwritten
+            .split(|b| *b == b'\n')
+            .next()
+            .and_then(frame_seq);
+        first.unwrap_or(self.last_seq)
+    }
+
+    /// A cursor for reading events with `seq > after` that are on disk.
     pub fn cursor(&self, after: u64) -> JournalCursor {
         let slot = (after / INDEX_STRIDE) as usize;
         let offset = self
             .index
             .get(slot.min(self.index.len().saturating_sub(1)))
             .copied()
-            .unwrap_or(self.len);
+            .unwrap_or(self.written)
+            .min(self.written);
         JournalCursor {
             path: self.path.clone(),
             offset,
-            end: self.len,
+            end: self.written,
         }
     }
 }
@@ -236,8 +331,7 @@ impl JournalCursor {
         before: u64,
         mut each: impl FnMut(u64, Vec<u8>) -> bool,
     ) -> Result<()> {
-        let mut file =
-            File::open(&self.path).or_io(|| format!("cannot read {}", self.path.display()))?;
+        let mut file = open_for_reading(&self.path)?;
         file.seek(SeekFrom::Start(self.offset))?;
         let mut reader = BufReader::with_capacity(256 * 1024, file.take(self.end - self.offset));
         let mut line = Vec::new();

@@ -12,6 +12,7 @@ use bytes::Bytes;
 use super::line::{JournalLine, read_line};
 use super::{INDEX_STRIDE, JournalHeader};
 use crate::host::error::{IoContext, Result, invalid};
+use crate::host::private_files::open_for_reading;
 use crate::host::session::{EventLog, HistoryBudget};
 use crate::protocol::EventRecord;
 
@@ -56,10 +57,16 @@ struct Line<'a> {
 /// The header on line 1 of the journal at `path`, if it has one (reads
 /// that line only).
 pub(super) fn read_header(path: &Path) -> Option<JournalHeader> {
-    let mut reader = BufReader::new(File::open(path).ok()?);
+    parse_header(&read_header_line(path)?)
+}
+
+/// Line 1 of the journal at `path`, with its newline (never read through
+/// a symlink).
+pub(super) fn read_header_line(path: &Path) -> Option<Vec<u8>> {
+    let mut reader = BufReader::new(open_for_reading(path).ok()?);
     let mut line = Vec::new();
     reader.read_until(b'\n', &mut line).ok()?;
-    parse_header(&line)
+    Some(line)
 }
 
 fn parse_header(line: &[u8]) -> Option<JournalHeader> {
@@ -72,11 +79,11 @@ fn parse_header(line: &[u8]) -> Option<JournalHeader> {
 /// decoded). A torn last line is dropped with a notice; any other damage is
 /// an error.
 pub(super) fn scan_file(
+    file: &File,
     path: &Path,
     budget: HistoryBudget,
     on_event: &mut dyn FnMut(&EventRecord),
 ) -> Result<Scan> {
-    let file = File::open(path).or_io(|| format!("cannot read {}", path.display()))?;
     let mut reader = BufReader::with_capacity(1 << 20, file);
     let mut scan = Scan::empty(budget);
     let mut text = Vec::new();

@@ -1,5 +1,9 @@
 //! The journal as files: privacy, reopening, torn and damaged lines.
 
+use std::fs::{self, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+
 use super::*;
 use crate::protocol::{EventKind, NoticeLevel, ServerMessage};
 
@@ -39,7 +43,7 @@ fn mode(path: &Path) -> u32 {
 }
 
 #[test]
-fn journals_are_private_and_readable_ones_are_made_private() {
+fn journals_are_private_and_readable_ones_are_made_private_not_their_directory() {
     let root = tempfile::tempdir().unwrap();
     let fresh = root.path().join("new/sessions");
     write_events(&fresh, 1);
@@ -56,7 +60,9 @@ fn journals_are_private_and_readable_ones_are_made_private() {
     fs::set_permissions(&file, fs::Permissions::from_mode(0o644)).unwrap();
     let (_, loaded) = open(&old).unwrap();
     assert_eq!(loaded.history.last_seq(), 2, "nothing is lost");
-    assert_eq!((mode(&old), mode(&file)), (0o700, 0o600));
+    // The directory may be the user's own (never chmodded); the file is
+    // the host's and is made private.
+    assert_eq!((mode(&old), mode(&file)), (0o755, 0o600));
 }
 
 #[test]
@@ -90,6 +96,7 @@ fn a_torn_last_line_is_dropped_with_a_notice() {
     assert_eq!(loaded.notices.len(), 1);
     j.append(4, &frame(4)).unwrap();
     j.flush().unwrap();
+    drop(j);
     let (_, loaded) = open(dir.path()).unwrap();
     assert_eq!(loaded.history.last_seq(), 4);
     assert!(loaded.notices.is_empty());
@@ -257,4 +264,67 @@ fn a_gap_in_numbering_or_a_bad_output_line_in_the_middle_stops_the_start() {
     fs::write(&path, &broken).unwrap();
     let err = open(dir.path()).unwrap_err();
     assert!(err.to_string().contains("line 5"), "{err}");
+}
+
+#[test]
+fn a_journal_is_written_by_one_host_at_a_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let (first, _) = open(dir.path()).unwrap();
+    let refused = open(dir.path()).unwrap_err().to_string();
+    assert!(refused.contains("in use by another tether"), "{refused}");
+    drop(first);
+    open(dir.path()).unwrap();
+}
+
+#[test]
+fn a_symlinked_journal_is_refused_and_its_target_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("system-file");
+    fs::write(&target, "precious\n").unwrap();
+    std::os::unix::fs::symlink(&target, journal_path(dir.path(), "main")).unwrap();
+    let refused = open(dir.path()).unwrap_err().to_string();
+    assert!(refused.contains("is a symlink"), "{refused}");
+    assert_eq!(fs::read_to_string(&target).unwrap(), "precious\n");
+    assert_eq!(mode(&target), 0o644);
+}
+
+#[test]
+fn a_refused_write_keeps_every_line_and_writes_it_later_from_the_same_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut j, _) = open(dir.path()).unwrap();
+    j.append(1, &frame(1)).unwrap();
+    j.flush().unwrap();
+    // What a full disk does to the next writes: refused. A read-only
+    // descriptor stands in for the disk here.
+    let path = journal_path(dir.path(), "main");
+    let writable = std::mem::replace(&mut j.file, read_only(&path.with_extension("ro")));
+    for seq in 2..=4 {
+        j.append(seq, &frame(seq)).unwrap();
+        assert!(j.flush().is_err());
+    }
+    assert!(
+        matches!(j.health(), Health::Behind { from: 2, .. }),
+        "{:?}",
+        j.health()
+    );
+    assert_eq!(Journal::lost_from(dir.path(), "main", &header()), Some(2));
+    // The disk takes writes again: all of it lands, once, in order.
+    drop(std::mem::replace(&mut j.file, writable));
+    j.append(5, &frame(5)).unwrap();
+    j.flush().unwrap();
+    assert_eq!(j.health(), &Health::Written);
+    assert_eq!(Journal::lost_from(dir.path(), "main", &header()), None);
+    drop(j);
+    let (_, loaded) = open(dir.path()).unwrap();
+    assert_eq!(loaded.history.last_seq(), 5);
+}
+
+/// A read-only descriptor of a new file at `path`, locked as the journal's
+/// own is (it stands in for it: writes through it fail).
+fn read_only(path: &Path) -> nix::fcntl::Flock<File> {
+    fs::write(path, "").unwrap();
+    let file = File::open(path).unwrap();
+    nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusiveNonblock)
+        .map_err(|(_, e)| e)
+        .unwrap_or_else(|e| panic!("{e}"))
 }

@@ -109,7 +109,19 @@ pub fn of_texts(cwd: &Path, path: &str, old: Option<&str>, new: &str) -> Preview
         .strip_prefix(cwd)
         .map(|p| p.display().to_string())
         .unwrap_or_else(|_| path.to_owned());
+    // The Gemini CLI sends a new file as `oldText: ""`, not `null`: the file
+    // on disk says which it is (an empty file that exists is an edit).
+    let old = old.filter(|text| !text.is_empty() || on_disk(cwd, path));
     diff::preview(&shown, &shown, old, new)
+}
+
+/// Whether `path` names something that exists, inside the session's
+/// directory (a path outside it is taken as existing: never looked at).
+fn on_disk(cwd: &Path, path: &str) -> bool {
+    match files::resolve(cwd, path) {
+        Ok(target) => target.resolved.symlink_metadata().is_ok(),
+        Err(_) => true,
+    }
 }
 
 fn unavailable(reason: impl Into<String>) -> Preview {

@@ -6,6 +6,7 @@
 //! and the order in which events are journaled is the order everyone sees.
 
 mod agent_slot;
+mod journal_health;
 mod lobby_feed;
 
 use std::collections::HashMap;
@@ -19,7 +20,7 @@ use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use super::agent::{AgentInput, sleep_until_some};
-use super::journal::{Journal, JournalCursor};
+use super::journal::{Health, Journal, JournalCursor};
 use super::lobby::Lobby;
 use super::participants::ParticipantsMessage;
 use super::session::{
@@ -153,6 +154,8 @@ pub struct Runtime {
     participants_due: Option<Instant>,
     /// The owner-slot holder last recorded beside the journal.
     recorded_owner: Option<String>,
+    /// When a journal that fell behind next tries to write by itself.
+    journal_retry: Option<Instant>,
 }
 
 fn frame(message: &ServerMessage) -> Utf8Bytes {
@@ -181,6 +184,7 @@ impl Runtime {
             links: HashMap::new(),
             participants_due: None,
             recorded_owner: None,
+            journal_retry: None,
         };
         runtime.journal_events(startup);
         // One that cannot start has said so (the session is `exited`).
@@ -240,7 +244,9 @@ impl Runtime {
             let participants_due = self.participants_due;
             let owner_slot_due = self.session.owner_slot_deadline().map(Instant::from_std);
             let lobby_due = self.lobby.due();
+            let journal_due = self.journal_retry_due();
             tokio::select! {
+                () = sleep_until_some(journal_due) => self.flush_journal(),
                 () = sleep_until_some(participants_due) => self.send_participants(),
                 () = sleep_until_some(lobby_due) => self.lobby.publish(&self.session),
                 // Followers learn that the slot is free without polling.
@@ -446,9 +452,37 @@ impl Runtime {
                 wrote = true;
             }
         }
-        if wrote && let Err(e) = journal.flush() {
-            tracing::error!("journal flush failed: {e}");
+        if wrote {
+            self.flush_journal();
         }
+    }
+
+    /// Writes what the journal holds; a change in whether it keeps up is
+    /// told to everyone as a notice (itself journaled, or kept with the
+    /// rest while the disk refuses it).
+    fn flush_journal(&mut self) {
+        let Some(journal) = &mut self.journal else {
+            return;
+        };
+        let before = journal.health().clone();
+        // A refused write is reported through the health it leaves.
+        let _ = journal.flush();
+        if !matches!(journal.health(), Health::Written) {
+            self.journal_retry = Some(Instant::now() + journal_health::RETRY);
+        }
+        if let Some(notice) = journal_health::notice_for(&before, journal.health()) {
+            let out = self.session.host_event(notice, At::now());
+            self.dispatch(out);
+        }
+    }
+
+    /// When a journal that is behind tries again by itself.
+    fn journal_retry_due(&self) -> Option<Instant> {
+        let behind = self
+            .journal
+            .as_ref()
+            .is_some_and(|j| matches!(j.health(), Health::Behind { .. }));
+        self.journal_retry.filter(|_| behind)
     }
 
     /// Records the owner-slot holder beside the journal when it changed,

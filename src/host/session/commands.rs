@@ -92,6 +92,7 @@ impl Session {
         let event = EventKind::UserMessage {
             text: text.clone(),
             by: from.identity,
+            msg_id: Some(id.clone()),
         };
         self.emit(event, at, &mut out);
         out.push(Output::Agent(AgentCommand::UserMessage { text }));

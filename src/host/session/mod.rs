@@ -283,6 +283,23 @@ impl Session {
         let Some(identity) = self.roster.get(from).map(|p| p.identity.clone()) else {
             return Vec::new();
         };
+        if message
+            .id()
+            .is_some_and(|id| id.len() > crate::protocol::MAX_MESSAGE_ID_BYTES)
+        {
+            let refused = Refusal::new(
+                crate::protocol::ErrorCode::BadRequest,
+                format!(
+                    "message ids are at most {} bytes",
+                    crate::protocol::MAX_MESSAGE_ID_BYTES
+                ),
+            );
+            // Not echoed: the id is what is wrong.
+            return vec![Output::Send {
+                to: from,
+                message: refused.into_error(None),
+            }];
+        }
         let sender = Sender { id: from, identity };
         match message {
             ClientMessage::UserMessage { id, text } => self.on_user_message(sender, id, text, at),
@@ -445,7 +462,13 @@ impl Session {
                 }
             }
             EventKind::TurnEnd { .. } => self.turn_active = false,
-            EventKind::UserMessage { .. } => self.turn_active = true,
+            EventKind::UserMessage { by, msg_id, .. } => {
+                self.turn_active = true;
+                // Rebuilds the idempotency window when a journal is read.
+                if let Some(id) = msg_id {
+                    self.recent_ids.remember(by, id);
+                }
+            }
             EventKind::Metadata {
                 title: Some(title), ..
             } => {

@@ -215,7 +215,8 @@ fn user_message_reaches_the_agent_once_per_id() {
         events(&out),
         [EventKind::UserMessage {
             text: "echo hi".into(),
-            by: "alice".into()
+            by: "alice".into(),
+            msg_id: Some("m1".into()),
         }]
     );
     assert_eq!(
@@ -515,6 +516,7 @@ fn a_turn_left_open_by_a_killed_host_is_closed_on_restore() {
     let user = EventKind::UserMessage {
         text: "sleep 100".into(),
         by: "alice".into(),
+        msg_id: None,
     };
     let ending = restored_ending(vec![EventKind::status(AgentState::Idle), user.clone()]);
     assert!(
@@ -527,3 +529,5 @@ fn a_turn_left_open_by_a_killed_host_is_closed_on_restore() {
 }
 
 mod plain_answers;
+
+mod ids;

@@ -101,6 +101,9 @@ impl SessionRefusal {
 
 pub struct Sessions {
     running: RwLock<BTreeMap<String, Arc<HostedSession>>>,
+    /// Ids of deleted sessions whose stop has not finished: reserved, so a
+    /// new session cannot take the id (and its journal) meanwhile.
+    stopping: std::sync::Mutex<std::collections::BTreeSet<String>>,
     pub lobby: Arc<Lobby>,
     defaults: SessionDefaults,
     /// The same for created sessions (their journals may live elsewhere).
@@ -136,6 +139,7 @@ impl Sessions {
             .map(|dir| created::CreatedFile::at(dir.join("created-sessions.json")));
         Ok(Sessions {
             running: RwLock::new(BTreeMap::new()),
+            stopping: std::sync::Mutex::new(std::collections::BTreeSet::new()),
             lobby: Arc::new(Lobby::default()),
             defaults,
             created_defaults,
@@ -235,14 +239,25 @@ impl Sessions {
         let cwd = self.workspace_dir(ask.cwd.as_deref())?;
         let session = {
             let mut running = self.running.write().unwrap_or_else(|e| e.into_inner());
+            let stopping = self.stopping.lock().unwrap_or_else(|e| e.into_inner());
             let id = match ask.id {
                 Some(id) => id,
-                None => free_id(&running, &cwd, &ask.agent),
+                None => free_id(
+                    |id| running.contains_key(id) || stopping.contains(id),
+                    &cwd,
+                    &ask.agent,
+                ),
             };
             check_session_id(&id).map_err(|e| SessionRefusal::Invalid(e.to_string()))?;
             if running.contains_key(&id) {
                 return Err(SessionRefusal::Conflict(format!("a session `{id}` exists")));
             }
+            if stopping.contains(&id) {
+                return Err(SessionRefusal::Conflict(format!(
+                    "session `{id}` is still stopping: try again in a moment"
+                )));
+            }
+            drop(stopping);
             let spec = SessionSpec {
                 id: id.clone(),
                 agent,
@@ -266,19 +281,31 @@ impl Sessions {
             .map_err(|e| SessionRefusal::Invalid(e.to_string()))
     }
 
-    /// Stops a session and forgets it (its journal stays).
+    /// Stops a session and ends its history: its journal moves to
+    /// `deleted/` beside the others, so a new session of the same id starts
+    /// afresh (no history, no rules). The id stays reserved until then.
     pub async fn delete(&self, id: &str) -> Result<(), SessionRefusal> {
         let session = {
             let mut running = self.running.write().unwrap_or_else(|e| e.into_inner());
-            running.remove(id).ok_or(SessionRefusal::NotFound)?
+            let session = running.remove(id).ok_or(SessionRefusal::NotFound)?;
+            let mut stopping = self.stopping.lock().unwrap_or_else(|e| e.into_inner());
+            stopping.insert(id.to_owned());
+            session
         };
         session.stop().await;
         self.lobby.remove(id);
+        if let Some(dir) = session.journal_path.as_deref().and_then(Path::parent)
+            && let Err(e) = crate::host::journal::Journal::retire(dir, id)
+        {
+            tracing::error!("cannot retire the journal of `{id}`: {e}");
+        }
         if let Some(file) = &self.created
             && let Err(e) = file.remove(id)
         {
             tracing::error!("cannot update the record of created sessions: {e}");
         }
+        let mut stopping = self.stopping.lock().unwrap_or_else(|e| e.into_inner());
+        stopping.remove(id);
         Ok(())
     }
 
@@ -346,7 +373,7 @@ pub fn expand_home(path: &Path) -> PathBuf {
 
 /// An unused id for a new session: the directory's name (or the preset's),
 /// with `-2`, `-3`... when taken.
-fn free_id(running: &BTreeMap<String, Arc<HostedSession>>, cwd: &Path, preset: &str) -> String {
+fn free_id(taken: impl Fn(&str) -> bool, cwd: &Path, preset: &str) -> String {
     let base: String = cwd
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -374,6 +401,6 @@ fn free_id(running: &BTreeMap<String, Arc<HostedSession>>, cwd: &Path, preset: &
                 format!("{base}-{n}")
             }
         })
-        .find(|id| !running.contains_key(id))
+        .find(|id| !taken(id))
         .expect("some id is free")
 }

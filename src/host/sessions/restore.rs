@@ -43,7 +43,20 @@ pub fn restore(
     now: At,
 ) -> Result<Restored> {
     let dir = defaults.journal_dir.as_deref();
-    let recorded = dir.and_then(|dir| Journal::recorded_header(dir, &spec.id));
+    let mut recorded = dir.and_then(|dir| Journal::recorded_header(dir, &spec.id));
+    let mut notices = Vec::new();
+    if let (Some(dir), Some(header)) = (dir, recorded.as_mut())
+        && let Some(from) = Journal::lost_from(dir, &spec.id, header)
+    {
+        // Clients hold events from `from` on that the journal never got:
+        // numbering new ones from there under the same epoch would reuse
+        // their seqs. A new epoch makes every client start over.
+        header.epoch = fresh_epoch();
+        Journal::renew_epoch(dir, &spec.id, header)?;
+        notices.push(format!(
+            "the disk refused the journal before the host stopped: events from seq {from} on were lost, so this is a new history (every client starts over)"
+        ));
+    }
     let header = recorded.unwrap_or_else(|| JournalHeader {
         journal: 1,
         session: spec.id.clone(),
@@ -72,7 +85,6 @@ pub fn restore(
         journal: dir.is_some(),
         agent: spec.agent.traits(),
     });
-    let mut notices = Vec::new();
     let mut owner = None;
     let mut agent_session = None;
     let journal = match dir {

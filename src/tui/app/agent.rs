@@ -79,6 +79,7 @@ mod tests {
         EventKind::UserMessage {
             text: text.into(),
             by: "alice".into(),
+            msg_id: None,
         }
     }
 

@@ -218,7 +218,7 @@ impl App {
             self.end_streams(seq);
         }
         match event {
-            EventKind::UserMessage { text, by } => self.on_user_message(seq, &by, &text),
+            EventKind::UserMessage { text, by, .. } => self.on_user_message(seq, &by, &text),
             EventKind::Assistant { text } => self.on_assistant(seq, text),
             EventKind::AssistantDelta { text } => self.on_assistant_delta(seq, &text),
             EventKind::Thinking { text } => self.on_thinking(seq, &text),

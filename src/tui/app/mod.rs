@@ -263,7 +263,7 @@ impl App {
             in_flight: VecDeque::new(),
             streams: Default::default(),
             next_id: 0,
-            id_prefix: format!("{:06x}", rand::random::<u32>() & 0xff_ffff),
+            id_prefix: format!("{:016x}", rand::random::<u64>()),
             last_ctrl_c: None,
             now: Instant::now(),
             wall: SystemTime::now(),

@@ -162,7 +162,7 @@ impl PlainTranscript {
 
     fn cell(&mut self, event: &EventKind) -> Option<StyledText> {
         Some(match event {
-            EventKind::UserMessage { text, by } => super::user_message(by, text),
+            EventKind::UserMessage { text, by, .. } => super::user_message(by, text),
             EventKind::Assistant { text } => super::assistant_partial(text),
             EventKind::Thinking { text } => super::thinking(text),
             EventKind::ToolResult {

@@ -43,6 +43,7 @@ fn headless_prints_the_transcript_cells_without_styles() {
         EventKind::UserMessage {
             text: "run ls".into(),
             by: "alice".into(),
+            msg_id: None,
         },
         EventKind::PermissionRequest {
             request_id: "r1".into(),

@@ -35,6 +35,7 @@ fn with_transcript(rig: &mut Rig) {
         EventKind::UserMessage {
             text: "ls -la".into(),
             by: "alice".into(),
+            msg_id: None,
         },
     ));
     rig.event(record(
