@@ -26,6 +26,7 @@ mod lobby;
 mod ownership;
 mod process_tree;
 mod protocol;
+mod real_agents;
 mod roles;
 mod rules;
 mod serve_binary;

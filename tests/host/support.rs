@@ -250,6 +250,24 @@ impl Client {
         .await
     }
 
+    /// Like `wait_event`, waiting up to `limit` in all (a real agent may
+    /// take longer than one message's wait).
+    pub async fn wait_event_within(
+        &mut self,
+        mut pred: impl FnMut(&EventKind) -> bool,
+        limit: Duration,
+    ) -> EventRecord {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            match self.recv_within(left).await {
+                Some(ServerMessage::Event(r)) if pred(&r.event) => return r,
+                Some(_) => {}
+                None => panic!("no such event within {limit:?}; saw {:#?}", self.events),
+            }
+        }
+    }
+
     /// Like `wait_event`, but first looks at the events already received.
     pub async fn saw_or_wait(&mut self, mut pred: impl FnMut(&EventKind) -> bool) -> EventRecord {
         if let Some(found) = self.events.iter().find(|r| pred(&r.event)) {

@@ -465,9 +465,9 @@ impl Mapper {
                 .map(|c| c.kind.clone())
                 .filter(|k| !k.is_empty())
                 .unwrap_or_else(|| "tool".into()),
-            input: known
-                .and_then(|c| c.raw_input.clone())
-                .unwrap_or(Value::Null),
+            input: tool_use_id
+                .as_deref()
+                .map_or(Value::Null, |id| self.transcript.input(id)),
             title: known.map(|c| c.title.clone()).filter(|t| !t.is_empty()),
             description: None,
             preview: tool_use_id

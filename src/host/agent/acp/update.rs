@@ -218,23 +218,45 @@ impl Transcript {
     }
 
     /// What a permission request for the known tool call `id` will do:
-    /// its first diff, else the command it runs, if it says.
+    /// its first diff, else the command it runs, from what the agent
+    /// really sends: `rawInput.command` (claude-agent-acp, opencode), or
+    /// for an `execute` call without one the title, which is the whole
+    /// command line (the Gemini CLI); its text content (a description, or
+    /// Gemini's working directory) goes with it.
     pub fn preview(&self, id: &str) -> Option<Preview> {
         let call = self.tools.get(id)?;
         if let Some(diff) = &call.first_diff {
             return Some(diff.clone());
         }
-        let command = call.raw_input.as_ref()?.get("command")?;
-        let command = match command {
-            Value::String(s) => s.clone(),
-            Value::Array(words) => words
-                .iter()
-                .filter_map(Value::as_str)
-                .collect::<Vec<_>>()
-                .join(" "),
-            _ => return None,
+        let command = command_of(call)?;
+        let said = call
+            .shown
+            .iter()
+            .map(|s| s.trim())
+            .filter(|s| !s.is_empty());
+        let description = said.collect::<Vec<_>>().join("\n");
+        let description =
+            (!description.is_empty() && description != command).then_some(description);
+        Some(preview::command(&command, &self.cwd, description))
+    }
+
+    /// The input a permission request for the known tool call `id` shows:
+    /// its `rawInput`, else what stands for it (the command an `execute`
+    /// call runs, the file a diff changes), else null.
+    pub fn input(&self, id: &str) -> Value {
+        let Some(call) = self.tools.get(id) else {
+            return Value::Null;
         };
-        Some(preview::command(&command, &self.cwd, None))
+        if let Some(input) = call.raw_input.as_ref().filter(|v| !is_empty_object(v)) {
+            return input.clone();
+        }
+        if let Some(command) = command_of(call) {
+            return serde_json::json!({ "command": command });
+        }
+        match &call.first_diff {
+            Some(Preview::Diff { path, .. }) => serde_json::json!({ "path": path }),
+            _ => Value::Null,
+        }
     }
 
     /// Known tool call by id.
@@ -261,6 +283,28 @@ impl Transcript {
             })
             .collect()
     }
+}
+
+/// The command a tool call runs: its `rawInput.command` (a string, or
+/// words), else an `execute` call's title.
+fn command_of(call: &ToolCall) -> Option<String> {
+    match call
+        .raw_input
+        .as_ref()
+        .and_then(|input| input.get("command"))
+    {
+        Some(Value::String(s)) => return Some(s.clone()),
+        Some(Value::Array(words)) => {
+            let words: Vec<&str> = words.iter().filter_map(Value::as_str).collect();
+            return Some(words.join(" "));
+        }
+        _ => {}
+    }
+    (call.kind == "execute" && !call.title.trim().is_empty()).then(|| call.title.clone())
+}
+
+fn is_empty_object(value: &Value) -> bool {
+    value.as_object().is_some_and(serde_json::Map::is_empty)
 }
 
 /// Whether an update tells the agent's current state (its mode, commands
@@ -315,5 +359,7 @@ fn tool_name(call: &ToolCall) -> String {
     }
 }
 
+#[cfg(test)]
+mod real_agents;
 #[cfg(test)]
 mod tests;
