@@ -9,9 +9,11 @@
 mod changes;
 mod edit;
 
+use std::collections::HashMap;
 use std::fs;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use crate::host::error::{Error, IoContext, Result, invalid};
 use rand::RngCore;
@@ -60,22 +62,59 @@ impl TokenEntry {
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct AuthFile {
     pub tokens: Vec<TokenEntry>,
+    /// The tokens by their SHA-256, made on first use (a file of 100,000
+    /// tokens is looked up at once, not scanned on every connection).
+    #[serde(skip)]
+    index: OnceLock<HashMap<Digest, usize>>,
 }
 
+type Digest = [u8; 32];
+
+fn digest_of(token: &str) -> Digest {
+    let mut digest = [0u8; 32];
+    digest.copy_from_slice(ring::digest::digest(&ring::digest::SHA256, token.as_bytes()).as_ref());
+    digest
+}
+
+impl PartialEq for AuthFile {
+    fn eq(&self, other: &Self) -> bool {
+        self.tokens == other.tokens
+    }
+}
+
+impl Eq for AuthFile {}
+
 impl AuthFile {
-    /// Finds the entry whose token matches, comparing every token in
-    /// constant time so timing reveals neither which nor how much matched.
-    pub fn authenticate(&self, presented: &str) -> Option<&TokenEntry> {
-        let mut found = None;
-        for entry in &self.tokens {
-            if bool::from(entry.token.as_bytes().ct_eq(presented.as_bytes())) {
-                found = Some(entry);
-            }
+    pub fn new(tokens: Vec<TokenEntry>) -> Self {
+        AuthFile {
+            tokens,
+            index: OnceLock::new(),
         }
-        found
+    }
+
+    /// Adds tokens that are not in the file (the embedded UI's own).
+    pub fn add_tokens(&mut self, more: impl IntoIterator<Item = TokenEntry>) {
+        self.tokens.extend(more);
+        self.index = OnceLock::new();
+    }
+
+    /// Finds the entry whose token matches. Looked up by the token's
+    /// SHA-256 (timing can tell only about digests, which say nothing of
+    /// the token), then compared in constant time, so timing reveals
+    /// neither which token nor how much of one matched.
+    pub fn authenticate(&self, presented: &str) -> Option<&TokenEntry> {
+        let index = self.index.get_or_init(|| {
+            self.tokens
+                .iter()
+                .enumerate()
+                .map(|(at, entry)| (digest_of(&entry.token), at))
+                .collect()
+        });
+        let entry = &self.tokens[*index.get(&digest_of(presented))?];
+        bool::from(entry.token.as_bytes().ct_eq(presented.as_bytes())).then_some(entry)
     }
 
     /// The first token with this grant (`control` for owners, `view` for
@@ -89,6 +128,7 @@ impl AuthFile {
     }
 
     fn validate(&self, path: &Path) -> Result<()> {
+        let mut seen = std::collections::HashSet::with_capacity(self.tokens.len());
         for (n, entry) in self.tokens.iter().enumerate() {
             if entry.name.trim().is_empty() {
                 invalid!("{}: token #{} has an empty name", path.display(), n + 1);
@@ -110,7 +150,7 @@ impl AuthFile {
                     entry.name
                 );
             }
-            if self.tokens[..n].iter().any(|t| t.token == entry.token) {
+            if !seen.insert(entry.token.as_str()) {
                 invalid!("{}: `{}` repeats another token", path.display(), entry.name);
             }
         }
@@ -220,22 +260,20 @@ pub fn load_or_create(path: &Path) -> Result<(AuthFile, bool)> {
             .create(dir)
             .or_io(|| format!("cannot create {}", dir.display()))?;
     }
-    let file = AuthFile {
-        tokens: vec![
-            TokenEntry {
-                name: default_identity(std::env::var("USER").ok()),
-                token: fresh_token(),
-                grants: vec![Grant::Control],
-                sessions: Vec::new(),
-            },
-            TokenEntry {
-                name: "viewer".into(),
-                token: fresh_token(),
-                grants: vec![Grant::View],
-                sessions: Vec::new(),
-            },
-        ],
-    };
+    let file = AuthFile::new(vec![
+        TokenEntry {
+            name: default_identity(std::env::var("USER").ok()),
+            token: fresh_token(),
+            grants: vec![Grant::Control],
+            sessions: Vec::new(),
+        },
+        TokenEntry {
+            name: "viewer".into(),
+            token: fresh_token(),
+            grants: vec![Grant::View],
+            sessions: Vec::new(),
+        },
+    ]);
     // Created new (never over a file that appeared meanwhile), 0600.
     edit::write_private(path, &file)?;
     Ok((file, true))

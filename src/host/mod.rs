@@ -172,6 +172,8 @@ pub struct Host {
     server: JoinHandle<()>,
     stop_accepting: Option<oneshot::Sender<()>>,
     closing: watch::Sender<bool>,
+    /// Bumped after every reload of the auth file.
+    auth_changed: watch::Sender<u64>,
 }
 
 impl Host {
@@ -189,7 +191,7 @@ impl Host {
             )
         };
         let (mut auth, auth_created) = auth::load_or_create(&config.auth_path)?;
-        auth.tokens.extend(config.local_tokens.iter().cloned());
+        auth.add_tokens(config.local_tokens.iter().cloned());
         if auth.tokens.is_empty() {
             invalid!(
                 "{} has no tokens: add one with `tether token add NAME --grant control`",
@@ -215,9 +217,11 @@ impl Host {
         let addr = listener.local_addr()?;
         let auth = Arc::new(RwLock::new(auth));
         let (closing, closing_rx) = watch::channel(false);
+        let (auth_changed, auth_changed_rx) = watch::channel(0);
         let state = server::AppState {
             sessions: sessions.clone(),
             auth: auth.clone(),
+            auth_changed: auth_changed_rx,
             closing: closing_rx,
             keepalive: config.keepalive,
             pong_timeout: config.pong_timeout,
@@ -246,6 +250,7 @@ impl Host {
             server,
             stop_accepting: Some(stop_accepting),
             closing,
+            auth_changed,
         })
     }
 
@@ -365,14 +370,34 @@ impl Host {
     /// closed with 4003. On error the old tokens stay in force. Returns
     /// what changed, by name.
     pub async fn reload_auth(&self) -> Result<auth::AuthChanges> {
-        let mut fresh = auth::load(&self.auth_path)?;
-        fresh.tokens.extend(self.local_tokens.iter().cloned());
-        let changes = {
+        let path = self.auth_path.clone();
+        let local = self.local_tokens.clone();
+        let current = self.auth.clone();
+        // Reading, checking and diffing a large file is work: off the async
+        // workers, and with no lock that connections wait on.
+        let (fresh, changes) = tokio::task::spawn_blocking(move || {
+            let mut fresh = auth::load(&path)?;
+            fresh.add_tokens(local);
+            if fresh.tokens.is_empty() {
+                invalid!(
+                    "{} has no tokens: not reloaded, the tokens in force stay (it would lock everyone out)",
+                    path.display()
+                );
+            }
+            fresh.authenticate("");
+            let now = current.read().unwrap_or_else(|e| e.into_inner());
+            let changes = auth::AuthChanges::between(&now, &fresh);
+            Ok((fresh, changes))
+        })
+        .await
+        .map_err(|e| Error::Invalid(format!("reloading the auth file failed: {e}")))??;
+        let old = {
             let mut current = self.auth.write().unwrap_or_else(|e| e.into_inner());
-            let changes = auth::AuthChanges::between(&current, &fresh);
-            *current = fresh;
-            changes
+            std::mem::replace(&mut *current, fresh)
         };
+        drop(old);
+        // Lobby connections check their token again at once.
+        self.auth_changed.send_modify(|generation| *generation += 1);
         for session in self.sessions.all() {
             for token in &changes.revoked_tokens {
                 let _ = session

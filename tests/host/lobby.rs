@@ -207,3 +207,38 @@ async fn an_admin_creates_a_session_over_the_lobby_and_others_are_refused() {
     }
     host.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_revoked_admin_loses_its_lobby_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    // The keepalive (when the lobby used to check tokens) far away.
+    let mut config = three_sessions(dir.path());
+    config.keepalive = std::time::Duration::from_secs(600);
+    let host = Host::start(config).await.unwrap();
+    let mut admin = try_connect(&lobby_url(&host), Some(crate::sessions::ADMIN), "")
+        .await
+        .unwrap();
+    next(&mut admin).await;
+    let path = dir.path().join("auth.json");
+    let mut file: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    file["tokens"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|t| t["token"] != crate::sessions::ADMIN);
+    std::fs::write(&path, serde_json::to_string(&file).unwrap()).unwrap();
+    host.reload_auth().await.unwrap();
+    let closed = tokio::time::timeout(std::time::Duration::from_secs(2), async {
+        loop {
+            match admin.next().await {
+                Some(Ok(Message::Close(Some(frame)))) => return u16::from(frame.code),
+                Some(Ok(_)) => {}
+                other => panic!("no close frame: {other:?}"),
+            }
+        }
+    })
+    .await
+    .expect("closed within 2 s of the reload, not at the next keepalive");
+    assert_eq!(closed, 4003);
+    host.shutdown().await.unwrap();
+}

@@ -1,5 +1,6 @@
 //! `tether bench`: load generators that print their figures as JSON.
 
+mod auth;
 mod fanout;
 mod followers;
 mod large_journal;
@@ -29,6 +30,9 @@ enum Which {
     /// permission request to every subscriber seeing it, host memory and
     /// CPU time.
     Lobby(lobby::LobbyArgs),
+    /// An auth file of many tokens: start, reload after a revocation, and
+    /// a connection's wait during that reload.
+    Auth(auth::AuthArgs),
     /// The subscriber side of `lobby`, run as a child process.
     #[command(hide = true)]
     LobbyViewers(lobby_viewers::LobbyViewersArgs),
@@ -45,6 +49,7 @@ pub fn run(args: BenchArgs) -> ExitCode {
         Which::Fanout(args) => fanout::run(args),
         Which::Resume(args) => resume::run(args),
         Which::Lobby(args) => lobby::run(args),
+        Which::Auth(args) => auth::run(args),
         Which::LobbyViewers(args) => lobby_viewers::run(args),
         Which::Followers(args) => followers::run(args),
         Which::Restart(args) => large_journal::restart(args),

@@ -32,22 +32,20 @@ fn refuses_a_file_others_can_read() {
 
 #[test]
 fn authenticates_exact_tokens_only() {
-    let file = AuthFile {
-        tokens: vec![
-            TokenEntry {
-                name: "a".into(),
-                token: "tt_aaaaaaaaaaaaaaaa".into(),
-                grants: vec![Grant::Control],
-                sessions: Vec::new(),
-            },
-            TokenEntry {
-                name: "v".into(),
-                token: "tt_vvvvvvvvvvvvvvvv".into(),
-                grants: vec![Grant::View],
-                sessions: Vec::new(),
-            },
-        ],
-    };
+    let file = AuthFile::new(vec![
+        TokenEntry {
+            name: "a".into(),
+            token: "tt_aaaaaaaaaaaaaaaa".into(),
+            grants: vec![Grant::Control],
+            sessions: Vec::new(),
+        },
+        TokenEntry {
+            name: "v".into(),
+            token: "tt_vvvvvvvvvvvvvvvv".into(),
+            grants: vec![Grant::View],
+            sessions: Vec::new(),
+        },
+    ]);
     assert_eq!(file.authenticate("tt_vvvvvvvvvvvvvvvv").unwrap().name, "v");
     assert!(file.authenticate("tt_vvvvvvvvvvvvvvv").is_none());
     assert!(file.authenticate("").is_none());
@@ -154,4 +152,46 @@ fn a_token_sees_every_session_unless_it_lists_some() {
     assert!(entry.may_see("api"));
     assert!(entry.may_see("web-1"));
     assert!(!entry.may_see("ops"));
+}
+
+#[test]
+fn a_large_file_authenticates_each_token_and_diffs_by_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("auth.json");
+    let entries: Vec<TokenEntry> = (0..20_000)
+        .map(|n| TokenEntry {
+            name: format!("u{n}"),
+            token: format!("tt_{n:032}"),
+            grants: vec![Grant::View],
+            sessions: Vec::new(),
+        })
+        .collect();
+    save(&path, &AuthFile::new(entries.clone())).unwrap();
+    let file = load(&path).unwrap();
+    for n in [0, 9_999, 19_999] {
+        let found = file.authenticate(&entries[n].token).unwrap();
+        assert_eq!(found.name, format!("u{n}"));
+    }
+    assert!(
+        file.authenticate("tt_00000000000000000000000000000000x")
+            .is_none()
+    );
+    assert!(file.authenticate("").is_none());
+    let fewer = AuthFile::new(entries[1..].to_vec());
+    let changes = AuthChanges::between(&file, &fewer);
+    assert_eq!(changes.removed, ["u0"]);
+    assert!(changes.added.is_empty() && changes.changed.is_empty());
+    // A repeated token is still found, however far apart.
+    let mut repeated = entries.clone();
+    repeated.push(TokenEntry {
+        name: "again".into(),
+        ..entries[3].clone()
+    });
+    save(&path, &AuthFile::new(repeated)).unwrap();
+    assert!(
+        load(&path)
+            .unwrap_err()
+            .to_string()
+            .contains("repeats another token")
+    );
 }

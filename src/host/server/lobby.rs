@@ -145,12 +145,19 @@ async fn run(socket: &mut Socket, state: &AppState, entry: &TokenEntry) -> Resul
     let mut feed = state.sessions.lobby.subscribe();
     send(socket, snapshot(state, entry)).await?;
     let mut closing = state.closing.clone();
+    let mut auth_changed = state.auth_changed.clone();
     let mut keepalive = tokio::time::interval(state.keepalive);
     keepalive.reset();
     let mut silent_since: Option<Instant> = None;
     loop {
         tokio::select! {
             _ = closing.changed() => return Err((close_code::GOING_AWAY, "host shutting down")),
+            // A revoked token loses its lobby at once, as its sessions.
+            Ok(()) = auth_changed.changed() => {
+                if !still_valid(state, entry) {
+                    return Err((close_code::REVOKED, "token revoked"));
+                }
+            }
             change = feed.recv() => match change {
                 Ok(change) if entry.may_see(&change.session) => send(socket, change.frame).await?,
                 Ok(_) => {}
@@ -164,6 +171,9 @@ async fn run(socket: &mut Socket, state: &AppState, entry: &TokenEntry) -> Resul
                 }
                 Some(Ok(Message::Text(text))) => {
                     silent_since = None;
+                    if !still_valid(state, entry) {
+                        return Err((close_code::REVOKED, "token revoked"));
+                    }
                     send(socket, answer(state, entry, &text).await).await?;
                 }
                 Some(Ok(_)) => silent_since = None,

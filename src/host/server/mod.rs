@@ -29,6 +29,9 @@ use crate::protocol::MAX_FRAME_BYTES;
 pub struct AppState {
     pub sessions: Arc<Sessions>,
     pub auth: Arc<RwLock<AuthFile>>,
+    /// Changes after every reload of the auth file (lobby connections
+    /// check their token again).
+    pub auth_changed: watch::Receiver<u64>,
     /// Turns true when the host shuts down (lobby connections close).
     pub closing: watch::Receiver<bool>,
     pub keepalive: Duration,
