@@ -3,7 +3,6 @@
 use std::fs::File;
 use std::io::IsTerminal;
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -336,18 +335,9 @@ fn embedded_config() -> Result<(HostConfig, Option<Flock<File>>)> {
 }
 
 fn lock_journal(dir: &Path, session_id: &str) -> Option<Flock<File>> {
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .ok()?;
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .mode(0o600)
-        .open(dir.join(format!("{session_id}.lock")))
-        .ok()?;
+    use tether::host::private_files::{ensure_private_dir, open_private_file};
+    ensure_private_dir(dir).ok()?;
+    let file = open_private_file(&dir.join(format!("{session_id}.lock"))).ok()?;
     Flock::lock(file, FlockArg::LockExclusiveNonblock).ok()
 }
 
@@ -368,6 +358,12 @@ pub fn session_id_for_dir(dir: &Path) -> String {
         })
         .take(40)
         .collect();
+    // A session id starts with a letter, a digit or `_` (a dot-directory's
+    // name would make a hidden, refused id).
+    let name = match name.strip_prefix(['.', '-']) {
+        Some(rest) => format!("_{rest}"),
+        None => name,
+    };
     // FNV-1a: stable across builds and Rust versions, unlike std's hasher.
     let hash = dir
         .as_os_str()
@@ -396,5 +392,8 @@ mod tests {
         let odd = session_id_for_dir(Path::new("/tmp/my dir é"));
         assert!(odd.starts_with("my_dir__-"), "{odd}");
         assert!(session_id_for_dir(Path::new("/")).starts_with("root-"));
+        let hidden = session_id_for_dir(Path::new("/home/ann/.dotfiles"));
+        assert!(hidden.starts_with("_dotfiles-"), "{hidden}");
+        tether::host::sessions::check_session_id(&hidden).unwrap();
     }
 }

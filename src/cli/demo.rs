@@ -63,8 +63,8 @@ impl Drop for DemoDir {
 }
 
 pub fn run(args: DemoArgs) -> ExitCode {
-    if !(args.speed >= 0.0 && args.speed.is_finite()) {
-        return Failure::usage("--speed must be a number of 0 or more").exit();
+    if let Err(why) = tether::host::agent::replay::Playback::check_speed(args.speed) {
+        return Failure::usage(format!("--speed: {why}")).exit();
     }
     super::logging::to_file();
     let mouse = match super::mouse_choice(args.no_mouse) {

@@ -15,6 +15,7 @@ use super::Failure;
 use super::presets;
 use super::serve_config::{self, ServeFile};
 use tether::host::agent::AgentSpec;
+use tether::host::agent::replay::Playback;
 use tether::host::auth::{AuthChanges, FileStamp};
 use tether::host::sessions::SessionSpec;
 use tether::host::{Host, HostConfig};
@@ -225,9 +226,7 @@ impl ServeArgs {
     }
 
     fn config(self) -> Result<HostConfig> {
-        if !(self.speed.is_finite() && self.speed >= 0.0) {
-            bail!("--speed must be 0 or a positive number");
-        }
+        Playback::check_speed(self.speed).map_err(|why| eyre!("--speed: {why}"))?;
         let path = std::env::var("PATH").ok();
         let mut config = match self.config_file()? {
             Some(file) => {

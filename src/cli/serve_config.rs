@@ -167,7 +167,10 @@ impl AgentEntry {
                     .as_deref()
                     .map(expand_home)
                     .ok_or_else(|| format!("agent `{name}`: `file` is needed for a replay"))?,
-                speed: self.speed.unwrap_or(1.0),
+                speed: tether::host::agent::replay::Playback::check_speed(
+                    self.speed.unwrap_or(1.0),
+                )
+                .map_err(|why| format!("agent `{name}`: {why}"))?,
                 pause_at_requests: false,
             },
         })

@@ -19,7 +19,7 @@ mod owner_file;
 mod participants;
 pub mod preview;
 pub mod private_files;
-mod query;
+pub(crate) mod query;
 mod rate;
 mod runtime;
 mod server;
@@ -198,15 +198,7 @@ impl Host {
                 config.auth_path.display()
             );
         }
-        let sessions = Sessions::new(
-            config.session_defaults(),
-            config.presets.clone(),
-            &config.workspaces,
-        )?;
-        for spec in &config.sessions {
-            sessions.start(spec.clone())?;
-        }
-        let problems = sessions.restart_created();
+        let (sessions, problems) = start_sessions(&config)?;
         let sessions = Arc::new(sessions);
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
@@ -425,6 +417,35 @@ impl Host {
         self.server.abort();
         Ok(())
     }
+}
+
+/// Starts the configured sessions and those created before a restart;
+/// returns them with what did not start. One damaged journal must not stop
+/// the others: that session is listed as exited, saying why. When nothing
+/// could start, the start fails with the first reason.
+fn start_sessions(config: &HostConfig) -> Result<(Sessions, Vec<String>)> {
+    let sessions = Sessions::new(
+        config.session_defaults(),
+        config.presets.clone(),
+        &config.workspaces,
+    )?;
+    let mut problems = Vec::new();
+    let mut first_failure = None;
+    for spec in &config.sessions {
+        if let Err(e) = sessions.start(spec.clone()) {
+            let reason = format!("this session cannot start: {e}");
+            problems.push(format!("session `{}`: {e}", spec.id));
+            sessions.start_broken(spec.clone(), reason)?;
+            first_failure.get_or_insert(e);
+        }
+    }
+    if let Some(e) = first_failure
+        && problems.len() == config.sessions.len()
+    {
+        return Err(e);
+    }
+    problems.extend(sessions.restart_created());
+    Ok((sessions, problems))
 }
 
 /// Serves HTTP on `listener` until `stop` fires.

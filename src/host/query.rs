@@ -59,9 +59,16 @@ pub fn parse(raw: Option<&str>) -> Result<ConnectQuery, String> {
 /// a name reorder the text around it in another participant's terminal)
 /// and keeps the first 64 characters.
 fn displayable(name: &str) -> String {
+    displayable_up_to(name, CLIENT_NAME_CHARS)
+}
+
+/// A name people give (a client's, a session's title) as every client may
+/// show it: no control characters, no bidirectional overrides, at most
+/// `chars` characters.
+pub fn displayable_up_to(name: &str, chars: usize) -> String {
     name.chars()
         .filter(|c| !c.is_control() && !is_bidi_control(*c))
-        .take(CLIENT_NAME_CHARS)
+        .take(chars)
         .collect()
 }
 

@@ -491,46 +491,6 @@ async fn stream_json_agent_crash_is_an_event_not_a_host_failure() {
 // ---- replay ---------------------------------------------------------------
 
 #[tokio::test]
-async fn replay_plays_a_recording_and_takes_no_input() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("rec.jsonl");
-    let recording = [
-        json!({"seq": 1, "ts": "2026-01-01T00:00:00Z", "event": {"kind": "user_message", "text": "hi", "by": "ann"}}),
-        json!({"seq": 2, "ts": "2026-01-01T00:00:01Z", "event": {"kind": "assistant", "text": "hello"}}),
-        json!({"seq": 3, "ts": "2026-01-01T00:00:02Z", "event": {"kind": "turn_end", "outcome": "success"}}),
-    ];
-    std::fs::write(
-        &file,
-        recording
-            .iter()
-            .map(|l| format!("{l}\n"))
-            .collect::<String>(),
-    )
-    .unwrap();
-    let host = TestHost::start(AgentSpec::Replay {
-        file,
-        speed: 0.0,
-        pause_at_requests: false,
-    })
-    .await;
-    let mut owner = host.owner().await;
-    owner.saw_or_wait(is_exit).await;
-    let texts: Vec<_> = owner
-        .events
-        .iter()
-        .filter_map(|r| match &r.event {
-            EventKind::Assistant { text } => Some(text.clone()),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(texts, ["hello"]);
-    assert!(owner.events.iter().any(|r| matches!(&r.event, EventKind::Notice { text, .. } if text.contains("replay finished (3 events)"))));
-    host.stop().await;
-
-    assert!(tether::host::agent::replay::Recording::load(Path::new("/nonexistent/rec")).is_err());
-}
-
-#[tokio::test]
 async fn stream_json_huge_lines_and_a_hanging_agent_end_cleanly() {
     // Reads a turn, prints a 10 MB line, asks for permission, then hangs.
     let script = r#"read line

@@ -27,6 +27,7 @@ mod ownership;
 mod process_tree;
 mod protocol;
 mod real_agents;
+mod replay;
 mod roles;
 mod rules;
 mod serve_binary;

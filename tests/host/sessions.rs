@@ -351,3 +351,65 @@ title = "Front end"
     );
     child.kill().await.unwrap();
 }
+
+#[tokio::test]
+async fn titles_and_ids_keep_to_what_every_screen_can_show() {
+    let dir = tempfile::tempdir().unwrap();
+    let host = Host::start(three_sessions(dir.path())).await.unwrap();
+    let addr = host.addr().to_string();
+    let hostile = "Deploy\u{1b}]0;pwned\u{7}\u{1b}[2J \u{202e}gnp.exe";
+    let body = json!({"agent": "shell", "id": "titled", "title": hostile});
+    let (status, made) = http(&addr, "POST", "/v1/sessions", Some(ADMIN), Some(&body)).await;
+    assert_eq!(status, 201, "{made}");
+    let made: Value = serde_json::from_str(&made).unwrap();
+    let title = made["title"].as_str().unwrap();
+    assert!(
+        !title.chars().any(|c| c.is_control() || c == '\u{202e}'),
+        "{title:?}"
+    );
+    assert!(title.starts_with("Deploy"), "{title:?}");
+    for id in [".hidden", &"x".repeat(65), "-flag"] {
+        let body = json!({"agent": "shell", "id": id});
+        let (status, why) = http(&addr, "POST", "/v1/sessions", Some(ADMIN), Some(&body)).await;
+        assert_eq!(status, 400, "{id}: {why}");
+        assert!(why.contains("1 to 64"), "{why}");
+    }
+    host.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_damaged_journal_stops_its_session_not_the_host() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("journal");
+    std::fs::create_dir_all(&journal).unwrap();
+    // `ops` has a journal damaged in the middle (not a torn last line).
+    let header = r#"{"journal":1,"session":"ops","epoch":"e","started_at":"t"}"#;
+    let text = format!("{header}\nnot a record\n{{\"type\":\"event\",\"seq\":2}}\n");
+    std::fs::write(journal.join("ops.jsonl"), &text).unwrap();
+    let host = Host::start(three_sessions(dir.path())).await.unwrap();
+    assert!(
+        host.problems()
+            .iter()
+            .any(|p| p.contains("`ops`") && p.contains("damaged")),
+        "{:?}",
+        host.problems()
+    );
+    let addr = host.addr().to_string();
+    let (_, listing) = http_get(&addr, "/v1/sessions", Some(ALICE)).await;
+    assert_eq!(ids(&listing), ["api", "ops", "web-front"]);
+    let listing: Value = serde_json::from_str(&listing).unwrap();
+    let ops = &listing["sessions"][1];
+    assert_eq!(ops["state"], "exited", "{ops}");
+    assert!(ops["detail"].as_str().unwrap().contains("damaged"), "{ops}");
+    // The others run, and the damaged file is left for a person to look at.
+    let mut owner = Client::connect(&host.session_url("api"), ALICE, "").await;
+    owner.greeting().await;
+    ask(&mut owner, "pwd").await;
+    let (status, _) = http(&addr, "POST", "/v1/sessions/ops/restart", Some(ADMIN), None).await;
+    assert_eq!(status, 409, "a broken session cannot be restarted");
+    assert_eq!(
+        std::fs::read_to_string(journal.join("ops.jsonl")).unwrap(),
+        text
+    );
+    host.shutdown().await.unwrap();
+}

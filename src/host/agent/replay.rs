@@ -70,6 +70,20 @@ pub struct Playback {
     pub pause_at_requests: bool,
 }
 
+impl Playback {
+    /// Checks a speed given by a person: 0 (as fast as the session takes
+    /// it), or a factor from 0.01 (a hundred times slower) to 1000.
+    pub fn check_speed(speed: f64) -> Result<f64, String> {
+        if speed == 0.0 || (0.01..=1000.0).contains(&speed) {
+            Ok(speed)
+        } else {
+            Err(format!(
+                "speed {speed} is out of range: 0 plays as fast as possible, else a factor from 0.01 to 1000"
+            ))
+        }
+    }
+}
+
 /// What the inbox said while the replay waited.
 enum Heard {
     Stop,
@@ -140,7 +154,10 @@ async fn play(
             && let (Some(prev), Some(now)) = (previous, ts)
         {
             let gap = now.duration_since(prev).unwrap_or_default();
-            let pause = gap.div_f64(playback.speed).min(MAX_PAUSE);
+            // A tiny factor must not overflow a Duration (and panic).
+            let pause = Duration::try_from_secs_f64(gap.as_secs_f64() / playback.speed)
+                .unwrap_or(MAX_PAUSE)
+                .min(MAX_PAUSE);
             if wait_or_stop(pause, inbox, &mut answered).await {
                 return true;
             }

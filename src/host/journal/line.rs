@@ -55,6 +55,68 @@ pub fn frame_seq(line: &[u8]) -> Option<u64> {
     }
 }
 
+/// What the journal adds at the end of each frame: `,"sum":"XXXXXXXX"}`,
+/// the CRC-32 (hex) of every byte before it. The line stays one JSON
+/// object (older builds and recordings read it; clients ignore the field).
+const SUM_KEY: &[u8] = br#","sum":""#;
+const SUM_LEN: usize = SUM_KEY.len() + 8 + 2;
+
+/// Appends `frame` (an event frame, one JSON object) to `out` as a journal
+/// line, sealed with its checksum (no newline).
+pub fn seal(frame: &[u8], out: &mut Vec<u8>) {
+    let body = frame.strip_suffix(b"}").unwrap_or(frame);
+    out.extend_from_slice(body);
+    out.extend_from_slice(SUM_KEY);
+    out.extend_from_slice(format!("{:08x}", crc32fast::hash(body)).as_bytes());
+    out.extend_from_slice(b"\"}");
+}
+
+/// What a line's checksum says.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Sum {
+    /// It holds; the frame is the line's first `body` bytes and a `}`.
+    Holds { body: usize },
+    /// The line has none (an older build wrote it).
+    Absent,
+    /// It does not hold: a byte changed since it was written.
+    Broken,
+}
+
+/// Checks the checksum at the end of a journal line.
+pub fn check_sum(line: &[u8]) -> Sum {
+    let Some(body) = line.len().checked_sub(SUM_LEN) else {
+        return Sum::Absent;
+    };
+    let (front, tail) = line.split_at(body);
+    let Some(hex) = tail
+        .strip_prefix(SUM_KEY)
+        .and_then(|t| t.strip_suffix(b"\"}"))
+    else {
+        return Sum::Absent;
+    };
+    let recorded = std::str::from_utf8(hex)
+        .ok()
+        .and_then(|h| u32::from_str_radix(h, 16).ok());
+    match recorded {
+        Some(sum) if sum == crc32fast::hash(front) => Sum::Holds { body },
+        _ => Sum::Broken,
+    }
+}
+
+/// The event frame a journal line holds, without its checksum: the line
+/// itself from an older build. `None` when the checksum does not hold.
+pub fn unsealed(mut line: Vec<u8>) -> Option<Vec<u8>> {
+    match check_sum(&line) {
+        Sum::Holds { body } => {
+            line.truncate(body);
+            line.push(b'}');
+            Some(line)
+        }
+        Sum::Absent => Some(line),
+        Sum::Broken => None,
+    }
+}
+
 /// The event kind after the seq: `,"ts":"…","event":{"kind":"KIND"`.
 fn sniff_kind(after_seq: &[u8]) -> Option<&[u8]> {
     let ts = after_seq.strip_prefix(br#","ts":""#)?;
@@ -99,6 +161,26 @@ impl JournalLine {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_sealed_line_checks_and_a_flipped_byte_does_not() {
+        let frame = br#"{"type":"event","seq":7,"ts":"t","event":{"kind":"notice","level":"info","text":"hi"}}"#;
+        let mut line = Vec::new();
+        seal(frame, &mut line);
+        assert!(line.ends_with(b"\"}"));
+        let parsed: serde_json::Value = serde_json::from_slice(&line).unwrap();
+        assert_eq!(parsed["seq"], 7, "still one JSON object");
+        assert_eq!(unsealed(line.clone()).as_deref(), Some(&frame[..]));
+        assert_eq!(frame_seq(&line), Some(7));
+        for at in [20, 40, line.len() - 5] {
+            let mut flipped = line.clone();
+            flipped[at] ^= 0x01;
+            assert_eq!(check_sum(&flipped), Sum::Broken, "byte {at}");
+        }
+        // An older build's line has no checksum and is taken as it is.
+        assert_eq!(check_sum(frame), Sum::Absent);
+        assert_eq!(unsealed(frame.to_vec()).as_deref(), Some(&frame[..]));
+    }
     use crate::protocol::{AgentState, EventKind, NoticeLevel, OutputStream};
 
     fn frame(seq: u64, event: EventKind) -> Vec<u8> {

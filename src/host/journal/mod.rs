@@ -1,8 +1,8 @@
 //! The on-disk journal: one file per session, JSON Lines.
 //!
 //! Line 1 is a header naming the history (`epoch`); every further line is
-//! the exact `event` frame that was broadcast, appended and flushed before
-//! the broadcast. Whose the owner slot is lives beside it (`owner_file`).
+//! the `event` frame that was broadcast, sealed with a checksum of its
+//! bytes (`line::seal`), appended and flushed before the broadcast. Whose the owner slot is lives beside it (`owner_file`).
 //! A torn last line (the host died mid-write) is dropped with a notice;
 //! damage anywhere else stops the start-up with a clear error rather than
 //! silently losing history.
@@ -242,7 +242,7 @@ impl Journal {
         if (seq - 1).is_multiple_of(INDEX_STRIDE) {
             self.index.push(at);
         }
-        self.unwritten.extend_from_slice(frame);
+        line::seal(frame, &mut self.unwritten);
         self.unwritten.push(b'\n');
         Ok(())
     }
@@ -349,7 +349,17 @@ impl JournalCursor {
             if seq >= before {
                 return Ok(());
             }
-            if seq > after && !each(seq, std::mem::take(&mut line)) {
+            if seq <= after {
+                continue;
+            }
+            // Served only if it is what was written.
+            let Some(frame) = line::unsealed(std::mem::take(&mut line)) else {
+                crate::host::error::invalid!(
+                    "{}: the line of event {seq} changed on disk (its checksum does not hold)",
+                    self.path.display()
+                );
+            };
+            if !each(seq, frame) {
                 return Ok(());
             }
         }

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use bytes::Bytes;
 
-use super::line::{JournalLine, read_line};
+use super::line::{JournalLine, Sum, check_sum, read_line};
 use super::{INDEX_STRIDE, JournalHeader};
 use crate::host::error::{IoContext, Result, invalid};
 use crate::host::private_files::open_for_reading;
@@ -147,6 +147,16 @@ impl Scan {
         if !line.complete && line.last {
             return Ok(false);
         }
+        let frame = match check_sum(line.text) {
+            Sum::Holds { body } => [&line.text[..body], b"}"].concat(),
+            Sum::Absent => line.text.to_vec(),
+            Sum::Broken if line.last => return Ok(false),
+            Sum::Broken => invalid!(
+                "{} line {}: its checksum does not hold (a byte changed on disk); the journal is damaged (move it away to start a new history)",
+                path.display(),
+                line.number,
+            ),
+        };
         let read = read_line(line.text);
         let Some(seq) = read.seq() else {
             return Ok(false);
@@ -165,7 +175,7 @@ impl Scan {
         if let JournalLine::Decoded(record) = &read {
             on_event(record);
         }
-        self.history.push(seq, Bytes::copy_from_slice(line.text));
+        self.history.push(seq, Bytes::from(frame));
         Ok(true)
     }
 }

@@ -328,3 +328,48 @@ fn read_only(path: &Path) -> nix::fcntl::Flock<File> {
         .map_err(|(_, e)| e)
         .unwrap_or_else(|e| panic!("{e}"))
 }
+
+#[test]
+fn a_flipped_byte_is_reported_not_served() {
+    let dir = tempfile::tempdir().unwrap();
+    write_events(dir.path(), 3);
+    let path = journal_path(dir.path(), "main");
+    let clean = fs::read_to_string(&path).unwrap();
+    // `n2` becomes `n3` inside a string: still valid JSON, wrong content.
+    let flipped = clean.replacen("\"n2\"", "\"n3\"", 1);
+    assert_ne!(flipped, clean);
+    fs::write(&path, &flipped).unwrap();
+    let refused = open(dir.path()).unwrap_err().to_string();
+    assert!(
+        refused.contains("line 3") && refused.contains("checksum"),
+        "{refused}"
+    );
+    // On the last line it is taken for a torn write: dropped, with a notice.
+    let last = clean.replacen("\"n3\"", "\"n4\"", 1);
+    fs::write(&path, &last).unwrap();
+    let (_, loaded) = open(dir.path()).unwrap();
+    assert_eq!(loaded.history.last_seq(), 2);
+    assert_eq!(loaded.notices.len(), 1);
+}
+
+#[test]
+fn replays_from_disk_are_the_frames_as_broadcast() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut j, _) = open(dir.path()).unwrap();
+    for seq in 1..=3 {
+        j.append(seq, &frame(seq)).unwrap();
+    }
+    j.flush().unwrap();
+    let mut served = Vec::new();
+    j.cursor(0)
+        .read_range(0, 10, |seq, bytes| {
+            served.push((seq, bytes));
+            true
+        })
+        .unwrap();
+    let expected: Vec<(u64, Vec<u8>)> = (1..=3).map(|seq| (seq, frame(seq))).collect();
+    assert_eq!(
+        served, expected,
+        "the checksum is the journal's, not the client's"
+    );
+}

@@ -138,6 +138,9 @@ pub struct RuntimeParts {
     pub lobby: Arc<Lobby>,
     /// The configured preset the session runs, for the lobby.
     pub preset: Option<String>,
+    /// Why the session cannot run (its journal cannot be used): it stays
+    /// `exited` with this reason and its agent is never started.
+    pub broken: Option<String>,
 }
 
 pub struct Runtime {
@@ -156,6 +159,8 @@ pub struct Runtime {
     recorded_owner: Option<String>,
     /// When a journal that fell behind next tries to write by itself.
     journal_retry: Option<Instant>,
+    /// See [`RuntimeParts::broken`].
+    broken: Option<String>,
 }
 
 fn frame(message: &ServerMessage) -> Utf8Bytes {
@@ -185,6 +190,7 @@ impl Runtime {
             participants_due: None,
             recorded_owner: None,
             journal_retry: None,
+            broken: parts.broken,
         };
         runtime.journal_events(startup);
         // One that cannot start has said so (the session is `exited`).
@@ -203,7 +209,11 @@ impl Runtime {
 
     /// Starts the agent; one that cannot start is reported as exited.
     fn start_agent(&mut self) -> Result<(), String> {
-        let Err(why) = self.agent.start() else {
+        let started = match &self.broken {
+            Some(why) => Err(why.clone()),
+            None => self.agent.start(),
+        };
+        let Err(why) = started else {
             return Ok(());
         };
         tracing::error!("the agent cannot start: {why}");
@@ -218,11 +228,30 @@ impl Runtime {
         Err(detail)
     }
 
+    /// The agent's event stream ended. An agent reports its own exit; one
+    /// whose task ended without (it panicked) is reported exited here, so
+    /// the session never looks idle with nothing behind it.
+    fn agent_ended(&mut self) {
+        if self.session.agent_state() == AgentState::Exited {
+            return;
+        }
+        tracing::error!("the agent's task ended without reporting an exit");
+        let exited = EventKind::exited(
+            "the agent stopped without saying how (a fault in tether: see the host's log); it can be restarted",
+            None,
+        );
+        let out = self.session.host_event(exited, At::now());
+        self.dispatch(out);
+    }
+
     /// Starts the agent again after it exited, with a notice naming who
     /// asked. The history continues.
     fn restart_agent(&mut self, by: &str) -> Result<(), String> {
         if self.agent.running() {
             return Err("the agent is running".into());
+        }
+        if let Some(why) = &self.broken {
+            return Err(why.clone());
         }
         let notice = EventKind::notice(NoticeLevel::Info, format!("{by} restarted the agent"));
         let out = self.session.host_event(notice, At::now());
@@ -255,10 +284,13 @@ impl Runtime {
                     self.dispatch(out);
                     self.record_owner();
                 }
-                Some(event) = self.agent.next_event() => {
-                    let out = self.session.agent_event(event, At::now());
-                    self.dispatch(out);
-                }
+                event = self.agent.next_event() => match event {
+                    Some(event) => {
+                        let out = self.session.agent_event(event, At::now());
+                        self.dispatch(out);
+                    }
+                    None => self.agent_ended(),
+                },
                 request = self.requests.recv() => match request {
                     None => break None,
                     Some(request) => {

@@ -473,7 +473,8 @@ impl Session {
                 title: Some(title), ..
             } => {
                 self.lobby_generation += 1;
-                self.title = title.clone();
+                // An agent's title reaches the lobby and every session list.
+                self.title = crate::host::query::displayable_up_to(title, 120);
             }
             _ => {}
         }

@@ -13,6 +13,9 @@ use crate::host::runtime::{AgentLauncher, Request, Runtime, RuntimeParts};
 use crate::host::session::At;
 use crate::protocol::SessionSummary;
 
+/// The longest session title kept, in characters.
+const MAX_TITLE_CHARS: usize = 120;
+
 /// Requests queued for a session task.
 const REQUEST_QUEUE: usize = 4096;
 
@@ -35,14 +38,31 @@ impl HostedSession {
         lobby: Arc<Lobby>,
     ) -> Result<Arc<HostedSession>> {
         super::restore::check_session_id(&spec.id)?;
+        // Titles reach every client's screen and the lobby.
+        spec.title = spec
+            .title
+            .map(|t| crate::host::query::displayable_up_to(&t, MAX_TITLE_CHARS))
+            .filter(|t| !t.trim().is_empty());
         spec.cwd = std::fs::canonicalize(&spec.cwd)
             .or_io(|| format!("working directory {}", spec.cwd.display()))?;
+        let restored = restore(&spec, defaults, &spec.cwd, At::now())?;
+        Ok(Self::run(spec, restored, defaults, lobby, None))
+    }
+
+    /// Starts the session's task on what its journal left.
+    fn run(
+        spec: SessionSpec,
+        restored: Restored,
+        defaults: &SessionDefaults,
+        lobby: Arc<Lobby>,
+        broken: Option<String>,
+    ) -> Arc<HostedSession> {
         let Restored {
             session,
             journal,
             startup,
             agent_session,
-        } = restore(&spec, defaults, &spec.cwd, At::now())?;
+        } = restored;
         let (requests_tx, requests) = mpsc::channel(REQUEST_QUEUE);
         let (broadcast, _) = broadcast::channel(defaults.queue_frames.max(16));
         let (closing, closing_rx) = watch::channel(false);
@@ -60,15 +80,33 @@ impl HostedSession {
             closing,
             lobby,
             preset: spec.preset.clone(),
+            broken,
         };
         let task = tokio::spawn(Runtime::new(parts, &startup).run());
-        Ok(Arc::new(HostedSession {
+        Arc::new(HostedSession {
             spec,
             requests: requests_tx,
             closing: closing_rx,
             journal_path,
             task: Mutex::new(Some(task)),
-        }))
+        })
+    }
+
+    /// A configured session that cannot start (its journal is damaged or
+    /// held by another host): listed, `exited` with `reason`, its agent not
+    /// started and not restartable, its journal left as it is, so the
+    /// host's other sessions run.
+    pub fn start_broken(
+        mut spec: SessionSpec,
+        defaults: &SessionDefaults,
+        lobby: Arc<Lobby>,
+        reason: String,
+    ) -> Result<Arc<HostedSession>> {
+        let mut defaults = defaults.clone();
+        defaults.journal_dir = None;
+        spec.cwd = std::fs::canonicalize(&spec.cwd).unwrap_or(spec.cwd);
+        let restored = restore(&spec, &defaults, &spec.cwd, At::now())?;
+        Ok(Self::run(spec, restored, &defaults, lobby, Some(reason)))
     }
 
     pub fn id(&self) -> &str {

@@ -154,6 +154,16 @@ impl Sessions {
         self.start_with(spec, &self.defaults)
     }
 
+    /// Lists a configured session that cannot start, `exited` with
+    /// `reason` (see [`HostedSession::start_broken`]).
+    pub fn start_broken(&self, spec: SessionSpec, reason: String) -> Result<()> {
+        let mut running = self.running.write().unwrap_or_else(|e| e.into_inner());
+        let session =
+            HostedSession::start_broken(spec, &self.defaults, self.lobby.clone(), reason)?;
+        running.insert(session.id().to_owned(), session);
+        Ok(())
+    }
+
     fn start_with(
         &self,
         spec: SessionSpec,

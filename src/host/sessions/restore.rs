@@ -19,19 +19,26 @@ pub struct Restored {
     pub agent_session: Option<String>,
 }
 
+/// The one rule for session ids (they name journal files and URL paths):
+/// 1 to 64 ASCII letters, digits, `-`, `_` or `.`, the first a letter, a
+/// digit or `_` (so never `.`, `..`, a hidden file or an option).
 pub fn check_session_id(id: &str) -> Result<()> {
-    if id.is_empty()
-        || id.len() > 128
-        || id == "."
-        || id == ".."
-        || !id
+    let valid = (1..=MAX_SESSION_ID).contains(&id.len())
+        && id.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
+        && id
             .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-    {
-        invalid!("session id `{id}` must be 1 to 64 letters, digits, `-`, `_` or `.` (not first)");
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+    if !valid {
+        let shown: String = id.chars().filter(|c| !c.is_control()).take(80).collect();
+        invalid!(
+            "session id `{shown}` must be 1 to {MAX_SESSION_ID} letters, digits, `-`, `_` or `.`, starting with a letter, a digit or `_`"
+        );
     }
     Ok(())
 }
+
+/// The longest session id, in bytes.
+pub const MAX_SESSION_ID: usize = 64;
 
 /// Opens the journal (if any) and rebuilds the session from it: the
 /// journal is read as a stream, so memory holds the newest frames within
@@ -135,4 +142,30 @@ fn fresh_epoch() -> String {
         rand::random::<u64>() ^ nanos,
         rand::random::<u32>()
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_rule_for_session_ids() {
+        for good in ["main", "a", "web-front", "_x", "v1.2", &"x".repeat(64)] {
+            assert!(check_session_id(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "",
+            ".",
+            "..",
+            ".hidden",
+            "-flag",
+            "a/b",
+            "a b",
+            "é",
+            &"x".repeat(65),
+        ] {
+            let refused = check_session_id(bad).unwrap_err().to_string();
+            assert!(refused.contains("1 to 64"), "{bad}: {refused}");
+        }
+    }
 }

@@ -83,7 +83,10 @@ async fn restart_with(offers: Offers) -> (TestHost, Client) {
     steps.append(&mut second);
     steps.extend([
         json!({"expect": {"method": "session/prompt", "params": {"sessionId": session}}}),
-        chunk("agent_message_chunk", "two"),
+        // In the agent's session of now (an update for another is dropped).
+        json!({"send": {"jsonrpc": "2.0", "method": "session/update", "params": {
+            "sessionId": session, "update": {"sessionUpdate": "agent_message_chunk",
+            "messageId": "m1", "content": {"type": "text", "text": "two"}}}}}),
         stop("end_turn"),
     ]);
     let host = TestHost::start_config(journaled(scripted(&cwd, &steps)), dir).await;

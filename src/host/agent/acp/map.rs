@@ -255,6 +255,15 @@ impl Mapper {
             Incoming::Response { id, outcome } => self.response(&id, outcome),
             Incoming::Request { id, method, params } => self.request(id, &method, &params),
             Incoming::Notification { method, params } => {
+                // An update for another session (the agent runs several,
+                // or is confused) is not this session's to show.
+                let named = params.get("sessionId").and_then(Value::as_str);
+                if let (Some(named), Some(ours)) = (named, self.session_id.as_deref())
+                    && named != ours
+                {
+                    tracing::debug!(named, ours, "dropped an ACP update for another session");
+                    return Vec::new();
+                }
                 let update = params.get("update").unwrap_or(&Value::Null);
                 // A load replays history the journal has; the agent's
                 // state (mode, commands, usage) is news all the same.

@@ -169,3 +169,17 @@ fn a_failed_setup_stops_the_agent() {
         "error": {"code": -32000, "message": "auth required"}})));
     assert!(matches!(&out[..], [Action::Fail(why)] if why.contains("auth required")));
 }
+
+#[test]
+fn updates_for_another_session_are_dropped() {
+    let mut m = ready();
+    m.user_message("go");
+    let foreign = json!({"jsonrpc": "2.0", "method": "session/update", "params": {
+        "sessionId": "someone-else", "update": {"sessionUpdate": "agent_message_chunk",
+        "content": {"type": "text", "text": "not yours"}}}});
+    assert!(events(&m.from_agent(&line(&foreign))).is_empty());
+    let ours = json!({"jsonrpc": "2.0", "method": "session/update", "params": {
+        "sessionId": "s", "update": {"sessionUpdate": "agent_message_chunk",
+        "content": {"type": "text", "text": "yours"}}}});
+    assert!(!events(&m.from_agent(&line(&ours))).is_empty());
+}
