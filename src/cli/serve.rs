@@ -81,6 +81,10 @@ pub struct ServeArgs {
     /// WebSocket connections at once with one token; more get 503.
     #[arg(long, default_value_t = 256)]
     max_connections_per_token: usize,
+    /// Sessions the host runs at most, configured and created; creating
+    /// more gets 503 [default: `max_sessions` in the config file, else 256].
+    #[arg(long)]
+    max_sessions: Option<usize>,
     /// Seconds a client has to send a whole request head (also how long
     /// an idle keep-alive connection stays open).
     #[arg(long, default_value_t = 10.0, value_name = "SECS")]
@@ -238,6 +242,7 @@ impl ServeArgs {
                 config.listen = file.listen.unwrap_or(config.listen);
                 config.auth_path = file.auth.clone().unwrap_or(config.auth_path);
                 config.journal_dir = file.journal.clone().or_else(|| Some(default_journal_dir()));
+                config.max_sessions = file.max_sessions.unwrap_or(config.max_sessions);
                 config
             }
             None => {
@@ -263,6 +268,16 @@ impl ServeArgs {
         config.owner_grace = Duration::from_secs(self.owner_grace);
         config.max_connections = self.max_connections;
         config.max_connections_per_token = self.max_connections_per_token;
+        if let Some(max) = self.max_sessions {
+            config.max_sessions = max;
+        }
+        if config.max_sessions < config.sessions.len() {
+            bail!(
+                "--max-sessions {} is fewer than the {} configured sessions",
+                config.max_sessions,
+                config.sessions.len()
+            );
+        }
         config.header_read_timeout = positive_secs(self.header_timeout)
             .ok_or_else(|| eyre!("--header-timeout must be a positive number of seconds"))?;
         config.pong_timeout = positive_secs(self.pong_timeout)

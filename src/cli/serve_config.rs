@@ -35,6 +35,8 @@ pub struct ServeFile {
     pub listen: Option<SocketAddr>,
     pub auth: Option<PathBuf>,
     pub journal: Option<PathBuf>,
+    /// Sessions the host runs at most (`--max-sessions` wins).
+    pub max_sessions: Option<usize>,
     #[serde(default)]
     pub workspaces: Vec<PathBuf>,
     #[serde(default)]

@@ -22,6 +22,9 @@ use tokio::sync::watch;
 /// File descriptors kept free for everything that is not a client socket
 /// (journal, agent pipes, logs, the listener itself).
 const RESERVED_FDS: u64 = 64;
+
+/// Open files kept for each session the host may run.
+const SESSION_FDS: u64 = 12;
 /// After an accept error (out of descriptors, say), wait this long rather
 /// than spin and flood the log.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
@@ -36,8 +39,9 @@ pub struct SocketLimits {
 }
 
 /// Raises the soft open-file limit to the hard one and returns how many
-/// client sockets fit below it.
-pub fn socket_budget() -> usize {
+/// client sockets fit below it, leaving room for `sessions` sessions (at
+/// most half of the limit), so that sockets cannot starve them.
+pub fn socket_budget(sessions: usize) -> usize {
     use nix::sys::resource::{Resource, getrlimit, setrlimit};
     let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) else {
         return 1024;
@@ -47,7 +51,8 @@ pub fn socket_budget() -> usize {
     } else {
         soft
     };
-    usize::try_from(limit.saturating_sub(RESERVED_FDS).max(16)).unwrap_or(usize::MAX)
+    let for_sessions = (sessions as u64).saturating_mul(SESSION_FDS).min(limit / 2);
+    usize::try_from(limit.saturating_sub(RESERVED_FDS + for_sessions).max(16)).unwrap_or(usize::MAX)
 }
 
 /// Serves `app` on `listener` until `stop` turns true; then accepts no more
@@ -61,6 +66,7 @@ pub async fn serve(
 ) {
     let open = Arc::new(AtomicUsize::new(0));
     let mut refused_since_log = 0u64;
+    let mut failed_since_log = 0u64;
     loop {
         let accepted = tokio::select! {
             () = stopped(&mut stop) => return,
@@ -69,11 +75,17 @@ pub async fn serve(
         let stream = match accepted {
             Ok(accepted) => accepted,
             Err(e) => {
-                tracing::warn!("accept failed: {e}");
+                // Out of files, say: back off, and say so without a line
+                // every 100 ms.
+                failed_since_log += 1;
+                if failed_since_log.is_power_of_two() {
+                    tracing::warn!("accept failed ({failed_since_log} times in a row): {e}");
+                }
                 tokio::time::sleep(ACCEPT_BACKOFF).await;
                 continue;
             }
         };
+        failed_since_log = 0;
         let (stream, peer) = stream;
         let Some(stream) = CountedStream::admit(stream, &open, limits.max_sockets) else {
             refused_since_log += 1;

@@ -93,8 +93,15 @@ pub struct HostConfig {
     /// keep-alive HTTP connection is kept).
     pub header_read_timeout: Duration,
     /// TCP connections open at once, upgraded or not; `None`: as many as
-    /// the open-file limit allows (raised to its hard limit at start).
+    /// the open-file limit allows (raised to its hard limit at start),
+    /// less what the sessions may need.
     pub max_sockets: Option<usize>,
+    /// Sessions the host runs at most, configured and created; creating
+    /// more gets 503.
+    pub max_sessions: usize,
+    /// How long an interrupted agent has to end its turn before the host
+    /// stops it (its whole process tree) and starts it again.
+    pub interrupt_grace: Duration,
 }
 
 impl HostConfig {
@@ -131,6 +138,8 @@ impl HostConfig {
             max_connections_per_token: 256,
             header_read_timeout: Duration::from_secs(10),
             max_sockets: None,
+            max_sessions: 256,
+            interrupt_grace: Duration::from_secs(10),
         }
     }
 
@@ -152,6 +161,7 @@ impl HostConfig {
             retain: self.retain,
             queue_frames: self.queue_frames,
             created_dir: self.created_dir.clone(),
+            interrupt_grace: self.interrupt_grace,
         }
     }
 }
@@ -223,11 +233,14 @@ impl Host {
                 per_token: config.max_connections_per_token,
             }),
             failed_auth: Default::default(),
+            create_rate: Default::default(),
         };
         let (stop_accepting, stop) = oneshot::channel::<()>();
         let limits = listener::SocketLimits {
             header_read: config.header_read_timeout,
-            max_sockets: config.max_sockets.unwrap_or_else(listener::socket_budget),
+            max_sockets: config
+                .max_sockets
+                .unwrap_or_else(|| listener::socket_budget(config.max_sessions)),
         };
         let server = tokio::spawn(serve(listener, server::router(state), limits, stop));
         Ok(Host {
@@ -428,6 +441,7 @@ fn start_sessions(config: &HostConfig) -> Result<(Sessions, Vec<String>)> {
         config.session_defaults(),
         config.presets.clone(),
         &config.workspaces,
+        config.max_sessions,
     )?;
     let mut problems = Vec::new();
     let mut first_failure = None;

@@ -108,3 +108,54 @@ async fn an_id_stays_taken_until_its_session_has_stopped() {
     );
     host.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn sessions_are_capped_and_their_creation_paced() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = three_sessions(dir.path());
+    config.max_sessions = 5;
+    let host = Host::start(config).await.unwrap();
+    let addr = host.addr().to_string();
+    let create = |id: String| {
+        let addr = addr.clone();
+        async move {
+            let body = json!({"agent": "shell", "id": id});
+            http(&addr, "POST", "/v1/sessions", Some(ADMIN), Some(&body)).await
+        }
+    };
+    // Three configured, two created: the cap.
+    for n in 0..2 {
+        assert_eq!(create(format!("s{n}")).await.0, 201);
+    }
+    let (status, why) = create("s2".into()).await;
+    assert_eq!(status, 503, "{why}");
+    assert!(why.contains("--max-sessions"), "{why}");
+    for n in 0..2 {
+        let path = format!("/v1/sessions/s{n}");
+        assert_eq!(http(&addr, "DELETE", &path, Some(ADMIN), None).await.0, 204);
+    }
+    host.shutdown().await.unwrap();
+
+    // One token creating in a loop is slowed down, with 429.
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = three_sessions(dir.path());
+    config.max_sessions = 1000;
+    let host = Host::start(config).await.unwrap();
+    let addr = host.addr().to_string();
+    let mut statuses = Vec::new();
+    for n in 0..25 {
+        let body = json!({"agent": "shell", "id": format!("fast{n}")});
+        statuses.push(
+            http(&addr, "POST", "/v1/sessions", Some(ADMIN), Some(&body))
+                .await
+                .0,
+        );
+    }
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 201).count(),
+        20,
+        "{statuses:?}"
+    );
+    assert!(statuses[20..].iter().all(|s| *s == 429), "{statuses:?}");
+    host.shutdown().await.unwrap();
+}

@@ -5,6 +5,7 @@
 //! through one mpsc queue, so the state machine sees one thing at a time
 //! and the order in which events are journaled is the order everyone sees.
 
+mod agent_life;
 mod agent_slot;
 mod journal_health;
 mod lobby_feed;
@@ -26,15 +27,13 @@ use super::participants::ParticipantsMessage;
 use super::session::{
     At, HistoryWindow, Join, Output, ParticipantId, ReplayPlan, SeqRange, Session, Welcome,
 };
-use crate::protocol::{
-    AgentState, ClientMessage, EventKind, NoticeLevel, ServerMessage, SessionSummary,
-};
+use crate::protocol::{ClientMessage, EventKind, ServerMessage, SessionSummary};
 pub use agent_slot::AgentLauncher;
 use agent_slot::AgentSlot;
 use lobby_feed::LobbyFeed;
 
 /// How long the agent gets to stop when the host shuts down.
-const AGENT_STOP_TIMEOUT: Duration = Duration::from_secs(4);
+pub(super) const AGENT_STOP_TIMEOUT: Duration = Duration::from_secs(4);
 /// How long connections get to say goodbye when the host shuts down.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
 /// Targeted messages (acks, errors, roles) queued per connection.
@@ -141,6 +140,9 @@ pub struct RuntimeParts {
     /// Why the session cannot run (its journal cannot be used): it stays
     /// `exited` with this reason and its agent is never started.
     pub broken: Option<String>,
+    /// How long an interrupted agent has to end its turn before it is
+    /// stopped and started again.
+    pub interrupt_grace: Duration,
 }
 
 pub struct Runtime {
@@ -161,6 +163,10 @@ pub struct Runtime {
     journal_retry: Option<Instant>,
     /// See [`RuntimeParts::broken`].
     broken: Option<String>,
+    /// How long an interrupted agent has to end its turn.
+    interrupt_grace: Duration,
+    /// When the interrupt sent last must have been honoured.
+    interrupt_deadline: Option<Instant>,
 }
 
 fn frame(message: &ServerMessage) -> Utf8Bytes {
@@ -191,6 +197,8 @@ impl Runtime {
             recorded_owner: None,
             journal_retry: None,
             broken: parts.broken,
+            interrupt_grace: parts.interrupt_grace,
+            interrupt_deadline: None,
         };
         runtime.journal_events(startup);
         // One that cannot start has said so (the session is `exited`).
@@ -207,73 +215,13 @@ impl Runtime {
         runtime
     }
 
-    /// Starts the agent; one that cannot start is reported as exited.
-    fn start_agent(&mut self) -> Result<(), String> {
-        let started = match &self.broken {
-            Some(why) => Err(why.clone()),
-            None => self.agent.start(),
-        };
-        let Err(why) = started else {
-            return Ok(());
-        };
-        tracing::error!("the agent cannot start: {why}");
-        let detail = format!("the agent cannot start: {why}");
-        let exited = EventKind::Status {
-            state: AgentState::Exited,
-            detail: Some(detail.clone()),
-            exit_code: None,
-        };
-        let out = self.session.host_event(exited, At::now());
-        self.dispatch(out);
-        Err(detail)
-    }
-
-    /// The agent's event stream ended. An agent reports its own exit; one
-    /// whose task ended without (it panicked) is reported exited here, so
-    /// the session never looks idle with nothing behind it.
-    fn agent_ended(&mut self) {
-        if self.session.agent_state() == AgentState::Exited {
-            return;
-        }
-        tracing::error!("the agent's task ended without reporting an exit");
-        let exited = EventKind::exited(
-            "the agent stopped without saying how (a fault in tether: see the host's log); it can be restarted",
-            None,
-        );
-        let out = self.session.host_event(exited, At::now());
-        self.dispatch(out);
-    }
-
-    /// Starts the agent again after it exited, with a notice naming who
-    /// asked. The history continues.
-    fn restart_agent(&mut self, by: &str) -> Result<(), String> {
-        if self.agent.running() {
-            return Err("the agent is running".into());
-        }
-        if let Some(why) = &self.broken {
-            return Err(why.clone());
-        }
-        let notice = EventKind::notice(NoticeLevel::Info, format!("{by} restarted the agent"));
-        let out = self.session.host_event(notice, At::now());
-        self.dispatch(out);
-        self.start_agent()?;
-        // The new agent runs what the session's rules allow.
-        let rules = self.session.rules().to_vec();
-        if !rules.is_empty() {
-            self.agent
-                .send(AgentInput::Command(super::session::AgentCommand::Rules(
-                    rules,
-                )));
-        }
-        Ok(())
-    }
-
     pub async fn run(mut self) {
         let shutdown_reply = loop {
             let participants_due = self.participants_due;
             let owner_slot_due = self.session.owner_slot_deadline().map(Instant::from_std);
             let lobby_due = self.lobby.due();
             let journal_due = self.journal_retry_due();
+            let interrupt_due = self.interrupt_deadline;
             tokio::select! {
                 () = sleep_until_some(journal_due) => self.flush_journal(),
                 () = sleep_until_some(participants_due) => self.send_participants(),
@@ -286,13 +234,20 @@ impl Runtime {
                 }
                 event = self.agent.next_event() => match event {
                     Some(event) => {
+                        self.watch_interrupt(&event);
                         let out = self.session.agent_event(event, At::now());
                         self.dispatch(out);
                     }
                     None => self.agent_ended(),
                 },
+                () = sleep_until_some(interrupt_due) => self.interrupt_not_honoured().await,
                 request = self.requests.recv() => match request {
                     None => break None,
+                    // Restarting may stop a running agent first: awaited.
+                    Some(Request::Restart { by, reply }) => {
+                        let restarted = self.restart_agent(&by).await;
+                        let _ = reply.send(restarted);
+                    }
                     Some(request) => {
                         if let ControlFlow::Break(done) = self.handle(request) {
                             break Some(done);
@@ -325,30 +280,6 @@ impl Runtime {
         let list =
             ParticipantsMessage::new(self.session.participant_entries(), owner_slot.as_ref());
         let _ = self.broadcast.send(list.to_frame());
-    }
-
-    /// Shutting down: stops the agent and records how it ended.
-    async fn stop_agent(&mut self) {
-        self.agent.send(AgentInput::Shutdown);
-        let deadline = Instant::now() + AGENT_STOP_TIMEOUT;
-        while self.agent.running() {
-            match tokio::time::timeout_at(deadline, self.agent.next_event()).await {
-                Ok(Some(event)) => {
-                    let out = self.session.agent_event(event, At::now());
-                    self.dispatch(out);
-                }
-                Ok(None) => {}
-                Err(_) => {
-                    self.agent.abort();
-                    let out = self.session.host_event(
-                        EventKind::notice(NoticeLevel::Warn, "the agent did not stop in time"),
-                        At::now(),
-                    );
-                    self.dispatch(out);
-                    break;
-                }
-            }
-        }
     }
 
     /// Lets the connections send their close frames and leave. Their
@@ -386,8 +317,9 @@ impl Runtime {
             Request::Summary { reply } => {
                 let _ = reply.send(self.lobby.summary(&self.session));
             }
-            Request::Restart { by, reply } => {
-                let _ = reply.send(self.restart_agent(&by));
+            // Taken in `run`, where it may await the agent's stop.
+            Request::Restart { reply, .. } => {
+                let _ = reply.send(Err("the session is stopping".into()));
             }
             Request::History { reply } => {
                 let _ = reply.send(self.session.history_window());
@@ -466,7 +398,12 @@ impl Runtime {
                     let job = self.replay_job(replay);
                     self.send_direct(to, Direct::Replay(Box::new(job)));
                 }
-                Output::Agent(command) => self.agent.send(AgentInput::Command(command)),
+                Output::Agent(command) => {
+                    if matches!(command, super::session::AgentCommand::Interrupt) {
+                        self.interrupt_sent();
+                    }
+                    self.agent.send(AgentInput::Command(command));
+                }
             }
         }
     }

@@ -40,6 +40,8 @@ pub struct AppState {
     /// WebSocket connection slots.
     pub slots: Arc<Slots>,
     pub failed_auth: Arc<FailedAuth>,
+    /// How fast each token may create sessions.
+    pub create_rate: Arc<manage::CreateRate>,
 }
 
 pub fn router(state: AppState) -> Router {

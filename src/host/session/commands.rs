@@ -328,6 +328,13 @@ impl Session {
                 "the agent is busy with a command; wait for it or interrupt it",
             ));
         }
+        if self.outstanding > super::MAX_QUEUED {
+            let message = format!(
+                "{} messages already wait for the agent: wait for them, or interrupt",
+                super::MAX_QUEUED
+            );
+            return Err(Refusal::new(ErrorCode::Busy, message));
+        }
         Ok(())
     }
 }

@@ -6,6 +6,7 @@
 //! event, replay history, or pass a command to the agent. Nothing here
 //! touches a socket, a file, a process or a clock.
 
+mod bounds;
 mod commands;
 mod dedupe;
 mod log;
@@ -44,6 +45,11 @@ pub struct Session {
     pending: PendingRequests,
     rules: SessionRules,
     recent_ids: RecentIds,
+    /// Agent requests are being refused (too many open): noticed once.
+    refusing: bool,
+    /// Messages taken whose turn has not ended (the one running and those
+    /// an agent that queues input holds); bounded by [`MAX_QUEUED`].
+    outstanding: usize,
     agent_state: AgentState,
     /// A user turn is under way (set by a user message, cleared by its end).
     turn_active: bool,
@@ -71,6 +77,8 @@ impl Session {
             pending: PendingRequests::default(),
             rules: SessionRules::default(),
             recent_ids: RecentIds::default(),
+            refusing: false,
+            outstanding: 0,
             agent_state: AgentState::Starting,
             turn_active: false,
             agent_detail: None,
@@ -143,6 +151,11 @@ impl Session {
         self.log.window()
     }
 
+    /// Whether a turn is open (a message taken, its `turn_end` not yet).
+    pub fn turn_active(&self) -> bool {
+        self.turn_active
+    }
+
     pub fn agent_state(&self) -> AgentState {
         self.agent_state
     }
@@ -169,6 +182,7 @@ impl Session {
             .pending
             .refs_by_seq()
             .into_iter()
+            .take(bounds::MAX_LISTED_REQUESTS)
             .filter_map(|record| match &record.event {
                 EventKind::PermissionRequest {
                     request_id,
@@ -178,9 +192,14 @@ impl Session {
                     ..
                 } => Some(PendingSummary {
                     request_id: request_id.clone(),
-                    tool: tool.clone(),
-                    title: title.clone(),
-                    subject: preview.as_deref().and_then(subject_of),
+                    tool: bounds::cut(tool, bounds::MAX_SUMMARY_CHARS),
+                    title: title
+                        .as_deref()
+                        .map(|t| bounds::cut(t, bounds::MAX_SUMMARY_CHARS)),
+                    subject: preview
+                        .as_deref()
+                        .and_then(subject_of)
+                        .map(|s| bounds::cut(&s, bounds::MAX_SUMMARY_CHARS)),
                     requested_at: record.ts.clone(),
                 }),
                 _ => None,
@@ -196,8 +215,8 @@ impl Session {
             detail: self.agent_detail.clone(),
             owner: self.roster.slot_holder(now).map(str::to_owned),
             participants: self.roster.len(),
-            pending: pending_requests.len(),
-            pending_permissions: pending_requests.len(),
+            pending: self.pending.len(),
+            pending_permissions: self.pending.len(),
             pending_requests,
             last_activity: self.last_activity.clone(),
             epoch: description.epoch.clone(),
@@ -341,8 +360,15 @@ impl Session {
     }
 
     /// Takes one event from the agent and records it.
-    pub fn agent_event(&mut self, event: EventKind, at: At) -> Vec<Output> {
+    pub fn agent_event(&mut self, mut event: EventKind, at: At) -> Vec<Output> {
         let mut out = Vec::new();
+        if let EventKind::PermissionRequest { .. } = &event {
+            if self.pending.len() >= bounds::MAX_OPEN_REQUESTS {
+                return self.refuse_request(&event, at);
+            }
+            self.refusing = false;
+            bounds::bound_request(&mut event);
+        }
         match &event {
             // A cancel that raced with a decision refers to nothing pending.
             EventKind::PermissionCancelled { request_id, .. }
@@ -357,6 +383,31 @@ impl Session {
             _ => {}
         }
         self.emit(event, at, &mut out);
+        out
+    }
+
+    /// A request past [`bounds::MAX_OPEN_REQUESTS`]: denied to the agent
+    /// at once, never shown; a notice says so once per burst.
+    fn refuse_request(&mut self, event: &EventKind, at: At) -> Vec<Output> {
+        let EventKind::PermissionRequest { request_id, .. } = event else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        if !self.refusing {
+            self.refusing = true;
+            self.emit(bounds::refusal_notice(), at, &mut out);
+        }
+        out.push(Output::Agent(AgentCommand::Decision {
+            request_id: request_id.clone(),
+            decision: crate::protocol::Decision::Deny,
+            message: Some("too many permission requests are open: answer those first".into()),
+            updated_input: None,
+            option: event
+                .once_option(crate::protocol::Decision::Deny)
+                .ok()
+                .flatten()
+                .map(str::to_owned),
+        }));
         out
     }
 
@@ -459,11 +510,18 @@ impl Session {
                 self.agent_state = *state;
                 if *state == AgentState::Exited {
                     self.turn_active = false;
+                    self.outstanding = 0;
                 }
             }
-            EventKind::TurnEnd { .. } => self.turn_active = false,
+            EventKind::TurnEnd { .. } => {
+                self.turn_active = false;
+                self.outstanding = self.outstanding.saturating_sub(1);
+            }
+            // Agents drop what they queued when interrupted.
+            EventKind::Interrupt { .. } => self.outstanding = self.outstanding.min(1),
             EventKind::UserMessage { by, msg_id, .. } => {
                 self.turn_active = true;
+                self.outstanding += 1;
                 // Rebuilds the idempotency window when a journal is read.
                 if let Some(id) = msg_id {
                     self.recent_ids.remember(by, id);
@@ -480,6 +538,11 @@ impl Session {
         }
     }
 }
+
+/// Messages an agent that queues input may hold behind the running one;
+/// more are refused as `busy` (the queue once grew without limit behind a
+/// stuck turn).
+pub const MAX_QUEUED: usize = 16;
 
 /// What a request is about, in a line: its command, or the file it edits.
 fn subject_of(preview: &Preview) -> Option<String> {

@@ -37,6 +37,11 @@ impl PendingRequests {
         }
     }
 
+    /// How many requests are open.
+    pub fn len(&self) -> usize {
+        self.open.len()
+    }
+
     pub fn is_open(&self, request_id: &str) -> bool {
         self.open.contains_key(request_id)
     }

@@ -531,3 +531,5 @@ fn a_turn_left_open_by_a_killed_host_is_closed_on_restore() {
 mod plain_answers;
 
 mod ids;
+
+mod bounds;

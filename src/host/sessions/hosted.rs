@@ -81,6 +81,7 @@ impl HostedSession {
             lobby,
             preset: spec.preset.clone(),
             broken,
+            interrupt_grace: defaults.interrupt_grace,
         };
         let task = tokio::spawn(Runtime::new(parts, &startup).run());
         Arc::new(HostedSession {

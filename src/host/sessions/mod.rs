@@ -59,6 +59,9 @@ pub struct SessionDefaults {
     /// record of them (`created-sessions.json`); `None`: the journal
     /// directory (nowhere without one).
     pub created_dir: Option<PathBuf>,
+    /// How long an interrupted agent has to end its turn before the host
+    /// stops it and starts it again.
+    pub interrupt_grace: Duration,
 }
 
 /// What a client asks for in `POST /v1/sessions`.
@@ -85,6 +88,11 @@ pub enum SessionRefusal {
     Invalid(String),
     /// 403: the request is understood and not allowed.
     Forbidden(String),
+    /// 503: the host runs as many sessions as it may (or is near its
+    /// open-file limit).
+    Full(String),
+    /// 429: this token creates sessions faster than the host allows.
+    TooFast(String),
 }
 
 impl SessionRefusal {
@@ -94,7 +102,9 @@ impl SessionRefusal {
             SessionRefusal::NotFound => "no such session".into(),
             SessionRefusal::Conflict(why)
             | SessionRefusal::Invalid(why)
-            | SessionRefusal::Forbidden(why) => why.clone(),
+            | SessionRefusal::Forbidden(why)
+            | SessionRefusal::Full(why)
+            | SessionRefusal::TooFast(why) => why.clone(),
         }
     }
 }
@@ -114,13 +124,20 @@ pub struct Sessions {
     workspaces: Vec<PathBuf>,
     /// The record of sessions created over HTTP.
     created: Option<created::CreatedFile>,
+    /// Sessions the host runs at most (configured ones included).
+    max_sessions: usize,
 }
+
+/// Open files a session may hold (journal, marker, lock, an agent's pipes
+/// and its supervisor's): the headroom a new one needs.
+const FDS_PER_SESSION: usize = 12;
 
 impl Sessions {
     pub fn new(
         defaults: SessionDefaults,
         presets: BTreeMap<String, AgentSpec>,
         workspaces: &[PathBuf],
+        max_sessions: usize,
     ) -> Result<Sessions> {
         let workspaces = workspaces
             .iter()
@@ -146,6 +163,7 @@ impl Sessions {
             presets,
             workspaces,
             created,
+            max_sessions,
         })
     }
 
@@ -267,6 +285,19 @@ impl Sessions {
                     "session `{id}` is still stopping: try again in a moment"
                 )));
             }
+            if running.len() + stopping.len() >= self.max_sessions {
+                return Err(SessionRefusal::Full(format!(
+                    "this host runs {} sessions, its limit (--max-sessions): delete one first",
+                    self.max_sessions
+                )));
+            }
+            if let Some(left) = open_files_left()
+                && left < FDS_PER_SESSION * 4
+            {
+                return Err(SessionRefusal::Full(format!(
+                    "this host is near its open-file limit ({left} left): no new session"
+                )));
+            }
             drop(stopping);
             let spec = SessionSpec {
                 id: id.clone(),
@@ -371,6 +402,16 @@ impl Sessions {
         }
         Ok(dir)
     }
+}
+
+/// How many more files this process may open, if that can be told.
+fn open_files_left() -> Option<usize> {
+    let (soft, _) =
+        nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE).ok()?;
+    let open = std::fs::read_dir("/proc/self/fd").ok()?.count();
+    usize::try_from(soft)
+        .ok()
+        .map(|limit| limit.saturating_sub(open))
 }
 
 /// `~/x` as a path under the home directory.

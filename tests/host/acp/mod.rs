@@ -17,6 +17,7 @@ mod agent_info;
 mod plain_answers;
 mod presets;
 mod resume;
+mod stuck;
 
 /// `initialize` and `session/new` as tether must send them.
 fn preamble(cwd: &Path) -> Vec<Value> {

@@ -216,6 +216,10 @@ impl Mapper {
                 NoticeLevel::Info,
                 format!("dropped {n} queued message(s)"),
             )));
+            if !self.prompting {
+                // Nothing runs to end the turn those messages opened.
+                out.push(emit(EventKind::turn_end(TurnOutcome::Interrupted)));
+            }
         }
         let Some(session_id) = self.session_id.clone().filter(|_| self.prompting) else {
             return out;

@@ -183,3 +183,16 @@ fn updates_for_another_session_are_dropped() {
         "content": {"type": "text", "text": "yours"}}}});
     assert!(!events(&m.from_agent(&line(&ours))).is_empty());
 }
+
+#[test]
+fn an_interrupt_that_drops_queued_messages_ends_their_turn() {
+    // Sent while the agent was still starting: queued, then interrupted.
+    let mut m = Mapper::new(PathBuf::from("/p"), None);
+    m.start();
+    m.user_message("early");
+    let shown = events(&m.interrupt());
+    assert!(
+        shown.contains(&EventKind::turn_end(TurnOutcome::Interrupted)),
+        "{shown:?}"
+    );
+}
