@@ -7,17 +7,10 @@ use std::time::Duration;
 use serde_json::json;
 use tether::host::Host;
 use tether::host::agent::shell::ALWAYS_THIS_COMMAND;
-use tether::protocol::{Decision, EventKind, ServerMessage};
+use tether::protocol::{Decision, EventKind};
 
 use crate::sessions::{ADMIN, ALICE, three_sessions};
 use crate::support::*;
-
-fn epoch_of(client: &Client) -> String {
-    match &client.ready {
-        Some(ServerMessage::Ready { session, .. }) => session.epoch.clone(),
-        other => panic!("no ready: {other:?}"),
-    }
-}
 
 #[tokio::test]
 async fn a_deleted_sessions_rules_do_not_apply_to_its_successor() {
@@ -41,7 +34,7 @@ async fn a_deleted_sessions_rules_do_not_apply_to_its_successor() {
     assert_eq!(status, 201, "{body}");
     let mut owner = Client::connect(&host.session_url("dev-x"), ALICE, "").await;
     owner.greeting().await;
-    let first_epoch = epoch_of(&owner);
+    let first_epoch = owner.epoch();
     let request = ask(&mut owner, "rm -f precious.txt").await;
     owner
         .request(
@@ -61,7 +54,7 @@ async fn a_deleted_sessions_rules_do_not_apply_to_its_successor() {
     assert_eq!(status, 201, "{body}");
     let mut owner = Client::connect(&host.session_url("dev-x"), ALICE, "").await;
     owner.greeting().await;
-    assert_ne!(epoch_of(&owner), first_epoch, "a new history");
+    assert_ne!(owner.epoch(), first_epoch, "a new history");
     // Asked again: the old session's rule is gone with it.
     ask(&mut owner, "rm -f precious.txt").await;
     assert!(dir.path().join("work/x-two/precious.txt").exists());

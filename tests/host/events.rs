@@ -153,10 +153,7 @@ async fn a_restarted_host_continues_the_same_history() {
     let host = TestHost::start_config(config(dir.path()), tempfile::tempdir().unwrap()).await;
     let mut owner = host.owner().await;
     run_command(&mut owner, "before").await;
-    let first_epoch = match &owner.ready {
-        Some(ServerMessage::Ready { session, .. }) => session.epoch.clone(),
-        _ => unreachable!(),
-    };
+    let first_epoch = owner.epoch();
     let before = seqs(&owner);
     drop(owner);
     host.stop().await;

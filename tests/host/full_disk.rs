@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use tether::protocol::{EventKind, NoticeLevel, ServerMessage};
+use tether::protocol::{EventKind, NoticeLevel};
 
 use crate::serve_binary::{Served, serve, token};
 use crate::support::*;
@@ -43,13 +43,6 @@ async fn owner_of(served: &Served, dir: &Path) -> Client {
     owner
 }
 
-fn epoch_of(client: &Client) -> String {
-    match &client.ready {
-        Some(ServerMessage::Ready { session, .. }) => session.epoch.clone(),
-        other => panic!("no ready: {other:?}"),
-    }
-}
-
 async fn notice(owner: &mut Client, level: NoticeLevel, part: &str) -> String {
     let record = owner
         .saw_or_wait(|e| matches!(e, EventKind::Notice { level: l, text } if *l == level && text.contains(part)))
@@ -76,7 +69,7 @@ async fn a_refused_journal_is_told_to_everyone_and_catches_up_when_it_can() {
     let dir = tempfile::tempdir().unwrap();
     let mut served = serve(dir.path(), &[]);
     let mut owner = owner_of(&served, dir.path()).await;
-    let epoch = epoch_of(&owner);
+    let epoch = owner.epoch();
     limit_file_size(served.child.id(), Some(journal_len(dir.path())));
     run(&mut owner, "echo while-full").await;
     let told = notice(&mut owner, NoticeLevel::Error, "cannot be written").await;
@@ -88,7 +81,7 @@ async fn a_refused_journal_is_told_to_everyone_and_catches_up_when_it_can() {
     served.child.wait().unwrap();
     let served = serve(dir.path(), &[]);
     let mut back = owner_of(&served, dir.path()).await;
-    assert_eq!(epoch_of(&back), epoch, "nothing was lost: the same history");
+    assert_eq!(back.epoch(), epoch, "nothing was lost: the same history");
     back.saw_or_wait(
         |e| matches!(e, EventKind::Output { text, .. } if text.contains("while-full")),
     )
@@ -105,7 +98,7 @@ async fn a_host_killed_while_behind_starts_a_new_history() {
     let dir = tempfile::tempdir().unwrap();
     let mut served = serve(dir.path(), &[]);
     let mut owner = owner_of(&served, dir.path()).await;
-    let epoch = epoch_of(&owner);
+    let epoch = owner.epoch();
     limit_file_size(served.child.id(), Some(journal_len(dir.path())));
     run(&mut owner, "echo never-on-disk").await;
     notice(&mut owner, NoticeLevel::Error, "cannot be written").await;
@@ -114,7 +107,7 @@ async fn a_host_killed_while_behind_starts_a_new_history() {
     served.child.wait().unwrap();
     let served = serve(dir.path(), &[]);
     let mut back = owner_of(&served, dir.path()).await;
-    assert_ne!(epoch_of(&back), epoch, "a new history: clients start over");
+    assert_ne!(back.epoch(), epoch, "a new history: clients start over");
     let told = notice(&mut back, NoticeLevel::Info, "were lost").await;
     assert!(told.contains("new history"), "{told}");
     // Numbering goes on from what the journal holds, in the new epoch.

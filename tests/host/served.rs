@@ -39,7 +39,20 @@ pub fn serve_on(dir: &Path, listen: &str, stdin: Stdio) -> Served {
             lines.lock().unwrap().push(line);
         }
     });
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let url = listening_url(&mut child);
+    Served {
+        child,
+        url,
+        auth,
+        stderr,
+    }
+}
+
+/// The URL a starting `tether serve` prints (`listening on URL`), read
+/// from its piped stdout, which is then drained so that the host never
+/// blocks on a full pipe.
+pub fn listening_url(child: &mut Child) -> String {
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout piped"));
     let mut url = String::new();
     let mut line = String::new();
     while url.is_empty() && stdout.read_line(&mut line).unwrap() > 0 {
@@ -48,15 +61,9 @@ pub fn serve_on(dir: &Path, listen: &str, stdin: Stdio) -> Served {
         }
         line.clear();
     }
-    assert!(!url.is_empty(), "no URL printed");
-    // Keep draining so the host never blocks on a full pipe.
+    assert!(!url.is_empty(), "tether serve printed no URL");
     std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
-    Served {
-        child,
-        url,
-        auth,
-        stderr,
-    }
+    url
 }
 
 pub fn serve(dir: &Path) -> Served {

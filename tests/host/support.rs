@@ -164,6 +164,14 @@ impl Client {
         }
     }
 
+    /// The session's epoch, from the `ready` of the greeting.
+    pub fn epoch(&self) -> String {
+        match &self.ready {
+            Some(ServerMessage::Ready { session, .. }) => session.epoch.clone(),
+            other => panic!("no ready: {other:?}"),
+        }
+    }
+
     /// A fresh message id, unique across the test process as a real
     /// client's are across its connections (the host remembers ids per
     /// identity, across restarts too).

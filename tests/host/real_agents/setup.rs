@@ -208,21 +208,7 @@ impl RealHost {
             }
         }
         let mut child = command.spawn().unwrap();
-        let mut stdout = BufReader::new(child.stdout.take().unwrap());
-        let mut url = String::new();
-        let mut line = String::new();
-        while url.is_empty() && stdout.read_line(&mut line).unwrap() > 0 {
-            if let Some(rest) = line.trim().strip_prefix("listening on ") {
-                url = rest.to_owned();
-            }
-            line.clear();
-        }
-        assert!(
-            !url.is_empty(),
-            "tether serve --agent {} printed no URL",
-            agent.preset
-        );
-        std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
+        let url = crate::served::listening_url(&mut child);
         let token = token_from_auth(&home.path().join("auth.json"), "control");
         RealHost {
             child,
