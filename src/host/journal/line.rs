@@ -127,15 +127,17 @@ fn sniff_kind(after_seq: &[u8]) -> Option<&[u8]> {
 }
 
 /// Reads one line (without its newline). Stateless kinds with the usual
-/// prefix cost a syntax check; everything else is decoded in full.
-pub fn read_line(line: &[u8]) -> JournalLine {
+/// prefix cost a syntax check, unless `sealed` (its checksum held: it is
+/// the frame our serialiser wrote); everything else is decoded in full.
+pub fn read_line(line: &[u8], sealed: bool) -> JournalLine {
     if let Some((seq, rest)) = prefix_seq(line)
         && let Some(kind) = sniff_kind(rest)
         && STATELESS_KINDS.contains(&kind)
     {
         // Text, as every frame must be (a replay sends lines as they are).
-        let well_formed = std::str::from_utf8(line)
-            .is_ok_and(|text| serde_json::from_str::<IgnoredAny>(text).is_ok());
+        let well_formed = sealed
+            || std::str::from_utf8(line)
+                .is_ok_and(|text| serde_json::from_str::<IgnoredAny>(text).is_ok());
         return if well_formed {
             JournalLine::Stateless { seq }
         } else {
@@ -213,17 +215,17 @@ mod tests {
             text: "a \"quoted\"\n\u{1b}[1mline".into(),
         };
         assert_eq!(
-            read_line(&frame(3, output)),
+            read_line(&frame(3, output), false),
             JournalLine::Stateless { seq: 3 }
         );
         let status = EventKind::status(AgentState::Idle);
-        let JournalLine::Decoded(record) = read_line(&frame(4, status.clone())) else {
+        let JournalLine::Decoded(record) = read_line(&frame(4, status.clone()), false) else {
             panic!("a status is decoded")
         };
         assert_eq!((record.seq, &record.event), (4, &status));
         // Another key order: no prefix, so a full decode.
         let other = br#"{"seq":7,"type":"event","ts":"t","event":{"kind":"output","stream":"stdout","text":"x"}}"#;
-        assert!(matches!(read_line(other), JournalLine::Decoded(r) if r.seq == 7));
+        assert!(matches!(read_line(other, false), JournalLine::Decoded(r) if r.seq == 7));
     }
 
     /// One event of every kind the restart does not decode.
@@ -265,7 +267,7 @@ mod tests {
         for (n, event) in samples.iter().enumerate() {
             let line = frame(n as u64 + 1, event.clone());
             assert_eq!(
-                read_line(&line),
+                read_line(&line, false),
                 JournalLine::Stateless { seq: n as u64 + 1 },
                 "{event:?} is one of STATELESS_KINDS"
             );
@@ -291,13 +293,19 @@ mod tests {
         let line = frame(5, EventKind::notice(NoticeLevel::Info, "n5"));
         let text = String::from_utf8(line).unwrap();
         let broken = text.replacen("n5", "n5\"garbage", 1);
-        assert_eq!(read_line(broken.as_bytes()), JournalLine::Damaged);
-        assert_eq!(read_line(&text.as_bytes()[..30]), JournalLine::Damaged);
-        assert_eq!(read_line(b"{\"type\":\"ready\"}"), JournalLine::Damaged);
-        assert_eq!(read_line(b""), JournalLine::Damaged);
+        assert_eq!(read_line(broken.as_bytes(), false), JournalLine::Damaged);
+        assert_eq!(
+            read_line(&text.as_bytes()[..30], false),
+            JournalLine::Damaged
+        );
+        assert_eq!(
+            read_line(b"{\"type\":\"ready\"}", false),
+            JournalLine::Damaged
+        );
+        assert_eq!(read_line(b"", false), JournalLine::Damaged);
         let mut not_text = frame(6, EventKind::notice(NoticeLevel::Info, "n6"));
         let at = not_text.len() - 5;
         not_text[at] = 0xff;
-        assert_eq!(read_line(&not_text), JournalLine::Damaged);
+        assert_eq!(read_line(&not_text, false), JournalLine::Damaged);
     }
 }

@@ -147,7 +147,9 @@ impl Scan {
         if !line.complete && line.last {
             return Ok(false);
         }
-        let frame = match check_sum(line.text) {
+        let sum = check_sum(line.text);
+        let sealed = matches!(sum, Sum::Holds { .. });
+        let frame = match sum {
             Sum::Holds { body } => [&line.text[..body], b"}"].concat(),
             Sum::Absent => line.text.to_vec(),
             Sum::Broken if line.last => return Ok(false),
@@ -157,7 +159,7 @@ impl Scan {
                 line.number,
             ),
         };
-        let read = read_line(line.text);
+        let read = read_line(line.text, sealed);
         let Some(seq) = read.seq() else {
             return Ok(false);
         };
