@@ -207,7 +207,7 @@ impl<'a> Reader<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::ServerMessage;
+    use crate::ServerMessage;
 
     /// What serde makes of `frame`, as an event.
     fn serde_event(frame: &str) -> Option<EventRecord> {

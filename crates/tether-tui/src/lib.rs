@@ -1,5 +1,12 @@
 //! The terminal UI.
 
+// Paths written as `crate::tui::...` (and the other layers) when these
+// were modules of one crate.
+use crate as tui;
+use tether_client as client;
+use tether_protocol as protocol;
+use tether_protocol::bytescan;
+
 pub mod app;
 pub mod cells;
 pub mod deck;

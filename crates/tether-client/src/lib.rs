@@ -6,6 +6,9 @@
 //! and jitter, asking for `since=<last applied seq>` (read from a shared
 //! counter the application advances as it applies events).
 
+// Paths written as `crate::protocol::...` when this was a module.
+use tether_protocol as protocol;
+
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

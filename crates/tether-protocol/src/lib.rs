@@ -5,9 +5,11 @@
 //! always maps to a precise error code.
 
 mod agent;
+/// Scanning bytes eight at a time (shared with the terminal UI).
+pub mod bytescan;
 mod client;
 mod events;
-pub(crate) mod fast_event;
+pub mod fast_event;
 mod lobby;
 mod rules;
 mod server;

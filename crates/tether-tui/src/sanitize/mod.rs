@@ -68,7 +68,7 @@ pub fn sanitize_from_into(out: &mut StyledText, input: &str, base: Style, curren
 /// also when appending to text that has a style of its own. Panics if not;
 /// used by the property tests and the fuzzer.
 #[cfg(any(test, feature = "fuzzing"))]
-pub(crate) fn assert_shortcuts_match(input: &str, base: Style, current: Style) {
+pub fn assert_shortcuts_match(input: &str, base: Style, current: Style) {
     let mut prefix = StyledText::default();
     prefix.push("» ", Style::default().fg(Color::Yellow));
     let run = |shortcuts| {

@@ -203,7 +203,7 @@ pub fn decode_server_message(text: &str) -> serde_json::Result<ServerMessage> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::EventKind;
+    use crate::EventKind;
 
     #[test]
     fn the_event_fast_path_decodes_like_serde() {

@@ -137,7 +137,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::protocol::EventKind;
+    use crate::EventKind;
 
     #[test]
     fn events_replace_what_was_known_and_old_readers_skip_them() {
@@ -178,7 +178,7 @@ mod tests {
             entries: Vec::new(),
         });
         assert!(info.plan.is_empty(), "an empty plan clears it");
-        assert!(!info.apply(&EventKind::notice(crate::protocol::NoticeLevel::Info, "x")));
+        assert!(!info.apply(&EventKind::notice(crate::NoticeLevel::Info, "x")));
         assert_eq!(
             serde_json::to_value(&info).unwrap(),
             json!({"mode": "code", "modes": [{"id": "ask", "name": "Ask"},

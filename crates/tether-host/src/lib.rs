@@ -5,6 +5,11 @@
 //! `server` and `connection` are the network edge; `agent` the process
 //! edge; `journal` and `auth` the file edge.
 
+// Paths written as `crate::host::...` and `crate::protocol::...` when
+// these were modules of one crate.
+use crate as host;
+use tether_protocol as protocol;
+
 mod address;
 pub mod agent;
 pub mod auth;
