@@ -41,3 +41,37 @@ fn no_source_file_is_over_600_lines() {
         long.join("\n")
     );
 }
+
+/// The crates of the workspace and the tether crates each may depend on:
+/// protocol <- host, client <- tui <- the binary. Cargo refuses a cycle;
+/// this refuses a shortcut upward (the host on the UI, say).
+const LAYERS: &[(&str, &[&str])] = &[
+    ("tether-protocol", &[]),
+    ("tether-host", &["tether-protocol"]),
+    ("tether-client", &["tether-protocol"]),
+    ("tether-tui", &["tether-protocol", "tether-client"]),
+];
+
+#[test]
+fn each_crate_depends_only_on_the_layers_below_it() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for (name, allowed) in LAYERS {
+        let manifest = std::fs::read_to_string(root.join("crates").join(name).join("Cargo.toml"))
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let used: Vec<&str> = LAYERS
+            .iter()
+            .map(|(other, _)| *other)
+            .filter(|other| other != name)
+            .filter(|other| {
+                manifest
+                    .lines()
+                    .any(|line| line.trim_start().starts_with(&format!("{other} ")))
+            })
+            .collect();
+        let upward: Vec<&&str> = used.iter().filter(|u| !allowed.contains(u)).collect();
+        assert!(
+            upward.is_empty(),
+            "{name} depends on {upward:?}: only {allowed:?} lie below it"
+        );
+    }
+}

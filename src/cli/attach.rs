@@ -10,7 +10,7 @@ use clap::Args;
 use color_eyre::eyre::{Result, eyre};
 use nix::fcntl::{Flock, FlockArg};
 
-use tether::client::{self, ConnectError, Target};
+use tether::client::{self, Target};
 use tether::host::agent::AgentSpec;
 use tether::host::auth::{self, FileStamp};
 use tether::host::{Host, HostConfig};
@@ -206,30 +206,6 @@ pub async fn attach_tui(target: Target, hints: Hints, mouse: bool) -> ExitCode {
         notify,
     };
     super::deck::run(vec![opening], start).await
-}
-
-pub fn connect_failure(target: &Target, error: &ConnectError) -> ExitCode {
-    let message = match plain_host_hint(target, error) {
-        Some(hint) => format!("cannot attach to {}: {error}; {hint}", target.url),
-        None => format!("cannot attach to {}: {error}", target.url),
-    };
-    Failure::usage(message).exit()
-}
-
-/// A `wss://` URL whose TLS handshake got a plaintext answer: the host
-/// speaks plain `ws://` (HTTP comes back where a TLS record was expected).
-fn plain_host_hint(target: &Target, error: &ConnectError) -> Option<String> {
-    let (ConnectError::Tls(why) | ConnectError::Network(why)) = error else {
-        return None;
-    };
-    if target.url.scheme() != "wss" || !why.contains("InvalidContentType") {
-        return None;
-    }
-    let mut plain = target.url.clone();
-    plain.set_scheme("ws").ok()?;
-    Some(format!(
-        "the host speaks plain ws:// — did you mean {plain}?"
-    ))
 }
 
 /// Plain `tether`: a host in this process (shell agent, this directory, a

@@ -141,7 +141,7 @@ pub async fn run(openings: Vec<Opening>, start: Start) -> ExitCode {
                 ))
                 .exit();
             }
-            Err(e) => return super::attach::connect_failure(&probe, &e),
+            Err(e) => return super::failure::connect_failure(&probe, &e),
         };
         if first.session.is_some() {
             // The probe is the session's connection.

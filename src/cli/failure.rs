@@ -6,7 +6,7 @@
 use std::fmt::Display;
 use std::process::ExitCode;
 
-use tether::client::ConnectError;
+use tether::client::{ConnectError, Target};
 
 #[derive(Debug)]
 pub enum Failure {
@@ -76,4 +76,30 @@ impl From<color_eyre::eyre::Report> for Failure {
     fn from(error: color_eyre::eyre::Report) -> Self {
         Failure::Runtime(format!("{error:#}"))
     }
+}
+
+/// Why `tether attach` could not connect: one line, exit code 2, with a
+/// hint when the URL's scheme is the likely mistake.
+pub fn connect_failure(target: &Target, error: &ConnectError) -> ExitCode {
+    let message = match plain_host_hint(target, error) {
+        Some(hint) => format!("cannot attach to {}: {error}; {hint}", target.url),
+        None => format!("cannot attach to {}: {error}", target.url),
+    };
+    Failure::usage(message).exit()
+}
+
+/// A `wss://` URL whose TLS handshake got a plaintext answer: the host
+/// speaks plain `ws://` (HTTP comes back where a TLS record was expected).
+fn plain_host_hint(target: &Target, error: &ConnectError) -> Option<String> {
+    let (ConnectError::Tls(why) | ConnectError::Network(why)) = error else {
+        return None;
+    };
+    if target.url.scheme() != "wss" || !why.contains("InvalidContentType") {
+        return None;
+    }
+    let mut plain = target.url.clone();
+    plain.set_scheme("ws").ok()?;
+    Some(format!(
+        "the host speaks plain ws:// — did you mean {plain}?"
+    ))
 }

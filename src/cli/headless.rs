@@ -57,7 +57,7 @@ pub async fn watch(target: Target) -> ExitCode {
     };
     let socket = match client::connect_once(&target, Since::Seq(0)).await {
         Ok(socket) => socket,
-        Err(e) => return super::attach::connect_failure(&target, &e),
+        Err(e) => return super::failure::connect_failure(&target, &e),
     };
     let last = Arc::new(AtomicU64::new(0));
     let mut connection = client::spawn(target, Some(socket), Resume::After(last.clone()));
@@ -270,7 +270,7 @@ fn preview_text(preview: Option<&Preview>, input: &serde_json::Value) -> String 
 pub async fn prompt(target: Target, text: &str, allow_all: bool) -> ExitCode {
     let socket = match client::connect_once(&target, Since::Live).await {
         Ok(socket) => socket,
-        Err(e) => return super::attach::connect_failure(&target, &e),
+        Err(e) => return super::failure::connect_failure(&target, &e),
     };
     let mut connection = client::spawn(target, Some(socket), Resume::Live);
     let mut transcript = PlainTranscript::new();

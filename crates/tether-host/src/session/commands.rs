@@ -36,7 +36,7 @@ impl OwnerAction {
     }
 
     /// Whether a repeated message id is acknowledged without a second
-    /// effect (PROTOCOL.md section 4, idempotency).
+    /// effect (docs/protocol.md section 4, idempotency).
     fn idempotent(self) -> bool {
         !matches!(self, OwnerAction::Interrupt)
     }

@@ -2,7 +2,7 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
-/// How many ids are remembered per identity (PROTOCOL.md section 4).
+/// How many ids are remembered per identity (docs/protocol.md section 4).
 pub const REMEMBERED_IDS: usize = 1024;
 
 #[derive(Debug, Default)]

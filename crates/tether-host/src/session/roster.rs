@@ -1,4 +1,4 @@
-//! Who is connected and who owns the session (PROTOCOL.md section 3).
+//! Who is connected and who owns the session (docs/protocol.md section 3).
 //!
 //! Pure: time comes in as an argument, nothing is sent from here. Every
 //! operation returns the role changes it made so the caller can notify.

@@ -1,5 +1,5 @@
 //! The pure translation between Claude Agent SDK stream-json messages and
-//! tether events (PROTOCOL.md section 7). No process, no I/O: feed it lines
+//! tether events (docs/protocol.md section 7). No process, no I/O: feed it lines
 //! and owner actions, it returns events to emit and JSON lines to write.
 
 use std::collections::HashMap;
