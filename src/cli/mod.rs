@@ -82,8 +82,13 @@ fn mouse_choice(no_mouse: bool) -> Result<bool, Failure> {
 
 pub fn run(cli: Cli) -> ExitCode {
     // Every agent and approved command runs under `tether supervise` (this
-    // same binary), so that nothing the host starts outlives it.
-    if let Ok(tether) = std::env::current_exe() {
+    // same binary), so that nothing the host starts outlives it. Through
+    // /proc/self/exe, which stays this binary even after an upgrade
+    // replaced the file on disk.
+    let tether = std::path::PathBuf::from("/proc/self/exe");
+    if tether.exists() {
+        tether::host::agent::process::supervise_children_with(tether);
+    } else if let Ok(tether) = std::env::current_exe() {
         tether::host::agent::process::supervise_children_with(tether);
     }
     match cli.command {
