@@ -64,6 +64,19 @@ pub struct SessionDescription {
     /// Rules in force (see `rule_added`); absent when there are none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rules: Vec<super::Rule>,
+    /// Whether the agent can run an input the owner edited before allowing
+    /// it (`updated_input`); `false` for ACP and replay agents. Absent
+    /// (an older host): `true`.
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub takes_updated_input: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn is_true(value: &bool) -> bool {
+    *value
 }
 
 /// Who the connection is (`ready.you`).

@@ -91,6 +91,7 @@ impl SessionConfig {
                 cwd: "/tmp".into(),
                 started_at: "2026-01-01T00:00:00Z".into(),
                 rules: Vec::new(),
+                takes_updated_input: agent.takes_updated_input,
             },
             owner_grace: Duration::from_secs(10),
             history: HistoryBudget {

@@ -86,6 +86,7 @@ pub fn restore(
             cwd: cwd.display().to_string(),
             started_at: header.started_at.clone(),
             rules: Vec::new(),
+            takes_updated_input: spec.agent.traits().takes_updated_input,
         },
         owner_grace: defaults.owner_grace,
         history,

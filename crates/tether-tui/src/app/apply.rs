@@ -160,7 +160,11 @@ impl App {
         Vec::new()
     }
 
-    fn track_pending(&mut self, request: Pending) {
+    fn track_pending(&mut self, mut request: Pending) {
+        request.editable = self
+            .session
+            .as_ref()
+            .is_none_or(|session| session.takes_updated_input);
         if self
             .pending
             .iter()

@@ -56,7 +56,9 @@ pub fn choices(request: &Pending) -> Vec<Choice> {
                 label: capitalized(&sanitize_plain(&o.label)),
             }),
     );
-    choices.push(Choice::EditAndAllow);
+    if request.editable {
+        choices.push(Choice::EditAndAllow);
+    }
     choices.push(Choice::Deny {
         option: offered(PermissionOptionKind::RejectOnce),
     });
@@ -106,6 +108,7 @@ impl Pending {
             description,
             preview,
             options,
+            editable: true,
         })
     }
 

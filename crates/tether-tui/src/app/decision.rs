@@ -349,7 +349,16 @@ impl App {
         let at = self
             .decision_request()
             .and_then(|(_, r)| choices(r).iter().position(|c| *c == Choice::EditAndAllow));
-        at.map(|at| self.choose(at)).unwrap_or_default()
+        match at {
+            Some(at) => self.choose(at),
+            None => {
+                self.say(
+                    "this agent cannot run an edited input: allow it as it is, or deny",
+                    Level::Info,
+                );
+                Vec::new()
+            }
+        }
     }
 
     /// `n`: deny with no message.

@@ -113,6 +113,9 @@ pub struct Pending {
     pub preview: Option<Box<Preview>>,
     /// The answers offered (empty from an older host).
     pub options: Vec<PermissionOption>,
+    /// Whether the agent can run an edited input (the session says so in
+    /// `ready`): edit-and-allow is offered only then.
+    pub editable: bool,
 }
 
 /// Open overlays, innermost last.

@@ -31,6 +31,7 @@ fn ready(epoch: &str, pending: Vec<EventRecord>) -> ServerMessage {
             cwd: "/work".into(),
             started_at: "2026-01-01T00:00:00Z".into(),
             rules: Vec::new(),
+            takes_updated_input: true,
         },
         you: You {
             participant: "p1".into(),

@@ -11,7 +11,7 @@ use ratatui::widgets::{Block, Borders, Paragraph};
 
 use crate::protocol::Preview;
 use crate::tui::app::choices::literal;
-use crate::tui::app::decision::{EditorKind, Wrapped, choices};
+use crate::tui::app::decision::{Choice, EditorKind, Wrapped, choices};
 use crate::tui::app::{App, Pending};
 use crate::tui::cells::sanitize_name;
 use crate::tui::highlight::{self, Syntax};
@@ -170,11 +170,11 @@ fn draw_bottom(app: &mut App, frame: &mut Frame, area: Rect) {
                 (true, true) => theme::SELECTED,
                 (true, false) => Style::default(),
             };
-            let key = match i {
-                0 => "  (y)",
-                _ if i + 1 == choices.len() => "  (n: deny with no message)",
-                _ if i + 2 == choices.len() => "  (e)",
-                _ => "",
+            let key = match choice {
+                Choice::Allow { .. } if i == 0 => "  (y)",
+                Choice::EditAndAllow => "  (e)",
+                Choice::Deny { .. } => "  (n: deny with no message)",
+                Choice::Allow { .. } => "",
             };
             Line::from(vec![
                 Span::raw(marker),
@@ -490,6 +490,7 @@ mod tests {
             description: None,
             preview: None,
             options: Vec::new(),
+            editable: true,
         };
         let first = |r: &Pending| header(r, 80)[0].to_string();
         assert_eq!(first(&request), "Edit");

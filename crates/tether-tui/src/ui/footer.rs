@@ -110,8 +110,10 @@ fn hint_word(app: &App, binding: &keymap::Binding) -> Option<&'static str> {
         Action::Allow | Action::Deny => (owner && !app.pending.is_empty()).then_some(word),
         Action::OpenDecision => (!app.pending.is_empty()).then_some(word),
         // The decision view's answers (followers see it read-only).
-        Action::ChooseNumbered | Action::ChooseHighlighted | Action::EditAndAllow => {
-            owner.then_some(word)
+        Action::ChooseNumbered | Action::ChooseHighlighted => owner.then_some(word),
+        Action::EditAndAllow => {
+            let editable = app.decision_request().is_some_and(|(_, r)| r.editable);
+            (owner && editable).then_some(word)
         }
         Action::Interrupt if searching => Some(words::CLEAR_SEARCH),
         Action::Interrupt => (owner && app.agent_busy()).then_some(word),

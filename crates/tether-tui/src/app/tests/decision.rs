@@ -442,3 +442,45 @@ fn the_permissions_pane_names_the_once_options_whatever_their_order() {
         (Decision::Deny, Some("reject"))
     );
 }
+
+#[test]
+fn edit_is_offered_only_where_the_agent_can_run_an_edited_input() {
+    let mut rig = Rig::new(Role::Owner, false);
+    // An ACP agent's session says it cannot.
+    rig.server(ServerMessage::Ready {
+        protocol: 1,
+        session: crate::protocol::SessionDescription {
+            id: "main".into(),
+            epoch: "e1".into(),
+            title: "acp".into(),
+            agent: "acp".into(),
+            cwd: "/work".into(),
+            started_at: "2026-01-01T00:00:00Z".into(),
+            rules: Vec::new(),
+            takes_updated_input: false,
+        },
+        you: crate::protocol::You {
+            participant: "p1".into(),
+            identity: "alice".into(),
+            grants: vec![crate::protocol::Grant::Control],
+            mode: crate::protocol::Mode::Control,
+        },
+        last_seq: 0,
+        state: crate::protocol::AgentState::Idle,
+        pending: Vec::new(),
+        agent: None,
+    });
+    rig.server(ServerMessage::Role {
+        role: Role::Owner,
+        reason: None,
+    });
+    rig.server(ServerMessage::CaughtUp { seq: 0 });
+    rig.event(command(1, "r1", "touch x"));
+    let (_, request) = rig.app.decision_request().unwrap();
+    assert!(!choices(request).contains(&Choice::EditAndAllow));
+    assert!(
+        sent(&rig.key(KeyCode::Char('e'))).is_empty(),
+        "e sends nothing"
+    );
+    assert!(rig.app.decision.editor.is_none(), "and opens no editor");
+}
