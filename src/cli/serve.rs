@@ -387,6 +387,10 @@ fn announce(host: &Host) {
         2..=8 => println!("sessions: {}", ids.join(", ")),
         n => println!("sessions: {}, … ({n} in all)", ids[..6].join(", ")),
     }
+    if ids.len() != 1 {
+        // The first URL names one session; people want the whole host.
+        println!("attach to them all: tether attach ws://{listen}");
+    }
     for problem in host.problems() {
         eprintln!("tether: {problem}");
     }

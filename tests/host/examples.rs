@@ -47,7 +47,7 @@ async fn the_example_serve_config_starts_its_sessions() {
         .unwrap();
     let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
     let mut seen = Vec::new();
-    while seen.len() < 2 {
+    while seen.len() < 3 {
         let line = tokio::time::timeout(std::time::Duration::from_secs(10), lines.next_line())
             .await
             .unwrap()
@@ -58,5 +58,10 @@ async fn the_example_serve_config_starts_its_sessions() {
     assert!(seen[0].starts_with("listening on ws://"), "{seen:?}");
     assert!(seen[0].ends_with("/v1/sessions/api"), "{seen:?}");
     assert_eq!(seen[1], "sessions: api, checks, web");
+    // And the one command that shows them all.
+    let host = seen[0]
+        .trim_start_matches("listening on ")
+        .trim_end_matches("/v1/sessions/api");
+    assert_eq!(seen[2], format!("attach to them all: tether attach {host}"));
     child.kill().await.unwrap();
 }
