@@ -385,8 +385,9 @@ impl EventKind {
     /// The option a decision that names none stands for: the request's
     /// `allow_once` (or `reject_once`) option, so a plain answer never
     /// remembers anything. `Ok(None)` for a request with no options at all
-    /// (an older host's); `Err` says what the request offers instead when
-    /// it has no once-option of that kind.
+    /// (an older host's), and for a deny with no `reject_once` (the agent
+    /// is told `cancelled`); `Err` says what the request offers instead of
+    /// an `allow_once`.
     pub fn once_option(&self, decision: Decision) -> Result<Option<&str>, String> {
         let EventKind::PermissionRequest { options, .. } = self else {
             return Err("not a permission request".into());
@@ -400,6 +401,11 @@ impl EventKind {
         };
         if let Some(option) = options.iter().find(|o| o.kind == once) {
             return Ok(Some(&option.id));
+        }
+        // A deny must always be possible: without a reject-once option the
+        // agent is told the request was cancelled, which remembers nothing.
+        if decision == Decision::Deny {
+            return Ok(None);
         }
         let offered: Vec<String> = options
             .iter()
@@ -542,7 +548,11 @@ mod tests {
             "this request offers no allow_once option; name one of its options: \
              `a` (allow_always), `n` (reject_always)"
         );
-        assert!(broad.once_option(Decision::Deny).is_err());
+        assert_eq!(
+            broad.once_option(Decision::Deny),
+            Ok(None),
+            "cancelled, never `never`"
+        );
         // An older host's request without options: nothing to remember anyway.
         assert_eq!(
             request(None, Vec::new()).once_option(Decision::Allow),

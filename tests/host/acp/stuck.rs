@@ -137,3 +137,34 @@ async fn a_stuck_agent_can_be_restarted_and_its_queue_is_bounded() {
     );
     host.stop().await;
 }
+
+#[tokio::test]
+async fn an_interrupt_while_idle_changes_nothing() {
+    let (host, _) = start(vec![]).await;
+    let mut owner = host.owner().await;
+    idle(&mut owner).await;
+    owner.request(|id| ClientMessage::Interrupt { id }).await;
+    // Well past the grace: the idle agent was not taken for a stuck one.
+    tokio::time::sleep(Duration::from_millis(1600)).await;
+    owner.ping().await;
+    assert!(
+        !has_notice(&owner, NoticeLevel::Warn, "did not stop"),
+        "{:#?}",
+        owner.events
+    );
+    let starts = owner
+        .events
+        .iter()
+        .filter(|r| {
+            matches!(
+                r.event,
+                EventKind::Status {
+                    state: AgentState::Starting,
+                    ..
+                }
+            )
+        })
+        .count();
+    assert_eq!(starts, 1, "the agent was started again");
+    host.stop().await;
+}

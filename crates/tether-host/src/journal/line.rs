@@ -18,7 +18,6 @@ const STATELESS_KINDS: &[&[u8]] = &[
     b"thinking",
     b"tool_use",
     b"tool_result",
-    b"interrupt",
     b"notice",
 ];
 

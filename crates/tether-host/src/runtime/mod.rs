@@ -399,7 +399,11 @@ impl Runtime {
                     self.send_direct(to, Direct::Replay(Box::new(job)));
                 }
                 Output::Agent(command) => {
-                    if matches!(command, super::session::AgentCommand::Interrupt) {
+                    // Only a running turn has something to honour: an idle
+                    // agent says nothing back to an interrupt.
+                    if matches!(command, super::session::AgentCommand::Interrupt)
+                        && self.session.turn_active()
+                    {
                         self.interrupt_sent();
                     }
                     self.agent.send(AgentInput::Command(command));

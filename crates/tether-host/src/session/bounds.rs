@@ -11,6 +11,10 @@ use crate::protocol::{EventKind, PermissionOption, PermissionOptionKind, Preview
 pub const MAX_OPEN_REQUESTS: usize = 64;
 /// Options one request may offer (the once-options are always kept).
 pub const MAX_OPTIONS: usize = 16;
+/// Bytes of an option's id (it goes back to the agent as it is).
+pub const MAX_OPTION_ID: usize = 256;
+/// Bytes of a request's id and tool name: longer requests are refused.
+pub const MAX_REQUEST_ID: usize = 256;
 /// Characters of a request's title, and of an option's label.
 pub const MAX_TITLE_CHARS: usize = 500;
 /// Characters of a request's description.
@@ -71,23 +75,41 @@ pub fn bound_request(event: &mut EventKind) {
     }
 }
 
-/// At most [`MAX_OPTIONS`], the once-options among them whatever their
-/// place, labels cut.
+/// At most [`MAX_OPTIONS`] options with ids of at most [`MAX_OPTION_ID`]
+/// bytes (longer ones cannot be shown, so are not offered), the first
+/// `allow_once` and `reject_once` among them whatever their place, in the
+/// agent's order; labels cut. Linear in the number of options.
 fn bound_options(options: &mut Vec<PermissionOption>) {
+    options.retain(|o| o.id.len() <= MAX_OPTION_ID);
     if options.len() > MAX_OPTIONS {
-        let once = |o: &PermissionOption| {
-            matches!(
-                o.kind,
-                PermissionOptionKind::AllowOnce | PermissionOptionKind::RejectOnce
-            )
+        let first_of = |kind| {
+            options
+                .iter()
+                .position(|o: &PermissionOption| o.kind == kind)
         };
-        let mut kept: Vec<PermissionOption> = options.iter().filter(|o| once(o)).cloned().collect();
-        let room = MAX_OPTIONS.saturating_sub(kept.len());
-        kept.extend(options.iter().filter(|o| !once(o)).take(room).cloned());
-        // In the agent's order.
-        let order = |o: &PermissionOption| options.iter().position(|x| x.id == o.id);
-        kept.sort_by_key(order);
-        *options = kept;
+        let once: Vec<usize> = [
+            PermissionOptionKind::AllowOnce,
+            PermissionOptionKind::RejectOnce,
+        ]
+        .into_iter()
+        .filter_map(first_of)
+        .collect();
+        let room = MAX_OPTIONS - once.len();
+        let mut keep = vec![false; options.len()];
+        for at in &once {
+            keep[*at] = true;
+        }
+        let others = (0..options.len())
+            .filter(|at| !once.contains(at))
+            .take(room);
+        for at in others.collect::<Vec<_>>() {
+            keep[at] = true;
+        }
+        let mut at = 0;
+        options.retain(|_| {
+            at += 1;
+            keep[at - 1]
+        });
     }
     for option in options.iter_mut() {
         option.label = cut(&option.label, MAX_TITLE_CHARS);
@@ -125,6 +147,15 @@ mod tests {
             .map(|n| option(&format!("a{n}"), PermissionOptionKind::AllowAlways, "x"))
             .collect();
         options.push(option("once", PermissionOptionKind::AllowOnce, "y"));
+        // An agent repeating its once-option a hundred thousand times.
+        options.extend(
+            (0..100_000).map(|n| option(&format!("o{n}"), PermissionOptionKind::AllowOnce, "y")),
+        );
+        options.push(option(
+            &"i".repeat(10_000),
+            PermissionOptionKind::AllowAlways,
+            "long id",
+        ));
         options.push(option(
             "no",
             PermissionOptionKind::RejectOnce,

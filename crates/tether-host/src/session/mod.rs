@@ -113,6 +113,8 @@ impl Session {
     /// journal) gets it held for the owner grace, as after a dropped
     /// connection: followers that reconnect first are not promoted.
     pub fn finish_restore(&mut self, owner: Option<String>, at: At) -> Vec<Output> {
+        // The agent starts anew: nothing waits in its queue.
+        self.outstanding = 0;
         if let Some(owner) = owner {
             self.roster.reserve(owner, at.mono);
         }
@@ -362,8 +364,13 @@ impl Session {
     /// Takes one event from the agent and records it.
     pub fn agent_event(&mut self, mut event: EventKind, at: At) -> Vec<Output> {
         let mut out = Vec::new();
-        if let EventKind::PermissionRequest { .. } = &event {
-            if self.pending.len() >= bounds::MAX_OPEN_REQUESTS {
+        if let EventKind::PermissionRequest {
+            request_id, tool, ..
+        } = &event
+        {
+            let oversized =
+                request_id.len() > bounds::MAX_REQUEST_ID || tool.len() > bounds::MAX_REQUEST_ID;
+            if oversized || self.pending.len() >= bounds::MAX_OPEN_REQUESTS {
                 return self.refuse_request(&event, at);
             }
             self.refusing = false;

@@ -105,20 +105,18 @@ fn a_plain_answer_without_a_once_option_is_refused_and_the_request_stays() {
         option("never", PermissionOptionKind::RejectAlways),
     ];
     h.request_with("r1", broad);
-    for decision in [Decision::Allow, Decision::Deny] {
-        let out = h.send(alice, decide("d1", "r1", decision));
-        let [
-            Output::Send {
-                message: ServerMessage::Error { code, message, .. },
-                ..
-            },
-        ] = &out[..]
-        else {
-            panic!("expected one error, got {out:?}");
-        };
-        assert_eq!(*code, ErrorCode::BadRequest);
-        assert!(message.contains("`always` (allow_always)"), "{message}");
-    }
+    let out = h.send(alice, decide("d1", "r1", Decision::Allow));
+    let [
+        Output::Send {
+            message: ServerMessage::Error { code, message, .. },
+            ..
+        },
+    ] = &out[..]
+    else {
+        panic!("expected one error, got {out:?}");
+    };
+    assert_eq!(*code, ErrorCode::BadRequest);
+    assert!(message.contains("`always` (allow_always)"), "{message}");
     assert!(h.session.pending.is_open("r1"));
     // Naming the broader option on purpose still works.
     let named = ClientMessage::PermissionDecision {
@@ -153,6 +151,31 @@ fn an_edited_input_is_recorded_as_what_runs() {
     let out = h.send(alice, answer);
     assert!(
         matches!(&events(&out)[..], [EventKind::PermissionResolved { updated_input: Some(v), .. }] if *v == edited),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn a_plain_deny_is_always_possible_and_remembers_nothing() {
+    let mut h = Harness::new(SHELL);
+    let alice = h.owner("alice");
+    let broad = vec![
+        option("always", PermissionOptionKind::AllowAlways),
+        option("never", PermissionOptionKind::RejectAlways),
+    ];
+    h.request_with("r1", broad);
+    let out = h.send(alice, decide("d1", "r1", Decision::Deny));
+    // No reject-once to name: the agent is told the request was cancelled
+    // (no option), never `never`.
+    assert!(
+        matches!(
+            &agent_commands(&out)[..],
+            [AgentCommand::Decision {
+                decision: Decision::Deny,
+                option: None,
+                ..
+            }]
+        ),
         "{out:?}"
     );
 }
