@@ -189,6 +189,8 @@ pub struct Host {
     closing: watch::Sender<bool>,
     /// Bumped after every reload of the auth file.
     auth_changed: watch::Sender<u64>,
+    /// Held while the auth file is reloaded.
+    reloading: tokio::sync::Mutex<()>,
 }
 
 impl Host {
@@ -261,6 +263,7 @@ impl Host {
             stop_accepting: Some(stop_accepting),
             closing,
             auth_changed,
+            reloading: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -380,6 +383,9 @@ impl Host {
     /// closed with 4003. On error the old tokens stay in force. Returns
     /// what changed, by name.
     pub async fn reload_auth(&self) -> Result<auth::AuthChanges> {
+        // One reload at a time: two racing would diff against the same file
+        // and the older could swap in last.
+        let _reloading = self.reloading.lock().await;
         let path = self.auth_path.clone();
         let local = self.local_tokens.clone();
         let current = self.auth.clone();

@@ -246,7 +246,15 @@ fn exit_like(status: Option<WaitStatus>) -> i32 {
         Some(WaitStatus::Exited(_, code)) => code,
         Some(WaitStatus::Signaled(_, signal, _)) => {
             let _ = nix::sys::prctl::set_pdeathsig(None);
-            let _ = watched().thread_unblock();
+            // The default action (Rust ignores SIGPIPE), and only this one
+            // signal let through: a stop signal still pending must not be
+            // the one this process dies of.
+            // SAFETY: restoring a signal's default disposition.
+            let _ =
+                unsafe { nix::sys::signal::signal(signal, nix::sys::signal::SigHandler::SigDfl) };
+            let mut only = SigSet::empty();
+            only.add(signal);
+            let _ = only.thread_unblock();
             let _ = kill(nix::unistd::getpid(), signal);
             128 + signal as i32
         }

@@ -247,7 +247,6 @@ mod tests {
                 content: "c".into(),
                 is_error: false,
             },
-            EventKind::Interrupt { by: "b".into() },
             EventKind::notice(NoticeLevel::Warn, "w"),
         ]
     }

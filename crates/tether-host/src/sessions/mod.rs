@@ -439,10 +439,12 @@ fn free_id(taken: impl Fn(&str) -> bool, cwd: &Path, preset: &str) -> String {
         })
         .take(48)
         .collect();
+    // A session id starts with a letter, a digit or `_`.
+    let base = base.trim_start_matches('-');
     let base = if base.trim_matches('-').is_empty() {
         preset.to_owned()
     } else {
-        base
+        base.to_owned()
     };
     (1..)
         .map(|n| {
@@ -454,4 +456,28 @@ fn free_id(taken: impl Fn(&str) -> bool, cwd: &Path, preset: &str) -> String {
         })
         .find(|id| !taken(id))
         .expect("some id is free")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_free_id_is_always_a_valid_one() {
+        for (dir, want) in [
+            ("/x/api", "api"),
+            ("/x/.config", "config"),
+            ("/x/日本proj", "proj"),
+            ("/x/---", "shell"),
+            ("/", "shell"),
+        ] {
+            let id = free_id(|_| false, Path::new(dir), "shell");
+            assert_eq!(id, want, "{dir}");
+            check_session_id(&id).unwrap();
+        }
+        assert_eq!(
+            free_id(|id| id == "api", Path::new("/x/api"), "shell"),
+            "api-2"
+        );
+    }
 }
