@@ -234,14 +234,15 @@ pub fn embedded(mouse: bool) -> ExitCode {
         };
         // `tether token` changes apply here too; the screen is the UI's, so
         // reloads go to the log.
-        let follow = super::serve::follow_auth_file(&host, auth_stamp, |outcome| match outcome {
-            Ok(changes) if !changes.is_empty() => tracing::info!("auth: {changes}"),
-            Ok(_) => {}
-            Err(e) => tracing::warn!(
-                "auth file not reloaded, the old tokens stay: {}",
-                super::failure::with_causes(&e)
-            ),
-        });
+        let follow =
+            super::serve::follow_auth_file(&host, auth_stamp, None, |outcome, _| match outcome {
+                Ok(changes) if !changes.is_empty() => tracing::info!("auth: {changes}"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(
+                    "auth file not reloaded, the old tokens stay: {}",
+                    super::failure::with_causes(&e)
+                ),
+            });
         let code = tokio::select! {
             code = attach_tui(target, hints, mouse) => code,
             () = follow => unreachable!("following the auth file never ends"),

@@ -336,7 +336,11 @@ async fn serve(config: HostConfig) -> Result<(), Failure> {
     let host = Host::start(config).await?;
     announce(&host);
     {
-        let follow = follow_auth_file(&host, auth_stamp, |outcome| report_reload(outcome, false));
+        // SIGHUP asks the follower to reload: reloads run one at a time in
+        // one place (an arm of this select waiting on a reload the
+        // follower holds would never let the follower finish it).
+        let asked = tokio::sync::Notify::new();
+        let follow = follow_auth_file(&host, auth_stamp, Some(&asked), report_reload);
         tokio::pin!(follow);
         loop {
             tokio::select! {
@@ -346,7 +350,7 @@ async fn serve(config: HostConfig) -> Result<(), Failure> {
                     if in_terminal {
                         break;
                     }
-                    report_reload(host.reload_auth().await, true);
+                    asked.notify_one();
                 }
                 () = &mut follow => {}
             }
@@ -356,22 +360,29 @@ async fn serve(config: HostConfig) -> Result<(), Failure> {
 }
 
 /// Reloads the host's auth file whenever it changes on disk (checked every
-/// second) and hands each outcome to `report`; never returns. `stamp` is
-/// the file's stamp from before the host read it, so an edit made while
-/// the host started is not missed (at worst the file is read twice).
+/// second), and whenever `asked` is notified (SIGHUP), and hands each
+/// outcome to `report` with whether it was asked for; never returns.
+/// `stamp` is the file's stamp from before the host read it, so an edit
+/// made while the host started is not missed (at worst it is read twice).
 pub async fn follow_auth_file(
     host: &Host,
     mut stamp: Option<FileStamp>,
-    report: impl Fn(tether::host::error::Result<AuthChanges>),
+    asked: Option<&tokio::sync::Notify>,
+    report: impl Fn(tether::host::error::Result<AuthChanges>, bool),
 ) {
     let mut poll = tokio::time::interval(AUTH_POLL);
     poll.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let never = tokio::sync::Notify::new();
+    let asked = asked.unwrap_or(&never);
     loop {
-        poll.tick().await;
+        let was_asked = tokio::select! {
+            _ = poll.tick() => false,
+            () = asked.notified() => true,
+        };
         let now = FileStamp::of(host.auth_path());
-        if now != stamp {
+        if was_asked || now != stamp {
             stamp = now;
-            report(host.reload_auth().await);
+            report(host.reload_auth().await, was_asked);
         }
     }
 }

@@ -47,9 +47,47 @@ pub fn child_command(program: &str, cwd: &std::path::Path) -> tokio::process::Co
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .process_group(0)
-        .kill_on_drop(true);
+        // A supervisor is ended by `TreeChild`'s drop instead: killed, it
+        // could not end the processes below it.
+        .kill_on_drop(!supervised());
     die_with_the_host(&mut command);
     command
+}
+
+/// A child started by [`child_command`], spawned through [`TreeChild::spawn`]:
+/// dropped while it still runs (its agent's task was aborted), its whole
+/// tree ends at once.
+#[derive(Debug)]
+pub struct TreeChild(tokio::process::Child);
+
+impl TreeChild {
+    pub fn spawn(command: &mut tokio::process::Command) -> std::io::Result<TreeChild> {
+        command.spawn().map(TreeChild)
+    }
+}
+
+impl std::ops::Deref for TreeChild {
+    type Target = tokio::process::Child;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for TreeChild {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
+}
+
+impl Drop for TreeChild {
+    fn drop(&mut self) {
+        if !supervised() || !matches!(self.0.try_wait(), Ok(None)) {
+            return;
+        }
+        if let Some(pid) = self.0.id().and_then(|p| i32::try_from(p).ok()) {
+            let _ = nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGUSR1);
+        }
+    }
 }
 
 /// Makes the child receive SIGKILL when the host dies, even by `kill -9`

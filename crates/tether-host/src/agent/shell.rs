@@ -10,7 +10,7 @@ use serde_json::json;
 use tokio::sync::mpsc;
 
 use super::output_batch::OutputBatch;
-use super::process::{TreeStop, child_command, forward_text, sleep_until_some};
+use super::process::{TreeChild, TreeStop, child_command, forward_text, sleep_until_some};
 use super::{AgentInput, EventSink};
 use crate::host::preview;
 use crate::host::session::AgentCommand;
@@ -207,11 +207,12 @@ async fn execute(
     events: &EventSink,
     started: Instant,
 ) -> Option<Stop> {
-    let spawned = child_command("sh", cwd)
-        .arg("-c")
-        .arg(command)
-        .stdin(Stdio::null())
-        .spawn();
+    let spawned = TreeChild::spawn(
+        child_command("sh", cwd)
+            .arg("-c")
+            .arg(command)
+            .stdin(Stdio::null()),
+    );
     let child = match spawned {
         Ok(child) => child,
         Err(e) => {
@@ -237,7 +238,7 @@ type ExitResult = std::io::Result<std::process::ExitStatus>;
 /// shell has exited and its pipes are closed. A stray background job that
 /// keeps a pipe open is not waited for.
 async fn supervise(
-    mut child: tokio::process::Child,
+    mut child: TreeChild,
     inbox: &mut mpsc::UnboundedReceiver<AgentInput>,
     events: &EventSink,
 ) -> (Option<ExitResult>, Option<Stop>) {

@@ -93,6 +93,21 @@ pub struct Journal {
     owner: OwnerFile,
 }
 
+/// Writes `bytes` at `offset`, as far as the disk takes them: how many it
+/// took, and the error that stopped it.
+fn write_at(file: &File, bytes: &[u8], offset: u64) -> (usize, std::io::Result<()>) {
+    let mut done = 0;
+    while done < bytes.len() {
+        match file.write_at(&bytes[done..], offset + done as u64) {
+            Ok(0) => return (done, Err(std::io::ErrorKind::WriteZero.into())),
+            Ok(n) => done += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return (done, Err(e)),
+        }
+    }
+    (done, Ok(()))
+}
+
 /// Where a journal replay starts reading.
 #[derive(Debug, Clone)]
 pub struct JournalCursor {
@@ -261,10 +276,20 @@ impl Journal {
         if self.unwritten.is_empty() {
             return Ok(());
         }
-        match self.file.write_all_at(&self.unwritten, self.written) {
+        let (done, result) = write_at(&self.file, &self.unwritten, self.written);
+        // What reached the disk in whole lines is written for good; a part
+        // of a line is written again with the rest.
+        let whole = match result {
+            Ok(()) => done,
+            Err(_) => self.unwritten[..done]
+                .iter()
+                .rposition(|b| *b == b'\n')
+                .map_or(0, |at| at + 1),
+        };
+        self.written += whole as u64;
+        self.unwritten.drain(..whole);
+        match result {
             Ok(()) => {
-                self.written += self.unwritten.len() as u64;
-                self.unwritten.clear();
                 if self.health != Health::Written {
                     self.health = Health::Written;
                     self.behind.clear_mark();
@@ -276,6 +301,12 @@ impl Journal {
                 Err(cause).or_io(|| format!("cannot write {}", self.path.display()))
             }
         }
+    }
+
+    /// Whether the disk refuses the journal now (its lines wait in memory
+    /// for the next try).
+    pub fn is_behind(&self) -> bool {
+        matches!(self.health, Health::Behind { .. })
     }
 
     fn fell_behind(&mut self, cause: &std::io::Error) {

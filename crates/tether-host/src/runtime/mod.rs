@@ -425,7 +425,9 @@ impl Runtime {
                 wrote = true;
             }
         }
-        if wrote {
+        // While the disk refuses writes, the retry timer tries again (not
+        // every event, each of which would rewrite the whole backlog).
+        if wrote && !journal.is_behind() {
             self.flush_journal();
         }
     }

@@ -16,10 +16,10 @@ use std::path::PathBuf;
 use std::process::Stdio;
 
 use nix::sys::signal::Signal;
-use tokio::process::{Child, ChildStdin};
+use tokio::process::ChildStdin;
 use tokio::sync::mpsc;
 
-use super::process::{TreeStop, child_command, forward_text, sleep_until_some};
+use super::process::{TreeChild, TreeStop, child_command, forward_text, sleep_until_some};
 use super::stream_json::lines::{FromChild, read_stdout};
 use super::stream_json::{describe_exit, write_line};
 use super::{AgentInput, EventSink};
@@ -37,7 +37,7 @@ pub struct AcpAgent {
 
 /// The child and what the loop knows of its end.
 struct Running {
-    child: Child,
+    child: TreeChild,
     stdin: Option<ChildStdin>,
     exit: Option<std::io::Result<std::process::ExitStatus>>,
     stopping: bool,
@@ -128,10 +128,11 @@ impl AcpAgent {
 
     /// Starts the child, or says why it could not start.
     async fn spawn(&self, events: &EventSink) -> Option<Running> {
-        let spawned = child_command(&self.command[0], &self.cwd)
-            .args(&self.command[1..])
-            .stdin(Stdio::piped())
-            .spawn();
+        let spawned = TreeChild::spawn(
+            child_command(&self.command[0], &self.cwd)
+                .args(&self.command[1..])
+                .stdin(Stdio::piped()),
+        );
         match spawned {
             Ok(mut child) => Some(Running {
                 ending: TreeStop::new(child.id().unwrap_or(0)),

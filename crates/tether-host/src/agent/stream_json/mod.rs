@@ -18,7 +18,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::process::ChildStdin;
 use tokio::sync::mpsc;
 
-use super::process::{TreeStop, child_command, forward_text, sleep_until_some};
+use super::process::{TreeChild, TreeStop, child_command, forward_text, sleep_until_some};
 use super::{AgentInput, EventSink};
 use crate::host::preview;
 use crate::host::session::AgentCommand;
@@ -44,10 +44,11 @@ impl StreamJsonAgent {
 
     pub async fn run(self, mut inbox: mpsc::UnboundedReceiver<AgentInput>, events: EventSink) {
         let _ = events.send(EventKind::status(AgentState::Starting)).await;
-        let spawned = child_command(&self.command[0], &self.cwd)
-            .args(&self.command[1..])
-            .stdin(Stdio::piped())
-            .spawn();
+        let spawned = TreeChild::spawn(
+            child_command(&self.command[0], &self.cwd)
+                .args(&self.command[1..])
+                .stdin(Stdio::piped()),
+        );
         let mut child = match spawned {
             Ok(child) => child,
             Err(e) => {
