@@ -411,5 +411,13 @@ async fn a_damaged_journal_stops_its_session_not_the_host() {
         std::fs::read_to_string(journal.join("ops.jsonl")).unwrap(),
         text
     );
+    // Deleting it ends that history too: a new `ops` starts afresh.
+    let (status, _) = http(&addr, "DELETE", "/v1/sessions/ops", Some(ADMIN), None).await;
+    assert_eq!(status, 204);
+    assert!(!journal.join("ops.jsonl").exists());
+    assert_eq!(
+        std::fs::read_dir(journal.join("deleted")).unwrap().count(),
+        1
+    );
     host.shutdown().await.unwrap();
 }

@@ -26,6 +26,9 @@ pub struct HostedSession {
     /// Turns true when the session stops: its connections close with 1001.
     pub closing: watch::Receiver<bool>,
     pub journal_path: Option<std::path::PathBuf>,
+    /// Where its journal lives (or would: a session whose journal could
+    /// not be opened has none open, but a file there all the same).
+    pub journal_dir: Option<std::path::PathBuf>,
     task: Mutex<Option<JoinHandle<()>>>,
 }
 
@@ -46,7 +49,16 @@ impl HostedSession {
         spec.cwd = std::fs::canonicalize(&spec.cwd)
             .or_io(|| format!("working directory {}", spec.cwd.display()))?;
         let restored = restore(&spec, defaults, &spec.cwd, At::now())?;
-        Ok(Self::run(spec, restored, defaults, lobby, None))
+        let session = Self::run(spec, restored, defaults, lobby, None);
+        Ok(Self::with_journal_dir(session, defaults))
+    }
+
+    fn with_journal_dir(
+        mut session: HostedSession,
+        defaults: &SessionDefaults,
+    ) -> Arc<HostedSession> {
+        session.journal_dir.clone_from(&defaults.journal_dir);
+        Arc::new(session)
     }
 
     /// Starts the session's task on what its journal left.
@@ -56,7 +68,7 @@ impl HostedSession {
         defaults: &SessionDefaults,
         lobby: Arc<Lobby>,
         broken: Option<String>,
-    ) -> Arc<HostedSession> {
+    ) -> HostedSession {
         let Restored {
             session,
             journal,
@@ -84,13 +96,14 @@ impl HostedSession {
             interrupt_grace: defaults.interrupt_grace,
         };
         let task = tokio::spawn(Runtime::new(parts, &startup).run());
-        Arc::new(HostedSession {
+        HostedSession {
             spec,
             requests: requests_tx,
             closing: closing_rx,
             journal_path,
+            journal_dir: None,
             task: Mutex::new(Some(task)),
-        })
+        }
     }
 
     /// A configured session that cannot start (its journal is damaged or
@@ -103,11 +116,12 @@ impl HostedSession {
         lobby: Arc<Lobby>,
         reason: String,
     ) -> Result<Arc<HostedSession>> {
-        let mut defaults = defaults.clone();
-        defaults.journal_dir = None;
+        let mut memory_only = defaults.clone();
+        memory_only.journal_dir = None;
         spec.cwd = std::fs::canonicalize(&spec.cwd).unwrap_or(spec.cwd);
-        let restored = restore(&spec, &defaults, &spec.cwd, At::now())?;
-        Ok(Self::run(spec, restored, &defaults, lobby, Some(reason)))
+        let restored = restore(&spec, &memory_only, &spec.cwd, At::now())?;
+        let session = Self::run(spec, restored, &memory_only, lobby, Some(reason));
+        Ok(Self::with_journal_dir(session, defaults))
     }
 
     pub fn id(&self) -> &str {

@@ -325,7 +325,7 @@ impl Sessions {
     /// Stops a session and ends its history: its journal moves to
     /// `deleted/` beside the others, so a new session of the same id starts
     /// afresh (no history, no rules). The id stays reserved until then.
-    pub async fn delete(&self, id: &str) -> Result<(), SessionRefusal> {
+    pub async fn delete(self: &Arc<Self>, id: &str) -> Result<(), SessionRefusal> {
         let session = {
             let mut running = self.running.write().unwrap_or_else(|e| e.into_inner());
             let session = running.remove(id).ok_or(SessionRefusal::NotFound)?;
@@ -333,9 +333,19 @@ impl Sessions {
             stopping.insert(id.to_owned());
             session
         };
+        // Finished even if the caller goes away (an HTTP client that hangs
+        // up): the id must not stay reserved, the history not stay open.
+        let sessions = Arc::clone(self);
+        let id = id.to_owned();
+        let finishing = tokio::spawn(async move { sessions.finish_delete(&session, &id).await });
+        let _ = finishing.await;
+        Ok(())
+    }
+
+    async fn finish_delete(&self, session: &HostedSession, id: &str) {
         session.stop().await;
         self.lobby.remove(id);
-        if let Some(dir) = session.journal_path.as_deref().and_then(Path::parent)
+        if let Some(dir) = session.journal_dir.as_deref()
             && let Err(e) = crate::host::journal::Journal::retire(dir, id)
         {
             tracing::error!("cannot retire the journal of `{id}`: {e}");
@@ -347,7 +357,6 @@ impl Sessions {
         }
         let mut stopping = self.stopping.lock().unwrap_or_else(|e| e.into_inner());
         stopping.remove(id);
-        Ok(())
     }
 
     /// Starts a session's agent again after it exited.
