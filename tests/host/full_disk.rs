@@ -114,3 +114,39 @@ async fn a_host_killed_while_behind_starts_a_new_history() {
     let first_new = back.events.iter().map(|r| r.seq).max().unwrap();
     assert!(first_new < seen + 10, "{first_new}");
 }
+
+#[tokio::test]
+async fn a_second_host_cannot_renew_the_history_of_a_journal_in_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut served = serve(dir.path(), &[]);
+    let mut owner = owner_of(&served, dir.path()).await;
+    limit_file_size(served.child.id(), Some(journal_len(dir.path())));
+    run(&mut owner, "echo behind").await;
+    notice(&mut owner, NoticeLevel::Error, "cannot be written").await;
+    let header = |dir: &Path| {
+        let text = std::fs::read_to_string(dir.join("journal/main.jsonl")).unwrap();
+        text.lines().next().unwrap().to_owned()
+    };
+    let before = header(dir.path());
+    // A second host on the same journal finds the marker: it must be
+    // refused before it touches the history the first one still writes.
+    let second = crate::common::tether(dir.path())
+        .args(["serve", "--listen", "127.0.0.1:0", "--auth"])
+        .arg(dir.path().join("auth.json"))
+        .arg("--journal")
+        .arg(dir.path().join("journal"))
+        .arg("--cwd")
+        .arg(dir.path())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&second.stderr).contains("in use by another tether"));
+    assert_eq!(
+        header(dir.path()),
+        before,
+        "the epoch is the first host's still"
+    );
+    assert!(dir.path().join("journal/main.behind").exists());
+    served.child.kill().unwrap();
+    served.child.wait().unwrap();
+}

@@ -117,16 +117,64 @@ pub struct JournalCursor {
     pub end: u64,
 }
 
+/// A journal file opened and locked for this host, before it is read: what
+/// a start decides about the history (its epoch) is decided under the lock.
+#[derive(Debug)]
+pub struct Claim {
+    path: PathBuf,
+    file: Flock<File>,
+}
+
+impl Claim {
+    /// The header on line 1, if the file has one.
+    pub fn header(&self) -> Option<JournalHeader> {
+        scan::parse_header(&self.header_line())
+    }
+
+    fn header_line(&self) -> Vec<u8> {
+        let mut reader = BufReader::new(&*self.file);
+        let mut line = Vec::new();
+        let _ = (&*self.file).seek(SeekFrom::Start(0));
+        let _ = reader.read_until(b'\n', &mut line);
+        line
+    }
+
+    /// Gives the history a new epoch, in place (through the locked file):
+    /// the events on disk stay, under a new name for the history.
+    pub fn renew_epoch(&self, dir: &Path, session: &str, header: &JournalHeader) -> Result<()> {
+        let mut line = serde_json::to_vec(header)?;
+        line.push(b'\n');
+        let old = self.header_line();
+        if old.len() != line.len() {
+            crate::host::error::invalid!(
+                "{}: cannot renew the history's epoch in place (header of {} bytes, {} wanted)",
+                self.path.display(),
+                old.len(),
+                line.len()
+            );
+        }
+        self.file
+            .write_all_at(&line, 0)
+            .or_io(|| format!("cannot write {}", self.path.display()))?;
+        BehindMarker::clear(dir, session);
+        Ok(())
+    }
+}
+
 pub fn journal_path(dir: &Path, session: &str) -> PathBuf {
     dir.join(format!("{session}.jsonl"))
 }
 
 impl Journal {
-    /// The header on line 1 of `session`'s journal in `dir`, if the file
-    /// exists and has one (only that line is read): the history that
-    /// [`Journal::open`] will continue.
-    pub fn recorded_header(dir: &Path, session: &str) -> Option<JournalHeader> {
-        scan::read_header(&journal_path(dir, session))
+    /// Opens and locks the journal of `session` in `dir` (creating it),
+    /// so that nothing about its history is decided by two hosts at once.
+    /// A journal in use is refused, naming the process that holds it.
+    pub fn claim(dir: &Path, session: &str) -> Result<Claim> {
+        ensure_private_dir(dir)?;
+        let path = journal_path(dir, session);
+        let file = open_private_file(&path)?;
+        let file = lock::exclusive(file, &path, session)?;
+        Ok(Claim { path, file })
     }
 
     /// Whether the last run of `session` in `dir` broadcast events its
@@ -135,28 +183,6 @@ impl Journal {
     /// its epoch: clients hold events that the journal will number again.
     pub fn lost_from(dir: &Path, session: &str, header: &JournalHeader) -> Option<u64> {
         BehindMarker::recorded(dir, session, &header.epoch)
-    }
-
-    /// Gives the journal of `session` in `dir` a new epoch, in place: the
-    /// events on disk stay, under a new name for the history.
-    pub fn renew_epoch(dir: &Path, session: &str, header: &JournalHeader) -> Result<()> {
-        let path = journal_path(dir, session);
-        let file = open_private_file(&path)?;
-        let mut line = serde_json::to_vec(header)?;
-        line.push(b'\n');
-        let old = scan::read_header_line(&path).unwrap_or_default();
-        if old.len() != line.len() {
-            crate::host::error::invalid!(
-                "{}: cannot renew the history's epoch in place (header of {} bytes, {} wanted)",
-                path.display(),
-                old.len(),
-                line.len()
-            );
-        }
-        file.write_all_at(&line, 0)
-            .or_io(|| format!("cannot write {}", path.display()))?;
-        BehindMarker::clear(dir, session);
-        Ok(())
     }
 
     /// Ends the history of `session` in `dir` (its session was deleted): the
@@ -192,12 +218,23 @@ impl Journal {
         session: &str,
         header: &JournalHeader,
         budget: HistoryBudget,
+        on_event: impl FnMut(&EventRecord),
+    ) -> Result<(Journal, Loaded)> {
+        let claim = Self::claim(dir, session)?;
+        Self::open_claimed(claim, dir, session, header, budget, on_event)
+    }
+
+    /// [`Journal::open`] on a journal already claimed.
+    pub fn open_claimed(
+        claim: Claim,
+        dir: &Path,
+        session: &str,
+        header: &JournalHeader,
+        budget: HistoryBudget,
         mut on_event: impl FnMut(&EventRecord),
     ) -> Result<(Journal, Loaded)> {
-        ensure_private_dir(dir)?;
-        let path = journal_path(dir, session);
-        let file = open_private_file(&path)?;
-        let file = lock::exclusive(file, &path, session)?;
+        let Claim { path, file } = claim;
+        let _ = (&*file).seek(SeekFrom::Start(0));
         let scan = scan::scan_file(&file, &path, budget, &mut on_event)?;
         let epoch = scan.header.as_ref().unwrap_or(header).epoch.clone();
         let (owner, recorded) = OwnerFile::open(dir, session, &epoch);

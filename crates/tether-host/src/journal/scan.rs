@@ -12,7 +12,6 @@ use bytes::Bytes;
 use super::line::{JournalLine, Sum, check_sum, read_line};
 use super::{INDEX_STRIDE, JournalHeader};
 use crate::host::error::{IoContext, Result, invalid};
-use crate::host::private_files::open_for_reading;
 use crate::host::session::{EventLog, HistoryBudget};
 use crate::protocol::EventRecord;
 
@@ -54,22 +53,7 @@ struct Line<'a> {
     last: bool,
 }
 
-/// The header on line 1 of the journal at `path`, if it has one (reads
-/// that line only).
-pub(super) fn read_header(path: &Path) -> Option<JournalHeader> {
-    parse_header(&read_header_line(path)?)
-}
-
-/// Line 1 of the journal at `path`, with its newline (never read through
-/// a symlink).
-pub(super) fn read_header_line(path: &Path) -> Option<Vec<u8>> {
-    let mut reader = BufReader::new(open_for_reading(path).ok()?);
-    let mut line = Vec::new();
-    reader.read_until(b'\n', &mut line).ok()?;
-    Some(line)
-}
-
-fn parse_header(line: &[u8]) -> Option<JournalHeader> {
+pub(super) fn parse_header(line: &[u8]) -> Option<JournalHeader> {
     let text = line.strip_suffix(b"\n").unwrap_or(line);
     serde_json::from_slice(text).ok()
 }

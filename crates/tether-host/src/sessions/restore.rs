@@ -5,7 +5,7 @@ use std::time::SystemTime;
 
 use super::{SessionDefaults, SessionSpec};
 use crate::host::error::{Result, invalid};
-use crate::host::journal::{Journal, JournalHeader};
+use crate::host::journal::{Claim, Journal, JournalHeader};
 use crate::host::session::{At, HistoryBudget, Output, Session, SessionConfig};
 use crate::protocol::{EventKind, NoticeLevel, SessionDescription, rfc3339};
 
@@ -50,19 +50,12 @@ pub fn restore(
     now: At,
 ) -> Result<Restored> {
     let dir = defaults.journal_dir.as_deref();
-    let mut recorded = dir.and_then(|dir| Journal::recorded_header(dir, &spec.id));
+    // Locked before anything about the history is decided.
+    let claim = dir.map(|dir| Journal::claim(dir, &spec.id)).transpose()?;
+    let mut recorded = claim.as_ref().and_then(|claim| claim.header());
     let mut notices = Vec::new();
-    if let (Some(dir), Some(header)) = (dir, recorded.as_mut())
-        && let Some(from) = Journal::lost_from(dir, &spec.id, header)
-    {
-        // Clients hold events from `from` on that the journal never got:
-        // numbering new ones from there under the same epoch would reuse
-        // their seqs. A new epoch makes every client start over.
-        header.epoch = fresh_epoch();
-        Journal::renew_epoch(dir, &spec.id, header)?;
-        notices.push(format!(
-            "the disk refused the journal before the host stopped: events from seq {from} on were lost, so this is a new history (every client starts over)"
-        ));
+    if let (Some(dir), Some(claim), Some(header)) = (dir, &claim, recorded.as_mut()) {
+        notices.extend(renew_if_lost(dir, claim, &spec.id, header)?);
     }
     let header = recorded.unwrap_or_else(|| JournalHeader {
         journal: 1,
@@ -95,9 +88,9 @@ pub fn restore(
     });
     let mut owner = None;
     let mut agent_session = None;
-    let journal = match dir {
-        Some(dir) => {
-            let (journal, loaded) = Journal::open(dir, &spec.id, &header, history, |record| {
+    let journal = match (dir, claim) {
+        (Some(dir), Some(claim)) => {
+            let restoring = |record: &crate::protocol::EventRecord| {
                 if let EventKind::Metadata {
                     agent_session_id: Some(id),
                     ..
@@ -106,7 +99,9 @@ pub fn restore(
                     agent_session = Some(id.clone());
                 }
                 session.restore_state(record);
-            })?;
+            };
+            let (journal, loaded) =
+                Journal::open_claimed(claim, dir, &spec.id, &header, history, restoring)?;
             if loaded.header.is_some() {
                 notices.push(format!(
                     "the host restarted; history continues from the journal ({} events)",
@@ -118,7 +113,7 @@ pub fn restore(
             session.restore_history(loaded.history);
             Some(journal)
         }
-        None => None,
+        _ => None,
     };
     let mut startup = session.finish_restore(owner, now);
     for text in notices {
@@ -130,6 +125,25 @@ pub fn restore(
         startup,
         agent_session,
     })
+}
+
+/// When the last run broadcast events its journal never got, clients hold
+/// seqs the journal will number again: the history gets a new epoch (so
+/// every client starts over), and the notice saying so is returned.
+fn renew_if_lost(
+    dir: &Path,
+    claim: &Claim,
+    id: &str,
+    header: &mut JournalHeader,
+) -> Result<Option<String>> {
+    let Some(from) = Journal::lost_from(dir, id, header) else {
+        return Ok(None);
+    };
+    header.epoch = fresh_epoch();
+    claim.renew_epoch(dir, id, header)?;
+    Ok(Some(format!(
+        "the disk refused the journal before the host stopped: events from seq {from} on were lost, so this is a new history (every client starts over)"
+    )))
 }
 
 /// A random id naming one history.
