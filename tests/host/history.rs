@@ -196,3 +196,28 @@ async fn a_restart_rebuilds_state_from_events_long_out_of_memory() {
     assert!(restart.iter().any(|e| matches!(e, EventKind::Notice { level: NoticeLevel::Info, text } if text.contains(&format!("({} events)", written.len())))));
     host.stop().await;
 }
+
+#[tokio::test]
+async fn a_replay_stops_at_a_line_that_changed_on_disk_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("journal");
+    let host = TestHost::start_with(AgentSpec::Shell, small_history(&journal)).await;
+    let inner = host.host.as_ref().unwrap();
+    for n in 0..200 {
+        inner.inject(output(n)).await.unwrap();
+    }
+    inner.summary().await.unwrap();
+    // Long out of memory, the line of output 5 changes on disk, its JSON
+    // still valid.
+    let path = journal.join("main.jsonl");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, text.replacen("000005 o", "000005 x", 1)).unwrap();
+    let mut late = Client::connect(&host.url, &host.view, "since=0&mode=view").await;
+    let close = late
+        .expect_close()
+        .await
+        .expect("a close frame, not a silent hole");
+    assert_eq!(u16::from(close.code), 1011, "{close:?}");
+    assert!(close.reason.contains("checksum"), "{}", close.reason);
+    host.stop().await;
+}

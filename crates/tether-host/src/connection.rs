@@ -18,10 +18,12 @@ use tokio_tungstenite::tungstenite::{self, Message, Utf8Bytes};
 
 use super::participants::ParticipantsMessage;
 use super::rate::{self, Bucket};
-use super::runtime::{Direct, Joined, JournalRange, ReplayJob, Request};
+use super::runtime::{Direct, Joined, ReplayJob, Request};
 use super::session::ParticipantId;
 use super::upgrade::Socket as WebSocket;
 use crate::protocol::{ErrorCode, ServerMessage, close_code, decode_client_message};
+
+mod replay;
 
 /// Messages longer than this are sent as fragments of this size, so no
 /// connection's write buffer grows to the size of its largest message (it
@@ -44,8 +46,6 @@ const SEND_TIMEOUT: Duration = Duration::from_secs(20);
 const FAREWELL_TIMEOUT: Duration = Duration::from_secs(1);
 /// A close frame with code 1000 and no reason, as a server sends it.
 const NORMAL_CLOSE: [u8; 4] = [0x88, 0x02, 0x03, 0xe8];
-/// Journal frames read per batch while replaying.
-const JOURNAL_BATCH: usize = 256;
 
 pub struct ConnectionConfig {
     pub keepalive: Duration,
@@ -228,7 +228,15 @@ impl Handler {
     }
 
     /// Sends our close frame; whether it went out.
-    async fn send_close(&mut self, code: u16, reason: String) -> bool {
+    async fn send_close(&mut self, code: u16, mut reason: String) -> bool {
+        // A close frame's reason is at most 123 bytes (RFC 6455 5.5).
+        if reason.len() > 123 {
+            let mut end = 123;
+            while !reason.is_char_boundary(end) {
+                end -= 1;
+            }
+            reason.truncate(end);
+        }
         let close = Message::Close(Some(CloseFrame {
             code: CloseCode::from(code),
             reason: Utf8Bytes::from(reason),
@@ -426,66 +434,6 @@ impl Handler {
             written = within_deadline(work) => written,
             () = watch => Err(End::too_slow()),
         }
-    }
-
-    /// Sends a replay: a `gap` error when history is gone, the journal part,
-    /// the retained frames, then `caught_up`.
-    async fn replay(&mut self, job: ReplayJob) -> Step {
-        if let Some(oldest) = job.gap_oldest {
-            let gap = ServerMessage::Error {
-                id: None,
-                code: ErrorCode::Gap,
-                message: format!("events before {oldest} are no longer retained"),
-                oldest: Some(oldest),
-            };
-            self.feed(Utf8Bytes::from(gap.to_json())).await?;
-        }
-        if let Some(range) = job.journal {
-            self.replay_journal(range).await?;
-        }
-        for frame in job.frames {
-            let frame = Utf8Bytes::try_from(frame).map_err(|_| End::Gone)?;
-            self.feed(frame).await?;
-        }
-        let caught_up = ServerMessage::CaughtUp { seq: job.caught_up };
-        self.feed(Utf8Bytes::from(caught_up.to_json())).await?;
-        self.flush().await
-    }
-
-    /// The journal part of a replay, read off the async threads in batches.
-    async fn replay_journal(&mut self, range: JournalRange) -> Step {
-        let (tx, mut rx) = mpsc::channel::<Vec<Utf8Bytes>>(4);
-        let reader = tokio::task::spawn_blocking(move || {
-            let mut batch = Vec::with_capacity(JOURNAL_BATCH);
-            let result = range
-                .cursor
-                .read_range(range.seqs.after, range.seqs.before, |_, line| {
-                    match Utf8Bytes::try_from(line) {
-                        Ok(frame) => batch.push(frame),
-                        Err(_) => return true,
-                    }
-                    if batch.len() == JOURNAL_BATCH {
-                        let full = std::mem::replace(&mut batch, Vec::with_capacity(JOURNAL_BATCH));
-                        return tx.blocking_send(full).is_ok();
-                    }
-                    true
-                });
-            if !batch.is_empty() {
-                let _ = tx.blocking_send(batch);
-            }
-            result
-        });
-        while let Some(batch) = rx.recv().await {
-            for frame in batch {
-                self.feed(frame).await?;
-            }
-        }
-        match reader.await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => tracing::error!("journal replay failed: {e}"),
-            Err(e) => tracing::error!("journal replay task failed: {e}"),
-        }
-        Ok(())
     }
 }
 

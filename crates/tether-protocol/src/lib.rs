@@ -48,6 +48,9 @@ pub mod close_code {
     pub const POLICY: u16 = 1008;
     /// A frame larger than [`super::MAX_FRAME_BYTES`].
     pub const TOO_BIG: u16 = 1009;
+    /// The host could not do what the connection needs (its history cannot
+    /// be read, say); the reason says why.
+    pub const INTERNAL: u16 = 1011;
     /// The connection's token was revoked.
     pub const REVOKED: u16 = 4003;
 }

@@ -423,7 +423,7 @@ impl JournalCursor {
             // Served only if it is what was written.
             let Some(frame) = line::unsealed(std::mem::take(&mut line)) else {
                 crate::host::error::invalid!(
-                    "{}: the line of event {seq} changed on disk (its checksum does not hold)",
+                    "the line of event {seq} changed on disk (its checksum does not hold): {}",
                     self.path.display()
                 );
             };
