@@ -213,7 +213,13 @@ impl Transcript {
     fn diff(&self, content: &Value) -> Option<Preview> {
         let path = text(content, "path")?;
         let new = content.get("newText").and_then(Value::as_str)?;
-        let old = content.get("oldText").and_then(Value::as_str);
+        // The Gemini CLI marks a new file (`_meta.kind: "add"`): still new
+        // when its update comes after the file was written.
+        let added = content.pointer("/_meta/kind").and_then(Value::as_str) == Some("add");
+        let old = content
+            .get("oldText")
+            .and_then(Value::as_str)
+            .filter(|_| !added);
         Some(preview::of_texts(&self.cwd, &path, old, new))
     }
 

@@ -99,6 +99,15 @@ fn a_new_file_is_new_whether_old_text_is_null_or_empty_and_the_disk_agrees() {
             "{id}: a file stands for the input"
         );
     }
+    // Gemini's update after the write still says it made the file.
+    std::fs::write(cwd.join("plan.md"), "hello").unwrap();
+    t.tool_call(&json!({"toolCallId": "w4", "kind": "edit",
+        "content": [{"type": "diff", "path": plan, "oldText": "",
+        "newText": "hello", "_meta": {"kind": "add"}}]}));
+    assert!(matches!(
+        t.preview("w4"),
+        Some(Preview::Diff { new_file: true, .. })
+    ));
     // An empty file that exists is edited, not created.
     std::fs::write(cwd.join("empty.md"), "").unwrap();
     let empty = cwd.join("empty.md").display().to_string();
