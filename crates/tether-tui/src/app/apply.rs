@@ -177,6 +177,46 @@ impl App {
 
     /// Forgets a settled request; returns what it was about (its id when
     /// it was not known).
+    fn on_permission_resolved(&mut self, seq: u64, resolved: EventKind) {
+        let EventKind::PermissionResolved {
+            request_id,
+            decision,
+            by,
+            message,
+            updated_input,
+            option,
+        } = resolved
+        else {
+            return;
+        };
+        let always = self.always_option_label(&request_id, option.as_deref());
+        let subject = self.settle_pending(request_id.clone());
+        let cell = cells::permission_resolved(
+            decision,
+            &by,
+            &subject,
+            message.as_deref(),
+            updated_input.as_ref(),
+            always.as_deref(),
+        );
+        self.push(BlockKind::Permission, seq, cell);
+        self.settle_tool_use(&request_id, decision == Decision::Allow);
+    }
+
+    /// The label of the allow-always option `option` of an open request:
+    /// what the answer has the agent (or the host) remember.
+    fn always_option_label(&self, request_id: &str, option: Option<&str>) -> Option<String> {
+        let request = self.pending.iter().find(|p| p.request_id == request_id)?;
+        request
+            .options
+            .iter()
+            .find(|o| {
+                Some(o.id.as_str()) == option
+                    && o.kind == crate::protocol::PermissionOptionKind::AllowAlways
+            })
+            .map(|o| o.label.clone())
+    }
+
     fn settle_pending(&mut self, request_id: String) -> String {
         let Some(at) = self.pending.iter().position(|p| p.request_id == request_id) else {
             return request_id;
@@ -243,24 +283,8 @@ impl App {
                 self.hold_tool_use_for(request_id, tool_use_id.as_deref());
                 self.on_permission_request(seq, &ts, event)
             }
-            EventKind::PermissionResolved {
-                request_id,
-                decision,
-                by,
-                message,
-                updated_input,
-                ..
-            } => {
-                let subject = self.settle_pending(request_id.clone());
-                let cell = cells::permission_resolved(
-                    decision,
-                    &by,
-                    &subject,
-                    message.as_deref(),
-                    updated_input.as_ref(),
-                );
-                self.push(BlockKind::Permission, seq, cell);
-                self.settle_tool_use(&request_id, decision == Decision::Allow);
+            resolved @ EventKind::PermissionResolved { .. } => {
+                self.on_permission_resolved(seq, resolved);
             }
             EventKind::PermissionCancelled { request_id, reason } => {
                 self.on_permission_cancelled(seq, request_id, reason)

@@ -145,10 +145,13 @@ pub fn permission_resolved(
     subject: &str,
     message: Option<&str>,
     edited: Option<&Value>,
+    always: Option<&str>,
 ) -> StyledText {
-    let (verb, style) = match decision {
-        Decision::Allow => ("✔ allowed by", theme::OK),
-        Decision::Deny => ("✘ denied by", theme::ERROR),
+    let (verb, style) = match (decision, always) {
+        (Decision::Allow, None) => ("✔ allowed by", theme::OK),
+        // What the owner chose to have remembered, said where it is read.
+        (Decision::Allow, Some(_)) => ("✔ always allowed by", theme::OK),
+        (Decision::Deny, _) => ("✘ denied by", theme::ERROR),
     };
     let mut cell = StyledText::default();
     let by = sanitize_name(by);
@@ -165,6 +168,10 @@ pub fn permission_resolved(
     if let Some(reason) = message {
         cell.push(" — ", theme::DIM);
         sanitize_into(&mut cell, reason, theme::DIM);
+    }
+    if let Some(remembered) = always.filter(|_| decision == Decision::Allow) {
+        cell.push(" — ", theme::DIM);
+        cell.push(&sanitize_plain(remembered), theme::DIM);
     }
     cell
 }

@@ -195,6 +195,7 @@ impl PlainTranscript {
                     subject,
                     message.as_deref(),
                     updated_input.as_ref(),
+                    None,
                 )
             }
             EventKind::PermissionCancelled { request_id, reason } => {

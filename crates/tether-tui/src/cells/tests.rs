@@ -28,12 +28,26 @@ fn cells_are_sanitised_one_line_labels_and_safe_text() {
     assert!(!cell.text.contains('\x1b'), "{:?}", cell.text);
     let cell = tool_use("Bash", &json!({"command": "ls\nrm x"}));
     assert_eq!(cell.text, "⚙ Bash ls ⏎ rm x");
-    let cell = permission_resolved(Decision::Deny, "bob", "Bash ls", Some("no"), None);
+    let cell = permission_resolved(Decision::Deny, "bob", "Bash ls", Some("no"), None, None);
     assert_eq!(cell.text, "✘ denied by bob: Bash ls — no");
     // An edited input is what runs, so it is what the record names.
     let edited = json!({"command": "pwd; whoami"});
-    let cell = permission_resolved(Decision::Allow, "me", "shell ls -la", None, Some(&edited));
+    let cell = permission_resolved(
+        Decision::Allow,
+        "me",
+        "shell ls -la",
+        None,
+        Some(&edited),
+        None,
+    );
     assert_eq!(cell.text, "✔ allowed by me, edited: pwd; whoami");
+    // An answer that has something remembered says so, and what.
+    let always = Some("always allow Bash(ls) in this project");
+    let cell = permission_resolved(Decision::Allow, "me", "Bash ls", None, None, always);
+    assert_eq!(
+        cell.text,
+        "✔ always allowed by me: Bash ls — always allow Bash(ls) in this project"
+    );
 }
 
 #[test]
