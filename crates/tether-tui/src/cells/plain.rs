@@ -14,6 +14,9 @@ pub struct PlainTranscript {
     streams: StreamTails,
     /// Open requests' subjects, so the lines settling them say what.
     requests: HashMap<String, String>,
+    /// Open requests' allow-always options (id, label), so an answer that
+    /// has something remembered says what.
+    always: HashMap<String, Vec<(String, String)>>,
     /// Output left the cursor mid-line: the next cell starts a new one.
     mid_line: bool,
     /// An error notice, which may only announce the exit that follows:
@@ -172,11 +175,18 @@ impl PlainTranscript {
                 request_id,
                 tool,
                 input,
+                options,
                 ..
             } => {
                 let summary = super::summarize_input(input);
                 self.requests
                     .insert(request_id.clone(), super::request_subject(tool, &summary));
+                let always = options
+                    .iter()
+                    .filter(|o| o.kind == crate::protocol::PermissionOptionKind::AllowAlways)
+                    .map(|o| (o.id.clone(), o.label.clone()))
+                    .collect();
+                self.always.insert(request_id.clone(), always);
                 super::permission_request(tool, input)
             }
             EventKind::PermissionResolved {
@@ -185,20 +195,27 @@ impl PlainTranscript {
                 by,
                 message,
                 updated_input,
-                ..
+                option,
             } => {
                 let subject = self.requests.remove(request_id);
                 let subject = subject.as_deref().unwrap_or(request_id);
+                let always = self.always.remove(request_id).and_then(|always| {
+                    always
+                        .into_iter()
+                        .find(|(id, _)| Some(id) == option.as_ref())
+                        .map(|(_, label)| label)
+                });
                 super::permission_resolved(
                     *decision,
                     by,
                     subject,
                     message.as_deref(),
                     updated_input.as_ref(),
-                    None,
+                    always.as_deref(),
                 )
             }
             EventKind::PermissionCancelled { request_id, reason } => {
+                self.always.remove(request_id);
                 let subject = self.requests.remove(request_id);
                 let subject = subject.as_deref().unwrap_or(request_id);
                 super::permission_cancelled(subject, reason.as_deref())

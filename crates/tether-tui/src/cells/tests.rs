@@ -273,3 +273,38 @@ fn output_fed_onto_a_block_is_what_appending_the_fed_chunk_gives() {
         assert_eq!(new_tail.style, old_tail.style);
     }
 }
+
+#[test]
+fn headless_says_what_an_always_answer_remembers() {
+    use crate::protocol::{PermissionOption, PermissionOptionKind};
+    let always = PermissionOption::new(
+        "allow_always_1",
+        PermissionOptionKind::AllowAlways,
+        "always allow Bash(ls) in this project",
+    );
+    let events = [
+        EventKind::PermissionRequest {
+            request_id: "r1".into(),
+            tool: "Bash".into(),
+            input: json!({"command": "ls"}),
+            tool_use_id: None,
+            title: None,
+            description: None,
+            preview: None,
+            options: PermissionOption::standard(vec![always]),
+        },
+        EventKind::PermissionResolved {
+            request_id: "r1".into(),
+            decision: Decision::Allow,
+            by: "alice".into(),
+            message: None,
+            option: Some("allow_always_1".into()),
+            updated_input: None,
+        },
+    ];
+    let text = plain_text(&mut PlainTranscript::new(), events);
+    assert!(
+        text.contains("always allowed by alice: Bash ls — always allow Bash(ls) in this project"),
+        "{text}"
+    );
+}
