@@ -130,13 +130,7 @@ async fn a_second_host_cannot_renew_the_history_of_a_journal_in_use() {
     let before = header(dir.path());
     // A second host on the same journal finds the marker: it must be
     // refused before it touches the history the first one still writes.
-    let second = crate::common::tether(dir.path())
-        .args(["serve", "--listen", "127.0.0.1:0", "--auth"])
-        .arg(dir.path().join("auth.json"))
-        .arg("--journal")
-        .arg(dir.path().join("journal"))
-        .arg("--cwd")
-        .arg(dir.path())
+    let second = crate::serve_binary::serve_command(dir.path())
         .stdin(std::process::Stdio::null())
         .output()
         .unwrap();

@@ -14,14 +14,22 @@ pub struct Served {
     lines: Vec<String>,
 }
 
-pub fn serve(dir: &std::path::Path, extra: &[&str]) -> Served {
-    let mut child = crate::common::tether(dir)
+/// `tether serve` on a free loopback port with its auth file, journal and
+/// working directory in `dir`.
+pub fn serve_command(dir: &std::path::Path) -> Command {
+    let mut command = crate::common::tether(dir);
+    command
         .args(["serve", "--listen", "127.0.0.1:0", "--auth"])
         .arg(dir.join("auth.json"))
         .arg("--journal")
         .arg(dir.join("journal"))
         .arg("--cwd")
-        .arg(dir)
+        .arg(dir);
+    command
+}
+
+pub fn serve(dir: &std::path::Path, extra: &[&str]) -> Served {
+    let mut child = serve_command(dir)
         .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -259,13 +267,7 @@ async fn a_killed_host_takes_every_process_it_started_with_it() {
 async fn a_second_host_on_the_same_journal_is_refused_naming_the_first() {
     let dir = tempfile::tempdir().unwrap();
     let mut first = serve(dir.path(), &[]);
-    let second = crate::common::tether(dir.path())
-        .args(["serve", "--listen", "127.0.0.1:0", "--auth"])
-        .arg(dir.path().join("auth.json"))
-        .arg("--journal")
-        .arg(dir.path().join("journal"))
-        .arg("--cwd")
-        .arg(dir.path())
+    let second = serve_command(dir.path())
         .stdin(Stdio::null())
         .output()
         .unwrap();

@@ -84,9 +84,17 @@ impl Drop for TreeChild {
         if !supervised() || !matches!(self.0.try_wait(), Ok(None)) {
             return;
         }
-        if let Some(pid) = self.0.id().and_then(|p| i32::try_from(p).ok()) {
-            let _ = nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGUSR1);
+        if let Some(pid) = self.0.id() {
+            end_tree_now(pid);
         }
+    }
+}
+
+/// Asks the supervisor `pid` to end every process below it at once
+/// (SIGUSR1, see `tree`), then exit.
+fn end_tree_now(pid: u32) {
+    if let Ok(pid) = i32::try_from(pid) {
+        let _ = nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGUSR1);
     }
 }
 
@@ -162,9 +170,7 @@ impl TreeStop {
     pub fn end_now(&mut self) {
         self.ended = true;
         if supervised() {
-            if let Ok(pid) = i32::try_from(self.pid) {
-                let _ = nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGUSR1);
-            }
+            end_tree_now(self.pid);
             self.due = Some(tokio::time::Instant::now() + KILL_GRACE);
         } else {
             signal_group(self.pid, Signal::SIGKILL);

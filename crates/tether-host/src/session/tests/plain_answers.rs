@@ -53,6 +53,14 @@ impl Harness {
     }
 }
 
+/// What an agent might offer with no once-option at all.
+fn only_remembering_options() -> Vec<PermissionOption> {
+    vec![
+        option("always", PermissionOptionKind::AllowAlways),
+        option("never", PermissionOptionKind::RejectAlways),
+    ]
+}
+
 fn once_id(options: &[PermissionOption], kind: PermissionOptionKind) -> Option<String> {
     options
         .iter()
@@ -100,11 +108,7 @@ fn a_plain_answer_is_the_once_option_and_remembers_nothing_for_every_agent() {
 fn a_plain_answer_without_a_once_option_is_refused_and_the_request_stays() {
     let mut h = Harness::new(SHELL);
     let alice = h.owner("alice");
-    let broad = vec![
-        option("always", PermissionOptionKind::AllowAlways),
-        option("never", PermissionOptionKind::RejectAlways),
-    ];
-    h.request_with("r1", broad);
+    h.request_with("r1", only_remembering_options());
     let out = h.send(alice, decide("d1", "r1", Decision::Allow));
     let [
         Output::Send {
@@ -159,11 +163,7 @@ fn an_edited_input_is_recorded_as_what_runs() {
 fn a_plain_deny_is_always_possible_and_remembers_nothing() {
     let mut h = Harness::new(SHELL);
     let alice = h.owner("alice");
-    let broad = vec![
-        option("always", PermissionOptionKind::AllowAlways),
-        option("never", PermissionOptionKind::RejectAlways),
-    ];
-    h.request_with("r1", broad);
+    h.request_with("r1", only_remembering_options());
     let out = h.send(alice, decide("d1", "r1", Decision::Deny));
     // No reject-once to name: the agent is told the request was cancelled
     // (no option), never `never`.
