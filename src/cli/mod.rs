@@ -67,16 +67,18 @@ enum Command {
     },
 }
 
-/// Whether the UI starts capturing the mouse: `--no-mouse`, else
-/// `$TETHER_MOUSE`, else `mouse` in the settings file, else yes.
+/// Reads the settings file for a full-screen UI (its `[keys]` become the
+/// keymap) and says whether the UI starts capturing the mouse:
+/// `--no-mouse`, else `$TETHER_MOUSE`, else `mouse` in the settings file,
+/// else yes.
 fn mouse_choice(no_mouse: bool) -> Result<bool, Failure> {
+    let settings = ui_config::load_for_ui().map_err(Failure::usage)?;
     if no_mouse {
         return Ok(false);
     }
     if let Some(mouse) = tether::tui::terminal::mouse_capture_from_env() {
         return Ok(mouse);
     }
-    let settings = ui_config::load_default().map_err(Failure::usage)?;
     Ok(settings.mouse.unwrap_or(true))
 }
 

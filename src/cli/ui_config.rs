@@ -11,12 +11,17 @@
 //! name = "build-box"
 //! url = "wss://build.example.com"
 //! token_file = "~/.config/tether/build-box.token"   # or token = "tt_..."
+//!
+//! [keys]            # remap a binding by name (docs/keys.md lists them)
+//! session_list = "Ctrl+L"
+//! quit = ["Ctrl+Q", "F10"]
 //! ```
 //!
 //! A missing file means the defaults. Keys this version does not know are
 //! ignored (a newer tether may have written them); a known key with a
 //! wrong value is an error that names the file.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -30,6 +35,42 @@ pub struct UiConfig {
     /// The hosts `tether attach` opens when given no URL.
     #[serde(default)]
     pub hosts: Vec<HostEntry>,
+    /// Bindings remapped by name: one key or a list.
+    #[serde(default)]
+    pub keys: BTreeMap<String, Keys>,
+}
+
+/// The keys of a remapped binding.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum Keys {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl UiConfig {
+    /// Checks `[keys]` and makes it the keymap of this process.
+    pub fn install_keys(&self, path: &str) -> Result<(), String> {
+        let overrides: Vec<(String, Vec<String>)> = self
+            .keys
+            .iter()
+            .map(|(name, keys)| {
+                let keys = match keys {
+                    Keys::One(key) => vec![key.clone()],
+                    Keys::Many(keys) => keys.clone(),
+                };
+                (name.clone(), keys)
+            })
+            .collect();
+        if overrides.is_empty() {
+            return Ok(());
+        }
+        let table =
+            tether::tui::keymap::remapped(&overrides).map_err(|e| format!("{path}: {e}"))?;
+        // Installed once per process; the UI starts once.
+        let _ = tether::tui::keymap::install(table);
+        Ok(())
+    }
 }
 
 /// One host of the config file.
@@ -78,6 +119,17 @@ pub fn load_default() -> Result<UiConfig, String> {
     default_path().map_or(Ok(UiConfig::default()), |path| load(&path))
 }
 
+/// The settings from the default file, with its `[keys]` installed: what
+/// every full-screen UI reads before it starts.
+pub fn load_for_ui() -> Result<UiConfig, String> {
+    let Some(path) = default_path() else {
+        return Ok(UiConfig::default());
+    };
+    let settings = load(&path)?;
+    settings.install_keys(&path.display().to_string())?;
+    Ok(settings)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -94,6 +146,37 @@ mod tests {
         assert!(
             error.contains("config.toml") && error.contains("bool"),
             "{error}"
+        );
+    }
+
+    #[test]
+    fn keys_take_one_key_or_a_list_and_a_bad_one_names_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        std::fs::write(
+            &path,
+            "[keys]\nquit = \"F10\"\nsession_list = [\"Ctrl+L\", \"F9\"]\n",
+        )
+        .unwrap();
+        let settings = load(&path).unwrap();
+        assert_eq!(settings.keys.len(), 2);
+        let table = tether::tui::keymap::remapped(&[(
+            "session_list".into(),
+            match &settings.keys["session_list"] {
+                Keys::Many(keys) => keys.clone(),
+                Keys::One(_) => panic!("a list"),
+            },
+        )])
+        .unwrap();
+        assert!(table.iter().any(|b| b.label == "Ctrl+L/F9"));
+        std::fs::write(&path, "[keys]\nquit = \"Ctrl+F\"\n").unwrap();
+        let error = load(&path)
+            .unwrap()
+            .install_keys("config.toml")
+            .unwrap_err();
+        assert_eq!(
+            error,
+            "config.toml: [keys]: Ctrl+F is both search_anywhere and quit"
         );
     }
 }

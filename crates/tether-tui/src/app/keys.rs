@@ -95,11 +95,11 @@ impl App {
                 Some(Vec::new())
             }
             Overlay::Rules(_) => Some(self.on_rules_key(key)),
-            Overlay::DenyReason { request_id, reason } => match key.code {
-                KeyCode::Enter | KeyCode::Esc => {
+            Overlay::DenyReason { request_id, reason } => match lookup(&key, Context::DenyReason) {
+                Some(action @ (Action::Send | Action::Decline)) => {
                     let request_id = request_id.clone();
                     let text = reason.lines().join(" ").trim().to_owned();
-                    let message = (key.code == KeyCode::Enter && !text.is_empty()).then_some(text);
+                    let message = (action == Action::Send && !text.is_empty()).then_some(text);
                     self.overlays.pop();
                     Some(self.decide(request_id, Decision::Deny, message))
                 }
@@ -108,14 +108,14 @@ impl App {
                     Some(Vec::new())
                 }
             },
-            Overlay::Search { query } => match key.code {
-                KeyCode::Enter => {
+            Overlay::Search { query } => match lookup(&key, Context::SearchPrompt) {
+                Some(Action::Send) => {
                     let text = query.lines().join(" ");
                     self.overlays.pop();
                     self.run_search(&text);
                     Some(Vec::new())
                 }
-                KeyCode::Esc => {
+                Some(Action::Decline) => {
                     // Leaving a search never reaches the agent; it clears.
                     self.overlays.pop();
                     self.transcript.search = None;
@@ -168,22 +168,11 @@ impl App {
             Action::ToggleThinking => {
                 self.transcript.show_thinking = !self.transcript.show_thinking
             }
-            Action::ClaimOwnership => {
-                if self.view_mode {
-                    self.say("view mode never owns", Level::Info);
-                } else {
-                    return self.send_tracked(|id| ClientMessage::Claim { id }, None);
-                }
-            }
-            Action::ReleaseOwnership => {
-                if self.is_owner() {
-                    return self.send_tracked(|id| ClientMessage::Release { id }, None);
-                }
-                self.say("only the owner can release", Level::Info);
-            }
-            Action::TransferOwnership => self.ask_transfer(),
-            // Only bound while a question is asked, handled above.
-            Action::Confirm | Action::Decline => {}
+            Action::ClaimOwnership
+            | Action::ReleaseOwnership
+            | Action::TransferOwnership
+            | Action::Confirm
+            | Action::Decline => return self.act_ownership(action),
             Action::ToggleMouse => return self.toggle_mouse(),
             Action::OpenDecision => self.open_decision_on_selected(),
             // Only bound in the decision view, handled by its module.
@@ -208,6 +197,41 @@ impl App {
             Action::OpenRules => self.open_rules(),
             // Only bound in the rules overlay, handled by its module.
             Action::RemoveRule | Action::CloseRules => {}
+            // The deck's: it takes them before a session sees a key.
+            Action::SessionList
+            | Action::OpenInbox
+            | Action::NewSession
+            | Action::PrevSession
+            | Action::NextSession
+            | Action::NthSession
+            | Action::OpenSession
+            | Action::ClosePanel
+            | Action::PrevPreset
+            | Action::NextPreset
+            | Action::CreateSession => {}
+        }
+        Vec::new()
+    }
+
+    fn act_ownership(&mut self, action: Action) -> Vec<Effect> {
+        match action {
+            Action::ClaimOwnership => {
+                if self.view_mode {
+                    self.say("view mode never owns", Level::Info);
+                } else {
+                    return self.send_tracked(|id| ClientMessage::Claim { id }, None);
+                }
+            }
+            Action::ReleaseOwnership => {
+                if self.is_owner() {
+                    return self.send_tracked(|id| ClientMessage::Release { id }, None);
+                }
+                self.say("only the owner can release", Level::Info);
+            }
+            Action::TransferOwnership => self.ask_transfer(),
+            // Confirm and Decline are only bound while a question is
+            // asked, handled before the keymap's panes see a key.
+            _ => {}
         }
         Vec::new()
     }

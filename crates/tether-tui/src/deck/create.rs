@@ -6,6 +6,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::{Deck, DeckEffect, Panel, SessionKey};
 use crate::protocol::{LobbyMessage, LobbyRequest};
+use crate::tui::keymap::{Action, Context, lookup};
 
 /// The new-session form.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,23 +84,27 @@ impl Deck {
         let presets = self.hosts[form.host].presets.len().max(1);
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
         form.error = None;
-        match (key.code, form.field) {
-            (KeyCode::Esc, _) => {
+        let on_preset = form.field == Field::Preset;
+        match lookup(&key, Context::NewSession) {
+            Some(Action::ClosePanel) => {
                 self.panel = None;
                 return Vec::new();
             }
-            (KeyCode::Tab | KeyCode::Down, _) => form.field = next(form.field),
-            (KeyCode::BackTab | KeyCode::Up, _) => form.field = next(next(form.field)),
-            (KeyCode::Left, Field::Preset) => form.preset = (form.preset + presets - 1) % presets,
-            (KeyCode::Right | KeyCode::Char(' '), Field::Preset) => {
-                form.preset = (form.preset + 1) % presets;
+            Some(Action::FocusNext) => form.field = next(form.field),
+            Some(Action::FocusPrev) => form.field = next(next(form.field)),
+            Some(Action::PrevPreset) if on_preset => {
+                form.preset = (form.preset + presets - 1) % presets;
             }
-            (KeyCode::Backspace, Field::Dir) => drop(form.dir.pop()),
-            (KeyCode::Backspace, Field::Name) => drop(form.name.pop()),
-            (KeyCode::Char(c), Field::Dir) if !ctrl => form.dir.push(c),
-            (KeyCode::Char(c), Field::Name) if !ctrl && !c.is_whitespace() => form.name.push(c),
-            (KeyCode::Enter, _) if form.asked.is_none() => return self.ask_for(form),
-            _ => {}
+            Some(Action::NextPreset) if on_preset => form.preset = (form.preset + 1) % presets,
+            Some(Action::CreateSession) if form.asked.is_none() => return self.ask_for(form),
+            // Typing edits the field (a preset key elsewhere is text too).
+            _ => match (key.code, form.field) {
+                (KeyCode::Backspace, Field::Dir) => drop(form.dir.pop()),
+                (KeyCode::Backspace, Field::Name) => drop(form.name.pop()),
+                (KeyCode::Char(c), Field::Dir) if !ctrl => form.dir.push(c),
+                (KeyCode::Char(c), Field::Name) if !ctrl && !c.is_whitespace() => form.name.push(c),
+                _ => {}
+            },
         }
         self.panel = Some(Panel::NewSession(form));
         Vec::new()

@@ -8,7 +8,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::{Deck, DeckEffect, Panel, SIDEBAR_MIN_WIDTH, SessionKey};
 use crate::tui::app::Msg;
-use crate::tui::keymap::sessions::{SessionAction, session_action};
+use crate::tui::keymap::{Action, Context, lookup};
 
 /// Whether `filter` matches `name` as a fuzzy filter does: its characters
 /// appear in order, case ignored.
@@ -31,14 +31,14 @@ impl Deck {
             Some(Panel::Picker { filter, selected }) => self.picker_key(key, filter, selected),
             Some(Panel::Inbox { selected }) => self.inbox_key(key, selected, now, wall),
             Some(Panel::NewSession(form)) => self.new_session_key(key, form),
-            None => match session_action(&key) {
+            None => match lookup(&key, Context::Sessions) {
                 Some(action) => self.deck_chord(action, &key),
                 None => self.pass_to_active(Msg::Key(key), now, wall),
             },
         }
     }
 
-    fn deck_chord(&mut self, action: SessionAction, key: &KeyEvent) -> Vec<DeckEffect> {
+    fn deck_chord(&mut self, action: Action, key: &KeyEvent) -> Vec<DeckEffect> {
         let listed = self.listed();
         let current = self
             .tabs
@@ -47,7 +47,7 @@ impl Deck {
             .unwrap_or(0);
         let go = |at: usize| listed.get(at).cloned();
         let target = match action {
-            SessionAction::List => {
+            Action::SessionList => {
                 if self.width >= SIDEBAR_MIN_WIDTH {
                     self.sidebar = Some(!self.sidebar_shown());
                 } else {
@@ -58,17 +58,17 @@ impl Deck {
                 }
                 None
             }
-            SessionAction::Inbox => return self.open_inbox(),
-            SessionAction::New => return self.open_new_session(),
-            SessionAction::Previous => {
-                go((current + listed.len().max(1) - 1) % listed.len().max(1))
-            }
-            SessionAction::Next => go((current + 1) % listed.len().max(1)),
+            Action::OpenInbox => return self.open_inbox(),
+            Action::NewSession => return self.open_new_session(),
+            Action::PrevSession => go((current + listed.len().max(1) - 1) % listed.len().max(1)),
+            Action::NextSession => go((current + 1) % listed.len().max(1)),
             // Alt+1 is the first.
-            SessionAction::Nth => match key.code {
+            Action::NthSession => match key.code {
                 KeyCode::Char(c @ '1'..='9') => go(c as usize - '1' as usize),
                 _ => None,
             },
+            // Only the Sessions context's actions are looked up here.
+            _ => None,
         };
         target.map(|key| self.switch_to(key)).unwrap_or_default()
     }
@@ -91,16 +91,12 @@ impl Deck {
         mut selected: usize,
     ) -> Vec<DeckEffect> {
         let matches = self.picked(&filter);
-        match key.code {
-            KeyCode::Esc => {
+        match lookup(&key, Context::Picker) {
+            Some(Action::ClosePanel) => {
                 self.panel = None;
                 return Vec::new();
             }
-            KeyCode::Char('s') if key.modifiers.contains(KeyModifiers::CONTROL) => {
-                self.panel = None;
-                return Vec::new();
-            }
-            KeyCode::Enter => {
+            Some(Action::OpenSession) => {
                 self.panel = None;
                 return matches
                     .get(selected)
@@ -108,17 +104,22 @@ impl Deck {
                     .map(|key| self.switch_to(key))
                     .unwrap_or_default();
             }
-            KeyCode::Up => selected = selected.saturating_sub(1),
-            KeyCode::Down => selected = (selected + 1).min(matches.len().saturating_sub(1)),
-            KeyCode::Backspace => {
-                filter.pop();
-                selected = 0;
+            Some(Action::SelectUp) => selected = selected.saturating_sub(1),
+            Some(Action::SelectDown) => {
+                selected = (selected + 1).min(matches.len().saturating_sub(1));
             }
-            KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
-                filter.push(c);
-                selected = 0;
-            }
-            _ => {}
+            // Typing edits the filter.
+            _ => match key.code {
+                KeyCode::Backspace => {
+                    filter.pop();
+                    selected = 0;
+                }
+                KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
+                    filter.push(c);
+                    selected = 0;
+                }
+                _ => {}
+            },
         }
         self.panel = Some(Panel::Picker { filter, selected });
         Vec::new()
@@ -150,22 +151,22 @@ impl Deck {
         let tab = entry.as_ref().map(|e| self.tab_for(e.key.clone()));
         // A text area open in the request's decision has the keys.
         let typing = tab.is_some_and(|t| self.tabs[t].app.decision.editor.is_some());
-        match (key.code, typing) {
-            (KeyCode::Esc, false) => self.panel = None,
-            (KeyCode::Char('g'), _) if key.modifiers.contains(KeyModifiers::CONTROL) => {
-                self.panel = None;
-            }
-            (KeyCode::Up, false) => {
+        // While it types, only chords with Ctrl are the inbox's.
+        let action = lookup(&key, Context::Inbox)
+            .filter(|_| !typing || key.modifiers.contains(KeyModifiers::CONTROL));
+        match action {
+            Some(Action::ClosePanel) => self.panel = None,
+            Some(Action::SelectUp) => {
                 self.panel = Some(Panel::Inbox {
                     selected: selected.saturating_sub(1),
                 });
             }
-            (KeyCode::Down, false) => {
+            Some(Action::SelectDown) => {
                 self.panel = Some(Panel::Inbox {
                     selected: (selected + 1).min(entries.len().saturating_sub(1)),
                 });
             }
-            (KeyCode::Tab | KeyCode::Char('g'), false) => {
+            Some(Action::OpenSession) => {
                 if let Some(entry) = entry {
                     self.panel = None;
                     let effects = self.switch_to(entry.key);

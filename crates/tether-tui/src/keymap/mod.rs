@@ -5,12 +5,17 @@
 //! how they are written, its help line and its hint word ([`words`]).
 
 pub mod bindings;
-pub mod sessions;
+mod chord;
+mod remap;
 pub mod words;
+
+use std::sync::OnceLock;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 pub use bindings::KEYMAP;
+pub use chord::{chord_label, parse_chord};
+pub use remap::{RemapError, remapped};
 
 /// What a key asks for, named by intent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,6 +101,25 @@ pub enum Action {
     /// Rules overlay: remove the highlighted rule (after a y/n question).
     RemoveRule,
     CloseRules,
+    // The deck: over every session, and its panels.
+    /// The session list: a sidebar on wide screens, the picker on narrow.
+    SessionList,
+    /// Every request waiting, in every session.
+    OpenInbox,
+    /// A new session (admins).
+    NewSession,
+    PrevSession,
+    NextSession,
+    /// The nth session of the list (Alt+1 is the first).
+    NthSession,
+    /// Picker and inbox: show the highlighted session (or request's).
+    OpenSession,
+    /// Close the deck's panel.
+    ClosePanel,
+    /// New-session form: the preset before / after, create it.
+    PrevPreset,
+    NextPreset,
+    CreateSession,
 }
 
 /// Where a binding applies; `Global` applies everywhere unless a more
@@ -120,16 +144,33 @@ pub enum Context {
     Completion,
     /// The rules overlay is open (nothing else applies then).
     RulesOverlay,
+    /// The prompt for a denial's reason.
+    DenyReason,
+    /// The transcript search prompt.
+    SearchPrompt,
+    /// The deck's chords: they take a key first, over every session (but
+    /// not while one of its panels is open).
+    Sessions,
+    /// The deck's panels, full screen over the sessions.
+    Picker,
+    Inbox,
+    NewSession,
 }
 
 /// A key with its modifiers.
 pub type Chord = (KeyCode, KeyModifiers);
 
+#[derive(Debug, Clone, Copy)]
 pub struct Binding {
+    /// Its constant's name: `[keys]` in the settings file remaps it by
+    /// this name, lower-cased.
+    pub name: &'static str,
     pub context: Context,
     pub keys: &'static [Chord],
     /// How the keys are written in hints and help.
     pub label: &'static str,
+    /// How they are written on the hint line, when shorter than `label`.
+    pub short: Option<&'static str>,
     pub action: Action,
     /// The help overlay's line. `None` only for the second key of a pair
     /// whose line (the binding just before, labelled "PgUp/PgDn") already
@@ -155,21 +196,73 @@ fn matches(binding: &Binding, key: &KeyEvent) -> bool {
     })
 }
 
-/// Contexts where global bindings do not apply.
-fn is_modal(context: Context) -> bool {
-    matches!(
-        context,
-        Context::HelpOverlay | Context::Question | Context::DecisionText | Context::RulesOverlay
-    )
+impl Binding {
+    /// How the keys are written on the hint line.
+    pub fn hint_label(&self) -> &'static str {
+        self.short.unwrap_or(self.label)
+    }
+
+    /// The config name (`[keys]` in the settings file).
+    pub fn config_name(&self) -> String {
+        self.name.to_ascii_lowercase()
+    }
+}
+
+/// Whether the global bindings apply where `context` has the keys: in
+/// the panes, yes; in a modal (an overlay, a prompt, a question, a text
+/// area, a deck panel) only its own keys work.
+fn takes_global_keys(context: Context) -> bool {
+    match context {
+        Context::Global
+        | Context::Input
+        | Context::Permissions
+        | Context::Transcript
+        | Context::Participants
+        | Context::Decision
+        | Context::Completion => true,
+        Context::HelpOverlay
+        | Context::Question
+        | Context::DecisionText
+        | Context::RulesOverlay
+        | Context::DenyReason
+        | Context::SearchPrompt
+        | Context::Sessions
+        | Context::Picker
+        | Context::Inbox
+        | Context::NewSession => false,
+    }
+}
+
+/// The table in use: the defaults, or the defaults with the settings
+/// file's `[keys]` applied (see [`install`]).
+pub fn table() -> &'static [Binding] {
+    ACTIVE.get().map_or(KEYMAP, Vec::as_slice)
+}
+
+static ACTIVE: OnceLock<Vec<Binding>> = OnceLock::new();
+
+/// Makes `bindings` (from [`remapped`]) the table for the rest of the
+/// process; called once, before the UI starts. A second call is refused.
+pub fn install(bindings: Vec<Binding>) -> Result<(), Vec<Binding>> {
+    ACTIVE.set(bindings)
+}
+
+/// The binding of a context for an action, as the table has it (for
+/// hints that name another key: "Tab to Permissions").
+pub fn binding(context: Context, action: Action) -> Option<&'static Binding> {
+    table()
+        .iter()
+        .find(|b| b.context == context && b.action == action)
 }
 
 /// The action bound to `key` where `context` has the focus.
 pub fn lookup(key: &KeyEvent, context: Context) -> Option<Action> {
-    let global = (!is_modal(context)).then_some(Context::Global);
-    KEYMAP
+    let global = takes_global_keys(context).then_some(Context::Global);
+    let table = table();
+    table
         .iter()
         .filter(|b| b.context == context)
-        .chain(KEYMAP.iter().filter(|b| Some(b.context) == global))
+        .chain(table.iter().filter(|b| Some(b.context) == global))
         .find(|b| matches(b, key))
         .map(|b| b.action)
 }
@@ -178,30 +271,41 @@ pub fn lookup(key: &KeyEvent, context: Context) -> Option<Action> {
 /// then the global ones it does not shadow (none while a modal one is
 /// open), each in table order.
 pub fn hints(context: Context) -> impl Iterator<Item = &'static Binding> {
-    let modal = is_modal(context);
+    let global = takes_global_keys(context);
+    let table = table();
     // A global key the context binds to something else is not offered.
     let shadowed = move |b: &Binding| {
-        KEYMAP
+        table
             .iter()
             .any(|own| own.context == context && own.keys.iter().any(|k| b.keys.contains(k)))
     };
-    let own = KEYMAP.iter().filter(move |b| b.context == context);
-    let global = KEYMAP
+    let own = table.iter().filter(move |b| b.context == context);
+    let globals = table
         .iter()
-        .filter(move |b| !modal && b.context == Context::Global && !shadowed(b));
-    own.chain(global).filter(|b| b.hint.is_some())
+        .filter(move |b| global && b.context == Context::Global && !shadowed(b));
+    own.chain(globals).filter(|b| b.hint.is_some())
+}
+
+/// A deck panel's hint line, drawn in its border: " Enter switch · Esc
+/// close ", with `lead` (what typing does) first.
+pub fn panel_hints(context: Context, lead: Option<&str>) -> String {
+    let mut items: Vec<String> = lead.map(str::to_owned).into_iter().collect();
+    items.extend(
+        hints(context).map(|b| format!("{} {}", b.hint_label(), b.hint.unwrap_or_default())),
+    );
+    format!(" {} ", items.join(" · "))
 }
 
 /// The help overlay's closing line ("Esc, ? or F1 closes this help.").
 pub fn help_closing_line() -> String {
-    let close = &bindings::CLOSE_HELP;
+    let close = binding(Context::HelpOverlay, Action::CloseHelp).unwrap_or(&bindings::CLOSE_HELP);
     format!("{} {}", close.label, close.help.unwrap_or_default())
 }
 
 /// Sections for the help overlay: (heading, [(keys, help)]).
 pub fn help_sections() -> Vec<(&'static str, Vec<(&'static str, &'static str)>)> {
     let section = |context| {
-        KEYMAP
+        table()
             .iter()
             .filter(|b| b.context == context)
             .filter_map(|b| Some((b.label, b.help?)))
@@ -209,7 +313,7 @@ pub fn help_sections() -> Vec<(&'static str, Vec<(&'static str, &'static str)>)>
     };
     vec![
         ("Everywhere", section(Context::Global)),
-        ("Sessions", sessions::session_help()),
+        ("Sessions", section(Context::Sessions)),
         ("Permission request", section(Context::Decision)),
         ("Input box", section(Context::Input)),
         (
@@ -220,8 +324,69 @@ pub fn help_sections() -> Vec<(&'static str, Vec<(&'static str, &'static str)>)>
         ("Transcript pane", section(Context::Transcript)),
         ("Participants pane", section(Context::Participants)),
         ("Rules (F4)", section(Context::RulesOverlay)),
+        ("Search prompt", section(Context::SearchPrompt)),
+        ("Reason for a denial", section(Context::DenyReason)),
+        ("Session picker (type to filter)", section(Context::Picker)),
+        (
+            "Inbox (other keys answer the request)",
+            section(Context::Inbox),
+        ),
+        ("New session", section(Context::NewSession)),
     ]
 }
 
 #[cfg(test)]
 mod tests;
+
+/// docs/keys.md: every binding by its config name, with its keys and
+/// what it does, section by section (a test keeps the file in step).
+pub fn reference() -> String {
+    let mut text = String::from(
+        "# Keys\n\nEvery key tether's full-screen UI handles, by the name `[keys]` in\n\
+         `~/.config/tether/config.toml` remaps it with:\n\n\
+         ```toml\n[keys]\nsession_list = \"Ctrl+L\"\nquit = [\"Ctrl+Q\", \"F10\"]\n```\n\n\
+         A key is written as in the help (`Ctrl+S`, `Alt+Enter`, `Shift+Tab`, `F4`,\n\
+         `PgUp`, `y`). An unknown name, a key that is not a key, or a key that\n\
+         another binding in effect at the same time already has is an error at\n\
+         start. Keys that read the digit pressed (`choose_numbered`,\n\
+         `nth_session`) cannot be remapped.\n\n\
+         This file is generated from the keymap table (`cargo test` checks it).\n",
+    );
+    for context in CONTEXTS {
+        text.push_str(&format!(
+            "\n## {context:?}\n\n| name | keys | does |\n|---|---|---|\n"
+        ));
+        for b in KEYMAP.iter().filter(|b| b.context == context) {
+            let keys: Vec<String> = b.keys.iter().map(|k| chord_label(*k)).collect();
+            let does = b.help.unwrap_or("(described with the binding before)");
+            text.push_str(&format!(
+                "| `{}` | {} | {} |\n",
+                b.config_name(),
+                keys.join(", ").replace('|', "\\|"),
+                does.replace('|', "\\|")
+            ));
+        }
+    }
+    text
+}
+
+/// Every context, in the order docs/keys.md lists them.
+const CONTEXTS: [Context; 17] = [
+    Context::Global,
+    Context::Sessions,
+    Context::Input,
+    Context::Completion,
+    Context::Permissions,
+    Context::Transcript,
+    Context::Participants,
+    Context::Decision,
+    Context::DecisionText,
+    Context::HelpOverlay,
+    Context::Question,
+    Context::RulesOverlay,
+    Context::DenyReason,
+    Context::SearchPrompt,
+    Context::Picker,
+    Context::Inbox,
+    Context::NewSession,
+];

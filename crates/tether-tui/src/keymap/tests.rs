@@ -137,3 +137,21 @@ fn the_decision_view_takes_its_keys_and_esc_closes_instead_of_interrupting() {
     assert!(hints(Context::Decision).all(|b| b.action != Action::Interrupt));
     assert_eq!(labels.iter().filter(|l| **l == "PgUp/PgDn").count(), 1);
 }
+
+#[test]
+fn docs_keys_md_is_the_table() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/keys.md");
+    let want = reference();
+    if std::env::var_os("TETHER_WRITE_DOCS").is_some() {
+        std::fs::write(&path, &want).unwrap();
+    }
+    let have = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        have == want,
+        "docs/keys.md is out of date: run TETHER_WRITE_DOCS=1 cargo test -p tether-tui docs_keys"
+    );
+    // Every context is listed once.
+    for context in CONTEXTS {
+        assert!(KEYMAP.iter().any(|b| b.context == context) || context == Context::Global);
+    }
+}

@@ -3,6 +3,7 @@
 //! the inbox of every waiting request, answered in place with the
 //! request's own decision view.
 
+use crate::tui::keymap::{self, Action, Context, words};
 use std::time::{Duration, SystemTime};
 
 use ratatui::Frame;
@@ -109,7 +110,7 @@ fn new_session(deck: &Deck, frame: &mut Frame, area: Rect, form: &NewSession) {
         .border_style(theme::FOCUS_BORDER)
         .title(format!(" New session on {} ", sanitize_plain(&host.name)))
         .title_bottom(Line::styled(
-            " Enter create · Tab field · Esc cancel ",
+            keymap::panel_hints(Context::NewSession, None),
             theme::DIM,
         ));
     frame.render_widget(Paragraph::new(lines).block(block), popup);
@@ -339,7 +340,7 @@ fn picker(deck: &Deck, frame: &mut Frame, area: Rect, filter: &str, selected: us
         .border_style(theme::FOCUS_BORDER)
         .title(" Sessions ")
         .title_bottom(Line::styled(
-            " type to filter · ↑↓ · Enter switch · Esc close ",
+            keymap::panel_hints(Context::Picker, Some("type to filter")),
             theme::DIM,
         ));
     frame.render_widget(Paragraph::new(lines).block(block), area);
@@ -387,10 +388,7 @@ fn inbox(deck: &mut Deck, frame: &mut Frame, area: Rect, selected: usize) {
         .borders(Borders::ALL)
         .border_style(theme::FOCUS_BORDER)
         .title(format!(" Inbox · {} waiting ", entries.len()))
-        .title_bottom(Line::styled(
-            " ↑↓ request · digits/y/n answer · Tab open session · Esc close ",
-            theme::DIM,
-        ));
+        .title_bottom(Line::styled(inbox_hints(), theme::DIM));
     frame.render_widget(Paragraph::new(lines).block(block), list);
     let Some(entry) = entries.get(selected) else {
         return;
@@ -407,4 +405,15 @@ fn inbox(deck: &mut Deck, frame: &mut Frame, area: Rect, selected: usize) {
     }
     decision::prepare(app, detail.width);
     decision::draw(app, frame, detail);
+}
+
+/// The inbox's keys, led by the answers its request's decision view takes.
+fn inbox_hints() -> String {
+    let answer = [Action::ChooseNumbered, Action::Allow, Action::Deny]
+        .into_iter()
+        .filter_map(|action| keymap::binding(Context::Decision, action))
+        .map(|b| b.hint_label())
+        .collect::<Vec<_>>()
+        .join("/");
+    keymap::panel_hints(Context::Inbox, Some(&format!("{answer} {}", words::ANSWER)))
 }

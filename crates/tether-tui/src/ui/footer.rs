@@ -44,7 +44,7 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
 fn question(text: &str) -> Line<'static> {
     let mut spans = vec![Span::styled(format!(" {text}  "), theme::WARN)];
     for binding in keymap::hints(Context::Question) {
-        spans.push(Span::styled(binding.label, theme::BOLD));
+        spans.push(Span::styled(binding.hint_label(), theme::BOLD));
         let word = binding.hint.unwrap_or_default();
         spans.push(Span::styled(format!(" {word}  "), theme::DIM));
     }
@@ -53,9 +53,9 @@ fn question(text: &str) -> Line<'static> {
 
 fn hints(app: &App, room: usize) -> Line<'static> {
     let mut items = match app.overlays.last() {
-        Some(open) if overlay_hints(open).is_some() => overlay_hints(open).unwrap_or_default(),
-        _ => keymap::hints(app.focus_context())
-            .filter_map(|b| Some((b.label, hint_word(app, b)?)))
+        Some(open) => overlay_hints(open),
+        None => keymap::hints(app.focus_context())
+            .filter_map(|b| Some((b.hint_label(), hint_word(app, b)?)))
             .collect(),
     };
     // Only the owner removes rules.
@@ -78,23 +78,17 @@ fn hints(app: &App, room: usize) -> Line<'static> {
     Line::from(spans)
 }
 
-/// While the help or the search prompt is open only their keys work.
-fn overlay_hints(open: &Overlay) -> Option<Vec<(&'static str, &'static str)>> {
-    use keymap::bindings::{HELP_LINE_UP, HELP_PAGE_UP};
-    match open {
-        Overlay::Help => Some(vec![
-            ("Esc", words::CLOSE),
-            (HELP_LINE_UP.label, words::SCROLL),
-            (HELP_PAGE_UP.label, words::PAGE),
-        ]),
-        Overlay::Search { .. } => Some(vec![("Enter", words::SEARCH), ("Esc", words::CANCEL)]),
-        Overlay::Rules(_) => Some(
-            keymap::hints(Context::RulesOverlay)
-                .filter_map(|b| Some((b.label, b.hint?)))
-                .collect(),
-        ),
-        _ => None,
-    }
+/// While an overlay is open only its keys work: its hints are its own.
+fn overlay_hints(open: &Overlay) -> Vec<(&'static str, &'static str)> {
+    let context = match open {
+        Overlay::Help => Context::HelpOverlay,
+        Overlay::DenyReason { .. } => Context::DenyReason,
+        Overlay::Search { .. } => Context::SearchPrompt,
+        Overlay::Rules(_) => Context::RulesOverlay,
+    };
+    keymap::hints(context)
+        .filter_map(|b| Some((b.hint_label(), b.hint?)))
+        .collect()
 }
 
 /// The word a binding's hint shows now, or None when the key would do
@@ -174,7 +168,8 @@ fn watch_forms(command: &str) -> Vec<String> {
     if let Some(at) = command.find(" (") {
         forms.push(format!("watch: {}", &command[..at]));
     }
-    let help = keymap::bindings::OPEN_HELP.label;
+    let help = keymap::binding(Context::Global, Action::OpenHelp)
+        .map_or(keymap::bindings::OPEN_HELP.label, |b| b.label);
     forms.push(format!("watch: see {help}"));
     forms
 }

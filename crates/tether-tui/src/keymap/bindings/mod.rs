@@ -8,7 +8,9 @@ use super::Context::{
 };
 use super::{Action, Binding, Chord, Context, words};
 
+mod deck;
 mod overlays;
+pub use deck::*;
 pub use overlays::*;
 
 const NONE: KeyModifiers = KeyModifiers::NONE;
@@ -26,12 +28,22 @@ impl Binding {
         keys: &'static [Chord],
     ) -> Self {
         Binding {
+            name: "",
             context,
             keys,
             label,
+            short: None,
             action,
             help: None,
             hint: None,
+        }
+    }
+
+    /// How the key is written on the hint line, where `label` is too long.
+    const fn short(self, label: &'static str) -> Self {
+        Binding {
+            short: Some(label),
+            ..self
         }
     }
 
@@ -435,7 +447,15 @@ pub const HISTORY_PREV: Binding =
 /// Described with `HISTORY_PREV`.
 pub const HISTORY_NEXT: Binding =
     Binding::new(Input, "↓", Action::HistoryNext, &[(KeyCode::Down, NONE)]);
-pub const KEYMAP: &[Binding] = &[
+/// The table, each binding named after its constant (the name that
+/// `[keys]` in the settings file remaps, lower-cased).
+macro_rules! keymap {
+    ($($binding:ident),* $(,)?) => {
+        pub const KEYMAP: &[Binding] = &[$(Binding { name: stringify!($binding), ..$binding }),*];
+    };
+}
+
+keymap![
     SEND,
     NEW_LINE,
     CYCLE_MODE,
@@ -510,4 +530,28 @@ pub const KEYMAP: &[Binding] = &[
     RULE_DOWN,
     REMOVE_RULE,
     CLOSE_RULES,
+    SESSION_LIST,
+    OPEN_INBOX,
+    NEW_SESSION,
+    PREV_SESSION,
+    NEXT_SESSION,
+    NTH_SESSION,
+    PICKER_UP,
+    PICKER_DOWN,
+    PICKER_SWITCH,
+    PICKER_CLOSE,
+    INBOX_UP,
+    INBOX_DOWN,
+    INBOX_OPEN,
+    INBOX_CLOSE,
+    FORM_NEXT_FIELD,
+    FORM_PREV_FIELD,
+    FORM_PREV_PRESET,
+    FORM_NEXT_PRESET,
+    FORM_CREATE,
+    FORM_CANCEL,
+    REASON_SEND,
+    REASON_SKIP,
+    SEARCH_RUN,
+    SEARCH_CANCEL,
 ];

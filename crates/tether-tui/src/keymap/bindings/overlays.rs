@@ -4,7 +4,9 @@
 
 use crossterm::event::KeyCode;
 
-use super::super::Context::{Completion, Global, HelpOverlay, Question, RulesOverlay};
+use super::super::Context::{
+    Completion, DenyReason, Global, HelpOverlay, Question, RulesOverlay, SearchPrompt,
+};
 use super::super::{Action, Binding, words};
 use super::{NONE, SHIFT};
 
@@ -59,7 +61,9 @@ pub const CLOSE_HELP: Binding = Binding::new(
         (KeyCode::Enter, NONE),
     ],
 )
-.help("closes this help.");
+.help("closes this help.")
+.short("Esc")
+.hint(words::CLOSE);
 
 // A y/n question.
 pub const YES: Binding = Binding::new(
@@ -81,7 +85,9 @@ pub const NO: Binding = Binding::new(
 
 /// The help scrolls: the overlay's own keys, nothing else applies there.
 pub const HELP_LINE_UP: Binding =
-    Binding::new(HelpOverlay, "↑/↓", Action::LineUp, &[(KeyCode::Up, NONE)]).help("scroll");
+    Binding::new(HelpOverlay, "↑/↓", Action::LineUp, &[(KeyCode::Up, NONE)])
+        .help("scroll")
+        .hint(words::SCROLL);
 /// Described with `HELP_LINE_UP`.
 pub const HELP_LINE_DOWN: Binding =
     Binding::new(HelpOverlay, "↓", Action::LineDown, &[(KeyCode::Down, NONE)]);
@@ -91,7 +97,8 @@ pub const HELP_PAGE_UP: Binding = Binding::new(
     Action::PageUp,
     &[(KeyCode::PageUp, NONE)],
 )
-.help("scroll a page");
+.help("scroll a page")
+.hint(words::PAGE);
 /// Described with `HELP_PAGE_UP`.
 pub const HELP_PAGE_DOWN: Binding = Binding::new(
     HelpOverlay,
@@ -140,3 +147,31 @@ pub const CLOSE_RULES: Binding = Binding::new(
 )
 .help("close the rules")
 .hint(words::CLOSE);
+
+// The prompt for a denial's reason.
+pub const REASON_SEND: Binding =
+    Binding::new(DenyReason, "Enter", Action::Send, &[(KeyCode::Enter, NONE)])
+        .help("deny with this reason")
+        .hint(words::DENY);
+pub const REASON_SKIP: Binding =
+    Binding::new(DenyReason, "Esc", Action::Decline, &[(KeyCode::Esc, NONE)])
+        .help("deny without a reason")
+        .hint(words::NO_REASON);
+
+// The transcript search prompt.
+pub const SEARCH_RUN: Binding = Binding::new(
+    SearchPrompt,
+    "Enter",
+    Action::Send,
+    &[(KeyCode::Enter, NONE)],
+)
+.help("search for what is typed")
+.hint(words::SEARCH);
+pub const SEARCH_CANCEL: Binding = Binding::new(
+    SearchPrompt,
+    "Esc",
+    Action::Decline,
+    &[(KeyCode::Esc, NONE)],
+)
+.help("cancel, clearing the search")
+.hint(words::CANCEL);
