@@ -496,11 +496,17 @@ impl Transcript {
         self.follow = true;
     }
 
-    /// Draws the visible rows for a view of `width` x `height`.
-    pub fn visible_lines(&mut self, width: u16, height: u16) -> Vec<Line<'static>> {
+    /// The view is `width` x `height` (the layout's transcript pane):
+    /// what scrolling pages by, and what lines are wrapped for.
+    pub fn set_view(&mut self, width: u16, height: u16) {
         self.lay_out_for(width);
         self.width = width;
         self.height = height;
+    }
+
+    /// Draws the visible rows for a view of `width` x `height`.
+    pub fn visible_lines(&mut self, width: u16, height: u16) -> Vec<Line<'static>> {
+        self.set_view(width, height);
         let mut out = Vec::with_capacity(height as usize);
         if self.blocks.is_empty() || width == 0 || height == 0 {
             return out;

@@ -226,8 +226,8 @@ impl App {
             .selected_request
             .min(self.pending.len().saturating_sub(1));
         // The deny-reason prompt for a request someone else settled closes.
-        self.overlays.retain(
-            |o| !matches!(o, super::Overlay::DenyReason { request_id: r, .. } if *r == request_id),
+        self.modals.retain(
+            |o| !matches!(o, super::Modal::DenyReason { request_id: r, .. } if *r == request_id),
         );
         cells::request_subject(&gone.tool, &gone.summary)
     }

@@ -34,7 +34,7 @@ impl App {
         let open = self.focus == Focus::Input
             && self.is_owner()
             && !self.sending()
-            && self.overlays.is_empty()
+            && self.modals.is_empty()
             && self.decision_context().is_none();
         let Some(line) = self.command_typed().filter(|_| open) else {
             return Vec::new();

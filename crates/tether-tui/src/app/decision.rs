@@ -59,10 +59,8 @@ pub struct DecisionView {
     current: Option<String>,
     /// The highlighted choice.
     pub highlight: usize,
-    /// The preview's first visible row; clamped when drawn.
+    /// The preview's first visible row (at most the layout's last).
     pub scroll: usize,
-    /// Rows of preview on screen (set when drawn): what PgUp/PgDn move.
-    pub page: usize,
     /// The request's header and preview wrapped for the screen's width:
     /// made once per request and width, not per frame.
     pub wrapped: Wrapped,
@@ -482,13 +480,18 @@ impl App {
         Vec::new()
     }
 
+    /// PgUp/PgDn: a page of preview as the layout has it, stopping at
+    /// its last row.
     fn scroll_preview(&mut self, down: bool) -> Vec<Effect> {
+        let Some(areas) = self.layout().decision else {
+            return Vec::new();
+        };
         let view = &mut self.decision;
-        let page = view.page.max(1);
+        let scroll = view.scroll.min(areas.most_scroll());
         view.scroll = if down {
-            view.scroll.saturating_add(page)
+            scroll.saturating_add(areas.page()).min(areas.most_scroll())
         } else {
-            view.scroll.saturating_sub(page)
+            scroll.saturating_sub(areas.page())
         };
         Vec::new()
     }

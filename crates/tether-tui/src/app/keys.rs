@@ -1,9 +1,8 @@
 //! Keys: looked up in the keymap for the focused pane, then acted on.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind};
-use ratatui_textarea::TextArea;
 
-use super::{App, Effect, Focus, Level, Overlay, choices, text_edit};
+use super::{App, Effect, Focus, Level, Modal, choices, text_edit};
 use crate::protocol::{ClientMessage, Decision};
 use crate::tui::keymap::{Action, Context, lookup};
 
@@ -26,10 +25,7 @@ impl App {
         if key.kind == KeyEventKind::Release {
             return Vec::new();
         }
-        if self.confirm_transfer.is_some() {
-            return self.on_question_key(key);
-        }
-        if let Some(effects) = self.on_overlay_key(key) {
+        if let Some(effects) = self.on_modal_key(key) {
             return effects;
         }
         if let Some(effects) = self.on_decision_key(key) {
@@ -70,65 +66,6 @@ impl App {
         }
     }
 
-    /// A y/n question is asked: only its answers (and quit) do anything.
-    fn on_question_key(&mut self, key: KeyEvent) -> Vec<Effect> {
-        if lookup(&key, Context::Global) == Some(Action::Quit) {
-            return vec![Effect::Quit];
-        }
-        match lookup(&key, Context::Question) {
-            Some(Action::Confirm) => self.answer_transfer(true),
-            Some(Action::Decline) => self.answer_transfer(false),
-            _ => Vec::new(),
-        }
-    }
-
-    /// Keys for the innermost overlay; None when there is none.
-    fn on_overlay_key(&mut self, key: KeyEvent) -> Option<Vec<Effect>> {
-        let overlay = self.overlays.last_mut()?;
-        let quit = lookup(&key, Context::Global) == Some(Action::Quit);
-        if quit {
-            return Some(vec![Effect::Quit]);
-        }
-        match overlay {
-            Overlay::Help => {
-                self.on_help_key(key);
-                Some(Vec::new())
-            }
-            Overlay::Rules(_) => Some(self.on_rules_key(key)),
-            Overlay::DenyReason { request_id, reason } => match lookup(&key, Context::DenyReason) {
-                Some(action @ (Action::Send | Action::Decline)) => {
-                    let request_id = request_id.clone();
-                    let text = reason.lines().join(" ").trim().to_owned();
-                    let message = (action == Action::Send && !text.is_empty()).then_some(text);
-                    self.overlays.pop();
-                    Some(self.decide(request_id, Decision::Deny, message))
-                }
-                _ => {
-                    text_edit::edit(reason, key);
-                    Some(Vec::new())
-                }
-            },
-            Overlay::Search { query } => match lookup(&key, Context::SearchPrompt) {
-                Some(Action::Send) => {
-                    let text = query.lines().join(" ");
-                    self.overlays.pop();
-                    self.run_search(&text);
-                    Some(Vec::new())
-                }
-                Some(Action::Decline) => {
-                    // Leaving a search never reaches the agent; it clears.
-                    self.overlays.pop();
-                    self.transcript.search = None;
-                    Some(Vec::new())
-                }
-                _ => {
-                    text_edit::edit(query, key);
-                    Some(Vec::new())
-                }
-            },
-        }
-    }
-
     fn act(&mut self, action: Action) -> Vec<Effect> {
         match action {
             Action::FocusNext => self.focus = self.focus.next(),
@@ -146,12 +83,7 @@ impl App {
             Action::Interrupt => return self.escape(),
             Action::CancelOrQuit => return self.ctrl_c(),
             Action::Quit => return vec![Effect::Quit],
-            // Only bound in the help overlay, handled above.
-            Action::CloseHelp => {}
-            Action::OpenHelp => {
-                self.help_scroll = 0;
-                self.overlays.push(Overlay::Help)
-            }
+            Action::OpenHelp => self.modals.push(Modal::Help { scroll: 0 }),
             Action::PageUp => self.transcript.page_up(),
             Action::PageDown => self.transcript.page_down(),
             Action::ScrollToStart => self.transcript.scroll_to_top(),
@@ -159,9 +91,8 @@ impl App {
             Action::LineUp => self.transcript.scroll_up(1),
             Action::LineDown => self.transcript.scroll_down(1),
             Action::Search => {
-                let mut query = TextArea::default();
-                query.set_cursor_line_style(ratatui::style::Style::default());
-                self.overlays.push(Overlay::Search { query });
+                let query = Modal::prompt("");
+                self.modals.push(Modal::Search { query });
             }
             Action::NextMatch => self.transcript.step_match(true),
             Action::PrevMatch => self.transcript.step_match(false),
@@ -195,8 +126,8 @@ impl App {
             | Action::CompletionAccept
             | Action::CompletionClose => self.act_completion(action),
             Action::OpenRules => self.open_rules(),
-            // Only bound in the rules overlay, handled by its module.
-            Action::RemoveRule | Action::CloseRules => {}
+            // Only bound in modals, handled by `modal`.
+            Action::CloseHelp | Action::RemoveRule | Action::CloseRules => {}
             // The deck's: it takes them before a session sees a key.
             Action::SessionList
             | Action::OpenInbox
@@ -230,7 +161,7 @@ impl App {
             }
             Action::TransferOwnership => self.ask_transfer(),
             // Confirm and Decline are only bound while a question is
-            // asked, handled before the keymap's panes see a key.
+            // asked, handled by `modal`.
             _ => {}
         }
         Vec::new()
@@ -314,16 +245,13 @@ impl App {
         if allow {
             self.decide(request_id, Decision::Allow, None)
         } else {
-            let mut reason = TextArea::default();
-            reason.set_placeholder_text("reason (optional): Enter sends, Esc sends without one");
-            reason.set_cursor_line_style(ratatui::style::Style::default());
-            self.overlays
-                .push(Overlay::DenyReason { request_id, reason });
+            let reason = Modal::prompt("reason (optional): Enter sends, Esc sends without one");
+            self.modals.push(Modal::DenyReason { request_id, reason });
             Vec::new()
         }
     }
 
-    fn decide(
+    pub(super) fn decide(
         &mut self,
         request_id: String,
         decision: Decision,
@@ -347,7 +275,7 @@ impl App {
         self.send_tracked(|id| ClientMessage::Interrupt { id }, None)
     }
 
-    /// Esc closes what is open (the search's highlights; overlays take
+    /// Esc closes what is open (the search's highlights; modals take
     /// their own Esc first) and interrupts only when nothing is.
     fn escape(&mut self) -> Vec<Effect> {
         if self.transcript.search.take().is_some() {

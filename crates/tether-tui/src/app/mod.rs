@@ -12,7 +12,9 @@ pub mod completion;
 pub mod decision;
 mod history;
 mod keys;
+pub mod modal;
 pub mod ownership;
+pub use modal::{Modal, Question};
 mod reading;
 pub mod rules;
 mod text_edit;
@@ -118,23 +120,6 @@ pub struct Pending {
     pub editable: bool,
 }
 
-/// Open overlays, innermost last.
-#[derive(Debug)]
-pub enum Overlay {
-    Help,
-    /// Typing the reason for denying `request_id`.
-    DenyReason {
-        request_id: String,
-        reason: TextArea<'static>,
-    },
-    /// Typing a transcript search.
-    Search {
-        query: TextArea<'static>,
-    },
-    /// The rules in force.
-    Rules(rules::RulesView),
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Level {
     Info,
@@ -180,7 +165,9 @@ pub struct App {
     pub selected_participant: usize,
     pub input: TextArea<'static>,
     pub focus: Focus,
-    pub overlays: Vec<Overlay>,
+    /// Popups, prompts and questions over the panes, innermost last: the
+    /// innermost has the keys and the footer (see [`modal`]).
+    pub modals: Vec<Modal>,
     pub status: Option<StatusLine>,
     pub hints: Hints,
     /// The highest event seq applied; shared with the connection task,
@@ -204,8 +191,6 @@ pub struct App {
     quit: bool,
     /// The slot the host holds for a disconnected owner (`participants`).
     pub owner_slot: Option<ownership::HeldSlot>,
-    /// A transfer waiting for the user's y/n.
-    pub confirm_transfer: Option<ownership::TransferAsk>,
     /// When the running turn started; None while idle.
     turn_started: Option<SystemTime>,
     /// Whether the terminal captures the mouse (wheel scrolls; no text
@@ -215,8 +200,6 @@ pub struct App {
     pub decision: decision::DecisionView,
     /// What was sent in this session, for ↑/↓ in the input box.
     history: history::History,
-    /// The help's first row shown (clamped when drawn).
-    pub help_scroll: u16,
     /// Tool calls held until their permission request is answered.
     tool_order: reading::ToolOrder,
     /// The agent's mode, modes, slash commands, plan and usage.
@@ -225,6 +208,12 @@ pub struct App {
     plan_block: Option<usize>,
     /// The slash-command popup's highlight and dismissal.
     completion: completion::Completion,
+    /// Where this session is drawn (the deck gives it its part of the
+    /// screen); what the layout is computed for.
+    pub area: ratatui::layout::Rect,
+    /// Where the deck shows this session's decision view on its own (the
+    /// inbox), instead of at the bottom of `area`.
+    pub decision_area: Option<ratatui::layout::Rect>,
 }
 
 fn new_input(placeholder: &str) -> TextArea<'static> {
@@ -256,7 +245,7 @@ impl App {
             selected_participant: 0,
             input: new_input("Type a message; Enter sends"),
             focus: Focus::Input,
-            overlays: Vec::new(),
+            modals: Vec::new(),
             status: None,
             hints: Hints::default(),
             last_applied,
@@ -272,17 +261,37 @@ impl App {
             wall: SystemTime::now(),
             quit: false,
             owner_slot: None,
-            confirm_transfer: None,
             turn_started: None,
             mouse_capture: true,
             decision: decision::DecisionView::default(),
             history: Default::default(),
-            help_scroll: 0,
             tool_order: Default::default(),
             agent: AgentInfo::default(),
             plan_block: None,
             completion: Default::default(),
+            area: ratatui::layout::Rect::default(),
+            decision_area: None,
         }
+    }
+
+    /// The session is now drawn in `area` (a resize, the sidebar shown).
+    pub fn resize(&mut self, area: ratatui::layout::Rect) {
+        self.area = area;
+    }
+
+    /// Where everything goes in `area`: the one layout drawing and the
+    /// keys that depend on it (a page, the last row) both use. Makes the
+    /// wrapped lines it needs first (caches for the width), and gives the
+    /// transcript its view.
+    pub fn layout(&mut self) -> crate::tui::ui::layout::AppLayout {
+        if self.decision_shown() {
+            let width = self.decision_area.unwrap_or(self.area).width;
+            crate::tui::ui::decision::prepare(self, width);
+        }
+        let layout = crate::tui::ui::layout::app_layout(self);
+        let text_width = layout.transcript.width.saturating_sub(2);
+        self.transcript.set_view(text_width, layout.transcript_rows);
+        layout
     }
 
     pub fn last_applied(&self) -> u64 {
@@ -456,21 +465,21 @@ impl App {
         let can_type = self.focus == Focus::Input && self.is_owner() && !self.sending();
         // The decision view has the keys: a paste goes to its text area
         // only, never to the input box underneath.
-        if self.overlays.is_empty() && self.decision_context().is_some() {
+        if self.modals.is_empty() && self.decision_context().is_some() {
             if let Some(editor) = self.decision.editor_mut() {
                 let text = text.replace("\r\n", "\n").replace('\r', "\n");
                 editor.text.insert_str(text);
             }
             return Vec::new();
         }
-        match self.overlays.last_mut() {
-            Some(Overlay::DenyReason { reason, .. }) => {
+        match self.modals.last_mut() {
+            Some(Modal::DenyReason { reason, .. }) => {
                 reason.insert_str(text.replace(['\r', '\n'], " "));
             }
-            Some(Overlay::Search { query }) => {
+            Some(Modal::Search { query }) => {
                 query.insert_str(text.replace(['\r', '\n'], " "));
             }
-            Some(Overlay::Help | Overlay::Rules(_)) => {}
+            Some(Modal::Help { .. } | Modal::Rules(_) | Modal::Question(_)) => {}
             None if can_type => {
                 self.input
                     .insert_str(text.replace("\r\n", "\n").replace('\r', "\n"));

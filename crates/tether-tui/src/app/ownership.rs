@@ -19,7 +19,7 @@ pub struct HeldSlot {
 }
 
 /// The participant a transfer waits on the user's y/n for.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TransferAsk {
     /// The participant id, for the host only.
     pub to: String,
@@ -186,17 +186,16 @@ impl App {
             self.say("you already own the session", Level::Info);
             return;
         }
-        self.confirm_transfer = Some(TransferAsk {
+        let ask = TransferAsk {
             to: target.id.clone(),
             identity: sanitize_plain(&target.identity),
-        });
+        };
+        self.modals
+            .push(super::Modal::Question(super::Question::Transfer(ask)));
     }
 
     /// The answer to "transfer ownership to alice? y/n".
-    pub(super) fn answer_transfer(&mut self, yes: bool) -> Vec<Effect> {
-        let Some(ask) = self.confirm_transfer.take() else {
-            return Vec::new();
-        };
+    pub(super) fn answer_transfer(&mut self, ask: TransferAsk, yes: bool) -> Vec<Effect> {
         if !yes {
             self.say("transfer cancelled", Level::Info);
             return Vec::new();

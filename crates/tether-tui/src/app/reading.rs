@@ -2,15 +2,12 @@
 //! help's scrolling, the input box's history and line editing, and the
 //! order in which a tool call and its permission request read.
 
-use crossterm::event::KeyEvent;
 use ratatui_textarea::CursorMove;
 
 use super::{App, Level};
-use crate::tui::keymap::{Action, Context, lookup};
+use crate::tui::keymap::Action;
 use crate::tui::transcript::{Block, BlockKind};
 
-/// Rows a help page scrolls.
-const HELP_PAGE: u16 = 10;
 
 impl App {
     pub(super) fn act_reading(&mut self, action: Action) {
@@ -67,20 +64,6 @@ impl App {
     fn replace_input(&mut self, text: &str) {
         self.input = super::new_input("Type a message; Enter sends");
         self.input.insert_str(text);
-    }
-
-    /// The help overlay's keys: close it, or scroll it.
-    pub(super) fn on_help_key(&mut self, key: KeyEvent) {
-        match lookup(&key, Context::HelpOverlay) {
-            Some(Action::CloseHelp) => {
-                self.overlays.pop();
-            }
-            Some(Action::LineUp) => self.help_scroll = self.help_scroll.saturating_sub(1),
-            Some(Action::LineDown) => self.help_scroll = self.help_scroll.saturating_add(1),
-            Some(Action::PageUp) => self.help_scroll = self.help_scroll.saturating_sub(HELP_PAGE),
-            Some(Action::PageDown) => self.help_scroll = self.help_scroll.saturating_add(HELP_PAGE),
-            _ => {}
-        }
     }
 
     /// Enter in the search prompt: an empty query changes nothing.

@@ -2,19 +2,15 @@
 //! listed in an overlay, where the owner removes one after a y/n
 //! question; everyone else sees the list read-only.
 
-use crossterm::event::KeyEvent;
-
-use super::{App, Effect, Level, Overlay};
+use super::{App, Effect, Level, Modal, Question};
 use crate::protocol::{ClientMessage, Rule};
-use crate::tui::keymap::{Action, Context, lookup};
+use crate::tui::keymap::Action;
 
 /// The rules overlay's state.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RulesView {
     /// The highlighted rule (clamped to the list).
     pub selected: usize,
-    /// The rule the owner asked to remove, waiting for y/n.
-    pub confirming: Option<String>,
 }
 
 impl App {
@@ -41,42 +37,37 @@ impl App {
     }
 
     pub(super) fn open_rules(&mut self) {
-        self.overlays.push(Overlay::Rules(RulesView::default()));
+        self.modals.push(Modal::Rules(RulesView::default()));
     }
 
-    /// The open rules overlay, if it is the innermost one.
+    /// The open rules overlay (under its question, if one is asked).
     pub fn rules_view(&self) -> Option<&RulesView> {
-        match self.overlays.last() {
-            Some(Overlay::Rules(view)) => Some(view),
+        self.modals.iter().rev().find_map(|m| match m {
+            Modal::Rules(view) => Some(view),
+            _ => None,
+        })
+    }
+
+    /// The rule whose removal waits for y/n (a question over the list).
+    pub fn rule_to_remove(&self) -> Option<&str> {
+        match self.question() {
+            Some(Question::RemoveRule { rule }) => Some(rule),
             _ => None,
         }
     }
 
-    /// Keys while the rules overlay is open: its own, or the y/n answer.
-    pub(super) fn on_rules_key(&mut self, key: KeyEvent) -> Vec<Effect> {
+    /// Keys while the rules overlay is the innermost modal.
+    pub(super) fn on_rules_key(&mut self, action: Option<Action>) -> Vec<Effect> {
         let count = self.rules().len();
         let owner = self.is_owner();
         let selected_id = self.rules_view().and_then(|view| {
             let at = view.selected.min(count.saturating_sub(1));
             self.rules().get(at).map(|r| r.id.clone())
         });
-        let Some(Overlay::Rules(view)) = self.overlays.last_mut() else {
+        let Some(Modal::Rules(view)) = self.modals.last_mut() else {
             return Vec::new();
         };
-        if let Some(rule) = view.confirming.clone() {
-            return match lookup(&key, Context::Question) {
-                Some(Action::Confirm) => {
-                    view.confirming = None;
-                    self.send_tracked(|id| ClientMessage::RemoveRule { id, rule }, None)
-                }
-                Some(Action::Decline) => {
-                    view.confirming = None;
-                    Vec::new()
-                }
-                _ => Vec::new(),
-            };
-        }
-        match lookup(&key, Context::RulesOverlay) {
+        match action {
             Some(Action::SelectUp) => view.selected = view.selected.min(count).saturating_sub(1),
             Some(Action::SelectDown) => {
                 view.selected = (view.selected + 1).min(count.saturating_sub(1))
@@ -84,13 +75,26 @@ impl App {
             Some(Action::RemoveRule) if !owner => {
                 self.say("read-only: only the owner can remove rules", Level::Info)
             }
-            Some(Action::RemoveRule) => view.confirming = selected_id,
+            Some(Action::RemoveRule) => {
+                if let Some(rule) = selected_id {
+                    self.modals
+                        .push(Modal::Question(Question::RemoveRule { rule }));
+                }
+            }
             Some(Action::CloseRules) => {
-                self.overlays.pop();
+                self.modals.pop();
             }
             _ => {}
         }
         Vec::new()
+    }
+
+    /// The answer to "remove this rule?".
+    pub(super) fn answer_remove_rule(&mut self, rule: String, yes: bool) -> Vec<Effect> {
+        if !yes {
+            return Vec::new();
+        }
+        self.send_tracked(|id| ClientMessage::RemoveRule { id, rule }, None)
     }
 }
 
@@ -126,7 +130,8 @@ mod tests {
     }
 
     fn press(rig: &mut Rig, code: KeyCode) -> Vec<Effect> {
-        rig.app.on_key(KeyEvent::new(code, KeyModifiers::NONE))
+        rig.app
+            .on_key(crossterm::event::KeyEvent::new(code, KeyModifiers::NONE))
     }
 
     #[test]
@@ -144,11 +149,11 @@ mod tests {
         press(&mut rig, KeyCode::F(4));
         press(&mut rig, KeyCode::Down);
         assert!(press(&mut rig, KeyCode::Char('d')).is_empty());
-        let view = rig.app.rules_view().unwrap();
-        assert_eq!(view.confirming.as_deref(), Some("rule-2"));
+        assert_eq!(rig.app.rule_to_remove(), Some("rule-2"));
         // No: nothing sent, still open.
         assert!(press(&mut rig, KeyCode::Char('n')).is_empty());
-        assert_eq!(rig.app.rules_view().unwrap().confirming, None);
+        assert_eq!(rig.app.rule_to_remove(), None);
+        assert!(rig.app.rules_view().is_some(), "still open");
         press(&mut rig, KeyCode::Delete);
         let effects = press(&mut rig, KeyCode::Char('y'));
         assert!(
@@ -164,7 +169,7 @@ mod tests {
         ));
         assert_eq!(rig.app.rules(), &[rule(1, "ls")]);
         press(&mut rig, KeyCode::Esc);
-        assert!(rig.app.overlays.is_empty());
+        assert!(rig.app.modals.is_empty());
     }
 
     #[test]
@@ -172,7 +177,8 @@ mod tests {
         let mut rig = with_rules(Role::Follower);
         press(&mut rig, KeyCode::F(4));
         assert!(press(&mut rig, KeyCode::Char('d')).is_empty());
-        assert_eq!(rig.app.rules_view().unwrap().confirming, None);
+        assert_eq!(rig.app.rule_to_remove(), None);
+        assert!(rig.app.rules_view().is_some(), "still open");
         assert!(press(&mut rig, KeyCode::Char('y')).is_empty());
         assert_eq!(rig.app.rules().len(), 2);
     }

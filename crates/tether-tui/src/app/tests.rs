@@ -216,7 +216,7 @@ fn a_request_settled_by_someone_else_disappears_at_once() {
         },
     ));
     assert!(rig.app.pending.is_empty());
-    assert!(rig.app.overlays.is_empty(), "the reason prompt closed");
+    assert!(rig.app.modals.is_empty(), "the reason prompt closed");
 }
 
 #[test]

@@ -48,7 +48,7 @@ impl Deck {
         let go = |at: usize| listed.get(at).cloned();
         let target = match action {
             Action::SessionList => {
-                if self.width >= SIDEBAR_MIN_WIDTH {
+                if self.screen.width >= SIDEBAR_MIN_WIDTH {
                     self.sidebar = Some(!self.sidebar_shown());
                 } else {
                     self.panel = Some(Panel::Picker {

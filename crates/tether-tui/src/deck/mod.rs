@@ -66,6 +66,11 @@ pub enum DeckMsg {
     },
     /// The terminal gained (true) or lost focus.
     Focus(bool),
+    /// The terminal's size (at start, and each time it changes).
+    Resize {
+        width: u16,
+        height: u16,
+    },
 }
 
 /// What the event loop must do.
@@ -98,9 +103,9 @@ pub struct Deck {
     /// The session list beside the session: `None` until the user chooses
     /// (then it shows on wide screens when there are several sessions).
     pub sidebar: Option<bool>,
-    /// Width of the last frame (the list is a sidebar when wide, the
-    /// picker when narrow).
-    pub width: u16,
+    /// The terminal's screen (the list is a sidebar when wide, the
+    /// picker when narrow): what the layout is computed for.
+    pub screen: ratatui::layout::Rect,
     pub view_mode: bool,
     pub hints: Hints,
     pub notify: NotifyMode,
@@ -111,9 +116,6 @@ pub struct Deck {
     title: String,
     /// Lobby requests made (their ids).
     requests: u64,
-    /// The sidebar's area and which screen row shows which session, as
-    /// last drawn: a click there switches.
-    pub clickable: (ratatui::layout::Rect, Vec<(u16, SessionKey)>),
 }
 
 /// Screens at least this wide show the session list as a sidebar.
@@ -127,7 +129,7 @@ impl Deck {
             active: 0,
             panel: None,
             sidebar: None,
-            width: 0,
+            screen: ratatui::layout::Rect::default(),
             view_mode,
             hints: Hints::default(),
             notify: NotifyMode::default(),
@@ -135,7 +137,6 @@ impl Deck {
             mouse_capture: true,
             title: String::new(),
             requests: 0,
-            clickable: Default::default(),
         }
     }
 
@@ -176,7 +177,8 @@ impl Deck {
 
     /// Whether the session list shows beside the session.
     pub fn sidebar_shown(&self) -> bool {
-        self.width >= SIDEBAR_MIN_WIDTH && self.sidebar.unwrap_or_else(|| self.listed().len() > 1)
+        self.screen.width >= SIDEBAR_MIN_WIDTH
+            && self.sidebar.unwrap_or_else(|| self.listed().len() > 1)
     }
 
     /// Every session, as the list shows them: by host, then id. Sessions
@@ -201,7 +203,7 @@ impl Deck {
     /// The session a left click on the sidebar lands on.
     fn clicked_session(&self, mouse: &crossterm::event::MouseEvent) -> Option<SessionKey> {
         use crossterm::event::{MouseButton, MouseEventKind};
-        let (area, rows) = &self.clickable;
+        let (area, rows) = crate::tui::ui::layout::deck_layout(self).sidebar?;
         let inside = mouse.column >= area.x && mouse.column < area.right();
         if mouse.kind != MouseEventKind::Down(MouseButton::Left) || !inside {
             return None;
@@ -228,6 +230,45 @@ impl Deck {
     }
 
     pub fn update(&mut self, msg: DeckMsg, now: Instant, wall: SystemTime) -> Vec<DeckEffect> {
+        let effects = self.on_msg(msg, now, wall);
+        self.give_area();
+        effects
+    }
+
+    /// The session on screen is told its part of the screen: the sidebar,
+    /// a switch or a resize may have changed it.
+    /// The inbox shows its highlighted request's decision view (opened on
+    /// that request) in its lower part; every other session's is its own.
+    fn give_area(&mut self) {
+        let layout = crate::tui::ui::layout::deck_layout(self);
+        if let Some(tab) = self.tabs.get_mut(self.active)
+            && tab.app.area != layout.session
+        {
+            tab.app.resize(layout.session);
+        }
+        let shown = match (&self.panel, layout.inbox) {
+            (Some(Panel::Inbox { selected }), Some((_, detail))) => {
+                let entries = self.inbox();
+                let at = (*selected).min(entries.len().saturating_sub(1));
+                entries.get(at).cloned().map(|entry| (entry, detail))
+            }
+            _ => None,
+        };
+        let shown_tab = shown
+            .as_ref()
+            .and_then(|(entry, _)| self.tabs.iter().position(|t| t.key == entry.key));
+        for (n, tab) in self.tabs.iter_mut().enumerate() {
+            tab.app.decision_area = None;
+            if Some(n) == shown_tab
+                && let Some((entry, detail)) = &shown
+                && tab.app.focus_request(&entry.request_id)
+            {
+                tab.app.decision_area = Some(*detail);
+            }
+        }
+    }
+
+    fn on_msg(&mut self, msg: DeckMsg, now: Instant, wall: SystemTime) -> Vec<DeckEffect> {
         match msg {
             DeckMsg::Ui(Msg::Key(key)) => self.on_key(key, now, wall),
             DeckMsg::Ui(Msg::Mouse(mouse)) if self.panel.is_none() => {
@@ -246,6 +287,10 @@ impl Deck {
             }
             DeckMsg::Focus(focused) => {
                 self.terminal_focused = focused;
+                Vec::new()
+            }
+            DeckMsg::Resize { width, height } => {
+                self.screen = ratatui::layout::Rect::new(0, 0, width, height);
                 Vec::new()
             }
         }

@@ -219,7 +219,7 @@ fn switching_sessions_keeps_each_draft() {
 #[test]
 fn the_picker_filters_fuzzily_and_switches() {
     let mut deck = deck(1);
-    deck.width = 80;
+    resize(&mut deck, 80, 24);
     let idle = AgentState::Idle;
     lobby(
         &mut deck,
@@ -243,7 +243,7 @@ fn the_picker_filters_fuzzily_and_switches() {
     assert_eq!(deck.panel, None);
     assert_eq!(deck.tabs[deck.active].key.id, "web-front");
 
-    deck.width = 160;
+    resize(&mut deck, 160, 40);
     key(&mut deck, KeyCode::Char('s'), KeyModifiers::CONTROL);
     assert_eq!(deck.panel, None, "wide: a sidebar, toggled");
     assert!(
@@ -341,8 +341,6 @@ fn a_read_only_dashboard_makes_no_sessions() {
 #[test]
 fn a_click_on_the_sidebar_switches_to_that_session() {
     use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
-    use ratatui::Terminal;
-    use ratatui::backend::TestBackend;
     let mut deck = deck(1);
     let idle = AgentState::Idle;
     lobby(
@@ -350,10 +348,8 @@ fn a_click_on_the_sidebar_switches_to_that_session() {
         0,
         snapshot(vec![summary("api", idle, &[]), summary("web", idle, &[])]),
     );
-    let mut terminal = Terminal::new(TestBackend::new(140, 30)).unwrap();
-    terminal
-        .draw(|frame| crate::tui::ui::deck::draw(&mut deck, frame))
-        .unwrap();
+    // Nothing drawn: where the sessions are comes from the layout.
+    resize(&mut deck, 140, 30);
     // Rows: border, api, its detail, web, its detail.
     let click = |row| MouseEvent {
         kind: MouseEventKind::Down(MouseButton::Left),
@@ -403,5 +399,13 @@ fn the_mouse_setting_is_one_for_the_whole_screen() {
     assert!(
         deck.tabs.iter().all(|t| t.app.mouse_capture),
         "F6 in one is F6 in all"
+    );
+}
+
+fn resize(deck: &mut Deck, width: u16, height: u16) {
+    deck.update(
+        DeckMsg::Resize { width, height },
+        Instant::now(),
+        SystemTime::now(),
     );
 }

@@ -46,6 +46,12 @@ pub async fn run(terminal: &mut Tui, deck: &mut Deck, mut links: Links) -> std::
         &std::env::var("TERM_PROGRAM").unwrap_or_default(),
     );
     start_mouse_capture(terminal, deck)?;
+    let size = terminal.size()?;
+    let resize = DeckMsg::Resize {
+        width: size.width,
+        height: size.height,
+    };
+    deck.update(resize, Instant::now(), std::time::SystemTime::now());
     links.start_lobbies(deck);
     loop {
         if dirty && (draw_now || last_draw.elapsed() >= FRAME) {
@@ -71,7 +77,8 @@ pub async fn run(terminal: &mut Tui, deck: &mut Deck, mut links: Links) -> std::
                 Some(Ok(Event::Resize(_, _))) => {
                     terminal.autoresize()?;
                     draw_now = true;
-                    DeckMsg::Ui(Msg::Tick)
+                    let size = terminal.size()?;
+                    DeckMsg::Resize { width: size.width, height: size.height }
                 }
                 Some(Ok(Event::FocusGained)) => DeckMsg::Focus(true),
                 Some(Ok(Event::FocusLost)) => DeckMsg::Focus(false),

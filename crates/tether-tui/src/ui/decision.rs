@@ -70,8 +70,58 @@ fn bottom_height(app: &App, request: &Pending) -> u16 {
     }
 }
 
-pub fn draw(app: &mut App, frame: &mut Frame, area: Rect) {
-    let Some((at, request)) = app.decision_request() else {
+/// The decision view's parts in the bottom area.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Areas {
+    pub frame: Rect,
+    pub head: Rect,
+    /// The preview: its height is a page (PgUp/PgDn).
+    pub body: Rect,
+    pub gap: Rect,
+    pub foot: Rect,
+    /// Rows of preview in all.
+    pub rows: usize,
+}
+
+impl Areas {
+    /// Rows a page of preview moves.
+    pub fn page(&self) -> usize {
+        usize::from(self.body.height).max(1)
+    }
+
+    /// The most the preview scrolls: its last row at the bottom.
+    pub fn most_scroll(&self) -> usize {
+        self.rows.saturating_sub(usize::from(self.body.height))
+    }
+}
+
+/// The view's parts in `area`, once [`prepare`]d.
+pub fn areas(app: &App, area: Rect) -> Areas {
+    let inner = Block::default().borders(Borders::ALL).inner(area);
+    let bottom = app
+        .decision_request()
+        .map_or(0, |(_, request)| bottom_height(app, request))
+        .min(inner.height.saturating_sub(1));
+    let wrapped = &app.decision.wrapped;
+    let [head, body, gap, foot] = Layout::vertical([
+        Constraint::Length(wrapped.header.len() as u16),
+        Constraint::Min(0),
+        Constraint::Length(1),
+        Constraint::Length(bottom),
+    ])
+    .areas(inner);
+    Areas {
+        frame: area,
+        head,
+        body,
+        gap,
+        foot,
+        rows: wrapped.preview.len(),
+    }
+}
+
+pub fn draw(app: &mut App, frame: &mut Frame, areas: &Areas) {
+    let Some((at, _)) = app.decision_request() else {
         return;
     };
     let focused = app.decision.open;
@@ -87,36 +137,24 @@ pub fn draw(app: &mut App, frame: &mut Frame, area: Rect) {
         .borders(Borders::ALL)
         .border_style(if focused { theme::WARN } else { theme::BORDER })
         .title(Line::from(title));
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
-    let bottom = bottom_height(app, request).min(inner.height.saturating_sub(1));
+    frame.render_widget(block, areas.frame);
     let wrapped = &app.decision.wrapped;
-    let [head, body, gap, foot] = Layout::vertical([
-        Constraint::Length(wrapped.header.len() as u16),
-        Constraint::Min(0),
-        Constraint::Length(1),
-        Constraint::Length(bottom),
-    ])
-    .areas(inner);
-    frame.render_widget(Paragraph::new(wrapped.header.clone()), head);
+    frame.render_widget(Paragraph::new(wrapped.header.clone()), areas.head);
     let rows = wrapped.preview.len();
-    let page = usize::from(body.height);
-    let most = rows.saturating_sub(page);
-    let scroll = app.decision.scroll.min(most);
+    let page = usize::from(areas.body.height);
+    let scroll = app.decision.scroll.min(areas.most_scroll());
     // Only the rows on screen are copied out.
     let visible = wrapped.preview[scroll..(scroll + page).min(rows)].to_vec();
-    frame.render_widget(Paragraph::new(visible), body);
-    if most > 0 {
+    frame.render_widget(Paragraph::new(visible), areas.body);
+    if areas.most_scroll() > 0 {
         let shown = (scroll + page).min(rows);
         let note = format!("rows {}-{shown} of {rows} · PgUp/PgDn scroll ", scroll + 1);
         frame.render_widget(
             Paragraph::new(Line::styled(note, theme::DIM)).right_aligned(),
-            gap,
+            areas.gap,
         );
     }
-    app.decision.page = page;
-    app.decision.scroll = scroll;
-    draw_bottom(app, frame, foot);
+    draw_bottom(app, frame, areas.foot);
 }
 
 fn draw_bottom(app: &mut App, frame: &mut Frame, area: Rect) {

@@ -7,12 +7,13 @@ use crate::tui::keymap::{self, Action, Context, words};
 use std::time::{Duration, SystemTime};
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
 use super::fit::{truncate as fit_text, width as display_width};
+use super::layout::{SidebarRow, deck_layout, sidebar_rows};
 use super::{decision, draw_in};
 use crate::protocol::{AgentState, SessionSummary};
 use crate::tui::cells::state_word;
@@ -22,32 +23,28 @@ use crate::tui::deck::{Deck, Panel, SessionKey};
 use crate::tui::sanitize::sanitize_plain;
 use crate::tui::theme;
 
-/// Columns of the sidebar.
-const SIDEBAR: u16 = 30;
-
 pub fn draw(deck: &mut Deck, frame: &mut Frame) {
-    let area = frame.area();
-    deck.width = area.width;
+    let layout = deck_layout(deck);
     if let Some(Panel::Picker { filter, selected }) = deck.panel.clone() {
-        picker(deck, frame, area, &filter, selected);
+        picker(deck, frame, layout.session, &filter, selected);
         return;
     }
-    deck.clickable = (Rect::default(), Vec::new());
-    let main = if deck.sidebar_shown() {
-        let [side, main] =
-            Layout::horizontal([Constraint::Length(SIDEBAR), Constraint::Min(40)]).areas(area);
-        sidebar(deck, frame, side);
-        main
-    } else {
-        area
-    };
+    if let Some((area, _)) = &layout.sidebar {
+        sidebar(deck, frame, *area);
+    }
     match deck.tabs.get_mut(deck.active) {
-        Some(tab) => draw_in(&mut tab.app, frame, main),
-        None => waiting(deck, frame, main),
+        Some(tab) if tab.app.decision_area.is_none() => draw_in(&mut tab.app, frame),
+        // Its decision view is the inbox's: the session is under the panel.
+        Some(_) => {}
+        None => waiting(deck, frame, layout.session),
     }
     match deck.panel.clone() {
-        Some(Panel::Inbox { selected }) => inbox(deck, frame, main, selected),
-        Some(Panel::NewSession(form)) => new_session(deck, frame, main, &form),
+        Some(Panel::Inbox { selected }) => {
+            if let Some((list, detail)) = layout.inbox {
+                inbox(deck, frame, (list, detail), selected);
+            }
+        }
+        Some(Panel::NewSession(form)) => new_session(deck, frame, layout.session, &form),
         _ => {}
     }
 }
@@ -182,38 +179,29 @@ fn summary_of<'a>(deck: &'a Deck, key: &SessionKey) -> Option<&'a SessionSummary
     deck.hosts.get(key.host)?.sessions.get(&key.id)
 }
 
-fn sidebar(deck: &mut Deck, frame: &mut Frame, area: Rect) {
+fn sidebar(deck: &Deck, frame: &mut Frame, area: Rect) {
     let wall = SystemTime::now();
     let active = deck.tabs.get(deck.active).map(|t| t.key.clone());
-    let several_hosts = deck.hosts.len() > 1;
     let width = usize::from(area.width.saturating_sub(2));
     let mut lines = Vec::new();
-    let mut clickable = Vec::new();
-    let listed = deck.listed();
-    for (n, host) in deck.hosts.iter().enumerate() {
-        // Every host has its line when there are several, sessions or not
-        // (one that is down says so).
-        if several_hosts {
-            lines.push(Line::styled(
-                fit_text(&sanitize_plain(&host.name), width),
+    // The rows the layout made clickable, in the same order.
+    for row in sidebar_rows(deck) {
+        match row {
+            SidebarRow::Host(n) => lines.push(Line::styled(
+                fit_text(&sanitize_plain(&deck.hosts[n].name), width),
                 theme::HEADING,
-            ));
-            if !matches!(host.lobby, LobbyState::Live) {
-                let state = format!("  {}", short_state(host));
+            )),
+            SidebarRow::HostState(n) => {
+                let state = format!("  {}", short_state(&deck.hosts[n]));
                 lines.push(Line::styled(fit_text(&state, width), theme::WARN));
             }
-        }
-        for key in listed.iter().filter(|k| k.host == n) {
-            let is_active = active.as_ref() == Some(key);
-            // Both rows of a session take a click to it.
-            let row = area.y + 1 + lines.len() as u16;
-            clickable.push((row, key.clone()));
-            clickable.push((row + 1, key.clone()));
-            lines.push(session_line(deck, key, is_active, width));
-            lines.push(detail_line(deck, key, wall, width));
+            SidebarRow::Session(key) => {
+                let is_active = active.as_ref() == Some(&key);
+                lines.push(session_line(deck, &key, is_active, width));
+                lines.push(detail_line(deck, &key, wall, width));
+            }
         }
     }
-    deck.clickable = (area, clickable);
     let pending = deck.pending_total();
     let title = if pending > 0 {
         format!(" Sessions · ⚠ {pending} ")
@@ -224,7 +212,7 @@ fn sidebar(deck: &mut Deck, frame: &mut Frame, area: Rect) {
         .borders(Borders::ALL)
         .border_style(theme::BORDER)
         .title(title)
-        .title_bottom(Line::styled(" click, Alt+↑↓ · Ctrl+S ", theme::DIM));
+        .title_bottom(Line::styled(sidebar_hints(), theme::DIM));
     frame.render_widget(Paragraph::new(lines).block(block), area);
 }
 
@@ -346,14 +334,12 @@ fn picker(deck: &Deck, frame: &mut Frame, area: Rect, filter: &str, selected: us
     frame.render_widget(Paragraph::new(lines).block(block), area);
 }
 
-fn inbox(deck: &mut Deck, frame: &mut Frame, area: Rect, selected: usize) {
-    frame.render_widget(Clear, area);
+fn inbox(deck: &mut Deck, frame: &mut Frame, (list, detail): (Rect, Rect), selected: usize) {
+    frame.render_widget(Clear, list.union(detail));
     let entries = deck.inbox();
     let wall = SystemTime::now();
     let selected = selected.min(entries.len().saturating_sub(1));
-    let list_height = (entries.len() as u16 + 2).clamp(3, (area.height / 3).max(3));
-    let [list, detail] =
-        Layout::vertical([Constraint::Length(list_height), Constraint::Min(3)]).areas(area);
+    let area = list;
     let width = usize::from(area.width.saturating_sub(2));
     let several_hosts = deck.hosts.len() > 1;
     let mut lines = Vec::new();
@@ -397,14 +383,16 @@ fn inbox(deck: &mut Deck, frame: &mut Frame, area: Rect, selected: usize) {
         return;
     };
     let app = &mut tab.app;
-    if !app.focus_request(&entry.request_id) {
-        let note = Paragraph::new(Line::styled("connecting to the session…", theme::DIM))
-            .block(Block::default().borders(Borders::ALL));
-        frame.render_widget(note, detail);
-        return;
+    // The deck opened it on this request, once the session had it.
+    let layout = app.layout();
+    match layout.decision.filter(|_| app.decision_area.is_some()) {
+        Some(areas) => decision::draw(app, frame, &areas),
+        None => {
+            let note = Paragraph::new(Line::styled("connecting to the session…", theme::DIM))
+                .block(Block::default().borders(Borders::ALL));
+            frame.render_widget(note, detail);
+        }
     }
-    decision::prepare(app, detail.width);
-    decision::draw(app, frame, detail);
 }
 
 /// The inbox's keys, led by the answers its request's decision view takes.
@@ -416,4 +404,14 @@ fn inbox_hints() -> String {
         .collect::<Vec<_>>()
         .join("/");
     keymap::panel_hints(Context::Inbox, Some(&format!("{answer} {}", words::ANSWER)))
+}
+
+/// The session list's keys: a click, the session keys, the list's own.
+fn sidebar_hints() -> String {
+    let label = |action| keymap::binding(Context::Sessions, action).map_or("", |b| b.label);
+    format!(
+        " click, {} · {} ",
+        label(Action::PrevSession),
+        label(Action::SessionList)
+    )
 }

@@ -10,21 +10,21 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::fit::width;
-use crate::tui::app::{App, Level, Overlay};
+use crate::tui::app::{App, Level, Modal, Question};
 use crate::tui::keymap::{self, Action, Context, words};
 use crate::tui::theme;
 
 pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     // A question waiting for its answer shows over any status message.
-    if let Some(ask) = &app.confirm_transfer {
-        let line = question(&format!("transfer ownership to {}?", ask.identity));
-        frame.render_widget(Paragraph::new(line), area);
-        return;
-    }
-    if let Some(rule) = app.rules_view().and_then(|v| v.confirming.as_deref()) {
-        let name = crate::tui::cells::sanitize_name(rule);
-        let line = question(&format!("remove {name}? it stops allowing without asking"));
-        frame.render_widget(Paragraph::new(line), area);
+    if let Some(asked) = app.question() {
+        let text = match asked {
+            Question::Transfer(ask) => format!("transfer ownership to {}?", ask.identity),
+            Question::RemoveRule { rule } => {
+                let name = crate::tui::cells::sanitize_name(rule);
+                format!("remove {name}? it stops allowing without asking")
+            }
+        };
+        frame.render_widget(Paragraph::new(question(&text)), area);
         return;
     }
     if let Some(crate::tui::app::StatusLine { text, level, .. }) = &app.status {
@@ -52,8 +52,8 @@ fn question(text: &str) -> Line<'static> {
 }
 
 fn hints(app: &App, room: usize) -> Line<'static> {
-    let mut items = match app.overlays.last() {
-        Some(open) => overlay_hints(open),
+    let mut items = match app.modals.last() {
+        Some(open) => modal_hints(open),
         None => keymap::hints(app.focus_context())
             .filter_map(|b| Some((b.hint_label(), hint_word(app, b)?)))
             .collect(),
@@ -78,15 +78,9 @@ fn hints(app: &App, room: usize) -> Line<'static> {
     Line::from(spans)
 }
 
-/// While an overlay is open only its keys work: its hints are its own.
-fn overlay_hints(open: &Overlay) -> Vec<(&'static str, &'static str)> {
-    let context = match open {
-        Overlay::Help => Context::HelpOverlay,
-        Overlay::DenyReason { .. } => Context::DenyReason,
-        Overlay::Search { .. } => Context::SearchPrompt,
-        Overlay::Rules(_) => Context::RulesOverlay,
-    };
-    keymap::hints(context)
+/// While a modal is open only its keys work: its hints are its own.
+fn modal_hints(open: &Modal) -> Vec<(&'static str, &'static str)> {
+    keymap::hints(open.context())
         .filter_map(|b| Some((b.hint_label(), b.hint?)))
         .collect()
 }

@@ -5,7 +5,9 @@ pub mod decision;
 pub mod deck;
 pub mod fit;
 mod footer;
-mod overlays;
+pub mod help;
+pub mod layout;
+mod modals;
 mod pane_frame;
 mod panes;
 mod people;
@@ -13,97 +15,45 @@ mod rules;
 mod status_bar;
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Direction, Layout, Rect};
+use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Borders, Paragraph};
 
-use super::app::{App, Focus, Overlay};
+use super::app::{App, Focus};
 use super::theme;
 
-/// Terminals narrower than this get one column (no side panes).
-const WIDE: u16 = 80;
-/// While a decision shows, the side panes need this much room too (the
-/// decision lists the requests itself; squeezed panes only cost width).
-const WIDE_WHILE_DECIDING: u16 = 100;
-const TALL_WHILE_DECIDING: u16 = 10;
-
+/// Draws one session alone on the whole frame (tests, benches): the
+/// frame's size is its area, as a resize message would make it. The
+/// program draws through the deck, which sends those messages.
 pub fn draw(app: &mut App, frame: &mut Frame) {
-    draw_in(app, frame, frame.area());
+    if app.area != frame.area() {
+        app.resize(frame.area());
+    }
+    draw_in(app, frame);
 }
 
-/// Draws `app` in `area` of the frame (the deck keeps the rest).
-pub fn draw_in(app: &mut App, frame: &mut Frame, area: Rect) {
-    // A pending request takes the bottom, in place of the input box.
-    let deciding = app.decision_shown();
-    let input_height = if deciding {
-        decision::prepare(app, area.width);
-        decision::height(app, area.height)
-    } else {
-        (app.input.lines().len() as u16 + 2).clamp(3, 8)
-    };
-    let [status, main, input, hints] = Layout::vertical([
-        Constraint::Length(1),
-        Constraint::Min(3),
-        Constraint::Length(input_height),
-        Constraint::Length(1),
-    ])
-    .areas(area);
-    status_bar::draw(app, frame, status);
-    let roomy = area.width >= WIDE_WHILE_DECIDING && main.height >= TALL_WHILE_DECIDING;
-    if area.width >= WIDE && (!deciding || roomy) {
-        let side = (area.width * 35 / 100).clamp(30, 60);
-        let [left, right] =
-            Layout::horizontal([Constraint::Min(20), Constraint::Length(side)]).areas(main);
-        panes::transcript(app, frame, left);
-        let perm_height =
-            (app.pending.len() as u16 + 2).clamp(4, right.height.saturating_sub(5).max(4));
-        let [top, bottom] =
-            Layout::vertical([Constraint::Length(perm_height), Constraint::Min(3)]).areas(right);
-        panes::permissions(app, frame, top);
-        panes::participants(app, frame, bottom);
-    } else {
-        // Narrow (or deciding in little room): the transcript takes the
-        // width; pending requests show
-        // above the input only when there are any (or the pane has focus).
-        // (Not while the decision view shows them in full below.)
-        let show_perms =
-            (!app.pending.is_empty() && !deciding) || has_focus(app, Focus::Permissions);
-        let perm_height = if show_perms {
-            (app.pending.len() as u16 + 2).clamp(3, 6)
-        } else {
-            0
-        };
-        let show_people = has_focus(app, Focus::Participants);
-        let people_height = if show_people {
-            (app.participants.len() as u16 + 2).clamp(3, 6)
-        } else {
-            0
-        };
-        let [left, perms, people] = Layout::default()
-            .direction(Direction::Vertical)
-            .constraints([
-                Constraint::Min(3),
-                Constraint::Length(perm_height),
-                Constraint::Length(people_height),
-            ])
-            .areas(main);
-        panes::transcript(app, frame, left);
-        if show_perms {
-            panes::permissions(app, frame, perms);
-        }
-        if show_people {
-            panes::participants(app, frame, people);
+/// Draws `app` in its area of the frame (the deck keeps the rest), as
+/// its layout places it.
+pub fn draw_in(app: &mut App, frame: &mut Frame) {
+    let layout = app.layout();
+    status_bar::draw(app, frame, layout.status);
+    panes::transcript(app, frame, layout.transcript, layout.transcript_rows);
+    if let Some(area) = layout.permissions {
+        panes::permissions(app, frame, area);
+    }
+    if let Some(area) = layout.participants {
+        panes::participants(app, frame, area);
+    }
+    match &layout.decision {
+        Some(areas) => decision::draw(app, frame, areas),
+        None => {
+            draw_input(app, frame, layout.bottom);
+            completion::draw(app, frame, layout.bottom);
         }
     }
-    if deciding {
-        decision::draw(app, frame, input);
-    } else {
-        draw_input(app, frame, input);
-        completion::draw(app, frame, input);
-    }
-    footer::draw(app, frame, hints);
-    overlays::draw(app, frame, main, input);
+    footer::draw(app, frame, layout.footer);
+    modals::draw(app, frame, &layout);
 }
 
 fn pane_block(title: impl Into<Line<'static>>, focused: bool) -> Block<'static> {
@@ -123,7 +73,7 @@ fn border_style(focused: bool) -> Style {
 }
 
 fn draw_input(app: &mut App, frame: &mut Frame, area: Rect) {
-    let focused = has_focus(app, Focus::Input) && app.overlays.is_empty();
+    let focused = has_focus(app, Focus::Input) && app.modals.is_empty();
     let (title, style) = if !app.is_owner() {
         (" read-only ".to_owned(), theme::DIM)
     } else if app.sending() {
@@ -182,11 +132,6 @@ pub(super) fn centered(area: Rect, width: u16, height: u16) -> Rect {
 /// Whether a pane has the keys (the decision view takes them over it).
 fn has_focus(app: &App, pane: Focus) -> bool {
     app.focus == pane && !app.decision.open
-}
-
-/// Whether an overlay of this kind is open.
-fn has_overlay(app: &App, pick: impl Fn(&Overlay) -> bool) -> bool {
-    app.overlays.iter().any(pick)
 }
 
 #[cfg(test)]

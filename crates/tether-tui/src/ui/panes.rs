@@ -5,13 +5,14 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use super::{has_focus, has_overlay, pane_frame, people};
+use super::{has_focus, pane_frame, people};
 use crate::tui::app::apply::waited;
-use crate::tui::app::{App, Focus, Overlay};
+use crate::tui::app::{App, Focus};
 use crate::tui::cells::sanitize_name;
 use crate::tui::theme;
 
-pub fn transcript(app: &mut App, frame: &mut Frame, area: Rect) {
+/// The transcript pane in `area`, its text `rows` high (the layout's).
+pub fn transcript(app: &mut App, frame: &mut Frame, area: Rect, rows: u16) {
     let mut title = vec![Span::raw(" Transcript ")];
     if !app.transcript.following() {
         title.push(Span::styled("(scrolled: End follows) ", theme::WARN));
@@ -21,8 +22,7 @@ pub fn transcript(app: &mut App, frame: &mut Frame, area: Rect) {
     }
     let focused = has_focus(app, Focus::Transcript);
     let inner = pane_frame::draw(frame.buffer_mut(), area, Line::from(title), focused);
-    let searching = has_overlay(app, |o| matches!(o, Overlay::Search { .. }));
-    let height = inner.height.saturating_sub(u16::from(searching));
+    let height = rows.min(inner.height);
     let lines = app.transcript.visible_lines(inner.width, height);
     if lines.is_empty() && app.transcript.is_empty() {
         frame.render_widget(

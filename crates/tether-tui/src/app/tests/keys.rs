@@ -66,7 +66,7 @@ fn esc_leaves_a_search_without_interrupting_and_clears_it() {
     rig.key(KeyCode::Enter);
     rig.key(KeyCode::Char('/'));
     assert_eq!(interrupts(&rig.key(KeyCode::Esc)), 0);
-    assert!(rig.app.overlays.is_empty());
+    assert!(rig.app.modals.is_empty());
     assert!(rig.app.transcript.search.is_none());
     // Nothing open any more: now Esc interrupts.
     assert_eq!(interrupts(&rig.key(KeyCode::Esc)), 1);
@@ -196,18 +196,33 @@ fn up_and_down_walk_what_was_sent_and_keep_the_draft() {
 #[test]
 fn help_scrolls_with_arrows_and_pages() {
     let mut rig = Rig::new(Role::Owner, false);
+    rig.app.resize(ratatui::layout::Rect::new(0, 0, 80, 24));
+    let scroll = |rig: &Rig| match rig.app.modals.last() {
+        Some(crate::tui::app::Modal::Help { scroll }) => *scroll,
+        _ => panic!("the help is open"),
+    };
     rig.key(KeyCode::F(1));
     rig.key(KeyCode::Down);
     rig.key(KeyCode::Down);
-    assert_eq!(rig.app.help_scroll, 2);
+    assert_eq!(scroll(&rig), 2);
     rig.key(KeyCode::PageDown);
-    assert_eq!(rig.app.help_scroll, 12);
+    assert_eq!(scroll(&rig), 12);
     rig.key(KeyCode::PageUp);
     rig.key(KeyCode::Up);
-    assert_eq!(rig.app.help_scroll, 1);
-    assert!(!rig.app.overlays.is_empty(), "still open");
+    assert_eq!(scroll(&rig), 1);
+    // It stops at its last row, as the layout has it: the first ↑ after
+    // many ↓ moves at once.
+    for _ in 0..200 {
+        rig.key(KeyCode::Down);
+    }
+    let most = rig.app.layout().help.unwrap().most_scroll();
+    assert!(most > 0 && most < 200, "{most}");
+    assert_eq!(scroll(&rig), most);
+    rig.key(KeyCode::Up);
+    assert_eq!(scroll(&rig), most - 1);
+    assert!(!rig.app.modals.is_empty(), "still open");
     rig.key(KeyCode::Esc);
-    assert!(rig.app.overlays.is_empty());
+    assert!(rig.app.modals.is_empty());
 }
 
 #[test]

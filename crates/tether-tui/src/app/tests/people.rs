@@ -85,11 +85,13 @@ fn a_transfer_asks_first_and_names_people_not_ids() {
     rig.focus(Focus::Participants);
     rig.key(KeyCode::Down);
     assert!(rig.key(KeyCode::Char('t')).is_empty(), "nothing sent yet");
-    let ask = rig.app.confirm_transfer.clone().unwrap();
+    let Some(crate::tui::app::Question::Transfer(ask)) = rig.app.question() else {
+        panic!("a question is asked");
+    };
     assert_eq!(ask.identity, "bob");
     // n declines; nothing is sent.
     assert!(rig.key(KeyCode::Char('n')).is_empty());
-    assert!(rig.app.confirm_transfer.is_none());
+    assert!(rig.app.question().is_none());
     rig.key(KeyCode::Char('t'));
     let effects = rig.key(KeyCode::Char('y'));
     assert!(
