@@ -229,40 +229,10 @@ fn question(keys: &[(String, Option<String>, String)]) -> String {
     text.join("  ")
 }
 
-/// What a request will do, in plain text (sanitised): the diff, the
-/// command, why there is no preview, or the input of other tools.
+/// What a request will do, in plain text (sanitised): the decision
+/// view's preview, without its styles.
 fn preview_text(preview: Option<&Preview>, input: &serde_json::Value) -> String {
-    let json = || serde_json::to_string_pretty(input).unwrap_or_default();
-    let text = match preview {
-        Some(Preview::Diff {
-            path,
-            diff,
-            added,
-            removed,
-            new_file,
-        }) => {
-            let new = if *new_file { " (new file)" } else { "" };
-            format!("{path}{new} +{added} -{removed}\n{diff}")
-        }
-        Some(Preview::Command {
-            command,
-            cwd,
-            description,
-        }) => {
-            let about = description
-                .as_deref()
-                .map(|d| format!("\n  ({d})"))
-                .unwrap_or_default();
-            format!("$ {command}\n  in {cwd}{about}")
-        }
-        Some(Preview::Unavailable { reason }) => format!("no preview: {reason}\n{}", json()),
-        Some(Preview::Unknown) | None => json(),
-    };
-    let mut text = sanitize_plain(&text);
-    if !text.ends_with('\n') {
-        text.push('\n');
-    }
-    text
+    tether::tui::cells::preview::plain_preview(preview, input)
 }
 
 /// `--prompt TEXT`: one turn, printed as plain text; the exit code says
@@ -458,9 +428,11 @@ mod tests {
             new_file: false,
         };
         let input = serde_json::json!({});
+        // The full-screen view's preview, without its styles: the line
+        // numbers, the escape made visible.
         assert_eq!(
             preview_text(Some(&diff), &input),
-            "a.txt +1 -1\n@@ -1 +1 @@\n-a\n+b␛]0;pwned\n"
+            "a.txt  +1 -1\n@@ -1 +1 @@\n1   - a\n  1 + b␛]0;pwned␇\n"
         );
         let command = Preview::Command {
             command: "ls\nrm x".into(),
@@ -469,7 +441,7 @@ mod tests {
         };
         assert_eq!(
             preview_text(Some(&command), &input),
-            "$ ls\nrm x\n  in /w\n"
+            "$ ls\n  rm x\nin /w\n"
         );
     }
 

@@ -7,10 +7,11 @@ use serde_json::Value;
 
 use super::{App, ConnState, Effect, Level, Pending};
 use crate::protocol::{
-    AgentState, ClientMessage, Decision, ErrorCode, EventKind, EventRecord, NoticeLevel,
-    OutputStream, ParticipantInfo, Role, ServerMessage, SessionDescription, TurnOutcome, You,
+    AgentState, ClientMessage, ErrorCode, EventKind, EventRecord, NoticeLevel, OutputStream,
+    ParticipantInfo, Role, ServerMessage, SessionDescription, TurnOutcome, You,
 };
 use crate::tui::cells;
+use crate::tui::cells::sequence::Plan;
 use crate::tui::text::StyledText;
 use crate::tui::transcript::{Block, BlockKind};
 
@@ -63,6 +64,7 @@ impl App {
             self.transcript.clear();
             self.new_plan_cell();
             self.tool_order = Default::default();
+            self.order.clear();
             self.pending.clear();
             self.set_last_applied(0);
             self.session = Some(session);
@@ -81,6 +83,8 @@ impl App {
         self.pending.clear();
         for record in pending {
             if let Some(request) = Pending::from_event(record.event, &record.ts) {
+                let (id, tool, summary) = (&request.request_id, &request.tool, &request.summary);
+                self.order.note_request(id, tool, summary, &request.options);
                 self.track_pending(request);
             }
         }
@@ -175,61 +179,48 @@ impl App {
         self.pending.push(request);
     }
 
-    /// Forgets a settled request; returns what it was about (its id when
-    /// it was not known).
-    fn on_permission_resolved(&mut self, seq: u64, resolved: EventKind) {
+    /// The line settling a request, with what it was about and what an
+    /// allow-always answer remembers (the sequencer knows both).
+    fn on_permission_resolved(&mut self, seq: u64, resolved: EventKind, plan: &Plan) {
         let EventKind::PermissionResolved {
             request_id,
             decision,
             by,
             message,
             updated_input,
-            option,
+            ..
         } = resolved
         else {
             return;
         };
-        let always = self.always_option_label(&request_id, option.as_deref());
-        let subject = self.settle_pending(request_id.clone());
+        self.settle_pending(&request_id);
+        let settled = plan.settled.clone();
         let cell = cells::permission_resolved(
             decision,
             &by,
-            &subject,
+            settled
+                .as_ref()
+                .map_or(request_id.as_str(), |s| s.subject.as_str()),
             message.as_deref(),
             updated_input.as_ref(),
-            always.as_deref(),
+            settled.as_ref().and_then(|s| s.always.as_deref()),
         );
         self.push(BlockKind::Permission, seq, cell);
-        self.settle_tool_use(&request_id, decision == Decision::Allow);
     }
 
-    /// The label of the allow-always option `option` of an open request:
-    /// what the answer has the agent (or the host) remember.
-    fn always_option_label(&self, request_id: &str, option: Option<&str>) -> Option<String> {
-        let request = self.pending.iter().find(|p| p.request_id == request_id)?;
-        request
-            .options
-            .iter()
-            .find(|o| {
-                Some(o.id.as_str()) == option
-                    && o.kind == crate::protocol::PermissionOptionKind::AllowAlways
-            })
-            .map(|o| o.label.clone())
-    }
-
-    fn settle_pending(&mut self, request_id: String) -> String {
+    /// Forgets a settled request.
+    fn settle_pending(&mut self, request_id: &str) {
         let Some(at) = self.pending.iter().position(|p| p.request_id == request_id) else {
-            return request_id;
+            return;
         };
-        let gone = self.pending.remove(at);
+        self.pending.remove(at);
         self.selected_request = self
             .selected_request
             .min(self.pending.len().saturating_sub(1));
         // The deny-reason prompt for a request someone else settled closes.
         self.modals.retain(
-            |o| !matches!(o, super::Modal::DenyReason { request_id: r, .. } if *r == request_id),
+            |o| !matches!(o, super::Modal::DenyReason { request_id: r, .. } if r == request_id),
         );
-        cells::request_subject(&gone.tool, &gone.summary)
     }
 
     fn push(&mut self, kind: BlockKind, seq: u64, cell: StyledText) {
@@ -255,39 +246,34 @@ impl App {
 
     fn apply_event(&mut self, record: EventRecord) {
         let EventRecord { seq, ts, event } = record;
-        if !matches!(
-            event,
-            EventKind::Output { .. } | EventKind::Status { .. } | EventKind::Metadata { .. }
-        ) {
+        let plan = self.order.plan(&event);
+        if plan.ends_streams {
             self.end_streams(seq);
         }
+        self.apply_cell(seq, &ts, event, &plan);
+        self.release_tool_use(&plan);
+    }
+
+    fn apply_cell(&mut self, seq: u64, ts: &str, event: EventKind, plan: &Plan) {
         match event {
             EventKind::UserMessage { text, by, .. } => self.on_user_message(seq, &by, &text),
             EventKind::Assistant { text } => self.on_assistant(seq, text),
             EventKind::AssistantDelta { text } => self.on_assistant_delta(seq, &text),
             EventKind::Thinking { text } => self.on_thinking(seq, &text),
-            EventKind::ToolUse {
-                name,
-                input,
-                tool_use_id,
-            } => self.on_tool_use(seq, tool_use_id, &name, &input),
+            EventKind::ToolUse { name, input, .. } => self.on_tool_use(seq, &name, &input),
             EventKind::ToolResult {
                 content, is_error, ..
             } => self.on_tool_result(seq, &content, is_error),
             EventKind::Output { stream, text } => self.on_output(seq, stream, &text),
-            EventKind::PermissionRequest {
-                ref request_id,
-                ref tool_use_id,
-                ..
-            } => {
-                self.hold_tool_use_for(request_id, tool_use_id.as_deref());
-                self.on_permission_request(seq, &ts, event)
+            EventKind::PermissionRequest { .. } => {
+                self.hold_tool_use(plan);
+                self.on_permission_request(seq, ts, event)
             }
             resolved @ EventKind::PermissionResolved { .. } => {
-                self.on_permission_resolved(seq, resolved);
+                self.on_permission_resolved(seq, resolved, plan);
             }
             EventKind::PermissionCancelled { request_id, reason } => {
-                self.on_permission_cancelled(seq, request_id, reason)
+                self.on_permission_cancelled(seq, &request_id, reason, plan)
             }
             EventKind::Interrupt { by } => self.push(BlockKind::Notice, seq, cells::interrupt(&by)),
             EventKind::RuleAdded { rule, by } => {
@@ -350,10 +336,12 @@ impl App {
     }
 
     /// A one-line summary; Enter in the transcript shows the whole input.
-    fn on_tool_use(&mut self, seq: u64, tool_use_id: String, name: &str, input: &Value) {
+    /// Shown at once; a permission request for it moves it after the
+    /// answer (`hold_tool_use`).
+    fn on_tool_use(&mut self, seq: u64, name: &str, input: &Value) {
         let full = cells::detail::tool_use_detail(name, input);
         let block = Block::collapsible(BlockKind::ToolUse, seq, full, cells::tool_use(name, input));
-        self.show_tool_use(tool_use_id, block);
+        self.transcript.push(block);
     }
 
     /// A long result shows its head until opened.
@@ -388,11 +376,20 @@ impl App {
         self.push(BlockKind::Permission, seq, cell);
     }
 
-    fn on_permission_cancelled(&mut self, seq: u64, request_id: String, reason: Option<String>) {
-        let subject = self.settle_pending(request_id.clone());
-        let cell = cells::permission_cancelled(&subject, reason.as_deref());
+    fn on_permission_cancelled(
+        &mut self,
+        seq: u64,
+        request_id: &str,
+        reason: Option<String>,
+        plan: &Plan,
+    ) {
+        self.settle_pending(request_id);
+        let subject = plan
+            .settled
+            .as_ref()
+            .map_or(request_id, |s| s.subject.as_str());
+        let cell = cells::permission_cancelled(subject, reason.as_deref());
         self.push(BlockKind::Permission, seq, cell);
-        self.settle_tool_use(&request_id, false);
     }
 
     fn on_status(

@@ -193,9 +193,4 @@ pub(super) fn edited_input(request: &Pending, text: &str) -> Result<Answer, Stri
     }
 }
 
-/// File contents and commands are shown as they are: their escape
-/// sequences visible, never taken for colours (the sanitiser would apply
-/// SGR ones).
-pub fn literal(text: &str) -> String {
-    text.replace('\u{1b}', "␛")
-}
+pub use crate::tui::cells::preview::literal;

@@ -202,6 +202,8 @@ pub struct App {
     history: history::History,
     /// Tool calls held until their permission request is answered.
     tool_order: reading::ToolOrder,
+    /// The order events read in (shared with the plain output).
+    order: crate::tui::cells::sequence::Sequencer,
     /// The agent's mode, modes, slash commands, plan and usage.
     pub agent: AgentInfo,
     /// The transcript block of this turn's plan, redrawn in place.
@@ -266,6 +268,7 @@ impl App {
             decision: decision::DecisionView::default(),
             history: Default::default(),
             tool_order: Default::default(),
+            order: Default::default(),
             agent: AgentInfo::default(),
             plan_block: None,
             completion: Default::default(),

@@ -5,9 +5,9 @@
 use ratatui_textarea::CursorMove;
 
 use super::{App, Level};
+use crate::tui::cells::sequence::Plan;
 use crate::tui::keymap::Action;
 use crate::tui::transcript::{Block, BlockKind};
-
 
 impl App {
     pub(super) fn act_reading(&mut self, action: Action) {
@@ -76,42 +76,33 @@ impl App {
         }
     }
 
-    /// A tool call: shown at once, remembered in case its permission
-    /// request follows (agents announce the call, then ask).
-    pub(super) fn show_tool_use(&mut self, tool_use_id: String, block: Block) {
-        self.tool_order.announced = Some(tool_use_id);
-        self.transcript.push(block);
-    }
-
-    /// A permission request for the call just shown: the call moves after
-    /// the request's answer, where it really runs.
-    pub(super) fn hold_tool_use_for(&mut self, request_id: &str, tool_use_id: Option<&str>) {
-        let announced = self.tool_order.announced.take();
+    /// A permission request for the call shown last: the call moves
+    /// after the request's answer, where it really runs (the sequencer
+    /// says which call; it moves only if nothing was shown after it).
+    pub(super) fn hold_tool_use(&mut self, plan: &Plan) {
+        let Some(call) = &plan.hold_call else {
+            return;
+        };
         let is_last_call = self
             .transcript
             .last()
             .is_some_and(|b| b.kind == BlockKind::ToolUse);
-        if tool_use_id.is_none() || announced.as_deref() != tool_use_id || !is_last_call {
-            return;
-        }
-        if let Some(block) = self.transcript.take_last() {
-            self.tool_order.held.push((request_id.to_owned(), block));
+        if is_last_call && let Some(block) = self.transcript.take_last() {
+            self.tool_order.held.push((call.clone(), block));
         }
     }
 
     /// The request is settled: an allowed call is shown (now running); a
     /// denied or withdrawn one never ran.
-    pub(super) fn settle_tool_use(&mut self, request_id: &str, allowed: bool) {
-        let Some(at) = self
-            .tool_order
-            .held
-            .iter()
-            .position(|(r, _)| r == request_id)
-        else {
+    pub(super) fn release_tool_use(&mut self, plan: &Plan) {
+        let Some((call, allowed)) = &plan.release_call else {
+            return;
+        };
+        let Some(at) = self.tool_order.held.iter().position(|(c, _)| c == call) else {
             return;
         };
         let (_, block) = self.tool_order.held.remove(at);
-        if allowed {
+        if *allowed {
             self.transcript.push(block);
         }
     }
@@ -120,8 +111,6 @@ impl App {
 /// Tool calls and their permission requests, so they read in order.
 #[derive(Debug, Default)]
 pub struct ToolOrder {
-    /// The id of the tool call shown last.
-    announced: Option<String>,
-    /// Calls waiting for their request's answer, by request id.
+    /// Calls waiting for their request's answer, by `tool_use_id`.
     held: Vec<(String, Block)>,
 }

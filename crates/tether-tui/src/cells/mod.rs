@@ -9,6 +9,8 @@
 pub mod detail;
 pub mod plain;
 pub mod plan;
+pub mod preview;
+pub mod sequence;
 
 use ratatui::style::Style;
 use serde_json::Value;

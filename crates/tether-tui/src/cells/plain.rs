@@ -7,16 +7,14 @@ use crate::protocol::{AgentState, EventKind, EventRecord, NoticeLevel};
 use crate::tui::text::StyledText;
 
 use super::StreamTails;
+use super::sequence::{Plan, Sequencer};
 
 /// Turns events, in order, into the text to print.
 #[derive(Debug, Default)]
 pub struct PlainTranscript {
     streams: StreamTails,
-    /// Open requests' subjects, so the lines settling them say what.
-    requests: HashMap<String, String>,
-    /// Open requests' allow-always options (id, label), so an answer that
-    /// has something remembered says what.
-    always: HashMap<String, Vec<(String, String)>>,
+    /// The order events read in (shared with the full-screen transcript).
+    order: Sequencer,
     /// Output left the cursor mid-line: the next cell starts a new one.
     mid_line: bool,
     /// An error notice, which may only announce the exit that follows:
@@ -25,7 +23,7 @@ pub struct PlainTranscript {
     /// The tool call just announced, held back (id, line) in case its
     /// permission request follows: the request reads first.
     announced_call: Option<(String, String)>,
-    /// Calls waiting for their request's answer, by request id.
+    /// Calls waiting for their request's answer, by `tool_use_id`.
     calls_awaiting: HashMap<String, String>,
 }
 
@@ -45,7 +43,8 @@ impl PlainTranscript {
             } => Some(detail.as_deref()),
             _ => None,
         };
-        let call = self.take_announced_call(&record.event);
+        let plan = self.order.plan(&record.event);
+        let call = self.take_announced_call(&record.event, &plan);
         if let Some(call) = call {
             self.line(&mut out, &StyledText::plain(call, Default::default()));
         }
@@ -54,10 +53,7 @@ impl PlainTranscript {
         {
             self.line(&mut out, &super::notice(NoticeLevel::Error, &notice));
         }
-        if !matches!(
-            record.event,
-            EventKind::Output { .. } | EventKind::Status { .. } | EventKind::Metadata { .. }
-        ) {
+        if plan.ends_streams {
             self.end_streams(&mut out);
         }
         match &record.event {
@@ -79,10 +75,10 @@ impl PlainTranscript {
                 self.announced_call = Some((tool_use_id.clone(), call));
             }
             event => {
-                if let Some(cell) = self.cell(event) {
+                if let Some(cell) = self.cell(event, &plan) {
                     self.line(&mut out, &cell);
                 }
-                self.settle_call(&mut out, event);
+                self.settle_call(&mut out, &plan);
             }
         }
         out
@@ -105,45 +101,24 @@ impl PlainTranscript {
 
     /// The held call, to print before `event`; a permission request for
     /// it keeps it back until the request is answered.
-    fn take_announced_call(&mut self, event: &EventKind) -> Option<String> {
-        let prints_nothing = match event {
-            EventKind::Status { state, .. } => *state != AgentState::Exited,
-            EventKind::Metadata { .. } | EventKind::AssistantDelta { .. } | EventKind::Unknown => {
-                true
-            }
-            _ => false,
-        };
-        if prints_nothing {
+    fn take_announced_call(&mut self, event: &EventKind, plan: &Plan) -> Option<String> {
+        if Sequencer::shows_nothing(event) {
             return None;
         }
         let (id, call) = self.announced_call.take()?;
-        match event {
-            EventKind::PermissionRequest {
-                request_id,
-                tool_use_id: Some(asked_for),
-                ..
-            } if *asked_for == id => {
-                self.calls_awaiting.insert(request_id.clone(), call);
-                None
-            }
-            _ => Some(call),
+        if plan.hold_call.as_ref() == Some(&id) {
+            self.calls_awaiting.insert(id, call);
+            return None;
         }
+        Some(call)
     }
 
     /// After a request's answer: an allowed call is printed (now
     /// running); a denied or withdrawn one never ran.
-    fn settle_call(&mut self, out: &mut String, event: &EventKind) {
-        let (request_id, allowed) = match event {
-            EventKind::PermissionResolved {
-                request_id,
-                decision,
-                ..
-            } => (request_id, *decision == crate::protocol::Decision::Allow),
-            EventKind::PermissionCancelled { request_id, .. } => (request_id, false),
-            _ => return,
-        };
-        if let Some(call) = self.calls_awaiting.remove(request_id)
-            && allowed
+    fn settle_call(&mut self, out: &mut String, plan: &Plan) {
+        if let Some((id, allowed)) = &plan.release_call
+            && let Some(call) = self.calls_awaiting.remove(id)
+            && *allowed
         {
             self.line(out, &StyledText::plain(call, Default::default()));
         }
@@ -163,7 +138,10 @@ impl PlainTranscript {
         out
     }
 
-    fn cell(&mut self, event: &EventKind) -> Option<StyledText> {
+    fn cell(&mut self, event: &EventKind, plan: &Plan) -> Option<StyledText> {
+        let settled = plan.settled.clone();
+        let subject = settled.as_ref().map_or("", |s| s.subject.as_str());
+        let always = settled.as_ref().and_then(|s| s.always.as_deref());
         Some(match event {
             EventKind::UserMessage { text, by, .. } => super::user_message(by, text),
             EventKind::Assistant { text } => super::assistant_partial(text),
@@ -171,53 +149,24 @@ impl PlainTranscript {
             EventKind::ToolResult {
                 content, is_error, ..
             } => super::tool_result(content, *is_error),
-            EventKind::PermissionRequest {
-                request_id,
-                tool,
-                input,
-                options,
-                ..
-            } => {
-                let summary = super::summarize_input(input);
-                self.requests
-                    .insert(request_id.clone(), super::request_subject(tool, &summary));
-                let always = options
-                    .iter()
-                    .filter(|o| o.kind == crate::protocol::PermissionOptionKind::AllowAlways)
-                    .map(|o| (o.id.clone(), o.label.clone()))
-                    .collect();
-                self.always.insert(request_id.clone(), always);
+            EventKind::PermissionRequest { tool, input, .. } => {
                 super::permission_request(tool, input)
             }
             EventKind::PermissionResolved {
-                request_id,
                 decision,
                 by,
                 message,
                 updated_input,
-                option,
-            } => {
-                let subject = self.requests.remove(request_id);
-                let subject = subject.as_deref().unwrap_or(request_id);
-                let always = self.always.remove(request_id).and_then(|always| {
-                    always
-                        .into_iter()
-                        .find(|(id, _)| Some(id) == option.as_ref())
-                        .map(|(_, label)| label)
-                });
-                super::permission_resolved(
-                    *decision,
-                    by,
-                    subject,
-                    message.as_deref(),
-                    updated_input.as_ref(),
-                    always.as_deref(),
-                )
-            }
-            EventKind::PermissionCancelled { request_id, reason } => {
-                self.always.remove(request_id);
-                let subject = self.requests.remove(request_id);
-                let subject = subject.as_deref().unwrap_or(request_id);
+                ..
+            } => super::permission_resolved(
+                *decision,
+                by,
+                subject,
+                message.as_deref(),
+                updated_input.as_ref(),
+                always,
+            ),
+            EventKind::PermissionCancelled { reason, .. } => {
                 super::permission_cancelled(subject, reason.as_deref())
             }
             EventKind::Interrupt { by } => super::interrupt(by),
