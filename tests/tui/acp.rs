@@ -64,8 +64,8 @@ async fn scripted_host(dir: &std::path::Path, script: &str) -> tether::host::Hos
     std::fs::write(&script_path, script).unwrap();
     let agent = AgentSpec::Acp {
         command: vec![
-            crate::common::TETHER.to_owned(),
-            "acp-test-agent".into(),
+            crate::common::TEST_AGENT.to_owned(),
+            "acp".into(),
             script_path.display().to_string(),
         ],
     };

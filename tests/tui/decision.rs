@@ -1,7 +1,7 @@
 //! Deciding on a permission request in the real binary against a real
 //! host: the decision view shows what the request will do (an edit as a
 //! coloured diff with line numbers, recorded from the real Claude Code and
-//! played by `tether trace-agent`), edit-and-allow runs what was edited,
+//! played by `tether-test-agent trace`), edit-and-allow runs what was edited,
 //! and text typed in the input box survives a decision.
 
 use std::path::Path;
@@ -24,8 +24,8 @@ async fn trace_host(dir: &Path, name: &str) -> Host {
         .join("tests/fixtures/claude-code-stream-json")
         .join(format!("{name}.jsonl"));
     let command = vec![
-        common::TETHER.to_owned(),
-        "trace-agent".into(),
+        common::TEST_AGENT.to_owned(),
+        "trace".into(),
         trace.display().to_string(),
         "--timeout-ms".into(),
         "10000".into(),
