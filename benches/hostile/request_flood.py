@@ -3,8 +3,11 @@
 requests with 400-byte titles and 52 options each, while a lobby client
 that never reads stays connected. Prints the host's RSS as JSON.
 
-    cargo build --release
+    cargo build --release --features test-agent
     python3 benches/hostile/request_flood.py target/release/tether
+
+The scripted agent is `tether-test-agent acp`, next to `tether` (or the
+second argument); the feature builds it.
 
 Stdlib only; loopback only; stops by itself (about 20 s).
 """
@@ -55,11 +58,13 @@ def rss_kb(pid):
 
 def main():
     tether = os.path.abspath(sys.argv[1])
+    agent = os.path.abspath(sys.argv[2]) if len(sys.argv) > 2 else \
+        os.path.join(os.path.dirname(tether), "tether-test-agent")
     with tempfile.TemporaryDirectory() as d:
         script(f"{d}/script.jsonl")
         host = subprocess.Popen(
             [tether, "serve", "--no-journal", "--listen", "127.0.0.1:0", "--auth", f"{d}/auth.json",
-             "--cwd", d, "--agent", "acp", "--", tether, "acp-test-agent", "--timeout-ms", "600000",
+             "--cwd", d, "--agent", "acp", "--", agent, "acp", "--timeout-ms", "600000",
              f"{d}/script.jsonl"],
             env=dict(os.environ, HOME=d), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         try:

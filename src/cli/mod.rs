@@ -1,6 +1,5 @@
 //! Command-line interface: `tether`, `tether serve`, `tether attach`.
 
-mod acp_test_agent;
 mod attach;
 mod bench;
 mod deck;
@@ -12,7 +11,6 @@ mod presets;
 mod serve;
 mod serve_config;
 mod token;
-mod trace_agent;
 mod ui_config;
 
 use std::process::ExitCode;
@@ -51,13 +49,6 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Load generators that print their figures as JSON.
     Bench(bench::BenchArgs),
-    /// Play a recorded Claude Code stream-json trace as a fake agent
-    /// process (for tests and demos).
-    #[command(hide = true)]
-    TraceAgent(trace_agent::TraceAgentArgs),
-    /// Play a scripted Agent Client Protocol agent (for tests).
-    #[command(hide = true)]
-    AcpTestAgent(acp_test_agent::AcpTestAgentArgs),
     /// Run a program so that its whole process tree ends with it, with a
     /// stop, or with the host (the host starts every agent and command so).
     #[command(hide = true)]
@@ -99,8 +90,6 @@ pub fn run(cli: Cli) -> ExitCode {
         Some(Command::Token(args)) => token::run(args),
         Some(Command::Demo(args)) => demo::run(args),
         Some(Command::Bench(args)) => bench::run(args),
-        Some(Command::TraceAgent(args)) => trace_agent::run(args),
-        Some(Command::AcpTestAgent(args)) => acp_test_agent::run(args),
         Some(Command::Supervise { command }) => {
             let code = tether::host::agent::tree::supervise(&command[0], &command[1..]);
             ExitCode::from(u8::try_from(code).unwrap_or(1))

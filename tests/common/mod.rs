@@ -10,6 +10,11 @@ use tether::host::{Host, HostConfig};
 /// The `tether` binary cargo built for these tests.
 pub const TETHER: &str = env!("CARGO_BIN_EXE_tether");
 
+/// The fake agents the tests play (`tether-test-agent trace TRACE`, a
+/// recorded Claude Code session; `tether-test-agent acp SCRIPT`, a
+/// scripted ACP agent), a binary of their own outside `tether`.
+pub const TEST_AGENT: &str = env!("CARGO_BIN_EXE_tether-test-agent");
+
 /// A host configuration for tests: loopback on a free port, the auth file,
 /// the working directory and nothing else in `dir`, no journal.
 pub fn host_config(dir: &Path, agent: AgentSpec) -> HostConfig {

@@ -434,8 +434,8 @@ async fn stream_json_unsupported_control_requests_are_answered_with_an_error() {
     // The trace agent waits at most 10 s for the answer and exits 4 if none.
     let host = TestHost::start(AgentSpec::StreamJson {
         command: vec![
-            crate::common::TETHER.into(),
-            "trace-agent".into(),
+            crate::common::TEST_AGENT.into(),
+            "trace".into(),
             trace.display().to_string(),
             "--timeout-ms".into(),
             "2000".into(),

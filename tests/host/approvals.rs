@@ -1,7 +1,7 @@
 //! Approving with eyes open: permission requests carry a preview of what
 //! they will do and the options the owner has, through a real host. The
-//! Claude Code side is the real recorded traces, played by `tether
-//! trace-agent`, which checks every line the host writes back.
+//! Claude Code side is the real recorded traces, played by
+//! `tether-test-agent trace`, which checks every line the host writes back.
 
 use std::path::Path;
 

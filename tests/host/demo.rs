@@ -325,7 +325,7 @@ async fn record_shell() -> Scene {
 }
 
 /// The closing turn, in markdown: an Agent Client Protocol agent
-/// (`tether acp-test-agent` playing a script) through a journaled host,
+/// (`tether-test-agent acp` playing a script) through a journaled host,
 /// its answer streamed in chunks after a thought.
 async fn record_acp_summary() -> Scene {
     let journal = tempfile::tempdir().unwrap();
@@ -353,8 +353,8 @@ async fn record_acp_summary() -> Scene {
     std::fs::write(&script, text).unwrap();
     let agent = AgentSpec::Acp {
         command: vec![
-            crate::common::TETHER.to_owned(),
-            "acp-test-agent".into(),
+            crate::common::TEST_AGENT.to_owned(),
+            "acp".into(),
             script.display().to_string(),
         ],
     };

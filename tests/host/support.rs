@@ -519,12 +519,12 @@ impl Answer {
     }
 }
 
-/// The `tether trace-agent` playing the recorded Claude Code session
+/// `tether-test-agent trace` playing the recorded Claude Code session
 /// `trace`, with its extra arguments.
 pub fn trace_agent(trace: &Path, extra: &[&str]) -> AgentSpec {
     let mut command = vec![
-        crate::common::TETHER.to_owned(),
-        "trace-agent".into(),
+        crate::common::TEST_AGENT.to_owned(),
+        "trace".into(),
         trace.display().to_string(),
         "--timeout-ms".into(),
         "10000".into(),

@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 use tether::host::agent::AgentSpec;
 
-use crate::attach;
+use crate::support::TuiTest;
 
 fn update(update: Value) -> Value {
     json!({"send": {"jsonrpc": "2.0", "method": "session/update",
@@ -58,18 +58,19 @@ fn script(cwd: &std::path::Path) -> String {
     steps.iter().map(|s| format!("{s}\n")).collect()
 }
 
-/// A host whose agent is the scripted ACP test agent playing `script`.
-async fn scripted_host(dir: &std::path::Path, script: &str) -> tether::host::Host {
-    let script_path = dir.join("script.jsonl");
-    std::fs::write(&script_path, script).unwrap();
-    let agent = AgentSpec::Acp {
+/// A test whose agent is the scripted ACP test agent playing `script`
+/// (written to its directory).
+fn scripted(script: impl FnOnce(&std::path::Path) -> String) -> TuiTest {
+    let test = TuiTest::new();
+    let script_path = test.dir().join("script.jsonl");
+    std::fs::write(&script_path, script(test.dir())).unwrap();
+    test.agent(AgentSpec::Acp {
         command: vec![
-            crate::common::TETHER.to_owned(),
-            "acp-test-agent".into(),
+            crate::common::TEST_AGENT.to_owned(),
+            "acp".into(),
             script_path.display().to_string(),
         ],
-    };
-    crate::common::start_host(dir, agent, |_| {}).await
+    })
 }
 
 fn plans_on(screen: &str) -> usize {
@@ -78,45 +79,34 @@ fn plans_on(screen: &str) -> usize {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_plan_updates_in_place_the_mode_switches_and_the_diff_is_shown() {
-    let dir = tempfile::tempdir().unwrap();
-    let host = scripted_host(dir.path(), &script(dir.path())).await;
-    let url = host.url();
-    let token = host.control_token().unwrap();
-    let path = dir.path().to_owned();
-    tokio::task::spawn_blocking(move || {
-        let mut tui = attach(&url, &token, &path, &[]);
-        tui.wait_text("(owner)");
-        tui.wait_text("mode: Ask");
-        tui.send(b"\x1b[Z"); // Shift+Tab: the next mode
-        tui.wait_text("mode: Code");
-        tui.send(b"change it\r");
-        tui.wait_text("asks permission");
-        tui.wait_text("[x] read the file");
-        tui.wait_text("[>] change the word");
-        tui.send(b"\t");
-        tui.send(b"y");
-        tui.wait_text("edited-and-done");
-        // The same cell, redrawn: both steps done, no second plan.
-        tui.wait_text("[x] change the word");
-        let screen = tui.screen();
-        assert_eq!(plans_on(&screen), 1, "{screen}");
-        assert!(!screen.contains("[>] change the word"), "{screen}");
-        tui.wait_text("12.3k/200k tok · $0.42");
-        // The edit's result is its diff (this TUI does not draw request
-        // previews yet).
-        tui.wait_text("-beta");
-        tui.wait_text("+gamma");
-        tui.send(b"\x11"); // Ctrl+Q
-        assert!(tui.wait_exit().success());
-    })
-    .await
-    .unwrap();
-    host.shutdown().await.unwrap();
+    scripted(script)
+        .run(|tui| {
+            tui.wait_text("mode: Ask");
+            tui.send(b"\x1b[Z"); // Shift+Tab: the next mode
+            tui.wait_text("mode: Code");
+            tui.send(b"change it\r");
+            tui.wait_text("asks permission");
+            tui.wait_text("[x] read the file");
+            tui.wait_text("[>] change the word");
+            tui.send(b"\t");
+            tui.send(b"y");
+            tui.wait_text("edited-and-done");
+            // The same cell, redrawn: both steps done, no second plan.
+            tui.wait_text("[x] change the word");
+            let screen = tui.screen();
+            assert_eq!(plans_on(&screen), 1, "{screen}");
+            assert!(!screen.contains("[>] change the word"), "{screen}");
+            tui.wait_text("12.3k/200k tok · $0.42");
+            // The edit's result is its diff (this TUI does not draw request
+            // previews yet).
+            tui.wait_text("-beta");
+            tui.wait_text("+gamma");
+        })
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn typing_a_slash_offers_the_agents_commands_and_esc_only_closes_the_list() {
-    let dir = tempfile::tempdir().unwrap();
     let steps = [
         json!({"expect": {"method": "initialize"}}),
         json!({"reply": {"protocolVersion": 1}}),
@@ -135,33 +125,24 @@ async fn typing_a_slash_offers_the_agents_commands_and_esc_only_closes_the_list(
         json!({"reply": {"stopReason": "end_turn"}}),
     ];
     let script: String = steps.iter().map(|s| format!("{s}\n")).collect();
-    let host = scripted_host(dir.path(), &script).await;
-    let url = host.url();
-    let token = host.control_token().unwrap();
-    let path = dir.path().to_owned();
-    tokio::task::spawn_blocking(move || {
-        let mut tui = attach(&url, &token, &path, &[]);
-        tui.wait_text("(owner)");
-        tui.send(b"/");
-        tui.wait_text("Commands (3)");
-        tui.wait_text("/web <query>  search the web");
-        tui.send(b"rev");
-        tui.wait_text("Commands (2)");
-        // Esc closes the list, and nothing else: no interrupt.
-        tui.send(b"\x1b");
-        tui.wait_for("the list closed", |s| !s.contains("Commands ("));
-        tui.send(b"i");
-        tui.wait_text("Commands (2)");
-        tui.send(b"\t"); // the second: /preview
-        tui.send(b"\r");
-        tui.wait_for("the command taken", |s| !s.contains("Commands ("));
-        tui.send(b"now\r");
-        tui.wait_text("previewing-now");
-        assert!(!tui.screen().contains("interrupted"), "{}", tui.screen());
-        tui.send(b"\x11"); // Ctrl+Q
-        assert!(tui.wait_exit().success());
-    })
-    .await
-    .unwrap();
-    host.shutdown().await.unwrap();
+    scripted(|_| script)
+        .run(|tui| {
+            tui.send(b"/");
+            tui.wait_text("Commands (3)");
+            tui.wait_text("/web <query>  search the web");
+            tui.send(b"rev");
+            tui.wait_text("Commands (2)");
+            // Esc closes the list, and nothing else: no interrupt.
+            tui.send(b"\x1b");
+            tui.wait_for("the list closed", |s| !s.contains("Commands ("));
+            tui.send(b"i");
+            tui.wait_text("Commands (2)");
+            tui.send(b"\t"); // the second: /preview
+            tui.send(b"\r");
+            tui.wait_for("the command taken", |s| !s.contains("Commands ("));
+            tui.send(b"now\r");
+            tui.wait_text("previewing-now");
+            assert!(!tui.screen().contains("interrupted"), "{}", tui.screen());
+        })
+        .await;
 }

@@ -1,16 +1,16 @@
 //! Deciding on a permission request in the real binary against a real
 //! host: the decision view shows what the request will do (an edit as a
 //! coloured diff with line numbers, recorded from the real Claude Code and
-//! played by `tether trace-agent`), edit-and-allow runs what was edited,
+//! played by `tether-test-agent trace`), edit-and-allow runs what was edited,
 //! and text typed in the input box survives a decision.
 
 use std::path::Path;
 use std::time::Duration;
 
-use tether::host::Host;
 use tether::host::agent::AgentSpec;
 
-use super::{attach, common, line_count, start_host};
+use super::{common, line_count};
+use crate::support::TuiTest;
 
 /// How long a view that opened while the user was typing ignores answers.
 const ANSWER_HOLD: Duration = Duration::from_millis(800);
@@ -18,21 +18,21 @@ const ANSWER_HOLD: Duration = Duration::from_millis(800);
 /// The project directory the traces were recorded in (their README).
 const RECORDED_PROJECT: &str = "/work/project";
 
-/// A host playing the recorded Claude Code session `name`, in `dir`.
-async fn trace_host(dir: &Path, name: &str) -> Host {
+/// The test agent playing the recorded Claude Code session `name`.
+fn trace_agent(name: &str) -> AgentSpec {
     let trace = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/claude-code-stream-json")
         .join(format!("{name}.jsonl"));
     let command = vec![
-        common::TETHER.to_owned(),
-        "trace-agent".into(),
+        common::TEST_AGENT.to_owned(),
+        "trace".into(),
         trace.display().to_string(),
         "--timeout-ms".into(),
         "10000".into(),
         "--project-dir".into(),
         RECORDED_PROJECT.into(),
     ];
-    common::start_host(dir, AgentSpec::StreamJson { command }, |_| {}).await
+    AgentSpec::StreamJson { command }
 }
 
 /// The row of the screen holding `text`, and the column it starts at.
@@ -47,15 +47,10 @@ fn find(screen: &vt100::Screen, text: &str) -> Option<(u16, u16)> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_edit_shows_as_a_coloured_diff_with_line_numbers_before_it_is_allowed() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("notes.txt"), "alpha\nbeta\ngamma\n").unwrap();
-    let host = trace_host(dir.path(), "edit-existing-file").await;
-    let (url, token) = (host.url(), host.control_token().unwrap());
-    let here = dir.path().canonicalize().unwrap().display().to_string();
-    let path = dir.path().to_owned();
-    tokio::task::spawn_blocking(move || {
-        let mut tui = attach(&url, &token, &path, &[]);
-        tui.wait_text("(owner)");
+    let test = TuiTest::new().agent(trace_agent("edit-existing-file"));
+    std::fs::write(test.dir().join("notes.txt"), "alpha\nbeta\ngamma\n").unwrap();
+    let here = test.dir().canonicalize().unwrap().display().to_string();
+    test.run(move |tui| {
         tui.send(format!("edit: {here}/notes.txt beta => BETA\r").as_bytes());
         tui.wait_text("Permission request 1 of 1");
         tui.wait_text("notes.txt  +1 -1");
@@ -87,102 +82,73 @@ async fn an_edit_shows_as_a_coloured_diff_with_line_numbers_before_it_is_allowed
         tui.send(b"y");
         tui.wait_text("── done");
         tui.wait_for("the view gone", |s| !s.contains("Permission request"));
-        tui.send(b"\x11");
-        assert!(tui.wait_exit().success());
     })
-    .await
-    .unwrap();
-    host.shutdown().await.unwrap();
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn edit_and_allow_runs_the_edited_command() {
-    let dir = tempfile::tempdir().unwrap();
-    let host = start_host(dir.path()).await;
-    let (url, token) = (host.url(), host.control_token().unwrap());
-    let path = dir.path().to_owned();
-    tokio::task::spawn_blocking(move || {
-        let mut tui = attach(&url, &token, &path, &[]);
-        tui.wait_text("(owner)");
-        tui.send(b"echo as-asked\r");
-        tui.wait_text("Permission request 1 of 1");
-        tui.wait_text("$ echo as-asked");
-        std::thread::sleep(ANSWER_HOLD);
-        tui.send(b"e");
-        tui.wait_text("Edit the command");
-        // Replace "as-asked" (8 characters) and allow.
-        tui.send(&[0x7f; 8]);
-        tui.send(b"as-edited\r");
-        tui.wait_for("the edited command's output", |s| {
-            line_count(s, "as-edited") == 1
-        });
-        tui.wait_text("── done");
-        let screen = tui.screen();
-        assert_eq!(line_count(&screen, "as-asked"), 0, "{screen}");
-        tui.send(b"\x11");
-        assert!(tui.wait_exit().success());
-    })
-    .await
-    .unwrap();
-    host.shutdown().await.unwrap();
+    TuiTest::new()
+        .run(|tui| {
+            tui.send(b"echo as-asked\r");
+            tui.wait_text("Permission request 1 of 1");
+            tui.wait_text("$ echo as-asked");
+            std::thread::sleep(ANSWER_HOLD);
+            tui.send(b"e");
+            tui.wait_text("Edit the command");
+            // Replace "as-asked" (8 characters) and allow.
+            tui.send(&[0x7f; 8]);
+            tui.send(b"as-edited\r");
+            tui.wait_for("the edited command's output", |s| {
+                line_count(s, "as-edited") == 1
+            });
+            tui.wait_text("── done");
+            let screen = tui.screen();
+            assert_eq!(line_count(&screen, "as-asked"), 0, "{screen}");
+        })
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn typed_text_is_never_lost_across_a_decision() {
-    let dir = tempfile::tempdir().unwrap();
-    let host = start_host(dir.path()).await;
-    let (url, token) = (host.url(), host.control_token().unwrap());
-    let path = dir.path().to_owned();
-    tokio::task::spawn_blocking(move || {
-        let mut tui = attach(&url, &token, &path, &[]);
-        tui.wait_text("(owner)");
-        tui.send(b"echo first-run\r");
-        tui.wait_text("Permission request 1 of 1");
-        // Esc leaves the request pending and gives the input box back.
-        tui.send(b"\x1b");
-        tui.wait_for("the input box", |s| !s.contains("Permission request"));
-        tui.send(b"half a thought");
-        tui.wait_text("half a thought");
-        // The permissions pane reopens it; y answers it.
-        tui.send(b"\t\r");
-        tui.wait_text("Permission request 1 of 1");
-        tui.send(b"y");
-        tui.wait_for("the output", |s| line_count(s, "first-run") == 1);
-        tui.wait_text("── done");
-        // Back where the user was (the permissions pane), the text kept.
-        tui.send(b"\x1b[Z");
-        tui.send(b", finished");
-        tui.wait_text("half a thought, finished");
-        std::thread::sleep(Duration::from_millis(200));
-        let screen = tui.screen();
-        assert_eq!(line_count(&screen, "▶ half a thought"), 0, "{screen}");
-        tui.send(b"\x11");
-        assert!(tui.wait_exit().success());
-    })
-    .await
-    .unwrap();
-    host.shutdown().await.unwrap();
+    TuiTest::new()
+        .run(|tui| {
+            tui.send(b"echo first-run\r");
+            tui.wait_text("Permission request 1 of 1");
+            // Esc leaves the request pending and gives the input box back.
+            tui.send(b"\x1b");
+            tui.wait_for("the input box", |s| !s.contains("Permission request"));
+            tui.send(b"half a thought");
+            tui.wait_text("half a thought");
+            // The permissions pane reopens it; y answers it.
+            tui.send(b"\t\r");
+            tui.wait_text("Permission request 1 of 1");
+            tui.send(b"y");
+            tui.wait_for("the output", |s| line_count(s, "first-run") == 1);
+            tui.wait_text("── done");
+            // Back where the user was (the permissions pane), the text kept.
+            tui.send(b"\x1b[Z");
+            tui.send(b", finished");
+            tui.wait_text("half a thought, finished");
+            std::thread::sleep(Duration::from_millis(200));
+            let screen = tui.screen();
+            assert_eq!(line_count(&screen, "▶ half a thought"), 0, "{screen}");
+        })
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn headless_prompt_shows_the_preview_and_offers_allow_always() {
-    let dir = tempfile::tempdir().unwrap();
-    let host = trace_host(dir.path(), "allow-always").await;
-    let (url, token) = (host.url(), host.control_token().unwrap());
-    let path = dir.path().to_owned();
+    let test = TuiTest::new()
+        .agent(trace_agent("allow-always"))
+        .args(&["--prompt", "run: touch always.txt"])
+        .size(30, 160)
+        .start()
+        .await;
+    let attach = test.attach();
     tokio::task::spawn_blocking(move || {
-        let log = path.join("prompt.log");
-        let home = path.to_str().unwrap();
-        let args = [
-            "attach",
-            &url,
-            "--token",
-            &token,
-            "--prompt",
-            "run: touch always.txt",
-        ];
-        let env = [("TETHER_LOG", log.to_str().unwrap()), ("HOME", home)];
-        let mut prompt = super::pty::Pty::spawn(&args, &env, 30, 160);
+        // Headless: no screen to wait for.
+        let mut prompt = attach.spawn();
         // The command in full, then every way to allow it.
         prompt.wait_text("$ touch always.txt");
         prompt.wait_text("[y] allow once  [a] always allow Bash(touch always.txt) in this project");
@@ -194,7 +160,7 @@ async fn headless_prompt_shows_the_preview_and_offers_allow_always() {
     })
     .await
     .unwrap();
-    host.shutdown().await.unwrap();
+    test.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -203,11 +169,10 @@ async fn a_follower_sees_the_request_read_only_and_who_is_to_answer() {
     use tokio_tungstenite::tungstenite::Message;
     use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
-    let dir = tempfile::tempdir().unwrap();
-    let host = start_host(dir.path()).await;
-    let token = host.control_token().unwrap();
+    let test = TuiTest::new().shows("(follower)").start().await;
+    let token = test.token();
     // Someone else owns the session and asks to run a command.
-    let mut request = host.url().into_client_request().unwrap();
+    let mut request = test.url().into_client_request().unwrap();
     request
         .headers_mut()
         .insert("Authorization", format!("Bearer {token}").parse().unwrap());
@@ -225,21 +190,17 @@ async fn a_follower_sees_the_request_read_only_and_who_is_to_answer() {
             break;
         }
     }
-    let (url, path) = (host.url(), dir.path().to_owned());
-    let tui = tokio::task::spawn_blocking(move || {
-        let mut tui = attach(&url, &token, &path, &[]);
-        tui.wait_text("(follower)");
-        tui.wait_text("Permission request 1 of 1");
-        tui.wait_text("$ echo from-the-owner");
-        tui.wait_text(&format!("read-only: waiting for {identity} to answer"));
-        // Its keys answer nothing, even with the view focused.
-        tui.send(b"y1\t\ry");
-        std::thread::sleep(Duration::from_millis(300));
-        tui.wait_text("Permission request 1 of 1");
-        tui
-    })
-    .await
-    .unwrap();
+    let tui = test
+        .open(move |tui| {
+            tui.wait_text("Permission request 1 of 1");
+            tui.wait_text("$ echo from-the-owner");
+            tui.wait_text(&format!("read-only: waiting for {identity} to answer"));
+            // Its keys answer nothing, even with the view focused.
+            tui.send(b"y1\t\ry");
+            std::thread::sleep(Duration::from_millis(300));
+            tui.wait_text("Permission request 1 of 1");
+        })
+        .await;
     // The owner saw no answer from the follower.
     let deadline = tokio::time::Instant::now() + Duration::from_millis(300);
     while let Ok(Some(Ok(frame))) = tokio::time::timeout_at(deadline, owner.next()).await {
@@ -249,5 +210,5 @@ async fn a_follower_sees_the_request_read_only_and_who_is_to_answer() {
     }
     let _ = owner.send(Message::Close(None)).await;
     drop(tui);
-    host.shutdown().await.unwrap();
+    test.shutdown().await;
 }

@@ -52,8 +52,7 @@ fn the_demo_waits_at_each_request_and_plays_to_the_end_once_answered() {
     let screen = tui.screen();
     assert!(screen.contains("denied by user"), "{screen}");
     assert!(screen.contains("no pending requests"), "{screen}");
-    tui.send(b"\x11");
-    assert!(tui.wait_exit().success());
+    tui.quit();
 }
 
 /// `assets/examples/config.toml` is read and honoured: the mouse is
@@ -70,6 +69,5 @@ fn the_example_ui_settings_load() {
     let raw = tui.raw.lock().unwrap().clone();
     let released = raw.windows(8).filter(|w| *w == b"\x1b[?1006l").count();
     assert_eq!(released, 1, "mouse capture released at start");
-    tui.send(b"\x11");
-    assert!(tui.wait_exit().success());
+    tui.quit();
 }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use tether::protocol::{EventKind, OutputStream};
 
-use crate::{attach, start_host};
+use crate::support::TuiTest;
 
 /// CPU seconds (user + system) a process has used, from /proc.
 fn cpu_seconds(pid: u32) -> f64 {
@@ -34,18 +34,11 @@ fn input_row(screen: &vt100::Screen) -> String {
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "a measurement, not a check: run explicitly with --ignored"]
 async fn interactive_feel() {
-    let dir = tempfile::tempdir().unwrap();
-    let host = std::sync::Arc::new(start_host(dir.path()).await);
-    let url = host.url();
-    let token = host.control_token().unwrap();
-    let path = dir.path().to_owned();
-    let tui = tokio::task::spawn_blocking(move || {
-        let tui = attach(&url, &token, &path, &[]);
-        tui.wait_text("(owner)");
-        tui
-    })
-    .await
-    .unwrap();
+    let test = TuiTest::new().start().await;
+    let tui = test.open(|_| {}).await;
+    // The host streams from a task of its own; the directory stays.
+    let host = std::sync::Arc::new(test.host);
+    let _dir = test.dir;
 
     // Idle: nothing happens for 10 s.
     let pid = tui.pid().unwrap();

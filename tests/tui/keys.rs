@@ -2,7 +2,7 @@
 //! interrupts the agent, and letters typed in the transcript pane land in
 //! the input box.
 
-use crate::{attach, start_host};
+use crate::support::TuiTest;
 
 /// The input box's text row (the third from the bottom).
 fn input_row(screen: &vt100::Screen) -> String {
@@ -12,67 +12,47 @@ fn input_row(screen: &vt100::Screen) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn esc_in_search_does_not_interrupt() {
-    let dir = tempfile::tempdir().unwrap();
-    let host = start_host(dir.path()).await;
-    let url = host.url();
-    let token = host.control_token().unwrap();
-    let path = dir.path().to_owned();
-    tokio::task::spawn_blocking(move || {
-        let mut tui = attach(&url, &token, &path, &[]);
-        tui.wait_text("(owner)");
-        tui.send(b"sleep 5; echo slept-through\r");
-        tui.wait_text("asks permission");
-        tui.send(b"\t"); // the permissions pane
-        tui.send(b"y");
-        tui.wait_text("running");
-        tui.send(b"\t"); // the transcript pane
-        // A search made and left with Esc (its highlights cleared) ...
-        tui.send(b"/sleep\r");
-        tui.wait_text("/sleep: ");
-        tui.send(b"\x1b");
-        // ... and a search prompt closed with Esc.
-        tui.send(b"/zzz");
-        tui.send(b"\x1b");
-        tui.wait_for("the command to finish", |s| {
-            s.contains("slept-through") && s.contains("── done")
-        });
-        let screen = tui.screen();
-        assert!(!screen.contains("interrupted"), "{screen}");
-        tui.send(b"\x11");
-        tui.wait_exit();
-    })
-    .await
-    .unwrap();
-    host.shutdown().await.unwrap();
+    TuiTest::new()
+        .run(|tui| {
+            tui.send(b"sleep 5; echo slept-through\r");
+            tui.wait_text("asks permission");
+            tui.send(b"\t"); // the permissions pane
+            tui.send(b"y");
+            tui.wait_text("running");
+            tui.send(b"\t"); // the transcript pane
+            // A search made and left with Esc (its highlights cleared) ...
+            tui.send(b"/sleep\r");
+            tui.wait_text("/sleep: ");
+            tui.send(b"\x1b");
+            // ... and a search prompt closed with Esc.
+            tui.send(b"/zzz");
+            tui.send(b"\x1b");
+            tui.wait_for("the command to finish", |s| {
+                s.contains("slept-through") && s.contains("── done")
+            });
+            let screen = tui.screen();
+            assert!(!screen.contains("interrupted"), "{screen}");
+        })
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn letters_typed_in_the_transcript_pane_land_in_the_input() {
-    let dir = tempfile::tempdir().unwrap();
-    let host = start_host(dir.path()).await;
-    let url = host.url();
-    let token = host.control_token().unwrap();
-    let path = dir.path().to_owned();
-    tokio::task::spawn_blocking(move || {
-        let mut tui = attach(&url, &token, &path, &[]);
-        tui.wait_text("(owner)");
-        tui.send(b"\t\t"); // input -> permissions -> transcript
-        tui.wait_text("Enter/o expand");
-        tui.send(b"echo typed-from-the-transcript");
-        assert!(
-            tui.wait_screen(std::time::Duration::from_secs(10), |s| {
-                input_row(s).contains("echo typed-from-the-transcript")
-            }),
-            "the letters never reached the input:\n{}",
-            tui.screen()
-        );
-        // The focus moved with them: Enter sends.
-        tui.send(b"\r");
-        tui.wait_text("asks permission");
-        tui.send(b"\x11");
-        tui.wait_exit();
-    })
-    .await
-    .unwrap();
-    host.shutdown().await.unwrap();
+    TuiTest::new()
+        .run(|tui| {
+            tui.send(b"\t\t"); // input -> permissions -> transcript
+            tui.wait_text("Enter/o expand");
+            tui.send(b"echo typed-from-the-transcript");
+            assert!(
+                tui.wait_screen(std::time::Duration::from_secs(10), |s| {
+                    input_row(s).contains("echo typed-from-the-transcript")
+                }),
+                "the letters never reached the input:\n{}",
+                tui.screen()
+            );
+            // The focus moved with them: Enter sends.
+            tui.send(b"\r");
+            tui.wait_text("asks permission");
+        })
+        .await;
 }

@@ -18,6 +18,7 @@ mod pty;
 mod rules;
 mod safety;
 mod sessions;
+mod support;
 mod svg;
 
 use std::net::TcpListener;
@@ -28,40 +29,13 @@ use std::time::Duration;
 use futures_util::{SinkExt, StreamExt};
 
 use pty::Pty;
-use tether::host::Host;
-use tether::host::agent::AgentSpec;
+use support::{Attach, TuiTest};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 /// A host with the shell agent in `dir`.
-pub async fn start_host(dir: &Path) -> Host {
-    common::start_host(dir, AgentSpec::Shell, |_| {}).await
-}
-
-/// `tether attach URL --token T` in a 40x120 pseudo-terminal, logging
-/// (and with its home) in `dir`.
-pub fn attach(url: &str, token: &str, dir: &Path, extra: &[&str]) -> Pty {
-    attach_sized(url, token, dir, &[], (40, 120), extra)
-}
-
-/// The same with more environment and another terminal size.
-pub fn attach_sized(
-    url: &str,
-    token: &str,
-    dir: &Path,
-    env: &[(&str, &str)],
-    (rows, cols): (u16, u16),
-    extra: &[&str],
-) -> Pty {
-    let mut args = vec!["attach", url, "--token", token];
-    args.extend_from_slice(extra);
-    let log = dir.join("tui.log");
-    let mut all = vec![
-        ("TETHER_LOG", log.to_str().unwrap()),
-        ("HOME", dir.to_str().unwrap()),
-    ];
-    all.extend_from_slice(env);
-    Pty::spawn(&args, &all, rows, cols)
+pub async fn start_host(dir: &Path) -> tether::host::Host {
+    common::start_host(dir, tether::host::agent::AgentSpec::Shell, |_| {}).await
 }
 
 /// Rows of the transcript pane (the leftmost bordered column) that read
@@ -76,66 +50,50 @@ fn line_count(screen: &str, needle: &str) -> usize {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn approve_a_command_and_see_its_output() {
-    let dir = tempfile::tempdir().unwrap();
-    let host = start_host(dir.path()).await;
-    let url = host.url();
-    let token = host.control_token().unwrap();
-    let path = dir.path().to_owned();
-    tokio::task::spawn_blocking(move || {
-        let mut tui = attach(&url, &token, &path, &[]);
-        tui.wait_text("(owner)");
-        // The command also tries to retitle the terminal: that must not
-        // reach it.
-        tui.send(b"printf '\\033]0;pwned\\007\\n'; echo hello-from-e2e\r");
-        tui.wait_text("asks permission");
-        // Tab to the permissions pane, then y.
-        tui.send(b"\t");
-        tui.send(b"y");
-        tui.wait_for("the command's output", |s| {
-            line_count(s, "hello-from-e2e") == 1
-        });
-        tui.wait_text("── done");
-        let raw = tui.raw.lock().unwrap().clone();
-        assert!(
-            !raw.windows(5).any(|w| w == b"\x1b]0;p"),
-            "an agent escape reached the terminal"
-        );
-        tui.send(b"\x11"); // Ctrl+Q
-        let status = tui.wait_exit();
-        assert!(status.success());
-        tui.with_screen(|s| assert!(!s.alternate_screen(), "left the alternate screen"));
-    })
-    .await
-    .unwrap();
-    host.shutdown().await.unwrap();
+    let tui = TuiTest::new()
+        .run(|tui| {
+            // The command also tries to retitle the terminal: that must not
+            // reach it.
+            tui.send(b"printf '\\033]0;pwned\\007\\n'; echo hello-from-e2e\r");
+            tui.wait_text("asks permission");
+            // Tab to the permissions pane, then y.
+            tui.send(b"\t");
+            tui.send(b"y");
+            tui.wait_for("the command's output", |s| {
+                line_count(s, "hello-from-e2e") == 1
+            });
+            tui.wait_text("── done");
+            let raw = tui.raw.lock().unwrap().clone();
+            assert!(
+                !raw.windows(5).any(|w| w == b"\x1b]0;p"),
+                "an agent escape reached the terminal"
+            );
+        })
+        .await;
+    // It quit (Ctrl+Q, a clean exit) and left the UI's screen.
+    tui.with_screen(|s| assert!(!s.alternate_screen(), "left the alternate screen"));
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_follower_cannot_send() {
-    let dir = tempfile::tempdir().unwrap();
-    let host = start_host(dir.path()).await;
-    let token = host.control_token().unwrap();
+    let test = TuiTest::new().shows("(follower)").start().await;
     // Someone else owns the session first.
-    let mut request = host.url().into_client_request().unwrap();
-    request
-        .headers_mut()
-        .insert("Authorization", format!("Bearer {token}").parse().unwrap());
+    let mut request = test.url().into_client_request().unwrap();
+    request.headers_mut().insert(
+        "Authorization",
+        format!("Bearer {}", test.token()).parse().unwrap(),
+    );
     let (mut owner, _) = tokio_tungstenite::connect_async(request).await.unwrap();
-    let url = host.url();
-    let path = dir.path().to_owned();
-    let tui = tokio::task::spawn_blocking(move || {
-        let mut tui = attach(&url, &token, &path, &[]);
-        tui.wait_text("(follower)");
-        tui.wait_text("read-only");
-        tui.send(b"echo should-not-run\r");
-        tui.send(b"\x1b"); // Esc: no interrupt from a follower
-        std::thread::sleep(Duration::from_millis(500));
-        let screen = tui.screen();
-        assert!(!screen.contains("should-not-run"), "{screen}");
-        tui
-    })
-    .await
-    .unwrap();
+    let tui = test
+        .open(|tui| {
+            tui.wait_text("read-only");
+            tui.send(b"echo should-not-run\r");
+            tui.send(b"\x1b"); // Esc: no interrupt from a follower
+            std::thread::sleep(Duration::from_millis(500));
+            let screen = tui.screen();
+            assert!(!screen.contains("should-not-run"), "{screen}");
+        })
+        .await;
     // The owner saw no event at all from the follower's keys.
     let deadline = tokio::time::Instant::now() + Duration::from_millis(300);
     while let Ok(Some(Ok(frame))) = tokio::time::timeout_at(deadline, owner.next()).await {
@@ -148,7 +106,7 @@ async fn a_follower_cannot_send() {
     }
     let _ = owner.send(Message::Close(None)).await;
     drop(tui);
-    host.shutdown().await.unwrap();
+    test.shutdown().await;
 }
 
 pub fn free_port() -> u16 {
@@ -203,7 +161,7 @@ fn the_tui_reconnects_to_a_restarted_host_and_catches_up_without_duplicates() {
     let port = free_port();
     let mut host = serve(dir.path(), port);
     let url = format!("ws://127.0.0.1:{port}/v1/sessions/main");
-    let mut tui = attach(&url, &control_token(dir.path()), dir.path(), &[]);
+    let mut tui = Attach::new(&url, &control_token(dir.path()), dir.path()).spawn();
     tui.wait_text("(owner)");
     run_approved(&mut tui, "echo before-restart", "before-restart");
 
@@ -227,8 +185,7 @@ fn the_tui_reconnects_to_a_restarted_host_and_catches_up_without_duplicates() {
         2,
         "two user messages, once each:\n{screen}"
     );
-    tui.send(b"\x11");
-    assert!(tui.wait_exit().success());
+    tui.quit();
     host.kill().unwrap();
     host.wait().unwrap();
 }
@@ -408,8 +365,7 @@ fn plain_tether_hosts_a_shell_session_and_says_how_to_watch() {
         config.join("tether/auth.json").exists(),
         "the view token lives in the default auth file"
     );
-    tui.send(b"\x11");
-    assert!(tui.wait_exit().success());
+    tui.quit();
 }
 
 /// A TLS-terminating proxy in front of a host, with a self-signed

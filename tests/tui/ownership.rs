@@ -5,12 +5,10 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
-use tether::host::agent::AgentSpec;
-use tether::host::{Host, HostConfig};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
-use crate::{attach, attach_sized, start_host};
+use crate::support::TuiTest;
 
 /// Two control identities, alice and bob; returns their tokens.
 fn write_two_identities(path: &Path) -> (String, String) {
@@ -66,80 +64,65 @@ async fn next_role(socket: &mut Socket) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_owner_who_quits_frees_the_session_at_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let (mut config, alice, bob) = two_identity_config(dir.path());
-    config.owner_grace = Duration::from_secs(30);
-    let host = Host::start(config).await.unwrap();
-    let (url, path) = (host.url(), dir.path().to_owned());
-    let quit_at = tokio::task::spawn_blocking({
-        let url = url.clone();
-        move || {
-            let mut tui = attach(&url, &alice, &path, &[]);
-            tui.wait_text("(owner)");
-            tui.send(b"\x11"); // Ctrl+Q
-            assert!(tui.wait_exit().success());
-            Instant::now()
-        }
-    })
-    .await
-    .unwrap();
+    let (test, bob) = two_identities();
+    let test = test
+        .host_config(|config| config.owner_grace = Duration::from_secs(30))
+        .start()
+        .await;
+    // Attached as alice, then Ctrl+Q.
+    test.drive(|_| {}).await;
+    let quit_at = Instant::now();
     // Another identity connecting now owns the session: the slot was not
     // held for alice's 30 s grace.
-    assert!(greeted_role(&url, &bob).await.starts_with("owner"));
+    assert!(greeted_role(&test.url(), &bob).await.starts_with("owner"));
     assert!(quit_at.elapsed() < Duration::from_secs(10));
-    host.shutdown().await.unwrap();
+    test.shutdown().await;
 }
 
-fn two_identity_config(dir: &Path) -> (HostConfig, String, String) {
-    let mut config = HostConfig::new(AgentSpec::Shell);
-    config.listen = "127.0.0.1:0".parse().unwrap();
-    config.auth_path = dir.join("auth.json");
-    config.session().cwd = dir.to_owned();
-    let (alice, bob) = write_two_identities(&config.auth_path);
-    (config, alice, bob)
+/// A test whose host knows alice and bob, attached as alice; and bob's
+/// token.
+fn two_identities() -> (TuiTest, String) {
+    let test = TuiTest::new();
+    let (alice, bob) = write_two_identities(&test.dir().join("auth.json"));
+    (test.token(&alice), bob)
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_transfer_is_confirmed_then_recorded_in_the_transcript() {
-    let dir = tempfile::tempdir().unwrap();
-    let (config, alice, bob) = two_identity_config(dir.path());
-    let host = Host::start(config).await.unwrap();
-    let (url, path) = (host.url(), dir.path().to_owned());
+    let (test, bob) = two_identities();
+    let test = test.start().await;
+    let url = test.url();
     let (owner_tx, owner_rx) = tokio::sync::oneshot::channel();
     let (joined_tx, joined_rx) = std::sync::mpsc::channel();
-    let tui = tokio::task::spawn_blocking({
-        let url = url.clone();
-        move || {
-            let mut tui = attach(&url, &alice, &path, &[]);
-            tui.wait_text("(owner)");
-            owner_tx.send(()).unwrap();
-            joined_rx.recv().unwrap();
-            tui.wait_text("Participants (2)");
-            tui.send(b"\t\t\t"); // to the participants pane
-            tui.send(b"\x1b[B"); // Down: bob
-            tui.send(b"t");
-            tui.wait_text("transfer ownership to bob?");
-            tui.send(b"y");
-            tui.wait_text("⇄ you transferred ownership to bob");
-            tui.wait_text("alice (follower)");
-            tui
-        }
+    // Alice in the TUI and bob on a socket, side by side.
+    let alice = test.drive(move |tui| {
+        owner_tx.send(()).unwrap();
+        joined_rx.recv().unwrap();
+        tui.wait_text("Participants (2)");
+        tui.send(b"\t\t\t"); // to the participants pane
+        tui.send(b"\x1b[B"); // Down: bob
+        tui.send(b"t");
+        tui.wait_text("transfer ownership to bob?");
+        tui.send(b"y");
+        tui.wait_text("⇄ you transferred ownership to bob");
+        tui.wait_text("alice (follower)");
     });
-    owner_rx.await.unwrap();
-    let mut bob_socket = connect(&url, &bob).await;
-    assert_eq!(
-        next_role(&mut bob_socket).await,
-        "follower alice owns the session"
-    );
-    joined_tx.send(()).unwrap();
-    assert_eq!(
-        next_role(&mut bob_socket).await,
-        "owner transferred by alice"
-    );
-    let mut tui = tui.await.unwrap();
-    tui.send(b"\x11");
-    assert!(tui.wait_exit().success());
-    host.shutdown().await.unwrap();
+    let bob = async {
+        owner_rx.await.unwrap();
+        let mut bob_socket = connect(&url, &bob).await;
+        assert_eq!(
+            next_role(&mut bob_socket).await,
+            "follower alice owns the session"
+        );
+        joined_tx.send(()).unwrap();
+        assert_eq!(
+            next_role(&mut bob_socket).await,
+            "owner transferred by alice"
+        );
+        bob_socket
+    };
+    let (_tui, _bob_socket) = tokio::join!(alice, bob);
+    test.shutdown().await;
 }
 
 /// How often `needle` occurs in what the TUI wrote.
@@ -149,13 +132,8 @@ fn count(raw: &[u8], needle: &[u8]) -> usize {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn mouse_capture_starts_off_with_tether_mouse_0_and_f6_toggles_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let host = start_host(dir.path()).await;
-    let (url, token, path) = (
-        host.url(),
-        host.control_token().unwrap(),
-        dir.path().to_owned(),
-    );
+    let test = TuiTest::new().size(30, 110).start().await;
+    let (attach, path) = (test.attach(), test.dir().to_owned());
     tokio::task::spawn_blocking(move || {
         // Asked for by the environment, by the flag, by the settings file.
         let config = path.join("config");
@@ -167,23 +145,17 @@ async fn mouse_capture_starts_off_with_tether_mouse_0_and_f6_toggles_it() {
             (&[][..], &["--no-mouse"][..]),
             (&[("XDG_CONFIG_HOME", config)][..], &[][..]),
         ] {
-            mouse_starts_free(&url, &token, &path, env, flags);
+            mouse_starts_free(attach.clone().env(env).args(flags));
         }
     })
     .await
     .unwrap();
-    host.shutdown().await.unwrap();
+    test.shutdown().await;
 }
 
-fn mouse_starts_free(
-    url: &str,
-    token: &str,
-    path: &std::path::Path,
-    env: &[(&str, &str)],
-    flags: &[&str],
-) {
+fn mouse_starts_free(attach: crate::support::Attach) {
     {
-        let mut tui = attach_sized(url, token, path, env, (30, 110), flags);
+        let mut tui = attach.spawn();
         tui.wait_text("(owner)");
         // SGR mouse reporting (?1006) was switched on, then off again.
         let raw = tui.raw.lock().unwrap().clone();
@@ -193,7 +165,6 @@ fn mouse_starts_free(
         tui.wait_text("wheel scrolls");
         let raw = tui.raw.lock().unwrap().clone();
         assert_eq!(count(&raw, b"\x1b[?1006h"), 2, "capture back on");
-        tui.send(b"\x11");
-        assert!(tui.wait_exit().success());
+        tui.quit();
     }
 }

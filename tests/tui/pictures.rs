@@ -12,7 +12,8 @@ use serde_json::json;
 
 use super::demo::demo;
 use super::pty::Pty;
-use super::{attach_sized, svg};
+use super::support::Attach;
+use super::svg;
 
 const SIZE: (u16, u16) = (40, 120);
 /// How long a person looks at a request before answering, in the recording.
@@ -137,7 +138,9 @@ fn pictures() {
 
     // Someone else with a control token follows the same session.
     let (url, token) = demo_address(&tui, dir.path());
-    let mut follower = attach_sized(&url, &token, dir.path(), &[], SIZE, &[]);
+    let mut follower = Attach::new(&url, &token, dir.path())
+        .size(SIZE.0, SIZE.1)
+        .spawn();
     follower.wait_text("(follower)");
     follower.wait_text("Edit asks permission");
     std::thread::sleep(Duration::from_millis(500));
@@ -146,8 +149,7 @@ fn pictures() {
         "follower",
         "tether: a follower's view of the same session",
     );
-    follower.send(b"\x11");
-    assert!(follower.wait_exit().success());
+    follower.quit();
 
     tui.send(b"y");
     tui.wait_text("shell asks permission");
@@ -163,7 +165,6 @@ fn pictures() {
         "main",
         "tether: a session's transcript, requests and participants",
     );
-    tui.send(b"\x11");
-    assert!(tui.wait_exit().success());
+    tui.quit();
     cast.finish(&assets().join("demo.cast"), SIZE);
 }

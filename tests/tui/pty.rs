@@ -127,6 +127,13 @@ impl Pty {
         self.child.process_id()
     }
 
+    /// Ctrl+Q, then a clean exit.
+    pub fn quit(&mut self) {
+        self.send(b"\x11");
+        let status = self.wait_exit();
+        assert!(status.success(), "{status:?}; screen:\n{}", self.screen());
+    }
+
     pub fn wait_exit(&mut self) -> portable_pty::ExitStatus {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {

@@ -3,7 +3,8 @@
 
 use std::time::Duration;
 
-use super::{attach, line_count, start_host};
+use super::line_count;
+use crate::support::TuiTest;
 
 /// Held before answering, past the guard on keys pressed as a request
 /// appears.
@@ -12,41 +13,32 @@ const F4: &[u8] = b"\x1bOS";
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_owner_lists_the_rules_and_removes_one() {
-    let dir = tempfile::tempdir().unwrap();
-    let host = start_host(dir.path()).await;
-    let (url, token) = (host.url(), host.control_token().unwrap());
-    let path = dir.path().to_owned();
-    tokio::task::spawn_blocking(move || {
-        let mut tui = attach(&url, &token, &path, &[]);
-        tui.wait_text("(owner)");
-        tui.send(b"echo ruled\r");
-        tui.wait_text("2. Always allow this exact command in this session");
-        std::thread::sleep(ANSWER_HOLD);
-        tui.send(b"2");
-        tui.wait_for("the command's output", |s| line_count(s, "ruled") == 1);
-        tui.wait_text("made rule-1");
-        // The footer offers the key now that there is a rule.
-        tui.wait_text("F4 rules");
-        tui.send(F4);
-        tui.wait_text("Rules in force (1)");
-        let screen = tui.screen();
-        assert!(
-            screen.contains("always allow `echo ruled` in this session  made by"),
-            "{screen}"
-        );
-        tui.send(b"d");
-        tui.wait_text("remove rule-1?");
-        tui.send(b"y");
-        tui.wait_text("Rules in force (0)");
-        tui.send(F4);
-        tui.wait_text("removed rule-1");
-        // The same command asks again.
-        tui.send(b"echo ruled\r");
-        tui.wait_text("Permission request 1 of 1");
-        tui.send(b"\x11");
-        assert!(tui.wait_exit().success());
-    })
-    .await
-    .unwrap();
-    host.shutdown().await.unwrap();
+    TuiTest::new()
+        .run(|tui| {
+            tui.send(b"echo ruled\r");
+            tui.wait_text("2. Always allow this exact command in this session");
+            std::thread::sleep(ANSWER_HOLD);
+            tui.send(b"2");
+            tui.wait_for("the command's output", |s| line_count(s, "ruled") == 1);
+            tui.wait_text("made rule-1");
+            // The footer offers the key now that there is a rule.
+            tui.wait_text("F4 rules");
+            tui.send(F4);
+            tui.wait_text("Rules in force (1)");
+            let screen = tui.screen();
+            assert!(
+                screen.contains("always allow `echo ruled` in this session  made by"),
+                "{screen}"
+            );
+            tui.send(b"d");
+            tui.wait_text("remove rule-1?");
+            tui.send(b"y");
+            tui.wait_text("Rules in force (0)");
+            tui.send(F4);
+            tui.wait_text("removed rule-1");
+            // The same command asks again.
+            tui.send(b"echo ruled\r");
+            tui.wait_text("Permission request 1 of 1");
+        })
+        .await;
 }

@@ -6,7 +6,7 @@ use std::os::fd::BorrowedFd;
 use std::time::Duration;
 
 use crate::pty::Pty;
-use crate::{attach, attach_sized, start_host};
+use crate::support::TuiTest;
 
 /// Hostile output: titles, clipboard, links, DCS, cursor moves and
 /// erases, alternate screen, C1 controls, bidi overrides, a very long
@@ -30,17 +30,9 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn hostile_agent_output_is_shown_harmlessly_inside_the_transcript() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("hostile.sh"), HOSTILE).unwrap();
-    let host = start_host(dir.path()).await;
-    let (url, token, path) = (
-        host.url(),
-        host.control_token().unwrap(),
-        dir.path().to_owned(),
-    );
-    tokio::task::spawn_blocking(move || {
-        let mut tui = attach(&url, &token, &path, &[]);
-        tui.wait_text("(owner)");
+    let test = TuiTest::new();
+    std::fs::write(test.dir().join("hostile.sh"), HOSTILE).unwrap();
+    test.run(|tui| {
         let started = tui.raw.lock().unwrap().len();
         tui.send(b"sh hostile.sh\r");
         tui.wait_text("Permissions (1)");
@@ -110,12 +102,8 @@ async fn hostile_agent_output_is_shown_harmlessly_inside_the_transcript() {
             "the bidi override is visible:\n{screen}"
         );
         tui.with_screen(|s| assert!(s.alternate_screen(), "still on the UI's own screen"));
-        tui.send(b"\x11");
-        assert!(tui.wait_exit().success());
     })
-    .await
-    .unwrap();
-    host.shutdown().await.unwrap();
+    .await;
 }
 
 /// Whether the pty's line discipline is back in cooked mode (canonical
@@ -132,20 +120,16 @@ fn cooked(tui: &Pty) -> bool {
 }
 
 async fn restored_after(how: &'static str) {
-    let dir = tempfile::tempdir().unwrap();
-    let host = start_host(dir.path()).await;
-    let (url, token, path) = (
-        host.url(),
-        host.control_token().unwrap(),
-        dir.path().to_owned(),
-    );
+    let env: &[(&str, &str)] = if how == "panic" {
+        &[("TETHER_TEST_PANIC", "1"), ("RUST_BACKTRACE", "0")]
+    } else {
+        &[]
+    };
+    let test = TuiTest::new().env(env).size(30, 100).start().await;
+    let attach = test.attach();
     tokio::task::spawn_blocking(move || {
-        let env: &[(&str, &str)] = if how == "panic" {
-            &[("TETHER_TEST_PANIC", "1"), ("RUST_BACKTRACE", "0")]
-        } else {
-            &[]
-        };
-        let mut tui = attach_sized(&url, &token, &path, env, (30, 100), &[]);
+        // Not open(): a panicking TUI never shows who it is.
+        let mut tui = attach.spawn();
         if how != "panic" {
             tui.wait_text("(owner)");
             assert!(!cooked(&tui), "raw mode while running");
@@ -176,7 +160,7 @@ async fn restored_after(how: &'static str) {
     })
     .await
     .unwrap();
-    host.shutdown().await.unwrap();
+    test.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -11,7 +11,7 @@ use tether::host::{Host, HostConfig};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
-use crate::attach_sized;
+use crate::support::{Attach, TuiTest};
 
 const ALICE: &str = "tt_alice_0000000000000000";
 
@@ -24,12 +24,9 @@ fn write_auth(path: &Path) {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
 }
 
-/// A host of shell sessions `ids`, each in its own directory under `dir`.
-fn host_of(dir: &Path, ids: &[&str]) -> HostConfig {
-    write_auth(&dir.join("auth.json"));
-    let mut config = crate::common::host_config(dir, AgentSpec::Shell);
-    config.sessions = ids
-        .iter()
+/// Shell sessions `ids`, each in its own directory under `dir`.
+fn sessions_in(dir: &Path, ids: &[&str]) -> Vec<SessionSpec> {
+    ids.iter()
         .map(|id| {
             let cwd = dir.join(id);
             std::fs::create_dir_all(&cwd).unwrap();
@@ -37,8 +34,26 @@ fn host_of(dir: &Path, ids: &[&str]) -> HostConfig {
             spec.cwd = cwd;
             spec
         })
-        .collect();
+        .collect()
+}
+
+/// A host of shell sessions `ids` in `dir`, alice its one identity.
+fn host_of(dir: &Path, ids: &[&str]) -> HostConfig {
+    write_auth(&dir.join("auth.json"));
+    let mut config = crate::common::host_config(dir, AgentSpec::Shell);
+    config.sessions = sessions_in(dir, ids);
     config
+}
+
+/// A test on a host of shell sessions `ids`, attached as alice to the
+/// first and waiting for it.
+fn test_of(ids: &[&str]) -> TuiTest {
+    let test = TuiTest::new();
+    write_auth(&test.dir().join("auth.json"));
+    let sessions = sessions_in(test.dir(), ids);
+    test.host_config(|config| config.sessions = sessions)
+        .token(ALICE)
+        .shows(&format!("{} · shell", ids[0]))
 }
 
 /// As alice from a script: asks to run `command` in the session at `url`,
@@ -76,29 +91,24 @@ async fn raise_request(url: &str, command: &str) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn two_hosts_in_one_screen_switch_notify_and_answer_from_the_inbox() {
-    let dir_a = tempfile::tempdir().unwrap();
     let dir_b = tempfile::tempdir().unwrap();
-    let host_a = Host::start(host_of(dir_a.path(), &["api", "web"]))
-        .await
-        .unwrap();
     let host_b = Host::start(host_of(dir_b.path(), &["ops"])).await.unwrap();
-    let api = host_a.session_url("api");
     let ops = host_b.session_url("ops");
     let host_b_url = format!("ws://{}", host_b.addr());
-    let home = dir_a.path().to_owned();
-    let mut tui = tokio::task::spawn_blocking({
-        let (api, host_b_url) = (api.clone(), host_b_url.clone());
-        move || {
-            let tui = attach_sized(&api, ALICE, &home, &[], (36, 140), &[&host_b_url]);
-            tui.wait_text("api · shell");
+    // Host A's session api first, then all of host B.
+    let host_a = test_of(&["api", "web"])
+        .args(&[&host_b_url])
+        .size(36, 140)
+        .start()
+        .await;
+    assert_eq!(host_a.url(), host_a.host.session_url("api"));
+    let mut tui = host_a
+        .open(|tui| {
             // Both hosts are listed, each under its name.
             tui.wait_text("ops");
             tui.wait_text("web");
-            tui
-        }
-    })
-    .await
-    .unwrap();
+        })
+        .await;
 
     // A request in a session not on screen: a notification, and the
     // title counts it.
@@ -152,73 +162,71 @@ async fn two_hosts_in_one_screen_switch_notify_and_answer_from_the_inbox() {
         );
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
-    tui.send(b"\x11");
-    tokio::task::spawn_blocking(move || tui.wait_exit())
+    tokio::task::spawn_blocking(move || tui.quit())
         .await
         .unwrap();
-    host_a.shutdown().await.unwrap();
+    host_a.shutdown().await;
     host_b.shutdown().await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_admin_makes_a_session_from_the_ui() {
     use std::os::unix::fs::PermissionsExt;
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = host_of(dir.path(), &["first"]);
+    let test = test_of(&["first"]).size(30, 110);
     let auth = serde_json::json!({"tokens": [
         {"name": "alice", "token": ALICE, "grants": ["control", "admin"]},
     ]});
-    let auth_path = dir.path().join("auth.json");
+    let auth_path = test.dir().join("auth.json");
     std::fs::write(&auth_path, auth.to_string()).unwrap();
     std::fs::set_permissions(&auth_path, std::fs::Permissions::from_mode(0o600)).unwrap();
-    std::fs::create_dir_all(dir.path().join("work/made")).unwrap();
-    config.presets.insert("shell".into(), AgentSpec::Shell);
-    config.workspaces = vec![dir.path().join("work")];
-    let host = Host::start(config).await.unwrap();
-    let url = host.session_url("first");
-    let home = dir.path().to_owned();
-    let tui = tokio::task::spawn_blocking(move || {
-        let mut tui = attach_sized(&url, ALICE, &home, &[], (30, 110), &[]);
-        tui.wait_text("first · shell");
-        tui.send(b"\x0e"); // Ctrl+N
-        tui.wait_text("New session on");
-        tui.send(b"nowhere");
-        tui.send(b"\r");
-        tui.wait_text("cwd nowhere");
-        for _ in 0.."nowhere".len() {
-            tui.send(b"\x7f");
-        }
-        tui.send(b"made\r");
-        tui.wait_text("made · shell");
-        tui.wait_text("~/work/made");
-        tui
-    })
-    .await
-    .unwrap();
-    assert!(host.session_ids().contains(&"made".to_owned()));
+    std::fs::create_dir_all(test.dir().join("work/made")).unwrap();
+    let work = test.dir().join("work");
+    let test = test
+        .host_config(move |config| {
+            config.presets.insert("shell".into(), AgentSpec::Shell);
+            config.workspaces = vec![work];
+        })
+        .start()
+        .await;
+    assert_eq!(test.url(), test.host.session_url("first"));
+    let tui = test
+        .open(|tui| {
+            tui.send(b"\x0e"); // Ctrl+N
+            tui.wait_text("New session on");
+            tui.send(b"nowhere");
+            tui.send(b"\r");
+            tui.wait_text("cwd nowhere");
+            for _ in 0.."nowhere".len() {
+                tui.send(b"\x7f");
+            }
+            tui.send(b"made\r");
+            tui.wait_text("made · shell");
+            tui.wait_text("~/work/made");
+        })
+        .await;
+    assert!(test.host.session_ids().contains(&"made".to_owned()));
     drop(tui);
-    host.shutdown().await.unwrap();
+    test.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_host_that_is_down_never_keeps_the_others_away() {
-    let dir = tempfile::tempdir().unwrap();
-    let host = Host::start(host_of(dir.path(), &["api", "web"]))
-        .await
-        .unwrap();
+    let test = test_of(&["api", "web"]).start().await;
     let down = format!("ws://127.0.0.1:{}", crate::free_port());
-    let up = format!("ws://{}", host.addr());
-    let home = dir.path().to_owned();
+    let up = format!("ws://{}", test.host.addr());
+    // The host that is down first, then the one that is up.
+    let attach = Attach::new(&down, ALICE, test.dir())
+        .args(&[&up])
+        .size(30, 120);
     tokio::task::spawn_blocking(move || {
-        let mut tui = attach_sized(&down, ALICE, &home, &[], (30, 120), &[&up]);
+        let mut tui = attach.spawn();
         tui.wait_text("api · shell");
         tui.wait_text("down: connection refused");
-        tui.send(b"\x11");
-        assert!(tui.wait_exit().success());
+        tui.quit();
     })
     .await
     .unwrap();
-    host.shutdown().await.unwrap();
+    test.shutdown().await;
 }
 
 #[test]
@@ -236,7 +244,7 @@ fn a_host_without_a_session_list_is_named_as_such() {
         }
     });
     let dir = tempfile::tempdir().unwrap();
-    let mut tui = attach_sized(&url, ALICE, dir.path(), &[], (24, 100), &[]);
+    let mut tui = Attach::new(&url, ALICE, dir.path()).size(24, 100).spawn();
     let status = tui.wait_exit();
     assert_eq!(status.exit_code(), 2);
     let screen = tui.screen();

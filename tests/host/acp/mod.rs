@@ -1,4 +1,4 @@
-//! The ACP agent through the real host, against `tether acp-test-agent`
+//! The ACP agent through the real host, against `tether-test-agent acp`
 //! playing a script: the script checks every message tether sends it and
 //! exits non-zero on a mismatch, so a wrong answer fails the test.
 
@@ -77,8 +77,8 @@ fn scripted(dir: &Path, steps: &[Value]) -> AgentSpec {
     std::fs::write(&script, text).unwrap();
     AgentSpec::Acp {
         command: vec![
-            crate::common::TETHER.to_owned(),
-            "acp-test-agent".into(),
+            crate::common::TEST_AGENT.to_owned(),
+            "acp".into(),
             script.display().to_string(),
         ],
     }
@@ -449,8 +449,8 @@ async fn an_agent_of_another_protocol_version_is_stopped() {
     .unwrap();
     let agent = AgentSpec::Acp {
         command: vec![
-            crate::common::TETHER.to_owned(),
-            "acp-test-agent".into(),
+            crate::common::TEST_AGENT.to_owned(),
+            "acp".into(),
             script.display().to_string(),
         ],
     };

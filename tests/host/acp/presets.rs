@@ -73,8 +73,8 @@ async fn a_preset_runs_its_program_over_acp_with_its_flags_and_the_extra_argumen
         &gemini,
         format!(
             "#!/bin/sh\n[ \"$1\" = --acp ] && [ \"$2\" = --extra ] || {{ echo \"bad args: $*\" >&2; exit 9; }}\n\
-             exec {} acp-test-agent {}\n",
-            crate::common::TETHER,
+             exec {} acp {}\n",
+            crate::common::TEST_AGENT,
             script_path.display()
         ),
     )

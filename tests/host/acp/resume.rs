@@ -169,9 +169,9 @@ async fn a_restart_resumes_a_stream_json_agent_with_its_session_id() {
     let log = cwd.join("args.log");
     // Records the arguments the host adds, then plays Claude Code's hello.
     let wrapper = format!(
-        "echo \"$*\" >> {}; exec {} trace-agent {} --timeout-ms 10000",
+        "echo \"$*\" >> {}; exec {} trace {} --timeout-ms 10000",
         log.display(),
-        crate::common::TETHER,
+        crate::common::TEST_AGENT,
         fixture("hello.jsonl").display()
     );
     let agent = tether::host::agent::AgentSpec::StreamJson {

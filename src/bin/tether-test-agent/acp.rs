@@ -1,4 +1,4 @@
-//! `tether acp-test-agent SCRIPT`: a scripted Agent Client Protocol agent
+//! `tether-test-agent acp SCRIPT`: a scripted Agent Client Protocol agent
 //! for tests. The script is JSON lines, one step each:
 //!
 //! - `{"send": V}`: write V as one line (a JSON string is written raw, so
@@ -25,7 +25,7 @@ use clap::Args;
 use serde_json::{Value, json};
 
 #[derive(Debug, Args)]
-pub struct AcpTestAgentArgs {
+pub struct AcpArgs {
     /// The script to play.
     script: PathBuf,
     /// How long to wait for each expected line.
@@ -91,20 +91,20 @@ impl Player {
             let line = match self.lines.recv_timeout(self.timeout) {
                 Ok(line) => line,
                 Err(mpsc::RecvTimeoutError::Disconnected) => {
-                    eprintln!("acp-test-agent: input closed before step {n}");
+                    eprintln!("tether-test-agent acp: input closed before step {n}");
                     return Err(5);
                 }
                 Err(mpsc::RecvTimeoutError::Timeout) => {
-                    eprintln!("acp-test-agent: no input for step {n}");
+                    eprintln!("tether-test-agent acp: no input for step {n}");
                     return Err(4);
                 }
             };
             let Ok(actual) = serde_json::from_str::<Value>(&line) else {
-                eprintln!("acp-test-agent: not JSON: {line}");
+                eprintln!("tether-test-agent acp: not JSON: {line}");
                 return Err(1);
             };
             if let Err(why) = check(step, &actual) {
-                eprintln!("acp-test-agent: step {n}: {why}; got {line}");
+                eprintln!("tether-test-agent acp: step {n}: {why}; got {line}");
                 return Err(3);
             }
             if actual.get("method").is_some() && actual.get("id").is_some() {
@@ -115,22 +115,25 @@ impl Player {
         } else if let Some(code) = step.get("exit").and_then(Value::as_u64) {
             return Err(u8::try_from(code).unwrap_or(1));
         } else {
-            eprintln!("acp-test-agent: step {n} is not a step: {step}");
+            eprintln!("tether-test-agent acp: step {n} is not a step: {step}");
             return Err(2);
         }
         Ok(())
     }
 }
 
-pub fn run(args: AcpTestAgentArgs) -> ExitCode {
+pub fn run(args: AcpArgs) -> ExitCode {
     let script = match std::fs::read_to_string(&args.script) {
         Ok(text) => text,
         Err(e) => {
-            eprintln!("acp-test-agent: cannot read {}: {e}", args.script.display());
+            eprintln!(
+                "tether-test-agent acp: cannot read {}: {e}",
+                args.script.display()
+            );
             return ExitCode::from(2);
         }
     };
-    let lines = super::trace_agent::stdin_lines();
+    let lines = super::stdin_lines();
     let mut player = Player {
         lines,
         timeout: Duration::from_millis(args.timeout_ms),
@@ -139,7 +142,7 @@ pub fn run(args: AcpTestAgentArgs) -> ExitCode {
     let mut stdout = std::io::stdout().lock();
     for (n, line) in script.lines().enumerate() {
         let Ok(step) = serde_json::from_str::<Value>(line) else {
-            eprintln!("acp-test-agent: script line {} is not JSON", n + 1);
+            eprintln!("tether-test-agent acp: script line {} is not JSON", n + 1);
             return ExitCode::from(2);
         };
         if let Err(code) = player.step(n + 1, &step, &mut stdout) {

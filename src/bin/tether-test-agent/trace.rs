@@ -1,4 +1,4 @@
-//! `tether trace-agent`: a stand-in for Claude Code that plays a recorded
+//! `tether-test-agent trace`: a stand-in for Claude Code that plays a recorded
 //! stream-json trace (`{"dir","t","msg"}` lines) over stdin/stdout.
 //!
 //! For every `in` line of the trace it reads one line from stdin and checks
@@ -14,7 +14,7 @@
 //! host can preview files the recording names.
 
 use std::collections::HashMap;
-use std::io::{BufRead, Write};
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::mpsc;
@@ -24,7 +24,7 @@ use clap::Args;
 use serde_json::Value;
 
 #[derive(Debug, Args)]
-pub struct TraceAgentArgs {
+pub struct TraceArgs {
     /// The trace to play.
     trace: PathBuf,
     /// Exit code once the trace is done (the real CLI's, from meta/).
@@ -120,38 +120,26 @@ fn check(
     Ok(())
 }
 
-/// The lines of standard input, read on a thread of their own so a
-/// scripted agent can wait for one with a timeout.
-pub(super) fn stdin_lines() -> mpsc::Receiver<String> {
-    let (tx, lines) = mpsc::channel::<String>();
-    std::thread::spawn(move || {
-        for line in std::io::stdin().lock().lines() {
-            let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    lines
-}
-
-pub fn run(args: TraceAgentArgs) -> ExitCode {
+pub fn run(args: TraceArgs) -> ExitCode {
     let read = std::fs::read_to_string(&args.trace)
         .and_then(|text| relocate(text, args.project_dir.as_deref()));
     let trace = match read {
         Ok(text) => text,
         Err(e) => {
-            eprintln!("trace-agent: cannot read {}: {e}", args.trace.display());
+            eprintln!(
+                "tether-test-agent trace: cannot read {}: {e}",
+                args.trace.display()
+            );
             return ExitCode::from(2);
         }
     };
-    let lines = stdin_lines();
+    let lines = super::stdin_lines();
     let timeout = Duration::from_millis(args.timeout_ms);
     let mut ids = HashMap::new();
     let mut stdout = std::io::stdout().lock();
     for (n, entry) in trace.lines().enumerate() {
         let Ok(entry) = serde_json::from_str::<Value>(entry) else {
-            eprintln!("trace-agent: trace line {} is not JSON", n + 1);
+            eprintln!("tether-test-agent trace: trace line {} is not JSON", n + 1);
             return ExitCode::from(2);
         };
         let message = entry["msg"].clone();
@@ -162,7 +150,7 @@ pub fn run(args: TraceAgentArgs) -> ExitCode {
                 Err(mpsc::RecvTimeoutError::Disconnected) => return ExitCode::SUCCESS,
                 Err(mpsc::RecvTimeoutError::Timeout) => {
                     eprintln!(
-                        "trace-agent: no input for trace line {} within {timeout:?}",
+                        "tether-test-agent trace: no input for trace line {} within {timeout:?}",
                         n + 1
                     );
                     return ExitCode::from(4);
@@ -174,7 +162,10 @@ pub fn run(args: TraceAgentArgs) -> ExitCode {
                 return ExitCode::from(1);
             };
             if let Err(why) = check(&message, &actual, &mut ids) {
-                eprintln!("trace-agent: trace line {}: {why}; got {line}", n + 1);
+                eprintln!(
+                    "tether-test-agent trace: trace line {}: {why}; got {line}",
+                    n + 1
+                );
                 return ExitCode::from(3);
             }
         } else {
