@@ -56,3 +56,45 @@ async fn letters_typed_in_the_transcript_pane_land_in_the_input() {
         })
         .await;
 }
+
+/// `[keys]` in the settings file: the remapped keys work, the hint line
+/// and the help show them; a mistake there stops `tether` at start with
+/// one line naming the file and the binding.
+#[tokio::test(flavor = "multi_thread")]
+async fn keys_remapped_in_the_settings_file_work_and_are_shown() {
+    let test = TuiTest::new().start().await;
+    let (attach, dir) = (test.attach(), test.dir().to_owned());
+    tokio::task::spawn_blocking(move || {
+        let config = dir.join("config");
+        std::fs::create_dir_all(config.join("tether")).unwrap();
+        let settings = config.join("tether/config.toml");
+        let env = [("XDG_CONFIG_HOME", config.to_str().unwrap())];
+        std::fs::write(&settings, "[keys]\nquit = \"F10\"\nopen_help = \"F9\"\n").unwrap();
+        let mut tui = attach.clone().env(&env).spawn();
+        tui.wait_text("(owner)");
+        tui.wait_text("F10 quit");
+        tui.send(b"\x11"); // Ctrl+Q no longer quits: the UI still answers F9
+        tui.send(b"\x1b[20~"); // F9: the help, which lists F10
+        tui.wait_text("Help");
+        tui.wait_for("the help to list the remapped keys", |s| {
+            s.contains("F10") && s.contains("F9")
+        });
+        tui.send(b"\x1b"); // closes the help
+        tui.wait_for("the help to close", |s| !s.contains("scroll it."));
+        tui.send(b"\x1b[21~"); // F10 quits
+        assert!(tui.wait_exit().success());
+
+        std::fs::write(&settings, "[keys]\nquit = \"Ctrl+F\"\n").unwrap();
+        let mut tui = attach.env(&env).spawn();
+        assert_eq!(tui.wait_exit().exit_code(), 2);
+        let screen = tui.screen();
+        assert!(
+            screen.contains("config.toml")
+                && screen.contains("Ctrl+F is both search_anywhere and quit"),
+            "{screen}"
+        );
+    })
+    .await
+    .unwrap();
+    test.shutdown().await;
+}
