@@ -266,7 +266,7 @@ impl App {
             } => self.on_tool_result(seq, &content, is_error),
             EventKind::Output { stream, text } => self.on_output(seq, stream, &text),
             EventKind::PermissionRequest { .. } => {
-                self.hold_tool_use(plan);
+                self.order_tool_use(plan);
                 self.on_permission_request(seq, ts, event)
             }
             resolved @ EventKind::PermissionResolved { .. } => {

@@ -17,34 +17,16 @@ pub struct Completion {
     dismissed: Option<String>,
 }
 
-impl App {
-    /// The one-line text of the box when it is a command name being typed.
-    fn command_typed(&self) -> Option<&str> {
-        let [line] = self.input.lines() else {
-            return None;
-        };
-        let name = line.strip_prefix('/')?;
-        (!name.contains(char::is_whitespace)).then_some(line.as_str())
-    }
-
-    /// The commands the popup offers now, best first (empty: it is
-    /// closed): names that start with what was typed, then names that
-    /// contain it.
-    pub fn completions(&self) -> Vec<&SlashCommand> {
-        let open = self.focus == Focus::Input
-            && self.is_owner()
-            && !self.sending()
-            && self.modals.is_empty()
-            && self.decision_context().is_none();
-        let Some(line) = self.command_typed().filter(|_| open) else {
-            return Vec::new();
-        };
-        if self.completion.dismissed.as_deref() == Some(line) {
+impl Completion {
+    /// The commands offered while `line` (a command name being typed) is
+    /// in the box, best first: names that start with what was typed, then
+    /// names that contain it; none once the popup was closed on it.
+    fn offered<'a>(&self, line: &str, commands: &'a [SlashCommand]) -> Vec<&'a SlashCommand> {
+        if self.dismissed.as_deref() == Some(line) {
             return Vec::new();
         }
         let typed = line[1..].to_lowercase();
         let named = |c: &&SlashCommand| c.name.to_lowercase();
-        let commands = &self.agent.commands;
         let mut found: Vec<&SlashCommand> = commands
             .iter()
             .filter(|c| named(c).starts_with(&typed))
@@ -56,40 +38,78 @@ impl App {
         found
     }
 
-    /// The highlighted entry of `count` offered.
-    pub fn completion_selected(&self, count: usize) -> usize {
-        let same_text = self.command_typed() == Some(self.completion.selected_for.as_str());
-        if same_text {
-            self.completion.selected.min(count.saturating_sub(1))
+    /// The highlighted entry of `count` offered for `line`.
+    fn selected(&self, line: Option<&str>, count: usize) -> usize {
+        if line == Some(self.selected_for.as_str()) {
+            self.selected.min(count.saturating_sub(1))
         } else {
             0
         }
     }
 
-    pub(super) fn act_completion(&mut self, action: Action) {
-        let count = self.completions().len();
-        if count == 0 {
-            return;
-        }
-        let at = self.completion_selected(count);
-        let line = self.command_typed().unwrap_or_default().to_owned();
+    /// A key on the popup over `line`, with `offered` shown: the name of
+    /// the command taken, if one is.
+    fn act(&mut self, action: Action, line: &str, offered: &[&SlashCommand]) -> Option<String> {
+        let count = offered.len();
+        let at = self.selected(Some(line), count);
+        let mut select = |at| {
+            self.selected = at;
+            self.selected_for = line.to_owned();
+        };
         match action {
-            Action::CompletionNext => self.select_completion((at + 1) % count, line),
-            Action::CompletionPrev => self.select_completion((at + count - 1) % count, line),
+            Action::CompletionNext => select((at + 1) % count),
+            Action::CompletionPrev => select((at + count - 1) % count),
             Action::CompletionAccept => {
-                let name = self.completions()[at].name.clone();
-                self.input = new_input("Type a message; Enter sends");
-                self.input.insert_str(format!("/{name} "));
-                self.completion = Completion::default();
+                *self = Completion::default();
+                return Some(offered[at].name.clone());
             }
-            Action::CompletionClose => self.completion.dismissed = Some(line),
+            Action::CompletionClose => self.dismissed = Some(line.to_owned()),
             _ => {}
+        }
+        None
+    }
+}
+
+impl App {
+    /// The one-line text of the box when it is a command name being typed.
+    fn command_typed(&self) -> Option<&str> {
+        let [line] = self.input.lines() else {
+            return None;
+        };
+        let name = line.strip_prefix('/')?;
+        (!name.contains(char::is_whitespace)).then_some(line.as_str())
+    }
+
+    /// The commands the popup offers now (empty: it is closed): only to
+    /// the owner typing in the box with nothing over it.
+    pub fn completions(&self) -> Vec<&SlashCommand> {
+        let open = self.focus == Focus::Input
+            && self.is_owner()
+            && !self.sending()
+            && self.modals.is_empty()
+            && self.decision_context().is_none();
+        match self.command_typed().filter(|_| open) {
+            Some(line) => self.completion.offered(line, &self.agent.commands),
+            None => Vec::new(),
         }
     }
 
-    fn select_completion(&mut self, at: usize, line: String) {
-        self.completion.selected = at;
-        self.completion.selected_for = line;
+    /// The highlighted entry of `count` offered.
+    pub fn completion_selected(&self, count: usize) -> usize {
+        self.completion.selected(self.command_typed(), count)
+    }
+
+    pub(super) fn act_completion(&mut self, action: Action) {
+        let offered: Vec<SlashCommand> = self.completions().into_iter().cloned().collect();
+        if offered.is_empty() {
+            return;
+        }
+        let line = self.command_typed().unwrap_or_default().to_owned();
+        let offered: Vec<&SlashCommand> = offered.iter().collect();
+        if let Some(name) = self.completion.act(action, &line, &offered) {
+            self.input = new_input("Type a message; Enter sends");
+            self.input.insert_str(format!("/{name} "));
+        }
     }
 }
 

@@ -54,17 +54,17 @@ pub struct Wrapped {
 #[derive(Debug, Default)]
 pub struct DecisionView {
     /// The view has the keys.
-    pub open: bool,
+    open: bool,
     /// The request shown (None: the oldest not yet answered).
     current: Option<String>,
     /// The highlighted choice.
-    pub highlight: usize,
+    highlight: usize,
     /// The preview's first visible row (at most the layout's last).
-    pub scroll: usize,
+    scroll: usize,
     /// The request's header and preview wrapped for the screen's width:
     /// made once per request and width, not per frame.
-    pub wrapped: Wrapped,
-    pub editor: Option<Editor>,
+    wrapped: Wrapped,
+    editor: Option<Editor>,
     /// Requests already offered: each opens the view once, by itself.
     announced: HashSet<String>,
     /// Requests answered from here, until the host settles them.
@@ -83,6 +83,35 @@ const TYPING: Duration = Duration::from_secs(1);
 const HOLD: Duration = Duration::from_millis(700);
 
 impl DecisionView {
+    /// Whether the view has the keys.
+    pub fn is_open(&self) -> bool {
+        self.open
+    }
+
+    pub fn highlight(&self) -> usize {
+        self.highlight
+    }
+
+    /// The preview's first visible row.
+    pub fn scroll(&self) -> usize {
+        self.scroll
+    }
+
+    /// The text area open in the view, if any.
+    pub fn editor(&self) -> Option<&Editor> {
+        self.editor.as_ref()
+    }
+
+    /// The lines wrapped for the screen (`ui::decision::prepare`).
+    pub fn wrapped(&self) -> &Wrapped {
+        &self.wrapped
+    }
+
+    /// Keeps lines wrapped for a request and width (a cache).
+    pub fn set_wrapped(&mut self, wrapped: Wrapped) {
+        self.wrapped = wrapped;
+    }
+
     /// The open text area, when the view has the keys.
     pub fn editor_mut(&mut self) -> Option<&mut Editor> {
         self.editor.as_mut().filter(|_| self.open)
@@ -106,6 +135,66 @@ impl DecisionView {
     /// was typing, and ignores keys for a moment (drawn as a notice).
     pub fn holding(&self, now: Instant) -> bool {
         self.open && self.hold_until.is_some_and(|until| now < until)
+    }
+
+    /// The requests now `pending` (oldest first), for a user who is the
+    /// owner or not: settled ones are forgotten, and the view opens by
+    /// itself on a new request (or for a new owner with requests
+    /// waiting), holding its answer keys a moment if the user was typing.
+    fn sync(&mut self, pending: &[&str], owner: bool, now: Instant) {
+        let is_pending = |id: &str| pending.contains(&id);
+        self.announced.retain(|id| is_pending(id));
+        self.answered.retain(|id| is_pending(id));
+        if self
+            .editor
+            .as_ref()
+            .is_some_and(|e| !owner || !is_pending(&e.request_id))
+        {
+            self.editor = None;
+        }
+        if self.current.as_deref().is_some_and(|id| !is_pending(id)) {
+            self.current = None;
+            self.highlight = 0;
+            self.scroll = 0;
+        }
+        let fresh = pending.iter().any(|id| !self.announced.contains(*id));
+        self.announced
+            .extend(pending.iter().map(|id| (*id).to_owned()));
+        let became_owner = owner && !self.was_owner;
+        if self.was_owner && !owner {
+            self.close();
+        }
+        self.was_owner = owner;
+        let waiting = pending.iter().any(|id| !self.answered.contains(*id));
+        if pending.is_empty() {
+            self.close();
+        } else if owner && (fresh || became_owner) && waiting && !self.open {
+            self.show(None);
+            let typing = self
+                .typed_at
+                .is_some_and(|at| now.duration_since(at) < TYPING);
+            self.hold_until = typing.then_some(now + HOLD);
+        }
+    }
+
+    /// The highlight one choice up or down, of `count`.
+    fn move_highlight(&mut self, down: bool, count: usize) {
+        self.highlight = if down {
+            (self.highlight + 1).min(count.saturating_sub(1))
+        } else {
+            self.highlight.saturating_sub(1)
+        };
+    }
+
+    /// A page of preview up or down, as the layout's `areas` have it,
+    /// stopping at its last row.
+    fn scroll_page(&mut self, down: bool, areas: &crate::tui::ui::decision::Areas) {
+        let scroll = self.scroll.min(areas.most_scroll());
+        self.scroll = if down {
+            scroll.saturating_add(areas.page()).min(areas.most_scroll())
+        } else {
+            scroll.saturating_sub(areas.page())
+        };
     }
 }
 
@@ -179,52 +268,9 @@ impl App {
     /// itself when a new request arrives (or the user becomes the owner
     /// with requests waiting).
     pub(super) fn sync_decision(&mut self) {
+        let pending: Vec<&str> = self.pending.iter().map(|p| p.request_id.as_str()).collect();
         let owner = self.is_owner();
-        let pending: HashSet<&str> = self.pending.iter().map(|p| p.request_id.as_str()).collect();
-        let view = &mut self.decision;
-        view.announced.retain(|id| pending.contains(id.as_str()));
-        view.answered.retain(|id| pending.contains(id.as_str()));
-        if view
-            .editor
-            .as_ref()
-            .is_some_and(|e| !owner || !pending.contains(e.request_id.as_str()))
-        {
-            view.editor = None;
-        }
-        if view
-            .current
-            .as_ref()
-            .is_some_and(|id| !pending.contains(id.as_str()))
-        {
-            view.current = None;
-            view.highlight = 0;
-            view.scroll = 0;
-        }
-        let fresh = self
-            .pending
-            .iter()
-            .any(|p| !view.announced.contains(&p.request_id));
-        view.announced
-            .extend(pending.iter().map(|id| (*id).to_owned()));
-        let became_owner = owner && !view.was_owner;
-        if view.was_owner && !owner {
-            view.close();
-        }
-        view.was_owner = owner;
-        let waiting = self
-            .pending
-            .iter()
-            .any(|p| !view.answered.contains(&p.request_id));
-        if pending.is_empty() {
-            view.close();
-        } else if owner && (fresh || became_owner) && waiting && !view.open {
-            view.show(None);
-            let now = self.now;
-            let typing = view
-                .typed_at
-                .is_some_and(|at| now.duration_since(at) < TYPING);
-            view.hold_until = typing.then_some(now + HOLD);
-        }
+        self.decision.sync(&pending, owner, self.now);
     }
 
     /// Enter in the permissions pane: the selected request, in full.
@@ -471,28 +517,15 @@ impl App {
 
     fn move_highlight(&mut self, down: bool) -> Vec<Effect> {
         let count = self.decision_request().map_or(0, |(_, r)| choices(r).len());
-        let view = &mut self.decision;
-        view.highlight = if down {
-            (view.highlight + 1).min(count.saturating_sub(1))
-        } else {
-            view.highlight.saturating_sub(1)
-        };
+        self.decision.move_highlight(down, count);
         Vec::new()
     }
 
-    /// PgUp/PgDn: a page of preview as the layout has it, stopping at
-    /// its last row.
+    /// PgUp/PgDn: a page of preview as the layout has it.
     fn scroll_preview(&mut self, down: bool) -> Vec<Effect> {
-        let Some(areas) = self.layout().decision else {
-            return Vec::new();
-        };
-        let view = &mut self.decision;
-        let scroll = view.scroll.min(areas.most_scroll());
-        view.scroll = if down {
-            scroll.saturating_add(areas.page()).min(areas.most_scroll())
-        } else {
-            scroll.saturating_sub(areas.page())
-        };
+        if let Some(areas) = self.layout().decision {
+            self.decision.scroll_page(down, &areas);
+        }
         Vec::new()
     }
 

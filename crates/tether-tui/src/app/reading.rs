@@ -7,7 +7,7 @@ use ratatui_textarea::CursorMove;
 use super::{App, Level};
 use crate::tui::cells::sequence::Plan;
 use crate::tui::keymap::Action;
-use crate::tui::transcript::{Block, BlockKind};
+use crate::tui::transcript::{Block, BlockKind, Transcript};
 
 impl App {
     pub(super) fn act_reading(&mut self, action: Action) {
@@ -76,35 +76,13 @@ impl App {
         }
     }
 
-    /// A permission request for the call shown last: the call moves
-    /// after the request's answer, where it really runs (the sequencer
-    /// says which call; it moves only if nothing was shown after it).
-    pub(super) fn hold_tool_use(&mut self, plan: &Plan) {
-        let Some(call) = &plan.hold_call else {
-            return;
-        };
-        let is_last_call = self
-            .transcript
-            .last()
-            .is_some_and(|b| b.kind == BlockKind::ToolUse);
-        if is_last_call && let Some(block) = self.transcript.take_last() {
-            self.tool_order.held.push((call.clone(), block));
-        }
+    /// The order of a tool call and its request (see [`ToolOrder`]).
+    pub(super) fn order_tool_use(&mut self, plan: &Plan) {
+        self.tool_order.hold(plan, &mut self.transcript);
     }
 
-    /// The request is settled: an allowed call is shown (now running); a
-    /// denied or withdrawn one never ran.
     pub(super) fn release_tool_use(&mut self, plan: &Plan) {
-        let Some((call, allowed)) = &plan.release_call else {
-            return;
-        };
-        let Some(at) = self.tool_order.held.iter().position(|(c, _)| c == call) else {
-            return;
-        };
-        let (_, block) = self.tool_order.held.remove(at);
-        if *allowed {
-            self.transcript.push(block);
-        }
+        self.tool_order.release(plan, &mut self.transcript);
     }
 }
 
@@ -113,4 +91,36 @@ impl App {
 pub struct ToolOrder {
     /// Calls waiting for their request's answer, by `tool_use_id`.
     held: Vec<(String, Block)>,
+}
+
+impl ToolOrder {
+    /// A permission request for the call shown last: the call moves after
+    /// the request's answer, where it really runs (the sequencer says
+    /// which call; it moves only if nothing was shown after it).
+    fn hold(&mut self, plan: &Plan, transcript: &mut Transcript) {
+        let Some(call) = &plan.hold_call else {
+            return;
+        };
+        let is_last_call = transcript
+            .last()
+            .is_some_and(|b| b.kind == BlockKind::ToolUse);
+        if is_last_call && let Some(block) = transcript.take_last() {
+            self.held.push((call.clone(), block));
+        }
+    }
+
+    /// The request is settled: an allowed call is shown (now running); a
+    /// denied or withdrawn one never ran.
+    fn release(&mut self, plan: &Plan, transcript: &mut Transcript) {
+        let Some((call, allowed)) = &plan.release_call else {
+            return;
+        };
+        let Some(at) = self.held.iter().position(|(c, _)| c == call) else {
+            return;
+        };
+        let (_, block) = self.held.remove(at);
+        if *allowed {
+            transcript.push(block);
+        }
+    }
 }

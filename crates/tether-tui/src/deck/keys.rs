@@ -150,7 +150,7 @@ impl Deck {
         let entry = entries.get(selected).cloned();
         let tab = entry.as_ref().map(|e| self.tab_for(e.key.clone()));
         // A text area open in the request's decision has the keys.
-        let typing = tab.is_some_and(|t| self.tabs[t].app.decision.editor.is_some());
+        let typing = tab.is_some_and(|t| self.tabs[t].app.decision.editor().is_some());
         // While it types, only chords with Ctrl are the inbox's.
         let action = lookup(&key, Context::Inbox)
             .filter(|_| !typing || key.modifiers.contains(KeyModifiers::CONTROL));

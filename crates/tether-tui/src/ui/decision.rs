@@ -31,14 +31,14 @@ pub fn prepare(app: &mut App, width: u16) {
         return;
     };
     let key = (request.request_id.clone(), inner);
-    if app.decision.wrapped.made_for.as_ref() == Some(&key) {
+    if app.decision.wrapped().made_for.as_ref() == Some(&key) {
         return;
     }
-    app.decision.wrapped = Wrapped {
+    app.decision.set_wrapped(Wrapped {
         header: header(request, inner),
         preview: preview(request, inner),
         made_for: Some(key),
-    };
+    });
 }
 
 /// How tall the view wants to be on a screen `screen` rows high (borders
@@ -47,7 +47,7 @@ pub fn height(app: &App, screen: u16) -> u16 {
     let Some((_, request)) = app.decision_request() else {
         return 0;
     };
-    let wrapped = &app.decision.wrapped;
+    let wrapped = app.decision.wrapped();
     let wanted = 2 + wrapped.header.len() + wrapped.preview.len() + 1;
     let wanted = wanted + usize::from(bottom_height(app, request));
     // The status bar and the footer stay, and a few rows above.
@@ -56,8 +56,8 @@ pub fn height(app: &App, screen: u16) -> u16 {
 }
 
 fn bottom_height(app: &App, request: &Pending) -> u16 {
-    match &app.decision.editor {
-        Some(editor) if app.decision.open => {
+    match app.decision.editor() {
+        Some(editor) if app.decision.is_open() => {
             let lines = editor.text.lines().len() as u16 + 2;
             lines.clamp(3, MAX_EDITOR) + u16::from(editor.problem.is_some())
         }
@@ -100,7 +100,7 @@ pub fn areas(app: &App, area: Rect) -> Areas {
         .decision_request()
         .map_or(0, |(_, request)| bottom_height(app, request))
         .min(inner.height.saturating_sub(1));
-    let wrapped = &app.decision.wrapped;
+    let wrapped = app.decision.wrapped();
     let [head, body, gap, foot] = Layout::vertical([
         Constraint::Length(wrapped.header.len() as u16),
         Constraint::Min(0),
@@ -122,7 +122,7 @@ pub fn draw(app: &mut App, frame: &mut Frame, areas: &Areas) {
     let Some((at, _)) = app.decision_request() else {
         return;
     };
-    let focused = app.decision.open;
+    let focused = app.decision.is_open();
     let count = app.pending.len();
     let mut title = vec![Span::styled(
         format!(" Permission request {} of {count} ", at + 1),
@@ -136,11 +136,11 @@ pub fn draw(app: &mut App, frame: &mut Frame, areas: &Areas) {
         .border_style(if focused { theme::WARN } else { theme::BORDER })
         .title(Line::from(title));
     frame.render_widget(block, areas.frame);
-    let wrapped = &app.decision.wrapped;
+    let wrapped = app.decision.wrapped();
     frame.render_widget(Paragraph::new(wrapped.header.clone()), areas.head);
     let rows = wrapped.preview.len();
     let page = usize::from(areas.body.height);
-    let scroll = app.decision.scroll.min(areas.most_scroll());
+    let scroll = app.decision.scroll().min(areas.most_scroll());
     // Only the rows on screen are copied out.
     let visible = wrapped.preview[scroll..(scroll + page).min(rows)].to_vec();
     frame.render_widget(Paragraph::new(visible), areas.body);
@@ -157,15 +157,15 @@ pub fn draw(app: &mut App, frame: &mut Frame, areas: &Areas) {
 
 fn draw_bottom(app: &mut App, frame: &mut Frame, area: Rect) {
     let owner = app.is_owner();
-    let open = app.decision.open;
-    let highlight = app.decision.highlight;
+    let open = app.decision.is_open();
+    let highlight = app.decision.highlight();
     let waiting = app.waiting_for();
     let holding = app.decision.holding(app.now);
     let Some((_, request)) = app.decision_request() else {
         return;
     };
     let choices = choices(request);
-    if let Some(editor) = app.decision.editor.as_mut().filter(|_| open) {
+    if let Some(editor) = app.decision.editor_mut() {
         let what = match editor.kind {
             EditorKind::Command => " Edit the command · Enter allows it · Esc back ",
             EditorKind::Json => " Edit the input (JSON) · Enter allows it · Esc back ",

@@ -103,7 +103,7 @@ fn panes(app: &App, layout: &mut AppLayout, deciding: bool) {
     // width; pending requests show above the input only when there are
     // any (or the pane has focus), not while the decision view shows
     // them in full below.
-    let focused = |pane| app.focus == pane && !app.decision.open;
+    let focused = |pane| app.focus == pane && !app.decision.is_open();
     let show_perms = (!app.pending.is_empty() && !deciding) || focused(Focus::Permissions);
     let perm_height = if show_perms {
         (app.pending.len() as u16 + 2).clamp(3, 6)

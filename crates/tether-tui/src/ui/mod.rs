@@ -131,7 +131,7 @@ pub(super) fn centered(area: Rect, width: u16, height: u16) -> Rect {
 
 /// Whether a pane has the keys (the decision view takes them over it).
 fn has_focus(app: &App, pane: Focus) -> bool {
-    app.focus == pane && !app.decision.open
+    app.focus == pane && !app.decision.is_open()
 }
 
 #[cfg(test)]

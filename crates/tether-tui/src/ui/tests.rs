@@ -373,7 +373,7 @@ fn a_long_preview_scrolls_with_pgup_and_pgdn_and_stops_at_its_end() {
     }
     // Stopped at the end by the layout, not by a frame drawn.
     let most = rig.app.layout().decision.unwrap().most_scroll();
-    assert_eq!(rig.app.decision.scroll, most);
+    assert_eq!(rig.app.decision.scroll(), most);
     let screen = render(&mut rig, 80, 24);
     assert!(screen.contains("100 + line 100"), "{screen}");
     assert!(screen.contains("-102 of 102"), "{screen}");

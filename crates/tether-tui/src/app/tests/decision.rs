@@ -131,7 +131,7 @@ fn choices_come_from_the_options_in_order() {
 fn the_view_opens_by_itself_and_digits_y_n_and_enter_answer_with_option_ids() {
     let mut rig = Rig::new(Role::Owner, false);
     rig.event(write(1, "r1"));
-    assert!(rig.app.decision.open, "it takes the keys by itself");
+    assert!(rig.app.decision.is_open(), "it takes the keys by itself");
     assert_eq!(rig.app.focus_context(), Context::Decision);
     assert_eq!(
         decision(&rig.key(KeyCode::Char('2'))),
@@ -143,7 +143,7 @@ fn the_view_opens_by_itself_and_digits_y_n_and_enter_answer_with_option_ids() {
             None
         )
     );
-    assert!(!rig.app.decision.open, "answered: the view goes");
+    assert!(!rig.app.decision.is_open(), "answered: the view goes");
 
     rig.event(write(2, "r2"));
     assert_eq!(
@@ -160,7 +160,7 @@ fn the_view_opens_by_itself_and_digits_y_n_and_enter_answer_with_option_ids() {
     for _ in 0..5 {
         rig.key(KeyCode::Down);
     }
-    assert_eq!(rig.app.decision.highlight, 3, "stops at the last choice");
+    assert_eq!(rig.app.decision.highlight(), 3, "stops at the last choice");
     assert!(sent(&rig.key(KeyCode::Enter)).is_empty());
     assert_eq!(rig.app.focus_context(), Context::DecisionText);
     rig.typed("use git mv instead");
@@ -181,7 +181,7 @@ fn edit_and_allow_sends_the_edited_command_as_updated_input() {
     let mut rig = Rig::new(Role::Owner, false);
     rig.event(command(1, "r1", "ls"));
     assert!(sent(&rig.key(KeyCode::Char('e'))).is_empty());
-    let editor = rig.app.decision.editor.as_ref().unwrap();
+    let editor = rig.app.decision.editor().unwrap();
     assert_eq!(editor.kind, EditorKind::Command);
     assert_eq!(editor.text.lines(), ["ls"]);
     rig.typed(" -la");
@@ -203,12 +203,12 @@ fn invalid_json_is_refused_in_place_and_nothing_is_sent() {
     rig.event(write(1, "r1"));
     // Choice 3 is "edit, then allow": the input as JSON.
     rig.key(KeyCode::Char('3'));
-    let editor = rig.app.decision.editor.as_ref().unwrap();
+    let editor = rig.app.decision.editor().unwrap();
     assert_eq!(editor.kind, EditorKind::Json);
     assert_eq!(editor.text.lines().first().map(String::as_str), Some("{"));
     rig.typed(",");
     assert!(sent(&rig.key(KeyCode::Enter)).is_empty());
-    let problem = rig.app.decision.editor.as_ref().unwrap().problem.clone();
+    let problem = rig.app.decision.editor().unwrap().problem.clone();
     assert!(
         problem.as_deref().unwrap_or("").contains("not valid JSON"),
         "{problem:?}"
@@ -233,21 +233,21 @@ fn esc_closes_the_text_area_first_then_leaves_the_request_pending() {
     rig.event(command(1, "r1", "rm -rf build"));
     // The shell offers no allow-always: choice 3 is the deny message.
     rig.key(KeyCode::Char('3'));
-    assert!(rig.app.decision.editor.is_some());
+    assert!(rig.app.decision.editor().is_some());
     assert!(rig.key(KeyCode::Esc).is_empty());
-    assert!(rig.app.decision.editor.is_none());
+    assert!(rig.app.decision.editor().is_none());
     assert!(
-        rig.app.decision.open,
+        rig.app.decision.is_open(),
         "the first Esc closes only the text area"
     );
     assert!(rig.key(KeyCode::Esc).is_empty(), "no interrupt, no answer");
-    assert!(!rig.app.decision.open);
+    assert!(!rig.app.decision.is_open());
     assert_eq!(rig.app.focus, Focus::Input);
     assert_eq!(rig.app.pending.len(), 1, "still pending");
     // Enter on it in the permissions pane brings it back.
     rig.focus(Focus::Permissions);
     rig.key(KeyCode::Enter);
-    assert!(rig.app.decision.open);
+    assert!(rig.app.decision.is_open());
     assert_eq!(
         decision(&rig.key(KeyCode::Char('y'))).0,
         "r1",
@@ -262,13 +262,13 @@ fn typed_text_survives_a_decision() {
     rig.typed("half a thought");
     rig.now += Duration::from_secs(5);
     rig.event(command(1, "r1", "make"));
-    assert!(rig.app.decision.open);
+    assert!(rig.app.decision.is_open());
     // Keys while deciding never reach the input box.
     rig.typed("xz");
     rig.update(crate::tui::app::Msg::Paste("pasted".into()));
     assert_eq!(rig.app.input.lines(), ["half a thought"]);
     decision(&rig.key(KeyCode::Char('y')));
-    assert!(!rig.app.decision.open);
+    assert!(!rig.app.decision.is_open());
     assert_eq!(rig.app.focus, Focus::Input);
     assert_eq!(rig.app.input.lines(), ["half a thought"]);
     rig.typed(", finished");
@@ -290,11 +290,11 @@ fn several_requests_oldest_first_brackets_move_and_answers_go_on_to_the_next() {
     rig.key(KeyCode::Char('['));
     assert_eq!(decision(&rig.key(KeyCode::Char('y'))).0, "r2");
     // On to the oldest still waiting.
-    assert!(rig.app.decision.open);
+    assert!(rig.app.decision.is_open());
     assert_eq!(at(&rig), 0);
     assert_eq!(decision(&rig.key(KeyCode::Char('y'))).0, "r1");
     assert_eq!(decision(&rig.key(KeyCode::Char('y'))).0, "r3");
-    assert!(!rig.app.decision.open);
+    assert!(!rig.app.decision.is_open());
 }
 
 #[test]
@@ -302,7 +302,7 @@ fn tab_leaves_the_view_and_moves_on_from_the_pane_underneath() {
     let mut rig = Rig::new(Role::Owner, false);
     rig.event(command(1, "r1", "ls"));
     rig.key(KeyCode::Tab);
-    assert!(!rig.app.decision.open);
+    assert!(!rig.app.decision.is_open());
     assert_eq!(rig.app.focus, Focus::Permissions);
     // A request settled by someone else closes a view opened on it.
     rig.key(KeyCode::Enter);
@@ -313,7 +313,7 @@ fn tab_leaves_the_view_and_moves_on_from_the_pane_underneath() {
             reason: None,
         },
     ));
-    assert!(!rig.app.decision.open);
+    assert!(!rig.app.decision.is_open());
     assert!(!rig.app.decision_shown());
 }
 
@@ -330,14 +330,17 @@ fn followers_see_the_request_read_only_and_who_is_to_answer() {
         ));
         rig.event(command(1, "r1", "ls"));
         assert!(rig.app.decision_shown());
-        assert!(!rig.app.decision.open, "it does not take a watcher's keys");
+        assert!(
+            !rig.app.decision.is_open(),
+            "it does not take a watcher's keys"
+        );
         assert_eq!(rig.app.waiting_for(), "waiting for bob to answer");
         rig.focus(Focus::Permissions);
         rig.key(KeyCode::Enter);
         for key in ['y', 'n', '1', 'e'] {
             assert!(sent(&rig.key(KeyCode::Char(key))).is_empty());
         }
-        assert!(rig.app.decision.editor.is_none());
+        assert!(rig.app.decision.editor().is_none());
         assert!(sent(&rig.key(KeyCode::Enter)).is_empty());
     }
 }
@@ -346,16 +349,16 @@ fn followers_see_the_request_read_only_and_who_is_to_answer() {
 fn becoming_the_owner_with_a_request_waiting_opens_the_view() {
     let mut rig = Rig::new(Role::Follower, false);
     rig.event(command(1, "r1", "ls"));
-    assert!(!rig.app.decision.open);
+    assert!(!rig.app.decision.is_open());
     rig.server(ServerMessage::Role {
         role: Role::Owner,
         reason: Some("claimed".into()),
     });
-    assert!(rig.app.decision.open);
+    assert!(rig.app.decision.is_open());
     // Pasting goes into an open text area, newlines kept.
     rig.key(KeyCode::Char('e'));
     rig.update(crate::tui::app::Msg::Paste(" &&\r\nls".into()));
-    let editor = rig.app.decision.editor.as_ref().unwrap();
+    let editor = rig.app.decision.editor().unwrap();
     assert_eq!(editor.text.lines(), ["ls &&", "ls"]);
     // Alt+Enter adds a line, Enter sends.
     rig.key_mod(KeyCode::Enter, KeyModifiers::ALT);
@@ -368,7 +371,7 @@ fn the_edit_text_area_shows_escapes_as_they_are_and_sends_what_was_seen() {
     let mut rig = Rig::new(Role::Owner, false);
     rig.event(command(1, "r1", "echo \u{1b}[31mred\u{7}"));
     rig.key(KeyCode::Char('e'));
-    let editor = rig.app.decision.editor.as_ref().unwrap();
+    let editor = rig.app.decision.editor().unwrap();
     assert_eq!(editor.text.lines(), ["echo ␛[31mred␇"]);
     let (_, _, _, _, input) = decision(&rig.key(KeyCode::Enter));
     assert_eq!(input.unwrap()["command"], "echo ␛[31mred␇");
@@ -379,7 +382,7 @@ fn a_request_appearing_mid_word_holds_answers_and_drops_the_keys_held() {
     let mut rig = Rig::new(Role::Owner, false);
     rig.typed("say y");
     rig.event(command(1, "r1", "rm -rf build"));
-    assert!(rig.app.decision.open, "it still opens at once");
+    assert!(rig.app.decision.is_open(), "it still opens at once");
     assert!(
         rig.app.decision.holding(rig.now),
         "the view says answers are held"
@@ -482,5 +485,5 @@ fn edit_is_offered_only_where_the_agent_can_run_an_edited_input() {
         sent(&rig.key(KeyCode::Char('e'))).is_empty(),
         "e sends nothing"
     );
-    assert!(rig.app.decision.editor.is_none(), "and opens no editor");
+    assert!(rig.app.decision.editor().is_none(), "and opens no editor");
 }
