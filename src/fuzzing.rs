@@ -5,7 +5,7 @@
 
 use std::time::{Instant, SystemTime};
 
-use crate::host::agent::stream_json::lines::{Line, LineSplitter};
+use crate::host::agent::line_process::lines::{Line, LineSplitter};
 use crate::host::agent::stream_json::map::{Action, Mapper};
 use crate::host::session::{AgentTraits, At, Join, Output, Session, SessionConfig, Since};
 use crate::protocol::{Grant, Mode, decode_client_message};
