@@ -1,6 +1,7 @@
 //! Command-line interface: `tether`, `tether serve`, `tether attach`.
 
 mod acp_test_agent;
+mod agent_kind;
 mod attach;
 mod bench;
 mod deck;
