@@ -61,9 +61,9 @@ pub fn client_message(data: &[u8]) {
                 let out = session.handle(viewer, message.clone(), at);
                 if !matches!(
                     message,
-                    crate::protocol::ClientMessage::Ping { .. }
-                        | crate::protocol::ClientMessage::Resume { .. }
-                        | crate::protocol::ClientMessage::Claim { .. }
+                    crate::protocol::ClientMessage::Ping(crate::protocol::Ping { .. })
+                        | crate::protocol::ClientMessage::Resume(crate::protocol::Resume { .. })
+                        | crate::protocol::ClientMessage::Claim(crate::protocol::Claim { .. })
                 ) {
                     assert_eq!(
                         session.last_seq(),

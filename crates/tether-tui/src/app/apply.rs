@@ -8,7 +8,8 @@ use serde_json::Value;
 use super::{App, ConnState, Effect, Level, Pending};
 use crate::protocol::{
     AgentState, ClientMessage, Decision, ErrorCode, EventKind, EventRecord, NoticeLevel,
-    OutputStream, ParticipantInfo, Role, ServerMessage, SessionDescription, TurnOutcome, You,
+    OutputStream, ParticipantInfo, Resume, Role, ServerMessage, SessionDescription, TurnOutcome,
+    You,
 };
 use crate::tui::cells;
 use crate::tui::text::StyledText;
@@ -145,10 +146,10 @@ impl App {
                 return Vec::new();
             }
             self.resuming = true;
-            let resume = ClientMessage::Resume {
+            let resume = ClientMessage::Resume(Resume {
                 id: None,
                 since: last,
-            };
+            });
             return if matches!(self.conn, ConnState::Connected { .. }) {
                 vec![Effect::Send(resume)]
             } else {

@@ -5,7 +5,7 @@
 use crossterm::event::KeyEvent;
 
 use super::{App, Effect, Level, Overlay};
-use crate::protocol::{ClientMessage, Rule};
+use crate::protocol::{ClientMessage, RemoveRule, Rule};
 use crate::tui::keymap::{Action, Context, lookup};
 
 /// The rules overlay's state.
@@ -67,7 +67,10 @@ impl App {
             return match lookup(&key, Context::Question) {
                 Some(Action::Confirm) => {
                     view.confirming = None;
-                    self.send_tracked(|id| ClientMessage::RemoveRule { id, rule }, None)
+                    self.send_tracked(
+                        |id| ClientMessage::RemoveRule(RemoveRule { id, rule }),
+                        None,
+                    )
                 }
                 Some(Action::Decline) => {
                     view.confirming = None;
@@ -152,7 +155,7 @@ mod tests {
         press(&mut rig, KeyCode::Delete);
         let effects = press(&mut rig, KeyCode::Char('y'));
         assert!(
-            matches!(&effects[..], [Effect::Send(ClientMessage::RemoveRule { rule, .. })] if rule == "rule-2"),
+            matches!(&effects[..], [Effect::Send(ClientMessage::RemoveRule(RemoveRule { rule, .. }))] if rule == "rule-2"),
             "{effects:?}"
         );
         rig.event(record(

@@ -113,7 +113,7 @@ async fn from_agent(mapper: &mut Mapper, line: Vec<u8>) -> Vec<Action> {
 
 fn from_owner(mapper: &mut Mapper, command: AgentCommand) -> Vec<Action> {
     match command {
-        AgentCommand::UserMessage { text } => mapper.user_message(&text),
+        AgentCommand::UserMessage(message) => mapper.user_message(&message.text),
         // The session refuses an edited input for this agent (see
         // `AgentTraits::takes_updated_input`); ACP has no deny reason.
         AgentCommand::Decision {

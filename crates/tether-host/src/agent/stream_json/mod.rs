@@ -64,7 +64,7 @@ impl LineProtocol for StreamJson {
     fn on_command(&mut self, command: AgentCommand) -> Vec<Step> {
         let mapper = &mut self.mapper;
         steps(match command {
-            AgentCommand::UserMessage { text } => mapper.user_message(&text),
+            AgentCommand::UserMessage(message) => mapper.user_message(&message.text),
             AgentCommand::Decision {
                 request_id,
                 decision,
