@@ -526,7 +526,7 @@ impl Session {
             } => {
                 self.lobby_generation += 1;
                 // An agent's title reaches the lobby and every session list.
-                self.title = crate::host::query::displayable_up_to(title, 120);
+                self.title = crate::host::server::query::displayable_up_to(title, 120);
             }
             _ => {}
         }
