@@ -5,7 +5,7 @@
 
 use std::time::{Instant, SystemTime};
 
-use crate::host::agent::stream_json::lines::{Line, LineSplitter};
+use crate::host::agent::line_process::lines::{Line, LineSplitter};
 use crate::host::agent::stream_json::map::{Action, Mapper};
 use crate::host::session::{AgentTraits, At, Join, Output, Session, SessionConfig, Since};
 use crate::protocol::{Grant, Mode, decode_client_message};
@@ -61,9 +61,9 @@ pub fn client_message(data: &[u8]) {
                 let out = session.handle(viewer, message.clone(), at);
                 if !matches!(
                     message,
-                    crate::protocol::ClientMessage::Ping { .. }
-                        | crate::protocol::ClientMessage::Resume { .. }
-                        | crate::protocol::ClientMessage::Claim { .. }
+                    crate::protocol::ClientMessage::Ping(crate::protocol::Ping { .. })
+                        | crate::protocol::ClientMessage::Resume(crate::protocol::Resume { .. })
+                        | crate::protocol::ClientMessage::Claim(crate::protocol::Claim { .. })
                 ) {
                     assert_eq!(
                         session.last_seq(),

@@ -11,8 +11,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use tether::client::{self, ConnCommand, ConnEvent, Resume, Since, Target};
 use tether::protocol::{
-    AgentState, ClientMessage, Decision, EventKind, PermissionOption, PermissionOptionKind,
-    Preview, Role, ServerMessage, TurnOutcome,
+    AgentState, ClientMessage, Decision, EventKind, PermissionDecision, PermissionOption,
+    PermissionOptionKind, Preview, Release, Role, ServerMessage, TurnOutcome, UserMessage,
 };
 use tether::tui::cells::plain::PlainTranscript;
 use tether::tui::cells::{sanitize_name, summarize_input};
@@ -83,7 +83,7 @@ pub async fn watch(target: Target) -> ExitCode {
                         last.store(record.seq, Ordering::Release);
                         write(&transcript.event(&record));
                     } else if record.seq > seen + 1 {
-                        let _ = connection.commands.send(ConnCommand::Send(ClientMessage::Resume { id: None, since: seen }));
+                        let _ = connection.commands.send(ConnCommand::Send(ClientMessage::Resume(tether::protocol::Resume { id: None, since: seen })));
                     }
                 }
                 Some(_) => {}
@@ -256,7 +256,7 @@ pub async fn prompt(target: Target, text: &str, allow_all: bool) -> ExitCode {
 /// `release` is simply refused.
 async fn release_the_session(connection: &mut client::Connection) {
     let id = format!("release-{:08x}", rand::random::<u32>());
-    let release = ClientMessage::Release { id: id.clone() };
+    let release = ClientMessage::Release(Release { id: id.clone() });
     if connection
         .commands
         .send(ConnCommand::Send(release))
@@ -298,14 +298,14 @@ async fn answer_request(event: &EventKind, id: &str, allow_all: bool) -> Option<
         options,
     };
     let (decision, option, message) = decide(request, allow_all).await;
-    Some(ClientMessage::PermissionDecision {
+    Some(ClientMessage::PermissionDecision(PermissionDecision {
         id: format!("{id}-{request_id}"),
         request_id: request_id.clone(),
         decision,
         message,
         updated_input: None,
         option,
-    })
+    }))
 }
 
 /// The connection's next event; prints a held tool call that waited
@@ -362,10 +362,10 @@ async fn run_turn(
                     );
                     return CANNOT_RUN;
                 }
-                let message = ClientMessage::UserMessage {
+                let message = ClientMessage::UserMessage(UserMessage {
                     id: id.clone(),
                     text: text.to_owned(),
-                };
+                });
                 send(message);
                 sent = true;
             }

@@ -1,5 +1,6 @@
 //! Command-line interface: `tether`, `tether serve`, `tether attach`.
 
+mod agent_kind;
 mod attach;
 mod bench;
 mod deck;

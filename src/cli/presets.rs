@@ -6,20 +6,18 @@ use std::path::Path;
 
 use tether::host::agent::AgentSpec;
 
-/// The protocol a preset's program speaks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Speaks {
-    StreamJson,
-    Acp,
-}
+use super::agent_kind::AgentKind;
 
 /// One preset: its program, its fixed arguments, and how it is installed.
 #[derive(Debug, Clone, Copy)]
 pub struct Preset {
     program: &'static str,
     args: &'static [&'static str],
-    speaks: Speaks,
+    /// The protocol the program speaks (one that runs a command line).
+    speaks: AgentKind,
     install: &'static str,
+    /// What `--agent NAME` runs, for `--help`.
+    help: &'static str,
 }
 
 pub const CLAUDE: Preset = Preset {
@@ -35,46 +33,58 @@ pub const CLAUDE: Preset = Preset {
         "stdio",
         "--include-partial-messages",
     ],
-    speaks: Speaks::StreamJson,
+    speaks: AgentKind::StreamJson,
     install: "npm install -g @anthropic-ai/claude-code",
+    help: "Claude Code over stream-json, with the flags it needs",
 };
 
 pub const CLAUDE_ACP: Preset = Preset {
     program: "claude-agent-acp",
     args: &[],
-    speaks: Speaks::Acp,
+    speaks: AgentKind::Acp,
     install: "npm install -g @agentclientprotocol/claude-agent-acp",
+    help: "Claude Code over ACP (`claude-agent-acp`)",
 };
 
 pub const GEMINI: Preset = Preset {
     program: "gemini",
     args: &["--acp"],
-    speaks: Speaks::Acp,
+    speaks: AgentKind::Acp,
     install: "npm install -g @google/gemini-cli",
+    help: "Gemini CLI over ACP (`gemini --acp`)",
 };
 
 pub const CODEX: Preset = Preset {
     program: "codex-acp",
     args: &[],
-    speaks: Speaks::Acp,
+    speaks: AgentKind::Acp,
     install: "npm install -g @zed-industries/codex-acp",
+    help: "Codex over ACP (`codex-acp`)",
 };
 
 pub const OPENCODE: Preset = Preset {
     program: "opencode",
     args: &["acp"],
-    speaks: Speaks::Acp,
+    speaks: AgentKind::Acp,
     install: "npm install -g opencode-ai",
+    help: "OpenCode over ACP (`opencode acp`)",
 };
 
 /// Every preset by the name `--agent` and the sessions config use.
-pub const ALL: [(&str, Preset); 5] = [
+pub static ALL: [(&str, Preset); 5] = [
     ("claude", CLAUDE),
     ("claude-acp", CLAUDE_ACP),
     ("gemini", GEMINI),
     ("codex", CODEX),
     ("opencode", OPENCODE),
 ];
+
+/// The preset called `name`.
+pub fn named(name: &str) -> Option<&'static Preset> {
+    ALL.iter()
+        .find(|(known, _)| *known == name)
+        .map(|(_, preset)| preset)
+}
 
 impl Preset {
     /// The agent to run, with `extra` arguments after the preset's own;
@@ -101,10 +111,14 @@ impl Preset {
         let mut command = vec![self.program.to_owned()];
         command.extend(self.args.iter().map(|a| (*a).to_owned()));
         command.extend(extra.iter().cloned());
-        match self.speaks {
-            Speaks::StreamJson => AgentSpec::StreamJson { command },
-            Speaks::Acp => AgentSpec::Acp { command },
-        }
+        self.speaks
+            .with_command(command)
+            .expect("a preset speaks a protocol that runs a command line")
+    }
+
+    /// Its line in `--help`.
+    pub fn help(&self) -> &'static str {
+        self.help
     }
 }
 

@@ -6,55 +6,19 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::{Args, ValueEnum};
+use clap::Args;
 use color_eyre::eyre::{Result, bail, eyre};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::time::MissedTickBehavior;
 
 use super::Failure;
-use super::presets;
+use super::agent_kind::{self, AgentChoice, AgentKind};
 use super::serve_config::{self, ServeFile};
 use tether::host::agent::AgentSpec;
 use tether::host::agent::replay::Playback;
 use tether::host::auth::{AuthChanges, FileStamp};
 use tether::host::sessions::SessionSpec;
 use tether::host::{Host, HostConfig};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum AgentKind {
-    Shell,
-    StreamJson,
-    /// A child speaking the Agent Client Protocol.
-    Acp,
-    Replay,
-    /// Claude Code over stream-json, with the flags it needs.
-    Claude,
-    /// Claude Code over ACP (`claude-agent-acp`).
-    ClaudeAcp,
-    /// Gemini CLI over ACP (`gemini --acp`).
-    Gemini,
-    /// Codex over ACP (`codex-acp`).
-    Codex,
-    /// OpenCode over ACP (`opencode acp`).
-    Opencode,
-}
-
-impl AgentKind {
-    /// The preset of the same name (`presets::ALL`, which the config
-    /// file's agents come from too).
-    fn preset(self) -> Option<presets::Preset> {
-        let value = self.to_possible_value()?;
-        presets::ALL
-            .iter()
-            .find(|(name, _)| *name == value.get_name())
-            .map(|(_, preset)| *preset)
-    }
-
-    /// Whether a command line (or extra arguments) may follow `--`.
-    fn takes_command(self) -> bool {
-        matches!(self, AgentKind::StreamJson | AgentKind::Acp) || self.preset().is_some()
-    }
-}
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -110,8 +74,8 @@ pub struct ServeArgs {
     #[arg(long)]
     cwd: Option<PathBuf>,
     /// Which agent to run (one-session host) [default: shell].
-    #[arg(long, value_enum)]
-    agent: Option<AgentKind>,
+    #[arg(long, value_parser = agent_kind::parser())]
+    agent: Option<AgentChoice>,
     /// The recorded event file for the replay agent.
     #[arg(long)]
     replay: Option<PathBuf>,
@@ -171,28 +135,10 @@ impl ServeArgs {
 
     /// The one session the flags describe.
     fn one_session(&self) -> Result<SessionSpec> {
-        let kind = self.agent.unwrap_or(AgentKind::Shell);
-        let agent = match kind {
-            AgentKind::Shell => AgentSpec::Shell,
-            AgentKind::StreamJson | AgentKind::Acp => {
-                if self.command.is_empty() {
-                    bail!(
-                        "--agent {} needs the agent's command line after `--`",
-                        if kind == AgentKind::Acp {
-                            "acp"
-                        } else {
-                            "stream-json"
-                        }
-                    );
-                }
-                let command = self.command.clone();
-                if kind == AgentKind::Acp {
-                    AgentSpec::Acp { command }
-                } else {
-                    AgentSpec::StreamJson { command }
-                }
-            }
-            AgentKind::Replay => {
+        let choice = self.agent.unwrap_or(AgentChoice::Kind(AgentKind::Shell));
+        let agent = match choice {
+            AgentChoice::Kind(AgentKind::Shell) => AgentSpec::Shell,
+            AgentChoice::Kind(AgentKind::Replay) => {
                 let Some(file) = self.replay.clone() else {
                     bail!("--agent replay needs --replay FILE");
                 };
@@ -202,15 +148,21 @@ impl ServeArgs {
                     pause_at_requests: false,
                 }
             }
-            preset => {
-                let preset = preset.preset().expect("the other kinds are presets");
+            AgentChoice::Kind(kind) => {
+                if self.command.is_empty() {
+                    bail!("--agent {kind} needs the agent's command line after `--`");
+                }
+                kind.with_command(self.command.clone())
+                    .expect("the other kinds run a command line")
+            }
+            AgentChoice::Preset(preset) => {
                 let path = std::env::var("PATH").ok();
                 preset
                     .agent(&self.command, path.as_deref())
                     .map_err(|why| eyre!(why))?
             }
         };
-        if !self.command.is_empty() && !kind.takes_command() {
+        if !self.command.is_empty() && !choice.takes_command() {
             bail!("a command after `--` is only for --agent stream-json, acp or a preset");
         }
         let mut spec = SessionSpec::new(self.session.as_deref().unwrap_or("main"), agent);

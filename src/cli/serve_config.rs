@@ -27,6 +27,7 @@ use serde::Deserialize;
 use tether::host::agent::AgentSpec;
 use tether::host::sessions::{SessionSpec, expand_home};
 
+use super::agent_kind::AgentKind;
 use super::presets;
 
 #[derive(Debug, Default, Deserialize)]
@@ -48,21 +49,12 @@ pub struct ServeFile {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct AgentEntry {
-    kind: AgentKindName,
+    kind: AgentKind,
     #[serde(default)]
     command: Vec<String>,
     /// For `replay`: the recording, and its speed.
     file: Option<PathBuf>,
     speed: Option<f64>,
-}
-
-#[derive(Debug, Clone, Copy, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-enum AgentKindName {
-    Shell,
-    StreamJson,
-    Acp,
-    Replay,
 }
 
 #[derive(Debug, Deserialize)]
@@ -92,9 +84,9 @@ pub struct Served {
 /// a missing one says so when its agent cannot start).
 pub fn builtin_presets(path: Option<&str>, installed_only: bool) -> BTreeMap<String, AgentSpec> {
     let mut presets = BTreeMap::from([("shell".to_owned(), AgentSpec::Shell)]);
-    for (name, preset) in presets::ALL {
+    for (name, preset) in presets::ALL.iter() {
         if !installed_only || preset.installed(path) {
-            presets.insert(name.to_owned(), preset.agent_anyway(&[]));
+            presets.insert((*name).to_owned(), preset.agent_anyway(&[]));
         }
     }
     presets
@@ -156,14 +148,8 @@ impl AgentEntry {
             }
         };
         Ok(match self.kind {
-            AgentKindName::Shell => AgentSpec::Shell,
-            AgentKindName::StreamJson => AgentSpec::StreamJson {
-                command: needs_command()?,
-            },
-            AgentKindName::Acp => AgentSpec::Acp {
-                command: needs_command()?,
-            },
-            AgentKindName::Replay => AgentSpec::Replay {
+            AgentKind::Shell => AgentSpec::Shell,
+            AgentKind::Replay => AgentSpec::Replay {
                 file: self
                     .file
                     .as_deref()
@@ -175,6 +161,9 @@ impl AgentEntry {
                 .map_err(|why| format!("agent `{name}`: {why}"))?,
                 pause_at_requests: false,
             },
+            kind => kind
+                .with_command(needs_command()?)
+                .expect("the other kinds run a command line"),
         })
     }
 }
@@ -236,5 +225,12 @@ mod tests {
             "[[sessions]]\nid = \"a\"\nagent = \"shell\"\n[[sessions]]\nid = \"a\"\nagent = \"shell\"\n",
         );
         assert!(twice.unwrap_err().contains("two sessions"));
+        let unknown_kind = parse("[agents.x]\nkind = \"telepathy\"\n").unwrap_err();
+        assert!(
+            unknown_kind.contains(
+                "unknown variant `telepathy`, expected one of `shell`, `stream-json`, `acp`, `replay`"
+            ),
+            "{unknown_kind}"
+        );
     }
 }

@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use tether::host::agent::AgentSpec;
 use tether::protocol::{
-    AgentState, ClientMessage, Decision, ErrorCode, EventKind, EventRecord, NoticeLevel,
+    AgentState, ClientMessage, Decision, ErrorCode, EventKind, EventRecord, Interrupt, NoticeLevel,
     OutputStream, TurnOutcome,
 };
 
@@ -135,7 +135,9 @@ async fn shell_interrupt_kills_the_process_group_within_two_seconds() {
         .unwrap();
     assert!(alive(child));
     let asked = Instant::now();
-    owner.request(|id| ClientMessage::Interrupt { id }).await;
+    owner
+        .request(|id| ClientMessage::Interrupt(Interrupt { id }))
+        .await;
     let end = owner
         .wait_event(|e| matches!(e, EventKind::TurnEnd { .. }))
         .await;
@@ -164,7 +166,9 @@ async fn shell_interrupt_while_asking_cancels_the_request() {
     let host = TestHost::start(AgentSpec::Shell).await;
     let mut owner = host.owner().await;
     let request = ask(&mut owner, "echo never").await;
-    owner.request(|id| ClientMessage::Interrupt { id }).await;
+    owner
+        .request(|id| ClientMessage::Interrupt(Interrupt { id }))
+        .await;
     let cancelled = owner
         .wait_event(|e| matches!(e, EventKind::PermissionCancelled { .. }))
         .await;
@@ -222,7 +226,9 @@ async fn run_trace(trace: &Path, exit_code: i64) -> Vec<EventRecord> {
             }
             Some("control_request") => {
                 assert_eq!(message["request"]["subtype"], "interrupt");
-                owner.request(|id| ClientMessage::Interrupt { id }).await;
+                owner
+                    .request(|id| ClientMessage::Interrupt(Interrupt { id }))
+                    .await;
             }
             Some("control_response") => {
                 let response = &message["response"];
@@ -514,7 +520,9 @@ exec sleep 600"#;
         .wait_event(|e| matches!(e, EventKind::PermissionRequest { .. }))
         .await;
     // The agent hangs: an interrupt reaches it but changes nothing.
-    owner.request(|id| ClientMessage::Interrupt { id }).await;
+    owner
+        .request(|id| ClientMessage::Interrupt(Interrupt { id }))
+        .await;
     let mut watcher = host.viewer().await;
     // Stopping the host stops the agent; the pending request is cancelled
     // with a reason and the agent's exit is the last thing anyone sees.

@@ -9,7 +9,7 @@ use futures_util::{SinkExt, StreamExt};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use tether::host::agent::AgentSpec;
-use tether::protocol::{ClientMessage, EventKind, OutputStream, ServerMessage};
+use tether::protocol::{ClientMessage, EventKind, OutputStream, Resume, ServerMessage};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_tungstenite::tungstenite::Message;
@@ -98,10 +98,10 @@ async fn client(url: String, token: String, seed: u64, total: u64, deadline: Ins
                 applied.push(record.seq);
             } else if record.seq > last + 1 && !resumed {
                 resumed = true;
-                let resume = ClientMessage::Resume {
+                let resume = ClientMessage::Resume(Resume {
                     id: None,
                     since: last,
-                };
+                });
                 if ws.send(Message::text(resume.to_json())).await.is_err() {
                     break;
                 }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 use tether::host::agent::AgentSpec;
-use tether::protocol::{ClientMessage, Decision, ErrorCode, EventKind, EventRecord};
+use tether::protocol::{ClientMessage, Decision, ErrorCode, EventKind, EventRecord, Interrupt};
 
 use crate::support::*;
 
@@ -119,7 +119,9 @@ async fn an_interrupt_ends_the_pause_and_the_recording_goes_on() {
     owner
         .saw_or_wait(|e| matches!(e, EventKind::PermissionRequest { .. }))
         .await;
-    owner.request(|id| ClientMessage::Interrupt { id }).await;
+    owner
+        .request(|id| ClientMessage::Interrupt(Interrupt { id }))
+        .await;
     owner.saw_or_wait(is_exit).await;
     assert_eq!(assistant_texts(&owner.events), ["after"]);
     host.stop().await;
@@ -274,7 +276,9 @@ async fn record_trace(name: &str, prepare: impl FnOnce(&Path)) -> Scene {
                 owner
                     .saw_or_wait(|e| matches!(e, EventKind::AssistantDelta { .. }))
                     .await;
-                owner.request(|id| ClientMessage::Interrupt { id }).await;
+                owner
+                    .request(|id| ClientMessage::Interrupt(Interrupt { id }))
+                    .await;
             }
             _ => {
                 let response = &message["response"];

@@ -2,7 +2,7 @@ use std::time::Duration;
 
 use tether::host::HostConfig;
 use tether::host::agent::AgentSpec;
-use tether::protocol::{ClientMessage, EventKind, ServerMessage};
+use tether::protocol::{ClientMessage, EventKind, PermissionDecision, Resume, ServerMessage};
 
 use crate::support::*;
 
@@ -18,13 +18,15 @@ async fn run_command(owner: &mut Client, text: &str) {
         .wait_event(|e| matches!(e, EventKind::PermissionRequest { .. }))
         .await;
     let answer = owner
-        .request(|id| ClientMessage::PermissionDecision {
-            id,
-            request_id: request_id(&request.event),
-            decision: tether::protocol::Decision::Allow,
-            message: None,
-            updated_input: None,
-            option: None,
+        .request(|id| {
+            ClientMessage::PermissionDecision(PermissionDecision {
+                id,
+                request_id: request_id(&request.event),
+                decision: tether::protocol::Decision::Allow,
+                message: None,
+                updated_input: None,
+                option: None,
+            })
         })
         .await;
     assert_eq!(code_of(&answer), None);
@@ -66,10 +68,10 @@ async fn seqs_are_contiguous_and_replays_start_after_since() {
     live.greeting().await;
     assert!(live.events.is_empty());
 
-    live.send(&ClientMessage::Resume {
+    live.send(&ClientMessage::Resume(Resume {
         id: None,
         since: last - 1,
-    })
+    }))
     .await;
     let caught_up = live.until_caught_up().await;
     assert_eq!(caught_up, last);

@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use tether::host::agent::AgentSpec;
 use tether::host::{Host, HostConfig};
-use tether::protocol::{ClientMessage, ErrorCode, OwnerSlot, Role, ServerMessage};
+use tether::protocol::{
+    Claim, ClientMessage, ErrorCode, OwnerSlot, Release, Role, ServerMessage, Transfer,
+};
 
 use crate::support::*;
 
@@ -60,7 +62,9 @@ async fn a_restart_keeps_the_slot_for_the_owner_not_the_first_to_reconnect() {
         Some(Role::Follower),
         "a follower reconnecting first must not take the owner's slot"
     );
-    let answer = follower.request(|id| ClientMessage::Claim { id }).await;
+    let answer = follower
+        .request(|id| ClientMessage::Claim(Claim { id }))
+        .await;
     assert_eq!(code_of(&answer), Some(ErrorCode::OwnerPresent));
     let owner = connect(&host.url(), &alice).await;
     assert_eq!(
@@ -78,7 +82,9 @@ async fn a_released_slot_is_free_at_once_when_the_owner_then_closes() {
     let host = Host::start(config).await.unwrap();
     let mut owner = connect(&host.url(), &alice).await;
     assert_eq!(owner.role, Some(Role::Owner));
-    let answer = owner.request(|id| ClientMessage::Release { id }).await;
+    let answer = owner
+        .request(|id| ClientMessage::Release(Release { id }))
+        .await;
     assert_eq!(code_of(&answer), None);
     owner.ws.close(None).await.unwrap();
     owner.expect_close().await;
@@ -142,7 +148,7 @@ async fn refusals_name_people_not_participant_ids() {
     let viewer = host.viewer().await;
     for to in [viewer.participant.clone(), "p99".to_owned()] {
         let answer = owner
-            .request(|id| ClientMessage::Transfer { id, to: to.clone() })
+            .request(|id| ClientMessage::Transfer(Transfer { id, to: to.clone() }))
             .await;
         let ServerMessage::Error { code, message, .. } = answer else {
             panic!("expected a refusal, got {answer:?}");

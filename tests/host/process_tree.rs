@@ -7,7 +7,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use tether::host::agent::AgentSpec;
-use tether::protocol::{ClientMessage, Decision, EventKind};
+use tether::protocol::{ClientMessage, Decision, EventKind, Interrupt};
 
 use crate::support::*;
 
@@ -49,7 +49,9 @@ async fn an_interrupt_ends_the_whole_tree_even_what_left_the_group() {
     started(&mut owner, TREE).await;
     let pids = tree_pids(host.path()).await;
     assert!(pids.iter().all(|p| alive(*p)));
-    owner.request(|id| ClientMessage::Interrupt { id }).await;
+    owner
+        .request(|id| ClientMessage::Interrupt(Interrupt { id }))
+        .await;
     owner
         .wait_event(|e| matches!(e, EventKind::TurnEnd { .. }))
         .await;

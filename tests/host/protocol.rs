@@ -1,7 +1,9 @@
 use std::time::Duration;
 
 use tether::host::agent::AgentSpec;
-use tether::protocol::{ClientMessage, ErrorCode, EventKind, ServerMessage};
+use tether::protocol::{
+    ClientMessage, ErrorCode, EventKind, PermissionDecision, Ping, ServerMessage,
+};
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::support::*;
@@ -125,13 +127,15 @@ async fn a_resent_message_id_is_acknowledged_without_a_second_effect() {
             duplicate: true
         }
     );
-    let decision = |id: &str| ClientMessage::PermissionDecision {
-        id: id.into(),
-        request_id: request_id.clone(),
-        decision: tether::protocol::Decision::Allow,
-        message: None,
-        updated_input: None,
-        option: None,
+    let decision = |id: &str| {
+        ClientMessage::PermissionDecision(PermissionDecision {
+            id: id.into(),
+            request_id: request_id.clone(),
+            decision: tether::protocol::Decision::Allow,
+            message: None,
+            updated_input: None,
+            option: None,
+        })
     };
     owner.send(&decision("d")).await;
     assert_eq!(code_of(&owner.answer("d").await), None);
@@ -242,9 +246,9 @@ async fn a_flood_of_messages_is_rate_limited_without_disconnecting() {
     let mut client = host.viewer().await;
     for n in 0..150 {
         client
-            .send(&ClientMessage::Ping {
+            .send(&ClientMessage::Ping(Ping {
                 id: Some(format!("f{n}")),
-            })
+            }))
             .await;
     }
     let (mut pongs, mut limited) = (0, 0);

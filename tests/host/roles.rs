@@ -1,7 +1,10 @@
 use std::time::Duration;
 
 use tether::host::agent::AgentSpec;
-use tether::protocol::{ClientMessage, ErrorCode, Role, ServerMessage};
+use tether::protocol::{
+    Claim, ClientMessage, ErrorCode, Interrupt, PermissionDecision, Release, Role, ServerMessage,
+    Transfer,
+};
 
 use crate::support::*;
 
@@ -29,13 +32,19 @@ async fn first_eligible_owns_views_never_do() {
     let mut second = host.follower().await;
     // Neither the view grant nor mode=view may claim, even with no owner.
     drop(owner);
-    let answer = viewer.request(|id| ClientMessage::Claim { id }).await;
+    let answer = viewer
+        .request(|id| ClientMessage::Claim(Claim { id }))
+        .await;
     assert_eq!(code_of(&answer), Some(ErrorCode::NotEligible));
-    let answer = view_mode.request(|id| ClientMessage::Claim { id }).await;
+    let answer = view_mode
+        .request(|id| ClientMessage::Claim(Claim { id }))
+        .await;
     assert_eq!(code_of(&answer), Some(ErrorCode::NotEligible));
     // The grace period holds the slot for the owner's identity, which the
     // second connection shares, so it may claim it.
-    let answer = second.request(|id| ClientMessage::Claim { id }).await;
+    let answer = second
+        .request(|id| ClientMessage::Claim(Claim { id }))
+        .await;
     assert_eq!(
         code_of(&answer),
         None,
@@ -95,15 +104,19 @@ async fn claim_release_transfer_send_role_and_participants() {
     let mut bob = host.follower().await;
     let mut viewer = host.viewer().await;
 
-    let answer = bob.request(|id| ClientMessage::Claim { id }).await;
+    let answer = bob.request(|id| ClientMessage::Claim(Claim { id })).await;
     assert_eq!(code_of(&answer), Some(ErrorCode::OwnerPresent));
 
     let to = viewer.participant.clone();
-    let answer = alice.request(|id| ClientMessage::Transfer { id, to }).await;
+    let answer = alice
+        .request(|id| ClientMessage::Transfer(Transfer { id, to }))
+        .await;
     assert_eq!(code_of(&answer), Some(ErrorCode::NotEligible));
 
     let to = bob.participant.clone();
-    let answer = alice.request(|id| ClientMessage::Transfer { id, to }).await;
+    let answer = alice
+        .request(|id| ClientMessage::Transfer(Transfer { id, to }))
+        .await;
     assert_eq!(code_of(&answer), None);
     let bob_role = bob
         .wait_for(|m| match m {
@@ -123,9 +136,11 @@ async fn claim_release_transfer_send_role_and_participants() {
         .await;
     assert_eq!(roles.iter().filter(|(_, r)| *r == Role::Owner).count(), 1);
 
-    let answer = bob.request(|id| ClientMessage::Release { id }).await;
+    let answer = bob
+        .request(|id| ClientMessage::Release(Release { id }))
+        .await;
     assert_eq!(code_of(&answer), None);
-    let answer = alice.request(|id| ClientMessage::Claim { id }).await;
+    let answer = alice.request(|id| ClientMessage::Claim(Claim { id })).await;
     assert_eq!(code_of(&answer), None);
     host.stop().await;
 }
@@ -139,19 +154,23 @@ async fn follower_actions_are_refused_and_have_no_effect() {
     for client in [&mut follower, &mut viewer] {
         for build in [
             (|id| user(id, "touch should-not-exist")) as fn(String) -> ClientMessage,
-            |id| ClientMessage::Interrupt { id },
-            |id| ClientMessage::Release { id },
-            |id| ClientMessage::Transfer {
-                id,
-                to: "p1".into(),
+            |id| ClientMessage::Interrupt(Interrupt { id }),
+            |id| ClientMessage::Release(Release { id }),
+            |id| {
+                ClientMessage::Transfer(Transfer {
+                    id,
+                    to: "p1".into(),
+                })
             },
-            |id| ClientMessage::PermissionDecision {
-                id,
-                request_id: "sh-1".into(),
-                decision: tether::protocol::Decision::Allow,
-                message: None,
-                updated_input: None,
-                option: None,
+            |id| {
+                ClientMessage::PermissionDecision(PermissionDecision {
+                    id,
+                    request_id: "sh-1".into(),
+                    decision: tether::protocol::Decision::Allow,
+                    message: None,
+                    updated_input: None,
+                    option: None,
+                })
             },
         ] {
             let answer = client.request(build).await;

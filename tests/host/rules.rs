@@ -5,7 +5,8 @@
 use tether::host::agent::AgentSpec;
 use tether::host::agent::shell::ALWAYS_THIS_COMMAND;
 use tether::protocol::{
-    ClientMessage, Decision, ErrorCode, EventKind, Rule, RuleSpec, ServerMessage, TurnOutcome,
+    ClientMessage, Decision, ErrorCode, EventKind, RemoveRule, Rule, RuleSpec, ServerMessage,
+    TurnOutcome,
 };
 
 use crate::support::*;
@@ -93,16 +94,20 @@ async fn an_always_answer_makes_a_rule_that_runs_the_same_command_unasked() {
     let mut follower = host.follower().await;
     assert_eq!(rules_in_ready(&follower), std::slice::from_ref(&rule));
     let refused = follower
-        .request(|id| ClientMessage::RemoveRule {
-            id,
-            rule: rule.id.clone(),
+        .request(|id| {
+            ClientMessage::RemoveRule(RemoveRule {
+                id,
+                rule: rule.id.clone(),
+            })
         })
         .await;
     assert_eq!(code_of(&refused), Some(ErrorCode::NotOwner));
     let unknown = owner
-        .request(|id| ClientMessage::RemoveRule {
-            id,
-            rule: "rule-99".into(),
+        .request(|id| {
+            ClientMessage::RemoveRule(RemoveRule {
+                id,
+                rule: "rule-99".into(),
+            })
         })
         .await;
     assert_eq!(code_of(&unknown), Some(ErrorCode::BadRequest));
@@ -124,9 +129,11 @@ async fn an_always_answer_makes_a_rule_that_runs_the_same_command_unasked() {
 
     // Removed, the command asks again.
     let removed = owner
-        .request(|id| ClientMessage::RemoveRule {
-            id,
-            rule: rule.id.clone(),
+        .request(|id| {
+            ClientMessage::RemoveRule(RemoveRule {
+                id,
+                rule: rule.id.clone(),
+            })
         })
         .await;
     assert_eq!(code_of(&removed), None, "{removed:?}");

@@ -209,13 +209,17 @@ async fn an_approved_command_dies_with_a_killed_host() {
         })
         .await;
     owner
-        .request(|id| tether::protocol::ClientMessage::PermissionDecision {
-            id,
-            request_id,
-            decision: tether::protocol::Decision::Allow,
-            message: None,
-            updated_input: None,
-            option: None,
+        .request(|id| {
+            tether::protocol::ClientMessage::PermissionDecision(
+                tether::protocol::PermissionDecision {
+                    id,
+                    request_id,
+                    decision: tether::protocol::Decision::Allow,
+                    message: None,
+                    updated_input: None,
+                    option: None,
+                },
+            )
         })
         .await;
     let pid_file = dir.path().join("loop.pid");

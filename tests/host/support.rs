@@ -7,7 +7,10 @@ use futures_util::{SinkExt, StreamExt};
 use tempfile::TempDir;
 use tether::host::agent::AgentSpec;
 use tether::host::{Host, HostConfig};
-use tether::protocol::{ClientMessage, EventKind, EventRecord, Role, ServerMessage};
+use tether::protocol::{
+    ClientMessage, EventKind, EventRecord, PermissionDecision, Ping, Role, ServerMessage,
+    UserMessage,
+};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -333,9 +336,9 @@ impl Client {
     /// Sends a ping and waits for its pong.
     pub async fn ping(&mut self) {
         let id = self.id();
-        self.send(&ClientMessage::Ping {
+        self.send(&ClientMessage::Ping(Ping {
             id: Some(id.clone()),
-        })
+        }))
         .await;
         self.wait_for(|m| match m {
             ServerMessage::Pong { id: Some(got) } if *got == id => Some(()),
@@ -423,10 +426,10 @@ pub fn fixture(name: &str) -> PathBuf {
 }
 
 pub fn user(id: String, text: &str) -> ClientMessage {
-    ClientMessage::UserMessage {
+    ClientMessage::UserMessage(UserMessage {
         id,
         text: text.to_owned(),
-    }
+    })
 }
 
 /// Writes an auth file with two control identities (alice, bob) and a
@@ -508,13 +511,15 @@ impl Answer {
 
     /// The `permission_decision` message, given its message id.
     pub fn message(self) -> impl FnOnce(String) -> ClientMessage {
-        move |id| ClientMessage::PermissionDecision {
-            id,
-            request_id: self.request_id,
-            decision: self.decision,
-            message: self.reason,
-            updated_input: self.updated_input,
-            option: self.option,
+        move |id| {
+            ClientMessage::PermissionDecision(PermissionDecision {
+                id,
+                request_id: self.request_id,
+                decision: self.decision,
+                message: self.reason,
+                updated_input: self.updated_input,
+                option: self.option,
+            })
         }
     }
 }

@@ -25,7 +25,7 @@ use url::Url;
 
 pub mod lobby;
 
-use crate::protocol::{ClientMessage, ServerMessage};
+use crate::protocol::{ClientMessage, Ping, ServerMessage};
 
 /// No frame at all for this long means the connection is dead.
 pub const HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(45);
@@ -442,7 +442,7 @@ async fn session_loop(
             _ = rtt_timer.tick() => {
                 probes += 1;
                 let id = format!("rtt-{probes}");
-                let ping = ClientMessage::Ping { id: Some(id.clone()) };
+                let ping = ClientMessage::Ping(Ping { id: Some(id.clone()) });
                 if socket.send(Message::text(ping.to_json())).await.is_err() {
                     return Some(SessionEnd::Lost("connection lost".into()));
                 }

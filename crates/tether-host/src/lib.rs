@@ -2,36 +2,29 @@
 //!
 //! `session` is the pure state machine; `runtime` drives one from a task;
 //! `sessions` holds the running ones and the `lobby` sums them up;
-//! `server` and `connection` are the network edge; `agent` the process
-//! edge; `journal` and `auth` the file edge.
+//! `server` is the network edge (the accept loop, the HTTP routes, one
+//! task per WebSocket connection); `agent` the process edge; `journal` and
+//! `auth` the file edge.
 
 // Paths written as `crate::host::...` and `crate::protocol::...` when
 // these were modules of one crate.
 use crate as host;
 use tether_protocol as protocol;
 
-mod address;
 pub mod agent;
 pub mod auth;
-mod connection;
 pub mod error;
 pub use error::Error;
-mod failed_auth;
 pub mod journal;
-mod listener;
 mod lobby;
 mod owner_file;
 mod participants;
 pub mod preview;
 pub mod private_files;
-pub(crate) mod query;
-mod rate;
 mod runtime;
 mod server;
 pub mod session;
 pub mod sessions;
-mod slots;
-mod upgrade;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -47,6 +40,7 @@ use crate::protocol::{EventKind, Grant, close_code};
 use agent::AgentSpec;
 use auth::AuthFile;
 use runtime::Request;
+use server::{address, listener, slots};
 use session::HistoryBudget;
 use sessions::{HostedSession, SessionDefaults, SessionSpec, Sessions};
 

@@ -6,86 +6,124 @@ use serde_json::Value;
 use super::events::Decision;
 use super::server::{ErrorCode, ServerMessage};
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum ClientMessage {
-    UserMessage {
-        id: String,
-        text: String,
-    },
-    PermissionDecision {
-        id: String,
-        request_id: String,
-        decision: Decision,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        message: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        updated_input: Option<Value>,
-        /// The id of one of the request's `options`; its kind must agree
-        /// with `decision`.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        option: Option<String>,
-    },
-    Interrupt {
-        id: String,
-    },
-    Claim {
-        id: String,
-    },
-    Release {
-        id: String,
-    },
-    Transfer {
-        id: String,
-        to: String,
-    },
-    /// Removes a rule the host keeps (owner only).
-    RemoveRule {
-        id: String,
-        rule: String,
-    },
-    /// Switches the agent to one of its modes (owner only).
-    SetMode {
-        id: String,
-        mode: String,
-    },
-    Resume {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        id: Option<String>,
-        since: u64,
-    },
-    Ping {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        id: Option<String>,
-    },
+/// Declares [`ClientMessage`], one variant per message, each wrapping the
+/// struct of the same name, and [`KNOWN_TYPES`] from the same list: a
+/// message's `type` is written once.
+macro_rules! client_messages {
+    ($($(#[$doc:meta])* $name:literal => $variant:ident,)*) => {
+        /// A message from a client to the host (docs/protocol.md section 4).
+        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+        #[serde(tag = "type")]
+        pub enum ClientMessage {
+            $(
+                $(#[$doc])*
+                #[serde(rename = $name)]
+                $variant($variant),
+            )*
+        }
+
+        /// The `type` of every [`ClientMessage`].
+        const KNOWN_TYPES: &[&str] = &[$($name),*];
+    };
 }
 
-const KNOWN_TYPES: &[&str] = &[
-    "user_message",
-    "permission_decision",
-    "interrupt",
-    "claim",
-    "release",
-    "transfer",
-    "remove_rule",
-    "set_mode",
-    "resume",
-    "ping",
-];
+client_messages! {
+    "user_message" => UserMessage,
+    "permission_decision" => PermissionDecision,
+    "interrupt" => Interrupt,
+    "claim" => Claim,
+    "release" => Release,
+    "transfer" => Transfer,
+    /// Removes a rule the host keeps (owner only).
+    "remove_rule" => RemoveRule,
+    /// Switches the agent to one of its modes (owner only).
+    "set_mode" => SetMode,
+    "resume" => Resume,
+    "ping" => Ping,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserMessage {
+    pub id: String,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PermissionDecision {
+    pub id: String,
+    pub request_id: String,
+    pub decision: Decision,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_input: Option<Value>,
+    /// The id of one of the request's `options`; its kind must agree
+    /// with `decision`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub option: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Interrupt {
+    pub id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Claim {
+    pub id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Release {
+    pub id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Transfer {
+    pub id: String,
+    pub to: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RemoveRule {
+    pub id: String,
+    pub rule: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SetMode {
+    pub id: String,
+    pub mode: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Resume {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    pub since: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Ping {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+}
 
 impl ClientMessage {
     /// The client-chosen id, echoed in the answer.
     pub fn id(&self) -> Option<&str> {
         match self {
-            ClientMessage::UserMessage { id, .. }
-            | ClientMessage::PermissionDecision { id, .. }
-            | ClientMessage::Interrupt { id }
-            | ClientMessage::Claim { id }
-            | ClientMessage::Release { id }
-            | ClientMessage::Transfer { id, .. }
-            | ClientMessage::RemoveRule { id, .. }
-            | ClientMessage::SetMode { id, .. } => Some(id),
-            ClientMessage::Resume { id, .. } | ClientMessage::Ping { id } => id.as_deref(),
+            ClientMessage::UserMessage(UserMessage { id, .. })
+            | ClientMessage::PermissionDecision(PermissionDecision { id, .. })
+            | ClientMessage::Interrupt(Interrupt { id })
+            | ClientMessage::Claim(Claim { id })
+            | ClientMessage::Release(Release { id })
+            | ClientMessage::Transfer(Transfer { id, .. })
+            | ClientMessage::RemoveRule(RemoveRule { id, .. })
+            | ClientMessage::SetMode(SetMode { id, .. }) => Some(id),
+            ClientMessage::Resume(Resume { id, .. }) | ClientMessage::Ping(Ping { id }) => {
+                id.as_deref()
+            }
         }
     }
 
@@ -173,15 +211,52 @@ mod tests {
             r#"{"type":"claim","id":"4"}"#,
             r#"{"type":"release","id":"5"}"#,
             r#"{"type":"transfer","id":"6","to":"p2"}"#,
+            r#"{"type":"remove_rule","id":"7","rule":"rule-1"}"#,
             r#"{"type":"set_mode","id":"8","mode":"plan"}"#,
             r#"{"type":"resume","since":7}"#,
             r#"{"type":"ping"}"#,
         ];
+        let mut seen = std::collections::BTreeSet::new();
         for text in cases {
             let msg = decode_client_message(text).unwrap();
             let again = decode_client_message(&msg.to_json()).unwrap();
             assert_eq!(msg, again, "{text}");
+            let value: Value = serde_json::from_str(&msg.to_json()).unwrap();
+            seen.insert(value["type"].as_str().unwrap().to_owned());
         }
+        let known: std::collections::BTreeSet<_> =
+            KNOWN_TYPES.iter().map(|t| (*t).to_owned()).collect();
+        assert_eq!(seen, known, "every message type has a case here");
+    }
+
+    #[test]
+    fn every_known_type_is_decoded_as_that_type() {
+        for kind in KNOWN_TYPES {
+            let e = decode_client_message(&format!(r#"{{"type":"{kind}","id":"x"}}"#));
+            assert!(
+                e.as_ref()
+                    .map_or_else(|e| e.code != ErrorCode::UnknownType, |_| true),
+                "{kind}: {e:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_wire_form_is_unchanged() {
+        let decision = ClientMessage::PermissionDecision(PermissionDecision {
+            id: "2".into(),
+            request_id: "r".into(),
+            decision: Decision::Deny,
+            message: Some("no".into()),
+            updated_input: None,
+            option: None,
+        });
+        assert_eq!(
+            decision.to_json(),
+            r#"{"type":"permission_decision","id":"2","request_id":"r","decision":"deny","message":"no"}"#
+        );
+        let ping = ClientMessage::Ping(Ping { id: None });
+        assert_eq!(ping.to_json(), r#"{"type":"ping"}"#);
     }
 
     #[test]
@@ -216,9 +291,9 @@ mod tests {
         let msg = decode_client_message(r#"{"type":"ping","id":"p","future":{"x":1}}"#).unwrap();
         assert_eq!(
             msg,
-            ClientMessage::Ping {
+            ClientMessage::Ping(Ping {
                 id: Some("p".into())
-            }
+            })
         );
     }
 }

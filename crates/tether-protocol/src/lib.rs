@@ -15,7 +15,9 @@ mod rules;
 mod server;
 
 pub use agent::{AgentInfo, AgentMode, PlanEntry, PlanPriority, PlanStatus, SlashCommand, Usage};
-pub use client::{ClientMessage, DecodeError, decode_client_message};
+// Every client message's struct, `ClientMessage` and its decoder: a new
+// message needs no line here.
+pub use client::*;
 pub use events::{
     AgentState, Decision, EventKind, EventRecord, NoticeLevel, OutputStream, PermissionOption,
     PermissionOptionKind, Preview, TurnOutcome,

@@ -4,7 +4,8 @@
 use serde_json::json;
 use tether::host::agent::AgentSpec;
 use tether::protocol::{
-    ClientMessage, ErrorCode, EventKind, NoticeLevel, PlanStatus, ServerMessage, TurnOutcome,
+    ClientMessage, ErrorCode, EventKind, NoticeLevel, PlanStatus, ServerMessage, SetMode,
+    TurnOutcome,
 };
 
 use super::{prompt, start, stop, update, wait_turn_end};
@@ -68,7 +69,7 @@ async fn a_late_joiner_learns_the_mode_commands_plan_and_usage_from_ready() {
 
 fn set_mode(mode: &str) -> impl FnOnce(String) -> ClientMessage {
     let mode = mode.to_owned();
-    move |id| ClientMessage::SetMode { id, mode }
+    move |id| ClientMessage::SetMode(SetMode { id, mode })
 }
 
 fn is_mode(event: &EventKind, want: &str) -> bool {

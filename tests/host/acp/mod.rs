@@ -7,8 +7,8 @@ use std::path::Path;
 use serde_json::{Value, json};
 use tether::host::agent::AgentSpec;
 use tether::protocol::{
-    AgentState, ClientMessage, Decision, ErrorCode, EventKind, NoticeLevel, OutputStream,
-    PermissionOptionKind, PlanStatus, Preview, TurnOutcome,
+    AgentState, ClientMessage, Decision, ErrorCode, EventKind, Interrupt, NoticeLevel,
+    OutputStream, PermissionOptionKind, PlanStatus, Preview, TurnOutcome,
 };
 
 use crate::support::*;
@@ -344,7 +344,9 @@ async fn interrupt_cancels_the_turn_and_answers_the_pending_permission() {
         matches!(preview.as_deref(), Some(Preview::Command { command, .. }) if command == "ls"),
         "{preview:?}"
     );
-    owner.request(|id| ClientMessage::Interrupt { id }).await;
+    owner
+        .request(|id| ClientMessage::Interrupt(Interrupt { id }))
+        .await;
     let cancelled = owner
         .wait_event(|e| matches!(e, EventKind::PermissionCancelled { .. }))
         .await;

@@ -6,7 +6,9 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use tether::protocol::{AgentState, ClientMessage, ErrorCode, EventKind, NoticeLevel, TurnOutcome};
+use tether::protocol::{
+    AgentState, ClientMessage, ErrorCode, EventKind, Interrupt, NoticeLevel, TurnOutcome,
+};
 
 use super::{has_notice, preamble, prompt, scripted, stop, wait_turn_end};
 use crate::support::*;
@@ -75,7 +77,9 @@ async fn an_interrupt_the_agent_ignores_gets_it_replaced() {
         host.path(),
         vec![prompt("after"), stop("end_turn")],
     );
-    owner.request(|id| ClientMessage::Interrupt { id }).await;
+    owner
+        .request(|id| ClientMessage::Interrupt(Interrupt { id }))
+        .await;
     assert_eq!(wait_turn_end(&mut owner, 1).await, TurnOutcome::Interrupted);
     assert!(has_notice(
         &owner,
@@ -143,7 +147,9 @@ async fn an_interrupt_while_idle_changes_nothing() {
     let (host, _) = start(vec![]).await;
     let mut owner = host.owner().await;
     idle(&mut owner).await;
-    owner.request(|id| ClientMessage::Interrupt { id }).await;
+    owner
+        .request(|id| ClientMessage::Interrupt(Interrupt { id }))
+        .await;
     // Well past the grace: the idle agent was not taken for a stuck one.
     tokio::time::sleep(Duration::from_millis(1600)).await;
     owner.ping().await;

@@ -8,7 +8,8 @@ mod setup;
 use std::time::Duration;
 
 use tether::protocol::{
-    ClientMessage, Decision, EventKind, EventRecord, PermissionOptionKind, Preview, TurnOutcome,
+    ClientMessage, Decision, EventKind, EventRecord, Interrupt, PermissionOptionKind, Preview,
+    TurnOutcome,
 };
 
 use crate::support::*;
@@ -190,7 +191,9 @@ async fn supervise_a_session(agent: RealAgent, test: &str) {
             Duration::from_secs(60),
         )
         .await;
-    owner.request(|id| ClientMessage::Interrupt { id }).await;
+    owner
+        .request(|id| ClientMessage::Interrupt(Interrupt { id }))
+        .await;
     let end = owner
         .wait_event_within(
             |e| matches!(e, EventKind::TurnEnd { .. }),

@@ -3,6 +3,7 @@
 //! process or a file.
 
 pub mod acp;
+pub mod line_process;
 mod output_batch;
 pub mod process;
 pub mod replay;

@@ -49,7 +49,7 @@ pub async fn run(cwd: PathBuf, mut inbox: mpsc::UnboundedReceiver<AgentInput>, e
     while let Some(input) = inbox.recv().await {
         let text = match input {
             AgentInput::Shutdown => break,
-            AgentInput::Command(AgentCommand::UserMessage { text }) => text,
+            AgentInput::Command(AgentCommand::UserMessage(message)) => message.text,
             AgentInput::Command(AgentCommand::Rules(now)) => {
                 rules = now;
                 continue;

@@ -7,12 +7,12 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use tokio::sync::oneshot;
 
+use super::connection::{self, ConnectionConfig};
+use super::query;
+use super::upgrade::Upgrade;
 use super::{AppState, caller, plain, websocket_config};
-use crate::host::connection::{self, ConnectionConfig};
-use crate::host::query;
 use crate::host::runtime::Request as SessionRequest;
 use crate::host::session::Join;
-use crate::host::upgrade::Upgrade;
 use crate::protocol::{Grant, Mode};
 
 pub async fn connect(

@@ -19,10 +19,10 @@ use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 
 use std::path::PathBuf;
 
+use super::upgrade::{Socket, Upgrade};
 use super::{AppState, caller, manage, plain, websocket_config};
 use crate::host::auth::TokenEntry;
 use crate::host::sessions::CreateSession;
-use crate::host::upgrade::{Socket, Upgrade};
 use crate::protocol::{Grant, LobbyMessage, LobbyRequest, close_code, rfc3339};
 
 /// A lobby peer that does not take a write in this long is not reading.

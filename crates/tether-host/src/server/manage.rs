@@ -24,7 +24,7 @@ pub const CREATE_EVERY_SECS: f64 = 3.0;
 /// Per token, how fast sessions may be created.
 #[derive(Debug, Default)]
 pub struct CreateRate {
-    buckets: std::sync::Mutex<std::collections::HashMap<String, crate::host::rate::Bucket>>,
+    buckets: std::sync::Mutex<std::collections::HashMap<String, super::rate::Bucket>>,
 }
 
 impl CreateRate {
@@ -34,9 +34,7 @@ impl CreateRate {
         let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
         buckets
             .entry(name.to_owned())
-            .or_insert_with(|| {
-                crate::host::rate::Bucket::new(CREATE_BURST, 1.0 / CREATE_EVERY_SECS, now)
-            })
+            .or_insert_with(|| super::rate::Bucket::new(CREATE_BURST, 1.0 / CREATE_EVERY_SECS, now))
             .take(now)
     }
 }

@@ -1,9 +1,22 @@
-//! HTTP routes: `/healthz`, `/v1/sessions`, and the WebSocket endpoint
-//! `/v1/sessions/{id}`. Authentication happens here, before any upgrade.
+//! The host's network edge. Here: the HTTP routes (`/healthz`,
+//! `/v1/sessions`, and the WebSocket endpoint `/v1/sessions/{id}`);
+//! authentication happens here, before any upgrade. Below: the accept loop
+//! (`listener`), the upgrade (`upgrade`), one task per WebSocket
+//! connection (`connection`), the routes (`connect`, `manage`, `lobby`),
+//! what a caller may do (`query`, `slots`, `rate`, `failed_auth`) and the
+//! address others can reach (`address`).
 
+pub(crate) mod address;
 mod connect;
+mod connection;
+mod failed_auth;
+pub(crate) mod listener;
 mod lobby;
 mod manage;
+pub(crate) mod query;
+mod rate;
+pub(crate) mod slots;
+mod upgrade;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
@@ -19,11 +32,11 @@ use serde_json::json;
 use tokio::sync::watch;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
-use super::auth::{AuthFile, TokenEntry};
-use super::failed_auth::FailedAuth;
-use super::sessions::Sessions;
-use super::slots::Slots;
+use crate::host::auth::{AuthFile, TokenEntry};
+use crate::host::sessions::Sessions;
 use crate::protocol::MAX_FRAME_BYTES;
+use failed_auth::FailedAuth;
+use slots::Slots;
 
 #[derive(Clone)]
 pub struct AppState {

@@ -8,9 +8,9 @@ use super::refusal::Refusal;
 use super::roster::{ParticipantId, RoleChange};
 use super::{AgentCommand, At, Output, Session};
 use crate::protocol::{
-    AgentState, Decision, ErrorCode, EventKind, MAX_USER_TEXT_BYTES, Rule, RuleSpec, ServerMessage,
+    AgentState, Decision, ErrorCode, EventKind, MAX_USER_TEXT_BYTES, PermissionDecision, Rule,
+    RuleSpec, ServerMessage, UserMessage,
 };
-use serde_json::Value;
 
 /// The actions only the owner may take that the session itself checks
 /// (role operations are checked by the roster).
@@ -48,15 +48,6 @@ pub(super) struct Sender {
     pub identity: String,
 }
 
-/// A `permission_decision`, as its fields arrive.
-pub(super) struct DecisionMessage {
-    pub request_id: String,
-    pub decision: Decision,
-    pub message: Option<String>,
-    pub updated_input: Option<Value>,
-    pub option: Option<String>,
-}
-
 impl Session {
     /// The one check of owner-only actions: the reply that ends the
     /// message here (refused, or acknowledged as a duplicate), if any.
@@ -76,26 +67,26 @@ impl Session {
     pub(super) fn on_user_message(
         &mut self,
         from: Sender,
-        id: String,
-        text: String,
+        message: UserMessage,
         at: At,
     ) -> Vec<Output> {
+        let id = message.id.clone();
         if let Some(reply) = self.guard_owner(&from, &id, OwnerAction::SendMessage) {
             return reply_to(from.id, reply);
         }
-        if let Err(refused) = self.check_can_take_message(&text) {
+        if let Err(refused) = self.check_can_take_message(&message.text) {
             return reply_to(from.id, refused.into_error(Some(id)));
         }
         self.recent_ids.remember(&from.identity, &id);
         self.turn_active = true;
         let mut out = Vec::new();
         let event = EventKind::UserMessage {
-            text: text.clone(),
+            text: message.text.clone(),
             by: from.identity,
             msg_id: Some(id.clone()),
         };
         self.emit(event, at, &mut out);
-        out.push(Output::Agent(AgentCommand::UserMessage { text }));
+        out.push(Output::Agent(AgentCommand::UserMessage(message)));
         out.push(send(from.id, ServerMessage::ack(id)));
         out
     }
@@ -103,14 +94,14 @@ impl Session {
     pub(super) fn on_decision(
         &mut self,
         from: Sender,
-        id: String,
-        answer: DecisionMessage,
+        answer: PermissionDecision,
         at: At,
     ) -> Vec<Output> {
-        if let Some(reply) = self.guard_owner(&from, &id, OwnerAction::AnswerPermission) {
+        if let Some(reply) = self.guard_owner(&from, &answer.id, OwnerAction::AnswerPermission) {
             return reply_to(from.id, reply);
         }
-        let DecisionMessage {
+        let PermissionDecision {
+            id,
             request_id,
             decision,
             message,

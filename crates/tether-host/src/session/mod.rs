@@ -22,12 +22,13 @@ use std::time::Instant;
 use bytes::Bytes;
 
 use crate::protocol::{
-    AgentInfo, AgentState, ClientMessage, EventKind, EventRecord, NoticeLevel, OwnerSlot,
-    PROTOCOL_VERSION, PendingSummary, Preview, ServerMessage, SessionDescription, SessionSummary,
-    TurnOutcome, You, rfc3339,
+    AgentInfo, AgentState, Claim, ClientMessage, EventKind, EventRecord, Interrupt, NoticeLevel,
+    OwnerSlot, PROTOCOL_VERSION, PendingSummary, Ping, Preview, Release, RemoveRule, Resume,
+    ServerMessage, SessionDescription, SessionSummary, SetMode, Transfer, TurnOutcome, You,
+    rfc3339,
 };
 
-use commands::{DecisionMessage, Sender, reply_to, role_message};
+use commands::{Sender, reply_to, role_message};
 use dedupe::RecentIds;
 pub use log::{EventLog, Frame, HistoryBudget, HistoryWindow, ReplayPlan, SeqRange};
 use pending::PendingRequests;
@@ -323,41 +324,27 @@ impl Session {
         }
         let sender = Sender { id: from, identity };
         match message {
-            ClientMessage::UserMessage { id, text } => self.on_user_message(sender, id, text, at),
-            ClientMessage::PermissionDecision {
-                id,
-                request_id,
-                decision,
-                message,
-                updated_input,
-                option,
-            } => {
-                let answer = DecisionMessage {
-                    request_id,
-                    decision,
-                    message,
-                    updated_input,
-                    option,
-                };
-                self.on_decision(sender, id, answer, at)
-            }
-            ClientMessage::Interrupt { id } => self.on_interrupt(sender, id, at),
-            ClientMessage::Claim { id } => {
+            ClientMessage::UserMessage(message) => self.on_user_message(sender, message, at),
+            ClientMessage::PermissionDecision(answer) => self.on_decision(sender, answer, at),
+            ClientMessage::Interrupt(Interrupt { id }) => self.on_interrupt(sender, id, at),
+            ClientMessage::Claim(Claim { id }) => {
                 let result = self.roster.claim(from, at.mono);
                 self.on_role_op(from, id, result)
             }
-            ClientMessage::Release { id } => {
+            ClientMessage::Release(Release { id }) => {
                 let result = self.roster.release(from);
                 self.on_role_op(from, id, result)
             }
-            ClientMessage::Transfer { id, to } => {
+            ClientMessage::Transfer(Transfer { id, to }) => {
                 let result = self.roster.transfer(from, &to);
                 self.on_role_op(from, id, result)
             }
-            ClientMessage::RemoveRule { id, rule } => self.on_remove_rule(sender, id, &rule, at),
-            ClientMessage::SetMode { id, mode } => self.on_set_mode(sender, id, mode),
-            ClientMessage::Resume { since, .. } => self.on_resume(from, since),
-            ClientMessage::Ping { id } => reply_to(from, ServerMessage::Pong { id }),
+            ClientMessage::RemoveRule(RemoveRule { id, rule }) => {
+                self.on_remove_rule(sender, id, &rule, at)
+            }
+            ClientMessage::SetMode(SetMode { id, mode }) => self.on_set_mode(sender, id, mode),
+            ClientMessage::Resume(Resume { since, .. }) => self.on_resume(from, since),
+            ClientMessage::Ping(Ping { id }) => reply_to(from, ServerMessage::Pong { id }),
         }
     }
 
@@ -539,7 +526,7 @@ impl Session {
             } => {
                 self.lobby_generation += 1;
                 // An agent's title reaches the lobby and every session list.
-                self.title = crate::host::query::displayable_up_to(title, 120);
+                self.title = crate::host::server::query::displayable_up_to(title, 120);
             }
             _ => {}
         }

@@ -303,19 +303,21 @@ impl World {
 
     fn client_op(&mut self, from: ParticipantId, op: Op) -> Result<Vec<Output>, TestCaseError> {
         let message = match op {
-            Op::Claim { .. } => ClientMessage::Claim { id: "c".into() },
-            Op::Release { .. } => ClientMessage::Release { id: "r".into() },
-            Op::Transfer { to, .. } => ClientMessage::Transfer {
+            Op::Claim { .. } => ClientMessage::Claim(crate::protocol::Claim { id: "c".into() }),
+            Op::Release { .. } => {
+                ClientMessage::Release(crate::protocol::Release { id: "r".into() })
+            }
+            Op::Transfer { to, .. } => ClientMessage::Transfer(crate::protocol::Transfer {
                 id: "t".into(),
                 to: self.pick(to).map(|p| p.to_string()).unwrap_or_default(),
-            },
-            Op::Message { id, .. } => ClientMessage::UserMessage {
+            }),
+            Op::Message { id, .. } => ClientMessage::UserMessage(crate::protocol::UserMessage {
                 id: format!("m{id}"),
                 text: "ls".into(),
-            },
+            }),
             Op::Decide {
                 request, allow, id, ..
-            } => ClientMessage::PermissionDecision {
+            } => ClientMessage::PermissionDecision(crate::protocol::PermissionDecision {
                 id: format!("d{id}"),
                 request_id: format!("r{request}"),
                 decision: if allow {
@@ -326,10 +328,10 @@ impl World {
                 message: None,
                 updated_input: None,
                 option: None,
-            },
-            _ => ClientMessage::Interrupt { id: "i".into() },
+            }),
+            _ => ClientMessage::Interrupt(crate::protocol::Interrupt { id: "i".into() }),
         };
-        let owner_only = !matches!(message, ClientMessage::Claim { .. });
+        let owner_only = !matches!(message, ClientMessage::Claim(crate::protocol::Claim { .. }));
         let before = self.session.last_seq();
         let owner = self.session.roster().owner();
         let out = self.session.handle(from, message, self.at());

@@ -2,8 +2,9 @@ use std::time::{Duration, Instant, SystemTime};
 
 use super::*;
 use crate::protocol::{
-    AgentState, ClientMessage, Decision, ErrorCode, EventKind, Grant, MAX_USER_TEXT_BYTES, Mode,
-    OutputStream, Role, ServerMessage,
+    AgentState, Claim, ClientMessage, Decision, ErrorCode, EventKind, Grant, Interrupt,
+    MAX_USER_TEXT_BYTES, Mode, OutputStream, PermissionDecision, Ping, Release, Resume, Role,
+    ServerMessage, Transfer, UserMessage,
 };
 
 fn config(traits: AgentTraits) -> SessionConfig {
@@ -88,21 +89,21 @@ impl Harness {
 }
 
 fn user(id: &str, text: &str) -> ClientMessage {
-    ClientMessage::UserMessage {
+    ClientMessage::UserMessage(UserMessage {
         id: id.into(),
         text: text.into(),
-    }
+    })
 }
 
 fn decide(id: &str, request: &str, decision: Decision) -> ClientMessage {
-    ClientMessage::PermissionDecision {
+    ClientMessage::PermissionDecision(PermissionDecision {
         id: id.into(),
         request_id: request.into(),
         decision,
         message: None,
         updated_input: None,
         option: None,
-    }
+    })
 }
 
 /// The error code of the single reply, asserting nothing else happened.
@@ -191,12 +192,12 @@ fn follower_actions_are_refused_with_no_effect() {
     let actions = [
         user("1", "ls"),
         decide("2", "r1", Decision::Allow),
-        ClientMessage::Interrupt { id: "3".into() },
-        ClientMessage::Release { id: "4".into() },
-        ClientMessage::Transfer {
+        ClientMessage::Interrupt(Interrupt { id: "3".into() }),
+        ClientMessage::Release(Release { id: "4".into() }),
+        ClientMessage::Transfer(Transfer {
             id: "5".into(),
             to: "p1".into(),
-        },
+        }),
     ];
     for action in actions {
         let out = h.send(bob, action);
@@ -221,9 +222,10 @@ fn user_message_reaches_the_agent_once_per_id() {
     );
     assert_eq!(
         agent_commands(&out),
-        [AgentCommand::UserMessage {
+        [AgentCommand::UserMessage(UserMessage {
+            id: "m1".into(),
             text: "echo hi".into()
-        }]
+        })]
     );
     assert!(
         matches!(out.last(), Some(Output::Send { to, message: ServerMessage::Ack { duplicate: false, .. } }) if *to == alice)
@@ -285,7 +287,7 @@ fn oversized_text_and_exited_agent_are_refused() {
         only_error(&h.send(alice, user("m", "ls")), alice),
         ErrorCode::AgentExited
     );
-    let interrupt = ClientMessage::Interrupt { id: "i".into() };
+    let interrupt = ClientMessage::Interrupt(Interrupt { id: "i".into() });
     assert_eq!(
         only_error(&h.send(alice, interrupt), alice),
         ErrorCode::AgentExited
@@ -387,7 +389,7 @@ fn seqs_are_contiguous_and_resume_replays_after_since() {
         });
     }
     assert_eq!(h.session.last_seq(), 6);
-    let out = h.send(alice, ClientMessage::Resume { id: None, since: 4 });
+    let out = h.send(alice, ClientMessage::Resume(Resume { id: None, since: 4 }));
     let [Output::Replay { to, replay }] = &out[..] else {
         panic!("{out:?}")
     };
@@ -404,10 +406,10 @@ fn role_operations_notify_the_changed_and_everyone() {
     let bob = h.follower("bob");
     let out = h.send(
         alice,
-        ClientMessage::Transfer {
+        ClientMessage::Transfer(Transfer {
             id: "t".into(),
             to: bob.to_string(),
-        },
+        }),
     );
     let roles: Vec<_> = out
         .iter()
@@ -423,7 +425,7 @@ fn role_operations_notify_the_changed_and_everyone() {
     assert!(out.iter().any(|o| matches!(o, Output::ParticipantsChanged)));
     assert_eq!(
         only_error(
-            &h.send(alice, ClientMessage::Claim { id: "c".into() }),
+            &h.send(alice, ClientMessage::Claim(Claim { id: "c".into() })),
             alice
         ),
         ErrorCode::OwnerPresent
@@ -436,9 +438,9 @@ fn pong_answers_ping_to_the_sender_only() {
     let v = h.follower_view();
     let out = h.send(
         v,
-        ClientMessage::Ping {
+        ClientMessage::Ping(Ping {
             id: Some("x".into()),
-        },
+        }),
     );
     assert!(
         matches!(&out[..], [Output::Send { to, message: ServerMessage::Pong { id: Some(id) } }] if *to == v && id == "x")

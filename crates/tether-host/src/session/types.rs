@@ -7,7 +7,9 @@ use serde_json::Value;
 
 use super::log::{Frame, HistoryBudget, ReplayPlan};
 use super::roster::ParticipantId;
-use crate::protocol::{Decision, Grant, Mode, OwnerSlot, ServerMessage, SessionDescription};
+use crate::protocol::{
+    Decision, Grant, Mode, OwnerSlot, ServerMessage, SessionDescription, UserMessage,
+};
 
 /// A moment, on both clocks: monotonic for deadlines, wall for timestamps.
 #[derive(Debug, Clone, Copy)]
@@ -41,9 +43,10 @@ pub struct AgentTraits {
 /// A command for the agent, produced by an owner's action.
 #[derive(Debug, Clone, PartialEq)]
 pub enum AgentCommand {
-    UserMessage {
-        text: String,
-    },
+    /// The owner's message, as it came.
+    UserMessage(UserMessage),
+    /// An answer to a permission request: the owner's, as checked, or the
+    /// host's own.
     Decision {
         request_id: String,
         decision: Decision,

@@ -44,7 +44,7 @@ impl HostedSession {
         // Titles reach every client's screen and the lobby.
         spec.title = spec
             .title
-            .map(|t| crate::host::query::displayable_up_to(&t, MAX_TITLE_CHARS))
+            .map(|t| crate::host::server::query::displayable_up_to(&t, MAX_TITLE_CHARS))
             .filter(|t| !t.trim().is_empty());
         spec.cwd = std::fs::canonicalize(&spec.cwd)
             .or_io(|| format!("working directory {}", spec.cwd.display()))?;

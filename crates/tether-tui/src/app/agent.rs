@@ -2,7 +2,7 @@
 //! usage. The plan is one cell per turn, redrawn in place as it changes.
 
 use super::{App, Effect, Level};
-use crate::protocol::{ClientMessage, EventKind, NoticeLevel};
+use crate::protocol::{ClientMessage, EventKind, NoticeLevel, SetMode};
 use crate::tui::cells;
 use crate::tui::transcript::{Block, BlockKind};
 
@@ -44,7 +44,7 @@ impl App {
         let mode = next.id.clone();
         let name = crate::tui::sanitize::sanitize_plain(&next.name);
         self.say(format!("switching to mode {name}…"), Level::Info);
-        self.send_tracked(|id| ClientMessage::SetMode { id, mode }, None)
+        self.send_tracked(|id| ClientMessage::SetMode(SetMode { id, mode }), None)
     }
 
     /// A new turn starts: its plan gets a cell of its own.
@@ -57,7 +57,9 @@ impl App {
 mod tests {
     use crossterm::event::KeyCode;
 
-    use crate::protocol::{AgentMode, ClientMessage, EventKind, PlanEntry, PlanStatus, Role};
+    use crate::protocol::{
+        AgentMode, ClientMessage, EventKind, PlanEntry, PlanStatus, Role, SetMode,
+    };
     use crate::tui::app::Focus;
     use crate::tui::app::tests::{Rig, record, sent};
 
@@ -141,7 +143,7 @@ mod tests {
         owner.event(record(1, modes()));
         let asked = sent(&owner.key(KeyCode::BackTab));
         assert!(
-            matches!(&asked[..], [ClientMessage::SetMode { mode, .. }] if mode == "code"),
+            matches!(&asked[..], [ClientMessage::SetMode(SetMode { mode, .. })] if mode == "code"),
             "{asked:?}"
         );
         assert_eq!(owner.app.focus, Focus::Input);

@@ -8,7 +8,7 @@ use serde_json::Value;
 use super::{App, ConnState, Effect, Level, Pending};
 use crate::protocol::{
     AgentState, ClientMessage, ErrorCode, EventKind, EventRecord, NoticeLevel, OutputStream,
-    ParticipantInfo, Role, ServerMessage, SessionDescription, TurnOutcome, You,
+    ParticipantInfo, Resume, Role, ServerMessage, SessionDescription, TurnOutcome, You,
 };
 use crate::tui::cells;
 use crate::tui::cells::sequence::Plan;
@@ -149,10 +149,10 @@ impl App {
                 return Vec::new();
             }
             self.resuming = true;
-            let resume = ClientMessage::Resume {
+            let resume = ClientMessage::Resume(Resume {
                 id: None,
                 since: last,
-            };
+            });
             return if matches!(self.conn, ConnState::Connected { .. }) {
                 vec![Effect::Send(resume)]
             } else {

@@ -4,7 +4,9 @@
 use serde_json::Value;
 
 use super::Pending;
-use crate::protocol::{ClientMessage, Decision, EventKind, PermissionOptionKind, Preview};
+use crate::protocol::{
+    ClientMessage, Decision, EventKind, PermissionDecision, PermissionOptionKind, Preview,
+};
 use crate::tui::cells::summarize_input;
 use crate::tui::sanitize::sanitize_plain;
 
@@ -124,14 +126,14 @@ impl Pending {
 impl Answer {
     /// The `permission_decision` that carries this answer.
     pub fn into_message(self, id: String) -> ClientMessage {
-        ClientMessage::PermissionDecision {
+        ClientMessage::PermissionDecision(PermissionDecision {
             id,
             request_id: self.request_id,
             decision: self.decision,
             message: self.message,
             updated_input: self.updated_input,
             option: self.option,
-        }
+        })
     }
 }
 

@@ -3,7 +3,7 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind};
 
 use super::{App, Effect, Focus, Level, Modal, choices, text_edit};
-use crate::protocol::{ClientMessage, Decision};
+use crate::protocol::{Claim, ClientMessage, Decision, Interrupt, Release, UserMessage};
 use crate::tui::keymap::{Action, Context, lookup};
 
 impl App {
@@ -150,12 +150,12 @@ impl App {
                 if self.view_mode {
                     self.say("view mode never owns", Level::Info);
                 } else {
-                    return self.send_tracked(|id| ClientMessage::Claim { id }, None);
+                    return self.send_tracked(|id| ClientMessage::Claim(Claim { id }), None);
                 }
             }
             Action::ReleaseOwnership => {
                 if self.is_owner() {
-                    return self.send_tracked(|id| ClientMessage::Release { id }, None);
+                    return self.send_tracked(|id| ClientMessage::Release(Release { id }), None);
                 }
                 self.say("only the owner can release", Level::Info);
             }
@@ -225,9 +225,11 @@ impl App {
         self.transcript.scroll_to_bottom();
         // The text stays in the box (locked) until the host acknowledges it.
         self.send_tracked(
-            |id| ClientMessage::UserMessage {
-                id,
-                text: text.clone(),
+            |id| {
+                ClientMessage::UserMessage(UserMessage {
+                    id,
+                    text: text.clone(),
+                })
             },
             Some(text.clone()),
         )
@@ -272,7 +274,7 @@ impl App {
         if !self.is_owner() {
             return Vec::new();
         }
-        self.send_tracked(|id| ClientMessage::Interrupt { id }, None)
+        self.send_tracked(|id| ClientMessage::Interrupt(Interrupt { id }), None)
     }
 
     /// Esc closes what is open (the search's highlights; modals take

@@ -34,7 +34,7 @@ use super::transcript::Transcript;
 use crate::client::ConnEvent;
 use crate::protocol::{
     AgentInfo, AgentState, ClientMessage, ParticipantInfo, PermissionOption, Preview, Role,
-    SessionDescription, You,
+    SessionDescription, UserMessage, You,
 };
 
 /// Everything `update` reacts to.
@@ -348,7 +348,7 @@ impl App {
     pub fn sending(&self) -> bool {
         self.in_flight
             .iter()
-            .any(|(_, f)| matches!(f.message, ClientMessage::UserMessage { .. }))
+            .any(|(_, f)| matches!(f.message, ClientMessage::UserMessage(UserMessage { .. })))
     }
 
     fn fresh_id(&mut self) -> String {

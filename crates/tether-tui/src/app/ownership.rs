@@ -5,7 +5,9 @@
 use std::time::{Duration, Instant};
 
 use super::{App, Effect, Level};
-use crate::protocol::{ClientMessage, ErrorCode, Grant, Mode, OwnerSlot, Role, ServerMessage};
+use crate::protocol::{
+    ClientMessage, ErrorCode, Grant, Mode, OwnerSlot, Release, Role, ServerMessage, Transfer,
+};
 use crate::tui::sanitize::sanitize_plain;
 use crate::tui::theme;
 use crate::tui::transcript::{Block, BlockKind, styled};
@@ -79,7 +81,7 @@ impl App {
             .iter()
             .find(|(i, _)| *i == id)
             .and_then(|(_, sent)| match &sent.message {
-                ClientMessage::Transfer { to, .. } => Some(to.clone()),
+                ClientMessage::Transfer(Transfer { to, .. }) => Some(to.clone()),
                 _ => None,
             });
         let text = match transfer_to {
@@ -205,7 +207,7 @@ impl App {
             Level::Info,
         );
         let to = ask.to;
-        self.send_tracked(|id| ClientMessage::Transfer { id, to }, None)
+        self.send_tracked(|id| ClientMessage::Transfer(Transfer { id, to }), None)
     }
 
     /// On a deliberate quit: the `release` to send first when this client
@@ -217,6 +219,6 @@ impl App {
             return None;
         }
         let id = self.fresh_id();
-        Some((id.clone(), ClientMessage::Release { id }))
+        Some((id.clone(), ClientMessage::Release(Release { id })))
     }
 }

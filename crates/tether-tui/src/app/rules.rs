@@ -3,7 +3,7 @@
 //! question; everyone else sees the list read-only.
 
 use super::{App, Effect, Level, Modal, Question};
-use crate::protocol::{ClientMessage, Rule};
+use crate::protocol::{ClientMessage, RemoveRule, Rule};
 use crate::tui::keymap::Action;
 
 /// The rules overlay's state.
@@ -94,7 +94,10 @@ impl App {
         if !yes {
             return Vec::new();
         }
-        self.send_tracked(|id| ClientMessage::RemoveRule { id, rule }, None)
+        self.send_tracked(
+            |id| ClientMessage::RemoveRule(RemoveRule { id, rule }),
+            None,
+        )
     }
 }
 
@@ -157,7 +160,7 @@ mod tests {
         press(&mut rig, KeyCode::Delete);
         let effects = press(&mut rig, KeyCode::Char('y'));
         assert!(
-            matches!(&effects[..], [Effect::Send(ClientMessage::RemoveRule { rule, .. })] if rule == "rule-2"),
+            matches!(&effects[..], [Effect::Send(ClientMessage::RemoveRule(RemoveRule { rule, .. }))] if rule == "rule-2"),
             "{effects:?}"
         );
         rig.event(record(

@@ -169,7 +169,7 @@ fn y_and_n_answer_only_in_the_permissions_pane() {
     rig.key(KeyCode::Down);
     let effects = rig.key(KeyCode::Char('y'));
     assert!(
-        matches!(&sent(&effects)[..], [ClientMessage::PermissionDecision { request_id, decision: Decision::Allow, .. }] if request_id == "r2")
+        matches!(&sent(&effects)[..], [ClientMessage::PermissionDecision(crate::protocol::PermissionDecision { request_id, decision: Decision::Allow, .. })] if request_id == "r2")
     );
     // n asks for a reason; Enter sends it.
     rig.key(KeyCode::Up);
@@ -177,7 +177,7 @@ fn y_and_n_answer_only_in_the_permissions_pane() {
     rig.typed("too risky");
     let effects = rig.key(KeyCode::Enter);
     assert!(
-        matches!(&sent(&effects)[..], [ClientMessage::PermissionDecision { request_id, decision: Decision::Deny, message: Some(m), .. }] if request_id == "r1" && m == "too risky")
+        matches!(&sent(&effects)[..], [ClientMessage::PermissionDecision(crate::protocol::PermissionDecision { request_id, decision: Decision::Deny, message: Some(m), .. })] if request_id == "r1" && m == "too risky")
     );
 }
 
@@ -190,11 +190,13 @@ fn esc_in_the_reason_prompt_denies_without_a_reason() {
     let effects = rig.key(KeyCode::Esc);
     assert!(matches!(
         &sent(&effects)[..],
-        [ClientMessage::PermissionDecision {
-            decision: Decision::Deny,
-            message: None,
-            ..
-        }]
+        [ClientMessage::PermissionDecision(
+            crate::protocol::PermissionDecision {
+                decision: Decision::Deny,
+                message: None,
+                ..
+            }
+        )]
     ));
 }
 
@@ -252,7 +254,7 @@ fn esc_interrupts_for_the_owner() {
     let mut rig = Rig::new(Role::Owner, false);
     assert!(matches!(
         &sent(&rig.key(KeyCode::Esc))[..],
-        [ClientMessage::Interrupt { .. }]
+        [ClientMessage::Interrupt(crate::protocol::Interrupt { .. })]
     ));
     // An owner in --view mode is a viewer.
     let mut rig = Rig::new(Role::Owner, true);
@@ -264,7 +266,9 @@ fn enter_sends_and_the_text_stays_until_acknowledged() {
     let mut rig = Rig::new(Role::Owner, false);
     rig.typed("ls");
     let effects = rig.key(KeyCode::Enter);
-    let [ClientMessage::UserMessage { id, text }] = &sent(&effects)[..] else {
+    let [ClientMessage::UserMessage(crate::protocol::UserMessage { id, text })] =
+        &sent(&effects)[..]
+    else {
         panic!("{effects:?}")
     };
     assert_eq!(text, "ls");
@@ -283,7 +287,8 @@ fn a_refused_message_returns_to_the_box_with_the_error_shown() {
     let mut rig = Rig::new(Role::Owner, false);
     rig.typed("ls");
     let effects = rig.key(KeyCode::Enter);
-    let [ClientMessage::UserMessage { id, .. }] = &sent(&effects)[..] else {
+    let [ClientMessage::UserMessage(crate::protocol::UserMessage { id, .. })] = &sent(&effects)[..]
+    else {
         panic!()
     };
     rig.server(ServerMessage::error(
@@ -312,7 +317,7 @@ fn unsent_text_waits_for_the_connection_and_keeps_its_id() {
     let id = rig.app.in_flight_ids().next().unwrap().to_owned();
     let effects = rig.conn(ConnEvent::Connected);
     assert!(
-        matches!(&sent(&effects)[..], [ClientMessage::UserMessage { id: again, .. }] if *again == id)
+        matches!(&sent(&effects)[..], [ClientMessage::UserMessage(crate::protocol::UserMessage { id: again, .. })] if *again == id)
     );
 }
 
@@ -323,7 +328,7 @@ fn ctrl_c_interrupts_clears_or_quits_on_a_second_press() {
     rig.event(record(1, EventKind::status(AgentState::Running)));
     assert!(matches!(
         &sent(&ctrl_c(&mut rig))[..],
-        [ClientMessage::Interrupt { .. }]
+        [ClientMessage::Interrupt(crate::protocol::Interrupt { .. })]
     ));
     rig.event(record(2, EventKind::status(AgentState::Idle)));
     rig.typed("draft");
@@ -387,7 +392,10 @@ fn replayed_events_apply_once_and_a_gap_asks_for_a_resume() {
     let effects = rig.event(notice(5));
     assert!(matches!(
         &sent(&effects)[..],
-        [ClientMessage::Resume { since: 2, .. }]
+        [ClientMessage::Resume(crate::protocol::Resume {
+            since: 2,
+            ..
+        })]
     ));
     assert_eq!(rig.app.last_applied(), 2);
     for seq in 3..=5 {
@@ -432,7 +440,7 @@ fn pending_requests_from_ready_are_answerable() {
     assert_eq!(rig.app.pending.len(), 1);
     rig.focus(Focus::Permissions);
     assert!(
-        matches!(&sent(&rig.key(KeyCode::Char('y')))[..], [ClientMessage::PermissionDecision { request_id, .. }] if request_id == "early")
+        matches!(&sent(&rig.key(KeyCode::Char('y')))[..], [ClientMessage::PermissionDecision(crate::protocol::PermissionDecision { request_id, .. })] if request_id == "early")
     );
 }
 

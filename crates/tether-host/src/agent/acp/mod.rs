@@ -3,9 +3,9 @@
 //! its client. Gemini CLI (`gemini --acp`), Claude Code through
 //! `claude-agent-acp`, `codex-acp`, `opencode acp` and others speak it.
 //!
-//! This module only moves bytes; [`map::Mapper`] decides what they mean,
-//! [`rpc`] is the JSON-RPC framing and [`update`] the meaning of
-//! `session/update` notifications.
+//! The process is [`line_process`]'s; [`map::Mapper`] decides what its
+//! lines mean, [`rpc`] is the JSON-RPC framing and [`update`] the meaning
+//! of `session/update` notifications.
 
 pub mod info;
 pub mod map;
@@ -13,19 +13,13 @@ pub mod rpc;
 pub mod update;
 
 use std::path::PathBuf;
-use std::process::Stdio;
 
-use nix::sys::signal::Signal;
-use tokio::process::ChildStdin;
 use tokio::sync::mpsc;
 
-use super::process::{TreeChild, TreeStop, child_command, forward_text, sleep_until_some};
-use super::stream_json::lines::{FromChild, read_stdout};
-use super::stream_json::{describe_exit, write_line};
+use super::line_process::{self, LineProtocol, Step};
 use super::{AgentInput, EventSink};
 use crate::host::error::{Result, invalid};
 use crate::host::session::AgentCommand;
-use crate::protocol::{AgentState, EventKind, NoticeLevel};
 use map::{Action, Mapper};
 
 pub struct AcpAgent {
@@ -33,31 +27,6 @@ pub struct AcpAgent {
     cwd: PathBuf,
     /// The agent session to continue (a restarted host's).
     resume: Option<String>,
-}
-
-/// The child and what the loop knows of its end.
-struct Running {
-    child: TreeChild,
-    stdin: Option<ChildStdin>,
-    exit: Option<std::io::Result<std::process::ExitStatus>>,
-    stopping: bool,
-    /// Stopped because the connection failed (not asked to).
-    failed: bool,
-    /// The steps that end the agent's process tree, once begun.
-    ending: TreeStop,
-}
-
-impl Running {
-    /// Closes stdin (which asks the agent to finish) and signals its
-    /// group; SIGKILL follows after the grace.
-    fn stop(&mut self) {
-        if self.stopping {
-            return;
-        }
-        self.stopping = true;
-        self.stdin = None;
-        self.ending.begin(Signal::SIGTERM);
-    }
 }
 
 impl AcpAgent {
@@ -72,129 +41,56 @@ impl AcpAgent {
         })
     }
 
-    pub async fn run(self, mut inbox: mpsc::UnboundedReceiver<AgentInput>, events: EventSink) {
-        let _ = events.send(EventKind::status(AgentState::Starting)).await;
-        let Some(mut running) = self.spawn(&events).await else {
-            return;
+    pub async fn run(self, inbox: mpsc::UnboundedReceiver<AgentInput>, events: EventSink) {
+        let protocol = Acp {
+            mapper: Mapper::new(self.cwd.clone(), self.resume.clone()),
         };
-        let (tx, mut from_child) = mpsc::channel(256);
-        tokio::spawn(read_stdout(running.child.stdout.take(), tx.clone()));
-        tokio::spawn(forward_text(
-            running.child.stderr.take(),
-            tx,
-            FromChild::Stderr,
-        ));
-        let mut mapper = Mapper::new(self.cwd.clone(), self.resume.clone());
-        let start = mapper.start();
-        perform(start, &mut running, &events).await;
-        let mut reading = true;
-        while running.exit.is_none() || reading {
-            let actions = tokio::select! {
-                got = from_child.recv(), if reading => match got {
-                    Some(got) => from_agent(&mut mapper, got).await,
-                    None => {
-                        reading = false;
-                        Vec::new()
-                    }
-                },
-                status = running.child.wait(), if running.exit.is_none() => {
-                    running.exit = Some(status);
-                    Vec::new()
-                }
-                input = inbox.recv(), if !running.stopping => match input {
-                    Some(AgentInput::Command(command)) => from_owner(&mut mapper, command),
-                    None | Some(AgentInput::Shutdown) => {
-                        running.stop();
-                        Vec::new()
-                    }
-                },
-                () = sleep_until_some(running.ending.due) => {
-                    running.ending.on_due();
-                    Vec::new()
-                }
-            };
-            perform(actions, &mut running, &events).await;
-        }
-        perform(mapper.end(), &mut running, &events).await;
-        let (code, detail) = describe_exit(running.exit.take());
-        if (!running.stopping || running.failed) && code != Some(0) {
-            let text = format!("the agent {detail}");
-            let _ = events
-                .send(EventKind::notice(NoticeLevel::Error, text))
-                .await;
-        }
-        let _ = events.send(EventKind::exited(detail, code)).await;
-    }
-
-    /// Starts the child, or says why it could not start.
-    async fn spawn(&self, events: &EventSink) -> Option<Running> {
-        let spawned = TreeChild::spawn(
-            child_command(&self.command[0], &self.cwd)
-                .args(&self.command[1..])
-                .stdin(Stdio::piped()),
-        );
-        match spawned {
-            Ok(mut child) => Some(Running {
-                ending: TreeStop::new(child.id().unwrap_or(0)),
-                stdin: child.stdin.take(),
-                child,
-                exit: None,
-                stopping: false,
-                failed: false,
-            }),
-            Err(e) => {
-                let text = format!("could not start `{}`: {e}", self.command[0]);
-                let _ = events
-                    .send(EventKind::notice(NoticeLevel::Error, text.clone()))
-                    .await;
-                let _ = events.send(EventKind::exited(text, None)).await;
-                None
-            }
-        }
+        line_process::run(&self.command, &self.cwd, protocol, inbox, events).await;
     }
 }
 
-/// Emits events and writes messages (stdin is closed for good when a
-/// write fails); a failed connection stops the agent.
-async fn perform(actions: Vec<Action>, running: &mut Running, events: &EventSink) {
-    for action in actions {
-        match action {
-            Action::Emit(event) => {
-                let _ = events.send(event).await;
-            }
-            Action::Write(value) => {
-                if running.stdin.is_none() {
-                    continue;
-                }
-                if let Err(e) = write_line(&mut running.stdin, &value).await {
-                    let text = format!("could not write to the agent: {e}");
-                    let _ = events
-                        .send(EventKind::notice(NoticeLevel::Warn, text))
-                        .await;
-                    running.stdin = None;
-                }
-            }
-            Action::Fail(why) => {
-                let _ = events
-                    .send(EventKind::notice(NoticeLevel::Error, why))
-                    .await;
-                running.failed = true;
-                running.stop();
-            }
-        }
+/// The ACP half of the agent.
+struct Acp {
+    mapper: Mapper,
+}
+
+impl LineProtocol for Acp {
+    const SKIPS_WRITES_AFTER_CLOSE: bool = true;
+
+    fn start(&mut self) -> Vec<Step> {
+        steps(self.mapper.start())
     }
+
+    async fn on_line(&mut self, line: Vec<u8>) -> Vec<Step> {
+        steps(from_agent(&mut self.mapper, line).await)
+    }
+
+    fn on_command(&mut self, command: AgentCommand) -> Vec<Step> {
+        steps(from_owner(&mut self.mapper, command))
+    }
+
+    fn end(&mut self) -> Vec<Step> {
+        steps(self.mapper.end())
+    }
+}
+
+fn steps(actions: Vec<Action>) -> Vec<Step> {
+    actions
+        .into_iter()
+        .map(|action| match action {
+            Action::Emit(event) => Step::Emit(event),
+            Action::Write(value) => Step::Write(value),
+            Action::Fail(why) => Step::Fail(why),
+        })
+        .collect()
 }
 
 /// Lines at least this long may carry diffs that take milliseconds to
 /// compute: they are mapped off the runtime's threads.
 const OFFLOAD_BYTES: usize = 64 * 1024;
 
-/// What a piece of the agent's output means.
-async fn from_agent(mapper: &mut Mapper, got: FromChild) -> Vec<Action> {
-    let line = match got.side_event() {
-        Ok(event) => return vec![Action::Emit(event)],
-        Err(line) => line,
-    };
+/// What a line of the agent's output means.
+async fn from_agent(mapper: &mut Mapper, line: Vec<u8>) -> Vec<Action> {
     if line.len() < OFFLOAD_BYTES {
         return mapper.from_agent(&line);
     }
@@ -217,7 +113,7 @@ async fn from_agent(mapper: &mut Mapper, got: FromChild) -> Vec<Action> {
 
 fn from_owner(mapper: &mut Mapper, command: AgentCommand) -> Vec<Action> {
     match command {
-        AgentCommand::UserMessage { text } => mapper.user_message(&text),
+        AgentCommand::UserMessage(message) => mapper.user_message(&message.text),
         // The session refuses an edited input for this agent (see
         // `AgentTraits::takes_updated_input`); ACP has no deny reason.
         AgentCommand::Decision {

@@ -123,14 +123,14 @@ fn a_plain_answer_without_a_once_option_is_refused_and_the_request_stays() {
     assert!(message.contains("`always` (allow_always)"), "{message}");
     assert!(h.session.pending.is_open("r1"));
     // Naming the broader option on purpose still works.
-    let named = ClientMessage::PermissionDecision {
+    let named = ClientMessage::PermissionDecision(crate::protocol::PermissionDecision {
         id: "d2".into(),
         request_id: "r1".into(),
         decision: Decision::Allow,
         message: None,
         updated_input: None,
         option: Some("always".into()),
-    };
+    });
     let out = h.send(alice, named);
     assert!(matches!(
         &agent_commands(&out)[..],
@@ -144,14 +144,14 @@ fn an_edited_input_is_recorded_as_what_runs() {
     let alice = h.owner("alice");
     h.request_with("r1", PermissionOption::standard(Vec::new()));
     let edited = json!({"command": "pwd; whoami"});
-    let answer = ClientMessage::PermissionDecision {
+    let answer = ClientMessage::PermissionDecision(crate::protocol::PermissionDecision {
         id: "d1".into(),
         request_id: "r1".into(),
         decision: Decision::Allow,
         message: None,
         updated_input: Some(edited.clone()),
         option: None,
-    };
+    });
     let out = h.send(alice, answer);
     assert!(
         matches!(&events(&out)[..], [EventKind::PermissionResolved { updated_input: Some(v), .. }] if *v == edited),

@@ -8,8 +8,8 @@ use serde_json::{Value, json};
 
 use super::*;
 use crate::protocol::{
-    ClientMessage, Decision, EventKind, EventRecord, PermissionOption, PermissionOptionKind,
-    Preview, Role, ServerMessage,
+    ClientMessage, Decision, EventKind, EventRecord, PermissionDecision, PermissionOption,
+    PermissionOptionKind, Preview, Role, ServerMessage,
 };
 use crate::tui::app::Focus;
 use crate::tui::app::tests::people::{person, roster};
@@ -77,14 +77,14 @@ fn decision(
 ) {
     match &sent(effects)[..] {
         [
-            ClientMessage::PermissionDecision {
+            ClientMessage::PermissionDecision(PermissionDecision {
                 request_id,
                 decision,
                 message,
                 updated_input,
                 option,
                 ..
-            },
+            }),
         ] => (
             request_id.clone(),
             *decision,

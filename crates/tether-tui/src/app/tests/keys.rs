@@ -5,7 +5,9 @@
 use crossterm::event::{KeyCode, KeyModifiers};
 
 use super::{Rig, record, request, sent};
-use crate::protocol::{AgentState, ClientMessage, EventKind, NoticeLevel, Role, ServerMessage};
+use crate::protocol::{
+    AgentState, ClientMessage, EventKind, Interrupt, NoticeLevel, Role, ServerMessage, UserMessage,
+};
 use crate::tui::app::{Effect, Focus, Level};
 
 fn notices(rig: &mut Rig, texts: impl IntoIterator<Item = String>) {
@@ -26,7 +28,7 @@ fn running(rig: &mut Rig) {
 fn interrupts(effects: &[Effect]) -> usize {
     sent(effects)
         .iter()
-        .filter(|m| matches!(m, ClientMessage::Interrupt { .. }))
+        .filter(|m| matches!(m, ClientMessage::Interrupt(Interrupt { .. })))
         .count()
 }
 
@@ -38,7 +40,7 @@ fn ctrl(rig: &mut Rig, c: char) -> Vec<Effect> {
 fn send_and_ack(rig: &mut Rig, text: &str) {
     rig.typed(text);
     let effects = rig.key(KeyCode::Enter);
-    let [ClientMessage::UserMessage { id, .. }] = &sent(&effects)[..] else {
+    let [ClientMessage::UserMessage(UserMessage { id, .. })] = &sent(&effects)[..] else {
         panic!("{effects:?}")
     };
     rig.server(ServerMessage::Ack {

@@ -7,8 +7,8 @@ use crossterm::event::{KeyCode, KeyModifiers};
 
 use super::{Rig, record, sent};
 use crate::protocol::{
-    AgentState, ClientMessage, EventKind, Grant, Mode, OwnerSlot, ParticipantInfo, Role,
-    ServerMessage,
+    AgentState, ClientMessage, EventKind, Grant, Mode, OwnerSlot, ParticipantInfo, Release, Role,
+    ServerMessage, Transfer,
 };
 use crate::tui::app::ownership::Ownership;
 use crate::tui::app::{Effect, Focus};
@@ -95,7 +95,7 @@ fn a_transfer_asks_first_and_names_people_not_ids() {
     rig.key(KeyCode::Char('t'));
     let effects = rig.key(KeyCode::Char('y'));
     assert!(
-        matches!(&sent(&effects)[..], [ClientMessage::Transfer { to, .. }] if to == "p4"),
+        matches!(&sent(&effects)[..], [ClientMessage::Transfer(Transfer { to, .. })] if to == "p4"),
         "{effects:?}"
     );
     let status = rig.app.status.clone().unwrap().text;
@@ -129,7 +129,7 @@ fn a_deliberate_quit_releases_only_an_owned_connected_session() {
     let mut rig = Rig::new(Role::Owner, false);
     assert!(matches!(
         rig.app.release_on_quit(),
-        Some((id, ClientMessage::Release { id: same })) if id == same
+        Some((id, ClientMessage::Release(Release { id: same }))) if id == same
     ));
     let mut follower = Rig::new(Role::Follower, false);
     assert!(follower.app.release_on_quit().is_none());
@@ -185,7 +185,7 @@ fn a_refused_transfer_names_the_person_not_the_participant_id() {
     rig.key(KeyCode::Down);
     rig.key(KeyCode::Char('t'));
     let effects = rig.key(KeyCode::Char('y'));
-    let [ClientMessage::Transfer { id, .. }] = &sent(&effects)[..] else {
+    let [ClientMessage::Transfer(Transfer { id, .. })] = &sent(&effects)[..] else {
         panic!("{effects:?}")
     };
     rig.server(ServerMessage::error(

@@ -5,7 +5,7 @@ use crossterm::event::KeyCode;
 use serde_json::json;
 
 use super::{Rig, record, sent};
-use crate::protocol::{ClientMessage, Decision, EventKind, Role};
+use crate::protocol::{ClientMessage, Decision, EventKind, PermissionDecision, Role};
 use crate::tui::app::Focus;
 use crate::tui::theme;
 use crate::tui::transcript::BlockKind;
@@ -142,7 +142,7 @@ fn a_tool_call_reads_after_its_permission_request_and_answer() {
     let effects = rig.key(KeyCode::Char('y'));
     assert!(matches!(
         &sent(&effects)[..],
-        [ClientMessage::PermissionDecision { .. }]
+        [ClientMessage::PermissionDecision(PermissionDecision { .. })]
     ));
     rig.event(record(
         3,

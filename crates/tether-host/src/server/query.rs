@@ -3,7 +3,7 @@
 //! the last one win, so a proxy or a client bug cannot smuggle a second
 //! `mode=control` past a first `mode=view`.
 
-use super::session::Since;
+use crate::host::session::Since;
 use crate::protocol::Mode;
 
 /// Longest `client` name kept, in characters.

@@ -16,11 +16,11 @@ use tokio_tungstenite::tungstenite::protocol::frame::Frame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::{CloseCode, Data, OpCode};
 use tokio_tungstenite::tungstenite::{self, Message, Utf8Bytes};
 
-use super::participants::ParticipantsMessage;
 use super::rate::{self, Bucket};
-use super::runtime::{Direct, Joined, ReplayJob, Request};
-use super::session::ParticipantId;
 use super::upgrade::Socket as WebSocket;
+use crate::host::participants::ParticipantsMessage;
+use crate::host::runtime::{Direct, Joined, ReplayJob, Request};
+use crate::host::session::ParticipantId;
 use crate::protocol::{ErrorCode, ServerMessage, close_code, decode_client_message};
 
 mod replay;
