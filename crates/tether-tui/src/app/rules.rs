@@ -10,7 +10,45 @@ use crate::tui::keymap::Action;
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RulesView {
     /// The highlighted rule (clamped to the list).
-    pub selected: usize,
+    selected: usize,
+}
+
+/// What a key on the rules overlay asks of the app.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RulesOutcome {
+    Stay,
+    /// Only the owner removes rules.
+    ReadOnly,
+    /// Ask "remove this rule?" (its id).
+    AskToRemove(String),
+    Close,
+}
+
+impl RulesView {
+    /// The highlighted one of `count` rules.
+    pub fn selected(&self, count: usize) -> usize {
+        self.selected.min(count.saturating_sub(1))
+    }
+
+    /// A key, over the ids of the `rules` in force, for the owner or not.
+    fn act(&mut self, action: Option<Action>, rules: &[String], owner: bool) -> RulesOutcome {
+        let count = rules.len();
+        match action {
+            Some(Action::SelectUp) => self.selected = self.selected.min(count).saturating_sub(1),
+            Some(Action::SelectDown) => {
+                self.selected = (self.selected + 1).min(count.saturating_sub(1))
+            }
+            Some(Action::RemoveRule) if !owner => return RulesOutcome::ReadOnly,
+            Some(Action::RemoveRule) => {
+                if let Some(rule) = rules.get(self.selected(count)) {
+                    return RulesOutcome::AskToRemove(rule.clone());
+                }
+            }
+            Some(Action::CloseRules) => return RulesOutcome::Close,
+            _ => {}
+        }
+        RulesOutcome::Stay
+    }
 }
 
 impl App {
@@ -58,33 +96,23 @@ impl App {
 
     /// Keys while the rules overlay is the innermost modal.
     pub(super) fn on_rules_key(&mut self, action: Option<Action>) -> Vec<Effect> {
-        let count = self.rules().len();
+        let rules: Vec<String> = self.rules().iter().map(|r| r.id.clone()).collect();
         let owner = self.is_owner();
-        let selected_id = self.rules_view().and_then(|view| {
-            let at = view.selected.min(count.saturating_sub(1));
-            self.rules().get(at).map(|r| r.id.clone())
-        });
         let Some(Modal::Rules(view)) = self.modals.last_mut() else {
             return Vec::new();
         };
-        match action {
-            Some(Action::SelectUp) => view.selected = view.selected.min(count).saturating_sub(1),
-            Some(Action::SelectDown) => {
-                view.selected = (view.selected + 1).min(count.saturating_sub(1))
-            }
-            Some(Action::RemoveRule) if !owner => {
+        match view.act(action, &rules, owner) {
+            RulesOutcome::Stay => {}
+            RulesOutcome::ReadOnly => {
                 self.say("read-only: only the owner can remove rules", Level::Info)
             }
-            Some(Action::RemoveRule) => {
-                if let Some(rule) = selected_id {
-                    self.modals
-                        .push(Modal::Question(Question::RemoveRule { rule }));
-                }
+            RulesOutcome::AskToRemove(rule) => {
+                self.modals
+                    .push(Modal::Question(Question::RemoveRule { rule }));
             }
-            Some(Action::CloseRules) => {
+            RulesOutcome::Close => {
                 self.modals.pop();
             }
-            _ => {}
         }
         Vec::new()
     }

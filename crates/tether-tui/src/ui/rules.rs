@@ -21,7 +21,7 @@ pub fn draw(frame: &mut Frame, area: Rect, rules: &[Rule], view: &RulesView, own
             theme::DIM,
         ));
     }
-    let selected = view.selected.min(rules.len().saturating_sub(1));
+    let selected = view.selected(rules.len());
     for (i, rule) in rules.iter().enumerate() {
         let marker = if i == selected { "▸ " } else { "  " };
         let label = sanitize_plain(&rule.label.replace('\n', " "));
