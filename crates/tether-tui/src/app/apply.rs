@@ -62,6 +62,7 @@ impl App {
         if new_history {
             // A host restarted without its journal: start over.
             self.transcript.clear();
+            self.tool_order = Default::default();
             self.new_plan_cell();
             self.tool_order = Default::default();
             self.order.clear();
@@ -205,7 +206,19 @@ impl App {
             updated_input.as_ref(),
             settled.as_ref().and_then(|s| s.always.as_deref()),
         );
-        self.push(BlockKind::Permission, seq, cell);
+        self.answer_in_place(&request_id, seq, cell);
+    }
+
+    /// The answer takes the request's line: one line says what was asked
+    /// and how it was answered.
+    fn answer_in_place(&mut self, request_id: &str, seq: u64, cell: StyledText) {
+        let block = Block::new(BlockKind::Permission, seq, cell);
+        match self.tool_order.take_request(request_id) {
+            Some(at) if at < self.transcript.len() => {
+                self.transcript.replace(at, block);
+            }
+            _ => self.transcript.push(block),
+        }
     }
 
     /// Forgets a settled request.
@@ -260,7 +273,7 @@ impl App {
             EventKind::Assistant { text } => self.on_assistant(seq, text),
             EventKind::AssistantDelta { text } => self.on_assistant_delta(seq, &text),
             EventKind::Thinking { text } => self.on_thinking(seq, &text),
-            EventKind::ToolUse { name, input, .. } => self.on_tool_use(seq, &name, &input),
+            EventKind::ToolUse { name, input, .. } => self.on_tool_use(seq, &name, &input, plan),
             EventKind::ToolResult {
                 content, is_error, ..
             } => self.on_tool_result(seq, &content, is_error),
@@ -338,10 +351,10 @@ impl App {
     /// A one-line summary; Enter in the transcript shows the whole input.
     /// Shown at once; a permission request for it moves it after the
     /// answer (`hold_tool_use`).
-    fn on_tool_use(&mut self, seq: u64, name: &str, input: &Value) {
+    fn on_tool_use(&mut self, seq: u64, name: &str, input: &Value, plan: &Plan) {
         let full = cells::detail::tool_use_detail(name, input);
         let block = Block::collapsible(BlockKind::ToolUse, seq, full, cells::tool_use(name, input));
-        self.transcript.push(block);
+        self.call_in_answer(plan, block);
     }
 
     /// A long result shows its head until opened.
@@ -372,6 +385,8 @@ impl App {
             return;
         };
         let cell = cells::permission_request(&request.tool, &request.input);
+        let at = self.transcript.len();
+        self.tool_order.note_request(&request.request_id, at);
         self.track_pending(request);
         self.push(BlockKind::Permission, seq, cell);
     }
@@ -389,7 +404,7 @@ impl App {
             .as_ref()
             .map_or(request_id, |s| s.subject.as_str());
         let cell = cells::permission_cancelled(subject, reason.as_deref());
-        self.push(BlockKind::Permission, seq, cell);
+        self.answer_in_place(request_id, seq, cell);
     }
 
     fn on_status(

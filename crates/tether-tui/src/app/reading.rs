@@ -84,6 +84,25 @@ impl App {
     pub(super) fn release_tool_use(&mut self, plan: &Plan) {
         self.tool_order.release(plan, &mut self.transcript);
     }
+
+    /// A call the answer just before allowed: it takes the answer's line
+    /// (which says what runs; Enter shows its whole input), if that line
+    /// is still the last one.
+    pub(super) fn call_in_answer(&mut self, plan: &Plan, call: Block) {
+        let last = self.transcript.len().checked_sub(1);
+        let answer = last
+            .filter(|_| plan.call_answered.is_some())
+            .filter(|at| self.tool_order.last_answer == Some(*at))
+            .and_then(|at| Some((at, self.transcript.blocks().get(at)?.text().clone())));
+        match answer {
+            Some((at, line)) => {
+                let seq = call.seq;
+                let block = Block::collapsible(BlockKind::ToolUse, seq, call.text().clone(), line);
+                self.transcript.replace(at, block);
+            }
+            None => self.transcript.push(call),
+        }
+    }
 }
 
 /// Tool calls and their permission requests, so they read in order.
@@ -91,6 +110,13 @@ impl App {
 pub struct ToolOrder {
     /// Calls waiting for their request's answer, by `tool_use_id`.
     held: Vec<(String, Block)>,
+    /// Where each open request's line is (its answer takes it).
+    requests: std::collections::HashMap<String, usize>,
+    /// The line of the answer just given: an allowed call is shown there
+    /// (expandable to its whole input).
+    answered: Option<usize>,
+    /// The line of the last answer, for a call announced after it.
+    last_answer: Option<usize>,
 }
 
 impl ToolOrder {
@@ -109,9 +135,23 @@ impl ToolOrder {
         }
     }
 
-    /// The request is settled: an allowed call is shown (now running); a
-    /// denied or withdrawn one never ran.
+    /// A request's line is at `at`.
+    pub(super) fn note_request(&mut self, request_id: &str, at: usize) {
+        self.requests.insert(request_id.to_owned(), at);
+    }
+
+    /// Where the request's line is, now that its answer takes it.
+    pub(super) fn take_request(&mut self, request_id: &str) -> Option<usize> {
+        self.answered = self.requests.remove(request_id);
+        self.last_answer = self.answered;
+        self.answered
+    }
+
+    /// The request is settled: an allowed call runs now, and the answer's
+    /// line stands for it (Enter shows its whole input); a denied or
+    /// withdrawn one never ran.
     fn release(&mut self, plan: &Plan, transcript: &mut Transcript) {
+        let answered = self.answered.take();
         let Some((call, allowed)) = &plan.release_call else {
             return;
         };
@@ -119,8 +159,21 @@ impl ToolOrder {
             return;
         };
         let (_, block) = self.held.remove(at);
-        if *allowed {
-            transcript.push(block);
+        if !*allowed {
+            return;
+        }
+        let answer = answered.and_then(|at| Some((at, transcript.blocks().get(at)?)));
+        match answer {
+            Some((at, line)) => {
+                let call = Block::collapsible(
+                    BlockKind::ToolUse,
+                    line.seq,
+                    block.text().clone(),
+                    line.text().clone(),
+                );
+                transcript.replace(at, call);
+            }
+            None => transcript.push(block),
         }
     }
 }

@@ -66,6 +66,8 @@ impl PlainTranscript {
                 level: NoticeLevel::Error,
                 text,
             } => self.exit_notice = Some(text.clone()),
+            // The answer just printed says what runs.
+            EventKind::ToolUse { .. } if plan.call_answered.is_some() => {}
             EventKind::ToolUse {
                 name,
                 input,
@@ -78,7 +80,7 @@ impl PlainTranscript {
                 if let Some(cell) = self.cell(event, &plan) {
                     self.line(&mut out, &cell);
                 }
-                self.settle_call(&mut out, &plan);
+                self.settle_call(&plan);
             }
         }
         out
@@ -113,14 +115,12 @@ impl PlainTranscript {
         Some(call)
     }
 
-    /// After a request's answer: an allowed call is printed (now
-    /// running); a denied or withdrawn one never ran.
-    fn settle_call(&mut self, out: &mut String, plan: &Plan) {
-        if let Some((id, allowed)) = &plan.release_call
-            && let Some(call) = self.calls_awaiting.remove(id)
-            && *allowed
-        {
-            self.line(out, &StyledText::plain(call, Default::default()));
+    /// After a request's answer: the call held for it is not printed,
+    /// run or not (the answer's line said what runs, as the full-screen
+    /// transcript's one line does).
+    fn settle_call(&mut self, plan: &Plan) {
+        if let Some((id, _)) = &plan.release_call {
+            self.calls_awaiting.remove(id);
         }
     }
 

@@ -25,6 +25,10 @@ pub struct Plan {
     pub release_call: Option<(String, bool)>,
     /// The settled request, for the line that settles it.
     pub settled: Option<Settled>,
+    /// This tool call (its `tool_use_id`) is the one the answer just
+    /// before allowed, announced only now (the shell agent runs what it
+    /// asked for): the answer's line already says it.
+    pub call_answered: Option<String>,
 }
 
 /// What the line settling a request says it was about.
@@ -43,12 +47,16 @@ struct Open {
     always: Vec<(String, String)>,
     /// The call held for it.
     call: Option<String>,
+    /// The call it asks for (`tool_use_id`), announced or not.
+    for_call: Option<String>,
 }
 
 #[derive(Debug, Default)]
 pub struct Sequencer {
     /// The tool call announced last, while nothing else was shown.
     announced: Option<String>,
+    /// The call an allow answered just now, not yet announced.
+    allowed_call: Option<String>,
     open: HashMap<String, Open>,
 }
 
@@ -67,11 +75,14 @@ impl Sequencer {
             .filter(|o| o.kind == PermissionOptionKind::AllowAlways)
             .map(|o| (o.id.clone(), o.label.clone()))
             .collect();
-        let call = self.open.get(request_id).and_then(|o| o.call.clone());
+        let known = self.open.get(request_id);
+        let call = known.and_then(|o| o.call.clone());
+        let for_call = known.and_then(|o| o.for_call.clone());
         let open = Open {
             subject: super::request_subject(tool, summary),
             always,
             call,
+            for_call,
         };
         self.open.insert(request_id.to_owned(), open);
     }
@@ -102,12 +113,17 @@ impl Sequencer {
             ),
             ..Plan::default()
         };
-        let announced = if Self::shows_nothing(event) {
-            None
+        let (announced, allowed_call) = if Self::shows_nothing(event) {
+            (None, None)
         } else {
-            self.announced.take()
+            (self.announced.take(), self.allowed_call.take())
         };
         match event {
+            EventKind::ToolUse { tool_use_id, .. }
+                if allowed_call.as_ref() == Some(tool_use_id) =>
+            {
+                plan.call_answered = allowed_call;
+            }
             EventKind::ToolUse { tool_use_id, .. } => self.announced = Some(tool_use_id.clone()),
             EventKind::PermissionRequest {
                 request_id,
@@ -119,6 +135,9 @@ impl Sequencer {
             } => {
                 let summary = super::summarize_input(input);
                 self.note_request(request_id, tool, &summary, options);
+                if let Some(open) = self.open.get_mut(request_id) {
+                    open.for_call = tool_use_id.clone();
+                }
                 if announced.is_some() && announced == *tool_use_id {
                     if let Some(open) = self.open.get_mut(request_id) {
                         open.call = announced.clone();
@@ -131,12 +150,15 @@ impl Sequencer {
                 decision,
                 option,
                 ..
-            } => plan.settle(
-                self.open.remove(request_id),
-                request_id,
-                *decision == Decision::Allow,
-                option.as_deref(),
-            ),
+            } => {
+                let open = self.open.remove(request_id);
+                let allowed = *decision == Decision::Allow;
+                // A call not announced yet runs now: it may follow.
+                if allowed && let Some(open) = open.as_ref().filter(|o| o.call.is_none()) {
+                    self.allowed_call = open.for_call.clone();
+                }
+                plan.settle(open, request_id, allowed, option.as_deref());
+            }
             EventKind::PermissionCancelled { request_id, .. } => {
                 plan.settle(self.open.remove(request_id), request_id, false, None)
             }
@@ -263,6 +285,23 @@ mod tests {
         let plan = order.plan(&resolved("r7", Decision::Deny, None));
         assert_eq!(plan.settled.unwrap().subject, "r7");
         assert_eq!(plan.release_call, None);
+    }
+
+    #[test]
+    fn a_call_announced_after_its_answer_is_the_answers() {
+        // The shell agent asks, then announces the call it runs.
+        let mut order = Sequencer::default();
+        order.plan(&request("r1", Some("r1")));
+        let plan = order.plan(&resolved("r1", Decision::Allow, None));
+        assert_eq!(plan.release_call, None, "nothing was held");
+        assert_eq!(order.plan(&call("r1")).call_answered.as_deref(), Some("r1"));
+        // Denied, or another call: a call of its own.
+        order.plan(&request("r2", Some("r2")));
+        order.plan(&resolved("r2", Decision::Deny, None));
+        assert_eq!(order.plan(&call("r2")).call_answered, None);
+        order.plan(&request("r3", Some("r3")));
+        order.plan(&resolved("r3", Decision::Allow, None));
+        assert_eq!(order.plan(&call("t9")).call_answered, None);
     }
 
     #[test]

@@ -238,7 +238,7 @@ fn headless_prints_a_permission_request_before_the_call_it_asks_for() {
     let text = plain_text(&mut plain, events);
     assert_eq!(
         text,
-        "⚠ Bash asks permission: touch a\n✔ allowed by alice: Bash touch a\n⚙ Bash touch a\n↳ done\n\
+        "⚠ Bash asks permission: touch a\n✔ allowed by alice: Bash touch a\n↳ done\n\
          ⚠ Bash asks permission: touch a\n✘ denied by alice: Bash touch a\n⚙ Bash ls\n── done ──\n"
     );
     // Held back with nothing after it: printed when flushed, or at the end.

@@ -155,9 +155,49 @@ fn a_tool_call_reads_after_its_permission_request_and_answer() {
             updated_input: None,
         },
     ));
+    // One line says what was asked and how it was answered; it stands
+    // for the call, whose whole input it opens to.
+    assert_eq!(shown(&mut rig), "✔ allowed by alice: Bash make");
+    let block = &rig.app.transcript.blocks()[0];
+    assert!(block.is_collapsible());
+    assert!(block.text().text.contains("make"), "{}", block.text().text);
+}
+
+#[test]
+fn the_shell_agents_request_answer_and_call_are_one_line() {
+    let mut rig = Rig::new(Role::Owner, false);
+    // The shell agent asks, then announces the call it runs.
+    rig.event(record(
+        1,
+        EventKind::PermissionRequest {
+            request_id: "r1".into(),
+            tool: "shell".into(),
+            input: json!({"command": "sleep 30"}),
+            tool_use_id: Some("r1".into()),
+            title: None,
+            description: None,
+            preview: None,
+            options: Vec::new(),
+        },
+    ));
+    rig.event(record(
+        2,
+        EventKind::PermissionResolved {
+            request_id: "r1".into(),
+            decision: Decision::Allow,
+            by: "alice".into(),
+            message: None,
+            option: None,
+            updated_input: None,
+        },
+    ));
+    rig.event(tool_use(3, "r1", "shell", json!({"command": "sleep 30"})));
+    assert_eq!(shown(&mut rig), "✔ allowed by alice: shell sleep 30");
+    // Another call is a line of its own.
+    rig.event(tool_use(4, "t2", "shell", json!({"command": "ls"})));
     assert_eq!(
         shown(&mut rig),
-        "⚠ Bash asks permission: make\n✔ allowed by alice: Bash make\n⚙ Bash make"
+        "✔ allowed by alice: shell sleep 30\n⚙ shell ls"
     );
 }
 
