@@ -500,8 +500,14 @@ impl Transcript {
     /// what scrolling pages by, and what lines are wrapped for.
     pub fn set_view(&mut self, width: u16, height: u16) {
         self.lay_out_for(width);
+        let resized = (width, height) != (self.width, self.height);
         self.width = width;
         self.height = height;
+        // Grown while scrolled up so that the end shows: follow again,
+        // rather than leave the rows under the end blank.
+        if resized && !self.follow && width > 0 && height > 0 && !self.blocks.is_empty() {
+            self.refollow_if_at_end(width, height);
+        }
     }
 
     /// Draws the visible rows for a view of `width` x `height`.
@@ -540,6 +546,28 @@ pub fn styled(text: impl Into<String>, style: Style) -> StyledText {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    #[test]
+    fn growing_the_view_while_scrolled_up_leaves_no_blank_rows() {
+        let mut transcript = Transcript::new();
+        let text: String = (1..=30).map(|n| format!("line {n}\n")).collect();
+        transcript.push(Block::new(
+            BlockKind::Stdout,
+            1,
+            StyledText::plain(text, Style::default()),
+        ));
+        transcript.set_view(40, 10);
+        transcript.scroll_up(5);
+        assert!(!transcript.following());
+        // Taller than what is left below the top: the end shows, full.
+        transcript.set_view(40, 28);
+        let lines = transcript.visible_lines(40, 28);
+        assert_eq!(lines.len(), 28);
+        assert_eq!(lines.last().unwrap().to_string(), "line 30");
+        assert!(transcript.following());
+    }
+
     #[test]
     fn line_starts_are_exact_for_short_and_long_blocks() {
         for lines in [1, 2, 63, 64, 65, 200] {

@@ -51,6 +51,25 @@ pub fn truncate_left(text: &str, max: usize) -> String {
     std::iter::once('…').chain(kept.into_iter().rev()).collect()
 }
 
+/// A request's summary in `max` columns: a path keeps its file name (the
+/// directory is cut: `…/project/notes.md`); other text keeps its start.
+pub fn summary(text: &str, max: usize) -> String {
+    if width(text) <= max {
+        return text.to_owned();
+    }
+    let file = text.rsplit('/').next().unwrap_or(text);
+    let is_path = text.contains('/') && !text.trim_start().contains(' ');
+    if is_path && width(file) < max {
+        // Cut at a directory's edge: `…/src/notes.md`, not `…ct/src/…`.
+        let tail = truncate_left(text, max);
+        return match tail.find('/') {
+            Some(at) => format!("…{}", &tail[at..]),
+            None => tail,
+        };
+    }
+    truncate(text, max)
+}
+
 /// A directory as shown: the home prefix as `~`, at most `max` columns.
 pub fn short_path(path: &str, home: Option<&str>, max: usize) -> String {
     let home = home
@@ -80,6 +99,15 @@ pub fn clock(elapsed: std::time::Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_summary_keeps_a_paths_file_name_and_a_commands_start() {
+        let path = "/home/me/project/src/notes.md";
+        assert_eq!(summary(path, 40), path);
+        assert_eq!(summary(path, 16), "…/src/notes.md");
+        assert_eq!(summary("cargo build --release --all", 12), "cargo build…");
+        assert_eq!(summary("/a/very-long-file-name.rs", 8), "/a/very…");
+    }
 
     #[test]
     fn truncation_marks_the_cut() {

@@ -78,10 +78,17 @@ pub fn draw(frame: &mut Frame, areas: &Areas, watch: Option<&str>, scroll: u16) 
     let scroll = scroll.min(areas.most_scroll());
     let (left, right) = columns(areas.two_columns);
     frame.render_widget(Clear, areas.popup);
+    // Help that does not fit says so, and which way the rest is.
+    let more = match (scroll > 0, scroll < areas.most_scroll()) {
+        (false, true) => " Help · ↓ more ",
+        (true, true) => " Help · ↑↓ more ",
+        (true, false) => " Help · ↑ more ",
+        (false, false) => " Help ",
+    };
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(theme::FOCUS_BORDER)
-        .title(" Help ");
+        .title(more);
     frame.render_widget(block, areas.popup);
     let columns = areas.columns;
     if areas.two_columns {

@@ -10,8 +10,9 @@ use super::{decision, help};
 use crate::tui::app::{App, Focus, Modal};
 use crate::tui::deck::{Deck, Panel, SessionKey};
 
-/// Terminals narrower than this get one column (no side panes).
-const WIDE: u16 = 80;
+/// Terminals narrower than this get one column (no side panes): at 80
+/// columns side panes would leave the transcript half the screen.
+const WIDE: u16 = 100;
 /// While a decision shows, the side panes need this much room too (the
 /// decision lists the requests itself; squeezed panes only cost width).
 const WIDE_WHILE_DECIDING: u16 = 100;
@@ -73,7 +74,14 @@ pub fn app_layout(app: &App) -> AppLayout {
     let inner_rows = layout.transcript.height.saturating_sub(2);
     layout.transcript_rows = inner_rows.saturating_sub(u16::from(searching));
     if deciding {
-        let area = app.decision_area.unwrap_or(bottom);
+        // On its own (the inbox), the view takes the rows it needs too.
+        let area = match app.decision_area {
+            Some(area) => Rect {
+                height: area.height.min(decision::height(app, area.height + 6)),
+                ..area
+            },
+            None => bottom,
+        };
         layout.decision = Some(decision::areas(app, area));
     }
     if app.modals.iter().any(|m| matches!(m, Modal::Help { .. })) {

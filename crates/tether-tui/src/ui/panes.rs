@@ -98,7 +98,7 @@ pub fn permissions(app: &App, frame: &mut Frame, area: Rect) {
             };
             let tool = sanitize_name(&p.tool);
             let room = width.saturating_sub(marker.len() + tool.chars().count() + wait.len() + 3);
-            let summary: String = p.summary.chars().take(room).collect();
+            let summary = super::fit::summary(&p.summary, room);
             let style = if focused && i == app.selected_request {
                 theme::SELECTED
             } else {
