@@ -315,6 +315,7 @@ impl App {
             Some(Action::ChooseHighlighted) => self.choose(self.decision.highlight),
             // Allow once is always the first choice.
             Some(Action::Allow) => self.choose(0),
+            Some(Action::AllowAlways) => self.choose_always(),
             Some(Action::Deny) => self.deny_at_once(),
             Some(Action::EditAndAllow) => self.choose_edit(),
             Some(Action::SelectUp) => self.move_highlight(false),
@@ -398,6 +399,24 @@ impl App {
             None => {
                 self.say(
                     "this agent cannot run an edited input: allow it as it is, or deny",
+                    Level::Info,
+                );
+                Vec::new()
+            }
+        }
+    }
+
+    /// `a`: the first allow-always answer (after allow once, first).
+    fn choose_always(&mut self) -> Vec<Effect> {
+        let at = self.decision_request().and_then(|(_, r)| {
+            let offered = choices(r);
+            (1..offered.len()).find(|i| matches!(offered[*i], Choice::Allow { .. }))
+        });
+        match at {
+            Some(at) => self.choose(at),
+            None => {
+                self.say(
+                    "this request offers no always-allow: y allows once",
                     Level::Info,
                 );
                 Vec::new()
@@ -554,6 +573,7 @@ fn answers(action: Option<Action>) -> bool {
             Action::ChooseNumbered
                 | Action::ChooseHighlighted
                 | Action::Allow
+                | Action::AllowAlways
                 | Action::Deny
                 | Action::EditAndAllow
         )

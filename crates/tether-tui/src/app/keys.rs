@@ -110,6 +110,7 @@ impl App {
             Action::ChooseNumbered
             | Action::ChooseHighlighted
             | Action::EditAndAllow
+            | Action::AllowAlways
             | Action::PreviewUp
             | Action::PreviewDown
             | Action::PrevRequest

@@ -68,6 +68,8 @@ pub enum Action {
     ChooseHighlighted,
     /// Decision: edit the command (or the input) before allowing it.
     EditAndAllow,
+    /// Decision: the first allow-always answer the request offers.
+    AllowAlways,
     /// Decision: scroll the preview.
     PreviewUp,
     PreviewDown,

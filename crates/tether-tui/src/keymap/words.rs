@@ -40,3 +40,4 @@ pub const FIELD: &str = "field";
 pub const CREATE: &str = "create";
 pub const ANSWER: &str = "answer";
 pub const NO_REASON: &str = "no reason";
+pub const ALWAYS: &str = "always";

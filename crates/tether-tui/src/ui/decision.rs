@@ -206,8 +206,13 @@ fn draw_bottom(app: &mut App, frame: &mut Frame, area: Rect) {
                 (true, true) => theme::SELECTED,
                 (true, false) => Style::default(),
             };
+            let first_always = i > 0
+                && !choices[1..i]
+                    .iter()
+                    .any(|c| matches!(c, Choice::Allow { .. }));
             let key = match choice {
                 Choice::Allow { .. } if i == 0 => "  (y)",
+                Choice::Allow { .. } if first_always => "  (a)",
                 Choice::EditAndAllow => "  (e)",
                 Choice::Deny { .. } => "  (n: deny with no message)",
                 Choice::Allow { .. } => "",

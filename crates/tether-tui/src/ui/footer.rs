@@ -99,6 +99,15 @@ fn hint_word(app: &App, binding: &keymap::Binding) -> Option<&'static str> {
         Action::OpenDecision => (!app.pending.is_empty()).then_some(word),
         // The decision view's answers (followers see it read-only).
         Action::ChooseNumbered | Action::ChooseHighlighted => owner.then_some(word),
+        Action::AllowAlways => {
+            let offered = app.decision_request().is_some_and(|(_, r)| {
+                crate::tui::app::decision::choices(r)
+                    .iter()
+                    .skip(1)
+                    .any(|c| matches!(c, crate::tui::app::decision::Choice::Allow { .. }))
+            });
+            (owner && offered).then_some(word)
+        }
         Action::EditAndAllow => {
             let editable = app.decision_request().is_some_and(|(_, r)| r.editable);
             (owner && editable).then_some(word)

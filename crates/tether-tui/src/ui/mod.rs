@@ -81,7 +81,10 @@ fn draw_input(app: &mut App, frame: &mut Frame, area: Rect) {
     } else {
         (" Message ".to_owned(), Style::default())
     };
-    let block = pane_block(Line::from(title), focused);
+    let mut block = pane_block(Line::from(title), focused);
+    if let Some(working) = working(app) {
+        block = block.title_top(Line::styled(working, theme::INFO).right_aligned());
+    }
     if !app.is_owner() {
         let why = if app.view_mode {
             "read-only: viewer (watching only)"
@@ -105,6 +108,26 @@ fn draw_input(app: &mut App, frame: &mut Frame, area: Rect) {
     };
     app.input.set_cursor_style(cursor);
     frame.render_widget(&app.input, area);
+}
+
+/// While a turn runs, where the user looks: a spinner, its clock and
+/// (for the owner) the key that interrupts it.
+fn working(app: &App) -> Option<String> {
+    const FRAMES: [char; 10] = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+    if app.agent_state != crate::protocol::AgentState::Running {
+        return None;
+    }
+    let elapsed = app.turn_elapsed().unwrap_or_default();
+    let frame = FRAMES[(elapsed.as_secs() % FRAMES.len() as u64) as usize];
+    let clock = fit::clock(elapsed);
+    let interrupt = super::keymap::binding(
+        super::keymap::Context::Global,
+        super::keymap::Action::Interrupt,
+    )
+    .filter(|_| app.is_owner())
+    .map(|b| format!(" · {} to interrupt", b.label))
+    .unwrap_or_default();
+    Some(format!(" {frame} working {clock}{interrupt} "))
 }
 
 /// What the empty input box says: the shell agent runs what is typed as a

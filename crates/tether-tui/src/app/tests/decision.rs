@@ -487,3 +487,41 @@ fn edit_is_offered_only_where_the_agent_can_run_an_edited_input() {
     );
     assert!(rig.app.decision.editor().is_none(), "and opens no editor");
 }
+
+/// `a` answers with the first allow-always option, as `[a]` does in the
+/// headless prompt; a request with none says so and sends nothing.
+#[test]
+fn a_allows_always_with_the_first_such_option() {
+    use crate::protocol::{PermissionOption, PermissionOptionKind};
+    let mut rig = Rig::new(Role::Owner, false);
+    let mut asked = crate::tui::app::tests::request(1, "r1", "make");
+    if let EventKind::PermissionRequest { options, .. } = &mut asked.event {
+        *options = PermissionOption::standard(vec![PermissionOption::new(
+            "always-make",
+            PermissionOptionKind::AllowAlways,
+            "always allow make",
+        )]);
+    }
+    rig.event(asked);
+    let effects = rig.key(KeyCode::Char('a'));
+    let sent = sent(&effects);
+    assert!(
+        matches!(&sent[..], [ClientMessage::PermissionDecision(d)] if d.option.as_deref() == Some("always-make")),
+        "{sent:?}"
+    );
+    let mut rig = Rig::new(Role::Owner, false);
+    let mut asked = crate::tui::app::tests::request(1, "r1", "make");
+    if let EventKind::PermissionRequest { options, .. } = &mut asked.event {
+        *options = PermissionOption::standard(Vec::new());
+    }
+    rig.event(asked);
+    assert!(crate::tui::app::tests::sent(&rig.key(KeyCode::Char('a'))).is_empty());
+    assert!(
+        rig.app
+            .status
+            .as_ref()
+            .unwrap()
+            .text
+            .contains("no always-allow")
+    );
+}

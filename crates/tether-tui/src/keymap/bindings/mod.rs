@@ -326,6 +326,14 @@ pub const DECISION_ALLOW: Binding =
     Binding::new(Decision, "y", Action::Allow, &[(KeyCode::Char('y'), NONE)])
         .help("allow once")
         .hint(words::ALLOW);
+pub const DECISION_ALWAYS: Binding = Binding::new(
+    Decision,
+    "a",
+    Action::AllowAlways,
+    &[(KeyCode::Char('a'), NONE)],
+)
+.help("allow always (the first such answer offered)")
+.hint(words::ALWAYS);
 pub const DECISION_DENY: Binding =
     Binding::new(Decision, "n", Action::Deny, &[(KeyCode::Char('n'), NONE)])
         .help("deny (no message)")
@@ -483,6 +491,7 @@ keymap![
     START,
     END,
     DECISION_ALLOW,
+    DECISION_ALWAYS,
     DECISION_DENY,
     CHOOSE_NUMBERED,
     CHOOSE_HIGHLIGHTED,

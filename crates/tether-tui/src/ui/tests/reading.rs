@@ -184,3 +184,23 @@ fn a_table_takes_the_panes_width_and_is_laid_out_again_on_resize() {
         "{wide}"
     );
 }
+
+/// While a turn runs, the input box says so where the user types: a
+/// spinner, the clock and (for the owner) the key that interrupts.
+#[test]
+fn a_running_turn_shows_a_spinner_and_how_to_interrupt_it() {
+    use crate::protocol::{AgentState, EventRecord};
+    for (role, interrupt) in [(Role::Owner, true), (Role::Follower, false)] {
+        let mut rig = Rig::new(role, false);
+        rig.event(EventRecord {
+            ts: "2025-12-31T23:59:55Z".into(),
+            ..record(1, EventKind::status(AgentState::Running))
+        });
+        let screen = render(&mut rig, 100, 20);
+        assert!(screen.contains("working 5s"), "{screen}");
+        assert_eq!(screen.contains("Esc to interrupt"), interrupt, "{screen}");
+        rig.event(record(2, EventKind::status(AgentState::Idle)));
+        let screen = render(&mut rig, 100, 20);
+        assert!(!screen.contains("working"), "{screen}");
+    }
+}
