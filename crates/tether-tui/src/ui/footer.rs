@@ -14,6 +14,31 @@ use crate::tui::app::{App, Level, Modal, Question};
 use crate::tui::keymap::{self, Action, Context, words};
 use crate::tui::theme;
 
+/// A status message, on the bottom border of the pane above the footer
+/// (the input box or the decision view): it never hides the key hints,
+/// and goes after a few seconds.
+pub fn draw_status(app: &App, frame: &mut Frame, bottom: Rect) {
+    let Some(crate::tui::app::StatusLine { text, level, .. }) = &app.status else {
+        return;
+    };
+    let style = match level {
+        Level::Error => theme::ERROR,
+        Level::Info => theme::INFO,
+    };
+    if bottom.height == 0 || bottom.width < 4 {
+        return;
+    }
+    let room = usize::from(bottom.width - 2);
+    let text = super::fit::truncate(&format!(" {text} "), room);
+    let row = Rect {
+        x: bottom.x + 1,
+        y: bottom.bottom() - 1,
+        width: super::fit::width(&text) as u16,
+        height: 1,
+    };
+    frame.render_widget(Paragraph::new(Line::styled(text, style)), row);
+}
+
 pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     // A question waiting for its answer shows over any status message.
     if let Some(asked) = app.question() {
@@ -25,17 +50,6 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
             }
         };
         frame.render_widget(Paragraph::new(question(&text)), area);
-        return;
-    }
-    if let Some(crate::tui::app::StatusLine { text, level, .. }) = &app.status {
-        let style = match level {
-            Level::Error => theme::ERROR,
-            Level::Info => theme::INFO,
-        };
-        frame.render_widget(
-            Paragraph::new(Line::styled(format!(" {text}"), style)),
-            area,
-        );
         return;
     }
     frame.render_widget(Paragraph::new(hints(app, area.width as usize)), area);

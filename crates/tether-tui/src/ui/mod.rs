@@ -52,6 +52,8 @@ pub fn draw_in(app: &mut App, frame: &mut Frame) {
             completion::draw(app, frame, layout.bottom);
         }
     }
+    let bottom = layout.decision.map_or(layout.bottom, |d| d.frame);
+    footer::draw_status(app, frame, bottom);
     footer::draw(app, frame, layout.footer);
     modals::draw(app, frame, &layout);
 }

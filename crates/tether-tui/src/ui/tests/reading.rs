@@ -204,3 +204,18 @@ fn a_running_turn_shows_a_spinner_and_how_to_interrupt_it() {
         assert!(!screen.contains("working"), "{screen}");
     }
 }
+
+/// A status message shows on the border above the footer: the key hints
+/// of what is on screen stay, and the message goes after a few seconds.
+#[test]
+fn a_notice_never_hides_the_key_hints_and_expires() {
+    let mut rig = Rig::new(Role::Owner, false);
+    rig.app.note_error("refused: the host said no");
+    let screen = render(&mut rig, 100, 20);
+    assert!(screen.contains("refused: the host said no"), "{screen}");
+    assert!(screen.contains("Enter send"), "{screen}");
+    rig.now += std::time::Duration::from_secs(7);
+    rig.update(crate::tui::app::Msg::Tick);
+    let screen = render(&mut rig, 100, 20);
+    assert!(!screen.contains("refused"), "{screen}");
+}
