@@ -216,6 +216,9 @@ pub struct App {
     /// Where the deck shows this session's decision view on its own (the
     /// inbox), instead of at the bottom of `area`.
     pub decision_area: Option<ratatui::layout::Rect>,
+    /// Requests waiting in the deck's other sessions, when its session
+    /// list is not on screen to say so (the status bar does).
+    pub waiting_elsewhere: usize,
 }
 
 fn new_input(placeholder: &str) -> TextArea<'static> {
@@ -274,6 +277,7 @@ impl App {
             completion: Default::default(),
             area: ratatui::layout::Rect::default(),
             decision_area: None,
+            waiting_elsewhere: 0,
         }
     }
 

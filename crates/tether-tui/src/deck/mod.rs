@@ -241,10 +241,24 @@ impl Deck {
     /// that request) in its lower part; every other session's is its own.
     fn give_area(&mut self) {
         let layout = crate::tui::ui::layout::deck_layout(self);
-        if let Some(tab) = self.tabs.get_mut(self.active)
-            && tab.app.area != layout.session
-        {
-            tab.app.resize(layout.session);
+        // Without the session list on screen, the status bar says how
+        // many requests wait in the other sessions.
+        let elsewhere = match (&layout.sidebar, self.tabs.get(self.active)) {
+            (None, Some(tab)) => {
+                let here = self
+                    .hosts
+                    .get(tab.key.host)
+                    .and_then(|h| h.sessions.get(&tab.key.id))
+                    .map_or(0, |s| s.pending);
+                self.pending_total().saturating_sub(here)
+            }
+            _ => 0,
+        };
+        if let Some(tab) = self.tabs.get_mut(self.active) {
+            tab.app.waiting_elsewhere = elsewhere;
+            if tab.app.area != layout.session {
+                tab.app.resize(layout.session);
+            }
         }
         let shown = match (&self.panel, layout.inbox) {
             (Some(Panel::Inbox { selected }), Some((_, detail))) => {

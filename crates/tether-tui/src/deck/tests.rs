@@ -409,3 +409,33 @@ fn resize(deck: &mut Deck, width: u16, height: u16) {
         SystemTime::now(),
     );
 }
+
+/// Without the session list on screen (narrow, or hidden), the session's
+/// status bar counts the requests waiting in the others.
+#[test]
+fn requests_elsewhere_are_counted_when_the_list_is_not_shown() {
+    let mut deck = deck(1);
+    resize(&mut deck, 80, 24);
+    let waiting = AgentState::AwaitingPermission;
+    lobby(
+        &mut deck,
+        0,
+        snapshot(vec![
+            summary("api", AgentState::Idle, &[]),
+            summary(
+                "web",
+                waiting,
+                &[
+                    ("r1", "2026-11-21T09:59:00.000Z"),
+                    ("r2", "2026-11-21T09:59:30.000Z"),
+                ],
+            ),
+        ]),
+    );
+    key(&mut deck, KeyCode::Char('1'), KeyModifiers::ALT);
+    assert_eq!(deck.tabs[deck.active].key.id, "api");
+    assert_eq!(deck.tabs[deck.active].app.waiting_elsewhere, 2);
+    // Wide, the list shows them itself.
+    resize(&mut deck, 160, 40);
+    assert_eq!(deck.tabs[deck.active].app.waiting_elsewhere, 0);
+}

@@ -77,6 +77,15 @@ fn segments(app: &App) -> Vec<(String, Style)> {
     if !app.pending.is_empty() {
         segments.push((format!("⚠ {} pending", app.pending.len()), theme::WARN));
     }
+    if app.waiting_elsewhere > 0 {
+        let inbox = crate::tui::keymap::binding(
+            crate::tui::keymap::Context::Sessions,
+            crate::tui::keymap::Action::OpenInbox,
+        )
+        .map_or("", |b| b.label);
+        let text = format!("⚠ {} elsewhere ({inbox})", app.waiting_elsewhere);
+        segments.push((text, theme::WARN));
+    }
     if let Some(owner) = ownership_label(app) {
         segments.push(owner);
     }
