@@ -78,6 +78,21 @@ impl StyledText {
             .map(|((start, style), end)| (&self.text[start..end], style))
     }
 
+    /// The bytes `start..end` of the text (on character boundaries) with
+    /// their styles.
+    pub fn slice(&self, start: usize, end: usize) -> StyledText {
+        let mut out = StyledText::default();
+        let mut at = 0;
+        for (piece, style) in self.pieces() {
+            let (from, to) = (at.max(start), (at + piece.len()).min(end));
+            if from < to {
+                out.push(&piece[from - at..to - at], style);
+            }
+            at += piece.len();
+        }
+        out
+    }
+
     pub fn line_count(&self) -> usize {
         if self.text.is_empty() {
             0
@@ -95,6 +110,22 @@ impl StyledText {
 mod tests {
     use super::*;
     use ratatui::style::{Color, Modifier};
+
+    #[test]
+    fn a_slice_keeps_the_styles_of_its_bytes() {
+        let mut text = StyledText::plain("ab", Style::default());
+        let red = Style::default().fg(Color::Red);
+        text.push("cdé", red);
+        text.push("f", Style::default());
+        let cut = text.slice(1, 6);
+        assert_eq!(cut.text, "bcdé");
+        assert_eq!(
+            cut.pieces().collect::<Vec<_>>(),
+            [("b", Style::default()), ("cdé", red)]
+        );
+        assert_eq!(text.slice(0, text.text.len()), text);
+        assert!(text.slice(3, 3).is_empty());
+    }
 
     #[test]
     fn pushes_merge_runs_of_one_style() {

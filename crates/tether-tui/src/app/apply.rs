@@ -255,6 +255,27 @@ impl App {
                 self.transcript.push_or_extend(kind, seq, cell);
             }
         }
+        if std::mem::take(&mut self.output_open) {
+            self.fold_output();
+        }
+    }
+
+    /// The output just ended, when long, shows its ends until opened.
+    fn fold_output(&mut self) {
+        let blocks = self.transcript.len();
+        for at in blocks.saturating_sub(2)..blocks {
+            let Some(block) = self.transcript.blocks().get(at) else {
+                continue;
+            };
+            let output = matches!(block.kind, BlockKind::Stdout | BlockKind::Stderr);
+            if !output || block.is_collapsible() {
+                continue;
+            }
+            if let Some(fold) = cells::detail::output_fold(block.text()) {
+                let folded = Block::collapsible(block.kind, block.seq, block.text().clone(), fold);
+                self.transcript.replace(at, folded);
+            }
+        }
     }
 
     fn apply_event(&mut self, record: EventRecord) {
@@ -374,6 +395,7 @@ impl App {
             OutputStream::Stdout => BlockKind::Stdout,
             OutputStream::Stderr => BlockKind::Stderr,
         };
+        self.output_open = true;
         let tail = self.streams.get_mut(stream);
         self.transcript.push_or_extend_with(kind, seq, |out| {
             tail.feed_onto(out, text, cells::stream_base(stream));

@@ -216,6 +216,9 @@ pub struct App {
     /// Where the deck shows this session's decision view on its own (the
     /// inbox), instead of at the bottom of `area`.
     pub decision_area: Option<ratatui::layout::Rect>,
+    /// Output arrived since the streams last ended (it is folded when long,
+    /// once they end).
+    output_open: bool,
     /// Requests waiting in the deck's other sessions, when its session
     /// list is not on screen to say so (the status bar does).
     pub waiting_elsewhere: usize,
@@ -278,6 +281,7 @@ impl App {
             area: ratatui::layout::Rect::default(),
             decision_area: None,
             waiting_elsewhere: 0,
+            output_open: false,
         }
     }
 

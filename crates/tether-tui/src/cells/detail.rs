@@ -100,6 +100,32 @@ fn push_diff(cell: &mut StyledText, old: &str, new: &str) {
 
 /// A tool result's first lines and how many more there are, when it is
 /// longer than [`RESULT_HEAD_LINES`]; None when it is short.
+/// Output longer than this many lines is folded once the command ends.
+const FOLD_LINES: usize = 24;
+/// Lines kept at each end of folded output.
+const FOLD_KEEP: usize = 5;
+
+/// Long output, folded as the tools people know fold it: its first and
+/// last lines around `… N more lines (Enter expands)`; None when short.
+pub fn output_fold(text: &StyledText) -> Option<StyledText> {
+    let body = text.text.strip_suffix('\n').unwrap_or(&text.text);
+    let newlines: Vec<usize> = body.match_indices('\n').map(|(at, _)| at).collect();
+    let lines = newlines.len() + 1;
+    if lines <= FOLD_LINES {
+        return None;
+    }
+    let head_end = newlines[FOLD_KEEP - 1];
+    let tail_start = newlines[lines - FOLD_KEEP - 1] + 1;
+    let mut fold = text.slice(0, head_end);
+    let more = lines - 2 * FOLD_KEEP;
+    fold.push(
+        &format!("\n  … {more} more lines (Enter expands)\n"),
+        theme::DIM,
+    );
+    fold.append(&text.slice(tail_start, body.len()));
+    Some(fold)
+}
+
 pub fn tool_result_head(content: &str, is_error: bool) -> Option<StyledText> {
     let content = content.trim_end();
     let lines = content.split('\n').count();

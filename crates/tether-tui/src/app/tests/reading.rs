@@ -232,3 +232,47 @@ fn a_denied_call_does_not_read_as_run() {
     let text = shown(&mut rig);
     assert!(!text.contains('⚙'), "{text}");
 }
+
+/// Long output is folded once the command ends, as the tools people know
+/// fold it: its first and last lines, and how many are hidden; Enter on
+/// it shows them all. Output still coming is never folded.
+#[test]
+fn long_output_is_folded_when_it_ends_and_opens_whole() {
+    use crate::protocol::{AgentState, OutputStream};
+    let mut rig = Rig::new(Role::Owner, false);
+    let text: String = (1..=100).map(|n| format!("out {n}\n")).collect();
+    let output = EventKind::Output {
+        stream: OutputStream::Stdout,
+        text,
+    };
+    rig.event(record(1, output));
+    assert!(
+        shown(&mut rig).contains("out 50"),
+        "not folded while it runs"
+    );
+    rig.event(record(2, EventKind::status(AgentState::Idle)));
+    assert!(
+        shown(&mut rig).contains("out 50"),
+        "a status does not end it"
+    );
+    rig.event(record(
+        3,
+        EventKind::turn_end(crate::protocol::TurnOutcome::Success),
+    ));
+    let folded = shown(&mut rig);
+    assert!(
+        folded.starts_with(
+            "out 1\nout 2\nout 3\nout 4\nout 5\n  … 90 more lines (Enter expands)\nout 96\n"
+        ),
+        "{folded}"
+    );
+    assert!(
+        folded.contains("out 100") && !folded.contains("out 50"),
+        "{folded}"
+    );
+    rig.focus(Focus::Transcript);
+    rig.key(KeyCode::Up);
+    rig.key(KeyCode::Up);
+    rig.key(KeyCode::Enter);
+    assert!(shown(&mut rig).contains("out 50"));
+}
