@@ -26,4 +26,9 @@ pub const FOCUS_BORDER: Style = Style::new().fg(Color::Cyan).add_modifier(Modifi
 pub const BORDER: Style = Style::new().fg(Color::DarkGray);
 pub const SELECTED: Style = Style::new().add_modifier(Modifier::REVERSED);
 pub const MATCH: Style = Style::new().bg(Color::Yellow).fg(Color::Black);
+/// The match `n`/`N` are at, apart from the others.
+pub const CURRENT_MATCH: Style = Style::new()
+    .bg(Color::Magenta)
+    .fg(Color::White)
+    .add_modifier(Modifier::BOLD);
 pub const STATUS_BAR: Style = Style::new().bg(Color::DarkGray).fg(Color::White);

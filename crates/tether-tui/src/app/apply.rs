@@ -408,7 +408,24 @@ impl App {
         };
         let cell = cells::permission_request(&request.tool, &request.input);
         let at = self.transcript.len();
-        self.tool_order.note_request(&request.request_id, at);
+        let diff = match request.preview.as_deref() {
+            Some(preview @ crate::protocol::Preview::Diff { .. }) => {
+                let mut diff = StyledText::default();
+                for (n, line) in cells::preview::preview_texts(Some(preview), &request.input)
+                    .iter()
+                    .enumerate()
+                {
+                    if n > 0 {
+                        diff.push("\n", Default::default());
+                    }
+                    diff.push("  ", Default::default());
+                    diff.append(line);
+                }
+                Some(diff)
+            }
+            _ => None,
+        };
+        self.tool_order.note_request(&request.request_id, at, diff);
         self.track_pending(request);
         self.push(BlockKind::Permission, seq, cell);
     }

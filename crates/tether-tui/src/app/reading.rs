@@ -7,6 +7,7 @@ use ratatui_textarea::CursorMove;
 use super::{App, Level};
 use crate::tui::cells::sequence::Plan;
 use crate::tui::keymap::Action;
+use crate::tui::text::StyledText;
 use crate::tui::transcript::{Block, BlockKind, Transcript};
 
 impl App {
@@ -97,7 +98,8 @@ impl App {
         match answer {
             Some((at, line)) => {
                 let seq = call.seq;
-                let block = Block::collapsible(BlockKind::ToolUse, seq, call.text().clone(), line);
+                let detail = self.tool_order.call_detail(&call);
+                let block = Block::collapsible(BlockKind::ToolUse, seq, detail, line);
                 self.transcript.replace(at, block);
             }
             None => self.transcript.push(call),
@@ -110,8 +112,11 @@ impl App {
 pub struct ToolOrder {
     /// Calls waiting for their request's answer, by `tool_use_id`.
     held: Vec<(String, Block)>,
-    /// Where each open request's line is (its answer takes it).
-    requests: std::collections::HashMap<String, usize>,
+    /// Where each open request's line is (its answer takes it), with its
+    /// preview's diff.
+    requests: std::collections::HashMap<String, (usize, Option<StyledText>)>,
+    /// The diff of the request answered last.
+    answered_diff: Option<StyledText>,
     /// The line of the answer just given: an allowed call is shown there
     /// (expandable to its whole input).
     answered: Option<usize>,
@@ -135,16 +140,33 @@ impl ToolOrder {
         }
     }
 
-    /// A request's line is at `at`.
-    pub(super) fn note_request(&mut self, request_id: &str, at: usize) {
-        self.requests.insert(request_id.to_owned(), at);
+    /// A request's line is at `at`; `diff` is what its preview showed of
+    /// an edit (with the file's lines around it).
+    pub(super) fn note_request(&mut self, request_id: &str, at: usize, diff: Option<StyledText>) {
+        self.requests.insert(request_id.to_owned(), (at, diff));
     }
 
     /// Where the request's line is, now that its answer takes it.
     pub(super) fn take_request(&mut self, request_id: &str) -> Option<usize> {
-        self.answered = self.requests.remove(request_id);
-        self.last_answer = self.answered;
+        let (at, diff) = self.requests.remove(request_id).unzip();
+        self.answered = at;
+        self.last_answer = at;
+        self.answered_diff = diff.flatten();
         self.answered
+    }
+
+    /// The call's whole input as its line opens to: with the edit as the
+    /// request's preview showed it (the file's lines around it), if any.
+    fn call_detail(&self, call: &Block) -> StyledText {
+        let Some(diff) = &self.answered_diff else {
+            return call.text().clone();
+        };
+        let text = call.text();
+        let first_line = text.text.find('\n').unwrap_or(text.text.len());
+        let mut detail = text.slice(0, first_line);
+        detail.push("\n", ratatui::style::Style::default());
+        detail.append(diff);
+        detail
     }
 
     /// The request is settled: an allowed call runs now, and the answer's
@@ -168,7 +190,7 @@ impl ToolOrder {
                 let call = Block::collapsible(
                     BlockKind::ToolUse,
                     line.seq,
-                    block.text().clone(),
+                    self.call_detail(&block),
                     line.text().clone(),
                 );
                 transcript.replace(at, call);

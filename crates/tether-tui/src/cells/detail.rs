@@ -98,8 +98,6 @@ fn push_diff(cell: &mut StyledText, old: &str, new: &str) {
     }
 }
 
-/// A tool result's first lines and how many more there are, when it is
-/// longer than [`RESULT_HEAD_LINES`]; None when it is short.
 /// Output longer than this many lines is folded once the command ends.
 const FOLD_LINES: usize = 24;
 /// Lines kept at each end of folded output.
@@ -126,6 +124,8 @@ pub fn output_fold(text: &StyledText) -> Option<StyledText> {
     Some(fold)
 }
 
+/// A tool result's first lines and how many more there are, when it is
+/// longer than [`RESULT_HEAD_LINES`]; None when it is short.
 pub fn tool_result_head(content: &str, is_error: bool) -> Option<StyledText> {
     let content = content.trim_end();
     let lines = content.split('\n').count();

@@ -18,7 +18,7 @@ use serde_json::Value;
 use crate::protocol::{AgentState, Decision, NoticeLevel, OutputStream, TurnOutcome};
 use crate::tui::markdown::render_markdown;
 use crate::tui::sanitize::{
-    sanitize, sanitize_from, sanitize_from_into, sanitize_into, sanitize_plain, unfinished_escape,
+    sanitize_from, sanitize_from_into, sanitize_into, sanitize_plain, unfinished_escape,
 };
 use crate::tui::text::StyledText;
 use crate::tui::theme;
@@ -105,8 +105,11 @@ pub fn assistant_at(text: &str, width: usize) -> StyledText {
     crate::tui::markdown::render_markdown_at(text, theme::ASSISTANT, width)
 }
 
+/// `✻ thinking` and the thoughts: the label stays when it is expanded.
 pub fn thinking(text: &str) -> StyledText {
-    sanitize(text, theme::DIM)
+    let mut cell = StyledText::plain("✻ thinking\n", theme::DIM.patch(theme::BOLD));
+    sanitize_into(&mut cell, text, theme::DIM);
+    cell
 }
 
 /// `⚙ Bash ls -la`

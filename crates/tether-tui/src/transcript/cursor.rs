@@ -7,8 +7,9 @@ use ratatui::text::Line;
 
 use super::{Block, Pos, Transcript};
 
-/// The rows of the selected block.
-const SELECTED_BLOCK: Style = Style::new().bg(Color::Indexed(236));
+/// The rows of the selected block: a background that stands out from
+/// the transcript's without hiding its colours.
+const SELECTED_BLOCK: Style = Style::new().bg(Color::Indexed(238));
 
 impl Transcript {
     pub fn selected(&self) -> Option<usize> {

@@ -1,6 +1,7 @@
 //! Searching the transcript: every matching line, the nearest one first,
 //! and the matches highlighted in the rows drawn.
 
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
 use super::{Pos, Search, Transcript};
@@ -14,7 +15,13 @@ impl Transcript {
         if search.query.is_empty() || !search.matches.contains(&(block, line)) {
             return row;
         }
-        highlight_matches(row, &search.query)
+        let current = search.matches.get(search.current) == Some(&(block, line));
+        let style = if current {
+            theme::CURRENT_MATCH
+        } else {
+            theme::MATCH
+        };
+        highlight_matches(row, &search.query, style)
     }
 
     /// Finds every line containing `query` (ignoring ASCII case) and jumps
@@ -99,7 +106,7 @@ fn contains_ignore_ascii_case(haystack: &str, lower_needle: &str) -> bool {
 }
 
 /// Re-styles the occurrences of `query` in one drawn row.
-fn highlight_matches(row: Line<'static>, query: &str) -> Line<'static> {
+fn highlight_matches(row: Line<'static>, query: &str, style: Style) -> Line<'static> {
     let content: String = row.spans.iter().map(|s| s.content.as_ref()).collect();
     let lower = content.to_ascii_lowercase();
     let needle = query.to_ascii_lowercase();
@@ -128,7 +135,7 @@ fn highlight_matches(row: Line<'static>, query: &str) -> Line<'static> {
             }
             spans.push(Span::styled(
                 content[a..b].to_owned(),
-                span.style.patch(theme::MATCH),
+                span.style.patch(style),
             ));
             cut = b;
         }

@@ -276,3 +276,90 @@ fn long_output_is_folded_when_it_ends_and_opens_whole() {
     rig.key(KeyCode::Enter);
     assert!(shown(&mut rig).contains("out 50"));
 }
+
+/// The search marks the match `n`/`N` are at apart from the others, and
+/// expanded thinking keeps its label.
+#[test]
+fn the_current_match_stands_apart_and_thinking_keeps_its_label() {
+    use crate::tui::theme;
+    let mut rig = Rig::new(Role::Owner, false);
+    let text = "alpha one\nbeta\nalpha two\n".to_owned();
+    let output = EventKind::Output {
+        stream: crate::protocol::OutputStream::Stdout,
+        text,
+    };
+    rig.event(record(1, output));
+    rig.app.transcript.visible_lines(100, 20);
+    assert_eq!(rig.app.transcript.search("alpha"), 2);
+    let lines = rig.app.transcript.visible_lines(100, 20);
+    let style_of = |row: usize| {
+        lines[row]
+            .spans
+            .iter()
+            .find(|s| s.content.contains("alpha"))
+            .map(|s| s.style)
+            .unwrap()
+    };
+    let (first, second) = (style_of(0), style_of(2));
+    assert_ne!(first, second, "one of them is the current match");
+    assert!(
+        [first, second]
+            .iter()
+            .any(|s| s.bg == theme::CURRENT_MATCH.bg)
+    );
+    assert!([first, second].iter().any(|s| s.bg == theme::MATCH.bg));
+
+    rig.event(record(2, EventKind::Thinking { text: "hmm".into() }));
+    rig.focus(Focus::Transcript);
+    rig.key(KeyCode::Char('t'));
+    let shown = shown(&mut rig);
+    assert!(shown.contains("✻ thinking\nhmm"), "{shown}");
+}
+
+/// An allowed edit's line opens to the edit as its request's preview
+/// showed it: with the file's lines around the change.
+#[test]
+fn an_allowed_edit_opens_to_its_preview_with_context() {
+    use crate::protocol::Preview;
+    let mut rig = Rig::new(Role::Owner, false);
+    let input = json!({"file_path": "/w/n.txt", "old_string": "beta", "new_string": "BETA"});
+    rig.event(tool_use(1, "t1", "Edit", input.clone()));
+    let diff = "--- a/n.txt\n+++ b/n.txt\n@@ -1,3 +1,3 @@\n alpha\n-beta\n+BETA\n gamma\n";
+    rig.event(record(
+        2,
+        EventKind::PermissionRequest {
+            request_id: "r1".into(),
+            tool: "Edit".into(),
+            input,
+            tool_use_id: Some("t1".into()),
+            title: None,
+            description: None,
+            preview: Some(Box::new(Preview::Diff {
+                path: "/w/n.txt".into(),
+                diff: diff.into(),
+                added: 1,
+                removed: 1,
+                new_file: false,
+            })),
+            options: Vec::new(),
+        },
+    ));
+    rig.event(record(
+        3,
+        EventKind::PermissionResolved {
+            request_id: "r1".into(),
+            decision: Decision::Allow,
+            by: "alice".into(),
+            message: None,
+            option: None,
+            updated_input: None,
+        },
+    ));
+    assert_eq!(shown(&mut rig), "✔ allowed by alice: Edit /w/n.txt");
+    rig.focus(Focus::Transcript);
+    rig.key(KeyCode::Up);
+    rig.key(KeyCode::Enter);
+    let open = shown(&mut rig);
+    assert!(open.contains("alpha") && open.contains("gamma"), "{open}");
+    assert!(open.contains("- beta") && open.contains("+ BETA"), "{open}");
+}
