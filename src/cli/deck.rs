@@ -103,6 +103,7 @@ fn deck_of(openings: &[Opening], start: &Start) -> Deck {
     deck.hints = start.hints.clone();
     deck.notify = start.notify;
     deck.mouse_capture = start.mouse;
+    deck.history_dir = dirs::state_dir().map(|dir| dir.join("tether").join("history"));
     for key in keys {
         deck.tab_for(key);
     }

@@ -98,3 +98,25 @@ async fn keys_remapped_in_the_settings_file_work_and_are_shown() {
     .unwrap();
     test.shutdown().await;
 }
+
+/// What was sent comes back in the next run: ↑ in an empty box (Ctrl+R
+/// searches the same history: `app::tests::keys`).
+#[tokio::test(flavor = "multi_thread")]
+async fn the_message_history_survives_a_restart() {
+    let test = TuiTest::new().start().await;
+    test.drive(|tui| {
+        tui.send(b"echo remembered-one\r");
+        tui.wait_text("asks permission");
+    })
+    .await;
+    test.drive(|tui| {
+        tui.send(b"\x1b[A"); // ↑ in the empty box
+        tui.wait_for("the last message in the box", |s| {
+            s.lines().any(|l| {
+                l.contains("echo remembered-one") && l.starts_with('│') && !l.contains("asks")
+            })
+        });
+    })
+    .await;
+    test.shutdown().await;
+}

@@ -12,6 +12,7 @@ pub mod cells;
 pub mod deck;
 pub mod event_loop;
 pub mod highlight;
+pub mod history_file;
 pub mod keymap;
 pub mod markdown;
 pub mod sanitize;

@@ -50,6 +50,32 @@ impl History {
         }
     }
 
+    /// Texts sent in earlier runs, oldest first, before this run's.
+    pub fn preload(&mut self, earlier: Vec<String>) {
+        let mut entries = earlier;
+        entries.append(&mut self.entries);
+        self.entries = entries;
+        self.at = None;
+    }
+
+    /// The newest entry containing `query` (ASCII case ignored) older than
+    /// entry `before` (all when None), with its index.
+    pub fn find(&self, query: &str, before: Option<usize>) -> Option<(usize, &str)> {
+        let query = query.to_ascii_lowercase();
+        let end = before.unwrap_or(self.entries.len()).min(self.entries.len());
+        self.entries[..end]
+            .iter()
+            .enumerate()
+            .rev()
+            .find(|(_, e)| e.to_ascii_lowercase().contains(&query))
+            .map(|(at, e)| (at, e.as_str()))
+    }
+
+    /// Entry `at` (oldest first).
+    pub fn entry(&self, at: usize) -> Option<&str> {
+        self.entries.get(at).map(String::as_str)
+    }
+
     /// Whether ↑/↓ are walking the history (rather than editing).
     pub fn walking(&self) -> bool {
         self.at.is_some()

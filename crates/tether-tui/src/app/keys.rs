@@ -119,6 +119,7 @@ impl App {
             Action::DeleteToLineStart
             | Action::HistoryPrev
             | Action::HistoryNext
+            | Action::HistorySearch
             | Action::BlockUp
             | Action::BlockDown
             | Action::ToggleBlock => self.act_reading(action),
@@ -222,10 +223,11 @@ impl App {
             return Vec::new();
         }
         self.history.record(&text);
+        let remember = Effect::Remember(text.clone());
         // What is sent is what the user wants to see answered.
         self.transcript.scroll_to_bottom();
         // The text stays in the box (locked) until the host acknowledges it.
-        self.send_tracked(
+        let mut effects = self.send_tracked(
             |id| {
                 ClientMessage::UserMessage(UserMessage {
                     id,
@@ -233,7 +235,9 @@ impl App {
                 })
             },
             Some(text.clone()),
-        )
+        );
+        effects.push(remember);
+        effects
     }
 
     fn answer_selected(&mut self, allow: bool) -> Vec<Effect> {

@@ -49,6 +49,8 @@ pub enum Msg {
     Mouse(MouseEvent),
     /// Time passed (for countdowns and waiting times).
     Tick,
+    /// What was sent in this session in earlier runs, oldest first.
+    History(Vec<String>),
 }
 
 /// What the event loop must do.
@@ -60,6 +62,8 @@ pub enum Effect {
     MouseCapture(bool),
     /// Drop the connection and connect again (after a new epoch).
     Reconnect,
+    /// Keep a sent text in the session's history file.
+    Remember(String),
     Quit,
 }
 
@@ -424,6 +428,10 @@ impl App {
             Msg::Paste(text) => self.on_paste(text),
             Msg::Mouse(mouse) => self.on_mouse(mouse),
             Msg::Tick => Vec::new(),
+            Msg::History(entries) => {
+                self.history.preload(entries);
+                Vec::new()
+            }
         };
         self.sync_decision();
         if effects.contains(&Effect::Quit) {
@@ -489,6 +497,11 @@ impl App {
             }
             Some(Modal::Search { query }) => {
                 query.insert_str(text.replace(['\r', '\n'], " "));
+            }
+            Some(Modal::HistorySearch { query, found }) => {
+                query.insert_str(text.replace(['\r', '\n'], " "));
+                let text = query.lines().join(" ");
+                *found = self.history.find(&text, None).map(|(at, _)| at);
             }
             Some(Modal::Help { .. } | Modal::Rules(_) | Modal::Question(_)) => {}
             None if can_type => {

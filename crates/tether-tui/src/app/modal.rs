@@ -24,6 +24,11 @@ pub enum Modal {
     },
     /// Typing a transcript search.
     Search { query: TextArea<'static> },
+    /// Searching the messages sent: the query and the entry it found.
+    HistorySearch {
+        query: TextArea<'static>,
+        found: Option<usize>,
+    },
     /// The rules in force.
     Rules(RulesView),
     /// A y/n question, asked in the footer.
@@ -46,6 +51,7 @@ impl Modal {
             Modal::Help { .. } => Context::HelpOverlay,
             Modal::DenyReason { .. } => Context::DenyReason,
             Modal::Search { .. } => Context::SearchPrompt,
+            Modal::HistorySearch { .. } => Context::HistorySearch,
             Modal::Rules(_) => Context::RulesOverlay,
             Modal::Question(_) => Context::Question,
         }
@@ -125,6 +131,7 @@ impl App {
                     Vec::new()
                 }
             },
+            Modal::HistorySearch { .. } => self.on_history_search_key(action, key),
             Modal::Question(_) => match action {
                 Some(Action::Confirm) => self.answer_question(true),
                 Some(Action::Decline) => self.answer_question(false),
@@ -132,6 +139,39 @@ impl App {
             },
         };
         Some(effects)
+    }
+
+    /// Ctrl+R's keys: typing searches, Ctrl+R finds the match before,
+    /// Enter takes the match into the box, Esc leaves the box as it was.
+    fn on_history_search_key(&mut self, action: Option<Action>, key: KeyEvent) -> Vec<Effect> {
+        let Some(Modal::HistorySearch { query, found }) = self.modals.last_mut() else {
+            return Vec::new();
+        };
+        let text = query.lines().join(" ");
+        match action {
+            Some(Action::Send) => {
+                let taken = found
+                    .and_then(|at| self.history.entry(at))
+                    .map(str::to_owned);
+                self.modals.pop();
+                if let Some(taken) = taken {
+                    self.replace_input(&taken);
+                }
+            }
+            Some(Action::Decline) => {
+                self.modals.pop();
+            }
+            Some(Action::HistorySearch) => {
+                let older = self.history.find(&text, *found).map(|(at, _)| at);
+                *found = older.or(*found);
+            }
+            _ => {
+                text_edit::edit(query, key);
+                let text = query.lines().join(" ");
+                *found = self.history.find(&text, None).map(|(at, _)| at);
+            }
+        }
+        Vec::new()
     }
 
     /// The innermost question, taken off the stack, answered.
@@ -143,6 +183,14 @@ impl App {
             Question::Transfer(ask) => self.answer_transfer(ask, yes),
             Question::RemoveRule { rule } => self.answer_remove_rule(rule, yes),
         }
+    }
+
+    /// The sent message the history search found, while it is open.
+    pub fn history_match(&self) -> Option<&str> {
+        self.modals.iter().rev().find_map(|m| match m {
+            Modal::HistorySearch { found, .. } => found.and_then(|at| self.history.entry(at)),
+            _ => None,
+        })
     }
 
     /// The question waiting for its y/n, if it is the innermost modal.

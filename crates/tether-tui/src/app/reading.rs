@@ -18,6 +18,12 @@ impl App {
             }
             Action::HistoryPrev => self.history_back(),
             Action::HistoryNext => self.history_forward(),
+            Action::HistorySearch if self.is_owner() && !self.sending() => {
+                let query = super::Modal::prompt("type to search what you sent");
+                let found = self.history.find("", None).map(|(at, _)| at);
+                self.modals
+                    .push(super::Modal::HistorySearch { query, found });
+            }
             Action::BlockUp => self.transcript.select_block(false),
             Action::BlockDown => self.transcript.select_block(true),
             Action::ToggleBlock => self.toggle_block(),
@@ -62,7 +68,7 @@ impl App {
         }
     }
 
-    fn replace_input(&mut self, text: &str) {
+    pub(super) fn replace_input(&mut self, text: &str) {
         self.input = super::new_input("Type a message; Enter sends");
         self.input.insert_str(text);
     }

@@ -71,6 +71,11 @@ pub enum DeckMsg {
         width: u16,
         height: u16,
     },
+    /// A session's history from earlier runs (read when it is opened).
+    History {
+        tab: usize,
+        entries: Vec<String>,
+    },
 }
 
 /// What the event loop must do.
@@ -113,6 +118,9 @@ pub struct Deck {
     /// Whether the terminal captures the mouse: one setting for the whole
     /// screen, whichever session toggles it (F6).
     pub mouse_capture: bool,
+    /// Where the input boxes' histories are kept between runs (none: not
+    /// kept).
+    pub history_dir: Option<std::path::PathBuf>,
     title: String,
     /// Lobby requests made (their ids).
     requests: u64,
@@ -135,6 +143,7 @@ impl Deck {
             notify: NotifyMode::default(),
             terminal_focused: true,
             mouse_capture: true,
+            history_dir: None,
             title: String::new(),
             requests: 0,
         }
@@ -302,6 +311,9 @@ impl Deck {
             DeckMsg::Focus(focused) => {
                 self.terminal_focused = focused;
                 Vec::new()
+            }
+            DeckMsg::History { tab, entries } => {
+                self.pass_to_tab(tab, Msg::History(entries), now, wall)
             }
             DeckMsg::Resize { width, height } => {
                 self.screen = ratatui::layout::Rect::new(0, 0, width, height);

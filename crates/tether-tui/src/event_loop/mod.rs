@@ -52,6 +52,12 @@ pub async fn run(terminal: &mut Tui, deck: &mut Deck, mut links: Links) -> std::
         height: size.height,
     };
     deck.update(resize, Instant::now(), std::time::SystemTime::now());
+    // Sessions opened before the loop: their histories from earlier runs.
+    for tab in 0..deck.tabs.len() {
+        if deck.tabs[tab].opened {
+            recall(deck, tab);
+        }
+    }
     links.start_lobbies(deck);
     loop {
         if dirty && (draw_now || last_draw.elapsed() >= FRAME) {
@@ -154,8 +160,12 @@ fn apply(
                 Effect::Reconnect => links.command(tab, ConnCommand::Reconnect),
                 Effect::MouseCapture(on) => set_mouse_capture(terminal, on)?,
                 Effect::Quit => {}
+                Effect::Remember(text) => remember(deck, tab, &text),
             },
-            DeckEffect::Open { tab } => links.open(deck, tab),
+            DeckEffect::Open { tab } => {
+                links.open(deck, tab);
+                recall(deck, tab);
+            }
             DeckEffect::Lobby { host, request } => links.ask_lobby(host, request),
             DeckEffect::Notify(note) => {
                 write_raw(terminal, &sequence(deck.notify, osc, &note))?;
@@ -264,4 +274,36 @@ fn draw(terminal: &mut Tui, deck: &mut Deck) -> std::io::Result<()> {
     terminal.draw(|frame| ui::deck::draw(deck, frame))?;
     crossterm::execute!(terminal.backend_mut(), EndSynchronizedUpdate)?;
     Ok(())
+}
+
+/// The history file of `tab`'s session, when histories are kept.
+fn history_file(deck: &Deck, tab: usize) -> Option<crate::tui::history_file::HistoryFile> {
+    let dir = deck.history_dir.as_ref()?;
+    let key = &deck.tabs.get(tab)?.key;
+    let host = &deck.hosts.get(key.host)?.url;
+    Some(crate::tui::history_file::HistoryFile::of(
+        dir, host, &key.id,
+    ))
+}
+
+/// Reads `tab`'s history from earlier runs into its input box's ↑ and
+/// Ctrl+R.
+fn recall(deck: &mut Deck, tab: usize) {
+    if let Some(file) = history_file(deck, tab) {
+        let entries = file.load();
+        if !entries.is_empty() {
+            let msg = DeckMsg::History { tab, entries };
+            deck.update(msg, Instant::now(), SystemTime::now());
+        }
+    }
+}
+
+/// Keeps a sent text for the next run (a failure is logged, not shown:
+/// the message itself was sent).
+fn remember(deck: &Deck, tab: usize, text: &str) {
+    if let Some(file) = history_file(deck, tab)
+        && let Err(e) = file.append(text)
+    {
+        tracing::warn!("cannot keep the message history: {e}");
+    }
 }

@@ -87,6 +87,9 @@ pub enum Action {
     HistoryPrev,
     /// ↓ in the input: the message sent after, then the draft again.
     HistoryNext,
+    /// Ctrl+R: search what was sent (this run and earlier ones); again,
+    /// the match before.
+    HistorySearch,
     /// The transcript's block cursor: the block before / after.
     BlockUp,
     BlockDown,
@@ -150,6 +153,8 @@ pub enum Context {
     DenyReason,
     /// The transcript search prompt.
     SearchPrompt,
+    /// Searching the messages sent (Ctrl+R).
+    HistorySearch,
     /// The deck's chords: they take a key first, over every session (but
     /// not while one of its panels is open).
     Sessions,
@@ -228,6 +233,7 @@ fn takes_global_keys(context: Context) -> bool {
         | Context::RulesOverlay
         | Context::DenyReason
         | Context::SearchPrompt
+        | Context::HistorySearch
         | Context::Sessions
         | Context::Picker
         | Context::Inbox
@@ -327,6 +333,10 @@ pub fn help_sections() -> Vec<(&'static str, Vec<(&'static str, &'static str)>)>
         ("Participants pane", section(Context::Participants)),
         ("Rules (F4)", section(Context::RulesOverlay)),
         ("Search prompt", section(Context::SearchPrompt)),
+        (
+            "Searching sent messages (Ctrl+R)",
+            section(Context::HistorySearch),
+        ),
         ("Reason for a denial", section(Context::DenyReason)),
         ("Session picker (type to filter)", section(Context::Picker)),
         (
@@ -373,7 +383,7 @@ pub fn reference() -> String {
 }
 
 /// Every context, in the order docs/keys.md lists them.
-const CONTEXTS: [Context; 17] = [
+const CONTEXTS: [Context; 18] = [
     Context::Global,
     Context::Sessions,
     Context::Input,
@@ -388,6 +398,7 @@ const CONTEXTS: [Context; 17] = [
     Context::RulesOverlay,
     Context::DenyReason,
     Context::SearchPrompt,
+    Context::HistorySearch,
     Context::Picker,
     Context::Inbox,
     Context::NewSession,

@@ -80,6 +80,7 @@ fn refuse_typing_keys(name: &str, context: Context, chords: &[Chord]) -> Result<
             | Context::DecisionText
             | Context::DenyReason
             | Context::SearchPrompt
+            | Context::HistorySearch
             | Context::Picker
             | Context::NewSession
     );

@@ -41,3 +41,5 @@ pub const CREATE: &str = "create";
 pub const ANSWER: &str = "answer";
 pub const NO_REASON: &str = "no reason";
 pub const ALWAYS: &str = "always";
+pub const OLDER: &str = "older";
+pub const TAKE: &str = "take";

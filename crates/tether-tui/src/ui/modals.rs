@@ -25,6 +25,7 @@ pub fn draw(app: &mut App, frame: &mut Frame, layout: &AppLayout) {
             (p.request_id.clone(), what)
         })
         .collect();
+    let history_match = app.history_match().map(str::to_owned);
     for overlay in &mut app.modals {
         match overlay {
             Modal::Help { scroll } => {
@@ -34,6 +35,9 @@ pub fn draw(app: &mut App, frame: &mut Frame, layout: &AppLayout) {
             }
             // Asked in the footer.
             Modal::Question(_) => {}
+            Modal::HistorySearch { query, .. } => {
+                history_search(frame, input, query, history_match.as_deref());
+            }
             Modal::Rules(view) => super::rules::draw(frame, main, &rules, view, owner),
             Modal::DenyReason { request_id, reason } => {
                 let what = pending
@@ -80,5 +84,45 @@ pub fn draw(app: &mut App, frame: &mut Frame, layout: &AppLayout) {
                 );
             }
         }
+    }
+}
+
+/// Ctrl+R over the input box: what is typed, and the sent message it
+/// finds (sanitised: it may have come from a file).
+fn history_search(
+    frame: &mut Frame,
+    input: Rect,
+    query: &mut ratatui_textarea::TextArea<'static>,
+    found: Option<&str>,
+) {
+    let area = Rect {
+        x: input.x,
+        y: input.y.saturating_sub(1),
+        width: input.width,
+        height: input.height.max(3) + 1,
+    };
+    frame.render_widget(Clear, area);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme::FOCUS_BORDER)
+        .title(" Search what you sent ");
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    query.set_block(Block::default());
+    frame.render_widget(&*query, Rect { height: 1, ..inner });
+    let shown = match found {
+        Some(text) => {
+            let one_line = crate::tui::sanitize::sanitize_plain(&text.replace('\n', " ⏎ "));
+            Span::styled(format!("→ {one_line}"), theme::BOLD)
+        }
+        None => Span::styled("no message matches", theme::DIM),
+    };
+    if inner.height > 1 {
+        let row = Rect {
+            y: inner.y + 1,
+            height: 1,
+            ..inner
+        };
+        frame.render_widget(Paragraph::new(shown), row);
     }
 }

@@ -257,3 +257,47 @@ fn ctrl_f_searches_from_the_input_box_and_every_pane() {
         assert!(rig.app.input.is_empty(), "nothing typed into the box");
     }
 }
+
+/// Ctrl+R searches what was sent, earlier runs included: typing finds
+/// the newest match, Ctrl+R again the one before, Enter takes it into
+/// the box (nothing is sent), Esc leaves the box as it was. What is sent
+/// is asked to be kept for the next run.
+#[test]
+fn ctrl_r_searches_what_was_sent_in_this_run_and_earlier_ones() {
+    let mut rig = Rig::new(Role::Owner, false);
+    rig.update(crate::tui::app::Msg::History(vec![
+        "make test".into(),
+        "git status".into(),
+    ]));
+    rig.typed("make build");
+    let effects = rig.key(KeyCode::Enter);
+    assert!(
+        effects.contains(&Effect::Remember("make build".into())),
+        "{effects:?}"
+    );
+    let id = rig.app.in_flight_ids().next().unwrap().to_owned();
+    rig.server(crate::protocol::ServerMessage::Ack {
+        id,
+        duplicate: false,
+    });
+    rig.typed("draft");
+    let ctrl_r = |rig: &mut Rig| rig.key_mod(KeyCode::Char('r'), KeyModifiers::CONTROL);
+    ctrl_r(&mut rig);
+    rig.typed("make");
+    assert_eq!(rig.app.history_match(), Some("make build"));
+    ctrl_r(&mut rig);
+    assert_eq!(rig.app.history_match(), Some("make test"), "the one before");
+    ctrl_r(&mut rig);
+    assert_eq!(
+        rig.app.history_match(),
+        Some("make test"),
+        "stays at the oldest"
+    );
+    let effects = rig.key(KeyCode::Enter);
+    assert!(sent(&effects).is_empty(), "taken, not sent");
+    assert_eq!(rig.app.input.lines(), ["make test"]);
+    ctrl_r(&mut rig);
+    rig.typed("git");
+    rig.key(KeyCode::Esc);
+    assert_eq!(rig.app.input.lines(), ["make test"], "Esc leaves the box");
+}

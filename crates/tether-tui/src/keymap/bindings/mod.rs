@@ -449,6 +449,13 @@ pub const DELETE_TO_LINE_START: Binding = Binding::new(
     &[(KeyCode::Char('u'), CTRL)],
 )
 .help("delete to the start of the line");
+pub const HISTORY_SEARCH: Binding = Binding::new(
+    Input,
+    "Ctrl+R",
+    Action::HistorySearch,
+    &[(KeyCode::Char('r'), CTRL)],
+)
+.help("search what you sent (earlier runs too)");
 pub const HISTORY_PREV: Binding =
     Binding::new(Input, "↑/↓", Action::HistoryPrev, &[(KeyCode::Up, NONE)])
         .help("earlier messages (from an empty box)");
@@ -529,6 +536,7 @@ keymap![
     BLOCK_DOWN,
     TOGGLE_BLOCK,
     DELETE_TO_LINE_START,
+    HISTORY_SEARCH,
     HISTORY_PREV,
     HISTORY_NEXT,
     HELP_LINE_UP,
@@ -563,4 +571,7 @@ keymap![
     REASON_SKIP,
     SEARCH_RUN,
     SEARCH_CANCEL,
+    HISTORY_OLDER,
+    HISTORY_TAKE,
+    HISTORY_CANCEL,
 ];

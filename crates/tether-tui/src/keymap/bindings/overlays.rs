@@ -5,10 +5,11 @@
 use crossterm::event::KeyCode;
 
 use super::super::Context::{
-    Completion, DenyReason, Global, HelpOverlay, Question, RulesOverlay, SearchPrompt,
+    Completion, DenyReason, Global, HelpOverlay, HistorySearch, Question, RulesOverlay,
+    SearchPrompt,
 };
 use super::super::{Action, Binding, words};
-use super::{NONE, SHIFT};
+use super::{CTRL, NONE, SHIFT};
 
 // The slash-command popup over the input box.
 pub const COMPLETION_NEXT: Binding = Binding::new(
@@ -174,4 +175,30 @@ pub const SEARCH_CANCEL: Binding = Binding::new(
     &[(KeyCode::Esc, NONE)],
 )
 .help("cancel, clearing the search")
+.hint(words::CANCEL);
+
+// Searching the messages sent (Ctrl+R in the input box).
+pub const HISTORY_OLDER: Binding = Binding::new(
+    HistorySearch,
+    "Ctrl+R",
+    Action::HistorySearch,
+    &[(KeyCode::Char('r'), CTRL)],
+)
+.help("the match before")
+.hint(words::OLDER);
+pub const HISTORY_TAKE: Binding = Binding::new(
+    HistorySearch,
+    "Enter",
+    Action::Send,
+    &[(KeyCode::Enter, NONE)],
+)
+.help("take it into the box (to edit or send)")
+.hint(words::TAKE);
+pub const HISTORY_CANCEL: Binding = Binding::new(
+    HistorySearch,
+    "Esc",
+    Action::Decline,
+    &[(KeyCode::Esc, NONE)],
+)
+.help("leave the box as it was")
 .hint(words::CANCEL);
