@@ -313,3 +313,33 @@ async fn an_interrupt_stops_the_run_and_an_always_allowed_command_runs_unasked()
     assert_eq!(requests, 3, "write, tests, rm: nothing asked twice");
     host.stop().await;
 }
+
+/// Interrupted at its last request, the task still ends with its summary
+/// at the next message (not with the steps played once it is done).
+#[tokio::test]
+async fn an_interrupt_at_the_last_request_puts_the_summary_off_to_the_next_message() {
+    let host = demo(0.0).await;
+    let mut owner = host.owner().await;
+    start(&mut owner, "go").await;
+    let (write, _, _) = next_request(&mut owner).await;
+    answer(
+        &mut owner,
+        &write,
+        decide(&write, Decision::Allow).option(Some("accept_edits")),
+    )
+    .await;
+    let (tests, _, _) = next_request(&mut owner).await;
+    answer(&mut owner, &tests, decide(&tests, Decision::Allow)).await;
+    let (_, _, input) = next_request(&mut owner).await;
+    assert_eq!(input["command"], "rm -r build");
+    owner
+        .request(|id| ClientMessage::Interrupt(Interrupt { id }))
+        .await;
+    owner
+        .saw_or_wait(|e| matches!(e, EventKind::PermissionCancelled { .. }))
+        .await;
+    start(&mut owner, "go on").await;
+    wait_said(&mut owner, "(`build/`): **interrupted** by you").await;
+    assert!(host.path().join("build").is_dir());
+    host.stop().await;
+}

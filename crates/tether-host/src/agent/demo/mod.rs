@@ -45,6 +45,9 @@ struct Demo {
     /// The next step of the task, and how the played ones ended.
     next: usize,
     outcomes: Vec<(String, Outcome)>,
+    /// The task's summary was said (an interrupt at its last step puts
+    /// it off to the next message).
+    summarised: bool,
     calls: u64,
 }
 
@@ -87,6 +90,7 @@ pub async fn run(
         accept_edits: false,
         next: 0,
         outcomes: Vec::new(),
+        summarised: false,
         calls: 0,
     };
     loop {
@@ -129,7 +133,7 @@ impl Demo {
     async fn turn(&mut self) -> Flow {
         let started = Instant::now();
         self.send(EventKind::status(AgentState::Running)).await;
-        let in_task = self.next < self.script.task.len();
+        let in_task = !self.summarised;
         if in_task && self.next > 0 {
             let flow = self.say("Carrying on where you stopped me.").await;
             if flow != Flow::Go {
@@ -157,6 +161,7 @@ impl Demo {
             self.script.closing.clone()
         };
         let flow = self.say(&closing).await;
+        self.summarised |= in_task && flow == Flow::Go;
         self.end(flow, started).await
     }
 
