@@ -1,8 +1,9 @@
-//! `tether demo`: the bundled recording replayed by a host in this process,
-//! with the UI attached as its owner. No agent, no API key: the replay
-//! waits at each permission request for your answer.
+//! `tether demo`: the demo agent (a script played live, honouring every
+//! answer) in a host in this process, with the UI attached as its owner.
+//! No model, no network, no API key; what it does happens in a private
+//! directory, removed when the demo ends.
 
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -13,14 +14,10 @@ use tether::host::{Host, HostConfig};
 
 use super::Failure;
 
-/// The demo session (`assets/demo/demo.jsonl`), built into the binary so
-/// `tether demo` works from any directory.
-const DEMO: &str = include_str!("../../assets/demo/demo.jsonl");
-
 #[derive(Debug, Args)]
 pub struct DemoArgs {
-    /// Replay speed factor; 0 plays as fast as possible (it still waits
-    /// at permission requests).
+    /// Pace factor of the demo agent (its pauses, how slowly its test
+    /// run prints); 0: no pauses (it still waits for your answers).
     #[arg(long, default_value_t = 1.0)]
     speed: f64,
     /// Leave the mouse to the terminal (select text); F6 toggles it.
@@ -28,8 +25,8 @@ pub struct DemoArgs {
     no_mouse: bool,
 }
 
-/// A private directory for the demo's recording, auth file and working
-/// directory, removed when the demo ends.
+/// A private directory for the demo's auth file and its project (the
+/// agent's working directory), removed when the demo ends.
 struct DemoDir(PathBuf);
 
 impl DemoDir {
@@ -38,12 +35,9 @@ impl DemoDir {
         let _ = std::fs::remove_dir_all(&path);
         std::fs::DirBuilder::new().mode(0o700).create(&path)?;
         let dir = DemoDir(path);
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(dir.recording())?;
-        std::io::Write::write_all(&mut file, DEMO.as_bytes())?;
+        std::fs::DirBuilder::new()
+            .mode(0o700)
+            .create(dir.project())?;
         Ok(dir)
     }
 
@@ -51,8 +45,8 @@ impl DemoDir {
         &self.0
     }
 
-    fn recording(&self) -> PathBuf {
-        self.0.join("demo.jsonl")
+    fn project(&self) -> PathBuf {
+        self.0.join("project")
     }
 }
 
@@ -85,28 +79,34 @@ pub fn run(args: DemoArgs) -> ExitCode {
             Ok(host) => host,
             Err(e) => return Failure::from(e).exit(),
         };
-        let (target, hints) = match super::attach::owner_of(&host) {
+        let (target, mut hints) = match super::attach::owner_of(&host) {
             Ok(attached) => attached,
             Err(failure) => return failure.exit(),
         };
+        // The demo's tokens are in its own auth file, which `tether attach`
+        // does not read by default: the command carries the view token.
+        if let Some(view) = host.view_token() {
+            hints.watch_command = Some(watch_command(&host.url(), &view));
+        }
         let code = super::attach::attach_tui(target, hints, mouse).await;
         let _ = host.shutdown().await;
         code
     })
 }
 
-/// A host on a free port of 127.0.0.1 replaying the demo, pausing at its
-/// permission requests, with no journal: nothing outlives the demo.
+/// What someone else on this machine pastes to watch the demo.
+fn watch_command(url: &str, view_token: &str) -> String {
+    format!("tether attach {url} --view --token {view_token}")
+}
+
+/// A host on a free port of 127.0.0.1 running the demo agent in the
+/// demo's project directory, with no journal: nothing outlives the demo.
 fn demo_config(dir: &DemoDir, speed: f64) -> HostConfig {
-    let mut config = HostConfig::new(AgentSpec::Replay {
-        file: dir.recording(),
-        speed,
-        pause_at_requests: true,
-    });
+    let mut config = HostConfig::new(AgentSpec::Demo { speed });
     config.listen = "127.0.0.1:0".parse().expect("static address");
     config.session().id = "demo".into();
     config.auth_path = dir.path().join("auth.json");
-    config.session().cwd = dir.path().to_owned();
+    config.session().cwd = dir.project();
     config.journal_dir = None;
     config
 }

@@ -1,12 +1,11 @@
-//! `tether demo`: the bundled recording in the real binary, driven by the
-//! keys a person would press.
+//! `tether demo`: the demo agent in the real binary, driven by the keys a
+//! person would press.
 
 use std::path::Path;
-use std::time::Duration;
 
 use super::pty::Pty;
 
-/// `tether demo --speed SPEED` in a 40x120 pseudo-terminal, its home,
+/// `tether demo --speed SPEED` in a pseudo-terminal of this size, its home,
 /// settings, log and temporary files in `dir`.
 pub fn demo(dir: &Path, speed: &str, (rows, cols): (u16, u16)) -> Pty {
     let home = dir.to_str().unwrap();
@@ -25,33 +24,71 @@ pub fn demo(dir: &Path, speed: &str, (rows, cols): (u16, u16)) -> Pty {
     )
 }
 
+/// The command the demo shows for watching it (the status bar's
+/// `watch:` hint, whole on a wide terminal), as arguments after `tether`.
+fn watch_args(tui: &Pty) -> Vec<String> {
+    let screen = tui.screen();
+    let line = screen
+        .lines()
+        .find(|l| l.contains("watch: tether attach"))
+        .unwrap_or_else(|| panic!("no watch command shown:\n{screen}"));
+    let command = &line[line.find("tether attach").unwrap()..];
+    command
+        .split_whitespace()
+        .skip(1)
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The demo's project directory (under `TMPDIR`, here `dir`).
+fn project(dir: &Path) -> std::path::PathBuf {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("tether-demo-")
+        })
+        .expect("the demo's directory")
+        .join("project")
+}
+
 #[test]
-fn the_demo_waits_at_each_request_and_plays_to_the_end_once_answered() {
+fn a_denial_in_the_demo_changes_nothing_and_its_watch_command_works() {
     let dir = tempfile::tempdir().unwrap();
-    let mut tui = demo(dir.path(), "0", (40, 120));
+    let mut tui = demo(dir.path(), "0", (40, 200));
     tui.wait_text("(owner)");
+    tui.wait_text("I will start");
+    tui.send(b"go\r");
     tui.wait_text("Write asks permission");
     tui.wait_text("Permission request 1 of 1");
-    // However fast the replay, it waits for the answer.
-    std::thread::sleep(Duration::from_millis(500));
-    let screen = tui.screen();
-    assert!(!screen.contains("allowed by"), "{screen}");
-    assert!(!screen.contains("Edit asks permission"), "{screen}");
-    tui.send(b"y");
-    tui.wait_text("allowed by user: Write");
-    for (request, key) in [
-        ("Edit asks permission", b"y"),
-        ("shell asks permission", b"y"),
-        ("Bash asks permission", b"n"),
-    ] {
-        tui.wait_text(request);
-        tui.wait_text("Permission request 1 of 1");
-        tui.send(key);
-    }
-    tui.wait_text("replay finished");
-    let screen = tui.screen();
-    assert!(screen.contains("denied by user"), "{screen}");
-    assert!(screen.contains("no pending requests"), "{screen}");
+    tui.send(b"n");
+    tui.wait_text("I did not write");
+    tui.wait_text("Edit asks permission");
+    assert!(!project(dir.path()).join("notes/plan.md").exists());
+    assert!(!tui.screen().contains("interrupted"), "{}", tui.screen());
+
+    // Someone else pastes the command shown: it attaches, as a viewer.
+    let args = watch_args(&tui);
+    assert!(args.contains(&"--view".to_owned()), "{args:?}");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let home = dir.path().join("elsewhere");
+    std::fs::create_dir_all(&home).unwrap();
+    let mut watcher = Pty::spawn(
+        &args,
+        &[
+            ("HOME", home.to_str().unwrap()),
+            ("XDG_CONFIG_HOME", home.join("config").to_str().unwrap()),
+            ("TETHER_LOG", home.join("tui.log").to_str().unwrap()),
+        ],
+        30,
+        120,
+    );
+    watcher.wait_text("(viewer)");
+    watcher.wait_text("I did not write");
+    watcher.quit();
     tui.quit();
 }
 

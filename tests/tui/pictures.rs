@@ -90,10 +90,13 @@ impl CastRecorder {
     }
 }
 
-/// The demo's URL (from the watch hint) and control token (from the
-/// auth file it made under `tmp`).
-fn demo_address(tui: &Pty, tmp: &Path) -> (String, String) {
+/// The demo's URL (from the watch command in the help, which is opened
+/// and closed) and control token (from the auth file it made under `tmp`).
+fn demo_address(tui: &mut Pty, tmp: &Path) -> (String, String) {
+    tui.send(b"\x1bOP");
+    tui.wait_text("Let someone on this machine watch");
     let screen = tui.screen();
+    tui.send(b"\x1b");
     let url = screen
         .split_whitespace()
         .find(|w| w.starts_with("ws://"))
@@ -122,6 +125,13 @@ fn pictures() {
     let dir = tempfile::tempdir().unwrap();
     let mut tui = demo(dir.path(), "2", SIZE);
     let cast = CastRecorder::start(tui.raw.clone());
+    tui.wait_text("I will start");
+    std::thread::sleep(READING);
+    for key in "let's go".bytes() {
+        tui.send(&[key]);
+        std::thread::sleep(Duration::from_millis(60));
+    }
+    tui.send(b"\r");
     tui.wait_text("Write asks permission");
     std::thread::sleep(READING);
     tui.send(b"y");
@@ -137,7 +147,7 @@ fn pictures() {
     );
 
     // Someone else with a control token follows the same session.
-    let (url, token) = demo_address(&tui, dir.path());
+    let (url, token) = demo_address(&mut tui, dir.path());
     let mut follower = Attach::new(&url, &token, dir.path())
         .size(SIZE.0, SIZE.1)
         .spawn();
@@ -152,13 +162,19 @@ fn pictures() {
     follower.quit();
 
     tui.send(b"y");
-    tui.wait_text("shell asks permission");
-    std::thread::sleep(READING);
-    tui.send(b"y");
     tui.wait_text("Bash asks permission");
     std::thread::sleep(READING);
+    tui.send(b"y");
+    tui.wait_text("case_08 ... ok");
+    // The user interrupts the test run, then lets the agent carry on.
+    tui.send(b"\x1b");
+    tui.wait_text("interrupted");
+    std::thread::sleep(READING);
+    tui.send(b"go on\r");
+    tui.wait_text("rm -r build");
+    std::thread::sleep(READING);
     tui.send(b"n");
-    tui.wait_text("replay finished");
+    tui.wait_text("What happened");
     std::thread::sleep(Duration::from_millis(1500));
     screenshot(
         &tui,

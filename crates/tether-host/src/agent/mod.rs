@@ -3,6 +3,7 @@
 //! process or a file.
 
 pub mod acp;
+pub mod demo;
 pub mod line_process;
 mod output_batch;
 pub mod process;
@@ -38,6 +39,10 @@ pub enum AgentSpec {
         speed: f64,
         pause_at_requests: bool,
     },
+    /// The demo agent: the built-in script (`assets/demo/script.json`)
+    /// played live, honouring every answer; `speed` scales its pauses
+    /// (0: none).
+    Demo { speed: f64 },
 }
 
 impl AgentSpec {
@@ -47,6 +52,7 @@ impl AgentSpec {
             AgentSpec::StreamJson { .. } => "stream-json",
             AgentSpec::Acp { .. } => "acp",
             AgentSpec::Replay { .. } => "replay",
+            AgentSpec::Demo { .. } => "demo",
         }
     }
 
@@ -73,6 +79,11 @@ impl AgentSpec {
                 queues_input: false,
                 takes_updated_input: false,
             },
+            AgentSpec::Demo { .. } => AgentTraits {
+                takes_input: true,
+                queues_input: false,
+                takes_updated_input: true,
+            },
         }
     }
 
@@ -88,6 +99,7 @@ impl AgentSpec {
                 let name = file.file_name().unwrap_or(file.as_os_str());
                 format!("replay of {}", name.to_string_lossy())
             }
+            AgentSpec::Demo { .. } => "demo".into(),
         }
     }
 }
@@ -143,6 +155,10 @@ pub fn spawn(
                 pause_at_requests: *pause_at_requests,
             };
             tokio::spawn(replay::run(recording, playback, inbox, events))
+        }
+        AgentSpec::Demo { speed } => {
+            let script = demo::script::Script::parse(demo::script::BUILT_IN)?;
+            tokio::spawn(demo::run(script, cwd, *speed, inbox, events))
         }
     };
     Ok(AgentHandle { input, task })

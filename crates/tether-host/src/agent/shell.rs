@@ -27,7 +27,7 @@ pub const ALWAYS_THIS_COMMAND: &str = "always_this_command";
 const DRAIN_AFTER_EXIT: std::time::Duration = std::time::Duration::from_millis(200);
 
 /// Why a turn ended before its command finished normally.
-enum Stop {
+pub(super) enum Stop {
     Interrupted,
     Shutdown,
 }
@@ -207,6 +207,41 @@ async fn execute(
     events: &EventSink,
     started: Instant,
 ) -> Option<Stop> {
+    let ran = run_command(cwd, command, inbox, events).await;
+    let outcome = match (&ran.stop, ran.code) {
+        (Some(_), _) => TurnOutcome::Interrupted,
+        (None, Some(0)) => TurnOutcome::Success,
+        _ => TurnOutcome::Error,
+    };
+    let _ = events
+        .send(EventKind::ToolResult {
+            tool_use_id: request_id.to_owned(),
+            content: ran.content,
+            is_error: ran.code != Some(0),
+        })
+        .await;
+    end_turn(events, outcome, started).await;
+    ran.stop
+}
+
+/// How a command ended: in words, its exit code, and whether an
+/// interrupt or a shutdown stopped it.
+pub(super) struct Ran {
+    pub content: String,
+    pub code: Option<i32>,
+    pub stop: Option<Stop>,
+}
+
+/// Runs `command` with `sh -c` in `cwd`, streaming its output as `output`
+/// events; an interrupt stops its process tree (SIGINT), a shutdown too
+/// (SIGTERM). Other inputs meanwhile are dropped. The caller reports the
+/// result: the shell agent ends its turn with it, the demo agent goes on.
+pub(super) async fn run_command(
+    cwd: &Path,
+    command: &str,
+    inbox: &mut mpsc::UnboundedReceiver<AgentInput>,
+    events: &EventSink,
+) -> Ran {
     let spawned = TreeChild::spawn(
         child_command("sh", cwd)
             .arg("-c")
@@ -216,20 +251,24 @@ async fn execute(
     let child = match spawned {
         Ok(child) => child,
         Err(e) => {
-            let _ = events
-                .send(EventKind::ToolResult {
-                    tool_use_id: request_id.to_owned(),
-                    content: format!("could not start the command: {e}"),
-                    is_error: true,
-                })
-                .await;
-            end_turn(events, TurnOutcome::Error, started).await;
-            return None;
+            return Ran {
+                content: format!("could not start the command: {e}"),
+                code: None,
+                stop: None,
+            };
         }
     };
     let (status, stop) = supervise(child, inbox, events).await;
-    report(events, request_id, status, stop.is_some(), started).await;
-    stop
+    let (content, code) = match status {
+        Some(Ok(status)) => describe_exit(status),
+        Some(Err(e)) => (format!("could not wait for the command: {e}"), None),
+        None => ("the command did not report its exit".into(), None),
+    };
+    Ran {
+        content,
+        code,
+        stop,
+    }
 }
 
 type ExitResult = std::io::Result<std::process::ExitStatus>;
@@ -307,34 +346,6 @@ async fn send_output(events: &EventSink, output: impl IntoIterator<Item = (Outpu
     for (stream, text) in output {
         let _ = events.send(EventKind::Output { stream, text }).await;
     }
-}
-
-/// The command's `tool_result` and the end of the turn.
-async fn report(
-    events: &EventSink,
-    request_id: &str,
-    status: Option<ExitResult>,
-    stopped: bool,
-    started: Instant,
-) {
-    let (content, code) = match status {
-        Some(Ok(status)) => describe_exit(status),
-        Some(Err(e)) => (format!("could not wait for the command: {e}"), None),
-        None => ("the command did not report its exit".into(), None),
-    };
-    let outcome = match (stopped, code) {
-        (true, _) => TurnOutcome::Interrupted,
-        (false, Some(0)) => TurnOutcome::Success,
-        _ => TurnOutcome::Error,
-    };
-    let _ = events
-        .send(EventKind::ToolResult {
-            tool_use_id: request_id.to_owned(),
-            content,
-            is_error: code != Some(0),
-        })
-        .await;
-    end_turn(events, outcome, started).await;
 }
 
 fn describe_exit(status: std::process::ExitStatus) -> (String, Option<i32>) {

@@ -164,6 +164,23 @@ fn file_preview(cwd: &Path, path: &str, change: &Change) -> Preview {
     }
 }
 
+/// What a file tool's request makes of its file, computed as its preview
+/// is: the file (resolved, inside `cwd`) and its whole text afterwards.
+/// For an agent that carries out its file tools itself (the demo). `Err`
+/// says why the tool fails (not a file tool, a path outside `cwd`, an
+/// edit whose `old_string` is not there once).
+pub fn file_after(tool: &str, input: &Value, cwd: &Path) -> Result<(PathBuf, String), String> {
+    let (path, change) = match plan(tool, input) {
+        Some(Ok(Plan::File { path, change })) => (path, change),
+        Some(Ok(Plan::Command { .. })) | None => return Err(format!("{tool} changes no file")),
+        Some(Err(why)) => return Err(why),
+    };
+    let target = files::resolve(cwd, &path)?;
+    let old = files::read_text(&target)?;
+    let applied = change::apply(old.as_deref(), &change, &target.shown)?;
+    Ok((target.resolved, applied.after))
+}
+
 /// [`for_request`] off the async runtime when it may read a file: a read
 /// of up to 1 MiB and its diff can take milliseconds, too long to hold a
 /// runtime thread that also serves connections.

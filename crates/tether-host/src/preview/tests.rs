@@ -232,3 +232,18 @@ fn a_notebook_edit_is_the_diff_of_the_cell() {
         "that edit will fail: there is no cell zzz in n.ipynb"
     );
 }
+
+#[test]
+fn file_after_is_what_the_preview_shows_and_stays_inside() {
+    let dir = dir();
+    std::fs::write(dir.path().join("notes.txt"), "alpha\nbeta\n").unwrap();
+    let input = json!({"file_path": "notes.txt", "old_string": "beta", "new_string": "BETA"});
+    let (path, after) = file_after("Edit", &input, dir.path()).unwrap();
+    assert_eq!(path, dir.path().canonicalize().unwrap().join("notes.txt"));
+    assert_eq!(after, "alpha\nBETA\n");
+    let outside = json!({"file_path": "../elsewhere.txt", "content": "x"});
+    assert!(file_after("Write", &outside, dir.path()).is_err());
+    let missing = json!({"file_path": "notes.txt", "old_string": "gamma", "new_string": "x"});
+    assert!(file_after("Edit", &missing, dir.path()).is_err());
+    assert!(file_after("Bash", &json!({"command": "ls"}), dir.path()).is_err());
+}
