@@ -211,6 +211,7 @@ impl Session {
         SessionSummary {
             id: description.id.clone(),
             title: self.title.clone(),
+            order: None,
             agent: description.agent.clone(),
             preset: None,
             cwd: description.cwd.clone(),

@@ -181,8 +181,10 @@ impl Deck {
             && self.sidebar.unwrap_or_else(|| self.listed().len() > 1)
     }
 
-    /// Every session, as the list shows them: by host, then id. Sessions
-    /// the lobby lists and sessions opened by URL alike.
+    /// Every session, as the list shows them: by host, then in the host's
+    /// order (its config file's, then creation's: a new session comes last
+    /// and Alt+N keeps meaning the same session), then by id. Sessions the
+    /// lobby lists and sessions opened by URL alike.
     pub fn listed(&self) -> Vec<SessionKey> {
         let mut keys: Vec<SessionKey> = self.tabs.iter().map(|t| t.key.clone()).collect();
         for (host, view) in self.hosts.iter().enumerate() {
@@ -196,7 +198,10 @@ impl Deck {
                 }
             }
         }
-        keys.sort();
+        keys.sort_by_cached_key(|key| {
+            let place = self.hosts.get(key.host).map(|h| h.place(&key.id));
+            (key.host, place, key.id.clone())
+        });
         keys
     }
 
