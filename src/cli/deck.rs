@@ -104,7 +104,10 @@ fn deck_of(openings: &[Opening], start: &Start) -> Deck {
     deck.notify = start.notify;
     deck.mouse_capture = start.mouse;
     for key in keys {
-        deck.tab_for(key);
+        // A session named by its URL is connected as the protocol says:
+        // the first eligible connection owns it.
+        let tab = deck.tab_for(key);
+        deck.tabs[tab].watching = false;
     }
     deck
 }

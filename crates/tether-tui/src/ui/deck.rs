@@ -253,10 +253,14 @@ fn session_line(deck: &Deck, key: &SessionKey, active: bool, width: usize) -> Li
     ])
 }
 
-/// A session's title as the list shows it: not when it only repeats the id.
+/// A session's title as the list shows it: not when it only repeats the
+/// id or the agent (a session nobody titled is called after its agent).
 fn shown_title(summary: &SessionSummary) -> Option<String> {
     let title = sanitize_plain(summary.title.trim());
-    (!title.is_empty() && title != summary.id).then_some(title)
+    let repeats = title == summary.id
+        || title == summary.agent
+        || summary.preset.as_deref() == Some(title.as_str());
+    (!title.is_empty() && !repeats).then_some(title)
 }
 
 fn detail_line(deck: &Deck, key: &SessionKey, wall: SystemTime, width: usize) -> Line<'static> {
