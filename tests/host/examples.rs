@@ -62,6 +62,13 @@ async fn the_example_serve_config_starts_its_sessions() {
     let host = seen[0]
         .trim_start_matches("listening on ")
         .trim_end_matches("/v1/sessions/api");
-    assert_eq!(seen[2], format!("attach to them all: tether attach {host}"));
+    let auth = home.path().join("auth.json");
+    assert_eq!(
+        seen[2],
+        format!(
+            "attach to them all: tether attach {host} --auth {}",
+            auth.display()
+        )
+    );
     child.kill().await.unwrap();
 }
