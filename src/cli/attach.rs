@@ -185,7 +185,7 @@ async fn one_session(opening: &Opening, asked: Option<&str>) -> Result<url::Url,
                 several.len()
             );
             for s in several {
-                let title = if s.title.is_empty() || s.title == s.id {
+                let title = if s.title.is_empty() || s.title == s.id || s.title == s.agent {
                     String::new()
                 } else {
                     format!("  {}", s.title)

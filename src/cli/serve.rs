@@ -356,7 +356,7 @@ fn announce(host: &Host, whole_host: bool) {
     let listen = host.addr();
     // First, and a session's URL: scripts read it.
     println!("listening on {}", host.url());
-    let ids = host.session_ids();
+    let ids = host.session_ids_in_order();
     let whole_host = whole_host || ids.len() != 1;
     match ids.len() {
         0 => {}

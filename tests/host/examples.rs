@@ -57,7 +57,10 @@ async fn the_example_serve_config_starts_its_sessions() {
     }
     assert!(seen[0].starts_with("listening on ws://"), "{seen:?}");
     assert!(seen[0].ends_with("/v1/sessions/api"), "{seen:?}");
-    assert_eq!(seen[1], "sessions: api, checks, web");
+    assert_eq!(
+        seen[1], "sessions: api, web, checks",
+        "the config file's order"
+    );
     // And the one command that shows them all.
     let host = seen[0]
         .trim_start_matches("listening on ")
