@@ -43,6 +43,7 @@ pub fn client_message(data: &[u8]) {
         mode,
         client: None,
         since: Since::Seq(0),
+        claims: true,
     };
     let owner = session
         .join(join("ann", vec![Grant::Control], Mode::Control), at)

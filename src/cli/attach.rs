@@ -54,6 +54,10 @@ pub struct AttachArgs {
     /// owns.
     #[arg(long)]
     plain: bool,
+    /// With --prompt or --plain and a host URL (ws://HOST:PORT): the
+    /// session to use [default: the host's only session].
+    #[arg(long, value_name = "ID")]
+    session: Option<String>,
     /// Leave the mouse to the terminal (select text); F6 toggles it.
     #[arg(long)]
     no_mouse: bool,
@@ -121,15 +125,22 @@ pub fn run(args: AttachArgs) -> ExitCode {
 /// `--prompt` and plain watching: one session, as text.
 async fn headless(args: AttachArgs) -> ExitCode {
     let [url] = args.urls.as_slice() else {
-        return Failure::usage("--prompt and plain output take exactly one session URL").exit();
-    };
-    let url = match client::parse_url(url) {
-        Ok(url) => url,
-        Err(e) => return Failure::from(e).exit(),
+        return Failure::usage(
+            "--prompt and plain output take exactly one URL: a session's, or a host's with --session ID",
+        )
+        .exit();
     };
     let token = match pick_token(&args) {
         Ok(token) => token,
         Err(e) => return Failure::usage(format!("{e:#}")).exit(),
+    };
+    let opening = match Opening::parse(url, token.clone(), None) {
+        Ok(opening) => opening,
+        Err(failure) => return failure.exit(),
+    };
+    let url = match one_session(&opening, args.session.as_deref()).await {
+        Ok(url) => url,
+        Err(failure) => return failure.exit(),
     };
     let target = Target {
         url,
@@ -139,6 +150,52 @@ async fn headless(args: AttachArgs) -> ExitCode {
     match &args.prompt {
         Some(prompt) => headless::prompt(target, prompt, args.allow_all).await,
         None => headless::watch(target).await,
+    }
+}
+
+/// The session URL headless modes use: the one named, else `--session`
+/// on the host, else the host's only session. Several: the list, and
+/// exit 2.
+async fn one_session(opening: &Opening, asked: Option<&str>) -> Result<url::Url, Failure> {
+    use tether::client::lobby;
+    match (&opening.session, asked) {
+        (Some(named), Some(asked)) if named != asked => {
+            return Err(Failure::usage(format!(
+                "the URL names session `{named}` and --session `{asked}`: give one"
+            )));
+        }
+        (Some(_), _) => return Ok(opening.url.clone()),
+        (None, Some(asked)) => return Ok(lobby::session_url(&opening.url, asked)),
+        (None, None) => {}
+    }
+    let host = lobby::lobby_url(&opening.url);
+    let sessions = match lobby::list(&opening.url, opening.token.clone()).await {
+        Ok(sessions) => sessions,
+        // A host from before many sessions has no list: its one session.
+        Err(client::ConnectError::NotFound) => return Ok(opening.url.clone()),
+        Err(e) => return Err(Failure::from(e)),
+    };
+    let host = host.as_str().trim_end_matches("/v1/lobby");
+    match sessions.as_slice() {
+        [only] => Ok(lobby::session_url(&opening.url, &only.id)),
+        [] => Err(Failure::usage(format!("{host} has no session you may see"))),
+        several => {
+            let mut text = format!(
+                "{host} has {} sessions: choose one with --session ID",
+                several.len()
+            );
+            for s in several {
+                let title = if s.title.is_empty() || s.title == s.id || s.title == s.agent {
+                    String::new()
+                } else {
+                    format!("  {}", s.title)
+                };
+                let state = serde_json::to_value(s.state).unwrap_or_default();
+                let state = state.as_str().unwrap_or("?").to_owned();
+                text.push_str(&format!("\n  {}{title}  ({state})", s.id));
+            }
+            Err(Failure::usage(text))
+        }
     }
 }
 

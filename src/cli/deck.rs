@@ -105,7 +105,10 @@ fn deck_of(openings: &[Opening], start: &Start) -> Deck {
     deck.mouse_capture = start.mouse;
     deck.history_dir = dirs::state_dir().map(|dir| dir.join("tether").join("history"));
     for key in keys {
-        deck.tab_for(key);
+        // A session named by its URL is connected as the protocol says:
+        // the first eligible connection owns it.
+        let tab = deck.tab_for(key);
+        deck.tabs[tab].watching = false;
     }
     deck
 }

@@ -170,6 +170,14 @@ impl ServeArgs {
         Ok(spec)
     }
 
+    /// Whether the host's sessions come from a config file (a host of
+    /// sessions, announced as a whole) rather than from the flags.
+    fn uses_config_file(&self) -> bool {
+        self.config.is_some()
+            || (!self.shapes_one_session()
+                && serve_config::default_path().is_some_and(|p| p.exists()))
+    }
+
     /// The config file to read, if any.
     fn config_file(&self) -> Result<Option<ServeFile>> {
         let path = match &self.config {
@@ -258,6 +266,7 @@ fn positive_secs(secs: f64) -> Option<Duration> {
 
 pub fn run(args: ServeArgs) -> ExitCode {
     init_logging();
+    let whole_host = args.uses_config_file();
     let config = match args.config() {
         Ok(config) => config,
         Err(e) => return Failure::usage(format!("{e:#}")).exit(),
@@ -266,7 +275,7 @@ pub fn run(args: ServeArgs) -> ExitCode {
         Ok(rt) => rt,
         Err(e) => return Failure::from(e).exit(),
     };
-    match runtime.block_on(serve(config)) {
+    match runtime.block_on(serve(config, whole_host)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => failure.exit(),
     }
@@ -275,7 +284,7 @@ pub fn run(args: ServeArgs) -> ExitCode {
 /// How often a running host looks at its auth file for changes.
 const AUTH_POLL: Duration = Duration::from_secs(1);
 
-async fn serve(config: HostConfig) -> Result<(), Failure> {
+async fn serve(config: HostConfig, whole_host: bool) -> Result<(), Failure> {
     // Run from a terminal, SIGHUP means the terminal is gone: stop, as
     // Ctrl+C does. Run as a service, SIGHUP is the usual "reload".
     let in_terminal = std::io::stdin().is_terminal();
@@ -286,7 +295,7 @@ async fn serve(config: HostConfig) -> Result<(), Failure> {
     // starts is not missed (at worst it is read twice).
     let auth_stamp = FileStamp::of(&config.auth_path);
     let host = Host::start(config).await?;
-    announce(&host);
+    announce(&host, whole_host);
     {
         // SIGHUP asks the follower to reload: reloads run one at a time in
         // one place (an arm of this select waiting on a reload the
@@ -340,19 +349,24 @@ pub async fn follow_auth_file(
 }
 
 /// Prints where the host listens, its files, and a warning when it listens
-/// beyond this machine.
-fn announce(host: &Host) {
+/// beyond this machine. A host of sessions from a config file (even one)
+/// is announced as a whole: its sessions and the command that shows them
+/// all, with the auth file when clients would not find it by themselves.
+fn announce(host: &Host, whole_host: bool) {
     let listen = host.addr();
+    // First, and a session's URL: scripts read it.
     println!("listening on {}", host.url());
-    let ids = host.session_ids();
+    let ids = host.session_ids_in_order();
+    let whole_host = whole_host || ids.len() != 1;
     match ids.len() {
-        0 | 1 => {}
-        2..=8 => println!("sessions: {}", ids.join(", ")),
+        0 => {}
+        1..=8 if whole_host => println!("sessions: {}", ids.join(", ")),
+        1..=8 => {}
         n => println!("sessions: {}, … ({n} in all)", ids[..6].join(", ")),
     }
-    if ids.len() != 1 {
+    if whole_host {
         // The first URL names one session; people want the whole host.
-        println!("attach to them all: tether attach ws://{listen}");
+        println!("attach to them all: {}", attach_command(host));
     }
     for problem in host.problems() {
         eprintln!("tether: {problem}");
@@ -377,6 +391,23 @@ fn announce(host: &Host) {
              unencrypted unless a TLS-terminating proxy is in front"
         );
     }
+}
+
+/// `tether attach ws://HOST:PORT`, with `--auth FILE` when the host's auth
+/// file is not the one `tether attach` reads by default.
+fn attach_command(host: &Host) -> String {
+    let mut command = format!("tether attach ws://{}", host.addr());
+    let auth = host.auth_path();
+    if auth != tether::host::auth::default_auth_path() {
+        let path = auth.display().to_string();
+        let quoted = if path.contains(|c: char| c.is_whitespace() || "'\"$`\\".contains(c)) {
+            format!("'{}'", path.replace('\'', "'\\''"))
+        } else {
+            path
+        };
+        command.push_str(&format!(" --auth {quoted}"));
+    }
+    command
 }
 
 /// Says on stderr what a reload changed (by name, never a token) or why

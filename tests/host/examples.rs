@@ -57,11 +57,21 @@ async fn the_example_serve_config_starts_its_sessions() {
     }
     assert!(seen[0].starts_with("listening on ws://"), "{seen:?}");
     assert!(seen[0].ends_with("/v1/sessions/api"), "{seen:?}");
-    assert_eq!(seen[1], "sessions: api, checks, web");
+    assert_eq!(
+        seen[1], "sessions: api, web, checks",
+        "the config file's order"
+    );
     // And the one command that shows them all.
     let host = seen[0]
         .trim_start_matches("listening on ")
         .trim_end_matches("/v1/sessions/api");
-    assert_eq!(seen[2], format!("attach to them all: tether attach {host}"));
+    let auth = home.path().join("auth.json");
+    assert_eq!(
+        seen[2],
+        format!(
+            "attach to them all: tether attach {host} --auth {}",
+            auth.display()
+        )
+    );
     child.kill().await.unwrap();
 }

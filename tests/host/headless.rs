@@ -232,3 +232,61 @@ async fn headless_output_shows_the_permission_request_before_the_tool_runs() {
     }
     host.stop().await;
 }
+
+/// With a host's URL, headless modes take `--session ID`, or the host's
+/// only session; with several and no choice they list them and exit 2
+/// (before, they asked for a session `main` nobody named: a 404).
+#[tokio::test]
+async fn headless_modes_on_a_host_url_choose_a_session_or_list_them() {
+    use crate::sessions::{ALICE, three_sessions};
+    let dir = tempfile::tempdir().unwrap();
+    let host = tether::host::Host::start(three_sessions(dir.path()))
+        .await
+        .unwrap();
+    let url = format!("ws://{}", host.addr());
+    let run = |extra: &[&str]| {
+        let mut args = vec!["attach", &url, "--token", ALICE];
+        args.extend_from_slice(extra);
+        tokio::time::timeout(WAIT, tether(&args, dir.path()).output())
+    };
+    let listed = run(&["--prompt", "echo hi"]).await.unwrap().unwrap();
+    let stderr = String::from_utf8_lossy(&listed.stderr);
+    assert_eq!(listed.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("has 3 sessions: choose one with --session ID"),
+        "{stderr}"
+    );
+    let at = |id: &str| stderr.find(&format!("\n  {id}")).expect(id);
+    assert!(
+        at("api") < at("web-front") && at("web-front") < at("ops"),
+        "{stderr}"
+    );
+
+    let chosen = run(&["--session", "ops", "--prompt", "echo chosen", "--allow-all"])
+        .await
+        .unwrap()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&chosen.stdout);
+    assert_eq!(chosen.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("chosen"), "{stdout}");
+    host.shutdown().await.unwrap();
+
+    // A host of one session: that one.
+    let one = TestHost::start(AgentSpec::Shell).await;
+    let url = one.url.trim_end_matches("/v1/sessions/main").to_owned();
+    let args = [
+        "attach",
+        &url,
+        "--token",
+        &one.control,
+        "--prompt",
+        "echo only",
+        "--allow-all",
+    ];
+    let only = tokio::time::timeout(WAIT, tether(&args, one.path()).output())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(only.status.code(), Some(0), "{only:?}");
+    one.stop().await;
+}

@@ -53,7 +53,7 @@ async fn the_lobby_shows_a_new_request_and_its_answer() {
         panic!("a snapshot first");
     };
     let ids: Vec<&str> = sessions.iter().map(|s| s.id.as_str()).collect();
-    assert_eq!(ids, ["api", "ops", "web-front"]);
+    assert_eq!(ids, ["api", "web-front", "ops"], "the config's order");
 
     let mut owner = Client::connect(&host.session_url("api"), ALICE, "").await;
     owner.greeting().await;
@@ -124,7 +124,8 @@ async fn the_lobby_hears_of_created_and_stopped_sessions() {
     let admin = crate::sessions::ADMIN;
     let (status, _) = http(&addr, "POST", "/v1/sessions", Some(admin), Some(&body)).await;
     assert_eq!(status, 201);
-    until(&mut lobby, "fresh", |_| true).await;
+    let fresh = until(&mut lobby, "fresh", |_| true).await;
+    assert_eq!(fresh.order, Some(3), "after the three configured sessions");
     let (status, _) = http(&addr, "DELETE", "/v1/sessions/fresh", Some(admin), None).await;
     assert_eq!(status, 204);
     loop {

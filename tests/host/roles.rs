@@ -191,3 +191,44 @@ async fn follower_actions_are_refused_and_have_no_effect() {
     assert!(!host.path().join("should-not-exist").exists());
     host.stop().await;
 }
+
+/// A dashboard of many sessions connects with `claim=no`: looking at a
+/// free session does not take it; `claim` does. Without it (one session's
+/// URL) the first eligible connection owns, as the protocol says.
+#[tokio::test]
+async fn a_connection_with_claim_no_watches_a_free_session_until_it_claims() {
+    let host = TestHost::start(AgentSpec::Shell).await;
+    let mut glance = Client::connect(&host.url, &host.control, "claim=no").await;
+    glance.greeting().await;
+    assert_eq!(glance.role, Some(Role::Follower), "looking takes nothing");
+    let answer = glance.request(|id| user(id, "true")).await;
+    assert_eq!(code_of(&answer), Some(ErrorCode::NotOwner));
+    let answer = glance
+        .request(|id| ClientMessage::Claim(Claim { id }))
+        .await;
+    assert_eq!(code_of(&answer), None, "a free slot may be claimed");
+    // Only the owner may release: it owned.
+    let answer = glance
+        .request(|id| ClientMessage::Release(Release { id }))
+        .await;
+    assert_eq!(code_of(&answer), None);
+    // Free again: a plain connection is the first eligible one and owns.
+    let plain = host.owner().await;
+    assert_eq!(plain.role, Some(Role::Owner));
+    // When that owner goes, a watching connection of the same identity is
+    // not promoted: it claims when it wants the session.
+    drop(plain);
+    while let Some(message) = glance.recv_within(Duration::from_millis(300)).await {
+        let promoted = matches!(
+            message,
+            ServerMessage::Role {
+                role: Role::Owner,
+                ..
+            }
+        );
+        assert!(!promoted, "a watcher is never promoted");
+    }
+    let refused = try_connect(&host.url, Some(&host.control), "claim=maybe").await;
+    assert!(refused.is_err(), "an unknown claim value is a 400");
+    host.stop().await;
+}

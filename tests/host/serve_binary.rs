@@ -285,3 +285,50 @@ async fn a_second_host_on_the_same_journal_is_refused_naming_the_first() {
     first.child.kill().unwrap();
     first.child.wait().unwrap();
 }
+
+/// A config file of one session is still a host of sessions: `serve`
+/// names it and prints the command that attaches to the whole host, with
+/// the auth file that command needs.
+#[test]
+fn serve_with_a_config_of_one_session_prints_the_whole_host_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::create_dir_all(root.join("api")).unwrap();
+    let config = format!(
+        "listen = \"127.0.0.1:0\"\nauth = \"{root}/auth.json\"\njournal = \"{root}/journal\"\n\n\
+         [[sessions]]\nid = \"api\"\nagent = \"shell\"\ncwd = \"{root}/api\"\ntitle = \"API server\"\n",
+        root = root.display()
+    );
+    std::fs::write(root.join("serve.toml"), config).unwrap();
+    let mut child = crate::common::tether(root)
+        .args(["serve", "--config"])
+        .arg(root.join("serve.toml"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut reader = BufReader::new(child.stdout.take().unwrap());
+    let mut lines = Vec::new();
+    while lines.len() < 4 {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap() == 0 {
+            break;
+        }
+        lines.push(line.trim().to_owned());
+    }
+    child.kill().unwrap();
+    let _ = child.wait();
+    let url = lines[0].strip_prefix("listening on ").expect("first line");
+    let host = url.trim_end_matches("/v1/sessions/api");
+    let auth = root.join("auth.json");
+    assert_eq!(lines[1], "sessions: api", "{lines:?}");
+    assert_eq!(
+        lines[2],
+        format!(
+            "attach to them all: tether attach {host} --auth {}",
+            auth.display()
+        ),
+        "{lines:?}"
+    );
+    assert!(lines[3].starts_with("auth file: "), "{lines:?}");
+}

@@ -73,7 +73,7 @@ async fn tokens_see_the_sessions_of_their_scope_and_nothing_of_others() {
 
     let (status, all) = http_get(&addr, "/v1/sessions", Some(ALICE)).await;
     assert_eq!(status, 200);
-    assert_eq!(ids(&all), ["api", "ops", "web-front"]);
+    assert_eq!(ids(&all), ["api", "web-front", "ops"], "the config's order");
     let listing: Value = serde_json::from_str(&all).unwrap();
     let api = &listing["sessions"][0];
     assert_eq!(api["agent"], "shell");
@@ -160,7 +160,19 @@ async fn an_admin_creates_sessions_from_presets_inside_the_workspaces() {
     assert_eq!(made["preset"], "shell");
     assert!(made["cwd"].as_str().unwrap().ends_with("work/api"));
     let (_, listing) = http_get(&addr, "/v1/sessions", Some(ALICE)).await;
-    assert_eq!(ids(&listing), ["api", "new", "ops", "web-front"]);
+    assert_eq!(
+        ids(&listing),
+        ["api", "web-front", "ops", "new"],
+        "a created session comes after the configured ones"
+    );
+    let listing: Value = serde_json::from_str(&listing).unwrap();
+    let orders: Vec<u64> = listing["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["order"].as_u64().unwrap())
+        .collect();
+    assert_eq!(orders, [0, 1, 2, 3]);
     // A scoped token does not see it, and may create only in its scope.
     let (_, scoped) = http_get(&addr, "/v1/sessions", Some(SCOPED)).await;
     assert_eq!(ids(&scoped), ["api", "web-front"]);
@@ -217,7 +229,7 @@ async fn a_session_whose_agent_cannot_start_says_why_and_can_be_restarted() {
     let addr = host.addr().to_string();
     let (_, listing) = http_get(&addr, "/v1/sessions", Some(ALICE)).await;
     let listing: Value = serde_json::from_str(&listing).unwrap();
-    let ops = &listing["sessions"][1];
+    let ops = &listing["sessions"][2];
     assert_eq!(ops["state"], "exited");
     assert!(
         ops["detail"].as_str().unwrap().contains("cannot start"),
@@ -261,6 +273,8 @@ async fn a_restarted_host_brings_back_every_session_with_history_and_owner() {
 
     let again = Host::start(three_sessions(dir.path())).await.unwrap();
     assert_eq!(again.session_ids(), ["api", "made", "ops", "web-front"]);
+    let (_, listing) = http_get(&again.addr().to_string(), "/v1/sessions", Some(ALICE)).await;
+    assert_eq!(ids(&listing), ["api", "web-front", "ops", "made"]);
     for (id, seq) in ["api", "made", "web-front"].into_iter().zip(seqs) {
         // Bob-like followers come first: the slot is held for alice.
         let mut watcher = Client::connect(&again.session_url(id), VIEW, "").await;
@@ -396,9 +410,9 @@ async fn a_damaged_journal_stops_its_session_not_the_host() {
     );
     let addr = host.addr().to_string();
     let (_, listing) = http_get(&addr, "/v1/sessions", Some(ALICE)).await;
-    assert_eq!(ids(&listing), ["api", "ops", "web-front"]);
+    assert_eq!(ids(&listing), ["api", "web-front", "ops"]);
     let listing: Value = serde_json::from_str(&listing).unwrap();
-    let ops = &listing["sessions"][1];
+    let ops = &listing["sessions"][2];
     assert_eq!(ops["state"], "exited", "{ops}");
     assert!(ops["detail"].as_str().unwrap().contains("damaged"), "{ops}");
     // The others run, and the damaged file is left for a person to look at.

@@ -251,3 +251,35 @@ fn a_host_without_a_session_list_is_named_as_such() {
     assert!(screen.contains("has no session list"), "{screen}");
     assert!(screen.contains("/v1/sessions/ID"), "{screen}");
 }
+
+/// Attached to a whole host, looking at its sessions takes none of them;
+/// writing in one claims it, and the status bar says so.
+#[tokio::test(flavor = "multi_thread")]
+async fn glancing_through_a_host_takes_nothing_and_writing_claims() {
+    let test = test_of(&["api", "web"]).start().await;
+    let host_url = format!("ws://{}", test.host.addr());
+    let attach = Attach::new(&host_url, ALICE, test.dir()).size(30, 120);
+    tokio::task::spawn_blocking(move || {
+        let mut tui = attach.spawn();
+        tui.wait_text("api · shell");
+        tui.wait_text("alice (follower)");
+        tui.send(b"\x1b[1;3B"); // Alt+Down: web
+        tui.wait_text("web · shell");
+        tui.wait_text("alice (follower)");
+        let screen = tui.screen();
+        assert!(
+            !screen.contains("idle · alice"),
+            "the list shows no owner: {screen}"
+        );
+        tui.send(b"pwd");
+        tui.wait_text("claiming the session");
+        tui.wait_text("alice (owner)");
+        tui.wait_text("│pwd");
+        tui.send(b"\r");
+        tui.wait_text("Allow once");
+        tui.quit();
+    })
+    .await
+    .unwrap();
+    test.shutdown().await;
+}

@@ -11,7 +11,7 @@ use tokio_tungstenite::tungstenite::Message;
 use url::Url;
 
 use super::{ConnectError, HEARTBEAT_TIMEOUT, Since, Target, backoff, connect_once};
-use crate::protocol::{LobbyMessage, LobbyRequest};
+use crate::protocol::{LobbyMessage, LobbyRequest, SessionSummary};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum LobbyEvent {
@@ -130,5 +130,32 @@ async fn run(
             return;
         }
         tokio::time::sleep(retry_in).await;
+    }
+}
+
+/// The sessions the host that serves `url` lists for `token`, in its
+/// order: the lobby's first snapshot, then the connection is closed.
+pub async fn list(url: &Url, token: String) -> Result<Vec<SessionSummary>, ConnectError> {
+    let target = Target {
+        url: lobby_url(url),
+        token,
+        view: true,
+    };
+    let mut socket = connect_once(&target, Since::Live).await?;
+    loop {
+        let frame = tokio::time::timeout(HEARTBEAT_TIMEOUT, socket.next())
+            .await
+            .map_err(|_| ConnectError::Network("no word from the host".into()))?;
+        match frame {
+            Some(Ok(Message::Text(text))) => {
+                if let Ok(LobbyMessage::Sessions { sessions, .. }) = serde_json::from_str(&text) {
+                    let _ = socket.close(None).await;
+                    return Ok(sessions);
+                }
+            }
+            Some(Ok(_)) => {}
+            Some(Err(e)) => return Err(ConnectError::Network(e.to_string())),
+            None => return Err(ConnectError::Network("connection closed".into())),
+        }
     }
 }

@@ -291,6 +291,15 @@ impl Host {
             .collect()
     }
 
+    /// The ids of the running sessions in list order (the config file's,
+    /// then creation's), as the lobby lists them.
+    pub fn session_ids_in_order(&self) -> Vec<String> {
+        let mut ids = self.session_ids();
+        let lobby = &self.sessions.lobby;
+        ids.sort_by_key(|id| (lobby.place(id).unwrap_or(u64::MAX), id.clone()));
+        ids
+    }
+
     /// Why sessions recorded as created did not start again.
     pub fn problems(&self) -> &[String] {
         &self.problems

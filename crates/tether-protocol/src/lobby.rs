@@ -12,6 +12,11 @@ use super::events::AgentState;
 pub struct SessionSummary {
     pub id: String,
     pub title: String,
+    /// Where the session stands in its host's list: configured sessions
+    /// in the config file's order, then created ones as they were created.
+    /// A session keeps its place while it runs. Absent from older hosts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<u64>,
     /// The agent kind (`shell`, `stream-json`, `acp`, `replay`).
     pub agent: String,
     /// The configured preset the session was started from, when known.

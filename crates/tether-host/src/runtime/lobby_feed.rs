@@ -90,6 +90,7 @@ impl LobbyFeed {
     pub fn summary(&self, session: &Session) -> crate::protocol::SessionSummary {
         let mut summary = session.summary(std::time::Instant::now());
         summary.preset.clone_from(&self.preset);
+        summary.order = self.lobby.place(&summary.id);
         summary
     }
 

@@ -56,6 +56,7 @@ pub async fn connect(
         mode: query.mode,
         client: query.client,
         since: query.since,
+        claims: query.claims,
     };
     let requests = session.requests.clone();
     let closing = session.closing.clone();

@@ -15,6 +15,9 @@ pub struct ConnectQuery {
     pub since: Since,
     /// The client's self-description, safe to display anywhere.
     pub client: Option<String>,
+    /// Takes a free owner slot on joining (`claim=no`: not until it
+    /// sends `claim`).
+    pub claims: bool,
 }
 
 /// Parses the raw query string (without `?`); the error is the reason
@@ -23,11 +26,13 @@ pub fn parse(raw: Option<&str>) -> Result<ConnectQuery, String> {
     let mut mode = None;
     let mut since = None;
     let mut client = None;
+    let mut claim = None;
     for (key, value) in url::form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
         let slot = match key.as_ref() {
             "mode" => &mut mode,
             "since" => &mut since,
             "client" => &mut client,
+            "claim" => &mut claim,
             _ => continue, // unknown parameters are ignored, as unknown fields are
         };
         if slot.is_some() {
@@ -48,9 +53,15 @@ pub fn parse(raw: Option<&str>) -> Result<ConnectQuery, String> {
                 .map_err(|_| "since must be a number or live".to_owned())?,
         ),
     };
+    let claims = match claim.as_deref() {
+        None | Some("auto") => true,
+        Some("no") => false,
+        Some(_) => return Err("claim must be auto or no".into()),
+    };
     Ok(ConnectQuery {
         mode,
         since,
+        claims,
         client: client.map(|c| displayable(&c)),
     })
 }
@@ -95,6 +106,12 @@ mod tests {
         assert_eq!(q.since, Since::Live);
         assert_eq!(q.client.as_deref(), Some("tether 1.0"));
         assert_eq!(parse(Some("since=42&x=1")).unwrap().since, Since::Seq(42));
+        assert!(
+            q.claims,
+            "a connection takes a free slot unless told not to"
+        );
+        assert!(!parse(Some("claim=no")).unwrap().claims);
+        assert!(parse(Some("claim=auto")).unwrap().claims);
     }
 
     #[test]
@@ -113,6 +130,7 @@ mod tests {
     fn bad_values_are_refused() {
         assert!(parse(Some("mode=owner")).is_err());
         assert!(parse(Some("since=-1")).is_err());
+        assert!(parse(Some("claim=yes")).is_err());
     }
 
     #[test]

@@ -211,6 +211,7 @@ impl Session {
         SessionSummary {
             id: description.id.clone(),
             title: self.title.clone(),
+            order: None,
             agent: description.agent.clone(),
             preset: None,
             cwd: description.cwd.clone(),
@@ -247,6 +248,7 @@ impl Session {
             mode: join.mode,
             client: join.client,
             connected_at: rfc3339(at.wall),
+            claims: join.claims,
         };
         let (id, role) = self.roster.join(participant, at.mono);
         let me = self.roster.get(id).expect("just joined");

@@ -263,6 +263,7 @@ impl World {
             mode: if view_mode { Mode::View } else { Mode::Control },
             client: None,
             since: Since::Live,
+            claims: true,
         };
         let (welcome, out) = self.session.join(join, self.at());
         self.slots.push(welcome.to);

@@ -34,6 +34,8 @@ pub struct Participant {
     pub mode: Mode,
     pub client: Option<String>,
     pub connected_at: String,
+    /// Takes a free owner slot on joining (see `Join::claims`).
+    pub claims: bool,
 }
 
 impl Participant {
@@ -184,6 +186,10 @@ impl Roster {
                     format!("owner slot held for {held} to reconnect"),
                 ),
                 Some(_) => (Role::Owner, "reconnected within the owner grace".into()),
+                None if !participant.claims => (
+                    Role::Follower,
+                    "connected with claim=no: watching until it claims".into(),
+                ),
                 None => (Role::Owner, "first eligible connection".into()),
             }
         };
@@ -218,7 +224,9 @@ impl Roster {
             .participants
             .iter()
             .rev()
-            .find(|(_, p)| p.identity == gone.identity && p.eligible())
+            // A connection that only watches (`claim=no`) is not an heir:
+            // it takes the slot when it claims it.
+            .find(|(_, p)| p.identity == gone.identity && p.eligible() && p.claims)
             .map(|(heir, _)| *heir);
         if let Some(heir) = heir {
             self.owner = Some(heir);
@@ -381,6 +389,7 @@ mod tests {
             mode,
             client: None,
             connected_at: String::new(),
+            claims: true,
         }
     }
 

@@ -47,6 +47,7 @@ impl Harness {
             mode,
             client: Some("test/1".into()),
             since: Since::Seq(0),
+            claims: true,
         };
         let at = self.at(0);
         self.session.join(join, at)

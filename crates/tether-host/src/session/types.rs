@@ -122,6 +122,10 @@ pub struct Join {
     pub mode: Mode,
     pub client: Option<String>,
     pub since: Since,
+    /// Whether it takes a free owner slot on joining (`claim=no` on the
+    /// URL: it stays a follower until it sends `claim`). A slot held for
+    /// its own identity is its own either way.
+    pub claims: bool,
 }
 
 /// How to greet a new connection: these messages (`ready`, `role`), then

@@ -176,6 +176,7 @@ impl Sessions {
     /// `reason` (see [`HostedSession::start_broken`]).
     pub fn start_broken(&self, spec: SessionSpec, reason: String) -> Result<()> {
         let mut running = self.running.write().unwrap_or_else(|e| e.into_inner());
+        self.lobby.enrol(&spec.id);
         let session =
             HostedSession::start_broken(spec, &self.defaults, self.lobby.clone(), reason)?;
         running.insert(session.id().to_owned(), session);
@@ -191,6 +192,7 @@ impl Sessions {
         if running.contains_key(&spec.id) {
             crate::host::error::invalid!("two sessions are named `{}`", spec.id);
         }
+        self.lobby.enrol(&spec.id);
         let session = HostedSession::start(spec, defaults, self.lobby.clone())?;
         running.insert(session.id().to_owned(), session.clone());
         Ok(session)
@@ -251,6 +253,7 @@ impl Sessions {
                 out.push(summary);
             }
         }
+        crate::host::lobby::sort_in_list_order(&mut out);
         out
     }
 
@@ -299,6 +302,7 @@ impl Sessions {
                 )));
             }
             drop(stopping);
+            self.lobby.enrol(&id);
             let spec = SessionSpec {
                 id: id.clone(),
                 agent,

@@ -210,6 +210,37 @@ impl App {
         self.send_tracked(|id| ClientMessage::Transfer(Transfer { id, to }), None)
     }
 
+    /// Whether text typed now would go to the input box were this client
+    /// the owner, and the free slot is its to take: a session the deck only
+    /// watches is claimed when the user starts to write in it.
+    pub fn would_claim_to_type(&self) -> bool {
+        self.modals.is_empty()
+            && self.decision_context().is_none()
+            && !self.is_owner()
+            && self.ownership() == Ownership::Free { claimable: true }
+            && !self.claiming()
+    }
+
+    /// Whether a `claim` this client sent is not answered yet.
+    pub fn claiming(&self) -> bool {
+        self.in_flight
+            .iter()
+            .any(|(_, f)| matches!(f.message, ClientMessage::Claim(_)))
+    }
+
+    /// Claims the free slot because the user started to write (F2 does the
+    /// same by itself), and says so.
+    pub fn claim_to_type(&mut self) -> Vec<Effect> {
+        self.say(
+            "claiming the session: you started to write in it (F3 gives it back)",
+            Level::Info,
+        );
+        self.send_tracked(
+            |id| ClientMessage::Claim(crate::protocol::Claim { id }),
+            None,
+        )
+    }
+
     /// On a deliberate quit: the `release` to send first when this client
     /// owns the session and is connected (so the slot is free at once
     /// instead of held for the grace). Its id comes with it, to wait for

@@ -52,6 +52,9 @@ pub struct HostView {
     /// The host's clock at the last lobby message, and ours then: ages are
     /// counted on the host's clock.
     clock: Option<(SystemTime, SystemTime)>,
+    /// When each session was first listed (a host too old to send
+    /// `order` is listed in that order: new sessions come last).
+    seen: BTreeMap<String, u64>,
 }
 
 impl HostView {
@@ -65,6 +68,23 @@ impl HostView {
             presets: Vec::new(),
             workspaces: Vec::new(),
             clock: None,
+            seen: BTreeMap::new(),
+        }
+    }
+
+    /// Where session `id` goes in the list: the host's order (the config
+    /// file's, then creation's), else the order it was first listed in;
+    /// sessions the lobby does not list go last.
+    pub fn place(&self, id: &str) -> (u64, u64) {
+        let order = self.sessions.get(id).and_then(|s| s.order);
+        let seen = self.seen.get(id).copied();
+        (order.unwrap_or(u64::MAX), seen.unwrap_or(u64::MAX))
+    }
+
+    fn note_seen<'a>(&mut self, ids: impl IntoIterator<Item = &'a str>) {
+        for id in ids {
+            let next = self.seen.len() as u64;
+            self.seen.entry(id.to_owned()).or_insert(next);
         }
     }
 
@@ -100,6 +120,7 @@ impl HostView {
                 self.presets = presets;
                 self.workspaces = workspaces;
                 self.note_clock(&now, wall);
+                self.note_seen(sessions.iter().map(|s| s.id.as_str()));
                 // A snapshot after a gap: what changed meanwhile is news.
                 let mut news = Vec::new();
                 let fresh: BTreeMap<String, SessionSummary> =
@@ -114,6 +135,7 @@ impl HostView {
             }
             LobbyMessage::Session { now, session } => {
                 self.note_clock(&now, wall);
+                self.note_seen([session.id.as_str()]);
                 let news = match self.sessions.get(&session.id) {
                     Some(old) => news_between(old, &session),
                     None => news_between(&empty_like(&session), &session),

@@ -177,10 +177,13 @@ impl Deck {
             _ => {
                 // Answered in place: the request's own decision view.
                 if let (Some(entry), Some(tab)) = (entry, tab)
-                    && self.tabs[tab].app.is_owner()
                     && self.tabs[tab].app.focus_request(&entry.request_id)
                 {
-                    return self.pass_to_tab(tab, Msg::Key(key), now, wall);
+                    if self.tabs[tab].app.is_owner() {
+                        return self.pass_to_tab(tab, Msg::Key(key), now, wall);
+                    }
+                    // A watched session is claimed to answer in it.
+                    return self.claim_for(tab, Msg::Key(key));
                 }
             }
         }

@@ -37,6 +37,12 @@ pub struct Tab {
     pub last_applied: Arc<AtomicU64>,
     /// Its connection was asked for (it is opened when first shown).
     pub opened: bool,
+    /// It connects without taking a free owner slot (`claim=no`): a
+    /// session shown from the host's list is watched until the user writes
+    /// in it or presses F2. A session named by its URL is not.
+    pub watching: bool,
+    /// Keys typed while its claim is on the way, given to it once it owns.
+    held: Vec<Msg>,
 }
 
 /// A full-screen panel over the sessions.
@@ -163,6 +169,8 @@ impl Deck {
             app,
             last_applied,
             opened: false,
+            watching: true,
+            held: Vec::new(),
         });
         self.tabs.len() - 1
     }
@@ -190,8 +198,10 @@ impl Deck {
             && self.sidebar.unwrap_or_else(|| self.listed().len() > 1)
     }
 
-    /// Every session, as the list shows them: by host, then id. Sessions
-    /// the lobby lists and sessions opened by URL alike.
+    /// Every session, as the list shows them: by host, then in the host's
+    /// order (its config file's, then creation's: a new session comes last
+    /// and Alt+N keeps meaning the same session), then by id. Sessions the
+    /// lobby lists and sessions opened by URL alike.
     pub fn listed(&self) -> Vec<SessionKey> {
         let mut keys: Vec<SessionKey> = self.tabs.iter().map(|t| t.key.clone()).collect();
         for (host, view) in self.hosts.iter().enumerate() {
@@ -205,7 +215,10 @@ impl Deck {
                 }
             }
         }
-        keys.sort();
+        keys.sort_by_cached_key(|key| {
+            let place = self.hosts.get(key.host).map(|h| h.place(&key.id));
+            (key.host, place, key.id.clone())
+        });
         keys
     }
 
@@ -301,7 +314,11 @@ impl Deck {
                 }
             }
             DeckMsg::Ui(msg) => self.pass_to_active(msg, now, wall),
-            DeckMsg::Conn { tab, event } => self.pass_to_tab(tab, Msg::Conn(event), now, wall),
+            DeckMsg::Conn { tab, event } => {
+                let mut effects = self.pass_to_tab(tab, Msg::Conn(event), now, wall);
+                effects.extend(self.release_held(tab, now, wall));
+                effects
+            }
             DeckMsg::Lobby { host, event } => {
                 // The title counts the lobbies' requests: only they change it.
                 let mut effects = self.on_lobby(host, event, wall);
@@ -322,12 +339,75 @@ impl Deck {
         }
     }
 
-    /// A message for the session on screen.
+    /// A message for the session on screen. Text typed into a session the
+    /// deck only watches claims it first, and reaches it once it owns.
     fn pass_to_active(&mut self, msg: Msg, now: Instant, wall: SystemTime) -> Vec<DeckEffect> {
-        if self.tabs.is_empty() {
+        let Some(tab) = self.tabs.get_mut(self.active) else {
+            return Vec::new();
+        };
+        let writes = match &msg {
+            Msg::Key(key) => {
+                use crossterm::event::{KeyCode, KeyModifiers};
+                matches!(key.code, KeyCode::Char(_))
+                    && !key
+                        .modifiers
+                        .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT)
+            }
+            Msg::Paste(_) => true,
+            _ => false,
+        };
+        if !tab.held.is_empty() && !tab.app.is_owner() && writes {
+            tab.held.push(msg);
             return Vec::new();
         }
+        if tab.watching && writes && tab.app.would_claim_to_type() {
+            return self.claim_for(self.active, msg);
+        }
         self.pass_to_tab(self.active, msg, now, wall)
+    }
+
+    /// Claims a watched session's free slot for `msg`, which it is given
+    /// once it owns (see [`Deck::release_held`]).
+    fn claim_for(&mut self, tab: usize, msg: Msg) -> Vec<DeckEffect> {
+        use crate::tui::app::ownership::Ownership;
+        let target = &mut self.tabs[tab];
+        let free = target.app.ownership() == Ownership::Free { claimable: true };
+        if !target.watching || target.app.is_owner() || !(free || target.app.claiming()) {
+            return Vec::new();
+        }
+        target.held.push(msg);
+        if target.app.claiming() {
+            return Vec::new();
+        }
+        target
+            .app
+            .claim_to_type()
+            .into_iter()
+            .map(|effect| DeckEffect::Tab { tab, effect })
+            .collect()
+    }
+
+    /// Gives a tab the keys held for its claim once it owns; drops them
+    /// when the claim failed (the session shows why).
+    fn release_held(&mut self, tab: usize, now: Instant, wall: SystemTime) -> Vec<DeckEffect> {
+        let Some(target) = self.tabs.get_mut(tab) else {
+            return Vec::new();
+        };
+        if target.held.is_empty() {
+            return Vec::new();
+        }
+        if !target.app.is_owner() {
+            if !target.app.claiming() {
+                target.held.clear();
+            }
+            return Vec::new();
+        }
+        let held = std::mem::take(&mut target.held);
+        let mut effects = Vec::new();
+        for msg in held {
+            effects.extend(self.pass_to_tab(tab, msg, now, wall));
+        }
+        effects
     }
 
     fn pass_to_tab(
@@ -425,3 +505,5 @@ impl Deck {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod watch_tests;

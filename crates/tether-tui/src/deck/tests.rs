@@ -25,6 +25,7 @@ fn summary(id: &str, state: AgentState, pending: &[(&str, &str)]) -> SessionSumm
     SessionSummary {
         id: id.into(),
         title: id.into(),
+        order: None,
         agent: "shell".into(),
         preset: None,
         cwd: "/w".into(),
@@ -108,9 +109,56 @@ fn a_host_alone_shows_its_first_session_once_the_lobby_lists_it() {
         effects.contains(&DeckEffect::Open { tab: 0 }),
         "{effects:?}"
     );
-    assert_eq!(deck.tabs[0].key.id, "api", "the list is sorted");
+    assert_eq!(deck.tabs[0].key.id, "web", "the host's order is kept");
     let listed: Vec<String> = deck.listed().into_iter().map(|k| k.id).collect();
-    assert_eq!(listed, ["api", "web"]);
+    assert_eq!(listed, ["web", "api"]);
+}
+
+fn placed(id: &str, order: u64) -> SessionSummary {
+    SessionSummary {
+        order: Some(order),
+        title: format!("{id} title"),
+        ..summary(id, AgentState::Idle, &[])
+    }
+}
+
+fn listed(deck: &Deck) -> Vec<String> {
+    deck.listed().into_iter().map(|k| k.id).collect()
+}
+
+#[test]
+fn a_created_session_comes_last_and_numbers_never_move() {
+    let mut deck = deck(1);
+    lobby(
+        &mut deck,
+        0,
+        snapshot(vec![placed("web", 1), placed("api", 0), placed("ops", 2)]),
+    );
+    assert_eq!(listed(&deck), ["api", "web", "ops"], "the config's order");
+    lobby(&mut deck, 0, changed(placed("fresh", 3)));
+    assert_eq!(listed(&deck), ["api", "web", "ops", "fresh"]);
+    key(&mut deck, KeyCode::Char('2'), KeyModifiers::ALT);
+    assert_eq!(deck.tabs[deck.active].key.id, "web", "Alt+2 is still web");
+    // A snapshot after a gap keeps the places too.
+    lobby(
+        &mut deck,
+        0,
+        snapshot(vec![placed("fresh", 3), placed("web", 1), placed("api", 0)]),
+    );
+    assert_eq!(listed(&deck), ["api", "web", "fresh"]);
+}
+
+#[test]
+fn an_older_host_lists_new_sessions_last_too() {
+    let mut deck = deck(1);
+    let idle = AgentState::Idle;
+    lobby(
+        &mut deck,
+        0,
+        snapshot(vec![summary("api", idle, &[]), summary("web", idle, &[])]),
+    );
+    lobby(&mut deck, 0, changed(summary("aaa", idle, &[])));
+    assert_eq!(listed(&deck), ["api", "web", "aaa"]);
 }
 
 #[test]
@@ -438,4 +486,50 @@ fn requests_elsewhere_are_counted_when_the_list_is_not_shown() {
     // Wide, the list shows them itself.
     resize(&mut deck, 160, 40);
     assert_eq!(deck.tabs[deck.active].app.waiting_elsewhere, 0);
+}
+
+/// The screen as text, drawn `width` by `height`.
+fn drawn(deck: &mut Deck, width: u16, height: u16) -> String {
+    use ratatui::{Terminal, backend::TestBackend};
+    resize(deck, width, height);
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal
+        .draw(|frame| crate::tui::ui::deck::draw(deck, frame))
+        .unwrap();
+    let buffer = terminal.backend().buffer();
+    (0..height)
+        .map(|y| {
+            (0..width)
+                .map(|x| buffer[(x, y)].symbol().to_owned())
+                .collect::<String>()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn the_list_and_the_picker_show_each_session_title() {
+    let mut deck = deck(1);
+    let api = SessionSummary {
+        title: "API server".into(),
+        ..placed("api", 0)
+    };
+    let bare = SessionSummary {
+        title: "ops".into(),
+        ..placed("ops", 1)
+    };
+    lobby(&mut deck, 0, snapshot(vec![api, bare]));
+    let screen = drawn(&mut deck, 120, 20);
+    assert!(screen.contains("api API server"), "{screen}");
+    assert!(
+        !screen.contains("ops ops"),
+        "a title that is the id: {screen}"
+    );
+    let screen = drawn(&mut deck, 80, 20);
+    key(&mut deck, KeyCode::Char('s'), KeyModifiers::CONTROL);
+    let screen_picker = drawn(&mut deck, 80, 20);
+    assert!(
+        screen_picker.contains("api  API server"),
+        "{screen}\n{screen_picker}"
+    );
 }

@@ -56,8 +56,13 @@ impl Links {
     pub fn open(&mut self, deck: &Deck, tab: usize) {
         let entry = &deck.tabs[tab];
         let host = &deck.hosts[entry.key.host];
+        let mut url = lobby::session_url(&host.url, &entry.key.id);
+        if entry.watching {
+            // Shown is not taken: the deck claims when the user writes.
+            url.query_pairs_mut().append_pair("claim", "no");
+        }
         let target = Target {
-            url: lobby::session_url(&host.url, &entry.key.id),
+            url,
             token: host.token.clone(),
             view: deck.view_mode,
         };

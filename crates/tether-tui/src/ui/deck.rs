@@ -227,7 +227,10 @@ fn session_line(deck: &Deck, key: &SessionKey, active: bool, width: usize) -> Li
     let marker = if active { "▌" } else { " " };
     let room = width.saturating_sub(1 + display_width(&badge));
     let name = fit_text(&sanitize_plain(&key.id), room);
-    let pad = room.saturating_sub(display_width(&name));
+    let title = summary.and_then(shown_title).map_or_else(String::new, |t| {
+        fit_text(&format!(" {t}"), room.saturating_sub(display_width(&name)))
+    });
+    let pad = room.saturating_sub(display_width(&name) + display_width(&title));
     let style = if active {
         theme::BOLD
     } else {
@@ -237,6 +240,7 @@ fn session_line(deck: &Deck, key: &SessionKey, active: bool, width: usize) -> Li
     Line::from(vec![
         Span::styled(marker, theme::FOCUS_BORDER),
         Span::styled(name, style),
+        Span::styled(title, theme::DIM),
         Span::raw(" ".repeat(pad)),
         Span::styled(
             badge,
@@ -247,6 +251,16 @@ fn session_line(deck: &Deck, key: &SessionKey, active: bool, width: usize) -> Li
             },
         ),
     ])
+}
+
+/// A session's title as the list shows it: not when it only repeats the
+/// id or the agent (a session nobody titled is called after its agent).
+fn shown_title(summary: &SessionSummary) -> Option<String> {
+    let title = sanitize_plain(summary.title.trim());
+    let repeats = title == summary.id
+        || title == summary.agent
+        || summary.preset.as_deref() == Some(title.as_str());
+    (!title.is_empty() && !repeats).then_some(title)
 }
 
 fn detail_line(deck: &Deck, key: &SessionKey, wall: SystemTime, width: usize) -> Line<'static> {
@@ -302,6 +316,9 @@ fn picker(deck: &Deck, frame: &mut Frame, area: Rect, filter: &str, selected: us
             key.id.clone()
         };
         if let Some(summary) = summary_of(deck, key) {
+            if let Some(title) = shown_title(summary) {
+                text.push_str(&format!("  {title}"));
+            }
             text.push_str(&format!("  {}", state_word(summary.state)));
             if summary.pending > 0 {
                 text.push_str(&format!("  ⚠ {} waiting", summary.pending));
