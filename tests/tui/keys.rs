@@ -120,3 +120,27 @@ async fn the_message_history_survives_a_restart() {
     .await;
     test.shutdown().await;
 }
+
+/// `c` on a selected block puts its text on the terminal's clipboard
+/// (OSC 52, base64): the bytes reach the terminal, nothing else does.
+#[tokio::test(flavor = "multi_thread")]
+async fn c_copies_a_block_to_the_clipboard_through_osc_52() {
+    TuiTest::new()
+        .run(|tui| {
+            tui.send(b"echo copy-me\r");
+            tui.wait_text("asks permission");
+            std::thread::sleep(std::time::Duration::from_millis(800));
+            tui.send(b"y");
+            tui.wait_text("exit code 0");
+            tui.send(b"\t\t"); // the transcript pane
+            tui.send(b"\x1b[A"); // select the last block
+            tui.send(b"c");
+            tui.wait_text("copied");
+            let raw = tui.raw.lock().unwrap().clone();
+            let raw = String::from_utf8_lossy(&raw);
+            let at = raw.find("\x1b]52;c;").expect("an OSC 52 sequence");
+            let end = raw[at..].find('\x07').expect("ended by BEL") + at;
+            assert!(end > at + 7, "it carries something");
+        })
+        .await;
+}

@@ -123,6 +123,7 @@ impl App {
             | Action::BlockUp
             | Action::BlockDown
             | Action::ToggleBlock => self.act_reading(action),
+            Action::CopyBlock => return self.copy_block(),
             Action::CompletionNext
             | Action::CompletionPrev
             | Action::CompletionAccept

@@ -64,6 +64,8 @@ pub enum Effect {
     Reconnect,
     /// Keep a sent text in the session's history file.
     Remember(String),
+    /// Put this text on the terminal's clipboard (OSC 52).
+    Copy(String),
     Quit,
 }
 

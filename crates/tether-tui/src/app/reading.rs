@@ -4,7 +4,11 @@
 
 use ratatui_textarea::CursorMove;
 
-use super::{App, Level};
+use super::{App, Effect, Level};
+
+/// The most OSC 52 carries: terminals drop larger copies (xterm's limit,
+/// and tmux's default buffer, are about this).
+const COPY_LIMIT: usize = 74 * 1024;
 use crate::tui::cells::sequence::Plan;
 use crate::tui::keymap::Action;
 use crate::tui::text::StyledText;
@@ -29,6 +33,34 @@ impl App {
             Action::ToggleBlock => self.toggle_block(),
             _ => {}
         }
+    }
+
+    /// `c` on a selected block: all of its text (expanded or not, no
+    /// styles) goes to the terminal's clipboard.
+    pub(super) fn copy_block(&mut self) -> Vec<Effect> {
+        let Some(block) = self
+            .transcript
+            .selected()
+            .and_then(|at| self.transcript.blocks().get(at))
+        else {
+            self.say("nothing to copy: ↑/↓ select a block first", Level::Info);
+            return Vec::new();
+        };
+        let text = block.text().text.trim_end_matches('\n').to_owned();
+        if text.len() > COPY_LIMIT {
+            let size = text.len() / 1024;
+            self.say(
+                format!("too long to copy through the terminal ({size} KiB)"),
+                Level::Error,
+            );
+            return Vec::new();
+        }
+        let lines = text.lines().count();
+        self.say(
+            format!("copied {lines} lines to the clipboard"),
+            Level::Info,
+        );
+        vec![Effect::Copy(text)]
     }
 
     fn toggle_block(&mut self) {

@@ -161,6 +161,7 @@ fn apply(
                 Effect::MouseCapture(on) => set_mouse_capture(terminal, on)?,
                 Effect::Quit => {}
                 Effect::Remember(text) => remember(deck, tab, &text),
+                Effect::Copy(text) => write_raw(terminal, &osc52(&text))?,
             },
             DeckEffect::Open { tab } => {
                 links.open(deck, tab);
@@ -305,5 +306,23 @@ fn remember(deck: &Deck, tab: usize, text: &str) {
         && let Err(e) = file.append(text)
     {
         tracing::warn!("cannot keep the message history: {e}");
+    }
+}
+
+/// OSC 52: set the clipboard to `text` (base64), as terminals (and tmux
+/// with `set-clipboard on`) take it. The text is the transcript's, already
+/// sanitised, and base64 cannot end the sequence early.
+fn osc52(text: &str) -> String {
+    format!(
+        "\x1b]52;c;{}\x07",
+        data_encoding::BASE64.encode(text.as_bytes())
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn osc52_carries_the_text_as_base64() {
+        assert_eq!(super::osc52("hi\n\x07"), "\x1b]52;c;aGkKBw==\x07");
     }
 }

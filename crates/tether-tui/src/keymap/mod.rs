@@ -95,6 +95,8 @@ pub enum Action {
     BlockDown,
     /// Expand or collapse the block under the cursor.
     ToggleBlock,
+    /// Copy the block under the cursor to the clipboard (OSC 52).
+    CopyBlock,
     /// The slash-command popup: the next / previous command, take the
     /// highlighted one into the box, close the popup.
     CompletionNext,

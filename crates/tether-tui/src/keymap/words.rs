@@ -43,3 +43,4 @@ pub const NO_REASON: &str = "no reason";
 pub const ALWAYS: &str = "always";
 pub const OLDER: &str = "older";
 pub const TAKE: &str = "take";
+pub const COPY: &str = "copy";

@@ -134,6 +134,7 @@ fn hint_word(app: &App, binding: &keymap::Binding) -> Option<&'static str> {
         Action::CancelOrQuit if app.agent_busy() => Some(words::INTERRUPT),
         Action::CancelOrQuit => Some(words::TWICE_QUITS),
         Action::NextMatch => searching.then_some(word),
+        Action::CopyBlock => app.transcript.selected().is_some().then_some(word),
         // Offered once there is a rule to see (the help always lists it).
         Action::OpenRules => (!app.rules().is_empty()).then_some(word),
         _ => Some(word),

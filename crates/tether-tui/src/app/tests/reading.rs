@@ -363,3 +363,37 @@ fn an_allowed_edit_opens_to_its_preview_with_context() {
     assert!(open.contains("alpha") && open.contains("gamma"), "{open}");
     assert!(open.contains("- beta") && open.contains("+ BETA"), "{open}");
 }
+
+/// `c` copies the selected block, all of it (folded or not), as plain
+/// text; with nothing selected it says how to select.
+#[test]
+fn c_copies_the_selected_block_whole() {
+    use crate::tui::app::Effect;
+    let mut rig = Rig::new(Role::Owner, false);
+    let content: Vec<String> = (1..=30).map(|i| format!("row {i}")).collect();
+    rig.event(tool_result(1, &content.join("\n"), false));
+    rig.focus(Focus::Transcript);
+    assert!(rig.key(KeyCode::Char('c')).is_empty());
+    assert!(
+        rig.app
+            .status
+            .as_ref()
+            .unwrap()
+            .text
+            .contains("select a block")
+    );
+    rig.key(KeyCode::Up);
+    let effects = rig.key(KeyCode::Char('c'));
+    let [Effect::Copy(text)] = &effects[..] else {
+        panic!("{effects:?}");
+    };
+    assert!(text.contains("row 1") && text.contains("row 30"), "{text}");
+    assert!(
+        rig.app
+            .status
+            .as_ref()
+            .unwrap()
+            .text
+            .contains("copied 30 lines")
+    );
+}

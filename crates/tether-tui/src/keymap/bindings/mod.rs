@@ -442,6 +442,14 @@ pub const TOGGLE_BLOCK: Binding = Binding::new(
 )
 .help("expand / collapse the selected block")
 .hint(words::EXPAND);
+pub const COPY_BLOCK: Binding = Binding::new(
+    Transcript,
+    "c",
+    Action::CopyBlock,
+    &[(KeyCode::Char('c'), NONE)],
+)
+.help("copy the selected block (all of it) to the clipboard")
+.hint(words::COPY);
 pub const DELETE_TO_LINE_START: Binding = Binding::new(
     Input,
     "Ctrl+U",
@@ -535,6 +543,7 @@ keymap![
     BLOCK_UP,
     BLOCK_DOWN,
     TOGGLE_BLOCK,
+    COPY_BLOCK,
     DELETE_TO_LINE_START,
     HISTORY_SEARCH,
     HISTORY_PREV,
