@@ -56,8 +56,9 @@ impl App {
             return Vec::new();
         }
         let lines = text.lines().count();
+        let noun = if lines == 1 { "line" } else { "lines" };
         self.say(
-            format!("copied {lines} lines to the clipboard"),
+            format!("copied {lines} {noun} to the clipboard"),
             Level::Info,
         );
         vec![Effect::Copy(text)]
