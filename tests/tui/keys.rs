@@ -144,3 +144,30 @@ async fn c_copies_a_block_to_the_clipboard_through_osc_52() {
         })
         .await;
 }
+
+/// Ctrl+O hands the message to `$EDITOR` and takes back what it saved;
+/// the screen comes back whole.
+#[tokio::test(flavor = "multi_thread")]
+async fn ctrl_o_writes_the_message_in_the_editor() {
+    let test = TuiTest::new();
+    let editor = test.dir().join("editor.sh");
+    std::fs::write(
+        &editor,
+        "#!/bin/sh\nprintf ' and more from the editor' >> \"$1\"\n",
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&editor, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let editor = editor.to_str().unwrap().to_owned();
+    test.env(&[("EDITOR", &editor), ("VISUAL", "")])
+        .run(|tui| {
+            tui.send(b"echo draft");
+            tui.send(b"\x0f"); // Ctrl+O
+            let back = tui.wait_screen(std::time::Duration::from_secs(10), |s| {
+                input_row(s).contains("echo draft and more from the editor")
+            });
+            assert!(back, "the edited text is in the box:\n{}", tui.screen());
+            tui.wait_text("Transcript");
+        })
+        .await;
+}

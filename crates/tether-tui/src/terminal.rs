@@ -84,6 +84,31 @@ pub fn restore() {
     let _ = out.flush();
 }
 
+/// Hands the terminal to another program (the editor): as [`restore`].
+pub fn suspend() {
+    restore();
+}
+
+/// Takes the terminal back after [`suspend`]: raw mode, the alternate
+/// screen, pasting, focus reports and (when `mouse`) the mouse.
+pub fn resume(mouse: bool) -> io::Result<()> {
+    enable_raw_mode()?;
+    ACTIVE.store(true, Ordering::SeqCst);
+    let mut out = io::stdout();
+    let _ = out.write_all(PUSH_TITLE.as_bytes());
+    execute!(
+        out,
+        EnterAlternateScreen,
+        EnableBracketedPaste,
+        EnableFocusChange,
+        cursor::Hide
+    )?;
+    if mouse {
+        execute!(out, EnableMouseCapture)?;
+    }
+    Ok(())
+}
+
 /// `$TETHER_MOUSE`: `0` starts with the mouse free for selecting text,
 /// `1` with the wheel scrolling the transcript (the default).
 pub fn mouse_capture_from_env() -> Option<bool> {

@@ -124,6 +124,7 @@ impl App {
             | Action::BlockDown
             | Action::ToggleBlock => self.act_reading(action),
             Action::CopyBlock => return self.copy_block(),
+            Action::EditExternally => return self.edit_externally(),
             Action::CompletionNext
             | Action::CompletionPrev
             | Action::CompletionAccept

@@ -51,6 +51,8 @@ pub enum Msg {
     Tick,
     /// What was sent in this session in earlier runs, oldest first.
     History(Vec<String>),
+    /// The message as the editor left it (None: the editor failed).
+    Edited(Option<String>),
 }
 
 /// What the event loop must do.
@@ -66,6 +68,9 @@ pub enum Effect {
     Remember(String),
     /// Put this text on the terminal's clipboard (OSC 52).
     Copy(String),
+    /// Open the message in the user's editor; the text comes back as
+    /// `Msg::Edited`.
+    EditExternally(String),
     Quit,
 }
 
@@ -432,6 +437,10 @@ impl App {
             Msg::Tick => Vec::new(),
             Msg::History(entries) => {
                 self.history.preload(entries);
+                Vec::new()
+            }
+            Msg::Edited(text) => {
+                self.take_edited(text);
                 Vec::new()
             }
         };

@@ -35,6 +35,28 @@ impl App {
         }
     }
 
+    /// Ctrl+O: the message to the user's editor (the owner's box only).
+    pub(super) fn edit_externally(&mut self) -> Vec<Effect> {
+        if !self.is_owner() || self.sending() {
+            self.say("read-only: only the owner can write messages", Level::Info);
+            return Vec::new();
+        }
+        vec![Effect::EditExternally(self.input.lines().join("\n"))]
+    }
+
+    /// The editor's text replaces the box's (kept as it was when the
+    /// editor failed, which the log tells).
+    pub(super) fn take_edited(&mut self, text: Option<String>) {
+        match text {
+            Some(text) if self.is_owner() && !self.sending() => self.replace_input(&text),
+            Some(_) => self.say(
+                "the box is locked: the edited text was not kept",
+                Level::Error,
+            ),
+            None => self.say("the editor failed: the message is as it was", Level::Error),
+        }
+    }
+
     /// `c` on a selected block: all of its text (expanded or not, no
     /// styles) goes to the terminal's clipboard.
     pub(super) fn copy_block(&mut self) -> Vec<Effect> {

@@ -82,6 +82,11 @@ pub enum DeckMsg {
         tab: usize,
         entries: Vec<String>,
     },
+    /// A session's message as the editor left it.
+    Edited {
+        tab: usize,
+        text: Option<String>,
+    },
 }
 
 /// What the event loop must do.
@@ -332,6 +337,7 @@ impl Deck {
             DeckMsg::History { tab, entries } => {
                 self.pass_to_tab(tab, Msg::History(entries), now, wall)
             }
+            DeckMsg::Edited { tab, text } => self.pass_to_tab(tab, Msg::Edited(text), now, wall),
             DeckMsg::Resize { width, height } => {
                 self.screen = ratatui::layout::Rect::new(0, 0, width, height);
                 Vec::new()

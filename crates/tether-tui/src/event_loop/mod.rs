@@ -5,6 +5,7 @@
 //! draws at once) and wakes for the clock only while something on screen
 //! counts time.
 
+mod editor;
 mod links;
 
 use std::io::Write;
@@ -45,20 +46,7 @@ pub async fn run(terminal: &mut Tui, deck: &mut Deck, mut links: Links) -> std::
         &std::env::var("TERM").unwrap_or_default(),
         &std::env::var("TERM_PROGRAM").unwrap_or_default(),
     );
-    start_mouse_capture(terminal, deck)?;
-    let size = terminal.size()?;
-    let resize = DeckMsg::Resize {
-        width: size.width,
-        height: size.height,
-    };
-    deck.update(resize, Instant::now(), std::time::SystemTime::now());
-    // Sessions opened before the loop: their histories from earlier runs.
-    for tab in 0..deck.tabs.len() {
-        if deck.tabs[tab].opened {
-            recall(deck, tab);
-        }
-    }
-    links.start_lobbies(deck);
+    start(terminal, deck, &mut links)?;
     loop {
         if dirty && (draw_now || last_draw.elapsed() >= FRAME) {
             draw(terminal, deck)?;
@@ -99,7 +87,7 @@ pub async fn run(terminal: &mut Tui, deck: &mut Deck, mut links: Links) -> std::
             _ = hangup.recv() => return Ok(()),
         };
         dirty = true;
-        apply(terminal, deck, &mut links, osc, msg)?;
+        let mut edit = apply(terminal, deck, &mut links, osc, msg)?;
         // Whatever else the connections have queued is applied before the
         // next frame, without going round the select for each message.
         for _ in 0..BATCH {
@@ -110,9 +98,35 @@ pub async fn run(terminal: &mut Tui, deck: &mut Deck, mut links: Links) -> std::
                     Err(_) => break,
                 },
             };
-            apply(terminal, deck, &mut links, osc, msg)?;
+            edit = apply(terminal, deck, &mut links, osc, msg)?.or(edit);
+        }
+        if let Some((tab, text)) = edit {
+            let mouse = deck.mouse_capture;
+            let edited = editor::edit(terminal, &mut terminal_events, mouse, &text).await?;
+            let msg = DeckMsg::Edited { tab, text: edited };
+            deck.update(msg, Instant::now(), SystemTime::now());
+            draw_now = true;
         }
     }
+}
+
+/// Before the loop: the mouse, the screen's size, the histories of the
+/// sessions already opened, the hosts' lobbies.
+fn start(terminal: &mut Tui, deck: &mut Deck, links: &mut Links) -> std::io::Result<()> {
+    start_mouse_capture(terminal, deck)?;
+    let size = terminal.size()?;
+    let resize = DeckMsg::Resize {
+        width: size.width,
+        height: size.height,
+    };
+    deck.update(resize, Instant::now(), SystemTime::now());
+    for tab in 0..deck.tabs.len() {
+        if deck.tabs[tab].opened {
+            recall(deck, tab);
+        }
+    }
+    links.start_lobbies(deck);
+    Ok(())
 }
 
 /// Terminal events, read by their own task. crossterm's `EventStream`
@@ -139,6 +153,17 @@ impl TerminalInput {
     }
 }
 
+impl TerminalInput {
+    /// Stops reading the terminal, and waits until the reader is gone
+    /// (its `EventStream` dropped wakes crossterm's own reader thread,
+    /// which then stops too) so that nothing else takes a key.
+    async fn stop(&mut self) {
+        self.reader.abort();
+        let _ = (&mut self.reader).await;
+        tokio::time::sleep(Duration::from_millis(30)).await;
+    }
+}
+
 impl Drop for TerminalInput {
     fn drop(&mut self) {
         self.reader.abort();
@@ -152,7 +177,8 @@ fn apply(
     links: &mut Links,
     osc: Osc,
     msg: DeckMsg,
-) -> std::io::Result<()> {
+) -> std::io::Result<Option<(usize, String)>> {
+    let mut edit = None;
     for effect in deck.update(msg, Instant::now(), SystemTime::now()) {
         match effect {
             DeckEffect::Tab { tab, effect } => match effect {
@@ -162,6 +188,8 @@ fn apply(
                 Effect::Quit => {}
                 Effect::Remember(text) => remember(deck, tab, &text),
                 Effect::Copy(text) => write_raw(terminal, &osc52(&text))?,
+                // Done by the loop, which owns the terminal's input.
+                Effect::EditExternally(text) => edit = Some((tab, text)),
             },
             DeckEffect::Open { tab } => {
                 links.open(deck, tab);
@@ -176,7 +204,7 @@ fn apply(
             }
         }
     }
-    Ok(())
+    Ok(edit)
 }
 
 /// Writes a control sequence we built (never agent text: notifications

@@ -97,6 +97,8 @@ pub enum Action {
     ToggleBlock,
     /// Copy the block under the cursor to the clipboard (OSC 52).
     CopyBlock,
+    /// Write the message in `$VISUAL`/`$EDITOR`.
+    EditExternally,
     /// The slash-command popup: the next / previous command, take the
     /// highlighted one into the box, close the popup.
     CompletionNext,

@@ -457,6 +457,13 @@ pub const DELETE_TO_LINE_START: Binding = Binding::new(
     &[(KeyCode::Char('u'), CTRL)],
 )
 .help("delete to the start of the line");
+pub const EDIT_EXTERNALLY: Binding = Binding::new(
+    Input,
+    "Ctrl+O",
+    Action::EditExternally,
+    &[(KeyCode::Char('o'), CTRL)],
+)
+.help("write the message in $VISUAL or $EDITOR");
 pub const HISTORY_SEARCH: Binding = Binding::new(
     Input,
     "Ctrl+R",
@@ -545,6 +552,7 @@ keymap![
     TOGGLE_BLOCK,
     COPY_BLOCK,
     DELETE_TO_LINE_START,
+    EDIT_EXTERNALLY,
     HISTORY_SEARCH,
     HISTORY_PREV,
     HISTORY_NEXT,
