@@ -354,6 +354,7 @@ fn embedded_config() -> Result<(HostConfig, Option<Flock<File>>)> {
         token: auth::fresh_token(),
         grants: vec![Grant::Control, Grant::Admin],
         sessions: Vec::new(),
+        expires: None,
     }];
     let journal_dir = super::serve::default_journal_dir();
     let lock = lock_journal(&journal_dir, &config.sessions[0].id);

@@ -7,6 +7,7 @@ mod deck;
 mod demo;
 mod failure;
 mod headless;
+mod invite;
 mod logging;
 mod presets;
 mod serve;
@@ -45,6 +46,9 @@ enum Command {
     Attach(attach::AttachArgs),
     /// Manage who may attach: add, list or revoke tokens in the auth file.
     Token(token::TokenArgs),
+    /// A token that expires, printed as the one line to paste on the other
+    /// machine.
+    Invite(invite::InviteArgs),
     /// Replay a bundled agent session in the UI (no agent or API key
     /// needed); it waits at each permission request for your answer.
     Demo(demo::DemoArgs),
@@ -89,6 +93,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Some(Command::Serve(args)) => serve::run(args),
         Some(Command::Attach(args)) => attach::run(args),
         Some(Command::Token(args)) => token::run(args),
+        Some(Command::Invite(args)) => invite::run(args),
         Some(Command::Demo(args)) => demo::run(args),
         Some(Command::Bench(args)) => bench::run(args),
         Some(Command::Supervise { command }) => {

@@ -28,10 +28,14 @@ enum Action {
         /// Session ids or globs it is for (comma-separated) [default: all].
         #[arg(long)]
         sessions: Option<String>,
+        /// It stops working after this long (`30s`, `30m`, `2h`, `7d`);
+        /// a running host then closes its connections [default: never].
+        #[arg(long, value_parser = parse_lifetime)]
+        expires: Option<std::time::Duration>,
         #[command(flatten)]
         file: AuthPath,
     },
-    /// List names, grants and sessions (never the tokens).
+    /// List names, grants, sessions and expiries (never the tokens).
     List {
         #[command(flatten)]
         file: AuthPath,
@@ -65,8 +69,9 @@ pub fn run(args: TokenArgs) -> ExitCode {
             name,
             grant,
             sessions,
+            expires,
             file,
-        } => add(&file.path(), &name, &grant, sessions.as_deref()),
+        } => add(&file.path(), &name, &grant, sessions.as_deref(), expires),
         Action::List { file } => list(&file.path()),
         Action::Revoke { name, file } => revoke(&file.path(), &name),
     };
@@ -92,12 +97,29 @@ fn parse_grants(text: &str) -> Result<Vec<Grant>> {
     Ok(grants)
 }
 
-fn add(path: &std::path::Path, name: &str, grant: &str, sessions: Option<&str>) -> Result<()> {
+/// `2h`, `30m`, `7d`: how long a token works.
+pub fn parse_lifetime(text: &str) -> std::result::Result<std::time::Duration, String> {
+    let lifetime = humantime::parse_duration(text.trim())
+        .map_err(|e| format!("`{text}` is not a duration such as 30s, 30m, 2h or 7d ({e})"))?;
+    if lifetime.is_zero() {
+        return Err("a token that expires at once is of no use".into());
+    }
+    Ok(lifetime)
+}
+
+fn add(
+    path: &std::path::Path,
+    name: &str,
+    grant: &str,
+    sessions: Option<&str>,
+    lifetime: Option<std::time::Duration>,
+) -> Result<()> {
     let grants = parse_grants(grant)?;
     let sessions = sessions
         .map(|s| s.split(',').map(|p| p.trim().to_owned()).collect())
         .unwrap_or_default();
-    let (entry, created) = auth::add_token(path, name, grants, sessions)?;
+    let expires = lifetime.map(|d| std::time::SystemTime::now() + d);
+    let (entry, created) = auth::add_token(path, name, grants, sessions, expires)?;
     if created {
         println!(
             "created {} (with a control and a view token)",
@@ -110,6 +132,9 @@ fn add(path: &std::path::Path, name: &str, grant: &str, sessions: Option<&str>) 
         grant_list(&entry.grants),
         path.display()
     );
+    if let Some(expires) = &entry.expires {
+        println!("it stops working at {expires}");
+    }
     println!("token: {}", entry.token);
     println!(
         "attach with: tether attach URL --token {} (URL as `tether serve` prints it); \
@@ -122,15 +147,29 @@ fn add(path: &std::path::Path, name: &str, grant: &str, sessions: Option<&str>) 
 fn list(path: &std::path::Path) -> Result<()> {
     let file = auth::load(path)?;
     let width = file.tokens.iter().map(|t| t.name.len()).max().unwrap_or(0);
-    println!("{:width$}  {:<14}  SESSIONS", "NAME", "GRANTS");
+    println!(
+        "{:width$}  {:<14}  {:<16}  EXPIRES",
+        "NAME", "GRANTS", "SESSIONS"
+    );
+    let now = std::time::SystemTime::now();
     for entry in &file.tokens {
         let sessions = if entry.sessions.is_empty() {
             "all".to_owned()
         } else {
             entry.sessions.join(",")
         };
+        let expires = match (&entry.expires, entry.expires_at()) {
+            (None, _) => "never".to_owned(),
+            (Some(_), Some(at)) if at <= now => "expired".to_owned(),
+            (Some(text), Some(at)) => {
+                let left = at.duration_since(now).unwrap_or_default();
+                let left = std::time::Duration::from_secs(left.as_secs());
+                format!("{text} (in {})", humantime::format_duration(left))
+            }
+            (Some(text), None) => text.clone(),
+        };
         println!(
-            "{:width$}  {:<14}  {sessions}",
+            "{:width$}  {:<14}  {sessions:<16}  {expires}",
             entry.name,
             grant_list(&entry.grants)
         );

@@ -21,6 +21,7 @@ mod faults;
 mod full_disk;
 mod headless;
 mod history;
+mod invites;
 mod limits;
 mod lobby;
 mod ownership;

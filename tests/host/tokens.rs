@@ -111,12 +111,12 @@ fn list_shows_names_grants_and_sessions_but_never_a_token() {
     assert!(!stdout.contains("tt_"), "{stdout}");
     let ops = stdout.lines().find(|l| l.starts_with("ops ")).unwrap();
     assert!(
-        ops.contains("admin,view") && ops.ends_with("main,dev-*"),
+        ops.contains("admin,view") && ops.contains("main,dev-*") && ops.ends_with("never"),
         "{ops}"
     );
     let viewer = stdout.lines().find(|l| l.starts_with("viewer ")).unwrap();
     assert!(
-        viewer.contains("view") && viewer.ends_with("all"),
+        viewer.contains("view") && viewer.contains(" all ") && viewer.ends_with("never"),
         "{viewer}"
     );
 }

@@ -35,6 +35,11 @@ pub struct TokenEntry {
     /// do not exist.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sessions: Vec<String>,
+    /// When it stops working (RFC 3339, UTC); none: never. Its
+    /// connections are closed with 4003 then (`tether token add
+    /// --expires`, `tether invite`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires: Option<String>,
 }
 
 impl TokenEntry {
@@ -47,6 +52,18 @@ impl TokenEntry {
             .into_iter()
             .filter(|g| self.has(*g))
             .collect()
+    }
+
+    /// When it stops working, if it does; an expiry that is not a time
+    /// counts as passed (a token is never valid by mistake).
+    pub fn expires_at(&self) -> Option<std::time::SystemTime> {
+        let text = self.expires.as_deref()?;
+        Some(humantime::parse_rfc3339_weak(text).unwrap_or(std::time::UNIX_EPOCH))
+    }
+
+    /// Whether it has stopped working at `now`.
+    pub fn expired(&self, now: std::time::SystemTime) -> bool {
+        self.expires_at().is_some_and(|at| at <= now)
     }
 
     /// Whether the token may see session `id`.
@@ -266,12 +283,14 @@ pub fn load_or_create(path: &Path) -> Result<(AuthFile, bool)> {
             token: fresh_token(),
             grants: vec![Grant::Control],
             sessions: Vec::new(),
+            expires: None,
         },
         TokenEntry {
             name: "viewer".into(),
             token: fresh_token(),
             grants: vec![Grant::View],
             sessions: Vec::new(),
+            expires: None,
         },
     ]);
     // Created new (never over a file that appeared meanwhile), 0600.

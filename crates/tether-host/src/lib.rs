@@ -25,6 +25,7 @@ mod runtime;
 mod server;
 pub mod session;
 pub mod sessions;
+mod token_expiry;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -244,6 +245,12 @@ impl Host {
                 .unwrap_or_else(|| listener::socket_budget(config.max_sessions)),
         };
         let server = tokio::spawn(serve(listener, server::router(state), limits, stop));
+        tokio::spawn(token_expiry::run(
+            auth.clone(),
+            sessions.clone(),
+            auth_changed.clone(),
+            closing.subscribe(),
+        ));
         Ok(Host {
             addr,
             first: config.sessions.first().map(|s| s.id.clone()),

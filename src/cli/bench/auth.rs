@@ -30,6 +30,7 @@ fn entry(n: usize) -> TokenEntry {
             Grant::View
         }],
         sessions: Vec::new(),
+        expires: None,
     }
 }
 

@@ -129,6 +129,7 @@ mod tests {
             token: token.into(),
             grants,
             sessions: Vec::new(),
+            expires: None,
         }
     }
 

@@ -32,6 +32,7 @@ pub fn add_token(
     name: &str,
     grants: Vec<Grant>,
     sessions: Vec<String>,
+    expires: Option<std::time::SystemTime>,
 ) -> Result<(TokenEntry, bool)> {
     if !valid_name(name) {
         invalid!("`{name}` is not a valid name: use 1 to 64 letters, digits, `-`, `_`, `.` or `@`");
@@ -57,6 +58,7 @@ pub fn add_token(
         token: fresh_token(),
         grants,
         sessions,
+        expires: expires.map(|at| humantime::format_rfc3339_seconds(at).to_string()),
     };
     file.tokens.push(entry.clone());
     save(path, &file)?;
@@ -171,13 +173,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("auth.json");
         let (bob, created) =
-            add_token(&path, "bob", vec![Grant::Admin], vec!["dev-*".into()]).unwrap();
+            add_token(&path, "bob", vec![Grant::Admin], vec!["dev-*".into()], None).unwrap();
         assert!(created);
         assert_eq!(mode(&path), 0o600);
         let file = load(&path).unwrap();
         assert_eq!(file.tokens.len(), 3, "the usual two and bob");
         assert_eq!(file.authenticate(&bob.token).unwrap().sessions, ["dev-*"]);
-        let err = add_token(&path, "bob", vec![Grant::View], vec![]).unwrap_err();
+        let err = add_token(&path, "bob", vec![Grant::View], vec![], None).unwrap_err();
         assert!(err.to_string().contains("already has a token named `bob`"));
         assert_eq!(revoke_token(&path, "bob").unwrap(), 1);
         assert_eq!(mode(&path), 0o600);
@@ -200,7 +202,7 @@ mod tests {
             .map(|n| {
                 let path = path.clone();
                 std::thread::spawn(move || {
-                    add_token(&path, &format!("p{n}"), vec![Grant::View], vec![]).unwrap()
+                    add_token(&path, &format!("p{n}"), vec![Grant::View], vec![], None).unwrap()
                 })
             })
             .collect();
@@ -214,12 +216,12 @@ mod tests {
     fn refuses_bad_names_and_readable_files() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("auth.json");
-        assert!(add_token(&path, "a b", vec![Grant::View], vec![]).is_err());
-        assert!(add_token(&path, "ok", vec![], vec![]).is_err());
-        assert!(add_token(&path, "ok", vec![Grant::View], vec!["a/b".into()]).is_err());
-        add_token(&path, "ok", vec![Grant::View], vec![]).unwrap();
+        assert!(add_token(&path, "a b", vec![Grant::View], vec![], None).is_err());
+        assert!(add_token(&path, "ok", vec![], vec![], None).is_err());
+        assert!(add_token(&path, "ok", vec![Grant::View], vec!["a/b".into()], None).is_err());
+        add_token(&path, "ok", vec![Grant::View], vec![], None).unwrap();
         fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
-        let err = add_token(&path, "other", vec![Grant::View], vec![]).unwrap_err();
+        let err = add_token(&path, "other", vec![Grant::View], vec![], None).unwrap_err();
         assert!(err.to_string().contains("chmod 600"), "{err}");
         assert!(revoke_token(&path, "ok").is_err());
     }

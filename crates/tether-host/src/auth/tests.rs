@@ -38,12 +38,14 @@ fn authenticates_exact_tokens_only() {
             token: "tt_aaaaaaaaaaaaaaaa".into(),
             grants: vec![Grant::Control],
             sessions: Vec::new(),
+            expires: None,
         },
         TokenEntry {
             name: "v".into(),
             token: "tt_vvvvvvvvvvvvvvvv".into(),
             grants: vec![Grant::View],
             sessions: Vec::new(),
+            expires: None,
         },
     ]);
     assert_eq!(file.authenticate("tt_vvvvvvvvvvvvvvvv").unwrap().name, "v");
@@ -89,6 +91,7 @@ fn admin_implies_no_other_grant_and_stays_off_the_wire() {
         token: "tt_rrrrrrrrrrrrrrrr".into(),
         grants,
         sessions: Vec::new(),
+        expires: None,
     };
     let admin = entry(vec![Grant::Admin]);
     assert!(admin.has(Grant::Admin));
@@ -146,6 +149,7 @@ fn a_token_sees_every_session_unless_it_lists_some() {
         token: fresh_token(),
         grants: vec![Grant::View],
         sessions: Vec::new(),
+        expires: None,
     };
     assert!(entry.may_see("api"));
     entry.sessions = vec!["api".into(), "web-*".into()];
@@ -164,6 +168,7 @@ fn a_large_file_authenticates_each_token_and_diffs_by_token() {
             token: format!("tt_{n:032}"),
             grants: vec![Grant::View],
             sessions: Vec::new(),
+            expires: None,
         })
         .collect();
     save(&path, &AuthFile::new(entries.clone())).unwrap();

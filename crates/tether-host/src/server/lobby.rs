@@ -127,7 +127,9 @@ async fn answer(state: &AppState, entry: &TokenEntry, text: &str) -> Utf8Bytes {
 /// Whether the token still authenticates (it may have been revoked).
 fn still_valid(state: &AppState, entry: &TokenEntry) -> bool {
     let auth = state.auth.read().unwrap_or_else(|e| e.into_inner());
-    auth.authenticate(&entry.token).is_some_and(|e| e == entry)
+    let now = std::time::SystemTime::now();
+    auth.authenticate(&entry.token)
+        .is_some_and(|e| e == entry && !e.expired(now))
 }
 
 async fn serve(mut socket: Socket, state: &AppState, entry: &TokenEntry) -> Ended {

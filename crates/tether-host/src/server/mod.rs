@@ -125,8 +125,11 @@ fn authenticate(state: &AppState, headers: &HeaderMap) -> Option<TokenEntry> {
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim);
     let auth = state.auth.read().unwrap_or_else(|e| e.into_inner());
+    // An expired token is as unknown as a revoked one.
+    let now = std::time::SystemTime::now();
     presented
         .and_then(|token| auth.authenticate(token))
+        .filter(|entry| !entry.expired(now))
         .cloned()
 }
 
