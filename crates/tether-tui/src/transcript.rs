@@ -265,6 +265,18 @@ impl Transcript {
         match self.blocks.get_mut(index) {
             Some(old) => {
                 *old = block;
+                self.note_layout(index);
+                // The view's anchor may point past the block's new last
+                // line (long output folded while scrolled into it), and
+                // the search's matches into lines it no longer has.
+                if !self.follow && self.top.block == index {
+                    self.top = Pos {
+                        block: index,
+                        line: 0,
+                        row: 0,
+                    };
+                }
+                self.refresh_search();
                 true
             }
             None => false,

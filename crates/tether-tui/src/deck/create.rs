@@ -32,6 +32,20 @@ pub enum Field {
     Name,
 }
 
+impl NewSession {
+    /// Pasted text, into the field being edited (a preset is chosen, not
+    /// typed).
+    pub fn paste(&mut self, text: &str) {
+        match self.field {
+            Field::Dir => self.dir.push_str(text),
+            Field::Name => self
+                .name
+                .extend(text.chars().filter(|c| !c.is_whitespace())),
+            Field::Preset => {}
+        }
+    }
+}
+
 impl Deck {
     /// Opens the form for the host of the session on screen (or the first
     /// host that lets this token create sessions).

@@ -262,6 +262,30 @@ impl Deck {
         effects
     }
 
+    /// A paste while a panel is open goes to it: the picker's filter, the
+    /// new-session form's field, the inbox's open text area; never to the
+    /// session underneath.
+    fn paste_to_panel(&mut self, text: String, now: Instant, wall: SystemTime) -> Vec<DeckEffect> {
+        let line = text.replace(['\r', '\n'], " ");
+        match &mut self.panel {
+            Some(Panel::Picker { filter, selected }) => {
+                filter.push_str(&line);
+                *selected = 0;
+            }
+            Some(Panel::NewSession(form)) => form.paste(&line),
+            Some(Panel::Inbox { .. }) => {
+                let shown = self.tabs.iter().position(|t| {
+                    t.app.decision_area.is_some() && t.app.decision.editor().is_some()
+                });
+                if let Some(tab) = shown {
+                    return self.pass_to_tab(tab, Msg::Paste(text), now, wall);
+                }
+            }
+            None => {}
+        }
+        Vec::new()
+    }
+
     /// The session on screen is told its part of the screen: the sidebar,
     /// a switch or a resize may have changed it.
     /// The inbox shows its highlighted request's decision view (opened on
@@ -305,6 +329,9 @@ impl Deck {
                 && tab.app.focus_request(&entry.request_id)
             {
                 tab.app.decision_area = Some(*detail);
+                // The inbox answers its request: nothing of that session
+                // left open underneath may take the keys meant for it.
+                tab.app.modals.clear();
             }
         }
     }
@@ -317,6 +344,9 @@ impl Deck {
                     Some(key) => self.switch_to(key),
                     None => self.pass_to_active(Msg::Mouse(mouse), now, wall),
                 }
+            }
+            DeckMsg::Ui(Msg::Paste(text)) if self.panel.is_some() => {
+                self.paste_to_panel(text, now, wall)
             }
             DeckMsg::Ui(msg) => self.pass_to_active(msg, now, wall),
             DeckMsg::Conn { tab, event } => {

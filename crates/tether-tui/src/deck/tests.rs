@@ -533,3 +533,29 @@ fn the_list_and_the_picker_show_each_session_title() {
         "{screen}\n{screen_picker}"
     );
 }
+
+/// A paste while a panel is open goes to the panel (the picker's
+/// filter), never to the session underneath.
+#[test]
+fn a_paste_goes_to_the_open_panel_not_the_session_behind_it() {
+    let mut deck = deck(1);
+    resize(&mut deck, 80, 24);
+    let idle = AgentState::Idle;
+    lobby(
+        &mut deck,
+        0,
+        snapshot(vec![summary("api", idle, &[]), summary("web", idle, &[])]),
+    );
+    key(&mut deck, KeyCode::Char('s'), KeyModifiers::CONTROL);
+    deck.update(
+        DeckMsg::Ui(Msg::Paste("we\n".into())),
+        Instant::now(),
+        SystemTime::now(),
+    );
+    assert!(
+        matches!(&deck.panel, Some(Panel::Picker { filter, .. }) if filter == "we "),
+        "{:?}",
+        deck.panel
+    );
+    assert!(deck.tabs.iter().all(|t| t.app.input.is_empty()));
+}

@@ -7,6 +7,8 @@ use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
 
+use tokio::signal::unix::{SignalKind, signal};
+
 use super::{TerminalInput, Tui};
 use crate::tui::terminal;
 
@@ -19,14 +21,21 @@ pub(super) async fn edit(
     text: &str,
 ) -> std::io::Result<Option<String>> {
     input.stop().await;
+    // Out of raw mode, Ctrl+C in the editor is a signal to the whole
+    // process group: the editor's to handle, never the end of tether (and
+    // of the host it may run).
+    let interrupt = signal(SignalKind::interrupt());
+    let quit = signal(SignalKind::quit());
     terminal::suspend();
     let edited = run_editor(text).await;
-    terminal::resume(mouse)?;
+    let resumed = terminal::resume(mouse);
+    *input = TerminalInput::start();
+    drop((interrupt, quit));
+    resumed?;
     // The screen is blank again: a blank frame makes the next one whole
     // (`clear` would ask the terminal where its cursor is, and not every
     // terminal answers).
     tui.draw(|_| {})?;
-    *input = TerminalInput::start();
     if let Err(why) = &edited {
         tracing::warn!("the editor: {why}");
     }

@@ -26,7 +26,37 @@ pub fn parse_chord(text: &str) -> Result<Chord, String> {
     let code = key_code(key).ok_or_else(|| {
         format!("`{key}` is not a key (a character, or Enter, Esc, Tab, F1…F12, PgUp, ↑, …)")
     })?;
-    Ok(normalise((code, modifiers)))
+    let shifted_ctrl = modifiers.contains(KeyModifiers::CONTROL | KeyModifiers::SHIFT)
+        && matches!(code, KeyCode::Char(c) if c.is_ascii_alphabetic());
+    if shifted_ctrl {
+        return Err(format!(
+            "`{text}` reaches tether as Ctrl+{}: terminals send no Shift with Ctrl",
+            key.to_ascii_uppercase()
+        ));
+    }
+    let chord = normalise((code, modifiers));
+    if let Some(sent) = arrives_as(chord) {
+        return Err(format!(
+            "`{text}` reaches tether as {sent}: bind {sent} instead"
+        ));
+    }
+    Ok(chord)
+}
+
+/// What a terminal sends for a chord that it cannot tell apart from
+/// another key (in the legacy keyboard mode tether uses).
+fn arrives_as((code, modifiers): Chord) -> Option<&'static str> {
+    if !modifiers.contains(KeyModifiers::CONTROL) {
+        return None;
+    }
+    match code {
+        KeyCode::Char('i') => Some("Tab"),
+        KeyCode::Char('m') | KeyCode::Char('j') => Some("Enter"),
+        KeyCode::Char('[') => Some("Esc"),
+        KeyCode::Char('h') => Some("Backspace"),
+        KeyCode::Char(c) if c.is_ascii_digit() => Some("the digit alone, or nothing"),
+        _ => None,
+    }
 }
 
 fn key_code(name: &str) -> Option<KeyCode> {
@@ -133,7 +163,6 @@ mod tests {
     fn keys_read_as_written_and_write_back() {
         for (text, label) in [
             ("Ctrl+S", "Ctrl+S"),
-            ("ctrl+shift+k", "Ctrl+K"),
             ("Alt+Enter", "Alt+Enter"),
             ("Shift+Tab", "Shift+Tab"),
             ("F4", "F4"),
@@ -152,6 +181,17 @@ mod tests {
         assert!(parse_chord("Hyper+x").unwrap_err().contains("Hyper"));
         assert!(parse_chord("Ctrl+Foo").unwrap_err().contains("Foo"));
         assert!(parse_chord("F99").is_err());
+        // Chords a terminal cannot send apart from another key.
+        for never in [
+            "Ctrl+I",
+            "Ctrl+M",
+            "Ctrl+[",
+            "Ctrl+1",
+            "Ctrl+Shift+K",
+            "Ctrl+H",
+        ] {
+            assert!(parse_chord(never).is_err(), "{never}");
+        }
         assert!(parse_chord("").is_err());
     }
 }

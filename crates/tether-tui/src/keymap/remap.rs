@@ -122,7 +122,12 @@ fn in_effect_together(a: Context, b: Context) -> bool {
 fn check_clashes(table: &[Binding], changed: &[bool]) -> Result<(), RemapError> {
     for (i, a) in table.iter().enumerate() {
         for (j, b) in table.iter().enumerate().skip(i + 1) {
-            if !(changed[i] || changed[j]) || !in_effect_together(a.context, b.context) {
+            // Ctrl+Q quits from every modal too.
+            let everywhere =
+                |x: &Binding| x.context == Context::Global && x.action == super::Action::Quit;
+            let together =
+                in_effect_together(a.context, b.context) || everywhere(a) || everywhere(b);
+            if !(changed[i] || changed[j]) || !together {
                 continue;
             }
             if let Some(chord) = a.keys.iter().find(|k| b.keys.contains(k)) {
@@ -196,6 +201,8 @@ mod tests {
         assert!(error(&[("inbox_open", &["y"])]).contains("decision_allow"));
         assert!(error(&[("quit", &["x"])]).contains("typed as text"));
         assert!(error(&[("nth_session", &["Ctrl+1"])]).contains("cannot be remapped"));
+        // Quit works in every modal: Del there is the rules' remove.
+        assert!(error(&[("quit", &["Del"])]).contains("remove_rule"));
         // Keys in contexts never in effect together may be the same.
         assert!(remapped(&keys(&[("allow", &["a"]), ("transfer", &["a"])])).is_ok());
     }

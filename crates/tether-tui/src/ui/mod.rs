@@ -135,7 +135,8 @@ fn working(app: &App) -> Option<String> {
 /// What the empty input box says: the shell agent runs what is typed as a
 /// command (after asking), other agents take a message.
 fn placeholder(app: &App) -> String {
-    let enter = super::keymap::bindings::SEND.label;
+    let enter = super::keymap::binding(super::keymap::Context::Input, super::keymap::Action::Send)
+        .map_or(super::keymap::bindings::SEND.label, |b| b.label);
     match app.session.as_ref().map(|s| s.agent.as_str()) {
         Some("shell") => format!("Type a shell command; {enter} asks to run it"),
         _ => format!("Type a message; {enter} sends"),

@@ -117,7 +117,11 @@ pub fn ownership_label(app: &App) -> Option<(String, Style)> {
         Ownership::Free { claimable: true } => Some((
             format!(
                 "no owner ({} claims it)",
-                crate::tui::keymap::bindings::CLAIM.label
+                crate::tui::keymap::binding(
+                    crate::tui::keymap::Context::Global,
+                    crate::tui::keymap::Action::ClaimOwnership
+                )
+                .map_or("F2", |b| b.label)
             ),
             theme::WARN,
         )),

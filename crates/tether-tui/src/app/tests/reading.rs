@@ -397,3 +397,25 @@ fn c_copies_the_selected_block_whole() {
             .contains("copied 30 lines")
     );
 }
+
+/// Output folded while the reader is scrolled up inside it: the view
+/// stays valid (its anchor was a line the folded block no longer has).
+#[test]
+fn folding_output_the_reader_is_scrolled_into_keeps_the_view_valid() {
+    use crate::protocol::{OutputStream, TurnOutcome};
+    let mut rig = Rig::new(Role::Owner, false);
+    let text: String = (1..=100).map(|n| format!("out {n}\n")).collect();
+    let output = EventKind::Output {
+        stream: OutputStream::Stdout,
+        text,
+    };
+    rig.event(record(1, output));
+    rig.app.transcript.visible_lines(80, 10);
+    rig.app.transcript.scroll_up(40);
+    rig.app.transcript.search("out 5");
+    rig.event(record(2, EventKind::turn_end(TurnOutcome::Success)));
+    let lines = rig.app.transcript.visible_lines(80, 10);
+    assert!(!lines.is_empty());
+    rig.app.transcript.step_match(true);
+    rig.app.transcript.visible_lines(80, 10);
+}
