@@ -41,7 +41,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run an agent and serve it over WebSocket.
-    Serve(serve::ServeArgs),
+    Serve(Box<serve::ServeArgs>),
     /// Attach to a session: the full-screen UI, or headless with --prompt/--plain.
     Attach(attach::AttachArgs),
     /// Manage who may attach: add, list or revoke tokens in the auth file.
@@ -90,7 +90,7 @@ pub fn run(cli: Cli) -> ExitCode {
         tether::host::agent::process::supervise_children_with(tether);
     }
     match cli.command {
-        Some(Command::Serve(args)) => serve::run(args),
+        Some(Command::Serve(args)) => serve::run(*args),
         Some(Command::Attach(args)) => attach::run(args),
         Some(Command::Token(args)) => token::run(args),
         Some(Command::Invite(args)) => invite::run(args),

@@ -30,6 +30,12 @@ pub struct ServeArgs {
     /// Address to listen on; port 0 picks a free one [default: 127.0.0.1:7878].
     #[arg(long)]
     listen: Option<SocketAddr>,
+    /// Serve wss:// with this certificate chain (PEM), no proxy needed.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The certificate's private key (PEM, mode 0600).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
     /// Session id served at /v1/sessions/ID (one-session host).
     #[arg(long)]
     session: Option<String>,
@@ -222,6 +228,9 @@ impl ServeArgs {
         if let Some(listen) = self.listen {
             config.listen = listen;
         }
+        if let (Some(cert), Some(key)) = (self.tls_cert.clone(), self.tls_key.clone()) {
+            config.tls = Some((cert, key));
+        }
         if let Some(auth) = self.auth {
             config.auth_path = auth;
         }
@@ -385,7 +394,7 @@ fn announce(host: &Host, whole_host: bool) {
     if ids.is_empty() {
         println!("no sessions yet: an admin token creates them with POST /v1/sessions");
     }
-    if !listen.ip().is_loopback() {
+    if !listen.ip().is_loopback() && !host.url().starts_with("wss://") {
         eprintln!(
             "warning: listening on {listen}, beyond this machine: traffic (tokens included) is \
              unencrypted unless a TLS-terminating proxy is in front"
@@ -396,7 +405,8 @@ fn announce(host: &Host, whole_host: bool) {
 /// `tether attach ws://HOST:PORT`, with `--auth FILE` when the host's auth
 /// file is not the one `tether attach` reads by default.
 fn attach_command(host: &Host) -> String {
-    let mut command = format!("tether attach ws://{}", host.addr());
+    let scheme = host.url().split("://").next().unwrap_or("ws").to_owned();
+    let mut command = format!("tether attach {scheme}://{}", host.addr());
     let auth = host.auth_path();
     if auth != tether::host::auth::default_auth_path() {
         let path = auth.display().to_string();

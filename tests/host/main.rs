@@ -36,5 +36,6 @@ mod serve_signals;
 mod served;
 mod sessions;
 mod support;
+mod tls;
 mod tokens;
 mod websocket;

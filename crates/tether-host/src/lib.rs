@@ -49,6 +49,9 @@ use sessions::{HostedSession, SessionDefaults, SessionSpec, Sessions};
 #[derive(Debug, Clone)]
 pub struct HostConfig {
     pub listen: SocketAddr,
+    /// TLS of its own: the certificate chain and the private key, PEM
+    /// files (`wss://`); none: plain `ws://`.
+    pub tls: Option<(PathBuf, PathBuf)>,
     /// The sessions started with the host (the first is the one `url`
     /// names).
     pub sessions: Vec<SessionSpec>,
@@ -121,6 +124,7 @@ impl HostConfig {
     pub fn new(agent: AgentSpec) -> Self {
         HostConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 7878)),
+            tls: None,
             sessions: vec![SessionSpec::new("main", agent)],
             presets: BTreeMap::new(),
             workspaces: Vec::new(),
@@ -169,6 +173,8 @@ impl HostConfig {
 /// A running host.
 pub struct Host {
     addr: SocketAddr,
+    /// `wss` with TLS of its own, else `ws`.
+    scheme: &'static str,
     /// The first configured session, which `url` and the one-session
     /// helpers (`summary`, `inject`...) mean.
     first: Option<String>,
@@ -210,6 +216,10 @@ impl Host {
                 config.auth_path.display()
             );
         }
+        let tls = match &config.tls {
+            Some((cert, key)) => Some(server::tls::acceptor(cert, key)?),
+            None => None,
+        };
         let (sessions, problems) = start_sessions(&config)?;
         let sessions = Arc::new(sessions);
         let listener = tokio::net::TcpListener::bind(config.listen)
@@ -243,6 +253,7 @@ impl Host {
             max_sockets: config
                 .max_sockets
                 .unwrap_or_else(|| listener::socket_budget(config.max_sessions)),
+            tls: tls.clone(),
         };
         let server = tokio::spawn(serve(listener, server::router(state), limits, stop));
         tokio::spawn(token_expiry::run(
@@ -253,6 +264,7 @@ impl Host {
         ));
         Ok(Host {
             addr,
+            scheme: if tls.is_some() { "wss" } else { "ws" },
             first: config.sessions.first().map(|s| s.id.clone()),
             auth_path: config.auth_path,
             auth_created,
@@ -279,14 +291,18 @@ impl Host {
     pub fn url(&self) -> String {
         match &self.first {
             Some(id) => self.session_url(id),
-            None => format!("ws://{}/v1/lobby", address::reachable(self.addr)),
+            None => format!(
+                "{}://{}/v1/lobby",
+                self.scheme,
+                address::reachable(self.addr)
+            ),
         }
     }
 
     /// `ws://ADDR/v1/sessions/ID`.
     pub fn session_url(&self, id: &str) -> String {
         let addr = address::reachable(self.addr);
-        format!("ws://{addr}/v1/sessions/{id}")
+        format!("{}://{addr}/v1/sessions/{id}", self.scheme)
     }
 
     /// The ids of the running sessions.

@@ -29,13 +29,15 @@ const SESSION_FDS: u64 = 12;
 /// than spin and flood the log.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone)]
 pub struct SocketLimits {
     /// Time a client has to send a whole request head; also how long an
     /// idle keep-alive connection stays open.
     pub header_read: Duration,
     /// Accepted sockets open at once; more are closed as they arrive.
     pub max_sockets: usize,
+    /// TLS of its own (`wss://`), when configured.
+    pub tls: Option<tokio_rustls::TlsAcceptor>,
 }
 
 /// Raises the soft open-file limit to the hard one and returns how many
@@ -102,21 +104,33 @@ pub async fn serve(
         let _ = stream.inner.set_nodelay(true);
         // Handlers learn the peer's address (to count failed logins).
         let app = app.clone().layer(Extension(ConnectInfo(peer)));
-        tokio::spawn(serve_connection(
-            stream,
-            app,
-            limits.header_read,
-            stop.clone(),
-        ));
+        let (header_read, stop) = (limits.header_read, stop.clone());
+        match limits.tls.clone() {
+            None => {
+                tokio::spawn(serve_connection(stream, app, header_read, stop));
+            }
+            // The handshake has the request head's deadline too.
+            Some(tls) => {
+                tokio::spawn(async move {
+                    match tokio::time::timeout(header_read, tls.accept(stream)).await {
+                        Ok(Ok(stream)) => serve_connection(stream, app, header_read, stop).await,
+                        Ok(Err(e)) => tracing::debug!("TLS handshake failed: {e}"),
+                        Err(_) => tracing::debug!("TLS handshake took too long"),
+                    }
+                });
+            }
+        }
     }
 }
 
-async fn serve_connection(
-    stream: CountedStream,
+async fn serve_connection<S>(
+    stream: S,
     app: axum::Router,
     header_read: Duration,
     mut stop: watch::Receiver<bool>,
-) {
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder
         .timer(TokioTimer::new())

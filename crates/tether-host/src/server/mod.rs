@@ -16,6 +16,7 @@ mod manage;
 pub(crate) mod query;
 mod rate;
 pub(crate) mod slots;
+pub(crate) mod tls;
 mod upgrade;
 
 use std::net::SocketAddr;
