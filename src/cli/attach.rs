@@ -32,6 +32,10 @@ pub struct AttachArgs {
     /// Bearer token [default: $TETHER_TOKEN, else the auth file].
     #[arg(long)]
     token: Option<String>,
+    /// Trust the host's certificate by its fingerprint (`SHA256:…`, as
+    /// `tether serve` prints it): for a self-signed one.
+    #[arg(long, value_name = "SHA256:…")]
+    fingerprint: Option<String>,
     /// Auth file to take the token from [default: the one `tether serve` writes].
     #[arg(long)]
     auth: Option<PathBuf>,
@@ -96,8 +100,34 @@ fn pick_token(args: &AttachArgs) -> Result<String> {
         .ok_or_else(|| eyre!("{} holds no tokens", path.display()))
 }
 
+/// `--fingerprint`: the URLs' hosts are trusted by it.
+fn pin_given(args: &AttachArgs) -> Result<(), Failure> {
+    let Some(fingerprint) = &args.fingerprint else {
+        return Ok(());
+    };
+    for url in &args.urls {
+        pin(url, fingerprint)?;
+    }
+    Ok(())
+}
+
+/// Trusts `fingerprint` for the host:port of `url`.
+fn pin(url: &str, fingerprint: &str) -> Result<(), Failure> {
+    let parsed = url::Url::parse(url).map_err(|e| Failure::usage(format!("{url}: {e}")))?;
+    let host_port = format!(
+        "{}:{}",
+        parsed.host_str().unwrap_or_default(),
+        parsed.port_or_known_default().unwrap_or(0)
+    );
+    tether::client::pinning::pin(&host_port, fingerprint)
+        .map_err(|e| Failure::usage(format!("--fingerprint: {e}")))
+}
+
 pub fn run(args: AttachArgs) -> ExitCode {
     super::logging::to_file();
+    if let Err(failure) = pin_given(&args) {
+        return failure.exit();
+    }
     // One thread: the UI, its connections and their forwarding never hand
     // work to another thread (a wake-up across threads per event is a
     // system call per event for every watcher). No host runs here.
@@ -240,6 +270,9 @@ fn openings(args: &AttachArgs) -> Result<Vec<Opening>, Failure> {
                 .map_err(Failure::usage)?
                 .or_else(|| fallback.clone())
                 .ok_or_else(|| Failure::usage(format!("no token for host {}", host.url)))?;
+            if let Some(fingerprint) = &host.fingerprint {
+                pin(&host.url, fingerprint)?;
+            }
             Opening::parse(&host.url, token, host.name.clone())
         })
         .collect()

@@ -10,6 +10,7 @@ mod headless;
 mod invite;
 mod logging;
 mod presets;
+mod self_signed;
 mod serve;
 mod serve_config;
 mod token;

@@ -36,6 +36,11 @@ pub struct ServeArgs {
     /// The certificate's private key (PEM, mode 0600).
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     tls_key: Option<PathBuf>,
+    /// Serve wss:// with a certificate of the host's own, made once and
+    /// kept in the state directory; clients trust it by the fingerprint
+    /// printed (`tether attach --fingerprint`).
+    #[arg(long, conflicts_with_all = ["tls_cert", "tls_key"])]
+    tls_self_signed: bool,
     /// Session id served at /v1/sessions/ID (one-session host).
     #[arg(long)]
     session: Option<String>,
@@ -231,6 +236,9 @@ impl ServeArgs {
         if let (Some(cert), Some(key)) = (self.tls_cert.clone(), self.tls_key.clone()) {
             config.tls = Some((cert, key));
         }
+        if self.tls_self_signed {
+            config.tls = Some(super::self_signed::ensure(config.listen)?);
+        }
         if let Some(auth) = self.auth {
             config.auth_path = auth;
         }
@@ -303,8 +311,15 @@ async fn serve(config: HostConfig, whole_host: bool) -> Result<(), Failure> {
     // Stamped before the host reads the file, so an edit made while it
     // starts is not missed (at worst it is read twice).
     let auth_stamp = FileStamp::of(&config.auth_path);
+    let fingerprint = config
+        .tls
+        .as_ref()
+        .and_then(|(cert, _)| super::self_signed::fingerprint_of(cert));
     let host = Host::start(config).await?;
     announce(&host, whole_host);
+    if let Some(fingerprint) = fingerprint {
+        println!("fingerprint: {fingerprint} (tether attach URL --fingerprint {fingerprint})");
+    }
     {
         // SIGHUP asks the follower to reload: reloads run one at a time in
         // one place (an arm of this select waiting on a reload the

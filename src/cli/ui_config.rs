@@ -81,6 +81,9 @@ pub struct HostEntry {
     pub url: String,
     pub token: Option<String>,
     pub token_file: Option<PathBuf>,
+    /// The host's certificate fingerprint (`SHA256:…`), for a self-signed
+    /// one.
+    pub fingerprint: Option<String>,
 }
 
 impl HostEntry {

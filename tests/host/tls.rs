@@ -89,3 +89,54 @@ async fn a_key_others_can_read_or_a_wrong_file_stops_the_host_with_the_reason() 
         .to_string();
     assert!(error.contains("no certificate"), "{error}");
 }
+
+/// A self-signed certificate, trusted by its pinned fingerprint through
+/// the real client; a wrong pin is refused, loudly.
+#[tokio::test]
+async fn the_client_trusts_a_pinned_fingerprint_and_refuses_another() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let dir = tempfile::tempdir().unwrap();
+    let (generated, cert, key) = certificate(dir.path());
+    let host = crate::common::start_host(dir.path(), AgentSpec::Shell, |config| {
+        config.tls = Some((cert.clone(), key.clone()));
+    })
+    .await;
+    let fingerprint = tether::client::pinning::fingerprint(generated.cert.der());
+    assert_eq!(
+        tether::host::first_certificate(&cert)
+            .map(|der| tether::client::pinning::fingerprint(&der)),
+        Some(fingerprint.clone())
+    );
+    let token = host.control_token().unwrap();
+    let port = host.addr().port();
+    let target = |name: &str| tether::client::Target {
+        url: url::Url::parse(&format!("wss://{name}:{port}/v1/sessions/main")).unwrap(),
+        token: token.clone(),
+        view: false,
+    };
+    let since = tether::client::Since::Seq(0);
+    // Unpinned: no root knows it.
+    assert!(
+        tether::client::connect_once(&target("127.0.0.1"), since)
+            .await
+            .is_err()
+    );
+    tether::client::pinning::pin(&format!("127.0.0.1:{port}"), &fingerprint).unwrap();
+    let mut socket = tether::client::connect_once(&target("127.0.0.1"), since)
+        .await
+        .expect("the pinned certificate is trusted");
+    let first = socket.next().await.unwrap().unwrap();
+    assert!(first.to_text().unwrap().contains("\"ready\""));
+    // Another host:port pinned to another fingerprint is refused.
+    let other = tether::client::pinning::fingerprint(b"another certificate");
+    tether::client::pinning::pin(&format!("localhost:{port}"), &other).unwrap();
+    let refused = tether::client::connect_once(&target("localhost"), since)
+        .await
+        .err()
+        .unwrap();
+    assert!(
+        refused.to_string().contains("CERTIFICATE HAS CHANGED"),
+        "{refused}"
+    );
+    host.shutdown().await.unwrap();
+}

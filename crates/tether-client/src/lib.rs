@@ -24,6 +24,7 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use url::Url;
 
 pub mod lobby;
+pub mod pinning;
 
 use crate::protocol::{ClientMessage, Ping, ServerMessage};
 
@@ -196,9 +197,15 @@ pub async fn connect_once(target: &Target, since: Since) -> Result<Socket, Conne
     request.headers_mut().insert("Authorization", bearer);
     let host = target.url.host_str().unwrap_or("?").to_owned();
     let port = target.url.port_or_known_default().unwrap_or(0);
+    // A pinned host (a self-signed certificate) is trusted by its
+    // fingerprint alone; any other by the system's roots.
+    let pinned = (target.url.scheme() == "wss")
+        .then(|| pinning::pinned_config(&format!("{host}:{port}")))
+        .flatten()
+        .map(tokio_tungstenite::Connector::Rustls);
     let attempt = tokio::time::timeout(
         Duration::from_secs(10),
-        tokio_tungstenite::connect_async(request),
+        tokio_tungstenite::connect_async_tls_with_config(request, None, false, pinned),
     )
     .await
     .map_err(|_| ConnectError::Network(format!("{host}:{port}: timed out connecting")))?;

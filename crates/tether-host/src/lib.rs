@@ -41,6 +41,7 @@ use crate::protocol::{EventKind, Grant, close_code};
 use agent::AgentSpec;
 use auth::AuthFile;
 use runtime::Request;
+pub use server::tls::first_certificate;
 use server::{address, listener, slots};
 use session::HistoryBudget;
 use sessions::{HostedSession, SessionDefaults, SessionSpec, Sessions};

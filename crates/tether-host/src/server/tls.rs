@@ -50,6 +50,12 @@ fn refuse_readable(key: &Path) -> Result<()> {
     Ok(())
 }
 
+/// The first certificate of a PEM file (DER), for its fingerprint.
+pub fn first_certificate(path: &Path) -> Option<Vec<u8>> {
+    let first = CertificateDer::pem_file_iter(path).ok()?.next()?.ok()?;
+    Some(first.to_vec())
+}
+
 fn bad(path: &Path, what: &str) -> Error {
     Error::Invalid(format!("{}: {what}", path.display()))
 }
