@@ -184,10 +184,14 @@ async fn an_admin_creates_a_session_over_the_lobby_and_others_are_refused() {
     let mut alice = try_connect(&lobby_url(&host), Some(ALICE), "")
         .await
         .unwrap();
-    let LobbyMessage::Sessions { presets, .. } = next(&mut alice).await else {
+    let LobbyMessage::Sessions { presets, you, .. } = next(&mut alice).await else {
         panic!("a snapshot first");
     };
     assert!(presets.is_empty(), "only admins are told the presets");
+    // Who it is, so a dashboard tells its own requests from others'.
+    let you = you.expect("the lobby says who the token is");
+    assert_eq!(you.identity, "alice");
+    assert!(you.grants.contains(&tether::protocol::Grant::Control));
     let text = serde_json::to_string(&ask("q2", "not-mine")).unwrap();
     alice.send(Message::text(text)).await.unwrap();
     loop {

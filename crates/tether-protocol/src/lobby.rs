@@ -66,6 +66,15 @@ pub struct PendingSummary {
     pub requested_at: String,
 }
 
+/// The token a lobby connection authenticated with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LobbyYou {
+    /// The identity sessions name as their `owner`.
+    pub identity: String,
+    /// `view`, `control` (as a session's `ready` says them).
+    pub grants: Vec<super::Grant>,
+}
+
 /// A message on the lobby WebSocket.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -81,6 +90,11 @@ pub enum LobbyMessage {
         presets: Vec<String>,
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         workspaces: Vec<String>,
+        /// Who the token is: a session whose `owner` is this identity, or
+        /// that nobody owns, is this client's to answer (with `control`).
+        /// Absent from older hosts.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        you: Option<LobbyYou>,
     },
     /// One session changed (or was created).
     Session {

@@ -23,7 +23,7 @@ use super::upgrade::{Socket, Upgrade};
 use super::{AppState, caller, manage, plain, websocket_config};
 use crate::host::auth::TokenEntry;
 use crate::host::sessions::CreateSession;
-use crate::protocol::{Grant, LobbyMessage, LobbyRequest, close_code, rfc3339};
+use crate::protocol::{Grant, LobbyMessage, LobbyRequest, LobbyYou, close_code, rfc3339};
 
 /// A lobby peer that does not take a write in this long is not reading.
 const SEND_TIMEOUT: Duration = Duration::from_secs(20);
@@ -83,6 +83,10 @@ fn snapshot(state: &AppState, entry: &TokenEntry) -> Utf8Bytes {
         } else {
             Vec::new()
         },
+        you: Some(LobbyYou {
+            identity: entry.name.clone(),
+            grants: entry.effective_grants(),
+        }),
     };
     Utf8Bytes::from(message.to_json())
 }
