@@ -193,18 +193,21 @@ async fn an_admin_makes_a_session_from_the_ui() {
         .open(|tui| {
             tui.send(b"\x0e"); // Ctrl+N
             tui.wait_text("New session on");
-            tui.send(b"nowhere");
-            tui.send(b"\r");
-            tui.wait_text("cwd nowhere");
-            for _ in 0.."nowhere".len() {
-                tui.send(b"\x7f");
-            }
+            // The directory is the first field, and has the keys.
             tui.send(b"made\r");
             tui.wait_text("made · shell");
             tui.wait_text("~/work/made");
+            // A directory that does not exist is made on a second Enter.
+            tui.send(b"\x0e");
+            tui.wait_text("New session on");
+            tui.send(b"fresh\r");
+            tui.wait_text("directory fresh does not exist: Enter makes it");
+            tui.send(b"\r");
+            tui.wait_text("fresh · shell");
         })
         .await;
     assert!(test.host.session_ids().contains(&"made".to_owned()));
+    assert!(test.dir().join("work/fresh").is_dir());
     drop(tui);
     test.shutdown().await;
 }

@@ -114,6 +114,10 @@ pub enum LobbyMessage {
         id: String,
         code: u16,
         message: String,
+        /// The directory asked for does not exist (and lies where it may
+        /// be made): asked again with `create_dir`, the host makes it.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        missing_dir: bool,
     },
     /// A type this build does not know; clients skip it.
     #[serde(other)]
@@ -141,5 +145,8 @@ pub enum LobbyRequest {
         cwd: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         title: Option<String>,
+        /// Make `cwd` (under a workspace) if it does not exist.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        create_dir: bool,
     },
 }

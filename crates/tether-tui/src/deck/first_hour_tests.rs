@@ -206,3 +206,48 @@ fn colon_jumps_only_where_typing_goes_nowhere() {
         deck.panel
     );
 }
+
+#[test]
+fn the_form_opens_on_its_first_field_and_offers_to_make_a_missing_directory() {
+    use crate::protocol::LobbyRequest;
+    let mut deck = deck(1);
+    let mut listing = snapshot_to("root", &[Grant::Control], Vec::new());
+    if let LobbyMessage::Sessions { presets, .. } = &mut listing {
+        *presets = vec!["shell".into()];
+    }
+    lobby(&mut deck, 0, listing);
+    key(&mut deck, KeyCode::Char('n'), KeyModifiers::CONTROL);
+    let screen = drawn(&mut deck, 100, 24);
+    let first = screen
+        .lines()
+        .find(|l| l.contains("directory") || l.contains("agent"))
+        .unwrap_or_default();
+    assert!(
+        first.contains("directory") && first.contains('▏'),
+        "{screen}"
+    );
+    let ask = |deck: &mut Deck| {
+        let effects = key(deck, KeyCode::Enter, KeyModifiers::NONE);
+        match effects.as_slice() {
+            [DeckEffect::Lobby { request, .. }] => request.clone(),
+            other => panic!("one request: {other:?}"),
+        }
+    };
+    key(&mut deck, KeyCode::Char('x'), KeyModifiers::NONE);
+    let LobbyRequest::CreateSession { id, create_dir, .. } = ask(&mut deck);
+    assert!(!create_dir);
+    let refused = LobbyMessage::Refused {
+        id,
+        code: 400,
+        message: "directory x does not exist".into(),
+        missing_dir: true,
+    };
+    lobby(&mut deck, 0, refused);
+    let screen = drawn(&mut deck, 100, 24);
+    assert!(
+        screen.contains("does not exist: Enter makes it"),
+        "{screen}"
+    );
+    let LobbyRequest::CreateSession { create_dir, .. } = ask(&mut deck);
+    assert!(create_dir, "the second Enter makes it");
+}

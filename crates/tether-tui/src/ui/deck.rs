@@ -77,7 +77,6 @@ fn new_session(deck: &Deck, frame: &mut Frame, area: Rect, form: &NewSession) {
     let preset = host.presets.get(form.preset).cloned().unwrap_or_default();
     let base = host.workspaces.first().cloned().unwrap_or_default();
     let mut lines = vec![
-        field(Field::Preset, "agent", format!("◂ {preset} ▸"), "←/→"),
         field(Field::Dir, "directory", sanitize_plain(&form.dir), ""),
         Line::styled(
             fit_text(
@@ -86,6 +85,7 @@ fn new_session(deck: &Deck, frame: &mut Frame, area: Rect, form: &NewSession) {
             ),
             theme::DIM,
         ),
+        field(Field::Preset, "agent", format!("◂ {preset} ▸"), "←/→"),
         field(
             Field::Name,
             "name",
