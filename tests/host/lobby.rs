@@ -151,6 +151,7 @@ async fn an_admin_creates_a_session_over_the_lobby_and_others_are_refused() {
         session: Some(session.into()),
         cwd: Some("api".into()),
         title: None,
+        create_dir: false,
     };
 
     let mut admin = try_connect(&lobby_url(&host), Some(crate::sessions::ADMIN), "")
@@ -184,10 +185,14 @@ async fn an_admin_creates_a_session_over_the_lobby_and_others_are_refused() {
     let mut alice = try_connect(&lobby_url(&host), Some(ALICE), "")
         .await
         .unwrap();
-    let LobbyMessage::Sessions { presets, .. } = next(&mut alice).await else {
+    let LobbyMessage::Sessions { presets, you, .. } = next(&mut alice).await else {
         panic!("a snapshot first");
     };
     assert!(presets.is_empty(), "only admins are told the presets");
+    // Who it is, so a dashboard tells its own requests from others'.
+    let you = you.expect("the lobby says who the token is");
+    assert_eq!(you.identity, "alice");
+    assert!(you.grants.contains(&tether::protocol::Grant::Control));
     let text = serde_json::to_string(&ask("q2", "not-mine")).unwrap();
     alice.send(Message::text(text)).await.unwrap();
     loop {
@@ -241,5 +246,61 @@ async fn a_revoked_admin_loses_its_lobby_at_once() {
     .await
     .expect("closed within 2 s of the reload, not at the next keepalive");
     assert_eq!(closed, 4003);
+    host.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_missing_directory_is_made_when_asked_and_never_outside_the_workspaces() {
+    use futures_util::SinkExt;
+    use tether::protocol::LobbyRequest;
+    let dir = tempfile::tempdir().unwrap();
+    let host = Host::start(three_sessions(dir.path())).await.unwrap();
+    let mut admin = try_connect(&lobby_url(&host), Some(crate::sessions::ADMIN), "")
+        .await
+        .unwrap();
+    let LobbyMessage::Sessions { workspaces, .. } = next(&mut admin).await else {
+        panic!("a snapshot first");
+    };
+    let work = std::path::PathBuf::from(&workspaces[0]);
+    let mut ask = async |id: &str, cwd: &str, create_dir: bool| {
+        let request = LobbyRequest::CreateSession {
+            id: id.into(),
+            agent: "shell".into(),
+            session: None,
+            cwd: Some(cwd.into()),
+            title: None,
+            create_dir,
+        };
+        let text = serde_json::to_string(&request).unwrap();
+        admin.send(Message::text(text)).await.unwrap();
+        loop {
+            let answer = next(&mut admin).await;
+            if matches!(
+                answer,
+                LobbyMessage::Created { .. } | LobbyMessage::Refused { .. }
+            ) {
+                return answer;
+            }
+        }
+    };
+    let LobbyMessage::Refused {
+        code, missing_dir, ..
+    } = ask("q1", "new/deep", false).await
+    else {
+        panic!("refused first");
+    };
+    assert_eq!((code, missing_dir), (400, true));
+    assert!(!work.join("new").exists(), "nothing made unasked");
+    let made = ask("q2", "new/deep", true).await;
+    assert!(matches!(made, LobbyMessage::Created { .. }), "{made:?}");
+    assert!(work.join("new/deep").is_dir());
+    let LobbyMessage::Refused {
+        code, missing_dir, ..
+    } = ask("q3", "../escape", true).await
+    else {
+        panic!("refused outside");
+    };
+    assert_eq!((code, missing_dir), (403, false));
+    assert!(!work.parent().unwrap().join("escape").exists());
     host.shutdown().await.unwrap();
 }

@@ -139,9 +139,9 @@ async fn two_hosts_in_one_screen_switch_notify_and_answer_from_the_inbox() {
         tui.wait_text("$ touch from-inbox");
         tui.wait_text("1. Allow once");
         tui.send(b"y");
-        tui.wait_text("Inbox · 0 waiting");
-        tui.send(b"\x1b");
+        // Nothing is left: it closes by itself, and says what was done.
         tui.wait_for("the inbox closed", |s| !s.contains("Inbox"));
+        tui.wait_text("✓ allowed in ops: shell touch from-inbox");
         // Switching between the sessions of the two hosts, in list order.
         tui.send(b"\x1b[1;3B"); // Alt+Down: web (host A)
         tui.wait_text("web · shell");
@@ -193,18 +193,21 @@ async fn an_admin_makes_a_session_from_the_ui() {
         .open(|tui| {
             tui.send(b"\x0e"); // Ctrl+N
             tui.wait_text("New session on");
-            tui.send(b"nowhere");
-            tui.send(b"\r");
-            tui.wait_text("cwd nowhere");
-            for _ in 0.."nowhere".len() {
-                tui.send(b"\x7f");
-            }
+            // The directory is the first field, and has the keys.
             tui.send(b"made\r");
             tui.wait_text("made · shell");
             tui.wait_text("~/work/made");
+            // A directory that does not exist is made on a second Enter.
+            tui.send(b"\x0e");
+            tui.wait_text("New session on");
+            tui.send(b"fresh\r");
+            tui.wait_text("directory fresh does not exist: Enter makes it");
+            tui.send(b"\r");
+            tui.wait_text("fresh · shell");
         })
         .await;
     assert!(test.host.session_ids().contains(&"made".to_owned()));
+    assert!(test.dir().join("work/fresh").is_dir());
     drop(tui);
     test.shutdown().await;
 }
@@ -277,6 +280,30 @@ async fn glancing_through_a_host_takes_nothing_and_writing_claims() {
         tui.wait_text("│pwd");
         tui.send(b"\r");
         tui.wait_text("Allow once");
+        tui.quit();
+    })
+    .await
+    .unwrap();
+    test.shutdown().await;
+}
+
+/// Ctrl+K jumps to a session by name; Ctrl+^ (the byte 0x1e) goes back.
+#[tokio::test(flavor = "multi_thread")]
+async fn ctrl_k_jumps_by_name_and_ctrl_caret_goes_back() {
+    let test = test_of(&["api", "web", "ops"]).start().await;
+    let host_url = format!("ws://{}", test.host.addr());
+    let attach = Attach::new(&host_url, ALICE, test.dir()).size(30, 120);
+    tokio::task::spawn_blocking(move || {
+        let mut tui = attach.spawn();
+        tui.wait_text("api · shell");
+        tui.send(b"\x0b"); // Ctrl+K
+        tui.wait_text("filter:");
+        tui.send(b"ops\r");
+        tui.wait_text("ops · shell");
+        tui.send(b"\x1e"); // Ctrl+^
+        tui.wait_text("api · shell");
+        tui.send(b"\x1b\t"); // Alt+Tab
+        tui.wait_text("ops · shell");
         tui.quit();
     })
     .await

@@ -22,7 +22,7 @@ pub use events::{
     AgentState, Decision, EventKind, EventRecord, NoticeLevel, OutputStream, PermissionOption,
     PermissionOptionKind, Preview, TurnOutcome,
 };
-pub use lobby::{LobbyMessage, LobbyRequest, PendingSummary, SessionSummary};
+pub use lobby::{LobbyMessage, LobbyRequest, LobbyYou, PendingSummary, SessionSummary};
 pub use rules::{Rule, RuleSpec};
 pub use server::{
     ErrorCode, Grant, Mode, OwnerSlot, ParticipantInfo, Role, ServerMessage, SessionDescription,

@@ -66,6 +66,15 @@ pub struct PendingSummary {
     pub requested_at: String,
 }
 
+/// The token a lobby connection authenticated with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LobbyYou {
+    /// The identity sessions name as their `owner`.
+    pub identity: String,
+    /// `view`, `control` (as a session's `ready` says them).
+    pub grants: Vec<super::Grant>,
+}
+
 /// A message on the lobby WebSocket.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -81,6 +90,11 @@ pub enum LobbyMessage {
         presets: Vec<String>,
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         workspaces: Vec<String>,
+        /// Who the token is: a session whose `owner` is this identity, or
+        /// that nobody owns, is this client's to answer (with `control`).
+        /// Absent from older hosts.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        you: Option<LobbyYou>,
     },
     /// One session changed (or was created).
     Session {
@@ -100,6 +114,10 @@ pub enum LobbyMessage {
         id: String,
         code: u16,
         message: String,
+        /// The directory asked for does not exist (and lies where it may
+        /// be made): asked again with `create_dir`, the host makes it.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        missing_dir: bool,
     },
     /// A type this build does not know; clients skip it.
     #[serde(other)]
@@ -127,5 +145,8 @@ pub enum LobbyRequest {
         cwd: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         title: Option<String>,
+        /// Make `cwd` (under a workspace) if it does not exist.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        create_dir: bool,
     },
 }

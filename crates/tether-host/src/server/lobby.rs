@@ -22,8 +22,8 @@ use std::path::PathBuf;
 use super::upgrade::{Socket, Upgrade};
 use super::{AppState, caller, manage, plain, websocket_config};
 use crate::host::auth::TokenEntry;
-use crate::host::sessions::CreateSession;
-use crate::protocol::{Grant, LobbyMessage, LobbyRequest, close_code, rfc3339};
+use crate::host::sessions::{CreateSession, SessionRefusal};
+use crate::protocol::{Grant, LobbyMessage, LobbyRequest, LobbyYou, close_code, rfc3339};
 
 /// A lobby peer that does not take a write in this long is not reading.
 const SEND_TIMEOUT: Duration = Duration::from_secs(20);
@@ -83,6 +83,10 @@ fn snapshot(state: &AppState, entry: &TokenEntry) -> Utf8Bytes {
         } else {
             Vec::new()
         },
+        you: Some(LobbyYou {
+            identity: entry.name.clone(),
+            grants: entry.effective_grants(),
+        }),
     };
     Utf8Bytes::from(message.to_json())
 }
@@ -96,12 +100,14 @@ async fn answer(state: &AppState, entry: &TokenEntry, text: &str) -> Utf8Bytes {
             session,
             cwd,
             title,
+            create_dir,
         }) => {
             let ask = CreateSession {
                 id: session,
                 agent,
                 cwd: cwd.map(PathBuf::from),
                 title,
+                create_dir,
             };
             match manage::create(state, entry, ask).await {
                 Ok(summary) => LobbyMessage::Created {
@@ -112,6 +118,7 @@ async fn answer(state: &AppState, entry: &TokenEntry, text: &str) -> Utf8Bytes {
                     id,
                     code: manage::status_of(&refusal).as_u16(),
                     message: refusal.message(),
+                    missing_dir: matches!(refusal, SessionRefusal::MissingDir(_)),
                 },
             }
         }
@@ -119,6 +126,7 @@ async fn answer(state: &AppState, entry: &TokenEntry, text: &str) -> Utf8Bytes {
             id: String::new(),
             code: 400,
             message: format!("not a lobby request: {e}"),
+            missing_dir: false,
         },
     };
     Utf8Bytes::from(answer.to_json())

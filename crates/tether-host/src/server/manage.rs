@@ -57,7 +57,7 @@ pub fn status_of(refusal: &SessionRefusal) -> StatusCode {
     match refusal {
         SessionRefusal::NotFound => StatusCode::NOT_FOUND,
         SessionRefusal::Conflict(_) => StatusCode::CONFLICT,
-        SessionRefusal::Invalid(_) => StatusCode::BAD_REQUEST,
+        SessionRefusal::Invalid(_) | SessionRefusal::MissingDir(_) => StatusCode::BAD_REQUEST,
         SessionRefusal::Forbidden(_) => StatusCode::FORBIDDEN,
         SessionRefusal::Full(_) => StatusCode::SERVICE_UNAVAILABLE,
         SessionRefusal::TooFast(_) => StatusCode::TOO_MANY_REQUESTS,

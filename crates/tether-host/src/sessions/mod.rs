@@ -75,6 +75,9 @@ pub struct CreateSession {
     pub cwd: Option<PathBuf>,
     #[serde(default)]
     pub title: Option<String>,
+    /// Make `cwd` (under a workspace) when it does not exist.
+    #[serde(default)]
+    pub create_dir: bool,
 }
 
 /// Why a session was not created (or stopped, or restarted).
@@ -93,6 +96,9 @@ pub enum SessionRefusal {
     Full(String),
     /// 429: this token creates sessions faster than the host allows.
     TooFast(String),
+    /// 400: the directory asked for does not exist; asked again with
+    /// `create_dir`, the host makes it.
+    MissingDir(String),
 }
 
 impl SessionRefusal {
@@ -104,7 +110,8 @@ impl SessionRefusal {
             | SessionRefusal::Invalid(why)
             | SessionRefusal::Forbidden(why)
             | SessionRefusal::Full(why)
-            | SessionRefusal::TooFast(why) => why.clone(),
+            | SessionRefusal::TooFast(why)
+            | SessionRefusal::MissingDir(why) => why.clone(),
         }
     }
 }
@@ -267,7 +274,7 @@ impl Sessions {
                 known.join(", ")
             )));
         };
-        let cwd = self.workspace_dir(ask.cwd.as_deref())?;
+        let cwd = self.workspace_dir(ask.cwd.as_deref(), ask.create_dir)?;
         let session = {
             let mut running = self.running.write().unwrap_or_else(|e| e.into_inner());
             let stopping = self.stopping.lock().unwrap_or_else(|e| e.into_inner());
@@ -387,8 +394,8 @@ impl Sessions {
 
     /// The directory a new session may run in: `asked` (relative to the
     /// first workspace) when it lies under a workspace, else the first
-    /// workspace itself.
-    fn workspace_dir(&self, asked: Option<&Path>) -> Result<PathBuf, SessionRefusal> {
+    /// workspace itself. A missing one is made when `create` says so.
+    fn workspace_dir(&self, asked: Option<&Path>, create: bool) -> Result<PathBuf, SessionRefusal> {
         let Some(first) = self.workspaces.first() else {
             return Err(SessionRefusal::Forbidden(
                 "this host has no workspaces configured: it creates no sessions".into(),
@@ -399,6 +406,9 @@ impl Sessions {
         };
         let asked = expand_home(asked);
         let full = first.join(&asked);
+        if !full.exists() {
+            self.make_missing(&full, &asked, create)?;
+        }
         let dir = std::fs::canonicalize(&full)
             .map_err(|e| SessionRefusal::Invalid(format!("cwd {}: {e}", asked.display())))?;
         if !dir.is_dir() {
@@ -414,6 +424,34 @@ impl Sessions {
             )));
         }
         Ok(dir)
+    }
+}
+
+impl Sessions {
+    /// Makes `full` (`asked`, resolved) when `create` says so and its
+    /// nearest existing ancestor lies under a workspace; else says why not.
+    fn make_missing(&self, full: &Path, asked: &Path, create: bool) -> Result<(), SessionRefusal> {
+        let shown = asked.display();
+        let climbs = full
+            .components()
+            .any(|c| c == std::path::Component::ParentDir);
+        let base = full
+            .ancestors()
+            .find(|a| a.exists())
+            .and_then(|a| std::fs::canonicalize(a).ok());
+        let inside = base.is_some_and(|b| self.workspaces.iter().any(|w| b.starts_with(w)));
+        if climbs || !inside {
+            return Err(SessionRefusal::Forbidden(format!(
+                "cwd {shown} is outside this host's workspaces"
+            )));
+        }
+        if !create {
+            return Err(SessionRefusal::MissingDir(format!(
+                "directory {shown} does not exist"
+            )));
+        }
+        std::fs::create_dir_all(full)
+            .map_err(|e| SessionRefusal::Invalid(format!("cannot make {shown}: {e}")))
     }
 }
 

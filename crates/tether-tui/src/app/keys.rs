@@ -139,6 +139,8 @@ impl App {
             | Action::PrevSession
             | Action::NextSession
             | Action::NthSession
+            | Action::JumpToSession
+            | Action::LastSession
             | Action::OpenSession
             | Action::ClosePanel
             | Action::PrevPreset

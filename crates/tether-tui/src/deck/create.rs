@@ -1,6 +1,7 @@
-//! Making a session from the UI (admins): pick one of the host's presets,
-//! a directory under its workspaces and, if wanted, a name; the host's
-//! lobby carries the request and its answer.
+//! Making a session from the UI (admins): a directory under the host's
+//! workspaces (the first field: the form opens on it), one of its presets
+//! and, if wanted, a name; the host's lobby carries the request and its
+//! answer. A directory that does not exist is made on a second Enter.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
@@ -23,12 +24,16 @@ pub struct NewSession {
     pub asked: Option<String>,
     /// The host's refusal, shown until the next change.
     pub error: Option<String>,
+    /// The host said the directory does not exist: Enter asks it to make
+    /// it (until the directory is edited).
+    pub missing: bool,
 }
 
+/// The form's fields, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Field {
-    Preset,
     Dir,
+    Preset,
     Name,
 }
 
@@ -76,6 +81,7 @@ impl Deck {
                     field: Field::Dir,
                     asked: None,
                     error: None,
+                    missing: false,
                 }));
             }
             None => {
@@ -98,6 +104,7 @@ impl Deck {
         let presets = self.hosts[form.host].presets.len().max(1);
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
         form.error = None;
+        let dir_before = form.dir.clone();
         let on_preset = form.field == Field::Preset;
         match lookup(&key, Context::NewSession) {
             Some(Action::ClosePanel) => {
@@ -120,6 +127,9 @@ impl Deck {
                 _ => {}
             },
         }
+        if form.dir != dir_before {
+            form.missing = false;
+        }
         self.panel = Some(Panel::NewSession(form));
         Vec::new()
     }
@@ -137,6 +147,7 @@ impl Deck {
             session: Some(form.name.clone()).filter(|n| !n.is_empty()),
             cwd: Some(form.dir.trim().to_owned()).filter(|d| !d.is_empty()),
             title: None,
+            create_dir: form.missing,
         };
         form.asked = Some(id);
         let host = form.host;
@@ -159,9 +170,19 @@ impl Deck {
                 self.panel = None;
                 self.switch_to(key)
             }
-            LobbyMessage::Refused { id, message, .. } if form.asked.as_ref() == Some(id) => {
+            LobbyMessage::Refused {
+                id,
+                message,
+                missing_dir,
+                ..
+            } if form.asked.as_ref() == Some(id) => {
                 form.asked = None;
-                form.error = Some(message.clone());
+                form.missing = *missing_dir;
+                form.error = Some(if *missing_dir {
+                    format!("{message}: Enter makes it")
+                } else {
+                    message.clone()
+                });
                 Vec::new()
             }
             _ => Vec::new(),
@@ -171,8 +192,8 @@ impl Deck {
 
 fn next(field: Field) -> Field {
     match field {
-        Field::Preset => Field::Dir,
-        Field::Dir => Field::Name,
-        Field::Name => Field::Preset,
+        Field::Dir => Field::Preset,
+        Field::Preset => Field::Name,
+        Field::Name => Field::Dir,
     }
 }

@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 use url::Url;
 
 use crate::client::lobby::LobbyEvent;
-use crate::protocol::{AgentState, LobbyMessage, SessionSummary};
+use crate::protocol::{AgentState, LobbyMessage, LobbyYou, SessionSummary};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum LobbyState {
@@ -49,6 +49,9 @@ pub struct HostView {
     /// other tokens).
     pub presets: Vec<String>,
     pub workspaces: Vec<String>,
+    /// Who this client is to the host (from the lobby; older hosts do
+    /// not say).
+    pub you: Option<LobbyYou>,
     /// The host's clock at the last lobby message, and ours then: ages are
     /// counted on the host's clock.
     clock: Option<(SystemTime, SystemTime)>,
@@ -67,6 +70,7 @@ impl HostView {
             sessions: BTreeMap::new(),
             presets: Vec::new(),
             workspaces: Vec::new(),
+            you: None,
             clock: None,
             seen: BTreeMap::new(),
         }
@@ -116,7 +120,9 @@ impl HostView {
                 sessions,
                 presets,
                 workspaces,
+                you,
             } => {
+                self.you = you;
                 self.presets = presets;
                 self.workspaces = workspaces;
                 self.note_clock(&now, wall);
@@ -167,11 +173,6 @@ impl HostView {
             None => wall,
         };
         Some(host_now.duration_since(at).unwrap_or_default())
-    }
-
-    /// Open requests in this host's sessions.
-    pub fn pending(&self) -> usize {
-        self.sessions.values().map(|s| s.pending).sum()
     }
 }
 

@@ -31,11 +31,38 @@ impl Deck {
             Some(Panel::Picker { filter, selected }) => self.picker_key(key, filter, selected),
             Some(Panel::Inbox { selected }) => self.inbox_key(key, selected, now, wall),
             Some(Panel::NewSession(form)) => self.new_session_key(key, form),
-            None => match lookup(&key, Context::Sessions) {
+            None => match lookup(&key, Context::Sessions).or_else(|| {
+                self.typing_goes_nowhere()
+                    .then(|| lookup(&key, Context::ReadOnly))
+                    .flatten()
+            }) {
                 Some(action) => self.deck_chord(action, &key),
                 None => self.pass_to_active(Msg::Key(key), now, wall),
             },
         }
+    }
+
+    /// Whether a character typed now would be text nowhere: the session on
+    /// screen is read-only to this client (--view, owned by someone else,
+    /// no control), or there is none. Then `:` can be a deck chord.
+    fn typing_goes_nowhere(&self) -> bool {
+        let Some(tab) = self.tabs.get(self.active) else {
+            return true;
+        };
+        let app = &tab.app;
+        let in_panes = matches!(
+            app.key_context(),
+            Context::Input
+                | Context::Completion
+                | Context::Transcript
+                | Context::Permissions
+                | Context::Participants
+        );
+        in_panes
+            && tab.held.is_empty()
+            && !app.is_owner()
+            && !app.claiming()
+            && !app.would_claim_to_type()
     }
 
     fn deck_chord(&mut self, action: Action, key: &KeyEvent) -> Vec<DeckEffect> {
@@ -58,6 +85,14 @@ impl Deck {
                 }
                 None
             }
+            Action::JumpToSession => {
+                self.panel = Some(Panel::Picker {
+                    filter: String::new(),
+                    selected: current,
+                });
+                None
+            }
+            Action::LastSession => self.previous.clone().filter(|key| listed.contains(key)),
             Action::OpenInbox => return self.open_inbox(),
             Action::NewSession => return self.open_new_session(),
             Action::PrevSession => go((current + listed.len().max(1) - 1) % listed.len().max(1)),
@@ -78,7 +113,11 @@ impl Deck {
         self.listed()
             .into_iter()
             .filter(|key| {
-                let name = format!("{} {}", self.hosts[key.host].name, key.id);
+                // The host's name is only worth matching among several.
+                let name = match self.hosts.len() {
+                    1 => key.id.clone(),
+                    _ => format!("{} {}", self.hosts[key.host].name, key.id),
+                };
                 fuzzy_matches(filter, &name)
             })
             .collect()
@@ -122,71 +161,6 @@ impl Deck {
             },
         }
         self.panel = Some(Panel::Picker { filter, selected });
-        Vec::new()
-    }
-
-    /// Opens the inbox, connecting the sessions whose requests it lists
-    /// (their previews come with the connection).
-    pub fn open_inbox(&mut self) -> Vec<DeckEffect> {
-        self.panel = Some(Panel::Inbox { selected: 0 });
-        let keys: Vec<SessionKey> = self.inbox().into_iter().map(|e| e.key).collect();
-        let mut effects = Vec::new();
-        for key in keys {
-            let tab = self.tab_for(key);
-            effects.extend(self.open(tab));
-        }
-        effects
-    }
-
-    fn inbox_key(
-        &mut self,
-        key: KeyEvent,
-        selected: usize,
-        now: Instant,
-        wall: SystemTime,
-    ) -> Vec<DeckEffect> {
-        let entries = self.inbox();
-        let selected = selected.min(entries.len().saturating_sub(1));
-        let entry = entries.get(selected).cloned();
-        let tab = entry.as_ref().map(|e| self.tab_for(e.key.clone()));
-        // A text area open in the request's decision has the keys.
-        let typing = tab.is_some_and(|t| self.tabs[t].app.decision.editor().is_some());
-        // While it types, only chords with Ctrl are the inbox's.
-        let action = lookup(&key, Context::Inbox)
-            .filter(|_| !typing || key.modifiers.contains(KeyModifiers::CONTROL));
-        match action {
-            Some(Action::ClosePanel) => self.panel = None,
-            Some(Action::SelectUp) => {
-                self.panel = Some(Panel::Inbox {
-                    selected: selected.saturating_sub(1),
-                });
-            }
-            Some(Action::SelectDown) => {
-                self.panel = Some(Panel::Inbox {
-                    selected: (selected + 1).min(entries.len().saturating_sub(1)),
-                });
-            }
-            Some(Action::OpenSession) => {
-                if let Some(entry) = entry {
-                    self.panel = None;
-                    let effects = self.switch_to(entry.key);
-                    self.tabs[self.active].app.focus_request(&entry.request_id);
-                    return effects;
-                }
-            }
-            _ => {
-                // Answered in place: the request's own decision view.
-                if let (Some(entry), Some(tab)) = (entry, tab)
-                    && self.tabs[tab].app.focus_request(&entry.request_id)
-                {
-                    if self.tabs[tab].app.is_owner() {
-                        return self.pass_to_tab(tab, Msg::Key(key), now, wall);
-                    }
-                    // A watched session is claimed to answer in it.
-                    return self.claim_for(tab, Msg::Key(key));
-                }
-            }
-        }
         Vec::new()
     }
 }

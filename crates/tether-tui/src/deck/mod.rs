@@ -115,6 +115,8 @@ pub struct Deck {
     pub hosts: Vec<HostView>,
     pub tabs: Vec<Tab>,
     pub active: usize,
+    /// The session shown before the one on screen (Ctrl+^ goes back).
+    pub previous: Option<SessionKey>,
     pub panel: Option<Panel>,
     /// The session list beside the session: `None` until the user chooses
     /// (then it shows on wide screens when there are several sessions).
@@ -133,6 +135,11 @@ pub struct Deck {
     /// kept).
     pub history_dir: Option<std::path::PathBuf>,
     title: String,
+    /// The inbox's last word: what the user decided there, or why a key
+    /// did nothing (shown under its list; the status bar's once it closes).
+    pub inbox_said: Option<String>,
+    /// An answer was given in the inbox since it opened.
+    inbox_decided: bool,
     /// Lobby requests made (their ids).
     requests: u64,
 }
@@ -146,6 +153,7 @@ impl Deck {
             hosts,
             tabs: Vec::new(),
             active: 0,
+            previous: None,
             panel: None,
             sidebar: None,
             screen: ratatui::layout::Rect::default(),
@@ -156,6 +164,8 @@ impl Deck {
             mouse_capture: true,
             history_dir: None,
             title: String::new(),
+            inbox_said: None,
+            inbox_decided: false,
             requests: 0,
         }
     }
@@ -242,6 +252,10 @@ impl Deck {
 
     /// Shows session `key` (opening its connection the first time).
     pub fn switch_to(&mut self, key: SessionKey) -> Vec<DeckEffect> {
+        let shown = self.tabs.get(self.active).map(|t| t.key.clone());
+        if shown.as_ref() != Some(&key) {
+            self.previous = shown;
+        }
         let at = self.tab_for(key);
         self.active = at;
         self.open(at)
@@ -258,6 +272,8 @@ impl Deck {
 
     pub fn update(&mut self, msg: DeckMsg, now: Instant, wall: SystemTime) -> Vec<DeckEffect> {
         let effects = self.on_msg(msg, now, wall);
+        self.confirm(&effects);
+        self.close_finished_inbox();
         self.give_area();
         effects
     }
@@ -296,12 +312,8 @@ impl Deck {
         // many requests wait in the other sessions.
         let elsewhere = match (&layout.sidebar, self.tabs.get(self.active)) {
             (None, Some(tab)) => {
-                let here = self
-                    .hosts
-                    .get(tab.key.host)
-                    .and_then(|h| h.sessions.get(&tab.key.id))
-                    .map_or(0, |s| s.pending);
-                self.pending_total().saturating_sub(here)
+                let here = self.pending_in(&tab.key).0;
+                self.pending_yours().saturating_sub(here)
             }
             _ => 0,
         };
@@ -525,13 +537,8 @@ impl Deck {
         effects
     }
 
-    /// Requests waiting in every session.
-    pub fn pending_total(&self) -> usize {
-        self.hosts.iter().map(HostView::pending).sum()
-    }
-
     fn retitle(&mut self) -> Option<DeckEffect> {
-        let title = notify::title(self.pending_total());
+        let title = notify::title(self.pending_yours());
         (title != self.title).then(|| {
             self.title.clone_from(&title);
             DeckEffect::Title(title)
@@ -539,6 +546,8 @@ impl Deck {
     }
 }
 
+#[cfg(test)]
+mod first_hour_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

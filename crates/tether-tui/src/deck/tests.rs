@@ -11,7 +11,7 @@ use super::*;
 use crate::client::lobby::LobbyEvent;
 use crate::protocol::{AgentState, LobbyMessage, PendingSummary, SessionSummary};
 
-fn summary(id: &str, state: AgentState, pending: &[(&str, &str)]) -> SessionSummary {
+pub(super) fn summary(id: &str, state: AgentState, pending: &[(&str, &str)]) -> SessionSummary {
     let pending_requests: Vec<PendingSummary> = pending
         .iter()
         .map(|(request, at)| PendingSummary {
@@ -42,7 +42,7 @@ fn summary(id: &str, state: AgentState, pending: &[(&str, &str)]) -> SessionSumm
     }
 }
 
-fn deck(hosts: usize) -> Deck {
+pub(super) fn deck(hosts: usize) -> Deck {
     let views = (0..hosts)
         .map(|n| {
             let url = url::Url::parse(&format!("ws://127.0.0.{}:7878/", n + 1)).unwrap();
@@ -52,7 +52,7 @@ fn deck(hosts: usize) -> Deck {
     Deck::new(views, false)
 }
 
-fn lobby(deck: &mut Deck, host: usize, message: LobbyMessage) -> Vec<DeckEffect> {
+pub(super) fn lobby(deck: &mut Deck, host: usize, message: LobbyMessage) -> Vec<DeckEffect> {
     let event = LobbyEvent::Message(message);
     deck.update(
         DeckMsg::Lobby { host, event },
@@ -61,23 +61,24 @@ fn lobby(deck: &mut Deck, host: usize, message: LobbyMessage) -> Vec<DeckEffect>
     )
 }
 
-fn snapshot(sessions: Vec<SessionSummary>) -> LobbyMessage {
+pub(super) fn snapshot(sessions: Vec<SessionSummary>) -> LobbyMessage {
     LobbyMessage::Sessions {
         now: "2026-11-21T10:00:00.000Z".into(),
         sessions,
         presets: Vec::new(),
         workspaces: Vec::new(),
+        you: None,
     }
 }
 
-fn changed(session: SessionSummary) -> LobbyMessage {
+pub(super) fn changed(session: SessionSummary) -> LobbyMessage {
     LobbyMessage::Session {
         now: "2026-11-21T10:00:05.000Z".into(),
         session: Box::new(session),
     }
 }
 
-fn key(deck: &mut Deck, code: KeyCode, modifiers: KeyModifiers) -> Vec<DeckEffect> {
+pub(super) fn key(deck: &mut Deck, code: KeyCode, modifiers: KeyModifiers) -> Vec<DeckEffect> {
     let key = KeyEvent::new(code, modifiers);
     deck.update(
         DeckMsg::Ui(Msg::Key(key)),
@@ -450,7 +451,7 @@ fn the_mouse_setting_is_one_for_the_whole_screen() {
     );
 }
 
-fn resize(deck: &mut Deck, width: u16, height: u16) {
+pub(super) fn resize(deck: &mut Deck, width: u16, height: u16) {
     deck.update(
         DeckMsg::Resize { width, height },
         Instant::now(),
@@ -489,7 +490,7 @@ fn requests_elsewhere_are_counted_when_the_list_is_not_shown() {
 }
 
 /// The screen as text, drawn `width` by `height`.
-fn drawn(deck: &mut Deck, width: u16, height: u16) -> String {
+pub(super) fn drawn(deck: &mut Deck, width: u16, height: u16) -> String {
     use ratatui::{Terminal, backend::TestBackend};
     resize(deck, width, height);
     let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();

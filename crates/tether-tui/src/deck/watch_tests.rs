@@ -13,7 +13,7 @@ use crate::protocol::{
     SessionDescription, You,
 };
 
-fn conn(deck: &mut Deck, message: ServerMessage) -> Vec<DeckEffect> {
+pub(super) fn conn(deck: &mut Deck, message: ServerMessage) -> Vec<DeckEffect> {
     let event = ConnEvent::Message(message);
     deck.update(
         DeckMsg::Conn { tab: 0, event },
@@ -38,7 +38,7 @@ fn participants(role: Role) -> ServerMessage {
 }
 
 /// A deck showing `api`, connected as a follower of a free session.
-fn watching() -> Deck {
+pub(super) fn watching() -> Deck {
     let url = url::Url::parse("ws://127.0.0.1:7878/").unwrap();
     let host = HostView::new("h".into(), url, "t".into());
     let mut deck = Deck::new(vec![host], false);
@@ -95,7 +95,7 @@ fn watching() -> Deck {
     deck
 }
 
-fn type_char(deck: &mut Deck, c: char) -> Vec<DeckEffect> {
+pub(super) fn type_char(deck: &mut Deck, c: char) -> Vec<DeckEffect> {
     let key = KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
     deck.update(
         DeckMsg::Ui(Msg::Key(key)),
@@ -104,7 +104,7 @@ fn type_char(deck: &mut Deck, c: char) -> Vec<DeckEffect> {
     )
 }
 
-fn claims(effects: &[DeckEffect]) -> usize {
+pub(super) fn claims(effects: &[DeckEffect]) -> usize {
     effects
         .iter()
         .filter(|e| {

@@ -121,6 +121,10 @@ pub enum Action {
     NextSession,
     /// The nth session of the list (Alt+1 is the first).
     NthSession,
+    /// The picker, to jump to a session by typing its name.
+    JumpToSession,
+    /// Back to the session shown before this one (again: forth).
+    LastSession,
     /// Picker and inbox: show the highlighted session (or request's).
     OpenSession,
     /// Close the deck's panel.
@@ -162,6 +166,10 @@ pub enum Context {
     /// The deck's chords: they take a key first, over every session (but
     /// not while one of its panels is open).
     Sessions,
+    /// The deck's chords that are plain characters: they apply only where
+    /// a typed character goes nowhere (the session on screen is read-only
+    /// to this client, or there is none), after `Sessions`'.
+    ReadOnly,
     /// The deck's panels, full screen over the sessions.
     Picker,
     Inbox,
@@ -239,6 +247,7 @@ fn takes_global_keys(context: Context) -> bool {
         | Context::SearchPrompt
         | Context::HistorySearch
         | Context::Sessions
+        | Context::ReadOnly
         | Context::Picker
         | Context::Inbox
         | Context::NewSession => false,
@@ -372,9 +381,19 @@ pub fn reference() -> String {
         text.push_str(&format!(
             "\n## {context:?}\n\n| name | keys | does |\n|---|---|---|\n"
         ));
+        let mut described = false;
         for b in KEYMAP.iter().filter(|b| b.context == context) {
             let keys: Vec<String> = b.keys.iter().map(|k| chord_label(*k)).collect();
-            let does = b.help.unwrap_or("(described with the binding before)");
+            // Alone in its context, a key says which key it repeats.
+            let same = KEYMAP
+                .iter()
+                .find(|o| o.action == b.action && o.context != context && o.help.is_some());
+            let does = match (b.help, same) {
+                (Some(help), _) => help.to_owned(),
+                (None, Some(other)) if !described => format!("as `{}`", other.config_name()),
+                (None, _) => "(described with the binding before)".to_owned(),
+            };
+            described = true;
             text.push_str(&format!(
                 "| `{}` | {} | {} |\n",
                 b.config_name(),
@@ -387,9 +406,10 @@ pub fn reference() -> String {
 }
 
 /// Every context, in the order docs/keys.md lists them.
-const CONTEXTS: [Context; 18] = [
+const CONTEXTS: [Context; 19] = [
     Context::Global,
     Context::Sessions,
+    Context::ReadOnly,
     Context::Input,
     Context::Completion,
     Context::Permissions,

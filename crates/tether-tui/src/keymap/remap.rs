@@ -103,13 +103,19 @@ fn in_effect_together(a: Context, b: Context) -> bool {
     let app = |c: Context| {
         !matches!(
             c,
-            Context::Sessions | Context::Picker | Context::Inbox | Context::NewSession
+            Context::Sessions
+                | Context::ReadOnly
+                | Context::Picker
+                | Context::Inbox
+                | Context::NewSession
         )
     };
     let pair = |x: Context, y: Context| {
         (x == Context::Global && takes_global_keys(y))
             // The deck's chords come first over every session's keys.
             || (x == Context::Sessions && app(y))
+            // The read-only chords come before a session's keys too.
+            || (x == Context::ReadOnly && (app(y) || y == Context::Sessions))
             // The inbox's keys come before the request's decision view.
             || (x == Context::Inbox && matches!(y, Context::Decision | Context::DecisionText))
     };

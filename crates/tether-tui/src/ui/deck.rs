@@ -19,6 +19,7 @@ use crate::protocol::{AgentState, SessionSummary};
 use crate::tui::cells::state_word;
 use crate::tui::deck::create::{Field, NewSession};
 use crate::tui::deck::hosts::{HostView, LobbyState};
+use crate::tui::deck::inbox::InboxEntry;
 use crate::tui::deck::{Deck, Panel, SessionKey};
 use crate::tui::sanitize::sanitize_plain;
 use crate::tui::theme;
@@ -76,7 +77,6 @@ fn new_session(deck: &Deck, frame: &mut Frame, area: Rect, form: &NewSession) {
     let preset = host.presets.get(form.preset).cloned().unwrap_or_default();
     let base = host.workspaces.first().cloned().unwrap_or_default();
     let mut lines = vec![
-        field(Field::Preset, "agent", format!("◂ {preset} ▸"), "←/→"),
         field(Field::Dir, "directory", sanitize_plain(&form.dir), ""),
         Line::styled(
             fit_text(
@@ -85,6 +85,7 @@ fn new_session(deck: &Deck, frame: &mut Frame, area: Rect, form: &NewSession) {
             ),
             theme::DIM,
         ),
+        field(Field::Preset, "agent", format!("◂ {preset} ▸"), "←/→"),
         field(
             Field::Name,
             "name",
@@ -202,7 +203,7 @@ fn sidebar(deck: &Deck, frame: &mut Frame, area: Rect) {
             }
         }
     }
-    let pending = deck.pending_total();
+    let pending = deck.pending_yours();
     let title = if pending > 0 {
         format!(" Sessions · ⚠ {pending} ")
     } else {
@@ -218,11 +219,12 @@ fn sidebar(deck: &Deck, frame: &mut Frame, area: Rect) {
 
 fn session_line(deck: &Deck, key: &SessionKey, active: bool, width: usize) -> Line<'static> {
     let summary = summary_of(deck, key);
-    let pending = summary.map_or(0, |s| s.pending);
-    let badge = if pending > 0 {
-        format!(" ⚠{pending}")
-    } else {
-        String::new()
+    // Requests for this client to answer, else others' (their owner's).
+    let (pending, others) = deck.pending_in(key);
+    let badge = match (pending, others) {
+        (0, 0) => String::new(),
+        (0, others) => format!(" ({others})"),
+        (pending, _) => format!(" ⚠{pending}"),
     };
     let marker = if active { "▌" } else { " " };
     let room = width.saturating_sub(1 + display_width(&badge));
@@ -244,10 +246,10 @@ fn session_line(deck: &Deck, key: &SessionKey, active: bool, width: usize) -> Li
         Span::raw(" ".repeat(pad)),
         Span::styled(
             badge,
-            if pending > 0 {
-                theme::WARN
-            } else {
-                state_style(state)
+            match (pending, others) {
+                (0, 0) => state_style(state),
+                (0, _) => theme::DIM,
+                _ => theme::WARN,
             },
         ),
     ])
@@ -320,8 +322,10 @@ fn picker(deck: &Deck, frame: &mut Frame, area: Rect, filter: &str, selected: us
                 text.push_str(&format!("  {title}"));
             }
             text.push_str(&format!("  {}", state_word(summary.state)));
-            if summary.pending > 0 {
-                text.push_str(&format!("  ⚠ {} waiting", summary.pending));
+            match deck.pending_in(key) {
+                (0, 0) => {}
+                (0, others) => text.push_str(&format!("  {others} waiting for its owner")),
+                (pending, _) => text.push_str(&format!("  ⚠ {pending} waiting")),
             }
             if let Some(owner) = &summary.owner {
                 text.push_str(&format!("  {owner}"));
@@ -354,43 +358,36 @@ fn picker(deck: &Deck, frame: &mut Frame, area: Rect, filter: &str, selected: us
 fn inbox(deck: &mut Deck, frame: &mut Frame, (list, detail): (Rect, Rect), selected: usize) {
     frame.render_widget(Clear, list.union(detail));
     let entries = deck.inbox();
-    let wall = SystemTime::now();
     let selected = selected.min(entries.len().saturating_sub(1));
-    let area = list;
-    let width = usize::from(area.width.saturating_sub(2));
-    let several_hosts = deck.hosts.len() > 1;
+    let width = usize::from(list.width.saturating_sub(2));
     let mut lines = Vec::new();
     for (n, entry) in entries.iter().enumerate() {
-        let host = &deck.hosts[entry.key.host];
-        let session = if several_hosts {
-            format!("{}/{}", host.name, entry.key.id)
-        } else {
-            entry.key.id.clone()
+        let first_of_others = !entry.yours && (n == 0 || entries[n - 1].yours);
+        if first_of_others {
+            let heading = "owned by someone else: theirs to answer";
+            lines.push(Line::styled(fit_text(heading, width), theme::HEADING));
+        }
+        let style = match (n == selected, entry.yours) {
+            (true, _) => theme::SELECTED,
+            (false, true) => Style::default(),
+            (false, false) => theme::DIM,
         };
-        let age = host
-            .age(&entry.requested_at, wall)
-            .map(short_age)
-            .unwrap_or_default();
-        let what = match (&entry.subject, &entry.title) {
-            (Some(subject), _) => format!("{} {subject}", entry.tool),
-            (None, Some(title)) => title.clone(),
-            (None, None) => entry.tool.clone(),
-        };
-        let text = sanitize_plain(&format!("{age:>4}  {session}  {what}"));
-        let style = if n == selected {
-            theme::SELECTED
-        } else {
-            Style::default()
-        };
+        let text = inbox_line(deck, entry);
         lines.push(Line::styled(fit_text(&text, width), style));
     }
-    if entries.is_empty() {
-        lines.push(Line::styled("nothing is waiting for an answer", theme::DIM));
+    if let Some(said) = &deck.inbox_said {
+        lines.push(Line::styled(fit_text(said, width), theme::OK));
     }
+    let yours = entries.iter().filter(|e| e.yours).count();
+    let others = entries.len() - yours;
+    let title = match others {
+        0 => format!(" Inbox · {yours} waiting "),
+        _ => format!(" Inbox · {yours} waiting for you · {others} for others "),
+    };
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(theme::FOCUS_BORDER)
-        .title(format!(" Inbox · {} waiting ", entries.len()))
+        .title(title)
         .title_bottom(Line::styled(inbox_hints(), theme::DIM));
     frame.render_widget(Paragraph::new(lines).block(block), list);
     let Some(entry) = entries.get(selected) else {
@@ -410,6 +407,26 @@ fn inbox(deck: &mut Deck, frame: &mut Frame, (list, detail): (Rect, Rect), selec
             frame.render_widget(note, detail);
         }
     }
+}
+
+/// One request of the inbox: its age, session, what it asks and, when
+/// someone else answers it, who.
+fn inbox_line(deck: &Deck, entry: &InboxEntry) -> String {
+    let host = &deck.hosts[entry.key.host];
+    let session = if deck.hosts.len() > 1 {
+        format!("{}/{}", host.name, entry.key.id)
+    } else {
+        entry.key.id.clone()
+    };
+    let age = host
+        .age(&entry.requested_at, SystemTime::now())
+        .map(short_age)
+        .unwrap_or_default();
+    let mut text = format!("{age:>4}  {session}  {}", entry.what());
+    if let (false, Some(owner)) = (entry.yours, &entry.owner) {
+        text.push_str(&format!("  ({owner})"));
+    }
+    sanitize_plain(&text)
 }
 
 /// The inbox's keys, led by the answers its request's decision view takes.

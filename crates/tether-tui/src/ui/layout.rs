@@ -219,8 +219,8 @@ fn inbox_areas(deck: &Deck, area: Rect) -> Option<(Rect, Rect)> {
     if !matches!(deck.panel, Some(Panel::Inbox { .. })) {
         return None;
     }
-    let entries = deck.inbox().len() as u16;
-    let list_height = (entries + 2).clamp(3, (area.height / 3).max(3));
+    let rows = deck.inbox_rows() as u16;
+    let list_height = (rows + 2).clamp(3, (area.height / 3).max(3));
     let [list, detail] =
         Layout::vertical([Constraint::Length(list_height), Constraint::Min(3)]).areas(area);
     Some((list, detail))

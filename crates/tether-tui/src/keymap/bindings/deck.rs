@@ -5,7 +5,7 @@
 
 use crossterm::event::KeyCode;
 
-use super::super::Context::{Inbox, NewSession, Picker, Sessions};
+use super::super::Context::{Inbox, NewSession, Picker, ReadOnly, Sessions};
 use super::super::{Action, Binding, words};
 use super::{ALT, CTRL, NONE, SHIFT};
 
@@ -63,6 +63,38 @@ pub const NTH_SESSION: Binding = Binding::new(
     ],
 )
 .help("first … ninth session of the list");
+/// Over the input box too (where a textarea's Ctrl+K would cut the line's
+/// end): a jump is wanted from anywhere; `:` is the same where typing goes
+/// nowhere (`JUMP_WHILE_READING`).
+pub const JUMP_TO_SESSION: Binding = Binding::new(
+    Sessions,
+    "Ctrl+K",
+    Action::JumpToSession,
+    &[(KeyCode::Char('k'), CTRL)],
+)
+.help("jump to a session (`:` when read-only)");
+/// Ctrl+^ reaches the application as Ctrl+6 from most terminals.
+pub const LAST_SESSION: Binding = Binding::new(
+    Sessions,
+    "Ctrl+^",
+    Action::LastSession,
+    &[
+        (KeyCode::Char('6'), CTRL),
+        (KeyCode::Char('^'), CTRL),
+        (KeyCode::Tab, ALT),
+    ],
+)
+.help("the session before (Alt+Tab too)");
+
+// Where a typed character goes nowhere: the session on screen is
+// read-only to this client (--view, owned by someone else) or there is none.
+/// Described with `JUMP_TO_SESSION`.
+pub const JUMP_WHILE_READING: Binding = Binding::new(
+    ReadOnly,
+    ":",
+    Action::JumpToSession,
+    &[(KeyCode::Char(':'), NONE), (KeyCode::Char(':'), SHIFT)],
+);
 
 // The session picker (typing filters it).
 pub const PICKER_UP: Binding =
@@ -84,9 +116,13 @@ pub const PICKER_CLOSE: Binding = Binding::new(
     Picker,
     "Esc",
     Action::ClosePanel,
-    &[(KeyCode::Esc, NONE), (KeyCode::Char('s'), CTRL)],
+    &[
+        (KeyCode::Esc, NONE),
+        (KeyCode::Char('s'), CTRL),
+        (KeyCode::Char('k'), CTRL),
+    ],
 )
-.help("close the picker (also Ctrl+S)")
+.help("close the picker (also Ctrl+S, Ctrl+K)")
 .hint(words::CLOSE);
 
 // The inbox (other keys answer the highlighted request, as its decision
