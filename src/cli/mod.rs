@@ -8,6 +8,7 @@ mod demo;
 mod failure;
 mod headless;
 mod logging;
+mod not_owner;
 mod presets;
 mod serve;
 mod serve_config;
