@@ -24,14 +24,16 @@ pub fn owner_changed(change: OwnerChange<'_>, me: Option<(&str, &str)>) -> Style
     let name = |c: Option<&OwnerConnection>| {
         c.map_or_else(|| "someone".to_owned(), |c| sanitize_name(&c.identity))
     };
+    let mine = |c: &OwnerConnection| {
+        me.is_some_and(|(participant, connected_at)| {
+            c.participant.as_deref() == Some(participant)
+                && c.connected_at.as_deref() == Some(connected_at)
+        })
+    };
     let previous = name(change.previous);
     let line = match change.owner {
         Some(owner) => {
-            let mine = me.is_some_and(|(participant, connected_at)| {
-                owner.participant.as_deref() == Some(participant)
-                    && owner.connected_at.as_deref() == Some(connected_at)
-            });
-            let here = if mine { " in this window" } else { "" };
+            let here = if mine(owner) { " in this window" } else { "" };
             let why = match change.reason {
                 OwnerReason::Joined => "connected while nobody owned it".to_owned(),
                 OwnerReason::Reconnected => "reconnected".to_owned(),
@@ -51,6 +53,9 @@ pub fn owner_changed(change: OwnerChange<'_>, me: Option<(&str, &str)>) -> Style
             });
             let held = held.unwrap_or_default();
             let why = match change.reason {
+                OwnerReason::Released if change.previous.is_some_and(mine) => {
+                    format!("{previous} released it in this window")
+                }
                 OwnerReason::Released => format!("{previous} released it"),
                 OwnerReason::Left => format!("the connection of {previous} closed{held}"),
                 OwnerReason::Restarted => format!("the host restarted{held}"),
@@ -105,6 +110,10 @@ mod tests {
             ),
             (
                 line(None, Some(&alice1), Released, None),
+                "⇄ nobody owns the session (alice released it in this window)",
+            ),
+            (
+                line(None, Some(&alice2), Released, None),
                 "⇄ nobody owns the session (alice released it)",
             ),
             (
