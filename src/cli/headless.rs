@@ -338,7 +338,7 @@ async fn run_turn(
     };
     let mut sent = false;
     let mut started = false;
-    let mut role = None;
+    let mut standing = super::not_owner::Standing::default();
     let mut verdict = TurnVerdict::default();
     while let Some(event) = next_event(&mut connection.events, transcript).await {
         let message = match event {
@@ -354,12 +354,21 @@ async fn run_turn(
             _ => continue,
         };
         match message {
-            ServerMessage::Role { role: r, .. } => role = Some(r),
+            ServerMessage::Ready { you, .. } => standing.you = Some(you),
+            ServerMessage::Role { role, reason } => {
+                standing.role = Some(role);
+                standing.reason = reason;
+            }
+            ServerMessage::Participants {
+                participants,
+                owner_slot,
+            } => {
+                standing.participants = participants;
+                standing.owner_slot = owner_slot;
+            }
             ServerMessage::CaughtUp { .. } if !sent => {
-                if role != Some(Role::Owner) {
-                    eprintln!(
-                        "tether: cannot send: this connection is a read-only follower (someone else owns the session)"
-                    );
+                if standing.role != Some(Role::Owner) {
+                    eprintln!("{}", standing.refusal(std::time::SystemTime::now()));
                     return CANNOT_RUN;
                 }
                 let message = ClientMessage::UserMessage(UserMessage {

@@ -9,6 +9,7 @@ mod failure;
 mod headless;
 mod invite;
 mod logging;
+mod not_owner;
 mod presets;
 mod self_signed;
 mod serve;

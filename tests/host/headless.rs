@@ -83,11 +83,18 @@ async fn prompt_exit_codes_shell_agent() {
     let denied = prompt(&host, "touch never-made", &[]).await;
     assert_eq!(denied.status.code(), Some(1), "{denied:?}");
     assert!(!host.path().join("never-made").exists());
-    // Someone else owns the session: nothing can run.
+    // Another connection owns the session: nothing can run, and the
+    // refusal says whose it is (here the same token's: yours) and what
+    // to do about it.
     let _owner = host.owner().await;
     let follower = prompt(&host, "echo never", &["--allow-all"]).await;
     assert_eq!(follower.status.code(), Some(2), "{follower:?}");
-    assert!(String::from_utf8_lossy(&follower.stderr).contains("read-only follower"));
+    let stderr = String::from_utf8_lossy(&follower.stderr);
+    assert!(
+        stderr.contains(" (you, connected ")
+            && stderr.contains("owns this session: quit that window or press F3 there"),
+        "{stderr}"
+    );
     host.stop().await;
 }
 

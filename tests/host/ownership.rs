@@ -165,3 +165,61 @@ async fn refusals_name_people_not_participant_ids() {
     }
     host.stop().await;
 }
+
+/// The transcript lines (as `--plain` prints them) of the owner changes
+/// among `events`.
+fn owner_lines(events: &[tether::protocol::EventRecord]) -> Vec<String> {
+    let mut plain = tether::tui::cells::plain::PlainTranscript::new();
+    events
+        .iter()
+        .filter(|r| matches!(r.event, tether::protocol::EventKind::OwnerChanged { .. }))
+        .map(|r| plain.event(r).trim_end().to_owned())
+        .collect()
+}
+
+/// Issue 22: a window released (F3), a `--prompt` with the same token
+/// owned, ended, and the window owned again without a word. Each change
+/// is now in the history, live and replayed, saying who and why.
+#[tokio::test]
+async fn every_change_of_owner_is_a_transcript_line_saying_who_and_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let (config, alice, bob) = config_with_auth(dir.path(), Duration::from_secs(30));
+    let host = Host::start(config).await.unwrap();
+    let mut window = connect(&host.url(), &alice).await;
+    assert_eq!(window.role, Some(Role::Owner));
+    let answer = window
+        .request(|id| ClientMessage::Release(Release { id }))
+        .await;
+    assert_eq!(code_of(&answer), None);
+    let second = connect(&host.url(), &alice).await;
+    assert_eq!(second.role, Some(Role::Owner));
+    // It closes without releasing: the window, same identity, takes over.
+    drop(second);
+    window
+        .wait_for(|m| {
+            matches!(
+                m,
+                ServerMessage::Role {
+                    role: Role::Owner,
+                    ..
+                }
+            )
+            .then_some(())
+        })
+        .await;
+    let took_over = |e: &tether::protocol::EventKind| {
+        matches!(e, tether::protocol::EventKind::OwnerChanged { reason, .. }
+            if *reason == tether::protocol::OwnerReason::Inherited)
+    };
+    window.saw_or_wait(took_over).await;
+    let expected = [
+        "⇄ nobody owns the session (alice released it)",
+        "⇄ alice owns the session (connected while nobody owned it)",
+        "⇄ alice owns the session (the connection of alice that owned it closed; another took over)",
+    ];
+    assert_eq!(owner_lines(&window.events), expected);
+    // Someone who comes later reads the same lines in the replay.
+    let late = connect(&host.url(), &bob).await;
+    assert_eq!(owner_lines(&late.events), expected);
+    host.shutdown().await.unwrap();
+}

@@ -168,3 +168,35 @@ fn mouse_starts_free(attach: crate::support::Attach) {
         tui.quit();
     }
 }
+
+/// Issue 22: F3 in the window, a `--prompt` with the same token, and the
+/// transcript says each change of owner, marking this window's own.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_transcript_says_who_owns_after_f3_and_a_prompt_with_the_same_token() {
+    let test = TuiTest::new().start().await;
+    let (url, token, dir) = (test.url(), test.token(), test.dir().to_owned());
+    test.drive(move |tui| {
+        tui.send(b"\x1bOR"); // F3
+        tui.wait_text("released it in this window)");
+        let prompt = crate::common::tether(&dir)
+            .args(["attach", &url, "--token", &token])
+            .args(["--prompt", "echo from-prompt", "--allow-all"])
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        assert_eq!(prompt.status.code(), Some(0), "{prompt:?}");
+        tui.wait_text("owns the session (connected while nobody owned it)");
+        // The prompt gave the slot back as it ended: another line,
+        // not this window's.
+        tui.wait_for("the prompt's release", |screen| {
+            screen.matches("⇄ nobody owns the session").count() == 2
+        });
+        let screen = tui.screen();
+        assert!(
+            screen.contains("released it)") && !screen.contains("in this window (connected"),
+            "{screen}"
+        );
+    })
+    .await;
+    test.shutdown().await;
+}

@@ -1,6 +1,7 @@
 //! Session events: the sequenced history every participant sees.
 
 use super::agent::{AgentMode, PlanEntry, SlashCommand, Usage};
+use super::owner::{OwnerConnection, OwnerReason};
 use super::rules::{Rule, RuleSpec};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -331,6 +332,17 @@ pub enum EventKind {
     Usage {
         #[serde(flatten)]
         usage: Usage,
+    },
+    /// Who owns the session changed: `owner` now (`None`: nobody), the
+    /// connection that owned before, why, and how long the slot is held
+    /// for `previous`'s identity when it is.
+    OwnerChanged {
+        owner: Option<OwnerConnection>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        previous: Option<OwnerConnection>,
+        reason: OwnerReason,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        held_ms: Option<u64>,
     },
     /// An event kind this build does not know; clients skip it.
     #[serde(other)]

@@ -11,6 +11,7 @@ mod client;
 mod events;
 pub mod fast_event;
 mod lobby;
+mod owner;
 mod rules;
 mod server;
 
@@ -23,6 +24,7 @@ pub use events::{
     PermissionOptionKind, Preview, TurnOutcome,
 };
 pub use lobby::{LobbyMessage, LobbyRequest, LobbyYou, PendingSummary, SessionSummary};
+pub use owner::{OwnerConnection, OwnerReason};
 pub use rules::{Rule, RuleSpec};
 pub use server::{
     ErrorCode, Grant, Mode, OwnerSlot, ParticipantInfo, Role, ServerMessage, SessionDescription,

@@ -276,24 +276,6 @@ impl Session {
     }
 
     /// Answers a `claim`, `release` or `transfer` with what the roster did.
-    pub(super) fn on_role_op(
-        &mut self,
-        from: ParticipantId,
-        id: String,
-        result: Result<Vec<RoleChange>, Refusal>,
-    ) -> Vec<Output> {
-        let changes = match result {
-            Err(refused) => return reply_to(from, refused.into_error(Some(id))),
-            Ok(changes) => changes,
-        };
-        let mut out: Vec<Output> = changes.iter().map(role_message).collect();
-        if !changes.is_empty() {
-            out.push(Output::ParticipantsChanged);
-        }
-        out.push(send(from, ServerMessage::ack(id)));
-        out
-    }
-
     pub(super) fn on_resume(&mut self, from: ParticipantId, since: u64) -> Vec<Output> {
         let replay = self.log.plan_replay(since, self.config.journal);
         vec![Output::Replay { to: from, replay }]
@@ -330,7 +312,7 @@ impl Session {
     }
 }
 
-fn send(to: ParticipantId, message: ServerMessage) -> Output {
+pub(super) fn send(to: ParticipantId, message: ServerMessage) -> Output {
     Output::Send { to, message }
 }
 

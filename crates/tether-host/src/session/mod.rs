@@ -10,6 +10,7 @@ mod bounds;
 mod commands;
 mod dedupe;
 mod log;
+mod ownership;
 mod pending;
 mod refusal;
 mod roster;
@@ -23,8 +24,8 @@ use bytes::Bytes;
 
 use crate::protocol::{
     AgentInfo, AgentState, Claim, ClientMessage, EventKind, EventRecord, Interrupt, NoticeLevel,
-    OwnerSlot, PROTOCOL_VERSION, PendingSummary, Ping, Preview, Release, RemoveRule, Resume,
-    ServerMessage, SessionDescription, SessionSummary, SetMode, Transfer, TurnOutcome, You,
+    OwnerReason, OwnerSlot, PROTOCOL_VERSION, PendingSummary, Ping, Preview, Release, RemoveRule,
+    Resume, ServerMessage, SessionDescription, SessionSummary, SetMode, Transfer, TurnOutcome, You,
     rfc3339,
 };
 
@@ -67,6 +68,8 @@ pub struct Session {
     requests_raised: u64,
     /// What the agent last said about its modes, commands, plan, usage.
     agent_info: AgentInfo,
+    /// The session has had an owner (see [`Session::note_owner`]).
+    owner_seen: bool,
 }
 
 impl Session {
@@ -87,6 +90,7 @@ impl Session {
             lobby_generation: 0,
             requests_raised: 0,
             agent_info: AgentInfo::default(),
+            owner_seen: false,
             config,
         }
     }
@@ -116,10 +120,8 @@ impl Session {
     pub fn finish_restore(&mut self, owner: Option<String>, at: At) -> Vec<Output> {
         // The agent starts anew: nothing waits in its queue.
         self.outstanding = 0;
-        if let Some(owner) = owner {
-            self.roster.reserve(owner, at.mono);
-        }
         let mut out = Vec::new();
+        self.restore_owner(owner, at, &mut out);
         if !self.rules.all().is_empty() {
             // The new agent runs what the restored rules allow.
             out.push(Output::Agent(AgentCommand::Rules(
@@ -250,7 +252,15 @@ impl Session {
             connected_at: rfc3339(at.wall),
             claims: join.claims,
         };
+        let (before, held) = (self.owner_connection(), self.roster.reserved_for(at.mono));
+        let reason = match held {
+            Some(_) => OwnerReason::Reconnected,
+            None => OwnerReason::Joined,
+        };
         let (id, role) = self.roster.join(participant, at.mono);
+        let mut out = Vec::new();
+        self.note_owner(before, reason, at, &mut out);
+        out.push(Output::ParticipantsChanged);
         let me = self.roster.get(id).expect("just joined");
         let ready = ServerMessage::Ready {
             protocol: PROTOCOL_VERSION,
@@ -287,7 +297,7 @@ impl Session {
             owner_slot: self.roster.owner_slot(at.mono),
             replay,
         };
-        (welcome, vec![Output::ParticipantsChanged])
+        (welcome, out)
     }
 
     pub fn leave(&mut self, id: ParticipantId, at: At) -> Vec<Output> {
@@ -295,9 +305,15 @@ impl Session {
             return Vec::new();
         }
         let mut out = Vec::new();
-        if let Some(change) = self.roster.leave(id, at.mono) {
-            out.push(role_message(&change));
-        }
+        let before = self.owner_connection();
+        let reason = match self.roster.leave(id, at.mono) {
+            Some(change) => {
+                out.push(role_message(&change));
+                OwnerReason::Inherited
+            }
+            None => OwnerReason::Left,
+        };
+        self.note_owner(before, reason, at, &mut out);
         out.push(Output::ParticipantsChanged);
         out
     }
@@ -329,18 +345,9 @@ impl Session {
             ClientMessage::UserMessage(message) => self.on_user_message(sender, message, at),
             ClientMessage::PermissionDecision(answer) => self.on_decision(sender, answer, at),
             ClientMessage::Interrupt(Interrupt { id }) => self.on_interrupt(sender, id, at),
-            ClientMessage::Claim(Claim { id }) => {
-                let result = self.roster.claim(from, at.mono);
-                self.on_role_op(from, id, result)
-            }
-            ClientMessage::Release(Release { id }) => {
-                let result = self.roster.release(from);
-                self.on_role_op(from, id, result)
-            }
-            ClientMessage::Transfer(Transfer { id, to }) => {
-                let result = self.roster.transfer(from, &to);
-                self.on_role_op(from, id, result)
-            }
+            ClientMessage::Claim(Claim { id }) => self.on_claim(from, id, at),
+            ClientMessage::Release(Release { id }) => self.on_release(from, id, at),
+            ClientMessage::Transfer(Transfer { id, to }) => self.on_transfer(from, id, &to, at),
             ClientMessage::RemoveRule(RemoveRule { id, rule }) => {
                 self.on_remove_rule(sender, id, &rule, at)
             }
@@ -515,6 +522,7 @@ impl Session {
             }
             // Agents drop what they queued when interrupted.
             EventKind::Interrupt { .. } => self.outstanding = self.outstanding.min(1),
+            EventKind::OwnerChanged { .. } => self.owner_seen = true,
             EventKind::UserMessage { by, msg_id, .. } => {
                 self.turn_active = true;
                 self.outstanding += 1;

@@ -536,3 +536,5 @@ mod plain_answers;
 mod ids;
 
 mod bounds;
+
+mod owners;

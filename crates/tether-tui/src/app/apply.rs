@@ -332,6 +332,25 @@ impl App {
             } => self.on_turn_end(seq, outcome, duration_ms, cost_usd, num_turns),
             EventKind::Metadata { title, model, .. } => self.on_metadata(title, model),
             EventKind::Notice { level, text } => self.push_notice(level, &text, seq),
+            EventKind::OwnerChanged {
+                owner,
+                previous,
+                reason,
+                held_ms,
+            } => {
+                let change = cells::owner::OwnerChange {
+                    owner: owner.as_ref(),
+                    previous: previous.as_ref(),
+                    reason,
+                    held_ms,
+                };
+                let me = self.me.as_ref().and_then(|me| {
+                    let mine = self.participants.iter().find(|p| p.id == me.participant)?;
+                    Some((me.participant.as_str(), mine.connected_at.as_str()))
+                });
+                let cell = cells::owner::owner_changed(change, me);
+                self.push(BlockKind::Notice, seq, cell);
+            }
             EventKind::Mode { .. }
             | EventKind::Commands { .. }
             | EventKind::Plan { .. }

@@ -7,6 +7,7 @@
 //! sanitised here.
 
 pub mod detail;
+pub mod owner;
 pub mod plain;
 pub mod plan;
 pub mod preview;

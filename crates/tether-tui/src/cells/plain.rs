@@ -186,6 +186,20 @@ impl PlainTranscript {
             } => super::turn_end(*outcome, *duration_ms, *cost_usd, *num_turns),
             EventKind::Notice { level, text } => super::notice(*level, text),
             EventKind::Plan { entries } => super::plan::plan(entries),
+            EventKind::OwnerChanged {
+                owner,
+                previous,
+                reason,
+                held_ms,
+            } => super::owner::owner_changed(
+                super::owner::OwnerChange {
+                    owner: owner.as_ref(),
+                    previous: previous.as_ref(),
+                    reason: *reason,
+                    held_ms: *held_ms,
+                },
+                None,
+            ),
             _ => return None,
         })
     }
