@@ -136,6 +136,11 @@ impl Block {
         &self.text
     }
 
+    /// Byte offsets where the text's lines start (made as it grew).
+    pub fn line_starts(&self) -> &[u32] {
+        &self.starts
+    }
+
     /// Appends text (continued output); keeps the line index current.
     pub fn extend(&mut self, more: &StyledText) {
         self.extend_with(|text| text.append(more));
@@ -281,6 +286,30 @@ impl Transcript {
             }
             None => false,
         }
+    }
+
+    /// Shows the block at `index` as `summary` until it is expanded: its
+    /// text is kept where it is (no copy of a long output), the view and
+    /// the search stay valid as for [`Transcript::replace`].
+    pub fn fold(&mut self, index: usize, summary: StyledText) -> bool {
+        let Some(block) = self.blocks.get_mut(index) else {
+            return false;
+        };
+        block.collapsed = Some(Box::new(Collapsed {
+            starts: line_starts(&summary.text),
+            text: summary,
+        }));
+        block.expanded = false;
+        self.note_layout(index);
+        if !self.follow && self.top.block == index {
+            self.top = Pos {
+                block: index,
+                line: 0,
+                row: 0,
+            };
+        }
+        self.refresh_search();
+        true
     }
 
     /// Appends to the last block when it is of `kind` (continued output),

@@ -271,9 +271,8 @@ impl App {
             if !output || block.is_collapsible() {
                 continue;
             }
-            if let Some(fold) = cells::detail::output_fold(block.text()) {
-                let folded = Block::collapsible(block.kind, block.seq, block.text().clone(), fold);
-                self.transcript.replace(at, folded);
+            if let Some(fold) = cells::detail::output_fold(block.text(), block.line_starts()) {
+                self.transcript.fold(at, fold);
             }
         }
     }

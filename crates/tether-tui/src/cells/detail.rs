@@ -105,15 +105,20 @@ const FOLD_KEEP: usize = 5;
 
 /// Long output, folded as the tools people know fold it: its first and
 /// last lines around `… N more lines (Enter expands)`; None when short.
-pub fn output_fold(text: &StyledText) -> Option<StyledText> {
+/// `starts`: where its lines start (the block keeps them): nothing of a
+/// long output is scanned again.
+pub fn output_fold(text: &StyledText, starts: &[u32]) -> Option<StyledText> {
     let body = text.text.strip_suffix('\n').unwrap_or(&text.text);
-    let newlines: Vec<usize> = body.match_indices('\n').map(|(at, _)| at).collect();
-    let lines = newlines.len() + 1;
+    // A final newline starts no line of its own (found from the end).
+    let lines = starts
+        .iter()
+        .rposition(|s| (*s as usize) < body.len())
+        .map_or(0, |last| last + 1);
     if lines <= FOLD_LINES {
         return None;
     }
-    let head_end = newlines[FOLD_KEEP - 1];
-    let tail_start = newlines[lines - FOLD_KEEP - 1] + 1;
+    let head_end = starts[FOLD_KEEP] as usize - 1;
+    let tail_start = starts[lines - FOLD_KEEP] as usize;
     let mut fold = text.slice(0, head_end);
     let more = lines - 2 * FOLD_KEEP;
     fold.push(
