@@ -140,3 +140,44 @@ async fn the_client_trusts_a_pinned_fingerprint_and_refuses_another() {
     );
     host.shutdown().await.unwrap();
 }
+
+/// A renewed certificate is served without a restart: the host reloads
+/// its files when they change.
+#[tokio::test]
+async fn a_renewed_certificate_is_served_without_a_restart() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let dir = tempfile::tempdir().unwrap();
+    let (_, cert, key) = certificate(dir.path());
+    let host = crate::common::start_host(dir.path(), AgentSpec::Shell, |config| {
+        config.tls = Some((cert.clone(), key.clone()));
+    })
+    .await;
+    let renewed = tempfile::tempdir().unwrap();
+    let (fresh, fresh_cert, fresh_key) = certificate(renewed.path());
+    std::fs::rename(&fresh_key, &key).unwrap();
+    std::fs::rename(&fresh_cert, &cert).unwrap();
+    let port = host.addr().port();
+    let pin = tether::client::pinning::fingerprint(fresh.cert.der());
+    tether::client::pinning::pin(&format!("localhost:{port}"), &pin).unwrap();
+    let target = tether::client::Target {
+        url: url::Url::parse(&format!("wss://localhost:{port}/v1/sessions/main")).unwrap(),
+        token: host.control_token().unwrap(),
+        view: true,
+    };
+    let mut served = false;
+    for _ in 0..50 {
+        if tether::client::connect_once(&target, tether::client::Since::Seq(0))
+            .await
+            .is_ok()
+        {
+            served = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        served,
+        "the renewed certificate is served within five seconds"
+    );
+    host.shutdown().await.unwrap();
+}

@@ -217,8 +217,9 @@ impl Host {
                 config.auth_path.display()
             );
         }
+        let tls_stamps = config.tls.as_ref().map(|(c, k)| server::tls::stamps(c, k));
         let tls = match &config.tls {
-            Some((cert, key)) => Some(server::tls::acceptor(cert, key)?),
+            Some((cert, key)) => Some(Arc::new(RwLock::new(server::tls::acceptor(cert, key)?))),
             None => None,
         };
         let (sessions, problems) = start_sessions(&config)?;
@@ -257,6 +258,16 @@ impl Host {
             tls: tls.clone(),
         };
         let server = tokio::spawn(serve(listener, server::router(state), limits, stop));
+        if let (Some(shared), Some(files), Some(seen)) =
+            (tls.clone(), config.tls.clone(), tls_stamps)
+        {
+            tokio::spawn(server::tls::follow_files(
+                shared,
+                files,
+                seen,
+                closing.subscribe(),
+            ));
+        }
         tokio::spawn(token_expiry::run(
             auth.clone(),
             sessions.clone(),

@@ -36,8 +36,9 @@ pub struct SocketLimits {
     pub header_read: Duration,
     /// Accepted sockets open at once; more are closed as they arrive.
     pub max_sockets: usize,
-    /// TLS of its own (`wss://`), when configured.
-    pub tls: Option<tokio_rustls::TlsAcceptor>,
+    /// TLS of its own (`wss://`), when configured (swapped when its
+    /// files change).
+    pub tls: Option<super::tls::SharedAcceptor>,
 }
 
 /// Raises the soft open-file limit to the hard one and returns how many
@@ -105,7 +106,11 @@ pub async fn serve(
         // Handlers learn the peer's address (to count failed logins).
         let app = app.clone().layer(Extension(ConnectInfo(peer)));
         let (header_read, stop) = (limits.header_read, stop.clone());
-        match limits.tls.clone() {
+        let tls = limits
+            .tls
+            .as_ref()
+            .map(|shared| shared.read().unwrap_or_else(|e| e.into_inner()).clone());
+        match tls {
             None => {
                 tokio::spawn(serve_connection(stream, app, header_read, stop));
             }

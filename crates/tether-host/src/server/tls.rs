@@ -2,8 +2,9 @@
 //! `wss://` and `https://` with rustls, no proxy in front. The
 //! certificate chain and key are PEM files, read at start.
 
-use std::path::Path;
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
@@ -48,6 +49,54 @@ fn refuse_readable(key: &Path) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// The acceptor in force, swapped when the files change.
+pub type SharedAcceptor = Arc<RwLock<tokio_rustls::TlsAcceptor>>;
+
+/// The two files' stamps, taken before they are read (a change made
+/// while the host starts is not missed).
+pub type Stamps = (
+    Option<crate::host::auth::FileStamp>,
+    Option<crate::host::auth::FileStamp>,
+);
+
+pub fn stamps(cert: &Path, key: &Path) -> Stamps {
+    use crate::host::auth::FileStamp;
+    (FileStamp::of(cert), FileStamp::of(key))
+}
+
+/// How often the certificate files are looked at for a change.
+const RELOAD_POLL: Duration = Duration::from_secs(1);
+
+/// Reloads the certificate and key when either file changes (a renewed
+/// certificate is served without a restart); a pair that does not load
+/// keeps the one in force, with a warning. Runs until `closing`.
+pub async fn follow_files(
+    shared: SharedAcceptor,
+    (cert, key): (PathBuf, PathBuf),
+    seen: Stamps,
+    mut closing: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut seen = seen;
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(RELOAD_POLL) => {}
+            _ = closing.changed() => return,
+        }
+        let now = stamps(&cert, &key);
+        if now == seen {
+            continue;
+        }
+        seen = now;
+        match acceptor(&cert, &key) {
+            Ok(fresh) => {
+                *shared.write().unwrap_or_else(|e| e.into_inner()) = fresh;
+                eprintln!("tls: reloaded {}", cert.display());
+            }
+            Err(e) => eprintln!("tls: {e}; the certificate in force stays"),
+        }
+    }
 }
 
 /// The first certificate of a PEM file (DER), for its fingerprint.
