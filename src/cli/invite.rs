@@ -30,6 +30,11 @@ pub struct InviteArgs {
     /// Auth file [default: the one `tether serve` uses].
     #[arg(long)]
     auth: Option<PathBuf>,
+    /// The host's certificate fingerprint to put in the line (`wss://` with
+    /// a self-signed certificate) [default: that of `serve
+    /// --tls-self-signed` on this machine, for a wss:// URL].
+    #[arg(long, value_name = "SHA256:…")]
+    fingerprint: Option<String>,
 }
 
 pub fn run(args: InviteArgs) -> ExitCode {
@@ -62,7 +67,21 @@ fn invite(args: &InviteArgs) -> Result<String, String> {
         humantime::format_duration(args.expires)
     );
     let view = if grant == Grant::View { " --view" } else { "" };
-    Ok(format!("tether attach {url} --token {}{view}", entry.token))
+    let fingerprint = match &args.fingerprint {
+        Some(given) => Some(
+            tether::client::pinning::parse_fingerprint(given)
+                .map_err(|e| format!("--fingerprint: {e}"))?,
+        ),
+        None if url.starts_with("wss://") => super::self_signed::kept_fingerprint(),
+        None => None,
+    };
+    let pin = fingerprint
+        .map(|f| format!(" --fingerprint {f}"))
+        .unwrap_or_default();
+    Ok(format!(
+        "tether attach {url} --token {}{view}{pin}",
+        entry.token
+    ))
 }
 
 /// The URL to print: a session's when `--session` names one.

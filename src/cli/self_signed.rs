@@ -52,6 +52,16 @@ fn write_private(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// The fingerprint of the certificate `--tls-self-signed` keeps here, if
+/// it made one.
+pub fn kept_fingerprint() -> Option<String> {
+    let cert = dirs::state_dir()?
+        .join("tether")
+        .join("tls")
+        .join("cert.pem");
+    fingerprint_of(&cert)
+}
+
 /// The fingerprint of the first certificate in a PEM file, as clients pin
 /// it.
 pub fn fingerprint_of(cert: &std::path::Path) -> Option<String> {

@@ -104,6 +104,12 @@ pub fn parse_lifetime(text: &str) -> std::result::Result<std::time::Duration, St
     if lifetime.is_zero() {
         return Err("a token that expires at once is of no use".into());
     }
+    // Beyond a century is a mistake (and past year 9999 not a date).
+    if lifetime > std::time::Duration::from_secs(100 * 366 * 24 * 3600) {
+        return Err(format!(
+            "`{text}` is more than a hundred years: leave --expires out for never"
+        ));
+    }
     Ok(lifetime)
 }
 

@@ -258,25 +258,12 @@ impl Host {
             tls: tls.clone(),
         };
         let server = tokio::spawn(serve(listener, server::router(state), limits, stop));
-        if let (Some(shared), Some(files), Some(seen)) =
-            (tls.clone(), config.tls.clone(), tls_stamps)
-        {
-            tokio::spawn(server::tls::follow_files(
-                shared,
-                files,
-                seen,
-                closing.subscribe(),
-            ));
-        }
-        tokio::spawn(token_expiry::run(
-            auth.clone(),
-            sessions.clone(),
-            auth_changed.clone(),
-            closing.subscribe(),
-        ));
+        let scheme = if tls.is_some() { "wss" } else { "ws" };
+        let tls = tls.zip(config.tls.clone()).zip(tls_stamps);
+        background(tls, &auth, &sessions, &auth_changed, &closing);
         Ok(Host {
             addr,
-            scheme: if tls.is_some() { "wss" } else { "ws" },
+            scheme,
             first: config.sessions.first().map(|s| s.id.clone()),
             auth_path: config.auth_path,
             auth_created,
@@ -485,6 +472,31 @@ impl Host {
 /// returns them with what did not start. One damaged journal must not stop
 /// the others: that session is listed as exited, saying why. When nothing
 /// could start, the start fails with the first reason.
+/// The host's own tasks: reloading the TLS files when they change,
+/// closing the connections of tokens as they expire.
+fn background(
+    tls: Option<server::tls::Followed>,
+    auth: &Arc<RwLock<AuthFile>>,
+    sessions: &Arc<Sessions>,
+    auth_changed: &watch::Sender<u64>,
+    closing: &watch::Sender<bool>,
+) {
+    if let Some(((shared, files), seen)) = tls {
+        tokio::spawn(server::tls::follow_files(
+            shared,
+            files,
+            seen,
+            closing.subscribe(),
+        ));
+    }
+    tokio::spawn(token_expiry::run(
+        auth.clone(),
+        sessions.clone(),
+        auth_changed.clone(),
+        closing.subscribe(),
+    ));
+}
+
 fn start_sessions(config: &HostConfig) -> Result<(Sessions, Vec<String>)> {
     let sessions = Sessions::new(
         config.session_defaults(),

@@ -14,6 +14,14 @@ use crate::protocol::close_code;
 use crate::runtime::Request;
 use crate::sessions::Sessions;
 
+/// What `closed` remembers of a token closed at its expiry `at`.
+pub fn closed_key(token: &str, at: SystemTime) -> String {
+    let secs = at
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    format!("{token}@{secs}")
+}
+
 /// The longest sleep: a clock that jumps is caught up with by then.
 const LONGEST_WAIT: Duration = Duration::from_secs(60);
 
@@ -28,7 +36,9 @@ pub fn due(
     let mut next: Option<SystemTime> = None;
     for entry in &auth.tokens {
         match entry.expires_at() {
-            Some(at) if at <= now && !closed.contains(&entry.token) => {
+            // Keyed by the expiry too: a token given a later expiry that
+            // passes in turn is closed again.
+            Some(at) if at <= now && !closed.contains(&closed_key(&entry.token, at)) => {
                 due.push(entry.token.clone());
             }
             Some(at) if at <= now => {}
@@ -48,16 +58,33 @@ pub async fn run(
     mut closing: watch::Receiver<bool>,
 ) {
     let mut reloaded = changed.subscribe();
-    let mut closed = HashSet::new();
+    let mut closed: HashSet<String> = HashSet::new();
     loop {
         let now = SystemTime::now();
-        let (expired, next) = {
+        let (expired, next, keys, all_expired) = {
             let auth = auth.read().unwrap_or_else(|e| e.into_inner());
-            due(&auth, now, &closed)
+            let (expired, next) = due(&auth, now, &closed);
+            let keys: Vec<String> = auth
+                .tokens
+                .iter()
+                .filter(|t| expired.contains(&t.token))
+                .filter_map(|t| Some(closed_key(&t.token, t.expires_at()?)))
+                .collect();
+            let all: Vec<String> = auth
+                .tokens
+                .iter()
+                .filter(|t| t.expired(now))
+                .map(|t| t.token.clone())
+                .collect();
+            (expired, next, keys, all)
         };
-        if !expired.is_empty() {
+        // Every expired token's connections are closed at each wake, not
+        // only at its expiry: one that joined as it expired (checked at
+        // the upgrade, in the session a moment later) goes within a
+        // minute. Closing is idempotent.
+        if !all_expired.is_empty() {
             for session in sessions.all() {
-                for token in &expired {
+                for token in &all_expired {
                     let request = Request::Disconnect {
                         token: token.clone(),
                         code: close_code::REVOKED,
@@ -66,9 +93,11 @@ pub async fn run(
                     let _ = session.requests.send(request).await;
                 }
             }
-            closed.extend(expired);
+        }
+        // The lobbies are told once per expiry (they check their token).
+        if !expired.is_empty() {
+            closed.extend(keys);
             changed.send_modify(|generation| *generation += 1);
-            reloaded.mark_unchanged();
         }
         let wait = next
             .and_then(|at| at.duration_since(now).ok())
@@ -118,7 +147,12 @@ mod tests {
             next,
             Some(humantime::parse_rfc3339("2026-06-01T00:00:00Z").unwrap())
         );
-        let closed: HashSet<String> = due_now.into_iter().collect();
+        let closed: HashSet<String> = auth
+            .tokens
+            .iter()
+            .filter(|t| due_now.contains(&t.token))
+            .map(|t| closed_key(&t.token, t.expires_at().unwrap()))
+            .collect();
         assert!(due(&auth, now, &closed).0.is_empty(), "closed once");
         assert!(
             auth.tokens[4].expired(now),

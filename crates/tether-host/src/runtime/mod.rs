@@ -333,12 +333,21 @@ impl Runtime {
                 code,
                 reason,
             } => {
-                for link in self.links.values().filter(|l| l.token == token) {
+                // A connection whose queue is full cannot even be told:
+                // it is dropped (its task ends), never left open.
+                let mut unreachable = Vec::new();
+                for (id, link) in self.links.iter().filter(|(_, l)| l.token == token) {
                     let close = Direct::Close {
                         code,
                         reason: reason.clone(),
                     };
-                    let _ = link.direct.try_send(close);
+                    if link.direct.try_send(close).is_err() {
+                        unreachable.push(*id);
+                    }
+                }
+                for id in unreachable {
+                    tracing::warn!("{id}: outgoing queue full at a token's close; disconnecting");
+                    self.links.remove(&id);
                 }
             }
             Request::Shutdown { done } => return ControlFlow::Break(done),

@@ -132,6 +132,15 @@ async fn answer(state: &AppState, entry: &TokenEntry, text: &str) -> Utf8Bytes {
     Utf8Bytes::from(answer.to_json())
 }
 
+/// Why a token no longer authenticates: expired, or revoked.
+fn gone_reason(entry: &TokenEntry) -> &'static str {
+    if entry.expired(std::time::SystemTime::now()) {
+        "token expired"
+    } else {
+        "token revoked"
+    }
+}
+
 /// Whether the token still authenticates (it may have been revoked).
 fn still_valid(state: &AppState, entry: &TokenEntry) -> bool {
     let auth = state.auth.read().unwrap_or_else(|e| e.into_inner());
@@ -165,7 +174,7 @@ async fn run(socket: &mut Socket, state: &AppState, entry: &TokenEntry) -> Resul
             // A revoked token loses its lobby at once, as its sessions.
             Ok(()) = auth_changed.changed() => {
                 if !still_valid(state, entry) {
-                    return Err((close_code::REVOKED, "token revoked"));
+                    return Err((close_code::REVOKED, gone_reason(entry)));
                 }
             }
             change = feed.recv() => match change {
@@ -182,7 +191,7 @@ async fn run(socket: &mut Socket, state: &AppState, entry: &TokenEntry) -> Resul
                 Some(Ok(Message::Text(text))) => {
                     silent_since = None;
                     if !still_valid(state, entry) {
-                        return Err((close_code::REVOKED, "token revoked"));
+                        return Err((close_code::REVOKED, gone_reason(entry)));
                     }
                     send(socket, answer(state, entry, &text).await).await?;
                 }
@@ -190,7 +199,7 @@ async fn run(socket: &mut Socket, state: &AppState, entry: &TokenEntry) -> Resul
             },
             _ = keepalive.tick() => {
                 if !still_valid(state, entry) {
-                    return Err((close_code::REVOKED, "token revoked"));
+                    return Err((close_code::REVOKED, gone_reason(entry)));
                 }
                 match silent_since {
                     Some(since) if since.elapsed() >= state.pong_timeout => {

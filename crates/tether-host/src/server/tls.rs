@@ -66,6 +66,9 @@ pub fn stamps(cert: &Path, key: &Path) -> Stamps {
     (FileStamp::of(cert), FileStamp::of(key))
 }
 
+/// What the reload task follows: the acceptor, its files, their stamps.
+pub type Followed = ((SharedAcceptor, (PathBuf, PathBuf)), Stamps);
+
 /// How often the certificate files are looked at for a change.
 const RELOAD_POLL: Duration = Duration::from_secs(1);
 

@@ -404,7 +404,21 @@ impl Deck {
             Msg::Paste(_) => true,
             _ => false,
         };
-        if !tab.held.is_empty() && !tab.app.is_owner() && writes {
+        // While the claim is on its way, every key that edits or sends
+        // waits with the text typed before it, in order (an Enter or a
+        // Backspace passed on now would meet a box that is not yet ours).
+        let edits = match &msg {
+            Msg::Key(key) => {
+                use crossterm::event::KeyCode;
+                writes
+                    || matches!(
+                        key.code,
+                        KeyCode::Enter | KeyCode::Backspace | KeyCode::Delete
+                    )
+            }
+            _ => writes,
+        };
+        if !tab.held.is_empty() && !tab.app.is_owner() && edits {
             tab.held.push(msg);
             return Vec::new();
         }

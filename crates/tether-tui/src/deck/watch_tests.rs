@@ -177,3 +177,32 @@ fn a_refused_claim_drops_what_was_held() {
     assert!(deck.tabs[0].held.is_empty());
     assert_eq!(deck.tabs[0].app.input.lines(), [""]);
 }
+
+/// Backspace typed while the claim is on its way edits the held text in
+/// order; it is not lost on a box that is not yet ours.
+#[test]
+fn a_backspace_typed_during_the_claim_waits_with_the_text() {
+    let mut deck = watching();
+    for c in "helo".chars() {
+        type_char(&mut deck, c);
+    }
+    let backspace = crossterm::event::KeyEvent::new(
+        crossterm::event::KeyCode::Backspace,
+        crossterm::event::KeyModifiers::NONE,
+    );
+    deck.update(
+        DeckMsg::Ui(Msg::Key(backspace)),
+        Instant::now(),
+        SystemTime::now(),
+    );
+    type_char(&mut deck, 'l');
+    type_char(&mut deck, 'o');
+    conn(
+        &mut deck,
+        ServerMessage::Role {
+            role: Role::Owner,
+            reason: Some("claimed".into()),
+        },
+    );
+    assert_eq!(deck.tabs[0].app.input.lines(), ["hello"]);
+}
