@@ -59,10 +59,7 @@ impl Modal {
 
     /// A one-line text area with no highlighted line.
     pub fn prompt(placeholder: &str) -> TextArea<'static> {
-        let mut text = TextArea::default();
-        text.set_placeholder_text(placeholder.to_owned());
-        text.set_cursor_line_style(ratatui::style::Style::default());
-        text
+        super::new_input(placeholder)
     }
 }
 

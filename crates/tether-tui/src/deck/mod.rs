@@ -240,14 +240,15 @@ impl Deck {
     /// The session a left click on the sidebar lands on.
     fn clicked_session(&self, mouse: &crossterm::event::MouseEvent) -> Option<SessionKey> {
         use crossterm::event::{MouseButton, MouseEventKind};
-        let (area, rows) = crate::tui::ui::layout::deck_layout(self).sidebar?;
+        let area = crate::tui::ui::layout::deck_layout(self).sidebar?;
         let inside = mouse.column >= area.x && mouse.column < area.right();
         if mouse.kind != MouseEventKind::Down(MouseButton::Left) || !inside {
             return None;
         }
-        rows.iter()
+        crate::tui::ui::layout::sidebar_clicks(self, area)
+            .into_iter()
             .find(|(row, _)| *row == mouse.row)
-            .map(|(_, key)| key.clone())
+            .map(|(_, key)| key)
     }
 
     /// Shows session `key` (opening its connection the first time).

@@ -30,7 +30,7 @@ pub fn draw(deck: &mut Deck, frame: &mut Frame) {
         picker(deck, frame, layout.session, &filter, selected);
         return;
     }
-    if let Some((area, _)) = &layout.sidebar {
+    if let Some(area) = &layout.sidebar {
         sidebar(deck, frame, *area);
     }
     match deck.tabs.get_mut(deck.active) {

@@ -140,9 +140,8 @@ fn panes(app: &App, layout: &mut AppLayout, deciding: bool) {
 /// The deck's screen.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DeckLayout {
-    /// The session list beside the session, with the screen row of each
-    /// session's two lines (a click there switches to it).
-    pub sidebar: Option<(Rect, Vec<(u16, SessionKey)>)>,
+    /// The session list beside the session (its rows: [`sidebar_clicks`]).
+    pub sidebar: Option<Rect>,
     /// The session on screen (and the inbox and new-session panels).
     pub session: Rect,
     /// The inbox: its list, and the highlighted request's decision view.
@@ -193,6 +192,17 @@ pub fn deck_layout(deck: &Deck) -> DeckLayout {
     }
     let [side, session] =
         Layout::horizontal([Constraint::Length(SIDEBAR), Constraint::Min(40)]).areas(area);
+    DeckLayout {
+        sidebar: Some(side),
+        session,
+        inbox: inbox_areas(deck, session),
+    }
+}
+
+/// The screen row of each session's two lines in the session list at
+/// `side` (a click there switches to it). Made for a click only: the
+/// layout itself is computed on every message.
+pub fn sidebar_clicks(deck: &Deck, side: Rect) -> Vec<(u16, SessionKey)> {
     let mut clickable = Vec::new();
     let mut line = 0;
     for row in sidebar_rows(deck) {
@@ -206,11 +216,7 @@ pub fn deck_layout(deck: &Deck) -> DeckLayout {
             SidebarRow::Host(_) | SidebarRow::HostState(_) => line += 1,
         }
     }
-    DeckLayout {
-        sidebar: Some((side, clickable)),
-        session,
-        inbox: inbox_areas(deck, session),
-    }
+    clickable
 }
 
 /// The inbox's list (as tall as its entries, up to a third) and the
