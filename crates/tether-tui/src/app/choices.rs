@@ -36,6 +36,12 @@ impl Choice {
 
 /// The choices for a request: allow once, each allow-always option (its
 /// label says what is remembered and where), edit and allow, deny.
+/// Which of `choices` `a` picks: the first allow after allow once (an
+/// always-allow), if any.
+pub fn first_always(choices: &[Choice]) -> Option<usize> {
+    (1..choices.len()).find(|i| matches!(choices[*i], Choice::Allow { .. }))
+}
+
 pub fn choices(request: &Pending) -> Vec<Choice> {
     let offered = |kind| {
         request

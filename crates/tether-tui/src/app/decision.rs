@@ -15,7 +15,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui_textarea::TextArea;
 
 use super::choices::{Answer, deny, edited_command, edited_input, literal};
-pub use super::choices::{Choice, choices};
+pub use super::choices::{Choice, choices, first_always};
 use super::ownership::Ownership;
 use super::{App, Effect, Focus, Level, Pending};
 use crate::protocol::{Decision, Role};
@@ -408,10 +408,9 @@ impl App {
 
     /// `a`: the first allow-always answer (after allow once, first).
     fn choose_always(&mut self) -> Vec<Effect> {
-        let at = self.decision_request().and_then(|(_, r)| {
-            let offered = choices(r);
-            (1..offered.len()).find(|i| matches!(offered[*i], Choice::Allow { .. }))
-        });
+        let at = self
+            .decision_request()
+            .and_then(|(_, r)| first_always(&choices(r)));
         match at {
             Some(at) => self.choose(at),
             None => {

@@ -9,7 +9,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
-use crate::tui::app::decision::{Choice, EditorKind, Wrapped, choices};
+use crate::tui::app::decision::{Choice, EditorKind, Wrapped, choices, first_always};
 use crate::tui::app::{App, Pending};
 use crate::tui::cells::preview::preview_texts;
 use crate::tui::cells::sanitize_name;
@@ -195,6 +195,7 @@ fn draw_bottom(app: &mut App, frame: &mut Frame, area: Rect) {
         }
         return;
     }
+    let always = first_always(&choices);
     let mut lines: Vec<Line> = choices
         .iter()
         .enumerate()
@@ -206,13 +207,9 @@ fn draw_bottom(app: &mut App, frame: &mut Frame, area: Rect) {
                 (true, true) => theme::SELECTED,
                 (true, false) => Style::default(),
             };
-            let first_always = i > 0
-                && !choices[1..i]
-                    .iter()
-                    .any(|c| matches!(c, Choice::Allow { .. }));
             let key = match choice {
                 Choice::Allow { .. } if i == 0 => "  (y)",
-                Choice::Allow { .. } if first_always => "  (a)",
+                Choice::Allow { .. } if Some(i) == always => "  (a)",
                 Choice::EditAndAllow => "  (e)",
                 Choice::Deny { .. } => "  (n: deny with no message)",
                 Choice::Allow { .. } => "",

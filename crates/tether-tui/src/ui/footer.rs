@@ -114,12 +114,10 @@ fn hint_word(app: &App, binding: &keymap::Binding) -> Option<&'static str> {
         // The decision view's answers (followers see it read-only).
         Action::ChooseNumbered | Action::ChooseHighlighted => owner.then_some(word),
         Action::AllowAlways => {
-            let offered = app.decision_request().is_some_and(|(_, r)| {
-                crate::tui::app::decision::choices(r)
-                    .iter()
-                    .skip(1)
-                    .any(|c| matches!(c, crate::tui::app::decision::Choice::Allow { .. }))
-            });
+            use crate::tui::app::decision::{choices, first_always};
+            let offered = app
+                .decision_request()
+                .is_some_and(|(_, r)| first_always(&choices(r)).is_some());
             (owner && offered).then_some(word)
         }
         Action::EditAndAllow => {
