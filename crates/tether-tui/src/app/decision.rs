@@ -11,12 +11,13 @@
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::{KeyCode, KeyEvent};
 use ratatui_textarea::TextArea;
 
 use super::choices::{Answer, deny, edited_command, edited_input, literal};
 pub use super::choices::{Choice, choices, first_always};
 use super::ownership::Ownership;
+use super::text_edit::is_text;
 use super::{App, Effect, Focus, Level, Pending};
 use crate::protocol::{Decision, Role};
 use crate::tui::keymap::{Action, Context, lookup};
@@ -577,14 +578,6 @@ fn answers(action: Option<Action>) -> bool {
                 | Action::EditAndAllow
         )
     )
-}
-
-/// A key that types a character.
-fn is_text(key: &KeyEvent) -> bool {
-    matches!(key.code, KeyCode::Char(_))
-        && !key
-            .modifiers
-            .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT)
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind};
 
+use super::text_edit::is_text;
 use super::{App, Effect, Focus, Level, Modal, choices, text_edit};
 use crate::protocol::{Claim, ClientMessage, Decision, Interrupt, Release, UserMessage};
 use crate::tui::keymap::{Action, Context, lookup};
@@ -318,15 +319,6 @@ impl App {
         self.say("press Ctrl+C again to quit", Level::Info);
         Vec::new()
     }
-}
-
-/// A printable character typed without Ctrl or Alt.
-fn is_text(key: &KeyEvent) -> bool {
-    use crossterm::event::KeyModifiers;
-    matches!(key.code, KeyCode::Char(_))
-        && !key
-            .modifiers
-            .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT)
 }
 
 /// Whether a message is only a y/n answer (meant for a pending request).

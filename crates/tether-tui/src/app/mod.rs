@@ -17,7 +17,7 @@ pub mod ownership;
 pub use modal::{Modal, Question};
 mod reading;
 pub mod rules;
-mod text_edit;
+pub mod text_edit;
 mod turn;
 
 use std::collections::VecDeque;

@@ -16,6 +16,15 @@ pub fn edit(area: &mut TextArea<'_>, key: KeyEvent) {
     area.input(key);
 }
 
+/// A printable character typed without Ctrl or Alt: text, wherever
+/// text goes.
+pub fn is_text(key: &KeyEvent) -> bool {
+    matches!(key.code, KeyCode::Char(_))
+        && !key
+            .modifiers
+            .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

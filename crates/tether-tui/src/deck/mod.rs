@@ -395,13 +395,7 @@ impl Deck {
             return Vec::new();
         };
         let writes = match &msg {
-            Msg::Key(key) => {
-                use crossterm::event::{KeyCode, KeyModifiers};
-                matches!(key.code, KeyCode::Char(_))
-                    && !key
-                        .modifiers
-                        .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT)
-            }
+            Msg::Key(key) => crate::tui::app::text_edit::is_text(key),
             Msg::Paste(_) => true,
             _ => false,
         };
