@@ -37,6 +37,45 @@ pub fn tool_result(seq: u64, content: &str, is_error: bool) -> crate::protocol::
     )
 }
 
+/// A permission request `id` for `tool` with `input`, asking for the call
+/// `for_call` (none: no call named).
+pub fn asks(
+    seq: u64,
+    id: &str,
+    tool: &str,
+    input: serde_json::Value,
+    for_call: Option<&str>,
+) -> crate::protocol::EventRecord {
+    record(
+        seq,
+        EventKind::PermissionRequest {
+            request_id: id.into(),
+            tool: tool.into(),
+            input,
+            tool_use_id: for_call.map(str::to_owned),
+            title: None,
+            description: None,
+            preview: None,
+            options: Vec::new(),
+        },
+    )
+}
+
+/// alice's answer to request `id`.
+pub fn answered(seq: u64, id: &str, decision: Decision) -> crate::protocol::EventRecord {
+    record(
+        seq,
+        EventKind::PermissionResolved {
+            request_id: id.into(),
+            decision,
+            by: "alice".into(),
+            message: None,
+            option: None,
+            updated_input: None,
+        },
+    )
+}
+
 /// The text the transcript shows now, block by block.
 pub fn shown(rig: &mut Rig) -> String {
     let lines = rig.app.transcript.visible_lines(100, 200);
@@ -124,18 +163,12 @@ fn a_tool_call_reads_after_its_permission_request_and_answer() {
     let mut rig = Rig::new(Role::Owner, false);
     // Claude announces the call, then asks for it.
     rig.event(tool_use(1, "t1", "Bash", json!({"command": "make"})));
-    rig.event(record(
+    rig.event(asks(
         2,
-        EventKind::PermissionRequest {
-            request_id: "r1".into(),
-            tool: "Bash".into(),
-            input: json!({"command": "make"}),
-            tool_use_id: Some("t1".into()),
-            title: None,
-            description: None,
-            preview: None,
-            options: Vec::new(),
-        },
+        "r1",
+        "Bash",
+        json!({"command": "make"}),
+        Some("t1"),
     ));
     assert_eq!(shown(&mut rig), "⚠ Bash asks permission: make");
     rig.focus(Focus::Permissions);
@@ -144,17 +177,7 @@ fn a_tool_call_reads_after_its_permission_request_and_answer() {
         &sent(&effects)[..],
         [ClientMessage::PermissionDecision(PermissionDecision { .. })]
     ));
-    rig.event(record(
-        3,
-        EventKind::PermissionResolved {
-            request_id: "r1".into(),
-            decision: Decision::Allow,
-            by: "alice".into(),
-            message: None,
-            option: None,
-            updated_input: None,
-        },
-    ));
+    rig.event(answered(3, "r1", Decision::Allow));
     // One line says what was asked and how it was answered; it stands
     // for the call, whose whole input it opens to.
     assert_eq!(shown(&mut rig), "✔ allowed by alice: Bash make");
@@ -167,30 +190,14 @@ fn a_tool_call_reads_after_its_permission_request_and_answer() {
 fn the_shell_agents_request_answer_and_call_are_one_line() {
     let mut rig = Rig::new(Role::Owner, false);
     // The shell agent asks, then announces the call it runs.
-    rig.event(record(
+    rig.event(asks(
         1,
-        EventKind::PermissionRequest {
-            request_id: "r1".into(),
-            tool: "shell".into(),
-            input: json!({"command": "sleep 30"}),
-            tool_use_id: Some("r1".into()),
-            title: None,
-            description: None,
-            preview: None,
-            options: Vec::new(),
-        },
+        "r1",
+        "shell",
+        json!({"command": "sleep 30"}),
+        Some("r1"),
     ));
-    rig.event(record(
-        2,
-        EventKind::PermissionResolved {
-            request_id: "r1".into(),
-            decision: Decision::Allow,
-            by: "alice".into(),
-            message: None,
-            option: None,
-            updated_input: None,
-        },
-    ));
+    rig.event(answered(2, "r1", Decision::Allow));
     rig.event(tool_use(3, "r1", "shell", json!({"command": "sleep 30"})));
     assert_eq!(shown(&mut rig), "✔ allowed by alice: shell sleep 30");
     // Another call is a line of its own.
@@ -205,30 +212,14 @@ fn the_shell_agents_request_answer_and_call_are_one_line() {
 fn a_denied_call_does_not_read_as_run() {
     let mut rig = Rig::new(Role::Owner, false);
     rig.event(tool_use(1, "t1", "Bash", json!({"command": "rm -rf /"})));
-    rig.event(record(
+    rig.event(asks(
         2,
-        EventKind::PermissionRequest {
-            request_id: "r1".into(),
-            tool: "Bash".into(),
-            input: json!({"command": "rm -rf /"}),
-            tool_use_id: Some("t1".into()),
-            title: None,
-            description: None,
-            preview: None,
-            options: Vec::new(),
-        },
+        "r1",
+        "Bash",
+        json!({"command": "rm -rf /"}),
+        Some("t1"),
     ));
-    rig.event(record(
-        3,
-        EventKind::PermissionResolved {
-            request_id: "r1".into(),
-            decision: Decision::Deny,
-            by: "alice".into(),
-            message: None,
-            option: None,
-            updated_input: None,
-        },
-    ));
+    rig.event(answered(3, "r1", Decision::Deny));
     let text = shown(&mut rig);
     assert!(!text.contains('⚙'), "{text}");
 }
@@ -344,17 +335,7 @@ fn an_allowed_edit_opens_to_its_preview_with_context() {
             options: Vec::new(),
         },
     ));
-    rig.event(record(
-        3,
-        EventKind::PermissionResolved {
-            request_id: "r1".into(),
-            decision: Decision::Allow,
-            by: "alice".into(),
-            message: None,
-            option: None,
-            updated_input: None,
-        },
-    ));
+    rig.event(answered(3, "r1", Decision::Allow));
     assert_eq!(shown(&mut rig), "✔ allowed by alice: Edit /w/n.txt");
     rig.focus(Focus::Transcript);
     rig.key(KeyCode::Up);
