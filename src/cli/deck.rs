@@ -108,7 +108,7 @@ fn deck_of(openings: &[Opening], start: &Start) -> Deck {
         // A session named by its URL is connected as the protocol says:
         // the first eligible connection owns it.
         let tab = deck.tab_for(key);
-        deck.tabs[tab].watching = false;
+        deck.tabs[tab].app.claim_on_send = false;
     }
     deck
 }

@@ -255,10 +255,10 @@ fn a_host_without_a_session_list_is_named_as_such() {
     assert!(screen.contains("/v1/sessions/ID"), "{screen}");
 }
 
-/// Attached to a whole host, looking at its sessions takes none of them;
-/// writing in one claims it, and the status bar says so.
+/// Attached to a whole host, looking at its sessions takes none of them,
+/// nor does typing a draft; sending claims, and the status bar says so.
 #[tokio::test(flavor = "multi_thread")]
-async fn glancing_through_a_host_takes_nothing_and_writing_claims() {
+async fn glancing_through_a_host_takes_nothing_and_sending_claims() {
     let test = test_of(&["api", "web"]).start().await;
     let host_url = format!("ws://{}", test.host.addr());
     let attach = Attach::new(&host_url, ALICE, test.dir()).size(30, 120);
@@ -275,10 +275,15 @@ async fn glancing_through_a_host_takes_nothing_and_writing_claims() {
             "the list shows no owner: {screen}"
         );
         tui.send(b"pwd");
+        tui.wait_text("│pwd");
+        let screen = tui.screen();
+        assert!(
+            screen.contains("alice (follower)") && screen.contains("sending claims"),
+            "typing only drafts: {screen}"
+        );
+        tui.send(b"\r");
         tui.wait_text("claiming the session");
         tui.wait_text("alice (owner)");
-        tui.wait_text("│pwd");
-        tui.send(b"\r");
         tui.wait_text("Allow once");
         tui.quit();
     })

@@ -84,8 +84,7 @@ impl App {
     /// the owner typing in the box with nothing over it.
     pub fn completions(&self) -> Vec<&SlashCommand> {
         let open = self.focus == Focus::Input
-            && self.is_owner()
-            && !self.sending()
+            && self.can_edit_input()
             && self.modals.is_empty()
             && self.decision_context().is_none();
         match self.command_typed().filter(|_| open) {

@@ -50,12 +50,12 @@ impl App {
             _ => is_text(&key),
         };
         if !typing {
-            if self.focus == Focus::Input && self.is_owner() && !self.sending() {
+            if self.focus == Focus::Input && self.can_edit_input() {
                 text_edit::edit(&mut self.input, key);
             }
             return;
         }
-        if !self.is_owner() {
+        if !self.may_write() {
             self.say("read-only: only the owner can send messages", Level::Info);
             return;
         }
@@ -74,7 +74,7 @@ impl App {
             Action::CycleMode => return self.cycle_mode(),
             Action::Send => return self.submit(),
             Action::NewLine => {
-                if self.is_owner() && !self.sending() {
+                if self.can_edit_input() {
                     self.input.insert_newline();
                 }
             }
@@ -206,8 +206,8 @@ impl App {
         vec![Effect::MouseCapture(self.mouse_capture)]
     }
 
-    fn submit(&mut self) -> Vec<Effect> {
-        if !self.is_owner() {
+    pub(super) fn submit(&mut self) -> Vec<Effect> {
+        if !self.may_write() {
             self.say("read-only: only the owner can send messages", Level::Info);
             return Vec::new();
         }
@@ -217,6 +217,9 @@ impl App {
         let text = self.input.lines().join("\n");
         if text.trim().is_empty() {
             return Vec::new();
+        }
+        if !self.is_owner() {
+            return self.claim_to_send();
         }
         if !self.pending.is_empty() && is_an_answer(&text) {
             // Meant for the request, which the agent is waiting on: sent

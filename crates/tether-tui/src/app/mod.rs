@@ -155,6 +155,14 @@ pub struct InFlight {
     pub text: Option<String>,
 }
 
+/// What a claim was made for, done once it lands: the message in the
+/// box, or the inbox's key answering a request.
+#[derive(Debug, Clone)]
+enum AfterClaim {
+    Send,
+    Key(crossterm::event::KeyEvent),
+}
+
 /// Static facts the UI shows (how to watch an embedded session).
 #[derive(Debug, Clone, Default)]
 pub struct Hints {
@@ -164,6 +172,11 @@ pub struct Hints {
 pub struct App {
     pub conn: ConnState,
     pub view_mode: bool,
+    /// A session the deck only watches: its input box takes text while
+    /// the owner slot is free, and sending it claims the slot first.
+    pub claim_on_send: bool,
+    /// What waits for the claim this client made to land.
+    after_claim: Option<AfterClaim>,
     pub session: Option<SessionDescription>,
     pub me: Option<You>,
     pub role: Role,
@@ -252,6 +265,8 @@ impl App {
         App {
             conn: ConnState::Connecting,
             view_mode,
+            claim_on_send: false,
+            after_claim: None,
             session: None,
             me: None,
             role: Role::Follower,
@@ -364,10 +379,29 @@ impl App {
         self.in_flight.iter().map(|(id, _)| id.as_str())
     }
 
+    /// Whether a message from the box is on its way (the box is locked):
+    /// sent and not yet acknowledged, or waiting for the claim made for it.
     pub fn sending(&self) -> bool {
-        self.in_flight
-            .iter()
-            .any(|(_, f)| matches!(f.message, ClientMessage::UserMessage(UserMessage { .. })))
+        matches!(self.after_claim, Some(AfterClaim::Send))
+            || self
+                .in_flight
+                .iter()
+                .any(|(_, f)| matches!(f.message, ClientMessage::UserMessage(UserMessage { .. })))
+    }
+
+    /// Whether the input box takes text now: the owner's, or a watched
+    /// session's whose free slot this client may claim by sending.
+    pub fn may_write(&self) -> bool {
+        use ownership::Ownership;
+        self.is_owner()
+            || (self.claim_on_send
+                && (matches!(self.after_claim, Some(AfterClaim::Send))
+                    || self.ownership() == Ownership::Free { claimable: true }))
+    }
+
+    /// Whether the box may be edited now (writable and not locked).
+    pub fn can_edit_input(&self) -> bool {
+        self.may_write() && !self.sending()
     }
 
     fn fresh_id(&mut self) -> String {
@@ -482,6 +516,7 @@ impl App {
                 Vec::new()
             }
             ConnEvent::Failed(error) => {
+                self.after_claim = None;
                 self.conn = ConnState::Disconnected {
                     reason: error.to_string(),
                 };
@@ -492,7 +527,7 @@ impl App {
     }
 
     fn on_paste(&mut self, text: String) -> Vec<Effect> {
-        let can_type = self.focus == Focus::Input && self.is_owner() && !self.sending();
+        let can_type = self.focus == Focus::Input && self.can_edit_input();
         // The decision view has the keys: a paste goes to its text area
         // only, never to the input box underneath.
         if self.modals.is_empty() && self.decision_context().is_some() {

@@ -4,7 +4,9 @@
 
 use std::time::{Duration, Instant};
 
-use super::{App, Effect, Level};
+use crossterm::event::KeyEvent;
+
+use super::{AfterClaim, App, Effect, Level};
 use crate::protocol::{
     ClientMessage, ErrorCode, Grant, Mode, OwnerSlot, Release, Role, ServerMessage, Transfer,
 };
@@ -56,7 +58,8 @@ impl App {
         };
         self.note_turn(&message);
         let message = self.in_people_words(message);
-        let effects = self.on_server(message);
+        let mut effects = self.on_server(message);
+        effects.extend(self.settle_claim());
         self.note_turn_state();
         if let Some((role, Some(reason))) = role_change {
             self.record_transfer(role, &reason);
@@ -210,17 +213,6 @@ impl App {
         self.send_tracked(|id| ClientMessage::Transfer(Transfer { id, to }), None)
     }
 
-    /// Whether text typed now would go to the input box were this client
-    /// the owner, and the free slot is its to take: a session the deck only
-    /// watches is claimed when the user starts to write in it.
-    pub fn would_claim_to_type(&self) -> bool {
-        self.modals.is_empty()
-            && self.decision_context().is_none()
-            && !self.is_owner()
-            && self.ownership() == Ownership::Free { claimable: true }
-            && !self.claiming()
-    }
-
     /// Whether a `claim` this client sent is not answered yet.
     pub fn claiming(&self) -> bool {
         self.in_flight
@@ -228,17 +220,59 @@ impl App {
             .any(|(_, f)| matches!(f.message, ClientMessage::Claim(_)))
     }
 
-    /// Claims the free slot because the user started to write (F2 does the
-    /// same by itself), and says so.
-    pub fn claim_to_type(&mut self) -> Vec<Effect> {
-        self.say(
-            "claiming the session: you started to write in it (F3 gives it back)",
-            Level::Info,
-        );
+    /// Enter in a watched session's box: claims the free slot, and the
+    /// message goes out once it is ours (F2 claims without sending).
+    pub(super) fn claim_to_send(&mut self) -> Vec<Effect> {
+        self.claim_then(
+            AfterClaim::Send,
+            "claiming the session to send your message (F3 gives it back)",
+        )
+    }
+
+    /// A key answering a request of a watched session from the inbox:
+    /// claims the free slot and answers once it is ours.
+    pub fn claim_to_answer(&mut self, key: KeyEvent) -> Vec<Effect> {
+        let free = self.ownership() == Ownership::Free { claimable: true };
+        if !self.claim_on_send || self.is_owner() || !(free || self.claiming()) {
+            return Vec::new();
+        }
+        self.claim_then(
+            AfterClaim::Key(key),
+            "claiming the session to answer (F3 gives it back)",
+        )
+    }
+
+    fn claim_then(&mut self, then: AfterClaim, why: &str) -> Vec<Effect> {
+        self.after_claim = Some(then);
+        self.say(why, Level::Info);
+        if self.claiming() {
+            return Vec::new();
+        }
         self.send_tracked(
             |id| ClientMessage::Claim(crate::protocol::Claim { id }),
             None,
         )
+    }
+
+    /// After each server message: what waited for a claim is done once
+    /// this client owns; a refused claim drops it (a message stays in the
+    /// box). The host's `role` comes before its `ack`, so a claim answered
+    /// without the role was refused, and the reason is on screen.
+    fn settle_claim(&mut self) -> Vec<Effect> {
+        if self.after_claim.is_none() {
+            return Vec::new();
+        }
+        if !self.is_owner() {
+            if !self.claiming() {
+                self.after_claim = None;
+            }
+            return Vec::new();
+        }
+        match self.after_claim.take() {
+            Some(AfterClaim::Send) => self.submit(),
+            Some(AfterClaim::Key(key)) => self.on_key(key),
+            None => Vec::new(),
+        }
     }
 
     /// On a deliberate quit: the `release` to send first when this client

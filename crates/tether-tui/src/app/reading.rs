@@ -17,12 +17,12 @@ use crate::tui::transcript::{Block, BlockKind, Transcript};
 impl App {
     pub(super) fn act_reading(&mut self, action: Action) {
         match action {
-            Action::DeleteToLineStart if self.is_owner() && !self.sending() => {
+            Action::DeleteToLineStart if self.can_edit_input() => {
                 self.input.delete_line_by_head();
             }
             Action::HistoryPrev => self.history_back(),
             Action::HistoryNext => self.history_forward(),
-            Action::HistorySearch if self.is_owner() && !self.sending() => {
+            Action::HistorySearch if self.can_edit_input() => {
                 let query = super::Modal::prompt("type to search what you sent");
                 let found = self.history.find("", None).map(|(at, _)| at);
                 self.modals
@@ -37,7 +37,7 @@ impl App {
 
     /// Ctrl+O: the message to the user's editor (the owner's box only).
     pub(super) fn edit_externally(&mut self) -> Vec<Effect> {
-        if !self.is_owner() || self.sending() {
+        if !self.can_edit_input() {
             self.say("read-only: only the owner can write messages", Level::Info);
             return Vec::new();
         }
@@ -48,7 +48,7 @@ impl App {
     /// editor failed, which the log tells).
     pub(super) fn take_edited(&mut self, text: Option<String>) {
         match text {
-            Some(text) if self.is_owner() && !self.sending() => self.replace_input(&text),
+            Some(text) if self.can_edit_input() => self.replace_input(&text),
             Some(_) => self.say(
                 "the box is locked: the edited text was not kept",
                 Level::Error,
@@ -95,7 +95,7 @@ impl App {
 
     /// ↑ on an empty box or its first line: the message sent before.
     fn history_back(&mut self) {
-        if !self.is_owner() || self.sending() {
+        if !self.can_edit_input() {
             return;
         }
         if self.input.cursor().0 > 0 {
@@ -110,7 +110,7 @@ impl App {
 
     /// ↓ on the last line while walking: the message after, then the draft.
     fn history_forward(&mut self) {
-        if !self.is_owner() || self.sending() {
+        if !self.can_edit_input() {
             return;
         }
         let last_line = self.input.cursor().0 + 1 >= self.input.lines().len();

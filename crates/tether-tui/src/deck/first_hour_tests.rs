@@ -191,10 +191,11 @@ fn ctrl_k_jumps_to_a_session_by_name_and_ctrl_caret_goes_back() {
 
 #[test]
 fn colon_jumps_only_where_typing_goes_nowhere() {
-    // A session the user may write in: `:` is text (it claims it).
+    // A session the user may write in: `:` is text (a draft: no claim).
     let mut deck = watching();
-    assert_eq!(claims(&type_char(&mut deck, ':')), 1);
+    assert_eq!(claims(&type_char(&mut deck, ':')), 0);
     assert_eq!(deck.panel, None);
+    assert_eq!(deck.tabs[0].app.input.lines(), [":"]);
     // Read-only: `:` is the picker.
     let mut deck = watching();
     deck.view_mode = true;

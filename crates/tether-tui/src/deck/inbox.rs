@@ -270,7 +270,9 @@ impl Deck {
             self.inbox_said = Some(crate::tui::sanitize::sanitize_plain(&said));
             return Vec::new();
         }
-        self.claim_for(tab, Msg::Key(key))
+        (self.tabs[tab].app.claim_to_answer(key).into_iter())
+            .map(|effect| DeckEffect::Tab { tab, effect })
+            .collect()
     }
 
     /// Notes what the user just decided in the inbox, if `effects` send a

@@ -58,11 +58,7 @@ impl Deck {
                 | Context::Permissions
                 | Context::Participants
         );
-        in_panes
-            && tab.held.is_empty()
-            && !app.is_owner()
-            && !app.claiming()
-            && !app.would_claim_to_type()
+        in_panes && !app.may_write()
     }
 
     fn deck_chord(&mut self, action: Action, key: &KeyEvent) -> Vec<DeckEffect> {

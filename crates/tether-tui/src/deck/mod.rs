@@ -37,12 +37,6 @@ pub struct Tab {
     pub last_applied: Arc<AtomicU64>,
     /// Its connection was asked for (it is opened when first shown).
     pub opened: bool,
-    /// It connects without taking a free owner slot (`claim=no`): a
-    /// session shown from the host's list is watched until the user writes
-    /// in it or presses F2. A session named by its URL is not.
-    pub watching: bool,
-    /// Keys typed while its claim is on the way, given to it once it owns.
-    held: Vec<Msg>,
 }
 
 /// A full-screen panel over the sessions.
@@ -179,13 +173,15 @@ impl Deck {
         let mut app = App::new(self.view_mode, last_applied.clone());
         app.hints = self.hints.clone();
         app.mouse_capture = self.mouse_capture;
+        // Shown from the host's list, a session is watched (`claim=no`)
+        // until the user sends in it or presses F2; one named by its URL
+        // is not (the caller says so).
+        app.claim_on_send = true;
         self.tabs.push(Tab {
             key,
             app,
             last_applied,
             opened: false,
-            watching: true,
-            held: Vec::new(),
         });
         self.tabs.len() - 1
     }
@@ -362,11 +358,7 @@ impl Deck {
                 self.paste_to_panel(text, now, wall)
             }
             DeckMsg::Ui(msg) => self.pass_to_active(msg, now, wall),
-            DeckMsg::Conn { tab, event } => {
-                let mut effects = self.pass_to_tab(tab, Msg::Conn(event), now, wall);
-                effects.extend(self.release_held(tab, now, wall));
-                effects
-            }
+            DeckMsg::Conn { tab, event } => self.pass_to_tab(tab, Msg::Conn(event), now, wall),
             DeckMsg::Lobby { host, event } => {
                 // The title counts the lobbies' requests: only they change it.
                 let mut effects = self.on_lobby(host, event, wall);
@@ -388,83 +380,9 @@ impl Deck {
         }
     }
 
-    /// A message for the session on screen. Text typed into a session the
-    /// deck only watches claims it first, and reaches it once it owns.
+    /// A message for the session on screen.
     fn pass_to_active(&mut self, msg: Msg, now: Instant, wall: SystemTime) -> Vec<DeckEffect> {
-        let Some(tab) = self.tabs.get_mut(self.active) else {
-            return Vec::new();
-        };
-        let writes = match &msg {
-            Msg::Key(key) => crate::tui::app::text_edit::is_text(key),
-            Msg::Paste(_) => true,
-            _ => false,
-        };
-        // While the claim is on its way, every key that edits or sends
-        // waits with the text typed before it, in order (an Enter or a
-        // Backspace passed on now would meet a box that is not yet ours).
-        let edits = match &msg {
-            Msg::Key(key) => {
-                use crossterm::event::KeyCode;
-                writes
-                    || matches!(
-                        key.code,
-                        KeyCode::Enter | KeyCode::Backspace | KeyCode::Delete
-                    )
-            }
-            _ => writes,
-        };
-        if !tab.held.is_empty() && !tab.app.is_owner() && edits {
-            tab.held.push(msg);
-            return Vec::new();
-        }
-        if tab.watching && writes && tab.app.would_claim_to_type() {
-            return self.claim_for(self.active, msg);
-        }
         self.pass_to_tab(self.active, msg, now, wall)
-    }
-
-    /// Claims a watched session's free slot for `msg`, which it is given
-    /// once it owns (see [`Deck::release_held`]).
-    fn claim_for(&mut self, tab: usize, msg: Msg) -> Vec<DeckEffect> {
-        use crate::tui::app::ownership::Ownership;
-        let target = &mut self.tabs[tab];
-        let free = target.app.ownership() == Ownership::Free { claimable: true };
-        if !target.watching || target.app.is_owner() || !(free || target.app.claiming()) {
-            return Vec::new();
-        }
-        target.held.push(msg);
-        if target.app.claiming() {
-            return Vec::new();
-        }
-        target
-            .app
-            .claim_to_type()
-            .into_iter()
-            .map(|effect| DeckEffect::Tab { tab, effect })
-            .collect()
-    }
-
-    /// Gives a tab the keys held for its claim once it owns; drops them
-    /// when the claim failed (the session shows why).
-    fn release_held(&mut self, tab: usize, now: Instant, wall: SystemTime) -> Vec<DeckEffect> {
-        let Some(target) = self.tabs.get_mut(tab) else {
-            return Vec::new();
-        };
-        if target.held.is_empty() {
-            return Vec::new();
-        }
-        if !target.app.is_owner() {
-            if !target.app.claiming() {
-                target.held.clear();
-            }
-            return Vec::new();
-        }
-        let held = std::mem::take(&mut target.held);
-        let mut effects = Vec::new();
-        for msg in held {
-            effects.extend(self.pass_to_tab(tab, msg, now, wall));
-        }
-        effects
     }
 
     fn pass_to_tab(

@@ -1,5 +1,6 @@
 //! A session the deck shows from a host's list is watched, not taken:
-//! writing in it claims it, and what was typed reaches it once it owns.
+//! the user may write in its box while nobody owns it, and sending claims
+//! it; the message goes out once the claim lands.
 
 use std::time::{Instant, SystemTime};
 
@@ -119,53 +120,86 @@ pub(super) fn claims(effects: &[DeckEffect]) -> usize {
         .count()
 }
 
+fn press(deck: &mut Deck, code: KeyCode) -> Vec<DeckEffect> {
+    let key = KeyEvent::new(code, KeyModifiers::NONE);
+    deck.update(
+        DeckMsg::Ui(Msg::Key(key)),
+        Instant::now(),
+        SystemTime::now(),
+    )
+}
+
+fn claim_id(effects: &[DeckEffect]) -> String {
+    effects
+        .iter()
+        .find_map(|e| match e {
+            DeckEffect::Tab {
+                effect: Effect::Send(ClientMessage::Claim(c)),
+                ..
+            } => Some(c.id.clone()),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("a claim: {effects:?}"))
+}
+
+fn sent_texts(effects: &[DeckEffect]) -> Vec<String> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            DeckEffect::Tab {
+                effect: Effect::Send(ClientMessage::UserMessage(m)),
+                ..
+            } => Some(m.text.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn status(deck: &Deck) -> String {
+    let status = deck.tabs[0].app.status.as_ref();
+    status.map(|s| s.text.clone()).unwrap_or_default()
+}
+
 #[test]
-fn a_listed_session_is_watched_and_writing_in_it_claims_it() {
+fn typing_in_a_watched_session_takes_nothing_and_sending_claims_it() {
     let mut deck = watching();
-    assert!(deck.tabs[0].watching, "shown from the list: claim=no");
-    assert!(!deck.tabs[0].app.is_owner());
-    assert_eq!(
-        claims(&type_char(&mut deck, 'l')),
-        1,
-        "the first key claims"
-    );
-    assert_eq!(claims(&type_char(&mut deck, 's')), 0, "once");
-    let status = deck.tabs[0].app.status.as_ref().map(|s| s.text.clone());
     assert!(
-        status
-            .as_deref()
-            .unwrap_or("")
-            .contains("claiming the session"),
-        "it says so: {status:?}"
+        deck.tabs[0].app.claim_on_send,
+        "shown from the list: claim=no"
     );
-    conn(
+    assert!(!deck.tabs[0].app.is_owner());
+    for c in "lsx".chars() {
+        assert_eq!(claims(&type_char(&mut deck, c)), 0, "typing only drafts");
+    }
+    press(&mut deck, KeyCode::Backspace);
+    assert_eq!(
+        deck.tabs[0].app.input.lines(),
+        ["ls"],
+        "the box is editable"
+    );
+    assert!(!deck.tabs[0].app.is_owner(), "still only watching");
+    let effects = press(&mut deck, KeyCode::Enter);
+    assert_eq!(claims(&effects), 1, "Enter claims");
+    assert!(sent_texts(&effects).is_empty(), "not sent before it owns");
+    assert!(status(&deck).contains("claiming the session"), "it says so");
+    assert!(deck.tabs[0].app.sending(), "the box is locked meanwhile");
+    assert_eq!(claims(&press(&mut deck, KeyCode::Enter)), 0, "once");
+    let effects = conn(
         &mut deck,
         ServerMessage::Role {
             role: Role::Owner,
             reason: Some("claimed".into()),
         },
     );
-    assert_eq!(
-        deck.tabs[0].app.input.lines(),
-        ["ls"],
-        "nothing typed is lost"
-    );
+    assert_eq!(sent_texts(&effects), ["ls"], "sent once it owns");
 }
 
 #[test]
-fn a_refused_claim_drops_what_was_held() {
+fn a_refused_claim_keeps_the_message_in_the_box() {
     let mut deck = watching();
-    let effects = type_char(&mut deck, 'x');
-    let Some(id) = effects.iter().find_map(|e| match e {
-        DeckEffect::Tab {
-            effect: Effect::Send(ClientMessage::Claim(c)),
-            ..
-        } => Some(c.id.clone()),
-        _ => None,
-    }) else {
-        panic!("a claim: {effects:?}");
-    };
-    conn(
+    type_char(&mut deck, 'x');
+    let id = claim_id(&press(&mut deck, KeyCode::Enter));
+    let effects = conn(
         &mut deck,
         ServerMessage::Error {
             id: Some(id),
@@ -174,35 +208,28 @@ fn a_refused_claim_drops_what_was_held() {
             oldest: None,
         },
     );
-    assert!(deck.tabs[0].held.is_empty());
-    assert_eq!(deck.tabs[0].app.input.lines(), [""]);
+    assert!(sent_texts(&effects).is_empty());
+    assert_eq!(
+        deck.tabs[0].app.input.lines(),
+        ["x"],
+        "nothing typed is lost"
+    );
+    assert!(!deck.tabs[0].app.sending(), "the box unlocks");
 }
 
-/// Backspace typed while the claim is on its way edits the held text in
-/// order; it is not lost on a box that is not yet ours.
 #[test]
-fn a_backspace_typed_during_the_claim_waits_with_the_text() {
+fn a_session_owned_by_someone_else_stays_read_only() {
     let mut deck = watching();
-    for c in "helo".chars() {
-        type_char(&mut deck, c);
+    let mut bob = participants(Role::Follower);
+    if let ServerMessage::Participants { participants, .. } = &mut bob {
+        let mut owner = participants[0].clone();
+        owner.id = "p2".into();
+        owner.identity = "bob".into();
+        owner.role = Role::Owner;
+        participants.push(owner);
     }
-    let backspace = crossterm::event::KeyEvent::new(
-        crossterm::event::KeyCode::Backspace,
-        crossterm::event::KeyModifiers::NONE,
-    );
-    deck.update(
-        DeckMsg::Ui(Msg::Key(backspace)),
-        Instant::now(),
-        SystemTime::now(),
-    );
-    type_char(&mut deck, 'l');
-    type_char(&mut deck, 'o');
-    conn(
-        &mut deck,
-        ServerMessage::Role {
-            role: Role::Owner,
-            reason: Some("claimed".into()),
-        },
-    );
-    assert_eq!(deck.tabs[0].app.input.lines(), ["hello"]);
+    conn(&mut deck, bob);
+    type_char(&mut deck, 'x');
+    assert_eq!(deck.tabs[0].app.input.lines(), [""]);
+    assert!(status(&deck).contains("read-only"));
 }

@@ -57,8 +57,8 @@ impl Links {
         let entry = &deck.tabs[tab];
         let host = &deck.hosts[entry.key.host];
         let mut url = lobby::session_url(&host.url, &entry.key.id);
-        if entry.watching {
-            // Shown is not taken: the deck claims when the user writes.
+        if entry.app.claim_on_send {
+            // Shown is not taken: the deck claims when the user sends.
             url.query_pairs_mut().append_pair("claim", "no");
         }
         let target = Target {

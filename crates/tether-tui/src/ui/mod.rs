@@ -76,10 +76,16 @@ fn border_style(focused: bool) -> Style {
 
 fn draw_input(app: &mut App, frame: &mut Frame, area: Rect) {
     let focused = has_focus(app, Focus::Input) && app.modals.is_empty();
-    let (title, style) = if !app.is_owner() {
+    let (title, style) = if !app.may_write() {
         (" read-only ".to_owned(), theme::DIM)
     } else if app.sending() {
         (" sending… ".to_owned(), theme::DIM)
+    } else if !app.is_owner() {
+        // A watched session: sending claims it.
+        (
+            " Message · sending claims the session ".to_owned(),
+            Style::default(),
+        )
     } else {
         (" Message ".to_owned(), Style::default())
     };
@@ -87,7 +93,7 @@ fn draw_input(app: &mut App, frame: &mut Frame, area: Rect) {
     if let Some(working) = working(app) {
         block = block.title_top(Line::styled(working, theme::INFO).right_aligned());
     }
-    if !app.is_owner() {
+    if !app.may_write() {
         let why = if app.view_mode {
             "read-only: viewer (watching only)"
         } else {
