@@ -375,10 +375,10 @@ fn embedded_config() -> Result<(HostConfig, Option<Flock<File>>)> {
     config.listen = "127.0.0.1:0".parse().expect("static address");
     config.session().id = session_id_for_dir(&cwd);
     config.session().cwd = cwd.clone();
-    // More sessions from the UI (Ctrl+N): the shell, and the agents that
-    // are installed, in this directory or anywhere under the home one.
-    let path = std::env::var("PATH").ok();
-    config.presets = super::serve_config::builtin_presets(path.as_deref(), true);
+    // More sessions from the UI (Ctrl+N): the shell, and the agents (those
+    // not installed are named with how to install them), in this directory
+    // or anywhere under the home one.
+    config.presets = super::serve_config::builtin_presets();
     config.workspaces = std::iter::once(cwd).chain(dirs::home_dir()).collect();
     // The UI's own token: it owns the sessions and may create them; it is
     // never written to the auth file others read.

@@ -2,8 +2,6 @@
 //! command lines of the agents people use, so nobody types Claude Code's
 //! 150 characters of flags.
 
-use std::path::Path;
-
 use tether::host::agent::AgentSpec;
 
 use super::agent_kind::AgentKind;
@@ -102,7 +100,16 @@ impl Preset {
 
     /// Whether the program is on `path`.
     pub fn installed(&self, path: Option<&str>) -> bool {
-        find_program(self.program, path).is_some()
+        tether::host::agent::preset::find_program(self.program, path).is_some()
+    }
+
+    /// As the host offers it to clients: the agent, and how its program is
+    /// installed (the host names it while the program is missing).
+    pub fn for_host(&self) -> tether::host::agent::Preset {
+        tether::host::agent::Preset {
+            agent: self.agent_anyway(&[]),
+            install: Some(self.install.to_owned()),
+        }
     }
 
     /// The agent to run, installed or not (a session of a config file that
@@ -120,17 +127,6 @@ impl Preset {
     pub fn help(&self) -> &'static str {
         self.help
     }
-}
-
-/// Where `program` is found on `path` (an executable file), as a shell would.
-fn find_program(program: &str, path: Option<&str>) -> Option<std::path::PathBuf> {
-    use std::os::unix::fs::PermissionsExt;
-    std::env::split_paths(path?)
-        .map(|dir| Path::new(&dir).join(program))
-        .find(|candidate| {
-            std::fs::metadata(candidate)
-                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-        })
 }
 
 #[cfg(test)]

@@ -202,10 +202,9 @@ impl ServeArgs {
 
     fn config(self) -> Result<HostConfig> {
         Playback::check_speed(self.speed).map_err(|why| eyre!("--speed: {why}"))?;
-        let path = std::env::var("PATH").ok();
         let mut config = match self.config_file()? {
             Some(file) => {
-                let served = file.resolve(path.as_deref()).map_err(|e| eyre!(e))?;
+                let served = file.resolve().map_err(|e| eyre!(e))?;
                 let mut config = HostConfig::new(AgentSpec::Shell);
                 config.sessions = served.sessions;
                 config.presets = served.presets;
@@ -219,7 +218,7 @@ impl ServeArgs {
             None => {
                 let mut config = HostConfig::new(AgentSpec::Shell);
                 config.sessions = vec![self.one_session()?];
-                config.presets = serve_config::builtin_presets(path.as_deref(), true);
+                config.presets = serve_config::builtin_presets();
                 config.journal_dir = Some(default_journal_dir());
                 config
             }

@@ -24,7 +24,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
-use tether::host::agent::AgentSpec;
+use tether::host::agent::{AgentSpec, Preset};
 use tether::host::sessions::{SessionSpec, expand_home};
 
 use super::agent_kind::AgentKind;
@@ -74,20 +74,18 @@ pub fn default_path() -> Option<PathBuf> {
 /// What a config file says, ready for the host.
 #[derive(Debug)]
 pub struct Served {
-    pub presets: BTreeMap<String, AgentSpec>,
+    pub presets: BTreeMap<String, Preset>,
     pub sessions: Vec<SessionSpec>,
     pub workspaces: Vec<PathBuf>,
 }
 
-/// The built-in presets: the shell, and each agent preset (only those
-/// whose program is on `path` when `installed_only`; a session that names
-/// a missing one says so when its agent cannot start).
-pub fn builtin_presets(path: Option<&str>, installed_only: bool) -> BTreeMap<String, AgentSpec> {
-    let mut presets = BTreeMap::from([("shell".to_owned(), AgentSpec::Shell)]);
+/// The built-in presets: the shell, and each agent preset (installed or
+/// not: the host offers those whose program is there when asked, and names
+/// what to install for the others).
+pub fn builtin_presets() -> BTreeMap<String, Preset> {
+    let mut presets = BTreeMap::from([("shell".to_owned(), Preset::new(AgentSpec::Shell))]);
     for (name, preset) in presets::ALL.iter() {
-        if !installed_only || preset.installed(path) {
-            presets.insert((*name).to_owned(), preset.agent_anyway(&[]));
-        }
+        presets.insert((*name).to_owned(), preset.for_host());
     }
     presets
 }
@@ -101,10 +99,10 @@ impl ServeFile {
 
     /// The presets (built-in ones, then the file's, which win) and the
     /// sessions; `path` is `$PATH`. Errors name the file's entry.
-    pub fn resolve(&self, path: Option<&str>) -> Result<Served, String> {
-        let mut presets = builtin_presets(path, false);
+    pub fn resolve(&self) -> Result<Served, String> {
+        let mut presets = builtin_presets();
         for (name, entry) in &self.agents {
-            presets.insert(name.clone(), entry.agent(name)?);
+            presets.insert(name.clone(), Preset::new(entry.agent(name)?));
         }
         let mut sessions = Vec::new();
         for entry in &self.sessions {
@@ -121,7 +119,7 @@ impl ServeFile {
             }
             sessions.push(SessionSpec {
                 id: entry.id.clone(),
-                agent: agent.clone(),
+                agent: agent.agent.clone(),
                 preset: Some(entry.agent.clone()),
                 cwd: entry
                     .cwd
@@ -174,7 +172,7 @@ mod tests {
 
     fn parse(text: &str) -> Result<Served, String> {
         let file: ServeFile = toml::from_str(text).map_err(|e| e.message().to_owned())?;
-        file.resolve(Some("/nonexistent"))
+        file.resolve()
     }
 
     #[test]

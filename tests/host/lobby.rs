@@ -3,6 +3,7 @@
 
 use futures_util::StreamExt;
 use tether::host::Host;
+use tether::host::agent::AgentSpec;
 use tether::protocol::{Decision, LobbyMessage, SessionSummary};
 use tokio_tungstenite::tungstenite::Message;
 
@@ -302,5 +303,100 @@ async fn a_missing_directory_is_made_when_asked_and_never_outside_the_workspaces
     };
     assert_eq!((code, missing_dir), (403, false));
     assert!(!work.parent().unwrap().join("escape").exists());
+    host.shutdown().await.unwrap();
+}
+
+/// A preset whose program is missing is not offered: the lobby names it
+/// with how to install it, and asking for it anyway is refused with the
+/// same words before any directory is made.
+#[tokio::test]
+async fn a_preset_that_cannot_start_is_named_with_its_package_not_offered() {
+    use futures_util::SinkExt;
+    use tether::host::agent::Preset;
+    use tether::protocol::LobbyRequest;
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = three_sessions(dir.path());
+    let missing = Preset {
+        agent: AgentSpec::Acp {
+            command: vec!["tether-no-such-agent".into()],
+        },
+        install: Some("npm install -g no-such-agent".into()),
+    };
+    config.presets.insert("ghost".into(), missing);
+    let host = Host::start(config).await.unwrap();
+    let mut admin = try_connect(&lobby_url(&host), Some(crate::sessions::ADMIN), "")
+        .await
+        .unwrap();
+    let LobbyMessage::Sessions {
+        presets,
+        unavailable,
+        ..
+    } = next(&mut admin).await
+    else {
+        panic!("a snapshot first");
+    };
+    assert_eq!(presets, ["shell"], "not offered");
+    assert_eq!(unavailable.len(), 1);
+    assert_eq!(unavailable[0].name, "ghost");
+    assert_eq!(
+        unavailable[0].install.as_deref(),
+        Some("npm install -g no-such-agent")
+    );
+    assert!(
+        unavailable[0]
+            .why
+            .contains("`tether-no-such-agent` is not on PATH")
+    );
+
+    let ask = LobbyRequest::CreateSession {
+        id: "q1".into(),
+        agent: "ghost".into(),
+        session: None,
+        cwd: Some("brand-new".into()),
+        title: None,
+        create_dir: true,
+    };
+    let text = serde_json::to_string(&ask).unwrap();
+    admin.send(Message::text(text)).await.unwrap();
+    loop {
+        match next(&mut admin).await {
+            LobbyMessage::Refused { code, message, .. } => {
+                assert_eq!(code, 400);
+                assert!(
+                    message.contains("npm install -g no-such-agent"),
+                    "{message}"
+                );
+                break;
+            }
+            LobbyMessage::Created { .. } => panic!("created a session that cannot start"),
+            _ => {}
+        }
+    }
+    assert!(
+        !dir.path().join("work").join("brand-new").exists(),
+        "nothing is made for a refused session"
+    );
+    // Refused later (the id is taken): the directories made go again.
+    let ask = LobbyRequest::CreateSession {
+        id: "q2".into(),
+        agent: "shell".into(),
+        session: Some("api".into()),
+        cwd: Some("made/deeper".into()),
+        title: None,
+        create_dir: true,
+    };
+    let text = serde_json::to_string(&ask).unwrap();
+    admin.send(Message::text(text)).await.unwrap();
+    loop {
+        match next(&mut admin).await {
+            LobbyMessage::Refused { code, .. } => {
+                assert_eq!(code, 409);
+                break;
+            }
+            LobbyMessage::Created { .. } => panic!("`api` exists"),
+            _ => {}
+        }
+    }
+    assert!(!dir.path().join("work").join("made").exists());
     host.shutdown().await.unwrap();
 }

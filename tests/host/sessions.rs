@@ -49,7 +49,10 @@ pub fn three_sessions(dir: &Path) -> HostConfig {
             spec
         })
         .collect();
-    config.presets.insert("shell".into(), AgentSpec::Shell);
+    config.presets.insert(
+        "shell".into(),
+        tether::host::agent::Preset::new(AgentSpec::Shell),
+    );
     config.workspaces = vec![dir.join("work")];
     config.journal_dir = Some(dir.join("journal"));
     config

@@ -183,7 +183,10 @@ async fn an_admin_makes_a_session_from_the_ui() {
     let work = test.dir().join("work");
     let test = test
         .host_config(move |config| {
-            config.presets.insert("shell".into(), AgentSpec::Shell);
+            config.presets.insert(
+                "shell".into(),
+                tether::host::agent::Preset::new(AgentSpec::Shell),
+            );
             config.workspaces = vec![work];
         })
         .start()

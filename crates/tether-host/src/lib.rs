@@ -57,7 +57,7 @@ pub struct HostConfig {
     /// names).
     pub sessions: Vec<SessionSpec>,
     /// The agents clients with the `admin` grant may start sessions of.
-    pub presets: BTreeMap<String, AgentSpec>,
+    pub presets: BTreeMap<String, agent::Preset>,
     /// Directories under which created sessions may run (the first is
     /// where a session without a `cwd` runs); none: no session can be
     /// created.

@@ -23,7 +23,9 @@ pub use events::{
     AgentState, Decision, EventKind, EventRecord, NoticeLevel, OutputStream, PermissionOption,
     PermissionOptionKind, Preview, TurnOutcome,
 };
-pub use lobby::{LobbyMessage, LobbyRequest, LobbyYou, PendingSummary, SessionSummary};
+pub use lobby::{
+    LobbyMessage, LobbyRequest, LobbyYou, PendingSummary, SessionSummary, UnavailablePreset,
+};
 pub use owner::{OwnerConnection, OwnerReason};
 pub use rules::{Rule, RuleSpec};
 pub use server::{

@@ -66,6 +66,17 @@ pub struct PendingSummary {
     pub requested_at: String,
 }
 
+/// A preset the host has but cannot start now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnavailablePreset {
+    pub name: String,
+    /// One line: what is missing and how it is usually installed.
+    pub why: String,
+    /// The command that usually installs what is missing, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub install: Option<String>,
+}
+
 /// The token a lobby connection authenticated with.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LobbyYou {
@@ -88,6 +99,10 @@ pub enum LobbyMessage {
         /// created from, and the directories they may run under.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         presets: Vec<String>,
+        /// For admins: the presets that cannot start on the host now (their
+        /// program is missing), not among `presets`, each with why.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        unavailable: Vec<UnavailablePreset>,
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         workspaces: Vec<String>,
         /// Who the token is: a session whose `owner` is this identity, or

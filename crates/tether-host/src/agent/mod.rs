@@ -6,6 +6,7 @@ pub mod acp;
 pub mod demo;
 pub mod line_process;
 mod output_batch;
+pub mod preset;
 pub mod process;
 pub mod replay;
 pub mod shell;
@@ -21,6 +22,7 @@ use tokio::task::JoinHandle;
 use super::session::{AgentCommand, AgentTraits};
 use crate::protocol::EventKind;
 
+pub use preset::Preset;
 pub use process::sleep_until_some;
 
 /// Which agent a session runs.
@@ -46,6 +48,16 @@ pub enum AgentSpec {
 }
 
 impl AgentSpec {
+    /// The program it runs, for the kinds that run a command line.
+    pub fn program(&self) -> Option<&str> {
+        match self {
+            AgentSpec::StreamJson { command } | AgentSpec::Acp { command } => {
+                command.first().map(String::as_str)
+            }
+            AgentSpec::Shell | AgentSpec::Replay { .. } | AgentSpec::Demo { .. } => None,
+        }
+    }
+
     pub fn kind(&self) -> &'static str {
         match self {
             AgentSpec::Shell => "shell",

@@ -70,14 +70,16 @@ async fn write(socket: &mut Socket, message: Message) -> Result<(), Ended> {
 
 fn snapshot(state: &AppState, entry: &TokenEntry) -> Utf8Bytes {
     let admin = entry.has(Grant::Admin);
+    let (presets, unavailable) = if admin {
+        state.sessions.presets()
+    } else {
+        Default::default()
+    };
     let message = LobbyMessage::Sessions {
         now: rfc3339(std::time::SystemTime::now()),
         sessions: state.sessions.lobby.snapshot(|id| entry.may_see(id)),
-        presets: if admin {
-            state.sessions.preset_names()
-        } else {
-            Vec::new()
-        },
+        presets,
+        unavailable,
         workspaces: if admin {
             state.sessions.workspaces()
         } else {

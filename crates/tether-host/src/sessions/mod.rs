@@ -6,6 +6,7 @@
 mod created;
 mod hosted;
 mod restore;
+mod workspace;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -14,11 +15,12 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::host::agent::AgentSpec;
+use crate::host::agent::{AgentSpec, Preset};
 use crate::host::error::Result;
 use crate::host::lobby::Lobby;
 use crate::host::runtime::Request;
 use crate::protocol::SessionSummary;
+use crate::protocol::UnavailablePreset;
 pub use created::CreatedSession;
 pub use hosted::HostedSession;
 pub use restore::check_session_id;
@@ -126,7 +128,7 @@ pub struct Sessions {
     /// The same for created sessions (their journals may live elsewhere).
     created_defaults: SessionDefaults,
     /// The agents clients may start, by name.
-    presets: BTreeMap<String, AgentSpec>,
+    presets: BTreeMap<String, Preset>,
     /// Directories (canonical) under which clients may start sessions.
     workspaces: Vec<PathBuf>,
     /// The record of sessions created over HTTP.
@@ -142,7 +144,7 @@ const FDS_PER_SESSION: usize = 12;
 impl Sessions {
     pub fn new(
         defaults: SessionDefaults,
-        presets: BTreeMap<String, AgentSpec>,
+        presets: BTreeMap<String, Preset>,
         workspaces: &[PathBuf],
         max_sessions: usize,
     ) -> Result<Sessions> {
@@ -220,7 +222,7 @@ impl Sessions {
                 ));
                 continue;
             };
-            let spec = entry.spec(agent.clone());
+            let spec = entry.spec(agent.agent.clone());
             if let Err(e) = self.start_with(spec, &self.created_defaults) {
                 problems.push(format!("session `{}`: {e}", entry.id));
             }
@@ -228,9 +230,23 @@ impl Sessions {
         problems
     }
 
-    /// The presets sessions can be created from, by name.
-    pub fn preset_names(&self) -> Vec<String> {
-        self.presets.keys().cloned().collect()
+    /// The presets sessions can be created from now, by name, and those
+    /// that cannot start (their program is missing) with why.
+    pub fn presets(&self) -> (Vec<String>, Vec<UnavailablePreset>) {
+        let path = std::env::var("PATH").ok();
+        let mut offered = Vec::new();
+        let mut missing = Vec::new();
+        for (name, preset) in &self.presets {
+            match preset.missing(path.as_deref()) {
+                None => offered.push(name.clone()),
+                Some(why) => missing.push(UnavailablePreset {
+                    name: name.clone(),
+                    why,
+                    install: preset.install.clone(),
+                }),
+            }
+        }
+        (offered, missing)
     }
 
     /// The directories created sessions may run under.
@@ -266,7 +282,7 @@ impl Sessions {
 
     /// Creates and starts a session from a configured preset.
     pub async fn create(&self, ask: CreateSession) -> Result<SessionSummary, SessionRefusal> {
-        let Some(agent) = self.presets.get(&ask.agent).cloned() else {
+        let Some(preset) = self.presets.get(&ask.agent) else {
             let known: Vec<&str> = self.presets.keys().map(String::as_str).collect();
             return Err(SessionRefusal::Invalid(format!(
                 "no agent preset `{}` (this host has: {})",
@@ -274,7 +290,16 @@ impl Sessions {
                 known.join(", ")
             )));
         };
-        let cwd = self.workspace_dir(ask.cwd.as_deref(), ask.create_dir)?;
+        // Checked before anything is made: a session that cannot start is
+        // refused with what to install, and no directory is left behind.
+        if let Some(why) = preset.missing(std::env::var("PATH").ok().as_deref()) {
+            return Err(SessionRefusal::Invalid(format!(
+                "agent `{}` cannot start on this host: {why}",
+                ask.agent
+            )));
+        }
+        let agent = preset.agent.clone();
+        let (cwd, made) = self.workspace_dir(ask.cwd.as_deref(), ask.create_dir)?;
         let session = {
             let mut running = self.running.write().unwrap_or_else(|e| e.into_inner());
             let stopping = self.stopping.lock().unwrap_or_else(|e| e.into_inner());
@@ -320,6 +345,9 @@ impl Sessions {
             let session = HostedSession::start(spec, &self.created_defaults, self.lobby.clone())
                 .map_err(|e| SessionRefusal::Invalid(e.to_string()))?;
             running.insert(id, session.clone());
+            if let Some(made) = made {
+                made.keep();
+            }
             session
         };
         if let Some(file) = &self.created
@@ -390,68 +418,6 @@ impl Sessions {
         let all = std::mem::take(&mut *self.running.write().unwrap_or_else(|e| e.into_inner()));
         let stops = all.values().map(|s| s.stop());
         futures_util::future::join_all(stops).await;
-    }
-
-    /// The directory a new session may run in: `asked` (relative to the
-    /// first workspace) when it lies under a workspace, else the first
-    /// workspace itself. A missing one is made when `create` says so.
-    fn workspace_dir(&self, asked: Option<&Path>, create: bool) -> Result<PathBuf, SessionRefusal> {
-        let Some(first) = self.workspaces.first() else {
-            return Err(SessionRefusal::Forbidden(
-                "this host has no workspaces configured: it creates no sessions".into(),
-            ));
-        };
-        let Some(asked) = asked else {
-            return Ok(first.clone());
-        };
-        let asked = expand_home(asked);
-        let full = first.join(&asked);
-        if !full.exists() {
-            self.make_missing(&full, &asked, create)?;
-        }
-        let dir = std::fs::canonicalize(&full)
-            .map_err(|e| SessionRefusal::Invalid(format!("cwd {}: {e}", asked.display())))?;
-        if !dir.is_dir() {
-            return Err(SessionRefusal::Invalid(format!(
-                "cwd {} is not a directory",
-                asked.display()
-            )));
-        }
-        if !self.workspaces.iter().any(|w| dir.starts_with(w)) {
-            return Err(SessionRefusal::Forbidden(format!(
-                "cwd {} is outside this host's workspaces",
-                dir.display()
-            )));
-        }
-        Ok(dir)
-    }
-}
-
-impl Sessions {
-    /// Makes `full` (`asked`, resolved) when `create` says so and its
-    /// nearest existing ancestor lies under a workspace; else says why not.
-    fn make_missing(&self, full: &Path, asked: &Path, create: bool) -> Result<(), SessionRefusal> {
-        let shown = asked.display();
-        let climbs = full
-            .components()
-            .any(|c| c == std::path::Component::ParentDir);
-        let base = full
-            .ancestors()
-            .find(|a| a.exists())
-            .and_then(|a| std::fs::canonicalize(a).ok());
-        let inside = base.is_some_and(|b| self.workspaces.iter().any(|w| b.starts_with(w)));
-        if climbs || !inside {
-            return Err(SessionRefusal::Forbidden(format!(
-                "cwd {shown} is outside this host's workspaces"
-            )));
-        }
-        if !create {
-            return Err(SessionRefusal::MissingDir(format!(
-                "directory {shown} does not exist"
-            )));
-        }
-        std::fs::create_dir_all(full)
-            .map_err(|e| SessionRefusal::Invalid(format!("cannot make {shown}: {e}")))
     }
 }
 

@@ -30,6 +30,7 @@ fn snapshot_to(identity: &str, grants: &[Grant], sessions: Vec<SessionSummary>) 
         now: "2026-11-21T10:00:10.000Z".into(),
         sessions,
         presets: Vec::new(),
+        unavailable: Vec::new(),
         workspaces: Vec::new(),
         you: Some(LobbyYou {
             identity: identity.into(),
@@ -209,15 +210,36 @@ fn colon_jumps_only_where_typing_goes_nowhere() {
 }
 
 #[test]
-fn the_form_opens_on_its_first_field_and_offers_to_make_a_missing_directory() {
+fn the_form_opens_on_its_first_field_names_missing_agents_and_offers_to_make_a_missing_directory() {
     use crate::protocol::LobbyRequest;
     let mut deck = deck(1);
     let mut listing = snapshot_to("root", &[Grant::Control], Vec::new());
-    if let LobbyMessage::Sessions { presets, .. } = &mut listing {
+    if let LobbyMessage::Sessions {
+        presets,
+        unavailable,
+        ..
+    } = &mut listing
+    {
         *presets = vec!["shell".into()];
+        *unavailable = vec![crate::protocol::UnavailablePreset {
+            name: "gemini".into(),
+            why: "`gemini` is not on PATH".into(),
+            install: Some("npm install -g @google/gemini-cli".into()),
+        }];
     }
     lobby(&mut deck, 0, listing);
     key(&mut deck, KeyCode::Char('n'), KeyModifiers::CONTROL);
+    let screen = drawn(&mut deck, 100, 24);
+    assert!(
+        screen.contains("not installed on this host:")
+            && screen.contains("gemini  npm install -g @google/gemini-cli"),
+        "what is missing is named with its package: {screen}"
+    );
+    key(&mut deck, KeyCode::Tab, KeyModifiers::NONE);
+    key(&mut deck, KeyCode::Right, KeyModifiers::NONE);
+    let screen = drawn(&mut deck, 100, 24);
+    assert!(screen.contains("◂ shell ▸"), "never offered: {screen}");
+    key(&mut deck, KeyCode::BackTab, KeyModifiers::NONE);
     let screen = drawn(&mut deck, 100, 24);
     let first = screen
         .lines()

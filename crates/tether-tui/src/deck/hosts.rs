@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 use url::Url;
 
 use crate::client::lobby::LobbyEvent;
-use crate::protocol::{AgentState, LobbyMessage, LobbyYou, SessionSummary};
+use crate::protocol::{AgentState, LobbyMessage, LobbyYou, SessionSummary, UnavailablePreset};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum LobbyState {
@@ -48,6 +48,9 @@ pub struct HostView {
     /// What an admin may create sessions from, and where (empty for
     /// other tokens).
     pub presets: Vec<String>,
+    /// The host's presets that cannot start there now, with why (shown in
+    /// the form, never offered).
+    pub unavailable: Vec<UnavailablePreset>,
     pub workspaces: Vec<String>,
     /// Who this client is to the host (from the lobby; older hosts do
     /// not say).
@@ -69,6 +72,7 @@ impl HostView {
             lobby: LobbyState::Connecting,
             sessions: BTreeMap::new(),
             presets: Vec::new(),
+            unavailable: Vec::new(),
             workspaces: Vec::new(),
             you: None,
             clock: None,
@@ -119,11 +123,13 @@ impl HostView {
                 now,
                 sessions,
                 presets,
+                unavailable,
                 workspaces,
                 you,
             } => {
                 self.you = you;
                 self.presets = presets;
+                self.unavailable = unavailable;
                 self.workspaces = workspaces;
                 self.note_clock(&now, wall);
                 self.note_seen(sessions.iter().map(|s| s.id.as_str()));

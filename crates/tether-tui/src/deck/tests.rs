@@ -66,6 +66,7 @@ pub(super) fn snapshot(sessions: Vec<SessionSummary>) -> LobbyMessage {
         now: "2026-11-21T10:00:00.000Z".into(),
         sessions,
         presets: Vec::new(),
+        unavailable: Vec::new(),
         workspaces: Vec::new(),
         you: None,
     }

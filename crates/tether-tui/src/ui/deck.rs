@@ -53,7 +53,8 @@ pub fn draw(deck: &mut Deck, frame: &mut Frame) {
 fn new_session(deck: &Deck, frame: &mut Frame, area: Rect, form: &NewSession) {
     let host = &deck.hosts[form.host];
     let width = area.width.min(76);
-    let popup = super::centered(area, width, 11);
+    let missing = host.unavailable.len() as u16;
+    let popup = super::centered(area, width, 11 + missing + u16::from(missing > 0));
     frame.render_widget(Clear, popup);
     let field = |f: Field, label: &str, value: String, hint: &str| {
         let focused = form.field == f;
@@ -94,6 +95,17 @@ fn new_session(deck: &Deck, frame: &mut Frame, area: Rect, form: &NewSession) {
         ),
         Line::raw(""),
     ];
+    if !host.unavailable.is_empty() {
+        lines.push(Line::styled("not installed on this host:", theme::DIM));
+    }
+    for preset in &host.unavailable {
+        let how = preset.install.as_deref().unwrap_or(&preset.why);
+        let line = format!("{:>10}  {}", preset.name, how);
+        lines.push(Line::styled(
+            fit_text(&sanitize_plain(&line), usize::from(width) - 2),
+            theme::DIM,
+        ));
+    }
     if form.asked.is_some() {
         lines.push(Line::styled("creating…", theme::DIM));
     }
