@@ -400,3 +400,58 @@ async fn a_preset_that_cannot_start_is_named_with_its_package_not_offered() {
     assert!(!dir.path().join("work").join("made").exists());
     host.shutdown().await.unwrap();
 }
+
+/// Deleting and restarting over the lobby follow the HTTP rules: a control
+/// token restarts a session nobody owns but may not delete it; an admin
+/// deletes it; a session out of scope is not found.
+#[tokio::test]
+async fn sessions_are_deleted_and_restarted_over_the_lobby_by_who_may() {
+    use futures_util::SinkExt;
+    use tether::protocol::LobbyRequest;
+    let dir = tempfile::tempdir().unwrap();
+    let host = Host::start(three_sessions(dir.path())).await.unwrap();
+    async fn ask(socket: &mut Socket, request: LobbyRequest) -> LobbyMessage {
+        let text = serde_json::to_string(&request).unwrap();
+        socket.send(Message::text(text)).await.unwrap();
+        loop {
+            if let answer @ (LobbyMessage::Done { .. } | LobbyMessage::Refused { .. }) =
+                next(socket).await
+            {
+                return answer;
+            }
+        }
+    }
+    let delete = |session: &str| LobbyRequest::DeleteSession {
+        id: "d".into(),
+        session: session.into(),
+    };
+    let restart = |session: &str| LobbyRequest::RestartSession {
+        id: "r".into(),
+        session: session.into(),
+    };
+    let mut alice = try_connect(&lobby_url(&host), Some(ALICE), "")
+        .await
+        .unwrap();
+    let answer = ask(&mut alice, delete("ops")).await;
+    assert!(
+        matches!(&answer, LobbyMessage::Refused { code: 403, message, .. } if message.contains("admin")),
+        "{answer:?}"
+    );
+    let answer = ask(&mut alice, restart("ops")).await;
+    assert_eq!(answer, LobbyMessage::Done { id: "r".into() });
+    let mut scoped = try_connect(&lobby_url(&host), Some(SCOPED), "")
+        .await
+        .unwrap();
+    let answer = ask(&mut scoped, restart("ops")).await;
+    assert!(
+        matches!(answer, LobbyMessage::Refused { code: 404, .. }),
+        "{answer:?}"
+    );
+    let mut admin = try_connect(&lobby_url(&host), Some(crate::sessions::ADMIN), "")
+        .await
+        .unwrap();
+    let answer = ask(&mut admin, delete("ops")).await;
+    assert_eq!(answer, LobbyMessage::Done { id: "d".into() });
+    assert!(!host.session_ids().contains(&"ops".to_owned()));
+    host.shutdown().await.unwrap();
+}

@@ -318,3 +318,46 @@ async fn ctrl_k_jumps_by_name_and_ctrl_caret_goes_back() {
     .unwrap();
     test.shutdown().await;
 }
+
+/// From the list (the picker), an admin deletes a session and restarts
+/// another's agent, each after a y/n question; the host does it.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_admin_deletes_and_restarts_sessions_from_the_list() {
+    use std::os::unix::fs::PermissionsExt;
+    let test = test_of(&["api", "web"]);
+    let auth = serde_json::json!({"tokens": [
+        {"name": "alice", "token": ALICE, "grants": ["control", "admin"]},
+    ]});
+    let auth_path = test.dir().join("auth.json");
+    std::fs::write(&auth_path, auth.to_string()).unwrap();
+    std::fs::set_permissions(&auth_path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let test = test.start().await;
+    let host_url = format!("ws://{}", test.host.addr());
+    let attach = Attach::new(&host_url, ALICE, test.dir()).size(30, 120);
+    tokio::task::spawn_blocking(move || {
+        let mut tui = attach.spawn();
+        tui.wait_text("api · shell");
+        tui.send(b"\x0b"); // Ctrl+K: the picker
+        tui.wait_text("filter:");
+        tui.send(b"web\x04"); // Ctrl+D on `web`
+        tui.wait_text("Delete web on");
+        tui.wait_text("everyone connected is disconnected");
+        tui.send(b"n");
+        tui.wait_for("Delete web on gone", |s| !s.contains("Delete web on"));
+        tui.send(b"\x04");
+        tui.wait_text("Delete web on");
+        tui.send(b"y");
+        tui.wait_text("deleted web");
+        tui.send(b"x"); // any key: back to the picker
+        tui.wait_for("deleted web gone", |s| !s.contains("deleted web"));
+        tui.send(b"\x7f\x7f\x7f\x7fapi\x12"); // Ctrl+R on `api`
+        tui.wait_text("Restart api on");
+        tui.send(b"y");
+        tui.wait_text("restarted api");
+        tui.quit();
+    })
+    .await
+    .unwrap();
+    assert_eq!(test.host.session_ids(), ["api"]);
+    test.shutdown().await;
+}

@@ -123,6 +123,9 @@ pub enum LobbyMessage {
         id: String,
         session: Box<SessionSummary>,
     },
+    /// The answer to a `delete_session` or `restart_session` that worked
+    /// (what changed follows as `session_removed` or `session`).
+    Done { id: String },
     /// The answer to a [`LobbyRequest`] that did not: `code` is the HTTP
     /// status the same request gets over HTTP (400, 403, 404, 409).
     Refused {
@@ -163,5 +166,20 @@ pub enum LobbyRequest {
         /// Make `cwd` (under a workspace) if it does not exist.
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         create_dir: bool,
+    },
+    /// Stop `session` and retire its history (admins), as `DELETE
+    /// /v1/sessions/{id}` does; answered with `done` or `refused`.
+    DeleteSession {
+        /// Echoed in the answer.
+        id: String,
+        session: String,
+    },
+    /// Start `session`'s agent again (admins, and whoever may own it), as
+    /// `POST /v1/sessions/{id}/restart` does; answered with `done` or
+    /// `refused`.
+    RestartSession {
+        /// Echoed in the answer.
+        id: String,
+        session: String,
     },
 }

@@ -124,6 +124,13 @@ async fn answer(state: &AppState, entry: &TokenEntry, text: &str) -> Utf8Bytes {
                 },
             }
         }
+        Ok(LobbyRequest::DeleteSession { id, session }) => {
+            settled(id, manage::delete(state, entry, &session).await)
+        }
+        Ok(LobbyRequest::RestartSession { id, session }) => settled(
+            id,
+            manage::restart(state, entry, &session).await.map(|_| ()),
+        ),
         Err(e) => LobbyMessage::Refused {
             id: String::new(),
             code: 400,
@@ -132,6 +139,19 @@ async fn answer(state: &AppState, entry: &TokenEntry, text: &str) -> Utf8Bytes {
         },
     };
     Utf8Bytes::from(answer.to_json())
+}
+
+/// The answer to a request that changes a session: done, or refused.
+fn settled(id: String, outcome: Result<(), SessionRefusal>) -> LobbyMessage {
+    match outcome {
+        Ok(()) => LobbyMessage::Done { id },
+        Err(refusal) => LobbyMessage::Refused {
+            id,
+            code: manage::status_of(&refusal).as_u16(),
+            message: refusal.message(),
+            missing_dir: false,
+        },
+    }
 }
 
 /// Why a token no longer authenticates: expired, or revoked.

@@ -145,17 +145,23 @@ pub async fn delete_session(
         Ok(entry) => entry,
         Err(refusal) => return refusal,
     };
-    if !entry.has(Grant::Admin) {
-        return needs_admin();
-    }
-    match state.sessions.delete(&id).await {
+    match delete(&state, &entry, &id).await {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(refusal) => refused(refusal),
     }
 }
 
-/// Restarting is for admins, and for whoever may own the session: a
-/// control token of the owner, or any control token while nobody owns it.
+/// Stops session `id` for `entry` (admins; over HTTP and the lobby).
+pub async fn delete(state: &AppState, entry: &TokenEntry, id: &str) -> Result<(), SessionRefusal> {
+    if !entry.may_see(id) {
+        return Err(SessionRefusal::NotFound);
+    }
+    if !entry.has(Grant::Admin) {
+        return Err(SessionRefusal::Forbidden(NEEDS_ADMIN.into()));
+    }
+    state.sessions.delete(id).await
+}
+
 pub async fn restart_session(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -166,22 +172,32 @@ pub async fn restart_session(
         Ok(entry) => entry,
         Err(refusal) => return refusal,
     };
-    if !entry.has(Grant::Admin) {
-        let owner = match state.sessions.get(&id) {
-            Some(session) => session.summary().await.ok().and_then(|s| s.owner),
-            None => return refused(SessionRefusal::NotFound),
-        };
-        let may_own =
-            entry.has(Grant::Control) && owner.as_deref().is_none_or(|owner| owner == entry.name);
-        if !may_own {
-            return json_error(
-                StatusCode::FORBIDDEN,
-                "only the session's owner or an admin may restart its agent",
-            );
-        }
-    }
-    match state.sessions.restart(&id, &entry.name).await {
+    match restart(&state, &entry, &id).await {
         Ok(summary) => Json(summary).into_response(),
         Err(refusal) => refused(refusal),
     }
+}
+
+/// Restarts session `id`'s agent for `entry`: for admins, and for whoever
+/// may own the session (a control token of the owner, or any control
+/// token while nobody owns it).
+pub async fn restart(
+    state: &AppState,
+    entry: &TokenEntry,
+    id: &str,
+) -> Result<SessionSummary, SessionRefusal> {
+    let Some(session) = state.sessions.get(id).filter(|_| entry.may_see(id)) else {
+        return Err(SessionRefusal::NotFound);
+    };
+    if !entry.has(Grant::Admin) {
+        let owner = session.summary().await.ok().and_then(|s| s.owner);
+        let may_own =
+            entry.has(Grant::Control) && owner.as_deref().is_none_or(|owner| owner == entry.name);
+        if !may_own {
+            return Err(SessionRefusal::Forbidden(
+                "only the session's owner or an admin may restart its agent".into(),
+            ));
+        }
+    }
+    state.sessions.restart(id, &entry.name).await
 }

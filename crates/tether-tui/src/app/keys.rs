@@ -143,6 +143,8 @@ impl App {
             | Action::JumpToSession
             | Action::LastSession
             | Action::OpenSession
+            | Action::DeleteSession
+            | Action::RestartSession
             | Action::ClosePanel
             | Action::PrevPreset
             | Action::NextPreset

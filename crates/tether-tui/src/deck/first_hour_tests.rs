@@ -257,7 +257,9 @@ fn the_form_opens_on_its_first_field_names_missing_agents_and_offers_to_make_a_m
         }
     };
     key(&mut deck, KeyCode::Char('x'), KeyModifiers::NONE);
-    let LobbyRequest::CreateSession { id, create_dir, .. } = ask(&mut deck);
+    let LobbyRequest::CreateSession { id, create_dir, .. } = ask(&mut deck) else {
+        panic!("a create request");
+    };
     assert!(!create_dir);
     let refused = LobbyMessage::Refused {
         id,
@@ -271,6 +273,8 @@ fn the_form_opens_on_its_first_field_names_missing_agents_and_offers_to_make_a_m
         screen.contains("does not exist: Enter makes it"),
         "{screen}"
     );
-    let LobbyRequest::CreateSession { create_dir, .. } = ask(&mut deck);
+    let LobbyRequest::CreateSession { create_dir, .. } = ask(&mut deck) else {
+        panic!("a create request");
+    };
     assert!(create_dir, "the second Enter makes it");
 }

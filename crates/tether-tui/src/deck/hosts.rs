@@ -159,9 +159,10 @@ impl HostView {
                 self.sessions.remove(&id);
                 Vec::new()
             }
-            LobbyMessage::Created { .. } | LobbyMessage::Refused { .. } | LobbyMessage::Unknown => {
-                Vec::new()
-            }
+            LobbyMessage::Created { .. }
+            | LobbyMessage::Done { .. }
+            | LobbyMessage::Refused { .. }
+            | LobbyMessage::Unknown => Vec::new(),
         }
     }
 

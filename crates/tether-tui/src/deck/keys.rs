@@ -6,6 +6,7 @@ use std::time::{Instant, SystemTime};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
+use super::manage::SessionOp;
 use super::{Deck, DeckEffect, Panel, SIDEBAR_MIN_WIDTH, SessionKey};
 use crate::tui::app::Msg;
 use crate::tui::keymap::{Action, Context, lookup};
@@ -27,10 +28,16 @@ impl Deck {
         now: Instant,
         wall: SystemTime,
     ) -> Vec<DeckEffect> {
+        // Quit works over every panel, as over every modal.
+        if self.panel.is_some() && lookup(&key, Context::Global) == Some(Action::Quit) {
+            self.quit = true;
+            return Vec::new();
+        }
         match self.panel.clone() {
             Some(Panel::Picker { filter, selected }) => self.picker_key(key, filter, selected),
             Some(Panel::Inbox { selected }) => self.inbox_key(key, selected, now, wall),
             Some(Panel::NewSession(form)) => self.new_session_key(key, form),
+            Some(Panel::Manage(manage)) => self.manage_key(key, manage),
             None => match lookup(&key, Context::Sessions).or_else(|| {
                 self.typing_goes_nowhere()
                     .then(|| lookup(&key, Context::ReadOnly))
@@ -138,6 +145,16 @@ impl Deck {
                     .cloned()
                     .map(|key| self.switch_to(key))
                     .unwrap_or_default();
+            }
+            Some(action @ (Action::DeleteSession | Action::RestartSession)) => {
+                if let Some(key) = matches.get(selected).cloned() {
+                    let op = match action {
+                        Action::DeleteSession => SessionOp::Delete,
+                        _ => SessionOp::Restart,
+                    };
+                    self.ask_session_op(op, key, (filter, selected));
+                    return Vec::new();
+                }
             }
             Some(Action::SelectUp) => selected = selected.saturating_sub(1),
             Some(Action::SelectDown) => {

@@ -10,6 +10,7 @@ pub mod create;
 pub mod hosts;
 pub mod inbox;
 pub mod keys;
+pub mod manage;
 pub mod notify;
 
 use std::sync::Arc;
@@ -48,6 +49,8 @@ pub enum Panel {
     Inbox { selected: usize },
     /// Making a session (admins).
     NewSession(create::NewSession),
+    /// Deleting or restarting one: the y/n question, then the answer.
+    Manage(manage::Manage),
 }
 
 /// Everything the deck reacts to.
@@ -136,6 +139,8 @@ pub struct Deck {
     inbox_decided: bool,
     /// Lobby requests made (their ids).
     requests: u64,
+    /// Quit was pressed over a panel (no session's keys then).
+    quit: bool,
 }
 
 /// Screens at least this wide show the session list as a sidebar.
@@ -161,6 +166,7 @@ impl Deck {
             inbox_said: None,
             inbox_decided: false,
             requests: 0,
+            quit: false,
         }
     }
 
@@ -191,9 +197,11 @@ impl Deck {
     }
 
     pub fn should_quit(&self) -> bool {
-        self.tabs
-            .get(self.active)
-            .is_some_and(|t| t.app.should_quit())
+        self.quit
+            || self
+                .tabs
+                .get(self.active)
+                .is_some_and(|t| t.app.should_quit())
     }
 
     pub fn needs_tick(&self) -> bool {
@@ -294,7 +302,7 @@ impl Deck {
                     return self.pass_to_tab(tab, Msg::Paste(text), now, wall);
                 }
             }
-            None => {}
+            Some(Panel::Manage(_)) | None => {}
         }
         Vec::new()
     }
@@ -415,6 +423,9 @@ impl Deck {
             let answered = self.on_answer(host, message);
             if !answered.is_empty() {
                 return answered;
+            }
+            if self.on_manage_answer(host, message) {
+                return Vec::new();
             }
         }
         let Some(view) = self.hosts.get_mut(host) else {

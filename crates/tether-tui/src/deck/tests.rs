@@ -363,7 +363,10 @@ fn a_new_session_is_asked_of_the_lobby_and_shown_once_made() {
     let [DeckEffect::Lobby { host: 0, request }] = effects.as_slice() else {
         panic!("one lobby request: {effects:?}");
     };
-    let crate::protocol::LobbyRequest::CreateSession { id, agent, cwd, .. } = request.clone();
+    let crate::protocol::LobbyRequest::CreateSession { id, agent, cwd, .. } = request.clone()
+    else {
+        panic!("a create request: {request:?}");
+    };
     assert_eq!((agent.as_str(), cwd.as_deref()), ("shell", Some("sub")));
     let made = LobbyMessage::Created {
         id,

@@ -127,6 +127,9 @@ pub enum Action {
     LastSession,
     /// Picker and inbox: show the highlighted session (or request's).
     OpenSession,
+    /// Picker: delete / restart the highlighted session (after y/n).
+    DeleteSession,
+    RestartSession,
     /// Close the deck's panel.
     ClosePanel,
     /// New-session form: the preset before / after, create it.

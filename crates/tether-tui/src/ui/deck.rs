@@ -20,6 +20,7 @@ use crate::tui::cells::state_word;
 use crate::tui::deck::create::{Field, NewSession};
 use crate::tui::deck::hosts::{HostView, LobbyState};
 use crate::tui::deck::inbox::InboxEntry;
+use crate::tui::deck::manage::{Manage, ManageState, SessionOp};
 use crate::tui::deck::{Deck, Panel, SessionKey};
 use crate::tui::sanitize::sanitize_plain;
 use crate::tui::theme;
@@ -28,6 +29,11 @@ pub fn draw(deck: &mut Deck, frame: &mut Frame) {
     let layout = deck_layout(deck);
     if let Some(Panel::Picker { filter, selected }) = deck.panel.clone() {
         picker(deck, frame, layout.session, &filter, selected);
+        return;
+    }
+    if let Some(Panel::Manage(manage)) = deck.panel.clone() {
+        picker(deck, frame, layout.session, &manage.filter, manage.selected);
+        manage_popup(deck, frame, layout.session, &manage);
         return;
     }
     if let Some(area) = &layout.sidebar {
@@ -124,6 +130,66 @@ fn new_session(deck: &Deck, frame: &mut Frame, area: Rect, form: &NewSession) {
             theme::DIM,
         ));
     frame.render_widget(Paragraph::new(lines).block(block), popup);
+}
+
+/// The y/n question over the picker, then the host's answer.
+fn manage_popup(deck: &Deck, frame: &mut Frame, area: Rect, manage: &Manage) {
+    let width = area.width.min(72);
+    let text_width = usize::from(width.saturating_sub(2));
+    let popup = super::centered(area, width, 7);
+    frame.render_widget(Clear, popup);
+    let host = deck.hosts.get(manage.key.host).map(|h| h.name.as_str());
+    let session = sanitize_plain(&manage.key.id);
+    let verb = manage.op.verb();
+    let (line, style, hints) = match &manage.state {
+        ManageState::Asking => (
+            manage.op.consequence().to_owned(),
+            theme::DIM,
+            keymap::panel_hints(Context::Question, None),
+        ),
+        ManageState::Sent(_) => (
+            format!("{verb}: waiting for the host…"),
+            theme::DIM,
+            String::new(),
+        ),
+        ManageState::Done => (
+            match manage.op {
+                SessionOp::Delete => format!("deleted {session}"),
+                SessionOp::Restart => format!("restarted {session}"),
+            },
+            theme::INFO,
+            "any key: back".to_owned(),
+        ),
+        ManageState::Refused(why) => (
+            format!("not done: {}", sanitize_plain(why)),
+            theme::ERROR,
+            "any key: back".to_owned(),
+        ),
+    };
+    // Wrapped: a refusal's reason is the point of it.
+    let lines = vec![Line::raw(""), Line::styled(line, style)];
+    let title = format!(
+        " {} {session} on {}? ",
+        capitalised(verb),
+        sanitize_plain(host.unwrap_or("?"))
+    );
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme::FOCUS_BORDER)
+        .title(fit_text(&title, text_width))
+        .title_bottom(Line::styled(hints, theme::DIM));
+    let text = Paragraph::new(lines)
+        .block(block)
+        .wrap(ratatui::widgets::Wrap { trim: true });
+    frame.render_widget(text, popup);
+}
+
+fn capitalised(word: &str) -> String {
+    let mut chars = word.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
 }
 
 /// Nothing on screen yet: attached to a host whose lobby has not answered.

@@ -112,6 +112,22 @@ pub const PICKER_SWITCH: Binding = Binding::new(
 )
 .help("switch to it")
 .hint(words::SWITCH);
+pub const PICKER_DELETE: Binding = Binding::new(
+    Picker,
+    "Ctrl+D",
+    Action::DeleteSession,
+    &[(KeyCode::Char('d'), CTRL)],
+)
+.help("delete the highlighted session (admins; asks first)")
+.hint(words::DELETE);
+pub const PICKER_RESTART: Binding = Binding::new(
+    Picker,
+    "Ctrl+R",
+    Action::RestartSession,
+    &[(KeyCode::Char('r'), CTRL)],
+)
+.help("restart its agent (admins, or who may own it; asks first)")
+.hint(words::RESTART);
 pub const PICKER_CLOSE: Binding = Binding::new(
     Picker,
     "Esc",
