@@ -39,7 +39,6 @@ pub const OPEN_SESSION: &str = "open session";
 pub const FIELD: &str = "field";
 pub const CREATE: &str = "create";
 pub const DELETE: &str = "delete";
-pub const RESTART: &str = "restart";
 pub const ANSWER: &str = "answer";
 pub const NO_REASON: &str = "no reason";
 pub const ALWAYS: &str = "always";

@@ -126,8 +126,7 @@ pub const PICKER_RESTART: Binding = Binding::new(
     Action::RestartSession,
     &[(KeyCode::Char('r'), CTRL)],
 )
-.help("restart its agent (admins, or who may own it; asks first)")
-.hint(words::RESTART);
+.help("restart its agent (admins, or who may own it; asks first)");
 pub const PICKER_CLOSE: Binding = Binding::new(
     Picker,
     "Esc",
