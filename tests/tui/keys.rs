@@ -145,8 +145,8 @@ async fn c_copies_a_block_to_the_clipboard_through_osc_52() {
         .await;
 }
 
-/// Ctrl+O hands the message to `$EDITOR` and takes back what it saved;
-/// the screen comes back whole.
+/// Ctrl+O (or Ctrl+X Ctrl+E) hands the message to `$EDITOR` and takes
+/// back what it saved; the screen comes back whole.
 #[tokio::test(flavor = "multi_thread")]
 async fn ctrl_o_writes_the_message_in_the_editor() {
     let test = TuiTest::new();
@@ -168,6 +168,12 @@ async fn ctrl_o_writes_the_message_in_the_editor() {
             });
             assert!(back, "the edited text is in the box:\n{}", tui.screen());
             tui.wait_text("Transcript");
+            // Ctrl+X Ctrl+E, as readline has it, does the same.
+            tui.send(b"\x18\x05");
+            let again = tui.wait_screen(std::time::Duration::from_secs(10), |s| {
+                input_row(s).contains("editor and more from the editor")
+            });
+            assert!(again, "Ctrl+X Ctrl+E:\n{}", tui.screen());
         })
         .await;
 }

@@ -1,6 +1,6 @@
 //! Keys: looked up in the keymap for the focused pane, then acted on.
 
-use crossterm::event::{KeyCode, KeyEvent, KeyEventKind};
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use super::text_edit::is_text;
 use super::{App, Effect, Focus, Level, Modal, choices, text_edit};
@@ -32,7 +32,18 @@ impl App {
         if let Some(effects) = self.on_decision_key(key) {
             return effects;
         }
-        match lookup(&key, self.focus_context()) {
+        // Ctrl+X Ctrl+E, as in readline and zsh: the message to $EDITOR
+        // (what Ctrl+O does in one key).
+        let context = self.focus_context();
+        let ctrl = |c: char| key.code == KeyCode::Char(c) && key.modifiers == KeyModifiers::CONTROL;
+        if std::mem::take(&mut self.after_ctrl_x) && ctrl('e') {
+            return self.edit_externally();
+        }
+        if context == Context::Input && ctrl('x') && lookup(&key, context).is_none() {
+            self.after_ctrl_x = true;
+            return Vec::new();
+        }
+        match lookup(&key, context) {
             Some(action) => self.act(action),
             None => {
                 self.unbound_key(key);

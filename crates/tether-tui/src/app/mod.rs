@@ -177,6 +177,8 @@ pub struct App {
     pub claim_on_send: bool,
     /// What waits for the claim this client made to land.
     after_claim: Option<AfterClaim>,
+    /// Ctrl+X was pressed in the box: Ctrl+E next opens the editor.
+    after_ctrl_x: bool,
     pub session: Option<SessionDescription>,
     pub me: Option<You>,
     pub role: Role,
@@ -267,6 +269,7 @@ impl App {
             view_mode,
             claim_on_send: false,
             after_claim: None,
+            after_ctrl_x: false,
             session: None,
             me: None,
             role: Role::Follower,

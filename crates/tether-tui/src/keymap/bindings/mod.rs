@@ -463,7 +463,7 @@ pub const EDIT_EXTERNALLY: Binding = Binding::new(
     Action::EditExternally,
     &[(KeyCode::Char('o'), CTRL)],
 )
-.help("write the message in $VISUAL or $EDITOR");
+.help("write the message in $VISUAL or $EDITOR (Ctrl+X Ctrl+E too)");
 pub const HISTORY_SEARCH: Binding = Binding::new(
     Input,
     "Ctrl+R",
