@@ -20,6 +20,11 @@ use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 
+/// Whether two tokens are the same, in constant time.
+pub fn same_token(a: &str, b: &str) -> bool {
+    bool::from(a.as_bytes().ct_eq(b.as_bytes()))
+}
+
 use crate::protocol::Grant;
 
 pub use changes::{AuthChanges, grant_list};

@@ -22,7 +22,7 @@ mod participants;
 pub mod preview;
 pub mod private_files;
 mod runtime;
-mod server;
+pub mod server;
 pub mod session;
 pub mod sessions;
 mod token_expiry;
@@ -58,6 +58,8 @@ pub struct HostConfig {
     pub sessions: Vec<SessionSpec>,
     /// The agents clients with the `admin` grant may start sessions of.
     pub presets: BTreeMap<String, agent::Preset>,
+    /// A NATS broker to serve the sessions through as well (dialled out).
+    pub relay: Option<server::relay::RelayConfig>,
     /// Directories under which created sessions may run (the first is
     /// where a session without a `cwd` runs); none: no session can be
     /// created.
@@ -128,6 +130,7 @@ impl HostConfig {
             tls: None,
             sessions: vec![SessionSpec::new("main", agent)],
             presets: BTreeMap::new(),
+            relay: None,
             workspaces: Vec::new(),
             auth_path: auth::default_auth_path(),
             local_tokens: Vec::new(),
@@ -200,15 +203,7 @@ impl Host {
     /// sessions (each restored from its journal) and listens. Returns
     /// once it accepts connections.
     pub async fn start(config: HostConfig) -> Result<Host> {
-        // A file-size limit must make a journal write fail (and the journal
-        // fall behind, see `journal::Health`), not kill the host.
-        // SAFETY: setting a signal's disposition to ignore.
-        let _ = unsafe {
-            nix::sys::signal::signal(
-                nix::sys::signal::Signal::SIGXFSZ,
-                nix::sys::signal::SigHandler::SigIgn,
-            )
-        };
+        ignore_file_size_signal();
         let (mut auth, auth_created) = auth::load_or_create(&config.auth_path)?;
         auth.add_tokens(config.local_tokens.iter().cloned());
         if auth.tokens.is_empty() {
@@ -257,6 +252,11 @@ impl Host {
                 .unwrap_or_else(|| listener::socket_budget(config.max_sessions)),
             tls: tls.clone(),
         };
+        if let Some(relay) = config.relay.clone() {
+            server::relay::start(relay, state.clone())
+                .await
+                .map_err(crate::host::error::Error::Invalid)?;
+        }
         let server = tokio::spawn(serve(listener, server::router(state), limits, stop));
         let scheme = if tls.is_some() { "wss" } else { "ws" };
         let tls = tls.zip(config.tls.clone()).zip(tls_stamps);
@@ -495,6 +495,18 @@ fn background(
         auth_changed.clone(),
         closing.subscribe(),
     ));
+}
+
+/// A file-size limit must make a journal write fail (and the journal fall
+/// behind, see `journal::Health`), not kill the host.
+fn ignore_file_size_signal() {
+    // SAFETY: setting a signal's disposition to ignore.
+    let _ = unsafe {
+        nix::sys::signal::signal(
+            nix::sys::signal::Signal::SIGXFSZ,
+            nix::sys::signal::SigHandler::SigIgn,
+        )
+    };
 }
 
 fn start_sessions(config: &HostConfig) -> Result<(Sessions, Vec<String>)> {

@@ -12,6 +12,7 @@ mod events;
 pub mod fast_event;
 mod lobby;
 mod owner;
+pub mod relay;
 mod rules;
 mod server;
 

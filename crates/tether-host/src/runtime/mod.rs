@@ -61,6 +61,11 @@ pub enum Request {
     Summary {
         reply: oneshot::Sender<SessionSummary>,
     },
+    /// What every connection receives, for a relay that publishes it once
+    /// for all of its viewers (who join as participants apart).
+    Subscribe {
+        reply: oneshot::Sender<broadcast::Receiver<Utf8Bytes>>,
+    },
     /// What the in-memory history holds (tests, diagnostics).
     History {
         reply: oneshot::Sender<HistoryWindow>,
@@ -316,6 +321,9 @@ impl Runtime {
             }
             Request::Summary { reply } => {
                 let _ = reply.send(self.lobby.summary(&self.session));
+            }
+            Request::Subscribe { reply } => {
+                let _ = reply.send(self.broadcast.subscribe());
             }
             // Taken in `run`, where it may await the agent's stop.
             Request::Restart { reply, .. } => {

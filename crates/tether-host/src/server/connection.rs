@@ -23,7 +23,7 @@ use crate::host::runtime::{Direct, Joined, ReplayJob, Request};
 use crate::host::session::ParticipantId;
 use crate::protocol::{ErrorCode, ServerMessage, close_code, decode_client_message};
 
-mod replay;
+pub(super) mod replay;
 
 /// Messages longer than this are sent as fragments of this size, so no
 /// connection's write buffer grows to the size of its largest message (it

@@ -15,6 +15,7 @@ mod lobby;
 mod manage;
 pub(crate) mod query;
 mod rate;
+pub mod relay;
 pub(crate) mod slots;
 pub(crate) mod tls;
 mod upgrade;
@@ -124,14 +125,20 @@ fn authenticate(state: &AppState, headers: &HeaderMap) -> Option<TokenEntry> {
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
-    let auth = state.auth.read().unwrap_or_else(|e| e.into_inner());
-    // An expired token is as unknown as a revoked one.
-    let now = std::time::SystemTime::now();
-    presented
-        .and_then(|token| auth.authenticate(token))
-        .filter(|entry| !entry.expired(now))
-        .cloned()
+        .map(str::trim)?;
+    state.authenticate_token(presented)
+}
+
+impl AppState {
+    /// The token's entry, if it is known and has not expired (an expired
+    /// token is as unknown as a revoked one).
+    pub fn authenticate_token(&self, presented: &str) -> Option<TokenEntry> {
+        let auth = self.auth.read().unwrap_or_else(|e| e.into_inner());
+        let now = std::time::SystemTime::now();
+        auth.authenticate(presented)
+            .filter(|entry| !entry.expired(now))
+            .cloned()
+    }
 }
 
 /// A JSON error answer: `{"error": TEXT}`.

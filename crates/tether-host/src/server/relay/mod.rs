@@ -1,0 +1,292 @@
+//! The host's edge on a NATS broker (`serve --relay`): the host dials out,
+//! so nothing needs to reach it. Clients join a session by request-reply
+//! and become participants exactly as a WebSocket connection does (same
+//! token, grants, scope, owner rules); what every connection receives is
+//! published once per session (`live`), what one connection receives on
+//! its own subject (`to.<conn>`), and what it sends comes back by
+//! request-reply (`from.<conn>`) with its token, checked every time.
+//!
+//! Here: the dispatch loop. `conn` is one relay connection's task,
+//! `live` the one publisher of each session.
+
+mod conn;
+mod live;
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use tether_broker::Broker;
+use tether_broker::async_nats::{self, Client, Message};
+use tokio::sync::{mpsc, oneshot};
+
+use super::AppState;
+use crate::host::runtime::Request as SessionRequest;
+use crate::host::session::{Join, ParticipantId, Since};
+use crate::protocol::relay::{
+    HostSubject, RelayCommand, RelayJoin, RelayReply, SessionSubjects, check_conn_id,
+    host_from_wildcard, host_join_wildcard,
+};
+use crate::protocol::{ClientMessage, Grant, Mode, decode_client_message};
+
+/// A relay connection that sends nothing (its pings included) for this
+/// long is gone: it leaves, as a WebSocket that stopped answering pings.
+const SILENCE_LIMIT: Duration = Duration::from_secs(45);
+/// How often silent connections are looked for.
+const REAP_EVERY: Duration = Duration::from_secs(5);
+
+/// Where the host meets its clients on a broker.
+#[derive(Debug, Clone)]
+pub struct RelayConfig {
+    pub broker: Broker,
+    /// The host's name on the broker (its subjects' second token).
+    pub host_id: String,
+}
+
+/// One relay connection, as the dispatch loop knows it.
+struct RelayConn {
+    session: String,
+    participant: ParticipantId,
+    /// The token it joined with: every message must carry it.
+    token: String,
+    requests: mpsc::Sender<SessionRequest>,
+    heard: Instant,
+    /// Dropped when the connection ends (its task stops).
+    _stop: oneshot::Sender<()>,
+}
+
+/// Connects to the broker and serves the host's sessions there until the
+/// host closes. Errors reaching the broker the first time are returned;
+/// later losses are the client library's to reconnect.
+pub async fn start(
+    config: RelayConfig,
+    state: AppState,
+) -> Result<tokio::task::JoinHandle<()>, String> {
+    let client = config
+        .broker
+        .connect(&format!("tether host {}", config.host_id))
+        .await?;
+    let joins = client
+        .subscribe(host_join_wildcard(&config.host_id))
+        .await
+        .map_err(|e| format!("broker: {e}"))?;
+    let commands = client
+        .subscribe(host_from_wildcard(&config.host_id))
+        .await
+        .map_err(|e| format!("broker: {e}"))?;
+    client.flush().await.map_err(|e| format!("broker: {e}"))?;
+    let (ended, ended_rx) = mpsc::channel(64);
+    let relay = Relay {
+        client,
+        host: config.host_id,
+        state,
+        conns: HashMap::new(),
+        live: live::Publishers::default(),
+        ended,
+    };
+    Ok(tokio::spawn(relay.run(joins, commands, ended_rx)))
+}
+
+struct Relay {
+    client: Client,
+    host: String,
+    state: AppState,
+    conns: HashMap<String, RelayConn>,
+    live: live::Publishers,
+    /// Connections whose task ended (closed by the session) report here.
+    ended: mpsc::Sender<String>,
+}
+
+impl Relay {
+    async fn run(
+        mut self,
+        mut joins: async_nats::Subscriber,
+        mut commands: async_nats::Subscriber,
+        mut ended: mpsc::Receiver<String>,
+    ) {
+        let mut closing = self.state.closing.clone();
+        let mut reap = tokio::time::interval(REAP_EVERY);
+        loop {
+            tokio::select! {
+                _ = closing.changed() => break,
+                Some(message) = joins.next() => self.on_join(message).await,
+                Some(message) = commands.next() => self.on_command(message).await,
+                Some(conn) = ended.recv() => self.leave(&conn).await,
+                _ = reap.tick() => self.reap().await,
+                else => break,
+            }
+        }
+        for (_, conn) in self.conns.drain() {
+            let _ = conn
+                .requests
+                .send(SessionRequest::Leave {
+                    id: conn.participant,
+                })
+                .await;
+        }
+        let _ = self.client.flush().await;
+    }
+
+    async fn reply(&self, message: &Message, reply: RelayReply) {
+        if let Some(to) = &message.reply {
+            let _ = self
+                .client
+                .publish(to.clone(), reply.to_json().into())
+                .await;
+        }
+    }
+
+    async fn on_join(&mut self, message: Message) {
+        let answer = match self.join(&message).await {
+            Ok(()) => RelayReply::Ok,
+            Err((code, text)) => RelayReply::Refused {
+                code,
+                message: text,
+            },
+        };
+        self.reply(&message, answer).await;
+    }
+
+    /// A join, checked as the WebSocket endpoint checks one.
+    async fn join(&mut self, message: &Message) -> Result<(), (u16, String)> {
+        let Some(HostSubject::Join { session: id }) =
+            HostSubject::parse(&self.host, message.subject.as_str())
+        else {
+            return Err((400, "not a join subject".into()));
+        };
+        let ask: RelayJoin = serde_json::from_slice(&message.payload)
+            .map_err(|e| (400, format!("not a join request: {e}")))?;
+        if !check_conn_id(&ask.conn) || self.conns.contains_key(&ask.conn) {
+            return Err((400, "the connection id is malformed or taken".into()));
+        }
+        let entry = self
+            .state
+            .authenticate_token(&ask.token)
+            .ok_or((401, "unauthorized: the token was not accepted".to_owned()))?;
+        let session = self
+            .state
+            .sessions
+            .get(&id)
+            .filter(|_| entry.may_see(&id))
+            .ok_or((404, "no such session".to_owned()))?;
+        if !entry.has(Grant::View) {
+            return Err((403, "the token has no view grant".into()));
+        }
+        let since = match ask.since.as_str() {
+            "live" => Since::Live,
+            seq => Since::Seq(seq.parse().map_err(|_| (400, "bad since".to_owned()))?),
+        };
+        let subjects = SessionSubjects::new(&self.host, &id);
+        // The session's publisher first: nothing it broadcasts after this
+        // join is missed (the client drops what the replay also had).
+        self.live
+            .ensure(&self.client, &id, &session, subjects.live())
+            .await
+            .map_err(|e| (503, e))?;
+        let join = Join {
+            identity: entry.name.clone(),
+            grants: entry.effective_grants(),
+            mode: ask.mode,
+            client: ask.client.clone(),
+            since,
+            claims: ask.claim && ask.mode == Mode::Control,
+        };
+        let (reply, joined) = oneshot::channel();
+        let asked = SessionRequest::Join {
+            join,
+            token: entry.token.clone(),
+            reply,
+        };
+        let gone = || (503, "the session is stopping".to_owned());
+        session.requests.send(asked).await.map_err(|_| gone())?;
+        let joined = joined.await.map_err(|_| gone())?;
+        let (stop, stopped) = oneshot::channel();
+        self.conns.insert(
+            ask.conn.clone(),
+            RelayConn {
+                session: id,
+                participant: joined.id,
+                token: entry.token,
+                requests: session.requests.clone(),
+                heard: Instant::now(),
+                _stop: stop,
+            },
+        );
+        let link = conn::ConnLink {
+            client: self.client.clone(),
+            to: subjects.to(&ask.conn),
+            conn: ask.conn,
+            ended: self.ended.clone(),
+        };
+        tokio::spawn(conn::run(link, joined, session.closing.clone(), stopped));
+        Ok(())
+    }
+
+    async fn on_command(&mut self, message: Message) {
+        let answer = match self.command(&message).await {
+            Ok(()) => RelayReply::Ok,
+            Err((code, text)) => RelayReply::Refused {
+                code,
+                message: text,
+            },
+        };
+        self.reply(&message, answer).await;
+    }
+
+    /// One client message: from the connection it names, with the token
+    /// that connection joined with; then to its session as any other.
+    async fn command(&mut self, message: &Message) -> Result<(), (u16, String)> {
+        let Some(HostSubject::From { session, conn }) =
+            HostSubject::parse(&self.host, message.subject.as_str())
+        else {
+            return Err((400, "not a command subject".into()));
+        };
+        let known = self
+            .conns
+            .get_mut(&conn)
+            .filter(|c| c.session == session)
+            .ok_or((410, "no such connection: join again".to_owned()))?;
+        let command: RelayCommand = serde_json::from_slice(&message.payload)
+            .map_err(|e| (400, format!("not a relay command: {e}")))?;
+        if !crate::host::auth::same_token(&command.token, &known.token) {
+            return Err((403, "the token is not this connection's".into()));
+        }
+        known.heard = Instant::now();
+        let text = command.message.to_string();
+        let decoded: ClientMessage = decode_client_message(&text).map_err(|e| (400, e.message))?;
+        let request = SessionRequest::Message {
+            id: known.participant,
+            message: decoded,
+        };
+        if known.requests.send(request).await.is_err() {
+            self.conns.remove(&conn);
+            return Err((410, "the session has ended".into()));
+        }
+        Ok(())
+    }
+
+    /// Connections silent too long, or whose session ended, leave.
+    async fn reap(&mut self) {
+        let now = Instant::now();
+        let gone: Vec<String> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| now.duration_since(c.heard) > SILENCE_LIMIT || c.requests.is_closed())
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in gone {
+            self.leave(&id).await;
+        }
+        self.live.forget_ended();
+    }
+
+    /// Connection `id` leaves its session (its task stops, if it runs).
+    async fn leave(&mut self, id: &str) {
+        if let Some(conn) = self.conns.remove(id) {
+            let leave = SessionRequest::Leave {
+                id: conn.participant,
+            };
+            let _ = conn.requests.send(leave).await;
+        }
+    }
+}

@@ -1,0 +1,247 @@
+//! The relay through a NATS broker: the subjects a host and its clients
+//! use, and the few messages that are the relay's own (docs/protocol.md,
+//! "Relay"). Session messages travel as they do on a WebSocket, one per
+//! NATS message; the host stays the authority over every one of them.
+
+use serde::{Deserialize, Serialize};
+
+use crate::server::Mode;
+
+/// The first token of every subject.
+pub const PREFIX: &str = "tether";
+
+/// The key-value bucket of the lobby: one key per session, its summary.
+pub const LOBBY_BUCKET: &str = "tether-lobby";
+
+/// A session id as one subject token: `.` separates tokens, so it is
+/// written `%2E` (session ids never hold `%`).
+pub fn subject_token(id: &str) -> String {
+    id.replace('.', "%2E")
+}
+
+/// The session id a subject token stands for.
+pub fn from_subject_token(token: &str) -> String {
+    token.replace("%2E", ".")
+}
+
+/// Whether `id` may name a host on a broker: 1 to 64 letters, digits, `-`
+/// or `_` (one subject token, no wildcard).
+pub fn check_host_id(id: &str) -> Result<(), String> {
+    let valid = (1..=64).contains(&id.len())
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if valid {
+        Ok(())
+    } else {
+        Err(format!(
+            "host id `{}` must be 1 to 64 letters, digits, `-` or `_`",
+            id.chars()
+                .filter(|c| !c.is_control())
+                .take(80)
+                .collect::<String>()
+        ))
+    }
+}
+
+/// Whether `conn` may name a relay connection: 8 to 64 letters and digits.
+pub fn check_conn_id(conn: &str) -> bool {
+    (8..=64).contains(&conn.len()) && conn.chars().all(|c| c.is_ascii_alphanumeric())
+}
+
+/// The subjects of one session of one host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionSubjects {
+    base: String,
+}
+
+impl SessionSubjects {
+    pub fn new(host: &str, session: &str) -> SessionSubjects {
+        SessionSubjects {
+            base: format!("{PREFIX}.{host}.{}", subject_token(session)),
+        }
+    }
+
+    /// Request-reply: a client asks to join ([`RelayJoin`]).
+    pub fn join(&self) -> String {
+        format!("{}.join", self.base)
+    }
+
+    /// What every connection of the session receives (events, participant
+    /// lists), published once whatever the number of viewers.
+    pub fn live(&self) -> String {
+        format!("{}.live", self.base)
+    }
+
+    /// What one connection alone receives (its greeting, replay, acks,
+    /// errors, role changes).
+    pub fn to(&self, conn: &str) -> String {
+        format!("{}.to.{conn}", self.base)
+    }
+
+    /// Request-reply: what one connection sends ([`RelayCommand`]).
+    pub fn from(&self, conn: &str) -> String {
+        format!("{}.from.{conn}", self.base)
+    }
+}
+
+/// The host's subscriptions: every session's joins and commands.
+pub fn host_join_wildcard(host: &str) -> String {
+    format!("{PREFIX}.{host}.*.join")
+}
+
+pub fn host_from_wildcard(host: &str) -> String {
+    format!("{PREFIX}.{host}.*.from.*")
+}
+
+/// What a subject the host subscribed to names: the session and, for a
+/// command, the connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HostSubject {
+    Join { session: String },
+    From { session: String, conn: String },
+}
+
+impl HostSubject {
+    pub fn parse(host: &str, subject: &str) -> Option<HostSubject> {
+        let mut tokens = subject.split('.');
+        if tokens.next()? != PREFIX || tokens.next()? != host {
+            return None;
+        }
+        let session = from_subject_token(tokens.next()?);
+        match (tokens.next()?, tokens.next(), tokens.next()) {
+            ("join", None, None) => Some(HostSubject::Join { session }),
+            ("from", Some(conn), None) if check_conn_id(conn) => Some(HostSubject::From {
+                session,
+                conn: conn.to_owned(),
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// The lobby bucket's key of a session.
+pub fn lobby_key(host: &str, session: &str) -> String {
+    format!("{host}.{}", subject_token(session))
+}
+
+/// A client asking to join a session (the payload of `join`): what the
+/// WebSocket URL and its `Authorization` header carry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RelayJoin {
+    pub token: String,
+    /// The connection's id, chosen by the client (random, 8 to 64 letters
+    /// and digits): it subscribes to `to.<conn>` before asking.
+    pub conn: String,
+    #[serde(default)]
+    pub mode: Mode,
+    /// `live`, or the seq after which to replay (`0`: everything).
+    pub since: String,
+    /// `false`: stay a follower until a `claim` (as `claim=no`).
+    #[serde(default = "yes")]
+    pub claim: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client: Option<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// One client message through the relay (the payload of `from.<conn>`):
+/// the token it joined with comes with every message, so a message forged
+/// for someone else's connection is refused.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RelayCommand {
+    pub token: String,
+    pub message: serde_json::Value,
+}
+
+/// The host's answer to `join` and to each `from.<conn>` message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum RelayReply {
+    /// Taken; what follows comes on `to.<conn>`.
+    Ok,
+    /// Not taken: `code` as HTTP would say it (401, 403, 404, 410 for a
+    /// connection the host does not know, 503).
+    Refused { code: u16, message: String },
+}
+
+impl RelayReply {
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("relay replies serialise")
+    }
+}
+
+/// The relay's own message on `to.<conn>`: the host ended the connection
+/// (as a WebSocket close frame would).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RelayClosed {
+    /// Always `relay_closed`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub code: u16,
+    pub reason: String,
+}
+
+impl RelayClosed {
+    pub fn new(code: u16, reason: impl Into<String>) -> RelayClosed {
+        RelayClosed {
+            kind: "relay_closed".into(),
+            code,
+            reason: reason.into(),
+        }
+    }
+
+    /// The close a frame carries, if it is one.
+    pub fn parse(text: &str) -> Option<RelayClosed> {
+        if !text.starts_with("{\"type\":\"relay_closed\"") {
+            return None;
+        }
+        serde_json::from_str(text).ok()
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("relay closes serialise")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subjects_hold_ids_with_dots_and_parse_back() {
+        let subjects = SessionSubjects::new("devbox", "web.front");
+        assert_eq!(subjects.join(), "tether.devbox.web%2Efront.join");
+        assert_eq!(
+            HostSubject::parse("devbox", &subjects.join()),
+            Some(HostSubject::Join {
+                session: "web.front".into()
+            })
+        );
+        assert_eq!(
+            HostSubject::parse("devbox", &subjects.from("abcdef12")),
+            Some(HostSubject::From {
+                session: "web.front".into(),
+                conn: "abcdef12".into()
+            })
+        );
+        assert_eq!(HostSubject::parse("other", &subjects.join()), None);
+        assert_eq!(
+            HostSubject::parse("devbox", "tether.devbox.x.from.a*b"),
+            None
+        );
+        assert!(check_host_id("dev-box_1").is_ok());
+        assert!(check_host_id("dev.box").is_err());
+        assert!(check_host_id("").is_err());
+    }
+
+    #[test]
+    fn a_close_is_told_apart_from_session_messages() {
+        let close = RelayClosed::new(4003, "token revoked");
+        assert_eq!(RelayClosed::parse(&close.to_json()), Some(close));
+        assert_eq!(RelayClosed::parse(r#"{"type":"ack","id":"1"}"#), None);
+    }
+}
