@@ -3,6 +3,7 @@
 //! the delivery's timeout and backoff shortened so every test ends within
 //! seconds (the defaults, 5 s and 3 tries, are unit-tested).
 
+mod binary;
 mod receiver;
 
 use std::time::{Duration, Instant};
