@@ -4,7 +4,7 @@
 //! seconds (the defaults, 5 s and 3 tries, are unit-tested).
 
 mod binary;
-mod receiver;
+pub mod receiver;
 
 use std::time::{Duration, Instant};
 
@@ -219,6 +219,18 @@ async fn an_agent_that_exits_with_an_error_is_told() {
         1,
         "a stop the host asks for is no alert"
     );
+}
+
+#[tokio::test]
+async fn a_redirect_is_not_followed_nor_tried_again() {
+    let redirecting = Receiver::start(Answer::Redirect).await;
+    let config = notify(Some(redirecting.url("/h")), None, Duration::ZERO);
+    let host = host_with(failing_agent(), config).await;
+    let posts = redirecting.wait_posts(1, Duration::from_secs(5)).await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let targets: Vec<String> = redirecting.posts().into_iter().map(|p| p.target).collect();
+    assert_eq!(targets, ["/h"], "{posts:#?}");
+    host.stop().await;
 }
 
 fn same_bodies(posts: &[Post]) -> bool {

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 use tokio::task::JoinHandle;
 
@@ -19,6 +20,8 @@ pub enum Answer {
     FailFirst(usize),
     /// Takes the request and never answers.
     Hang,
+    /// 307 to `/followed` on the same receiver.
+    Redirect,
 }
 
 #[derive(Debug, Clone)]
@@ -87,7 +90,7 @@ impl Drop for Receiver {
     }
 }
 
-async fn record(State(shared): State<Shared>, uri: Uri, body: Bytes) -> StatusCode {
+async fn record(State(shared): State<Shared>, uri: Uri, body: Bytes) -> Response {
     let body = serde_json::from_slice(&body).expect("alerts are JSON");
     let count = {
         let mut posts = shared.posts.lock().unwrap();
@@ -102,9 +105,14 @@ async fn record(State(shared): State<Shared>, uri: Uri, body: Bytes) -> StatusCo
         posts.len()
     };
     match shared.answer {
-        Answer::Ok => StatusCode::OK,
-        Answer::FailFirst(n) if count <= n => StatusCode::INTERNAL_SERVER_ERROR,
-        Answer::FailFirst(_) => StatusCode::OK,
+        Answer::Ok => StatusCode::OK.into_response(),
+        Answer::FailFirst(n) if count <= n => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+        Answer::FailFirst(_) => StatusCode::OK.into_response(),
         Answer::Hang => std::future::pending().await,
+        Answer::Redirect => (
+            StatusCode::TEMPORARY_REDIRECT,
+            [(axum::http::header::LOCATION, "/followed")],
+        )
+            .into_response(),
     }
 }
