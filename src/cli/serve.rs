@@ -13,10 +13,11 @@ use tokio::time::MissedTickBehavior;
 
 use super::Failure;
 use super::agent_kind::{self, AgentChoice, AgentKind};
-use super::serve_config::{self, ServeFile};
+use super::serve_config::{self, NotifyChoice, ServeFile};
 use tether::host::agent::AgentSpec;
 use tether::host::agent::replay::Playback;
 use tether::host::auth::{AuthChanges, FileStamp};
+use tether::host::notify::{Destination, DestinationKind, NotifyConfig};
 use tether::host::sessions::SessionSpec;
 use tether::host::{Host, HostConfig};
 
@@ -93,6 +94,21 @@ pub struct ServeArgs {
     /// Replay speed factor; 0 plays as fast as possible.
     #[arg(long, default_value_t = 1.0)]
     speed: f64,
+    /// Send each alert (a permission request left unanswered, a turn that
+    /// ends with no owner attached, an agent that exits with an error) to
+    /// this URL as a JSON POST: https://, or http:// to this machine
+    /// [default: `webhook` in the config file's [notify]].
+    #[arg(long, value_name = "URL")]
+    notify_webhook: Option<String>,
+    /// Publish each alert to this ntfy topic, https://ntfy.sh/TOPIC (the
+    /// topic is its password: pick one nobody guesses) [default: `ntfy`
+    /// in the config file's [notify]].
+    #[arg(long, value_name = "URL")]
+    notify_ntfy: Option<String>,
+    /// How long a permission request waits unanswered before it is told
+    /// of: 30s, 2m, 0 for at once [default: `after` in [notify], else 30s].
+    #[arg(long, value_name = "DURATION", value_parser = serve_config::parse_after)]
+    notify_after: Option<Duration>,
     /// The stream-json or acp agent's command line, or a preset's extra
     /// arguments.
     #[arg(last = true, value_name = "COMMAND")]
@@ -202,8 +218,10 @@ impl ServeArgs {
 
     fn config(self) -> Result<HostConfig> {
         Playback::check_speed(self.speed).map_err(|why| eyre!("--speed: {why}"))?;
+        let mut notify = NotifyChoice::default();
         let mut config = match self.config_file()? {
             Some(file) => {
+                notify = file.notify().map_err(|e| eyre!(e))?;
                 let served = file.resolve().map_err(|e| eyre!(e))?;
                 let mut config = HostConfig::new(AgentSpec::Shell);
                 config.sessions = served.sessions;
@@ -223,8 +241,29 @@ impl ServeArgs {
                 config
             }
         };
+        config.notify = self.notify_config(notify)?;
         self.apply_flags(&mut config)?;
         Ok(config)
+    }
+
+    /// Where alerts go: the config file's `[notify]` (`file`), with each
+    /// `--notify-*` flag given in place of its key. A URL refused is named
+    /// by its flag, never repeated (it holds secrets).
+    fn notify_config(&self, file: NotifyChoice) -> Result<Option<NotifyConfig>> {
+        let destination = |kind: DestinationKind, flag: &Option<String>| {
+            flag.as_deref()
+                .map(|url| Destination::parse(kind, url))
+                .transpose()
+                .map_err(|why| eyre!("--notify-{}: {why}", kind.as_str()))
+        };
+        let choice = NotifyChoice {
+            webhook: destination(DestinationKind::Webhook, &self.notify_webhook)?.or(file.webhook),
+            ntfy: destination(DestinationKind::Ntfy, &self.notify_ntfy)?.or(file.ntfy),
+            after: self.notify_after.or(file.after),
+        };
+        choice
+            .into_config("no --notify-webhook or --notify-ntfy (nor [notify] in a config file) says where alerts go")
+            .map_err(|e| eyre!(e))
     }
 
     /// The host-wide flags, over what a config file said.
@@ -314,10 +353,14 @@ async fn serve(config: HostConfig, whole_host: bool) -> Result<(), Failure> {
         .tls
         .as_ref()
         .and_then(|(cert, _)| super::self_signed::fingerprint_of(cert));
+    let alerts = config.notify.as_ref().map(describe_alerts);
     let host = Host::start(config).await?;
     announce(&host, whole_host);
     if let Some(fingerprint) = fingerprint {
         println!("fingerprint: {fingerprint} (tether attach URL --fingerprint {fingerprint})");
+    }
+    if let Some(alerts) = alerts {
+        println!("{alerts}");
     }
     {
         // SIGHUP asks the follower to reload: reloads run one at a time in
@@ -389,7 +432,7 @@ fn announce(host: &Host, whole_host: bool) {
     }
     if whole_host {
         // The first URL names one session; people want the whole host.
-        println!("attach to them all: {}", attach_command(host));
+        println!("attach to them all: {}", host.attach_command());
     }
     for problem in host.problems() {
         eprintln!("tether: {problem}");
@@ -416,22 +459,22 @@ fn announce(host: &Host, whole_host: bool) {
     }
 }
 
-/// `tether attach ws://HOST:PORT`, with `--auth FILE` when the host's auth
-/// file is not the one `tether attach` reads by default.
-fn attach_command(host: &Host) -> String {
-    let scheme = host.url().split("://").next().unwrap_or("ws").to_owned();
-    let mut command = format!("tether attach {scheme}://{}", host.addr());
-    let auth = host.auth_path();
-    if auth != tether::host::auth::default_auth_path() {
-        let path = auth.display().to_string();
-        let quoted = if path.contains(|c: char| c.is_whitespace() || "'\"$`\\".contains(c)) {
-            format!("'{}'", path.replace('\'', "'\\''"))
-        } else {
-            path
-        };
-        command.push_str(&format!(" --auth {quoted}"));
-    }
-    command
+/// `alerts: ntfy https://ntfy.sh, …; …`: where alerts go, by scheme and
+/// host only (their URLs hold secrets).
+fn describe_alerts(notify: &NotifyConfig) -> String {
+    let to: Vec<String> = notify.destinations.iter().map(|d| d.label()).collect();
+    let when = if notify.after.is_zero() {
+        "at once".to_owned()
+    } else {
+        format!(
+            "after {} unanswered",
+            humantime::format_duration(notify.after)
+        )
+    };
+    format!(
+        "alerts: {}; a permission request is told of {when}",
+        to.join(", ")
+    )
 }
 
 /// Says on stderr what a reload changed (by name, never a token) or why

@@ -15,6 +15,11 @@
 //! agent = "claude"
 //! cwd = "~/src/api"
 //! title = "API server"           # optional
+//!
+//! [notify]                       # alerts (optional; --notify-* win)
+//! ntfy = "https://ntfy.sh/TOPIC"
+//! webhook = "https://..."
+//! after = "30s"                  # a request unanswered this long
 //! ```
 //!
 //! Unknown keys are errors (a typo must not silently start nothing).
@@ -22,9 +27,11 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::Deserialize;
 use tether::host::agent::{AgentSpec, Preset};
+use tether::host::notify::{Destination, DestinationKind, NotifyConfig, Rules};
 use tether::host::sessions::{SessionSpec, expand_home};
 
 use super::agent_kind::AgentKind;
@@ -44,6 +51,64 @@ pub struct ServeFile {
     agents: BTreeMap<String, AgentEntry>,
     #[serde(default)]
     sessions: Vec<SessionEntry>,
+    notify: Option<NotifyEntry>,
+    /// Where it was read from (errors name it).
+    #[serde(skip)]
+    path: PathBuf,
+}
+
+/// `[notify]`: where alerts go, and when a request is told of.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NotifyEntry {
+    webhook: Option<String>,
+    ntfy: Option<String>,
+    after: Option<After>,
+}
+
+/// `after = "30s"`, or a number of seconds.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum After {
+    Secs(u64),
+    Text(String),
+}
+
+/// Where alerts go, from the config file or the flags (flags win).
+#[derive(Debug, Default)]
+pub struct NotifyChoice {
+    pub webhook: Option<Destination>,
+    pub ntfy: Option<Destination>,
+    pub after: Option<Duration>,
+}
+
+impl NotifyChoice {
+    /// The host's alert settings: none without a destination; `after`
+    /// alone is refused (`without` says how the destinations are given).
+    pub fn into_config(self, without: &str) -> Result<Option<NotifyConfig>, String> {
+        let destinations: Vec<Destination> = self.webhook.into_iter().chain(self.ntfy).collect();
+        if destinations.is_empty() {
+            return match self.after {
+                Some(_) => Err(format!("an alert delay is set, but {without}")),
+                None => Ok(None),
+            };
+        }
+        let after = self.after.unwrap_or(Rules::DEFAULT_AFTER);
+        Ok(Some(NotifyConfig::new(destinations, after)))
+    }
+}
+
+/// A delay: `30s`, `2m`, `1h 30m`, or a number of seconds (`0`: at once).
+pub fn parse_after(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+        return text
+            .parse()
+            .map(Duration::from_secs)
+            .map_err(|_| format!("`{text}` is too large"));
+    }
+    humantime::parse_duration(text)
+        .map_err(|_| format!("`{text}` is not a delay (30s, 2m, 1h; 0 for at once)"))
 }
 
 #[derive(Debug, Deserialize)]
@@ -94,7 +159,37 @@ impl ServeFile {
     pub fn load(file: &Path) -> Result<ServeFile, String> {
         let text = std::fs::read_to_string(file)
             .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-        toml::from_str(&text).map_err(|e| format!("{}: {}", file.display(), e.message()))
+        let mut parsed: ServeFile =
+            toml::from_str(&text).map_err(|e| format!("{}: {}", file.display(), e.message()))?;
+        parsed.path = file.to_owned();
+        Ok(parsed)
+    }
+
+    /// What `[notify]` says; an error names the file and the key, never
+    /// the URL (it holds secrets).
+    pub fn notify(&self) -> Result<NotifyChoice, String> {
+        let Some(entry) = &self.notify else {
+            return Ok(NotifyChoice::default());
+        };
+        let file = self.path.display();
+        let destination = |kind: DestinationKind, url: &Option<String>| {
+            url.as_deref()
+                .map(|url| Destination::parse(kind, url))
+                .transpose()
+                .map_err(|why| format!("{file}: [notify] {}: {why}", kind.as_str()))
+        };
+        let after = match &entry.after {
+            None => None,
+            Some(After::Secs(secs)) => Some(Duration::from_secs(*secs)),
+            Some(After::Text(text)) => {
+                Some(parse_after(text).map_err(|why| format!("{file}: [notify] after: {why}"))?)
+            }
+        };
+        Ok(NotifyChoice {
+            webhook: destination(DestinationKind::Webhook, &entry.webhook)?,
+            ntfy: destination(DestinationKind::Ntfy, &entry.ntfy)?,
+            after,
+        })
     }
 
     /// The presets (built-in ones, then the file's, which win) and the
@@ -209,6 +304,53 @@ mod tests {
             served.presets.contains_key("claude"),
             "named even when not installed"
         );
+    }
+
+    fn notify(text: &str) -> Result<NotifyChoice, String> {
+        let mut file: ServeFile = toml::from_str(text).map_err(|e| e.message().to_owned())?;
+        file.path = PathBuf::from("/etc/serve.toml");
+        file.notify()
+    }
+
+    #[test]
+    fn notify_is_read_strictly_and_errors_name_the_file_and_key_not_the_url() {
+        let choice = notify(
+            "[notify]\nntfy = \"https://ntfy.sh/my-topic\"\n\
+             webhook = \"http://127.0.0.1:9/hook\"\nafter = \"2m\"\n",
+        )
+        .unwrap();
+        assert_eq!(choice.after, Some(Duration::from_secs(120)));
+        let config = choice.into_config("none").unwrap().unwrap();
+        assert_eq!(config.destinations.len(), 2);
+        assert_eq!(config.after, Duration::from_secs(120));
+        let zero = notify("[notify]\nntfy = \"https://ntfy.sh/t\"\nafter = 0\n").unwrap();
+        assert_eq!(zero.after, Some(Duration::ZERO));
+        let default = notify("[notify]\nntfy = \"https://ntfy.sh/t\"\n").unwrap();
+        assert_eq!(
+            default.into_config("none").unwrap().unwrap().after,
+            Duration::from_secs(30)
+        );
+        let clear = notify("[notify]\nwebhook = \"http://example.com/secret\"\n").unwrap_err();
+        assert!(
+            clear.starts_with("/etc/serve.toml: [notify] webhook: http:// to example.com"),
+            "{clear}"
+        );
+        assert!(!clear.contains("secret"), "{clear}");
+        let no_topic = notify("[notify]\nntfy = \"https://ntfy.sh\"\n").unwrap_err();
+        assert!(
+            no_topic.starts_with("/etc/serve.toml: [notify] ntfy: "),
+            "{no_topic}"
+        );
+        let bad_after = notify("[notify]\nntfy = \"https://ntfy.sh/t\"\nafter = \"soon\"\n");
+        assert!(
+            bad_after
+                .unwrap_err()
+                .contains("[notify] after: `soon` is not a delay")
+        );
+        assert!(notify("[notify]\nwebhok = \"https://x.example/\"\n").is_err());
+        let lonely = notify("[notify]\nafter = \"1m\"\n").unwrap();
+        assert!(lonely.into_config("nothing says where").is_err());
+        assert!(notify("").unwrap().into_config("none").unwrap().is_none());
     }
 
     #[test]

@@ -5,6 +5,7 @@
 
 mod acp;
 mod agents;
+mod alerts;
 mod approvals;
 mod auth;
 mod bench;

@@ -12,11 +12,13 @@ use crate as host;
 use tether_protocol as protocol;
 
 pub mod agent;
+pub mod attach_line;
 pub mod auth;
 pub mod error;
 pub use error::Error;
 pub mod journal;
 mod lobby;
+pub mod notify;
 mod owner_file;
 mod participants;
 pub mod preview;
@@ -39,6 +41,7 @@ use tokio::task::JoinHandle;
 
 use crate::protocol::{EventKind, Grant, close_code};
 use agent::AgentSpec;
+use attach_line::AttachLine;
 use auth::AuthFile;
 use runtime::Request;
 pub use server::tls::first_certificate;
@@ -108,6 +111,8 @@ pub struct HostConfig {
     /// How long an interrupted agent has to end its turn before the host
     /// stops it (its whole process tree) and starts it again.
     pub interrupt_grace: Duration,
+    /// Where alerts go (`[notify]`, `--notify-*`); none: nowhere.
+    pub notify: Option<notify::NotifyConfig>,
 }
 
 impl HostConfig {
@@ -148,6 +153,7 @@ impl HostConfig {
             max_sockets: None,
             max_sessions: 256,
             interrupt_grace: Duration::from_secs(10),
+            notify: None,
         }
     }
 
@@ -170,6 +176,7 @@ impl HostConfig {
             queue_frames: self.queue_frames,
             created_dir: self.created_dir.clone(),
             interrupt_grace: self.interrupt_grace,
+            alerts: None,
         }
     }
 }
@@ -196,6 +203,8 @@ pub struct Host {
     auth_changed: watch::Sender<u64>,
     /// Held while the auth file is reloaded.
     reloading: tokio::sync::Mutex<()>,
+    /// The notifier's and the deliveries' tasks.
+    notifier: Vec<JoinHandle<()>>,
 }
 
 impl Host {
@@ -217,7 +226,10 @@ impl Host {
             Some((cert, key)) => Some(Arc::new(RwLock::new(server::tls::acceptor(cert, key)?))),
             None => None,
         };
-        let (sessions, problems) = start_sessions(&config)?;
+        // Made before the sessions, which report to it; run once the
+        // address their alerts name is known.
+        let (sink, alerts) = notify::channel_for(config.notify.as_ref()).unzip();
+        let (sessions, problems) = start_sessions(&config, sink)?;
         let sessions = Arc::new(sessions);
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
@@ -259,6 +271,7 @@ impl Host {
         }
         let server = tokio::spawn(serve(listener, server::router(state), limits, stop));
         let scheme = if tls.is_some() { "wss" } else { "ws" };
+        let notifier = start_notifier(&config, alerts, scheme, addr);
         let tls = tls.zip(config.tls.clone()).zip(tls_stamps);
         background(tls, &auth, &sessions, &auth_changed, &closing);
         Ok(Host {
@@ -276,6 +289,7 @@ impl Host {
             closing,
             auth_changed,
             reloading: tokio::sync::Mutex::new(()),
+            notifier,
         })
     }
 
@@ -337,6 +351,12 @@ impl Host {
 
     pub fn auth_path(&self) -> &std::path::Path {
         &self.auth_path
+    }
+
+    /// `tether attach ws://ADDR` (with `--auth FILE` when the auth file is
+    /// not the default one): the command that shows every session.
+    pub fn attach_command(&self) -> String {
+        AttachLine::new(self.scheme, self.addr, &self.auth_path).host()
     }
 
     /// Whether `start` created the auth file.
@@ -462,6 +482,9 @@ impl Host {
         }
         let _ = self.closing.send(true);
         self.sessions.stop_all().await;
+        for task in &self.notifier {
+            task.abort();
+        }
         let _ = tokio::time::timeout(Duration::from_secs(2), &mut self.server).await;
         self.server.abort();
         Ok(())
@@ -509,9 +532,30 @@ fn ignore_file_size_signal() {
     };
 }
 
-fn start_sessions(config: &HostConfig) -> Result<(Sessions, Vec<String>)> {
+/// Starts the notifier (when alerts go somewhere): its alerts open a
+/// session with the address others can reach.
+fn start_notifier(
+    config: &HostConfig,
+    inputs: Option<notify::Inputs>,
+    scheme: &'static str,
+    addr: SocketAddr,
+) -> Vec<JoinHandle<()>> {
+    let (Some(inputs), Some(notify)) = (inputs, &config.notify) else {
+        return Vec::new();
+    };
+    let line = AttachLine::new(scheme, address::reachable(addr), &config.auth_path);
+    let machine = attach_line::machine_name();
+    notify::spawn(notify, inputs, move |id| line.opening(id, &machine))
+}
+
+fn start_sessions(
+    config: &HostConfig,
+    alerts: Option<notify::AlertSink>,
+) -> Result<(Sessions, Vec<String>)> {
+    let mut defaults = config.session_defaults();
+    defaults.alerts = alerts;
     let sessions = Sessions::new(
-        config.session_defaults(),
+        defaults,
         config.presets.clone(),
         &config.workspaces,
         config.max_sessions,

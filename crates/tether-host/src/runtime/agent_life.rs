@@ -29,6 +29,7 @@ impl Runtime {
         };
         tracing::error!("the agent cannot start: {why}");
         let detail = format!("the agent cannot start: {why}");
+        self.alerts.agent_failed(&detail, &self.session);
         let exited = EventKind::exited(detail.clone(), None);
         let out = self.session.host_event(exited, At::now());
         self.dispatch(out);
@@ -38,16 +39,19 @@ impl Runtime {
     /// The agent's event stream ended. An agent reports its own exit; one
     /// whose task ended without (it panicked) is reported exited here, so
     /// the session never looks idle with nothing behind it.
-    pub(super) fn agent_ended(&mut self) {
+    /// Alerts tell of it when `unasked` (not after a stop the host asked
+    /// for).
+    pub(super) fn agent_ended(&mut self, unasked: bool) {
         self.interrupt_deadline = None;
         if self.session.agent_state() == AgentState::Exited {
             return;
         }
         tracing::error!("the agent's task ended without reporting an exit");
-        let exited = EventKind::exited(
-            "the agent stopped without saying how (a fault in tether: see the host's log); it can be restarted",
-            None,
-        );
+        let detail = "the agent stopped without saying how (a fault in tether: see the host's log); it can be restarted";
+        if unasked {
+            self.alerts.agent_failed(detail, &self.session);
+        }
+        let exited = EventKind::exited(detail, None);
         let out = self.session.host_event(exited, At::now());
         self.dispatch(out);
     }
@@ -115,7 +119,7 @@ impl Runtime {
             self.dispatch(out);
         }
         self.stop_agent().await;
-        self.agent_ended();
+        self.agent_ended(false);
         // One that cannot start has said so (the session is `exited`).
         self.start_agent()
     }

@@ -7,6 +7,7 @@
 
 mod agent_life;
 mod agent_slot;
+mod alert_feed;
 mod journal_health;
 mod lobby_feed;
 
@@ -30,6 +31,7 @@ use super::session::{
 use crate::protocol::{ClientMessage, EventKind, ServerMessage, SessionSummary};
 pub use agent_slot::AgentLauncher;
 use agent_slot::AgentSlot;
+use alert_feed::AlertFeed;
 use lobby_feed::LobbyFeed;
 
 /// How long the agent gets to stop when the host shuts down.
@@ -148,6 +150,8 @@ pub struct RuntimeParts {
     /// How long an interrupted agent has to end its turn before it is
     /// stopped and started again.
     pub interrupt_grace: Duration,
+    /// Where the session reports what alerts tell of (none: no alerts).
+    pub alerts: Option<crate::host::notify::AlertSink>,
 }
 
 pub struct Runtime {
@@ -155,6 +159,7 @@ pub struct Runtime {
     journal: Option<Journal>,
     agent: AgentSlot,
     lobby: LobbyFeed,
+    alerts: AlertFeed,
     requests: mpsc::Receiver<Request>,
     broadcast: broadcast::Sender<Utf8Bytes>,
     /// Flipped to true when the host shuts down: connections close with 1001.
@@ -189,11 +194,13 @@ impl Runtime {
     /// implies (the rules in force); an agent that cannot start leaves the
     /// session `exited`, saying why.
     pub fn new(parts: RuntimeParts, startup: &[Output]) -> Self {
+        let alerts = AlertFeed::new(parts.alerts, parts.session.id(), &parts.agent.spec);
         let mut runtime = Runtime {
             session: parts.session,
             journal: parts.journal,
             agent: AgentSlot::new(parts.agent),
             lobby: LobbyFeed::new(parts.lobby, parts.preset),
+            alerts,
             requests: parts.requests,
             broadcast: parts.broadcast,
             closing: parts.closing,
@@ -240,10 +247,11 @@ impl Runtime {
                 event = self.agent.next_event() => match event {
                     Some(event) => {
                         self.watch_interrupt(&event);
+                        self.alerts.agent_event(&event, &self.session);
                         let out = self.session.agent_event(event, At::now());
                         self.dispatch(out);
                     }
-                    None => self.agent_ended(),
+                    None => self.agent_ended(true),
                 },
                 () = sleep_until_some(interrupt_due) => self.interrupt_not_honoured().await,
                 request = self.requests.recv() => match request {
@@ -264,7 +272,9 @@ impl Runtime {
                 },
             }
             self.lobby.after_input(&self.session);
+            self.alerts.after_input(&self.session);
         };
+        self.alerts.gone();
         self.stop_agent().await;
         if let Some(journal) = &mut self.journal
             && let Err(e) = journal.flush()

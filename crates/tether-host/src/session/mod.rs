@@ -178,6 +178,19 @@ impl Session {
         self.pending.ids()
     }
 
+    /// The open permission requests, oldest first.
+    pub fn open_requests(&self) -> Vec<&EventRecord> {
+        self.pending.refs_by_seq()
+    }
+
+    pub fn id(&self) -> &str {
+        &self.config.description.id
+    }
+
+    pub fn title(&self) -> &str {
+        &self.title
+    }
+
     /// The session as `GET /v1/sessions` and the lobby show it.
     pub fn summary(&self, now: Instant) -> SessionSummary {
         let description = &self.config.description;

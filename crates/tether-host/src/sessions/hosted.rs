@@ -94,6 +94,7 @@ impl HostedSession {
             preset: spec.preset.clone(),
             broken,
             interrupt_grace: defaults.interrupt_grace,
+            alerts: defaults.alerts.clone(),
         };
         let task = tokio::spawn(Runtime::new(parts, &startup).run());
         HostedSession {

@@ -64,6 +64,8 @@ pub struct SessionDefaults {
     /// How long an interrupted agent has to end its turn before the host
     /// stops it and starts it again.
     pub interrupt_grace: Duration,
+    /// Where sessions report what alerts tell of (none: no alerts).
+    pub alerts: Option<crate::host::notify::AlertSink>,
 }
 
 /// What a client asks for in `POST /v1/sessions`.
