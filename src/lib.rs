@@ -6,6 +6,7 @@
 //! UI) <- the `tether` binary (CLI wiring). This facade names them as the
 //! binary, the tests and the benches use them.
 
+pub use tether_broker as broker;
 pub use tether_client as client;
 pub use tether_host as host;
 pub use tether_protocol as protocol;

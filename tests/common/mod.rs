@@ -2,6 +2,8 @@
 //! running the binary, reading addresses. Each test binary uses part of
 //! it (hence the `dead_code` allowance where it is included).
 
+pub mod broker;
+
 use std::path::Path;
 
 use tether::host::agent::AgentSpec;

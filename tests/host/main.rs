@@ -29,6 +29,7 @@ mod ownership;
 mod process_tree;
 mod protocol;
 mod real_agents;
+mod relay;
 mod replay;
 mod roles;
 mod rules;

@@ -25,6 +25,7 @@ use url::Url;
 
 pub mod lobby;
 pub mod pinning;
+pub mod relay;
 
 use crate::protocol::{ClientMessage, Ping, ServerMessage};
 
@@ -58,6 +59,8 @@ pub enum ConnectError {
     Network(String),
     /// The TLS handshake failed (an untrusted certificate, say).
     Tls(String),
+    /// The host refused, saying why (a relay join it will not take).
+    Refused(String),
 }
 
 impl ConnectError {
@@ -78,6 +81,7 @@ impl fmt::Display for ConnectError {
             ConnectError::Http(code) => write!(f, "the host answered HTTP {code}"),
             ConnectError::Network(why) => write!(f, "{why}"),
             ConnectError::Tls(why) => write!(f, "TLS: {why}"),
+            ConnectError::Refused(why) => write!(f, "refused: {why}"),
         }
     }
 }
@@ -148,7 +152,7 @@ pub enum Resume {
 }
 
 impl Resume {
-    fn since(&self) -> Since {
+    pub(crate) fn since(&self) -> Since {
         match self {
             Resume::After(last_applied) => Since::Seq(last_applied.load(Ordering::Acquire)),
             Resume::Live => Since::Live,
@@ -348,7 +352,10 @@ async fn run(
 
 /// Sleeps, dropping sends meanwhile (the application resends what was not
 /// acknowledged). Returns true when the application has gone.
-async fn wait(delay: Duration, commands: &mut mpsc::UnboundedReceiver<ConnCommand>) -> bool {
+pub(crate) async fn wait(
+    delay: Duration,
+    commands: &mut mpsc::UnboundedReceiver<ConnCommand>,
+) -> bool {
     let sleep = tokio::time::sleep(delay);
     tokio::pin!(sleep);
     loop {

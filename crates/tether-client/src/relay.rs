@@ -1,0 +1,403 @@
+//! A session through a NATS broker (`nats://BROKER/HOST/SESSION`): the
+//! same [`ConnEvent`]s and [`ConnCommand`]s as a WebSocket connection, so
+//! the application cannot tell them apart. The client subscribes to its
+//! own subject and the session's `live` one, then asks the host to join
+//! (request-reply); the host's replay comes on its own subject, ends with
+//! `caught_up`, and the live frames held meanwhile follow, each event once
+//! (a seq already applied is dropped, a seq skipped means frames were
+//! lost: it joins again and resumes, so nothing is).
+
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use tether_broker::Broker;
+use tether_broker::async_nats::{self, Client, Subscriber};
+use tokio::sync::mpsc;
+
+use super::{
+    ConnCommand, ConnEvent, ConnectError, Connection, HEARTBEAT_TIMEOUT, RTT_INTERVAL, Resume,
+    backoff, wait,
+};
+use crate::protocol::relay::{RelayClosed, RelayCommand, RelayJoin, RelayReply, SessionSubjects};
+use crate::protocol::{ClientMessage, Mode, Ping, ServerMessage};
+
+/// How long the host has to answer a join or a message.
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(5);
+/// Live frames held while the replay comes; more means this client is
+/// far behind: it joins again.
+const HELD_LIMIT: usize = 100_000;
+
+/// A session through a broker, and as whom.
+#[derive(Debug, Clone)]
+pub struct RelayTarget {
+    pub broker: Broker,
+    pub host: String,
+    pub session: String,
+    pub token: String,
+    pub view: bool,
+    /// Take a free owner slot on joining (`false`: as `claim=no`).
+    pub claim: bool,
+}
+
+/// Starts the relay connection task (see [`crate::spawn`]).
+pub fn spawn(target: RelayTarget, resume: Resume) -> Connection {
+    let (events_tx, events) = mpsc::channel(1024);
+    let (commands, commands_rx) = mpsc::unbounded_channel();
+    tokio::spawn(run(target, resume, events_tx, commands_rx));
+    Connection { events, commands }
+}
+
+async fn run(
+    target: RelayTarget,
+    resume: Resume,
+    events: mpsc::Sender<ConnEvent>,
+    mut commands: mpsc::UnboundedReceiver<ConnCommand>,
+) {
+    let mut failures = 0u32;
+    let mut client: Option<Client> = None;
+    loop {
+        let attempt = ConnEvent::Connecting {
+            attempt: failures + 1,
+        };
+        if events.send(attempt).await.is_err() {
+            return;
+        }
+        let joined = match &client {
+            Some(client) => join(client, &target, &resume).await,
+            None => match target.broker.connect("tether").await {
+                Ok(made) => {
+                    let joined = join(&made, &target, &resume).await;
+                    client = Some(made);
+                    joined
+                }
+                Err(why) => Err(ConnectError::Network(why)),
+            },
+        };
+        let end = match joined {
+            Ok(link) => {
+                if events.send(ConnEvent::Connected).await.is_err() {
+                    return;
+                }
+                failures = 0;
+                link.serve(&events, &mut commands).await
+            }
+            Err(e) if e.is_fatal() => {
+                let _ = events.send(ConnEvent::Failed(e)).await;
+                return;
+            }
+            Err(e) => End::Lost(e.to_string()),
+        };
+        let (reason, retry_in) = match end {
+            End::AppGone => return,
+            End::Reconnect => ("reconnecting".to_owned(), Duration::ZERO),
+            End::Resync(why) => (why, Duration::ZERO),
+            End::Lost(why) => {
+                let retry_in = backoff(failures);
+                failures += 1;
+                (why, retry_in)
+            }
+        };
+        let lost = ConnEvent::Lost { reason, retry_in };
+        if events.send(lost).await.is_err() || wait(retry_in, &mut commands).await {
+            return;
+        }
+    }
+}
+
+/// Why a joined connection ended.
+enum End {
+    AppGone,
+    Reconnect,
+    /// Frames were lost on the way: join again at once and resume.
+    Resync(String),
+    Lost(String),
+}
+
+/// One joined connection: its subjects and subscriptions.
+struct Link {
+    client: Client,
+    subjects: SessionSubjects,
+    conn: String,
+    token: String,
+    own: Subscriber,
+    live: Subscriber,
+}
+
+/// A fresh connection id: 22 letters and digits.
+fn fresh_conn_id() -> String {
+    use rand::Rng;
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut rng = rand::rng();
+    (0..22)
+        .map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())]))
+        .collect()
+}
+
+/// Subscribes, then asks the host to join; the host's refusal maps to
+/// the errors a WebSocket handshake gives.
+async fn join(
+    client: &Client,
+    target: &RelayTarget,
+    resume: &Resume,
+) -> Result<Link, ConnectError> {
+    let subjects = SessionSubjects::new(&target.host, &target.session);
+    let conn = fresh_conn_id();
+    let broker_error = |e: &dyn std::fmt::Display| ConnectError::Network(format!("broker: {e}"));
+    let own = client
+        .subscribe(subjects.to(&conn))
+        .await
+        .map_err(|e| broker_error(&e))?;
+    let live = client
+        .subscribe(subjects.live())
+        .await
+        .map_err(|e| broker_error(&e))?;
+    let ask = RelayJoin {
+        token: target.token.clone(),
+        conn: conn.clone(),
+        mode: if target.view {
+            Mode::View
+        } else {
+            Mode::Control
+        },
+        since: resume.since().to_string(),
+        claim: target.claim,
+        client: Some(concat!("tether/", env!("CARGO_PKG_VERSION")).to_owned()),
+    };
+    let payload = serde_json::to_vec(&ask).expect("a join serialises");
+    let asked = tokio::time::timeout(
+        ANSWER_TIMEOUT,
+        client.request(subjects.join(), payload.into()),
+    )
+    .await;
+    let answer = match asked {
+        Err(_) => return Err(offline(target, "did not answer")),
+        Ok(Err(e)) if e.kind() == async_nats::RequestErrorKind::NoResponders => {
+            return Err(offline(target, "is not on the broker"));
+        }
+        Ok(Err(e)) => return Err(broker_error(&e)),
+        Ok(Ok(message)) => message,
+    };
+    match serde_json::from_slice::<RelayReply>(&answer.payload) {
+        Ok(RelayReply::Ok) => Ok(Link {
+            client: client.clone(),
+            subjects,
+            conn,
+            token: target.token.clone(),
+            own,
+            live,
+        }),
+        Ok(RelayReply::Refused { code, message }) => Err(match code {
+            401 => ConnectError::Unauthorized,
+            404 => ConnectError::NotFound,
+            400 | 403 => ConnectError::Refused(message),
+            _ => ConnectError::Network(format!("the host refused: {message}")),
+        }),
+        Err(e) => Err(ConnectError::Network(format!(
+            "an answer that is not a relay reply: {e}"
+        ))),
+    }
+}
+
+fn offline(target: &RelayTarget, what: &str) -> ConnectError {
+    ConnectError::Network(format!(
+        "host offline: `{}` {what} via {}",
+        target.host,
+        target.broker.shown()
+    ))
+}
+
+/// Where the connection stands between the replay and the live frames.
+struct Order {
+    /// `caught_up` has come: live frames are applied as they come.
+    caught_up: bool,
+    /// The newest event seq handed on.
+    last_seq: u64,
+    /// Live frames that came before `caught_up`.
+    held: Vec<bytes::Bytes>,
+}
+
+impl Link {
+    async fn serve(
+        mut self,
+        events: &mpsc::Sender<ConnEvent>,
+        commands: &mut mpsc::UnboundedReceiver<ConnCommand>,
+    ) -> End {
+        let mut order = Order {
+            caught_up: false,
+            last_seq: 0,
+            held: Vec::new(),
+        };
+        let mut heard = tokio::time::Instant::now();
+        let mut rtt_timer = tokio::time::interval(RTT_INTERVAL);
+        let mut rtt_probe: Option<(String, Instant)> = None;
+        let mut probes = 0u64;
+        loop {
+            let dead_at = heard + HEARTBEAT_TIMEOUT;
+            let step = tokio::select! {
+                Some(message) = self.own.next() => {
+                    heard = tokio::time::Instant::now();
+                    self.on_own(&message.payload, &mut order, &mut rtt_probe, events).await
+                }
+                Some(message) = self.live.next() => {
+                    self.on_live(message.payload, &mut order, events).await
+                }
+                command = commands.recv() => match command {
+                    None => Err(End::AppGone),
+                    Some(ConnCommand::Reconnect) => Err(End::Reconnect),
+                    Some(ConnCommand::Send(message)) => self.send(&message).await,
+                },
+                _ = rtt_timer.tick() => {
+                    probes += 1;
+                    let id = format!("rtt-{probes}");
+                    rtt_probe = Some((id.clone(), Instant::now()));
+                    self.send(&ClientMessage::Ping(Ping { id: Some(id) })).await
+                }
+                () = tokio::time::sleep_until(dead_at) => Err(End::Lost(format!(
+                    "no word from the host for {} s",
+                    HEARTBEAT_TIMEOUT.as_secs()
+                ))),
+            };
+            if let Err(end) = step {
+                let _ = self.own.unsubscribe().await;
+                let _ = self.live.unsubscribe().await;
+                return end;
+            }
+        }
+    }
+
+    /// A frame for this connection alone.
+    async fn on_own(
+        &self,
+        payload: &[u8],
+        order: &mut Order,
+        rtt_probe: &mut Option<(String, Instant)>,
+        events: &mpsc::Sender<ConnEvent>,
+    ) -> Result<(), End> {
+        let text = std::str::from_utf8(payload)
+            .map_err(|_| End::Lost("a frame that is not text".into()))?;
+        if let Some(close) = RelayClosed::parse(text) {
+            return Err(closed(&close));
+        }
+        let Ok(message) = crate::protocol::decode_server_message(text) else {
+            tracing::warn!("ignoring an undecodable relay frame");
+            return Ok(());
+        };
+        if let ServerMessage::Pong { id: Some(id) } = &message
+            && let Some((probe, sent)) = rtt_probe.as_ref()
+            && probe == id
+        {
+            let rtt = sent.elapsed();
+            *rtt_probe = None;
+            return deliver(events, ConnEvent::Rtt(rtt)).await;
+        }
+        match &message {
+            ServerMessage::Event(record) => order.last_seq = order.last_seq.max(record.seq),
+            ServerMessage::CaughtUp { seq } => {
+                order.last_seq = order.last_seq.max(*seq);
+                deliver(events, ConnEvent::Message(message)).await?;
+                order.caught_up = true;
+                for frame in std::mem::take(&mut order.held) {
+                    apply_live(&frame, order, events).await?;
+                }
+                return Ok(());
+            }
+            _ => {}
+        }
+        deliver(events, ConnEvent::Message(message)).await
+    }
+
+    /// A frame for every connection of the session: held until the replay
+    /// is done, then applied in order.
+    async fn on_live(
+        &self,
+        payload: bytes::Bytes,
+        order: &mut Order,
+        events: &mpsc::Sender<ConnEvent>,
+    ) -> Result<(), End> {
+        if !order.caught_up {
+            if order.held.len() >= HELD_LIMIT {
+                return Err(End::Resync(
+                    "fell behind while catching up; resuming".into(),
+                ));
+            }
+            order.held.push(payload);
+            return Ok(());
+        }
+        apply_live(&payload, order, events).await
+    }
+
+    /// Sends one message to the host, with this connection's token.
+    async fn send(&self, message: &ClientMessage) -> Result<(), End> {
+        let command = RelayCommand {
+            token: self.token.clone(),
+            message: serde_json::to_value(message).expect("client messages serialise"),
+        };
+        let payload = serde_json::to_vec(&command).expect("relay commands serialise");
+        let asked = tokio::time::timeout(
+            ANSWER_TIMEOUT,
+            self.client
+                .request(self.subjects.from(&self.conn), payload.into()),
+        )
+        .await;
+        let answer = match asked {
+            Err(_) => return Err(End::Lost("the host did not answer".into())),
+            Ok(Err(e)) if e.kind() == async_nats::RequestErrorKind::NoResponders => {
+                return Err(End::Lost("host offline".into()));
+            }
+            Ok(Err(e)) => return Err(End::Lost(format!("broker: {e}"))),
+            Ok(Ok(answer)) => answer,
+        };
+        match serde_json::from_slice::<RelayReply>(&answer.payload) {
+            Ok(RelayReply::Refused { code: 410, message }) => Err(End::Resync(message)),
+            Ok(RelayReply::Refused { message, .. }) => {
+                tracing::warn!("the host refused a relayed message: {message}");
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// A live frame once caught up: an event already applied is dropped, one
+/// past a gap means frames were lost on the way.
+async fn apply_live(
+    payload: &[u8],
+    order: &mut Order,
+    events: &mpsc::Sender<ConnEvent>,
+) -> Result<(), End> {
+    let Ok(text) = std::str::from_utf8(payload) else {
+        return Ok(());
+    };
+    if let Some(close) = RelayClosed::parse(text) {
+        return Err(closed(&close));
+    }
+    let Ok(message) = crate::protocol::decode_server_message(text) else {
+        tracing::warn!("ignoring an undecodable relay frame");
+        return Ok(());
+    };
+    if let ServerMessage::Event(record) = &message {
+        if record.seq <= order.last_seq {
+            return Ok(());
+        }
+        if record.seq > order.last_seq + 1 {
+            return Err(End::Resync(format!(
+                "events {}..{} were lost on the way; resuming",
+                order.last_seq + 1,
+                record.seq - 1
+            )));
+        }
+        order.last_seq = record.seq;
+    }
+    deliver(events, ConnEvent::Message(message)).await
+}
+
+fn closed(close: &RelayClosed) -> End {
+    End::Lost(format!(
+        "closed by the host ({}: {})",
+        close.code, close.reason
+    ))
+}
+
+async fn deliver(events: &mpsc::Sender<ConnEvent>, event: ConnEvent) -> Result<(), End> {
+    events.send(event).await.map_err(|_| End::AppGone)
+}

@@ -1,0 +1,245 @@
+//! The relay through a real NATS broker (nats-server -js on loopback): a
+//! host that dials out, clients that join through the broker with the same
+//! rules as a WebSocket (roles, not_owner, pending requests on joining,
+//! resume), and the host refusing what is forged or replayed.
+
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use tether::broker::Broker;
+use tether::client::relay::{self, RelayTarget};
+use tether::client::{ConnCommand, ConnEvent, Connection, Resume};
+use tether::host::agent::AgentSpec;
+use tether::host::server::relay::RelayConfig;
+use tether::protocol::relay::{RelayCommand, RelayReply};
+use tether::protocol::{ClientMessage, Decision, ErrorCode, EventKind, Role, ServerMessage};
+
+use crate::common::broker::NatsServer;
+use crate::support::*;
+
+fn target(broker: &NatsServer, token: &str, view: bool) -> RelayTarget {
+    RelayTarget {
+        broker: Broker::at(broker.url()),
+        host: "devbox".into(),
+        session: "main".into(),
+        token: token.into(),
+        view,
+        claim: true,
+    }
+}
+
+/// The next server message (other events skipped), within [`WAIT`].
+async fn next_message(conn: &mut Connection) -> ServerMessage {
+    loop {
+        match tokio::time::timeout(WAIT, conn.events.recv()).await {
+            Ok(Some(ConnEvent::Message(message))) => return message,
+            Ok(Some(ConnEvent::Failed(e))) => panic!("failed: {e}"),
+            Ok(Some(_)) => {}
+            Ok(None) => panic!("the connection task ended"),
+            Err(_) => panic!("nothing within {WAIT:?}"),
+        }
+    }
+}
+
+/// Messages until one `matches`.
+async fn until(conn: &mut Connection, matches: impl Fn(&ServerMessage) -> bool) -> ServerMessage {
+    loop {
+        let message = next_message(conn).await;
+        if matches(&message) {
+            return message;
+        }
+    }
+}
+
+fn send(conn: &Connection, message: ClientMessage) {
+    conn.commands.send(ConnCommand::Send(message)).unwrap();
+}
+
+/// A shell host serving `main` only through the broker.
+async fn relayed_host(dir: &std::path::Path, broker: &NatsServer) -> tether::host::Host {
+    write_auth(&dir.join("auth.json"));
+    let url = broker.url();
+    crate::common::start_host(dir, AgentSpec::Shell, move |config| {
+        config.relay = Some(RelayConfig {
+            broker: Broker::at(url),
+            host_id: "devbox".into(),
+        });
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_session_is_supervised_through_the_broker_with_the_usual_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(broker) = NatsServer::start("relay", dir.path()) else {
+        return;
+    };
+    let host = relayed_host(dir.path(), &broker).await;
+    let (alice, bob, viewer) = (
+        "tt_alice_0000000000000000",
+        "tt_bob_00000000000000000",
+        "tt_view_0000000000000000",
+    );
+    let mut owner = relay::spawn(target(&broker, alice, false), Resume::Live);
+    let ready = until(&mut owner, |m| matches!(m, ServerMessage::Ready { .. })).await;
+    let ServerMessage::Ready { you, .. } = ready else {
+        unreachable!()
+    };
+    assert_eq!(you.identity, "alice");
+    until(&mut owner, |m| {
+        matches!(
+            m,
+            ServerMessage::Role {
+                role: Role::Owner,
+                ..
+            }
+        )
+    })
+    .await;
+    until(&mut owner, |m| matches!(m, ServerMessage::CaughtUp { .. })).await;
+
+    // The owner runs a command: its request reaches everyone.
+    send(&owner, user("m1".into(), "echo relayed"));
+    let request = until(&mut owner, |m| {
+        matches!(m, ServerMessage::Event(r) if matches!(r.event, EventKind::PermissionRequest { .. }))
+    })
+    .await;
+    let ServerMessage::Event(record) = request else {
+        unreachable!()
+    };
+    let request_id = request_id(&record.event);
+
+    // Bob joins later: the request waiting is in his greeting, and he
+    // cannot answer it (not the owner).
+    let mut follower = relay::spawn(target(&broker, bob, false), Resume::Live);
+    let ready = until(&mut follower, |m| matches!(m, ServerMessage::Ready { .. })).await;
+    let ServerMessage::Ready { pending, .. } = ready else {
+        unreachable!()
+    };
+    assert_eq!(pending.len(), 1, "the waiting request comes with ready");
+    until(&mut follower, |m| {
+        matches!(m, ServerMessage::CaughtUp { .. })
+    })
+    .await;
+    let decision = |id: &str| (decide(request_id.clone(), Decision::Allow).message())(id.into());
+    send(&follower, decision("b1"));
+    let refused = until(&mut follower, |m| matches!(m, ServerMessage::Error { .. })).await;
+    assert!(
+        matches!(
+            refused,
+            ServerMessage::Error {
+                code: ErrorCode::NotOwner,
+                ..
+            }
+        ),
+        "{refused:?}"
+    );
+    // A viewer neither.
+    let mut watcher = relay::spawn(target(&broker, viewer, true), Resume::Live);
+    until(&mut watcher, |m| {
+        matches!(m, ServerMessage::CaughtUp { .. })
+    })
+    .await;
+
+    // The owner allows it; the output reaches all three, once each.
+    send(&owner, decision("a1"));
+    for conn in [&mut owner, &mut follower, &mut watcher] {
+        until(conn, |m| {
+            matches!(m, ServerMessage::Event(r) if matches!(&r.event, EventKind::Output { text, .. } if text.contains("relayed")))
+        })
+        .await;
+    }
+    drop((owner, follower, watcher));
+    host.shutdown().await.unwrap();
+}
+
+/// A message published for someone else's connection with another token
+/// is refused; the same message replayed as it was is a duplicate and does
+/// nothing twice.
+#[tokio::test(flavor = "multi_thread")]
+async fn forged_and_replayed_commands_are_refused_by_the_host() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(broker) = NatsServer::start("relay_forged", dir.path()) else {
+        return;
+    };
+    let host = relayed_host(dir.path(), &broker).await;
+    let spy = tether::broker::async_nats::connect(broker.url().as_str())
+        .await
+        .unwrap();
+    let mut watched = spy.subscribe("tether.devbox.main.from.*").await.unwrap();
+    spy.flush().await.unwrap();
+    let mut owner = relay::spawn(
+        target(&broker, "tt_alice_0000000000000000", false),
+        Resume::Live,
+    );
+    until(&mut owner, |m| matches!(m, ServerMessage::CaughtUp { .. })).await;
+    send(&owner, user("m1".into(), "echo once"));
+    // The spy sees the owner's message go by (pings aside).
+    let seen = loop {
+        let message = tokio::time::timeout(WAIT, watched.next())
+            .await
+            .unwrap()
+            .unwrap();
+        let command: RelayCommand = serde_json::from_slice(&message.payload).unwrap();
+        if command.message["type"] == "user_message" {
+            break message;
+        }
+    };
+    until(&mut owner, |m| {
+        matches!(m, ServerMessage::Event(r) if matches!(r.event, EventKind::PermissionRequest { .. }))
+    })
+    .await;
+    // Forged: the same connection, bob's token.
+    let mut forged: RelayCommand = serde_json::from_slice(&seen.payload).unwrap();
+    forged.token = "tt_bob_00000000000000000".into();
+    forged.message["id"] = "m2".into();
+    let answer = spy
+        .request(
+            seen.subject.clone(),
+            serde_json::to_vec(&forged).unwrap().into(),
+        )
+        .await
+        .unwrap();
+    let answer: RelayReply = serde_json::from_slice(&answer.payload).unwrap();
+    assert!(
+        matches!(answer, RelayReply::Refused { code: 403, .. }),
+        "{answer:?}"
+    );
+    // Replayed as it was: acknowledged as a duplicate, nothing runs again.
+    spy.request(seen.subject.clone(), seen.payload.clone())
+        .await
+        .unwrap();
+    let ack = until(
+        &mut owner,
+        |m| matches!(m, ServerMessage::Ack { id, .. } if id == "m1"),
+    )
+    .await;
+    assert!(
+        matches!(
+            ack,
+            ServerMessage::Ack {
+                duplicate: true,
+                ..
+            }
+        ) || {
+            // The first ack may come first: the duplicate's follows.
+            let again = until(
+                &mut owner,
+                |m| matches!(m, ServerMessage::Ack { id, .. } if id == "m1"),
+            )
+            .await;
+            matches!(
+                again,
+                ServerMessage::Ack {
+                    duplicate: true,
+                    ..
+                }
+            )
+        }
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let summary = host.summary().await.unwrap();
+    assert_eq!(summary.pending, 1, "the replay raised no second request");
+    drop(owner);
+    host.shutdown().await.unwrap();
+}
