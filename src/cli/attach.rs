@@ -356,6 +356,7 @@ pub fn owner_of(host: &Host) -> Result<(Target, Hints), Failure> {
             host.url(),
             host.auth_path().display()
         )),
+        via: None,
     };
     let target = Target {
         url,

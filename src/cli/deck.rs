@@ -40,6 +40,9 @@ impl Opening {
     /// `text` as typed: a session URL, or a host (`ws://HOST:PORT`, a bare
     /// `/` or `/v1/lobby`).
     pub fn parse(text: &str, token: String, name: Option<String>) -> Result<Opening, Failure> {
+        if text.starts_with("nats://") || text.starts_with("tls://") {
+            return Self::through_broker(text, token, name);
+        }
         let url = client::parse_url(text).map_err(Failure::from)?;
         let typed_path = Url::parse(text)
             .map(|u| u.path().to_owned())
@@ -64,12 +67,45 @@ impl Opening {
     }
 }
 
-/// `HOST:PORT` of a URL: what tells hosts apart.
+impl Opening {
+    /// `nats://BROKER:PORT/HOST/SESSION` (one session through the relay) or
+    /// `nats://BROKER:PORT/HOST` (its host).
+    fn through_broker(text: &str, token: String, name: Option<String>) -> Result<Opening, Failure> {
+        let mut url = super::relay_args::parse_broker_url(text).map_err(Failure::usage)?;
+        let parts: Vec<String> = url
+            .path_segments()
+            .map(|s| s.filter(|p| !p.is_empty()).map(str::to_owned).collect())
+            .unwrap_or_default();
+        let (host, session) = match parts.as_slice() {
+            [host] => (host.clone(), None),
+            [host, session] => (host.clone(), Some(session.clone())),
+            _ => {
+                return Err(Failure::usage(format!(
+                    "`{text}`: through a broker, a session is nats://BROKER:PORT/HOST/SESSION \
+                     (the whole broker's list is not there yet)"
+                )));
+            }
+        };
+        tether::protocol::relay::check_host_id(&host).map_err(Failure::usage)?;
+        url.set_path(&format!("/{host}"));
+        Ok(Opening {
+            url,
+            session,
+            token,
+            name,
+        })
+    }
+}
+
+/// `HOST:PORT` of a URL: what tells hosts apart (and the host's name on a
+/// broker, `BROKER:PORT/HOST`).
 fn host_of(url: &Url) -> String {
+    let relayed = matches!(url.scheme(), "nats" | "tls");
     format!(
-        "{}:{}",
+        "{}:{}{}",
         url.host_str().unwrap_or("?"),
-        url.port_or_known_default().unwrap_or(0)
+        url.port_or_known_default().unwrap_or(4222),
+        if relayed { url.path() } else { "" }
     )
 }
 
@@ -110,6 +146,18 @@ fn deck_of(openings: &[Opening], start: &Start) -> Deck {
         let tab = deck.tab_for(key);
         deck.tabs[tab].app.claim_on_send = false;
     }
+    for tab in &mut deck.tabs {
+        let url = &deck.hosts[tab.key.host].url;
+        if matches!(url.scheme(), "nats" | "tls") {
+            let port = url.port().unwrap_or(4222);
+            let broker = format!(
+                "{}://{}:{port}",
+                url.scheme(),
+                url.host_str().unwrap_or("?")
+            );
+            tab.app.hints.via = Some(broker);
+        }
+    }
     deck
 }
 
@@ -125,7 +173,8 @@ pub async fn run(openings: Vec<Opening>, start: Start) -> ExitCode {
     };
     let mut deck = deck_of(&openings, &start);
     let mut links = Links::default();
-    if openings.len() == 1 {
+    let relayed = matches!(first.url.scheme(), "nats" | "tls");
+    if openings.len() == 1 && !relayed {
         let probe = Target {
             url: match &first.session {
                 Some(_) => first.url.clone(),

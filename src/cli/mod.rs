@@ -11,6 +11,7 @@ mod invite;
 mod logging;
 mod not_owner;
 mod presets;
+mod relay_args;
 mod self_signed;
 mod serve;
 mod serve_config;

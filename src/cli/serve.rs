@@ -109,6 +109,8 @@ pub struct ServeArgs {
     /// of: 30s, 2m, 0 for at once [default: `after` in [notify], else 30s].
     #[arg(long, value_name = "DURATION", value_parser = serve_config::parse_after)]
     notify_after: Option<Duration>,
+    #[command(flatten)]
+    relay: super::relay_args::RelayArgs,
     /// The stream-json or acp agent's command line, or a preset's extra
     /// arguments.
     #[arg(last = true, value_name = "COMMAND")]
@@ -271,6 +273,9 @@ impl ServeArgs {
         if let Some(listen) = self.listen {
             config.listen = listen;
         }
+        if let Some(relay) = self.relay.config().map_err(|e| eyre!(e))? {
+            config.relay = Some(relay);
+        }
         if let (Some(cert), Some(key)) = (self.tls_cert.clone(), self.tls_key.clone()) {
             config.tls = Some((cert, key));
         }
@@ -354,8 +359,18 @@ async fn serve(config: HostConfig, whole_host: bool) -> Result<(), Failure> {
         .as_ref()
         .and_then(|(cert, _)| super::self_signed::fingerprint_of(cert));
     let alerts = config.notify.as_ref().map(describe_alerts);
+    let relay = config.relay.as_ref().map(|relay| {
+        let broker = relay.broker.shown();
+        format!(
+            "relay: {broker} as `{id}`; attach with tether attach {broker}/{id}/SESSION",
+            id = relay.host_id
+        )
+    });
     let host = Host::start(config).await?;
     announce(&host, whole_host);
+    if let Some(relay) = relay {
+        println!("{relay}");
+    }
     if let Some(fingerprint) = fingerprint {
         println!("fingerprint: {fingerprint} (tether attach URL --fingerprint {fingerprint})");
     }

@@ -243,3 +243,76 @@ async fn forged_and_replayed_commands_are_refused_by_the_host() {
     drop(owner);
     host.shutdown().await.unwrap();
 }
+
+/// The events a connection has been handed, by seq (every event, each
+/// once, in order, or the test fails), until `last` is among them.
+/// `applied` advances as an application's would (what it resumes after).
+async fn events_until(
+    conn: &mut Connection,
+    applied: &std::sync::atomic::AtomicU64,
+    seqs: &mut Vec<u64>,
+    last: u64,
+) {
+    while seqs.last().is_none_or(|s| *s < last) {
+        match tokio::time::timeout(Duration::from_secs(30), conn.events.recv()).await {
+            Ok(Some(ConnEvent::Message(ServerMessage::Event(record)))) => {
+                if let Some(previous) = seqs.last() {
+                    assert_eq!(record.seq, previous + 1, "after {previous}: {seqs:?}");
+                }
+                seqs.push(record.seq);
+                applied.store(record.seq, std::sync::atomic::Ordering::Release);
+            }
+            Ok(Some(ConnEvent::Failed(e))) => panic!("failed: {e}"),
+            Ok(Some(_)) => {}
+            Ok(None) => panic!("the connection task ended"),
+            Err(_) => panic!("event {last} never came; had {seqs:?}"),
+        }
+    }
+}
+
+fn notice(text: String) -> EventKind {
+    EventKind::Notice {
+        level: tether::protocol::NoticeLevel::Info,
+        text,
+    }
+}
+
+/// `kill -9` of the broker, restarted on an empty store, while events keep
+/// coming: the viewer ends with every event once, in order.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_broker_killed_and_restarted_loses_no_event_and_repeats_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(broker) = NatsServer::start("relay_broker_kill", dir.path()) else {
+        return;
+    };
+    let port = broker.port;
+    let host = relayed_host(dir.path(), &broker).await;
+    let first = host.summary().await.unwrap().last_seq;
+    let applied = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(first));
+    let mut viewer = relay::spawn(
+        target(&broker, "tt_view_0000000000000000", true),
+        Resume::After(applied.clone()),
+    );
+    until(&mut viewer, |m| matches!(m, ServerMessage::CaughtUp { .. })).await;
+    let mut seqs = vec![first];
+    for n in 0..20 {
+        host.inject(notice(format!("before {n}"))).await.unwrap();
+    }
+    events_until(&mut viewer, &applied, &mut seqs, first + 20).await;
+    broker.kill();
+    for n in 0..20 {
+        host.inject(notice(format!("while down {n}")))
+            .await
+            .unwrap();
+    }
+    let empty = dir.path().join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let _broker = NatsServer::start_on("relay_broker_kill", &empty, port).unwrap();
+    for n in 0..20 {
+        host.inject(notice(format!("after {n}"))).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    events_until(&mut viewer, &applied, &mut seqs, first + 60).await;
+    drop(viewer);
+    host.shutdown().await.unwrap();
+}

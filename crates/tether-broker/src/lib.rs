@@ -47,7 +47,50 @@ impl std::fmt::Debug for BrokerAuth {
     }
 }
 
+impl BrokerAuth {
+    /// The credentials: the creds file given, else the environment's
+    /// (`env` reads a variable): `TETHER_BROKER_TOKEN`, or
+    /// `TETHER_BROKER_USER` and `TETHER_BROKER_PASSWORD`; else none.
+    pub fn from_env(
+        creds: Option<PathBuf>,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<BrokerAuth, String> {
+        if let Some(file) = creds {
+            if !file.is_file() {
+                return Err(format!(
+                    "broker credentials {}: no such file",
+                    file.display()
+                ));
+            }
+            return Ok(BrokerAuth::CredsFile(file));
+        }
+        if let Some(token) = env("TETHER_BROKER_TOKEN") {
+            return Ok(BrokerAuth::Token(token));
+        }
+        match (env("TETHER_BROKER_USER"), env("TETHER_BROKER_PASSWORD")) {
+            (Some(user), Some(password)) => Ok(BrokerAuth::UserPassword { user, password }),
+            (Some(_), None) | (None, Some(_)) => {
+                Err("TETHER_BROKER_USER and TETHER_BROKER_PASSWORD go together".into())
+            }
+            (None, None) => Ok(BrokerAuth::None),
+        }
+    }
+}
+
 impl Broker {
+    /// A client's broker at `url`: credentials from `TETHER_BROKER_CREDS`
+    /// (a file) or as [`BrokerAuth::from_env`] says, a CA file from
+    /// `TETHER_BROKER_CA`.
+    pub fn for_client(url: url::Url) -> Result<Broker, String> {
+        let env = |name: &str| std::env::var(name).ok();
+        let creds = env("TETHER_BROKER_CREDS").map(PathBuf::from);
+        Ok(Broker {
+            url,
+            auth: BrokerAuth::from_env(creds, env)?,
+            ca_file: env("TETHER_BROKER_CA").map(PathBuf::from),
+        })
+    }
+
     /// A broker at `url` without credentials.
     pub fn at(url: url::Url) -> Broker {
         Broker {

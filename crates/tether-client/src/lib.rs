@@ -27,6 +27,9 @@ pub mod lobby;
 pub mod pinning;
 pub mod relay;
 
+/// How a broker is reached (for the relay's targets).
+pub use tether_broker as broker;
+
 use crate::protocol::{ClientMessage, Ping, ServerMessage};
 
 /// No frame at all for this long means the connection is dead.
@@ -277,6 +280,14 @@ pub fn backoff(n: u32) -> Duration {
         .saturating_mul(1u32 << n.min(6))
         .min(BACKOFF_MAX);
     base.mul_f64(0.75 + rand::random::<f64>() * 0.5)
+}
+
+/// A connection that failed before it started: it reports `error` once.
+pub fn failed(error: ConnectError) -> Connection {
+    let (events_tx, events) = mpsc::channel(1);
+    let (commands, _) = mpsc::unbounded_channel();
+    let _ = events_tx.try_send(ConnEvent::Failed(error));
+    Connection { events, commands }
 }
 
 /// Starts the connection task. `first` is an already open socket (the

@@ -52,12 +52,22 @@ pub fn spawn(
     token: String,
     events: mpsc::UnboundedSender<(usize, LobbyEvent)>,
 ) -> mpsc::UnboundedSender<LobbyRequest> {
+    let (requests, inbox) = mpsc::unbounded_channel();
+    if matches!(url.scheme(), "nats" | "tls") {
+        // Through a broker, the sessions are named by their URLs for now.
+        let why =
+            "no session list through the relay yet: name sessions as nats://BROKER/HOST/SESSION";
+        let _ = events.send((
+            host,
+            LobbyEvent::Unavailable(ConnectError::Refused(why.into())),
+        ));
+        return requests;
+    }
     let target = Target {
         url: lobby_url(url),
         token,
         view: true,
     };
-    let (requests, inbox) = mpsc::unbounded_channel();
     tokio::spawn(run(host, target, events, inbox));
     requests
 }

@@ -18,7 +18,9 @@ use super::{
     ConnCommand, ConnEvent, ConnectError, Connection, HEARTBEAT_TIMEOUT, RTT_INTERVAL, Resume,
     backoff, wait,
 };
-use crate::protocol::relay::{RelayClosed, RelayCommand, RelayJoin, RelayReply, SessionSubjects};
+use crate::protocol::relay::{
+    LEAVE, RelayClosed, RelayCommand, RelayJoin, RelayReply, SessionSubjects,
+};
 use crate::protocol::{ClientMessage, Mode, Ping, ServerMessage};
 
 /// How long the host has to answer a join or a message.
@@ -258,6 +260,9 @@ impl Link {
                 ))),
             };
             if let Err(end) = step {
+                if matches!(end, End::AppGone | End::Reconnect | End::Resync(_)) {
+                    self.say_leaving().await;
+                }
                 let _ = self.own.unsubscribe().await;
                 let _ = self.live.unsubscribe().await;
                 return end;
@@ -324,6 +329,19 @@ impl Link {
             return Ok(());
         }
         apply_live(&payload, order, events).await
+    }
+
+    /// Tells the host this connection goes (no answer awaited: the host
+    /// may be gone too).
+    async fn say_leaving(&self) {
+        let command = RelayCommand {
+            token: self.token.clone(),
+            message: serde_json::json!({ "type": LEAVE }),
+        };
+        let payload = serde_json::to_vec(&command).expect("relay commands serialise");
+        let subject = self.subjects.from(&self.conn);
+        let _ = self.client.publish(subject, payload.into()).await;
+        let _ = self.client.flush().await;
     }
 
     /// Sends one message to the host, with this connection's token.

@@ -157,6 +157,11 @@ pub struct RelayCommand {
     pub message: serde_json::Value,
 }
 
+/// The `type` of the relay's own message on `from.<conn>`: the client
+/// goes (as a WebSocket closes); the host lets its participant leave at
+/// once instead of after its silence.
+pub const LEAVE: &str = "relay_leave";
+
 /// The host's answer to `join` and to each `from.<conn>` message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]

@@ -167,6 +167,8 @@ enum AfterClaim {
 #[derive(Debug, Clone, Default)]
 pub struct Hints {
     pub watch_command: Option<String>,
+    /// The broker a relayed session is reached through (`nats://HOST:PORT`).
+    pub via: Option<String>,
 }
 
 pub struct App {

@@ -56,6 +56,15 @@ impl Links {
     pub fn open(&mut self, deck: &Deck, tab: usize) {
         let entry = &deck.tabs[tab];
         let host = &deck.hosts[entry.key.host];
+        if matches!(host.url.scheme(), "nats" | "tls") {
+            let resume = Resume::After(entry.last_applied.clone());
+            let connection = match relay_target(deck, tab) {
+                Ok(target) => client::relay::spawn(target, resume),
+                Err(why) => client::failed(client::ConnectError::Refused(why)),
+            };
+            self.adopt(tab, connection);
+            return;
+        }
         let mut url = lobby::session_url(&host.url, &entry.key.id);
         if entry.app.claim_on_send {
             // Shown is not taken: the deck claims when the user sends.
@@ -90,4 +99,20 @@ impl Links {
             let _ = requests.send(request);
         }
     }
+}
+
+/// The relay target of `tab`: its host is `nats://BROKER:PORT/HOST`.
+fn relay_target(deck: &Deck, tab: usize) -> Result<client::relay::RelayTarget, String> {
+    let entry = &deck.tabs[tab];
+    let host = &deck.hosts[entry.key.host];
+    let mut broker_url = host.url.clone();
+    broker_url.set_path("");
+    Ok(client::relay::RelayTarget {
+        broker: client::broker::Broker::for_client(broker_url)?,
+        host: host.url.path().trim_start_matches('/').to_owned(),
+        session: entry.key.id.clone(),
+        token: host.token.clone(),
+        view: deck.view_mode,
+        claim: !entry.app.claim_on_send,
+    })
 }

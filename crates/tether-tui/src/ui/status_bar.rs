@@ -169,12 +169,19 @@ fn tokens(n: u64) -> String {
 }
 
 fn connection_label(app: &App) -> (String, Style) {
+    // Through a broker the way is part of the connection: `via nats://…`.
+    let via = app
+        .hints
+        .via
+        .as_deref()
+        .map(|via| format!(" via {via}"))
+        .unwrap_or_default();
     match &app.conn {
-        ConnState::Connecting => ("connecting".into(), theme::WARN),
+        ConnState::Connecting => (format!("connecting{via}"), theme::WARN),
         ConnState::Connected { rtt: Some(rtt) } => {
-            (format!("connected {} ms", rtt.as_millis()), theme::OK)
+            (format!("connected {} ms{via}", rtt.as_millis()), theme::OK)
         }
-        ConnState::Connected { rtt: None } => ("connected".into(), theme::OK),
+        ConnState::Connected { rtt: None } => (format!("connected{via}"), theme::OK),
         ConnState::Reconnecting { at, .. } => {
             let secs = at.saturating_duration_since(app.now).as_secs_f64().ceil() as u64;
             (format!("reconnecting in {secs}s"), theme::WARN)

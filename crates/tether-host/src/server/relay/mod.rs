@@ -24,14 +24,14 @@ use super::AppState;
 use crate::host::runtime::Request as SessionRequest;
 use crate::host::session::{Join, ParticipantId, Since};
 use crate::protocol::relay::{
-    HostSubject, RelayCommand, RelayJoin, RelayReply, SessionSubjects, check_conn_id,
+    HostSubject, LEAVE, RelayCommand, RelayJoin, RelayReply, SessionSubjects, check_conn_id,
     host_from_wildcard, host_join_wildcard,
 };
 use crate::protocol::{ClientMessage, Grant, Mode, decode_client_message};
 
 /// A relay connection that sends nothing (its pings included) for this
 /// long is gone: it leaves, as a WebSocket that stopped answering pings.
-const SILENCE_LIMIT: Duration = Duration::from_secs(45);
+const SILENCE_LIMIT: Duration = Duration::from_secs(20);
 /// How often silent connections are looked for.
 const REAP_EVERY: Duration = Duration::from_secs(5);
 
@@ -252,6 +252,10 @@ impl Relay {
             return Err((403, "the token is not this connection's".into()));
         }
         known.heard = Instant::now();
+        if command.message["type"] == LEAVE {
+            self.leave(&conn).await;
+            return Ok(());
+        }
         let text = command.message.to_string();
         let decoded: ClientMessage = decode_client_message(&text).map_err(|e| (400, e.message))?;
         let request = SessionRequest::Message {
