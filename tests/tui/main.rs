@@ -15,6 +15,7 @@ mod keys;
 mod ownership;
 mod pictures;
 mod pty;
+mod relay;
 mod rules;
 mod safety;
 mod sessions;
