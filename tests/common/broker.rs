@@ -27,6 +27,18 @@ impl NatsServer {
 
     /// The same on `port` (a broker restarted where clients look for it).
     pub fn start_on(test: &str, dir: &Path, port: u16) -> Option<NatsServer> {
+        Self::start_with(test, dir, port, None, &[])
+    }
+
+    /// With a configuration file (its port and store overridden) and
+    /// environment for it.
+    pub fn start_with(
+        test: &str,
+        dir: &Path,
+        port: u16,
+        config: Option<&Path>,
+        env: &[(&str, &str)],
+    ) -> Option<NatsServer> {
         let program = [
             "nats-server",
             "/usr/sbin/nats-server",
@@ -43,9 +55,14 @@ impl NatsServer {
             return None;
         };
         let store = dir.join("nats-store");
-        let child = Command::new(program)
+        let mut command = Command::new(program);
+        if let Some(config) = config {
+            command.arg("-c").arg(config);
+        }
+        let child = command
             .args(["-a", "127.0.0.1", "-p", &port.to_string(), "-js", "-sd"])
             .arg(&store)
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
