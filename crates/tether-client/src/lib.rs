@@ -26,6 +26,7 @@ use url::Url;
 pub mod lobby;
 pub mod pinning;
 pub mod relay;
+pub mod relay_lobby;
 
 /// How a broker is reached (for the relay's targets).
 pub use tether_broker as broker;

@@ -11,6 +11,7 @@
 
 mod conn;
 mod live;
+mod lobby_kv;
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -75,6 +76,13 @@ pub async fn start(
         .await
         .map_err(|e| format!("broker: {e}"))?;
     client.flush().await.map_err(|e| format!("broker: {e}"))?;
+    let store = lobby_kv::bucket(&client).await?;
+    tokio::spawn(lobby_kv::follow(
+        store,
+        config.host_id.clone(),
+        state.sessions.lobby.clone(),
+        state.closing.clone(),
+    ));
     let (ended, ended_rx) = mpsc::channel(64);
     let relay = Relay {
         client,
