@@ -55,17 +55,21 @@ fn send(conn: &Connection, message: ClientMessage) {
     conn.commands.send(ConnCommand::Send(message)).unwrap();
 }
 
-/// A shell host serving `main` only through the broker.
+/// A shell host serving `main` only through the broker: it listens
+/// nowhere (`--listen none`).
 async fn relayed_host(dir: &std::path::Path, broker: &NatsServer) -> tether::host::Host {
     write_auth(&dir.join("auth.json"));
     let url = broker.url();
-    crate::common::start_host(dir, AgentSpec::Shell, move |config| {
+    let host = crate::common::start_host(dir, AgentSpec::Shell, move |config| {
         config.relay = Some(RelayConfig {
             broker: Broker::at(url),
             host_id: "devbox".into(),
         });
+        config.listen_none = true;
     })
-    .await
+    .await;
+    assert!(!host.listens());
+    host
 }
 
 #[tokio::test(flavor = "multi_thread")]

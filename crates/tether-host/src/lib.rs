@@ -63,6 +63,9 @@ pub struct HostConfig {
     pub presets: BTreeMap<String, agent::Preset>,
     /// A NATS broker to serve the sessions through as well (dialled out).
     pub relay: Option<server::relay::RelayConfig>,
+    /// No listening socket: the sessions are reached through the relay
+    /// only (`--listen none`).
+    pub listen_none: bool,
     /// Directories under which created sessions may run (the first is
     /// where a session without a `cwd` runs); none: no session can be
     /// created.
@@ -136,6 +139,7 @@ impl HostConfig {
             sessions: vec![SessionSpec::new("main", agent)],
             presets: BTreeMap::new(),
             relay: None,
+            listen_none: false,
             workspaces: Vec::new(),
             auth_path: auth::default_auth_path(),
             local_tokens: Vec::new(),
@@ -197,6 +201,8 @@ pub struct Host {
     /// Why recorded sessions did not start again.
     problems: Vec<String>,
     server: JoinHandle<()>,
+    /// It does not listen: reached through its relay only.
+    relay_only: bool,
     stop_accepting: Option<oneshot::Sender<()>>,
     closing: watch::Sender<bool>,
     /// Bumped after every reload of the auth file.
@@ -231,13 +237,11 @@ impl Host {
         let (sink, alerts) = notify::channel_for(config.notify.as_ref()).unzip();
         let (sessions, problems) = start_sessions(&config, sink)?;
         let sessions = Arc::new(sessions);
-        let listener = tokio::net::TcpListener::bind(config.listen)
-            .await
-            .map_err(|cause| Error::Io {
-                what: format!("cannot listen on {}", config.listen),
-                cause,
-            })?;
-        let addr = listener.local_addr()?;
+        let listener = bind(&config).await?;
+        let addr = match &listener {
+            Some(listener) => listener.local_addr()?,
+            None => config.listen,
+        };
         let auth = Arc::new(RwLock::new(auth));
         let (closing, closing_rx) = watch::channel(false);
         let (auth_changed, auth_changed_rx) = watch::channel(0);
@@ -285,6 +289,7 @@ impl Host {
             sessions,
             problems,
             server,
+            relay_only: config.listen_none,
             stop_accepting: Some(stop_accepting),
             closing,
             auth_changed,
@@ -295,6 +300,11 @@ impl Host {
 
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Whether it listens at all (`--listen none`: through its relay only).
+    pub fn listens(&self) -> bool {
+        !self.relay_only
     }
 
     /// `ws://ADDR/v1/sessions/ID` of the first session (the lobby,
@@ -580,12 +590,34 @@ fn start_sessions(
 }
 
 /// Serves HTTP on `listener` until `stop` fires.
+/// The listening socket; none for a host reached through its relay only
+/// (`--listen none`).
+async fn bind(config: &HostConfig) -> Result<Option<tokio::net::TcpListener>> {
+    if config.listen_none {
+        if config.relay.is_none() {
+            invalid!("--listen none needs --relay: nothing else would reach the sessions");
+        }
+        return Ok(None);
+    }
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|cause| Error::Io {
+            what: format!("cannot listen on {}", config.listen),
+            cause,
+        })?;
+    Ok(Some(listener))
+}
+
 async fn serve(
-    listener: tokio::net::TcpListener,
+    listener: Option<tokio::net::TcpListener>,
     app: axum::Router,
     limits: listener::SocketLimits,
     stop: oneshot::Receiver<()>,
 ) {
+    let Some(listener) = listener else {
+        let _ = stop.await;
+        return;
+    };
     // Dropped when this task ends: open HTTP exchanges then finish.
     let (_stop_all, stop_all) = watch::channel(false);
     tokio::select! {
