@@ -375,7 +375,9 @@ async fn the_example_broker_configuration_lets_a_host_serve_and_people_watch() {
         user: "people".into(),
         password: "people-secret".into(),
     };
-    let hosts = tether::client::relay_lobby::hosts_on(&people).await.unwrap();
+    let hosts = tether::client::relay_lobby::hosts_on(&people)
+        .await
+        .unwrap();
     assert_eq!(hosts, ["devbox"]);
     drop(owner);
     host.shutdown().await.unwrap();
