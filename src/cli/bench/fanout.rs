@@ -22,24 +22,37 @@ use super::{mono_ns, payload, rss, scratch_host};
 use tether::host::Host;
 use tether::protocol::{EventKind, OutputStream};
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct FanoutArgs {
     /// WebSocket followers.
     #[arg(long, default_value_t = 100)]
-    followers: usize,
+    pub(super) followers: usize,
     /// Events driven through the session.
     #[arg(long, default_value_t = 5000)]
-    events: u64,
+    pub(super) events: u64,
     /// Bytes of text per event.
     #[arg(long, default_value_t = 200)]
-    bytes: usize,
+    pub(super) bytes: usize,
     /// Keep a journal (every event written and flushed before broadcast).
     #[arg(long)]
-    journal: bool,
+    pub(super) journal: bool,
     /// Closed loop: the driver waits while the slowest follower has not yet
     /// received all but this many of the events sent (0 = open loop).
     #[arg(long, default_value_t = 16)]
-    window: u64,
+    pub(super) window: u64,
+    /// `nats`: the followers watch through a NATS broker (a nats-server
+    /// started for the run, or --broker), compared with direct WebSocket
+    /// followers in the same run.
+    #[arg(long, value_name = "nats")]
+    pub(super) via: Option<Via>,
+    /// The broker for --via nats [default: a nats-server of its own].
+    #[arg(long, value_name = "URL", requires = "via")]
+    pub(super) broker: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Via {
+    Nats,
 }
 
 /// Closed loop: waits until the slowest follower has received all but
@@ -50,7 +63,7 @@ async fn pace(window: u64, sent: u64, progress: &AtomicU64) {
     }
 }
 
-struct Followers {
+pub(super) struct Followers {
     child: Child,
     /// The slowest follower's event count, from the child's progress lines.
     progress: Arc<AtomicU64>,
@@ -60,7 +73,7 @@ struct Followers {
 /// How long the followers have to join before the bench gives up.
 const JOIN_WAIT: Duration = Duration::from_secs(60);
 
-fn spawn_followers(
+pub(super) fn spawn_followers(
     url: &str,
     token: Option<&str>,
     args: &FanoutArgs,
@@ -77,6 +90,10 @@ fn spawn_followers(
         .stdout(Stdio::piped());
     if let Some(token) = token {
         command.args(["--token", token]);
+    }
+    if let (Some(Via::Nats), Some(broker)) = (args.via, &args.broker) {
+        // Through the broker: each follower joins as a relay client.
+        command.args(["--relay", broker]);
     }
     let mut child = command.spawn()?;
     let mut lines = BufReader::new(child.stdout.take().expect("piped"));
@@ -120,6 +137,9 @@ pub fn run(args: FanoutArgs) -> Result<()> {
     if args.followers == 0 || args.events == 0 {
         bail!("--followers and --events must be at least 1");
     }
+    if args.via == Some(Via::Nats) {
+        return super::fanout_nats::run(args);
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -161,9 +181,12 @@ pub fn run(args: FanoutArgs) -> Result<()> {
 
 /// The real host. Returns the followers' report with the start time, and
 /// the host's resident memory per connection.
-async fn run_tether(args: &FanoutArgs) -> Result<((FollowerReport, u64), u64)> {
+pub(super) async fn run_tether(args: &FanoutArgs) -> Result<((FollowerReport, u64), u64)> {
     let (dir, mut config) = scratch_host("fanout")?;
     config.journal_dir = args.journal.then(|| dir.join("journal"));
+    if let (Some(Via::Nats), Some(broker)) = (args.via, &args.broker) {
+        config.relay = Some(super::fanout_nats::relay_config(broker)?);
+    }
     config.make_room_for_viewers(args.followers);
     let host = Host::start(config).await?;
     // Let the agent's start-up events land before numbering ours.
@@ -175,8 +198,8 @@ async fn run_tether(args: &FanoutArgs) -> Result<((FollowerReport, u64), u64)> {
     let followers = {
         let (url, token) = (url.clone(), token.clone());
         let args = FanoutArgs {
-            journal: args.journal,
-            ..*args
+            broker: args.broker.clone(),
+            ..args.clone()
         };
         tokio::task::spawn_blocking(move || spawn_followers(&url, Some(&token), &args, base))
             .await??
@@ -203,6 +226,7 @@ async fn run_tether(args: &FanoutArgs) -> Result<((FollowerReport, u64), u64)> {
     }
     let (after, _) = rss();
     let per_conn = after.saturating_sub(before) / args.followers as u64;
+    let cpu_before = super::fanout_nats::process_cpu_ns();
     let start = mono_ns();
     for sent in 0..args.events {
         pace(args.window, sent, &followers.progress).await;
@@ -213,7 +237,8 @@ async fn run_tether(args: &FanoutArgs) -> Result<((FollowerReport, u64), u64)> {
         })
         .await?;
     }
-    let report = tokio::task::spawn_blocking(move || followers.report()).await??;
+    let mut report = tokio::task::spawn_blocking(move || followers.report()).await??;
+    report.host_cpu_ns = super::fanout_nats::process_cpu_ns().saturating_sub(cpu_before);
     host.shutdown().await?;
     let _ = std::fs::remove_dir_all(&dir);
     Ok(((report, start), per_conn))
@@ -258,7 +283,9 @@ async fn run_bare(args: &FanoutArgs) -> Result<(FollowerReport, u64)> {
     let followers = {
         let args = FanoutArgs {
             journal: false,
-            ..*args
+            via: None,
+            broker: None,
+            ..args.clone()
         };
         tokio::task::spawn_blocking(move || spawn_followers(&url, None, &args, 0)).await??
     };

@@ -2,6 +2,7 @@
 
 mod auth;
 mod fanout;
+mod fanout_nats;
 mod followers;
 mod large_journal;
 mod lobby;
