@@ -113,9 +113,24 @@ fn deck_of(openings: &[Opening], start: &Start) -> Deck {
     deck
 }
 
+/// What connecting to an opening first tries: its session, or its
+/// host's list.
+fn probe(opening: &Opening, view: bool) -> Target {
+    Target {
+        url: match &opening.session {
+            Some(_) => opening.url.clone(),
+            None => lobby::lobby_url(&opening.url),
+        },
+        token: opening.token.clone(),
+        view,
+    }
+}
+
 /// Runs the UI over the openings. One opening is connected first, so a
 /// failure is one plain line before the screen is taken; with several, a
 /// host that is down is shown as down and never keeps the others away.
+/// Either way an unknown `wss://` host is asked about (or refused) here,
+/// before the screen is taken.
 pub async fn run(openings: Vec<Opening>, start: Start) -> ExitCode {
     let Some(first) = openings.first() else {
         return Failure::usage(
@@ -125,16 +140,23 @@ pub async fn run(openings: Vec<Opening>, start: Start) -> ExitCode {
     };
     let mut deck = deck_of(&openings, &start);
     let mut links = Links::default();
-    if openings.len() == 1 {
-        let probe = Target {
-            url: match &first.session {
-                Some(_) => first.url.clone(),
-                None => lobby::lobby_url(&first.url),
-            },
-            token: first.token.clone(),
-            view: start.view,
-        };
-        let socket = match client::connect_once(&probe, Since::Seq(0)).await {
+    let ask = super::trust::can_ask();
+    if openings.len() > 1 {
+        // Each host's list: a look that never takes a session's owner slot.
+        let lists: Vec<Target> = openings
+            .iter()
+            .map(|o| Target {
+                url: lobby::lobby_url(&o.url),
+                token: o.token.clone(),
+                view: true,
+            })
+            .collect();
+        if let Err(failure) = super::trust::check_hosts(&lists, ask).await {
+            return failure.exit();
+        }
+    } else {
+        let probe = probe(first, start.view);
+        let socket = match super::trust::connect(&probe, Since::Seq(0), ask).await {
             Ok(socket) => socket,
             // A host without a list (a tether from before many sessions).
             Err(client::ConnectError::NotFound) if first.session.is_none() => {
