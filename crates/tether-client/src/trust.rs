@@ -50,7 +50,6 @@ pub(crate) fn check(host_port: &str) -> Result<Check, ConnectError> {
     let verifier = Arc::new(Trust {
         host_port: host_port.to_owned(),
         pin: lookup(host_port),
-        roots: roots(),
         provider: provider.clone(),
         refusal: refusal.clone(),
     });
@@ -97,7 +96,6 @@ fn roots() -> Option<Arc<WebPkiServerVerifier>> {
 struct Trust {
     host_port: String,
     pin: Option<Pin>,
-    roots: Option<Arc<WebPkiServerVerifier>>,
     provider: Arc<CryptoProvider>,
     refusal: Arc<Mutex<Option<ConnectError>>>,
 }
@@ -111,7 +109,8 @@ impl ServerCertVerifier for Trust {
         ocsp: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        let roots = || match &self.roots {
+        // Read only when a given pin does not decide alone.
+        let roots = || match roots() {
             Some(roots) => roots
                 .verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
                 .map(|_| ()),
