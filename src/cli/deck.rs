@@ -201,9 +201,24 @@ fn deck_of(openings: &[Opening], start: &Start) -> Deck {
     deck
 }
 
+/// What connecting to an opening first tries: its session, or its
+/// host's list.
+fn probe(opening: &Opening, view: bool) -> Target {
+    Target {
+        url: match &opening.session {
+            Some(_) => opening.url.clone(),
+            None => lobby::lobby_url(&opening.url),
+        },
+        token: opening.token.clone(),
+        view,
+    }
+}
+
 /// Runs the UI over the openings. One opening is connected first, so a
 /// failure is one plain line before the screen is taken; with several, a
 /// host that is down is shown as down and never keeps the others away.
+/// Either way an unknown `wss://` host is asked about (or refused) here,
+/// before the screen is taken.
 pub async fn run(openings: Vec<Opening>, start: Start) -> ExitCode {
     let openings = match every_host_of_brokers(openings).await {
         Ok(openings) => openings,
@@ -217,17 +232,26 @@ pub async fn run(openings: Vec<Opening>, start: Start) -> ExitCode {
     };
     let mut deck = deck_of(&openings, &start);
     let mut links = Links::default();
-    let relayed = matches!(first.url.scheme(), "nats" | "tls");
-    if openings.len() == 1 && !relayed {
-        let probe = Target {
-            url: match &first.session {
-                Some(_) => first.url.clone(),
-                None => lobby::lobby_url(&first.url),
-            },
-            token: first.token.clone(),
-            view: start.view,
-        };
-        let socket = match client::connect_once(&probe, Since::Seq(0)).await {
+    let ask = super::trust::can_ask();
+    // Through a broker there is no host certificate to check here.
+    let relayed = |o: &Opening| matches!(o.url.scheme(), "nats" | "tls");
+    if openings.len() > 1 {
+        // Each host's list: a look that never takes a session's owner slot.
+        let lists: Vec<Target> = openings
+            .iter()
+            .filter(|o| !relayed(o))
+            .map(|o| Target {
+                url: lobby::lobby_url(&o.url),
+                token: o.token.clone(),
+                view: true,
+            })
+            .collect();
+        if let Err(failure) = super::trust::check_hosts(&lists, ask).await {
+            return failure.exit();
+        }
+    } else if !relayed(first) {
+        let probe = probe(first, start.view);
+        let socket = match super::trust::connect(&probe, Since::Seq(0), ask).await {
             Ok(socket) => socket,
             // A host without a list (a tether from before many sessions).
             Err(client::ConnectError::NotFound) if first.session.is_none() => {

@@ -1,7 +1,10 @@
 //! `tether bench fanout`: N real WebSocket followers (in a child process,
 //! so the host's memory is measured alone) receive M events of B bytes
 //! driven through a real host as fast as they go; then the same load goes
-//! through a bare tokio-tungstenite broadcast loop, our floor.
+//! through a bare tokio-tungstenite broadcast loop, our floor. With
+//! `--tls` the host serves `wss://` (a self-signed certificate the
+//! followers trust) and the same load also goes through the host over
+//! plain `ws://` in the same run, for the ratio.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -40,6 +43,10 @@ pub struct FanoutArgs {
     /// received all but this many of the events sent (0 = open loop).
     #[arg(long, default_value_t = 16)]
     pub(super) window: u64,
+    /// Through TLS (`wss://`), measured against plain `ws://` in the same
+    /// run.
+    #[arg(long)]
+    pub(super) tls: bool,
     /// `nats`: the followers watch through a NATS broker (a nats-server
     /// started for the run, or --broker), compared with direct WebSocket
     /// followers in the same run.
@@ -73,23 +80,29 @@ pub(super) struct Followers {
 /// How long the followers have to join before the bench gives up.
 const JOIN_WAIT: Duration = Duration::from_secs(60);
 
-pub(super) fn spawn_followers(
-    url: &str,
-    token: Option<&str>,
-    args: &FanoutArgs,
-    base: u64,
-) -> Result<Followers> {
+/// Where the followers connect, and what they trust there.
+pub(super) struct Join<'a> {
+    pub url: &'a str,
+    pub token: Option<&'a str>,
+    /// The certificate to trust (PEM), for `wss://`.
+    pub ca: Option<&'a std::path::Path>,
+}
+
+pub(super) fn spawn_followers(join: &Join<'_>, args: &FanoutArgs, base: u64) -> Result<Followers> {
     let mut command = Command::new(std::env::current_exe()?);
     command
-        .args(["bench", "followers", "--url", url, "--count"])
+        .args(["bench", "followers", "--url", join.url, "--count"])
         .arg(args.followers.to_string())
         .arg("--events")
         .arg(args.events.to_string())
         .arg("--base")
         .arg(base.to_string())
         .stdout(Stdio::piped());
-    if let Some(token) = token {
+    if let Some(token) = join.token {
         command.args(["--token", token]);
+    }
+    if let Some(ca) = join.ca {
+        command.arg("--ca").arg(ca);
     }
     if let (Some(Via::Nats), Some(broker)) = (args.via, &args.broker) {
         // Through the broker: each follower joins as a relay client.
@@ -143,7 +156,12 @@ pub fn run(args: FanoutArgs) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let (tether, per_conn) = runtime.block_on(run_tether(&args))?;
+    // Plain first: with --tls, the figure TLS is held against.
+    let plain = match args.tls {
+        true => Some(runtime.block_on(run_tether(&args, false))?),
+        false => None,
+    };
+    let (tether, per_conn) = runtime.block_on(run_tether(&args, args.tls))?;
     let (_, peak) = rss();
     let bare = runtime.block_on(run_bare(&args))?;
     let seconds = |r: &(FollowerReport, u64)| (r.0.last_ns.saturating_sub(r.1)) as f64 / 1e9;
@@ -153,7 +171,7 @@ pub fn run(args: FanoutArgs) -> Result<()> {
     let deliveries_per_s = deliveries / tether_s;
     let bare_per_s = deliveries / bare_s;
     let report = &tether.0;
-    let line = json!({
+    let mut line = json!({
         "followers": args.followers,
         "events": args.events,
         "bytes": args.bytes,
@@ -175,15 +193,36 @@ pub fn run(args: FanoutArgs) -> Result<()> {
         "bare_missing": bare.0.missing,
         "ratio_vs_bare": ((deliveries_per_s / bare_per_s) * 1000.0).round() / 1000.0,
     });
+    if let Some((plain, _)) = plain {
+        let plain_per_s = deliveries / seconds(&plain);
+        line["tls"] = json!(true);
+        line["plain_deliveries_per_s"] = json!(plain_per_s.round());
+        line["plain_p99_ms"] = json!(plain.0.p99_us as f64 / 1000.0);
+        line["plain_missing"] = json!(plain.0.missing);
+        let ratio = ((deliveries_per_s / plain_per_s) * 1000.0).round() / 1000.0;
+        line["ratio_tls_vs_plain"] = json!(ratio);
+    }
     println!("{line}");
     Ok(())
 }
 
-/// The real host. Returns the followers' report with the start time, and
-/// the host's resident memory per connection.
-pub(super) async fn run_tether(args: &FanoutArgs) -> Result<((FollowerReport, u64), u64)> {
+/// The real host (serving `wss://` when `tls`). Returns the followers'
+/// report with the start time, and the host's resident memory per
+/// connection.
+pub(super) async fn run_tether(
+    args: &FanoutArgs,
+    tls: bool,
+) -> Result<((FollowerReport, u64), u64)> {
     let (dir, mut config) = scratch_host("fanout")?;
     config.journal_dir = args.journal.then(|| dir.join("journal"));
+    let ca = match tls {
+        true => {
+            let (cert, key, _) = super::self_signed_in(&dir)?;
+            config.tls = Some((cert.clone(), key));
+            Some(cert)
+        }
+        false => None,
+    };
     if let (Some(Via::Nats), Some(broker)) = (args.via, &args.broker) {
         config.relay = Some(super::fanout_nats::relay_config(broker)?);
     }
@@ -201,8 +240,15 @@ pub(super) async fn run_tether(args: &FanoutArgs) -> Result<((FollowerReport, u6
             broker: args.broker.clone(),
             ..args.clone()
         };
-        tokio::task::spawn_blocking(move || spawn_followers(&url, Some(&token), &args, base))
-            .await??
+        tokio::task::spawn_blocking(move || {
+            let join = Join {
+                url: &url,
+                token: Some(&token),
+                ca: ca.as_deref(),
+            };
+            spawn_followers(&join, &args, base)
+        })
+        .await??
     };
     let mut followers = followers;
     // Every follower has joined once the host lists them all.
@@ -287,7 +333,15 @@ async fn run_bare(args: &FanoutArgs) -> Result<(FollowerReport, u64)> {
             broker: None,
             ..args.clone()
         };
-        tokio::task::spawn_blocking(move || spawn_followers(&url, None, &args, 0)).await??
+        tokio::task::spawn_blocking(move || {
+            let join = Join {
+                url: &url,
+                token: None,
+                ca: None,
+            };
+            spawn_followers(&join, &args, 0)
+        })
+        .await??
     };
     while subscribed.load(Ordering::SeqCst) < args.followers {
         tokio::time::sleep(Duration::from_millis(20)).await;

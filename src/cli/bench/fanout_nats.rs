@@ -96,8 +96,8 @@ pub fn run(args: FanoutArgs) -> Result<()> {
         broker: Some(broker),
         ..args.clone()
     };
-    let (direct, _) = runtime.block_on(run_tether(&direct))?;
-    let (relayed, _) = runtime.block_on(run_tether(&relayed))?;
+    let (direct, _) = runtime.block_on(run_tether(&direct, false))?;
+    let (relayed, _) = runtime.block_on(run_tether(&relayed, false))?;
     let figures = |(report, start): &(FollowerReport, u64)| {
         let seconds = report.last_ns.saturating_sub(*start) as f64 / 1e9;
         let deliveries = (args.events * args.followers as u64) as f64;

@@ -21,6 +21,9 @@ pub struct FollowersArgs {
     url: String,
     #[arg(long)]
     pub(super) token: Option<String>,
+    /// The certificate (PEM) to trust for a `wss://` URL.
+    #[arg(long)]
+    ca: Option<std::path::PathBuf>,
     #[arg(long)]
     pub(super) count: usize,
     #[arg(long)]
@@ -109,6 +112,7 @@ type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 async fn connect_all(args: &FollowersArgs) -> Result<Vec<Socket>> {
+    let connector = args.ca.as_deref().map(trusting).transpose()?;
     let mut sockets = Vec::with_capacity(args.count);
     for _ in 0..args.count {
         let mut request = args.url.as_str().into_client_request()?;
@@ -117,10 +121,36 @@ async fn connect_all(args: &FollowersArgs) -> Result<Vec<Socket>> {
                 .headers_mut()
                 .insert("Authorization", format!("Bearer {token}").parse()?);
         }
-        let (socket, _) = tokio_tungstenite::connect_async(request).await?;
+        let (socket, _) = tokio_tungstenite::connect_async_tls_with_config(
+            request,
+            None,
+            false,
+            connector.clone(),
+        )
+        .await?;
         sockets.push(socket);
     }
     Ok(sockets)
+}
+
+/// A TLS client that trusts the certificate in `ca` (PEM) and nothing
+/// else; one configuration shared by every follower, as one client
+/// process would.
+fn trusting(ca: &std::path::Path) -> Result<tokio_tungstenite::Connector> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_file_iter(ca)? {
+        roots.add(cert?)?;
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(tokio_tungstenite::Connector::Rustls(std::sync::Arc::new(
+        config,
+    )))
 }
 
 /// Prints `progress N` whenever the slowest follower's count changes.
