@@ -239,9 +239,11 @@ impl ServeArgs {
     fn config(self) -> Result<HostConfig> {
         Playback::check_speed(self.speed).map_err(|why| eyre!("--speed: {why}"))?;
         let mut notify = NotifyChoice::default();
+        let mut relay = None;
         let mut config = match self.config_file()? {
             Some(file) => {
                 notify = file.notify().map_err(|e| eyre!(e))?;
+                relay = file.relay.clone();
                 let served = file.resolve().map_err(|e| eyre!(e))?;
                 let mut config = HostConfig::new(AgentSpec::Shell);
                 config.sessions = served.sessions;
@@ -262,6 +264,7 @@ impl ServeArgs {
             }
         };
         config.notify = self.notify_config(notify)?;
+        config.relay = self.relay.config(relay.as_ref()).map_err(|e| eyre!(e))?;
         self.apply_flags(&mut config)?;
         Ok(config)
     }
@@ -292,9 +295,6 @@ impl ServeArgs {
             Some(Listen::At(listen)) => config.listen = listen,
             Some(Listen::Nowhere) => config.listen_none = true,
             None => {}
-        }
-        if let Some(relay) = self.relay.config().map_err(|e| eyre!(e))? {
-            config.relay = Some(relay);
         }
         if let (Some(cert), Some(key)) = (self.tls_cert.clone(), self.tls_key.clone()) {
             config.tls = Some((cert, key));

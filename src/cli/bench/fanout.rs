@@ -55,6 +55,9 @@ pub struct FanoutArgs {
     /// The broker for --via nats [default: a nats-server of its own].
     #[arg(long, value_name = "URL", requires = "via")]
     pub(super) broker: Option<String>,
+    /// Measure the host's CPU at rest before the events (set by --via).
+    #[arg(skip)]
+    pub(super) measure_rest: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -62,18 +65,35 @@ pub enum Via {
     Nats,
 }
 
+/// The slowest follower's event count, and a wake-up when it moves.
+#[derive(Default)]
+pub(super) struct Progress {
+    count: AtomicU64,
+    /// The followers' process has ended (its report written, or it died).
+    ended: std::sync::atomic::AtomicBool,
+    changed: tokio::sync::Notify,
+}
+
 /// Closed loop: waits until the slowest follower has received all but
-/// `window` of the `sent` events (`window` 0: never waits).
-async fn pace(window: u64, sent: u64, progress: &AtomicU64) {
-    while window > 0 && sent.saturating_sub(progress.load(Ordering::Acquire)) >= window {
-        tokio::time::sleep(Duration::from_micros(200)).await;
+/// `window` of the `sent` events (`window` 0: never waits), or their
+/// process has ended (a follower cut off never catches up: its report
+/// says so). It sleeps until progress moves rather than polling, so the
+/// driver's CPU is not counted as the host's.
+async fn pace(window: u64, sent: u64, progress: &Progress) {
+    let behind = || sent.saturating_sub(progress.count.load(Ordering::Acquire)) >= window;
+    while window > 0 && behind() && !progress.ended.load(Ordering::Acquire) {
+        let moved = progress.changed.notified();
+        if !behind() {
+            break;
+        }
+        moved.await;
     }
 }
 
 pub(super) struct Followers {
     child: Child,
     /// The slowest follower's event count, from the child's progress lines.
-    progress: Arc<AtomicU64>,
+    progress: Arc<Progress>,
     report: std::thread::JoinHandle<Option<String>>,
 }
 
@@ -116,17 +136,23 @@ pub(super) fn spawn_followers(join: &Join<'_>, args: &FanoutArgs, base: u64) -> 
         let _ = child.kill();
         bail!("the followers did not connect: {line:?}");
     }
-    let progress = Arc::new(AtomicU64::new(0));
+    let progress = Arc::new(Progress::default());
     let seen = progress.clone();
     let report = std::thread::spawn(move || {
-        for line in lines.lines() {
-            let line = line.ok()?;
-            match line.strip_prefix("progress ") {
-                Some(n) => seen.store(n.parse().unwrap_or(0), Ordering::Release),
-                None => return Some(line),
-            }
-        }
-        None
+        let report = lines
+            .lines()
+            .map_while(std::result::Result::ok)
+            .find(|line| match line.strip_prefix("progress ") {
+                Some(n) => {
+                    seen.count.store(n.parse().unwrap_or(0), Ordering::Release);
+                    seen.changed.notify_waiters();
+                    false
+                }
+                None => true,
+            });
+        seen.ended.store(true, Ordering::Release);
+        seen.changed.notify_waiters();
+        report
     });
     Ok(Followers {
         child,
@@ -272,6 +298,10 @@ pub(super) async fn run_tether(
     }
     let (after, _) = rss();
     let per_conn = after.saturating_sub(before) / args.followers as u64;
+    let idle_cpu_ns_per_s = match args.measure_rest {
+        true => super::fanout_nats::idle_cpu(args.followers).await,
+        false => 0,
+    };
     let cpu_before = super::fanout_nats::process_cpu_ns();
     let start = mono_ns();
     for sent in 0..args.events {
@@ -285,6 +315,7 @@ pub(super) async fn run_tether(
     }
     let mut report = tokio::task::spawn_blocking(move || followers.report()).await??;
     report.host_cpu_ns = super::fanout_nats::process_cpu_ns().saturating_sub(cpu_before);
+    report.host_idle_cpu_ns_per_s = idle_cpu_ns_per_s;
     host.shutdown().await?;
     let _ = std::fs::remove_dir_all(&dir);
     Ok(((report, start), per_conn))

@@ -33,6 +33,20 @@ pub fn process_cpu_ns() -> u64 {
     ns(usage.user_time()) + ns(usage.system_time())
 }
 
+/// The host's CPU per second with the followers joined and nothing sent:
+/// what watching costs it at rest (heartbeats, timers). Measured after the
+/// joins have settled (the coalesced participants list has gone out).
+pub async fn idle_cpu(followers: usize) -> u64 {
+    let coalesce = 0.05 * (followers as f64 / 100.0).max(1.0).powi(2).min(200.0);
+    tokio::time::sleep(Duration::from_secs_f64(coalesce + 1.0)).await;
+    let before = process_cpu_ns();
+    tokio::time::sleep(IDLE_WINDOW).await;
+    (process_cpu_ns().saturating_sub(before) as f64 / IDLE_WINDOW.as_secs_f64()) as u64
+}
+
+/// How long the host's resting CPU is measured.
+const IDLE_WINDOW: Duration = Duration::from_secs(3);
+
 pub fn relay_config(broker: &str) -> Result<RelayConfig> {
     Ok(RelayConfig {
         broker: Broker::at(url::Url::parse(broker)?),
@@ -90,10 +104,12 @@ pub fn run(args: FanoutArgs) -> Result<()> {
     let direct = FanoutArgs {
         via: None,
         broker: None,
+        measure_rest: true,
         ..args.clone()
     };
     let relayed = FanoutArgs {
         broker: Some(broker),
+        measure_rest: true,
         ..args.clone()
     };
     let (direct, _) = runtime.block_on(run_tether(&direct, false))?;
@@ -101,11 +117,17 @@ pub fn run(args: FanoutArgs) -> Result<()> {
     let figures = |(report, start): &(FollowerReport, u64)| {
         let seconds = report.last_ns.saturating_sub(*start) as f64 / 1e9;
         let deliveries = (args.events * args.followers as u64) as f64;
+        let us = |ns: f64| (ns / 100.0).round() / 10.0;
+        // What the events cost beyond what the host spends at rest.
+        let resting = report.host_idle_cpu_ns_per_s as f64 * seconds;
+        let for_events = (report.host_cpu_ns as f64 - resting).max(0.0);
         json!({
             "deliveries_per_s": (deliveries / seconds).round(),
             "p50_ms": report.p50_us as f64 / 1000.0,
             "p99_ms": report.p99_us as f64 / 1000.0,
-            "host_cpu_us_per_event": (report.host_cpu_ns as f64 / args.events as f64 / 1000.0 * 10.0).round() / 10.0,
+            "host_cpu_us_per_event": us(report.host_cpu_ns as f64 / args.events as f64),
+            "host_cpu_us_per_event_beyond_rest": us(for_events / args.events as f64),
+            "host_rest_cpu_ms_per_s": (report.host_idle_cpu_ns_per_s as f64 / 1e4).round() / 100.0,
             "missing": report.missing,
             "duplicated": report.duplicated,
             "closed_early": report.closed_early,

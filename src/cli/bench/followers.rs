@@ -55,6 +55,10 @@ pub struct FollowerReport {
     /// by the driver, not the followers).
     #[serde(default)]
     pub host_cpu_ns: u64,
+    /// The host's CPU per second with every follower joined and no events
+    /// (their heartbeats), measured before the events (--via only).
+    #[serde(default)]
+    pub host_idle_cpu_ns_per_s: u64,
 }
 
 pub(super) struct One {

@@ -25,8 +25,8 @@ use super::AppState;
 use crate::host::runtime::Request as SessionRequest;
 use crate::host::session::{Join, ParticipantId, Since};
 use crate::protocol::relay::{
-    HostSubject, LEAVE, RelayCommand, RelayJoin, RelayReply, SessionSubjects, check_conn_id,
-    host_from_wildcard, host_join_wildcard,
+    HEARTBEAT, HostSubject, LEAVE, RelayCommand, RelayJoin, RelayReply, SessionSubjects,
+    check_conn_id, host_from_wildcard, host_join_wildcard,
 };
 use crate::protocol::{ClientMessage, Grant, Mode, decode_client_message};
 
@@ -260,6 +260,9 @@ impl Relay {
             return Err((403, "the token is not this connection's".into()));
         }
         known.heard = Instant::now();
+        if command.message["type"] == HEARTBEAT {
+            return Ok(());
+        }
         if command.message["type"] == LEAVE {
             self.leave(&conn).await;
             return Ok(());
