@@ -153,3 +153,131 @@ async fn every_viewer_through_a_cutting_broker_link_ends_with_every_event_once()
     );
     host.shutdown().await.unwrap();
 }
+
+/// A proxy to the broker that can swallow what the host sends (bytes read
+/// and dropped, as a link that dies does) and then cut the connection.
+struct HostLink {
+    port: u16,
+    swallow: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    cut: tokio::sync::broadcast::Sender<()>,
+}
+
+async fn host_link(broker: u16) -> HostLink {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let swallow = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (cut, _) = tokio::sync::broadcast::channel(4);
+    let (flag, cuts) = (swallow.clone(), cut.clone());
+    tokio::spawn(async move {
+        while let Ok((host, _)) = listener.accept().await {
+            let Ok(upstream) = TcpStream::connect(("127.0.0.1", broker)).await else {
+                return;
+            };
+            let (mut host_read, mut host_write) = host.into_split();
+            let (mut up_read, mut up_write) = upstream.into_split();
+            let (flag, mut cut) = (flag.clone(), cuts.subscribe());
+            tokio::spawn(async move {
+                let to_broker = async {
+                    let mut buf = vec![0u8; 4096];
+                    loop {
+                        let n = match host_read.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => n,
+                        };
+                        if flag.load(std::sync::atomic::Ordering::SeqCst) {
+                            continue;
+                        }
+                        if up_write.write_all(&buf[..n]).await.is_err() {
+                            return;
+                        }
+                    }
+                };
+                let to_host = tokio::io::copy(&mut up_read, &mut host_write);
+                tokio::select! {
+                    _ = to_broker => {}
+                    _ = to_host => {}
+                    _ = cut.recv() => {}
+                }
+            });
+        }
+    });
+    HostLink { port, swallow, cut }
+}
+
+/// The host's own broker link dies just after it published an event, and
+/// nothing follows: its viewers are told to join again once it is back,
+/// and get that event (they would otherwise wait for the next one).
+#[tokio::test(flavor = "multi_thread")]
+async fn an_event_lost_with_the_hosts_broker_link_reaches_its_viewers() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(broker) = NatsServer::start("relay_host_link", dir.path()) else {
+        return;
+    };
+    write_auth(&dir.path().join("auth.json"));
+    let link = host_link(broker.port).await;
+    let through = format!("nats://127.0.0.1:{}", link.port).parse().unwrap();
+    let host = crate::common::start_host(dir.path(), AgentSpec::Shell, move |config| {
+        config.relay = Some(RelayConfig {
+            broker: Broker::at(through),
+            host_id: "devbox".into(),
+        });
+    })
+    .await;
+    let base = host.summary().await.unwrap().last_seq;
+    let target = RelayTarget {
+        broker: Broker::at(broker.url()),
+        host: "devbox".into(),
+        session: "main".into(),
+        token: "tt_view_0000000000000000".into(),
+        view: true,
+        claim: false,
+    };
+    let applied = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(base));
+    let mut conn = relay::spawn(target, Resume::After(applied.clone()));
+    let next_event = async |conn: &mut tether::client::Connection| loop {
+        match conn.events.recv().await {
+            Some(ConnEvent::Message(ServerMessage::Event(record))) => return record.seq,
+            Some(ConnEvent::Failed(e)) => panic!("failed: {e}"),
+            Some(_) => {}
+            None => panic!("the connection task ended"),
+        }
+    };
+    let say = |text: &str| EventKind::Output {
+        stream: OutputStream::Stdout,
+        text: text.into(),
+    };
+    // Joined and its first heartbeat answered, before the link dies.
+    loop {
+        match tokio::time::timeout(Duration::from_secs(10), conn.events.recv()).await {
+            Ok(Some(ConnEvent::Rtt(_))) => break,
+            Ok(Some(ConnEvent::Failed(e))) => panic!("failed: {e}"),
+            Ok(Some(_)) => {}
+            Ok(None) | Err(_) => panic!("no heartbeat answered"),
+        }
+    }
+    host.inject(say("before\n")).await.unwrap();
+    let seq = tokio::time::timeout(Duration::from_secs(10), next_event(&mut conn))
+        .await
+        .unwrap();
+    applied.store(seq, std::sync::atomic::Ordering::Release);
+    link.swallow
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    host.inject(say("lost on the way\n")).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let _ = link.cut.send(());
+    link.swallow
+        .store(false, std::sync::atomic::Ordering::SeqCst);
+    let cut_at = Instant::now();
+    let seq = tokio::time::timeout(Duration::from_secs(20), next_event(&mut conn))
+        .await
+        .expect("the event lost with the host's link comes once it is back");
+    // Well before its next heartbeat (every 5 s) would have noticed.
+    assert!(
+        cut_at.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        cut_at.elapsed()
+    );
+    assert_eq!(seq, base + 2);
+    drop(conn);
+    host.shutdown().await.unwrap();
+}

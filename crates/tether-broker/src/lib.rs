@@ -116,18 +116,24 @@ impl Broker {
             .await
     }
 
-    /// [`Broker::connect`], with a count of the connection's losses: the
-    /// client library reconnects by itself, but what the broker sent
-    /// while it was away is gone, and a subscriber that must not miss
-    /// anything has to know.
+    /// [`Broker::connect`], with a count of the connection's losses, each
+    /// counted once it is back: the client library reconnects by itself,
+    /// but what the broker sent (or was sent) while it was away is gone,
+    /// and whoever must not miss anything has to know.
     pub async fn connect_counting_losses(
         &self,
         name: &str,
     ) -> Result<(async_nats::Client, tokio::sync::watch::Receiver<u64>), String> {
         let (losses, counted) = tokio::sync::watch::channel(0u64);
+        let away = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let options = async_nats::ConnectOptions::new().event_callback(move |event| {
-            if matches!(event, async_nats::Event::Disconnected) {
-                losses.send_modify(|n| *n += 1);
+            use std::sync::atomic::Ordering;
+            match event {
+                async_nats::Event::Disconnected => away.store(true, Ordering::SeqCst),
+                async_nats::Event::Connected if away.swap(false, Ordering::SeqCst) => {
+                    losses.send_modify(|n| *n += 1);
+                }
+                _ => {}
             }
             async {}
         });
