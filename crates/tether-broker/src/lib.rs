@@ -77,6 +77,9 @@ impl BrokerAuth {
     }
 }
 
+/// See [`Broker::connect_counting_losses`].
+const SUBSCRIPTION_CAPACITY: usize = 1 << 20;
+
 impl Broker {
     /// A client's broker at `url`: credentials from `TETHER_BROKER_CREDS`
     /// (a file) or as [`BrokerAuth::from_env`] says, a CA file from
@@ -126,17 +129,23 @@ impl Broker {
     ) -> Result<(async_nats::Client, tokio::sync::watch::Receiver<u64>), String> {
         let (losses, counted) = tokio::sync::watch::channel(0u64);
         let away = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let options = async_nats::ConnectOptions::new().event_callback(move |event| {
-            use std::sync::atomic::Ordering;
-            match event {
-                async_nats::Event::Disconnected => away.store(true, Ordering::SeqCst),
-                async_nats::Event::Connected if away.swap(false, Ordering::SeqCst) => {
-                    losses.send_modify(|n| *n += 1);
+        let options = async_nats::ConnectOptions::new()
+            // Messages a subscription holds before the library drops them
+            // (a long replay comes faster than it is applied).
+            .subscription_capacity(SUBSCRIPTION_CAPACITY)
+            .event_callback(move |event| {
+                use std::sync::atomic::Ordering;
+                match event {
+                    async_nats::Event::Disconnected => away.store(true, Ordering::SeqCst),
+                    async_nats::Event::Connected if away.swap(false, Ordering::SeqCst) => {
+                        losses.send_modify(|n| *n += 1);
+                    }
+                    // Dropped on our side: a loss too, the link still up.
+                    async_nats::Event::SlowConsumer(_) => losses.send_modify(|n| *n += 1),
+                    _ => {}
                 }
-                _ => {}
-            }
-            async {}
-        });
+                async {}
+            });
         Ok((self.connect_with(name, options).await?, counted))
     }
 

@@ -55,7 +55,7 @@ pub fn relay_config(broker: &str) -> Result<RelayConfig> {
 }
 
 /// A nats-server with JetStream for the run, killed when dropped.
-struct OwnBroker(Child, std::path::PathBuf);
+pub struct OwnBroker(Child, std::path::PathBuf);
 
 impl Drop for OwnBroker {
     fn drop(&mut self) {
@@ -65,7 +65,7 @@ impl Drop for OwnBroker {
     }
 }
 
-fn own_broker() -> Result<(OwnBroker, String)> {
+pub fn own_broker() -> Result<(OwnBroker, String)> {
     let port = std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port();
@@ -144,6 +144,37 @@ pub fn run(args: FanoutArgs) -> Result<()> {
     });
     println!("{line}");
     Ok(())
+}
+
+/// A new viewer through the broker, from the start: milliseconds until
+/// `caught_up` (its broker connection included), and the events it got.
+pub async fn catch_up(broker: &str, token: &str) -> Result<(f64, u64)> {
+    let target = RelayTarget {
+        broker: Broker::at(url::Url::parse(broker)?),
+        host: HOST_ID.into(),
+        session: "main".into(),
+        token: token.into(),
+        view: true,
+        claim: false,
+    };
+    let started = std::time::Instant::now();
+    let applied = Arc::new(AtomicU64::new(0));
+    let mut connection = relay::spawn(target, Resume::After(applied.clone()));
+    let mut events = 0u64;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        match tokio::time::timeout_at(deadline, connection.events.recv()).await {
+            Ok(Some(ConnEvent::Message(ServerMessage::Event(record)))) => {
+                events += 1;
+                applied.store(record.seq, std::sync::atomic::Ordering::Release);
+            }
+            Ok(Some(ConnEvent::Message(ServerMessage::CaughtUp { .. }))) => break,
+            Ok(Some(ConnEvent::Failed(e))) => bail!("the viewer could not join: {e}"),
+            Ok(Some(_)) => {}
+            Ok(None) | Err(_) => bail!("the replay did not finish"),
+        }
+    }
+    Ok((started.elapsed().as_secs_f64() * 1000.0, events))
 }
 
 /// The follower side through the broker: each follower a relay client

@@ -31,6 +31,10 @@ pub struct ResumeArgs {
     /// The restarted host's in-memory history budget (with --journal-bytes).
     #[arg(long, default_value = "64M", value_name = "BYTES", value_parser = crate::cli::serve::parse_size)]
     history_bytes: usize,
+    /// `nats`: the new viewer catches up through a NATS broker (a
+    /// nats-server started for the run) rather than a WebSocket.
+    #[arg(long, value_name = "nats")]
+    via: Option<super::fanout::Via>,
 }
 
 pub fn run(args: ResumeArgs) -> Result<()> {
@@ -40,9 +44,15 @@ pub fn run(args: ResumeArgs) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let (memory_ms, received_memory) = runtime.block_on(measure(&args, false))?;
-    let (journal_ms, received_journal) = runtime.block_on(measure(&args, true))?;
+    let broker = match args.via {
+        Some(_) => Some(super::fanout_nats::own_broker()?),
+        None => None,
+    };
+    let broker = broker.as_ref().map(|(_, url)| url.as_str());
+    let (memory_ms, received_memory) = runtime.block_on(measure(&args, false, broker))?;
+    let (journal_ms, received_journal) = runtime.block_on(measure(&args, true, broker))?;
     let line = json!({
+        "via_nats": broker.is_some(),
         "events": args.events,
         "bytes": args.bytes,
         "cores": std::thread::available_parallelism().map_or(1, |n| n.get()),
@@ -56,8 +66,15 @@ pub fn run(args: ResumeArgs) -> Result<()> {
 }
 
 /// Fills a host with the history, then times one full replay.
-async fn measure(args: &ResumeArgs, from_journal: bool) -> Result<(f64, u64)> {
+async fn measure(
+    args: &ResumeArgs,
+    from_journal: bool,
+    broker: Option<&str>,
+) -> Result<(f64, u64)> {
     let (dir, mut config) = super::scratch_host("resume")?;
+    if let Some(broker) = broker {
+        config.relay = Some(super::fanout_nats::relay_config(broker)?);
+    }
     if from_journal {
         // Keep almost nothing in memory: the replay must come from disk.
         config.journal_dir = Some(dir.join("journal"));
@@ -75,8 +92,23 @@ async fn measure(args: &ResumeArgs, from_journal: bool) -> Result<(f64, u64)> {
         .await?;
     }
     let last = host.summary().await?.last_seq;
-    let mut request = format!("{}?since=0&mode=view", host.url()).into_client_request()?;
     let token = host.view_token().ok_or_else(|| eyre!("no view token"))?;
+    let (elapsed, events) = match broker {
+        Some(broker) => super::fanout_nats::catch_up(broker, &token).await?,
+        None => catch_up(&host.url(), &token).await?,
+    };
+    if events != last {
+        bail!("replayed {events} events of {last}");
+    }
+    host.shutdown().await?;
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(((elapsed * 10.0).round() / 10.0, events))
+}
+
+/// A new viewer over a WebSocket, from the start: milliseconds until
+/// `caught_up`, and the events it got.
+async fn catch_up(url: &str, token: &str) -> Result<(f64, u64)> {
+    let mut request = format!("{url}?since=0&mode=view").into_client_request()?;
     request
         .headers_mut()
         .insert("Authorization", format!("Bearer {token}").parse()?);
@@ -97,12 +129,5 @@ async fn measure(args: &ResumeArgs, from_journal: bool) -> Result<(f64, u64)> {
             other => bail!("the replay did not finish: {other:?}"),
         }
     }
-    let elapsed = started.elapsed().as_secs_f64() * 1000.0;
-    if events != last {
-        bail!("replayed {events} events of {last}");
-    }
-    drop(socket);
-    host.shutdown().await?;
-    let _ = std::fs::remove_dir_all(&dir);
-    Ok(((elapsed * 10.0).round() / 10.0, events))
+    Ok((started.elapsed().as_secs_f64() * 1000.0, events))
 }
