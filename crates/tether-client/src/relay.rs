@@ -16,7 +16,7 @@ use tokio::sync::{mpsc, watch};
 
 use super::{
     ConnCommand, ConnEvent, ConnectError, Connection, HEARTBEAT_TIMEOUT, RTT_INTERVAL, Resume,
-    backoff, wait,
+    Since, backoff, wait,
 };
 use crate::protocol::relay::{
     HEARTBEAT, LEAVE, RelayClosed, RelayCommand, RelayJoin, RelayReply, SessionSubjects,
@@ -59,6 +59,10 @@ async fn run(
     // The broker connection, and the count of its losses (what the broker
     // sent during one is gone: the link joins again after what it applied).
     let mut client: Option<(Client, watch::Receiver<u64>)> = None;
+    // The newest seq handed to the application: a link that ends may have
+    // handed on events it has not applied yet (they wait in the channel),
+    // and the next link must not hand them on again.
+    let mut handed = 0u64;
     loop {
         let attempt = ConnEvent::Connecting {
             attempt: failures + 1,
@@ -79,7 +83,16 @@ async fn run(
                 // in between.
                 let mut losses = losses.clone();
                 losses.borrow_and_update();
-                join(made, &target, &resume, losses).await
+                let since = match (&resume, handed) {
+                    (Resume::After(applied), _) => Since::Seq(
+                        applied
+                            .load(std::sync::atomic::Ordering::Acquire)
+                            .max(handed),
+                    ),
+                    (Resume::Live, 0) => Since::Live,
+                    (Resume::Live, seq) => Since::Seq(seq),
+                };
+                join(made, &target, since, losses).await
             }
             None => Err(ConnectError::Network(unreachable)),
         };
@@ -89,7 +102,9 @@ async fn run(
                     return;
                 }
                 failures = 0;
-                link.serve(&events, &mut commands).await
+                let (end, last) = link.serve(&events, &mut commands).await;
+                handed = handed.max(last);
+                end
             }
             Err(e) if e.is_fatal() => {
                 let _ = events.send(ConnEvent::Failed(e)).await;
@@ -132,6 +147,9 @@ struct Link {
     own: Subscriber,
     live: Subscriber,
     losses: watch::Receiver<u64>,
+    /// The seq the replay follows (none when joined live): the replay's
+    /// events must follow it one by one, or some were lost on the way.
+    replay_after: Option<u64>,
 }
 
 /// A fresh connection id: 22 letters and digits.
@@ -149,7 +167,7 @@ fn fresh_conn_id() -> String {
 async fn join(
     client: &Client,
     target: &RelayTarget,
-    resume: &Resume,
+    since: Since,
     losses: watch::Receiver<u64>,
 ) -> Result<Link, ConnectError> {
     let subjects = SessionSubjects::new(&target.host, &target.session);
@@ -171,7 +189,7 @@ async fn join(
         } else {
             Mode::Control
         },
-        since: resume.since().to_string(),
+        since: since.to_string(),
         claim: target.claim,
         client: Some(concat!("tether/", env!("CARGO_PKG_VERSION")).to_owned()),
     };
@@ -198,6 +216,10 @@ async fn join(
             own,
             live,
             losses,
+            replay_after: match since {
+                Since::Seq(seq) => Some(seq),
+                Since::Live => None,
+            },
         }),
         Ok(RelayReply::Refused { code, message }) => Err(match code {
             401 => ConnectError::Unauthorized,
@@ -234,10 +256,10 @@ impl Link {
         mut self,
         events: &mpsc::Sender<ConnEvent>,
         commands: &mut mpsc::UnboundedReceiver<ConnCommand>,
-    ) -> End {
+    ) -> (End, u64) {
         let mut order = Order {
             caught_up: false,
-            last_seq: 0,
+            last_seq: self.replay_after.unwrap_or(0),
             held: Vec::new(),
         };
         let mut heard = tokio::time::Instant::now();
@@ -282,7 +304,7 @@ impl Link {
                 }
                 let _ = self.own.unsubscribe().await;
                 let _ = self.live.unsubscribe().await;
-                return end;
+                return (end, order.last_seq);
             }
         }
     }
@@ -304,7 +326,26 @@ impl Link {
             return Ok(());
         };
         match &message {
+            ServerMessage::Event(record) if self.replay_after.is_some() => {
+                if record.seq <= order.last_seq {
+                    return Ok(());
+                }
+                if record.seq > order.last_seq + 1 {
+                    return Err(End::Resync(format!(
+                        "replayed events {}..{} were lost on the way; resuming",
+                        order.last_seq + 1,
+                        record.seq - 1
+                    )));
+                }
+                order.last_seq = record.seq;
+            }
             ServerMessage::Event(record) => order.last_seq = order.last_seq.max(record.seq),
+            // History before `oldest` is gone: the replay starts there.
+            ServerMessage::Error {
+                code: crate::protocol::ErrorCode::Gap,
+                oldest: Some(oldest),
+                ..
+            } => order.last_seq = order.last_seq.max(oldest.saturating_sub(1)),
             ServerMessage::CaughtUp { seq } => {
                 order.last_seq = order.last_seq.max(*seq);
                 deliver(events, ConnEvent::Message(message)).await?;
