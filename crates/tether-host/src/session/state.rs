@@ -67,6 +67,11 @@ impl SessionState {
         self.agent_session.as_deref()
     }
 
+    /// Whether permission request `request_id` is open.
+    pub fn is_pending(&self, request_id: &str) -> bool {
+        self.pending.is_open(request_id)
+    }
+
     /// The state an event implies, shared by live events and restores.
     /// A restart decodes only the kinds this may change: a kind that
     /// starts to matter here must leave `journal::line::STATELESS_KINDS`.
