@@ -128,6 +128,7 @@ pub fn run(args: AttachArgs) -> ExitCode {
     if let Err(failure) = pin_given(&args) {
         return failure.exit();
     }
+    super::trust::load_known_hosts();
     // One thread: the UI, its connections and their forwarding never hand
     // work to another thread (a wake-up across threads per event is a
     // system call per event for every watcher). No host runs here.
@@ -203,7 +204,7 @@ async fn one_session(opening: &Opening, asked: Option<&str>) -> Result<url::Url,
         Ok(sessions) => sessions,
         // A host from before many sessions has no list: its one session.
         Err(client::ConnectError::NotFound) => return Ok(opening.url.clone()),
-        Err(e) => return Err(Failure::from(e)),
+        Err(e) => return Err(super::failure::connect_refusal(&opening.url, &e)),
     };
     let host = host.as_str().trim_end_matches("/v1/lobby");
     match sessions.as_slice() {

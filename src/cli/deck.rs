@@ -77,16 +77,20 @@ impl Opening {
             .map(|s| s.filter(|p| !p.is_empty()).map(str::to_owned).collect())
             .unwrap_or_default();
         let (host, session) = match parts.as_slice() {
+            // The whole broker: its hosts are looked up before the screen.
+            [] => (String::new(), None),
             [host] => (host.clone(), None),
             [host, session] => (host.clone(), Some(session.clone())),
             _ => {
                 return Err(Failure::usage(format!(
-                    "`{text}`: through a broker, a session is nats://BROKER:PORT/HOST/SESSION \
-                     (the whole broker's list is not there yet)"
+                    "`{text}`: through a broker, nats://BROKER:PORT (every host), \
+                     nats://BROKER:PORT/HOST or nats://BROKER:PORT/HOST/SESSION"
                 )));
             }
         };
-        tether::protocol::relay::check_host_id(&host).map_err(Failure::usage)?;
+        if !host.is_empty() {
+            tether::protocol::relay::check_host_id(&host).map_err(Failure::usage)?;
+        }
         url.set_path(&format!("/{host}"));
         Ok(Opening {
             url,
@@ -95,6 +99,42 @@ impl Opening {
             name,
         })
     }
+}
+
+/// `nats://BROKER` (no host named) stands for every host on the broker now:
+/// one opening each, found in the broker's lobby bucket.
+async fn every_host_of_brokers(openings: Vec<Opening>) -> Result<Vec<Opening>, Failure> {
+    let mut out = Vec::new();
+    for opening in openings {
+        let relayed = matches!(opening.url.scheme(), "nats" | "tls");
+        if !relayed || opening.url.path() != "/" {
+            out.push(opening);
+            continue;
+        }
+        let mut broker_url = opening.url.clone();
+        broker_url.set_path("");
+        let broker = tether::broker::Broker::for_client(broker_url).map_err(Failure::usage)?;
+        let hosts = client::relay_lobby::hosts_on(&broker)
+            .await
+            .map_err(Failure::runtime)?;
+        if hosts.is_empty() {
+            return Err(Failure::runtime(format!(
+                "no host serves through {} now",
+                broker.shown()
+            )));
+        }
+        for host in hosts {
+            let mut url = opening.url.clone();
+            url.set_path(&format!("/{host}"));
+            out.push(Opening {
+                url,
+                session: None,
+                token: opening.token.clone(),
+                name: Some(format!("{host} via {}", broker.shown())),
+            });
+        }
+    }
+    Ok(out)
 }
 
 /// `HOST:PORT` of a URL: what tells hosts apart (and the host's name on a
@@ -161,10 +201,29 @@ fn deck_of(openings: &[Opening], start: &Start) -> Deck {
     deck
 }
 
+/// What connecting to an opening first tries: its session, or its
+/// host's list.
+fn probe(opening: &Opening, view: bool) -> Target {
+    Target {
+        url: match &opening.session {
+            Some(_) => opening.url.clone(),
+            None => lobby::lobby_url(&opening.url),
+        },
+        token: opening.token.clone(),
+        view,
+    }
+}
+
 /// Runs the UI over the openings. One opening is connected first, so a
 /// failure is one plain line before the screen is taken; with several, a
 /// host that is down is shown as down and never keeps the others away.
+/// Either way an unknown `wss://` host is asked about (or refused) here,
+/// before the screen is taken.
 pub async fn run(openings: Vec<Opening>, start: Start) -> ExitCode {
+    let openings = match every_host_of_brokers(openings).await {
+        Ok(openings) => openings,
+        Err(failure) => return failure.exit(),
+    };
     let Some(first) = openings.first() else {
         return Failure::usage(
             "nothing to attach to: give a URL, or list hosts in the config file",
@@ -173,17 +232,26 @@ pub async fn run(openings: Vec<Opening>, start: Start) -> ExitCode {
     };
     let mut deck = deck_of(&openings, &start);
     let mut links = Links::default();
-    let relayed = matches!(first.url.scheme(), "nats" | "tls");
-    if openings.len() == 1 && !relayed {
-        let probe = Target {
-            url: match &first.session {
-                Some(_) => first.url.clone(),
-                None => lobby::lobby_url(&first.url),
-            },
-            token: first.token.clone(),
-            view: start.view,
-        };
-        let socket = match client::connect_once(&probe, Since::Seq(0)).await {
+    let ask = super::trust::can_ask();
+    // Through a broker there is no host certificate to check here.
+    let relayed = |o: &Opening| matches!(o.url.scheme(), "nats" | "tls");
+    if openings.len() > 1 {
+        // Each host's list: a look that never takes a session's owner slot.
+        let lists: Vec<Target> = openings
+            .iter()
+            .filter(|o| !relayed(o))
+            .map(|o| Target {
+                url: lobby::lobby_url(&o.url),
+                token: o.token.clone(),
+                view: true,
+            })
+            .collect();
+        if let Err(failure) = super::trust::check_hosts(&lists, ask).await {
+            return failure.exit();
+        }
+    } else if !relayed(first) {
+        let probe = probe(first, start.view);
+        let socket = match super::trust::connect(&probe, Since::Seq(0), ask).await {
             Ok(socket) => socket,
             // A host without a list (a tether from before many sessions).
             Err(client::ConnectError::NotFound) if first.session.is_none() => {

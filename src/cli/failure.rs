@@ -7,6 +7,7 @@ use std::fmt::Display;
 use std::process::ExitCode;
 
 use tether::client::{ConnectError, Target};
+use url::Url;
 
 #[derive(Debug)]
 pub enum Failure {
@@ -15,6 +16,9 @@ pub enum Failure {
     Usage(String),
     /// The command started and something stopped it.
     Runtime(String),
+    /// A refusal of several lines printed as it is, exit code 2: the
+    /// alarm for a host whose certificate changed.
+    Alarm(String),
 }
 
 impl Failure {
@@ -28,7 +32,7 @@ impl Failure {
 
     fn exit_code(&self) -> u8 {
         match self {
-            Failure::Usage(_) => 2,
+            Failure::Usage(_) | Failure::Alarm(_) => 2,
             Failure::Runtime(_) => 1,
         }
     }
@@ -36,8 +40,12 @@ impl Failure {
     /// Prints one line (the error and its causes) and gives the exit code.
     pub fn exit(self) -> ExitCode {
         let code = self.exit_code();
-        let (Failure::Usage(message) | Failure::Runtime(message)) = self;
-        eprintln!("tether: {message}");
+        match self {
+            Failure::Usage(message) | Failure::Runtime(message) => {
+                eprintln!("tether: {message}");
+            }
+            Failure::Alarm(message) => eprintln!("{message}"),
+        }
         ExitCode::from(code)
     }
 }
@@ -78,28 +86,49 @@ impl From<color_eyre::eyre::Report> for Failure {
     }
 }
 
-/// Why `tether attach` could not connect: one line, exit code 2, with a
-/// hint when the URL's scheme is the likely mistake.
+/// Why `tether attach` could not connect: exit code 2, one line with a
+/// hint when the URL's scheme is the likely mistake; for a certificate
+/// nobody vouches for, how to trust it; for a changed one, the alarm.
 pub fn connect_failure(target: &Target, error: &ConnectError) -> ExitCode {
-    let message = match plain_host_hint(target, error) {
-        Some(hint) => format!("cannot attach to {}: {error}; {hint}", target.url),
-        None => format!("cannot attach to {}: {error}", target.url),
-    };
-    Failure::usage(message).exit()
+    connect_refusal(&target.url, error).exit()
 }
 
-/// A `wss://` URL whose TLS handshake got a plaintext answer: the host
-/// speaks plain `ws://` (HTTP comes back where a TLS record was expected).
-fn plain_host_hint(target: &Target, error: &ConnectError) -> Option<String> {
-    let (ConnectError::Tls(why) | ConnectError::Network(why)) = error else {
-        return None;
-    };
-    if target.url.scheme() != "wss" || !why.contains("InvalidContentType") {
-        return None;
+/// [`connect_failure`]'s message, for `url`.
+pub fn connect_refusal(url: &Url, error: &ConnectError) -> Failure {
+    match error {
+        ConnectError::UnknownHost {
+            host_port,
+            fingerprint,
+        } => {
+            let known = super::trust::known_hosts_path();
+            let text = super::trust::unknown_message(url, host_port, fingerprint, known.as_deref());
+            return Failure::usage(text);
+        }
+        ConnectError::HostChanged {
+            host_port,
+            expected,
+            seen,
+            trusted_by,
+        } => {
+            let text = super::trust::changed_message(host_port, expected, seen, trusted_by);
+            return Failure::Alarm(text);
+        }
+        _ => {}
     }
-    let mut plain = target.url.clone();
-    plain.set_scheme("ws").ok()?;
-    Some(format!(
-        "the host speaks plain ws:// — did you mean {plain}?"
-    ))
+    match scheme_hint(url, error) {
+        Some(hint) => Failure::usage(format!("cannot attach to {url}: {error}; {hint}")),
+        None => Failure::usage(format!("cannot attach to {url}: {error}")),
+    }
+}
+
+/// A URL whose scheme the host does not speak: the other one.
+fn scheme_hint(url: &Url, error: &ConnectError) -> Option<String> {
+    let other = match error {
+        ConnectError::NotTls { .. } => "ws",
+        ConnectError::OnlyTls { .. } => "wss",
+        _ => return None,
+    };
+    let mut fixed = url.clone();
+    fixed.set_scheme(other).ok()?;
+    Some(format!("did you mean {fixed}?"))
 }

@@ -95,7 +95,7 @@ pub async fn watch(target: Target) -> ExitCode {
 }
 
 /// Asks `question` on the terminal; the line typed, trimmed.
-async fn ask(question: String) -> String {
+pub(super) async fn ask(question: String) -> String {
     tokio::task::spawn_blocking(move || {
         eprint!("{question} ");
         let _ = std::io::stderr().flush();

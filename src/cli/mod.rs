@@ -16,6 +16,7 @@ mod self_signed;
 mod serve;
 mod serve_config;
 mod token;
+mod trust;
 mod ui_config;
 
 use std::process::ExitCode;

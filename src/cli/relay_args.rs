@@ -19,33 +19,63 @@ pub struct RelayArgs {
     #[arg(long, value_name = "URL")]
     relay: Option<String>,
     /// The host's name on the broker [default: this machine's name].
-    #[arg(long, value_name = "NAME", requires = "relay")]
+    #[arg(long, value_name = "NAME")]
     host_id: Option<String>,
     /// The broker's credentials file (.creds); else TETHER_BROKER_TOKEN, or
     /// TETHER_BROKER_USER and TETHER_BROKER_PASSWORD, from the environment.
-    #[arg(long, value_name = "FILE", requires = "relay")]
+    #[arg(long, value_name = "FILE")]
     relay_creds: Option<PathBuf>,
     /// A CA file to trust for TLS to the broker.
-    #[arg(long, value_name = "FILE", requires = "relay")]
+    #[arg(long, value_name = "FILE")]
     relay_ca: Option<PathBuf>,
 }
 
+/// `[relay]` in serve.toml: the same as the flags (which win, key by key).
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RelayEntry {
+    url: String,
+    host_id: Option<String>,
+    creds: Option<PathBuf>,
+    ca: Option<PathBuf>,
+}
+
 impl RelayArgs {
-    /// The relay to serve through, if asked.
-    pub fn config(&self) -> Result<Option<RelayConfig>, String> {
-        let Some(text) = &self.relay else {
-            return Ok(None);
+    /// The relay to serve through, if asked (by a flag or by `file`).
+    pub fn config(&self, file: Option<&RelayEntry>) -> Result<Option<RelayConfig>, String> {
+        let text = match (&self.relay, file) {
+            (Some(text), _) => text,
+            (None, Some(entry)) => &entry.url,
+            (None, None) => {
+                let stray = [
+                    (self.host_id.is_some(), "--host-id"),
+                    (self.relay_creds.is_some(), "--relay-creds"),
+                    (self.relay_ca.is_some(), "--relay-ca"),
+                ];
+                return match stray.iter().find(|(given, _)| *given) {
+                    Some((_, flag)) => Err(format!(
+                        "{flag} needs --relay URL (or [relay] in the config file)"
+                    )),
+                    None => Ok(None),
+                };
+            }
         };
         let url = parse_broker_url(text)?;
-        let host_id = match &self.host_id {
-            Some(id) => id.clone(),
-            None => machine_host_id(),
+        // Paths in the file may start with `~`.
+        let from_file = |pick: fn(&RelayEntry) -> Option<PathBuf>| {
+            file.and_then(pick)
+                .map(|path| tether::host::sessions::expand_home(&path))
         };
-        check_host_id(&host_id).map_err(|e| format!("--host-id: {e}"))?;
+        let host_id = self
+            .host_id
+            .clone()
+            .or_else(|| file.and_then(|f| f.host_id.clone()))
+            .unwrap_or_else(machine_host_id);
+        check_host_id(&host_id).map_err(|e| format!("host id: {e}"))?;
+        let creds = self.relay_creds.clone().or(from_file(|f| f.creds.clone()));
         let mut broker = Broker::at(url);
-        broker.auth =
-            BrokerAuth::from_env(self.relay_creds.clone(), |name| std::env::var(name).ok())?;
-        broker.ca_file = self.relay_ca.clone();
+        broker.auth = BrokerAuth::from_env(creds, |name| std::env::var(name).ok())?;
+        broker.ca_file = self.relay_ca.clone().or(from_file(|f| f.ca.clone()));
         Ok(Some(RelayConfig { broker, host_id }))
     }
 }
@@ -123,5 +153,38 @@ mod tests {
         );
         assert!(auth(None, env(&[("TETHER_BROKER_USER", "u")])).is_err());
         assert!(auth(Some("/nonexistent.creds".into()), env(&[])).is_err());
+    }
+
+    #[test]
+    fn the_config_files_relay_is_used_and_flags_win_key_by_key() {
+        let entry: RelayEntry =
+            toml::from_str("url = \"nats://b:4222\"\nhost_id = \"devbox\"\nca = \"/ca.pem\"\n")
+                .unwrap();
+        let none = RelayArgs::default();
+        let from_file = none.config(Some(&entry)).unwrap().unwrap();
+        assert_eq!(from_file.host_id, "devbox");
+        assert_eq!(from_file.broker.url.as_str(), "nats://b:4222");
+        assert_eq!(from_file.broker.ca_file, Some("/ca.pem".into()));
+        let flags = RelayArgs {
+            relay: Some("nats://other:4222".into()),
+            host_id: Some("ci-7".into()),
+            ..RelayArgs::default()
+        };
+        let both = flags.config(Some(&entry)).unwrap().unwrap();
+        assert_eq!(both.host_id, "ci-7");
+        assert_eq!(both.broker.url.as_str(), "nats://other:4222");
+        assert_eq!(both.broker.ca_file, Some("/ca.pem".into()));
+        assert!(none.config(None).unwrap().is_none());
+        let stray = RelayArgs {
+            host_id: Some("x".into()),
+            ..RelayArgs::default()
+        };
+        assert!(
+            stray
+                .config(None)
+                .unwrap_err()
+                .contains("--host-id needs --relay")
+        );
+        assert!(toml::from_str::<RelayEntry>("url = \"nats://b\"\ntoken = \"t\"\n").is_err());
     }
 }

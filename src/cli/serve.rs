@@ -28,9 +28,10 @@ pub struct ServeArgs {
     /// no one-session flag (--agent, --session, --cwd, a command) is given].
     #[arg(long, value_name = "FILE", conflicts_with_all = ["session", "agent", "cwd", "replay", "command"])]
     config: Option<PathBuf>,
-    /// Address to listen on; port 0 picks a free one [default: 127.0.0.1:7878].
-    #[arg(long)]
-    listen: Option<SocketAddr>,
+    /// Address to listen on; port 0 picks a free one; `none` with --relay:
+    /// reached through the broker only [default: 127.0.0.1:7878].
+    #[arg(long, value_name = "ADDR|none", value_parser = parse_listen)]
+    listen: Option<Listen>,
     /// Serve wss:// with this certificate chain (PEM), no proxy needed.
     #[arg(long, value_name = "FILE", requires = "tls_key")]
     tls_cert: Option<PathBuf>,
@@ -115,6 +116,23 @@ pub struct ServeArgs {
     /// arguments.
     #[arg(last = true, value_name = "COMMAND")]
     command: Vec<String>,
+}
+
+/// Where `--listen` says to listen.
+#[derive(Debug, Clone, Copy)]
+pub enum Listen {
+    At(SocketAddr),
+    /// Nowhere: the host is reached through its relay only.
+    Nowhere,
+}
+
+fn parse_listen(text: &str) -> Result<Listen, String> {
+    if text == "none" {
+        return Ok(Listen::Nowhere);
+    }
+    text.parse()
+        .map(Listen::At)
+        .map_err(|e| format!("`{text}`: {e} (an address such as 127.0.0.1:7878, or none)"))
 }
 
 /// A size in bytes: `65536`, `64K`, `64M`, `1G` (binary multiples; `KiB`,
@@ -221,9 +239,11 @@ impl ServeArgs {
     fn config(self) -> Result<HostConfig> {
         Playback::check_speed(self.speed).map_err(|why| eyre!("--speed: {why}"))?;
         let mut notify = NotifyChoice::default();
+        let mut relay = None;
         let mut config = match self.config_file()? {
             Some(file) => {
                 notify = file.notify().map_err(|e| eyre!(e))?;
+                relay = file.relay.clone();
                 let served = file.resolve().map_err(|e| eyre!(e))?;
                 let mut config = HostConfig::new(AgentSpec::Shell);
                 config.sessions = served.sessions;
@@ -244,6 +264,7 @@ impl ServeArgs {
             }
         };
         config.notify = self.notify_config(notify)?;
+        config.relay = self.relay.config(relay.as_ref()).map_err(|e| eyre!(e))?;
         self.apply_flags(&mut config)?;
         Ok(config)
     }
@@ -270,11 +291,10 @@ impl ServeArgs {
 
     /// The host-wide flags, over what a config file said.
     fn apply_flags(self, config: &mut HostConfig) -> Result<()> {
-        if let Some(listen) = self.listen {
-            config.listen = listen;
-        }
-        if let Some(relay) = self.relay.config().map_err(|e| eyre!(e))? {
-            config.relay = Some(relay);
+        match self.listen {
+            Some(Listen::At(listen)) => config.listen = listen,
+            Some(Listen::Nowhere) => config.listen_none = true,
+            None => {}
         }
         if let (Some(cert), Some(key)) = (self.tls_cert.clone(), self.tls_key.clone()) {
             config.tls = Some((cert, key));
@@ -436,7 +456,11 @@ pub async fn follow_auth_file(
 fn announce(host: &Host, whole_host: bool) {
     let listen = host.addr();
     // First, and a session's URL: scripts read it.
-    println!("listening on {}", host.url());
+    if host.listens() {
+        println!("listening on {}", host.url());
+    } else {
+        println!("not listening: reached through the relay only (--listen none)");
+    }
     let ids = host.session_ids_in_order();
     let whole_host = whole_host || ids.len() != 1;
     match ids.len() {
@@ -445,7 +469,7 @@ fn announce(host: &Host, whole_host: bool) {
         1..=8 => {}
         n => println!("sessions: {}, … ({n} in all)", ids[..6].join(", ")),
     }
-    if whole_host {
+    if whole_host && host.listens() {
         // The first URL names one session; people want the whole host.
         println!("attach to them all: {}", host.attach_command());
     }
@@ -466,7 +490,7 @@ fn announce(host: &Host, whole_host: bool) {
     if ids.is_empty() {
         println!("no sessions yet: an admin token creates them with POST /v1/sessions");
     }
-    if !listen.ip().is_loopback() && !host.url().starts_with("wss://") {
+    if host.listens() && !listen.ip().is_loopback() && !host.url().starts_with("wss://") {
         eprintln!(
             "warning: listening on {listen}, beyond this machine: traffic (tokens included) is \
              unencrypted unless a TLS-terminating proxy is in front"

@@ -52,6 +52,8 @@ pub struct ServeFile {
     #[serde(default)]
     sessions: Vec<SessionEntry>,
     notify: Option<NotifyEntry>,
+    /// `[relay]`: serve through a NATS broker too.
+    pub relay: Option<super::relay_args::RelayEntry>,
     /// Where it was read from (errors name it).
     #[serde(skip)]
     path: PathBuf,

@@ -51,3 +51,29 @@ fn the_fanout_bench_makes_room_for_more_followers_than_one_token_may_have() {
     assert_eq!(figures["missing"], 0, "{figures}");
     assert_eq!(figures["duplicated"], 0, "{figures}");
 }
+
+/// `--tls`: the followers connect over `wss://` (trusting the bench's
+/// self-signed certificate) and the same load goes over plain `ws://` in
+/// the same run, for the ratio.
+#[test]
+fn the_fanout_bench_runs_through_tls_and_plain_in_one_run() {
+    let figures = bench("fanout --followers 5 --events 50 --bytes 50 --tls");
+    assert_eq!(figures["tls"], true, "{figures}");
+    assert_eq!(figures["missing"], 0, "{figures}");
+    assert_eq!(figures["plain_missing"], 0, "{figures}");
+    assert!(
+        figures["ratio_tls_vs_plain"].as_f64().unwrap() > 0.0,
+        "{figures}"
+    );
+}
+
+#[test]
+fn the_handshake_bench_reports_tls_and_plain_percentiles() {
+    let figures = bench("handshake --connections 5");
+    for figure in ["tls_p50_ms", "tls_p99_ms", "plain_p50_ms", "plain_p99_ms"] {
+        assert!(
+            figures[figure].as_f64().unwrap() > 0.0,
+            "{figure}: {figures}"
+        );
+    }
+}

@@ -39,5 +39,6 @@ mod served;
 mod sessions;
 mod support;
 mod tls;
+mod tls_trust;
 mod tokens;
 mod websocket;

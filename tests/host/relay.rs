@@ -55,17 +55,21 @@ fn send(conn: &Connection, message: ClientMessage) {
     conn.commands.send(ConnCommand::Send(message)).unwrap();
 }
 
-/// A shell host serving `main` only through the broker.
+/// A shell host serving `main` only through the broker: it listens
+/// nowhere (`--listen none`).
 async fn relayed_host(dir: &std::path::Path, broker: &NatsServer) -> tether::host::Host {
     write_auth(&dir.join("auth.json"));
     let url = broker.url();
-    crate::common::start_host(dir, AgentSpec::Shell, move |config| {
+    let host = crate::common::start_host(dir, AgentSpec::Shell, move |config| {
         config.relay = Some(RelayConfig {
             broker: Broker::at(url),
             host_id: "devbox".into(),
         });
+        config.listen_none = true;
     })
-    .await
+    .await;
+    assert!(!host.listens());
+    host
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -365,6 +369,74 @@ async fn the_example_broker_configuration_lets_a_host_serve_and_people_watch() {
         matches!(m, ServerMessage::Event(r) if matches!(r.event, EventKind::PermissionRequest { .. }))
     })
     .await;
+    // People read the lobby too.
+    let mut people = Broker::at(broker.url());
+    people.auth = BrokerAuth::UserPassword {
+        user: "people".into(),
+        password: "people-secret".into(),
+    };
+    let hosts = tether::client::relay_lobby::hosts_on(&people)
+        .await
+        .unwrap();
+    assert_eq!(hosts, ["devbox"]);
+    drop(owner);
+    host.shutdown().await.unwrap();
+}
+
+/// The lobby through the broker: the host's sessions are keys of the
+/// lobby bucket, a waiting request shows there, and `attach
+/// nats://BROKER` finds every host.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_lobby_bucket_lists_each_hosts_sessions_and_their_requests() {
+    use tether::client::lobby::LobbyEvent;
+    use tether::protocol::LobbyMessage;
+    let dir = tempfile::tempdir().unwrap();
+    let Some(broker) = NatsServer::start("relay_lobby", dir.path()) else {
+        return;
+    };
+    let host = relayed_host(dir.path(), &broker).await;
+    let hosts = tether::client::relay_lobby::hosts_on(&Broker::at(broker.url()))
+        .await
+        .unwrap();
+    assert_eq!(hosts, ["devbox"]);
+    let (events_tx, mut events) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(tether::client::relay_lobby::run(
+        0,
+        Broker::at(broker.url()),
+        "devbox".into(),
+        events_tx,
+    ));
+    let next = async |events: &mut tokio::sync::mpsc::UnboundedReceiver<(usize, LobbyEvent)>| loop {
+        match tokio::time::timeout(WAIT, events.recv())
+            .await
+            .unwrap()
+            .unwrap()
+            .1
+        {
+            LobbyEvent::Message(message) => return message,
+            LobbyEvent::Unavailable(e) => panic!("{e}"),
+            _ => {}
+        }
+    };
+    let LobbyMessage::Sessions { sessions, .. } = next(&mut events).await else {
+        panic!("a snapshot first");
+    };
+    assert_eq!(sessions.len(), 1);
+    assert_eq!(sessions[0].id, "main");
+    let mut owner = relay::spawn(
+        target(&broker, "tt_alice_0000000000000000", false),
+        Resume::Live,
+    );
+    until(&mut owner, |m| matches!(m, ServerMessage::CaughtUp { .. })).await;
+    send(&owner, user("m1".into(), "echo waiting"));
+    loop {
+        if let LobbyMessage::Session { session, .. } = next(&mut events).await
+            && session.pending_requests.len() == 1
+        {
+            assert_eq!(session.owner.as_deref(), Some("alice"));
+            break;
+        }
+    }
     drop(owner);
     host.shutdown().await.unwrap();
 }

@@ -190,6 +190,52 @@ fn serve_warns_when_it_listens_beyond_loopback() {
     );
 }
 
+/// With TLS of its own the host listens beyond loopback without the
+/// warning: nothing travels in the clear.
+#[test]
+fn serve_beyond_loopback_with_tls_does_not_warn() {
+    use std::io::Read;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = crate::common::tether(dir.path())
+        .args([
+            "serve",
+            "--listen",
+            "0.0.0.0:0",
+            "--tls-self-signed",
+            "--no-journal",
+        ])
+        .arg("--auth")
+        .arg(dir.path().join("auth.json"))
+        .arg("--cwd")
+        .arg(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut printed = String::new();
+    // The fingerprint comes after the warning would have.
+    while !printed.contains("fingerprint: SHA256:") {
+        let mut line = String::new();
+        if stdout.read_line(&mut line).unwrap() == 0 {
+            break;
+        }
+        printed.push_str(&line);
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert!(printed.starts_with("listening on wss://"), "{printed}");
+    assert!(printed.contains("fingerprint: SHA256:"), "{printed}");
+    assert!(!stderr.contains("warning:"), "{stderr}");
+}
+
 #[tokio::test]
 async fn an_approved_command_dies_with_a_killed_host() {
     let dir = tempfile::tempdir().unwrap();

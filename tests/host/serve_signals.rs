@@ -132,7 +132,7 @@ fn attach_with_wss_to_a_plain_host_suggests_ws() {
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
         stderr.contains(&format!(
-            "the host speaks plain ws:// — did you mean {}?",
+            "answered in plain text, not TLS (it serves ws://, not wss://); did you mean {}?",
             served.url
         )),
         "{stderr}"

@@ -135,7 +135,9 @@ async fn the_client_trusts_a_pinned_fingerprint_and_refuses_another() {
         .err()
         .unwrap();
     assert!(
-        refused.to_string().contains("CERTIFICATE HAS CHANGED"),
+        refused
+            .to_string()
+            .contains("REMOTE HOST IDENTIFICATION HAS CHANGED"),
         "{refused}"
     );
     host.shutdown().await.unwrap();

@@ -17,16 +17,21 @@ use std::time::{Duration, Instant};
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::http::HeaderValue;
-use tokio_tungstenite::tungstenite::{self, Message};
+use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use url::Url;
 
+mod connect;
+mod error;
+pub mod known_hosts;
 pub mod lobby;
 pub mod pinning;
 pub mod relay;
+pub mod relay_lobby;
+mod trust;
 
+pub use connect::connect_once;
+pub use error::ConnectError;
 /// How a broker is reached (for the relay's targets).
 pub use tether_broker as broker;
 
@@ -50,46 +55,6 @@ pub struct Target {
     /// Connect with `mode=view`: never own.
     pub view: bool,
 }
-
-/// Why a connection attempt failed.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ConnectError {
-    BadUrl(String),
-    Unauthorized,
-    NotFound,
-    Http(u16),
-    /// Network trouble: refused, reset, unreachable.
-    Network(String),
-    /// The TLS handshake failed (an untrusted certificate, say).
-    Tls(String),
-    /// The host refused, saying why (a relay join it will not take).
-    Refused(String),
-}
-
-impl ConnectError {
-    /// Errors that retrying will not fix.
-    pub fn is_fatal(&self) -> bool {
-        !matches!(self, ConnectError::Network(_))
-    }
-}
-
-impl fmt::Display for ConnectError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ConnectError::BadUrl(why) => write!(f, "bad URL: {why}"),
-            ConnectError::Unauthorized => {
-                write!(f, "unauthorized (401): the token was not accepted")
-            }
-            ConnectError::NotFound => write!(f, "no such session (404)"),
-            ConnectError::Http(code) => write!(f, "the host answered HTTP {code}"),
-            ConnectError::Network(why) => write!(f, "{why}"),
-            ConnectError::Tls(why) => write!(f, "TLS: {why}"),
-            ConnectError::Refused(why) => write!(f, "refused: {why}"),
-        }
-    }
-}
-
-impl std::error::Error for ConnectError {}
 
 /// Parses what a user typed: `ws://`/`wss://` (or `http://`/`https://`),
 /// with `/v1/sessions/main` assumed when no path is given.
@@ -183,60 +148,6 @@ fn request_url(target: &Target, since: Since) -> Url {
         query.append_pair("client", concat!("tether/", env!("CARGO_PKG_VERSION")));
     }
     url
-}
-
-/// One connection attempt.
-pub async fn connect_once(target: &Target, since: Since) -> Result<Socket, ConnectError> {
-    if target.url.scheme() == "wss" {
-        // rustls with ring, and the system's trusted roots (or the file
-        // named by SSL_CERT_FILE): a TLS-terminating proxy in front of a
-        // host is reached like any HTTPS site.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    }
-    let url = request_url(target, since);
-    let mut request = url
-        .as_str()
-        .into_client_request()
-        .map_err(|e| ConnectError::BadUrl(e.to_string()))?;
-    let bearer = HeaderValue::from_str(&format!("Bearer {}", target.token)).map_err(|_| {
-        ConnectError::BadUrl("the token has characters a header cannot carry".into())
-    })?;
-    request.headers_mut().insert("Authorization", bearer);
-    let host = target.url.host_str().unwrap_or("?").to_owned();
-    let port = target.url.port_or_known_default().unwrap_or(0);
-    // A pinned host (a self-signed certificate) is trusted by its
-    // fingerprint alone; any other by the system's roots.
-    let pinned = (target.url.scheme() == "wss")
-        .then(|| pinning::pinned_config(&format!("{host}:{port}")))
-        .flatten()
-        .map(tokio_tungstenite::Connector::Rustls);
-    let attempt = tokio::time::timeout(
-        Duration::from_secs(10),
-        tokio_tungstenite::connect_async_tls_with_config(request, None, false, pinned),
-    )
-    .await
-    .map_err(|_| ConnectError::Network(format!("{host}:{port}: timed out connecting")))?;
-    match attempt {
-        Ok((socket, _)) => Ok(socket),
-        Err(tungstenite::Error::Http(response)) => Err(match response.status().as_u16() {
-            401 => ConnectError::Unauthorized,
-            404 => ConnectError::NotFound,
-            code => ConnectError::Http(code),
-        }),
-        Err(tungstenite::Error::Io(e)) => Err(ConnectError::Network(format!(
-            "cannot connect to {host}:{port}: {}",
-            io_reason(&e)
-        ))),
-        Err(tungstenite::Error::Tls(e)) => Err(ConnectError::Tls(format!("{host}:{port}: {e}"))),
-        Err(e) => Err(ConnectError::Network(format!("{host}:{port}: {e}"))),
-    }
-}
-
-fn io_reason(e: &std::io::Error) -> String {
-    match e.kind() {
-        std::io::ErrorKind::ConnectionRefused => "connection refused".into(),
-        _ => e.to_string(),
-    }
 }
 
 /// What the connection task reports.

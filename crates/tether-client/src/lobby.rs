@@ -54,13 +54,18 @@ pub fn spawn(
 ) -> mpsc::UnboundedSender<LobbyRequest> {
     let (requests, inbox) = mpsc::unbounded_channel();
     if matches!(url.scheme(), "nats" | "tls") {
-        // Through a broker, the sessions are named by their URLs for now.
-        let why =
-            "no session list through the relay yet: name sessions as nats://BROKER/HOST/SESSION";
-        let _ = events.send((
-            host,
-            LobbyEvent::Unavailable(ConnectError::Refused(why.into())),
-        ));
+        // Through a broker: the host's keys of the lobby bucket.
+        let mut broker_url = url.clone();
+        broker_url.set_path("");
+        let host_id = url.path().trim_start_matches('/').to_owned();
+        match tether_broker::Broker::for_client(broker_url) {
+            Ok(broker) => {
+                tokio::spawn(super::relay_lobby::run(host, broker, host_id, events));
+            }
+            Err(why) => {
+                let _ = events.send((host, LobbyEvent::Unavailable(ConnectError::Refused(why))));
+            }
+        }
         return requests;
     }
     let target = Target {

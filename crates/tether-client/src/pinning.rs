@@ -1,16 +1,14 @@
-//! Trusting a host by its certificate's fingerprint (`--fingerprint
-//! SHA256:…`, or `fingerprint = …` for a host in config.toml), as ssh
-//! trusts a host key: for a self-signed certificate no root vouches for.
-//! The pins are set once at start; a `wss://` connection to a pinned
-//! host:port accepts exactly that certificate and nothing else.
+//! Trusting a host by its certificate's fingerprint, as ssh trusts a host
+//! key: for a self-signed certificate no root vouches for. A fingerprint
+//! is given (`--fingerprint SHA256:…`, or `fingerprint = …` for a host in
+//! config.toml: exactly that certificate and no other) or known (a line of
+//! known_hosts, written when the user said yes: trusted when no root
+//! vouches for the certificate). The pins are set at start and when the
+//! user trusts a host; `trust` checks connections against them.
 
 use std::collections::HashMap;
-use std::sync::{Arc, OnceLock, RwLock};
-
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::crypto::{CryptoProvider, verify_tls12_signature, verify_tls13_signature};
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{DigitallySignedStruct, SignatureScheme};
+use std::path::{Path, PathBuf};
+use std::sync::{OnceLock, RwLock};
 
 /// `SHA256:` and the certificate's SHA-256 in base64, as ssh writes one.
 pub fn fingerprint(der: &[u8]) -> String {
@@ -37,100 +35,60 @@ pub fn parse_fingerprint(text: &str) -> Result<String, String> {
     ))
 }
 
-fn pins() -> &'static RwLock<HashMap<String, String>> {
-    static PINS: OnceLock<RwLock<HashMap<String, String>>> = OnceLock::new();
+/// Where the trusted fingerprint of a host comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PinSource {
+    /// `--fingerprint`, or `fingerprint =` for the host in config.toml.
+    Given,
+    /// A line of the known_hosts file (the user said yes once).
+    KnownHosts { path: PathBuf, line: usize },
+}
+
+/// The certificate trusted for a host:port, by its fingerprint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pin {
+    pub fingerprint: String,
+    pub source: PinSource,
+}
+
+fn pins() -> &'static RwLock<HashMap<String, Pin>> {
+    static PINS: OnceLock<RwLock<HashMap<String, Pin>>> = OnceLock::new();
     PINS.get_or_init(Default::default)
 }
 
-/// Trusts the certificate with `fingerprint` (checked) for `host:port`.
+/// Trusts the certificate with `fingerprint` (checked) for `host:port`,
+/// and no other: it replaces what known_hosts said.
 pub fn pin(host_port: &str, fingerprint: &str) -> Result<(), String> {
     let fingerprint = parse_fingerprint(fingerprint)?;
     let mut pins = pins().write().unwrap_or_else(|e| e.into_inner());
-    pins.insert(host_port.to_owned(), fingerprint);
+    let source = PinSource::Given;
+    pins.insert(
+        host_port.to_owned(),
+        Pin {
+            fingerprint,
+            source,
+        },
+    );
     Ok(())
 }
 
-/// The TLS settings for a pinned `host:port`, if it is pinned.
-pub fn pinned_config(host_port: &str) -> Option<Arc<rustls::ClientConfig>> {
-    let pins = pins().read().unwrap_or_else(|e| e.into_inner());
-    let expected = pins.get(host_port)?.clone();
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let verifier = Arc::new(Pinned {
-        expected,
-        provider: provider.clone(),
+/// Trusts a known_hosts entry, unless a fingerprint was given for that
+/// host (which wins) or another line of the file came first.
+pub fn know(entry: &crate::known_hosts::Entry, path: &Path) {
+    let mut pins = pins().write().unwrap_or_else(|e| e.into_inner());
+    pins.entry(entry.host_port.clone()).or_insert_with(|| Pin {
+        fingerprint: entry.fingerprint.clone(),
+        source: PinSource::KnownHosts {
+            path: path.to_owned(),
+            line: entry.line,
+        },
     });
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .ok()?
-        .dangerous()
-        .with_custom_certificate_verifier(verifier)
-        .with_no_client_auth();
-    Some(Arc::new(config))
 }
 
-/// Accepts exactly the certificate whose fingerprint is `expected`; its
-/// signatures on the handshake are still checked.
-#[derive(Debug)]
-struct Pinned {
-    expected: String,
-    provider: Arc<CryptoProvider>,
-}
-
-impl ServerCertVerifier for Pinned {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        let seen = fingerprint(end_entity);
-        if seen == self.expected {
-            Ok(ServerCertVerified::assertion())
-        } else {
-            Err(rustls::Error::General(format!(
-                "THE HOST'S CERTIFICATE HAS CHANGED: expected {}, got {seen}. \
-                 Someone may be in the middle; if the host made a new certificate, \
-                 pin the new fingerprint (--fingerprint, or config.toml)",
-                self.expected
-            )))
-        }
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider
-            .signature_verification_algorithms
-            .supported_schemes()
-    }
+/// What is trusted for `host:port`, if anything is.
+pub fn lookup(host_port: &str) -> Option<Pin> {
+    let pins = pins().read().unwrap_or_else(|e| e.into_inner());
+    pins.get(host_port).cloned()
 }
 
 #[cfg(test)]

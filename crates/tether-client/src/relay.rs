@@ -19,9 +19,9 @@ use super::{
     backoff, wait,
 };
 use crate::protocol::relay::{
-    LEAVE, RelayClosed, RelayCommand, RelayJoin, RelayReply, SessionSubjects,
+    HEARTBEAT, LEAVE, RelayClosed, RelayCommand, RelayJoin, RelayReply, SessionSubjects,
 };
-use crate::protocol::{ClientMessage, Mode, Ping, ServerMessage};
+use crate::protocol::{ClientMessage, Mode, ServerMessage};
 
 /// How long the host has to answer a join or a message.
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(5);
@@ -231,14 +231,12 @@ impl Link {
         };
         let mut heard = tokio::time::Instant::now();
         let mut rtt_timer = tokio::time::interval(RTT_INTERVAL);
-        let mut rtt_probe: Option<(String, Instant)> = None;
-        let mut probes = 0u64;
         loop {
             let dead_at = heard + HEARTBEAT_TIMEOUT;
             let step = tokio::select! {
                 Some(message) = self.own.next() => {
                     heard = tokio::time::Instant::now();
-                    self.on_own(&message.payload, &mut order, &mut rtt_probe, events).await
+                    self.on_own(&message.payload, &mut order, events).await
                 }
                 Some(message) = self.live.next() => {
                     self.on_live(message.payload, &mut order, events).await
@@ -249,10 +247,15 @@ impl Link {
                     Some(ConnCommand::Send(message)) => self.send(&message).await,
                 },
                 _ = rtt_timer.tick() => {
-                    probes += 1;
-                    let id = format!("rtt-{probes}");
-                    rtt_probe = Some((id.clone(), Instant::now()));
-                    self.send(&ClientMessage::Ping(Ping { id: Some(id) })).await
+                    // The host's answer is word from it, and times the trip.
+                    let sent = Instant::now();
+                    match self.ask(serde_json::json!({ "type": HEARTBEAT })).await {
+                        Ok(()) => {
+                            heard = tokio::time::Instant::now();
+                            deliver(events, ConnEvent::Rtt(sent.elapsed())).await
+                        }
+                        Err(end) => Err(end),
+                    }
                 }
                 () = tokio::time::sleep_until(dead_at) => Err(End::Lost(format!(
                     "no word from the host for {} s",
@@ -275,7 +278,6 @@ impl Link {
         &self,
         payload: &[u8],
         order: &mut Order,
-        rtt_probe: &mut Option<(String, Instant)>,
         events: &mpsc::Sender<ConnEvent>,
     ) -> Result<(), End> {
         let text = std::str::from_utf8(payload)
@@ -287,14 +289,6 @@ impl Link {
             tracing::warn!("ignoring an undecodable relay frame");
             return Ok(());
         };
-        if let ServerMessage::Pong { id: Some(id) } = &message
-            && let Some((probe, sent)) = rtt_probe.as_ref()
-            && probe == id
-        {
-            let rtt = sent.elapsed();
-            *rtt_probe = None;
-            return deliver(events, ConnEvent::Rtt(rtt)).await;
-        }
         match &message {
             ServerMessage::Event(record) => order.last_seq = order.last_seq.max(record.seq),
             ServerMessage::CaughtUp { seq } => {
@@ -346,9 +340,15 @@ impl Link {
 
     /// Sends one message to the host, with this connection's token.
     async fn send(&self, message: &ClientMessage) -> Result<(), End> {
+        self.ask(serde_json::to_value(message).expect("client messages serialise"))
+            .await
+    }
+
+    /// Sends `message` to the host and waits for its answer.
+    async fn ask(&self, message: serde_json::Value) -> Result<(), End> {
         let command = RelayCommand {
             token: self.token.clone(),
-            message: serde_json::to_value(message).expect("client messages serialise"),
+            message,
         };
         let payload = serde_json::to_vec(&command).expect("relay commands serialise");
         let asked = tokio::time::timeout(

@@ -14,6 +14,8 @@ use tether_protocol as protocol;
 pub mod agent;
 pub mod attach_line;
 pub mod auth;
+mod config;
+pub use config::HostConfig;
 pub mod error;
 pub use error::Error;
 pub mod journal;
@@ -29,7 +31,6 @@ pub mod session;
 pub mod sessions;
 mod token_expiry;
 
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
@@ -40,146 +41,12 @@ use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 
 use crate::protocol::{EventKind, Grant, close_code};
-use agent::AgentSpec;
 use attach_line::AttachLine;
 use auth::AuthFile;
 use runtime::Request;
 pub use server::tls::first_certificate;
 use server::{address, listener, slots};
-use session::HistoryBudget;
-use sessions::{HostedSession, SessionDefaults, SessionSpec, Sessions};
-
-/// Everything `tether serve` can be told.
-#[derive(Debug, Clone)]
-pub struct HostConfig {
-    pub listen: SocketAddr,
-    /// TLS of its own: the certificate chain and the private key, PEM
-    /// files (`wss://`); none: plain `ws://`.
-    pub tls: Option<(PathBuf, PathBuf)>,
-    /// The sessions started with the host (the first is the one `url`
-    /// names).
-    pub sessions: Vec<SessionSpec>,
-    /// The agents clients with the `admin` grant may start sessions of.
-    pub presets: BTreeMap<String, agent::Preset>,
-    /// A NATS broker to serve the sessions through as well (dialled out).
-    pub relay: Option<server::relay::RelayConfig>,
-    /// Directories under which created sessions may run (the first is
-    /// where a session without a `cwd` runs); none: no session can be
-    /// created.
-    pub workspaces: Vec<PathBuf>,
-    pub auth_path: PathBuf,
-    /// Tokens of this process only (the embedded UI's), added to the auth
-    /// file's in memory, never written.
-    pub local_tokens: Vec<auth::TokenEntry>,
-    pub owner_grace: Duration,
-    /// Where journals live; `None` keeps history in memory only.
-    pub journal_dir: Option<PathBuf>,
-    /// Bytes of event frames kept in memory for replays (older ones are
-    /// read from the journal, or reported gone without one).
-    pub history_bytes: usize,
-    /// Events kept in memory for replays at most, whatever their size (a
-    /// cap on per-event bookkeeping).
-    pub retain: usize,
-    /// Interval of WebSocket pings.
-    pub keepalive: Duration,
-    /// A connection that sends nothing at all (no frame, no pong) for this
-    /// long after a ping is closed with 1008 and frees its slot.
-    pub pong_timeout: Duration,
-    /// Frames a connection may fall behind the broadcast before it is
-    /// closed with 1008.
-    pub queue_frames: usize,
-    /// Where sessions created over HTTP keep their journals and the record
-    /// that brings them back after a restart; `None`: the journal
-    /// directory.
-    pub created_dir: Option<PathBuf>,
-    /// WebSocket connections served at once; more get HTTP 503.
-    pub max_connections: usize,
-    /// WebSocket connections at once with one token (503 beyond); a
-    /// sixteenth of `max_connections` is kept for connections that may
-    /// own the session.
-    pub max_connections_per_token: usize,
-    /// Time a client has to send a request head (and how long an idle
-    /// keep-alive HTTP connection is kept).
-    pub header_read_timeout: Duration,
-    /// TCP connections open at once, upgraded or not; `None`: as many as
-    /// the open-file limit allows (raised to its hard limit at start),
-    /// less what the sessions may need.
-    pub max_sockets: Option<usize>,
-    /// Sessions the host runs at most, configured and created; creating
-    /// more gets 503.
-    pub max_sessions: usize,
-    /// How long an interrupted agent has to end its turn before the host
-    /// stops it (its whole process tree) and starts it again.
-    pub interrupt_grace: Duration,
-    /// Where alerts go (`[notify]`, `--notify-*`); none: nowhere.
-    pub notify: Option<notify::NotifyConfig>,
-}
-
-impl HostConfig {
-    /// Raises the connection limits so that `viewers` view-only connections
-    /// with one token fit (for load tests).
-    pub fn make_room_for_viewers(&mut self, viewers: usize) {
-        let room = slots::SlotLimits {
-            total: self.max_connections,
-            per_token: self.max_connections_per_token,
-        }
-        .with_room_for(viewers);
-        self.max_connections = room.total;
-        self.max_connections_per_token = room.per_token;
-    }
-
-    /// A host of one session, `main`, running `agent` in `.`.
-    pub fn new(agent: AgentSpec) -> Self {
-        HostConfig {
-            listen: SocketAddr::from(([127, 0, 0, 1], 7878)),
-            tls: None,
-            sessions: vec![SessionSpec::new("main", agent)],
-            presets: BTreeMap::new(),
-            relay: None,
-            workspaces: Vec::new(),
-            auth_path: auth::default_auth_path(),
-            local_tokens: Vec::new(),
-            owner_grace: Duration::from_secs(10),
-            journal_dir: None,
-            history_bytes: HistoryBudget::DEFAULT_BYTES,
-            retain: HistoryBudget::DEFAULT_FRAMES,
-            keepalive: Duration::from_secs(15),
-            pong_timeout: Duration::from_secs(30),
-            queue_frames: 8192,
-            created_dir: None,
-            max_connections: 1024,
-            max_connections_per_token: 256,
-            header_read_timeout: Duration::from_secs(10),
-            max_sockets: None,
-            max_sessions: 256,
-            interrupt_grace: Duration::from_secs(10),
-            notify: None,
-        }
-    }
-
-    /// The first session (a one-session host's only one).
-    ///
-    /// # Panics
-    /// When the config has no session.
-    pub fn session(&mut self) -> &mut SessionSpec {
-        self.sessions
-            .first_mut()
-            .expect("a host config with a session")
-    }
-
-    fn session_defaults(&self) -> SessionDefaults {
-        SessionDefaults {
-            owner_grace: self.owner_grace,
-            journal_dir: self.journal_dir.clone(),
-            history_bytes: self.history_bytes,
-            retain: self.retain,
-            queue_frames: self.queue_frames,
-            created_dir: self.created_dir.clone(),
-            interrupt_grace: self.interrupt_grace,
-            alerts: None,
-        }
-    }
-}
+use sessions::{HostedSession, Sessions};
 
 /// A running host.
 pub struct Host {
@@ -197,6 +64,8 @@ pub struct Host {
     /// Why recorded sessions did not start again.
     problems: Vec<String>,
     server: JoinHandle<()>,
+    /// It does not listen: reached through its relay only.
+    relay_only: bool,
     stop_accepting: Option<oneshot::Sender<()>>,
     closing: watch::Sender<bool>,
     /// Bumped after every reload of the auth file.
@@ -231,13 +100,11 @@ impl Host {
         let (sink, alerts) = notify::channel_for(config.notify.as_ref()).unzip();
         let (sessions, problems) = start_sessions(&config, sink)?;
         let sessions = Arc::new(sessions);
-        let listener = tokio::net::TcpListener::bind(config.listen)
-            .await
-            .map_err(|cause| Error::Io {
-                what: format!("cannot listen on {}", config.listen),
-                cause,
-            })?;
-        let addr = listener.local_addr()?;
+        let listener = bind(&config).await?;
+        let addr = match &listener {
+            Some(listener) => listener.local_addr()?,
+            None => config.listen,
+        };
         let auth = Arc::new(RwLock::new(auth));
         let (closing, closing_rx) = watch::channel(false);
         let (auth_changed, auth_changed_rx) = watch::channel(0);
@@ -285,6 +152,7 @@ impl Host {
             sessions,
             problems,
             server,
+            relay_only: config.listen_none,
             stop_accepting: Some(stop_accepting),
             closing,
             auth_changed,
@@ -295,6 +163,11 @@ impl Host {
 
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Whether it listens at all (`--listen none`: through its relay only).
+    pub fn listens(&self) -> bool {
+        !self.relay_only
     }
 
     /// `ws://ADDR/v1/sessions/ID` of the first session (the lobby,
@@ -580,12 +453,34 @@ fn start_sessions(
 }
 
 /// Serves HTTP on `listener` until `stop` fires.
+/// The listening socket; none for a host reached through its relay only
+/// (`--listen none`).
+async fn bind(config: &HostConfig) -> Result<Option<tokio::net::TcpListener>> {
+    if config.listen_none {
+        if config.relay.is_none() {
+            invalid!("--listen none needs --relay: nothing else would reach the sessions");
+        }
+        return Ok(None);
+    }
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|cause| Error::Io {
+            what: format!("cannot listen on {}", config.listen),
+            cause,
+        })?;
+    Ok(Some(listener))
+}
+
 async fn serve(
-    listener: tokio::net::TcpListener,
+    listener: Option<tokio::net::TcpListener>,
     app: axum::Router,
     limits: listener::SocketLimits,
     stop: oneshot::Receiver<()>,
 ) {
+    let Some(listener) = listener else {
+        let _ = stop.await;
+        return;
+    };
     // Dropped when this task ends: open HTTP exchanges then finish.
     let (_stop_all, stop_all) = watch::channel(false);
     tokio::select! {

@@ -162,6 +162,12 @@ pub struct RelayCommand {
 /// once instead of after its silence.
 pub const LEAVE: &str = "relay_leave";
 
+/// The `type` of the relay's heartbeat on `from.<conn>`: the host answers
+/// it as it answers any message (`ok`), without its session, so a viewer
+/// costs the host one small reply every few seconds; the client times the
+/// answer as its round trip.
+pub const HEARTBEAT: &str = "relay_heartbeat";
+
 /// The host's answer to `join` and to each `from.<conn>` message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]

@@ -1,7 +1,10 @@
 //! `tether bench fanout`: N real WebSocket followers (in a child process,
 //! so the host's memory is measured alone) receive M events of B bytes
 //! driven through a real host as fast as they go; then the same load goes
-//! through a bare tokio-tungstenite broadcast loop, our floor.
+//! through a bare tokio-tungstenite broadcast loop, our floor. With
+//! `--tls` the host serves `wss://` (a self-signed certificate the
+//! followers trust) and the same load also goes through the host over
+//! plain `ws://` in the same run, for the ratio.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -22,61 +25,108 @@ use super::{mono_ns, payload, rss, scratch_host};
 use tether::host::Host;
 use tether::protocol::{EventKind, OutputStream};
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct FanoutArgs {
     /// WebSocket followers.
     #[arg(long, default_value_t = 100)]
-    followers: usize,
+    pub(super) followers: usize,
     /// Events driven through the session.
     #[arg(long, default_value_t = 5000)]
-    events: u64,
+    pub(super) events: u64,
     /// Bytes of text per event.
     #[arg(long, default_value_t = 200)]
-    bytes: usize,
+    pub(super) bytes: usize,
     /// Keep a journal (every event written and flushed before broadcast).
     #[arg(long)]
-    journal: bool,
+    pub(super) journal: bool,
     /// Closed loop: the driver waits while the slowest follower has not yet
     /// received all but this many of the events sent (0 = open loop).
     #[arg(long, default_value_t = 16)]
-    window: u64,
+    pub(super) window: u64,
+    /// Through TLS (`wss://`), measured against plain `ws://` in the same
+    /// run.
+    #[arg(long)]
+    pub(super) tls: bool,
+    /// `nats`: the followers watch through a NATS broker (a nats-server
+    /// started for the run, or --broker), compared with direct WebSocket
+    /// followers in the same run.
+    #[arg(long, value_name = "nats")]
+    pub(super) via: Option<Via>,
+    /// The broker for --via nats [default: a nats-server of its own].
+    #[arg(long, value_name = "URL", requires = "via")]
+    pub(super) broker: Option<String>,
+    /// Measure the host's CPU at rest before the events (set by --via).
+    #[arg(skip)]
+    pub(super) measure_rest: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Via {
+    Nats,
+}
+
+/// The slowest follower's event count, and a wake-up when it moves.
+#[derive(Default)]
+pub(super) struct Progress {
+    count: AtomicU64,
+    /// The followers' process has ended (its report written, or it died).
+    ended: std::sync::atomic::AtomicBool,
+    changed: tokio::sync::Notify,
 }
 
 /// Closed loop: waits until the slowest follower has received all but
-/// `window` of the `sent` events (`window` 0: never waits).
-async fn pace(window: u64, sent: u64, progress: &AtomicU64) {
-    while window > 0 && sent.saturating_sub(progress.load(Ordering::Acquire)) >= window {
-        tokio::time::sleep(Duration::from_micros(200)).await;
+/// `window` of the `sent` events (`window` 0: never waits), or their
+/// process has ended (a follower cut off never catches up: its report
+/// says so). It sleeps until progress moves rather than polling, so the
+/// driver's CPU is not counted as the host's.
+async fn pace(window: u64, sent: u64, progress: &Progress) {
+    let behind = || sent.saturating_sub(progress.count.load(Ordering::Acquire)) >= window;
+    while window > 0 && behind() && !progress.ended.load(Ordering::Acquire) {
+        let moved = progress.changed.notified();
+        if !behind() {
+            break;
+        }
+        moved.await;
     }
 }
 
-struct Followers {
+pub(super) struct Followers {
     child: Child,
     /// The slowest follower's event count, from the child's progress lines.
-    progress: Arc<AtomicU64>,
+    progress: Arc<Progress>,
     report: std::thread::JoinHandle<Option<String>>,
 }
 
 /// How long the followers have to join before the bench gives up.
 const JOIN_WAIT: Duration = Duration::from_secs(60);
 
-fn spawn_followers(
-    url: &str,
-    token: Option<&str>,
-    args: &FanoutArgs,
-    base: u64,
-) -> Result<Followers> {
+/// Where the followers connect, and what they trust there.
+pub(super) struct Join<'a> {
+    pub url: &'a str,
+    pub token: Option<&'a str>,
+    /// The certificate to trust (PEM), for `wss://`.
+    pub ca: Option<&'a std::path::Path>,
+}
+
+pub(super) fn spawn_followers(join: &Join<'_>, args: &FanoutArgs, base: u64) -> Result<Followers> {
     let mut command = Command::new(std::env::current_exe()?);
     command
-        .args(["bench", "followers", "--url", url, "--count"])
+        .args(["bench", "followers", "--url", join.url, "--count"])
         .arg(args.followers.to_string())
         .arg("--events")
         .arg(args.events.to_string())
         .arg("--base")
         .arg(base.to_string())
         .stdout(Stdio::piped());
-    if let Some(token) = token {
+    if let Some(token) = join.token {
         command.args(["--token", token]);
+    }
+    if let Some(ca) = join.ca {
+        command.arg("--ca").arg(ca);
+    }
+    if let (Some(Via::Nats), Some(broker)) = (args.via, &args.broker) {
+        // Through the broker: each follower joins as a relay client.
+        command.args(["--relay", broker]);
     }
     let mut child = command.spawn()?;
     let mut lines = BufReader::new(child.stdout.take().expect("piped"));
@@ -86,17 +136,23 @@ fn spawn_followers(
         let _ = child.kill();
         bail!("the followers did not connect: {line:?}");
     }
-    let progress = Arc::new(AtomicU64::new(0));
+    let progress = Arc::new(Progress::default());
     let seen = progress.clone();
     let report = std::thread::spawn(move || {
-        for line in lines.lines() {
-            let line = line.ok()?;
-            match line.strip_prefix("progress ") {
-                Some(n) => seen.store(n.parse().unwrap_or(0), Ordering::Release),
-                None => return Some(line),
-            }
-        }
-        None
+        let report = lines
+            .lines()
+            .map_while(std::result::Result::ok)
+            .find(|line| match line.strip_prefix("progress ") {
+                Some(n) => {
+                    seen.count.store(n.parse().unwrap_or(0), Ordering::Release);
+                    seen.changed.notify_waiters();
+                    false
+                }
+                None => true,
+            });
+        seen.ended.store(true, Ordering::Release);
+        seen.changed.notify_waiters();
+        report
     });
     Ok(Followers {
         child,
@@ -120,10 +176,18 @@ pub fn run(args: FanoutArgs) -> Result<()> {
     if args.followers == 0 || args.events == 0 {
         bail!("--followers and --events must be at least 1");
     }
+    if args.via == Some(Via::Nats) {
+        return super::fanout_nats::run(args);
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let (tether, per_conn) = runtime.block_on(run_tether(&args))?;
+    // Plain first: with --tls, the figure TLS is held against.
+    let plain = match args.tls {
+        true => Some(runtime.block_on(run_tether(&args, false))?),
+        false => None,
+    };
+    let (tether, per_conn) = runtime.block_on(run_tether(&args, args.tls))?;
     let (_, peak) = rss();
     let bare = runtime.block_on(run_bare(&args))?;
     let seconds = |r: &(FollowerReport, u64)| (r.0.last_ns.saturating_sub(r.1)) as f64 / 1e9;
@@ -133,7 +197,7 @@ pub fn run(args: FanoutArgs) -> Result<()> {
     let deliveries_per_s = deliveries / tether_s;
     let bare_per_s = deliveries / bare_s;
     let report = &tether.0;
-    let line = json!({
+    let mut line = json!({
         "followers": args.followers,
         "events": args.events,
         "bytes": args.bytes,
@@ -155,15 +219,39 @@ pub fn run(args: FanoutArgs) -> Result<()> {
         "bare_missing": bare.0.missing,
         "ratio_vs_bare": ((deliveries_per_s / bare_per_s) * 1000.0).round() / 1000.0,
     });
+    if let Some((plain, _)) = plain {
+        let plain_per_s = deliveries / seconds(&plain);
+        line["tls"] = json!(true);
+        line["plain_deliveries_per_s"] = json!(plain_per_s.round());
+        line["plain_p99_ms"] = json!(plain.0.p99_us as f64 / 1000.0);
+        line["plain_missing"] = json!(plain.0.missing);
+        let ratio = ((deliveries_per_s / plain_per_s) * 1000.0).round() / 1000.0;
+        line["ratio_tls_vs_plain"] = json!(ratio);
+    }
     println!("{line}");
     Ok(())
 }
 
-/// The real host. Returns the followers' report with the start time, and
-/// the host's resident memory per connection.
-async fn run_tether(args: &FanoutArgs) -> Result<((FollowerReport, u64), u64)> {
+/// The real host (serving `wss://` when `tls`). Returns the followers'
+/// report with the start time, and the host's resident memory per
+/// connection.
+pub(super) async fn run_tether(
+    args: &FanoutArgs,
+    tls: bool,
+) -> Result<((FollowerReport, u64), u64)> {
     let (dir, mut config) = scratch_host("fanout")?;
     config.journal_dir = args.journal.then(|| dir.join("journal"));
+    let ca = match tls {
+        true => {
+            let (cert, key, _) = super::self_signed_in(&dir)?;
+            config.tls = Some((cert.clone(), key));
+            Some(cert)
+        }
+        false => None,
+    };
+    if let (Some(Via::Nats), Some(broker)) = (args.via, &args.broker) {
+        config.relay = Some(super::fanout_nats::relay_config(broker)?);
+    }
     config.make_room_for_viewers(args.followers);
     let host = Host::start(config).await?;
     // Let the agent's start-up events land before numbering ours.
@@ -175,11 +263,18 @@ async fn run_tether(args: &FanoutArgs) -> Result<((FollowerReport, u64), u64)> {
     let followers = {
         let (url, token) = (url.clone(), token.clone());
         let args = FanoutArgs {
-            journal: args.journal,
-            ..*args
+            broker: args.broker.clone(),
+            ..args.clone()
         };
-        tokio::task::spawn_blocking(move || spawn_followers(&url, Some(&token), &args, base))
-            .await??
+        tokio::task::spawn_blocking(move || {
+            let join = Join {
+                url: &url,
+                token: Some(&token),
+                ca: ca.as_deref(),
+            };
+            spawn_followers(&join, &args, base)
+        })
+        .await??
     };
     let mut followers = followers;
     // Every follower has joined once the host lists them all.
@@ -203,6 +298,11 @@ async fn run_tether(args: &FanoutArgs) -> Result<((FollowerReport, u64), u64)> {
     }
     let (after, _) = rss();
     let per_conn = after.saturating_sub(before) / args.followers as u64;
+    let idle_cpu_ns_per_s = match args.measure_rest {
+        true => super::fanout_nats::idle_cpu(args.followers).await,
+        false => 0,
+    };
+    let cpu_before = super::fanout_nats::process_cpu_ns();
     let start = mono_ns();
     for sent in 0..args.events {
         pace(args.window, sent, &followers.progress).await;
@@ -213,7 +313,9 @@ async fn run_tether(args: &FanoutArgs) -> Result<((FollowerReport, u64), u64)> {
         })
         .await?;
     }
-    let report = tokio::task::spawn_blocking(move || followers.report()).await??;
+    let mut report = tokio::task::spawn_blocking(move || followers.report()).await??;
+    report.host_cpu_ns = super::fanout_nats::process_cpu_ns().saturating_sub(cpu_before);
+    report.host_idle_cpu_ns_per_s = idle_cpu_ns_per_s;
     host.shutdown().await?;
     let _ = std::fs::remove_dir_all(&dir);
     Ok(((report, start), per_conn))
@@ -258,9 +360,19 @@ async fn run_bare(args: &FanoutArgs) -> Result<(FollowerReport, u64)> {
     let followers = {
         let args = FanoutArgs {
             journal: false,
-            ..*args
+            via: None,
+            broker: None,
+            ..args.clone()
         };
-        tokio::task::spawn_blocking(move || spawn_followers(&url, None, &args, 0)).await??
+        tokio::task::spawn_blocking(move || {
+            let join = Join {
+                url: &url,
+                token: None,
+                ca: None,
+            };
+            spawn_followers(&join, &args, 0)
+        })
+        .await??
     };
     while subscribed.load(Ordering::SeqCst) < args.followers {
         tokio::time::sleep(Duration::from_millis(20)).await;

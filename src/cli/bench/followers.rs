@@ -20,16 +20,23 @@ pub struct FollowersArgs {
     #[arg(long)]
     url: String,
     #[arg(long)]
-    token: Option<String>,
+    pub(super) token: Option<String>,
+    /// The certificate (PEM) to trust for a `wss://` URL.
     #[arg(long)]
-    count: usize,
+    ca: Option<std::path::PathBuf>,
     #[arg(long)]
-    events: u64,
+    pub(super) count: usize,
+    #[arg(long)]
+    pub(super) events: u64,
     /// Seqs expected are base+1 ..= base+events.
     #[arg(long, default_value_t = 0)]
-    base: u64,
+    pub(super) base: u64,
     #[arg(long, default_value_t = 120)]
-    timeout_secs: u64,
+    pub(super) timeout_secs: u64,
+    /// Join through this NATS broker (host `bench`, session `main`) rather
+    /// than a WebSocket to --url.
+    #[arg(long)]
+    relay: Option<String>,
 }
 
 /// What the follower process reports on its last stdout line.
@@ -44,15 +51,24 @@ pub struct FollowerReport {
     pub max_us: u64,
     /// Monotonic time of the last event received by anyone.
     pub last_ns: u64,
+    /// The host's process CPU time while the events went out (filled in
+    /// by the driver, not the followers).
+    #[serde(default)]
+    pub host_cpu_ns: u64,
+    /// The host's CPU per second with every follower joined and no events
+    /// (their heartbeats), measured before the events (--via only).
+    #[serde(default)]
+    pub host_idle_cpu_ns_per_s: u64,
 }
 
-struct One {
+pub(super) struct One {
     seen: Vec<bool>,
     received: u64,
     duplicated: u64,
     latencies_us: Vec<u32>,
     last_ns: u64,
     closed_early: bool,
+    distinct: u64,
 }
 
 pub fn run(args: FollowersArgs) -> Result<()> {
@@ -60,6 +76,9 @@ pub fn run(args: FollowersArgs) -> Result<()> {
         .enable_all()
         .build()?;
     runtime.block_on(async move {
+        if let Some(broker) = args.relay.clone() {
+            return super::fanout_nats::follow_through_broker(&args, &broker).await;
+        }
         let sockets = connect_all(&args).await?;
         println!("ready");
         std::io::stdout().flush()?;
@@ -97,6 +116,7 @@ type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 async fn connect_all(args: &FollowersArgs) -> Result<Vec<Socket>> {
+    let connector = args.ca.as_deref().map(trusting).transpose()?;
     let mut sockets = Vec::with_capacity(args.count);
     for _ in 0..args.count {
         let mut request = args.url.as_str().into_client_request()?;
@@ -105,14 +125,40 @@ async fn connect_all(args: &FollowersArgs) -> Result<Vec<Socket>> {
                 .headers_mut()
                 .insert("Authorization", format!("Bearer {token}").parse()?);
         }
-        let (socket, _) = tokio_tungstenite::connect_async(request).await?;
+        let (socket, _) = tokio_tungstenite::connect_async_tls_with_config(
+            request,
+            None,
+            false,
+            connector.clone(),
+        )
+        .await?;
         sockets.push(socket);
     }
     Ok(sockets)
 }
 
+/// A TLS client that trusts the certificate in `ca` (PEM) and nothing
+/// else; one configuration shared by every follower, as one client
+/// process would.
+fn trusting(ca: &std::path::Path) -> Result<tokio_tungstenite::Connector> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_file_iter(ca)? {
+        roots.add(cert?)?;
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(tokio_tungstenite::Connector::Rustls(std::sync::Arc::new(
+        config,
+    )))
+}
+
 /// Prints `progress N` whenever the slowest follower's count changes.
-async fn report_progress(counts: Arc<Vec<AtomicU64>>) {
+pub(super) async fn report_progress(counts: Arc<Vec<AtomicU64>>) {
     let mut last = u64::MAX;
     loop {
         tokio::time::sleep(Duration::from_millis(2)).await;
@@ -139,18 +185,43 @@ struct Follower {
     deadline: tokio::time::Instant,
 }
 
-impl Follower {
-    /// Reads until every event arrived (or the deadline, or a close).
-    async fn read(self, mut socket: Socket) -> One {
-        let events = self.events;
-        let mut one = One {
+impl One {
+    pub(super) fn new(events: u64) -> One {
+        One {
             seen: vec![false; events as usize],
             received: 0,
             duplicated: 0,
             latencies_us: Vec::with_capacity(events as usize),
             last_ns: 0,
             closed_early: false,
-        };
+            distinct: 0,
+        }
+    }
+
+    /// Event `seq` sent at `sent` arrived now: counted once, timed; the
+    /// number of distinct events so far when it is new.
+    pub(super) fn note(&mut self, seq: u64, sent: u64, base: u64) -> Option<u64> {
+        let now = mono_ns();
+        let events = self.seen.len() as u64;
+        let slot = seq.checked_sub(base + 1).filter(|i| *i < events)?;
+        self.received += 1;
+        self.latencies_us
+            .push(((now.saturating_sub(sent)) / 1000) as u32);
+        self.last_ns = now;
+        if std::mem::replace(&mut self.seen[slot as usize], true) {
+            self.duplicated += 1;
+            return None;
+        }
+        self.distinct += 1;
+        Some(self.distinct)
+    }
+}
+
+impl Follower {
+    /// Reads until every event arrived (or the deadline, or a close).
+    async fn read(self, mut socket: Socket) -> One {
+        let events = self.events;
+        let mut one = One::new(events);
         let mut distinct = 0u64;
         while distinct < events {
             let frame = match tokio::time::timeout_at(self.deadline, socket.next()).await {
@@ -164,26 +235,16 @@ impl Follower {
             let Some((seq, sent)) = scan_frame(frame.as_str()) else {
                 continue;
             };
-            let now = mono_ns();
-            let Some(slot) = seq.checked_sub(self.base + 1).filter(|i| *i < events) else {
-                continue;
-            };
-            one.received += 1;
-            if std::mem::replace(&mut one.seen[slot as usize], true) {
-                one.duplicated += 1;
-            } else {
-                distinct += 1;
+            if let Some(count) = one.note(seq, sent, self.base) {
+                distinct = count;
                 self.counts[self.index].store(distinct, Ordering::Relaxed);
             }
-            one.latencies_us
-                .push(((now.saturating_sub(sent)) / 1000) as u32);
-            one.last_ns = now;
         }
         one
     }
 }
 
-fn summarize(ones: Vec<One>) -> FollowerReport {
+pub(super) fn summarize(ones: Vec<One>) -> FollowerReport {
     let mut report = FollowerReport::default();
     let mut latencies = Vec::new();
     for one in ones {

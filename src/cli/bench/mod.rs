@@ -2,7 +2,9 @@
 
 mod auth;
 mod fanout;
+mod fanout_nats;
 mod followers;
+mod handshake;
 mod large_journal;
 mod lobby;
 mod lobby_viewers;
@@ -33,6 +35,10 @@ enum Which {
     /// An auth file of many tokens: start, reload after a revocation, and
     /// a connection's wait during that reload.
     Auth(auth::AuthArgs),
+    /// Connecting, one connection after another, until the `ready`
+    /// message: through TLS (a self-signed certificate, pinned) and plain
+    /// ws:// in the same run.
+    Handshake(handshake::HandshakeArgs),
     /// The subscriber side of `lobby`, run as a child process.
     #[command(hide = true)]
     LobbyViewers(lobby_viewers::LobbyViewersArgs),
@@ -50,6 +56,7 @@ pub fn run(args: BenchArgs) -> ExitCode {
         Which::Resume(args) => resume::run(args),
         Which::Lobby(args) => lobby::run(args),
         Which::Auth(args) => auth::run(args),
+        Which::Handshake(args) => handshake::run(args),
         Which::LobbyViewers(args) => lobby_viewers::run(args),
         Which::Followers(args) => followers::run(args),
         Which::Restart(args) => large_journal::restart(args),
@@ -76,6 +83,39 @@ pub fn scratch_host(
     config.auth_path = dir.join("auth.json");
     config.session().cwd = dir.clone();
     Ok((dir, config))
+}
+
+/// A self-signed certificate for 127.0.0.1 and localhost in `dir` (made
+/// as `serve --tls-self-signed` makes one, the key 0600), for a bench
+/// host's TLS: the certificate's file, the key's, and the certificate's
+/// fingerprint.
+pub fn self_signed_in(
+    dir: &std::path::Path,
+) -> color_eyre::eyre::Result<(std::path::PathBuf, std::path::PathBuf, String)> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let names = vec!["127.0.0.1".to_owned(), "localhost".to_owned()];
+    let made = rcgen::generate_simple_self_signed(names)?;
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&cert, made.cert.pem())?;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&key)?
+        .write_all(made.signing_key.serialize_pem().as_bytes())?;
+    let fingerprint = tether::client::pinning::fingerprint(made.cert.der());
+    Ok((cert, key, fingerprint))
+}
+
+/// The 50th and 99th percentiles and the maximum of `samples`, in ms.
+pub fn percentiles_ms(samples: &mut [std::time::Duration]) -> (f64, f64, f64) {
+    samples.sort_unstable();
+    let pick = |q: f64| {
+        let at = ((samples.len() as f64 - 1.0) * q).round() as usize;
+        samples.get(at).map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+    };
+    (pick(0.50), pick(0.99), pick(1.0))
 }
 
 /// Nanoseconds on the system-wide monotonic clock (comparable between

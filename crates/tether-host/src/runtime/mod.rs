@@ -45,6 +45,15 @@ const DIRECT_QUEUE: usize = 256;
 /// messages would cost O(N^2) frames of O(N) bytes.
 const PARTICIPANTS_COALESCE: Duration = Duration::from_millis(50);
 
+/// The coalescing window with `connections` connected: 50 ms up to 100,
+/// then growing with the square of the number (5 s at 1,000), since each
+/// list goes to every one of them and lists every one of them. Without
+/// it, 1,000 viewers joining through a broker moved gigabytes of lists.
+fn participants_coalesce(connections: usize) -> Duration {
+    let scale = (connections as f64 / 100.0).max(1.0);
+    PARTICIPANTS_COALESCE.mul_f64((scale * scale).min(200.0))
+}
+
 /// A request from a connection (or the host) to the session task.
 pub enum Request {
     Join {
@@ -417,7 +426,8 @@ impl Runtime {
                 Output::ParticipantsChanged => {
                     self.lobby.people_changed();
                     if self.participants_due.is_none() {
-                        self.participants_due = Some(Instant::now() + PARTICIPANTS_COALESCE);
+                        self.participants_due =
+                            Some(Instant::now() + participants_coalesce(self.links.len()));
                     }
                 }
                 Output::Event { frame, .. } => {

@@ -183,6 +183,14 @@ impl Deck {
         // until the user sends in it or presses F2; one named by its URL
         // is not (the caller says so).
         app.claim_on_send = true;
+        // Through a broker, the way is shown with the connection.
+        if let Some(url) = self.hosts.get(key.host).map(|h| &h.url)
+            && matches!(url.scheme(), "nats" | "tls")
+        {
+            let port = url.port().unwrap_or(4222);
+            let host = url.host_str().unwrap_or("?");
+            app.hints.via = Some(format!("{}://{host}:{port}", url.scheme()));
+        }
         self.tabs.push(Tab {
             key,
             app,

@@ -11,6 +11,7 @@
 
 mod conn;
 mod live;
+mod lobby_kv;
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -24,8 +25,8 @@ use super::AppState;
 use crate::host::runtime::Request as SessionRequest;
 use crate::host::session::{Join, ParticipantId, Since};
 use crate::protocol::relay::{
-    HostSubject, LEAVE, RelayCommand, RelayJoin, RelayReply, SessionSubjects, check_conn_id,
-    host_from_wildcard, host_join_wildcard,
+    HEARTBEAT, HostSubject, LEAVE, RelayCommand, RelayJoin, RelayReply, SessionSubjects,
+    check_conn_id, host_from_wildcard, host_join_wildcard,
 };
 use crate::protocol::{ClientMessage, Grant, Mode, decode_client_message};
 
@@ -75,6 +76,13 @@ pub async fn start(
         .await
         .map_err(|e| format!("broker: {e}"))?;
     client.flush().await.map_err(|e| format!("broker: {e}"))?;
+    let store = lobby_kv::bucket(&client).await?;
+    tokio::spawn(lobby_kv::follow(
+        store,
+        config.host_id.clone(),
+        state.sessions.lobby.clone(),
+        state.closing.clone(),
+    ));
     let (ended, ended_rx) = mpsc::channel(64);
     let relay = Relay {
         client,
@@ -252,6 +260,9 @@ impl Relay {
             return Err((403, "the token is not this connection's".into()));
         }
         known.heard = Instant::now();
+        if command.message["type"] == HEARTBEAT {
+            return Ok(());
+        }
         if command.message["type"] == LEAVE {
             self.leave(&conn).await;
             return Ok(());

@@ -1,0 +1,160 @@
+//! A host's lobby through a broker: its keys of the `tether-lobby` bucket
+//! (`HOST.SESSION`, each a session's summary, written by the host), read
+//! once as a `sessions` snapshot, then watched: a put is a `session`
+//! message, a delete `session_removed`, as the host's own lobby says them.
+
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use tether_broker::Broker;
+use tether_broker::async_nats::jetstream::{self, kv};
+use tokio::sync::mpsc;
+
+use super::lobby::LobbyEvent;
+use super::{ConnectError, backoff};
+use crate::protocol::relay::{LOBBY_BUCKET, from_subject_token};
+use crate::protocol::{LobbyMessage, SessionSummary, rfc3339};
+
+/// Follows host `host_id`'s keys on `broker`, reporting as host `host`.
+pub async fn run(
+    host: usize,
+    broker: Broker,
+    host_id: String,
+    events: mpsc::UnboundedSender<(usize, LobbyEvent)>,
+) {
+    let mut failures = 0u32;
+    loop {
+        let reason = match follow(host, &broker, &host_id, &events).await {
+            Ok(()) => return,
+            Err(Stop::Fatal(e)) => {
+                let _ = events.send((host, LobbyEvent::Unavailable(e)));
+                return;
+            }
+            Err(Stop::Lost(reason)) => reason,
+        };
+        let retry_in = backoff(failures);
+        failures += 1;
+        if events
+            .send((host, LobbyEvent::Lost { reason, retry_in }))
+            .is_err()
+        {
+            return;
+        }
+        tokio::time::sleep(retry_in).await;
+    }
+}
+
+enum Stop {
+    Fatal(ConnectError),
+    Lost(String),
+}
+
+fn now() -> String {
+    rfc3339(std::time::SystemTime::now())
+}
+
+/// Ok when the application has gone.
+async fn follow(
+    host: usize,
+    broker: &Broker,
+    host_id: &str,
+    events: &mpsc::UnboundedSender<(usize, LobbyEvent)>,
+) -> Result<(), Stop> {
+    let client = broker.connect("tether lobby").await.map_err(Stop::Lost)?;
+    let store = jetstream::new(client)
+        .get_key_value(LOBBY_BUCKET)
+        .await
+        .map_err(|e| {
+            Stop::Fatal(ConnectError::Refused(format!(
+                "no lobby on {} ({e}): no host has served through it yet",
+                broker.shown()
+            )))
+        })?;
+    let prefix = format!("{host_id}.");
+    // Watched before the snapshot is read: a change seen twice is harmless.
+    let mut watch = store
+        .watch(format!("{host_id}.*"))
+        .await
+        .map_err(|e| Stop::Lost(format!("broker: {e}")))?;
+    let sessions = snapshot(&store, &prefix).await?;
+    let sent = events.send((host, LobbyEvent::Connected)).is_ok()
+        && events
+            .send((
+                host,
+                LobbyEvent::Message(LobbyMessage::Sessions {
+                    now: now(),
+                    sessions,
+                    presets: Vec::new(),
+                    unavailable: Vec::new(),
+                    workspaces: Vec::new(),
+                    you: None,
+                }),
+            ))
+            .is_ok();
+    if !sent {
+        return Ok(());
+    }
+    loop {
+        let entry = match tokio::time::timeout(Duration::from_secs(60), watch.next()).await {
+            Err(_) => continue,
+            Ok(None) => return Err(Stop::Lost("the broker ended the watch".into())),
+            Ok(Some(Err(e))) => return Err(Stop::Lost(format!("broker: {e}"))),
+            Ok(Some(Ok(entry))) => entry,
+        };
+        let Some(id) = entry.key.strip_prefix(&prefix).map(from_subject_token) else {
+            continue;
+        };
+        let message = match entry.operation {
+            kv::Operation::Put => match serde_json::from_slice::<SessionSummary>(&entry.value) {
+                Ok(summary) => LobbyMessage::Session {
+                    now: now(),
+                    session: Box::new(summary),
+                },
+                Err(_) => continue,
+            },
+            kv::Operation::Delete | kv::Operation::Purge => LobbyMessage::SessionRemoved { id },
+        };
+        if events.send((host, LobbyEvent::Message(message))).is_err() {
+            return Ok(());
+        }
+    }
+}
+
+/// Every session of the host now, in list order.
+async fn snapshot(store: &kv::Store, prefix: &str) -> Result<Vec<SessionSummary>, Stop> {
+    let lost = |e: &dyn std::fmt::Display| Stop::Lost(format!("broker: {e}"));
+    let mut keys = store.keys().await.map_err(|e| lost(&e))?;
+    let mut sessions = Vec::new();
+    while let Some(key) = keys.next().await {
+        let key = key.map_err(|e| lost(&e))?;
+        if !key.starts_with(prefix) {
+            continue;
+        }
+        if let Ok(Some(value)) = store.get(&key).await
+            && let Ok(summary) = serde_json::from_slice::<SessionSummary>(&value)
+        {
+            sessions.push(summary);
+        }
+    }
+    sessions.sort_by_key(|s| (s.order.unwrap_or(u64::MAX), s.id.clone()));
+    Ok(sessions)
+}
+
+/// The hosts with sessions on `broker` now (for `attach nats://BROKER`).
+pub async fn hosts_on(broker: &Broker) -> Result<Vec<String>, String> {
+    let client = broker.connect("tether").await?;
+    let store = jetstream::new(client)
+        .get_key_value(LOBBY_BUCKET)
+        .await
+        .map_err(|_| format!("no host has served through {} yet", broker.shown()))?;
+    let mut keys = store.keys().await.map_err(|e| format!("broker: {e}"))?;
+    let mut hosts = std::collections::BTreeSet::new();
+    while let Some(key) = keys.next().await {
+        if let Ok(key) = key
+            && let Some((host, _)) = key.split_once('.')
+        {
+            hosts.insert(host.to_owned());
+        }
+    }
+    Ok(hosts.into_iter().collect())
+}
