@@ -31,7 +31,7 @@ pub fn run(journal_bytes: u64, history_bytes: usize) -> Result<()> {
     let (dir, _) = scratch_host("large-journal")?;
     let journal_dir = dir.join("journal");
     let started = Instant::now();
-    let (events, written) = write_journal(&journal_dir, journal_bytes)?;
+    let (events, written) = write_journal(&journal_dir, journal_bytes, history_bytes)?;
     let write_ms = started.elapsed().as_millis() as u64;
     let covers = Journal::checkpoint_covers(&journal_dir, "main");
     let output = Command::new(std::env::current_exe()?)
@@ -130,14 +130,18 @@ fn turn(number: u64, last: bool) -> Vec<EventKind> {
 
 /// Writes whole turns until the file holds `target` bytes; returns the
 /// events and bytes written.
-fn write_journal(dir: &Path, target: u64) -> Result<(u64, u64)> {
+fn write_journal(dir: &Path, target: u64, history_bytes: usize) -> Result<(u64, u64)> {
     let header = JournalHeader {
         journal: 1,
         session: "main".into(),
         epoch: "bench".into(),
         started_at: "2026-01-01T00:00:00Z".into(),
     };
-    let budget = HistoryBudget::default();
+    // The budget the restarted host has, as the host that wrote it had.
+    let budget = HistoryBudget {
+        bytes: history_bytes,
+        ..HistoryBudget::default()
+    };
     let (mut journal, _) = Journal::open(dir, "main", &header, budget)?;
     let (mut seq, mut bytes, mut number) = (0u64, 0u64, 0u64);
     loop {

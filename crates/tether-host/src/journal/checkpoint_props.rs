@@ -3,8 +3,9 @@
 //! window, the index, the notices, the length kept), for random histories,
 //! checkpoints taken at random points, and crashes of every kind: a cut or
 //! torn journal, a checkpoint older than the journal, torn, corrupted or
-//! another journal's, a journal that lost its tail and grew again. Then
-//! both go on, and a second restart agrees too.
+//! another journal's, a journal that lost its tail and grew again; a
+//! restart with a smaller or larger history budget. Then both go on, and
+//! a second restart agrees too.
 
 use std::fs;
 
@@ -368,6 +369,7 @@ proptest! {
         then in steps(400),
         frames in 1..400usize,
         bytes in 100..40_000usize,
+        resized in proptest::option::of(1..200usize),
     ) {
         let budget = HistoryBudget { bytes, frames };
         let dir = tempfile::tempdir().unwrap();
@@ -375,12 +377,18 @@ proptest! {
         let checkpoint = checkpoint_path(&journal_path(dir.path(), "main"));
         let had = fs::read(&checkpoint).ok().and_then(|b| decode(&b).ok()).map(|c| c.head.last_seq);
         let usable = crash_files(dir.path(), budget, &crash);
-        let used = restart_both(dir.path(), budget);
-        let expected = if usable { had } else { None };
+        // The host may restart with another budget (per cent of the first).
+        let restart = resized.map_or(budget, |pc| HistoryBudget {
+            bytes: (bytes * pc / 100).max(1),
+            frames: (frames * pc / 100).max(1),
+        });
+        let larger = restart.bytes > bytes || restart.frames > frames;
+        let used = restart_both(dir.path(), restart);
+        let expected = if usable && !larger { had } else { None };
         prop_assert_eq!(used, expected, "a good checkpoint is used, no other");
         // Both go on from there, the first taking checkpoints: a second
         // restart agrees as well.
-        write(dir.path(), budget, &then);
-        restart_both(dir.path(), budget);
+        write(dir.path(), restart, &then);
+        restart_both(dir.path(), restart);
     }
 }

@@ -199,15 +199,25 @@ fn a_checkpoint_that_does_not_fit_is_not_used_and_goes() {
 }
 
 #[test]
-fn another_budget_or_a_renewed_history_reads_the_whole_journal() {
+fn a_larger_budget_or_a_renewed_history_reads_the_whole_journal() {
     let dir = tempfile::tempdir().unwrap();
     write_with_checkpoint(dir.path());
-    let other = HistoryBudget {
+    let larger = HistoryBudget {
+        bytes: BUDGET.bytes + 1,
+        ..BUDGET
+    };
+    let (_, loaded) = Journal::open(dir.path(), "main", &header("e"), larger).unwrap();
+    assert_eq!(loaded.checkpoint, None, "its window may start too late");
+
+    // A smaller budget's window starts no earlier: the checkpoint serves.
+    let dir = tempfile::tempdir().unwrap();
+    write_with_checkpoint(dir.path());
+    let smaller = HistoryBudget {
         bytes: 1000,
         frames: 10,
     };
-    let (_, loaded) = Journal::open(dir.path(), "main", &header("e"), other).unwrap();
-    assert_eq!(loaded.checkpoint, None);
+    let (_, loaded) = Journal::open(dir.path(), "main", &header("e"), smaller).unwrap();
+    assert_eq!(loaded.checkpoint, Some(1500));
     assert!(
         loaded.history.window().bytes <= 1000,
         "the new budget holds"
