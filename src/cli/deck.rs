@@ -103,8 +103,9 @@ impl Opening {
 
 /// `nats://BROKER` (no host named) stands for every host on the broker now:
 /// one opening each, found in the broker's lobby bucket.
-async fn every_host_of_brokers(openings: Vec<Opening>) -> Result<Vec<Opening>, Failure> {
+async fn every_host_of_brokers(openings: Vec<Opening>) -> Result<Expanded, Failure> {
     let mut out = Vec::new();
+    let mut watched = Vec::new();
     for opening in openings {
         let relayed = matches!(opening.url.scheme(), "nats" | "tls");
         if !relayed || opening.url.path() != "/" {
@@ -123,6 +124,11 @@ async fn every_host_of_brokers(openings: Vec<Opening>) -> Result<Vec<Opening>, F
                 broker.shown()
             )));
         }
+        watched.push(WatchedBroker {
+            broker: broker.clone(),
+            token: opening.token.clone(),
+            known: hosts.clone(),
+        });
         for host in hosts {
             let mut url = opening.url.clone();
             url.set_path(&format!("/{host}"));
@@ -134,7 +140,23 @@ async fn every_host_of_brokers(openings: Vec<Opening>) -> Result<Vec<Opening>, F
             });
         }
     }
-    Ok(out)
+    Ok(Expanded {
+        openings: out,
+        watched,
+    })
+}
+
+/// The openings with each whole broker in its hosts, and those brokers
+/// (watched for hosts that come later).
+struct Expanded {
+    openings: Vec<Opening>,
+    watched: Vec<WatchedBroker>,
+}
+
+struct WatchedBroker {
+    broker: tether::broker::Broker,
+    token: String,
+    known: Vec<String>,
 }
 
 /// `HOST:PORT` of a URL: what tells hosts apart (and the host's name on a
@@ -220,8 +242,8 @@ fn probe(opening: &Opening, view: bool) -> Target {
 /// Either way an unknown `wss://` host is asked about (or refused) here,
 /// before the screen is taken.
 pub async fn run(openings: Vec<Opening>, start: Start) -> ExitCode {
-    let openings = match every_host_of_brokers(openings).await {
-        Ok(openings) => openings,
+    let Expanded { openings, watched } = match every_host_of_brokers(openings).await {
+        Ok(expanded) => expanded,
         Err(failure) => return failure.exit(),
     };
     let Some(first) = openings.first() else {
@@ -270,6 +292,9 @@ pub async fn run(openings: Vec<Opening>, start: Start) -> ExitCode {
             links.adopt(0, client::spawn(probe, Some(socket), resume));
             deck.tabs[0].opened = true;
         }
+    }
+    for watched in watched {
+        links.watch_broker(watched.broker, watched.token, watched.known);
     }
     for tab in 0..deck.tabs.len() {
         if !deck.tabs[tab].opened {

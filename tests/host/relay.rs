@@ -440,3 +440,73 @@ async fn the_lobby_bucket_lists_each_hosts_sessions_and_their_requests() {
     drop(owner);
     host.shutdown().await.unwrap();
 }
+
+/// The host restarted on its journal: the viewer is told the host is
+/// offline while it is down, then resumes with every event once.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_host_restarted_is_shown_offline_then_resumed_with_nothing_lost() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(broker) = NatsServer::start("relay_host_restart", dir.path()) else {
+        return;
+    };
+    let journaled = |dir: &std::path::Path| {
+        let url = broker.url();
+        let journal = dir.join("journal");
+        move |config: &mut tether::host::HostConfig| {
+            config.relay = Some(RelayConfig {
+                broker: Broker::at(url),
+                host_id: "devbox".into(),
+            });
+            config.listen_none = true;
+            config.journal_dir = Some(journal);
+        }
+    };
+    write_auth(&dir.path().join("auth.json"));
+    let host = crate::common::start_host(dir.path(), AgentSpec::Shell, journaled(dir.path())).await;
+    let first = host.summary().await.unwrap().last_seq;
+    let applied = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(first));
+    let mut viewer = relay::spawn(
+        target(&broker, "tt_view_0000000000000000", true),
+        Resume::After(applied.clone()),
+    );
+    until(&mut viewer, |m| matches!(m, ServerMessage::CaughtUp { .. })).await;
+    let mut seqs = vec![first];
+    for n in 0..10 {
+        host.inject(notice(format!("before {n}"))).await.unwrap();
+    }
+    events_until(&mut viewer, &applied, &mut seqs, first + 10).await;
+    host.shutdown().await.unwrap();
+    // Down: the viewer says so (no host answers its joins), having had
+    // what the host said as it stopped.
+    let offline = async {
+        loop {
+            match viewer.events.recv().await {
+                Some(ConnEvent::Lost { reason, .. }) if reason.contains("host offline") => {
+                    return reason;
+                }
+                Some(ConnEvent::Message(ServerMessage::Event(record))) => {
+                    assert_eq!(record.seq, seqs.last().unwrap() + 1, "{seqs:?}");
+                    seqs.push(record.seq);
+                    applied.store(record.seq, std::sync::atomic::Ordering::Release);
+                }
+                Some(_) => {}
+                None => panic!("the connection task ended"),
+            }
+        }
+    };
+    let reason = tokio::time::timeout(Duration::from_secs(30), offline)
+        .await
+        .expect("the viewer says the host is offline");
+    assert!(reason.contains("devbox"), "{reason}");
+    let host = crate::common::start_host(dir.path(), AgentSpec::Shell, journaled(dir.path())).await;
+    let restarted = host.summary().await.unwrap().last_seq;
+    assert!(restarted >= first + 10, "the journal kept the events");
+    for n in 0..10 {
+        host.inject(notice(format!("after {n}"))).await.unwrap();
+    }
+    let last = host.summary().await.unwrap().last_seq;
+    // Every event once, in order: those of the restart too.
+    events_until(&mut viewer, &applied, &mut seqs, last).await;
+    drop(viewer);
+    host.shutdown().await.unwrap();
+}

@@ -45,3 +45,49 @@ async fn a_session_is_driven_through_the_broker_in_the_terminal() {
     drop(broker);
     running.shutdown().await;
 }
+
+/// `attach nats://BROKER` lists every host on the broker, and a host that
+/// starts serving after the UI is added to the list as it comes.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_host_that_comes_to_the_broker_later_joins_the_list() {
+    let test = TuiTest::new();
+    let Some(broker) = NatsServer::start("tui_relay_later", test.dir()) else {
+        return;
+    };
+    let relay = |host_id: &str| RelayConfig {
+        broker: Broker::at(broker.url()),
+        host_id: host_id.into(),
+    };
+    let first = relay("devbox");
+    let running = test
+        .host_config(move |config| config.relay = Some(first))
+        .start()
+        .await;
+    let whole = format!("nats://127.0.0.1:{}", broker.port);
+    let attach = Attach::new(&whole, &running.token(), running.dir()).size(30, 120);
+    let (up, mut started) = tokio::sync::oneshot::channel::<()>();
+    let tui = tokio::task::spawn_blocking(move || {
+        let mut tui = attach.spawn();
+        tui.wait_text("devbox via nats://");
+        let _ = up.send(());
+        tui.wait_text("ci-runner via nats://");
+        tui.wait_text("nightly");
+        tui.quit();
+    });
+    tokio::time::timeout(std::time::Duration::from_secs(30), &mut started)
+        .await
+        .expect("the first host is listed")
+        .unwrap();
+    // The second host: another directory, the same people's tokens.
+    let other = tempfile::tempdir().unwrap();
+    let mut config =
+        super::common::host_config(other.path(), tether::host::agent::AgentSpec::Shell);
+    config.auth_path = running.dir().join("auth.json");
+    config.session().id = "nightly".into();
+    config.relay = Some(relay("ci-runner"));
+    let later = tether::host::Host::start(config).await.unwrap();
+    tui.await.unwrap();
+    later.shutdown().await.unwrap();
+    drop(broker);
+    running.shutdown().await;
+}

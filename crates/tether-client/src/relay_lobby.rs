@@ -158,3 +158,57 @@ pub async fn hosts_on(broker: &Broker) -> Result<Vec<String>, String> {
     }
     Ok(hosts.into_iter().collect())
 }
+
+/// Tells `found` of each host that puts its first session in `broker`'s
+/// lobby after `known` were listed (for `attach nats://BROKER`: hosts
+/// that start after the UI). Ends when `found` is closed; a lost broker
+/// is retried with backoff.
+pub async fn watch_hosts(broker: Broker, known: Vec<String>, found: mpsc::UnboundedSender<String>) {
+    let mut known: std::collections::BTreeSet<String> = known.into_iter().collect();
+    let mut failures = 0u32;
+    while !found.is_closed() {
+        match new_hosts(&broker, &mut known, &found).await {
+            Ok(()) => return,
+            Err(why) => tracing::info!("watching the hosts on {}: {why}", broker.shown()),
+        }
+        tokio::time::sleep(backoff(failures)).await;
+        failures += 1;
+    }
+}
+
+/// Ok when the application has gone.
+async fn new_hosts(
+    broker: &Broker,
+    known: &mut std::collections::BTreeSet<String>,
+    found: &mpsc::UnboundedSender<String>,
+) -> Result<(), String> {
+    let client = broker.connect("tether hosts").await?;
+    let store = jetstream::new(client)
+        .get_key_value(LOBBY_BUCKET)
+        .await
+        .map_err(|e| format!("no lobby yet: {e}"))?;
+    // With history: a host that came between the listing and now is
+    // seen too (those known are skipped).
+    let mut watch = store
+        .watch_with_history(">")
+        .await
+        .map_err(|e| format!("broker: {e}"))?;
+    loop {
+        let entry = match tokio::time::timeout(Duration::from_secs(5), watch.next()).await {
+            Err(_) if found.is_closed() => return Ok(()),
+            Err(_) => continue,
+            Ok(None) => return Err("the broker ended the watch".into()),
+            Ok(Some(Err(e))) => return Err(format!("broker: {e}")),
+            Ok(Some(Ok(entry))) => entry,
+        };
+        if !matches!(entry.operation, kv::Operation::Put) {
+            continue;
+        }
+        if let Some((host, _)) = entry.key.split_once('.')
+            && known.insert(host.to_owned())
+            && found.send(host.to_owned()).is_err()
+        {
+            return Ok(());
+        }
+    }
+}

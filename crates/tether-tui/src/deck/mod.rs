@@ -170,6 +170,13 @@ impl Deck {
         }
     }
 
+    /// A host that came after the start (to a broker watched): listed
+    /// last, its lobby followed by the caller. Returns its index.
+    pub fn add_host(&mut self, name: String, url: url::Url, token: String) -> usize {
+        self.hosts.push(HostView::new(name, url, token));
+        self.hosts.len() - 1
+    }
+
     /// The tab of `key`, made (not yet connected) if new.
     pub fn tab_for(&mut self, key: SessionKey) -> usize {
         if let Some(at) = self.tabs.iter().position(|t| t.key == key) {

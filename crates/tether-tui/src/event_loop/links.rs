@@ -17,13 +17,26 @@ pub struct Links {
     pub lobby_events: mpsc::UnboundedReceiver<(usize, LobbyEvent)>,
     lobby_tx: mpsc::UnboundedSender<(usize, LobbyEvent)>,
     lobby_requests: Vec<mpsc::UnboundedSender<LobbyRequest>>,
+    /// Hosts that came to a watched broker after the UI started.
+    pub new_hosts: mpsc::UnboundedReceiver<NewHost>,
+    new_hosts_tx: mpsc::UnboundedSender<NewHost>,
+}
+
+/// A host to add to the deck: `nats://BROKER:PORT/HOST`.
+pub struct NewHost {
+    pub name: String,
+    pub url: url::Url,
+    pub token: String,
 }
 
 impl Default for Links {
     fn default() -> Self {
         let (conn_tx, conn_events) = mpsc::unbounded_channel();
         let (lobby_tx, lobby_events) = mpsc::unbounded_channel();
+        let (new_hosts_tx, new_hosts) = mpsc::unbounded_channel();
         Links {
+            new_hosts,
+            new_hosts_tx,
             conn_events,
             conn_tx,
             commands: HashMap::new(),
@@ -91,6 +104,39 @@ impl Links {
             let requests = lobby::spawn(n, &host.url, host.token.clone(), self.lobby_tx.clone());
             self.lobby_requests.push(requests);
         }
+    }
+
+    /// Follows the lobby of host `at`, just added to the deck.
+    pub fn start_lobby(&mut self, deck: &Deck, at: usize) {
+        debug_assert_eq!(
+            at,
+            self.lobby_requests.len(),
+            "lobbies follow the hosts' order"
+        );
+        let host = &deck.hosts[at];
+        let requests = lobby::spawn(at, &host.url, host.token.clone(), self.lobby_tx.clone());
+        self.lobby_requests.push(requests);
+    }
+
+    /// Watches the broker at `broker_url` (`nats://BROKER:PORT`) for hosts
+    /// other than `known`, each to be added as `nats://BROKER:PORT/HOST`.
+    pub fn watch_broker(&self, broker: client::broker::Broker, token: String, known: Vec<String>) {
+        let (found_tx, mut found) = mpsc::unbounded_channel();
+        let shown = broker.shown();
+        let base = broker.url.clone();
+        tokio::spawn(client::relay_lobby::watch_hosts(broker, known, found_tx));
+        let new_hosts = self.new_hosts_tx.clone();
+        tokio::spawn(async move {
+            while let Some(host) = found.recv().await {
+                let mut url = base.clone();
+                url.set_path(&format!("/{host}"));
+                let name = format!("{host} via {shown}");
+                let token = token.clone();
+                if new_hosts.send(NewHost { name, url, token }).is_err() {
+                    return;
+                }
+            }
+        });
     }
 
     /// Sends a request on host `host`'s lobby.

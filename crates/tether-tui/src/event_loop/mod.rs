@@ -22,7 +22,7 @@ use super::terminal::Tui;
 use super::ui;
 use crate::client::{ConnCommand, ConnEvent};
 use crate::protocol::ServerMessage;
-pub use links::Links;
+pub use links::{Links, NewHost};
 
 /// Minimum time between frames drawn for server traffic: fast enough to
 /// read as a stream, and every viewer of a busy agent draws half as many
@@ -81,6 +81,12 @@ pub async fn run(terminal: &mut Tui, deck: &mut Deck, mut links: Links) -> std::
             },
             Some((tab, event)) = links.conn_events.recv() => DeckMsg::Conn { tab, event },
             Some((host, event)) = links.lobby_events.recv() => DeckMsg::Lobby { host, event },
+            Some(host) = links.new_hosts.recv() => {
+                let at = deck.add_host(host.name, host.url, host.token);
+                links.start_lobby(deck, at);
+                dirty = true;
+                continue;
+            }
             () = tokio::time::sleep_until(frame_due), if dirty => continue,
             () = tokio::time::sleep_until(tick_due), if deck.needs_tick() => DeckMsg::Ui(Msg::Tick),
             _ = terminate.recv() => return Ok(()),
