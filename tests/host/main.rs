@@ -30,6 +30,7 @@ mod process_tree;
 mod protocol;
 mod real_agents;
 mod relay;
+mod relay_chaos;
 mod replay;
 mod roles;
 mod rules;

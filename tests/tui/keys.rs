@@ -82,7 +82,8 @@ async fn keys_remapped_in_the_settings_file_work_and_are_shown() {
         tui.send(b"\x1b"); // closes the help
         tui.wait_for("the help to close", |s| !s.contains("scroll it."));
         tui.send(b"\x1b[21~"); // F10 quits
-        assert!(tui.wait_exit().success());
+        let status = tui.wait_exit();
+        assert!(status.success(), "{status:?}; screen:\n{}", tui.screen());
 
         std::fs::write(&settings, "[keys]\nquit = \"Ctrl+F\"\n").unwrap();
         let mut tui = attach.env(&env).spawn();

@@ -112,7 +112,40 @@ impl Broker {
     /// Connects once (`name` tells the broker's monitoring who we are).
     /// Reconnections after that are the client library's.
     pub async fn connect(&self, name: &str) -> Result<async_nats::Client, String> {
-        let mut options = async_nats::ConnectOptions::new()
+        self.connect_with(name, async_nats::ConnectOptions::new())
+            .await
+    }
+
+    /// [`Broker::connect`], with a count of the connection's losses, each
+    /// counted once it is back: the client library reconnects by itself,
+    /// but what the broker sent (or was sent) while it was away is gone,
+    /// and whoever must not miss anything has to know.
+    pub async fn connect_counting_losses(
+        &self,
+        name: &str,
+    ) -> Result<(async_nats::Client, tokio::sync::watch::Receiver<u64>), String> {
+        let (losses, counted) = tokio::sync::watch::channel(0u64);
+        let away = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let options = async_nats::ConnectOptions::new().event_callback(move |event| {
+            use std::sync::atomic::Ordering;
+            match event {
+                async_nats::Event::Disconnected => away.store(true, Ordering::SeqCst),
+                async_nats::Event::Connected if away.swap(false, Ordering::SeqCst) => {
+                    losses.send_modify(|n| *n += 1);
+                }
+                _ => {}
+            }
+            async {}
+        });
+        Ok((self.connect_with(name, options).await?, counted))
+    }
+
+    async fn connect_with(
+        &self,
+        name: &str,
+        options: async_nats::ConnectOptions,
+    ) -> Result<async_nats::Client, String> {
+        let mut options = options
             .name(name)
             .connection_timeout(Duration::from_secs(5));
         options = match &self.auth {

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use futures_util::StreamExt;
 use tether_broker::Broker;
 use tether_broker::async_nats::{self, Client, Subscriber};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 use super::{
     ConnCommand, ConnEvent, ConnectError, Connection, HEARTBEAT_TIMEOUT, RTT_INTERVAL, Resume,
@@ -56,7 +56,9 @@ async fn run(
     mut commands: mpsc::UnboundedReceiver<ConnCommand>,
 ) {
     let mut failures = 0u32;
-    let mut client: Option<Client> = None;
+    // The broker connection, and the count of its losses (what the broker
+    // sent during one is gone: the link joins again after what it applied).
+    let mut client: Option<(Client, watch::Receiver<u64>)> = None;
     loop {
         let attempt = ConnEvent::Connecting {
             attempt: failures + 1,
@@ -64,16 +66,22 @@ async fn run(
         if events.send(attempt).await.is_err() {
             return;
         }
+        let mut unreachable = String::new();
+        if client.is_none() {
+            match target.broker.connect_counting_losses("tether").await {
+                Ok(made) => client = Some(made),
+                Err(why) => unreachable = why,
+            }
+        }
         let joined = match &client {
-            Some(client) => join(client, &target, &resume).await,
-            None => match target.broker.connect("tether").await {
-                Ok(made) => {
-                    let joined = join(&made, &target, &resume).await;
-                    client = Some(made);
-                    joined
-                }
-                Err(why) => Err(ConnectError::Network(why)),
-            },
+            Some((made, losses)) => {
+                // Losses from now on: seen before the join, so none slips
+                // in between.
+                let mut losses = losses.clone();
+                losses.borrow_and_update();
+                join(made, &target, &resume, losses).await
+            }
+            None => Err(ConnectError::Network(unreachable)),
         };
         let end = match joined {
             Ok(link) => {
@@ -123,6 +131,7 @@ struct Link {
     token: String,
     own: Subscriber,
     live: Subscriber,
+    losses: watch::Receiver<u64>,
 }
 
 /// A fresh connection id: 22 letters and digits.
@@ -141,6 +150,7 @@ async fn join(
     client: &Client,
     target: &RelayTarget,
     resume: &Resume,
+    losses: watch::Receiver<u64>,
 ) -> Result<Link, ConnectError> {
     let subjects = SessionSubjects::new(&target.host, &target.session);
     let conn = fresh_conn_id();
@@ -187,6 +197,7 @@ async fn join(
             token: target.token.clone(),
             own,
             live,
+            losses,
         }),
         Ok(RelayReply::Refused { code, message }) => Err(match code {
             401 => ConnectError::Unauthorized,
@@ -241,6 +252,9 @@ impl Link {
                 Some(message) = self.live.next() => {
                     self.on_live(message.payload, &mut order, events).await
                 }
+                Ok(()) = self.losses.changed() => Err(End::Resync(
+                    "the broker connection dropped; resuming".into(),
+                )),
                 command = commands.recv() => match command {
                     None => Err(End::AppGone),
                     Some(ConnCommand::Reconnect) => Err(End::Reconnect),

@@ -47,6 +47,15 @@ impl Publishers {
         Ok(())
     }
 
+    /// The sessions whose publisher runs.
+    pub(super) fn running(&self) -> Vec<String> {
+        self.running
+            .iter()
+            .filter(|(_, task)| !task.is_finished())
+            .map(|(id, _)| id.clone())
+            .collect()
+    }
+
     /// Drops the publishers whose session ended.
     pub(super) fn forget_ended(&mut self) {
         self.running.retain(|_, task| !task.is_finished());

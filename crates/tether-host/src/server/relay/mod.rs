@@ -25,10 +25,10 @@ use super::AppState;
 use crate::host::runtime::Request as SessionRequest;
 use crate::host::session::{Join, ParticipantId, Since};
 use crate::protocol::relay::{
-    HEARTBEAT, HostSubject, LEAVE, RelayCommand, RelayJoin, RelayReply, SessionSubjects,
-    check_conn_id, host_from_wildcard, host_join_wildcard,
+    HEARTBEAT, HostSubject, LEAVE, RelayClosed, RelayCommand, RelayJoin, RelayReply,
+    SessionSubjects, check_conn_id, host_from_wildcard, host_join_wildcard,
 };
-use crate::protocol::{ClientMessage, Grant, Mode, decode_client_message};
+use crate::protocol::{ClientMessage, Grant, Mode, close_code, decode_client_message};
 
 /// A relay connection that sends nothing (its pings included) for this
 /// long is gone: it leaves, as a WebSocket that stopped answering pings.
@@ -63,9 +63,9 @@ pub async fn start(
     config: RelayConfig,
     state: AppState,
 ) -> Result<tokio::task::JoinHandle<()>, String> {
-    let client = config
+    let (client, losses) = config
         .broker
-        .connect(&format!("tether host {}", config.host_id))
+        .connect_counting_losses(&format!("tether host {}", config.host_id))
         .await?;
     let joins = client
         .subscribe(host_join_wildcard(&config.host_id))
@@ -92,7 +92,7 @@ pub async fn start(
         live: live::Publishers::default(),
         ended,
     };
-    Ok(tokio::spawn(relay.run(joins, commands, ended_rx)))
+    Ok(tokio::spawn(relay.run(joins, commands, ended_rx, losses)))
 }
 
 struct Relay {
@@ -111,8 +111,10 @@ impl Relay {
         mut joins: async_nats::Subscriber,
         mut commands: async_nats::Subscriber,
         mut ended: mpsc::Receiver<String>,
+        mut losses: tokio::sync::watch::Receiver<u64>,
     ) {
         let mut closing = self.state.closing.clone();
+        losses.borrow_and_update();
         let mut reap = tokio::time::interval(REAP_EVERY);
         loop {
             tokio::select! {
@@ -121,6 +123,7 @@ impl Relay {
                 Some(message) = commands.next() => self.on_command(message).await,
                 Some(conn) = ended.recv() => self.leave(&conn).await,
                 _ = reap.tick() => self.reap().await,
+                Ok(()) = losses.changed() => self.after_a_loss().await,
                 else => break,
             }
         }
@@ -133,6 +136,21 @@ impl Relay {
                 .await;
         }
         let _ = self.client.flush().await;
+    }
+
+    /// The host's broker link dropped and is back: what it published
+    /// meanwhile is gone, and a viewer that has nothing after it would
+    /// never notice. Every session's viewers are told to join again after
+    /// what they applied.
+    async fn after_a_loss(&mut self) {
+        let close = RelayClosed::new(
+            close_code::POLICY,
+            "the host's broker link dropped: join again and resume",
+        );
+        for id in self.live.running() {
+            let live = SessionSubjects::new(&self.host, &id).live();
+            let _ = self.client.publish(live, close.to_json().into()).await;
+        }
     }
 
     async fn reply(&self, message: &Message, reply: RelayReply) {
