@@ -221,3 +221,64 @@ async fn a_replay_stops_at_a_line_that_changed_on_disk_and_says_so() {
     assert!(close.reason.contains("checksum"), "{}", close.reason);
     host.stop().await;
 }
+
+#[tokio::test]
+async fn a_clean_stop_leaves_a_checkpoint_and_a_restart_from_it_serves_the_same() {
+    let journal = tempfile::tempdir().unwrap();
+    write_killed_journal(journal.path());
+    // Read whole, a title set live and pushed out of the history window,
+    // then stopped cleanly: the stop writes a checkpoint, and only its
+    // state can bring that title back.
+    let host = TestHost::start_with(AgentSpec::Shell, small_history(journal.path())).await;
+    let h = host.host.as_ref().unwrap();
+    h.inject(EventKind::Metadata {
+        title: Some("set live".into()),
+        model: None,
+        cwd: None,
+        tools: None,
+        agent_session_id: None,
+    })
+    .await
+    .unwrap();
+    for n in 0..100 {
+        h.inject(output(n)).await.unwrap();
+    }
+    host.stop().await;
+    let checkpoint = journal.path().join("main.jsonl.checkpoint");
+    assert!(checkpoint.exists(), "a clean stop writes a checkpoint");
+    let alone = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        journal.path().join("main.jsonl"),
+        alone.path().join("main.jsonl"),
+    )
+    .unwrap();
+    let mut seen = Vec::new();
+    for dir in [journal.path(), alone.path()] {
+        let host = TestHost::start_with(AgentSpec::Shell, small_history(dir)).await;
+        // One that does not fit is removed at the start.
+        assert_eq!(
+            dir.join("main.jsonl.checkpoint").exists(),
+            dir == journal.path()
+        );
+        let mut viewer = Client::connect(&host.url, &host.view, "since=0&mode=view").await;
+        viewer.greeting().await;
+        let Some(ServerMessage::Ready { session, .. }) = &viewer.ready else {
+            unreachable!()
+        };
+        // Up to the restart's notice (then the agent starts, in this
+        // host's own directory); the restart's events carry their own time.
+        let restarted = viewer.events.iter().rposition(|r| {
+            matches!(&r.event, EventKind::Notice { text, .. } if text.contains("history continues"))
+        });
+        let events: Vec<(u64, EventKind)> = viewer.events[..=restarted.unwrap()]
+            .iter()
+            .map(|r| (r.seq, r.event.clone()))
+            .collect();
+        seen.push((session.title.clone(), session.rules.clone(), events));
+        host.stop().await;
+    }
+    assert_eq!(
+        seen[0], seen[1],
+        "from the checkpoint as from the journal alone"
+    );
+}

@@ -1,8 +1,10 @@
 //! `tether bench resume --journal-bytes N`: a host restarting on a large
 //! journal. The journal is written here (turns of coloured command output
-//! a few KB an event, with permission requests), then a child process
+//! a few KB an event, with permission requests), each event flushed as a
+//! host does, so checkpoints come as they would; then a child process
 //! (`tether bench restart`) does only the restart, so its peak resident
-//! memory (VmHWM) is the restart's.
+//! memory (VmHWM) is the restart's. Nothing writes a checkpoint at the
+//! end, as after a crash: the restart reads what followed the last one.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -29,8 +31,9 @@ pub fn run(journal_bytes: u64, history_bytes: usize) -> Result<()> {
     let (dir, _) = scratch_host("large-journal")?;
     let journal_dir = dir.join("journal");
     let started = Instant::now();
-    let (events, written) = write_journal(&journal_dir, journal_bytes)?;
+    let (events, written) = write_journal(&journal_dir, journal_bytes, history_bytes)?;
     let write_ms = started.elapsed().as_millis() as u64;
+    let covers = Journal::checkpoint_covers(&journal_dir, "main");
     let output = Command::new(std::env::current_exe()?)
         .args(["bench", "restart", "--journal"])
         .arg(&journal_dir)
@@ -50,6 +53,12 @@ pub fn run(journal_bytes: u64, history_bytes: usize) -> Result<()> {
     line["journal_bytes"] = json!(written);
     line["journal_events"] = json!(events);
     line["write_ms"] = json!(write_ms);
+    if let Some(covers) = covers {
+        line["checkpoint_seq"] = json!(covers.seq);
+        line["checkpoint_end_bytes"] = json!(covers.end);
+        // From the history window's start to the end of the journal.
+        line["restart_reads_bytes"] = json!(written - covers.read_from);
+    }
     line["cores"] = json!(std::thread::available_parallelism().map_or(1, |n| n.get()));
     println!("{line}");
     Ok(())
@@ -121,15 +130,19 @@ fn turn(number: u64, last: bool) -> Vec<EventKind> {
 
 /// Writes whole turns until the file holds `target` bytes; returns the
 /// events and bytes written.
-fn write_journal(dir: &Path, target: u64) -> Result<(u64, u64)> {
+fn write_journal(dir: &Path, target: u64, history_bytes: usize) -> Result<(u64, u64)> {
     let header = JournalHeader {
         journal: 1,
         session: "main".into(),
         epoch: "bench".into(),
         started_at: "2026-01-01T00:00:00Z".into(),
     };
-    let budget = HistoryBudget::default();
-    let (mut journal, _) = Journal::open(dir, "main", &header, budget, |_| {})?;
+    // The budget the restarted host has, as the host that wrote it had.
+    let budget = HistoryBudget {
+        bytes: history_bytes,
+        ..HistoryBudget::default()
+    };
+    let (mut journal, _) = Journal::open(dir, "main", &header, budget)?;
     let (mut seq, mut bytes, mut number) = (0u64, 0u64, 0u64);
     loop {
         number += 1;
@@ -144,6 +157,7 @@ fn write_journal(dir: &Path, target: u64) -> Result<(u64, u64)> {
             let frame = ServerMessage::Event(record).to_json();
             bytes += frame.len() as u64 + 1;
             journal.append(seq, frame.as_bytes())?;
+            journal.flush()?;
         }
         if last {
             break;

@@ -10,8 +10,16 @@
 //! Opening reads the file as a stream (`scan`): memory keeps a sparse
 //! index (one offset every [`INDEX_STRIDE`] events) and the newest frames
 //! the history budget holds; replays of anything older read the file.
+//! A checkpoint beside it (`checkpoint`, kept by `keeper`) spares a
+//! restart reading what lies before the history window.
 
 mod behind;
+mod checkpoint;
+#[cfg(test)]
+mod checkpoint_props;
+#[cfg(test)]
+mod checkpoint_tests;
+mod keeper;
 mod line;
 mod lock;
 mod scan;
@@ -30,9 +38,10 @@ use serde::{Deserialize, Serialize};
 
 use super::owner_file::OwnerFile;
 use super::private_files::{ensure_private_dir, open_for_reading, open_private_file};
-use super::session::{EventLog, HistoryBudget};
-use crate::protocol::EventRecord;
+use super::session::{EventLog, HistoryBudget, SessionState};
 use behind::BehindMarker;
+pub use checkpoint::Covers as CheckpointCovers;
+use keeper::{Keeper, Saved};
 pub use line::frame_seq;
 
 /// Every how many events the journal remembers a byte offset.
@@ -57,6 +66,11 @@ pub struct Loaded {
     /// The journal's numbering and its newest frames, as many as the
     /// history budget holds (the older ones stay on disk).
     pub history: EventLog,
+    /// What its events imply.
+    pub state: SessionState,
+    /// The seq up to which a checkpoint stood in for reading the file
+    /// (`None`: it was read whole).
+    pub checkpoint: Option<u64>,
     /// Things worth telling the participants (a torn line was dropped).
     pub notices: Vec<String>,
     /// Whose the owner slot was when this history was last served, if
@@ -91,6 +105,7 @@ pub struct Journal {
     health: Health,
     behind: BehindMarker,
     owner: OwnerFile,
+    keeper: Keeper,
 }
 
 /// Writes `bytes` at `offset`, as far as the disk takes them: how many it
@@ -204,12 +219,20 @@ impl Journal {
         }
         OwnerFile::forget(dir, session);
         BehindMarker::clear(dir, session);
+        let _ = std::fs::remove_file(checkpoint::checkpoint_path(&path));
         Ok(())
     }
 
+    /// What the checkpoint beside the journal of `session` in `dir` covers,
+    /// if it has one that reads (for figures: opening decides whether it
+    /// is used).
+    pub fn checkpoint_covers(dir: &Path, session: &str) -> Option<CheckpointCovers> {
+        checkpoint::covers(&journal_path(dir, session))
+    }
+
     /// Opens (or creates) the journal of `session` in `dir`, reading it as
-    /// a stream: `on_event` gets, in seq order, every event that may change
-    /// session state (others may be skipped), and `Loaded::history` the
+    /// a stream (from its checkpoint on, when it has a good one):
+    /// `Loaded::state` is what its events imply, `Loaded::history` the
     /// newest frames within `budget`. A new file gets `header` as its first
     /// line. The file is locked: a second host on the same journal is
     /// refused, naming the process that holds it.
@@ -218,10 +241,9 @@ impl Journal {
         session: &str,
         header: &JournalHeader,
         budget: HistoryBudget,
-        on_event: impl FnMut(&EventRecord),
     ) -> Result<(Journal, Loaded)> {
         let claim = Self::claim(dir, session)?;
-        Self::open_claimed(claim, dir, session, header, budget, on_event)
+        Self::open_claimed(claim, dir, session, header, budget)
     }
 
     /// [`Journal::open`] on a journal already claimed.
@@ -231,16 +253,22 @@ impl Journal {
         session: &str,
         header: &JournalHeader,
         budget: HistoryBudget,
-        mut on_event: impl FnMut(&EventRecord),
     ) -> Result<(Journal, Loaded)> {
         let Claim { path, file } = claim;
-        let _ = (&*file).seek(SeekFrom::Start(0));
-        let scan = scan::scan_file(&file, &path, budget, &mut on_event)?;
+        let (scan, saved) = read_history(&file, &path, budget)?;
         let epoch = scan.header.as_ref().unwrap_or(header).epoch.clone();
         let (owner, recorded) = OwnerFile::open(dir, session, &epoch);
         file.set_len(scan.good_len)
             .or_io(|| format!("cannot trim {}", path.display()))?;
+        let keeper = Keeper::new(
+            &path,
+            scan.state.clone(),
+            &scan.history,
+            scan.last_line,
+            saved.unwrap_or_default(),
+        );
         let mut journal = Journal {
+            keeper,
             behind: BehindMarker::open(dir, session, &epoch),
             path,
             file,
@@ -254,6 +282,8 @@ impl Journal {
         let loaded = Loaded {
             header: scan.header,
             history: scan.history,
+            state: scan.state,
+            checkpoint: saved.map(|saved| saved.seq),
             notices: scan.notices,
             owner: recorded,
         };
@@ -294,6 +324,7 @@ impl Journal {
         if (seq - 1).is_multiple_of(INDEX_STRIDE) {
             self.index.push(at);
         }
+        self.keeper.take(frame, at);
         line::seal(frame, &mut self.unwritten);
         self.unwritten.push(b'\n');
         Ok(())
@@ -331,6 +362,9 @@ impl Journal {
                     self.health = Health::Written;
                     self.behind.clear_mark();
                 }
+                if self.keeper.due(self.written, self.last_seq) {
+                    self.write_checkpoint();
+                }
                 Ok(())
             }
             Err(cause) => {
@@ -338,6 +372,26 @@ impl Journal {
                 Err(cause).or_io(|| format!("cannot write {}", self.path.display()))
             }
         }
+    }
+
+    /// Writes a checkpoint now if anything was written since the last one
+    /// (when the host stops cleanly), so that the next start reads little.
+    pub fn checkpoint(&mut self) {
+        if self.health == Health::Written
+            && self.unwritten.is_empty()
+            && self.keeper.behind(self.last_seq)
+        {
+            self.write_checkpoint();
+        }
+    }
+
+    fn write_checkpoint(&mut self) {
+        self.keeper.write(&keeper::Written {
+            file: &self.file,
+            end: self.written,
+            last_seq: self.last_seq,
+            index: &self.index,
+        });
     }
 
     /// Whether the disk refuses the journal now (its lines wait in memory
@@ -354,6 +408,7 @@ impl Journal {
         self.behind.mark(from);
         self.health = if self.unwritten.len() > MAX_UNWRITTEN {
             self.unwritten = Vec::new();
+            self.keeper.stop();
             Health::GaveUp { from }
         } else {
             Health::Behind {
@@ -388,6 +443,44 @@ impl Journal {
             end: self.written,
         }
     }
+}
+
+/// Reads the journal open as `file`: from its checkpoint on when that one
+/// describes it (and where it stood), else the whole file.
+fn read_history(
+    file: &File,
+    path: &Path,
+    budget: HistoryBudget,
+) -> Result<(scan::Scan, Option<Saved>)> {
+    let unused = match checkpoint::load(path, file, budget) {
+        Ok(resume) => {
+            let expect = resume.expect;
+            match scan::resume(file, path, resume) {
+                Ok(scan) => {
+                    let saved = Saved {
+                        end: expect.end,
+                        seq: expect.seq,
+                        size: std::fs::metadata(checkpoint::checkpoint_path(path))
+                            .map_or(0, |m| m.len()),
+                    };
+                    return Ok((scan, Some(saved)));
+                }
+                Err(e) => Some(e.to_string()),
+            }
+        }
+        Err(checkpoint::Unused::Missing) => None,
+        Err(checkpoint::Unused::Because(why)) => Some(why),
+    };
+    if let Some(why) = unused {
+        tracing::warn!(
+            "{}: its checkpoint is not used ({why}); reading the whole journal",
+            path.display()
+        );
+        // Gone before anything is appended: a journal that lost its tail
+        // and grew again must never meet its old checkpoint.
+        let _ = std::fs::remove_file(checkpoint::checkpoint_path(path));
+    }
+    scan::scan_file(file, path, budget).map(|scan| (scan, None))
 }
 
 impl JournalCursor {

@@ -5,7 +5,7 @@ use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 
 use super::*;
-use crate::protocol::{EventKind, NoticeLevel, ServerMessage};
+use crate::protocol::{EventKind, EventRecord, NoticeLevel, ServerMessage};
 
 fn header() -> JournalHeader {
     JournalHeader {
@@ -27,7 +27,7 @@ fn frame(seq: u64) -> Vec<u8> {
 }
 
 fn open(dir: &Path) -> Result<(Journal, Loaded)> {
-    Journal::open(dir, "main", &header(), HistoryBudget::default(), |_| {})
+    Journal::open(dir, "main", &header(), HistoryBudget::default())
 }
 
 fn write_events(dir: &Path, n: u64) {
@@ -166,7 +166,7 @@ fn reopening_keeps_only_the_newest_frames_the_budget_holds() {
         bytes: 4096,
         frames: 1000,
     };
-    let (_, loaded) = Journal::open(dir.path(), "main", &header(), budget, |_| {}).unwrap();
+    let (_, loaded) = Journal::open(dir.path(), "main", &header(), budget).unwrap();
     let window = loaded.history.window();
     assert_eq!(window.last_seq, 1000);
     assert!(window.bytes <= 4096, "{window:?}");
@@ -191,16 +191,19 @@ fn reopening_keeps_only_the_newest_frames_the_budget_holds() {
 }
 
 #[test]
-fn every_state_event_is_handed_over_in_order_and_output_is_not() {
+fn the_state_events_make_the_state() {
     let dir = tempfile::tempdir().unwrap();
     write_mixed(dir.path());
-    let mut seen = Vec::new();
-    let budget = HistoryBudget::default();
-    Journal::open(dir.path(), "main", &header(), budget, |record| {
-        seen.push(record.seq);
-    })
-    .unwrap();
-    assert_eq!(seen, (1..=10).map(|n| n * 100).collect::<Vec<_>>());
+    let (_, loaded) = open(dir.path()).unwrap();
+    let mut expected = SessionState::default();
+    for n in 1..=10 {
+        let ServerMessage::Event(record) = serde_json::from_slice(&status(n * 100)).unwrap() else {
+            unreachable!()
+        };
+        expected.apply(&record);
+    }
+    assert_eq!(loaded.state, expected);
+    assert_eq!(loaded.checkpoint, None, "none was written");
 }
 
 #[test]

@@ -285,10 +285,12 @@ impl Runtime {
         };
         self.alerts.gone();
         self.stop_agent().await;
-        if let Some(journal) = &mut self.journal
-            && let Err(e) = journal.flush()
-        {
-            tracing::error!("journal flush failed at shutdown: {e}");
+        if let Some(journal) = &mut self.journal {
+            match journal.flush() {
+                // The next start reads the checkpoint, not the journal.
+                Ok(()) => journal.checkpoint(),
+                Err(e) => tracing::error!("journal flush failed at shutdown: {e}"),
+            }
         }
         let _ = self.closing.send(true);
         self.await_goodbyes().await;

@@ -55,7 +55,7 @@ impl Session {
         if self.roster.owner() != Some(from.id) {
             return Some(Refusal::not_owner(action.verb()).into_error(Some(id.to_owned())));
         }
-        if action.idempotent() && self.recent_ids.contains(&from.identity, id) {
+        if action.idempotent() && self.state.recent_ids.contains(&from.identity, id) {
             return Some(ServerMessage::Ack {
                 id: id.to_owned(),
                 duplicate: true,
@@ -77,8 +77,8 @@ impl Session {
         if let Err(refused) = self.check_can_take_message(&message.text) {
             return reply_to(from.id, refused.into_error(Some(id)));
         }
-        self.recent_ids.remember(&from.identity, &id);
-        self.turn_active = true;
+        self.state.recent_ids.remember(&from.identity, &id);
+        self.state.turn_active = true;
         let mut out = Vec::new();
         let event = EventKind::UserMessage {
             text: message.text.clone(),
@@ -108,7 +108,7 @@ impl Session {
             updated_input,
             option,
         } = answer;
-        if let Err(why) = self.pending.check_open(&request_id) {
+        if let Err(why) = self.state.pending.check_open(&request_id) {
             let (code, what) = match why {
                 NotOpen::Settled => (
                     ErrorCode::AlreadyResolved,
@@ -122,16 +122,18 @@ impl Session {
             let refused = Refusal::new(code, format!("`{request_id}` {what}"));
             return reply_to(from.id, refused.into_error(Some(id)));
         }
-        let option = match self
-            .pending
-            .chosen_option(&request_id, option.as_deref(), decision)
-        {
-            Ok(option) => option,
-            Err(why) => {
-                let refused = Refusal::new(ErrorCode::BadRequest, why);
-                return reply_to(from.id, refused.into_error(Some(id)));
-            }
-        };
+        let option =
+            match self
+                .state
+                .pending
+                .chosen_option(&request_id, option.as_deref(), decision)
+            {
+                Ok(option) => option,
+                Err(why) => {
+                    let refused = Refusal::new(ErrorCode::BadRequest, why);
+                    return reply_to(from.id, refused.into_error(Some(id)));
+                }
+            };
         if updated_input.is_some()
             && decision == Decision::Allow
             && !self.config.agent.takes_updated_input
@@ -142,13 +144,13 @@ impl Session {
             );
             return reply_to(from.id, refused.into_error(Some(id)));
         }
-        self.recent_ids.remember(&from.identity, &id);
+        self.state.recent_ids.remember(&from.identity, &id);
         let updated_input = updated_input.filter(|_| decision == Decision::Allow);
         let mut out = Vec::new();
         let remembered = option
             .as_deref()
             .filter(|_| decision == Decision::Allow)
-            .and_then(|o| self.pending.rule_to_remember(&request_id, o));
+            .and_then(|o| self.state.pending.rule_to_remember(&request_id, o));
         let event = EventKind::PermissionResolved {
             request_id: request_id.clone(),
             decision,
@@ -175,14 +177,14 @@ impl Session {
     /// Records a rule the owner made and hands the agent the new set.
     fn add_rule(&mut self, spec: RuleSpec, by: String, at: At, out: &mut Vec<Output>) {
         let rule = Rule {
-            id: self.rules.next_id(),
+            id: self.state.rules.next_id(),
             label: spec.describe(),
             spec,
             made_by: by.clone(),
         };
         self.emit(EventKind::RuleAdded { rule, by }, at, out);
         out.push(Output::Agent(AgentCommand::Rules(
-            self.rules.all().to_vec(),
+            self.state.rules.all().to_vec(),
         )));
     }
 
@@ -196,14 +198,14 @@ impl Session {
         if let Some(reply) = self.guard_owner(&from, &id, OwnerAction::ChangeRules) {
             return reply_to(from.id, reply);
         }
-        if !self.rules.contains(rule) {
+        if !self.state.rules.contains(rule) {
             let refused = Refusal::new(
                 ErrorCode::BadRequest,
                 format!("no rule `{rule}` is in force"),
             );
             return reply_to(from.id, refused.into_error(Some(id)));
         }
-        self.recent_ids.remember(&from.identity, &id);
+        self.state.recent_ids.remember(&from.identity, &id);
         let mut out = Vec::new();
         let event = EventKind::RuleRemoved {
             rule_id: rule.to_owned(),
@@ -211,7 +213,7 @@ impl Session {
         };
         self.emit(event, at, &mut out);
         out.push(Output::Agent(AgentCommand::Rules(
-            self.rules.all().to_vec(),
+            self.state.rules.all().to_vec(),
         )));
         out.push(send(from.id, ServerMessage::ack(id)));
         out
@@ -221,7 +223,7 @@ impl Session {
         if let Some(reply) = self.guard_owner(&from, &id, OwnerAction::Interrupt) {
             return reply_to(from.id, reply);
         }
-        if self.agent_state == AgentState::Exited {
+        if self.state.agent_state == AgentState::Exited {
             let refused = Refusal::new(ErrorCode::AgentExited, "the agent has exited");
             return reply_to(from.id, refused.into_error(Some(id)));
         }
@@ -241,7 +243,7 @@ impl Session {
         if let Err(refused) = self.check_mode(&mode) {
             return reply_to(from.id, refused.into_error(Some(id)));
         }
-        self.recent_ids.remember(&from.identity, &id);
+        self.state.recent_ids.remember(&from.identity, &id);
         vec![
             Output::Agent(AgentCommand::SetMode {
                 mode,
@@ -252,10 +254,10 @@ impl Session {
     }
 
     fn check_mode(&self, mode: &str) -> Result<(), Refusal> {
-        if self.agent_state == AgentState::Exited {
+        if self.state.agent_state == AgentState::Exited {
             return Err(Refusal::new(ErrorCode::AgentExited, "the agent has exited"));
         }
-        let modes = &self.agent_info.modes;
+        let modes = &self.state.agent_info.modes;
         if modes.is_empty() {
             return Err(Refusal::new(
                 ErrorCode::BadRequest,
@@ -289,19 +291,19 @@ impl Session {
             );
             return Err(Refusal::new(ErrorCode::TooLarge, message));
         }
-        if self.agent_state == AgentState::Exited {
+        if self.state.agent_state == AgentState::Exited {
             return Err(Refusal::new(ErrorCode::AgentExited, "the agent has exited"));
         }
         if !self.config.agent.takes_input {
             return Err(Refusal::new(ErrorCode::Busy, "this agent takes no input"));
         }
-        if self.turn_active && !self.config.agent.queues_input {
+        if self.state.turn_active && !self.config.agent.queues_input {
             return Err(Refusal::new(
                 ErrorCode::Busy,
                 "the agent is busy with a command; wait for it or interrupt it",
             ));
         }
-        if self.outstanding > super::MAX_QUEUED {
+        if self.state.outstanding > super::MAX_QUEUED {
             let message = format!(
                 "{} messages already wait for the agent: wait for them, or interrupt",
                 super::MAX_QUEUED

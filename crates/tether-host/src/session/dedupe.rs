@@ -2,18 +2,44 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
+use serde::{Deserialize, Serialize};
+
 /// How many ids are remembered per identity (docs/protocol.md section 4).
 pub const REMEMBERED_IDS: usize = 1024;
 
-#[derive(Debug, Default)]
+/// Kept (in a journal checkpoint) as each identity's ids, oldest first.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(from = "HashMap<String, VecDeque<String>>")]
+#[serde(into = "HashMap<String, VecDeque<String>>")]
 pub struct RecentIds {
     by_identity: HashMap<String, Window>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 struct Window {
     set: HashSet<String>,
     order: VecDeque<String>,
+}
+
+impl From<HashMap<String, VecDeque<String>>> for RecentIds {
+    fn from(kept: HashMap<String, VecDeque<String>>) -> Self {
+        let mut ids = RecentIds::default();
+        for (identity, order) in kept {
+            for id in order {
+                ids.remember(&identity, &id);
+            }
+        }
+        ids
+    }
+}
+
+impl From<RecentIds> for HashMap<String, VecDeque<String>> {
+    fn from(ids: RecentIds) -> Self {
+        ids.by_identity
+            .into_iter()
+            .map(|(identity, window)| (identity, window.order))
+            .collect()
+    }
 }
 
 impl RecentIds {

@@ -29,7 +29,9 @@ impl HistoryBudget {
     /// frame) that the byte sum does not see.
     pub const DEFAULT_FRAMES: usize = 100_000;
 
-    fn exceeded_by(&self, frames: usize, bytes: usize) -> bool {
+    /// Whether a window of `frames` frames and `bytes` bytes holds more
+    /// than this budget (the oldest frames go while it does).
+    pub fn exceeded_by(&self, frames: usize, bytes: usize) -> bool {
         frames > self.frames || bytes > self.bytes
     }
 }
@@ -54,7 +56,7 @@ pub struct HistoryWindow {
     pub bytes: usize,
 }
 
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 pub struct EventLog {
     frames: VecDeque<Frame>,
     /// Seq of `frames[0]`; `last_seq + 1` when the window is empty.
@@ -97,6 +99,21 @@ impl EventLog {
             bytes: 0,
             budget,
         }
+    }
+
+    /// An empty window whose next event is `last_seq + 1` (a journal read
+    /// from the middle fills it from there).
+    pub fn after(budget: HistoryBudget, last_seq: u64) -> Self {
+        EventLog {
+            first_seq: last_seq + 1,
+            last_seq,
+            ..EventLog::new(budget)
+        }
+    }
+
+    /// The lengths of the frames held, oldest first.
+    pub fn frame_lens(&self) -> impl Iterator<Item = usize> + '_ {
+        self.frames.iter().map(Bytes::len)
     }
 
     pub fn budget(&self) -> HistoryBudget {

@@ -15,6 +15,7 @@ mod pending;
 mod refusal;
 mod roster;
 mod rules;
+mod state;
 mod types;
 
 use std::sync::Arc;
@@ -23,74 +24,40 @@ use std::time::Instant;
 use bytes::Bytes;
 
 use crate::protocol::{
-    AgentInfo, AgentState, Claim, ClientMessage, EventKind, EventRecord, Interrupt, NoticeLevel,
-    OwnerReason, OwnerSlot, PROTOCOL_VERSION, PendingSummary, Ping, Preview, Release, RemoveRule,
-    Resume, ServerMessage, SessionDescription, SessionSummary, SetMode, Transfer, TurnOutcome, You,
+    AgentState, Claim, ClientMessage, EventKind, EventRecord, Interrupt, NoticeLevel, OwnerReason,
+    OwnerSlot, PROTOCOL_VERSION, PendingSummary, Ping, Preview, Release, RemoveRule, Resume,
+    ServerMessage, SessionDescription, SessionSummary, SetMode, Transfer, TurnOutcome, You,
     rfc3339,
 };
 
 use commands::{Sender, reply_to, role_message};
-use dedupe::RecentIds;
 pub use log::{EventLog, Frame, HistoryBudget, HistoryWindow, ReplayPlan, SeqRange};
-use pending::PendingRequests;
 pub use refusal::Refusal;
 pub use roster::{Participant, ParticipantId, RoleChange, Roster};
-use rules::SessionRules;
+pub use state::SessionState;
 pub use types::{AgentCommand, AgentTraits, At, Join, Output, SessionConfig, Since, Welcome};
 
 #[derive(Debug)]
 pub struct Session {
     config: SessionConfig,
-    title: String,
     roster: Roster,
     log: EventLog,
-    pending: PendingRequests,
-    rules: SessionRules,
-    recent_ids: RecentIds,
+    /// What the history implies (requests, rules, agent state, turn...).
+    state: SessionState,
     /// Agent requests are being refused (too many open): noticed once.
     refusing: bool,
-    /// Messages taken whose turn has not ended (the one running and those
-    /// an agent that queues input holds); bounded by [`MAX_QUEUED`].
-    outstanding: usize,
-    agent_state: AgentState,
-    /// A user turn is under way (set by a user message, cleared by its end).
-    turn_active: bool,
-    /// Why the agent exited, from its last `status` event.
-    agent_detail: Option<String>,
     /// When the newest event happened (RFC 3339).
     last_activity: String,
-    /// Bumped whenever what a lobby shows first changes (state, open
-    /// requests, title, who is there): such changes are published at
-    /// once, the rest (the newest seq, the last activity) at a slower pace.
-    lobby_generation: u64,
-    /// Permission requests raised so far (the lobby sends a new one with
-    /// the least delay of all).
-    requests_raised: u64,
-    /// What the agent last said about its modes, commands, plan, usage.
-    agent_info: AgentInfo,
-    /// The session has had an owner (see [`Session::note_owner`]).
-    owner_seen: bool,
 }
 
 impl Session {
     pub fn new(config: SessionConfig) -> Self {
         Session {
-            title: config.description.title.clone(),
             roster: Roster::new(config.owner_grace),
             log: EventLog::new(config.history),
-            pending: PendingRequests::default(),
-            rules: SessionRules::default(),
-            recent_ids: RecentIds::default(),
+            state: SessionState::default(),
             refusing: false,
-            outstanding: 0,
-            agent_state: AgentState::Starting,
-            turn_active: false,
-            agent_detail: None,
             last_activity: String::new(),
-            lobby_generation: 0,
-            requests_raised: 0,
-            agent_info: AgentInfo::default(),
-            owner_seen: false,
             config,
         }
     }
@@ -100,7 +67,19 @@ impl Session {
     /// Events come in seq order; those that change no state may be left
     /// out.
     pub fn restore_state(&mut self, record: &EventRecord) {
-        self.apply(record);
+        self.state.apply(record);
+    }
+
+    /// Takes the state a journal's history implies, as
+    /// [`SessionState::apply`] left it over the events read.
+    pub fn restore_from(&mut self, state: SessionState) {
+        debug_assert_eq!(self.log.last_seq(), 0, "restored before any event");
+        self.state = state;
+    }
+
+    /// What the history implies so far.
+    pub fn state(&self) -> &SessionState {
+        &self.state
     }
 
     /// Takes the history a journal left: its numbering and the newest
@@ -119,13 +98,13 @@ impl Session {
     /// connection: followers that reconnect first are not promoted.
     pub fn finish_restore(&mut self, owner: Option<String>, at: At) -> Vec<Output> {
         // The agent starts anew: nothing waits in its queue.
-        self.outstanding = 0;
+        self.state.outstanding = 0;
         let mut out = Vec::new();
         self.restore_owner(owner, at, &mut out);
-        if !self.rules.all().is_empty() {
+        if !self.state.rules.all().is_empty() {
             // The new agent runs what the restored rules allow.
             out.push(Output::Agent(AgentCommand::Rules(
-                self.rules.all().to_vec(),
+                self.state.rules.all().to_vec(),
             )));
         }
         self.cancel_pending(
@@ -136,7 +115,7 @@ impl Session {
         // A host that stopped cleanly recorded its agent's exit, which
         // ended the turn; one that was killed left it open: close it, so
         // clients (and `--prompt`) do not wait for an end that never comes.
-        if self.turn_active {
+        if self.state.turn_active {
             let notice = EventKind::notice(
                 NoticeLevel::Warn,
                 "the host stopped in the middle of a turn; that turn is over",
@@ -158,11 +137,11 @@ impl Session {
 
     /// Whether a turn is open (a message taken, its `turn_end` not yet).
     pub fn turn_active(&self) -> bool {
-        self.turn_active
+        self.state.turn_active
     }
 
     pub fn agent_state(&self) -> AgentState {
-        self.agent_state
+        self.state.agent_state
     }
 
     pub fn roster(&self) -> &Roster {
@@ -171,16 +150,16 @@ impl Session {
 
     /// The rules in force.
     pub fn rules(&self) -> &[crate::protocol::Rule] {
-        self.rules.all()
+        self.state.rules.all()
     }
 
     pub fn pending_ids(&self) -> impl Iterator<Item = &str> {
-        self.pending.ids()
+        self.state.pending.ids()
     }
 
     /// The open permission requests, oldest first.
     pub fn open_requests(&self) -> Vec<&EventRecord> {
-        self.pending.refs_by_seq()
+        self.state.pending.refs_by_seq()
     }
 
     pub fn id(&self) -> &str {
@@ -188,7 +167,10 @@ impl Session {
     }
 
     pub fn title(&self) -> &str {
-        &self.title
+        self.state
+            .title
+            .as_deref()
+            .unwrap_or(&self.config.description.title)
     }
 
     /// The session as `GET /v1/sessions` and the lobby show it.
@@ -197,6 +179,7 @@ impl Session {
         // Borrowed: a request's input and preview (a whole diff) are not
         // copied to read four fields of it.
         let pending_requests: Vec<PendingSummary> = self
+            .state
             .pending
             .refs_by_seq()
             .into_iter()
@@ -225,17 +208,17 @@ impl Session {
             .collect();
         SessionSummary {
             id: description.id.clone(),
-            title: self.title.clone(),
+            title: self.title().to_owned(),
             order: None,
             agent: description.agent.clone(),
             preset: None,
             cwd: description.cwd.clone(),
-            state: self.agent_state,
-            detail: self.agent_detail.clone(),
+            state: self.state.agent_state,
+            detail: self.state.agent_detail.clone(),
             owner: self.roster.slot_holder(now).map(str::to_owned),
             participants: self.roster.len(),
-            pending: self.pending.len(),
-            pending_permissions: self.pending.len(),
+            pending: self.state.pending.len(),
+            pending_permissions: self.state.pending.len(),
             pending_requests,
             last_activity: self.last_activity.clone(),
             epoch: description.epoch.clone(),
@@ -247,12 +230,12 @@ impl Session {
     /// (see [`Session::summary`]); joins and leaves are reported by
     /// [`Output::ParticipantsChanged`].
     pub fn lobby_generation(&self) -> u64 {
-        self.lobby_generation
+        self.state.lobby_generation
     }
 
     /// How many permission requests were raised (see `lobby_feed`).
     pub fn requests_raised(&self) -> u64 {
-        self.requests_raised
+        self.state.requests_raised
     }
 
     /// Admits a connection: its greeting, and what the others must learn.
@@ -278,8 +261,8 @@ impl Session {
         let ready = ServerMessage::Ready {
             protocol: PROTOCOL_VERSION,
             session: SessionDescription {
-                title: self.title.clone(),
-                rules: self.rules.all().to_vec(),
+                title: self.title().to_owned(),
+                rules: self.state.rules.all().to_vec(),
                 ..self.config.description.clone()
             },
             you: You {
@@ -289,9 +272,10 @@ impl Session {
                 mode: me.mode,
             },
             last_seq: self.log.last_seq(),
-            state: self.agent_state,
-            pending: self.pending.by_seq(),
-            agent: (!self.agent_info.is_empty()).then(|| Box::new(self.agent_info.clone())),
+            state: self.state.agent_state,
+            pending: self.state.pending.by_seq(),
+            agent: (!self.state.agent_info.is_empty())
+                .then(|| Box::new(self.state.agent_info.clone())),
         };
         let replay = match join.since {
             Since::Seq(since) => self.log.plan_replay(since, self.config.journal),
@@ -379,7 +363,7 @@ impl Session {
         {
             let oversized =
                 request_id.len() > bounds::MAX_REQUEST_ID || tool.len() > bounds::MAX_REQUEST_ID;
-            if oversized || self.pending.len() >= bounds::MAX_OPEN_REQUESTS {
+            if oversized || self.state.pending.len() >= bounds::MAX_OPEN_REQUESTS {
                 return self.refuse_request(&event, at);
             }
             self.refusing = false;
@@ -388,7 +372,7 @@ impl Session {
         match &event {
             // A cancel that raced with a decision refers to nothing pending.
             EventKind::PermissionCancelled { request_id, .. }
-                if !self.pending.is_open(request_id) =>
+                if !self.state.pending.is_open(request_id) =>
             {
                 return out;
             }
@@ -474,7 +458,7 @@ impl Session {
     }
 
     fn cancel_pending(&mut self, reason: &str, at: At, out: &mut Vec<Output>) {
-        for record in self.pending.by_seq() {
+        for record in self.state.pending.by_seq() {
             let EventKind::PermissionRequest { request_id, .. } = record.event else {
                 continue;
             };
@@ -493,66 +477,12 @@ impl Session {
             ts: rfc3339(at.wall),
             event,
         };
-        self.apply(&record);
+        self.state.apply(&record);
         self.last_activity.clone_from(&record.ts);
         let seq = record.seq;
         let frame = Bytes::from(ServerMessage::Event(record).to_json());
         self.log.push(seq, frame.clone());
         out.push(Output::Event { seq, frame });
-    }
-
-    /// The state an event implies, shared by live events and restores.
-    /// A restart decodes only the kinds this may change: a kind that
-    /// starts to matter here must leave `journal::line::STATELESS_KINDS`.
-    fn apply(&mut self, record: &EventRecord) {
-        self.pending.apply(record);
-        self.rules.apply(&record.event);
-        self.agent_info.apply(&record.event);
-        match &record.event {
-            EventKind::PermissionRequest { .. } => {
-                self.lobby_generation += 1;
-                self.requests_raised += 1;
-            }
-            EventKind::PermissionResolved { .. } | EventKind::PermissionCancelled { .. } => {
-                self.lobby_generation += 1;
-            }
-            EventKind::Status { state, detail, .. } => {
-                self.lobby_generation += 1;
-                self.agent_detail = if *state == AgentState::Exited {
-                    detail.clone()
-                } else {
-                    None
-                };
-                self.agent_state = *state;
-                if *state == AgentState::Exited {
-                    self.turn_active = false;
-                    self.outstanding = 0;
-                }
-            }
-            EventKind::TurnEnd { .. } => {
-                self.turn_active = false;
-                self.outstanding = self.outstanding.saturating_sub(1);
-            }
-            // Agents drop what they queued when interrupted.
-            EventKind::Interrupt { .. } => self.outstanding = self.outstanding.min(1),
-            EventKind::OwnerChanged { .. } => self.owner_seen = true,
-            EventKind::UserMessage { by, msg_id, .. } => {
-                self.turn_active = true;
-                self.outstanding += 1;
-                // Rebuilds the idempotency window when a journal is read.
-                if let Some(id) = msg_id {
-                    self.recent_ids.remember(by, id);
-                }
-            }
-            EventKind::Metadata {
-                title: Some(title), ..
-            } => {
-                self.lobby_generation += 1;
-                // An agent's title reaches the lobby and every session list.
-                self.title = crate::host::server::query::displayable_up_to(title, 120);
-            }
-            _ => {}
-        }
     }
 }
 

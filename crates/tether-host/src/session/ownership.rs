@@ -36,7 +36,7 @@ impl Session {
         if owner == before {
             return;
         }
-        let first = !std::mem::replace(&mut self.owner_seen, true);
+        let first = !std::mem::replace(&mut self.state.owner_seen, true);
         if first && reason == OwnerReason::Joined {
             return;
         }
@@ -61,7 +61,7 @@ impl Session {
             return;
         };
         self.roster.reserve(identity.clone(), at.mono);
-        self.owner_seen = true;
+        self.state.owner_seen = true;
         let event = EventKind::OwnerChanged {
             owner: None,
             previous: Some(OwnerConnection {

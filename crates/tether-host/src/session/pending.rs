@@ -2,6 +2,8 @@
 
 use std::collections::{BTreeMap, HashSet};
 
+use serde::{Deserialize, Serialize};
+
 use crate::protocol::{EventKind, EventRecord, RuleSpec};
 
 /// Why a decision cannot be applied to a request id.
@@ -13,7 +15,7 @@ pub enum NotOpen {
     Unknown,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct PendingRequests {
     /// Unresolved requests by id, with the event that raised them.
     open: BTreeMap<String, EventRecord>,

@@ -2,9 +2,11 @@
 //! keeps, rebuilt from `rule_added`/`rule_removed` events (so a journal
 //! restores them), handed to the agent whenever they change.
 
+use serde::{Deserialize, Serialize};
+
 use crate::protocol::{EventKind, Rule};
 
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SessionRules {
     rules: Vec<Rule>,
     /// The number of the next rule id (`rule-N`); ids are never reused.

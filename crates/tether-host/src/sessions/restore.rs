@@ -87,34 +87,30 @@ pub fn restore(
         agent: spec.agent.traits(),
     });
     let mut owner = None;
-    let mut agent_session = None;
     let journal = match (dir, claim) {
         (Some(dir), Some(claim)) => {
-            let restoring = |record: &crate::protocol::EventRecord| {
-                if let EventKind::Metadata {
-                    agent_session_id: Some(id),
-                    ..
-                } = &record.event
-                {
-                    agent_session = Some(id.clone());
-                }
-                session.restore_state(record);
-            };
-            let (journal, loaded) =
-                Journal::open_claimed(claim, dir, &spec.id, &header, history, restoring)?;
+            let (journal, loaded) = Journal::open_claimed(claim, dir, &spec.id, &header, history)?;
             if loaded.header.is_some() {
                 notices.push(format!(
                     "the host restarted; history continues from the journal ({} events)",
                     loaded.history.last_seq()
                 ));
             }
+            if let Some(seq) = loaded.checkpoint {
+                tracing::info!(
+                    "session {}: restored from its checkpoint (seq {seq}) and the journal after it",
+                    spec.id
+                );
+            }
             notices.extend(loaded.notices);
             owner = loaded.owner;
+            session.restore_from(loaded.state);
             session.restore_history(loaded.history);
             Some(journal)
         }
         _ => None,
     };
+    let agent_session = session.state().agent_session().map(str::to_owned);
     let mut startup = session.finish_restore(owner, now);
     for text in notices {
         startup.extend(session.host_event(EventKind::notice(NoticeLevel::Info, text), now));

@@ -20,7 +20,7 @@ fn an_overlong_id_is_refused_without_being_kept_or_echoed() {
         panic!("expected one error, got {out:?}");
     };
     assert_eq!((*code, id), (ErrorCode::BadRequest, &None));
-    assert!(!h.session.recent_ids.contains("alice", &long));
+    assert!(!h.session.state.recent_ids.contains("alice", &long));
     // The longest allowed id is taken.
     let longest = "y".repeat(MAX_MESSAGE_ID_BYTES);
     let out = h.send(alice, user(&longest, "echo hi"));

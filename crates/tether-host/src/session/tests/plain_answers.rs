@@ -121,7 +121,7 @@ fn a_plain_answer_without_a_once_option_is_refused_and_the_request_stays() {
     };
     assert_eq!(*code, ErrorCode::BadRequest);
     assert!(message.contains("`always` (allow_always)"), "{message}");
-    assert!(h.session.pending.is_open("r1"));
+    assert!(h.session.state.pending.is_open("r1"));
     // Naming the broader option on purpose still works.
     let named = ClientMessage::PermissionDecision(crate::protocol::PermissionDecision {
         id: "d2".into(),
