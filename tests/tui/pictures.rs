@@ -23,7 +23,7 @@ fn assets() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/screenshots")
 }
 
-fn screenshot(tui: &Pty, name: &str, title: &str) {
+pub(super) fn screenshot(tui: &Pty, name: &str, title: &str) {
     let picture = tui.with_screen(|screen| svg::render(screen, title));
     std::fs::write(assets().join(format!("{name}.svg")), picture).unwrap();
 }

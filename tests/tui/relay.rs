@@ -91,3 +91,48 @@ async fn a_host_that_comes_to_the_broker_later_joins_the_list() {
     drop(broker);
     running.shutdown().await;
 }
+
+/// The README's picture of two hosts through one broker (regenerate with
+/// `cargo test --test tui -- --ignored relay_picture`).
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "rewrites assets/screenshots/relay.svg"]
+async fn relay_picture() {
+    let test = TuiTest::new();
+    let broker = NatsServer::start("tui_relay_picture", test.dir()).expect("nats-server");
+    let relay = |host_id: &str| RelayConfig {
+        broker: Broker::at(broker.url()),
+        host_id: host_id.into(),
+    };
+    let first = relay("devbox");
+    let running = test
+        .host_config(move |config| {
+            config.relay = Some(first);
+            config.session().id = "api".into();
+        })
+        .start()
+        .await;
+    let other = tempfile::tempdir().unwrap();
+    let mut config =
+        super::common::host_config(other.path(), tether::host::agent::AgentSpec::Shell);
+    config.auth_path = running.dir().join("auth.json");
+    config.session().id = "nightly".into();
+    config.relay = Some(relay("ci-runner"));
+    config.listen_none = true;
+    let second = tether::host::Host::start(config).await.unwrap();
+    let whole = format!("nats://127.0.0.1:{}", broker.port);
+    let attach = Attach::new(&whole, &running.token(), running.dir()).size(24, 100);
+    tokio::task::spawn_blocking(move || {
+        let mut tui = attach.spawn();
+        tui.wait_text("devbox via nats://");
+        tui.wait_text("ci-runner via nats://");
+        tui.wait_text("nightly");
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        super::pictures::screenshot(&tui, "relay", "tether attach nats://broker:4222");
+        tui.quit();
+    })
+    .await
+    .unwrap();
+    second.shutdown().await.unwrap();
+    drop(broker);
+    running.shutdown().await;
+}
