@@ -264,6 +264,9 @@ impl Link {
         };
         let mut heard = tokio::time::Instant::now();
         let mut rtt_timer = tokio::time::interval(RTT_INTERVAL);
+        // The heartbeat in flight, and when it left: awaited beside the
+        // frames, so a slow answer never holds them up.
+        let mut beat: Option<(Instant, Answer)> = None;
         loop {
             let dead_at = heard + HEARTBEAT_TIMEOUT;
             let step = tokio::select! {
@@ -283,9 +286,18 @@ impl Link {
                     Some(ConnCommand::Send(message)) => self.send(&message).await,
                 },
                 _ = rtt_timer.tick() => {
+                    if beat.is_none() {
+                        let asked = self.asking(serde_json::json!({ "type": HEARTBEAT }));
+                        beat = Some((Instant::now(), Box::pin(asked)));
+                    }
+                    Ok(())
+                }
+                answered = async { beat.as_mut().expect("guarded").1.as_mut().await },
+                    if beat.is_some() =>
+                {
                     // The host's answer is word from it, and times the trip.
-                    let sent = Instant::now();
-                    match self.ask(serde_json::json!({ "type": HEARTBEAT })).await {
+                    let sent = beat.take().expect("guarded").0;
+                    match answered {
                         Ok(()) => {
                             heard = tokio::time::Instant::now();
                             deliver(events, ConnEvent::Rtt(sent.elapsed())).await
@@ -401,33 +413,41 @@ impl Link {
 
     /// Sends `message` to the host and waits for its answer.
     async fn ask(&self, message: serde_json::Value) -> Result<(), End> {
+        self.asking(message).await
+    }
+
+    /// Sends `message` to the host; the answer, owning all it needs.
+    fn asking(&self, message: serde_json::Value) -> impl Future<Output = Result<(), End>> + use<> {
         let command = RelayCommand {
             token: self.token.clone(),
             message,
         };
         let payload = serde_json::to_vec(&command).expect("relay commands serialise");
-        let asked = tokio::time::timeout(
-            ANSWER_TIMEOUT,
-            self.client
-                .request(self.subjects.from(&self.conn), payload.into()),
-        )
-        .await;
-        let answer = match asked {
-            Err(_) => return Err(End::Lost("the host did not answer".into())),
-            Ok(Err(e)) if e.kind() == async_nats::RequestErrorKind::NoResponders => {
-                return Err(End::Lost("host offline".into()));
-            }
-            Ok(Err(e)) => return Err(End::Lost(format!("broker: {e}"))),
-            Ok(Ok(answer)) => answer,
-        };
-        match serde_json::from_slice::<RelayReply>(&answer.payload) {
-            Ok(RelayReply::Refused { code: 410, message }) => Err(End::Resync(message)),
-            Ok(RelayReply::Refused { message, .. }) => {
-                tracing::warn!("the host refused a relayed message: {message}");
-                Ok(())
-            }
-            _ => Ok(()),
+        let (client, subject) = (self.client.clone(), self.subjects.from(&self.conn));
+        answer(client, subject, payload)
+    }
+}
+
+/// A message's answer from the host, as the link reads it.
+type Answer = std::pin::Pin<Box<dyn Future<Output = Result<(), End>> + Send>>;
+
+async fn answer(client: Client, subject: String, payload: Vec<u8>) -> Result<(), End> {
+    let asked = tokio::time::timeout(ANSWER_TIMEOUT, client.request(subject, payload.into())).await;
+    let answer = match asked {
+        Err(_) => return Err(End::Lost("the host did not answer".into())),
+        Ok(Err(e)) if e.kind() == async_nats::RequestErrorKind::NoResponders => {
+            return Err(End::Lost("host offline".into()));
         }
+        Ok(Err(e)) => return Err(End::Lost(format!("broker: {e}"))),
+        Ok(Ok(answer)) => answer,
+    };
+    match serde_json::from_slice::<RelayReply>(&answer.payload) {
+        Ok(RelayReply::Refused { code: 410, message }) => Err(End::Resync(message)),
+        Ok(RelayReply::Refused { message, .. }) => {
+            tracing::warn!("the host refused a relayed message: {message}");
+            Ok(())
+        }
+        _ => Ok(()),
     }
 }
 
