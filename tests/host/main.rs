@@ -31,6 +31,7 @@ mod protocol;
 mod real_agents;
 mod relay;
 mod relay_chaos;
+mod relay_lobby;
 mod replay;
 mod roles;
 mod rules;

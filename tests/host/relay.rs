@@ -400,12 +400,15 @@ async fn the_lobby_bucket_lists_each_hosts_sessions_and_their_requests() {
         .unwrap();
     assert_eq!(hosts, ["devbox"]);
     let (events_tx, mut events) = tokio::sync::mpsc::unbounded_channel();
-    tokio::spawn(tether::client::relay_lobby::run(
-        0,
-        Broker::at(broker.url()),
-        "devbox".into(),
-        events_tx,
-    ));
+    let link = tether::client::relay_lobby::LobbyLink {
+        host: 0,
+        broker: Broker::at(broker.url()),
+        host_id: "devbox".into(),
+        token: "tt_view_0000000000000000".into(),
+        events: events_tx,
+    };
+    let (_requests, inbox) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(tether::client::relay_lobby::run(link, inbox));
     let next = async |events: &mut tokio::sync::mpsc::UnboundedReceiver<(usize, LobbyEvent)>| loop {
         match tokio::time::timeout(WAIT, events.recv())
             .await

@@ -136,3 +136,53 @@ async fn relay_picture() {
     drop(broker);
     running.shutdown().await;
 }
+
+/// Ctrl+N through the broker: an admin makes a session on a host that
+/// only dialled out, with the same form.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_admin_makes_a_session_through_the_broker() {
+    use std::os::unix::fs::PermissionsExt;
+    let test = TuiTest::new();
+    let Some(broker) = NatsServer::start("tui_relay_create", test.dir()) else {
+        return;
+    };
+    let root = "tt_root_0000000000000000";
+    let auth = serde_json::json!({"tokens": [
+        {"name": "root", "token": root, "grants": ["control", "admin"]},
+    ]});
+    let auth_path = test.dir().join("auth.json");
+    std::fs::write(&auth_path, auth.to_string()).unwrap();
+    std::fs::set_permissions(&auth_path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let work = test.dir().join("work");
+    std::fs::create_dir_all(work.join("made")).unwrap();
+    let through = broker.url();
+    let running = test
+        .token(root)
+        .host_config(move |config| {
+            config.relay = Some(RelayConfig {
+                broker: Broker::at(through),
+                host_id: "devbox".into(),
+            });
+            let shell = tether::host::agent::Preset::new(tether::host::agent::AgentSpec::Shell);
+            config.presets.insert("shell".into(), shell);
+            config.workspaces = vec![work];
+        })
+        .start()
+        .await;
+    let relayed = format!("nats://127.0.0.1:{}/devbox", broker.port);
+    let attach = Attach::new(&relayed, root, running.dir()).size(30, 110);
+    tokio::task::spawn_blocking(move || {
+        let mut tui = attach.spawn();
+        tui.wait_text("main");
+        tui.send(b"\x0e"); // Ctrl+N
+        tui.wait_text("New session on");
+        tui.send(b"made\r");
+        tui.wait_text("made · shell");
+        tui.quit();
+    })
+    .await
+    .unwrap();
+    assert!(running.host.session_ids().contains(&"made".to_owned()));
+    drop(broker);
+    running.shutdown().await;
+}

@@ -60,7 +60,14 @@ pub fn spawn(
         let host_id = url.path().trim_start_matches('/').to_owned();
         match tether_broker::Broker::for_client(broker_url) {
             Ok(broker) => {
-                tokio::spawn(super::relay_lobby::run(host, broker, host_id, events));
+                let link = super::relay_lobby::LobbyLink {
+                    host,
+                    broker,
+                    host_id,
+                    token,
+                    events,
+                };
+                tokio::spawn(super::relay_lobby::run(link, inbox));
             }
             Err(why) => {
                 let _ = events.send((host, LobbyEvent::Unavailable(ConnectError::Refused(why))));

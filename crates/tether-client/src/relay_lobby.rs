@@ -7,24 +7,38 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use tether_broker::Broker;
-use tether_broker::async_nats::jetstream::{self, kv};
+use tether_broker::async_nats::{
+    self,
+    jetstream::{self, kv},
+};
 use tokio::sync::mpsc;
 
 use super::lobby::LobbyEvent;
 use super::{ConnectError, backoff};
-use crate::protocol::relay::{LOBBY_BUCKET, from_subject_token};
-use crate::protocol::{LobbyMessage, SessionSummary, rfc3339};
+use crate::protocol::relay::{
+    LOBBY_BUCKET, LOBBY_HELLO, RelayCommand, from_subject_token, lobby_subject,
+};
+use crate::protocol::{LobbyMessage, LobbyRequest, SessionSummary, rfc3339};
 
-/// Follows host `host_id`'s keys on `broker`, reporting as host `host`.
-pub async fn run(
-    host: usize,
-    broker: Broker,
-    host_id: String,
-    events: mpsc::UnboundedSender<(usize, LobbyEvent)>,
-) {
+/// Who follows which host's lobby, and where its events go.
+#[derive(Clone)]
+pub struct LobbyLink {
+    /// The deck's index of the host.
+    pub host: usize,
+    pub broker: Broker,
+    pub host_id: String,
+    /// The tether token the host's lobby checks requests against.
+    pub token: String,
+    pub events: mpsc::UnboundedSender<(usize, LobbyEvent)>,
+}
+
+/// Follows host `host_id`'s keys on `broker`, reporting as host `host`,
+/// and carries `requests` to the host's lobby (answered as events).
+pub async fn run(link: LobbyLink, mut requests: mpsc::UnboundedReceiver<LobbyRequest>) {
+    let (host, events) = (link.host, link.events.clone());
     let mut failures = 0u32;
     loop {
-        let reason = match follow(host, &broker, &host_id, &events).await {
+        let reason = match follow(&link, &mut requests).await {
             Ok(()) => return,
             Err(Stop::Fatal(e)) => {
                 let _ = events.send((host, LobbyEvent::Unavailable(e)));
@@ -55,13 +69,19 @@ fn now() -> String {
 
 /// Ok when the application has gone.
 async fn follow(
-    host: usize,
-    broker: &Broker,
-    host_id: &str,
-    events: &mpsc::UnboundedSender<(usize, LobbyEvent)>,
+    link: &LobbyLink,
+    requests: &mut mpsc::UnboundedReceiver<LobbyRequest>,
 ) -> Result<(), Stop> {
+    let LobbyLink {
+        host,
+        broker,
+        host_id,
+        events,
+        ..
+    } = link;
+    let host = *host;
     let client = broker.connect("tether lobby").await.map_err(Stop::Lost)?;
-    let store = jetstream::new(client)
+    let store = jetstream::new(client.clone())
         .get_key_value(LOBBY_BUCKET)
         .await
         .map_err(|e| {
@@ -77,25 +97,24 @@ async fn follow(
         .await
         .map_err(|e| Stop::Lost(format!("broker: {e}")))?;
     let sessions = snapshot(&store, &prefix).await?;
+    let mut first = hello(&client, link).await;
+    if let LobbyMessage::Sessions { sessions: all, .. } = &mut first {
+        *all = sessions;
+    }
     let sent = events.send((host, LobbyEvent::Connected)).is_ok()
-        && events
-            .send((
-                host,
-                LobbyEvent::Message(LobbyMessage::Sessions {
-                    now: now(),
-                    sessions,
-                    presets: Vec::new(),
-                    unavailable: Vec::new(),
-                    workspaces: Vec::new(),
-                    you: None,
-                }),
-            ))
-            .is_ok();
+        && events.send((host, LobbyEvent::Message(first))).is_ok();
     if !sent {
         return Ok(());
     }
     loop {
-        let entry = match tokio::time::timeout(Duration::from_secs(60), watch.next()).await {
+        let next = tokio::select! {
+            next = tokio::time::timeout(Duration::from_secs(60), watch.next()) => next,
+            Some(request) = requests.recv() => {
+                tokio::spawn(ask(client.clone(), link.clone(), request));
+                continue;
+            }
+        };
+        let entry = match next {
             Err(_) => continue,
             Ok(None) => return Err(Stop::Lost("the broker ended the watch".into())),
             Ok(Some(Err(e))) => return Err(Stop::Lost(format!("broker: {e}"))),
@@ -118,6 +137,74 @@ async fn follow(
             return Ok(());
         }
     }
+}
+
+/// What this token sees and may do on the host (its presets, workspaces
+/// and `you`), asked of the host's lobby; a host that does not answer
+/// leaves them empty (the list still comes from the bucket).
+async fn hello(client: &async_nats::Client, link: &LobbyLink) -> LobbyMessage {
+    let empty = LobbyMessage::Sessions {
+        now: now(),
+        sessions: Vec::new(),
+        presets: Vec::new(),
+        unavailable: Vec::new(),
+        workspaces: Vec::new(),
+        you: None,
+    };
+    let hello = serde_json::json!({ "type": LOBBY_HELLO });
+    match request(client, link, hello).await {
+        Ok(message @ LobbyMessage::Sessions { .. }) => message,
+        _ => empty,
+    }
+}
+
+/// One request to the host's lobby; its answer (or why there is none) is
+/// told as the lobby's next message.
+async fn ask(client: async_nats::Client, link: LobbyLink, request: LobbyRequest) {
+    let id = match &request {
+        LobbyRequest::CreateSession { id, .. }
+        | LobbyRequest::DeleteSession { id, .. }
+        | LobbyRequest::RestartSession { id, .. } => id.clone(),
+    };
+    let message = serde_json::to_value(&request).expect("requests serialise");
+    let answer = match self::request(&client, &link, message).await {
+        Ok(answer) => answer,
+        Err(why) => LobbyMessage::Refused {
+            id,
+            code: 503,
+            message: why,
+            missing_dir: false,
+        },
+    };
+    let _ = link.events.send((link.host, LobbyEvent::Message(answer)));
+}
+
+async fn request(
+    client: &async_nats::Client,
+    link: &LobbyLink,
+    message: serde_json::Value,
+) -> Result<LobbyMessage, String> {
+    let command = RelayCommand {
+        token: link.token.clone(),
+        message,
+    };
+    let payload = serde_json::to_vec(&command).expect("relay commands serialise");
+    let subject = lobby_subject(&link.host_id);
+    let asked = tokio::time::timeout(
+        Duration::from_secs(30),
+        client.request(subject, payload.into()),
+    )
+    .await;
+    let answer = match asked {
+        Err(_) => return Err("the host did not answer in 30 s".into()),
+        Ok(Err(e)) if e.kind() == async_nats::RequestErrorKind::NoResponders => {
+            return Err(format!("host offline: `{}`", link.host_id));
+        }
+        Ok(Err(e)) => return Err(format!("broker: {e}")),
+        Ok(Ok(answer)) => answer,
+    };
+    serde_json::from_slice(&answer.payload)
+        .map_err(|e| format!("an answer that is not a lobby message: {e}"))
 }
 
 /// Every session of the host now, in list order.

@@ -94,6 +94,17 @@ pub fn host_from_wildcard(host: &str) -> String {
     format!("{PREFIX}.{host}.*.from.*")
 }
 
+/// `tether.HOST.lobby`: requests to the host's lobby (request-reply, each
+/// a [`RelayCommand`] whose message is a `LobbyRequest`, or
+/// [`LOBBY_HELLO`]); answered with the lobby message a WebSocket gets.
+pub fn lobby_subject(host: &str) -> String {
+    format!("{PREFIX}.{host}.lobby")
+}
+
+/// The `type` asking the host's lobby what this token sees and may do:
+/// answered with a `sessions` message (presets, workspaces, `you`).
+pub const LOBBY_HELLO: &str = "relay_lobby_hello";
+
 /// What a subject the host subscribed to names: the session and, for a
 /// command, the connection.
 #[derive(Debug, Clone, PartialEq, Eq)]

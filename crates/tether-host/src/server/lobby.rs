@@ -68,7 +68,7 @@ async fn write(socket: &mut Socket, message: Message) -> Result<(), Ended> {
     }
 }
 
-fn snapshot(state: &AppState, entry: &TokenEntry) -> Utf8Bytes {
+pub(super) fn snapshot(state: &AppState, entry: &TokenEntry) -> Utf8Bytes {
     let admin = entry.has(Grant::Admin);
     let (presets, unavailable) = if admin {
         state.sessions.presets()
@@ -94,7 +94,7 @@ fn snapshot(state: &AppState, entry: &TokenEntry) -> Utf8Bytes {
 }
 
 /// Answers what a client asked (a bad request is answered, never fatal).
-async fn answer(state: &AppState, entry: &TokenEntry, text: &str) -> Utf8Bytes {
+pub(super) async fn answer(state: &AppState, entry: &TokenEntry, text: &str) -> Utf8Bytes {
     let answer = match serde_json::from_str::<LobbyRequest>(text) {
         Ok(LobbyRequest::CreateSession {
             id,

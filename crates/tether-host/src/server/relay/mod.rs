@@ -12,6 +12,7 @@
 mod conn;
 mod live;
 mod lobby_kv;
+mod lobby_requests;
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -26,7 +27,7 @@ use crate::host::runtime::Request as SessionRequest;
 use crate::host::session::{Join, ParticipantId, Since};
 use crate::protocol::relay::{
     HEARTBEAT, HostSubject, LEAVE, RelayClosed, RelayCommand, RelayJoin, RelayReply,
-    SessionSubjects, check_conn_id, host_from_wildcard, host_join_wildcard,
+    SessionSubjects, check_conn_id, host_from_wildcard, host_join_wildcard, lobby_subject,
 };
 use crate::protocol::{ClientMessage, Grant, Mode, close_code, decode_client_message};
 
@@ -75,6 +76,15 @@ pub async fn start(
         .subscribe(host_from_wildcard(&config.host_id))
         .await
         .map_err(|e| format!("broker: {e}"))?;
+    let lobby_requests = client
+        .subscribe(lobby_subject(&config.host_id))
+        .await
+        .map_err(|e| format!("broker: {e}"))?;
+    tokio::spawn(lobby_requests::serve(
+        client.clone(),
+        lobby_requests,
+        state.clone(),
+    ));
     client.flush().await.map_err(|e| format!("broker: {e}"))?;
     let store = lobby_kv::bucket(&client).await?;
     tokio::spawn(lobby_kv::follow(
