@@ -10,8 +10,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use tether::host::agent::AgentSpec;
 use tether::protocol::{ClientMessage, EventKind, OutputStream, Resume, ServerMessage};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::support::*;
@@ -25,31 +24,9 @@ async fn cutting_proxy(host: String, budget: usize) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
-        let Ok((client, _)) = listener.accept().await else {
-            return;
-        };
-        let Ok(upstream) = TcpStream::connect(&host).await else {
-            return;
-        };
-        let (mut client_read, mut client_write) = client.into_split();
-        let (mut up_read, mut up_write) = upstream.into_split();
-        let up = tokio::spawn(async move {
-            let _ = tokio::io::copy(&mut client_read, &mut up_write).await;
-        });
-        let mut left = budget;
-        let mut buf = vec![0u8; 4096];
-        while left > 0 {
-            let n = match up_read.read(&mut buf[..left.min(4096)]).await {
-                Ok(0) | Err(_) => break,
-                Ok(n) => n,
-            };
-            if client_write.write_all(&buf[..n]).await.is_err() {
-                break;
-            }
-            left -= n;
+        if let Ok((client, _)) = listener.accept().await {
+            crate::cutting::forward_until_cut(client, &host, budget).await;
         }
-        up.abort();
-        // Dropping both halves resets the connections mid-stream.
     });
     addr.to_string()
 }

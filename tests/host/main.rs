@@ -10,6 +10,7 @@ mod approvals;
 mod auth;
 mod bench;
 mod chaos;
+mod cutting;
 // Each test binary uses part of the shared support.
 #[allow(dead_code)]
 #[path = "../common/mod.rs"]

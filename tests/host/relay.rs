@@ -274,6 +274,27 @@ async fn events_until(
     }
 }
 
+/// A viewer of `main` through the broker, caught up: its connection, what
+/// it applied (which it resumes after) and the seqs it has, from the
+/// host's last one.
+async fn caught_up_viewer(
+    broker: &NatsServer,
+    host: &tether::host::Host,
+) -> (
+    Connection,
+    std::sync::Arc<std::sync::atomic::AtomicU64>,
+    Vec<u64>,
+) {
+    let first = host.summary().await.unwrap().last_seq;
+    let applied = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(first));
+    let mut viewer = relay::spawn(
+        target(broker, "tt_view_0000000000000000", true),
+        Resume::After(applied.clone()),
+    );
+    until(&mut viewer, |m| matches!(m, ServerMessage::CaughtUp { .. })).await;
+    (viewer, applied, vec![first])
+}
+
 fn notice(text: String) -> EventKind {
     EventKind::Notice {
         level: tether::protocol::NoticeLevel::Info,
@@ -291,14 +312,8 @@ async fn a_broker_killed_and_restarted_loses_no_event_and_repeats_none() {
     };
     let port = broker.port;
     let host = relayed_host(dir.path(), &broker).await;
-    let first = host.summary().await.unwrap().last_seq;
-    let applied = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(first));
-    let mut viewer = relay::spawn(
-        target(&broker, "tt_view_0000000000000000", true),
-        Resume::After(applied.clone()),
-    );
-    until(&mut viewer, |m| matches!(m, ServerMessage::CaughtUp { .. })).await;
-    let mut seqs = vec![first];
+    let (mut viewer, applied, mut seqs) = caught_up_viewer(&broker, &host).await;
+    let first = seqs[0];
     for n in 0..20 {
         host.inject(notice(format!("before {n}"))).await.unwrap();
     }
@@ -466,14 +481,8 @@ async fn a_host_restarted_is_shown_offline_then_resumed_with_nothing_lost() {
     };
     write_auth(&dir.path().join("auth.json"));
     let host = crate::common::start_host(dir.path(), AgentSpec::Shell, journaled(dir.path())).await;
-    let first = host.summary().await.unwrap().last_seq;
-    let applied = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(first));
-    let mut viewer = relay::spawn(
-        target(&broker, "tt_view_0000000000000000", true),
-        Resume::After(applied.clone()),
-    );
-    until(&mut viewer, |m| matches!(m, ServerMessage::CaughtUp { .. })).await;
-    let mut seqs = vec![first];
+    let (mut viewer, applied, mut seqs) = caught_up_viewer(&broker, &host).await;
+    let first = seqs[0];
     for n in 0..10 {
         host.inject(notice(format!("before {n}"))).await.unwrap();
     }

@@ -39,34 +39,13 @@ async fn cutting_proxy(broker: u16, seed: u64) -> u16 {
             } else {
                 rng.random_range(0..40_000)
             };
-            tokio::spawn(cut_after(client, broker, budget));
+            let broker = format!("127.0.0.1:{broker}");
+            tokio::spawn(async move {
+                crate::cutting::forward_until_cut(client, &broker, budget).await
+            });
         }
     });
     port
-}
-
-async fn cut_after(client: TcpStream, broker: u16, budget: usize) {
-    let Ok(upstream) = TcpStream::connect(("127.0.0.1", broker)).await else {
-        return;
-    };
-    let (mut client_read, mut client_write) = client.into_split();
-    let (mut up_read, mut up_write) = upstream.into_split();
-    let up = tokio::spawn(async move {
-        let _ = tokio::io::copy(&mut client_read, &mut up_write).await;
-    });
-    let mut left = budget;
-    let mut buf = vec![0u8; 4096];
-    while left > 0 {
-        let n = match up_read.read(&mut buf[..left.min(4096)]).await {
-            Ok(0) | Err(_) => break,
-            Ok(n) => n,
-        };
-        if client_write.write_all(&buf[..n]).await.is_err() {
-            break;
-        }
-        left -= n;
-    }
-    up.abort();
 }
 
 /// One viewer through its cutting proxy: the seqs it was handed, in order.
