@@ -26,6 +26,8 @@ mod participants;
 pub mod preview;
 pub mod private_files;
 mod runtime;
+/// How long a burst of joins is gathered into one participants list.
+pub use runtime::participants_coalesce;
 pub mod server;
 pub mod session;
 pub mod sessions;

@@ -302,7 +302,7 @@ pub(super) async fn run_tether(
         true => super::fanout_nats::idle_cpu(args.followers).await,
         false => 0,
     };
-    let cpu_before = super::fanout_nats::process_cpu_ns();
+    let cpu_before = super::process_cpu_ns();
     let start = mono_ns();
     for sent in 0..args.events {
         pace(args.window, sent, &followers.progress).await;
@@ -314,7 +314,7 @@ pub(super) async fn run_tether(
         .await?;
     }
     let mut report = tokio::task::spawn_blocking(move || followers.report()).await??;
-    report.host_cpu_ns = super::fanout_nats::process_cpu_ns().saturating_sub(cpu_before);
+    report.host_cpu_ns = super::process_cpu_ns().saturating_sub(cpu_before);
     report.host_idle_cpu_ns_per_s = idle_cpu_ns_per_s;
     host.shutdown().await?;
     let _ = std::fs::remove_dir_all(&dir);

@@ -19,29 +19,20 @@ use tether::host::server::relay::RelayConfig;
 use tether::protocol::{EventKind, ServerMessage};
 
 use super::fanout::{FanoutArgs, run_tether};
-use super::followers::{FollowerReport, FollowersArgs, One, report_progress, summarize};
+use super::followers::{FollowerReport, FollowersArgs, One, print_report, report_progress};
 
 /// The bench host's name on the broker.
 pub const HOST_ID: &str = "bench";
-
-/// The process's CPU time (user and system), in nanoseconds.
-pub fn process_cpu_ns() -> u64 {
-    let usage = nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_SELF)
-        .expect("getrusage works");
-    let ns =
-        |t: nix::sys::time::TimeVal| t.tv_sec() as u64 * 1_000_000_000 + t.tv_usec() as u64 * 1000;
-    ns(usage.user_time()) + ns(usage.system_time())
-}
 
 /// The host's CPU per second with the followers joined and nothing sent:
 /// what watching costs it at rest (heartbeats, timers). Measured after the
 /// joins have settled (the coalesced participants list has gone out).
 pub async fn idle_cpu(followers: usize) -> u64 {
-    let coalesce = 0.05 * (followers as f64 / 100.0).max(1.0).powi(2).min(200.0);
-    tokio::time::sleep(Duration::from_secs_f64(coalesce + 1.0)).await;
-    let before = process_cpu_ns();
+    let coalesce = tether::host::participants_coalesce(followers);
+    tokio::time::sleep(coalesce + Duration::from_secs(1)).await;
+    let before = super::process_cpu_ns();
     tokio::time::sleep(IDLE_WINDOW).await;
-    (process_cpu_ns().saturating_sub(before) as f64 / IDLE_WINDOW.as_secs_f64()) as u64
+    (super::process_cpu_ns().saturating_sub(before) as f64 / IDLE_WINDOW.as_secs_f64()) as u64
 }
 
 /// How long the host's resting CPU is measured.
@@ -249,11 +240,5 @@ pub async fn follow_through_broker(args: &FollowersArgs, broker: &str) -> Result
             })
         })
         .collect();
-    let mut ones = Vec::with_capacity(tasks.len());
-    for task in tasks {
-        ones.push(task.await.map_err(|e| eyre!("follower task failed: {e}"))?);
-    }
-    reporter.abort();
-    println!("{}", serde_json::to_string(&summarize(ones))?);
-    Ok(())
+    print_report(tasks, reporter).await
 }

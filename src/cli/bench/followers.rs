@@ -102,14 +102,23 @@ pub fn run(args: FollowersArgs) -> Result<()> {
                 tokio::spawn(follower.read(socket))
             })
             .collect();
-        let mut ones = Vec::with_capacity(tasks.len());
-        for task in tasks {
-            ones.push(task.await.map_err(|e| eyre!("follower task failed: {e}"))?);
-        }
-        reporter.abort();
-        println!("{}", serde_json::to_string(&summarize(ones))?);
-        Ok(())
+        print_report(tasks, reporter).await
     })
+}
+
+/// Waits for every follower, stops the progress lines and prints the
+/// report the driver reads.
+pub(super) async fn print_report(
+    tasks: Vec<tokio::task::JoinHandle<One>>,
+    reporter: tokio::task::JoinHandle<()>,
+) -> Result<()> {
+    let mut ones = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        ones.push(task.await.map_err(|e| eyre!("follower task failed: {e}"))?);
+    }
+    reporter.abort();
+    println!("{}", serde_json::to_string(&summarize(ones))?);
+    Ok(())
 }
 
 type Socket =
@@ -244,7 +253,7 @@ impl Follower {
     }
 }
 
-pub(super) fn summarize(ones: Vec<One>) -> FollowerReport {
+fn summarize(ones: Vec<One>) -> FollowerReport {
     let mut report = FollowerReport::default();
     let mut latencies = Vec::new();
     for one in ones {

@@ -205,12 +205,7 @@ fn share_over(sorted: &[u64], limit_us: u64) -> f64 {
 
 /// User and system CPU time of this process so far.
 fn cpu_seconds() -> f64 {
-    use nix::sys::resource::{UsageWho, getrusage};
-    let Ok(usage) = getrusage(UsageWho::RUSAGE_SELF) else {
-        return 0.0;
-    };
-    let seconds = |t: nix::sys::time::TimeVal| t.tv_sec() as f64 + t.tv_usec() as f64 / 1e6;
-    seconds(usage.user_time()) + seconds(usage.system_time())
+    super::process_cpu_ns() as f64 / 1e9
 }
 
 /// Tops every session up to `rate` output events per second until told

@@ -49,7 +49,7 @@ const PARTICIPANTS_COALESCE: Duration = Duration::from_millis(50);
 /// then growing with the square of the number (5 s at 1,000), since each
 /// list goes to every one of them and lists every one of them. Without
 /// it, 1,000 viewers joining through a broker moved gigabytes of lists.
-fn participants_coalesce(connections: usize) -> Duration {
+pub fn participants_coalesce(connections: usize) -> Duration {
     let scale = (connections as f64 / 100.0).max(1.0);
     PARTICIPANTS_COALESCE.mul_f64((scale * scale).min(200.0))
 }
