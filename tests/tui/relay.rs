@@ -8,20 +8,23 @@ use tether::host::server::relay::RelayConfig;
 use super::common::broker::NatsServer;
 use super::support::{Attach, TuiTest};
 
+/// Serving through `broker` as `host_id`.
+fn relay_to(broker: &NatsServer, host_id: &str) -> RelayConfig {
+    RelayConfig {
+        broker: Broker::at(broker.url()),
+        host_id: host_id.into(),
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_session_is_driven_through_the_broker_in_the_terminal() {
     let test = TuiTest::new();
     let Some(broker) = NatsServer::start("tui_relay", test.dir()) else {
         return;
     };
-    let url = broker.url();
+    let relay = relay_to(&broker, "devbox");
     let running = test
-        .host_config(move |config| {
-            config.relay = Some(RelayConfig {
-                broker: Broker::at(url),
-                host_id: "devbox".into(),
-            });
-        })
+        .host_config(move |config| config.relay = Some(relay))
         .start()
         .await;
     let relayed = format!("nats://127.0.0.1:{}/devbox/main", broker.port);
@@ -54,10 +57,7 @@ async fn a_host_that_comes_to_the_broker_later_joins_the_list() {
     let Some(broker) = NatsServer::start("tui_relay_later", test.dir()) else {
         return;
     };
-    let relay = |host_id: &str| RelayConfig {
-        broker: Broker::at(broker.url()),
-        host_id: host_id.into(),
-    };
+    let relay = |host_id: &str| relay_to(&broker, host_id);
     let first = relay("devbox");
     let running = test
         .host_config(move |config| config.relay = Some(first))
@@ -99,10 +99,7 @@ async fn a_host_that_comes_to_the_broker_later_joins_the_list() {
 async fn relay_picture() {
     let test = TuiTest::new();
     let broker = NatsServer::start("tui_relay_picture", test.dir()).expect("nats-server");
-    let relay = |host_id: &str| RelayConfig {
-        broker: Broker::at(broker.url()),
-        host_id: host_id.into(),
-    };
+    let relay = |host_id: &str| relay_to(&broker, host_id);
     let first = relay("devbox");
     let running = test
         .host_config(move |config| {
@@ -155,14 +152,11 @@ async fn an_admin_makes_a_session_through_the_broker() {
     std::fs::set_permissions(&auth_path, std::fs::Permissions::from_mode(0o600)).unwrap();
     let work = test.dir().join("work");
     std::fs::create_dir_all(work.join("made")).unwrap();
-    let through = broker.url();
+    let relay = relay_to(&broker, "devbox");
     let running = test
         .token(root)
         .host_config(move |config| {
-            config.relay = Some(RelayConfig {
-                broker: Broker::at(through),
-                host_id: "devbox".into(),
-            });
+            config.relay = Some(relay);
             let shell = tether::host::agent::Preset::new(tether::host::agent::AgentSpec::Shell);
             config.presets.insert("shell".into(), shell);
             config.workspaces = vec![work];
