@@ -25,11 +25,17 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     let mut used = 0;
     for (i, (text, style)) in segments(app).into_iter().enumerate() {
         let sep = if i == 0 { 0 } else { width(SEPARATOR) };
-        // A segment that does not fit is left out; a later, shorter
-        // one may still fit.
-        if used + sep + width(&text) > area.width as usize {
-            continue;
-        }
+        // A segment that does not fit is shortened if it has a short
+        // form, else left out; a later, shorter one may still fit.
+        let fits = |text: &str| used + sep + width(text) <= area.width as usize;
+        let text = if fits(&text) {
+            text
+        } else {
+            match short_form(app, &text) {
+                Some(short) if fits(&short) => short,
+                _ => continue,
+            }
+        };
         if i > 0 {
             spans.push(Span::styled(SEPARATOR, bar));
         }
@@ -168,6 +174,16 @@ fn tokens(n: u64) -> String {
     }
 }
 
+/// What a segment says when its whole text does not fit: the connection
+/// through a broker keeps the way (`via nats://…`) and drops the round
+/// trip, since the way is what tells a relayed session from a direct one.
+fn short_form(app: &App, text: &str) -> Option<String> {
+    let via = app.hints.via.as_deref()?;
+    let connected = matches!(app.conn, ConnState::Connected { .. });
+    (connected && text.starts_with("connected") && text.ends_with(via))
+        .then(|| format!("via {via}"))
+}
+
 fn connection_label(app: &App) -> (String, Style) {
     // Through a broker the way is part of the connection: `via nats://…`.
     let via = app
@@ -257,6 +273,25 @@ mod tests {
             !narrow.contains("connected"),
             "the round trip goes first: {narrow}"
         );
+    }
+
+    #[test]
+    fn a_relayed_session_says_so_even_when_narrow() {
+        use crate::protocol::Role;
+        use crate::tui::app::tests::Rig;
+        let mut rig = Rig::new(Role::Owner, false);
+        rig.app.hints.via = Some("nats://127.0.0.1:14333".into());
+        rig.app.conn = ConnState::Connected {
+            rtt: Some(std::time::Duration::from_millis(3)),
+        };
+        let wide = bar(&mut rig, 160);
+        assert!(
+            wide.contains("connected 3 ms via nats://127.0.0.1:14333"),
+            "{wide}"
+        );
+        let narrow = bar(&mut rig, 80);
+        assert!(narrow.contains("via nats://127.0.0.1:14333"), "{narrow}");
+        assert!(!narrow.contains("3 ms"), "the round trip goes: {narrow}");
     }
 
     #[test]
