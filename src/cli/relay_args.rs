@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 use tether::broker::{Broker, BrokerAuth};
-use tether::host::server::relay::RelayConfig;
+use tether::host::server::relay::{RelayConfig, StreamLimits};
 use tether::protocol::relay::check_host_id;
 
 #[derive(Debug, Clone, Default, Args)]
@@ -28,6 +28,20 @@ pub struct RelayArgs {
     /// A CA file to trust for TLS to the broker.
     #[arg(long, value_name = "FILE")]
     relay_ca: Option<PathBuf>,
+    /// How much of each session's events the broker keeps for viewers to
+    /// catch up from (64M, 1G) [default: 64M]; older ones come from the
+    /// host's journal.
+    #[arg(long, value_name = "SIZE", value_parser = super::serve::parse_size)]
+    relay_stream_bytes: Option<usize>,
+    /// How long the broker keeps a session's events (30m, 24h, 7d)
+    /// [default: 7d].
+    #[arg(long, value_name = "AGE", value_parser = parse_age)]
+    relay_stream_age: Option<std::time::Duration>,
+}
+
+fn parse_age(text: &str) -> Result<std::time::Duration, String> {
+    humantime::parse_duration(text.trim())
+        .map_err(|_| format!("`{text}` is not an age (30m, 24h, 7d)"))
 }
 
 /// `[relay]` in serve.toml: the same as the flags (which win, key by key).
@@ -38,6 +52,10 @@ pub struct RelayEntry {
     host_id: Option<String>,
     creds: Option<PathBuf>,
     ca: Option<PathBuf>,
+    /// As --relay-stream-bytes.
+    stream_bytes: Option<String>,
+    /// As --relay-stream-age.
+    stream_age: Option<String>,
 }
 
 impl RelayArgs {
@@ -51,6 +69,8 @@ impl RelayArgs {
                     (self.host_id.is_some(), "--host-id"),
                     (self.relay_creds.is_some(), "--relay-creds"),
                     (self.relay_ca.is_some(), "--relay-ca"),
+                    (self.relay_stream_bytes.is_some(), "--relay-stream-bytes"),
+                    (self.relay_stream_age.is_some(), "--relay-stream-age"),
                 ];
                 return match stray.iter().find(|(given, _)| *given) {
                     Some((_, flag)) => Err(format!(
@@ -76,7 +96,47 @@ impl RelayArgs {
         let mut broker = Broker::at(url);
         broker.auth = BrokerAuth::from_env(creds, |name| std::env::var(name).ok())?;
         broker.ca_file = self.relay_ca.clone().or(from_file(|f| f.ca.clone()));
-        Ok(Some(RelayConfig { broker, host_id }))
+        let stream = self.stream_limits(file)?;
+        Ok(Some(RelayConfig {
+            broker,
+            host_id,
+            stream,
+        }))
+    }
+
+    /// The sessions' streams' limits: flags, then the file, then defaults.
+    fn stream_limits(&self, file: Option<&RelayEntry>) -> Result<StreamLimits, String> {
+        let mut limits = StreamLimits::default();
+        let bytes = match (
+            self.relay_stream_bytes,
+            file.and_then(|f| f.stream_bytes.as_deref()),
+        ) {
+            (Some(bytes), _) => Some(bytes),
+            (None, Some(text)) => Some(
+                super::serve::parse_size(text).map_err(|e| format!("[relay] stream_bytes: {e}"))?,
+            ),
+            (None, None) => None,
+        };
+        if let Some(bytes) = bytes {
+            if bytes < 1 << 20 {
+                return Err("the relay stream must hold at least 1M".into());
+            }
+            limits.max_bytes = bytes as u64;
+        }
+        let age = match (
+            self.relay_stream_age,
+            file.and_then(|f| f.stream_age.as_deref()),
+        ) {
+            (Some(age), _) => Some(age),
+            (None, Some(text)) => {
+                Some(parse_age(text).map_err(|e| format!("[relay] stream_age: {e}"))?)
+            }
+            (None, None) => None,
+        };
+        if let Some(age) = age {
+            limits.max_age = age;
+        }
+        Ok(limits)
     }
 }
 

@@ -17,7 +17,7 @@ use tether::protocol::{ClientMessage, Decision, ErrorCode, EventKind, Role, Serv
 use crate::common::broker::NatsServer;
 use crate::support::*;
 
-fn target(broker: &NatsServer, token: &str, view: bool) -> RelayTarget {
+pub(crate) fn target(broker: &NatsServer, token: &str, view: bool) -> RelayTarget {
     RelayTarget {
         broker: Broker::at(broker.url()),
         host: "devbox".into(),
@@ -42,7 +42,10 @@ async fn next_message(conn: &mut Connection) -> ServerMessage {
 }
 
 /// Messages until one `matches`.
-async fn until(conn: &mut Connection, matches: impl Fn(&ServerMessage) -> bool) -> ServerMessage {
+pub(crate) async fn until(
+    conn: &mut Connection,
+    matches: impl Fn(&ServerMessage) -> bool,
+) -> ServerMessage {
     loop {
         let message = next_message(conn).await;
         if matches(&message) {
@@ -57,13 +60,14 @@ fn send(conn: &Connection, message: ClientMessage) {
 
 /// A shell host serving `main` only through the broker: it listens
 /// nowhere (`--listen none`).
-async fn relayed_host(dir: &std::path::Path, broker: &NatsServer) -> tether::host::Host {
+pub(crate) async fn relayed_host(dir: &std::path::Path, broker: &NatsServer) -> tether::host::Host {
     write_auth(&dir.join("auth.json"));
     let url = broker.url();
     let host = crate::common::start_host(dir, AgentSpec::Shell, move |config| {
         config.relay = Some(RelayConfig {
             broker: Broker::at(url),
             host_id: "devbox".into(),
+            stream: Default::default(),
         });
         config.listen_none = true;
     })
@@ -251,7 +255,7 @@ async fn forged_and_replayed_commands_are_refused_by_the_host() {
 /// The events a connection has been handed, by seq (every event, each
 /// once, in order, or the test fails), until `last` is among them.
 /// `applied` advances as an application's would (what it resumes after).
-async fn events_until(
+pub(crate) async fn events_until(
     conn: &mut Connection,
     applied: &std::sync::atomic::AtomicU64,
     seqs: &mut Vec<u64>,
@@ -295,7 +299,7 @@ async fn caught_up_viewer(
     (viewer, applied, vec![first])
 }
 
-fn notice(text: String) -> EventKind {
+pub(crate) fn notice(text: String) -> EventKind {
     EventKind::Notice {
         level: tether::protocol::NoticeLevel::Info,
         text,
@@ -369,6 +373,7 @@ async fn the_example_broker_configuration_lets_a_host_serve_and_people_watch() {
         config.relay = Some(RelayConfig {
             broker,
             host_id: "devbox".into(),
+            stream: Default::default(),
         });
     })
     .await;
@@ -474,6 +479,7 @@ async fn a_host_restarted_is_shown_offline_then_resumed_with_nothing_lost() {
             config.relay = Some(RelayConfig {
                 broker: Broker::at(url),
                 host_id: "devbox".into(),
+                stream: Default::default(),
             });
             config.listen_none = true;
             config.journal_dir = Some(journal);

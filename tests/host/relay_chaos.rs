@@ -90,6 +90,7 @@ async fn every_viewer_through_a_cutting_broker_link_ends_with_every_event_once()
         config.relay = Some(RelayConfig {
             broker: Broker::at(url),
             host_id: "devbox".into(),
+            stream: Default::default(),
         });
     })
     .await;
@@ -199,6 +200,7 @@ async fn an_event_lost_with_the_hosts_broker_link_reaches_its_viewers() {
         config.relay = Some(RelayConfig {
             broker: Broker::at(through),
             host_id: "devbox".into(),
+            stream: Default::default(),
         });
     })
     .await;

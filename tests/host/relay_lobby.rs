@@ -36,6 +36,7 @@ async fn sessions_are_created_through_the_broker_by_admins_only() {
         config.relay = Some(RelayConfig {
             broker: Broker::at(through),
             host_id: "devbox".into(),
+            stream: Default::default(),
         });
         config.listen_none = true;
         let shell = tether::host::agent::Preset::new(AgentSpec::Shell);

@@ -13,6 +13,7 @@ fn relay_to(broker: &NatsServer, host_id: &str) -> RelayConfig {
     RelayConfig {
         broker: Broker::at(broker.url()),
         host_id: host_id.into(),
+        stream: Default::default(),
     }
 }
 

@@ -27,6 +27,7 @@ pub mod known_hosts;
 pub mod lobby;
 pub mod pinning;
 pub mod relay;
+mod relay_catch_up;
 pub mod relay_lobby;
 mod trust;
 

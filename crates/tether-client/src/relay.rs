@@ -5,7 +5,9 @@
 //! (request-reply); the host's replay comes on its own subject, ends with
 //! `caught_up`, and the live frames held meanwhile follow, each event once
 //! (a seq already applied is dropped, a seq skipped means frames were
-//! lost: it joins again and resumes, so nothing is).
+//! lost: it joins again and resumes, so nothing is). When the session's
+//! stream on the broker holds the events the replay would send, the host
+//! says so instead and the client reads them there (`relay_catch_up`).
 
 use std::time::{Duration, Instant};
 
@@ -19,9 +21,11 @@ use super::{
     Since, backoff, wait,
 };
 use crate::protocol::relay::{
-    HEARTBEAT, LEAVE, RelayClosed, RelayCommand, RelayJoin, RelayReply, SessionSubjects,
+    HEARTBEAT, LEAVE, RelayCatchUp, RelayClosed, RelayCommand, RelayJoin, RelayReply,
+    SessionSubjects,
 };
 use crate::protocol::{ClientMessage, Mode, ServerMessage};
+use crate::relay_catch_up::CatchUpReader;
 
 /// How long the host has to answer a join or a message.
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(5);
@@ -63,6 +67,9 @@ async fn run(
     // handed on events it has not applied yet (they wait in the channel),
     // and the next link must not hand them on again.
     let mut handed = 0u64;
+    // Whether the next join may catch up from the session's stream (not
+    // right after a catch-up from it failed).
+    let mut stream = true;
     loop {
         let attempt = ConnEvent::Connecting {
             attempt: failures + 1,
@@ -92,7 +99,14 @@ async fn run(
                     (Resume::Live, 0) => Since::Live,
                     (Resume::Live, seq) => Since::Seq(seq),
                 };
-                join(made, &target, since, losses).await
+                join(
+                    made,
+                    &target,
+                    since,
+                    losses,
+                    std::mem::replace(&mut stream, true),
+                )
+                .await
             }
             None => Err(ConnectError::Network(unreachable)),
         };
@@ -116,6 +130,10 @@ async fn run(
             End::AppGone => return,
             End::Reconnect => ("reconnecting".to_owned(), Duration::ZERO),
             End::Resync(why) => (why, Duration::ZERO),
+            End::NoStream(why) => {
+                stream = false;
+                (why, Duration::ZERO)
+            }
             End::Lost(why) => {
                 let retry_in = backoff(failures);
                 failures += 1;
@@ -135,6 +153,8 @@ enum End {
     Reconnect,
     /// Frames were lost on the way: join again at once and resume.
     Resync(String),
+    /// Catching up from the stream failed: join again and ask the host.
+    NoStream(String),
     Lost(String),
 }
 
@@ -169,6 +189,7 @@ async fn join(
     target: &RelayTarget,
     since: Since,
     losses: watch::Receiver<u64>,
+    stream: bool,
 ) -> Result<Link, ConnectError> {
     let subjects = SessionSubjects::new(&target.host, &target.session);
     let conn = fresh_conn_id();
@@ -178,7 +199,7 @@ async fn join(
         .await
         .map_err(|e| broker_error(&e))?;
     let live = client
-        .subscribe(subjects.live())
+        .subscribe(subjects.live_all())
         .await
         .map_err(|e| broker_error(&e))?;
     let ask = RelayJoin {
@@ -192,6 +213,7 @@ async fn join(
         since: since.to_string(),
         claim: target.claim,
         client: Some(concat!("tether/", env!("CARGO_PKG_VERSION")).to_owned()),
+        stream,
     };
     let payload = serde_json::to_vec(&ask).expect("a join serialises");
     let asked = tokio::time::timeout(
@@ -311,7 +333,10 @@ impl Link {
                 ))),
             };
             if let Err(end) = step {
-                if matches!(end, End::AppGone | End::Reconnect | End::Resync(_)) {
+                if matches!(
+                    end,
+                    End::AppGone | End::Reconnect | End::Resync(_) | End::NoStream(_)
+                ) {
                     self.say_leaving().await;
                 }
                 let _ = self.own.unsubscribe().await;
@@ -333,25 +358,21 @@ impl Link {
         if let Some(close) = RelayClosed::parse(text) {
             return Err(closed(&close));
         }
+        if let Some(catch_up) = RelayCatchUp::parse(text) {
+            return self.catch_up(&catch_up, order, events).await;
+        }
         let Ok(message) = crate::protocol::decode_server_message(text) else {
             tracing::warn!("ignoring an undecodable relay frame");
             return Ok(());
         };
         match &message {
-            ServerMessage::Event(record) if self.replay_after.is_some() => {
-                if record.seq <= order.last_seq {
+            ServerMessage::Event(record) => {
+                let replayed = self.replay_after.is_some();
+                if replayed && !replayed_in_order(record.seq, order)? {
                     return Ok(());
                 }
-                if record.seq > order.last_seq + 1 {
-                    return Err(End::Resync(format!(
-                        "replayed events {}..{} were lost on the way; resuming",
-                        order.last_seq + 1,
-                        record.seq - 1
-                    )));
-                }
-                order.last_seq = record.seq;
+                order.last_seq = order.last_seq.max(record.seq);
             }
-            ServerMessage::Event(record) => order.last_seq = order.last_seq.max(record.seq),
             // History before `oldest` is gone: the replay starts there.
             ServerMessage::Error {
                 code: crate::protocol::ErrorCode::Gap,
@@ -370,6 +391,36 @@ impl Link {
             _ => {}
         }
         deliver(events, ConnEvent::Message(message)).await
+    }
+
+    /// The replay's events, read from the session's stream: each applied
+    /// in order, as if the host had sent it.
+    async fn catch_up(
+        &self,
+        ask: &RelayCatchUp,
+        order: &mut Order,
+        events: &mpsc::Sender<ConnEvent>,
+    ) -> Result<(), End> {
+        let failed = |why: String| End::NoStream(format!("{why}; asking the host"));
+        let mut reader = CatchUpReader::open(&self.client, ask)
+            .await
+            .map_err(failed)?;
+        while let Some((seq, payload)) = reader.next().await.map_err(failed)? {
+            let text = std::str::from_utf8(&payload)
+                .map_err(|_| failed(format!("event {seq} in the stream is not text")))?;
+            let message = crate::protocol::decode_server_message(text)
+                .map_err(|_| failed(format!("event {seq} in the stream is undecodable")))?;
+            let ServerMessage::Event(record) = &message else {
+                return Err(failed(format!("message {seq} in the stream is no event")));
+            };
+            if record.seq != seq {
+                return Err(failed(format!("event {} stands at {seq}", record.seq)));
+            }
+            if replayed_in_order(seq, order)? {
+                deliver(events, ConnEvent::Message(message)).await?;
+            }
+        }
+        Ok(())
     }
 
     /// A frame for every connection of the session: held until the replay
@@ -449,6 +500,23 @@ async fn answer(client: Client, subject: String, payload: Vec<u8>) -> Result<(),
         }
         _ => Ok(()),
     }
+}
+
+/// Whether replayed event `seq` is to be applied: false for one already
+/// applied; one past a gap means some were lost on the way.
+fn replayed_in_order(seq: u64, order: &mut Order) -> Result<bool, End> {
+    if seq <= order.last_seq {
+        return Ok(false);
+    }
+    if seq > order.last_seq + 1 {
+        return Err(End::Resync(format!(
+            "replayed events {}..{} were lost on the way; resuming",
+            order.last_seq + 1,
+            seq - 1
+        )));
+    }
+    order.last_seq = seq;
+    Ok(true)
 }
 
 /// A live frame once caught up: an event already applied is dropped, one

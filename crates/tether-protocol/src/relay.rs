@@ -67,10 +67,23 @@ impl SessionSubjects {
         format!("{}.join", self.base)
     }
 
-    /// What every connection of the session receives (events, participant
-    /// lists), published once whatever the number of viewers.
+    /// What every connection of the session receives apart from events
+    /// (participant lists, the relay's close), published once whatever the
+    /// number of viewers.
     pub fn live(&self) -> String {
-        format!("{}.live", self.base)
+        format!("{}.live.frames", self.base)
+    }
+
+    /// The session's events, one per message, published once whatever the
+    /// number of viewers and kept by the session's stream ([`stream_name`]).
+    pub fn events(&self) -> String {
+        format!("{}.live.events", self.base)
+    }
+
+    /// [`Self::live`] and [`Self::events`] in one subscription, so they
+    /// come in the order the host published them.
+    pub fn live_all(&self) -> String {
+        format!("{}.live.*", self.base)
     }
 
     /// What one connection alone receives (its greeting, replay, acks,
@@ -84,6 +97,26 @@ impl SessionSubjects {
         format!("{}.from.{conn}", self.base)
     }
 }
+
+/// The JetStream stream that keeps a session's events (its `live.events`
+/// subject), its sequence the session's `seq`: `TETHER_HOST_SESSION`, with
+/// every byte of the session id that a stream name may not hold (and `_`)
+/// written `_XX` in hex.
+pub fn stream_name(host: &str, session: &str) -> String {
+    let mut name = format!("TETHER_{host}_");
+    for byte in session.bytes() {
+        if byte.is_ascii_alphanumeric() || byte == b'-' {
+            name.push(char::from(byte));
+        } else {
+            name.push_str(&format!("_{byte:02X}"));
+        }
+    }
+    name
+}
+
+/// The header naming the session instance an event in a stream belongs to
+/// (its epoch): a successor under the same id starts a new stream.
+pub const EPOCH_HEADER: &str = "Tether-Epoch";
 
 /// The host's subscriptions: every session's joins and commands.
 pub fn host_join_wildcard(host: &str) -> String {
@@ -153,6 +186,10 @@ pub struct RelayJoin {
     pub claim: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client: Option<String>,
+    /// The client can catch up from the session's stream: the host may
+    /// answer the replay with [`RelayCatchUp`] instead of the events.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stream: bool,
 }
 
 fn yes() -> bool {
@@ -198,6 +235,39 @@ impl RelayReply {
 
 /// The relay's own message on `to.<conn>`: the host ended the connection
 /// (as a WebSocket close frame would).
+/// In a replay, in place of events `from..=to`: the session's stream has
+/// them, and the client reads them there (then `caught_up` follows).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RelayCatchUp {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub stream: String,
+    pub from: u64,
+    pub to: u64,
+}
+
+impl RelayCatchUp {
+    pub fn new(stream: String, from: u64, to: u64) -> RelayCatchUp {
+        RelayCatchUp {
+            kind: "relay_catch_up".into(),
+            stream,
+            from,
+            to,
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<RelayCatchUp> {
+        if !text.starts_with("{\"type\":\"relay_catch_up\"") {
+            return None;
+        }
+        serde_json::from_str(text).ok()
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("relay catch-ups serialise")
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RelayClosed {
     /// Always `relay_closed`.
@@ -258,6 +328,13 @@ mod tests {
         assert!(check_host_id("dev-box_1").is_ok());
         assert!(check_host_id("dev.box").is_err());
         assert!(check_host_id("").is_err());
+        assert_eq!(subjects.events(), "tether.devbox.web%2Efront.live.events");
+        assert_eq!(
+            stream_name("devbox", "web.front_2"),
+            "TETHER_devbox_web_2Efront_5F2"
+        );
+        let catch_up = RelayCatchUp::new("S".into(), 3, 9);
+        assert_eq!(RelayCatchUp::parse(&catch_up.to_json()), Some(catch_up));
     }
 
     #[test]

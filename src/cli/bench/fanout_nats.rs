@@ -42,6 +42,7 @@ pub fn relay_config(broker: &str) -> Result<RelayConfig> {
     Ok(RelayConfig {
         broker: Broker::at(url::Url::parse(broker)?),
         host_id: HOST_ID.into(),
+        stream: Default::default(),
     })
 }
 

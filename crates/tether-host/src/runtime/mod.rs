@@ -73,9 +73,11 @@ pub enum Request {
         reply: oneshot::Sender<SessionSummary>,
     },
     /// What every connection receives, for a relay that publishes it once
-    /// for all of its viewers (who join as participants apart).
+    /// for all of its viewers (who join as participants apart), with the
+    /// events after `since` still in memory.
     Subscribe {
-        reply: oneshot::Sender<broadcast::Receiver<Utf8Bytes>>,
+        since: u64,
+        reply: oneshot::Sender<Feed>,
     },
     /// What the in-memory history holds (tests, diagnostics).
     History {
@@ -107,6 +109,18 @@ pub enum Direct {
     Frame(Utf8Bytes),
     Replay(Box<ReplayJob>),
     Close { code: u16, reason: String },
+}
+
+/// A relay publisher's start: the broadcast from now on, and the events
+/// before it that are still in memory.
+pub struct Feed {
+    pub broadcast: broadcast::Receiver<Utf8Bytes>,
+    /// The session instance (a successor under the same id has another).
+    pub epoch: String,
+    /// Events `first_seq..=last_seq`, in order.
+    pub frames: Vec<Bytes>,
+    pub first_seq: u64,
+    pub last_seq: u64,
 }
 
 /// The part of a replay read from the journal.
@@ -343,8 +357,15 @@ impl Runtime {
             Request::Summary { reply } => {
                 let _ = reply.send(self.lobby.summary(&self.session));
             }
-            Request::Subscribe { reply } => {
-                let _ = reply.send(self.broadcast.subscribe());
+            Request::Subscribe { since, reply } => {
+                let plan = self.session.memory_replay(since);
+                let _ = reply.send(Feed {
+                    broadcast: self.broadcast.subscribe(),
+                    epoch: self.session.epoch().to_owned(),
+                    frames: plan.frames,
+                    first_seq: plan.first_frame_seq,
+                    last_seq: plan.caught_up,
+                });
             }
             // Taken in `run`, where it may await the agent's stop.
             Request::Restart { reply, .. } => {

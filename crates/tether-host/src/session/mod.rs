@@ -166,6 +166,20 @@ impl Session {
         &self.config.description.id
     }
 
+    /// This instance of the session (a successor under the same id has
+    /// another).
+    pub fn epoch(&self) -> &str {
+        &self.config.description.epoch
+    }
+
+    /// The events after `since` that are still in memory (those before
+    /// the oldest retained are left out, never read from the journal).
+    pub fn memory_replay(&self, since: u64) -> ReplayPlan {
+        let oldest = self.log.first_retained();
+        self.log
+            .plan_replay(since.max(oldest.saturating_sub(1)), false)
+    }
+
     pub fn title(&self) -> &str {
         self.state
             .title

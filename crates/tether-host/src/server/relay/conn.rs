@@ -3,13 +3,18 @@
 //! What every connection receives goes out once, from the session's
 //! publisher (`live`), never from here.
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use tether_broker::async_nats::Client;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
+use super::stream::StreamState;
+
 use crate::host::participants::ParticipantsMessage;
 use crate::host::runtime::{Direct, Joined, ReplayJob};
-use crate::protocol::relay::RelayClosed;
+use crate::protocol::relay::{RelayCatchUp, RelayClosed};
 use crate::protocol::{ErrorCode, ServerMessage, close_code};
 
 pub(super) struct ConnLink {
@@ -19,7 +24,21 @@ pub(super) struct ConnLink {
     /// Its id, told to the dispatch loop when it ends.
     pub conn: String,
     pub ended: mpsc::Sender<String>,
+    /// Set when the client can catch up from the session's stream.
+    pub catch_up: Option<CatchUp>,
 }
+
+/// A client that can read its replay from the session's stream.
+pub(super) struct CatchUp {
+    pub stream: String,
+    pub state: Arc<StreamState>,
+    /// The seq it joined after (`u64::MAX`: live, no replay).
+    pub since: u64,
+}
+
+/// How long a join waits for the broker to acknowledge the events its
+/// replay would read from the stream (they were just published).
+const ACK_WAIT: Duration = Duration::from_millis(200);
 
 /// Runs until the session closes it, the host closes, or the dispatch loop
 /// drops `stop` (the client left or went silent).
@@ -96,7 +115,33 @@ async fn greet(
     if !publish(link, participants.to_frame()).await {
         return false;
     }
+    if let Some(catch_up) = in_stream(link, &replay).await {
+        let caught_up = ServerMessage::CaughtUp {
+            seq: replay.caught_up,
+        };
+        return publish(link, Utf8Bytes::from(catch_up.to_json())).await
+            && publish(link, Utf8Bytes::from(caught_up.to_json())).await;
+    }
     send_replay(link, replay).await
+}
+
+/// The stream's part in place of `job`, when the client reads streams and
+/// the session's stream holds every event the job would send.
+async fn in_stream(link: &ConnLink, job: &ReplayJob) -> Option<RelayCatchUp> {
+    let catch_up = link.catch_up.as_ref()?;
+    let from = catch_up.since.checked_add(1)?;
+    let to = job.caught_up;
+    if from > to || job.gap_oldest.is_some() {
+        return None;
+    }
+    let waited = tokio::time::Instant::now();
+    while !catch_up.state.covers(from, to) {
+        if waited.elapsed() >= ACK_WAIT {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    Some(RelayCatchUp::new(catch_up.stream.clone(), from, to))
 }
 
 /// A replay as a WebSocket gets it: a `gap` error when history is gone,

@@ -13,6 +13,9 @@ mod conn;
 mod live;
 mod lobby_kv;
 mod lobby_requests;
+mod stream;
+
+pub use stream::StreamLimits;
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -43,6 +46,8 @@ pub struct RelayConfig {
     pub broker: Broker,
     /// The host's name on the broker (its subjects' second token).
     pub host_id: String,
+    /// How much of each session's events the broker keeps.
+    pub stream: StreamLimits,
 }
 
 /// One relay connection, as the dispatch loop knows it.
@@ -95,6 +100,11 @@ pub async fn start(
     ));
     let (ended, ended_rx) = mpsc::channel(64);
     let relay = Relay {
+        outlet: live::Outlet {
+            client: client.clone(),
+            host: config.host_id.clone(),
+            limits: config.stream,
+        },
         client,
         host: config.host_id,
         state,
@@ -107,6 +117,7 @@ pub async fn start(
 
 struct Relay {
     client: Client,
+    outlet: live::Outlet,
     host: String,
     state: AppState,
     conns: HashMap<String, RelayConn>,
@@ -151,8 +162,10 @@ impl Relay {
     /// The host's broker link dropped and is back: what it published
     /// meanwhile is gone, and a viewer that has nothing after it would
     /// never notice. Every session's viewers are told to join again after
-    /// what they applied.
+    /// what they applied, and its stream is aligned again (the broker may
+    /// have restarted on an empty store).
     async fn after_a_loss(&mut self) {
+        self.live.realign_all();
         let close = RelayClosed::new(
             close_code::POLICY,
             "the host's broker link dropped: join again and resume",
@@ -183,8 +196,8 @@ impl Relay {
         self.reply(&message, answer).await;
     }
 
-    /// A join, checked as the WebSocket endpoint checks one.
-    async fn join(&mut self, message: &Message) -> Result<(), (u16, String)> {
+    /// A join's session, request and starting point.
+    fn parse_join(&self, message: &Message) -> Result<(String, RelayJoin, Since), (u16, String)> {
         let Some(HostSubject::Join { session: id }) =
             HostSubject::parse(&self.host, message.subject.as_str())
         else {
@@ -192,6 +205,16 @@ impl Relay {
         };
         let ask: RelayJoin = serde_json::from_slice(&message.payload)
             .map_err(|e| (400, format!("not a join request: {e}")))?;
+        let since = match ask.since.as_str() {
+            "live" => Since::Live,
+            seq => Since::Seq(seq.parse().map_err(|_| (400, "bad since".to_owned()))?),
+        };
+        Ok((id, ask, since))
+    }
+
+    /// A join, checked as the WebSocket endpoint checks one.
+    async fn join(&mut self, message: &Message) -> Result<(), (u16, String)> {
+        let (id, ask, since) = self.parse_join(message)?;
         if !check_conn_id(&ask.conn) || self.conns.contains_key(&ask.conn) {
             return Err((400, "the connection id is malformed or taken".into()));
         }
@@ -208,17 +231,22 @@ impl Relay {
         if !entry.has(Grant::View) {
             return Err((403, "the token has no view grant".into()));
         }
-        let since = match ask.since.as_str() {
-            "live" => Since::Live,
-            seq => Since::Seq(seq.parse().map_err(|_| (400, "bad since".to_owned()))?),
-        };
         let subjects = SessionSubjects::new(&self.host, &id);
         // The session's publisher first: nothing it broadcasts after this
         // join is missed (the client drops what the replay also had).
-        self.live
-            .ensure(&self.client, &id, &session, subjects.live())
+        let stream = self
+            .live
+            .ensure(&self.outlet, &id, &session)
             .await
             .map_err(|e| (503, e))?;
+        let catch_up = ask.stream.then(|| conn::CatchUp {
+            stream: crate::protocol::relay::stream_name(&self.host, &id),
+            state: stream,
+            since: match since {
+                Since::Seq(seq) => seq,
+                Since::Live => u64::MAX,
+            },
+        });
         let join = Join {
             identity: entry.name.clone(),
             grants: entry.effective_grants(),
@@ -253,6 +281,7 @@ impl Relay {
             to: subjects.to(&ask.conn),
             conn: ask.conn,
             ended: self.ended.clone(),
+            catch_up,
         };
         tokio::spawn(conn::run(link, joined, session.closing.clone(), stopped));
         Ok(())

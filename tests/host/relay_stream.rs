@@ -1,0 +1,195 @@
+//! Each session's events in a JetStream stream on the broker, at stream
+//! sequences equal to their seqs: a new viewer catches up from it instead
+//! of from the host, a broker that lost its store is filled again from the
+//! host's memory, and a successor under the same id never shows its
+//! predecessor's events.
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use tether::broker::async_nats::{self, jetstream};
+use tether::client::relay;
+use tether::client::{ConnEvent, Connection, Resume};
+use tether::protocol::relay::{RelayCatchUp, stream_name};
+use tether::protocol::{EventKind, ServerMessage};
+
+use crate::common::broker::NatsServer;
+use crate::relay::{events_until, notice, relayed_host, target};
+
+const VIEW: &str = "tt_view_0000000000000000";
+
+/// The stream of `main` as the broker holds it: first and last sequence.
+async fn stream_range(broker: &NatsServer) -> Option<(u64, u64)> {
+    let client = async_nats::connect(broker.url().as_str()).await.ok()?;
+    let js = jetstream::new(client);
+    let mut stream = js.get_stream(stream_name("devbox", "main")).await.ok()?;
+    let state = stream.info().await.ok()?.state.clone();
+    Some((state.first_sequence, state.last_sequence))
+}
+
+/// Waits until the stream of `main` holds events `1..=last`.
+async fn stream_holds(broker: &NatsServer, last: u64) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let range = stream_range(broker).await;
+        if range == Some((1, last)) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the stream holds {range:?}, not 1..={last}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The `relay_catch_up` frames the host sends its relay connections.
+async fn catch_ups(broker: &NatsServer) -> tokio::sync::mpsc::UnboundedReceiver<RelayCatchUp> {
+    let client = async_nats::connect(broker.url().as_str()).await.unwrap();
+    let mut own = client.subscribe("tether.devbox.main.to.*").await.unwrap();
+    client.flush().await.unwrap();
+    let (found, seen) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        let _client = client;
+        while let Some(message) = own.next().await {
+            let text = String::from_utf8_lossy(&message.payload);
+            if let Some(catch_up) = RelayCatchUp::parse(&text) {
+                let _ = found.send(catch_up);
+            }
+        }
+    });
+    seen
+}
+
+/// A viewer from the start: it is handed every event `1..=last`, each
+/// once, in order.
+async fn viewer_from_the_start(broker: &NatsServer, last: u64) -> (Connection, Vec<u64>) {
+    let applied = Arc::new(AtomicU64::new(0));
+    let mut viewer = relay::spawn(target(broker, VIEW, true), Resume::After(applied.clone()));
+    let mut seqs = Vec::new();
+    events_until(&mut viewer, &applied, &mut seqs, last).await;
+    assert_eq!(seqs.first(), Some(&1), "from the first event");
+    (viewer, seqs)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_new_viewer_catches_up_from_the_sessions_stream() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(broker) = NatsServer::start("relay_stream", dir.path()) else {
+        return;
+    };
+    let host = relayed_host(dir.path(), &broker).await;
+    for n in 0..300 {
+        host.inject(notice(format!("event {n}"))).await.unwrap();
+    }
+    let last = host.summary().await.unwrap().last_seq;
+    let (first_viewer, _) = viewer_from_the_start(&broker, last).await;
+    stream_holds(&broker, last).await;
+    let mut seen = catch_ups(&broker).await;
+    let (second_viewer, seqs) = viewer_from_the_start(&broker, last).await;
+    assert_eq!(seqs.len() as u64, last);
+    let catch_up = tokio::time::timeout(Duration::from_secs(5), seen.recv())
+        .await
+        .expect("the host sent the viewer to the stream")
+        .unwrap();
+    assert_eq!((catch_up.from, catch_up.to), (1, last));
+    // Live events still come after the catch-up, each once.
+    host.inject(notice("after".into())).await.unwrap();
+    let mut seqs = vec![last];
+    let applied = AtomicU64::new(last);
+    let mut second_viewer = second_viewer;
+    events_until(&mut second_viewer, &applied, &mut seqs, last + 1).await;
+    drop((first_viewer, second_viewer));
+    host.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_broker_restarted_on_an_empty_store_gets_the_stream_back_from_the_host() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(broker) = NatsServer::start("relay_stream_lost", dir.path()) else {
+        return;
+    };
+    let port = broker.port;
+    let host = relayed_host(dir.path(), &broker).await;
+    for n in 0..100 {
+        host.inject(notice(format!("before {n}"))).await.unwrap();
+    }
+    let last = host.summary().await.unwrap().last_seq;
+    let (watching, _) = viewer_from_the_start(&broker, last).await;
+    stream_holds(&broker, last).await;
+    broker.kill();
+    let empty = dir.path().join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let broker = NatsServer::start_on("relay_stream_lost", &empty, port).unwrap();
+    for n in 0..10 {
+        host.inject(notice(format!("after {n}"))).await.unwrap();
+    }
+    let last = host.summary().await.unwrap().last_seq;
+    stream_holds(&broker, last).await;
+    let mut seen = catch_ups(&broker).await;
+    let (late, _) = viewer_from_the_start(&broker, last).await;
+    let catch_up = tokio::time::timeout(Duration::from_secs(5), seen.recv())
+        .await
+        .expect("caught up from the refilled stream")
+        .unwrap();
+    assert_eq!((catch_up.from, catch_up.to), (1, last));
+    drop((watching, late));
+    host.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_successor_under_the_same_id_never_shows_its_predecessors_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(broker) = NatsServer::start("relay_stream_successor", dir.path()) else {
+        return;
+    };
+    let old_dir = dir.path().join("old");
+    std::fs::create_dir_all(&old_dir).unwrap();
+    let old = relayed_host(&old_dir, &broker).await;
+    for n in 0..200 {
+        old.inject(notice(format!("old {n}"))).await.unwrap();
+    }
+    let old_last = old.summary().await.unwrap().last_seq;
+    let (watching, _) = viewer_from_the_start(&broker, old_last).await;
+    stream_holds(&broker, old_last).await;
+    drop(watching);
+    old.shutdown().await.unwrap();
+
+    // A new host on a new journal: `main` again, a new instance.
+    let new_dir = dir.path().join("new");
+    std::fs::create_dir_all(&new_dir).unwrap();
+    let new = relayed_host(&new_dir, &broker).await;
+    new.inject(notice("new".into())).await.unwrap();
+    let last = new.summary().await.unwrap().last_seq;
+    assert!(last < old_last);
+    let applied = Arc::new(AtomicU64::new(0));
+    let mut viewer = relay::spawn(target(&broker, VIEW, true), Resume::After(applied));
+    // Every notice it is handed, up to `caught_up` and a little after.
+    let mut texts = Vec::new();
+    let mut caught_up = None;
+    loop {
+        let wait = if caught_up.is_some() { 500 } else { 10_000 };
+        let next = tokio::time::timeout(Duration::from_millis(wait), viewer.events.recv()).await;
+        match next {
+            Ok(Some(ConnEvent::Message(ServerMessage::Event(record)))) => {
+                if let EventKind::Notice { text, .. } = record.event {
+                    texts.push(text);
+                }
+            }
+            Ok(Some(ConnEvent::Message(ServerMessage::CaughtUp { seq }))) => caught_up = Some(seq),
+            Ok(Some(ConnEvent::Failed(e))) => panic!("failed: {e}"),
+            Ok(Some(_)) => {}
+            Ok(None) => panic!("the connection task ended"),
+            Err(_) if caught_up.is_some() => break,
+            Err(_) => panic!("never caught up"),
+        }
+    }
+    assert_eq!(caught_up, Some(last));
+    assert!(texts.contains(&"new".to_owned()), "{texts:?}");
+    assert!(texts.iter().all(|t| !t.starts_with("old")), "{texts:?}");
+    stream_holds(&broker, last).await;
+    drop(viewer);
+    new.shutdown().await.unwrap();
+}
