@@ -33,6 +33,7 @@ mod real_agents;
 mod relay;
 mod relay_chaos;
 mod relay_lobby;
+mod relay_outbox;
 mod relay_stream;
 mod replay;
 mod roles;

@@ -289,6 +289,7 @@ impl Link {
         // The heartbeat in flight, and when it left: awaited beside the
         // frames, so a slow answer never holds them up.
         let mut beat: Option<(Instant, Answer)> = None;
+        let mut outbox = Outbox::default();
         loop {
             let dead_at = heard + HEARTBEAT_TIMEOUT;
             let step = tokio::select! {
@@ -305,7 +306,13 @@ impl Link {
                 command = commands.recv() => match command {
                     None => Err(End::AppGone),
                     Some(ConnCommand::Reconnect) => Err(End::Reconnect),
-                    Some(ConnCommand::Send(message)) => self.send(&message).await,
+                    Some(ConnCommand::Send(message)) => {
+                        outbox.push(Box::pin(self.sending(&message)));
+                        Ok(())
+                    }
+                },
+                answered = outbox.answered(), if outbox.busy() => {
+                    answered.map(|()| heard = tokio::time::Instant::now())
                 },
                 _ = rtt_timer.tick() => {
                     if beat.is_none() {
@@ -457,14 +464,8 @@ impl Link {
     }
 
     /// Sends one message to the host, with this connection's token.
-    async fn send(&self, message: &ClientMessage) -> Result<(), End> {
-        self.ask(serde_json::to_value(message).expect("client messages serialise"))
-            .await
-    }
-
-    /// Sends `message` to the host and waits for its answer.
-    async fn ask(&self, message: serde_json::Value) -> Result<(), End> {
-        self.asking(message).await
+    fn sending(&self, message: &ClientMessage) -> impl Future<Output = Result<(), End>> + use<> {
+        self.asking(serde_json::to_value(message).expect("client messages serialise"))
     }
 
     /// Sends `message` to the host; the answer, owning all it needs.
@@ -481,6 +482,39 @@ impl Link {
 
 /// A message's answer from the host, as the link reads it.
 type Answer = std::pin::Pin<Box<dyn Future<Output = Result<(), End>> + Send>>;
+
+/// The client's messages to the host, in order: each goes out once the
+/// one before it was answered, and the answers are awaited beside the
+/// frames, so a slow host never holds them up. What is unanswered when
+/// the link ends is sent again by the app, with its id, once connected.
+#[derive(Default)]
+struct Outbox {
+    sending: Option<Answer>,
+    /// Not sent yet: an answer's future sends its message when first polled.
+    queued: std::collections::VecDeque<Answer>,
+}
+
+impl Outbox {
+    fn push(&mut self, asked: Answer) {
+        if self.sending.is_none() {
+            self.sending = Some(asked);
+        } else {
+            self.queued.push_back(asked);
+        }
+    }
+
+    fn busy(&self) -> bool {
+        self.sending.is_some()
+    }
+
+    /// The answer to the message in flight (cancel-safe: the message's
+    /// future stays here until answered); the next one goes out then.
+    async fn answered(&mut self) -> Result<(), End> {
+        let answered = self.sending.as_mut().expect("busy").as_mut().await;
+        self.sending = self.queued.pop_front();
+        answered
+    }
+}
 
 async fn answer(client: Client, subject: String, payload: Vec<u8>) -> Result<(), End> {
     let asked = tokio::time::timeout(ANSWER_TIMEOUT, client.request(subject, payload.into())).await;
