@@ -193,3 +193,31 @@ async fn a_successor_under_the_same_id_never_shows_its_predecessors_events() {
     drop(viewer);
     new.shutdown().await.unwrap();
 }
+
+/// A session nobody watches still has its stream, kept up through a
+/// flood of events (more than the broker client lets go unacknowledged).
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unwatched_sessions_flood_reaches_its_stream() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(broker) = NatsServer::start("relay_stream_flood", dir.path()) else {
+        return;
+    };
+    let host = relayed_host(dir.path(), &broker).await;
+    for n in 0..12_000 {
+        host.inject(notice(format!("flood {n}"))).await.unwrap();
+    }
+    let last = host.summary().await.unwrap().last_seq;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let range = stream_range(&broker).await;
+        if range.is_some_and(|(_, held)| held == last) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the stream holds {range:?}, not up to {last}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    host.shutdown().await.unwrap();
+}

@@ -138,6 +138,36 @@ pub fn run(args: FanoutArgs) -> Result<()> {
     Ok(())
 }
 
+/// Waits until the bench session's stream on the broker holds event
+/// `last` (its publisher runs behind the session): the milliseconds
+/// waited. A viewer joining earlier is replayed to by the host instead,
+/// and so is one whose events the stream lacks (a publisher that fell
+/// behind a flood fills the stream again from memory only).
+pub async fn stream_filled(broker: &str, last: u64) -> Result<f64> {
+    use tether::broker::async_nats::{self, jetstream};
+    let started = std::time::Instant::now();
+    let client = async_nats::connect(broker).await?;
+    let js = jetstream::new(client);
+    let name = tether::protocol::relay::stream_name(HOST_ID, "main");
+    let deadline = started + Duration::from_secs(120);
+    loop {
+        if let Ok(mut stream) = js.get_stream(&name).await
+            && let Ok(info) = stream.info().await
+            && info.state.last_sequence >= last
+        {
+            return Ok(started.elapsed().as_secs_f64() * 1000.0);
+        }
+        if std::time::Instant::now() > deadline {
+            let state = match js.get_stream(&name).await {
+                Ok(mut stream) => format!("{:?}", stream.info().await.map(|i| i.state.clone())),
+                Err(e) => e.to_string(),
+            };
+            bail!("the stream {name} never held event {last}: {state}");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// A new viewer through the broker, from the start: milliseconds until
 /// `caught_up` (its broker connection included), and the events it got.
 pub async fn catch_up(broker: &str, token: &str) -> Result<(f64, u64)> {

@@ -94,7 +94,13 @@ async fn measure(
     let last = host.summary().await?.last_seq;
     let token = host.view_token().ok_or_else(|| eyre!("no view token"))?;
     let (elapsed, events) = match broker {
-        Some(broker) => super::fanout_nats::catch_up(broker, &token).await?,
+        Some(broker) => {
+            let waited = super::fanout_nats::stream_filled(broker, last).await?;
+            eprintln!(
+                "the broker's stream held every event {waited:.0} ms after the last was made"
+            );
+            super::fanout_nats::catch_up(broker, &token).await?
+        }
         None => catch_up(&host.url(), &token).await?,
     };
     if events != last {

@@ -26,6 +26,10 @@ use crate::protocol::relay::{RelayClosed, SessionSubjects, stream_name};
 /// again (its viewers are served by the host meanwhile).
 const ALIGN_RETRY: Duration = Duration::from_secs(2);
 
+/// Events published to the stream before the oldest one's acknowledgement
+/// is awaited (the broker client allows 5,000 unacknowledged).
+const ACKS_AHEAD: usize = 1_000;
+
 struct Running {
     task: JoinHandle<()>,
     stream: Arc<StreamState>,
@@ -250,6 +254,15 @@ impl Publisher {
                     .publish(self.stream.subject.clone(), bytes)
                     .await;
                 continue;
+            }
+            // The broker client lends a permit to each publish until its
+            // acknowledgement is awaited: await the oldest before there
+            // are too many, or the next publish waits for ever.
+            while acks.len() >= ACKS_AHEAD {
+                if let Some(Err(why)) = acks.next().await {
+                    tracing::warn!("relay: {why}; aligning the stream again");
+                    return Stop::Realign(through);
+                }
             }
             match self.stream.send(epoch, seq, bytes).await {
                 Ok(ack) => {

@@ -350,6 +350,22 @@ impl Relay {
             self.leave(&id).await;
         }
         self.live.forget_ended();
+        self.publish_every_session().await;
+    }
+
+    /// Every session has its publisher, watched or not, so its stream is
+    /// aligned before the first viewer comes and that viewer catches up
+    /// from the broker. Sessions made since are found on the next reap.
+    async fn publish_every_session(&mut self) {
+        for session in self.state.sessions.all() {
+            if session.closing.has_changed().is_err() || *session.closing.borrow() {
+                continue;
+            }
+            let id = session.spec.id.clone();
+            if let Err(why) = self.live.ensure(&self.outlet, &id, &session).await {
+                tracing::debug!("relay: no publisher for {id}: {why}");
+            }
+        }
     }
 
     /// Connection `id` leaves its session (its task stops, if it runs).
