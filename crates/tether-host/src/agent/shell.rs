@@ -10,7 +10,8 @@ use serde_json::json;
 use tokio::sync::mpsc;
 
 use super::output_batch::OutputBatch;
-use super::process::{TreeChild, TreeStop, child_command, forward_text, sleep_until_some};
+use super::paced_pipe::forward_text_paced;
+use super::process::{TreeChild, TreeStop, child_command, sleep_until_some};
 use super::{AgentInput, EventSink};
 use crate::host::preview;
 use crate::host::session::AgentCommand;
@@ -283,16 +284,20 @@ async fn supervise(
 ) -> (Option<ExitResult>, Option<Stop>) {
     let pid = child.id().unwrap_or(0);
     let (chunks_tx, mut chunks) = mpsc::channel(64);
-    let readers = [
-        tokio::spawn(forward_text(
-            child.stdout.take(),
-            chunks_tx.clone(),
-            |text| (OutputStream::Stdout, text),
-        )),
-        tokio::spawn(forward_text(child.stderr.take(), chunks_tx, |text| {
-            (OutputStream::Stderr, text)
-        })),
-    ];
+    // Each pipe is read by a thread of its own, at the batches' pace; it
+    // ends at the end of its stream, or once `chunks` is dropped.
+    let stdout = child
+        .stdout
+        .take()
+        .and_then(|pipe| pipe.into_owned_fd().ok());
+    let stderr = child
+        .stderr
+        .take()
+        .and_then(|pipe| pipe.into_owned_fd().ok());
+    forward_text_paced(stdout, chunks_tx.clone(), |text| {
+        (OutputStream::Stdout, text)
+    });
+    forward_text_paced(stderr, chunks_tx, |text| (OutputStream::Stderr, text));
     let mut stop = None;
     let mut stopping = TreeStop::new(pid);
     let mut status = None;
@@ -331,9 +336,6 @@ async fn supervise(
         if status.is_some() && !streams_open {
             break;
         }
-    }
-    for reader in readers {
-        reader.abort();
     }
     while let Ok((stream, text)) = chunks.try_recv() {
         send_output(events, batch.push(stream, text, Instant::now())).await;
