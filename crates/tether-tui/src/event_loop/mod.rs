@@ -326,10 +326,15 @@ fn test_panic() {}
 
 fn draw(terminal: &mut Tui, deck: &mut Deck) -> std::io::Result<()> {
     use crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
-    crossterm::queue!(terminal.backend_mut(), BeginSynchronizedUpdate)?;
-    terminal.draw(|frame| ui::deck::draw(deck, frame))?;
-    crossterm::execute!(terminal.backend_mut(), EndSynchronizedUpdate)?;
-    Ok(())
+    // One write for the frame and its markers: the draw's own flush
+    // waits for the release.
+    super::terminal::hold_frame();
+    let queued = crossterm::queue!(terminal.backend_mut(), BeginSynchronizedUpdate)
+        .and_then(|()| terminal.draw(|frame| ui::deck::draw(deck, frame)).map(drop))
+        .and_then(|()| crossterm::queue!(terminal.backend_mut(), EndSynchronizedUpdate));
+    super::terminal::release_frame();
+    let flushed = ratatui::backend::Backend::flush(terminal.backend_mut());
+    queued.and(flushed)
 }
 
 /// The history file of `tab`'s session, when histories are kept.
