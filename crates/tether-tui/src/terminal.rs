@@ -25,32 +25,57 @@ pub type Tui = Terminal<CrosstermBackend<ScreenWriter>>;
 /// cell and writes every 1 KiB, a dozen writes to the terminal a frame.
 /// What was never flushed is dropped, not written, so nothing can land on
 /// the normal screen after a panic has restored it.
-pub struct ScreenWriter {
+pub struct ScreenWriter<W: Write = io::Stdout> {
     frame: Vec<u8>,
-    out: io::Stdout,
+    out: W,
 }
 
 impl ScreenWriter {
     fn new() -> Self {
+        ScreenWriter::to(io::stdout())
+    }
+}
+
+impl<W: Write> ScreenWriter<W> {
+    fn to(out: W) -> Self {
         ScreenWriter {
             frame: Vec::with_capacity(64 * 1024),
-            out: io::stdout(),
+            out,
         }
     }
 }
 
-impl Write for ScreenWriter {
+/// While set, flushing the screen keeps the bytes (there is one screen):
+/// ratatui flushes at the end of its draw, before the frame's closing
+/// marker is queued, and each write to a pseudo-terminal wakes its reader.
+static HELD: AtomicBool = AtomicBool::new(false);
+
+/// Keeps what is written to the screen from here on until
+/// [`release_frame`]: a frame and the markers around it then reach the
+/// terminal in one write.
+pub fn hold_frame() {
+    HELD.store(true, Ordering::Relaxed);
+}
+
+/// Ends a [`hold_frame`]; the next flush writes what it kept.
+pub fn release_frame() {
+    HELD.store(false, Ordering::Relaxed);
+}
+
+impl<W: Write> Write for ScreenWriter<W> {
     fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
         self.frame.extend_from_slice(bytes);
         Ok(bytes.len())
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        if self.frame.is_empty() {
+        if self.frame.is_empty() || HELD.load(Ordering::Relaxed) {
             return Ok(());
         }
-        let mut out = self.out.lock();
-        let written = out.write_all(&self.frame).and_then(|()| out.flush());
+        let written = self
+            .out
+            .write_all(&self.frame)
+            .and_then(|()| self.out.flush());
         self.frame.clear();
         written
     }
@@ -164,4 +189,43 @@ fn install_panic_hook() {
         restore();
         previous(info);
     }));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{ScreenWriter, hold_frame, release_frame};
+    use std::io::{self, Write};
+
+    /// The writes that reached the terminal, one entry each.
+    #[derive(Default)]
+    struct Writes(Vec<Vec<u8>>);
+
+    impl Write for &mut Writes {
+        fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+            self.0.push(bytes.to_vec());
+            Ok(bytes.len())
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_held_frame_goes_out_in_one_write_on_release() {
+        let mut writes = Writes::default();
+        let mut screen = ScreenWriter::to(&mut writes);
+        screen.write_all(b"one").expect("write");
+        screen.flush().expect("flush");
+        hold_frame();
+        screen.write_all(b"<begin>").expect("write");
+        screen.write_all(b"cells").expect("write");
+        screen.flush().expect("flush");
+        screen.write_all(b"<end>").expect("write");
+        release_frame();
+        screen.flush().expect("flush");
+        screen.flush().expect("flush");
+        drop(screen);
+        assert_eq!(writes.0, [b"one".to_vec(), b"<begin>cells<end>".to_vec()]);
+    }
 }

@@ -6,6 +6,7 @@ pub mod acp;
 pub mod demo;
 pub mod line_process;
 mod output_batch;
+mod paced_pipe;
 pub mod preset;
 pub mod process;
 pub mod replay;

@@ -10,7 +10,8 @@ use serde_json::json;
 use tokio::sync::mpsc;
 
 use super::output_batch::OutputBatch;
-use super::process::{TreeChild, TreeStop, child_command, forward_text, sleep_until_some};
+use super::paced_pipe::forward_text_paced;
+use super::process::{TreeChild, TreeStop, child_command, sleep_until_some};
 use super::{AgentInput, EventSink};
 use crate::host::preview;
 use crate::host::session::AgentCommand;
@@ -283,16 +284,20 @@ async fn supervise(
 ) -> (Option<ExitResult>, Option<Stop>) {
     let pid = child.id().unwrap_or(0);
     let (chunks_tx, mut chunks) = mpsc::channel(64);
-    let readers = [
-        tokio::spawn(forward_text(
-            child.stdout.take(),
-            chunks_tx.clone(),
-            |text| (OutputStream::Stdout, text),
-        )),
-        tokio::spawn(forward_text(child.stderr.take(), chunks_tx, |text| {
-            (OutputStream::Stderr, text)
-        })),
-    ];
+    // Each pipe is read by a thread of its own, at the batches' pace; it
+    // ends at the end of its stream, or once `chunks` is dropped.
+    let stdout = child
+        .stdout
+        .take()
+        .and_then(|pipe| pipe.into_owned_fd().ok());
+    let stderr = child
+        .stderr
+        .take()
+        .and_then(|pipe| pipe.into_owned_fd().ok());
+    forward_text_paced(stdout, chunks_tx.clone(), |text| {
+        (OutputStream::Stdout, text)
+    });
+    forward_text_paced(stderr, chunks_tx, |text| (OutputStream::Stderr, text));
     let mut stop = None;
     let mut stopping = TreeStop::new(pid);
     let mut status = None;
@@ -332,9 +337,6 @@ async fn supervise(
             break;
         }
     }
-    for reader in readers {
-        reader.abort();
-    }
     while let Ok((stream, text)) = chunks.try_recv() {
         send_output(events, batch.push(stream, text, Instant::now())).await;
     }
@@ -342,10 +344,41 @@ async fn supervise(
     (status, stop)
 }
 
+/// Text of one `output` event at most: with its escapes and envelope it
+/// still fits the one WebSocket frame the host sends it in (64 KiB), so
+/// clients take it whole instead of gathering fragments.
+const EVENT_TEXT_MAX: usize = 48 * 1024;
+
 async fn send_output(events: &EventSink, output: impl IntoIterator<Item = (OutputStream, String)>) {
     for (stream, text) in output {
-        let _ = events.send(EventKind::Output { stream, text }).await;
+        for text in split_at_lines(text, EVENT_TEXT_MAX) {
+            let _ = events.send(EventKind::Output { stream, text }).await;
+        }
     }
+}
+
+/// `text` in pieces of at most `max` bytes, each ending after a newline
+/// where there is one (else at a character boundary).
+fn split_at_lines(text: String, max: usize) -> Vec<String> {
+    if text.len() <= max {
+        return vec![text];
+    }
+    let mut pieces = Vec::new();
+    let mut rest = text.as_str();
+    while rest.len() > max {
+        let mut end = max;
+        while !rest.is_char_boundary(end) {
+            end -= 1;
+        }
+        if let Some(newline) = rest[..end].rfind('\n') {
+            end = newline + 1;
+        }
+        let (piece, tail) = rest.split_at(end);
+        pieces.push(piece.to_owned());
+        rest = tail;
+    }
+    pieces.push(rest.to_owned());
+    pieces
 }
 
 fn describe_exit(status: std::process::ExitStatus) -> (String, Option<i32>) {
@@ -372,4 +405,23 @@ async fn end_turn(events: &EventSink, outcome: TurnOutcome, started: Instant) {
             usage: None,
         })
         .await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_at_lines;
+
+    #[test]
+    fn large_output_is_split_after_newlines_and_nothing_is_lost() {
+        let text: String = (0..1000).map(|i| format!("line {i} é\n")).collect();
+        let pieces = split_at_lines(text.clone(), 100);
+        assert!(pieces.iter().all(|p| p.len() <= 100 && p.ends_with('\n')));
+        assert_eq!(pieces.concat(), text);
+        // No newline: cut at a character boundary.
+        let long = "é".repeat(100);
+        let pieces = split_at_lines(long.clone(), 15);
+        assert!(pieces.iter().all(|p| p.len() <= 15));
+        assert_eq!(pieces.concat(), long);
+        assert_eq!(split_at_lines("short".into(), 100), ["short"]);
+    }
 }

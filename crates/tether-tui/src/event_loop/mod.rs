@@ -1,12 +1,13 @@
 //! The one event loop: terminal events, the sessions' connections, the
 //! hosts' lobbies and redraws in a single `tokio::select!`. No fixed tick:
-//! it draws only after something changed (output streaming in draws at
-//! most 30 frames a second, as a terminal multiplexer would; a key press
-//! draws at once) and wakes for the clock only while something on screen
+//! it draws only after something changed (when, [`pace`] decides: a key
+//! press at once, other traffic at most 30 frames a second, a flood of
+//! output fewer) and wakes for the clock only while something on screen
 //! counts time.
 
 mod editor;
 mod links;
+mod pace;
 
 use std::io::Write;
 use std::time::{Duration, Instant, SystemTime};
@@ -23,11 +24,7 @@ use super::ui;
 use crate::client::{ConnCommand, ConnEvent};
 use crate::protocol::ServerMessage;
 pub use links::{Links, NewHost};
-
-/// Minimum time between frames drawn for server traffic: fast enough to
-/// read as a stream, and every viewer of a busy agent draws half as many
-/// frames as at 60 a second.
-const FRAME: Duration = Duration::from_millis(33);
+use pace::{Pace, Urgency};
 
 /// How many queued messages one wake-up applies before drawing: enough
 /// that a stream's messages are taken in batches, few enough that a frame
@@ -38,9 +35,7 @@ pub async fn run(terminal: &mut Tui, deck: &mut Deck, mut links: Links) -> std::
     let mut terminal_events = TerminalInput::start();
     let mut terminate = signal(SignalKind::terminate())?;
     let mut hangup = signal(SignalKind::hangup())?;
-    let mut dirty = true;
-    let mut draw_now = true;
-    let mut last_draw = Instant::now() - FRAME;
+    let mut pace = Pace::new(Instant::now());
     let panic_after_first_frame = test_panic_requested();
     let osc = Osc::for_terminal(
         &std::env::var("TERM").unwrap_or_default(),
@@ -48,11 +43,9 @@ pub async fn run(terminal: &mut Tui, deck: &mut Deck, mut links: Links) -> std::
     );
     start(terminal, deck, &mut links)?;
     loop {
-        if dirty && (draw_now || last_draw.elapsed() >= FRAME) {
+        if pace.ready(Instant::now()) {
             draw(terminal, deck)?;
-            last_draw = Instant::now();
-            dirty = false;
-            draw_now = false;
+            pace.drawn(Instant::now());
             if panic_after_first_frame {
                 test_panic();
             }
@@ -61,58 +54,86 @@ pub async fn run(terminal: &mut Tui, deck: &mut Deck, mut links: Links) -> std::
             release_before_quit(deck, &mut links).await;
             return Ok(());
         }
-        let frame_due = tokio::time::Instant::from_std(last_draw + FRAME);
+        let frame_due = pace.due().map(tokio::time::Instant::from_std);
         let tick_due = tokio::time::Instant::now() + Duration::from_secs(1);
-        let msg = tokio::select! {
+        let (msg, urgency) = tokio::select! {
             event = terminal_events.events.recv() => match event {
-                Some(Ok(Event::Key(key))) => { draw_now = true; DeckMsg::Ui(Msg::Key(key)) }
-                Some(Ok(Event::Paste(text))) => { draw_now = true; DeckMsg::Ui(Msg::Paste(text)) }
-                Some(Ok(Event::Mouse(mouse))) => { draw_now = true; DeckMsg::Ui(Msg::Mouse(mouse)) }
+                Some(Ok(Event::Key(key))) => (DeckMsg::Ui(Msg::Key(key)), Urgency::Now),
+                Some(Ok(Event::Paste(text))) => (DeckMsg::Ui(Msg::Paste(text)), Urgency::Now),
+                Some(Ok(Event::Mouse(mouse))) => (DeckMsg::Ui(Msg::Mouse(mouse)), Urgency::Now),
                 Some(Ok(Event::Resize(_, _))) => {
                     terminal.autoresize()?;
-                    draw_now = true;
                     let size = terminal.size()?;
-                    DeckMsg::Resize { width: size.width, height: size.height }
+                    (DeckMsg::Resize { width: size.width, height: size.height }, Urgency::Now)
                 }
-                Some(Ok(Event::FocusGained)) => DeckMsg::Focus(true),
-                Some(Ok(Event::FocusLost)) => DeckMsg::Focus(false),
+                Some(Ok(Event::FocusGained)) => (DeckMsg::Focus(true), Urgency::Soon),
+                Some(Ok(Event::FocusLost)) => (DeckMsg::Focus(false), Urgency::Soon),
                 Some(Err(e)) => return Err(e),
                 None => return Ok(()),
             },
-            Some((tab, event)) = links.conn_events.recv() => DeckMsg::Conn { tab, event },
-            Some((host, event)) = links.lobby_events.recv() => DeckMsg::Lobby { host, event },
+            Some((tab, event)) = links.conn_events.recv() => {
+                let urgency = Urgency::of_conn(&event);
+                (DeckMsg::Conn { tab, event }, urgency)
+            }
+            Some((host, event)) = links.lobby_events.recv() => (DeckMsg::Lobby { host, event }, Urgency::Soon),
             Some(host) = links.new_hosts.recv() => {
                 let at = deck.add_host(host.name, host.url, host.token);
                 links.start_lobby(deck, at);
-                dirty = true;
+                pace.changed(Urgency::Soon, Instant::now());
                 continue;
             }
-            () = tokio::time::sleep_until(frame_due), if dirty => continue,
-            () = tokio::time::sleep_until(tick_due), if deck.needs_tick() => DeckMsg::Ui(Msg::Tick),
+            () = sleep_until_some(frame_due) => continue,
+            () = tokio::time::sleep_until(tick_due), if deck.needs_tick() => (DeckMsg::Ui(Msg::Tick), Urgency::Soon),
             _ = terminate.recv() => return Ok(()),
             _ = hangup.recv() => return Ok(()),
         };
-        dirty = true;
-        let mut edit = apply(terminal, deck, &mut links, osc, msg)?;
-        // Whatever else the connections have queued is applied before the
-        // next frame, without going round the select for each message.
-        for _ in 0..BATCH {
-            let msg = match links.conn_events.try_recv() {
-                Ok((tab, event)) => DeckMsg::Conn { tab, event },
-                Err(_) => match links.lobby_events.try_recv() {
-                    Ok((host, event)) => DeckMsg::Lobby { host, event },
-                    Err(_) => break,
-                },
-            };
-            edit = apply(terminal, deck, &mut links, osc, msg)?.or(edit);
-        }
+        pace.changed(urgency, Instant::now());
+        let edit = apply(terminal, deck, &mut links, osc, msg)?;
+        let edit = apply_queued(terminal, deck, &mut links, osc, &mut pace)?.or(edit);
         if let Some((tab, text)) = edit {
             let mouse = deck.mouse_capture;
             let edited = editor::edit(terminal, &mut terminal_events, mouse, &text).await?;
             let msg = DeckMsg::Edited { tab, text: edited };
             deck.update(msg, Instant::now(), SystemTime::now());
-            draw_now = true;
+            pace.changed(Urgency::Now, Instant::now());
         }
+    }
+}
+
+/// Whatever else the connections have queued is applied before the next
+/// frame, without going round the select for each message.
+fn apply_queued(
+    terminal: &mut Tui,
+    deck: &mut Deck,
+    links: &mut Links,
+    osc: Osc,
+    pace: &mut Pace,
+) -> std::io::Result<Option<(usize, String)>> {
+    let mut edit = None;
+    for _ in 0..BATCH {
+        let msg = match links.conn_events.try_recv() {
+            Ok((tab, event)) => {
+                pace.changed(Urgency::of_conn(&event), Instant::now());
+                DeckMsg::Conn { tab, event }
+            }
+            Err(_) => match links.lobby_events.try_recv() {
+                Ok((host, event)) => {
+                    pace.changed(Urgency::Soon, Instant::now());
+                    DeckMsg::Lobby { host, event }
+                }
+                Err(_) => break,
+            },
+        };
+        edit = apply(terminal, deck, links, osc, msg)?.or(edit);
+    }
+    Ok(edit)
+}
+
+/// Sleeps until `deadline`, or forever when there is none.
+async fn sleep_until_some(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
     }
 }
 
@@ -305,10 +326,15 @@ fn test_panic() {}
 
 fn draw(terminal: &mut Tui, deck: &mut Deck) -> std::io::Result<()> {
     use crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
-    crossterm::queue!(terminal.backend_mut(), BeginSynchronizedUpdate)?;
-    terminal.draw(|frame| ui::deck::draw(deck, frame))?;
-    crossterm::execute!(terminal.backend_mut(), EndSynchronizedUpdate)?;
-    Ok(())
+    // One write for the frame and its markers: the draw's own flush
+    // waits for the release.
+    super::terminal::hold_frame();
+    let queued = crossterm::queue!(terminal.backend_mut(), BeginSynchronizedUpdate)
+        .and_then(|()| terminal.draw(|frame| ui::deck::draw(deck, frame)).map(drop))
+        .and_then(|()| crossterm::queue!(terminal.backend_mut(), EndSynchronizedUpdate));
+    super::terminal::release_frame();
+    let flushed = ratatui::backend::Backend::flush(terminal.backend_mut());
+    queued.and(flushed)
 }
 
 /// The history file of `tab`'s session, when histories are kept.
