@@ -14,6 +14,7 @@ mod history;
 mod keys;
 pub mod modal;
 pub mod ownership;
+pub mod paging;
 pub use modal::{Modal, Question};
 mod reading;
 pub mod rules;
@@ -250,6 +251,8 @@ pub struct App {
     /// Requests waiting in the deck's other sessions, when its session
     /// list is not on screen to say so (the status bar does).
     pub waiting_elsewhere: usize,
+    /// The transcript beyond what memory keeps (see [`paging`]).
+    paging: paging::Paging,
 }
 
 fn new_input(placeholder: &str) -> TextArea<'static> {
@@ -313,6 +316,7 @@ impl App {
             decision_area: None,
             waiting_elsewhere: 0,
             output_open: false,
+            paging: Default::default(),
         }
     }
 
@@ -483,6 +487,8 @@ impl App {
                 Vec::new()
             }
         };
+        let mut effects = effects;
+        effects.extend(self.page_if_needed());
         self.sync_decision();
         if effects.contains(&Effect::Quit) {
             self.quit = true;
@@ -518,6 +524,7 @@ impl App {
                     reason,
                 };
                 self.resuming = false;
+                self.forget_history_request();
                 Vec::new()
             }
             ConnEvent::Failed(error) => {
