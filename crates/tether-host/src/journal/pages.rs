@@ -37,6 +37,12 @@ impl Journal {
 }
 
 impl JournalReader {
+    /// The first seq of the index slot that holds `seq`: a read from
+    /// there starts at an indexed offset, with nothing to skip.
+    pub fn slot_start(&self, seq: u64) -> u64 {
+        (seq.max(1) - 1) / INDEX_STRIDE * INDEX_STRIDE + 1
+    }
+
     /// A cursor for reading events with `seq > after` (within the range
     /// this reader was made for).
     pub fn cursor(&self, after: u64) -> JournalCursor {

@@ -46,7 +46,7 @@ impl HistoryJob {
         let (events, found, searched_from) = match self.request.find.as_deref() {
             None => {
                 let newest = self.plan.newest;
-                let events = self.events(range, limit, newest)?;
+                let events = self.events(range, limit, Page { newest, max_bytes })?;
                 (trim(events, max_bytes, newest), None, None)
             }
             Some(needle) => match self.search(range, needle)? {
@@ -55,7 +55,11 @@ impl HistoryJob {
                         after: range.after,
                         before: seq + 1,
                     };
-                    let events = self.events(up_to, limit, true)?;
+                    let page = Page {
+                        newest: true,
+                        max_bytes,
+                    };
+                    let events = self.events(up_to, limit, page)?;
                     (trim(events, max_bytes, true), Some(seq), None)
                 }
                 Search::NotYet(from) => (Vec::new(), None, Some(from)),
@@ -79,35 +83,54 @@ impl HistoryJob {
     }
 
     /// Up to `limit` events of `range`, its newest or its oldest, in seq
-    /// order: the older part from the journal, the rest from memory.
-    fn events(&self, range: SeqRange, limit: usize, newest: bool) -> Result<Vec<Entry>> {
+    /// order, and about `max_bytes` of them (the caller trims): the older
+    /// part from the journal, the rest from memory. The journal is read
+    /// only as far as the budget needs: forwards until it is spent, or
+    /// backwards an index slot at a time.
+    fn events(&self, range: SeqRange, limit: usize, page: Page) -> Result<Vec<Entry>> {
         let (lo, hi) = (range.after + 1, range.before);
         if lo >= hi {
             return Ok(Vec::new());
         }
         let limit = limit as u64;
-        let (a, b) = if newest {
+        let (a, b) = if page.newest {
             (hi.saturating_sub(limit).max(lo), hi)
         } else {
             (lo, lo.saturating_add(limit).min(hi))
         };
         let memory_from = self.plan.first_frame_seq;
-        let mut out = Vec::new();
-        if let Some(journal) = &self.journal
-            && a < memory_from.min(b)
-        {
-            journal
-                .cursor(a - 1)
-                .read_range(a - 1, memory_from.min(b), |seq, frame| {
-                    out.push((seq, Bytes::from(frame)));
-                    true
-                })?;
-        }
-        for (at, frame) in self.plan.frames.iter().enumerate() {
-            let seq = memory_from + at as u64;
-            if seq >= a && seq < b {
-                out.push((seq, frame.clone()));
+        let memory: Vec<Entry> = (self.plan.frames.iter().enumerate())
+            .map(|(at, frame)| (memory_from + at as u64, frame.clone()))
+            .filter(|(seq, _)| *seq >= a && *seq < b)
+            .collect();
+        let disk_end = memory_from.min(b);
+        let Some(journal) = self.journal.as_ref().filter(|_| a < disk_end) else {
+            return Ok(memory);
+        };
+        let mut bytes: usize = memory.iter().map(|(_, f)| f.len()).sum();
+        if !page.newest {
+            let mut out = Vec::new();
+            read(journal, a, disk_end, &mut out, |size| {
+                bytes += size;
+                bytes <= page.max_bytes
+            })?;
+            if bytes <= page.max_bytes {
+                out.extend(memory);
             }
+            return Ok(out);
+        }
+        let mut out = memory;
+        let mut to = disk_end;
+        while to > a && bytes <= page.max_bytes {
+            let from = journal.slot_start(to - 1).max(a);
+            let mut chunk = Vec::new();
+            read(journal, from, to, &mut chunk, |size| {
+                bytes += size;
+                true
+            })?;
+            chunk.append(&mut out);
+            out = chunk;
+            to = from;
         }
         Ok(out)
     }
@@ -179,6 +202,31 @@ impl HistoryJob {
         out.push_str("]}");
         out
     }
+}
+
+/// Which end of a range a page takes, and its byte budget.
+#[derive(Clone, Copy)]
+struct Page {
+    newest: bool,
+    max_bytes: usize,
+}
+
+/// Reads the journal's events `from..to` into `out`, while `more` (told
+/// each frame's size) says so.
+fn read(
+    journal: &JournalReader,
+    from: u64,
+    to: u64,
+    out: &mut Vec<Entry>,
+    mut more: impl FnMut(usize) -> bool,
+) -> Result<()> {
+    journal
+        .cursor(from - 1)
+        .read_range(from - 1, to, |seq, frame| {
+            let go_on = more(frame.len());
+            out.push((seq, Bytes::from(frame)));
+            go_on
+        })
 }
 
 enum Search {

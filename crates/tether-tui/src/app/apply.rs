@@ -125,6 +125,9 @@ impl App {
     }
 
     fn on_error(&mut self, id: Option<String>, code: ErrorCode, message: &str) {
+        if let Some(id) = &id {
+            self.history_refused(id);
+        }
         let refused = id.and_then(|id| self.take_in_flight(&id));
         if let Some(text) = refused.and_then(|f| f.text) {
             // Nothing typed is lost: the text goes back in the box.

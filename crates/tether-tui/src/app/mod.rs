@@ -472,6 +472,12 @@ impl App {
         if let Msg::Key(key) = &msg {
             self.note_key(key);
         }
+        // Pages are fetched when the user scrolls to an edge, not when a
+        // message comes while the view rests on one.
+        let user = matches!(msg, Msg::Key(_) | Msg::Mouse(_));
+        if user {
+            self.release_paging();
+        }
         let effects = match msg {
             Msg::Conn(event) => self.on_conn(event),
             Msg::Key(key) => self.on_key(key),
@@ -488,7 +494,9 @@ impl App {
             }
         };
         let mut effects = effects;
-        effects.extend(self.page_if_needed());
+        if user {
+            effects.extend(self.page_if_needed());
+        }
         self.sync_decision();
         if effects.contains(&Effect::Quit) {
             self.quit = true;

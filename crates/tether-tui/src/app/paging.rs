@@ -24,8 +24,11 @@ use crate::tui::transcript::Transcript;
 /// Bytes of transcript a session keeps by default.
 pub const DEFAULT_WINDOW_BYTES: usize = 4 << 20;
 /// Bytes of events asked for at a time, at most: a quarter of the
-/// window.
-const PAGE_BYTES: usize = 256 << 10;
+/// window. Long command output shows collapsed, so a page of it fills
+/// few rows; a smaller page made a screenful of it cost several
+/// requests, each reading an index slot of the journal on the host
+/// (docs/performance.md, "A watcher's memory").
+const PAGE_BYTES: usize = 1 << 20;
 /// Events asked for at a time.
 const PAGE_EVENTS: usize = 2_000;
 
@@ -47,6 +50,9 @@ pub struct Paging {
     /// The oldest seq the host serves.
     oldest: u64,
     asked: Option<(String, Want)>,
+    /// The host refused the last request (its message rate): the next
+    /// one waits for the user's next key, not the next message.
+    held: bool,
     /// The live transcript, while pages of older events are shown in its
     /// place (`App::transcript`).
     live: Option<Transcript>,
@@ -62,6 +68,7 @@ impl Default for Paging {
             supported: false,
             oldest: 1,
             asked: None,
+            held: false,
             live: None,
             lo: 0,
             hi: 0,
@@ -84,6 +91,20 @@ impl App {
     /// transcript.
     pub fn reading_history(&self) -> bool {
         self.paging.live.is_some()
+    }
+
+    /// Whether a `history` request waits for its answer.
+    pub fn history_pending(&self) -> bool {
+        self.paging.asked.is_some()
+    }
+
+    /// Whether the view is on the session's first line: nothing older is
+    /// held or served.
+    pub fn at_session_start(&self) -> bool {
+        self.transcript.at_start()
+            && self
+                .shown_from()
+                .is_none_or(|from| from <= self.paging.oldest || !self.paging.supported)
     }
 
     /// The live transcript, wherever it is.
@@ -150,6 +171,25 @@ impl App {
         self.paging.asked = None;
     }
 
+    /// An `error` answered the `history` request `id` (rate limited, the
+    /// journal unreadable): the next scroll past the edge asks again.
+    pub(super) fn history_refused(&mut self, id: &str) {
+        if self
+            .paging
+            .asked
+            .as_ref()
+            .is_some_and(|(asked, _)| asked == id)
+        {
+            self.paging.asked = None;
+            self.paging.held = true;
+        }
+    }
+
+    /// A key or the mouse: a refused page may be asked for again.
+    pub(super) fn release_paging(&mut self) {
+        self.paging.held = false;
+    }
+
     /// The seqs the shown blocks start at.
     fn shown_from(&self) -> Option<u64> {
         match self.paging.live {
@@ -161,7 +201,8 @@ impl App {
     /// Asks for what the view reached the edge of: the page before the
     /// first line held, or after the last page of older events shown.
     pub(super) fn page_if_needed(&mut self) -> Vec<Effect> {
-        if !self.paging.supported || self.paging.asked.is_some() || self.transcript.is_empty() {
+        let waiting = self.paging.asked.is_some() || self.paging.held;
+        if !self.paging.supported || waiting || self.transcript.is_empty() {
             return Vec::new();
         }
         let following = self.transcript.following();
@@ -249,10 +290,10 @@ impl App {
         }
         self.paging.oldest = page.oldest.max(1);
         match want {
-            Want::Older => self.older_page(page.events),
+            Want::Older => return self.older_page(page.events),
             Want::Newer => self.newer_page(page.events),
             Want::Start => {
-                if let Some(shown) = self.show_pages(page.events) {
+                if let Some(shown) = self.show_events(page.events) {
                     shown.scroll_to_top();
                 }
             }
@@ -263,9 +304,15 @@ impl App {
 
     /// Shows `events` in place of whatever is shown (the live transcript
     /// is kept aside), viewed from its end.
-    fn show_pages(&mut self, events: Vec<EventRecord>) -> Option<&mut Transcript> {
+    fn show_events(&mut self, events: Vec<EventRecord>) -> Option<&mut Transcript> {
         let (first, last) = (events.first()?.seq, events.last()?.seq);
-        let mut pages = self.render_page(events);
+        let pages = self.render_page(events);
+        Some(self.show_pages(pages, (first, last)))
+    }
+
+    /// Shows the blocks of `pages` (events `first..=last`) in place of
+    /// whatever is shown, viewed from their end.
+    fn show_pages(&mut self, mut pages: Transcript, (first, last): (u64, u64)) -> &mut Transcript {
         let (width, height) = self.transcript.view_size();
         pages.set_view(width, height);
         pages.pin_view();
@@ -275,25 +322,37 @@ impl App {
             self.paging.live = Some(live);
         }
         (self.paging.lo, self.paging.hi) = (first, last);
-        Some(&mut self.transcript)
+        &mut self.transcript
     }
 
-    fn older_page(&mut self, events: Vec<EventRecord>) {
-        let Some(first) = events.first().map(|r| r.seq) else {
+    fn older_page(&mut self, events: Vec<EventRecord>) -> Vec<Effect> {
+        let (Some(first), Some(last)) =
+            (events.first().map(|r| r.seq), events.last().map(|r| r.seq))
+        else {
             // Nothing older than what is shown: stop asking.
             self.paging.oldest = self.shown_from().unwrap_or(1);
-            return;
+            return Vec::new();
         };
-        if self.paging.live.is_none() {
-            self.show_pages(events);
-            return;
-        }
         let older = self.render_page(events);
+        if older.is_empty() {
+            // Events that show nothing (the session's metadata, states):
+            // the start, or older ones to look at.
+            if first <= self.paging.oldest {
+                self.paging.oldest = self.shown_from().unwrap_or(1);
+                return Vec::new();
+            }
+            return self.ask(Want::Older, Some(first), 0);
+        }
+        if self.paging.live.is_none() {
+            self.show_pages(older, (first, last));
+            return Vec::new();
+        }
         self.transcript.prepend(older);
         self.paging.lo = first;
         if self.transcript.enforce_budget_back() {
             self.paging.hi = self.transcript.last_seq().unwrap_or(first);
         }
+        Vec::new()
     }
 
     fn newer_page(&mut self, events: Vec<EventRecord>) {
@@ -319,7 +378,7 @@ impl App {
             self.say(format!("no older match for {query:?}"), Level::Info);
             return Vec::new();
         };
-        if let Some(shown) = self.show_pages(page.events) {
+        if let Some(shown) = self.show_events(page.events) {
             if shown.search(&query) > 0 {
                 shown.search_last_match();
             } else {

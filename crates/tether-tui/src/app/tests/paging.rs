@@ -236,3 +236,29 @@ fn without_the_hosts_history_everything_is_kept() {
     }
     assert!(screen(&mut rig).contains("line 00001"));
 }
+
+#[test]
+fn a_refused_page_is_asked_for_again() {
+    let mut rig = rig(true);
+    let request = (0..2_000)
+        .find_map(|_| {
+            let effects = rig.key(KeyCode::PageUp);
+            sent(&effects).into_iter().find_map(|m| match m {
+                ClientMessage::HistoryRequest(request) => Some(request),
+                _ => None,
+            })
+        })
+        .expect("a page asked for");
+    let effects = rig.server(ServerMessage::error(
+        Some(request.id.clone()),
+        crate::protocol::ErrorCode::RateLimited,
+        "too many messages",
+    ));
+    assert!(sent(&effects).is_empty(), "not asked again at once");
+    let effects = rig.key(KeyCode::PageUp);
+    assert!(
+        matches!(&sent(&effects)[..], [ClientMessage::HistoryRequest(again)] if again.before == request.before),
+        "{:?}",
+        sent(&effects)
+    );
+}
