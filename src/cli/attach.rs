@@ -240,6 +240,7 @@ fn start_of(args: &AttachArgs) -> Result<Start, Failure> {
         hints: Hints::default(),
         mouse,
         notify: settings.notify.unwrap_or_default(),
+        window: settings.window_bytes().map_err(Failure::usage)?,
     })
 }
 
@@ -279,13 +280,15 @@ fn openings(args: &AttachArgs) -> Result<Vec<Opening>, Failure> {
         .collect()
 }
 
+use tether::tui::app::paging::DEFAULT_WINDOW_BYTES;
+
 /// The full-screen UI on one session (the embedded host's, the demo's).
 /// `mouse`: whether the UI starts capturing the mouse.
 pub async fn attach_tui(target: Target, hints: Hints, mouse: bool) -> ExitCode {
-    let notify = super::ui_config::load_default()
-        .ok()
-        .and_then(|s| s.notify)
-        .unwrap_or_default();
+    let settings = super::ui_config::load_default().ok();
+    let notify = settings.as_ref().and_then(|s| s.notify).unwrap_or_default();
+    let window = settings.map_or(Ok(DEFAULT_WINDOW_BYTES), |s| s.window_bytes());
+    let window = window.unwrap_or(DEFAULT_WINDOW_BYTES);
     let opening = match Opening::parse(target.url.as_str(), target.token.clone(), None) {
         Ok(opening) => opening,
         Err(failure) => return failure.exit(),
@@ -295,6 +298,7 @@ pub async fn attach_tui(target: Target, hints: Hints, mouse: bool) -> ExitCode {
         hints,
         mouse,
         notify,
+        window,
     };
     super::deck::run(vec![opening], start).await
 }

@@ -34,6 +34,8 @@ pub struct Start {
     pub hints: Hints,
     pub mouse: bool,
     pub notify: NotifyMode,
+    /// Bytes of transcript the session on screen keeps in memory.
+    pub window: usize,
 }
 
 impl Opening {
@@ -201,6 +203,7 @@ fn deck_of(openings: &[Opening], start: &Start) -> Deck {
     deck.hints = start.hints.clone();
     deck.notify = start.notify;
     deck.mouse_capture = start.mouse;
+    deck.window_bytes = start.window;
     deck.history_dir = dirs::state_dir().map(|dir| dir.join("tether").join("history"));
     for key in keys {
         // A session named by its URL is connected as the protocol says:

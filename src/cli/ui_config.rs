@@ -3,6 +3,9 @@
 //! ```toml
 //! mouse = false     # start with the mouse left to the terminal (F6 toggles)
 //! notify = "bell"   # "desktop" (default: OSC 9/777 and the bell), "bell", "off"
+//! transcript_window = "4M"  # transcript kept in memory per session (default
+//!                   # 4M; sessions not on screen keep an eighth); older
+//!                   # pages are fetched from the host when read. "0": all
 //!
 //! [[hosts]]         # what `tether attach` with no URL opens
 //! name = "laptop"
@@ -32,6 +35,8 @@ pub struct UiConfig {
     pub mouse: Option<bool>,
     /// How a session not on screen says it needs you.
     pub notify: Option<tether::tui::deck::notify::NotifyMode>,
+    /// Bytes of transcript a session keeps in memory (`4M`).
+    pub transcript_window: Option<String>,
     /// The hosts `tether attach` opens when given no URL.
     #[serde(default)]
     pub hosts: Vec<HostEntry>,
@@ -49,6 +54,15 @@ pub enum Keys {
 }
 
 impl UiConfig {
+    /// `transcript_window` in bytes (the default when absent).
+    pub fn window_bytes(&self) -> Result<usize, String> {
+        match &self.transcript_window {
+            None => Ok(tether::tui::app::paging::DEFAULT_WINDOW_BYTES),
+            Some(text) => super::serve::parse_size(text)
+                .map_err(|e| format!("transcript_window in the config file: {e}")),
+        }
+    }
+
     /// Checks `[keys]` and makes it the keymap of this process.
     pub fn install_keys(&self, path: &str) -> Result<(), String> {
         let overrides: Vec<(String, Vec<String>)> = self

@@ -27,6 +27,7 @@ mod invites;
 mod limits;
 mod lobby;
 mod ownership;
+mod paging;
 mod process_tree;
 mod protocol;
 mod real_agents;

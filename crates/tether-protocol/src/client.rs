@@ -40,6 +40,8 @@ client_messages! {
     "set_mode" => SetMode,
     "resume" => Resume,
     "ping" => Ping,
+    /// Asks for a page of older events (docs/protocol.md 8, "History").
+    "history" => HistoryRequest,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -103,6 +105,31 @@ pub struct Resume {
     pub since: u64,
 }
 
+/// A page of the session's history, answered with a `history` message to
+/// the sender only; the live stream and the resume point are untouched.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct HistoryRequest {
+    pub id: String,
+    /// The page ends just before this seq (newest events of the range);
+    /// absent: the page starts just after `after` (oldest of the range).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<u64>,
+    /// Only events with a greater seq (0: from the start).
+    #[serde(default)]
+    pub after: u64,
+    /// At most this many bytes of event frames (at least one event is
+    /// always sent); the host caps it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_bytes: Option<usize>,
+    /// At most this many events; the host caps it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<usize>,
+    /// Search: the newest event of the range whose text contains this
+    /// (ASCII case ignored); the page then ends with that event.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub find: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Ping {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -120,7 +147,8 @@ impl ClientMessage {
             | ClientMessage::Release(Release { id })
             | ClientMessage::Transfer(Transfer { id, .. })
             | ClientMessage::RemoveRule(RemoveRule { id, .. })
-            | ClientMessage::SetMode(SetMode { id, .. }) => Some(id),
+            | ClientMessage::SetMode(SetMode { id, .. })
+            | ClientMessage::HistoryRequest(HistoryRequest { id, .. }) => Some(id),
             ClientMessage::Resume(Resume { id, .. }) | ClientMessage::Ping(Ping { id }) => {
                 id.as_deref()
             }
@@ -215,6 +243,7 @@ mod tests {
             r#"{"type":"set_mode","id":"8","mode":"plan"}"#,
             r#"{"type":"resume","since":7}"#,
             r#"{"type":"ping"}"#,
+            r#"{"type":"history","id":"h","before":90,"max_bytes":65536,"find":"needle"}"#,
         ];
         let mut seen = std::collections::BTreeSet::new();
         for text in cases {

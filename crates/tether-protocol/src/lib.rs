@@ -30,8 +30,8 @@ pub use lobby::{
 pub use owner::{OwnerConnection, OwnerReason};
 pub use rules::{Rule, RuleSpec};
 pub use server::{
-    ErrorCode, Grant, Mode, OwnerSlot, ParticipantInfo, Role, ServerMessage, SessionDescription,
-    You, decode_server_message,
+    ErrorCode, FEATURE_HISTORY, Grant, HistoryPage, Mode, OwnerSlot, ParticipantInfo, Role,
+    ServerMessage, SessionDescription, You, decode_server_message,
 };
 
 /// The protocol version this build speaks (`ready.protocol`).

@@ -124,6 +124,10 @@ pub enum ServerMessage {
         /// reported (absent when it reported none). Boxed: rare and large.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         agent: Option<Box<AgentInfo>>,
+        /// Additions to v1 this host serves (`"history"`); absent from an
+        /// older host.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        features: Vec<String>,
     },
     Role {
         role: Role,
@@ -159,9 +163,34 @@ pub enum ServerMessage {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         id: Option<String>,
     },
+    /// The answer to a `history` request (to the sender only).
+    History(HistoryPage),
     /// A message type this build does not know; clients ignore it.
     #[serde(other)]
     Unknown,
+}
+
+/// What `ready.features` lists when the host answers `history`.
+pub const FEATURE_HISTORY: &str = "history";
+
+/// A page of history: `events` are `event` messages as they were sent
+/// live, oldest first.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct HistoryPage {
+    pub id: String,
+    pub events: Vec<EventRecord>,
+    /// The oldest seq the host can serve at all (1 with a journal).
+    pub oldest: u64,
+    /// The newest seq of the session when the page was made.
+    pub last_seq: u64,
+    /// With `find`: the seq of the matching event (the page's last).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub found: Option<u64>,
+    /// With `find` and no match yet: the search looked at every event
+    /// from this seq up to `before`; ask again with it as `before` to
+    /// search further back (each answer scans a bounded amount).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub searched_from: Option<u64>,
 }
 
 impl ServerMessage {

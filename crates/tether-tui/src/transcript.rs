@@ -15,6 +15,7 @@ use super::wrap::{line_height, wrap_line};
 mod cursor;
 mod layout;
 mod search;
+mod window;
 
 pub use layout::Relayout;
 
@@ -211,6 +212,8 @@ pub struct Transcript {
     /// Blocks laid out for a width (see [`Relayout`]), and that width.
     laid_out: Vec<usize>,
     layout_width: u16,
+    /// The bytes of blocks kept, and what is counted of it (see [`window`]).
+    budget: window::Budget,
 }
 
 impl Transcript {
@@ -240,6 +243,7 @@ impl Transcript {
     pub fn clear(&mut self) {
         *self = Transcript {
             show_thinking: self.show_thinking,
+            budget: window::Budget::new(self.budget.limit),
             ..Transcript::new()
         };
     }
@@ -328,7 +332,9 @@ impl Transcript {
         fill: impl FnOnce(&mut StyledText),
     ) {
         match self.blocks.last_mut() {
-            Some(last) if last.kind == kind && self.streaming.is_none() => last.extend_with(fill),
+            Some(last) if last.kind == kind && self.streaming.is_none() && !last.full() => {
+                last.extend_with(fill)
+            }
             _ => {
                 let mut text = StyledText::default();
                 fill(&mut text);

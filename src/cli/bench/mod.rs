@@ -1,6 +1,7 @@
 //! `tether bench`: load generators that print their figures as JSON.
 
 mod auth;
+mod deck_memory;
 mod fanout;
 mod fanout_nats;
 mod followers;
@@ -9,6 +10,7 @@ mod large_journal;
 mod lobby;
 mod lobby_viewers;
 mod resume;
+mod watcher;
 
 use std::process::ExitCode;
 
@@ -39,6 +41,15 @@ enum Which {
     /// message: through TLS (a self-signed certificate, pinned) and plain
     /// ws:// in the same run.
     Handshake(handshake::HandshakeArgs),
+    /// A watcher's memory as the session grows (10k to 10M lines), and
+    /// paging back to line 1 and down again through `history` pages.
+    Watcher(watcher::WatcherArgs),
+    /// The deck's memory with many long sessions (100 x 100k events),
+    /// with and without a host that serves `history`.
+    Deck(deck_memory::DeckArgs),
+    /// The watcher side of `watcher`, run as a child process.
+    #[command(hide = true)]
+    Watch(watcher::WatchArgs),
     /// The subscriber side of `lobby`, run as a child process.
     #[command(hide = true)]
     LobbyViewers(lobby_viewers::LobbyViewersArgs),
@@ -57,6 +68,9 @@ pub fn run(args: BenchArgs) -> ExitCode {
         Which::Lobby(args) => lobby::run(args),
         Which::Auth(args) => auth::run(args),
         Which::Handshake(args) => handshake::run(args),
+        Which::Watcher(args) => watcher::run(args),
+        Which::Watch(args) => watcher::watch(args),
+        Which::Deck(args) => deck_memory::run(args),
         Which::LobbyViewers(args) => lobby_viewers::run(args),
         Which::Followers(args) => followers::run(args),
         Which::Restart(args) => large_journal::restart(args),

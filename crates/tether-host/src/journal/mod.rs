@@ -22,6 +22,7 @@ mod checkpoint_tests;
 mod keeper;
 mod line;
 mod lock;
+mod pages;
 mod scan;
 #[cfg(test)]
 mod tests;
@@ -43,6 +44,7 @@ use behind::BehindMarker;
 pub use checkpoint::Covers as CheckpointCovers;
 use keeper::{Keeper, Saved};
 pub use line::frame_seq;
+pub use pages::JournalReader;
 
 /// Every how many events the journal remembers a byte offset.
 const INDEX_STRIDE: u64 = 256;

@@ -8,6 +8,7 @@
 mod agent_life;
 mod agent_slot;
 mod alert_feed;
+mod history_page;
 mod journal_health;
 mod lobby_feed;
 
@@ -32,6 +33,7 @@ use crate::protocol::{ClientMessage, EventKind, ServerMessage, SessionSummary};
 pub use agent_slot::AgentLauncher;
 use agent_slot::AgentSlot;
 use alert_feed::AlertFeed;
+pub use history_page::{HistoryJob, answer_history};
 use lobby_feed::LobbyFeed;
 
 /// How long the agent gets to stop when the host shuts down.
@@ -108,7 +110,12 @@ pub enum Request {
 pub enum Direct {
     Frame(Utf8Bytes),
     Replay(Box<ReplayJob>),
-    Close { code: u16, reason: String },
+    /// A `history` request to answer (off the async threads).
+    History(Box<HistoryJob>),
+    Close {
+        code: u16,
+        reason: String,
+    },
 }
 
 /// A relay publisher's start: the broadcast from now on, and the events
@@ -457,6 +464,21 @@ impl Runtime {
                 Output::Replay { to, replay } => {
                     let job = self.replay_job(replay);
                     self.send_direct(to, Direct::Replay(Box::new(job)));
+                }
+                Output::History { to, request, plan } => {
+                    let journal = match (&plan.from_journal, &self.journal) {
+                        (Some(_), Some(journal)) => Some(journal.reader(SeqRange {
+                            after: request.after,
+                            before: request.before.unwrap_or(u64::MAX),
+                        })),
+                        _ => None,
+                    };
+                    let job = HistoryJob {
+                        request,
+                        plan,
+                        journal,
+                    };
+                    self.send_direct(to, Direct::History(Box::new(job)));
                 }
                 Output::Agent(command) => {
                     // Only a running turn has something to honour: an idle

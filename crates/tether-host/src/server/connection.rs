@@ -291,6 +291,10 @@ impl Handler {
         match item {
             Some(Direct::Frame(frame)) => self.send_now(frame).await,
             Some(Direct::Replay(job)) => self.replay(*job).await,
+            Some(Direct::History(job)) => {
+                let answer = crate::host::runtime::answer_history(*job).await;
+                self.send_now(Utf8Bytes::from(answer)).await
+            }
             Some(Direct::Close { code, reason }) => Err(End::Close(code, reason)),
             None => Err(End::Close(
                 close_code::POLICY,

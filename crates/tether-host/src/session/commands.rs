@@ -283,6 +283,32 @@ impl Session {
         vec![Output::Replay { to: from, replay }]
     }
 
+    /// Answers a `history` request: what memory holds of the range, and
+    /// what must be read from the journal; the edge reads and sends it.
+    pub(super) fn on_history(
+        &mut self,
+        from: ParticipantId,
+        request: crate::protocol::HistoryRequest,
+    ) -> Vec<Output> {
+        let range = super::SeqRange {
+            after: request.after,
+            before: request.before.unwrap_or(u64::MAX),
+        };
+        let limit = match request.find {
+            // A search looks at the whole range (the edge bounds the scan).
+            Some(_) => usize::MAX,
+            None => super::log::page_limit(request.limit),
+        };
+        let plan = self
+            .log
+            .plan_page(range, limit, request.before.is_some(), self.config.journal);
+        vec![Output::History {
+            to: from,
+            request,
+            plan,
+        }]
+    }
+
     fn check_can_take_message(&self, text: &str) -> Result<(), Refusal> {
         if text.len() > MAX_USER_TEXT_BYTES {
             let message = format!(

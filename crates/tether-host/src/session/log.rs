@@ -90,7 +90,79 @@ pub struct ReplayPlan {
     pub gap_oldest: Option<u64>,
 }
 
+/// A page of history to answer a `history` request with: the part held
+/// in memory and the older part to read from the journal.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PagePlan {
+    /// Events to read from the journal first (older than `frames`).
+    pub from_journal: Option<SeqRange>,
+    /// The retained frames of the page, in seq order.
+    pub frames: Vec<Frame>,
+    /// Seq of `frames[0]`.
+    pub first_frame_seq: u64,
+    /// The oldest seq that can be served at all.
+    pub oldest: u64,
+    pub last_seq: u64,
+    /// Whether the page is the newest events of its range (else the
+    /// oldest): which end a byte budget trims.
+    pub newest: bool,
+}
+
+/// Events a `history` page holds at most, and without a `limit`.
+pub const PAGE_LIMIT_MAX: usize = 10_000;
+pub const PAGE_LIMIT_DEFAULT: usize = 2_000;
+
+/// The number of events a page asked for with `limit` may hold.
+pub fn page_limit(limit: Option<usize>) -> usize {
+    limit.unwrap_or(PAGE_LIMIT_DEFAULT).clamp(1, PAGE_LIMIT_MAX)
+}
+
 impl EventLog {
+    /// Plans a page of at most `limit` events of `range`: its newest
+    /// ones (`newest`) or its oldest. `journal` says whether events that
+    /// fell out of memory can be read from disk.
+    pub fn plan_page(
+        &self,
+        range: SeqRange,
+        limit: usize,
+        newest: bool,
+        journal: bool,
+    ) -> PagePlan {
+        let oldest = if journal { 1 } else { self.first_seq };
+        let lo = range.after.max(oldest - 1) + 1;
+        let hi = range.before.min(self.last_seq + 1);
+        let mut plan = PagePlan {
+            oldest,
+            last_seq: self.last_seq,
+            newest,
+            first_frame_seq: hi,
+            ..PagePlan::default()
+        };
+        if lo >= hi {
+            return plan;
+        }
+        let limit = limit as u64;
+        let (a, b) = if newest {
+            (hi.saturating_sub(limit).max(lo), hi)
+        } else {
+            (lo, lo.saturating_add(limit).min(hi))
+        };
+        let in_memory = a.max(self.first_seq);
+        if in_memory < b {
+            let skip = (in_memory - self.first_seq) as usize;
+            let take = (b - in_memory) as usize;
+            plan.frames = self.frames.range(skip..skip + take).cloned().collect();
+            plan.first_frame_seq = in_memory;
+        }
+        if a < self.first_seq.min(b) {
+            plan.from_journal = Some(SeqRange {
+                after: a - 1,
+                before: self.first_seq.min(b),
+            });
+        }
+        plan
+    }
+
     pub fn new(budget: HistoryBudget) -> Self {
         EventLog {
             frames: VecDeque::new(),
@@ -289,6 +361,30 @@ mod tests {
         }
         assert_eq!(log.window().frames, 5);
         assert_eq!(log.window().bytes, 5);
+    }
+
+    #[test]
+    fn pages_take_the_newest_or_oldest_of_a_range_from_memory_and_disk() {
+        let log = log_with(3, 10);
+        let range = |after, before| SeqRange { after, before };
+        let plan = log.plan_page(range(0, 10), 4, true, true);
+        assert_eq!(
+            seqs(&ReplayPlan {
+                frames: plan.frames.clone(),
+                ..Default::default()
+            }),
+            ["8", "9"]
+        );
+        assert_eq!(plan.from_journal, Some(range(5, 8)));
+        let plan = log.plan_page(range(2, u64::MAX), 3, false, true);
+        assert_eq!(plan.from_journal, Some(range(2, 6)));
+        assert!(plan.frames.is_empty());
+        let plan = log.plan_page(range(0, u64::MAX), 5, true, false);
+        assert_eq!(
+            (plan.oldest, plan.from_journal, plan.frames.len()),
+            (8, None, 3)
+        );
+        assert!(log.plan_page(range(9, 10), 5, true, true).frames.is_empty());
     }
 
     #[test]

@@ -31,7 +31,9 @@ use crate::protocol::{
 };
 
 use commands::{Sender, reply_to, role_message};
-pub use log::{EventLog, Frame, HistoryBudget, HistoryWindow, ReplayPlan, SeqRange};
+pub use log::{
+    EventLog, Frame, HistoryBudget, HistoryWindow, PagePlan, ReplayPlan, SeqRange, page_limit,
+};
 pub use refusal::Refusal;
 pub use roster::{Participant, ParticipantId, RoleChange, Roster};
 pub use state::SessionState;
@@ -290,6 +292,7 @@ impl Session {
             pending: self.state.pending.by_seq(),
             agent: (!self.state.agent_info.is_empty())
                 .then(|| Box::new(self.state.agent_info.clone())),
+            features: vec![crate::protocol::FEATURE_HISTORY.to_owned()],
         };
         let replay = match join.since {
             Since::Seq(since) => self.log.plan_replay(since, self.config.journal),
@@ -364,6 +367,7 @@ impl Session {
             }
             ClientMessage::SetMode(SetMode { id, mode }) => self.on_set_mode(sender, id, mode),
             ClientMessage::Resume(Resume { since, .. }) => self.on_resume(from, since),
+            ClientMessage::HistoryRequest(request) => self.on_history(from, request),
             ClientMessage::Ping(Ping { id }) => reply_to(from, ServerMessage::Pong { id }),
         }
     }

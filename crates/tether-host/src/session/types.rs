@@ -162,5 +162,12 @@ pub enum Output {
         to: ParticipantId,
         replay: ReplayPlan,
     },
+    /// Answer a `history` request with this page (read, trimmed and sent
+    /// by the edge).
+    History {
+        to: ParticipantId,
+        request: crate::protocol::HistoryRequest,
+        plan: super::log::PagePlan,
+    },
     Agent(AgentCommand),
 }

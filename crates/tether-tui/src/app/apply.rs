@@ -29,19 +29,22 @@ impl App {
                 state,
                 pending,
                 agent,
+                features,
                 ..
             } => {
                 self.agent = agent.map(|a| *a).unwrap_or_default();
+                self.note_features(&features);
                 return self.on_ready(session, you, state, pending);
             }
             ServerMessage::Role { role, reason } => self.on_role(role, reason),
             ServerMessage::Participants { participants, .. } => self.on_participants(participants),
-            ServerMessage::Event(record) => return self.on_event(record),
+            ServerMessage::Event(record) => return self.in_live(|app| app.on_event(record)),
             ServerMessage::CaughtUp { .. } => self.resuming = false,
             ServerMessage::Ack { id, .. } => self.on_ack(&id),
             ServerMessage::Error {
                 id, code, message, ..
-            } => self.on_error(id, code, &message),
+            } => self.in_live(|app| app.on_error(id, code, &message)),
+            ServerMessage::History(page) => return self.on_history(page),
             ServerMessage::Pong { .. } | ServerMessage::Unknown => {}
         }
         Vec::new()
@@ -61,6 +64,7 @@ impl App {
             .is_some_and(|known| known.epoch != session.epoch);
         if new_history {
             // A host restarted without its journal: start over.
+            self.back_to_live(false);
             self.transcript.clear();
             self.tool_order = Default::default();
             self.new_plan_cell();
@@ -121,6 +125,9 @@ impl App {
     }
 
     fn on_error(&mut self, id: Option<String>, code: ErrorCode, message: &str) {
+        if let Some(id) = &id {
+            self.history_refused(id);
+        }
         let refused = id.and_then(|id| self.take_in_flight(&id));
         if let Some(text) = refused.and_then(|f| f.text) {
             // Nothing typed is lost: the text goes back in the box.
@@ -162,6 +169,7 @@ impl App {
         }
         self.set_last_applied(record.seq);
         self.apply_event(record);
+        self.keep_window();
         Vec::new()
     }
 
@@ -245,7 +253,7 @@ impl App {
     }
 
     /// A command's output is over: show any held tail and forget styles.
-    fn end_streams(&mut self, seq: u64) {
+    pub(super) fn end_streams(&mut self, seq: u64) {
         for (stream, kind) in [
             (OutputStream::Stdout, BlockKind::Stdout),
             (OutputStream::Stderr, BlockKind::Stderr),
@@ -277,7 +285,7 @@ impl App {
         }
     }
 
-    fn apply_event(&mut self, record: EventRecord) {
+    pub(super) fn apply_event(&mut self, record: EventRecord) {
         let EventRecord { seq, ts, event } = record;
         let plan = self.order.plan(&event);
         if plan.ends_streams {

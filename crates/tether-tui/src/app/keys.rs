@@ -98,16 +98,16 @@ impl App {
             Action::OpenHelp => self.modals.push(Modal::Help { scroll: 0 }),
             Action::PageUp => self.transcript.page_up(),
             Action::PageDown => self.transcript.page_down(),
-            Action::ScrollToStart => self.transcript.scroll_to_top(),
-            Action::ScrollToEnd => self.transcript.scroll_to_bottom(),
+            Action::ScrollToStart => return self.scroll_to_start(),
+            Action::ScrollToEnd => self.back_to_live(false),
             Action::LineUp => self.transcript.scroll_up(1),
             Action::LineDown => self.transcript.scroll_down(1),
             Action::Search => {
                 let query = Modal::prompt("");
                 self.modals.push(Modal::Search { query });
             }
-            Action::NextMatch => self.transcript.step_match(true),
-            Action::PrevMatch => self.transcript.step_match(false),
+            Action::NextMatch => return self.step_match(true),
+            Action::PrevMatch => return self.step_match(false),
             Action::ToggleThinking => {
                 self.transcript.show_thinking = !self.transcript.show_thinking
             }
@@ -246,7 +246,7 @@ impl App {
         self.history.record(&text);
         let remember = Effect::Remember(text.clone());
         // What is sent is what the user wants to see answered.
-        self.transcript.scroll_to_bottom();
+        self.back_to_live(false);
         // The text stays in the box (locked) until the host acknowledges it.
         let mut effects = self.send_tracked(
             |id| {

@@ -14,6 +14,7 @@ mod history;
 mod keys;
 pub mod modal;
 pub mod ownership;
+pub mod paging;
 pub use modal::{Modal, Question};
 mod reading;
 pub mod rules;
@@ -250,6 +251,8 @@ pub struct App {
     /// Requests waiting in the deck's other sessions, when its session
     /// list is not on screen to say so (the status bar does).
     pub waiting_elsewhere: usize,
+    /// The transcript beyond what memory keeps (see [`paging`]).
+    paging: paging::Paging,
 }
 
 fn new_input(placeholder: &str) -> TextArea<'static> {
@@ -313,6 +316,7 @@ impl App {
             decision_area: None,
             waiting_elsewhere: 0,
             output_open: false,
+            paging: Default::default(),
         }
     }
 
@@ -468,6 +472,12 @@ impl App {
         if let Msg::Key(key) = &msg {
             self.note_key(key);
         }
+        // Pages are fetched when the user scrolls to an edge, not when a
+        // message comes while the view rests on one.
+        let user = matches!(msg, Msg::Key(_) | Msg::Mouse(_));
+        if user {
+            self.release_paging();
+        }
         let effects = match msg {
             Msg::Conn(event) => self.on_conn(event),
             Msg::Key(key) => self.on_key(key),
@@ -483,6 +493,10 @@ impl App {
                 Vec::new()
             }
         };
+        let mut effects = effects;
+        if user {
+            effects.extend(self.page_if_needed());
+        }
         self.sync_decision();
         if effects.contains(&Effect::Quit) {
             self.quit = true;
@@ -518,6 +532,7 @@ impl App {
                     reason,
                 };
                 self.resuming = false;
+                self.forget_history_request();
                 Vec::new()
             }
             ConnEvent::Failed(error) => {

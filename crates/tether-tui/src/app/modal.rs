@@ -114,8 +114,7 @@ impl App {
                 Some(Action::Send) => {
                     let text = query.lines().join(" ");
                     self.modals.pop();
-                    self.run_search(&text);
-                    Vec::new()
+                    self.run_search(&text)
                 }
                 Some(Action::Decline) => {
                     // Leaving a search never reaches the agent; it clears.

@@ -128,14 +128,40 @@ impl App {
         self.input.insert_str(text);
     }
 
-    /// Enter in the search prompt: an empty query changes nothing.
-    pub(super) fn run_search(&mut self, text: &str) {
+    /// Enter in the search prompt: an empty query changes nothing. No
+    /// match in what is held searches the older history on the host.
+    pub(super) fn run_search(&mut self, text: &str) -> Vec<Effect> {
         if text.trim().is_empty() {
-            return;
+            return Vec::new();
         }
-        if self.transcript.search(text) == 0 {
-            self.say(format!("no match for {text:?}"), Level::Info);
+        if self.transcript.search(text) > 0 {
+            return Vec::new();
         }
+        if self.history_beyond() {
+            return self.search_history(text);
+        }
+        self.say(format!("no match for {text:?}"), Level::Info);
+        Vec::new()
+    }
+
+    /// n / N: the next match, newer or older; past the oldest held, the
+    /// host searches the older history; past the newest of older pages
+    /// shown, the live transcript's.
+    pub(super) fn step_match(&mut self, newer: bool) -> Vec<Effect> {
+        let query = self.transcript.search.as_ref().map(|s| s.query.clone());
+        let Some(query) = query.filter(|q| !q.is_empty()) else {
+            return Vec::new();
+        };
+        if !newer && self.transcript.at_first_match() && self.history_beyond() {
+            return self.search_history(&query);
+        }
+        if newer && self.transcript.at_last_match() && self.reading_history() {
+            self.back_to_live(true);
+            self.transcript.search(&query);
+            return Vec::new();
+        }
+        self.transcript.step_match(newer);
+        Vec::new()
     }
 
     /// The order of a tool call and its request (see [`ToolOrder`]).
@@ -199,6 +225,21 @@ impl ToolOrder {
         if is_last_call && let Some(block) = transcript.take_last() {
             self.held.push((call.clone(), block));
         }
+    }
+
+    /// The `n` oldest blocks of the transcript went: the lines kept here
+    /// move with the rest (a request whose line went is answered on a
+    /// new line).
+    pub(super) fn drop_front(&mut self, n: usize) {
+        self.requests.retain(|_, (at, _)| match at.checked_sub(n) {
+            Some(moved) => {
+                *at = moved;
+                true
+            }
+            None => false,
+        });
+        self.answered = self.answered.and_then(|at| at.checked_sub(n));
+        self.last_answer = self.last_answer.and_then(|at| at.checked_sub(n));
     }
 
     /// A request's line is at `at`; `diff` is what its preview showed of

@@ -43,6 +43,7 @@ fn ready(epoch: &str, pending: Vec<EventRecord>) -> ServerMessage {
         state: AgentState::Idle,
         pending,
         agent: None,
+        features: Vec::new(),
     }
 }
 
@@ -476,5 +477,6 @@ fn output_colours_and_split_escapes_continue_across_chunks() {
 }
 
 mod keys;
+pub mod paging;
 pub mod people;
 pub mod reading;

@@ -131,6 +131,9 @@ pub struct Deck {
     /// Where the input boxes' histories are kept between runs (none: not
     /// kept).
     pub history_dir: Option<std::path::PathBuf>,
+    /// Bytes of transcript the session on screen keeps; the others keep
+    /// an eighth (their older part is fetched again when read).
+    pub window_bytes: usize,
     title: String,
     /// The inbox's last word: what the user decided there, or why a key
     /// did nothing (shown under its list; the status bar's once it closes).
@@ -162,6 +165,7 @@ impl Deck {
             terminal_focused: true,
             mouse_capture: true,
             history_dir: None,
+            window_bytes: crate::tui::app::paging::DEFAULT_WINDOW_BYTES,
             title: String::new(),
             inbox_said: None,
             inbox_decided: false,
@@ -186,6 +190,7 @@ impl Deck {
         let mut app = App::new(self.view_mode, last_applied.clone());
         app.hints = self.hints.clone();
         app.mouse_capture = self.mouse_capture;
+        app.set_window_bytes(self.window_bytes / 8);
         // Shown from the host's list, a session is watched (`claim=no`)
         // until the user sends in it or presses F2; one named by its URL
         // is not (the caller says so).
@@ -277,7 +282,13 @@ impl Deck {
             self.previous = shown;
         }
         let at = self.tab_for(key);
+        if let Some(was) = self.tabs.get_mut(self.active)
+            && self.active != at
+        {
+            was.app.set_window_bytes(self.window_bytes / 8);
+        }
         self.active = at;
+        self.tabs[at].app.set_window_bytes(self.window_bytes);
         self.open(at)
     }
 

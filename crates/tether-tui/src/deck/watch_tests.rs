@@ -81,6 +81,7 @@ pub(super) fn watching() -> Deck {
             state: AgentState::Idle,
             pending: Vec::new(),
             agent: None,
+            features: Vec::new(),
         },
     );
     let reason = Some("connected with claim=no: watching until it claims".into());

@@ -13,6 +13,13 @@ pub struct Relayout {
     render: fn(&str, usize) -> StyledText,
 }
 
+impl Relayout {
+    /// Bytes of the source kept to lay the block out again.
+    pub(super) fn source_len(&self) -> usize {
+        self.source.capacity()
+    }
+}
+
 impl Block {
     /// This block, rendered from `source` by `render` for `width`
     /// columns, is rendered again when drawn at another width.

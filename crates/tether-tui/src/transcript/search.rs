@@ -61,7 +61,7 @@ impl Transcript {
         self.jump_to_match();
     }
 
-    fn jump_to_match(&mut self) {
+    pub(super) fn jump_to_match(&mut self) {
         let Some(search) = &self.search else { return };
         let Some(&(block, line)) = search.matches.get(search.current) else {
             return;

@@ -80,6 +80,12 @@ pub(super) async fn run(
                             break;
                         }
                     }
+                    Some(Direct::History(job)) => {
+                        let answer = crate::host::runtime::answer_history(*job).await;
+                        if !publish(&link, Utf8Bytes::from(answer)).await {
+                            break;
+                        }
+                    }
                     Some(Direct::Close { code, reason }) => {
                         close = Some(RelayClosed::new(code, reason));
                         break;

@@ -472,6 +472,7 @@ fn edit_is_offered_only_where_the_agent_can_run_an_edited_input() {
         state: crate::protocol::AgentState::Idle,
         pending: Vec::new(),
         agent: None,
+        features: Vec::new(),
     });
     rig.server(ServerMessage::Role {
         role: Role::Owner,
