@@ -31,6 +31,11 @@ async fn a_follower_that_stops_reading_is_cut_off_and_the_others_keep_up() {
         while next <= base + EVENTS {
             let sent = Instant::now();
             let record = healthy.wait_event(|_| true).await;
+            // The session's own first events may come after this viewer
+            // joined and before `base` was read: not part of the test.
+            if record.seq <= base {
+                continue;
+            }
             worst = worst.max(sent.elapsed());
             assert_eq!(record.seq, next, "the healthy follower misses nothing");
             next += 1;

@@ -9,9 +9,12 @@ use std::sync::atomic::AtomicU64;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
+use tether::broker::Broker;
 use tether::broker::async_nats::{self, jetstream};
 use tether::client::relay;
 use tether::client::{ConnEvent, Connection, Resume};
+use tether::host::agent::AgentSpec;
+use tether::host::server::relay::RelayConfig;
 use tether::protocol::relay::{RelayCatchUp, stream_name};
 use tether::protocol::{EventKind, ServerMessage};
 
@@ -219,5 +222,48 @@ async fn an_unwatched_sessions_flood_reaches_its_stream() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    host.shutdown().await.unwrap();
+}
+
+/// The broker away while events flow (more than the host keeps in
+/// memory), back on its store: the stream ends with every event once and
+/// a new viewer reads them all. (What the client library buffered while
+/// away lands first; what it could not, the journal refills.)
+#[tokio::test(flavor = "multi_thread")]
+async fn a_broker_away_while_events_flow_ends_with_every_event_in_the_stream() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(broker) = NatsServer::start("relay_stream_refill", dir.path()) else {
+        return;
+    };
+    let port = broker.port;
+    crate::support::write_auth(&dir.path().join("auth.json"));
+    let url = broker.url();
+    let journal = dir.path().join("journal");
+    let host = crate::common::start_host(dir.path(), AgentSpec::Shell, move |config| {
+        config.relay = Some(RelayConfig {
+            broker: Broker::at(url),
+            host_id: "devbox".into(),
+            stream: Default::default(),
+        });
+        config.listen_none = true;
+        config.journal_dir = Some(journal);
+        config.retain = 50;
+    })
+    .await;
+    for n in 0..20 {
+        host.inject(notice(format!("before {n}"))).await.unwrap();
+    }
+    stream_holds(&broker, host.summary().await.unwrap().last_seq).await;
+    broker.kill();
+    // 300 events while the broker is away: memory keeps the last 50.
+    for n in 0..300 {
+        host.inject(notice(format!("away {n}"))).await.unwrap();
+    }
+    let broker = NatsServer::start_on("relay_stream_refill", dir.path(), port).unwrap();
+    let last = host.summary().await.unwrap().last_seq;
+    stream_holds(&broker, last).await;
+    let (viewer, seqs) = viewer_from_the_start(&broker, last).await;
+    assert_eq!(seqs, (1..=last).collect::<Vec<_>>());
+    drop(viewer);
     host.shutdown().await.unwrap();
 }

@@ -37,6 +37,21 @@ impl Journal {
 }
 
 impl JournalReader {
+    /// The frames of events `from..to` on disk, with their seqs, in order
+    /// (fewer when the journal lacks some). Blocking: it reads the file.
+    pub fn frames(&self, from: u64, to: u64) -> crate::host::error::Result<Vec<(u64, Vec<u8>)>> {
+        let mut out = Vec::new();
+        if from >= to {
+            return Ok(out);
+        }
+        self.cursor(from - 1)
+            .read_range(from - 1, to, |seq, frame| {
+                out.push((seq, frame));
+                true
+            })?;
+        Ok(out)
+    }
+
     /// The first seq of the index slot that holds `seq`: a read from
     /// there starts at an indexed offset, with nothing to skip.
     pub fn slot_start(&self, seq: u64) -> u64 {

@@ -128,6 +128,8 @@ pub struct Feed {
     pub frames: Vec<Bytes>,
     pub first_seq: u64,
     pub last_seq: u64,
+    /// The events after `since` older than `first_seq`, on disk.
+    pub journal: Option<super::journal::JournalReader>,
 }
 
 /// The part of a replay read from the journal.
@@ -366,7 +368,14 @@ impl Runtime {
             }
             Request::Subscribe { since, reply } => {
                 let plan = self.session.memory_replay(since);
+                let journal = self.journal.as_ref().map(|journal| {
+                    journal.reader(SeqRange {
+                        after: since,
+                        before: plan.first_frame_seq,
+                    })
+                });
                 let _ = reply.send(Feed {
+                    journal,
                     broadcast: self.broadcast.subscribe(),
                     epoch: self.session.epoch().to_owned(),
                     frames: plan.frames,

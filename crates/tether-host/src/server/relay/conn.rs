@@ -137,7 +137,8 @@ async fn in_stream(link: &ConnLink, job: &ReplayJob) -> Option<RelayCatchUp> {
     let catch_up = link.catch_up.as_ref()?;
     let from = catch_up.since.checked_add(1)?;
     let to = job.caught_up;
-    if from > to || job.gap_oldest.is_some() {
+    // Only acknowledgements are worth waiting for.
+    if from > to || job.gap_oldest.is_some() || !catch_up.state.reaches_back_to(from) {
         return None;
     }
     let waited = tokio::time::Instant::now();

@@ -152,11 +152,16 @@ impl Publisher {
             mut frames,
             mut first_seq,
             last_seq,
+            mut journal,
         } = feed;
         let mut through = last_seq;
         loop {
             self.state.unaligned();
-            let aligned = self.stream.align(&epoch, first_seq, through, &frames).await;
+            let held = (first_seq, through);
+            let aligned = self
+                .stream
+                .align(&epoch, held, &frames, journal.as_ref())
+                .await;
             let aligned = match aligned {
                 Ok(starts) => {
                     self.state.aligned(starts, through);
@@ -177,6 +182,7 @@ impl Publisher {
                     // Events after `through` come through the broadcast.
                     first_seq = feed.first_seq;
                     frames = feed.frames;
+                    journal = feed.journal;
                     let keep = through.saturating_add(1).saturating_sub(first_seq);
                     frames.truncate(usize::try_from(keep).unwrap_or(usize::MAX));
                 }

@@ -5,8 +5,8 @@
 //! The host's journal stays the source of truth. Each time the publisher
 //! starts, and after any failed publish (a broker restarted on an empty
 //! store, a lost stream, a link that dropped), it aligns the stream with
-//! the session: what the stream lacks of the events still in memory is
-//! published again (the broker drops what it already has by message id);
+//! the session: what the stream lacks is published again, from memory
+//! or, older, from the journal (the broker drops what it already has by message id);
 //! a stream that is of another instance of the session (a successor under
 //! the same id) or out of step is emptied first. Until it is aligned, no
 //! join is sent there: the host replays, as without a stream.
@@ -18,6 +18,7 @@ use bytes::Bytes;
 use tether_broker::async_nats::jetstream::{self, stream};
 use tether_broker::async_nats::{self, HeaderMap};
 
+use crate::host::journal::JournalReader;
 use crate::protocol::relay::EPOCH_HEADER;
 
 /// How much of a session's events the broker keeps, by bytes and age.
@@ -48,8 +49,14 @@ pub struct StreamState {
 impl StreamState {
     /// Whether events `from..=to` are all in the stream.
     pub fn covers(&self, from: u64, to: u64) -> bool {
+        self.reaches_back_to(from) && self.acked.load(Ordering::Acquire) >= to
+    }
+
+    /// Whether the stream is aligned and holds event `from` or began
+    /// before it (what follows may still await its acknowledgement).
+    pub fn reaches_back_to(&self, from: u64) -> bool {
         let first = self.first.load(Ordering::Acquire);
-        first != 0 && first <= from && self.acked.load(Ordering::Acquire) >= to
+        first != 0 && first <= from
     }
 
     pub(super) fn unaligned(&self) {
@@ -97,6 +104,11 @@ pub(super) type AckFuture = jetstream::context::PublishAckFuture;
 /// Events sent to the stream before the first one's acknowledgement is
 /// awaited, when aligning.
 const PUTS_AHEAD: usize = 1_000;
+/// Events read from the journal at a time, when refilling the stream.
+const JOURNAL_CHUNK: u64 = 4_096;
+/// The most events refilled from the journal; a stream that lacks more
+/// starts again at the oldest event in memory.
+const JOURNAL_REFILL_MAX: u64 = 1_000_000;
 
 /// Waits for the broker to keep event `seq` at its own sequence.
 pub(super) async fn kept(seq: u64, ack: AckFuture) -> Result<(), Failed> {
@@ -114,14 +126,15 @@ pub(super) async fn kept(seq: u64, ack: AckFuture) -> Result<(), Failed> {
 
 impl SessionStream {
     /// Makes the stream hold the session's events up to `last` of those
-    /// in memory (`frames`, from `first`): returns the seq it now starts
-    /// at. `epoch` names the instance.
+    /// in memory (`frames`, from `first`), and what it lacks before them
+    /// from the journal (`older`): returns the seq it now starts at.
+    /// `epoch` names the instance.
     pub async fn align(
         &self,
         epoch: &str,
-        first: u64,
-        last: u64,
+        (first, last): (u64, u64),
         frames: &[Bytes],
+        older: Option<&JournalReader>,
     ) -> Result<u64, Failed> {
         let (mut stream, held) = self.open().await?;
         let ours = self.last_is_ours(&stream, epoch, held.1).await?;
@@ -140,6 +153,17 @@ impl SessionStream {
         // What it lacks must follow what it holds; when memory does not
         // reach back that far, the stream starts at memory's oldest.
         let mut from = held_last + 1;
+        // A stream that holds the start of what memory lacks (the host fell
+        // behind a flood, or the broker was away a while) is refilled from
+        // the journal; an empty one starts at memory's oldest, not at the
+        // start of a journal that may hold gigabytes.
+        if held_last > 0
+            && from < first
+            && first - from <= JOURNAL_REFILL_MAX
+            && let Some(journal) = older
+        {
+            from = self.refill(epoch, journal, from, first).await?;
+        }
         let moved_on = from < first;
         if moved_on {
             stream
@@ -170,6 +194,50 @@ impl SessionStream {
         } else {
             held_first
         })
+    }
+
+    /// Publishes the journal's events `from..to`, in chunks, each after
+    /// the last: returns the seq after the last one published (`from`
+    /// when the journal lacks event `from`).
+    async fn refill(
+        &self,
+        epoch: &str,
+        journal: &JournalReader,
+        mut from: u64,
+        to: u64,
+    ) -> Result<u64, Failed> {
+        while from < to {
+            let chunk_end = to.min(from + JOURNAL_CHUNK);
+            let reader = journal.clone();
+            let read = tokio::task::spawn_blocking(move || reader.frames(from, chunk_end));
+            let frames = match read.await {
+                Ok(Ok(frames)) => frames,
+                Ok(Err(e)) => {
+                    tracing::warn!("relay: the journal could not refill the stream: {e}");
+                    return Ok(from);
+                }
+                Err(_) => return Ok(from),
+            };
+            let mut waiting = std::collections::VecDeque::new();
+            for (seq, frame) in frames {
+                if seq != from {
+                    break;
+                }
+                waiting.push_back((seq, self.send(epoch, seq, Bytes::from(frame)).await?));
+                if waiting.len() >= PUTS_AHEAD {
+                    let (seq, ack) = waiting.pop_front().expect("not empty");
+                    kept(seq, ack).await?;
+                }
+                from += 1;
+            }
+            for (seq, ack) in waiting {
+                kept(seq, ack).await?;
+            }
+            if from < chunk_end {
+                break; // the journal lacks the rest
+            }
+        }
+        Ok(from)
     }
 
     /// Publishes one event; the broker's acknowledgement is to come.
