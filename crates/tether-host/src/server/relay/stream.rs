@@ -173,22 +173,12 @@ impl SessionStream {
                 .map_err(|e| format!("cannot move the stream {} on: {e}", self.name))?;
             from = first;
         }
-        // Sent ahead of their acknowledgements, a bounded number at once.
-        let mut waiting = std::collections::VecDeque::new();
-        for (offset, frame) in frames.iter().enumerate() {
-            let seq = first + offset as u64;
-            if seq < from {
-                continue;
-            }
-            if waiting.len() >= PUTS_AHEAD {
-                let (seq, ack) = waiting.pop_front().expect("not empty");
-                kept(seq, ack).await?;
-            }
-            waiting.push_back((seq, self.send(epoch, seq, frame.clone()).await?));
-        }
-        for (seq, ack) in waiting {
-            kept(seq, ack).await?;
-        }
+        // Collected, so the future holds no borrowing closure (it is spawned).
+        let missing: Vec<(u64, Bytes)> = (frames.iter().enumerate())
+            .map(|(offset, frame)| (first + offset as u64, frame.clone()))
+            .filter(|(seq, _)| *seq >= from)
+            .collect();
+        self.put_all(epoch, missing).await?;
         Ok(if moved_on || held_last == 0 {
             from
         } else {
@@ -218,26 +208,40 @@ impl SessionStream {
                 }
                 Err(_) => return Ok(from),
             };
-            let mut waiting = std::collections::VecDeque::new();
-            for (seq, frame) in frames {
-                if seq != from {
-                    break;
-                }
-                waiting.push_back((seq, self.send(epoch, seq, Bytes::from(frame)).await?));
-                if waiting.len() >= PUTS_AHEAD {
-                    let (seq, ack) = waiting.pop_front().expect("not empty");
-                    kept(seq, ack).await?;
-                }
-                from += 1;
-            }
-            for (seq, ack) in waiting {
-                kept(seq, ack).await?;
-            }
+            // Those that follow on from `from`, up to the first missing.
+            let next = from;
+            let run: Vec<(u64, Bytes)> = (frames.into_iter().enumerate())
+                .take_while(|(at, (seq, _))| *seq == next + *at as u64)
+                .map(|(_, (seq, frame))| (seq, Bytes::from(frame)))
+                .collect();
+            from += run.len() as u64;
+            self.put_all(epoch, run).await?;
             if from < chunk_end {
                 break; // the journal lacks the rest
             }
         }
         Ok(from)
+    }
+
+    /// Publishes `events` in order, a bounded number ahead of their
+    /// acknowledgements, each checked kept at its own sequence.
+    async fn put_all(
+        &self,
+        epoch: &str,
+        events: impl IntoIterator<Item = (u64, Bytes)>,
+    ) -> Result<(), Failed> {
+        let mut waiting = std::collections::VecDeque::new();
+        for (seq, frame) in events {
+            if waiting.len() >= PUTS_AHEAD {
+                let (seq, ack) = waiting.pop_front().expect("not empty");
+                kept(seq, ack).await?;
+            }
+            waiting.push_back((seq, self.send(epoch, seq, frame).await?));
+        }
+        for (seq, ack) in waiting {
+            kept(seq, ack).await?;
+        }
+        Ok(())
     }
 
     /// Publishes one event; the broker's acknowledgement is to come.
