@@ -61,6 +61,15 @@ fn send(conn: &Connection, message: ClientMessage) {
 /// A shell host serving `main` only through the broker: it listens
 /// nowhere (`--listen none`).
 pub(crate) async fn relayed_host(dir: &std::path::Path, broker: &NatsServer) -> tether::host::Host {
+    relayed_host_with(dir, broker, |_| {}).await
+}
+
+/// [`relayed_host`] with `tweak` applied to its configuration last.
+pub(crate) async fn relayed_host_with(
+    dir: &std::path::Path,
+    broker: &NatsServer,
+    tweak: impl FnOnce(&mut tether::host::HostConfig),
+) -> tether::host::Host {
     write_auth(&dir.join("auth.json"));
     let url = broker.url();
     let host = crate::common::start_host(dir, AgentSpec::Shell, move |config| {
@@ -70,6 +79,7 @@ pub(crate) async fn relayed_host(dir: &std::path::Path, broker: &NatsServer) -> 
             stream: Default::default(),
         });
         config.listen_none = true;
+        tweak(config);
     })
     .await;
     assert!(!host.listens());

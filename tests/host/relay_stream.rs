@@ -9,17 +9,14 @@ use std::sync::atomic::AtomicU64;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
-use tether::broker::Broker;
 use tether::broker::async_nats::{self, jetstream};
 use tether::client::relay;
 use tether::client::{ConnEvent, Connection, Resume};
-use tether::host::agent::AgentSpec;
-use tether::host::server::relay::RelayConfig;
 use tether::protocol::relay::{RelayCatchUp, stream_name};
 use tether::protocol::{EventKind, ServerMessage};
 
 use crate::common::broker::NatsServer;
-use crate::relay::{events_until, notice, relayed_host, target};
+use crate::relay::{events_until, notice, relayed_host, relayed_host_with, target};
 
 const VIEW: &str = "tt_view_0000000000000000";
 
@@ -34,16 +31,18 @@ async fn stream_range(broker: &NatsServer) -> Option<(u64, u64)> {
 
 /// Waits until the stream of `main` holds events `1..=last`.
 async fn stream_holds(broker: &NatsServer, last: u64) {
-    let deadline = Instant::now() + Duration::from_secs(20);
+    stream_until(broker, Duration::from_secs(20), |range| range == (1, last)).await;
+}
+
+/// Waits until the stream of `main`'s range (first, last) is `wanted`.
+async fn stream_until(broker: &NatsServer, limit: Duration, wanted: impl Fn((u64, u64)) -> bool) {
+    let deadline = Instant::now() + limit;
     loop {
         let range = stream_range(broker).await;
-        if range == Some((1, last)) {
+        if range.is_some_and(&wanted) {
             return;
         }
-        assert!(
-            Instant::now() < deadline,
-            "the stream holds {range:?}, not 1..={last}"
-        );
+        assert!(Instant::now() < deadline, "the stream holds {range:?}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -210,18 +209,7 @@ async fn an_unwatched_sessions_flood_reaches_its_stream() {
         host.inject(notice(format!("flood {n}"))).await.unwrap();
     }
     let last = host.summary().await.unwrap().last_seq;
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let range = stream_range(&broker).await;
-        if range.is_some_and(|(_, held)| held == last) {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the stream holds {range:?}, not up to {last}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    stream_until(&broker, Duration::from_secs(30), |(_, held)| held == last).await;
     host.shutdown().await.unwrap();
 }
 
@@ -236,16 +224,8 @@ async fn a_broker_away_while_events_flow_ends_with_every_event_in_the_stream() {
         return;
     };
     let port = broker.port;
-    crate::support::write_auth(&dir.path().join("auth.json"));
-    let url = broker.url();
     let journal = dir.path().join("journal");
-    let host = crate::common::start_host(dir.path(), AgentSpec::Shell, move |config| {
-        config.relay = Some(RelayConfig {
-            broker: Broker::at(url),
-            host_id: "devbox".into(),
-            stream: Default::default(),
-        });
-        config.listen_none = true;
+    let host = relayed_host_with(dir.path(), &broker, move |config| {
         config.journal_dir = Some(journal);
         config.retain = 50;
     })
