@@ -105,6 +105,38 @@ fn code_frames() -> Vec<String> {
         .collect()
 }
 
+/// What a watcher of `viewers_vs_tmux.py` receives: 100,000 short lines
+/// of a shell command, in output events of at most 48 KiB (as the host
+/// cuts a flood).
+fn flood_frames() -> Vec<String> {
+    const MAX_EVENT: usize = 48 * 1024;
+    let mut frames = Vec::new();
+    let mut text = String::new();
+    for line in 1..=100_000 {
+        let next = format!("agent line {line}: the quick brown fox jumps over the lazy dog\n");
+        if text.len() + next.len() > MAX_EVENT {
+            frames.push(std::mem::take(&mut text));
+        }
+        text.push_str(&next);
+    }
+    frames.push(text);
+    frames
+        .into_iter()
+        .enumerate()
+        .map(|(at, text)| {
+            ServerMessage::Event(EventRecord {
+                seq: at as u64 + 1,
+                ts: "2026-01-01T00:00:00.000Z".into(),
+                event: EventKind::Output {
+                    stream: OutputStream::Stdout,
+                    text,
+                },
+            })
+            .to_json()
+        })
+        .collect()
+}
+
 fn ingest(app: &mut App, frames: &[String]) {
     let (now, wall) = (Instant::now(), SystemTime::now());
     for text in frames {
@@ -207,6 +239,17 @@ fn benches(c: &mut Criterion) {
             })
         });
     }
+    let flood = flood_frames();
+    group.throughput(Throughput::Bytes(
+        flood.iter().map(|f| f.len() as u64).sum(),
+    ));
+    group.bench_function("flood_100k_shell_lines", |b| {
+        b.iter_with_large_drop(|| {
+            let mut app = App::new(false, Arc::new(AtomicU64::new(0)));
+            ingest(&mut app, black_box(&flood));
+            app
+        })
+    });
     group.finish();
 }
 

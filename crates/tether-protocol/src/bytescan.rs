@@ -80,6 +80,43 @@ fn words_printable_ascii_len(bytes: &[u8]) -> usize {
     search(bytes, outside, |b| !is_printable_ascii(b)).unwrap_or(bytes.len())
 }
 
+/// Length of the run of lines of printable ASCII that starts `bytes`:
+/// bytes 0x20..=0x7e and `\n`. A command's output is mostly that, and
+/// taken whole it costs a scan instead of a step per line.
+#[cfg(target_arch = "x86_64")]
+pub fn ascii_lines_len(bytes: &[u8]) -> usize {
+    use std::arch::x86_64::{
+        __m128i, _mm_andnot_si128, _mm_cmpeq_epi8, _mm_cmplt_epi8, _mm_or_si128, _mm_set1_epi8,
+    };
+    let outside = |v: __m128i| unsafe {
+        let newline = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\n' as i8));
+        // Signed, bytes of 0x80 and above are negative: below 0x20 with them.
+        let control = _mm_andnot_si128(newline, _mm_cmplt_epi8(v, _mm_set1_epi8(0x20)));
+        _mm_or_si128(control, _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7f)))
+    };
+    sse2::search(bytes, outside, |b| !is_ascii_lines_byte(b)).unwrap_or(bytes.len())
+}
+
+/// Length of the run of lines of printable ASCII that starts `bytes`.
+#[cfg(not(target_arch = "x86_64"))]
+pub fn ascii_lines_len(bytes: &[u8]) -> usize {
+    words_ascii_lines_len(bytes)
+}
+
+/// [`ascii_lines_len`] from the printable runs: a newline ends them.
+#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
+fn words_ascii_lines_len(bytes: &[u8]) -> usize {
+    let mut len = words_printable_ascii_len(bytes);
+    while bytes.get(len) == Some(&b'\n') {
+        len += 1 + words_printable_ascii_len(&bytes[len + 1..]);
+    }
+    len
+}
+
+fn is_ascii_lines_byte(b: u8) -> bool {
+    is_printable_ascii(b) || b == b'\n'
+}
+
 /// Offset of the first byte that ends a run of JSON string content: `"`,
 /// `\` or a control character.
 #[cfg(target_arch = "x86_64")]
@@ -163,7 +200,7 @@ mod tests {
     /// five 8-byte words (two and a half 16-byte blocks), over a background of each class of byte.
     #[test]
     fn searches_agree_with_the_plain_tests() {
-        for background in [b'a', b'~', 0xc3, b' '] {
+        for background in [b'a', b'~', 0xc3, b' ', b'\n'] {
             for len in 0..=40 {
                 for at in 0..len {
                     for value in 0..=255u8 {
@@ -175,6 +212,12 @@ mod tests {
                             .unwrap_or(len);
                         assert_eq!(printable_ascii_len(&bytes), printable, "{bytes:?}");
                         assert_eq!(words_printable_ascii_len(&bytes), printable, "{bytes:?}");
+                        let lines = bytes
+                            .iter()
+                            .position(|&b| !is_ascii_lines_byte(b))
+                            .unwrap_or(len);
+                        assert_eq!(ascii_lines_len(&bytes), lines, "{bytes:?}");
+                        assert_eq!(words_ascii_lines_len(&bytes), lines, "{bytes:?}");
                         let special = bytes
                             .iter()
                             .position(|&b| b < 0x20 || b == b'"' || b == b'\\');
@@ -222,13 +265,20 @@ mod tests {
                             0 => r as u8,
                             // One byte in 64 from the whole range.
                             _ if r % 64 == 0 => (r >> 8) as u8,
-                            // Printable ASCII, or the high half.
+                            // Printable ASCII and newlines, or the high half.
+                            1 if r % 16 == 1 => b'\n',
                             1 => 0x20 + (r >> 8) as u8 % 0x5f,
                             _ => 0x80 | (r >> 8) as u8,
                         }
                     })
                     .collect();
                 let (printable, special) = plain(&bytes);
+                let lines = bytes
+                    .iter()
+                    .position(|&b| !is_ascii_lines_byte(b))
+                    .unwrap_or(bytes.len());
+                assert_eq!(ascii_lines_len(&bytes), lines, "{bytes:?}");
+                assert_eq!(words_ascii_lines_len(&bytes), lines, "{bytes:?}");
                 assert_eq!(printable_ascii_len(&bytes), printable, "{bytes:?}");
                 assert_eq!(words_printable_ascii_len(&bytes), printable, "{bytes:?}");
                 assert_eq!(json_string_special(&bytes), special, "{bytes:?}");

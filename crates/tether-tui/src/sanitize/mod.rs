@@ -23,6 +23,8 @@ use super::theme;
 mod shortcuts;
 use shortcuts::{plain_run, plain_sgr};
 
+use crate::bytescan::ascii_lines_len;
+
 /// Longest visible form of one escape sequence, in chars (then `…`).
 const MAX_VISIBLE: usize = 64;
 const ESC: u8 = 0x1b;
@@ -105,6 +107,14 @@ pub(crate) fn sanitize_with(
         // the byte path below) vte is in its ground state, so what cannot
         // change that state is handled here without it.
         if shortcuts && sink.seq.is_none() && input.is_char_boundary(i) {
+            // Lines of printable ASCII, most of a command's output: taken
+            // whole rather than a line and a newline at a time.
+            let lines = ascii_lines_len(&bytes[i..]);
+            if lines > 0 {
+                sink.emit_ascii_lines(&input[i..i + lines]);
+                i += lines;
+                continue;
+            }
             // (An escape or a control starts no run: not even looked for.)
             let (n, ascii) = match bytes[i] {
                 0..0x20 => (0, true),
@@ -286,6 +296,28 @@ impl<'a> Sink<'a> {
             self.out.push(run, self.style);
             self.out_style = self.style;
         }
+    }
+
+    /// Printable ASCII and newlines (see [`ascii_lines_len`]): what the
+    /// runs and newlines it is made of would give, in one append.
+    fn emit_ascii_lines(&mut self, run: &str) {
+        let Some(last_newline) = memchr::memrchr(b'\n', run.as_bytes()) else {
+            return self.emit_plain(run, true);
+        };
+        // Newlines first go in the style of what precedes them (and end a
+        // pending CR: CR LF is a plain newline); text takes the current one.
+        let leading = run.bytes().take_while(|&b| b == b'\n').count();
+        if leading > 0 {
+            self.pending_cr = false;
+            self.out.push(&run[..leading], self.out_style);
+        }
+        if leading < run.len() {
+            self.flush_cr();
+            self.out.push(&run[leading..], self.style);
+            self.out_style = self.style;
+        }
+        self.col = run.len() - last_newline - 1;
+        self.uncounted = None;
     }
 
     fn emit_char(&mut self, c: char) {
