@@ -5,6 +5,7 @@ use std::time::SystemTime;
 
 use serde_json::Value;
 
+use super::participant_labels::ParticipantLabels;
 use super::{App, ConnState, Effect, Level, Pending};
 use crate::protocol::{
     AgentState, ClientMessage, ErrorCode, EventKind, EventRecord, NoticeLevel, OutputStream,
@@ -83,6 +84,7 @@ impl App {
         }
         self.session = Some(session);
         self.me = Some(you);
+        self.label_participants();
         self.greeting_role = true;
         self.agent_state = state;
         self.pending.clear();
@@ -111,9 +113,15 @@ impl App {
 
     fn on_participants(&mut self, participants: Vec<ParticipantInfo>) {
         self.participants = participants;
+        self.label_participants();
         self.selected_participant = self
             .selected_participant
             .min(self.participants.len().saturating_sub(1));
+    }
+
+    fn label_participants(&mut self) {
+        let me = self.me.as_ref().map(|m| m.participant.as_str());
+        self.participant_labels = ParticipantLabels::new(&self.participants, me);
     }
 
     fn on_ack(&mut self, id: &str) {

@@ -15,6 +15,7 @@ mod keys;
 pub mod modal;
 pub mod ownership;
 pub mod paging;
+pub mod participant_labels;
 pub use modal::{Modal, Question};
 mod reading;
 pub mod rules;
@@ -191,6 +192,8 @@ pub struct App {
     pub pending: Vec<Pending>,
     pub selected_request: usize,
     pub participants: Vec<ParticipantInfo>,
+    /// `participants` as the pane shows them (made with the list).
+    pub participant_labels: participant_labels::ParticipantLabels,
     pub selected_participant: usize,
     pub input: TextArea<'static>,
     pub focus: Focus,
@@ -284,6 +287,7 @@ impl App {
             pending: Vec::new(),
             selected_request: 0,
             participants: Vec::new(),
+            participant_labels: Default::default(),
             selected_participant: 0,
             input: new_input("Type a message; Enter sends"),
             focus: Focus::Input,

@@ -123,31 +123,26 @@ pub fn participants(app: &App, frame: &mut Frame, area: Rect) {
     if inner.height == 0 {
         return;
     }
-    let rows: Vec<people::Row> = app
-        .participants
-        .iter()
-        .map(|p| people::row(app, p))
-        .collect();
-    let columns = people::Columns::fit(inner.width as usize, &rows);
+    let columns = people::Columns::fit(inner.width as usize, &app.participant_labels);
     // Every row is one line already cut to the width: written straight
     // into the buffer (a Paragraph would measure each again, every frame).
+    // Only the rows in view are made: the pane is drawn every frame.
     let body = inner.height as usize - 1;
     let scroll = app
         .selected_participant
         .saturating_sub(body.saturating_sub(1));
-    let ownership = super::status_bar::ownership_label(app);
-    let shown = rows
-        .iter()
-        .enumerate()
-        .map(|(i, row)| columns.line(row, focused && i == app.selected_participant))
-        .chain(ownership.map(|(text, style)| {
-            Line::styled(
-                crate::tui::ui::fit::truncate(&text, inner.width as usize),
-                style,
-            )
-        }))
-        .skip(scroll)
-        .take(body);
+    let count = app.participants.len();
+    let shown = (0..=count).skip(scroll).take(body).filter_map(|i| {
+        if i < count {
+            let row = people::row(app, i);
+            return Some(columns.line(&row, focused && i == app.selected_participant));
+        }
+        let (text, style) = super::status_bar::ownership_label(app)?;
+        Some(Line::styled(
+            crate::tui::ui::fit::truncate(&text, inner.width as usize),
+            style,
+        ))
+    });
     let lines: Vec<Line> = std::iter::once(columns.header()).chain(shown).collect();
     put_lines(frame.buffer_mut(), inner, &lines);
 }

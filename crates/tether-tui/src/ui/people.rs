@@ -5,40 +5,37 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
 use super::fit::{truncate, width};
-use crate::protocol::{Grant, Mode, ParticipantInfo, Role};
+use crate::protocol::{Grant, Mode, Role};
 use crate::tui::app::App;
 use crate::tui::app::apply::waited;
-use crate::tui::sanitize::sanitize_plain;
+use crate::tui::app::participant_labels::ParticipantLabels;
 use crate::tui::theme;
 
 /// One participant, as shown.
-pub struct Row {
-    identity: String,
+pub struct Row<'a> {
+    identity: &'a str,
     role: &'static str,
     role_style: Style,
-    client: String,
+    client: &'a str,
     since: String,
 }
 
-pub fn row(app: &App, p: &ParticipantInfo) -> Row {
-    let me = app.me.as_ref().map(|m| m.participant.as_str());
-    let mut identity = sanitize_plain(&p.identity);
-    if Some(p.id.as_str()) == me {
-        identity.push_str(" (you)");
-    }
+/// Participant `i` of the list (and of its labels, made with it).
+pub fn row(app: &App, i: usize) -> Row<'_> {
+    let p = &app.participants[i];
+    let label = &app.participant_labels.rows[i];
     let watching = p.mode == Mode::View || !p.grants.contains(&Grant::Control);
     let (role, role_style) = match (p.role, watching) {
         (Role::Owner, _) => ("owner", theme::OK),
         (Role::Follower, false) => ("follower", theme::DIM),
         (Role::Follower, true) => ("viewer", theme::DIM),
     };
-    let connected = humantime::parse_rfc3339_weak(&p.connected_at).ok();
     Row {
-        identity,
+        identity: &label.identity,
         role,
         role_style,
-        client: p.client.as_deref().map(sanitize_plain).unwrap_or_default(),
-        since: waited(app.wall, connected),
+        client: &label.client,
+        since: waited(app.wall, label.connected),
     }
 }
 
@@ -60,16 +57,9 @@ impl Columns {
     /// Role and since keep their width; names get what they need (up to
     /// `IDENTITY_MIN` before the client column shrinks), the client
     /// column the rest, and goes when too narrow.
-    pub fn fit(room: usize, rows: &[Row]) -> Columns {
-        let widest = |cell: fn(&Row) -> &str, header: &str| {
-            rows.iter()
-                .map(|r| width(cell(r)))
-                .chain([width(header)])
-                .max()
-                .unwrap_or(0)
-        };
-        let identity_want = widest(|r| &r.identity, "identity");
-        let client_want = widest(|r| &r.client, "client").min(CLIENT_MAX);
+    pub fn fit(room: usize, labels: &ParticipantLabels) -> Columns {
+        let identity_want = labels.identity_width.max(width("identity"));
+        let client_want = labels.client_width.max(width("client")).min(CLIENT_MAX);
         let fixed = 1 + ROLE + 1 + SINCE;
         let free = room.saturating_sub(fixed);
         if identity_want + 1 + client_want <= free {
@@ -117,7 +107,7 @@ impl Columns {
             Style::default()
         };
         let [identity, role, client, since] =
-            self.cells(&row.identity, row.role, &row.client, &row.since);
+            self.cells(row.identity, row.role, row.client, &row.since);
         Line::from(vec![
             Span::styled(identity, base.patch(theme::BOLD)),
             Span::styled(role, base.patch(row.role_style)),

@@ -383,3 +383,26 @@ fn a_long_preview_scrolls_with_pgup_and_pgdn_and_stops_at_its_end() {
     assert!(!screen.contains("100 + line 100"), "{screen}");
     assert!(!screen.contains("rows 1-"), "{screen}");
 }
+
+/// A list longer than the pane: the rows around the selection are shown
+/// (only those are made each frame), with the selected one in view.
+#[test]
+fn a_long_participant_list_scrolls_to_the_selection() {
+    let mut rig = Rig::new(Role::Follower, true);
+    let participants = (0..40)
+        .map(|n| {
+            let name = format!("viewer-{n:02}");
+            participant(&format!("p{n}"), &name, Role::Follower, Mode::View)
+        })
+        .collect();
+    rig.server(ServerMessage::Participants {
+        participants,
+        owner_slot: None,
+    });
+    rig.app.selected_participant = 35;
+    let screen = render(&mut rig, 120, 40);
+    assert!(screen.contains("Participants (40)"), "{screen}");
+    assert!(screen.contains("identity"), "{screen}");
+    assert!(screen.contains("viewer-35"), "{screen}");
+    assert!(!screen.contains("viewer-00"), "{screen}");
+}
