@@ -479,6 +479,7 @@ impl App {
         // Pages are fetched when the user scrolls to an edge, not when a
         // message comes while the view rests on one.
         let user = matches!(msg, Msg::Key(_) | Msg::Mouse(_));
+        let edge = user.then(|| self.transcript_edge());
         if user {
             self.release_paging();
         }
@@ -498,8 +499,8 @@ impl App {
             }
         };
         let mut effects = effects;
-        if user {
-            effects.extend(self.page_if_needed());
+        if let Some(edge) = edge {
+            effects.extend(self.page_if_needed(edge));
         }
         self.sync_decision();
         if effects.contains(&Effect::Quit) {

@@ -32,6 +32,13 @@ const PAGE_BYTES: usize = 1 << 20;
 /// Events asked for at a time.
 const PAGE_EVENTS: usize = 2_000;
 
+/// The edges of the transcript the view rests on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Edge {
+    pub start: bool,
+    pub end: bool,
+}
+
 /// What a `history` request was for.
 #[derive(Debug, Clone, PartialEq)]
 enum Want {
@@ -198,19 +205,33 @@ impl App {
         }
     }
 
+    /// Which edge of the transcript the view rests on, before a key or
+    /// the mouse moves it.
+    pub(super) fn transcript_edge(&self) -> Edge {
+        Edge {
+            start: self.transcript.at_start(),
+            end: self.transcript.following(),
+        }
+    }
+
     /// Asks for what the view reached the edge of: the page before the
     /// first line held, or after the last page of older events shown.
-    pub(super) fn page_if_needed(&mut self) -> Vec<Effect> {
+    /// Pages joined onto what is shown are asked for as soon as the view
+    /// reaches the edge; a page that replaces it (the live transcript
+    /// giving way to history, or back) only once the view was already
+    /// there (`before`), so the lines the scroll stopped on are seen.
+    pub(super) fn page_if_needed(&mut self, before: Edge) -> Vec<Effect> {
         let waiting = self.paging.asked.is_some() || self.paging.held;
         if !self.paging.supported || waiting || self.transcript.is_empty() {
             return Vec::new();
         }
         let following = self.transcript.following();
+        let reading = self.paging.live.is_some();
         if !following && self.transcript.at_start() {
             let Some(from) = self.shown_from() else {
                 return Vec::new();
             };
-            if from > self.paging.oldest {
+            if from > self.paging.oldest && (reading || before.start) {
                 return self.ask(Want::Older, Some(from), 0);
             }
         } else if following && let Some(live) = &self.paging.live {
@@ -218,7 +239,9 @@ impl App {
                 .first_seq()
                 .is_none_or(|first| self.paging.hi + 1 >= first);
             if adjoins {
-                self.back_to_live(true);
+                if before.end {
+                    self.back_to_live(true);
+                }
             } else {
                 return self.ask(Want::Newer, None, self.paging.hi);
             }

@@ -262,3 +262,63 @@ fn a_refused_page_is_asked_for_again() {
         sent(&effects)
     );
 }
+
+/// The line numbers on screen.
+fn numbers_shown(rig: &mut Rig) -> Vec<u64> {
+    screen(rig)
+        .lines()
+        .filter_map(|row| row.strip_prefix("line ")?.get(..5)?.parse().ok())
+        .collect()
+}
+
+/// Pages with `key` until `done`, noting every line on screen once the
+/// host has served what the key asked for (the answer comes within a
+/// frame: what shows before it is a flash); the lines never shown from
+/// `from` to the session's last.
+fn lines_missed(
+    rig: &mut Rig,
+    key: KeyCode,
+    done: impl Fn(&Rig) -> bool,
+    from: impl Fn(&mut Rig) -> u64,
+) -> Vec<u64> {
+    let mut seen = vec![false; LINES as usize + 1];
+    let mut note = |rig: &mut Rig| {
+        for n in numbers_shown(rig) {
+            seen[n as usize] = true;
+        }
+    };
+    note(rig);
+    for _ in 0..2_000 {
+        let effects = rig.key(key);
+        serve(rig, effects);
+        note(rig);
+        if done(rig) {
+            break;
+        }
+    }
+    let from = from(rig);
+    (from..=LINES).filter(|n| !seen[*n as usize]).collect()
+}
+
+/// Paging from the tail to line 1 and back shows every line on some
+/// screen: where the live transcript gives way to pages from the host
+/// (and back), the scroll first stops on the lines at its edge, and the
+/// page replaces them only on the next key.
+#[test]
+fn paging_up_and_down_shows_every_line() {
+    let mut rig = rig(true);
+    let up = lines_missed(
+        &mut rig,
+        KeyCode::PageUp,
+        |r| r.app.at_session_start(),
+        |_| 1,
+    );
+    assert!(up.is_empty(), "not shown going up: {up:?}");
+    let down = lines_missed(
+        &mut rig,
+        KeyCode::PageDown,
+        |r| !r.app.reading_history() && r.app.transcript.following(),
+        |_| 1,
+    );
+    assert!(down.is_empty(), "not shown going down: {down:?}");
+}
