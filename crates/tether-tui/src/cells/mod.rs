@@ -338,6 +338,13 @@ impl StreamTail {
         };
         let cut = input.len() - unfinished_escape(input);
         self.held = input[cut..].to_owned();
+        // Sized once for the chunk (sanitised text is about as long, and
+        // each colour sequence starts a style run at most): a block grown
+        // by each piece reallocated its text and runs several times a
+        // chunk, a fifth of the ingest of short output events.
+        out.text.reserve(cut);
+        out.runs
+            .reserve(memchr::memchr_iter(0x1b, &input.as_bytes()[..cut]).count());
         self.style = sanitize_from_into(out, &input[..cut], base, self.style);
     }
 
