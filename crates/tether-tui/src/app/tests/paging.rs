@@ -273,14 +273,8 @@ fn numbers_shown(rig: &mut Rig) -> Vec<u64> {
 
 /// Pages with `key` until `done`, noting every line on screen once the
 /// host has served what the key asked for (the answer comes within a
-/// frame: what shows before it is a flash); the lines never shown from
-/// `from` to the session's last.
-fn lines_missed(
-    rig: &mut Rig,
-    key: KeyCode,
-    done: impl Fn(&Rig) -> bool,
-    from: impl Fn(&mut Rig) -> u64,
-) -> Vec<u64> {
+/// frame: what shows before it is a flash); the lines never shown.
+fn lines_missed(rig: &mut Rig, key: KeyCode, done: impl Fn(&Rig) -> bool) -> Vec<u64> {
     let mut seen = vec![false; LINES as usize + 1];
     let mut note = |rig: &mut Rig| {
         for n in numbers_shown(rig) {
@@ -296,8 +290,7 @@ fn lines_missed(
             break;
         }
     }
-    let from = from(rig);
-    (from..=LINES).filter(|n| !seen[*n as usize]).collect()
+    (1..=LINES).filter(|n| !seen[*n as usize]).collect()
 }
 
 /// Paging from the tail to line 1 and back shows every line on some
@@ -307,18 +300,10 @@ fn lines_missed(
 #[test]
 fn paging_up_and_down_shows_every_line() {
     let mut rig = rig(true);
-    let up = lines_missed(
-        &mut rig,
-        KeyCode::PageUp,
-        |r| r.app.at_session_start(),
-        |_| 1,
-    );
+    let up = lines_missed(&mut rig, KeyCode::PageUp, |r| r.app.at_session_start());
     assert!(up.is_empty(), "not shown going up: {up:?}");
-    let down = lines_missed(
-        &mut rig,
-        KeyCode::PageDown,
-        |r| !r.app.reading_history() && r.app.transcript.following(),
-        |_| 1,
-    );
+    let down = lines_missed(&mut rig, KeyCode::PageDown, |r| {
+        !r.app.reading_history() && r.app.transcript.following()
+    });
     assert!(down.is_empty(), "not shown going down: {down:?}");
 }
