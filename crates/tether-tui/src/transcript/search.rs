@@ -28,6 +28,7 @@ impl Transcript {
     /// to the nearest match at or above the bottom of the view (searching
     /// back from where the reader is), else the first one below it.
     pub fn search(&mut self, query: &str) -> usize {
+        self.open_matching(query);
         let matches = self.find(query);
         let count = matches.len();
         let bottom = self.view_bottom();
@@ -42,6 +43,22 @@ impl Transcript {
         });
         self.jump_to_match();
         count
+    }
+
+    /// Expands the collapsed blocks whose hidden lines hold `query` (as
+    /// a pager opens a fold for a match): a search shows every line it
+    /// finds, and counts it.
+    fn open_matching(&mut self, query: &str) {
+        let needle = query.to_ascii_lowercase();
+        if needle.is_empty() {
+            return;
+        }
+        for block in &mut self.blocks {
+            let hidden = block.collapsed.is_some() && !block.expanded;
+            if hidden && contains_ignore_ascii_case(&block.text.text, &needle) {
+                block.expanded = true;
+            }
+        }
     }
 
     /// Moves to the next (newer) or previous (older) match.

@@ -268,6 +268,32 @@ fn long_output_is_folded_when_it_ends_and_opens_whole() {
     assert!(shown(&mut rig).contains("out 50"));
 }
 
+/// A search for a line folded away opens its block, shows the line and
+/// counts it (the title said "no match" for a line the fold hid).
+#[test]
+fn a_search_opens_the_fold_that_hides_its_match() {
+    use crate::protocol::OutputStream;
+    let mut rig = Rig::new(Role::Owner, false);
+    let text: String = (1..=100).map(|n| format!("out {n}\n")).collect();
+    let output = EventKind::Output {
+        stream: OutputStream::Stdout,
+        text,
+    };
+    rig.event(record(1, output));
+    rig.event(record(
+        2,
+        EventKind::turn_end(crate::protocol::TurnOutcome::Success),
+    ));
+    assert!(!shown(&mut rig).contains("out 50\n"), "folded");
+    rig.focus(Focus::Transcript);
+    rig.key(KeyCode::Char('/'));
+    rig.typed("out 50");
+    rig.key(KeyCode::Enter);
+    let status = rig.app.transcript.match_status().unwrap();
+    assert_eq!(status, "/out 50: 1/1");
+    assert!(shown(&mut rig).contains("out 50\n"), "{}", shown(&mut rig));
+}
+
 /// The search marks the match `n`/`N` are at apart from the others, and
 /// expanded thinking keeps its label.
 #[test]
