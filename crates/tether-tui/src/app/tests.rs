@@ -135,6 +135,21 @@ impl Rig {
             self.key(KeyCode::Tab);
         }
     }
+
+    /// The transcript's rows in view at `width` x `height`, as text.
+    pub fn transcript_rows(&mut self, width: u16, height: u16) -> String {
+        let lines = self.app.transcript.visible_lines(width, height);
+        lines
+            .iter()
+            .map(|l| {
+                l.spans
+                    .iter()
+                    .map(|s| s.content.as_ref())
+                    .collect::<String>()
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
 }
 
 pub fn sent(effects: &[Effect]) -> Vec<ClientMessage> {

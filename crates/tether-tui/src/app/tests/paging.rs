@@ -119,20 +119,11 @@ fn serve(rig: &mut Rig, effects: Vec<Effect>) -> usize {
     served
 }
 
+/// The rows of the transcript pane as laid out.
 fn screen(rig: &mut Rig) -> String {
     rig.app.layout();
     let (width, height) = rig.app.transcript.view_size();
-    let lines = rig.app.transcript.visible_lines(width, height);
-    lines
-        .iter()
-        .map(|l| {
-            l.spans
-                .iter()
-                .map(|s| s.content.as_ref())
-                .collect::<String>()
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
+    rig.transcript_rows(width, height)
 }
 
 #[test]

@@ -78,17 +78,7 @@ pub fn answered(seq: u64, id: &str, decision: Decision) -> crate::protocol::Even
 
 /// The text the transcript shows now, block by block.
 pub fn shown(rig: &mut Rig) -> String {
-    let lines = rig.app.transcript.visible_lines(100, 200);
-    lines
-        .iter()
-        .map(|l| {
-            l.spans
-                .iter()
-                .map(|s| s.content.as_ref())
-                .collect::<String>()
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
+    rig.transcript_rows(100, 200)
 }
 
 fn edit_input() -> serde_json::Value {
