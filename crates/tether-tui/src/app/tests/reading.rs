@@ -214,19 +214,24 @@ fn a_denied_call_does_not_read_as_run() {
     assert!(!text.contains('⚙'), "{text}");
 }
 
+/// Event `seq`: a command's output of 100 lines, "out 1" to "out 100".
+fn hundred_lines_of_output(seq: u64) -> crate::protocol::EventRecord {
+    let text: String = (1..=100).map(|n| format!("out {n}\n")).collect();
+    let output = EventKind::Output {
+        stream: crate::protocol::OutputStream::Stdout,
+        text,
+    };
+    record(seq, output)
+}
+
 /// Long output is folded once the command ends, as the tools people know
 /// fold it: its first and last lines, and how many are hidden; Enter on
 /// it shows them all. Output still coming is never folded.
 #[test]
 fn long_output_is_folded_when_it_ends_and_opens_whole() {
-    use crate::protocol::{AgentState, OutputStream};
+    use crate::protocol::AgentState;
     let mut rig = Rig::new(Role::Owner, false);
-    let text: String = (1..=100).map(|n| format!("out {n}\n")).collect();
-    let output = EventKind::Output {
-        stream: OutputStream::Stdout,
-        text,
-    };
-    rig.event(record(1, output));
+    rig.event(hundred_lines_of_output(1));
     assert!(
         shown(&mut rig).contains("out 50"),
         "not folded while it runs"
@@ -262,14 +267,8 @@ fn long_output_is_folded_when_it_ends_and_opens_whole() {
 /// counts it (the title said "no match" for a line the fold hid).
 #[test]
 fn a_search_opens_the_fold_that_hides_its_match() {
-    use crate::protocol::OutputStream;
     let mut rig = Rig::new(Role::Owner, false);
-    let text: String = (1..=100).map(|n| format!("out {n}\n")).collect();
-    let output = EventKind::Output {
-        stream: OutputStream::Stdout,
-        text,
-    };
-    rig.event(record(1, output));
+    rig.event(hundred_lines_of_output(1));
     rig.event(record(
         2,
         EventKind::turn_end(crate::protocol::TurnOutcome::Success),
