@@ -43,6 +43,12 @@ pub struct FanoutArgs {
     /// received all but this many of the events sent (0 = open loop).
     #[arg(long, default_value_t = 16)]
     pub(super) window: u64,
+    /// At most this many events a second (as well as --window): runs with
+    /// different follower counts then compare the host's CPU per event at
+    /// one pace. Unpaced, a run whose followers are slower sends its events
+    /// further apart, and each costs the host more wake-ups.
+    #[arg(long, value_name = "EVENTS_PER_S")]
+    pub(super) rate: Option<f64>,
     /// Through TLS (`wss://`), measured against plain `ws://` in the same
     /// run.
     #[arg(long)]
@@ -87,6 +93,28 @@ async fn pace(window: u64, sent: u64, progress: &Progress) {
             break;
         }
         moved.await;
+    }
+}
+
+/// Event `n` goes no sooner than `n / rate` seconds after the first.
+struct Rate {
+    per_s: Option<f64>,
+    start: tokio::time::Instant,
+}
+
+impl Rate {
+    fn new(per_s: Option<f64>) -> Rate {
+        Rate {
+            per_s: per_s.filter(|r| *r > 0.0),
+            start: tokio::time::Instant::now(),
+        }
+    }
+
+    async fn wait(&self, n: u64) {
+        if let Some(per_s) = self.per_s {
+            let due = self.start + Duration::from_secs_f64(n as f64 / per_s);
+            tokio::time::sleep_until(due).await;
+        }
     }
 }
 
@@ -203,6 +231,7 @@ pub fn run(args: FanoutArgs) -> Result<()> {
         "bytes": args.bytes,
         "journal": args.journal,
         "window": args.window,
+        "rate": args.rate,
         "cores": std::thread::available_parallelism().map_or(1, |n| n.get()),
         "events_per_s": (args.events as f64 / tether_s).round(),
         "deliveries_per_s": deliveries_per_s.round(),
@@ -304,8 +333,22 @@ pub(super) async fn run_tether(
     };
     let cpu_before = super::process_cpu_ns();
     let start = mono_ns();
+    drive(&host, args, &followers.progress).await?;
+    let mut report = tokio::task::spawn_blocking(move || followers.report()).await??;
+    report.host_cpu_ns = super::process_cpu_ns().saturating_sub(cpu_before);
+    report.host_idle_cpu_ns_per_s = idle_cpu_ns_per_s;
+    host.shutdown().await?;
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(((report, start), per_conn))
+}
+
+/// Sends the run's events through the host, at the followers' and the
+/// rate's pace.
+async fn drive(host: &Host, args: &FanoutArgs, progress: &Progress) -> Result<()> {
+    let rate = Rate::new(args.rate);
     for sent in 0..args.events {
-        pace(args.window, sent, &followers.progress).await;
+        pace(args.window, sent, progress).await;
+        rate.wait(sent).await;
         let text = payload(args.bytes);
         host.inject(EventKind::Output {
             stream: OutputStream::Stdout,
@@ -313,12 +356,7 @@ pub(super) async fn run_tether(
         })
         .await?;
     }
-    let mut report = tokio::task::spawn_blocking(move || followers.report()).await??;
-    report.host_cpu_ns = super::process_cpu_ns().saturating_sub(cpu_before);
-    report.host_idle_cpu_ns_per_s = idle_cpu_ns_per_s;
-    host.shutdown().await?;
-    let _ = std::fs::remove_dir_all(&dir);
-    Ok(((report, start), per_conn))
+    Ok(())
 }
 
 /// The floor: pre-serialised frames through a tokio broadcast to plain
@@ -378,8 +416,10 @@ async fn run_bare(args: &FanoutArgs) -> Result<(FollowerReport, u64)> {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let start = mono_ns();
+    let rate = Rate::new(args.rate);
     for seq in 1..=args.events {
         pace(args.window, seq - 1, &followers.progress).await;
+        rate.wait(seq - 1).await;
         let frame = format!(
             r#"{{"type":"event","seq":{seq},"ts":"2026-01-01T00:00:00.000Z","event":{{"kind":"output","stream":"stdout","text":"{}"}}}}"#,
             payload(args.bytes)

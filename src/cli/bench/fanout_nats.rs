@@ -130,6 +130,7 @@ pub fn run(args: FanoutArgs) -> Result<()> {
         "events": args.events,
         "bytes": args.bytes,
         "window": args.window,
+        "rate": args.rate,
         "cores": std::thread::available_parallelism().map_or(1, |n| n.get()),
         "via_nats": figures(&relayed),
         "direct": figures(&direct),
