@@ -13,9 +13,10 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use tether::client::ConnEvent;
-use tether::protocol::{EventKind, EventRecord, OutputStream, ServerMessage};
+use tether::protocol::ServerMessage;
 use tether::tui::app::Msg;
 use tether::tui::deck::hosts::HostView;
+use tether::tui::deck::sample;
 use tether::tui::deck::{Deck, DeckMsg, SessionKey};
 use tether::tui::ui;
 
@@ -28,31 +29,12 @@ static GLOBAL: counting::Counting = counting::Counting;
 const SESSIONS: usize = 100;
 const EVENTS: u64 = 10_000;
 
-/// Event `seq`: a line of assistant text or of command output.
-fn frame(seq: u64) -> ServerMessage {
-    let event = if seq.is_multiple_of(2) {
-        EventKind::Assistant {
-            text: format!("step {seq}: the agent says what it does next, in a sentence"),
-        }
-    } else {
-        EventKind::Output {
-            stream: OutputStream::Stdout,
-            text: format!("\u{1b}[32mok\u{1b}[0m src/module.rs compiled in {seq} ms\n"),
-        }
-    };
-    ServerMessage::Event(EventRecord {
-        seq,
-        ts: "2026-01-01T00:00:00.000Z".into(),
-        event,
-    })
-}
-
 /// A deck of `SESSIONS` sessions on one host, each with `EVENTS` events.
 fn loaded_deck() -> Deck {
     let url = url::Url::parse("ws://127.0.0.1:7878/").expect("url");
     let host = HostView::new("bench".into(), url, "t".into());
     let mut deck = Deck::new(vec![host], false);
-    let frames: Vec<ServerMessage> = (1..=EVENTS).map(frame).collect();
+    let frames: Vec<ServerMessage> = (1..=EVENTS).map(sample::event).collect();
     let (now, wall) = (Instant::now(), SystemTime::now());
     for n in 0..SESSIONS {
         let tab = deck.tab_for(SessionKey {

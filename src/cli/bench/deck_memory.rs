@@ -14,11 +14,9 @@ use serde_json::json;
 
 use super::rss;
 use tether::client::ConnEvent;
-use tether::protocol::{
-    AgentState, EventKind, EventRecord, FEATURE_HISTORY, Grant, Mode, OutputStream, ServerMessage,
-    SessionDescription, You,
-};
+use tether::protocol::{FEATURE_HISTORY, Grant, Mode, You};
 use tether::tui::deck::hosts::HostView;
+use tether::tui::deck::sample;
 use tether::tui::deck::{Deck, DeckMsg, SessionKey};
 
 #[derive(Debug, Args)]
@@ -37,57 +35,6 @@ pub struct DeckArgs {
     old_host: bool,
 }
 
-/// Event `seq`: a line of assistant text or of coloured command output
-/// (as `benches/deck.rs`).
-fn record(seq: u64) -> EventRecord {
-    let event = if seq.is_multiple_of(2) {
-        EventKind::Assistant {
-            text: format!("step {seq}: the agent says what it does next, in a sentence"),
-        }
-    } else {
-        EventKind::Output {
-            stream: OutputStream::Stdout,
-            text: format!("\u{1b}[32mok\u{1b}[0m src/module.rs compiled in {seq} ms\n"),
-        }
-    };
-    EventRecord {
-        seq,
-        ts: "2026-01-01T00:00:00.000Z".into(),
-        event,
-    }
-}
-
-fn ready(id: &str, history: bool) -> ServerMessage {
-    ServerMessage::Ready {
-        protocol: 1,
-        session: SessionDescription {
-            id: id.into(),
-            epoch: "e".into(),
-            title: id.into(),
-            agent: "shell".into(),
-            cwd: "/w".into(),
-            started_at: "2026-01-01T00:00:00Z".into(),
-            rules: Vec::new(),
-            takes_updated_input: true,
-        },
-        you: You {
-            participant: "p1".into(),
-            identity: "bench".into(),
-            grants: vec![Grant::View],
-            mode: Mode::View,
-        },
-        last_seq: 0,
-        state: AgentState::Idle,
-        pending: Vec::new(),
-        agent: None,
-        features: if history {
-            vec![FEATURE_HISTORY.into()]
-        } else {
-            Vec::new()
-        },
-    }
-}
-
 pub fn run(args: DeckArgs) -> Result<()> {
     let url = url::Url::parse("ws://127.0.0.1:7878/")?;
     let host = HostView::new("bench".into(), url, "t".into());
@@ -102,12 +49,20 @@ pub fn run(args: DeckArgs) -> Result<()> {
             id: id.clone(),
         });
         deck.tabs[tab].opened = true;
+        let you = You {
+            participant: "p1".into(),
+            identity: "bench".into(),
+            grants: vec![Grant::View],
+            mode: Mode::View,
+        };
+        let features = match args.old_host {
+            true => Vec::new(),
+            false => vec![FEATURE_HISTORY.into()],
+        };
         let messages = [ConnEvent::Connected]
             .into_iter()
-            .chain([ConnEvent::Message(ready(&id, !args.old_host))])
-            .chain(
-                (1..=args.events).map(|seq| ConnEvent::Message(ServerMessage::Event(record(seq)))),
-            );
+            .chain([ConnEvent::Message(sample::ready(&id, &id, you, features))])
+            .chain((1..=args.events).map(|seq| ConnEvent::Message(sample::event(seq))));
         for event in messages {
             deck.update(DeckMsg::Conn { tab, event }, now, wall);
         }

@@ -12,6 +12,7 @@ pub mod inbox;
 pub mod keys;
 pub mod manage;
 pub mod notify;
+pub mod sample;
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;

@@ -9,10 +9,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use super::hosts::HostView;
 use super::*;
 use crate::client::ConnEvent;
-use crate::protocol::{
-    AgentState, ClientMessage, Grant, Mode, ParticipantInfo, Role, ServerMessage,
-    SessionDescription, You,
-};
+use crate::protocol::{ClientMessage, Grant, Mode, ParticipantInfo, Role, ServerMessage, You};
 
 pub(super) fn conn(deck: &mut Deck, message: ServerMessage) -> Vec<DeckEffect> {
     let event = ConnEvent::Message(message);
@@ -59,30 +56,17 @@ pub(super) fn watching() -> Deck {
     );
     conn(
         &mut deck,
-        ServerMessage::Ready {
-            protocol: 1,
-            session: SessionDescription {
-                id: "api".into(),
-                epoch: "e".into(),
-                title: "API".into(),
-                agent: "shell".into(),
-                cwd: "/w".into(),
-                started_at: "2026-01-01T00:00:00Z".into(),
-                rules: Vec::new(),
-                takes_updated_input: true,
-            },
-            you: You {
+        super::sample::ready(
+            "api",
+            "API",
+            You {
                 participant: "p1".into(),
                 identity: "alice".into(),
                 grants: vec![Grant::View, Grant::Control],
                 mode: Mode::Control,
             },
-            last_seq: 0,
-            state: AgentState::Idle,
-            pending: Vec::new(),
-            agent: None,
-            features: Vec::new(),
-        },
+            Vec::new(),
+        ),
     );
     let reason = Some("connected with claim=no: watching until it claims".into());
     conn(
