@@ -362,6 +362,7 @@ async fn run_turn(
             ServerMessage::Participants {
                 participants,
                 owner_slot,
+                ..
             } => {
                 standing.participants = participants;
                 standing.owner_slot = owner_slot;

@@ -109,6 +109,7 @@ async fn a_finished_prompt_gives_the_owner_slot_back_at_once() {
         if let ServerMessage::Participants {
             participants,
             owner_slot,
+            ..
         } = viewer.recv().await
         {
             break (participants, owner_slot);

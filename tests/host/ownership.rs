@@ -17,6 +17,7 @@ fn slot_state(message: &ServerMessage) -> Option<(Option<OwnerSlot>, bool)> {
         ServerMessage::Participants {
             participants,
             owner_slot,
+            ..
         } => Some((
             owner_slot.clone(),
             participants.iter().any(|p| p.role == Role::Owner),

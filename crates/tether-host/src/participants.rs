@@ -10,6 +10,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::Frame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 
+use crate::host::session::Listing;
 use crate::protocol::OwnerSlot;
 
 /// The text before the first entry.
@@ -27,7 +28,23 @@ pub struct ParticipantsMessage {
 
 impl ParticipantsMessage {
     pub fn new(entries: Vec<Arc<str>>, owner_slot: Option<&OwnerSlot>) -> Self {
+        Self::listing(
+            Listing {
+                entries,
+                unlisted: 0,
+            },
+            owner_slot,
+        )
+    }
+
+    /// The message of a listing: its `unlisted` field says how many
+    /// participants it leaves out.
+    pub fn listing(listing: Listing, owner_slot: Option<&OwnerSlot>) -> Self {
+        let Listing { entries, unlisted } = listing;
         let mut tail = String::from("]");
+        if unlisted > 0 {
+            tail.push_str(&format!(r#","unlisted":{unlisted}"#));
+        }
         if let Some(slot) = owner_slot {
             tail.push_str(r#","owner_slot":"#);
             tail.push_str(&serde_json::to_string(slot).expect("owner slot serialises"));
@@ -138,6 +155,7 @@ mod tests {
                 let ServerMessage::Participants {
                     participants,
                     owner_slot: decoded,
+                    ..
                 } = serde_json::from_str(&whole).unwrap()
                 else {
                     panic!("not a participants message: {whole}");

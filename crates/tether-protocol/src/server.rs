@@ -136,6 +136,10 @@ pub enum ServerMessage {
     },
     Participants {
         participants: Vec<ParticipantInfo>,
+        /// How many participants the list leaves out (a host lists at most
+        /// 100 viewers; the owner and those in control mode always).
+        #[serde(default, skip_serializing_if = "is_zero")]
+        unlisted: u64,
         /// Present only while the owner slot is held for a disconnected
         /// owner; absent with no owner listed means the slot is free.
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -240,6 +244,10 @@ pub fn decode_server_message(text: &str) -> serde_json::Result<ServerMessage> {
         }));
     }
     serde_json::from_str(text)
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 #[cfg(test)]

@@ -18,7 +18,6 @@ mod rules;
 mod state;
 mod types;
 
-use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -35,7 +34,7 @@ pub use log::{
     EventLog, Frame, HistoryBudget, HistoryWindow, PagePlan, ReplayPlan, SeqRange, page_limit,
 };
 pub use refusal::Refusal;
-pub use roster::{Participant, ParticipantId, RoleChange, Roster};
+pub use roster::{LISTED_MAX, Listing, Participant, ParticipantId, RoleChange, Roster};
 pub use state::SessionState;
 pub use types::{AgentCommand, AgentTraits, At, Join, Output, SessionConfig, Since, Welcome};
 
@@ -465,13 +464,14 @@ impl Session {
     /// The current `participants` message.
     pub fn participants(&self, now: Instant) -> ServerMessage {
         ServerMessage::Participants {
+            unlisted: 0,
             participants: self.roster.infos(),
             owner_slot: self.roster.owner_slot(now),
         }
     }
 
     /// The entries of the current `participants` message as JSON each.
-    pub fn participant_entries(&mut self) -> Vec<Arc<str>> {
+    pub fn participant_entries(&mut self) -> Listing {
         self.roster.entries()
     }
 

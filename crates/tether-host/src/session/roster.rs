@@ -357,25 +357,57 @@ impl Roster {
             .collect()
     }
 
-    /// Every participant's entry as JSON text, in join order (cached; an
-    /// entry is remade only when its role changed).
-    pub fn entries(&mut self) -> Vec<Arc<str>> {
-        let mut out = Vec::with_capacity(self.participants.len());
+    /// The participants' entries as JSON text, in join order (cached; an
+    /// entry is remade only when its role changed): every one while there
+    /// are at most [`LISTED_MAX`]; past that the owner and everyone in
+    /// control mode, then viewers up to the limit, the rest counted.
+    pub fn entries(&mut self) -> Listing {
+        let controllers = self
+            .participants
+            .iter()
+            .filter(|(id, p)| p.mode == Mode::Control || self.owner == Some(**id))
+            .count();
+        let mut viewers_room = LISTED_MAX.saturating_sub(controllers);
+        let mut listing = Listing {
+            entries: Vec::with_capacity(self.participants.len().min(LISTED_MAX)),
+            unlisted: 0,
+        };
         for (id, p) in &self.participants {
             let role = self.role_of(*id);
+            if p.mode != Mode::Control && role != Role::Owner {
+                if viewers_room == 0 {
+                    listing.unlisted += 1;
+                    continue;
+                }
+                viewers_room -= 1;
+            }
             match self.entries.get(id) {
-                Some((cached, text)) if *cached == role => out.push(text.clone()),
+                Some((cached, text)) if *cached == role => listing.entries.push(text.clone()),
                 _ => {
                     let text: Arc<str> = serde_json::to_string(&self.info(*id, p))
                         .expect("participant info serialises")
                         .into();
                     self.entries.insert(*id, (role, text.clone()));
-                    out.push(text);
+                    listing.entries.push(text);
                 }
             }
         }
-        out
+        listing
     }
+}
+
+/// The most participants a `participants` message lists (beyond, only the
+/// owner and those in control mode are added): every viewer receives the
+/// list on every change, so a list of all of 10,000 viewers would cost
+/// the host and the broker the square of their number (and pass the
+/// broker's 1 MiB message limit).
+pub const LISTED_MAX: usize = 100;
+
+/// The entries of a `participants` message, and how many were left out.
+#[derive(Debug, Clone, Default)]
+pub struct Listing {
+    pub entries: Vec<Arc<str>>,
+    pub unlisted: u64,
 }
 
 #[cfg(test)]

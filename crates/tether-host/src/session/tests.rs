@@ -174,6 +174,7 @@ fn join_greets_in_protocol_order_and_tells_the_others() {
     ));
     assert_eq!(messages.len(), 2, "ready and role, then the list");
     let list: Vec<crate::protocol::ParticipantInfo> = entries
+        .entries
         .iter()
         .map(|e| serde_json::from_str(e).unwrap())
         .collect();
@@ -534,6 +535,7 @@ fn a_turn_left_open_by_a_killed_host_is_closed_on_restore() {
 mod plain_answers;
 
 mod ids;
+mod listing;
 
 mod bounds;
 

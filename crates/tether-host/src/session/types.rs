@@ -1,6 +1,5 @@
 //! The session's inputs and outputs, and its static settings.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::Value;
@@ -135,7 +134,7 @@ pub struct Join {
 pub struct Welcome {
     pub to: ParticipantId,
     pub messages: Vec<ServerMessage>,
-    pub participants: Vec<Arc<str>>,
+    pub participants: super::roster::Listing,
     pub owner_slot: Option<OwnerSlot>,
     pub replay: ReplayPlan,
 }

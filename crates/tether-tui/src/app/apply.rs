@@ -38,7 +38,14 @@ impl App {
                 return self.on_ready(session, you, state, pending);
             }
             ServerMessage::Role { role, reason } => self.on_role(role, reason),
-            ServerMessage::Participants { participants, .. } => self.on_participants(participants),
+            ServerMessage::Participants {
+                participants,
+                unlisted,
+                ..
+            } => {
+                self.unlisted_participants = unlisted;
+                self.on_participants(participants);
+            }
             ServerMessage::Event(record) => return self.in_live(|app| app.on_event(record)),
             ServerMessage::CaughtUp { .. } => self.resuming = false,
             ServerMessage::Ack { id, .. } => self.on_ack(&id),

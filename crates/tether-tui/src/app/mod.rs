@@ -192,6 +192,9 @@ pub struct App {
     pub pending: Vec<Pending>,
     pub selected_request: usize,
     pub participants: Vec<ParticipantInfo>,
+    /// Participants the host's list leaves out (it lists at most 100
+    /// viewers): counted, not shown.
+    pub unlisted_participants: u64,
     /// `participants` as the pane shows them (made with the list).
     pub participant_labels: participant_labels::ParticipantLabels,
     pub selected_participant: usize,
@@ -287,6 +290,7 @@ impl App {
             pending: Vec::new(),
             selected_request: 0,
             participants: Vec::new(),
+            unlisted_participants: 0,
             participant_labels: Default::default(),
             selected_participant: 0,
             input: new_input("Type a message; Enter sends"),

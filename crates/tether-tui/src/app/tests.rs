@@ -81,6 +81,7 @@ impl Rig {
         rig.server(ready("e1", Vec::new()));
         rig.server(ServerMessage::Role { role, reason: None });
         rig.server(ServerMessage::Participants {
+            unlisted: 0,
             participants: vec![ParticipantInfo {
                 id: "p1".into(),
                 identity: "alice".into(),

@@ -22,6 +22,7 @@ pub(super) fn conn(deck: &mut Deck, message: ServerMessage) -> Vec<DeckEffect> {
 
 fn participants(role: Role) -> ServerMessage {
     ServerMessage::Participants {
+        unlisted: 0,
         participants: vec![ParticipantInfo {
             id: "p1".into(),
             identity: "alice".into(),

@@ -118,31 +118,51 @@ pub fn permissions(app: &App, frame: &mut Frame, area: Rect) {
 
 pub fn participants(app: &App, frame: &mut Frame, area: Rect) {
     let focused = has_focus(app, Focus::Participants);
-    let title = format!(" Participants ({}) ", app.participants.len());
+    let unlisted = app.unlisted_participants;
+    let title = format!(
+        " Participants ({}) ",
+        app.participants.len() as u64 + unlisted
+    );
     let inner = pane_frame::draw(frame.buffer_mut(), area, Line::from(title), focused);
     if inner.height == 0 {
         return;
     }
     let columns = people::Columns::fit(inner.width as usize, &app.participant_labels);
+    // Under the rows: how many the host did not list, and who may own.
+    let more = (unlisted > 0).then(|| {
+        let text = format!("… and {unlisted} more watching (the host lists 100)");
+        (text, theme::DIM)
+    });
+    let notes: Vec<(String, ratatui::style::Style)> = more
+        .into_iter()
+        .chain(super::status_bar::ownership_label(app))
+        .collect();
     // Every row is one line already cut to the width: written straight
     // into the buffer (a Paragraph would measure each again, every frame).
-    // Only the rows in view are made: the pane is drawn every frame.
+    // Only the rows in view are made: the pane is drawn every frame. When
+    // the rows do not all fit, the notes keep the pane's last lines.
     let body = inner.height as usize - 1;
+    let count = app.participants.len();
+    let list_rows = match count + notes.len() <= body {
+        true => body,
+        false => body.saturating_sub(notes.len()).max(1),
+    };
     let scroll = app
         .selected_participant
-        .saturating_sub(body.saturating_sub(1));
-    let count = app.participants.len();
-    let shown = (0..=count).skip(scroll).take(body).filter_map(|i| {
-        if i < count {
-            let row = people::row(app, i);
-            return Some(columns.line(&row, focused && i == app.selected_participant));
-        }
-        let (text, style) = super::status_bar::ownership_label(app)?;
-        Some(Line::styled(
-            crate::tui::ui::fit::truncate(&text, inner.width as usize),
-            style,
-        ))
+        .saturating_sub(list_rows.saturating_sub(1));
+    let rows = (scroll..count.min(scroll + list_rows)).map(|i| {
+        columns.line(
+            &people::row(app, i),
+            focused && i == app.selected_participant,
+        )
     });
+    let notes = notes.iter().map(|(text, style)| {
+        Line::styled(
+            crate::tui::ui::fit::truncate(text, inner.width as usize),
+            *style,
+        )
+    });
+    let shown = rows.chain(notes).take(body);
     let lines: Vec<Line> = std::iter::once(columns.header()).chain(shown).collect();
     put_lines(frame.buffer_mut(), inner, &lines);
 }

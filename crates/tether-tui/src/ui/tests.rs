@@ -23,6 +23,7 @@ fn render(rig: &mut Rig, width: u16, height: u16) -> String {
 
 fn with_transcript(rig: &mut Rig) {
     rig.server(ServerMessage::Participants {
+        unlisted: 0,
         participants: vec![
             participant("p1", "alice", Role::Owner, Mode::Control),
             participant("p2", "bob", Role::Follower, Mode::Control),
@@ -396,6 +397,7 @@ fn a_long_participant_list_scrolls_to_the_selection() {
         })
         .collect();
     rig.server(ServerMessage::Participants {
+        unlisted: 0,
         participants,
         owner_slot: None,
     });
@@ -405,4 +407,30 @@ fn a_long_participant_list_scrolls_to_the_selection() {
     assert!(screen.contains("identity"), "{screen}");
     assert!(screen.contains("viewer-35"), "{screen}");
     assert!(!screen.contains("viewer-00"), "{screen}");
+}
+
+/// The host lists at most 100 viewers; the pane counts the rest and says
+/// so under the rows.
+#[test]
+fn viewers_the_host_did_not_list_are_counted() {
+    let mut rig = Rig::new(Role::Follower, true);
+    let participants = (0..100)
+        .map(|n| {
+            participant(
+                &format!("p{n}"),
+                &format!("v{n}"),
+                Role::Follower,
+                Mode::View,
+            )
+        })
+        .collect();
+    rig.server(ServerMessage::Participants {
+        participants,
+        unlisted: 9_900,
+        owner_slot: None,
+    });
+    rig.app.selected_participant = 99;
+    let screen = render(&mut rig, 120, 40);
+    assert!(screen.contains("Participants (10000)"), "{screen}");
+    assert!(screen.contains("and 9900 more watching"), "{screen}");
 }

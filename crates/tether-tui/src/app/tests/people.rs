@@ -27,6 +27,7 @@ pub fn person(id: &str, identity: &str, role: Role) -> ParticipantInfo {
 
 pub fn roster(people: Vec<ParticipantInfo>, slot: Option<(&str, u64)>) -> ServerMessage {
     ServerMessage::Participants {
+        unlisted: 0,
         participants: people,
         owner_slot: slot.map(|(held_for, ms)| OwnerSlot {
             held_for: held_for.into(),
