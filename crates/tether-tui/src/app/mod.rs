@@ -192,8 +192,7 @@ pub struct App {
     pub pending: Vec<Pending>,
     pub selected_request: usize,
     pub participants: Vec<ParticipantInfo>,
-    /// Participants the host's list leaves out (it lists at most 100
-    /// viewers): counted, not shown.
+    /// Participants the host's list leaves out: counted, not shown.
     pub unlisted_participants: u64,
     /// `participants` as the pane shows them (made with the list).
     pub participant_labels: participant_labels::ParticipantLabels,
@@ -228,8 +227,7 @@ pub struct App {
     pub owner_slot: Option<ownership::HeldSlot>,
     /// When the running turn started; None while idle.
     turn_started: Option<SystemTime>,
-    /// Whether the terminal captures the mouse (wheel scrolls; no text
-    /// selection). Set before `event_loop::run` from `--no-mouse`.
+    /// The terminal captures the mouse (wheel scrolls, no selection).
     pub mouse_capture: bool,
     /// The decision view on pending permission requests.
     pub decision: decision::DecisionView,
@@ -251,8 +249,7 @@ pub struct App {
     /// Where the deck shows this session's decision view on its own (the
     /// inbox), instead of at the bottom of `area`.
     pub decision_area: Option<ratatui::layout::Rect>,
-    /// Output arrived since the streams last ended (it is folded when long,
-    /// once they end).
+    /// Output arrived since the streams last ended (long output folds then).
     output_open: bool,
     /// Requests waiting in the deck's other sessions, when its session
     /// list is not on screen to say so (the status bar does).
