@@ -125,8 +125,11 @@ pub(super) struct Followers {
     report: std::thread::JoinHandle<Option<String>>,
 }
 
-/// How long the followers have to join before the bench gives up.
-const JOIN_WAIT: Duration = Duration::from_secs(60);
+/// How long `followers` have to join before the bench gives up: a minute,
+/// and 30 ms more for each (relay followers join one after another).
+fn join_wait(followers: usize) -> Duration {
+    Duration::from_secs(60) + Duration::from_millis(30) * followers as u32
+}
 
 /// Where the followers connect, and what they trust there.
 pub(super) struct Join<'a> {
@@ -307,7 +310,8 @@ pub(super) async fn run_tether(
     };
     let mut followers = followers;
     // Every follower has joined once the host lists them all.
-    let deadline = std::time::Instant::now() + JOIN_WAIT;
+    let join_wait = join_wait(args.followers);
+    let deadline = std::time::Instant::now() + join_wait;
     loop {
         let joined = host.summary().await?.participants;
         if joined >= args.followers {
@@ -319,7 +323,7 @@ pub(super) async fn run_tether(
         if std::time::Instant::now() > deadline {
             let _ = followers.child.kill();
             bail!(
-                "only {joined} of {} followers joined in {JOIN_WAIT:?}",
+                "only {joined} of {} followers joined in {join_wait:?}",
                 args.followers
             );
         }
