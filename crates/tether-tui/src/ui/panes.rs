@@ -130,7 +130,7 @@ pub fn participants(app: &App, frame: &mut Frame, area: Rect) {
     let columns = people::Columns::fit(inner.width as usize, &app.participant_labels);
     // Under the rows: how many the host did not list, and who may own.
     let more = (unlisted > 0).then(|| {
-        let text = format!("… and {unlisted} more watching (the host lists 100)");
+        let text = format!("… and {unlisted} more watching");
         (text, theme::DIM)
     });
     let notes: Vec<(String, ratatui::style::Style)> = more
