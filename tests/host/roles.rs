@@ -232,3 +232,47 @@ async fn a_connection_with_claim_no_watches_a_free_session_until_it_claims() {
     assert!(refused.is_err(), "an unknown claim value is a 400");
     host.stop().await;
 }
+
+/// Past 100 participants the list names the owner and 99 viewers (the
+/// first to join), and counts the rest: every viewer gets the list on
+/// every change, so a full list would cost the square of their number.
+#[tokio::test]
+async fn a_crowd_is_counted_past_a_hundred_and_the_owner_is_always_listed() {
+    let host =
+        TestHost::start_with(AgentSpec::Shell, |config| config.make_room_for_viewers(110)).await;
+    let mut viewers = Vec::new();
+    for _ in 0..105 {
+        let mut viewer = Client::connect(&host.url, &host.view, "").await;
+        viewer.greeting().await;
+        viewers.push(viewer);
+    }
+    let mut owner = Client::connect(&host.url, &host.control, "").await;
+    let ServerMessage::Ready { you, .. } = owner.recv().await else {
+        panic!("ready first");
+    };
+    let _role = owner.recv().await;
+    let ServerMessage::Participants {
+        participants,
+        unlisted,
+        ..
+    } = owner.recv().await
+    else {
+        panic!("participants third");
+    };
+    assert_eq!(participants.len(), 100);
+    assert_eq!(unlisted, 6, "105 viewers and the owner, 100 listed");
+    let me = participants.iter().find(|p| p.id == you.participant);
+    assert_eq!(me.map(|p| p.role), Some(Role::Owner), "the owner is listed");
+    // The first viewer still sees the crowd counted once it settles.
+    let counted = viewers[0]
+        .wait_for(|m| match m {
+            ServerMessage::Participants {
+                participants,
+                unlisted,
+                ..
+            } if participants.len() as u64 + unlisted == 106 => Some(*unlisted),
+            _ => None,
+        })
+        .await;
+    assert_eq!(counted, 6);
+}

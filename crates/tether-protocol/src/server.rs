@@ -137,7 +137,7 @@ pub enum ServerMessage {
     Participants {
         participants: Vec<ParticipantInfo>,
         /// How many participants the list leaves out (a host lists at most
-        /// 100 viewers; the owner and those in control mode always).
+        /// 100; the owner and those who may own always).
         #[serde(default, skip_serializing_if = "is_zero")]
         unlisted: u64,
         /// Present only while the owner slot is held for a disconnected

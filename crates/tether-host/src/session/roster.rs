@@ -359,13 +359,13 @@ impl Roster {
 
     /// The participants' entries as JSON text, in join order (cached; an
     /// entry is remade only when its role changed): every one while there
-    /// are at most [`LISTED_MAX`]; past that the owner and everyone in
-    /// control mode, then viewers up to the limit, the rest counted.
+    /// are at most [`LISTED_MAX`]; past that the owner and everyone who
+    /// may own, then the others up to the limit, the rest counted.
     pub fn entries(&mut self) -> Listing {
         let controllers = self
             .participants
             .iter()
-            .filter(|(id, p)| p.mode == Mode::Control || self.owner == Some(**id))
+            .filter(|(id, p)| p.eligible() || self.owner == Some(**id))
             .count();
         let mut viewers_room = LISTED_MAX.saturating_sub(controllers);
         let mut listing = Listing {
@@ -374,7 +374,7 @@ impl Roster {
         };
         for (id, p) in &self.participants {
             let role = self.role_of(*id);
-            if p.mode != Mode::Control && role != Role::Owner {
+            if !p.eligible() && role != Role::Owner {
                 if viewers_room == 0 {
                     listing.unlisted += 1;
                     continue;
@@ -397,7 +397,7 @@ impl Roster {
 }
 
 /// The most participants a `participants` message lists (beyond, only the
-/// owner and those in control mode are added): every viewer receives the
+/// owner and those who may own are added): every viewer receives the
 /// list on every change, so a list of all of 10,000 viewers would cost
 /// the host and the broker the square of their number (and pass the
 /// broker's 1 MiB message limit).

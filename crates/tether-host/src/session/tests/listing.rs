@@ -1,7 +1,7 @@
 //! The `participants` message lists at most `LISTED_MAX` viewers: every
 //! viewer receives it on every change, so 10,000 of them listed in full
-//! would cost the square of their number. The owner and everyone in
-//! control mode are always listed.
+//! would cost the square of their number. The owner and everyone who may
+//! own are always listed.
 
 use std::time::{Duration, Instant};
 
