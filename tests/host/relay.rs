@@ -46,12 +46,20 @@ pub(crate) async fn until(
     conn: &mut Connection,
     matches: impl Fn(&ServerMessage) -> bool,
 ) -> ServerMessage {
-    loop {
-        let message = next_message(conn).await;
-        if matches(&message) {
-            return message;
+    // One deadline for the whole wait: round-trip reports come every few
+    // seconds, so a wait per message alone would never end.
+    let mut seen = Vec::new();
+    let waited = tokio::time::timeout(WAIT * 6, async {
+        loop {
+            let message = next_message(conn).await;
+            if matches(&message) {
+                return message;
+            }
+            seen.push(format!("{message:?}").chars().take(200).collect::<String>());
         }
-    }
+    })
+    .await;
+    waited.unwrap_or_else(|_| panic!("no such message within {:?}; saw {seen:#?}", WAIT * 6))
 }
 
 fn send(conn: &Connection, message: ClientMessage) {

@@ -209,11 +209,9 @@ async fn request(
 
 /// Every session of the host now, in list order.
 async fn snapshot(store: &kv::Store, prefix: &str) -> Result<Vec<SessionSummary>, Stop> {
-    let lost = |e: &dyn std::fmt::Display| Stop::Lost(format!("broker: {e}"));
-    let mut keys = store.keys().await.map_err(|e| lost(&e))?;
+    let keys = all_keys(store).await.map_err(Stop::Lost)?;
     let mut sessions = Vec::new();
-    while let Some(key) = keys.next().await {
-        let key = key.map_err(|e| lost(&e))?;
+    for key in keys {
         if !key.starts_with(prefix) {
             continue;
         }
@@ -234,16 +232,33 @@ pub async fn hosts_on(broker: &Broker) -> Result<Vec<String>, String> {
         .get_key_value(LOBBY_BUCKET)
         .await
         .map_err(|_| format!("no host has served through {} yet", broker.shown()))?;
+    let hosts: std::collections::BTreeSet<String> = all_keys(&store)
+        .await?
+        .iter()
+        .filter_map(|key| Some(key.split_once('.')?.0.to_owned()))
+        .collect();
+    Ok(hosts.into_iter().collect())
+}
+
+/// How long the listing of a bucket's keys waits for the next one before
+/// taking what it has.
+const KEYS_PAUSE: Duration = Duration::from_secs(2);
+
+/// The bucket's keys now. The broker sends them at once and marks the
+/// last, but nats-server 2.9 sometimes never marks it while keys change
+/// (nats-io/nats-server#3481), and the library's listing then never ends:
+/// a pause ends it instead.
+async fn all_keys(store: &kv::Store) -> Result<Vec<String>, String> {
     let mut keys = store.keys().await.map_err(|e| format!("broker: {e}"))?;
-    let mut hosts = std::collections::BTreeSet::new();
-    while let Some(key) = keys.next().await {
-        if let Ok(key) = key
-            && let Some((host, _)) = key.split_once('.')
-        {
-            hosts.insert(host.to_owned());
+    let mut all = Vec::new();
+    while let Ok(next) = tokio::time::timeout(KEYS_PAUSE, keys.next()).await {
+        match next {
+            Some(key) => all.push(key.map_err(|e| format!("broker: {e}"))?),
+            None => return Ok(all),
         }
     }
-    Ok(hosts.into_iter().collect())
+    tracing::debug!("the broker did not mark its last key; taking {}", all.len());
+    Ok(all)
 }
 
 /// Tells `found` of each host that puts its first session in `broker`'s
