@@ -117,7 +117,8 @@ async fn greet(
             return false;
         }
     }
-    // One message, however long (a broker's limit is 1 MiB by default).
+    // One message: a list names at most 100 participants, well under a
+    // broker's 1 MiB limit.
     if !publish(link, participants.to_frame()).await {
         return false;
     }
