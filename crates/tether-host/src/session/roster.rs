@@ -411,10 +411,10 @@ pub struct Listing {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    fn person(identity: &str, grant: Grant, mode: Mode) -> Participant {
+    pub(in crate::session) fn person(identity: &str, grant: Grant, mode: Mode) -> Participant {
         Participant {
             identity: identity.into(),
             grants: vec![grant],

@@ -5,19 +5,9 @@
 
 use std::time::{Duration, Instant};
 
-use crate::host::session::roster::{LISTED_MAX, Participant, Roster};
+use crate::host::session::roster::tests::person;
+use crate::host::session::roster::{LISTED_MAX, Roster};
 use crate::protocol::{Grant, Mode, ParticipantInfo, Role};
-
-fn person(identity: &str, grant: Grant, mode: Mode) -> Participant {
-    Participant {
-        identity: identity.into(),
-        grants: vec![grant],
-        mode,
-        client: None,
-        connected_at: String::new(),
-        claims: true,
-    }
-}
 
 fn listed(roster: &mut Roster) -> (Vec<ParticipantInfo>, u64) {
     let listing = roster.entries();
