@@ -27,20 +27,10 @@ pub struct ParticipantsMessage {
 }
 
 impl ParticipantsMessage {
-    pub fn new(entries: Vec<Arc<str>>, owner_slot: Option<&OwnerSlot>) -> Self {
-        Self::listing(
-            Listing {
-                entries,
-                unlisted: 0,
-            },
-            owner_slot,
-        )
-    }
-
-    /// The message of a listing: its `unlisted` field says how many
-    /// participants it leaves out.
-    pub fn listing(listing: Listing, owner_slot: Option<&OwnerSlot>) -> Self {
-        let Listing { entries, unlisted } = listing;
+    /// The message of a listing (or of a plain list of entries): its
+    /// `unlisted` field says how many participants it leaves out.
+    pub fn new(listing: impl Into<Listing>, owner_slot: Option<&OwnerSlot>) -> Self {
+        let Listing { entries, unlisted } = listing.into();
         let mut tail = String::from("]");
         if unlisted > 0 {
             tail.push_str(&format!(r#","unlisted":{unlisted}"#));
@@ -148,7 +138,8 @@ mod tests {
         };
         for count in [0, 1, 3, 200] {
             for owner_slot in [None, Some(&slot)] {
-                let message = ParticipantsMessage::new((0..count).map(entry).collect(), owner_slot);
+                let message =
+                    ParticipantsMessage::new((0..count).map(entry).collect::<Vec<_>>(), owner_slot);
                 let whole = message.to_frame().to_string();
                 assert_eq!(whole.len(), message.len());
                 assert_eq!(reassemble(message.messages(256)), whole);
@@ -168,7 +159,7 @@ mod tests {
 
     #[test]
     fn a_large_list_is_sent_in_fragments() {
-        let message = ParticipantsMessage::new((0..200).map(entry).collect(), None);
+        let message = ParticipantsMessage::new((0..200).map(entry).collect::<Vec<_>>(), None);
         assert!(message.messages(4096).count() > 1);
         assert_eq!(message.messages(usize::MAX).count(), 1);
     }

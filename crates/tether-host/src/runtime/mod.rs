@@ -327,7 +327,7 @@ impl Runtime {
         self.participants_due = None;
         let owner_slot = self.session.owner_slot(std::time::Instant::now());
         let list =
-            ParticipantsMessage::listing(self.session.participant_entries(), owner_slot.as_ref());
+            ParticipantsMessage::new(self.session.participant_entries(), owner_slot.as_ref());
         let _ = self.broadcast.send(list.to_frame());
     }
 
@@ -437,7 +437,7 @@ impl Runtime {
         Joined {
             id: to,
             greeting: messages.iter().map(frame).collect(),
-            participants: ParticipantsMessage::listing(participants, owner_slot.as_ref()),
+            participants: ParticipantsMessage::new(participants, owner_slot.as_ref()),
             replay: self.replay_job(replay),
             direct: direct_rx,
             // Subscribed only now: it must not get the broadcasts above.

@@ -410,6 +410,16 @@ pub struct Listing {
     pub unlisted: u64,
 }
 
+/// Every entry listed.
+impl From<Vec<Arc<str>>> for Listing {
+    fn from(entries: Vec<Arc<str>>) -> Listing {
+        Listing {
+            entries,
+            unlisted: 0,
+        }
+    }
+}
+
 #[cfg(test)]
 pub(super) mod tests {
     use super::*;
