@@ -32,6 +32,7 @@ mod process_tree;
 mod protocol;
 mod real_agents;
 mod relay;
+mod relay_beacon;
 mod relay_chaos;
 mod relay_lobby;
 mod relay_outbox;

@@ -27,8 +27,10 @@ pub mod known_hosts;
 pub mod lobby;
 pub mod pinning;
 pub mod relay;
+mod relay_beat;
 mod relay_catch_up;
 pub mod relay_lobby;
+mod relay_outbox;
 mod trust;
 
 pub use connect::connect_once;

@@ -17,18 +17,18 @@ use tether_broker::async_nats::{self, Client, Subscriber};
 use tokio::sync::{mpsc, watch};
 
 use super::{
-    ConnCommand, ConnEvent, ConnectError, Connection, HEARTBEAT_TIMEOUT, RTT_INTERVAL, Resume,
-    Since, backoff, wait,
+    ConnCommand, ConnEvent, ConnectError, Connection, HEARTBEAT_TIMEOUT, Resume, Since, backoff,
+    wait,
 };
 use crate::protocol::relay::{
-    HEARTBEAT, LEAVE, RelayCatchUp, RelayClosed, RelayCommand, RelayJoin, RelayReply,
+    HEARTBEAT, LEAVE, RelayBeacon, RelayCatchUp, RelayClosed, RelayCommand, RelayJoin, RelayReply,
     SessionSubjects,
 };
 use crate::protocol::{ClientMessage, Mode, ServerMessage};
+use crate::relay_beat::Beat;
 use crate::relay_catch_up::CatchUpReader;
+use crate::relay_outbox::{ANSWER_TIMEOUT, Answer, Outbox, answer};
 
-/// How long the host has to answer a join or a message.
-const ANSWER_TIMEOUT: Duration = Duration::from_secs(5);
 /// Live frames held while the replay comes; more means this client is
 /// far behind: it joins again.
 const HELD_LIMIT: usize = 100_000;
@@ -148,7 +148,7 @@ async fn run(
 }
 
 /// Why a joined connection ended.
-enum End {
+pub(crate) enum End {
     AppGone,
     Reconnect,
     /// Frames were lost on the way: join again at once and resume.
@@ -167,6 +167,10 @@ struct Link {
     own: Subscriber,
     live: Subscriber,
     losses: watch::Receiver<u64>,
+    /// Joined in view mode: heartbeats as the host's beacon says.
+    view: bool,
+    /// The host's run, as its join answer named it (older hosts do not).
+    boot: Option<String>,
     /// The seq the replay follows (none when joined live): the replay's
     /// events must follow it one by one, or some were lost on the way.
     replay_after: Option<u64>,
@@ -230,7 +234,7 @@ async fn join(
         Ok(Ok(message)) => message,
     };
     match serde_json::from_slice::<RelayReply>(&answer.payload) {
-        Ok(RelayReply::Ok) => Ok(Link {
+        Ok(RelayReply::Ok { boot }) => Ok(Link {
             client: client.clone(),
             subjects,
             conn,
@@ -238,6 +242,8 @@ async fn join(
             own,
             live,
             losses,
+            view: target.view,
+            boot,
             replay_after: match since {
                 Since::Seq(seq) => Some(seq),
                 Since::Live => None,
@@ -285,7 +291,7 @@ impl Link {
             held: Vec::new(),
         };
         let mut heard = tokio::time::Instant::now();
-        let mut rtt_timer = tokio::time::interval(RTT_INTERVAL);
+        let mut pace = Beat::new(self.view, heard);
         // The heartbeat in flight, and when it left: awaited beside the
         // frames, so a slow answer never holds them up.
         let mut beat: Option<(Instant, Answer)> = None;
@@ -297,9 +303,13 @@ impl Link {
                     heard = tokio::time::Instant::now();
                     self.on_own(&message.payload, &mut order, events).await
                 }
-                Some(message) = self.live.next() => {
-                    self.on_live(message.payload, &mut order, events).await
-                }
+                Some(message) = self.live.next() => match RelayBeacon::parse(&message.payload) {
+                    Some(beacon) => {
+                        heard = tokio::time::Instant::now();
+                        self.on_beacon(&beacon, &mut pace, heard)
+                    }
+                    None => self.on_live(message.payload, &mut order, events).await,
+                },
                 Ok(()) = self.losses.changed() => Err(End::Resync(
                     "the broker connection dropped; resuming".into(),
                 )),
@@ -314,11 +324,10 @@ impl Link {
                 answered = outbox.answered(), if outbox.busy() => {
                     answered.map(|()| heard = tokio::time::Instant::now())
                 },
-                _ = rtt_timer.tick() => {
-                    if beat.is_none() {
-                        let asked = self.asking(serde_json::json!({ "type": HEARTBEAT }));
-                        beat = Some((Instant::now(), Box::pin(asked)));
-                    }
+                () = tokio::time::sleep_until(pace.due()), if beat.is_none() => {
+                    pace.sent(tokio::time::Instant::now());
+                    let asked = self.asking(serde_json::json!({ "type": HEARTBEAT }));
+                    beat = Some((Instant::now(), Box::pin(asked)));
                     Ok(())
                 }
                 answered = async { beat.as_mut().expect("guarded").1.as_mut().await },
@@ -430,6 +439,21 @@ impl Link {
         Ok(())
     }
 
+    /// The host's beacon: another run of the host than the one joined
+    /// means it restarted and knows this connection no more.
+    fn on_beacon(
+        &self,
+        beacon: &RelayBeacon,
+        pace: &mut Beat,
+        now: tokio::time::Instant,
+    ) -> Result<(), End> {
+        if self.boot.as_ref().is_some_and(|boot| *boot != beacon.boot) {
+            return Err(End::Resync("the host restarted; joining again".into()));
+        }
+        pace.told(beacon.viewer_period(), now);
+        Ok(())
+    }
+
     /// A frame for every connection of the session: held until the replay
     /// is done, then applied in order.
     async fn on_live(
@@ -477,62 +501,6 @@ impl Link {
         let payload = serde_json::to_vec(&command).expect("relay commands serialise");
         let (client, subject) = (self.client.clone(), self.subjects.from(&self.conn));
         answer(client, subject, payload)
-    }
-}
-
-/// A message's answer from the host, as the link reads it.
-type Answer = std::pin::Pin<Box<dyn Future<Output = Result<(), End>> + Send>>;
-
-/// The client's messages to the host, in order: each goes out once the
-/// one before it was answered, and the answers are awaited beside the
-/// frames, so a slow host never holds them up. What is unanswered when
-/// the link ends is sent again by the app, with its id, once connected.
-#[derive(Default)]
-struct Outbox {
-    sending: Option<Answer>,
-    /// Not sent yet: an answer's future sends its message when first polled.
-    queued: std::collections::VecDeque<Answer>,
-}
-
-impl Outbox {
-    fn push(&mut self, asked: Answer) {
-        if self.sending.is_none() {
-            self.sending = Some(asked);
-        } else {
-            self.queued.push_back(asked);
-        }
-    }
-
-    fn busy(&self) -> bool {
-        self.sending.is_some()
-    }
-
-    /// The answer to the message in flight (cancel-safe: the message's
-    /// future stays here until answered); the next one goes out then.
-    async fn answered(&mut self) -> Result<(), End> {
-        let answered = self.sending.as_mut().expect("busy").as_mut().await;
-        self.sending = self.queued.pop_front();
-        answered
-    }
-}
-
-async fn answer(client: Client, subject: String, payload: Vec<u8>) -> Result<(), End> {
-    let asked = tokio::time::timeout(ANSWER_TIMEOUT, client.request(subject, payload.into())).await;
-    let answer = match asked {
-        Err(_) => return Err(End::Lost("the host did not answer".into())),
-        Ok(Err(e)) if e.kind() == async_nats::RequestErrorKind::NoResponders => {
-            return Err(End::Lost("host offline".into()));
-        }
-        Ok(Err(e)) => return Err(End::Lost(format!("broker: {e}"))),
-        Ok(Ok(answer)) => answer,
-    };
-    match serde_json::from_slice::<RelayReply>(&answer.payload) {
-        Ok(RelayReply::Refused { code: 410, message }) => Err(End::Resync(message)),
-        Ok(RelayReply::Refused { message, .. }) => {
-            tracing::warn!("the host refused a relayed message: {message}");
-            Ok(())
-        }
-        _ => Ok(()),
     }
 }
 

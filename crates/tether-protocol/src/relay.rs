@@ -3,6 +3,8 @@
 //! "Relay"). Session messages travel as they do on a WebSocket, one per
 //! NATS message; the host stays the authority over every one of them.
 
+use std::time::Duration;
+
 use serde::{Deserialize, Serialize};
 
 use crate::server::Mode;
@@ -211,17 +213,84 @@ pub struct RelayCommand {
 pub const LEAVE: &str = "relay_leave";
 
 /// The `type` of the relay's heartbeat on `from.<conn>`: the host answers
-/// it as it answers any message (`ok`), without its session, so a viewer
-/// costs the host one small reply every few seconds; the client times the
-/// answer as its round trip.
+/// it as it answers any message (`ok`), without its session; the client
+/// times the answer as its round trip.
 pub const HEARTBEAT: &str = "relay_heartbeat";
+
+/// How often a connection heartbeats unless the host's beacon says
+/// otherwise: always in control mode (an owner that vanished must be
+/// noticed within its grace), and a viewer's shortest period.
+pub const HEARTBEAT_EVERY: Duration = Duration::from_secs(5);
+
+/// How often the host publishes its [`RelayBeacon`] on each session's
+/// `live.frames`.
+pub const BEACON_EVERY: Duration = Duration::from_secs(5);
+
+/// Viewers' heartbeats a host takes a second, at most, whatever their
+/// number: past `5 s × this` viewers each one heartbeats less often, so
+/// watching costs the host the same with 10,000 viewers as with 250.
+pub const VIEWER_HEARTBEATS_PER_S: u64 = 50;
+
+/// The period the host's beacon gives viewers when it has `viewers`
+/// view-mode connections, in whole seconds.
+pub fn viewer_heartbeat_period(viewers: usize) -> Duration {
+    let spread = (viewers as u64).div_ceil(VIEWER_HEARTBEATS_PER_S);
+    HEARTBEAT_EVERY.max(Duration::from_secs(spread))
+}
+
+/// The host's word to every connection of a session, on `live.frames`
+/// every [`BEACON_EVERY`] whatever the number of viewers: it is there
+/// (a client that hears nothing from it for long joins again), which run
+/// of the host it is (`boot`, as its join answer said: another means the
+/// host restarted and the client joins again), and how often viewers
+/// heartbeat (`heartbeat_s`; control connections keep [`HEARTBEAT_EVERY`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RelayBeacon {
+    /// Always `relay_beacon`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub boot: String,
+    pub heartbeat_s: u64,
+}
+
+impl RelayBeacon {
+    pub fn new(boot: &str, viewer_period: Duration) -> RelayBeacon {
+        RelayBeacon {
+            kind: "relay_beacon".into(),
+            boot: boot.to_owned(),
+            heartbeat_s: viewer_period.as_secs(),
+        }
+    }
+
+    /// The beacon a frame carries, if it is one.
+    pub fn parse(payload: &[u8]) -> Option<RelayBeacon> {
+        if !payload.starts_with(b"{\"type\":\"relay_beacon\"") {
+            return None;
+        }
+        serde_json::from_slice(payload).ok()
+    }
+
+    /// The viewers' heartbeat period it gives: at least [`HEARTBEAT_EVERY`]
+    /// and at most an hour, whatever a host says.
+    pub fn viewer_period(&self) -> Duration {
+        Duration::from_secs(self.heartbeat_s.clamp(HEARTBEAT_EVERY.as_secs(), 3600))
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("relay beacons serialise")
+    }
+}
 
 /// The host's answer to `join` and to each `from.<conn>` message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum RelayReply {
-    /// Taken; what follows comes on `to.<conn>`.
-    Ok,
+    /// Taken; what follows comes on `to.<conn>`. A join's answer names the
+    /// host's run (`boot`), as its beacons do.
+    Ok {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        boot: Option<String>,
+    },
     /// Not taken: `code` as HTTP would say it (401, 403, 404, 410 for a
     /// connection the host does not know, 503).
     Refused { code: u16, message: String },
@@ -335,6 +404,42 @@ mod tests {
         );
         let catch_up = RelayCatchUp::new("S".into(), 3, 9);
         assert_eq!(RelayCatchUp::parse(&catch_up.to_json()), Some(catch_up));
+    }
+
+    #[test]
+    fn viewers_heartbeat_less_often_as_they_grow_past_what_a_host_takes() {
+        assert_eq!(viewer_heartbeat_period(1), HEARTBEAT_EVERY);
+        assert_eq!(viewer_heartbeat_period(250), HEARTBEAT_EVERY);
+        assert_eq!(viewer_heartbeat_period(251), Duration::from_secs(6));
+        assert_eq!(viewer_heartbeat_period(1_000), Duration::from_secs(20));
+        assert_eq!(viewer_heartbeat_period(10_000), Duration::from_secs(200));
+        let beacon = RelayBeacon::new("b00t", viewer_heartbeat_period(1_000));
+        let parsed = RelayBeacon::parse(beacon.to_json().as_bytes()).expect("a beacon");
+        assert_eq!(parsed.viewer_period(), Duration::from_secs(20));
+        assert_eq!(RelayBeacon::parse(br#"{"type":"ok"}"#), None);
+        let wild = r#"{"type":"relay_beacon","boot":"b","heartbeat_s":0}"#;
+        let wild = RelayBeacon::parse(wild.as_bytes()).expect("a beacon");
+        assert_eq!(wild.viewer_period(), HEARTBEAT_EVERY);
+    }
+
+    #[test]
+    fn a_join_answer_naming_the_host_run_reads_as_ok_before_and_after() {
+        let answer = RelayReply::Ok {
+            boot: Some("b00t".into()),
+        };
+        assert_eq!(answer.to_json(), r#"{"type":"ok","boot":"b00t"}"#);
+        // What clients before the beacon read the answer as.
+        #[derive(Deserialize, Debug, PartialEq)]
+        #[serde(tag = "type", rename_all = "snake_case")]
+        enum Before {
+            Ok,
+            Refused { code: u16, message: String },
+        }
+        let before: Before = serde_json::from_str(&answer.to_json()).expect("still ok");
+        assert_eq!(before, Before::Ok);
+        let plain: RelayReply = serde_json::from_str(r#"{"type":"ok"}"#).expect("ok");
+        assert_eq!(plain, RelayReply::Ok { boot: None });
+        assert_eq!(plain.to_json(), r#"{"type":"ok"}"#);
     }
 
     #[test]

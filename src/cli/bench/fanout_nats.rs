@@ -25,18 +25,24 @@ use super::followers::{FollowerReport, FollowersArgs, One, print_report, report_
 pub const HOST_ID: &str = "bench";
 
 /// The host's CPU per second with the followers joined and nothing sent:
-/// what watching costs it at rest (heartbeats, timers). Measured after the
-/// joins have settled (the coalesced participants list has gone out).
+/// what watching costs it at rest (heartbeats, beacons, timers). Measured
+/// once the joins have settled (the coalesced participants list has gone
+/// out) and the followers beat at the pace the host's beacon gave them,
+/// over one of their heartbeat periods (at most [`IDLE_WINDOW_MAX`]: they
+/// joined one after another, so their beats are spread).
 pub async fn idle_cpu(followers: usize) -> u64 {
+    use tether::protocol::relay::{BEACON_EVERY, HEARTBEAT_EVERY, viewer_heartbeat_period};
     let coalesce = tether::host::participants_coalesce(followers);
-    tokio::time::sleep(coalesce + Duration::from_secs(1)).await;
+    tokio::time::sleep(coalesce + BEACON_EVERY + HEARTBEAT_EVERY + Duration::from_secs(1)).await;
+    let window = viewer_heartbeat_period(followers).clamp(IDLE_WINDOW_MIN, IDLE_WINDOW_MAX);
     let before = super::process_cpu_ns();
-    tokio::time::sleep(IDLE_WINDOW).await;
-    (super::process_cpu_ns().saturating_sub(before) as f64 / IDLE_WINDOW.as_secs_f64()) as u64
+    tokio::time::sleep(window).await;
+    (super::process_cpu_ns().saturating_sub(before) as f64 / window.as_secs_f64()) as u64
 }
 
-/// How long the host's resting CPU is measured.
-const IDLE_WINDOW: Duration = Duration::from_secs(3);
+/// How long the host's resting CPU is measured, at least and at most.
+const IDLE_WINDOW_MIN: Duration = Duration::from_secs(5);
+const IDLE_WINDOW_MAX: Duration = Duration::from_secs(30);
 
 pub fn relay_config(broker: &str) -> Result<RelayConfig> {
     Ok(RelayConfig {

@@ -29,16 +29,29 @@ use super::AppState;
 use crate::host::runtime::Request as SessionRequest;
 use crate::host::session::{Join, ParticipantId, Since};
 use crate::protocol::relay::{
-    HEARTBEAT, HostSubject, LEAVE, RelayClosed, RelayCommand, RelayJoin, RelayReply,
-    SessionSubjects, check_conn_id, host_from_wildcard, host_join_wildcard, lobby_subject,
+    BEACON_EVERY, HEARTBEAT, HEARTBEAT_EVERY, HostSubject, LEAVE, RelayBeacon, RelayClosed,
+    RelayCommand, RelayJoin, RelayReply, SessionSubjects, check_conn_id, host_from_wildcard,
+    host_join_wildcard, lobby_subject, viewer_heartbeat_period,
 };
 use crate::protocol::{ClientMessage, Grant, Mode, close_code, decode_client_message};
 
-/// A relay connection that sends nothing (its pings included) for this
-/// long is gone: it leaves, as a WebSocket that stopped answering pings.
-const SILENCE_LIMIT: Duration = Duration::from_secs(20);
-/// How often silent connections are looked for.
-const REAP_EVERY: Duration = Duration::from_secs(5);
+/// A relay connection that sends nothing (its heartbeats included) for
+/// this many of its heartbeat periods is gone: it leaves, as a WebSocket
+/// that stopped answering pings.
+const SILENT_PERIODS: u32 = 4;
+
+/// How long a connection may stay silent: [`SILENT_PERIODS`] of its
+/// period. A viewer's is the longer of the one in force when it was last
+/// heard (`heard_with`) and today's: a viewer told a shorter one beats
+/// again within a beacon and that period, well inside the limit.
+fn allowed_silence(view: bool, heard_with: Duration, viewer_period: Duration) -> Duration {
+    let period = if view {
+        heard_with.max(viewer_period)
+    } else {
+        HEARTBEAT_EVERY
+    };
+    period * SILENT_PERIODS
+}
 
 /// Where the host meets its clients on a broker.
 #[derive(Debug, Clone)]
@@ -58,6 +71,10 @@ struct RelayConn {
     token: String,
     requests: mpsc::Sender<SessionRequest>,
     heard: Instant,
+    /// Joined in view mode: it heartbeats as the beacon says.
+    view: bool,
+    /// The viewers' heartbeat period when it was last heard.
+    period: Duration,
     /// Dropped when the connection ends (its task stops).
     _stop: oneshot::Sender<()>,
 }
@@ -107,6 +124,8 @@ pub async fn start(
         },
         client,
         host: config.host_id,
+        boot: boot_id(),
+        viewer_period: HEARTBEAT_EVERY,
         state,
         conns: HashMap::new(),
         live: live::Publishers::default(),
@@ -115,10 +134,24 @@ pub async fn start(
     Ok(tokio::spawn(relay.run(joins, commands, ended_rx, losses)))
 }
 
+/// This run of the host on the broker, as its beacons and join answers
+/// name it: 16 random letters and digits.
+fn boot_id() -> String {
+    use rand::Rng;
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    let mut rng = rand::rng();
+    (0..16)
+        .map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())]))
+        .collect()
+}
+
 struct Relay {
     client: Client,
     outlet: live::Outlet,
     host: String,
+    boot: String,
+    /// How often viewers heartbeat, as the last beacons said.
+    viewer_period: Duration,
     state: AppState,
     conns: HashMap<String, RelayConn>,
     live: live::Publishers,
@@ -136,14 +169,17 @@ impl Relay {
     ) {
         let mut closing = self.state.closing.clone();
         losses.borrow_and_update();
-        let mut reap = tokio::time::interval(REAP_EVERY);
+        let mut reap = tokio::time::interval(BEACON_EVERY);
         loop {
             tokio::select! {
                 _ = closing.changed() => break,
                 Some(message) = joins.next() => self.on_join(message).await,
                 Some(message) = commands.next() => self.on_command(message).await,
                 Some(conn) = ended.recv() => self.leave(&conn).await,
-                _ = reap.tick() => self.reap().await,
+                _ = reap.tick() => {
+                    self.reap().await;
+                    self.beacon().await;
+                }
                 Ok(()) = losses.changed() => self.after_a_loss().await,
                 else => break,
             }
@@ -187,7 +223,9 @@ impl Relay {
 
     async fn on_join(&mut self, message: Message) {
         let answer = match self.join(&message).await {
-            Ok(()) => RelayReply::Ok,
+            Ok(()) => RelayReply::Ok {
+                boot: Some(self.boot.clone()),
+            },
             Err((code, text)) => RelayReply::Refused {
                 code,
                 message: text,
@@ -273,6 +311,8 @@ impl Relay {
                 token: entry.token,
                 requests: session.requests.clone(),
                 heard: Instant::now(),
+                view: ask.mode == Mode::View,
+                period: self.viewer_period,
                 _stop: stop,
             },
         );
@@ -289,7 +329,7 @@ impl Relay {
 
     async fn on_command(&mut self, message: Message) {
         let answer = match self.command(&message).await {
-            Ok(()) => RelayReply::Ok,
+            Ok(()) => RelayReply::Ok { boot: None },
             Err((code, text)) => RelayReply::Refused {
                 code,
                 message: text,
@@ -317,6 +357,7 @@ impl Relay {
             return Err((403, "the token is not this connection's".into()));
         }
         known.heard = Instant::now();
+        known.period = self.viewer_period;
         if command.message["type"] == HEARTBEAT {
             return Ok(());
         }
@@ -340,10 +381,14 @@ impl Relay {
     /// Connections silent too long, or whose session ended, leave.
     async fn reap(&mut self) {
         let now = Instant::now();
+        let viewer_period = self.viewer_period;
         let gone: Vec<String> = self
             .conns
             .iter()
-            .filter(|(_, c)| now.duration_since(c.heard) > SILENCE_LIMIT || c.requests.is_closed())
+            .filter(|(_, c)| {
+                now.duration_since(c.heard) > allowed_silence(c.view, c.period, viewer_period)
+                    || c.requests.is_closed()
+            })
             .map(|(id, _)| id.clone())
             .collect();
         for id in gone {
@@ -351,6 +396,19 @@ impl Relay {
         }
         self.live.forget_ended();
         self.publish_every_session().await;
+    }
+
+    /// Tells every session's connections the host is there, which run of
+    /// it this is and how often its viewers heartbeat (one message a
+    /// session, whatever the number of viewers).
+    async fn beacon(&mut self) {
+        let viewers = self.conns.values().filter(|c| c.view).count();
+        self.viewer_period = viewer_heartbeat_period(viewers);
+        let beacon = bytes::Bytes::from(RelayBeacon::new(&self.boot, self.viewer_period).to_json());
+        for id in self.live.running() {
+            let live = SessionSubjects::new(&self.host, &id).live();
+            let _ = self.client.publish(live, beacon.clone()).await;
+        }
     }
 
     /// Every session has its publisher, watched or not, so its stream is
@@ -376,5 +434,23 @@ impl Relay {
             };
             let _ = conn.requests.send(leave).await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_viewer_may_be_silent_for_four_of_the_longest_periods_it_may_follow() {
+        let s = Duration::from_secs(1);
+        // Few viewers: 20 s, as for a controller whatever the crowd.
+        assert_eq!(allowed_silence(true, 5 * s, 5 * s), 20 * s);
+        assert_eq!(allowed_silence(false, 200 * s, 200 * s), 20 * s);
+        // A crowd grew since it was heard: the new period counts.
+        assert_eq!(allowed_silence(true, 5 * s, 200 * s), 800 * s);
+        // The crowd left: it was told the long period and may follow it
+        // until the next beacon.
+        assert_eq!(allowed_silence(true, 200 * s, 5 * s), 800 * s);
     }
 }

@@ -1,0 +1,75 @@
+//! When a relay connection heartbeats: every [`HEARTBEAT_EVERY`] in control
+//! mode, and in view mode as often as the host's beacon says (less often
+//! as viewers grow past what the host takes a second). Pure: the link
+//! asks it when the next heartbeat is due and tells it what happened.
+
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::protocol::relay::HEARTBEAT_EVERY;
+
+#[derive(Debug)]
+pub(crate) struct Beat {
+    view: bool,
+    period: Duration,
+    next: Instant,
+}
+
+impl Beat {
+    /// The first heartbeat goes at once (it times the first round trip).
+    pub(crate) fn new(view: bool, now: Instant) -> Beat {
+        Beat {
+            view,
+            period: HEARTBEAT_EVERY,
+            next: now,
+        }
+    }
+
+    pub(crate) fn due(&self) -> Instant {
+        self.next
+    }
+
+    /// A heartbeat went: the next is a period away.
+    pub(crate) fn sent(&mut self, now: Instant) {
+        self.next = now + self.period;
+    }
+
+    /// The host's beacon gave viewers `period`. A shorter one applies at
+    /// once (the host counts the silence by it); a longer one from the
+    /// next heartbeat on.
+    pub(crate) fn told(&mut self, period: Duration, now: Instant) {
+        if self.view {
+            self.period = period;
+            self.next = self.next.min(now + period);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const S: Duration = Duration::from_secs(1);
+
+    #[test]
+    fn a_viewer_beats_as_the_beacon_says_and_a_controller_keeps_its_pace() {
+        let t0 = Instant::now();
+        let mut viewer = Beat::new(true, t0);
+        let mut controller = Beat::new(false, t0);
+        assert_eq!(viewer.due(), t0);
+        viewer.sent(t0);
+        controller.sent(t0);
+        assert_eq!(viewer.due(), t0 + HEARTBEAT_EVERY);
+        // A crowd: beat every 20 s, from the next heartbeat on.
+        viewer.told(20 * S, t0 + S);
+        controller.told(20 * S, t0 + S);
+        assert_eq!(viewer.due(), t0 + HEARTBEAT_EVERY);
+        viewer.sent(t0 + 5 * S);
+        assert_eq!(viewer.due(), t0 + 25 * S);
+        assert_eq!(controller.due(), t0 + HEARTBEAT_EVERY);
+        // The crowd left: the shorter period applies at once.
+        viewer.told(5 * S, t0 + 7 * S);
+        assert_eq!(viewer.due(), t0 + 12 * S);
+    }
+}
