@@ -1,8 +1,8 @@
 //! Each session's events in a JetStream stream on the broker, at stream
 //! sequences equal to their seqs: a new viewer catches up from it instead
-//! of from the host, a broker that lost its store is filled again from the
-//! host's memory, and a successor under the same id never shows its
-//! predecessor's events.
+//! of from the host, a broker that lost its store, or came back on an
+//! older copy of it, is filled again from the host's memory and journal,
+//! and a successor under the same id never shows its predecessor's events.
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
@@ -241,6 +241,57 @@ async fn a_broker_away_while_events_flow_ends_with_every_event_in_the_stream() {
     }
     let broker = NatsServer::start_on("relay_stream_refill", dir.path(), port).unwrap();
     let last = host.summary().await.unwrap().last_seq;
+    stream_holds(&broker, last).await;
+    let (viewer, seqs) = viewer_from_the_start(&broker, last).await;
+    assert_eq!(seqs, (1..=last).collect::<Vec<_>>());
+    drop(viewer);
+    host.shutdown().await.unwrap();
+}
+
+/// The broker back on an older copy of its store (a restore from backup):
+/// its stream of `main` stops 300 events short, and the host keeps only
+/// the last 50 in memory, so what lies between must come from its
+/// journal. The stream ends with every event at its seq, and a new viewer
+/// reads them all from it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_broker_back_on_an_older_store_is_refilled_from_the_journal() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(broker) = NatsServer::start("relay_stream_journal", dir.path()) else {
+        return;
+    };
+    let port = broker.port;
+    let journal = dir.path().join("journal");
+    let host = relayed_host_with(dir.path(), &broker, move |config| {
+        config.journal_dir = Some(journal);
+        config.retain = 50;
+    })
+    .await;
+    for n in 0..20 {
+        host.inject(notice(format!("early {n}"))).await.unwrap();
+    }
+    let early = host.summary().await.unwrap().last_seq;
+    stream_holds(&broker, early).await;
+    // The backup: the store as it is now.
+    broker.kill();
+    let older = dir.path().join("older");
+    std::fs::create_dir_all(&older).unwrap();
+    let copied = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(dir.path().join("nats-store"))
+        .arg(&older)
+        .status()
+        .unwrap();
+    assert!(copied.success());
+    let broker = NatsServer::start_on("relay_stream_journal", dir.path(), port).unwrap();
+    for n in 0..300 {
+        host.inject(notice(format!("later {n}"))).await.unwrap();
+    }
+    let last = host.summary().await.unwrap().last_seq;
+    stream_holds(&broker, last).await;
+    broker.kill();
+    let broker = NatsServer::start_on("relay_stream_journal", &older, port).unwrap();
+    // What the host aligns the restored stream with: its journal for
+    // early+1..=last-50, its memory for the rest.
     stream_holds(&broker, last).await;
     let (viewer, seqs) = viewer_from_the_start(&broker, last).await;
     assert_eq!(seqs, (1..=last).collect::<Vec<_>>());
