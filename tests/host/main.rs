@@ -36,6 +36,7 @@ mod relay_beacon;
 mod relay_chaos;
 mod relay_lobby;
 mod relay_outbox;
+mod relay_permissions;
 mod relay_stream;
 mod replay;
 mod roles;

@@ -62,7 +62,7 @@ pub(crate) async fn until(
     waited.unwrap_or_else(|_| panic!("no such message within {:?}; saw {seen:#?}", WAIT * 6))
 }
 
-fn send(conn: &Connection, message: ClientMessage) {
+pub(crate) fn send(conn: &Connection, message: ClientMessage) {
     conn.commands.send(ConnCommand::Send(message)).unwrap();
 }
 
@@ -355,69 +355,6 @@ async fn a_broker_killed_and_restarted_loses_no_event_and_repeats_none() {
     }
     events_until(&mut viewer, &applied, &mut seqs, first + 60).await;
     drop(viewer);
-    host.shutdown().await.unwrap();
-}
-
-/// The example broker configuration (assets/examples/nats.conf): a host
-/// with its own user serves, a person with theirs supervises.
-#[tokio::test(flavor = "multi_thread")]
-async fn the_example_broker_configuration_lets_a_host_serve_and_people_watch() {
-    use tether::broker::BrokerAuth;
-    let dir = tempfile::tempdir().unwrap();
-    let example =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/examples/nats.conf");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let env = [
-        ("DEVBOX_PASSWORD", "host-secret"),
-        ("PEOPLE_PASSWORD", "people-secret"),
-    ];
-    let Some(broker) =
-        NatsServer::start_with("relay_example", dir.path(), port, Some(&example), &env)
-    else {
-        return;
-    };
-    write_auth(&dir.path().join("auth.json"));
-    let url = broker.url();
-    let host = crate::common::start_host(dir.path(), AgentSpec::Shell, move |config| {
-        let mut broker = Broker::at(url);
-        broker.auth = BrokerAuth::UserPassword {
-            user: "devbox".into(),
-            password: "host-secret".into(),
-        };
-        config.relay = Some(RelayConfig {
-            broker,
-            host_id: "devbox".into(),
-            stream: Default::default(),
-        });
-    })
-    .await;
-    let mut person = target(&broker, "tt_alice_0000000000000000", false);
-    person.broker.auth = BrokerAuth::UserPassword {
-        user: "people".into(),
-        password: "people-secret".into(),
-    };
-    let mut owner = relay::spawn(person, Resume::Live);
-    until(&mut owner, |m| matches!(m, ServerMessage::CaughtUp { .. })).await;
-    send(&owner, user("m1".into(), "echo permitted"));
-    until(&mut owner, |m| {
-        matches!(m, ServerMessage::Event(r) if matches!(r.event, EventKind::PermissionRequest { .. }))
-    })
-    .await;
-    // People read the lobby too.
-    let mut people = Broker::at(broker.url());
-    people.auth = BrokerAuth::UserPassword {
-        user: "people".into(),
-        password: "people-secret".into(),
-    };
-    let hosts = tether::client::relay_lobby::hosts_on(&people)
-        .await
-        .unwrap();
-    assert_eq!(hosts, ["devbox"]);
-    drop(owner);
     host.shutdown().await.unwrap();
 }
 
