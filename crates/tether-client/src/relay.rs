@@ -325,7 +325,7 @@ impl Link {
                     answered.map(|()| heard = tokio::time::Instant::now())
                 },
                 () = tokio::time::sleep_until(pace.due()), if beat.is_none() => {
-                    pace.sent(tokio::time::Instant::now());
+                    pace.sent(tokio::time::Instant::now(), rand::random::<f64>());
                     let asked = self.asking(serde_json::json!({ "type": HEARTBEAT }));
                     beat = Some((Instant::now(), Box::pin(asked)));
                     Ok(())
@@ -440,14 +440,15 @@ impl Link {
     }
 
     /// The host's beacon: another run of the host than the one joined
-    /// means it restarted and knows this connection no more.
+    /// (or any run, when the host joined sent none: an older one) means it
+    /// restarted and knows this connection no more.
     fn on_beacon(
         &self,
         beacon: &RelayBeacon,
         pace: &mut Beat,
         now: tokio::time::Instant,
     ) -> Result<(), End> {
-        if self.boot.as_ref().is_some_and(|boot| *boot != beacon.boot) {
+        if self.boot.as_ref() != Some(&beacon.boot) {
             return Err(End::Resync("the host restarted; joining again".into()));
         }
         pace.told(beacon.viewer_period(), now);
