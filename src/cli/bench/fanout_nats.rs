@@ -249,9 +249,8 @@ pub async fn follow_through_broker(args: &FollowersArgs, broker: &str) -> Result
         .map(|(index, mut connection)| {
             let counts = counts.clone();
             tokio::spawn(async move {
-                // Held to the end: a connection whose command side is
-                // dropped leaves the session.
-                let _commands = &connection.commands;
+                // Handed back to be held until the report is out: a
+                // connection whose command side is dropped leaves.
                 let mut one = One::new(events);
                 let mut distinct = 0;
                 while distinct < events {
@@ -274,7 +273,7 @@ pub async fn follow_through_broker(args: &FollowersArgs, broker: &str) -> Result
                         counts[index].store(distinct, std::sync::atomic::Ordering::Relaxed);
                     }
                 }
-                one
+                (one, connection)
             })
         })
         .collect();

@@ -107,17 +107,24 @@ pub fn run(args: FollowersArgs) -> Result<()> {
 }
 
 /// Waits for every follower, stops the progress lines and prints the
-/// report the driver reads.
-pub(super) async fn print_report(
-    tasks: Vec<tokio::task::JoinHandle<One>>,
+/// report the driver reads. Each follower's connection (`K`) is closed
+/// only then: the driver counts the host's CPU until the report, and
+/// 10,000 viewers leaving is no part of what the events cost.
+pub(super) async fn print_report<K>(
+    tasks: Vec<tokio::task::JoinHandle<(One, K)>>,
     reporter: tokio::task::JoinHandle<()>,
 ) -> Result<()> {
     let mut ones = Vec::with_capacity(tasks.len());
+    let mut connections = Vec::with_capacity(tasks.len());
     for task in tasks {
-        ones.push(task.await.map_err(|e| eyre!("follower task failed: {e}"))?);
+        let (one, connection) = task.await.map_err(|e| eyre!("follower task failed: {e}"))?;
+        ones.push(one);
+        connections.push(connection);
     }
     reporter.abort();
     println!("{}", serde_json::to_string(&summarize(ones))?);
+    std::io::stdout().flush()?;
+    drop(connections);
     Ok(())
 }
 
@@ -228,7 +235,7 @@ impl One {
 
 impl Follower {
     /// Reads until every event arrived (or the deadline, or a close).
-    async fn read(self, mut socket: Socket) -> One {
+    async fn read(self, mut socket: Socket) -> (One, Socket) {
         let events = self.events;
         let mut one = One::new(events);
         let mut distinct = 0u64;
@@ -249,7 +256,7 @@ impl Follower {
                 self.counts[self.index].store(distinct, Ordering::Relaxed);
             }
         }
-        one
+        (one, socket)
     }
 }
 
