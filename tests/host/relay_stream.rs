@@ -213,6 +213,26 @@ async fn an_unwatched_sessions_flood_reaches_its_stream() {
     host.shutdown().await.unwrap();
 }
 
+/// A host that keeps 50 events in memory and all in its journal, 20
+/// events in its stream; then `broker` is killed.
+async fn journaled_host_then_broker_gone(
+    dir: &std::path::Path,
+    broker: NatsServer,
+) -> tether::host::Host {
+    let journal = dir.join("journal");
+    let host = relayed_host_with(dir, &broker, move |config| {
+        config.journal_dir = Some(journal);
+        config.retain = 50;
+    })
+    .await;
+    for n in 0..20 {
+        host.inject(notice(format!("before {n}"))).await.unwrap();
+    }
+    stream_holds(&broker, host.summary().await.unwrap().last_seq).await;
+    broker.kill();
+    host
+}
+
 /// The broker away while events flow (more than the host keeps in
 /// memory), back on its store: the stream ends with every event once and
 /// a new viewer reads them all. (What the client library buffered while
@@ -224,17 +244,7 @@ async fn a_broker_away_while_events_flow_ends_with_every_event_in_the_stream() {
         return;
     };
     let port = broker.port;
-    let journal = dir.path().join("journal");
-    let host = relayed_host_with(dir.path(), &broker, move |config| {
-        config.journal_dir = Some(journal);
-        config.retain = 50;
-    })
-    .await;
-    for n in 0..20 {
-        host.inject(notice(format!("before {n}"))).await.unwrap();
-    }
-    stream_holds(&broker, host.summary().await.unwrap().last_seq).await;
-    broker.kill();
+    let host = journaled_host_then_broker_gone(dir.path(), broker).await;
     // 300 events while the broker is away: memory keeps the last 50.
     for n in 0..300 {
         host.inject(notice(format!("away {n}"))).await.unwrap();
@@ -260,19 +270,8 @@ async fn a_broker_back_on_an_older_store_is_refilled_from_the_journal() {
         return;
     };
     let port = broker.port;
-    let journal = dir.path().join("journal");
-    let host = relayed_host_with(dir.path(), &broker, move |config| {
-        config.journal_dir = Some(journal);
-        config.retain = 50;
-    })
-    .await;
-    for n in 0..20 {
-        host.inject(notice(format!("early {n}"))).await.unwrap();
-    }
-    let early = host.summary().await.unwrap().last_seq;
-    stream_holds(&broker, early).await;
+    let host = journaled_host_then_broker_gone(dir.path(), broker).await;
     // The backup: the store as it is now.
-    broker.kill();
     let older = dir.path().join("older");
     std::fs::create_dir_all(&older).unwrap();
     let copied = std::process::Command::new("cp")
@@ -291,7 +290,7 @@ async fn a_broker_back_on_an_older_store_is_refilled_from_the_journal() {
     broker.kill();
     let broker = NatsServer::start_on("relay_stream_journal", &older, port).unwrap();
     // What the host aligns the restored stream with: its journal for
-    // early+1..=last-50, its memory for the rest.
+    // 21..=last-50, its memory for the rest.
     stream_holds(&broker, last).await;
     let (viewer, seqs) = viewer_from_the_start(&broker, last).await;
     assert_eq!(seqs, (1..=last).collect::<Vec<_>>());

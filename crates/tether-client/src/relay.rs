@@ -22,7 +22,7 @@ use super::{
 };
 use crate::protocol::relay::{
     HEARTBEAT, LEAVE, RelayBeacon, RelayCatchUp, RelayClosed, RelayCommand, RelayJoin, RelayReply,
-    SessionSubjects,
+    SessionSubjects, fresh_id,
 };
 use crate::protocol::{ClientMessage, Mode, ServerMessage};
 use crate::relay_beat::Beat;
@@ -176,16 +176,6 @@ struct Link {
     replay_after: Option<u64>,
 }
 
-/// A fresh connection id: 22 letters and digits.
-fn fresh_conn_id() -> String {
-    use rand::Rng;
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-    let mut rng = rand::rng();
-    (0..22)
-        .map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())]))
-        .collect()
-}
-
 /// Subscribes, then asks the host to join; the host's refusal maps to
 /// the errors a WebSocket handshake gives.
 async fn join(
@@ -196,7 +186,7 @@ async fn join(
     stream: bool,
 ) -> Result<Link, ConnectError> {
     let subjects = SessionSubjects::new(&target.host, &target.session);
-    let conn = fresh_conn_id();
+    let conn = fresh_id(22);
     let broker_error = |e: &dyn std::fmt::Display| ConnectError::Network(format!("broker: {e}"));
     let own = client
         .subscribe(subjects.to(&conn))

@@ -51,6 +51,17 @@ pub fn check_conn_id(conn: &str) -> bool {
     (8..=64).contains(&conn.len()) && conn.chars().all(|c| c.is_ascii_alphanumeric())
 }
 
+/// A fresh random id of `len` letters and digits: a connection's (as
+/// [`check_conn_id`] takes it) or a host run's.
+pub fn fresh_id(len: usize) -> String {
+    use rand::Rng;
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut rng = rand::rng();
+    (0..len)
+        .map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())]))
+        .collect()
+}
+
 /// The subjects of one session of one host.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionSubjects {
@@ -394,6 +405,8 @@ mod tests {
             HostSubject::parse("devbox", "tether.devbox.x.from.a*b"),
             None
         );
+        assert!(check_conn_id(&fresh_id(22)));
+        assert_ne!(fresh_id(22), fresh_id(22));
         assert!(check_host_id("dev-box_1").is_ok());
         assert!(check_host_id("dev.box").is_err());
         assert!(check_host_id("").is_err());

@@ -30,8 +30,8 @@ use crate::host::runtime::Request as SessionRequest;
 use crate::host::session::{Join, ParticipantId, Since};
 use crate::protocol::relay::{
     BEACON_EVERY, HEARTBEAT, HEARTBEAT_EVERY, HostSubject, LEAVE, RelayBeacon, RelayClosed,
-    RelayCommand, RelayJoin, RelayReply, SessionSubjects, check_conn_id, host_from_wildcard,
-    host_join_wildcard, lobby_subject, viewer_heartbeat_period,
+    RelayCommand, RelayJoin, RelayReply, SessionSubjects, check_conn_id, fresh_id,
+    host_from_wildcard, host_join_wildcard, lobby_subject, viewer_heartbeat_period,
 };
 use crate::protocol::{ClientMessage, Grant, Mode, close_code, decode_client_message};
 
@@ -124,7 +124,8 @@ pub async fn start(
         },
         client,
         host: config.host_id,
-        boot: boot_id(),
+        // This run of the host, as its beacons and join answers name it.
+        boot: fresh_id(16),
         viewer_period: HEARTBEAT_EVERY,
         state,
         conns: HashMap::new(),
@@ -132,17 +133,6 @@ pub async fn start(
         ended,
     };
     Ok(tokio::spawn(relay.run(joins, commands, ended_rx, losses)))
-}
-
-/// This run of the host on the broker, as its beacons and join answers
-/// name it: 16 random letters and digits.
-fn boot_id() -> String {
-    use rand::Rng;
-    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
-    let mut rng = rand::rng();
-    (0..16)
-        .map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())]))
-        .collect()
 }
 
 struct Relay {
