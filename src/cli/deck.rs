@@ -11,7 +11,7 @@ use tether::tui::app::Hints;
 use tether::tui::deck::hosts::HostView;
 use tether::tui::deck::notify::NotifyMode;
 use tether::tui::deck::{Deck, SessionKey};
-use tether::tui::event_loop::{self, Links};
+use tether::tui::event_loop::{self, Links, ask_flood_tail};
 use tether::tui::terminal;
 use url::Url;
 
@@ -275,7 +275,10 @@ pub async fn run(openings: Vec<Opening>, start: Start) -> ExitCode {
             return failure.exit();
         }
     } else if !relayed(first) {
-        let probe = probe(first, start.view);
+        let mut probe = probe(first, start.view);
+        if first.session.is_some() {
+            ask_flood_tail(&deck.tabs[0].app, &mut probe.url);
+        }
         let socket = match super::trust::connect(&probe, Since::Seq(0), ask).await {
             Ok(socket) => socket,
             // A host without a list (a tether from before many sessions).

@@ -20,6 +20,7 @@ mod demo;
 mod events;
 mod examples;
 mod faults;
+mod flood;
 mod full_disk;
 mod headless;
 mod history;

@@ -169,6 +169,14 @@ pub enum ServerMessage {
     },
     /// The answer to a `history` request (to the sender only).
     History(HistoryPage),
+    /// Events `from..=to`, output of a flood, were not sent to this
+    /// connection: it asked for the newest output of each moment of a flood
+    /// (`flood=tail`). The events after `to` follow; `history` serves
+    /// these.
+    Skipped {
+        from: u64,
+        to: u64,
+    },
     /// A message type this build does not know; clients ignore it.
     #[serde(other)]
     Unknown,

@@ -8,6 +8,7 @@
 mod agent_life;
 mod agent_slot;
 mod alert_feed;
+mod handoff;
 mod history_page;
 mod journal_health;
 mod lobby_feed;
@@ -23,7 +24,7 @@ use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use super::agent::{AgentInput, sleep_until_some};
-use super::journal::{Health, Journal, JournalCursor};
+use super::journal::{Health, Journal};
 use super::lobby::Lobby;
 use super::participants::ParticipantsMessage;
 use super::session::{
@@ -33,6 +34,7 @@ use crate::protocol::{ClientMessage, EventKind, ServerMessage, SessionSummary};
 pub use agent_slot::AgentLauncher;
 use agent_slot::AgentSlot;
 use alert_feed::AlertFeed;
+pub use handoff::{Direct, Feed, Joined, JournalRange, ReplayJob, Shared};
 pub use history_page::{HistoryJob, answer_history};
 use lobby_feed::LobbyFeed;
 
@@ -106,59 +108,6 @@ pub enum Request {
     },
 }
 
-/// What a connection receives apart from the broadcast.
-pub enum Direct {
-    Frame(Utf8Bytes),
-    Replay(Box<ReplayJob>),
-    /// A `history` request to answer (off the async threads).
-    History(Box<HistoryJob>),
-    Close {
-        code: u16,
-        reason: String,
-    },
-}
-
-/// A relay publisher's start: the broadcast from now on, and the events
-/// before it that are still in memory.
-pub struct Feed {
-    pub broadcast: broadcast::Receiver<Utf8Bytes>,
-    /// The session instance (a successor under the same id has another).
-    pub epoch: String,
-    /// Events `first_seq..=last_seq`, in order.
-    pub frames: Vec<Bytes>,
-    pub first_seq: u64,
-    pub last_seq: u64,
-    /// The events after `since` older than `first_seq`, on disk.
-    pub journal: Option<super::journal::JournalReader>,
-}
-
-/// The part of a replay read from the journal.
-pub struct JournalRange {
-    pub cursor: JournalCursor,
-    pub seqs: SeqRange,
-}
-
-/// A replay to carry out on one connection: journal part, memory part,
-/// then `caught_up`.
-pub struct ReplayJob {
-    pub journal: Option<JournalRange>,
-    pub frames: Vec<Bytes>,
-    pub caught_up: u64,
-    pub gap_oldest: Option<u64>,
-}
-
-/// Everything a new connection needs.
-pub struct Joined {
-    pub id: ParticipantId,
-    /// `ready` and `role`.
-    pub greeting: Vec<Utf8Bytes>,
-    /// The `participants` message that follows them.
-    pub participants: ParticipantsMessage,
-    pub replay: ReplayJob,
-    pub direct: mpsc::Receiver<Direct>,
-    pub broadcast: broadcast::Receiver<Utf8Bytes>,
-}
-
 /// The session task's handle on one connection.
 struct Link {
     token: String,
@@ -171,7 +120,7 @@ pub struct RuntimeParts {
     pub journal: Option<Journal>,
     pub agent: AgentLauncher,
     pub requests: mpsc::Receiver<Request>,
-    pub broadcast: broadcast::Sender<Utf8Bytes>,
+    pub broadcast: broadcast::Sender<Shared>,
     pub closing: watch::Sender<bool>,
     pub lobby: Arc<Lobby>,
     /// The configured preset the session runs, for the lobby.
@@ -193,7 +142,7 @@ pub struct Runtime {
     lobby: LobbyFeed,
     alerts: AlertFeed,
     requests: mpsc::Receiver<Request>,
-    broadcast: broadcast::Sender<Utf8Bytes>,
+    broadcast: broadcast::Sender<Shared>,
     /// Flipped to true when the host shuts down: connections close with 1001.
     closing: watch::Sender<bool>,
     links: HashMap<ParticipantId, Link>,
@@ -328,7 +277,10 @@ impl Runtime {
         let owner_slot = self.session.owner_slot(std::time::Instant::now());
         let list =
             ParticipantsMessage::new(self.session.participant_entries(), owner_slot.as_ref());
-        let _ = self.broadcast.send(list.to_frame());
+        let _ = self.broadcast.send(Shared {
+            text: list.to_frame(),
+            output: None,
+        });
     }
 
     /// Lets the connections send their close frames and leave. Their
@@ -467,8 +419,10 @@ impl Runtime {
                             Some(Instant::now() + participants_coalesce(self.links.len()));
                     }
                 }
-                Output::Event { frame, .. } => {
-                    let _ = self.broadcast.send(event_frame(frame));
+                Output::Event { seq, frame, output } => {
+                    let text = event_frame(frame);
+                    let output = output.then_some(seq);
+                    let _ = self.broadcast.send(Shared { text, output });
                 }
                 Output::Replay { to, replay } => {
                     let job = self.replay_job(replay);
@@ -509,7 +463,7 @@ impl Runtime {
         };
         let mut wrote = false;
         for output in outputs {
-            if let Output::Event { seq, frame } = output {
+            if let Output::Event { seq, frame, .. } = output {
                 if let Err(e) = journal.append(*seq, frame) {
                     tracing::error!("journal append failed: {e}");
                 }

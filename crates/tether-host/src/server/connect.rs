@@ -64,6 +64,7 @@ pub async fn connect(
         keepalive: state.keepalive,
         pong_timeout: state.pong_timeout,
         queue_limit: state.queue_frames,
+        flood_tail: query.flood_tail,
     };
     upgrade.respond(websocket_config(), move |socket| async move {
         let _slot = slot;

@@ -18,12 +18,16 @@ use tokio_tungstenite::tungstenite::{self, Message, Utf8Bytes};
 
 use super::rate::{self, Bucket};
 use super::upgrade::Socket as WebSocket;
+use crate::host::agent::sleep_until_some;
 use crate::host::participants::ParticipantsMessage;
-use crate::host::runtime::{Direct, Joined, ReplayJob, Request};
+use crate::host::runtime::{Direct, Joined, ReplayJob, Request, Shared};
 use crate::host::session::ParticipantId;
 use crate::protocol::{ErrorCode, ServerMessage, close_code, decode_client_message};
 
+mod flood;
 pub(super) mod replay;
+
+use flood::FloodTail;
 
 /// Messages longer than this are sent as fragments of this size, so no
 /// connection's write buffer grows to the size of its largest message (it
@@ -55,6 +59,8 @@ pub struct ConnectionConfig {
     /// Broadcast frames this connection may fall behind before it is cut
     /// off with 1008.
     pub queue_limit: usize,
+    /// Sent only the tail of a flood of output (`flood=tail`).
+    pub flood_tail: bool,
 }
 
 /// Why a connection ends.
@@ -131,6 +137,7 @@ pub async fn run(
         broadcast,
         requests,
         closing,
+        flood: config.flood_tail.then(FloodTail::default),
         config,
         bucket: Bucket::new(rate::BURST, rate::PER_SECOND, Instant::now()),
     };
@@ -147,12 +154,14 @@ struct Handler {
     id: ParticipantId,
     /// Messages for this connection only.
     direct: mpsc::Receiver<Direct>,
-    broadcast: broadcast::Receiver<Utf8Bytes>,
+    broadcast: broadcast::Receiver<Shared>,
     requests: mpsc::Sender<Request>,
     /// Becomes true when the host shuts down.
     closing: watch::Receiver<bool>,
     config: ConnectionConfig,
     bucket: Bucket,
+    /// What of a flood is held back (with `flood=tail` only).
+    flood: Option<FloodTail>,
 }
 
 impl Handler {
@@ -185,11 +194,15 @@ impl Handler {
             if *self.closing.borrow() {
                 return self.goodbye().await;
             }
+            let flood_due = self.flood.as_ref().and_then(FloodTail::due);
             let step = tokio::select! {
                 biased;
                 _ = self.closing.changed() => return self.goodbye().await,
                 item = self.direct.recv() => self.on_direct(item).await,
                 item = self.broadcast.recv() => self.on_broadcast(item).await,
+                () = sleep_until_some(flood_due.map(tokio::time::Instant::from_std)) => {
+                    self.on_flood_due().await
+                }
                 incoming = self.socket.next() => {
                     awaiting_life = false;
                     self.on_incoming(incoming).await
@@ -303,7 +316,20 @@ impl Handler {
         }
     }
 
-    async fn on_broadcast(&mut self, item: Result<Utf8Bytes, broadcast::error::RecvError>) -> Step {
+    /// The end of a flood's gap: what it held goes out.
+    async fn on_flood_due(&mut self) -> Step {
+        let mut batch = Vec::new();
+        if let Some(flood) = &mut self.flood {
+            // The timer may wake a hair before the instant it was set for.
+            let now = flood
+                .due()
+                .map_or(Instant::now(), |due| due.max(Instant::now()));
+            flood.tick(now, &mut batch);
+        }
+        self.write_frames(batch).await
+    }
+
+    async fn on_broadcast(&mut self, item: Result<Shared, broadcast::error::RecvError>) -> Step {
         match item {
             Ok(frame) => self.write_batch(frame).await,
             Err(broadcast::error::RecvError::Lagged(_)) => Err(End::too_slow()),
@@ -375,7 +401,14 @@ impl Handler {
                     self.feed(frame).await?;
                 }
             }
+            let mut rest = Vec::new();
             while let Ok(frame) = self.broadcast.try_recv() {
+                self.take(frame, &mut rest);
+            }
+            if let Some(flood) = &mut self.flood {
+                flood.release(&mut rest);
+            }
+            for frame in rest {
                 self.feed(frame).await?;
             }
             self.socket.flush().await.map_err(|_| End::Gone)
@@ -403,15 +436,32 @@ impl Handler {
         self.flush().await
     }
 
+    /// A broadcast frame: onto `batch`, unless a flood holds it back.
+    fn take(&mut self, frame: Shared, batch: &mut Vec<Utf8Bytes>) {
+        match &mut self.flood {
+            Some(flood) => flood.offer(frame, Instant::now(), batch),
+            None => batch.push(frame.text),
+        }
+    }
+
     /// Writes `first` and whatever else is already queued, then flushes once.
-    async fn write_batch(&mut self, first: Utf8Bytes) -> Step {
-        let mut batch = vec![first];
-        while batch.len() < WRITE_BATCH {
+    async fn write_batch(&mut self, first: Shared) -> Step {
+        let mut batch = Vec::new();
+        self.take(first, &mut batch);
+        for _ in 1..WRITE_BATCH {
             match self.broadcast.try_recv() {
-                Ok(frame) => batch.push(frame),
+                Ok(frame) => self.take(frame, &mut batch),
                 Err(broadcast::error::TryRecvError::Lagged(_)) => return Err(End::too_slow()),
                 Err(_) => break,
             }
+        }
+        self.write_frames(batch).await
+    }
+
+    /// Writes `batch` and flushes once (nothing when it is empty).
+    async fn write_frames(&mut self, batch: Vec<Utf8Bytes>) -> Step {
+        if batch.is_empty() {
+            return Ok(());
         }
         let socket = &mut self.socket;
         let work = async {

@@ -18,6 +18,9 @@ pub struct ConnectQuery {
     /// Takes a free owner slot on joining (`claim=no`: not until it
     /// sends `claim`).
     pub claims: bool,
+    /// `flood=tail`: during a flood of output, only its newest events
+    /// (`server::connection::flood`); `flood=all` (the default): every one.
+    pub flood_tail: bool,
 }
 
 /// Parses the raw query string (without `?`); the error is the reason
@@ -27,12 +30,14 @@ pub fn parse(raw: Option<&str>) -> Result<ConnectQuery, String> {
     let mut since = None;
     let mut client = None;
     let mut claim = None;
+    let mut flood = None;
     for (key, value) in url::form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
         let slot = match key.as_ref() {
             "mode" => &mut mode,
             "since" => &mut since,
             "client" => &mut client,
             "claim" => &mut claim,
+            "flood" => &mut flood,
             _ => continue, // unknown parameters are ignored, as unknown fields are
         };
         if slot.is_some() {
@@ -58,10 +63,16 @@ pub fn parse(raw: Option<&str>) -> Result<ConnectQuery, String> {
         Some("no") => false,
         Some(_) => return Err("claim must be auto or no".into()),
     };
+    let flood_tail = match flood.as_deref() {
+        None | Some("all") => false,
+        Some("tail") => true,
+        Some(_) => return Err("flood must be all or tail".into()),
+    };
     Ok(ConnectQuery {
         mode,
         since,
         claims,
+        flood_tail,
         client: client.map(|c| displayable(&c)),
     })
 }
@@ -112,6 +123,9 @@ mod tests {
         );
         assert!(!parse(Some("claim=no")).unwrap().claims);
         assert!(parse(Some("claim=auto")).unwrap().claims);
+        assert!(!q.flood_tail, "every event unless asked");
+        assert!(parse(Some("flood=tail")).unwrap().flood_tail);
+        assert!(!parse(Some("flood=all")).unwrap().flood_tail);
     }
 
     #[test]
@@ -120,6 +134,7 @@ mod tests {
             "mode=view&mode=control",
             "since=1&since=2",
             "client=a&client=b",
+            "flood=tail&flood=all",
         ] {
             let error = parse(Some(raw)).unwrap_err();
             assert!(error.contains("more than once"), "{raw}: {error}");
@@ -131,6 +146,7 @@ mod tests {
         assert!(parse(Some("mode=owner")).is_err());
         assert!(parse(Some("since=-1")).is_err());
         assert!(parse(Some("claim=yes")).is_err());
+        assert!(parse(Some("flood=some")).is_err());
     }
 
     #[test]

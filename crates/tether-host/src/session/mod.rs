@@ -498,9 +498,10 @@ impl Session {
         self.state.apply(&record);
         self.last_activity.clone_from(&record.ts);
         let seq = record.seq;
+        let output = matches!(record.event, EventKind::Output { .. });
         let frame = Bytes::from(ServerMessage::Event(record).to_json());
         self.log.push(seq, frame.clone());
-        out.push(Output::Event { seq, frame });
+        out.push(Output::Event { seq, frame, output });
     }
 }
 

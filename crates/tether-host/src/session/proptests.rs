@@ -98,7 +98,7 @@ impl World {
     /// Checks what the outputs say: contiguous seqs, settle-once.
     fn observe(&mut self, out: &[Output]) -> Result<(), TestCaseError> {
         for o in out {
-            if let Output::Event { seq, frame } = o {
+            if let Output::Event { seq, frame, .. } = o {
                 prop_assert_eq!(*seq, self.last_seq + 1, "seqs are contiguous");
                 self.last_seq = *seq;
                 let ServerMessage::Event(record) = serde_json::from_slice(frame).unwrap() else {

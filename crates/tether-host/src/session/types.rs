@@ -155,6 +155,8 @@ pub enum Output {
     Event {
         seq: u64,
         frame: Frame,
+        /// An `output` event (which a flood may skip for some connections).
+        output: bool,
     },
     /// Replay history to one connection, then `caught_up`.
     Replay {

@@ -53,6 +53,7 @@ impl App {
                 id, code, message, ..
             } => self.in_live(|app| app.on_error(id, code, &message)),
             ServerMessage::History(page) => return self.on_history(page),
+            ServerMessage::Skipped { from, to } => return self.on_skipped(from, to),
             ServerMessage::Pong { .. } | ServerMessage::Unknown => {}
         }
         Vec::new()
@@ -167,25 +168,29 @@ impl App {
             return Vec::new(); // a replay of something already applied
         }
         if record.seq > last + 1 {
-            // A gap: ask for what is missing instead of skipping it.
-            if self.resuming {
-                return Vec::new();
-            }
-            self.resuming = true;
-            let resume = ClientMessage::Resume(Resume {
-                id: None,
-                since: last,
-            });
-            return if matches!(self.conn, ConnState::Connected { .. }) {
-                vec![Effect::Send(resume)]
-            } else {
-                Vec::new()
-            };
+            return self.resume_after_gap();
         }
         self.set_last_applied(record.seq);
         self.apply_event(record);
         self.keep_window();
         Vec::new()
+    }
+
+    /// Events were missed: asks for them instead of skipping them.
+    pub(super) fn resume_after_gap(&mut self) -> Vec<Effect> {
+        if self.resuming {
+            return Vec::new();
+        }
+        self.resuming = true;
+        let resume = ClientMessage::Resume(Resume {
+            id: None,
+            since: self.last_applied(),
+        });
+        if matches!(self.conn, ConnState::Connected { .. }) {
+            vec![Effect::Send(resume)]
+        } else {
+            Vec::new()
+        }
     }
 
     fn track_pending(&mut self, mut request: Pending) {

@@ -158,6 +158,60 @@ impl App {
         }
     }
 
+    /// Whether to ask the host for only the tail of a flood of output
+    /// (`flood=tail`): when the transcript keeps a window, and pages the
+    /// rest from the host anyway.
+    pub fn wants_flood_tail(&self) -> bool {
+        self.paging.window > 0
+    }
+
+    /// `skipped{from, to}`: output events the host did not send (a flood
+    /// whose tail alone this client asked for). The live transcript goes
+    /// on from the events after them; what it held before them is left
+    /// to the history, like blocks beyond the window: dropped while the
+    /// view follows the end, shown as a page of history while the reader
+    /// is up in it (scrolling down pages the skipped events in).
+    pub(super) fn on_skipped(&mut self, from: u64, to: u64) -> Vec<Effect> {
+        let last = self.last_applied();
+        if to <= last {
+            return Vec::new();
+        }
+        if from > last + 1 {
+            return self.resume_after_gap();
+        }
+        self.set_last_applied(to);
+        // Output after the gap does not continue what came before it.
+        self.streams = Default::default();
+        let reading = self.paging.live.is_some();
+        if !reading && !self.transcript.following() && self.paging.supported {
+            let (first, last) = (self.transcript.first_seq(), self.transcript.last_seq());
+            if let (Some(first), Some(last)) = (first, last) {
+                let (width, height) = self.transcript.view_size();
+                let mut live = Transcript::new();
+                live.show_thinking = self.transcript.show_thinking;
+                live.set_budget(self.paging.window);
+                live.set_view(width, height);
+                self.paging.live = Some(live);
+                (self.paging.lo, self.paging.hi) = (first, last);
+                self.forget_block_indices();
+                return Vec::new();
+            }
+        }
+        self.in_live(|app| {
+            let n = app.transcript.len();
+            app.transcript.drop_front(n);
+            app.forget_block_indices();
+        });
+        Vec::new()
+    }
+
+    /// The live transcript's blocks all went: nothing kept beside them
+    /// points into them any more.
+    fn forget_block_indices(&mut self) {
+        self.tool_order.drop_front(usize::MAX);
+        self.plan_block = None;
+    }
+
     /// Shows the live transcript again, at its start or its end.
     pub(super) fn back_to_live(&mut self, at_start: bool) {
         if let Some(live) = self.paging.live.take() {

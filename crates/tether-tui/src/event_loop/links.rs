@@ -8,6 +8,7 @@ use tokio::sync::mpsc;
 use crate::client::lobby::{self, LobbyEvent};
 use crate::client::{self, ConnCommand, ConnEvent, Connection, Resume, Target};
 use crate::protocol::LobbyRequest;
+use crate::tui::app::App;
 use crate::tui::deck::Deck;
 
 pub struct Links {
@@ -83,6 +84,7 @@ impl Links {
             // Shown is not taken: the deck claims when the user sends.
             url.query_pairs_mut().append_pair("claim", "no");
         }
+        ask_flood_tail(&entry.app, &mut url);
         let target = Target {
             url,
             token: host.token.clone(),
@@ -161,4 +163,12 @@ fn relay_target(deck: &Deck, tab: usize) -> Result<client::relay::RelayTarget, S
         view: deck.view_mode,
         claim: !entry.app.claim_on_send,
     })
+}
+
+/// Asks the host of `url` for only the newest output of a flood when
+/// `app` pages the rest in (`flood=tail`).
+pub fn ask_flood_tail(app: &App, url: &mut url::Url) {
+    if app.wants_flood_tail() {
+        url.query_pairs_mut().append_pair("flood", "tail");
+    }
 }

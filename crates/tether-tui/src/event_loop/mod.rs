@@ -23,7 +23,7 @@ use super::terminal::Tui;
 use super::ui;
 use crate::client::{ConnCommand, ConnEvent};
 use crate::protocol::ServerMessage;
-pub use links::{Links, NewHost};
+pub use links::{Links, NewHost, ask_flood_tail};
 use pace::{Pace, Urgency};
 
 /// How many queued messages one wake-up applies before drawing: enough

@@ -14,10 +14,9 @@ use futures_util::stream::FuturesOrdered;
 use tether_broker::async_nats::Client;
 use tokio::sync::{Notify, broadcast, oneshot};
 use tokio::task::JoinHandle;
-use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use super::stream::{SessionStream, StreamLimits, StreamState, event_seq, kept};
-use crate::host::runtime::{Feed, Request as SessionRequest};
+use crate::host::runtime::{Feed, Request as SessionRequest, Shared};
 use crate::host::sessions::HostedSession;
 use crate::protocol::close_code;
 use crate::protocol::relay::{RelayClosed, SessionSubjects, stream_name};
@@ -199,7 +198,7 @@ impl Publisher {
     /// ends or the stream must be aligned again.
     async fn forward(
         &self,
-        broadcast: &mut broadcast::Receiver<Utf8Bytes>,
+        broadcast: &mut broadcast::Receiver<Shared>,
         epoch: &str,
         mut through: u64,
         aligned: bool,
@@ -239,7 +238,7 @@ impl Publisher {
                 }
                 Err(broadcast::error::RecvError::Closed) => return Stop::Ended,
             };
-            let bytes = Bytes::copy_from_slice(frame.as_bytes());
+            let bytes = Bytes::copy_from_slice(frame.text.as_bytes());
             let Some(seq) = event_seq(&bytes) else {
                 if self.client.publish(self.live.clone(), bytes).await.is_err() {
                     tracing::warn!("relay: cannot publish on {}", self.live);

@@ -298,3 +298,89 @@ fn paging_up_and_down_shows_every_line() {
     });
     assert!(down.is_empty(), "not shown going down: {down:?}");
 }
+
+/// A rig whose host sent lines `1..=shown` (and will skip some: the
+/// `flood=tail` of the host's flood).
+fn rig_skipping(shown: u64) -> Rig {
+    let mut rig = Rig::new(Role::Follower, true);
+    let mut greeting = ready("e1", Vec::new());
+    if let ServerMessage::Ready { features, .. } = &mut greeting {
+        features.push(FEATURE_HISTORY.into());
+    }
+    rig.server(greeting);
+    rig.app.set_window_bytes(WINDOW);
+    rig.app.resize(Rect::new(0, 0, 80, 24));
+    rig.app.layout();
+    for seq in 1..=shown {
+        rig.event(line(seq));
+    }
+    rig.focus(Focus::Transcript);
+    rig
+}
+
+/// The host skips lines `from..=to` of a flood and sends the rest.
+fn skip_then_rest(rig: &mut Rig, from: u64, to: u64) {
+    let effects = rig.server(ServerMessage::Skipped { from, to });
+    assert!(sent(&effects).is_empty(), "{:?}", sent(&effects));
+    for seq in to + 1..=LINES {
+        rig.event(line(seq));
+    }
+}
+
+#[test]
+fn skipped_lines_are_paged_in_when_scrolled_to() {
+    let mut rig = rig_skipping(400);
+    skip_then_rest(&mut rig, 401, 1_990);
+    assert_eq!(rig.app.last_applied(), LINES, "the resume point");
+    assert_eq!(
+        rig.app.live_transcript().first_seq(),
+        Some(1_991),
+        "what came before the skip is left to the history"
+    );
+    assert!(screen(&mut rig).contains("line 02000"));
+    let up = lines_missed(&mut rig, KeyCode::PageUp, |r| r.app.at_session_start());
+    assert!(up.is_empty(), "not shown going up: {up:?}");
+    let down = lines_missed(&mut rig, KeyCode::PageDown, |r| {
+        !r.app.reading_history() && r.app.transcript.following()
+    });
+    assert!(down.is_empty(), "not shown going down: {down:?}");
+}
+
+#[test]
+fn a_skip_leaves_a_reader_where_it_is() {
+    let mut rig = rig_skipping(1_000);
+    for _ in 0..3 {
+        rig.key(KeyCode::PageUp);
+    }
+    let reading = numbers_shown(&mut rig);
+    assert!(!reading.is_empty() && !rig.app.transcript.following());
+    skip_then_rest(&mut rig, 1_001, 1_990);
+    assert_eq!(numbers_shown(&mut rig), reading, "the view did not move");
+    assert!(rig.app.reading_history(), "what it shows is history now");
+    let down = lines_missed(&mut rig, KeyCode::PageDown, |r| {
+        !r.app.reading_history() && r.app.transcript.following()
+    });
+    let skipped_or_after: Vec<u64> = down.into_iter().filter(|n| *n > reading[0]).collect();
+    assert!(
+        skipped_or_after.is_empty(),
+        "not shown going down: {skipped_or_after:?}"
+    );
+}
+
+#[test]
+fn a_skip_past_a_gap_asks_for_what_is_missing() {
+    let mut rig = rig_skipping(100);
+    let effects = rig.server(ServerMessage::Skipped { from: 105, to: 110 });
+    assert!(
+        matches!(&sent(&effects)[..], [ClientMessage::Resume(r)] if r.since == 100),
+        "{:?}",
+        sent(&effects)
+    );
+    assert_eq!(rig.app.last_applied(), 100);
+    // One already applied changes nothing.
+    let mut rig = rig_skipping(100);
+    let held = rig.app.live_transcript().first_seq();
+    let effects = rig.server(ServerMessage::Skipped { from: 90, to: 100 });
+    assert!(sent(&effects).is_empty());
+    assert_eq!(rig.app.live_transcript().first_seq(), held);
+}
