@@ -11,6 +11,7 @@ mod common;
 mod decision;
 mod demo;
 mod feel;
+mod flood;
 mod keys;
 mod ownership;
 mod pictures;

@@ -283,7 +283,8 @@ impl App {
                 self.transcript.push_or_extend(kind, seq, cell);
             }
         }
-        if std::mem::take(&mut self.output_open) {
+        let cut = self.take_output_cut();
+        if std::mem::take(&mut self.output_open) && !cut {
             self.fold_output();
         }
     }

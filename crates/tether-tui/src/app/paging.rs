@@ -66,6 +66,9 @@ pub struct Paging {
     /// The events the pages shown cover.
     lo: u64,
     hi: u64,
+    /// The output streaming now lost its start to a `skipped`: what is
+    /// held of it is its end, which is what the reader wants to see.
+    output_cut: bool,
 }
 
 impl Default for Paging {
@@ -79,6 +82,7 @@ impl Default for Paging {
             live: None,
             lo: 0,
             hi: 0,
+            output_cut: false,
         }
     }
 }
@@ -182,6 +186,7 @@ impl App {
         self.set_last_applied(to);
         // Output after the gap does not continue what came before it.
         self.streams = Default::default();
+        self.paging.output_cut = true;
         let reading = self.paging.live.is_some();
         if !reading && !self.transcript.following() && self.paging.supported {
             let (first, last) = (self.transcript.first_seq(), self.transcript.last_seq());
@@ -203,6 +208,12 @@ impl App {
             app.forget_block_indices();
         });
         Vec::new()
+    }
+
+    /// Whether the output that just ended lost its start to a skip (it is
+    /// then not folded to its ends: its end is all that is held).
+    pub(super) fn take_output_cut(&mut self) -> bool {
+        std::mem::take(&mut self.paging.output_cut)
     }
 
     /// The live transcript's blocks all went: nothing kept beside them
@@ -376,7 +387,24 @@ impl App {
             }
             Want::Find(query) => return self.found_page(query, page),
         }
-        Vec::new()
+        self.fill_view()
+    }
+
+    /// Pages shown that end above the bottom of the view (a short page,
+    /// a folded one) are followed by the next page at once: the view is
+    /// not left half empty while there is more.
+    fn fill_view(&mut self) -> Vec<Effect> {
+        let Some(live) = &self.paging.live else {
+            return Vec::new();
+        };
+        let adjoins = live
+            .first_seq()
+            .is_none_or(|first| self.paging.hi + 1 >= first);
+        self.transcript.follow_if_at_end();
+        if adjoins || !self.transcript.following() || self.paging.hi == 0 {
+            return Vec::new();
+        }
+        self.ask(Want::Newer, None, self.paging.hi)
     }
 
     /// Shows `events` in place of whatever is shown (the live transcript
@@ -463,7 +491,7 @@ impl App {
             }
         }
         self.say(format!("{query:?} found in event {found}"), Level::Info);
-        Vec::new()
+        self.fill_view()
     }
 
     /// The blocks `events` make, read as a client that saw only them

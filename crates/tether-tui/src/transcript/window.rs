@@ -220,6 +220,14 @@ impl Transcript {
         }
     }
 
+    /// Follows the end when the view already shows the last row (pages
+    /// joined on may leave rows under the end blank).
+    pub fn follow_if_at_end(&mut self) {
+        if !self.follow && !self.blocks.is_empty() {
+            self.refollow_if_at_end(self.width.max(1), self.height.max(1));
+        }
+    }
+
     /// Moves every kept block index by `map` (None: the block is gone).
     fn shift(&mut self, map: impl Fn(usize) -> Option<usize>) {
         match map(self.top.block) {

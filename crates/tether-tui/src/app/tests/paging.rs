@@ -384,3 +384,68 @@ fn a_skip_past_a_gap_asks_for_what_is_missing() {
     assert!(sent(&effects).is_empty());
     assert_eq!(rig.app.live_transcript().first_seq(), held);
 }
+
+#[test]
+fn a_page_shorter_than_the_view_is_followed_by_the_next() {
+    let mut rig = rig(true);
+    rig.app.resize(Rect::new(0, 0, 80, 200));
+    rig.app.layout();
+    let effects = rig.key(KeyCode::Home);
+    assert!(serve(&mut rig, effects) > 1, "more than the first page");
+    let shown = numbers_shown(&mut rig);
+    let (_, rows) = rig.app.transcript.view_size();
+    assert_eq!(shown.first(), Some(&1));
+    assert_eq!(shown.len(), usize::from(rows), "a full view: {shown:?}");
+}
+
+/// `n` lines of command output from `first` on.
+fn output(seq: u64, first: u64, n: u64) -> EventRecord {
+    let text: String = (first..first + n)
+        .map(|l| format!("out {l:05}\n"))
+        .collect();
+    record(
+        seq,
+        EventKind::Output {
+            stream: crate::protocol::OutputStream::Stdout,
+            text,
+        },
+    )
+}
+
+#[test]
+fn output_cut_by_a_skip_ends_unfolded() {
+    let turn_end = |seq| {
+        record(
+            seq,
+            EventKind::TurnEnd {
+                outcome: crate::protocol::TurnOutcome::Success,
+                duration_ms: None,
+                cost_usd: None,
+                num_turns: None,
+                usage: None,
+            },
+        )
+    };
+    let folded = |rig: &mut Rig| screen(rig).contains("more lines");
+    // Whole: long output folds to its ends once it is over.
+    let mut rig = rig_skipping(0);
+    rig.event(output(1, 0, 300));
+    rig.event(turn_end(2));
+    assert!(folded(&mut rig), "{}", screen(&mut rig));
+    // Cut: its end is all there is, and shows as it is.
+    let mut rig = rig_skipping(0);
+    rig.event(output(1, 0, 100));
+    rig.server(ServerMessage::Skipped { from: 2, to: 5 });
+    rig.event(output(6, 500, 300));
+    rig.event(turn_end(7));
+    assert!(!folded(&mut rig), "{}", screen(&mut rig));
+    let shown = screen(&mut rig);
+    assert!(
+        shown.contains("out 00799") && shown.contains("out 00785"),
+        "{shown}"
+    );
+    // The next command's output folds again.
+    rig.event(output(8, 1_000, 300));
+    rig.event(turn_end(9));
+    assert!(folded(&mut rig), "{}", screen(&mut rig));
+}
