@@ -274,6 +274,16 @@ impl App {
 
     /// A command's output is over: show any held tail and forget styles.
     pub(super) fn end_streams(&mut self, seq: u64) {
+        self.flush_streams(seq);
+        let cut = self.take_output_cut();
+        if std::mem::take(&mut self.output_open) && !cut {
+            self.fold_output();
+        }
+    }
+
+    /// Shows what the streams hold back (half a sequence) and forgets
+    /// their styles.
+    pub(super) fn flush_streams(&mut self, seq: u64) {
         for (stream, kind) in [
             (OutputStream::Stdout, BlockKind::Stdout),
             (OutputStream::Stderr, BlockKind::Stderr),
@@ -282,10 +292,6 @@ impl App {
             if let Some(cell) = tail.finish(cells::stream_base(stream)) {
                 self.transcript.push_or_extend(kind, seq, cell);
             }
-        }
-        let cut = self.take_output_cut();
-        if std::mem::take(&mut self.output_open) && !cut {
-            self.fold_output();
         }
     }
 

@@ -176,31 +176,35 @@ impl App {
     /// view follows the end, shown as a page of history while the reader
     /// is up in it (scrolling down pages the skipped events in).
     pub(super) fn on_skipped(&mut self, from: u64, to: u64) -> Vec<Effect> {
-        let last = self.last_applied();
-        if to <= last {
+        let applied = self.last_applied();
+        if to <= applied {
             return Vec::new();
         }
-        if from > last + 1 {
+        if from > applied + 1 {
             return self.resume_after_gap();
         }
+        // What the streams hold of the output before the gap (half a
+        // colour sequence) ends there: output after it does not continue it.
+        self.in_live(|app| app.flush_streams(applied));
         self.set_last_applied(to);
-        // Output after the gap does not continue what came before it.
-        self.streams = Default::default();
         self.paging.output_cut = true;
         let reading = self.paging.live.is_some();
-        if !reading && !self.transcript.following() && self.paging.supported {
-            let (first, last) = (self.transcript.first_seq(), self.transcript.last_seq());
-            if let (Some(first), Some(last)) = (first, last) {
-                let (width, height) = self.transcript.view_size();
-                let mut live = Transcript::new();
-                live.show_thinking = self.transcript.show_thinking;
-                live.set_budget(self.paging.window);
-                live.set_view(width, height);
-                self.paging.live = Some(live);
-                (self.paging.lo, self.paging.hi) = (first, last);
-                self.forget_block_indices();
-                return Vec::new();
-            }
+        if !reading
+            && !self.transcript.following()
+            && self.paging.supported
+            && let Some(first) = self.transcript.first_seq()
+        {
+            let (width, height) = self.transcript.view_size();
+            let mut live = Transcript::new();
+            live.show_thinking = self.transcript.show_thinking;
+            live.set_budget(self.paging.window);
+            live.set_view(width, height);
+            self.paging.live = Some(live);
+            // Up to the last event applied, not the last block's seq: a
+            // block's seq is its first event's, and output extends it.
+            (self.paging.lo, self.paging.hi) = (first, applied);
+            self.forget_block_indices();
+            return Vec::new();
         }
         self.in_live(|app| {
             let n = app.transcript.len();

@@ -60,6 +60,10 @@ impl FloodTail {
             out.push(frame.text);
             return;
         };
+        if !self.held.is_empty() && self.quiet_until.is_some_and(|until| now >= until) {
+            // Due, and the timer has not had its turn yet.
+            self.tick(now, out);
+        }
         if self
             .last_output
             .is_none_or(|last| now >= last + BURST_PAUSE)
@@ -209,6 +213,25 @@ mod tests {
             ["1", r#"{"type":"skipped","from":2,"to":4}"#, "5"]
         );
         assert_eq!(flood.due(), None);
+    }
+
+    #[test]
+    fn output_after_the_gap_sends_what_is_held_without_the_timer() {
+        let (t0, mut out) = (Instant::now(), Vec::new());
+        let mut flood = flooding(t0);
+        flood.offer(output(1, 40_000), t0, &mut out);
+        out.clear();
+        flood.offer(output(2, 40_000), t0 + Duration::from_millis(10), &mut out);
+        flood.offer(output(3, 40_000), t0 + Duration::from_millis(20), &mut out);
+        assert!(out.is_empty(), "held within the gap");
+        // The timer did not fire (a busy connection): the next output does.
+        flood.offer(output(4, 40_000), t0 + FLOOD_GAP, &mut out);
+        assert_eq!(
+            said(&out),
+            [r#"{"type":"skipped","from":2,"to":2}"#, "3"],
+            "what was due goes; the new event waits for the next gap"
+        );
+        assert_eq!(flood.due(), Some(t0 + FLOOD_GAP * 2));
     }
 
     #[test]

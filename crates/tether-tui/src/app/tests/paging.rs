@@ -449,3 +449,60 @@ fn output_cut_by_a_skip_ends_unfolded() {
     rig.event(turn_end(9));
     assert!(folded(&mut rig), "{}", screen(&mut rig));
 }
+
+/// The host's events for `output_session`: 400 one-line outputs.
+fn output_session() -> Vec<EventRecord> {
+    (1..=400).map(|seq| output(seq, seq, 1)).collect()
+}
+
+/// Lines of output a reader scrolled up in when a skip came are shown
+/// once each on the way down: the page it reads ends with the last event
+/// applied, not with its last block's first.
+#[test]
+fn a_readers_page_after_a_skip_ends_where_the_events_applied_did() {
+    let mut rig = rig_skipping(0);
+    let events = output_session();
+    for record in &events[..200] {
+        rig.event(record.clone());
+    }
+    rig.key(KeyCode::PageUp);
+    rig.server(ServerMessage::Skipped { from: 201, to: 380 });
+    for record in &events[380..] {
+        rig.event(record.clone());
+    }
+    let mut screens = String::new();
+    for _ in 0..200 {
+        let mut pending = rig.key(KeyCode::PageDown);
+        while let Some(request) = sent(&pending).into_iter().find_map(|m| match m {
+            ClientMessage::HistoryRequest(request) => Some(request),
+            _ => None,
+        }) {
+            let page = host_page(&events, &request);
+            pending = rig.server(ServerMessage::History(page));
+        }
+        if rig.app.reading_history() {
+            // What the pages hold: each line once.
+            let text: String = rig
+                .app
+                .transcript
+                .blocks()
+                .iter()
+                .map(|b| b.text().text.clone())
+                .collect();
+            let lines: Vec<&str> = text.lines().filter(|l| l.starts_with("out ")).collect();
+            let mut unique = lines.clone();
+            unique.sort_unstable();
+            unique.dedup();
+            assert_eq!(lines.len(), unique.len(), "a line held twice: {lines:?}");
+        }
+        screens.push_str(&screen(&mut rig));
+        if !rig.app.reading_history() && rig.app.transcript.following() {
+            break;
+        }
+    }
+    assert!(!rig.app.reading_history(), "back to the live end");
+    assert!(
+        screens.contains("out 00201"),
+        "the skipped lines were paged in"
+    );
+}
