@@ -458,8 +458,8 @@ impl App {
         }
         self.transcript.prepend(older);
         self.paging.lo = first;
-        if self.transcript.enforce_budget_back() {
-            self.paging.hi = self.transcript.last_seq().unwrap_or(first);
+        if let Some(dropped) = self.transcript.enforce_budget_back() {
+            self.paging.hi = dropped.saturating_sub(1).max(first);
         }
         Vec::new()
     }

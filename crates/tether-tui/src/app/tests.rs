@@ -496,3 +496,4 @@ mod keys;
 pub mod paging;
 pub mod people;
 pub mod reading;
+mod skipped;

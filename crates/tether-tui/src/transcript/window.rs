@@ -128,16 +128,18 @@ impl Transcript {
 
     /// Drops the newest blocks below the view while the transcript holds
     /// more than its budget (pages of older events came in before them);
-    /// whether any went.
-    pub fn enforce_budget_back(&mut self) -> bool {
+    /// when any went, the seq of the first event they showed (what is
+    /// kept ends before it: a block's seq is its first event's, and one
+    /// block may show many).
+    pub fn enforce_budget_back(&mut self) -> Option<u64> {
         let limit = self.budget.limit;
         if limit == 0 {
-            return false;
+            return None;
         }
         let weights: Vec<usize> = self.blocks.iter().map(Block::weight).collect();
         let (len, total) = (weights.len(), weights.iter().sum::<usize>());
         if total <= limit {
-            return false;
+            return None;
         }
         let bottom = self.view_bottom().map_or(0, |(block, _)| block);
         let (mut n, mut left) = (0, total);
@@ -145,8 +147,13 @@ impl Transcript {
             left -= weights[len - 1 - n];
             n += 1;
         }
+        let first_dropped = self.blocks[len - n..]
+            .iter()
+            .map(|b| b.seq)
+            .filter(|seq| *seq > 0)
+            .min();
         self.drop_back(n);
-        n > 0
+        if n == 0 { None } else { first_dropped }
     }
 
     /// The size of the view last drawn.

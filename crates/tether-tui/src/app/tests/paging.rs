@@ -13,10 +13,10 @@ use crate::protocol::{
 };
 use crate::tui::app::{Effect, Focus};
 
-const WINDOW: usize = 16 * 1024;
-const LINES: u64 = 2_000;
+pub(super) const WINDOW: usize = 16 * 1024;
+pub(super) const LINES: u64 = 2_000;
 
-fn line(seq: u64) -> EventRecord {
+pub(super) fn line(seq: u64) -> EventRecord {
     record(
         seq,
         EventKind::Assistant {
@@ -49,7 +49,7 @@ fn rig(history: bool) -> Rig {
 }
 
 /// What the host answers: the page of `events` a request asks for.
-fn host_page(events: &[EventRecord], request: &HistoryRequest) -> HistoryPage {
+pub(super) fn host_page(events: &[EventRecord], request: &HistoryRequest) -> HistoryPage {
     let before = request.before.unwrap_or(u64::MAX);
     let limit = request.limit.unwrap_or(2_000);
     let in_range = |r: &&EventRecord| r.seq > request.after && r.seq < before;
@@ -105,7 +105,7 @@ fn host_page(events: &[EventRecord], request: &HistoryRequest) -> HistoryPage {
 
 /// Answers every `history` request in `effects`, as the host would;
 /// how many there were.
-fn serve(rig: &mut Rig, effects: Vec<Effect>) -> usize {
+pub(super) fn serve(rig: &mut Rig, effects: Vec<Effect>) -> usize {
     let mut served = 0;
     let mut pending = effects;
     while let Some(request) = sent(&pending).into_iter().find_map(|m| match m {
@@ -120,7 +120,7 @@ fn serve(rig: &mut Rig, effects: Vec<Effect>) -> usize {
 }
 
 /// The rows of the transcript pane as laid out.
-fn screen(rig: &mut Rig) -> String {
+pub(super) fn screen(rig: &mut Rig) -> String {
     rig.app.layout();
     let (width, height) = rig.app.transcript.view_size();
     rig.transcript_rows(width, height)
@@ -255,7 +255,7 @@ fn a_refused_page_is_asked_for_again() {
 }
 
 /// The line numbers on screen.
-fn numbers_shown(rig: &mut Rig) -> Vec<u64> {
+pub(super) fn numbers_shown(rig: &mut Rig) -> Vec<u64> {
     screen(rig)
         .lines()
         .filter_map(|row| row.strip_prefix("line ")?.get(..5)?.parse().ok())
@@ -265,7 +265,7 @@ fn numbers_shown(rig: &mut Rig) -> Vec<u64> {
 /// Pages with `key` until `done`, noting every line on screen once the
 /// host has served what the key asked for (the answer comes within a
 /// frame: what shows before it is a flash); the lines never shown.
-fn lines_missed(rig: &mut Rig, key: KeyCode, done: impl Fn(&Rig) -> bool) -> Vec<u64> {
+pub(super) fn lines_missed(rig: &mut Rig, key: KeyCode, done: impl Fn(&Rig) -> bool) -> Vec<u64> {
     let mut seen = vec![false; LINES as usize + 1];
     let mut note = |rig: &mut Rig| {
         for n in numbers_shown(rig) {
@@ -299,92 +299,6 @@ fn paging_up_and_down_shows_every_line() {
     assert!(down.is_empty(), "not shown going down: {down:?}");
 }
 
-/// A rig whose host sent lines `1..=shown` (and will skip some: the
-/// `flood=tail` of the host's flood).
-fn rig_skipping(shown: u64) -> Rig {
-    let mut rig = Rig::new(Role::Follower, true);
-    let mut greeting = ready("e1", Vec::new());
-    if let ServerMessage::Ready { features, .. } = &mut greeting {
-        features.push(FEATURE_HISTORY.into());
-    }
-    rig.server(greeting);
-    rig.app.set_window_bytes(WINDOW);
-    rig.app.resize(Rect::new(0, 0, 80, 24));
-    rig.app.layout();
-    for seq in 1..=shown {
-        rig.event(line(seq));
-    }
-    rig.focus(Focus::Transcript);
-    rig
-}
-
-/// The host skips lines `from..=to` of a flood and sends the rest.
-fn skip_then_rest(rig: &mut Rig, from: u64, to: u64) {
-    let effects = rig.server(ServerMessage::Skipped { from, to });
-    assert!(sent(&effects).is_empty(), "{:?}", sent(&effects));
-    for seq in to + 1..=LINES {
-        rig.event(line(seq));
-    }
-}
-
-#[test]
-fn skipped_lines_are_paged_in_when_scrolled_to() {
-    let mut rig = rig_skipping(400);
-    skip_then_rest(&mut rig, 401, 1_990);
-    assert_eq!(rig.app.last_applied(), LINES, "the resume point");
-    assert_eq!(
-        rig.app.live_transcript().first_seq(),
-        Some(1_991),
-        "what came before the skip is left to the history"
-    );
-    assert!(screen(&mut rig).contains("line 02000"));
-    let up = lines_missed(&mut rig, KeyCode::PageUp, |r| r.app.at_session_start());
-    assert!(up.is_empty(), "not shown going up: {up:?}");
-    let down = lines_missed(&mut rig, KeyCode::PageDown, |r| {
-        !r.app.reading_history() && r.app.transcript.following()
-    });
-    assert!(down.is_empty(), "not shown going down: {down:?}");
-}
-
-#[test]
-fn a_skip_leaves_a_reader_where_it_is() {
-    let mut rig = rig_skipping(1_000);
-    for _ in 0..3 {
-        rig.key(KeyCode::PageUp);
-    }
-    let reading = numbers_shown(&mut rig);
-    assert!(!reading.is_empty() && !rig.app.transcript.following());
-    skip_then_rest(&mut rig, 1_001, 1_990);
-    assert_eq!(numbers_shown(&mut rig), reading, "the view did not move");
-    assert!(rig.app.reading_history(), "what it shows is history now");
-    let down = lines_missed(&mut rig, KeyCode::PageDown, |r| {
-        !r.app.reading_history() && r.app.transcript.following()
-    });
-    let skipped_or_after: Vec<u64> = down.into_iter().filter(|n| *n > reading[0]).collect();
-    assert!(
-        skipped_or_after.is_empty(),
-        "not shown going down: {skipped_or_after:?}"
-    );
-}
-
-#[test]
-fn a_skip_past_a_gap_asks_for_what_is_missing() {
-    let mut rig = rig_skipping(100);
-    let effects = rig.server(ServerMessage::Skipped { from: 105, to: 110 });
-    assert!(
-        matches!(&sent(&effects)[..], [ClientMessage::Resume(r)] if r.since == 100),
-        "{:?}",
-        sent(&effects)
-    );
-    assert_eq!(rig.app.last_applied(), 100);
-    // One already applied changes nothing.
-    let mut rig = rig_skipping(100);
-    let held = rig.app.live_transcript().first_seq();
-    let effects = rig.server(ServerMessage::Skipped { from: 90, to: 100 });
-    assert!(sent(&effects).is_empty());
-    assert_eq!(rig.app.live_transcript().first_seq(), held);
-}
-
 #[test]
 fn a_page_shorter_than_the_view_is_followed_by_the_next() {
     let mut rig = rig(true);
@@ -396,113 +310,4 @@ fn a_page_shorter_than_the_view_is_followed_by_the_next() {
     let (_, rows) = rig.app.transcript.view_size();
     assert_eq!(shown.first(), Some(&1));
     assert_eq!(shown.len(), usize::from(rows), "a full view: {shown:?}");
-}
-
-/// `n` lines of command output from `first` on.
-fn output(seq: u64, first: u64, n: u64) -> EventRecord {
-    let text: String = (first..first + n)
-        .map(|l| format!("out {l:05}\n"))
-        .collect();
-    record(
-        seq,
-        EventKind::Output {
-            stream: crate::protocol::OutputStream::Stdout,
-            text,
-        },
-    )
-}
-
-#[test]
-fn output_cut_by_a_skip_ends_unfolded() {
-    let turn_end = |seq| {
-        record(
-            seq,
-            EventKind::TurnEnd {
-                outcome: crate::protocol::TurnOutcome::Success,
-                duration_ms: None,
-                cost_usd: None,
-                num_turns: None,
-                usage: None,
-            },
-        )
-    };
-    let folded = |rig: &mut Rig| screen(rig).contains("more lines");
-    // Whole: long output folds to its ends once it is over.
-    let mut rig = rig_skipping(0);
-    rig.event(output(1, 0, 300));
-    rig.event(turn_end(2));
-    assert!(folded(&mut rig), "{}", screen(&mut rig));
-    // Cut: its end is all there is, and shows as it is.
-    let mut rig = rig_skipping(0);
-    rig.event(output(1, 0, 100));
-    rig.server(ServerMessage::Skipped { from: 2, to: 5 });
-    rig.event(output(6, 500, 300));
-    rig.event(turn_end(7));
-    assert!(!folded(&mut rig), "{}", screen(&mut rig));
-    let shown = screen(&mut rig);
-    assert!(
-        shown.contains("out 00799") && shown.contains("out 00785"),
-        "{shown}"
-    );
-    // The next command's output folds again.
-    rig.event(output(8, 1_000, 300));
-    rig.event(turn_end(9));
-    assert!(folded(&mut rig), "{}", screen(&mut rig));
-}
-
-/// The host's events for `output_session`: 400 one-line outputs.
-fn output_session() -> Vec<EventRecord> {
-    (1..=400).map(|seq| output(seq, seq, 1)).collect()
-}
-
-/// Lines of output a reader scrolled up in when a skip came are shown
-/// once each on the way down: the page it reads ends with the last event
-/// applied, not with its last block's first.
-#[test]
-fn a_readers_page_after_a_skip_ends_where_the_events_applied_did() {
-    let mut rig = rig_skipping(0);
-    let events = output_session();
-    for record in &events[..200] {
-        rig.event(record.clone());
-    }
-    rig.key(KeyCode::PageUp);
-    rig.server(ServerMessage::Skipped { from: 201, to: 380 });
-    for record in &events[380..] {
-        rig.event(record.clone());
-    }
-    let mut screens = String::new();
-    for _ in 0..200 {
-        let mut pending = rig.key(KeyCode::PageDown);
-        while let Some(request) = sent(&pending).into_iter().find_map(|m| match m {
-            ClientMessage::HistoryRequest(request) => Some(request),
-            _ => None,
-        }) {
-            let page = host_page(&events, &request);
-            pending = rig.server(ServerMessage::History(page));
-        }
-        if rig.app.reading_history() {
-            // What the pages hold: each line once.
-            let text: String = rig
-                .app
-                .transcript
-                .blocks()
-                .iter()
-                .map(|b| b.text().text.clone())
-                .collect();
-            let lines: Vec<&str> = text.lines().filter(|l| l.starts_with("out ")).collect();
-            let mut unique = lines.clone();
-            unique.sort_unstable();
-            unique.dedup();
-            assert_eq!(lines.len(), unique.len(), "a line held twice: {lines:?}");
-        }
-        screens.push_str(&screen(&mut rig));
-        if !rig.app.reading_history() && rig.app.transcript.following() {
-            break;
-        }
-    }
-    assert!(!rig.app.reading_history(), "back to the live end");
-    assert!(
-        screens.contains("out 00201"),
-        "the skipped lines were paged in"
-    );
 }
