@@ -148,3 +148,86 @@ async fn output_that_trickles_reaches_a_tail_connection_whole() {
     let seqs: Vec<Got> = (start + 1..=start + 5).map(Got::Event).collect();
     assert_eq!(got, seqs);
 }
+
+/// What a client applies, as the TUI does: seqs it has applied are
+/// dropped, a `skipped` moves it past the events it names, anything past
+/// a gap is an error.
+#[derive(Default)]
+struct Applied {
+    last: u64,
+    events: usize,
+}
+
+impl Applied {
+    fn take(&mut self, message: &ServerMessage) {
+        match *message {
+            ServerMessage::Event(ref record) if record.seq > self.last => {
+                assert_eq!(record.seq, self.last + 1, "a gap after {}", self.last);
+                self.last = record.seq;
+                self.events += 1;
+            }
+            ServerMessage::Skipped { from, to } if to > self.last => {
+                assert!(
+                    from <= self.last + 1,
+                    "skipped {from}..={to} after {}",
+                    self.last
+                );
+                self.last = to;
+            }
+            _ => {}
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_tail_connection_that_reconnects_mid_flood_resumes_without_a_gap() {
+    let host = TestHost::start(AgentSpec::Shell).await;
+    let h = host.host.as_ref().unwrap();
+    let mut client = Client::connect(&host.url, &host.view, "mode=view&flood=tail").await;
+    client.greeting().await;
+    let mut applied = Applied::default();
+    for record in &client.events {
+        applied.take(&ServerMessage::Event(record.clone()));
+    }
+    let start = applied.last;
+    for n in 1..=LINES {
+        h.inject(output(n)).await.unwrap();
+    }
+    // Gone partway through what the flood sends it.
+    while applied.last < start + 100 {
+        let message = client.recv().await;
+        applied.take(&message);
+    }
+    drop(client);
+    for n in LINES + 1..=2 * LINES {
+        h.inject(output(n)).await.unwrap();
+    }
+    let last = start + 2 * LINES as u64;
+    let query = format!("mode=view&flood=tail&since={}", applied.last);
+    let mut client = Client::connect(&host.url, &host.view, &query).await;
+    loop {
+        let message = client.recv().await;
+        applied.take(&message);
+        if matches!(message, ServerMessage::CaughtUp { .. }) {
+            break;
+        }
+    }
+    assert_eq!(applied.last, last, "the replay brought all it missed");
+    // Everything after the reconnect was missed, so it was replayed whole.
+    assert!(applied.events > LINES, "{} events applied", applied.events);
+    // The flood goes on after the replay: its tail only.
+    for n in 2 * LINES + 1..=3 * LINES {
+        h.inject(output(n)).await.unwrap();
+    }
+    let before = applied.events;
+    let last = start + 3 * LINES as u64;
+    while applied.last < last {
+        let message = client.recv().await;
+        applied.take(&message);
+    }
+    assert!(
+        applied.events - before < LINES / 4,
+        "{} of {LINES} sent after the replay",
+        applied.events - before
+    );
+}
