@@ -106,6 +106,11 @@ pub(super) fn host_page(events: &[EventRecord], request: &HistoryRequest) -> His
 /// Answers every `history` request in `effects`, as the host would;
 /// how many there were.
 pub(super) fn serve(rig: &mut Rig, effects: Vec<Effect>) -> usize {
+    serve_from(rig, &session(), effects)
+}
+
+/// [`serve`] from the host's `events`.
+pub(super) fn serve_from(rig: &mut Rig, events: &[EventRecord], effects: Vec<Effect>) -> usize {
     let mut served = 0;
     let mut pending = effects;
     while let Some(request) = sent(&pending).into_iter().find_map(|m| match m {
@@ -113,7 +118,7 @@ pub(super) fn serve(rig: &mut Rig, effects: Vec<Effect>) -> usize {
         _ => None,
     }) {
         served += 1;
-        let page = host_page(&session(), &request);
+        let page = host_page(events, &request);
         pending = rig.server(ServerMessage::History(page));
     }
     served
@@ -290,10 +295,15 @@ pub(super) fn lines_missed(rig: &mut Rig, key: KeyCode, done: impl Fn(&Rig) -> b
 /// page replaces them only on the next key.
 #[test]
 fn paging_up_and_down_shows_every_line() {
-    let mut rig = rig(true);
-    let up = lines_missed(&mut rig, KeyCode::PageUp, |r| r.app.at_session_start());
+    every_line_shown_up_and_down(&mut rig(true));
+}
+
+/// Pages up to the session's first line and down to the live end: every
+/// line shows on some screen each way.
+pub(super) fn every_line_shown_up_and_down(rig: &mut Rig) {
+    let up = lines_missed(rig, KeyCode::PageUp, |r| r.app.at_session_start());
     assert!(up.is_empty(), "not shown going up: {up:?}");
-    let down = lines_missed(&mut rig, KeyCode::PageDown, |r| {
+    let down = lines_missed(rig, KeyCode::PageDown, |r| {
         !r.app.reading_history() && r.app.transcript.following()
     });
     assert!(down.is_empty(), "not shown going down: {down:?}");

@@ -6,12 +6,15 @@
 use crossterm::event::KeyCode;
 use ratatui::layout::Rect;
 
-use super::paging::{LINES, WINDOW, host_page, line, lines_missed, numbers_shown, screen};
+use super::paging::{
+    LINES, WINDOW, every_line_shown_up_and_down, line, lines_missed, numbers_shown, screen,
+    serve_from,
+};
 use super::{Rig, ready, record, sent};
 use crate::protocol::{
     ClientMessage, EventKind, EventRecord, FEATURE_HISTORY, Role, ServerMessage,
 };
-use crate::tui::app::{Effect, Focus};
+use crate::tui::app::Focus;
 
 /// A rig whose host sent lines `1..=shown` (and will skip some: the
 /// `flood=tail` of the host's flood).
@@ -52,12 +55,7 @@ fn skipped_lines_are_paged_in_when_scrolled_to() {
         "what came before the skip is left to the history"
     );
     assert!(screen(&mut rig).contains("line 02000"));
-    let up = lines_missed(&mut rig, KeyCode::PageUp, |r| r.app.at_session_start());
-    assert!(up.is_empty(), "not shown going up: {up:?}");
-    let down = lines_missed(&mut rig, KeyCode::PageDown, |r| {
-        !r.app.reading_history() && r.app.transcript.following()
-    });
-    assert!(down.is_empty(), "not shown going down: {down:?}");
+    every_line_shown_up_and_down(&mut rig);
 }
 
 #[test]
@@ -173,29 +171,9 @@ fn a_readers_page_after_a_skip_ends_where_the_events_applied_did() {
     }
     let mut screens = String::new();
     for _ in 0..200 {
-        let mut pending = rig.key(KeyCode::PageDown);
-        while let Some(request) = sent(&pending).into_iter().find_map(|m| match m {
-            ClientMessage::HistoryRequest(request) => Some(request),
-            _ => None,
-        }) {
-            let page = host_page(&events, &request);
-            pending = rig.server(ServerMessage::History(page));
-        }
-        if rig.app.reading_history() {
-            // What the pages hold: each line once.
-            let text: String = rig
-                .app
-                .transcript
-                .blocks()
-                .iter()
-                .map(|b| b.text().text.clone())
-                .collect();
-            let lines: Vec<&str> = text.lines().filter(|l| l.starts_with("out ")).collect();
-            let mut unique = lines.clone();
-            unique.sort_unstable();
-            unique.dedup();
-            assert_eq!(lines.len(), unique.len(), "a line held twice: {lines:?}");
-        }
+        let effects = rig.key(KeyCode::PageDown);
+        serve_from(&mut rig, &events, effects);
+        each_line_held_once(&rig);
         screens.push_str(&screen(&mut rig));
         if !rig.app.reading_history() && rig.app.transcript.following() {
             break;
@@ -227,30 +205,10 @@ fn pages_of_output_paged_up_and_down_hold_each_line_once() {
     for record in &events {
         rig.event(record.clone());
     }
-    let serve_output = |rig: &mut Rig, effects: Vec<Effect>| {
-        let mut pending = effects;
-        while let Some(request) = sent(&pending).into_iter().find_map(|m| match m {
-            ClientMessage::HistoryRequest(request) => Some(request),
-            _ => None,
-        }) {
-            let page = host_page(&events, &request);
-            pending = rig.server(ServerMessage::History(page));
-        }
-    };
-    let held_once = |rig: &Rig| {
-        let text: String = (rig.app.transcript.blocks().iter())
-            .map(|b| b.text().text.clone())
-            .collect();
-        let lines: Vec<&str> = text.lines().filter(|l| l.starts_with("out ")).collect();
-        let mut unique = lines.clone();
-        unique.sort_unstable();
-        unique.dedup();
-        assert_eq!(lines.len(), unique.len(), "a line held twice: {lines:?}");
-    };
     for _ in 0..300 {
         let effects = rig.key(KeyCode::PageUp);
-        serve_output(&mut rig, effects);
-        held_once(&rig);
+        serve_from(&mut rig, &events, effects);
+        each_line_held_once(&rig);
         if rig.app.at_session_start() {
             break;
         }
@@ -258,11 +216,24 @@ fn pages_of_output_paged_up_and_down_hold_each_line_once() {
     assert!(rig.app.at_session_start());
     for _ in 0..300 {
         let effects = rig.key(KeyCode::PageDown);
-        serve_output(&mut rig, effects);
-        held_once(&rig);
+        serve_from(&mut rig, &events, effects);
+        each_line_held_once(&rig);
         if !rig.app.reading_history() && rig.app.transcript.following() {
             break;
         }
     }
     assert!(!rig.app.reading_history(), "back to the live end");
+}
+
+/// What is shown (the live transcript or pages of history) holds each
+/// line of output once.
+fn each_line_held_once(rig: &Rig) {
+    let text: String = (rig.app.transcript.blocks().iter())
+        .map(|b| b.text().text.clone())
+        .collect();
+    let lines: Vec<&str> = text.lines().filter(|l| l.starts_with("out ")).collect();
+    let mut unique = lines.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    assert_eq!(lines.len(), unique.len(), "a line held twice: {lines:?}");
 }
