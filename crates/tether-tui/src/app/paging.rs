@@ -156,10 +156,7 @@ impl App {
     /// transcript in place.
     pub(super) fn keep_window(&mut self) {
         let gone = self.transcript.enforce_budget();
-        if gone > 0 {
-            self.tool_order.drop_front(gone);
-            self.plan_block = self.plan_block.and_then(|b| b.checked_sub(gone));
-        }
+        self.blocks_dropped(gone);
     }
 
     /// Whether to ask the host for only the tail of a flood of output
@@ -203,13 +200,14 @@ impl App {
             // Up to the last event applied, not the last block's seq: a
             // block's seq is its first event's, and output extends it.
             (self.paging.lo, self.paging.hi) = (first, applied);
-            self.forget_block_indices();
+            // For the live transcript, every block went.
+            self.blocks_dropped(self.transcript.len());
             return Vec::new();
         }
         self.in_live(|app| {
             let n = app.transcript.len();
             app.transcript.drop_front(n);
-            app.forget_block_indices();
+            app.blocks_dropped(n);
         });
         Vec::new()
     }
@@ -220,11 +218,13 @@ impl App {
         std::mem::take(&mut self.paging.output_cut)
     }
 
-    /// The live transcript's blocks all went: nothing kept beside them
-    /// points into them any more.
-    fn forget_block_indices(&mut self) {
-        self.tool_order.drop_front(usize::MAX);
-        self.plan_block = None;
+    /// The live transcript's `gone` oldest blocks went: the block indices
+    /// kept beside it move with them.
+    fn blocks_dropped(&mut self, gone: usize) {
+        if gone > 0 {
+            self.tool_order.drop_front(gone);
+            self.plan_block = self.plan_block.and_then(|b| b.checked_sub(gone));
+        }
     }
 
     /// Shows the live transcript again, at its start or its end.
