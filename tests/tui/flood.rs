@@ -22,13 +22,20 @@ async fn a_flood_shows_its_end_and_pages_its_start_back_in() {
             tui.wait_for("the start of the session", |s| {
                 s.contains("seq -f") && s.contains("flood line 1 ")
             });
+            // From there, a line between the first page and the live end,
+            // which the host skipped: the host's search finds it.
+            tui.send(b"/flood line 31234\r");
+            tui.wait_for("the match after the first page", |s| {
+                s.contains("flood line 31234 ") && s.contains("1/1")
+            });
+            tui.send(b"\x1b");
+            tui.wait_for("the search to close", |s| !s.contains("1/1"));
             tui.send(b"\x1b[F"); // End: back to the live end
             tui.wait_text("flood line 60000");
-            // A line from the middle, which the host skipped: its search
-            // finds it.
-            tui.send(b"/flood line 31234\r");
-            tui.wait_for("the match", |s| {
-                s.contains("flood line 31234 ") && s.contains("1/1")
+            // And from the live end, one further back.
+            tui.send(b"/flood line 12345\r");
+            tui.wait_for("the match before the live end", |s| {
+                s.contains("flood line 12345 ") && s.contains("1/1")
             });
         })
         .await;

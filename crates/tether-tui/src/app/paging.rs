@@ -44,6 +44,8 @@ pub struct Edge {
 enum Want {
     Older,
     Newer,
+    /// A search between the pages shown and the live transcript.
+    FindBetween(String),
     Start,
     Find(String),
 }
@@ -357,7 +359,7 @@ impl App {
         }
         let id = self.fresh_id();
         let find = match &want {
-            Want::Find(query) => Some(query.clone()),
+            Want::Find(query) | Want::FindBetween(query) => Some(query.clone()),
             _ => None,
         };
         let request = HistoryRequest {
@@ -389,7 +391,8 @@ impl App {
                     shown.scroll_to_top();
                 }
             }
-            Want::Find(query) => return self.found_page(query, page),
+            Want::Find(query) => return self.found_page(query, page, false),
+            Want::FindBetween(query) => return self.found_page(query, page, true),
         }
         self.fill_view()
     }
@@ -479,12 +482,18 @@ impl App {
 
     /// The page ending with the event the host found: shown with the
     /// search's matches in it; or the search goes on further back.
-    fn found_page(&mut self, query: String, page: HistoryPage) -> Vec<Effect> {
+    fn found_page(&mut self, query: String, page: HistoryPage, between: bool) -> Vec<Effect> {
         if let Some(from) = page.searched_from {
-            return self.ask(Want::Find(query), Some(from), 0);
+            return match (between, self.unheld_after_pages()) {
+                (true, Some((after, _))) => self.ask(Want::FindBetween(query), Some(from), after),
+                _ => self.ask(Want::Find(query), Some(from), 0),
+            };
         }
         let Some(found) = page.found else {
-            self.say(format!("no older match for {query:?}"), Level::Info);
+            if !between && self.unheld_after_pages().is_some() {
+                return self.search_between(&query);
+            }
+            self.say(format!("no match for {query:?}"), Level::Info);
             return Vec::new();
         };
         if let Some(shown) = self.show_events(page.events) {
@@ -496,6 +505,32 @@ impl App {
         }
         self.say(format!("{query:?} found in event {found}"), Level::Info);
         self.fill_view()
+    }
+
+    /// The events between the pages shown and the live transcript that
+    /// neither holds (the pages came from Home or a search; a flood's
+    /// skip left them to the history): `(after, before)`.
+    fn unheld_after_pages(&self) -> Option<(u64, u64)> {
+        let first = self.paging.live.as_ref()?.first_seq()?;
+        (self.paging.hi + 1 < first).then_some((self.paging.hi, first))
+    }
+
+    /// Searches the events between the pages shown and the live
+    /// transcript on the host (its newest match there).
+    pub(super) fn search_between(&mut self, query: &str) -> Vec<Effect> {
+        let Some((after, before)) = self.unheld_after_pages() else {
+            return Vec::new();
+        };
+        self.say(
+            format!("searching the history for {query:?}..."),
+            Level::Info,
+        );
+        self.ask(Want::FindBetween(query.to_owned()), Some(before), after)
+    }
+
+    /// Whether there is history the host could search that is not held.
+    pub(super) fn history_unheld(&self) -> bool {
+        self.history_beyond() || self.unheld_after_pages().is_some()
     }
 
     /// The blocks `events` make, read as a client that saw only them

@@ -129,7 +129,8 @@ impl App {
     }
 
     /// Enter in the search prompt: an empty query changes nothing. No
-    /// match in what is held searches the older history on the host.
+    /// match in what is held searches the older history on the host, then
+    /// what lies between pages of history shown and the live transcript.
     pub(super) fn run_search(&mut self, text: &str) -> Vec<Effect> {
         if text.trim().is_empty() {
             return Vec::new();
@@ -139,6 +140,9 @@ impl App {
         }
         if self.history_beyond() {
             return self.search_history(text);
+        }
+        if self.history_unheld() {
+            return self.search_between(text);
         }
         self.say(format!("no match for {text:?}"), Level::Info);
         Vec::new()

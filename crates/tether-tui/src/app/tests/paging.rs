@@ -25,7 +25,7 @@ pub(super) fn line(seq: u64) -> EventRecord {
     )
 }
 
-fn session() -> Vec<EventRecord> {
+pub(super) fn session() -> Vec<EventRecord> {
     (1..=LINES).map(line).collect()
 }
 

@@ -237,3 +237,31 @@ fn each_line_held_once(rig: &Rig) {
     unique.dedup();
     assert_eq!(lines.len(), unique.len(), "a line held twice: {lines:?}");
 }
+
+/// Pages from the session's start shown (Home) and the live end held: a
+/// search for a line between them, which neither holds, asks the host
+/// there and shows it.
+#[test]
+fn a_search_from_the_first_page_finds_a_line_between_it_and_the_live_end() {
+    let mut rig = rig_skipping(400);
+    skip_then_rest(&mut rig, 401, 1_990);
+    let effects = rig.key(KeyCode::Home);
+    serve_from(&mut rig, &super::paging::session(), effects);
+    assert!(rig.app.reading_history());
+    assert!(!screen(&mut rig).contains("line 01500"));
+    rig.key(KeyCode::Char('/'));
+    rig.typed("line 01500 ");
+    let effects = rig.key(KeyCode::Enter);
+    let asked = sent(&effects);
+    assert!(
+        matches!(&asked[..], [ClientMessage::HistoryRequest(r)]
+            if r.find.as_deref() == Some("line 01500 ") && r.after > 0),
+        "{asked:?}"
+    );
+    serve_from(&mut rig, &super::paging::session(), effects);
+    assert!(
+        screen(&mut rig).contains("line 01500 of"),
+        "{}",
+        screen(&mut rig)
+    );
+}
