@@ -130,7 +130,8 @@ impl App {
 
     /// Enter in the search prompt: an empty query changes nothing. No
     /// match in what is held searches the older history on the host, then
-    /// what lies between pages of history shown and the live transcript.
+    /// what lies between pages of history shown and the live transcript,
+    /// then the live transcript.
     pub(super) fn run_search(&mut self, text: &str) -> Vec<Effect> {
         if text.trim().is_empty() {
             return Vec::new();
@@ -144,7 +145,9 @@ impl App {
         if self.history_unheld() {
             return self.search_between(text);
         }
-        self.say(format!("no match for {text:?}"), Level::Info);
+        if !self.search_live(text) {
+            self.say(format!("no match for {text:?}"), Level::Info);
+        }
         Vec::new()
     }
 

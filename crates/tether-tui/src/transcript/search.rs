@@ -191,6 +191,12 @@ impl Transcript {
         });
     }
 
+    /// Whether a line holds `query`, ignoring ASCII case (as a search
+    /// would find it).
+    pub fn contains(&self, query: &str) -> bool {
+        !self.find(query).is_empty()
+    }
+
     /// (block, line) of every line containing `query`, ignoring ASCII case.
     pub(super) fn find(&self, query: &str) -> Vec<(usize, usize)> {
         let needle = query.to_ascii_lowercase();

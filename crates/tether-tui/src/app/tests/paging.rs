@@ -321,3 +321,48 @@ fn a_page_shorter_than_the_view_is_followed_by_the_next() {
     assert_eq!(shown.first(), Some(&1));
     assert_eq!(shown.len(), usize::from(rows), "a full view: {shown:?}");
 }
+
+#[test]
+fn a_search_from_the_first_page_finds_what_only_the_live_transcript_holds() {
+    let mut rig = rig(true);
+    let effects = rig.key(KeyCode::Home);
+    serve(&mut rig, effects);
+    assert!(rig.app.reading_history());
+    rig.key(KeyCode::Char('/'));
+    rig.typed("line 02000 ");
+    let effects = rig.key(KeyCode::Enter);
+    serve(&mut rig, effects);
+    assert!(!rig.app.reading_history(), "the live transcript is shown");
+    assert!(
+        screen(&mut rig).contains("line 02000 of"),
+        "{}",
+        screen(&mut rig)
+    );
+}
+
+/// Pages of history paged down stop where the live transcript starts:
+/// its lines are not shown twice, as a page and again live.
+#[test]
+fn newer_pages_stop_at_the_live_transcript() {
+    let mut rig = rig(true);
+    let live_first = rig.app.live_transcript().first_seq().unwrap();
+    // A found page: pages no longer aligned with what Home would ask.
+    rig.key(KeyCode::Char('/'));
+    rig.typed("line 00010 ");
+    let effects = rig.key(KeyCode::Enter);
+    serve(&mut rig, effects);
+    rig.key(KeyCode::Esc);
+    for _ in 0..2_000 {
+        let effects = rig.key(KeyCode::PageDown);
+        serve(&mut rig, effects);
+        if !rig.app.reading_history() {
+            break;
+        }
+        let shown = numbers_shown(&mut rig);
+        assert!(
+            shown.iter().all(|n| *n < live_first),
+            "pages show {shown:?}; the live transcript starts at {live_first}"
+        );
+    }
+    assert!(!rig.app.reading_history());
+}

@@ -14,10 +14,12 @@
 //! With a host that does not answer `history` (no `features` in
 //! `ready`), nothing is ever dropped, as before.
 
+mod search;
+
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
-use super::{App, ConnState, Effect, Level};
+use super::{App, ConnState, Effect};
 use crate::protocol::{ClientMessage, EventRecord, FEATURE_HISTORY, HistoryPage, HistoryRequest};
 use crate::tui::transcript::Transcript;
 
@@ -333,26 +335,6 @@ impl App {
         self.ask(Want::Start, None, 0)
     }
 
-    /// Searches back from the first block held for `query`, on the host.
-    pub(super) fn search_history(&mut self, query: &str) -> Vec<Effect> {
-        let Some(from) = self.shown_from() else {
-            return Vec::new();
-        };
-        if !self.paging.supported || from <= self.paging.oldest {
-            return Vec::new();
-        }
-        self.say(
-            format!("searching older history for {query:?}..."),
-            Level::Info,
-        );
-        self.ask(Want::Find(query.to_owned()), Some(from), 0)
-    }
-
-    /// Whether older history than what is held may hold more matches.
-    pub(super) fn history_beyond(&self) -> bool {
-        self.paging.supported && self.shown_from().is_some_and(|f| f > self.paging.oldest)
-    }
-
     fn ask(&mut self, want: Want, before: Option<u64>, after: u64) -> Vec<Effect> {
         if !matches!(self.conn, ConnState::Connected { .. }) {
             return Vec::new();
@@ -467,7 +449,11 @@ impl App {
         Vec::new()
     }
 
-    fn newer_page(&mut self, events: Vec<EventRecord>) {
+    fn newer_page(&mut self, mut events: Vec<EventRecord>) {
+        // Not into what the live transcript holds: it would show twice.
+        if let Some(first) = self.paging.live.as_ref().and_then(Transcript::first_seq) {
+            events.retain(|r| r.seq < first);
+        }
         let Some(last) = events.last().map(|r| r.seq) else {
             self.back_to_live(true);
             return;
@@ -478,59 +464,6 @@ impl App {
         if self.transcript.enforce_budget_above_view() > 0 {
             self.paging.lo = self.transcript.first_seq().unwrap_or(last);
         }
-    }
-
-    /// The page ending with the event the host found: shown with the
-    /// search's matches in it; or the search goes on further back.
-    fn found_page(&mut self, query: String, page: HistoryPage, between: bool) -> Vec<Effect> {
-        if let Some(from) = page.searched_from {
-            return match (between, self.unheld_after_pages()) {
-                (true, Some((after, _))) => self.ask(Want::FindBetween(query), Some(from), after),
-                _ => self.ask(Want::Find(query), Some(from), 0),
-            };
-        }
-        let Some(found) = page.found else {
-            if !between && self.unheld_after_pages().is_some() {
-                return self.search_between(&query);
-            }
-            self.say(format!("no match for {query:?}"), Level::Info);
-            return Vec::new();
-        };
-        if let Some(shown) = self.show_events(page.events) {
-            if shown.search(&query) > 0 {
-                shown.search_last_match();
-            } else {
-                shown.jump_to_seq(found);
-            }
-        }
-        self.say(format!("{query:?} found in event {found}"), Level::Info);
-        self.fill_view()
-    }
-
-    /// The events between the pages shown and the live transcript that
-    /// neither holds (the pages came from Home or a search; a flood's
-    /// skip left them to the history): `(after, before)`.
-    fn unheld_after_pages(&self) -> Option<(u64, u64)> {
-        let first = self.paging.live.as_ref()?.first_seq()?;
-        (self.paging.hi + 1 < first).then_some((self.paging.hi, first))
-    }
-
-    /// Searches the events between the pages shown and the live
-    /// transcript on the host (its newest match there).
-    pub(super) fn search_between(&mut self, query: &str) -> Vec<Effect> {
-        let Some((after, before)) = self.unheld_after_pages() else {
-            return Vec::new();
-        };
-        self.say(
-            format!("searching the history for {query:?}..."),
-            Level::Info,
-        );
-        self.ask(Want::FindBetween(query.to_owned()), Some(before), after)
-    }
-
-    /// Whether there is history the host could search that is not held.
-    pub(super) fn history_unheld(&self) -> bool {
-        self.history_beyond() || self.unheld_after_pages().is_some()
     }
 
     /// The blocks `events` make, read as a client that saw only them
