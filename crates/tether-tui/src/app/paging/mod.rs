@@ -458,6 +458,14 @@ impl App {
             self.back_to_live(true);
             return;
         };
+        // Events the pages already show out of order: an answer shown in
+        // place of its request's line, before the events between them.
+        let hi = self.paging.hi;
+        let shown: Vec<u64> = (self.transcript.blocks().iter())
+            .map(|b| b.seq)
+            .filter(|seq| *seq > hi)
+            .collect();
+        events.retain(|r| !shown.contains(&r.seq));
         let newer = self.render_page(events);
         self.transcript.append(newer);
         self.paging.hi = last;

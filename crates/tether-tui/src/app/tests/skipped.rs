@@ -265,3 +265,65 @@ fn a_search_from_the_first_page_finds_a_line_between_it_and_the_live_end() {
         screen(&mut rig)
     );
 }
+
+/// A request answered in place shows its answer's event on its own line,
+/// before the lines of the events between them. Pages dropped below it
+/// and paged in again do not show that answer twice.
+#[test]
+fn an_answer_shown_in_place_is_not_paged_in_twice() {
+    for (request_at, answer_after) in [(1_000u64, 10u64), (1_010, 5), (1_020, 12)] {
+        let answer_at = request_at + answer_after;
+        let events: Vec<EventRecord> = super::paging::session()
+            .into_iter()
+            .map(|r| match r.seq {
+                s if s == request_at => super::request(s, "r1", "ls"),
+                s if s == answer_at => record(
+                    s,
+                    EventKind::PermissionResolved {
+                        request_id: "r1".into(),
+                        decision: crate::protocol::Decision::Allow,
+                        by: "bob".into(),
+                        message: None,
+                        option: None,
+                        updated_input: None,
+                    },
+                ),
+                _ => r,
+            })
+            .collect();
+        let mut rig = rig_skipping(0);
+        for record in &events {
+            rig.event(record.clone());
+        }
+        let answers = |rig: &Rig| {
+            (rig.app.transcript.blocks().iter())
+                .filter(|b| b.text().text.contains("allowed by bob"))
+                .count()
+        };
+        for _ in 0..2_000 {
+            let effects = rig.key(KeyCode::PageUp);
+            serve_from(&mut rig, &events, effects);
+            assert!(
+                answers(&rig) <= 1,
+                "request {request_at}, answer {answer_at}"
+            );
+            if numbers_shown(&mut rig)
+                .first()
+                .is_some_and(|n| n + 40 < request_at)
+            {
+                break;
+            }
+        }
+        for _ in 0..2_000 {
+            let effects = rig.key(KeyCode::PageDown);
+            serve_from(&mut rig, &events, effects);
+            assert!(
+                answers(&rig) <= 1,
+                "request {request_at}, answer {answer_at}"
+            );
+            if !rig.app.reading_history() && rig.app.transcript.following() {
+                break;
+            }
+        }
+    }
+}
