@@ -138,6 +138,23 @@ async fn pages_come_from_memory_and_the_journal_and_a_viewer_may_ask() {
     assert_eq!((nothing.found, nothing.events.len()), (None, 0));
     // "output" is only the kind's name here: no match.
     assert_eq!(page(&mut viewer, find("output", last)).await.found, None);
+    // Forward: the oldest match after `after`, the page starting with it,
+    // from the journal and from memory.
+    let next = |text: &str, after: u64| HistoryRequest {
+        find: Some(text.into()),
+        forward: true,
+        after,
+        before: Some(last + 1),
+        limit: Some(3),
+        ..Default::default()
+    };
+    let found = page(&mut viewer, next("line 0004", base + 42)).await;
+    assert_eq!(found.found, Some(base + 43));
+    assert_eq!(seqs(&found), [base + 43, base + 44, base + 45]);
+    let recent = page(&mut viewer, next("line 0029", base + 295)).await;
+    assert_eq!(recent.found, Some(base + 296), "from memory");
+    let none = page(&mut viewer, next("line 00042 ", base + 42)).await;
+    assert_eq!((none.found, none.events.len()), (None, 0));
 
     // Nothing of this moved the live stream or the resume point.
     h.inject(output(301)).await.unwrap();

@@ -128,6 +128,10 @@ pub struct HistoryRequest {
     /// (ASCII case ignored); the page then ends with that event.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub find: Option<String>,
+    /// With `find`: the oldest such event instead, the page starting
+    /// with it (a search going forward, "next").
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub forward: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -203,6 +203,11 @@ pub struct HistoryPage {
     /// search further back (each answer scans a bounded amount).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub searched_from: Option<u64>,
+    /// With `find` and `forward` and no match yet: the search looked at
+    /// every event after `after` up to this seq; ask again with it as
+    /// `after` to search further on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub searched_to: Option<u64>,
 }
 
 impl ServerMessage {

@@ -49,6 +49,24 @@ impl HistoryJob {
                 let events = self.events(range, limit, Page { newest, max_bytes })?;
                 (trim(events, max_bytes, newest), None, None)
             }
+            Some(needle) if self.request.forward => match self.search_forward(range, needle)? {
+                Search::Found(seq) => {
+                    let from = SeqRange {
+                        after: seq - 1,
+                        before: range.before,
+                    };
+                    let page = Page {
+                        newest: false,
+                        max_bytes,
+                    };
+                    let events = self.events(from, limit, page)?;
+                    (trim(events, max_bytes, false), Some(seq), None)
+                }
+                Search::NotYet(to) => {
+                    return Ok(self.message(&[], None, None, Some(to)));
+                }
+                Search::None => (Vec::new(), None, None),
+            },
             Some(needle) => match self.search(range, needle)? {
                 Search::Found(seq) => {
                     let up_to = SeqRange {
@@ -66,7 +84,7 @@ impl HistoryJob {
                 Search::None => (Vec::new(), None, None),
             },
         };
-        Ok(self.message(&events, found, searched_from))
+        Ok(self.message(&events, found, searched_from, None))
     }
 
     /// The seqs the request may see: `after < seq < before`, within what
@@ -175,8 +193,55 @@ impl HistoryJob {
         Ok(Search::None)
     }
 
+    /// The oldest event of `range` whose text holds `needle`: the journal
+    /// (older) first, in chunks, then memory.
+    fn search_forward(&self, range: SeqRange, needle: &str) -> Result<Search> {
+        let Some(matcher) = Matcher::new(needle) else {
+            return Ok(Search::None);
+        };
+        let memory_from = self.plan.first_frame_seq;
+        if let Some(journal) = &self.journal {
+            let end = range.before.min(memory_from);
+            let (mut lo, mut scanned) = (range.after + 1, 0u64);
+            while lo < end {
+                let hi = lo.saturating_add(FIND_CHUNK).min(end);
+                let mut found = None;
+                journal
+                    .cursor(lo - 1)
+                    .read_range(lo - 1, hi, |seq, frame| {
+                        scanned += frame.len() as u64;
+                        if matcher.matches(&frame) {
+                            found = Some(seq);
+                            return false;
+                        }
+                        true
+                    })?;
+                if let Some(seq) = found {
+                    return Ok(Search::Found(seq));
+                }
+                lo = hi;
+                if scanned >= FIND_SCAN_BYTES && lo < end {
+                    return Ok(Search::NotYet(lo - 1));
+                }
+            }
+        }
+        for (at, frame) in self.plan.frames.iter().enumerate() {
+            let seq = memory_from + at as u64;
+            if seq > range.after && seq < range.before && matcher.matches(frame) {
+                return Ok(Search::Found(seq));
+            }
+        }
+        Ok(Search::None)
+    }
+
     /// The `history` message: the frames are embedded as they are.
-    fn message(&self, events: &[Entry], found: Option<u64>, searched_from: Option<u64>) -> String {
+    fn message(
+        &self,
+        events: &[Entry],
+        found: Option<u64>,
+        searched_from: Option<u64>,
+        searched_to: Option<u64>,
+    ) -> String {
         let size: usize = events.iter().map(|(_, f)| f.len() + 1).sum();
         let mut out = String::with_capacity(size + 160);
         out.push_str(r#"{"type":"history","id":"#);
@@ -190,6 +255,9 @@ impl HistoryJob {
         }
         if let Some(seq) = searched_from {
             out.push_str(&format!(r#","searched_from":{seq}"#));
+        }
+        if let Some(seq) = searched_to {
+            out.push_str(&format!(r#","searched_to":{seq}"#));
         }
         out.push_str(r#","events":["#);
         for (n, (_, frame)) in events.iter().enumerate() {

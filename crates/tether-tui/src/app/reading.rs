@@ -163,6 +163,9 @@ impl App {
             return self.search_history(&query);
         }
         if newer && self.transcript.at_last_match() && self.reading_history() {
+            if self.unheld_after_pages().is_some() {
+                return self.search_next(&query);
+            }
             self.back_to_live(true);
             self.transcript.search(&query);
             return Vec::new();

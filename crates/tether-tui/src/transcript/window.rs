@@ -314,6 +314,19 @@ impl Transcript {
         true
     }
 
+    /// Makes the current search's match the oldest one and shows it.
+    pub fn search_first_match(&mut self) -> bool {
+        let Some(search) = &mut self.search else {
+            return false;
+        };
+        if search.matches.is_empty() {
+            return false;
+        }
+        search.current = 0;
+        self.jump_to_match();
+        true
+    }
+
     /// Whether the current match is the oldest (stepping older leaves
     /// the blocks held).
     pub fn at_first_match(&self) -> bool {

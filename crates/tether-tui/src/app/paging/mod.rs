@@ -48,6 +48,8 @@ enum Want {
     Newer,
     /// A search between the pages shown and the live transcript.
     FindBetween(String),
+    /// The next match after the pages shown ("n" past their last).
+    FindNext(String),
     Start,
     Find(String),
 }
@@ -341,9 +343,12 @@ impl App {
         }
         let id = self.fresh_id();
         let find = match &want {
-            Want::Find(query) | Want::FindBetween(query) => Some(query.clone()),
+            Want::Find(query) | Want::FindBetween(query) | Want::FindNext(query) => {
+                Some(query.clone())
+            }
             _ => None,
         };
+        let forward = matches!(want, Want::FindNext(_));
         let request = HistoryRequest {
             id: id.clone(),
             before,
@@ -351,6 +356,7 @@ impl App {
             max_bytes: Some((self.paging.window / 4).clamp(4 << 10, PAGE_BYTES)),
             limit: Some(PAGE_EVENTS),
             find,
+            forward,
         };
         self.paging.asked = Some((id, want));
         vec![Effect::Send(ClientMessage::HistoryRequest(request))]
@@ -375,6 +381,7 @@ impl App {
             }
             Want::Find(query) => return self.found_page(query, page, false),
             Want::FindBetween(query) => return self.found_page(query, page, true),
+            Want::FindNext(query) => return self.found_next(query, page),
         }
         self.fill_view()
     }

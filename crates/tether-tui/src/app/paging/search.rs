@@ -64,7 +64,7 @@ impl App {
     /// The events between the pages shown and the live transcript that
     /// neither holds (the pages came from Home or a search; a flood's
     /// skip left them to the history): `(after, before)`.
-    fn unheld_after_pages(&self) -> Option<(u64, u64)> {
+    pub(in crate::app) fn unheld_after_pages(&self) -> Option<(u64, u64)> {
         let first = self.paging.live.as_ref()?.first_seq()?;
         (self.paging.hi + 1 < first).then_some((self.paging.hi, first))
     }
@@ -103,5 +103,36 @@ impl App {
     /// Whether there is history the host could search that is not held.
     pub(in crate::app) fn history_unheld(&self) -> bool {
         self.history_beyond() || self.unheld_after_pages().is_some()
+    }
+
+    /// "n" past the last match of the pages shown: the host's oldest match
+    /// after them, before the live transcript.
+    pub(in crate::app) fn search_next(&mut self, query: &str) -> Vec<Effect> {
+        let Some((after, before)) = self.unheld_after_pages() else {
+            return Vec::new();
+        };
+        self.ask(Want::FindNext(query.to_owned()), Some(before), after)
+    }
+
+    /// The page starting with the next match, shown at it; or the search
+    /// goes on; or, with none before it, the live transcript's first.
+    pub(super) fn found_next(&mut self, query: String, page: HistoryPage) -> Vec<Effect> {
+        if let (Some(to), Some((_, before))) = (page.searched_to, self.unheld_after_pages()) {
+            return self.ask(Want::FindNext(query), Some(before), to);
+        }
+        let Some(found) = page.found else {
+            self.back_to_live(true);
+            self.transcript.search(&query);
+            self.transcript.search_first_match();
+            return Vec::new();
+        };
+        if let Some(shown) = self.show_events(page.events) {
+            if shown.search(&query) > 0 {
+                shown.search_first_match();
+            } else {
+                shown.jump_to_seq(found);
+            }
+        }
+        self.fill_view()
     }
 }

@@ -55,7 +55,14 @@ pub(super) fn host_page(events: &[EventRecord], request: &HistoryRequest) -> His
     let in_range = |r: &&EventRecord| r.seq > request.after && r.seq < before;
     let max_bytes = request.max_bytes.unwrap_or(usize::MAX);
     let mut found = None;
+    let holds = |r: &&EventRecord, needle: &str| matches!(&r.event, EventKind::Assistant { text } if text.contains(needle));
     let chosen: Vec<EventRecord> = match &request.find {
+        Some(needle) if request.forward => {
+            found = events.iter().filter(in_range).find(|r| holds(r, needle));
+            let start = found.map_or(u64::MAX, |r| r.seq);
+            let page = events.iter().filter(|r| r.seq >= start && r.seq < before);
+            page.take(limit).cloned().collect()
+        }
         Some(needle) => {
             found = events.iter().filter(in_range).rfind(|r| {
                 matches!(&r.event, EventKind::Assistant { text } if text.contains(needle.as_str()))
@@ -86,7 +93,8 @@ pub(super) fn host_page(events: &[EventRecord], request: &HistoryRequest) -> His
     let mut chosen = chosen;
     let mut total: usize = chosen.iter().map(size).sum();
     while total > max_bytes && chosen.len() > 1 {
-        let gone = if request.before.is_some() || request.find.is_some() {
+        let from_front = (request.before.is_some() || request.find.is_some()) && !request.forward;
+        let gone = if from_front {
             chosen.remove(0)
         } else {
             chosen.pop().unwrap()
@@ -100,6 +108,7 @@ pub(super) fn host_page(events: &[EventRecord], request: &HistoryRequest) -> His
         last_seq: LINES,
         found: found.map(|r| r.seq),
         searched_from: None,
+        searched_to: None,
     }
 }
 

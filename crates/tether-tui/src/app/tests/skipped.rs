@@ -327,3 +327,52 @@ fn an_answer_shown_in_place_is_not_paged_in_twice() {
         }
     }
 }
+
+/// "n" past the last match of pages shown asks the host for the next one
+/// after them (a forward `find`), not the newest before the live end and
+/// not the live transcript's first.
+#[test]
+fn next_past_the_pages_last_match_finds_the_following_one() {
+    let marked = [5u64, 1_500, 1_700];
+    let events: Vec<EventRecord> = (1..=LINES)
+        .map(|seq| match marked.contains(&seq) {
+            true => record(
+                seq,
+                EventKind::Assistant {
+                    text: format!("line {seq:05} holds the needle"),
+                },
+            ),
+            false => line(seq),
+        })
+        .collect();
+    let mut rig = rig_skipping(0);
+    for record in &events {
+        rig.event(record.clone());
+    }
+    let effects = rig.key(KeyCode::Home);
+    serve_from(&mut rig, &events, effects);
+    rig.key(KeyCode::Char('/'));
+    rig.typed("needle");
+    let effects = rig.key(KeyCode::Enter);
+    serve_from(&mut rig, &events, effects);
+    assert!(
+        screen(&mut rig).contains("line 00005 holds"),
+        "{}",
+        screen(&mut rig)
+    );
+    let effects = rig.key(KeyCode::Char('n'));
+    let asked = sent(&effects);
+    assert!(
+        asked
+            .iter()
+            .any(|m| matches!(m, ClientMessage::HistoryRequest(r)
+            if r.forward && r.find.as_deref() == Some("needle"))),
+        "{asked:?}"
+    );
+    serve_from(&mut rig, &events, effects);
+    assert!(
+        screen(&mut rig).contains("line 01500 holds"),
+        "{}",
+        screen(&mut rig)
+    );
+}
