@@ -115,15 +115,26 @@ impl App {
     }
 
     /// The page starting with the next match, shown at it; or the search
-    /// goes on; or, with none before it, the live transcript's first.
+    /// goes on; or, with none before it, the live transcript's first; or,
+    /// with none at all, the view stays.
     pub(super) fn found_next(&mut self, query: String, page: HistoryPage) -> Vec<Effect> {
         if let (Some(to), Some((_, before))) = (page.searched_to, self.unheld_after_pages()) {
             return self.ask(Want::FindNext(query), Some(before), to);
         }
         let Some(found) = page.found else {
-            self.back_to_live(true);
-            self.transcript.search(&query);
-            self.transcript.search_first_match();
+            let live_matches = self
+                .paging
+                .live
+                .as_ref()
+                .is_some_and(|l| l.contains(&query));
+            if live_matches {
+                self.back_to_live(true);
+                self.transcript.search(&query);
+                self.transcript.search_first_match();
+            } else {
+                // The reader stays on the last match there is.
+                self.say(format!("no newer match for {query:?}"), Level::Info);
+            }
             return Vec::new();
         };
         if let Some(shown) = self.show_events(page.events) {

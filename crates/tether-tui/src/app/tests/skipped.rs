@@ -376,3 +376,37 @@ fn next_past_the_pages_last_match_finds_the_following_one() {
         screen(&mut rig)
     );
 }
+
+/// "n" past the last match there is keeps the view on it and says so.
+#[test]
+fn next_past_the_last_match_there_is_stays() {
+    let events: Vec<EventRecord> = (1..=LINES)
+        .map(|seq| match seq {
+            5 => record(
+                seq,
+                EventKind::Assistant {
+                    text: "line 00005 holds the needle".into(),
+                },
+            ),
+            _ => line(seq),
+        })
+        .collect();
+    let mut rig = rig_skipping(0);
+    for record in &events {
+        rig.event(record.clone());
+    }
+    let effects = rig.key(KeyCode::Home);
+    serve_from(&mut rig, &events, effects);
+    rig.key(KeyCode::Char('/'));
+    rig.typed("needle");
+    let effects = rig.key(KeyCode::Enter);
+    serve_from(&mut rig, &events, effects);
+    let effects = rig.key(KeyCode::Char('n'));
+    serve_from(&mut rig, &events, effects);
+    assert!(rig.app.reading_history(), "still on the pages");
+    assert!(
+        screen(&mut rig).contains("line 00005 holds"),
+        "{}",
+        screen(&mut rig)
+    );
+}
