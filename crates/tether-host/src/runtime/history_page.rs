@@ -172,17 +172,7 @@ impl HistoryJob {
         let mut scanned = 0u64;
         while hi > range.after + 1 {
             let lo = hi.saturating_sub(FIND_CHUNK).max(range.after + 1);
-            let mut found = None;
-            journal
-                .cursor(lo - 1)
-                .read_range(lo - 1, hi, |seq, frame| {
-                    scanned += frame.len() as u64;
-                    if matcher.matches(&frame) {
-                        found = Some(seq);
-                    }
-                    true
-                })?;
-            if let Some(seq) = found {
+            if let Some(seq) = chunk_match(journal, lo..hi, &matcher, &mut scanned, false)? {
                 return Ok(Search::Found(seq));
             }
             hi = lo;
@@ -205,18 +195,7 @@ impl HistoryJob {
             let (mut lo, mut scanned) = (range.after + 1, 0u64);
             while lo < end {
                 let hi = lo.saturating_add(FIND_CHUNK).min(end);
-                let mut found = None;
-                journal
-                    .cursor(lo - 1)
-                    .read_range(lo - 1, hi, |seq, frame| {
-                        scanned += frame.len() as u64;
-                        if matcher.matches(&frame) {
-                            found = Some(seq);
-                            return false;
-                        }
-                        true
-                    })?;
-                if let Some(seq) = found {
+                if let Some(seq) = chunk_match(journal, lo..hi, &matcher, &mut scanned, true)? {
                     return Ok(Search::Found(seq));
                 }
                 lo = hi;
@@ -295,6 +274,29 @@ fn read(
             out.push((seq, Bytes::from(frame)));
             go_on
         })
+}
+
+/// The newest (or, `oldest`, the oldest) event of `seqs` in the journal
+/// that `matcher` matches; the bytes read are added to `scanned`.
+fn chunk_match(
+    journal: &JournalReader,
+    seqs: std::ops::Range<u64>,
+    matcher: &Matcher,
+    scanned: &mut u64,
+    oldest: bool,
+) -> Result<Option<u64>> {
+    let mut found = None;
+    journal
+        .cursor(seqs.start - 1)
+        .read_range(seqs.start - 1, seqs.end, |seq, frame| {
+            *scanned += frame.len() as u64;
+            if matcher.matches(&frame) {
+                found = Some(seq);
+                return !oldest;
+            }
+            true
+        })?;
+    Ok(found)
 }
 
 enum Search {

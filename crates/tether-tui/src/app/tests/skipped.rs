@@ -333,28 +333,7 @@ fn an_answer_shown_in_place_is_not_paged_in_twice() {
 /// not the live transcript's first.
 #[test]
 fn next_past_the_pages_last_match_finds_the_following_one() {
-    let marked = [5u64, 1_500, 1_700];
-    let events: Vec<EventRecord> = (1..=LINES)
-        .map(|seq| match marked.contains(&seq) {
-            true => record(
-                seq,
-                EventKind::Assistant {
-                    text: format!("line {seq:05} holds the needle"),
-                },
-            ),
-            false => line(seq),
-        })
-        .collect();
-    let mut rig = rig_skipping(0);
-    for record in &events {
-        rig.event(record.clone());
-    }
-    let effects = rig.key(KeyCode::Home);
-    serve_from(&mut rig, &events, effects);
-    rig.key(KeyCode::Char('/'));
-    rig.typed("needle");
-    let effects = rig.key(KeyCode::Enter);
-    serve_from(&mut rig, &events, effects);
+    let (mut rig, events) = searched_from_home(&[5, 1_500, 1_700]);
     assert!(
         screen(&mut rig).contains("line 00005 holds"),
         "{}",
@@ -380,15 +359,29 @@ fn next_past_the_pages_last_match_finds_the_following_one() {
 /// "n" past the last match there is keeps the view on it and says so.
 #[test]
 fn next_past_the_last_match_there_is_stays() {
+    let (mut rig, events) = searched_from_home(&[5]);
+    let effects = rig.key(KeyCode::Char('n'));
+    serve_from(&mut rig, &events, effects);
+    assert!(rig.app.reading_history(), "still on the pages");
+    assert!(
+        screen(&mut rig).contains("line 00005 holds"),
+        "{}",
+        screen(&mut rig)
+    );
+}
+
+/// A session whose lines `marked` hold "needle", its first page shown
+/// (Home) and "needle" searched for; and the host's events.
+fn searched_from_home(marked: &[u64]) -> (Rig, Vec<EventRecord>) {
     let events: Vec<EventRecord> = (1..=LINES)
-        .map(|seq| match seq {
-            5 => record(
+        .map(|seq| match marked.contains(&seq) {
+            true => record(
                 seq,
                 EventKind::Assistant {
-                    text: "line 00005 holds the needle".into(),
+                    text: format!("line {seq:05} holds the needle"),
                 },
             ),
-            _ => line(seq),
+            false => line(seq),
         })
         .collect();
     let mut rig = rig_skipping(0);
@@ -401,12 +394,5 @@ fn next_past_the_last_match_there_is_stays() {
     rig.typed("needle");
     let effects = rig.key(KeyCode::Enter);
     serve_from(&mut rig, &events, effects);
-    let effects = rig.key(KeyCode::Char('n'));
-    serve_from(&mut rig, &events, effects);
-    assert!(rig.app.reading_history(), "still on the pages");
-    assert!(
-        screen(&mut rig).contains("line 00005 holds"),
-        "{}",
-        screen(&mut rig)
-    );
+    (rig, events)
 }
