@@ -145,7 +145,7 @@ impl App {
         if self.history_unheld() {
             return self.search_between(text);
         }
-        if !self.search_live(text) {
+        if !self.show_live_match(text, false) {
             self.say(format!("no match for {text:?}"), Level::Info);
         }
         Vec::new()

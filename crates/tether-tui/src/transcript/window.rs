@@ -153,7 +153,7 @@ impl Transcript {
             .filter(|seq| *seq > 0)
             .min();
         self.drop_back(n);
-        if n == 0 { None } else { first_dropped }
+        first_dropped
     }
 
     /// The size of the view last drawn.

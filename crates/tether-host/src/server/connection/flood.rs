@@ -60,10 +60,8 @@ impl FloodTail {
             out.push(frame.text);
             return;
         };
-        if !self.held.is_empty() && self.quiet_until.is_some_and(|until| now >= until) {
-            // Due, and the timer has not had its turn yet.
-            self.tick(now, out);
-        }
+        // What is due goes first, when the timer has not had its turn yet.
+        self.tick(now, out);
         if self
             .last_output
             .is_none_or(|last| now >= last + BURST_PAUSE)

@@ -45,18 +45,12 @@ impl App {
             if !between && self.unheld_after_pages().is_some() {
                 return self.search_between(&query);
             }
-            if !self.search_live(&query) {
+            if !self.show_live_match(&query, false) {
                 self.say(format!("no match for {query:?}"), Level::Info);
             }
             return Vec::new();
         };
-        if let Some(shown) = self.show_events(page.events) {
-            if shown.search(&query) > 0 {
-                shown.search_last_match();
-            } else {
-                shown.jump_to_seq(found);
-            }
-        }
+        self.show_match(page, &query, found, false);
         self.say(format!("{query:?} found in event {found}"), Level::Info);
         self.fill_view()
     }
@@ -82,10 +76,10 @@ impl App {
         self.ask(Want::FindBetween(query.to_owned()), Some(before), after)
     }
 
-    /// Shows the live transcript's newest match for `query`, when pages
-    /// of history are shown and nothing in or before them matched; whether
-    /// it had one.
-    pub(in crate::app) fn search_live(&mut self, query: &str) -> bool {
+    /// Shows the live transcript at its oldest (or newest) match for
+    /// `query`, when pages of history are shown and it has one; whether
+    /// it did.
+    pub(in crate::app) fn show_live_match(&mut self, query: &str, oldest: bool) -> bool {
         let live_matches = self
             .paging
             .live
@@ -94,10 +88,29 @@ impl App {
         if !live_matches {
             return false;
         }
-        self.back_to_live(false);
+        self.back_to_live(oldest);
         self.transcript.search(query);
-        self.transcript.search_last_match();
+        if oldest {
+            self.transcript.search_first_match();
+        } else {
+            self.transcript.search_last_match();
+        }
         true
+    }
+
+    /// Shows the page the host found `found` in, at its oldest (or
+    /// newest) match for `query`.
+    fn show_match(&mut self, page: HistoryPage, query: &str, found: u64, oldest: bool) {
+        let Some(shown) = self.show_events(page.events) else {
+            return;
+        };
+        if shown.search(query) == 0 {
+            shown.jump_to_seq(found);
+        } else if oldest {
+            shown.search_first_match();
+        } else {
+            shown.search_last_match();
+        }
     }
 
     /// Whether there is history the host could search that is not held.
@@ -122,28 +135,13 @@ impl App {
             return self.ask(Want::FindNext(query), Some(before), to);
         }
         let Some(found) = page.found else {
-            let live_matches = self
-                .paging
-                .live
-                .as_ref()
-                .is_some_and(|l| l.contains(&query));
-            if live_matches {
-                self.back_to_live(true);
-                self.transcript.search(&query);
-                self.transcript.search_first_match();
-            } else {
+            if !self.show_live_match(&query, true) {
                 // The reader stays on the last match there is.
                 self.say(format!("no newer match for {query:?}"), Level::Info);
             }
             return Vec::new();
         };
-        if let Some(shown) = self.show_events(page.events) {
-            if shown.search(&query) > 0 {
-                shown.search_first_match();
-            } else {
-                shown.jump_to_seq(found);
-            }
-        }
+        self.show_match(page, &query, found, true);
         self.fill_view()
     }
 }
